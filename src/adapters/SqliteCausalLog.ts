@@ -1,0 +1,202 @@
+/**
+ * The embedded CausalLog: SQLite through node:sqlite, in WAL mode.
+ *
+ * Durability: `synchronous=FULL` by default, so a commit (and so an acknowledgment) has
+ * reached the disk through fsync of the WAL before append returns; `NORMAL` survives a
+ * process crash but may lose the last commits on power loss (docs/storage.md). Appends are
+ * batched by the caller: one transaction, one fsync, for a whole batch.
+ */
+import { mkdirSync } from "node:fs"
+import { dirname } from "node:path"
+import { DatabaseSync, type StatementSync } from "node:sqlite"
+import { Effect, Layer, Option, SubscriptionRef } from "effect"
+import type { MessageId } from "../domain/Primitives.ts"
+import {
+  type Appended,
+  CausalLog,
+  CausalLogError,
+  type CausalLogService,
+  type LogRecord,
+  type RecordRef
+} from "../ports/CausalLog.ts"
+import { tail } from "./LogTail.ts"
+
+/** How the embedded log is opened. */
+export interface SqliteOptions {
+  /** Database file, or ":memory:". */
+  readonly path: string
+  /** fsync policy on commit. */
+  readonly synchronous?: "FULL" | "NORMAL"
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS log (
+  seq     INTEGER PRIMARY KEY,
+  id      TEXT    NOT NULL UNIQUE,
+  lamport INTEGER NOT NULL,
+  type    TEXT    NOT NULL,
+  sender  TEXT    NOT NULL,
+  nonce   INTEGER NOT NULL,
+  deps    TEXT    NOT NULL,
+  body    TEXT    NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS log_causal ON log (lamport, id);
+CREATE INDEX IF NOT EXISTS log_sender_nonce ON log (sender, nonce);
+CREATE TABLE IF NOT EXISTS log_deps (
+  dep TEXT    NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (dep, seq)
+) STRICT, WITHOUT ROWID;
+`
+
+type Row = [number, string, number, string, string, number, string, string]
+const COLUMNS = "seq, id, lamport, type, sender, nonce, deps, body"
+const HEADER_COLUMNS = "seq, id, lamport, type, sender, nonce, deps, ''"
+
+const splitDeps = (deps: string): ReadonlyArray<MessageId> => (deps === "" ? [] : (deps.split(",") as Array<MessageId>))
+
+const toRecord = (row: Row): LogRecord => ({
+  offset: row[0],
+  id: row[1] as MessageId,
+  lamport: row[2],
+  type: row[3],
+  sender: row[4],
+  nonce: row[5],
+  deps: splitDeps(row[6]),
+  body: row[7]
+})
+
+const fail = (operation: string) => (cause: unknown) => new CausalLogError({ operation, cause })
+
+const arrays = (stmt: StatementSync): StatementSync => {
+  stmt.setReturnArrays(true)
+  return stmt
+}
+
+/** Open (creating if needed) the log at `options.path`; closed with the scope. */
+export const make = (options: SqliteOptions) =>
+  Effect.gen(function*() {
+    const db = yield* Effect.acquireRelease(
+      Effect.try({
+        try: () => {
+          if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true })
+          const db = new DatabaseSync(options.path)
+          db.exec("PRAGMA journal_mode = WAL")
+          db.exec(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`)
+          db.exec("PRAGMA busy_timeout = 5000")
+          db.exec(SCHEMA)
+          return db
+        },
+        catch: fail("open")
+      }),
+      (db) => Effect.sync(() => db.isOpen && db.close())
+    )
+
+    const insert = db.prepare("INSERT INTO log (seq, id, lamport, type, sender, nonce, deps, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+    const insertDep = db.prepare("INSERT INTO log_deps (dep, seq) VALUES (?, ?)")
+    const selectRange = arrays(db.prepare(`SELECT ${COLUMNS} FROM log WHERE seq >= ? AND seq < ? ORDER BY seq`))
+    const selectHeaders = arrays(db.prepare(`SELECT ${HEADER_COLUMNS} FROM log WHERE seq >= ? AND seq < ? ORDER BY seq`))
+    const selectCausal = arrays(
+      db.prepare(`SELECT ${COLUMNS} FROM log WHERE lamport >= ? ORDER BY lamport, id LIMIT ?`)
+    )
+    const selectById = arrays(db.prepare(`SELECT ${COLUMNS} FROM log WHERE id = ?`))
+    const selectRef = arrays(db.prepare("SELECT seq, lamport FROM log WHERE id = ?"))
+    const selectDependents = arrays(
+      db.prepare(`SELECT ${COLUMNS} FROM log_deps d JOIN log USING (seq) WHERE d.dep = ? ORDER BY seq`)
+    )
+    const selectNonce = arrays(db.prepare("SELECT MAX(nonce) FROM log WHERE sender = ?"))
+    const selectMaxLamport = arrays(db.prepare("SELECT COALESCE(MAX(lamport), 0) FROM log"))
+    const selectEnd = arrays(db.prepare("SELECT COALESCE(MAX(seq) + 1, 0) FROM log"))
+
+    const scalar = (stmt: StatementSync, ...args: Array<string | number>): unknown =>
+      (stmt.get(...args) as unknown as ReadonlyArray<unknown>)[0]
+
+    let next = Number(scalar(selectEnd))
+    const end = yield* SubscriptionRef.make(next)
+
+    const read = (from: number, to: number) =>
+      Effect.try({
+        try: () => (selectRange.all(Math.max(0, from), to) as unknown as Array<Row>).map(toRecord),
+        catch: fail("read")
+      })
+
+    const service: CausalLogService = {
+      append: (batch) =>
+        Effect.suspend(() => {
+          if (batch.length === 0) return Effect.succeed([])
+          const out: Array<Appended> = []
+          try {
+            db.exec("BEGIN IMMEDIATE")
+            let seq = next
+            for (const r of batch) {
+              insert.run(seq, r.id, r.lamport, r.type, r.sender, r.nonce, r.deps.join(","), r.body)
+              for (const d of r.deps) insertDep.run(d, seq)
+              out.push({ id: r.id, offset: seq, lamport: r.lamport })
+              seq++
+            }
+            db.exec("COMMIT")
+            next = seq
+          } catch (cause) {
+            if (db.isTransaction) db.exec("ROLLBACK")
+            return Effect.fail(fail("append")(cause))
+          }
+          return SubscriptionRef.set(end, next).pipe(Effect.as(out))
+        }),
+      read,
+      scan: (from, to, options, visit) =>
+        Effect.try({
+          try: () => {
+            const stmt = options.withBody ? selectRange : selectHeaders
+            let n = 0
+            for (const row of stmt.iterate(Math.max(0, from), to)) {
+              visit(toRecord(row as unknown as Row))
+              n++
+            }
+            return n
+          },
+          catch: fail("scan")
+        }),
+      readCausal: (fromLamport, limit) =>
+        Effect.try({
+          try: () => (selectCausal.all(fromLamport, Math.max(0, limit)) as unknown as Array<Row>).map(toRecord),
+          catch: fail("readCausal")
+        }),
+      get: (id) =>
+        Effect.try({
+          try: () => Option.map(Option.fromUndefinedOr(selectById.get(id) as unknown as Row | undefined), toRecord),
+          catch: fail("get")
+        }),
+      lookup: (ids) =>
+        Effect.try({
+          try: () => {
+            const out = new Map<string, RecordRef>()
+            for (const id of ids) {
+              const row = selectRef.get(id) as unknown as [number, number] | undefined
+              if (row !== undefined) out.set(id, { offset: row[0], lamport: row[1] })
+            }
+            return out
+          },
+          catch: fail("lookup")
+        }),
+      dependents: (id) =>
+        Effect.try({
+          try: () => (selectDependents.all(id) as unknown as Array<Row>).map(toRecord),
+          catch: fail("dependents")
+        }),
+      highestNonce: (sender) =>
+        Effect.try({
+          try: () => {
+            const v = scalar(selectNonce, sender)
+            return v === null ? Option.none() : Option.some(Number(v))
+          },
+          catch: fail("highestNonce")
+        }),
+      maxLamport: Effect.try({ try: () => Number(scalar(selectMaxLamport)), catch: fail("maxLamport") }),
+      endOffset: Effect.sync(() => next),
+      subscribe: (fromOffset) => tail(end, read, fromOffset)
+    }
+    return service
+  })
+
+/** The SQLite log as a layer. */
+export const layer = (options: SqliteOptions) => Layer.effect(CausalLog, make(options))

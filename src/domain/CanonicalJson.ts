@@ -1,0 +1,86 @@
+/**
+ * RFC 8785 JSON Canonicalization Scheme (JCS), restricted to the value space causeway's
+ * envelopes use: null, booleans, strings, safe integers, arrays and objects.
+ *
+ * The restriction is what makes the encoding reproducible in any language without an
+ * ECMAScript number formatter: every number on the wire is an integer in
+ * [-(2^53 - 1), 2^53 - 1], printed in plain decimal. Money and other big values travel as
+ * decimal strings. docs/canonical-encoding.md specifies the bytes.
+ */
+import { Data } from "effect"
+
+/** A JSON value as causeway's canonical encoding accepts it. */
+export type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
+
+/** A value cannot be canonically encoded (non-integer number, lone surrogate, cycle, depth). */
+export class CanonicalEncodingError extends Data.TaggedError("CanonicalEncodingError")<{
+  readonly reason: string
+  readonly path: string
+}> {}
+
+/** Nesting deeper than this is refused: it bounds recursion on untrusted input. */
+export const MAX_DEPTH = 32
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+// JSON.stringify's string escaping is exactly JCS's (RFC 8785 §3.2.2.2) for well-formed
+// strings: \b \t \n \f \r \" \\ as two-character escapes, other C0 controls as \u00xx
+// lowercase, everything else literal.
+const encodeString = (s: string, path: string): string => {
+  if (LONE_SURROGATE.test(s)) throw new CanonicalEncodingError({ reason: "string holds a lone UTF-16 surrogate", path })
+  return JSON.stringify(s)
+}
+
+// RFC 8785 §3.2.3: keys sorted by their UTF-16 code units, which is what the default
+// Array.prototype.sort comparison does on strings.
+const encodeValue = (value: unknown, path: string, depth: number): string => {
+  if (value === null) return "null"
+  switch (typeof value) {
+    case "boolean":
+      return value ? "true" : "false"
+    case "string":
+      return encodeString(value, path)
+    case "number":
+      if (!Number.isSafeInteger(value)) {
+        throw new CanonicalEncodingError({ reason: `number ${String(value)} is not a safe integer`, path })
+      }
+      return Object.is(value, -0) ? "0" : String(value)
+    case "object": {
+      if (depth >= MAX_DEPTH) throw new CanonicalEncodingError({ reason: `nesting deeper than ${MAX_DEPTH}`, path })
+      if (Array.isArray(value)) {
+        let out = "["
+        for (let i = 0; i < value.length; i++) {
+          if (i > 0) out += ","
+          out += encodeValue(value[i], `${path}[${i}]`, depth + 1)
+        }
+        return out + "]"
+      }
+      const proto = Object.getPrototypeOf(value)
+      if (proto !== Object.prototype && proto !== null) {
+        throw new CanonicalEncodingError({ reason: "only plain objects can be encoded", path })
+      }
+      const record = value as Record<string, unknown>
+      const keys = Object.keys(record).sort()
+      let out = "{"
+      let first = true
+      for (const key of keys) {
+        const v = record[key]
+        if (v === undefined) continue
+        if (!first) out += ","
+        first = false
+        out += encodeString(key, path) + ":" + encodeValue(v, `${path}.${key}`, depth + 1)
+      }
+      return out + "}"
+    }
+    default:
+      throw new CanonicalEncodingError({ reason: `${typeof value} is not a JSON value`, path })
+  }
+}
+
+/** The canonical text of a value; throws CanonicalEncodingError (callers at the edge catch it). */
+export const canonicalize = (value: unknown): string => encodeValue(value, "$", 0)
+
+const encoder = new TextEncoder()
+
+/** The canonical UTF-8 bytes of a value. */
+export const canonicalBytes = (value: unknown): Uint8Array => encoder.encode(canonicalize(value))

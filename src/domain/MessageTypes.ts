@@ -1,0 +1,98 @@
+/**
+ * Typed payloads of every message type causeway accepts. Each type's payload is decoded
+ * with excess properties refused, so the signed bytes and the decoded value are the same.
+ * The mempool and chain issues deepen these payloads; a change to a payload's shape is a
+ * protocol change and goes with a protocol version or a feature flag.
+ */
+import { Schema } from "effect"
+import { Blob, DecimalAmount, Hex, MessageId, Name, NonNegativeInt, PositiveInt, UnixMillis } from "./Primitives.ts"
+
+const Side = Schema.Literals(["buy", "sell"])
+
+/** A signed user order. */
+export const UserOrder = Schema.Struct({
+  chain: Name,
+  market: Name,
+  side: Side,
+  amountIn: DecimalAmount,
+  minAmountOut: DecimalAmount,
+  limitPrice: DecimalAmount,
+  bundle: Schema.optionalKey(Schema.Array(MessageId).check(Schema.isMaxLength(16)))
+})
+
+/** Cancels an earlier order of the same sender. */
+export const UserOrderCancellation = Schema.Struct({
+  orderId: MessageId
+})
+
+/** An operator reserves orders for a time window to compute over them. */
+export const ComputationIntent = Schema.Struct({
+  orderIds: Schema.Array(MessageId).check(Schema.isMinLength(1), Schema.isMaxLength(256)),
+  windowStart: UnixMillis,
+  windowEnd: UnixMillis
+})
+
+/** An operator announces a proof of a computation. */
+export const ProofAnnouncement = Schema.Struct({
+  computationId: Name,
+  proofSystem: Name,
+  commitment: Hex,
+  publicInputsHash: Hex,
+  shares: PositiveInt
+})
+
+/** One share of an announced proof. */
+export const ProofShare = Schema.Struct({
+  announcementId: MessageId,
+  index: NonNegativeInt,
+  data: Blob
+})
+
+/** An event observed on a chain, to be acted on elsewhere. */
+export const CrossChainEvent = Schema.Struct({
+  sourceChain: Name,
+  targetChain: Name,
+  height: NonNegativeInt,
+  txHash: Hex,
+  logIndex: NonNegativeInt,
+  data: Blob
+})
+
+/** A light-client proof of a chain fact, checked against a verified header. */
+export const LightClientProof = Schema.Struct({
+  chain: Name,
+  height: NonNegativeInt,
+  headerHash: Hex,
+  kind: Schema.Literals(["eip1186", "ics23", "cometbft-commit"]),
+  key: Hex,
+  value: Blob,
+  proof: Blob
+})
+
+/** A component's reported health. */
+export const NetworkHealth = Schema.Struct({
+  component: Name,
+  status: Schema.Literals(["ok", "degraded", "down"]),
+  latencyMs: NonNegativeInt
+})
+
+/** Payload schema of every known message type, by type name. */
+export const PayloadSchemas = {
+  UserOrder,
+  UserOrderCancellation,
+  ComputationIntent,
+  ProofAnnouncement,
+  ProofShare,
+  CrossChainEvent,
+  LightClientProof,
+  NetworkHealth
+} as const
+
+/** The name of a known message type. */
+export type MessageType = keyof typeof PayloadSchemas
+
+/** The known message types, sorted. */
+export const messageTypes: ReadonlyArray<MessageType> = Object.keys(PayloadSchemas).sort() as Array<MessageType>
+
+/** Is this a known message type? */
+export const isMessageType = (type: string): type is MessageType => Object.hasOwn(PayloadSchemas, type)

@@ -1,0 +1,87 @@
+/**
+ * Why a message was not admitted. Every ingest step fails with one of these, each carrying
+ * a human-readable reason and the HTTP status the API answers with. None of them is ever a
+ * 5xx: a rejection is the sender's problem, and nothing is appended when one is raised.
+ */
+import { Schema } from "effect"
+
+const fields = { reason: Schema.String }
+
+/** The message's bytes exceed the configured size limit. */
+export class MessageTooLarge extends Schema.TaggedError<MessageTooLarge>()("MessageTooLarge", {
+  ...fields,
+  size: Schema.Number,
+  limit: Schema.Number
+}, { httpApiStatus: 413 }) {}
+
+/** Not JSON, or not an envelope / payload of the declared shape. */
+export class MalformedMessage extends Schema.TaggedError<MalformedMessage>()("MalformedMessage", fields, {
+  httpApiStatus: 400
+}) {}
+
+/** The envelope's protocol version or feature flags are not supported here. */
+export class UnsupportedProtocol extends Schema.TaggedError<UnsupportedProtocol>()("UnsupportedProtocol", fields, {
+  httpApiStatus: 400
+}) {}
+
+/** The message type is not one causeway knows. */
+export class UnknownMessageType extends Schema.TaggedError<UnknownMessageType>()("UnknownMessageType", {
+  ...fields,
+  type: Schema.String
+}, { httpApiStatus: 400 }) {}
+
+/** The signature does not verify for the sender's key over the message id. */
+export class InvalidSignature extends Schema.TaggedError<InvalidSignature>()("InvalidSignature", fields, {
+  httpApiStatus: 401
+}) {}
+
+/** A message with this id is already in the log. */
+export class DuplicateMessage extends Schema.TaggedError<DuplicateMessage>()("DuplicateMessage", {
+  ...fields,
+  id: Schema.String
+}, { httpApiStatus: 409 }) {}
+
+/** The sender's nonce is not above the highest nonce already accepted from that sender. */
+export class NonceReplayed extends Schema.TaggedError<NonceReplayed>()("NonceReplayed", {
+  ...fields,
+  nonce: Schema.Number,
+  highest: Schema.Number
+}, { httpApiStatus: 409 }) {}
+
+/** The message's expiry has passed. */
+export class MessageExpired extends Schema.TaggedError<MessageExpired>()("MessageExpired", fields, {
+  httpApiStatus: 410
+}) {}
+
+/** The Lamport stamp breaks the clock rules (not above its dependencies, or too far ahead). */
+export class InvalidLamport extends Schema.TaggedError<InvalidLamport>()("InvalidLamport", fields, {
+  httpApiStatus: 400
+}) {}
+
+/** The sender has used up its token bucket, or the pending buffer is full. */
+export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
+  ...fields,
+  retryAfterMs: Schema.Number
+}, { httpApiStatus: 429 }) {}
+
+/** Dependencies were still unknown when the wait ran out. */
+export class UnknownDependencies extends Schema.TaggedError<UnknownDependencies>()("UnknownDependencies", {
+  ...fields,
+  missing: Schema.Array(Schema.String)
+}, { httpApiStatus: 424 }) {}
+
+/** Any rejection. */
+export const Rejection = Schema.Union([
+  MessageTooLarge,
+  MalformedMessage,
+  UnsupportedProtocol,
+  UnknownMessageType,
+  InvalidSignature,
+  DuplicateMessage,
+  NonceReplayed,
+  MessageExpired,
+  InvalidLamport,
+  RateLimited,
+  UnknownDependencies
+])
+export type Rejection = typeof Rejection.Type
