@@ -1,0 +1,30 @@
+/** Service configuration: flags override environment variables, which override defaults. */
+import { join } from "node:path"
+import * as Ingest from "./services/Ingest.ts"
+
+/** Everything `causeway serve` is configured by. */
+export interface ServeConfig {
+  readonly host: string
+  readonly port: number
+  readonly dataDir: string
+  readonly logLevel: "Trace" | "Debug" | "Info" | "Warn" | "Error"
+  /** fsync policy of the embedded log. */
+  readonly synchronous: "FULL" | "NORMAL"
+  readonly ingest: Ingest.IngestOptions
+}
+
+/** Defaults: 127.0.0.1:8080, data in ./data. */
+export const defaultServeConfig: ServeConfig = {
+  host: "127.0.0.1",
+  port: 8080,
+  dataDir: "data",
+  logLevel: "Info",
+  synchronous: "FULL",
+  ingest: Ingest.defaultOptions
+}
+
+/** The embedded log's file in a data directory. */
+export const logPath = (dataDir: string): string => join(dataDir, "log.sqlite")
+
+/** The projection snapshots' file in a data directory. */
+export const snapshotPath = (dataDir: string): string => join(dataDir, "projections.sqlite")

@@ -1,0 +1,57 @@
+/** Projection snapshots in SQLite (its own file beside the log), plus an in-memory store for tests. */
+import { mkdirSync } from "node:fs"
+import { dirname } from "node:path"
+import { DatabaseSync } from "node:sqlite"
+import { Effect, Layer, Option } from "effect"
+import { ProjectionStore, ProjectionStoreError, type ProjectionStoreService, type Snapshot } from "../ports/ProjectionStore.ts"
+
+const fail = (operation: string) => (cause: unknown) => new ProjectionStoreError({ operation, cause })
+
+/** Open the store at `path` (":memory:" allowed); closed with the scope. */
+export const make = (path: string) =>
+  Effect.gen(function*() {
+    const db = yield* Effect.acquireRelease(
+      Effect.try({
+        try: () => {
+          if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true })
+          const db = new DatabaseSync(path)
+          db.exec("PRAGMA journal_mode = WAL")
+          db.exec("PRAGMA synchronous = NORMAL")
+          db.exec(`CREATE TABLE IF NOT EXISTS snapshots (
+            name TEXT PRIMARY KEY, version INTEGER NOT NULL, offset_ INTEGER NOT NULL,
+            digest TEXT NOT NULL, state TEXT NOT NULL) STRICT`)
+          return db
+        },
+        catch: fail("open")
+      }),
+      (db) => Effect.sync(() => db.isOpen && db.close())
+    )
+    const select = db.prepare("SELECT name, version, offset_ AS offset, digest, state FROM snapshots WHERE name = ?")
+    const upsert = db.prepare(
+      "INSERT INTO snapshots (name, version, offset_, digest, state) VALUES (?, ?, ?, ?, ?) " +
+        "ON CONFLICT (name) DO UPDATE SET version = excluded.version, offset_ = excluded.offset_, digest = excluded.digest, state = excluded.state"
+    )
+    const service: ProjectionStoreService = {
+      load: (name) =>
+        Effect.try({
+          try: () => Option.fromUndefinedOr(select.get(name) as unknown as Snapshot | undefined),
+          catch: fail("load")
+        }),
+      save: (s) =>
+        Effect.try({ try: () => void upsert.run(s.name, s.version, s.offset, s.digest, s.state), catch: fail("save") })
+    }
+    return service
+  })
+
+/** The SQLite store as a layer. */
+export const layer = (path: string) => Layer.effect(ProjectionStore, make(path))
+
+/** An in-memory store (tests). */
+export const layerMemory = Layer.sync(ProjectionStore, () => {
+  const snapshots = new Map<string, Snapshot>()
+  const service: ProjectionStoreService = {
+    load: (name) => Effect.sync(() => Option.fromUndefinedOr(snapshots.get(name))),
+    save: (s) => Effect.sync(() => void snapshots.set(s.name, s))
+  }
+  return service
+})

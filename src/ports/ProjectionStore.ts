@@ -1,0 +1,31 @@
+/** Where projection snapshots (state + the offset it covers) are kept between runs. */
+import { Context, Data, type Effect, type Option } from "effect"
+
+/** A projection's state as of an offset. */
+export interface Snapshot {
+  readonly name: string
+  readonly version: number
+  /** Records with offset < this are folded in. */
+  readonly offset: number
+  /** SHA-256 of `state`, checked on load. */
+  readonly digest: string
+  /** Canonical JSON of the state. */
+  readonly state: string
+}
+
+/** The snapshot storage failed. */
+export class ProjectionStoreError extends Data.TaggedError("ProjectionStoreError")<{
+  readonly operation: string
+  readonly cause: unknown
+}> {}
+
+/** The projection store port. */
+export interface ProjectionStoreService {
+  readonly load: (name: string) => Effect.Effect<Option.Option<Snapshot>, ProjectionStoreError>
+  readonly save: (snapshot: Snapshot) => Effect.Effect<void, ProjectionStoreError>
+}
+
+/** The projection store tag. */
+export class ProjectionStore extends Context.Service<ProjectionStore, ProjectionStoreService>()(
+  "causeway/ProjectionStore"
+) {}

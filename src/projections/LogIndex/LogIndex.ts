@@ -1,0 +1,73 @@
+/**
+ * The log index: counts by type and by sender, and each sender's latest Lamport time. It
+ * reads only record headers, so replaying it never touches an envelope.
+ */
+import { HashMap, Option, Schema } from "effect"
+import type { Json } from "../../domain/CanonicalJson.ts"
+import type { LogRecord } from "../../ports/CausalLog.ts"
+import type { Projection } from "../Projection.ts"
+
+/** What the index knows of one sender. */
+export interface SenderEntry {
+  readonly count: number
+  readonly latestLamport: number
+}
+
+/** The log index state. */
+export interface LogIndexState {
+  readonly total: number
+  readonly byType: HashMap.HashMap<string, number>
+  readonly bySender: HashMap.HashMap<string, SenderEntry>
+}
+
+const initialState: LogIndexState = { total: 0, byType: HashMap.empty(), bySender: HashMap.empty() }
+
+const evolve = (state: LogIndexState, record: LogRecord): LogIndexState => {
+  const typeCount = HashMap.get(state.byType, record.type)
+  const sender = HashMap.get(state.bySender, record.sender)
+  return {
+    total: state.total + 1,
+    byType: HashMap.set(state.byType, record.type, Option.isSome(typeCount) ? typeCount.value + 1 : 1),
+    bySender: HashMap.set(state.bySender, record.sender, {
+      count: Option.isSome(sender) ? sender.value.count + 1 : 1,
+      latestLamport: Option.isSome(sender) ? Math.max(sender.value.latestLamport, record.lamport) : record.lamport
+    })
+  }
+}
+
+const encode = (state: LogIndexState): Json => {
+  const byType: Record<string, number> = {}
+  for (const [k, v] of state.byType) byType[k] = v
+  const bySender: Record<string, Json> = {}
+  for (const [k, v] of state.bySender) bySender[k] = { count: v.count, latestLamport: v.latestLamport }
+  return { total: state.total, byType, bySender }
+}
+
+const Encoded = Schema.Struct({
+  total: Schema.Number,
+  byType: Schema.Record(Schema.String, Schema.Number),
+  bySender: Schema.Record(Schema.String, Schema.Struct({ count: Schema.Number, latestLamport: Schema.Number }))
+})
+const decodeEncoded = Schema.decodeUnknownSync(Encoded)
+
+const decode = (json: Json): LogIndexState => {
+  const o = decodeEncoded(json)
+  return {
+    total: o.total,
+    byType: HashMap.fromIterable(Object.entries(o.byType)),
+    bySender: HashMap.fromIterable(
+      Object.entries(o.bySender).map(([k, v]) => [k, { count: v.count, latestLamport: v.latestLamport }] as const)
+    )
+  }
+}
+
+/** The log index projection. */
+export const LogIndex: Projection<LogIndexState> = {
+  name: "log-index",
+  version: 1,
+  needsBody: false,
+  initialState,
+  evolve,
+  encode,
+  decode
+}

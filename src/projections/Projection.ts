@@ -1,0 +1,37 @@
+/**
+ * A projection folds the causal log into queryable state: `evolve` is a pure function of
+ * the state and one record, so folding the same log always reaches the same state, and the
+ * state's digest (SHA-256 of its canonical JSON) proves it.
+ */
+import { sha256 } from "@noble/hashes/sha2.js"
+import { bytesToHex } from "@noble/hashes/utils.js"
+import { type Json, canonicalize } from "../domain/CanonicalJson.ts"
+import type { LogRecord } from "../ports/CausalLog.ts"
+
+/** A projection definition. */
+export interface Projection<S> {
+  readonly name: string
+  /** Bump to rebuild from the log: snapshots of another version are ignored. */
+  readonly version: number
+  /** Does evolve read `record.body`? When false, replay skips reading the envelopes. */
+  readonly needsBody: boolean
+  readonly initialState: S
+  // Method syntax on purpose: it lets a Projection<S> stand in a list of Projection<unknown>.
+  evolve(state: S, record: LogRecord): S
+  /** The state as JSON: what the digest covers and what snapshots store. */
+  encode(state: S): Json
+  /** The inverse of encode, for snapshots; throws on a value encode cannot have made. */
+  decode(json: Json): S
+}
+
+/** Any projection, for lists of them. */
+export type AnyProjection = Projection<unknown>
+
+/** Canonical JSON text of a state. */
+export const serialize = <S>(p: Projection<S>, state: S): string => canonicalize(p.encode(state))
+
+/** SHA-256 (hex) of serialized state text. */
+export const digestText = (text: string): string => bytesToHex(sha256(new TextEncoder().encode(text)))
+
+/** The digest of a state. */
+export const digestOf = <S>(p: Projection<S>, state: S): string => digestText(serialize(p, state))

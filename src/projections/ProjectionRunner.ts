@@ -1,0 +1,219 @@
+/**
+ * The projection runner: folds the causal log into every registered projection, resumes
+ * each from its last verified snapshot, snapshots periodically and on shutdown, and exposes
+ * each projection's offset, state and digest. `replay` is the same fold from offset 0, used
+ * by the CLI and the benchmarks; because `evolve` is pure, replay and live reach the same
+ * digest at the same offset.
+ */
+import { Context, Data, Effect, Layer, Option, Schedule, Stream, SubscriptionRef } from "effect"
+import { CausalLog, type CausalLogError, type CausalLogService, type LogRecord } from "../ports/CausalLog.ts"
+import { ProjectionStore, type ProjectionStoreError, type Snapshot } from "../ports/ProjectionStore.ts"
+import { type AnyProjection, type Projection, digestOf, digestText, serialize } from "./Projection.ts"
+
+/** A projection's position and digest. */
+export interface ProjectionStatus {
+  readonly name: string
+  readonly version: number
+  /** Records with offset < this are folded in. */
+  readonly offset: number
+  readonly digest: string
+}
+
+/** No projection of that name is registered. */
+export class ProjectionNotFound extends Data.TaggedError("ProjectionNotFound")<{ readonly name: string }> {}
+
+/** The runner service. */
+export interface ProjectionsService {
+  /** Every projection's status, in registration order. */
+  readonly status: Effect.Effect<ReadonlyArray<ProjectionStatus>>
+  /** A registered projection's state now, with the offset it covers. */
+  readonly state: <S>(p: Projection<S>) => Effect.Effect<{ readonly offset: number; readonly state: S }, ProjectionNotFound>
+  /** Have all projections folded every record in the log? */
+  readonly caughtUp: Effect.Effect<boolean, CausalLogError>
+  /** Wait until every projection has folded the records below `offset`. */
+  readonly awaitOffset: (offset: number) => Effect.Effect<void>
+}
+
+/** The runner tag. */
+export class Projections extends Context.Service<Projections, ProjectionsService>()("causeway/Projections") {}
+
+/** Tunables of the runner. */
+export interface RunnerOptions {
+  /** Snapshot after this many records since the last snapshot. */
+  readonly snapshotEvery: number
+  /** Records per page while catching up. */
+  readonly pageSize: number
+}
+
+export const defaultRunnerOptions: RunnerOptions = { snapshotEvery: 50_000, pageSize: 4096 }
+
+/** The result of folding a log into projections. */
+export interface ReplayResult {
+  readonly offset: number
+  readonly digests: Readonly<Record<string, string>>
+  readonly states: ReadonlyArray<unknown>
+}
+
+/**
+ * Fold records [from, to) into the given projections in one scan, starting from the given
+ * states (initial ones by default). Envelope bodies are read only if some projection needs them.
+ */
+export const replay = (
+  log: CausalLogService,
+  projections: ReadonlyArray<AnyProjection>,
+  options: { readonly from?: number; readonly to?: number; readonly states?: ReadonlyArray<unknown>; readonly onProgress?: (offset: number, end: number) => void; readonly pageSize?: number } = {}
+): Effect.Effect<ReplayResult, CausalLogError> =>
+  Effect.gen(function*() {
+    const end = options.to ?? (yield* log.endOffset)
+    const states = options.states ? [...options.states] : projections.map((p) => p.initialState)
+    const withBody = projections.some((p) => p.needsBody)
+    const pageSize = options.pageSize ?? 65_536
+    let offset = options.from ?? 0
+    const n = projections.length
+    const visit = n === 1
+      ? (r: LogRecord) => {
+        states[0] = (projections[0] as AnyProjection).evolve(states[0], r)
+      }
+      : (r: LogRecord) => {
+        for (let i = 0; i < n; i++) states[i] = (projections[i] as AnyProjection).evolve(states[i], r)
+      }
+    while (offset < end) {
+      const to = Math.min(end, offset + pageSize)
+      const visited = yield* log.scan(offset, to, { withBody }, visit)
+      offset += visited
+      options.onProgress?.(offset, end)
+      if (offset < to) break // the log ended before `to`
+    }
+    const digests: Record<string, string> = {}
+    projections.forEach((p, i) => (digests[p.name] = digestOf(p, states[i])))
+    return { offset, digests, states }
+  })
+
+/** Why a stored snapshot was not used (logged, then the projection rebuilds from 0). */
+const checkSnapshot = <S>(p: Projection<S>, s: Snapshot): { state: S } | { reason: string } => {
+  if (s.version !== p.version) return { reason: `snapshot is of version ${s.version}, projection is ${p.version}` }
+  if (digestText(s.state) !== s.digest) return { reason: "snapshot digest does not match its state" }
+  try {
+    const state = p.decode(JSON.parse(s.state))
+    if (serialize(p, state) !== s.state) return { reason: "snapshot state does not round-trip" }
+    return { state }
+  } catch (cause) {
+    return { reason: `snapshot state does not decode: ${String(cause)}` }
+  }
+}
+
+interface Live {
+  readonly projection: AnyProjection
+  readonly position: SubscriptionRef.SubscriptionRef<{ readonly offset: number; readonly state: unknown }>
+}
+
+/** Run the given projections against the log in context, for the life of the scope. */
+export const make = (projections: ReadonlyArray<AnyProjection>, options: RunnerOptions = defaultRunnerOptions) =>
+  Effect.gen(function*() {
+    const log = yield* CausalLog
+    const store = yield* ProjectionStore
+
+    const save = (p: AnyProjection, offset: number, state: unknown): Effect.Effect<void, ProjectionStoreError> => {
+      const text = serialize(p, state)
+      return store.save({ name: p.name, version: p.version, offset, digest: digestText(text), state: text })
+    }
+
+    const lives: Array<Live> = []
+    for (const p of projections) {
+      const stored = yield* store.load(p.name).pipe(Effect.orDie)
+      let start = { offset: 0, state: p.initialState as unknown }
+      if (Option.isSome(stored)) {
+        const checked = checkSnapshot(p, stored.value)
+        if ("state" in checked) start = { offset: stored.value.offset, state: checked.state }
+        else yield* Effect.logWarning(`projection ${p.name}: rebuilding from offset 0: ${checked.reason}`)
+      }
+      lives.push({ projection: p, position: yield* SubscriptionRef.make(start) })
+    }
+
+    const run = (live: Live) =>
+      Effect.gen(function*() {
+        const p = live.projection
+        let { offset, state } = yield* SubscriptionRef.get(live.position)
+        let sinceSnapshot = 0
+        // Catch up by scanning pages (headers only where the projection allows), then follow.
+        while (true) {
+          const end = yield* log.endOffset
+          if (offset >= end) break
+          const to = Math.min(end, offset + options.pageSize)
+          const visited = yield* log.scan(offset, to, { withBody: p.needsBody }, (r) => {
+            state = p.evolve(state, r)
+          })
+          offset += visited
+          sinceSnapshot += visited
+          yield* SubscriptionRef.set(live.position, { offset, state })
+          if (sinceSnapshot >= options.snapshotEvery) {
+            yield* save(p, offset, state)
+            sinceSnapshot = 0
+          }
+          if (visited === 0) break
+        }
+        yield* log.subscribe(offset).pipe(
+          Stream.runForEachArray((records) =>
+            Effect.gen(function*() {
+              for (const r of records) state = p.evolve(state, r)
+              offset = (records[records.length - 1] as LogRecord).offset + 1
+              sinceSnapshot += records.length
+              yield* SubscriptionRef.set(live.position, { offset, state })
+              if (sinceSnapshot >= options.snapshotEvery) {
+                yield* save(p, offset, state)
+                sinceSnapshot = 0
+              }
+            })
+          )
+        )
+      }).pipe(
+        Effect.tapCause((cause) => Effect.logError(`projection ${live.projection.name} failed; restarting`, cause)),
+        Effect.retry(Schedule.spaced("1 second"))
+      )
+
+    for (const live of lives) {
+      yield* Effect.forkScoped(run(live))
+      // A last snapshot on shutdown, so the next start resumes where this one stopped.
+      yield* Effect.addFinalizer(() =>
+        SubscriptionRef.get(live.position).pipe(
+          Effect.flatMap(({ offset, state }) => save(live.projection, offset, state)),
+          Effect.catchCause((cause) => Effect.logWarning(`projection ${live.projection.name}: final snapshot failed`, cause))
+        )
+      )
+    }
+
+    const byName = new Map(lives.map((l) => [l.projection.name, l]))
+    const digestCache = new Map<string, { offset: number; digest: string }>()
+
+    const service: ProjectionsService = {
+      status: Effect.gen(function*() {
+        const out: Array<ProjectionStatus> = []
+        for (const l of lives) {
+          const { offset, state } = yield* SubscriptionRef.get(l.position)
+          const cached = digestCache.get(l.projection.name)
+          const digest = cached?.offset === offset ? cached.digest : digestOf(l.projection, state)
+          digestCache.set(l.projection.name, { offset, digest })
+          out.push({ name: l.projection.name, version: l.projection.version, offset, digest })
+        }
+        return out
+      }),
+      state: <S>(p: Projection<S>) => {
+        const l = byName.get(p.name)
+        if (l === undefined) return Effect.fail(new ProjectionNotFound({ name: p.name }))
+        return SubscriptionRef.get(l.position) as Effect.Effect<{ offset: number; state: S }>
+      },
+      caughtUp: Effect.gen(function*() {
+        const end = yield* log.endOffset
+        for (const l of lives) if ((yield* SubscriptionRef.get(l.position)).offset < end) return false
+        return true
+      }),
+      awaitOffset: (offset) =>
+        Effect.forEach(lives, (l) =>
+          SubscriptionRef.changes(l.position).pipe(Stream.filter((p) => p.offset >= offset), Stream.runHead), { discard: true })
+    }
+    return service
+  })
+
+/** The runner as a layer over CausalLog and ProjectionStore. */
+export const layer = (projections: ReadonlyArray<AnyProjection>, options: RunnerOptions = defaultRunnerOptions) =>
+  Layer.effect(Projections, make(projections, options))

@@ -1,0 +1,346 @@
+/**
+ * The ingest pipeline. Each message passes, in order: size limit, schema decode, protocol
+ * version, signature (on the caller's fiber: CPU work that needs no shared state), then in
+ * the single writer fiber: duplicate id, nonce replay, per-sender rate limit, Lamport bound,
+ * dependencies known (else held in a bounded buffer until they are, or a timeout), Lamport
+ * above dependencies, append, acknowledge. Any failed step is a typed Rejection and nothing
+ * is appended for that message.
+ *
+ * The writer takes whatever is queued (up to `maxBatch`) and appends it in one transaction:
+ * concurrent submissions share one fsync, which is what makes durable acknowledgments cheap.
+ * All admission state (nonces, buckets, the held buffer, the instance clock) lives in the
+ * writer fiber, so no step races another.
+ */
+import { Clock, Context, Deferred, Effect, Exit, Layer, Metric, Queue, Result, Schedule } from "effect"
+import { LRUCache } from "lru-cache"
+import { type Candidate, admit } from "../domain/Admission.ts"
+import { fromHex, signingBytes } from "../domain/Envelope.ts"
+import { isAboveDependencies, isTooFarAhead, receive } from "../domain/Lamport.ts"
+import type { MessageId } from "../domain/Primitives.ts"
+import {
+  DuplicateMessage,
+  InvalidLamport,
+  InvalidSignature,
+  NonceReplayed,
+  RateLimited,
+  type Rejection,
+  UnknownDependencies
+} from "../domain/Rejection.ts"
+import { type TokenBucket, type TokenBucketPolicy, take } from "../domain/TokenBucket.ts"
+import { CausalLog, type CausalLogError, type NewRecord, type RecordRef } from "../ports/CausalLog.ts"
+import { SignatureVerifier } from "../ports/SignatureVerifier.ts"
+
+/** Where an accepted message landed: its acknowledgment. */
+export interface Receipt {
+  readonly id: MessageId
+  readonly offset: number
+  readonly lamport: number
+}
+
+/** What a submission ends in: a receipt, or why not. */
+export type SubmitResult = Result.Result<Receipt, Rejection | CausalLogError>
+
+/** Tunables of the pipeline. */
+export interface IngestOptions {
+  /** Largest canonical envelope in bytes. */
+  readonly maxMessageBytes: number
+  /** Most messages appended in one transaction. */
+  readonly maxBatch: number
+  /** How far past the instance clock a sender's stamp may be. */
+  readonly maxLamportAhead: number
+  /** Per-sender token bucket. */
+  readonly rate: TokenBucketPolicy
+  /** Most messages held waiting for dependencies. */
+  readonly pendingLimit: number
+  /** How long a message waits for its dependencies. */
+  readonly pendingTimeoutMs: number
+  /** Senders not rate limited (the instance's own key). */
+  readonly exemptSenders: ReadonlyArray<string>
+}
+
+/** Defaults: 64 KiB messages, 1,024-message batches, 1,000 msg/s per sender with a 2,000 burst. */
+export const defaultOptions: IngestOptions = {
+  maxMessageBytes: 65_536,
+  maxBatch: 1024,
+  maxLamportAhead: 1_000_000,
+  rate: { ratePerSec: 1000, burst: 2000 },
+  pendingLimit: 10_000,
+  pendingTimeoutMs: 5000,
+  exemptSenders: []
+}
+
+/** The ingest service. */
+export interface IngestService {
+  /** Admit one message (an untrusted, already JSON-parsed value). */
+  readonly submit: (value: unknown) => Effect.Effect<Receipt, Rejection | CausalLogError>
+  /** Admit many; one result per value, in order. */
+  readonly submitMany: (values: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<SubmitResult>>
+  /** The instance's Lamport clock now. */
+  readonly clock: Effect.Effect<number>
+  /** How many messages are waiting for dependencies. */
+  readonly pending: Effect.Effect<number>
+}
+
+/** The ingest service tag. */
+export class Ingest extends Context.Service<Ingest, IngestService>()("causeway/Ingest") {}
+
+const accepted = Metric.counter("causeway_ingest_accepted_total", { description: "Messages appended to the log" })
+const rejected = Metric.counter("causeway_ingest_rejected_total", { description: "Messages rejected, by reason" })
+const batchSize = Metric.histogram("causeway_ingest_batch_size", {
+  description: "Messages per append transaction",
+  boundaries: Metric.exponentialBoundaries({ start: 1, factor: 4, count: 7 })
+})
+
+interface Job {
+  readonly _tag: "Job"
+  readonly candidate: Candidate
+  readonly done: Deferred.Deferred<Receipt, Rejection | CausalLogError>
+  /** Already charged to the sender's bucket (a held message is not charged twice). */
+  charged: boolean
+}
+interface Tick {
+  readonly _tag: "Tick"
+}
+type Work = Job | Tick
+
+interface Held {
+  readonly missing: Set<string>
+  readonly deadline: number
+}
+
+/** Build the pipeline over the log and verifier in context; its writer lives in the scope. */
+export const make = (options: IngestOptions = defaultOptions) =>
+  Effect.gen(function*() {
+    const log = yield* CausalLog
+    const verifier = yield* SignatureVerifier
+    const exempt = new Set(options.exemptSenders)
+    const queue = yield* Queue.unbounded<Work>()
+
+    // Writer-owned state.
+    let clock = yield* log.maxLamport
+    const nonces = new LRUCache<string, number>({ max: 100_000 })
+    const buckets = new LRUCache<string, TokenBucket>({ max: 100_000 })
+    const held = new Map<Job, Held>()
+    const waiters = new Map<string, Set<Job>>()
+
+    const reject = (job: Job, rejection: Rejection) =>
+      Metric.update(Metric.withAttributes(rejected, { reason: rejection._tag }), 1).pipe(
+        Effect.andThen(Deferred.fail(job.done, rejection))
+      )
+
+    const hold = (job: Job, missing: ReadonlyArray<string>, now: number) => {
+      held.set(job, { missing: new Set(missing), deadline: now + options.pendingTimeoutMs })
+      for (const d of missing) {
+        const set = waiters.get(d)
+        if (set === undefined) waiters.set(d, new Set([job]))
+        else set.add(job)
+      }
+    }
+
+    const unhold = (job: Job) => {
+      const h = held.get(job)
+      if (h === undefined) return
+      held.delete(job)
+      for (const d of h.missing) {
+        const set = waiters.get(d)
+        set?.delete(job)
+        if (set?.size === 0) waiters.delete(d)
+      }
+    }
+
+    // Held messages whose dependencies just became known go back through the writer.
+    const release = (ids: Iterable<string>): Array<Job> => {
+      const ready: Array<Job> = []
+      for (const id of ids) {
+        const set = waiters.get(id)
+        if (set === undefined) continue
+        waiters.delete(id)
+        for (const job of set) {
+          const h = held.get(job)
+          if (h === undefined) continue
+          h.missing.delete(id)
+          if (h.missing.size === 0) {
+            held.delete(job)
+            ready.push(job)
+          }
+        }
+      }
+      return ready
+    }
+
+    const processJobs = Effect.fn("Ingest.processJobs")(function*(jobs: ReadonlyArray<Job>) {
+      const now = yield* Clock.currentTimeMillis
+      const ids = new Set<string>()
+      for (const j of jobs) {
+        ids.add(j.candidate.id)
+        for (const d of j.candidate.envelope.deps) ids.add(d)
+      }
+      const refs = yield* log.lookup([...ids])
+      for (const j of jobs) {
+        const sender = j.candidate.envelope.sender
+        if (!nonces.has(sender)) {
+          const h = yield* log.highestNonce(sender)
+          nonces.set(sender, h._tag === "Some" ? h.value : -1)
+        }
+      }
+
+      const inBatch = new Map<string, RecordRef>()
+      const batchNonces = new Map<string, number>()
+      let batchClock = clock
+      const take1: Array<Job> = []
+      const records: Array<NewRecord> = []
+      for (const job of jobs) {
+        const { envelope: e, id, body } = job.candidate
+        if (inBatch.has(id) || refs.has(id)) {
+          yield* reject(job, new DuplicateMessage({ reason: `message ${id} is already in the log`, id }))
+          continue
+        }
+        const highest = batchNonces.get(e.sender) ?? (nonces.get(e.sender) as number)
+        if (e.nonce <= highest) {
+          yield* reject(job, new NonceReplayed({ reason: `nonce ${e.nonce} is not above the sender's highest accepted nonce ${highest}`, nonce: e.nonce, highest }))
+          continue
+        }
+        if (!job.charged && !exempt.has(e.sender)) {
+          const t = take(buckets.get(e.sender), now, options.rate)
+          buckets.set(e.sender, t.bucket)
+          if (!t.ok) {
+            yield* reject(job, new RateLimited({ reason: `sender exceeds ${options.rate.ratePerSec} messages/s (burst ${options.rate.burst})`, retryAfterMs: t.retryAfterMs }))
+            continue
+          }
+          job.charged = true
+        }
+        if (isTooFarAhead(e.lamport, batchClock, options.maxLamportAhead)) {
+          yield* reject(job, new InvalidLamport({ reason: `lamport ${e.lamport} is more than ${options.maxLamportAhead} ahead of this instance's clock ${batchClock}` }))
+          continue
+        }
+        const missing = e.deps.filter((d) => !inBatch.has(d) && !refs.has(d))
+        if (missing.length > 0) {
+          if (held.size >= options.pendingLimit) {
+            yield* reject(job, new RateLimited({ reason: `${held.size} messages already wait for dependencies`, retryAfterMs: options.pendingTimeoutMs }))
+          } else {
+            hold(job, missing, now)
+          }
+          continue
+        }
+        const depLamports = e.deps.map((d) => (inBatch.get(d) ?? (refs.get(d) as RecordRef)).lamport)
+        if (!isAboveDependencies(e.lamport, depLamports)) {
+          yield* reject(job, new InvalidLamport({ reason: `lamport ${e.lamport} is not above every dependency's (${Math.max(...depLamports)})` }))
+          continue
+        }
+        inBatch.set(id, { offset: -1, lamport: e.lamport })
+        batchNonces.set(e.sender, e.nonce)
+        batchClock = receive(batchClock, e.lamport)
+        take1.push(job)
+        records.push({ id, lamport: e.lamport, type: e.type, sender: e.sender, nonce: e.nonce, deps: e.deps, body })
+      }
+      if (records.length === 0) return
+      const appended = yield* Effect.exit(log.append(records))
+      if (Exit.isFailure(appended)) {
+        // Storage failed: nothing of this batch is acknowledged, and no state moves.
+        for (const job of take1) yield* Deferred.failCause(job.done, appended.cause)
+        return
+      }
+      clock = batchClock
+      for (const [sender, n] of batchNonces) nonces.set(sender, n)
+      yield* Metric.update(accepted, records.length)
+      yield* Metric.update(batchSize, records.length)
+      appended.value.forEach((a, i) => Deferred.doneUnsafe((take1[i] as Job).done, Exit.succeed(a)))
+      const ready = release(appended.value.map((a) => a.id))
+      if (ready.length > 0) yield* Queue.offerAll(queue, ready)
+    })
+
+    // The sweep: held messages past their deadline are looked for once more in the log
+    // (another instance may have appended their dependencies), then rejected.
+    const sweep = Effect.fn("Ingest.sweep")(function*() {
+      if (held.size === 0) return
+      const now = yield* Clock.currentTimeMillis
+      const due = [...held].filter(([, h]) => h.deadline <= now)
+      if (due.length === 0) return
+      const refs = yield* log.lookup([...new Set(due.flatMap(([, h]) => [...h.missing]))])
+      const ready: Array<Job> = []
+      for (const [job, h] of due) {
+        unhold(job)
+        const still = [...h.missing].filter((d) => !refs.has(d))
+        if (still.length === 0) ready.push(job)
+        else yield* reject(job, new UnknownDependencies({ reason: `dependencies still unknown after ${options.pendingTimeoutMs} ms`, missing: still }))
+      }
+      if (ready.length > 0) yield* Queue.offerAll(queue, ready)
+    })
+
+    const step = Effect.gen(function*() {
+      const work = yield* Queue.takeBetween(queue, 1, options.maxBatch)
+      const jobs: Array<Job> = []
+      let tick = false
+      for (const w of work) {
+        if (w._tag === "Job") jobs.push(w)
+        else tick = true
+      }
+      const exit = yield* Effect.exit(processJobs(jobs))
+      if (Exit.isFailure(exit)) {
+        // A lookup failed: the storage is the problem, not the messages.
+        for (const job of jobs) {
+          if (!held.has(job)) yield* Deferred.failCause(job.done, exit.cause)
+        }
+      }
+      if (tick) yield* Effect.exit(sweep())
+    })
+
+    yield* Effect.forkScoped(Effect.forever(step))
+    yield* Effect.forkScoped(
+      Queue.offer(queue, { _tag: "Tick" }).pipe(Effect.repeat(Schedule.spaced(Math.max(10, Math.min(250, options.pendingTimeoutMs / 4)))))
+    )
+
+    const verify = (value: unknown, now: number): Result.Result<Candidate, Rejection> => {
+      const admitted = admit(value, now, { maxMessageBytes: options.maxMessageBytes })
+      if (Result.isFailure(admitted)) return admitted
+      const { envelope: e, idBytes } = admitted.success
+      if (!verifier.verify(e.scheme, e.sender, signingBytes(idBytes), fromHex(e.sig))) {
+        return Result.fail(new InvalidSignature({ reason: `signature does not verify for ${e.scheme} key ${e.sender} over message ${admitted.success.id}` }))
+      }
+      return admitted
+    }
+
+    const enqueue = (candidate: Candidate) =>
+      Effect.gen(function*() {
+        const done = yield* Deferred.make<Receipt, Rejection | CausalLogError>()
+        yield* Queue.offer(queue, { _tag: "Job", candidate, done, charged: false })
+        return done
+      })
+
+    const countRejection = (r: Rejection) => Metric.update(Metric.withAttributes(rejected, { reason: r._tag }), 1)
+
+    const service: IngestService = {
+      submit: Effect.fn("Ingest.submit")(function*(value: unknown) {
+        const now = yield* Clock.currentTimeMillis
+        const checked = verify(value, now)
+        if (Result.isFailure(checked)) {
+          yield* countRejection(checked.failure)
+          return yield* Effect.fail(checked.failure)
+        }
+        return yield* Deferred.await(yield* enqueue(checked.success))
+      }),
+      submitMany: Effect.fn("Ingest.submitMany")(function*(values: ReadonlyArray<unknown>) {
+        const now = yield* Clock.currentTimeMillis
+        const out: Array<SubmitResult | undefined> = []
+        const waiting: Array<readonly [number, Deferred.Deferred<Receipt, Rejection | CausalLogError>]> = []
+        for (const v of values) {
+          const checked = verify(v, now)
+          if (Result.isFailure(checked)) {
+            yield* countRejection(checked.failure)
+            out.push(Result.fail(checked.failure))
+          } else {
+            waiting.push([out.length, yield* enqueue(checked.success)])
+            out.push(undefined)
+          }
+        }
+        for (const [i, done] of waiting) out[i] = yield* Effect.result(Deferred.await(done))
+        return out as ReadonlyArray<SubmitResult>
+      }),
+      clock: Effect.sync(() => clock),
+      pending: Effect.sync(() => held.size)
+    }
+    return service
+  })
+
+/** The pipeline as a layer over CausalLog and SignatureVerifier. */
+export const layer = (options: IngestOptions = defaultOptions) => Layer.effect(Ingest, make(options))
