@@ -26,3 +26,6 @@ export const coreLayer = (config: ServeConfig) => {
     Layer.provideMerge(storage)
   )
 }
+
+/** The whole service: core plus the HTTP adapter. */
+export const appLayer = (config: ServeConfig) => coreLayer(config)
