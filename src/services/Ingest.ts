@@ -119,6 +119,9 @@ export const make = (options: IngestOptions = defaultOptions) =>
     // Writer-owned state.
     let clock = yield* log.maxLamport
     const nonces = new LRUCache<string, number>({ max: 100_000 })
+    // Recently appended ids: answers duplicate checks and dependency lookups (which mostly
+    // name recent messages) without asking the store.
+    const recent = new LRUCache<string, RecordRef>({ max: 100_000 })
     const buckets = new LRUCache<string, TokenBucket>({ max: 100_000 })
     const held = new Map<Job, Held>()
     const waiters = new Map<string, Set<Job>>()
@@ -171,11 +174,17 @@ export const make = (options: IngestOptions = defaultOptions) =>
     const processJobs = Effect.fn("Ingest.processJobs")(function*(jobs: ReadonlyArray<Job>) {
       const now = yield* Clock.currentTimeMillis
       const ids = new Set<string>()
-      for (const j of jobs) {
-        ids.add(j.candidate.id)
-        for (const d of j.candidate.envelope.deps) ids.add(d)
+      const refs = new Map<string, RecordRef>()
+      const want = (id: string) => {
+        const hit = recent.get(id)
+        if (hit !== undefined) refs.set(id, hit)
+        else ids.add(id)
       }
-      const refs = yield* log.lookup([...ids])
+      for (const j of jobs) {
+        want(j.candidate.id)
+        for (const d of j.candidate.envelope.deps) want(d)
+      }
+      if (ids.size > 0) for (const [id, ref] of yield* log.lookup([...ids])) refs.set(id, ref)
       for (const j of jobs) {
         const sender = j.candidate.envelope.sender
         if (!nonces.has(sender)) {
@@ -242,6 +251,7 @@ export const make = (options: IngestOptions = defaultOptions) =>
       }
       clock = batchClock
       for (const [sender, n] of batchNonces) nonces.set(sender, n)
+      for (const a of appended.value) recent.set(a.id, { offset: a.offset, lamport: a.lamport })
       yield* Metric.update(accepted, records.length)
       yield* Metric.update(batchSize, records.length)
       appended.value.forEach((a, i) => Deferred.doneUnsafe((take1[i] as Job).done, Exit.succeed(a)))
