@@ -16,6 +16,9 @@ const SECP256K1_HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92
 
 const parseKey = (scheme: Scheme, hex: string): KeyObject | null => {
   const raw = Buffer.from(hex, "hex")
+  // Buffer.from stops at the first non-hex character instead of failing: "<key>zz" would
+  // otherwise parse as <key>.
+  if (raw.length * 2 !== hex.length) return null
   if (scheme === "ed25519") {
     if (raw.length !== 32) return null
     return createPublicKey({ key: Buffer.concat([ED25519_SPKI, raw]), format: "der", type: "spki" })
