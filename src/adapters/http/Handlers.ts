@@ -1,0 +1,206 @@
+/**
+ * The handlers of the HTTP contract (Api.ts). Each one translates the request into a call
+ * on a service (Ingest, Projections, CausalLog) and the answer back into the contract's
+ * shapes; admission rules live in the ingest service, never here.
+ */
+import { ByteSize, Cause, Effect, Layer, Metric, Result, Schema, Stream } from "effect"
+import { HttpIncomingMessage, type HttpServerRequest, HttpServerResponse } from "effect/http"
+import { HttpApiBuilder } from "effect/http-api"
+import { MalformedMessage, type Rejection } from "../../domain/Rejection.ts"
+import { LogIndex } from "../../projections/LogIndex/LogIndex.ts"
+import { Projections } from "../../projections/ProjectionRunner.ts"
+import { CausalLog, type CausalLogError, type LogRecord } from "../../ports/CausalLog.ts"
+import { Ingest, type SubmitResult } from "../../services/Ingest.ts"
+import {
+  Api,
+  BatchTooLarge,
+  type BatchItem,
+  BodyTooLarge,
+  DEFAULT_PAGE,
+  LogIndexView,
+  MessageNotFound,
+  NotReady,
+  RecordView,
+  RejectionErrors,
+  StorageUnavailable,
+  UnsupportedMediaType
+} from "./Api.ts"
+import { Draining } from "./Draining.ts"
+import * as HttpMetrics from "./HttpMetrics.ts"
+import * as Prometheus from "./Prometheus.ts"
+
+/** Limits of the HTTP edge. */
+export interface HandlerOptions {
+  /** Most envelopes in one batch (the ingest pipeline's `maxBatch`). */
+  readonly maxBatch: number
+  /** Largest request body read, in bytes. */
+  readonly maxBodyBytes: number
+  /** Interval of the event stream's keep-alive comment. */
+  readonly heartbeatMs: number
+}
+
+/** A log record as the API serves it. */
+export const recordView = (r: LogRecord): RecordView => ({
+  offset: r.offset,
+  id: r.id,
+  lamport: r.lamport,
+  type: r.type,
+  sender: r.sender,
+  nonce: r.nonce,
+  deps: r.deps,
+  envelope: JSON.parse(r.body)
+})
+
+const unavailable = (e: CausalLogError) =>
+  new StorageUnavailable({ reason: `the log's storage failed during ${e.operation}; retry later` })
+
+// A storage failure is the server's problem, never the client's: 503, retry later.
+const storage = <A, R>(self: Effect.Effect<A, CausalLogError, R>) => Effect.mapError(self, unavailable)
+
+const statusOf = (r: Rejection): number => {
+  const cls = RejectionErrors.find((c) => r instanceof c)
+  return (cls === undefined ? undefined : Schema.resolveAnnotations(cls)?.httpApiStatus) ?? 400
+}
+
+const batchItem = (result: SubmitResult): BatchItem => {
+  if (Result.isSuccess(result)) return { ok: true, receipt: result.success }
+  const e = result.failure
+  if (e._tag === "CausalLogError") return { ok: false, status: 503, error: unavailable(e) }
+  return { ok: false, status: statusOf(e), error: e }
+}
+
+// The media type without parameters, lowercased ("application/json; charset=utf-8" -> "application/json").
+const mediaType = (header: string | undefined): string => (header ?? "").split(";")[0]?.trim().toLowerCase() ?? ""
+
+/** Read and parse a JSON request body, within the size limit. */
+const readJson = Effect.fn("Http.readJson")(function*(request: HttpServerRequest.HttpServerRequest, maxBytes: number) {
+  const contentType = request.headers["content-type"] ?? ""
+  if (mediaType(contentType) !== "application/json") {
+    return yield* new UnsupportedMediaType({
+      reason: contentType === "" ? "the body must be sent as content-type application/json" : `content-type ${JSON.stringify(contentType.slice(0, 100))} is not supported; send application/json`,
+      contentType: contentType.slice(0, 100)
+    })
+  }
+  const tooLarge = new BodyTooLarge({ reason: `the request body exceeds ${maxBytes} bytes`, limit: maxBytes })
+  const declared = Number(request.headers["content-length"] ?? "0")
+  if (declared > maxBytes) return yield* tooLarge
+  const text = yield* request.text.pipe(
+    Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(maxBytes)),
+    Effect.mapError((e) =>
+      e.reason._tag === "RequestParseError" && e.reason.reason === "BodyTooLarge"
+        ? tooLarge
+        : new MalformedMessage({ reason: "the request body could not be read" })
+    )
+  )
+  if (text.trim() === "") return yield* new MalformedMessage({ reason: "the request body is empty; send an envelope or an array of envelopes" })
+  return yield* Effect.try({
+    try: (): unknown => JSON.parse(text),
+    catch: (cause) => new MalformedMessage({ reason: `the request body is not valid JSON: ${cause instanceof Error ? cause.message.slice(0, 200) : "parse error"}` })
+  })
+})
+
+/** Server-Sent Events framing of one record. */
+const sseRecord = (r: LogRecord): string => `id: ${r.offset}\nevent: record\ndata: ${JSON.stringify(recordView(r))}\n\n`
+
+const messages = (options: HandlerOptions) =>
+  HttpApiBuilder.group(Api, "messages", (handlers) =>
+    Effect.gen(function*() {
+      const ingest = yield* Ingest
+      const log = yield* CausalLog
+      const draining = yield* Draining
+      return handlers
+        .handleRaw("submit", ({ request }) =>
+          Effect.gen(function*() {
+            const body = yield* readJson(request, options.maxBodyBytes)
+            if (!Array.isArray(body)) {
+              return yield* ingest.submit(body).pipe(Effect.catchTag("CausalLogError", (e) => Effect.fail(unavailable(e))))
+            }
+            if (body.length === 0) return yield* new MalformedMessage({ reason: "the batch is empty" })
+            if (body.length > options.maxBatch) {
+              return yield* new BatchTooLarge({ reason: `a batch holds at most ${options.maxBatch} envelopes, this one ${body.length}`, size: body.length, limit: options.maxBatch })
+            }
+            const results = yield* ingest.submitMany(body)
+            return { results: results.map(batchItem) }
+          }))
+        .handle("getMessage", ({ params }) =>
+          storage(log.get(params.id)).pipe(
+            Effect.flatMap((found) =>
+              found._tag === "Some"
+                ? Effect.succeed(recordView(found.value))
+                : Effect.fail(new MessageNotFound({ reason: `no message ${params.id} in the log`, id: params.id }))
+            )
+          ))
+        .handle("listMessages", ({ query }) =>
+          storage(log.readCausal(query.fromLamport ?? 0, query.limit ?? DEFAULT_PAGE)).pipe(Effect.map((rs) => rs.map(recordView))))
+        .handle("dependents", ({ params }) => storage(log.dependents(params.id)).pipe(Effect.map((rs) => rs.map(recordView))))
+        .handle("stream", ({ headers, query }) =>
+          Effect.gen(function*() {
+            const lastEventId = headers["last-event-id"]
+            // A reconnecting EventSource sends both its URL's ?from and Last-Event-ID: the latter wins.
+            const from = lastEventId !== undefined ? lastEventId + 1 : query.from ?? (yield* storage(log.endOffset))
+            const records = log.subscribe(from).pipe(Stream.map(sseRecord))
+            // The first tick is immediate: it sends the headers and tells the client it is connected.
+            const heartbeats = Stream.tick(options.heartbeatMs).pipe(Stream.map(() => ": heartbeat\n\n"))
+            const body = Stream.merge(records, heartbeats, { haltStrategy: "left" }).pipe(
+              Stream.catchCause((cause) =>
+                Cause.hasInterruptsOnly(cause)
+                  ? Stream.failCause(cause)
+                  : Stream.make(`event: error\ndata: ${JSON.stringify({ _tag: "StorageUnavailable", reason: "the log's storage failed; reconnect with Last-Event-ID" })}\n\n`)
+              ),
+              Stream.interruptWhen(draining),
+              Stream.onStart(Metric.modify(HttpMetrics.sseClients, 1)),
+              Stream.ensuring(Metric.modify(HttpMetrics.sseClients, -1)),
+              Stream.encodeText
+            )
+            return HttpServerResponse.stream(body, {
+              contentType: "text/event-stream; charset=utf-8",
+              headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
+            })
+          }))
+    }))
+
+const projections = HttpApiBuilder.group(Api, "projections", (handlers) =>
+  Effect.gen(function*() {
+    const runner = yield* Projections
+    const decodeState = Schema.decodeUnknownSync(LogIndexView.fields.state)
+    return handlers
+      .handle("list", () => runner.status)
+      .handle("logIndex", () =>
+        runner.state(LogIndex).pipe(
+          Effect.orDie, // the log index is always registered: its absence is a wiring bug
+          Effect.map(({ offset, state }) => ({
+            name: LogIndex.name,
+            version: LogIndex.version,
+            offset,
+            state: decodeState(LogIndex.encode(state))
+          }))
+        ))
+  }))
+
+const ops = HttpApiBuilder.group(Api, "ops", (handlers) =>
+  Effect.gen(function*() {
+    const runner = yield* Projections
+    const log = yield* CausalLog
+    return handlers
+      .handle("healthz", () => Effect.succeed({ status: "ok" as const }))
+      .handle("readyz", () =>
+        storage(runner.caughtUp).pipe(
+          Effect.flatMap((ready) =>
+            ready
+              ? Effect.succeed({ ready: true as const })
+              : Effect.fail(new NotReady({ ready: false, reason: "projections are still folding the log" }))
+          )
+        ))
+      .handle("metrics", () =>
+        Effect.gen(function*() {
+          // A storage failure leaves the gauge at its last value rather than failing the scrape.
+          yield* log.endOffset.pipe(Effect.flatMap((end) => Metric.update(HttpMetrics.logEndOffset, end)), Effect.ignore)
+          for (const s of yield* runner.status) {
+            yield* Metric.update(Metric.withAttributes(HttpMetrics.projectionOffset, { projection: s.name }), s.offset)
+          }
+          return Prometheus.render(yield* Metric.snapshot)
+        }))
+  }))
+
+/** Every group's handlers, over Ingest, Projections, CausalLog and the draining signal. */
+export const layer = (options: HandlerOptions) => Layer.mergeAll(messages(options), projections, ops)

@@ -1,0 +1,286 @@
+/**
+ * The HTTP server: the contract's handlers, the OpenAPI document (/openapi.json) and its
+ * offline reference page (/docs), served over node:http.
+ *
+ * Around every request: a JSON error body with a `reason` for anything the handlers did not
+ * answer themselves (undecodable parameters, unknown routes, defects), one structured log
+ * line and the request metrics.
+ *
+ * Shutdown (the scope closing, e.g. on SIGTERM through NodeRuntime.runMain): event streams
+ * are told to end first, then the server stops accepting connections and waits for
+ * in-flight requests; only then are the layers below (ingest, projections, log) released.
+ */
+import { type IncomingMessage, STATUS_CODES, type Server, createServer } from "node:http"
+import type { Socket } from "node:net"
+import type { Duplex } from "node:stream"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import { Cause, Clock, Deferred, Effect, Exit, Layer, Logger, type LogLevel, Metric, References } from "effect"
+import {
+  HttpRouter,
+  HttpServer,
+  HttpServerError,
+  HttpServerRequest,
+  HttpServerResponse
+} from "effect/http"
+import { HttpApiBuilder, HttpApiError, HttpApiScalar } from "effect/http-api"
+import { defaultOptions as defaultIngestOptions } from "../../services/Ingest.ts"
+import { Api, BodyTooLarge, InternalError, InvalidRequest, RouteNotFound } from "./Api.ts"
+import { Draining } from "./Draining.ts"
+import * as Handlers from "./Handlers.ts"
+import * as HttpMetrics from "./HttpMetrics.ts"
+
+/** Where and how the server listens. */
+export interface HttpConfig {
+  readonly host: string
+  /** 0 picks a free port; read it from the HttpServer service's address. */
+  readonly port: number
+  /** Most envelopes in one batch; defaults to the ingest default. */
+  readonly maxBatch?: number
+  /** Largest request body read, in bytes; defaults to 8 MiB. */
+  readonly maxBodyBytes?: number
+  /** Keep-alive comment interval of the event stream; defaults to 15 s. */
+  readonly heartbeatMs?: number
+  /** How long shutdown waits for in-flight requests; defaults to 10 s. */
+  readonly shutdownTimeoutMs?: number
+}
+
+/** 8 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+
+// ---------------------------------------------------------------------------------------
+// Route templates (metric labels must not carry ids)
+// ---------------------------------------------------------------------------------------
+
+const templates: ReadonlyArray<{ readonly method: string; readonly path: string; readonly pattern: RegExp }> = [
+  ...Object.values(Api.groups).flatMap((group) =>
+    Object.values(group.endpoints).map((e) => ({ method: e.method, path: e.path }))
+  ),
+  { method: "GET", path: "/openapi.json" },
+  { method: "GET", path: "/docs" }
+].map((t) => ({
+  ...t,
+  pattern: new RegExp(`^${t.path.split("/").map((s: string) => (s.startsWith(":") ? "[^/]+" : s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))).join("/")}$`)
+}))
+
+/** The contract's path template a request matches, or "unmatched". */
+export const routeOf = (method: string, path: string): string =>
+  templates.find((t) => t.method === method && t.pattern.test(path))?.path ?? "unmatched"
+
+const pathOf = (url: string): string => {
+  const q = url.search(/[?#]/)
+  return q === -1 ? url : url.slice(0, q)
+}
+
+// ---------------------------------------------------------------------------------------
+// Error bodies
+// ---------------------------------------------------------------------------------------
+
+const oneLine = (s: string): string => s.replace(/\s*\n\s*/g, " ").slice(0, 500)
+
+const errorJson = <A extends { readonly _tag: string; readonly reason: string }>(status: number, body: A) =>
+  HttpServerResponse.jsonUnsafe({ ...body }, { status })
+
+// The router finds no route for a path it cannot decode; that is a malformed request, not a missing one.
+const isPercentEncoded = (path: string): boolean => {
+  try {
+    decodeURIComponent(path)
+    return true
+  } catch {
+    return false
+  }
+}
+
+const requestErrorKinds = new Set(["Params", "Query", "Headers", "Payload"])
+
+/** The response for a failure no handler answered; defects are logged and become 500. */
+const failureResponse = (request: HttpServerRequest.HttpServerRequest, cause: Cause.Cause<unknown>) =>
+  Effect.gen(function*() {
+    for (const reason of cause.reasons) {
+      if (reason._tag === "Interrupt") continue
+      const e = reason._tag === "Fail" ? reason.error : reason.defect
+      if (HttpServerResponse.isHttpServerResponse(e)) return e
+      if (HttpApiError.HttpApiSchemaError.is(e) && requestErrorKinds.has(e.kind)) {
+        return errorJson(400, new InvalidRequest({ reason: `${e.kind.toLowerCase()}: ${oneLine(e.cause.message)}` }))
+      }
+      if (HttpServerError.isHttpServerError(e)) {
+        const r = e.reason
+        if (r._tag === "RouteNotFound") {
+          const path = pathOf(request.url)
+          if (r.description !== undefined) return errorJson(400, new InvalidRequest({ reason: r.description }))
+          if (!isPercentEncoded(path)) return errorJson(400, new InvalidRequest({ reason: "the path is not valid percent-encoded UTF-8" }))
+          return errorJson(404, new RouteNotFound({ reason: `no endpoint at ${request.method} ${path.slice(0, 200)}` }))
+        }
+        if (r._tag === "RequestParseError") {
+          return r.reason === "BodyTooLarge"
+            ? errorJson(413, new BodyTooLarge({ reason: "the request body is too large", limit: DEFAULT_MAX_BODY_BYTES }))
+            : errorJson(400, new InvalidRequest({ reason: "the request could not be read" }))
+        }
+      }
+    }
+    yield* Effect.logError("unhandled failure", cause)
+    return errorJson(500, new InternalError({ reason: "internal error; see the server log" }))
+  })
+
+const isJson = (response: HttpServerResponse.HttpServerResponse): boolean => {
+  const body = response.body
+  const type = ("contentType" in body ? body.contentType : undefined) ?? response.headers["content-type"] ?? ""
+  return /^application\/(?:[a-z.+-]*\+)?json/i.test(type)
+}
+
+/** Router middleware: every failure, and every error response, answers JSON with a reason. */
+const errorBodies = HttpRouter.middleware(
+  (app) =>
+    Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+      app.pipe(
+        Effect.catchCause((cause) => (Cause.hasInterruptsOnly(cause) ? Effect.failCause(cause) : failureResponse(request, cause))),
+        Effect.map((response) =>
+          response.status >= 400 && !isJson(response)
+            ? HttpServerResponse.jsonUnsafe({ _tag: "HttpError", reason: `HTTP ${response.status}` }, { status: response.status })
+            : response
+        )
+      )),
+  { global: true }
+)
+
+// ---------------------------------------------------------------------------------------
+// Request log and metrics
+// ---------------------------------------------------------------------------------------
+
+const statusOfExit = (exit: Exit.Exit<HttpServerResponse.HttpServerResponse, unknown>): number => {
+  if (Exit.isSuccess(exit)) return exit.value.status
+  if (Cause.hasInterruptsOnly(exit.cause)) {
+    const client = exit.cause.reasons.some((r) => r._tag === "Interrupt" && r.annotations.has(HttpServerError.ClientAbort.key))
+    return client ? 499 : 503
+  }
+  return HttpServerError.causeResponseStripped(exit.cause)[0].status
+}
+
+/** Server middleware: one log line and the metrics per request, after the response is sent. */
+const observe = <E, R>(app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const start = yield* Clock.currentTimeNanos
+    return yield* Effect.onExit(app, (exit) =>
+      Effect.gen(function*() {
+        const seconds = Number((yield* Clock.currentTimeNanos) - start) / 1e9
+        const path = pathOf(request.url)
+        const route = routeOf(request.method, path)
+        const status = statusOfExit(exit)
+        yield* Metric.update(Metric.withAttributes(HttpMetrics.requests, { method: request.method, route, status: String(status) }), 1)
+        yield* Metric.update(Metric.withAttributes(HttpMetrics.duration, { method: request.method, route }), seconds)
+        yield* Effect.logInfo("http request").pipe(
+          Effect.annotateLogs({ method: request.method, path: path.slice(0, 300), route, status, durationMs: Math.round(seconds * 1e6) / 1e3 })
+        )
+      }))
+  })
+
+// ---------------------------------------------------------------------------------------
+// Layers
+// ---------------------------------------------------------------------------------------
+
+/** Structured JSON logs to stdout, from `level` up. */
+export const logging = (level: LogLevel.LogLevel = "Info") =>
+  Layer.mergeAll(Logger.layer([Logger.consoleJson]), Layer.succeed(References.MinimumLogLevel, level))
+
+/**
+ * Stop accepting, let in-flight requests finish, and close every connection as soon as it
+ * is idle; after `timeoutMs` close whatever is left. Node's own `close` leaves keep-alive
+ * connections that finish a response after it, and connections that never sent a request,
+ * open until the client closes them.
+ */
+const closeGracefully = (server: Server, fresh: Set<Socket>, timeoutMs: number) =>
+  Effect.callback<void>((resume) => {
+    if (!server.listening) return resume(Effect.void)
+    const sweep = () => {
+      server.closeIdleConnections()
+      for (const socket of fresh) socket.destroy()
+    }
+    const timer = setInterval(sweep, 20)
+    const deadline = setTimeout(() => server.closeAllConnections(), timeoutMs)
+    const done = () => {
+      clearInterval(timer)
+      clearTimeout(deadline)
+    }
+    server.close(() => {
+      done()
+      resume(Effect.void)
+    })
+    sweep()
+    return Effect.sync(done)
+  })
+
+// Requests node:http cannot parse never reach the application; answer them in JSON too.
+const onClientError = (error: NodeJS.ErrnoException, socket: Duplex) => {
+  if (error.code === "ECONNRESET" || !socket.writable) return socket.destroy()
+  const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400
+  const body = JSON.stringify({ _tag: "InvalidRequest", reason: `the request is not valid HTTP (${error.code ?? "parse error"})` })
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
+  )
+}
+
+/** A node:http server that remembers which connections have not sent a request yet. */
+const makeNodeServer = () => {
+  const server = createServer({ keepAliveTimeout: 5_000 })
+  server.on("clientError", onClientError)
+  const fresh = new Set<Socket>()
+  server.on("connection", (socket: Socket) => {
+    fresh.add(socket)
+    socket.once("close", () => fresh.delete(socket))
+  })
+  const used = (request: IncomingMessage) => fresh.delete(request.socket)
+  server.on("request", used)
+  server.on("checkContinue", used)
+  return { server, fresh }
+}
+
+/**
+ * The HTTP server over Ingest, Projections and CausalLog. Provides the HttpServer service
+ * (its `address` tells the bound port).
+ */
+export const layer = (config: HttpConfig) => {
+  const options: Handlers.HandlerOptions = {
+    maxBatch: config.maxBatch ?? defaultIngestOptions.maxBatch,
+    maxBodyBytes: config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    heartbeatMs: config.heartbeatMs ?? 15_000
+  }
+  const shutdownTimeoutMs = config.shutdownTimeoutMs ?? 10_000
+  return Layer.unwrap(Effect.sync(() => {
+    const { server, fresh } = makeNodeServer()
+    const serve = Effect.gen(function*() {
+      const draining = yield* Deferred.make<void>()
+      const routes = Layer.mergeAll(
+        HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }),
+        // The bundled Scalar script is inlined in the page: /docs works offline.
+        HttpApiScalar.layer(Api, { path: "/docs", scalar: { withDefaultFonts: false } }),
+        errorBodies
+      ).pipe(
+        Layer.provide(Handlers.layer(options)),
+        Layer.provide(Layer.succeed(Draining, Deferred.await(draining)))
+      )
+      const app = yield* HttpRouter.toHttpEffect(routes)
+      yield* HttpServer.serveEffect(app, observe)
+      yield* HttpServer.logAddress
+      // Added after serving, so it runs before the platform's own close (which then finds
+      // the server closed): event streams end, then the server drains and closes.
+      yield* Effect.addFinalizer(() =>
+        Effect.gen(function*() {
+          yield* Effect.logInfo("http server draining")
+          yield* Deferred.succeed(draining, undefined)
+          yield* closeGracefully(server, fresh, shutdownTimeoutMs)
+          yield* Effect.logInfo("http server closed")
+        })
+      )
+    })
+    return Layer.effectDiscard(serve).pipe(
+      Layer.provideMerge(
+        NodeHttpServer.layer(() => server, { host: config.host, port: config.port, gracefulShutdownTimeout: shutdownTimeoutMs })
+      )
+    )
+  }))
+}
+
+/** The server's bound port (for port 0). */
+export const boundPort = HttpServer.HttpServer.use((server) =>
+  Effect.succeed(server.address._tag === "UnixPathAddress" ? 0 : server.address.port)
+)
