@@ -1,0 +1,193 @@
+/**
+ * Run the real `causeway` CLI as a child process (the Node that runs vitest: Node 24, whose
+ * type stripping runs src/cli/causeway.ts directly), and start/stop real servers with it.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+
+/** The repository root. */
+export const root = resolve(import.meta.dirname, "..", "..", "..")
+
+/** The CLI entry point. */
+export const entry = join(root, "src", "cli", "causeway.ts")
+
+/** A finished run. */
+export interface Run {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** stdout as lines, without the empty last one. */
+export const lines = (text: string): Array<string> => text.split("\n").filter((l) => l !== "")
+
+/** The environment of every run: the settings the CLI reads cleared, so only what a test sets counts. */
+const baseEnv = (): NodeJS.ProcessEnv => {
+  const env = { ...process.env }
+  for (const name of ["HOST", "PORT", "DATA_DIR", "LOG_LEVEL", "NODE_OPTIONS"]) delete env[name]
+  return env
+}
+
+/** Spawn the CLI with `args`. */
+export const spawnCli = (args: ReadonlyArray<string>, options: { readonly env?: Record<string, string>; readonly cwd?: string } = {}): ChildProcess =>
+  spawn(process.execPath, [entry, ...args], {
+    cwd: options.cwd ?? root,
+    env: { ...baseEnv(), ...options.env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+
+/** Collect a child's output until it exits. */
+export const finished = (child: ChildProcess, timeoutMs = 30_000): Promise<Run> =>
+  new Promise((resolvePromise, reject) => {
+    let stdout = ""
+    let stderr = ""
+    child.stdout?.setEncoding("utf8").on("data", (d: string) => (stdout += d))
+    child.stderr?.setEncoding("utf8").on("data", (d: string) => (stderr += d))
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      reject(new Error(`causeway did not exit within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`))
+    }, timeoutMs)
+    child.on("error", reject)
+    child.on("close", (code, signal) => {
+      clearTimeout(timer)
+      resolvePromise({ code, signal, stdout, stderr })
+    })
+  })
+
+/** Run the CLI to its end. */
+export const cli = (args: ReadonlyArray<string>, options: { readonly env?: Record<string, string>; readonly cwd?: string; readonly timeoutMs?: number } = {}): Promise<Run> =>
+  finished(spawnCli(args, options), options.timeoutMs)
+
+/** A fresh temporary directory; `cleanup` removes every one made. */
+const made: Array<string> = []
+export const tempDir = (prefix = "causeway-cli-"): string => {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  made.push(dir)
+  return dir
+}
+export const cleanup = (): void => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true })
+}
+
+/** A TCP port nothing listens on (bound then released). */
+export const closedPort = (): Promise<number> =>
+  new Promise((resolvePromise, reject) => {
+    const server = createServer()
+    server.on("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resolvePromise(port))
+    })
+  })
+
+/** Wait until `read()` holds a line matching `test`, or the child exits, or time runs out. */
+export const waitForLine = (
+  child: ChildProcess,
+  read: () => string,
+  test: (line: string) => boolean,
+  timeoutMs = 20_000
+): Promise<string> =>
+  new Promise((resolvePromise, reject) => {
+    const check = () => {
+      const found = lines(read()).find(test)
+      if (found !== undefined) {
+        done()
+        resolvePromise(found)
+      }
+    }
+    const onExit = (code: number | null) => {
+      done()
+      reject(new Error(`causeway exited (${code}) before the expected line; output:\n${read()}`))
+    }
+    const timer = setTimeout(() => {
+      done()
+      reject(new Error(`no expected line within ${timeoutMs} ms; output:\n${read()}`))
+    }, timeoutMs)
+    const interval = setInterval(check, 20)
+    const done = () => {
+      clearTimeout(timer)
+      clearInterval(interval)
+      child.off("exit", onExit)
+    }
+    child.on("exit", onExit)
+    check()
+  })
+
+/** A child whose output is being collected. */
+export interface Running {
+  readonly child: ChildProcess
+  readonly stdout: () => string
+  readonly stderr: () => string
+  /** Resolves when it exits. */
+  readonly exited: Promise<Run>
+  /** Send a signal and wait for the exit. */
+  readonly stop: (signal?: NodeJS.Signals) => Promise<Run>
+}
+
+/** Spawn the CLI and keep its output readable while it runs. */
+export const start = (args: ReadonlyArray<string>, options: { readonly env?: Record<string, string>; readonly timeoutMs?: number } = {}): Running => {
+  const child = spawnCli(args, options)
+  let out = ""
+  let err = ""
+  child.stdout?.setEncoding("utf8").on("data", (d: string) => (out += d))
+  child.stderr?.setEncoding("utf8").on("data", (d: string) => (err += d))
+  const exited = new Promise<Run>((resolvePromise) => {
+    child.on("close", (code, signal) => resolvePromise({ code, signal, stdout: out, stderr: err }))
+  })
+  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 120_000)
+  void exited.then(() => clearTimeout(timer))
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    stop: (signal = "SIGTERM") => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      return exited
+    }
+  }
+}
+
+/** A `causeway serve` child listening on a free port. */
+export interface Server extends Running {
+  readonly url: string
+  readonly port: number
+  /** The parsed `causeway serving` log line. */
+  readonly announcement: { readonly message: string; readonly annotations: Record<string, unknown> }
+}
+
+/** Start `causeway serve --port 0` over `dataDir` and wait for its `causeway serving` line. */
+export const startServer = async (
+  dataDir: string,
+  options: { readonly args?: ReadonlyArray<string>; readonly env?: Record<string, string> } = {}
+): Promise<Server> => {
+  const running = start(["serve", ...(options.args ?? ["--port", "0", "--data-dir", dataDir])], { env: options.env ?? {} })
+  const line = await waitForLine(running.child, () => running.stdout() + running.stderr(), (l) => l.includes("\"causeway serving\""))
+  const announcement = JSON.parse(line) as Server["announcement"]
+  const url = announcement.annotations["url"] as string
+  return { ...running, url, port: announcement.annotations["port"] as number, announcement }
+}
+
+/** GET a JSON answer from a server. */
+export const getJson = async (url: string): Promise<{ readonly status: number; readonly body: any }> => {
+  const response = await fetch(url)
+  const text = await response.text()
+  return { status: response.status, body: text === "" ? undefined : JSON.parse(text) }
+}
+
+/** Poll until `check` holds (or fail after `timeoutMs`). */
+export const eventually = async <A>(probe: () => Promise<A>, check: (a: A) => boolean, timeoutMs = 10_000): Promise<A> => {
+  const deadline = Date.now() + timeoutMs
+  let last = await probe()
+  while (!check(last)) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(last)}`)
+    await new Promise((r) => setTimeout(r, 50))
+    last = await probe()
+  }
+  return last
+}
