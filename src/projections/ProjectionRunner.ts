@@ -90,8 +90,11 @@ export const replay = (
   })
 
 /** Why a stored snapshot was not used (logged, then the projection rebuilds from 0). */
-const checkSnapshot = <S>(p: Projection<S>, s: Snapshot): { state: S } | { reason: string } => {
+const checkSnapshot = <S>(p: Projection<S>, s: Snapshot, logEnd: number): { state: S } | { reason: string } => {
   if (s.version !== p.version) return { reason: `snapshot is of version ${s.version}, projection is ${p.version}` }
+  // The log lost commits the snapshot had folded (synchronous=NORMAL and a power loss, a
+  // restored backup): resuming there would skip every record appended below its offset.
+  if (s.offset > logEnd) return { reason: `snapshot is at offset ${s.offset}, past the log's end ${logEnd}` }
   if (digestText(s.state) !== s.digest) return { reason: "snapshot digest does not match its state" }
   try {
     const state = p.decode(JSON.parse(s.state))
@@ -118,12 +121,13 @@ export const make = (projections: ReadonlyArray<AnyProjection>, options: RunnerO
       return store.save({ name: p.name, version: p.version, offset, digest: digestText(text), state: text })
     }
 
+    const logEnd = yield* log.endOffset.pipe(Effect.orDie)
     const lives: Array<Live> = []
     for (const p of projections) {
       const stored = yield* store.load(p.name).pipe(Effect.orDie)
       let start = { offset: 0, state: p.initialState as unknown }
       if (Option.isSome(stored)) {
-        const checked = checkSnapshot(p, stored.value)
+        const checked = checkSnapshot(p, stored.value, logEnd)
         if ("state" in checked) start = { offset: stored.value.offset, state: checked.state }
         else yield* Effect.logWarning(`projection ${p.name}: rebuilding from offset 0: ${checked.reason}`)
       }

@@ -1,0 +1,78 @@
+/**
+ * After a crash with synchronous=NORMAL (or a restored backup) the log can lose its last
+ * commits while the projection snapshot, written after them, survives. The runner must not
+ * resume from a snapshot past the log's end: it would report folded records that no longer
+ * exist and never fold the new records appended below the snapshot's offset.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { DatabaseSync } from "node:sqlite"
+import { Effect, Option } from "effect"
+import * as SqliteCausalLog from "../../src/adapters/SqliteCausalLog.ts"
+import * as SqliteProjectionStore from "../../src/adapters/SqliteProjectionStore.ts"
+import { logPath, snapshotPath } from "../../src/Config.ts"
+import { canonicalize } from "../../src/domain/CanonicalJson.ts"
+import { idOf } from "../../src/domain/Envelope.ts"
+import { CausalLog, type CausalLogService } from "../../src/ports/CausalLog.ts"
+import { ProjectionStore } from "../../src/ports/ProjectionStore.ts"
+import { LogIndex } from "../../src/projections/LogIndex/LogIndex.ts"
+import * as ProjectionRunner from "../../src/projections/ProjectionRunner.ts"
+import { envelope, testKey } from "../support/fixtures.ts"
+
+const keys = [testKey("ahead-a"), testKey("ahead-b", "secp256k1")]
+
+const seed = (log: CausalLogService, n: number, firstNonce: number) =>
+  log.append(
+    Array.from({ length: n }, (_, i) => {
+      const e = envelope(keys[i % 2] as (typeof keys)[number], { nonce: firstNonce + i, lamport: firstNonce + i })
+      return { id: idOf(e), lamport: e.lamport, type: e.type, sender: e.sender, nonce: e.nonce, deps: e.deps, body: canonicalize(e) }
+    })
+  )
+
+/** Open log, store and runner on `dataDir` for the life of the scope. */
+const open = (dataDir: string) =>
+  Effect.gen(function*() {
+    const log = yield* SqliteCausalLog.make({ path: logPath(dataDir), synchronous: "NORMAL" })
+    const store = yield* SqliteProjectionStore.make(snapshotPath(dataDir))
+    const runner = yield* ProjectionRunner.make([LogIndex], { snapshotEvery: 10, pageSize: 8 }).pipe(
+      Effect.provideService(CausalLog, log),
+      Effect.provideService(ProjectionStore, store)
+    )
+    return { log, store, runner }
+  })
+
+describe("snapshot ahead of the log", () => {
+  it.live("a restart after lost commits rebuilds instead of resuming past the log's end", () =>
+    Effect.gen(function*() {
+      const dataDir = mkdtempSync(join(tmpdir(), "causeway-ahead-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dataDir, { recursive: true, force: true })))
+
+      yield* Effect.scoped(Effect.gen(function*() {
+        const { log, runner } = yield* open(dataDir)
+        yield* seed(log, 40, 1)
+        yield* runner.awaitOffset(40)
+      }))
+
+      // The last 15 commits are lost; the snapshot, which folded them, is not.
+      yield* Effect.sync(() => {
+        const db = new DatabaseSync(logPath(dataDir))
+        db.exec("DELETE FROM log_deps WHERE seq >= 25; DELETE FROM log WHERE seq >= 25")
+        db.close()
+      })
+
+      yield* Effect.scoped(Effect.gen(function*() {
+        const { log, store, runner } = yield* open(dataDir)
+        expect(Option.getOrThrow(yield* store.load(LogIndex.name)).offset).toBe(40) // the stale snapshot
+        expect(yield* log.endOffset).toBe(25)
+        yield* seed(log, 5, 1000) // new records at offsets 25..29, below the snapshot's 40
+        yield* runner.awaitOffset(30)
+        const [status] = yield* runner.status
+        const replayed = yield* ProjectionRunner.replay(log, [LogIndex])
+        expect(replayed.offset).toBe(30)
+        expect([status?.offset, status?.digest]).toEqual([30, replayed.digests[LogIndex.name]])
+        expect((yield* runner.state(LogIndex)).state.total).toBe(30)
+      }))
+    }))
+})
