@@ -19,17 +19,22 @@ export const make = (path: string) =>
           db.exec("PRAGMA synchronous = NORMAL")
           db.exec(`CREATE TABLE IF NOT EXISTS snapshots (
             name TEXT PRIMARY KEY, version INTEGER NOT NULL, offset_ INTEGER NOT NULL,
-            digest TEXT NOT NULL, state TEXT NOT NULL) STRICT`)
+            digest TEXT NOT NULL, state TEXT NOT NULL, last_id TEXT) STRICT`)
+          // Stores made before snapshots named their last record: add the column; those
+          // snapshots then fail the last-record check once and are rebuilt.
+          const columns = db.prepare("SELECT name FROM pragma_table_info('snapshots')").all() as Array<{ name: string }>
+          if (!columns.some((c) => c.name === "last_id")) db.exec("ALTER TABLE snapshots ADD COLUMN last_id TEXT")
           return db
         },
         catch: fail("open")
       }),
       (db) => Effect.sync(() => db.isOpen && db.close())
     )
-    const select = db.prepare("SELECT name, version, offset_ AS offset, digest, state FROM snapshots WHERE name = ?")
+    const select = db.prepare("SELECT name, version, offset_ AS offset, last_id AS lastId, digest, state FROM snapshots WHERE name = ?")
     const upsert = db.prepare(
-      "INSERT INTO snapshots (name, version, offset_, digest, state) VALUES (?, ?, ?, ?, ?) " +
-        "ON CONFLICT (name) DO UPDATE SET version = excluded.version, offset_ = excluded.offset_, digest = excluded.digest, state = excluded.state"
+      "INSERT INTO snapshots (name, version, offset_, last_id, digest, state) VALUES (?, ?, ?, ?, ?, ?) " +
+        "ON CONFLICT (name) DO UPDATE SET version = excluded.version, offset_ = excluded.offset_, " +
+        "last_id = excluded.last_id, digest = excluded.digest, state = excluded.state"
     )
     const service: ProjectionStoreService = {
       load: (name) =>
@@ -38,7 +43,7 @@ export const make = (path: string) =>
           catch: fail("load")
         }),
       save: (s) =>
-        Effect.try({ try: () => void upsert.run(s.name, s.version, s.offset, s.digest, s.state), catch: fail("save") })
+        Effect.try({ try: () => void upsert.run(s.name, s.version, s.offset, s.lastId, s.digest, s.state), catch: fail("save") })
     }
     return service
   })

@@ -7,6 +7,11 @@ export interface Snapshot {
   readonly version: number
   /** Records with offset < this are folded in. */
   readonly offset: number
+  /**
+   * Id of the last record folded in (the one at offset - 1), null at offset 0: on load it
+   * must still be the log's record there, or the log has changed under the snapshot.
+   */
+  readonly lastId: string | null
   /** SHA-256 of `state`, checked on load. */
   readonly digest: string
   /** Canonical JSON of the state. */

@@ -90,11 +90,20 @@ export const replay = (
   })
 
 /** Why a stored snapshot was not used (logged, then the projection rebuilds from 0). */
-const checkSnapshot = <S>(p: Projection<S>, s: Snapshot, logEnd: number): { state: S } | { reason: string } => {
+const checkSnapshot = <S>(
+  p: Projection<S>,
+  s: Snapshot,
+  logEnd: number,
+  lastIdInLog: string | null
+): { state: S } | { reason: string } => {
   if (s.version !== p.version) return { reason: `snapshot is of version ${s.version}, projection is ${p.version}` }
   // The log lost commits the snapshot had folded (synchronous=NORMAL and a power loss, a
   // restored backup): resuming there would skip every record appended below its offset.
   if (s.offset > logEnd) return { reason: `snapshot is at offset ${s.offset}, past the log's end ${logEnd}` }
+  // The log was cut back and refilled past the snapshot: same offset, other records.
+  if (lastIdInLog !== s.lastId) {
+    return { reason: `the log's record at offset ${s.offset - 1} is ${lastIdInLog}, not the snapshot's last ${s.lastId}` }
+  }
   if (digestText(s.state) !== s.digest) return { reason: "snapshot digest does not match its state" }
   try {
     const state = p.decode(JSON.parse(s.state))
@@ -116,10 +125,20 @@ export const make = (projections: ReadonlyArray<AnyProjection>, options: RunnerO
     const log = yield* CausalLog
     const store = yield* ProjectionStore
 
-    const save = (p: AnyProjection, offset: number, state: unknown): Effect.Effect<void, ProjectionStoreError> => {
-      const text = serialize(p, state)
-      return store.save({ name: p.name, version: p.version, offset, digest: digestText(text), state: text })
-    }
+    // The id of the record at offset - 1 (null at 0): what a snapshot names as its last.
+    const lastIdAt = (offset: number): Effect.Effect<string | null, CausalLogError> =>
+      offset === 0 ? Effect.succeed(null) : log.read(offset - 1, offset).pipe(Effect.map((rs) => rs[0]?.id ?? null))
+
+    const save = (
+      p: AnyProjection,
+      offset: number,
+      state: unknown
+    ): Effect.Effect<void, ProjectionStoreError | CausalLogError> =>
+      Effect.gen(function*() {
+        const text = serialize(p, state)
+        const lastId = yield* lastIdAt(offset)
+        yield* store.save({ name: p.name, version: p.version, offset, lastId, digest: digestText(text), state: text })
+      })
 
     const logEnd = yield* log.endOffset.pipe(Effect.orDie)
     const lives: Array<Live> = []
@@ -127,7 +146,9 @@ export const make = (projections: ReadonlyArray<AnyProjection>, options: RunnerO
       const stored = yield* store.load(p.name).pipe(Effect.orDie)
       let start = { offset: 0, state: p.initialState as unknown }
       if (Option.isSome(stored)) {
-        const checked = checkSnapshot(p, stored.value, logEnd)
+        const snap = stored.value
+        const lastIdInLog = snap.offset <= logEnd ? yield* lastIdAt(snap.offset).pipe(Effect.orDie) : null
+        const checked = checkSnapshot(p, snap, logEnd, lastIdInLog)
         if ("state" in checked) start = { offset: stored.value.offset, state: checked.state }
         else yield* Effect.logWarning(`projection ${p.name}: rebuilding from offset 0: ${checked.reason}`)
       }

@@ -75,4 +75,37 @@ describe("snapshot ahead of the log", () => {
         expect((yield* runner.state(LogIndex)).state.total).toBe(30)
       }))
     }))
+
+  it.live("a log cut back and refilled past the snapshot's offset is caught by the snapshot's last id", () =>
+    Effect.gen(function*() {
+      const dataDir = mkdtempSync(join(tmpdir(), "causeway-refilled-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dataDir, { recursive: true, force: true })))
+
+      yield* Effect.scoped(Effect.gen(function*() {
+        const { log, runner } = yield* open(dataDir)
+        yield* seed(log, 40, 1)
+        yield* runner.awaitOffset(40)
+      }))
+      yield* Effect.sync(() => {
+        const db = new DatabaseSync(logPath(dataDir))
+        db.exec("DELETE FROM log_deps WHERE seq >= 25; DELETE FROM log WHERE seq >= 25")
+        db.close()
+      })
+      // Refilled to 45 before any runner sees it: the offset check alone cannot tell.
+      yield* Effect.scoped(Effect.gen(function*() {
+        const log = yield* SqliteCausalLog.make({ path: logPath(dataDir), synchronous: "NORMAL" })
+        yield* seed(log, 20, 1000)
+      }))
+
+      yield* Effect.scoped(Effect.gen(function*() {
+        const { log, store, runner } = yield* open(dataDir)
+        const stale = Option.getOrThrow(yield* store.load(LogIndex.name))
+        expect(stale.offset).toBe(40)
+        expect(stale.lastId).not.toBe((yield* log.read(39, 40))[0]?.id)
+        yield* runner.awaitOffset(45)
+        const [status] = yield* runner.status
+        const replayed = yield* ProjectionRunner.replay(log, [LogIndex])
+        expect([status?.offset, status?.digest]).toEqual([45, replayed.digests[LogIndex.name]])
+      }))
+    }))
 })
