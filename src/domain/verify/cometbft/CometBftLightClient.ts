@@ -1,0 +1,353 @@
+/**
+ * CometBFT light-client verification of one light block against a trusted one, as the
+ * light-client spec defines it and tendermint-rs's `PredicateVerifier::verify_update_header`
+ * implements it (same checks, same order, so the same verdicts):
+ *
+ * 1. The untrusted block is self-consistent: its validator set and next validator set hash
+ *    to the header's `validators_hash` / `next_validators_hash`, the header hashes to the
+ *    commit's block ID, and the commit has a signature slot per validator, at least one
+ *    signature, and no signer outside the set.
+ * 2. Against the trusted block: the trusted header is still within the trusting period, time
+ *    and height move forward, the chain ID is the same, and an adjacent block (height + 1)
+ *    carries exactly the validator set the trusted header announced as next.
+ * 3. The header is not from the future (`time < now + maxClockDrift`).
+ * 4. Signatures: more than 2/3 of the untrusted set's power signed (precommits for this
+ *    block, Ed25519 over CanonicalVote bytes); when skipping (non-adjacent), also more than
+ *    `trustLevel` of the trusted next validator set's power. Counting walks each set in
+ *    canonical order, counts a validator once, verifies a signature at most once (a signer
+ *    in both sets is checked once), and stops as soon as the threshold is passed, as
+ *    tendermint-rs and CometBFT's `VerifyCommitLight*` do: signatures past the threshold do
+ *    not change the verdict. Before a vote counts, its validator's address must be
+ *    SHA-256(key)[:20], since votes are matched to validators by address.
+ *
+ * Failing the trust threshold is `NotEnoughTrust` (bisect and retry); everything else is
+ * `InvalidLightBlock` with a reason. Times are RFC 3339 compared as bigint nanoseconds;
+ * durations are decimal nanosecond strings.
+ */
+import { ed25519 } from "@noble/curves/ed25519.js"
+import { Result } from "effect"
+import { formatRfc3339Nanos, parseDurationNanos, parseRfc3339Nanos } from "./CometBftTime.ts"
+import { precommitSignBytes } from "./CanonicalVote.ts"
+import { bytesEqual, bytesToUpperHex } from "./JsonBytes.ts"
+import { InvalidLightBlock, type InvalidReason, type LightBlockVerificationError, NotEnoughTrust, type TrustLevel } from "./LightClientErrors.ts"
+import {
+  type Commit,
+  type CommitVote,
+  type Header,
+  type LightBlock,
+  MalformedLightBlock,
+  type ParsedLightBlock,
+  isDerivedAddress,
+  type TrustedLightBlock,
+  type ValidatorSet,
+  parseHeader,
+  parseLightBlock,
+  parseValidatorSet,
+  parseTrustedHeader,
+  parseTrustedNextValidators
+} from "./LightBlock.ts"
+import { merkleRoot } from "./SimpleMerkle.ts"
+
+/** Ed25519 verification of `signature` over `message` by a raw 32-byte public key. */
+export type VerifySignature = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean
+
+/** The pure-JS default: noble's Ed25519 with ZIP-215 rules, which CometBFT's own verifier also follows. */
+export const nobleEd25519Verify: VerifySignature = (publicKey, message, signature) => {
+  try {
+    return ed25519.verify(signature, message, publicKey)
+  } catch {
+    return false
+  }
+}
+
+/** The light-client spec's default trust level. */
+export const DEFAULT_TRUST_LEVEL: TrustLevel = { numerator: 1, denominator: 3 }
+
+/** CometBFT's default tolerated clock drift: 10 s, in nanoseconds. */
+export const DEFAULT_MAX_CLOCK_DRIFT = "10000000000"
+
+/** Inputs of one verification step. */
+export interface VerifyLightBlockOptions {
+  readonly trusted: TrustedLightBlock
+  readonly untrusted: LightBlock
+  /** The verifier's current time, RFC 3339. */
+  readonly now: string
+  /** How long a trusted header may be relied on, nanoseconds as a decimal string. */
+  readonly trustingPeriod: string
+  /** Fraction of the trusted validators' power that must sign a skipped-to header; default 1/3, must lie in [1/3, 1]. */
+  readonly trustLevel?: TrustLevel
+  /** Tolerated clock drift, nanoseconds as a decimal string; default 10 s. */
+  readonly maxClockDrift?: string
+}
+
+/** Voting power counted against a threshold (the count stops once the threshold is passed). */
+export interface PowerTally {
+  readonly tallied: bigint
+  readonly total: bigint
+}
+
+/** A light block that verified: it can become the new trusted state. */
+export interface VerifiedLightBlock {
+  readonly height: number
+  /** Header hash, uppercase hex. */
+  readonly hash: string
+  readonly time: string
+  /** Adjacent (height + 1) or skipping verification. */
+  readonly adjacent: boolean
+  /** Signatures verified (each a call of the signature verifier). */
+  readonly signaturesChecked: number
+  /** Power of the untrusted validator set that signed (> 2/3 needed). */
+  readonly signers: PowerTally
+  /** Power of the trusted next validator set that signed (> trust level needed); skipping only. */
+  readonly trustedSigners: PowerTally | undefined
+}
+
+const TWO_THIRDS: TrustLevel = { numerator: 2, denominator: 3 }
+
+const invalid = (reason: InvalidReason, detail: string): Result.Result<never, InvalidLightBlock> =>
+  Result.fail(new InvalidLightBlock({ reason, detail }))
+
+const isEnoughPower = (tally: PowerTally, level: TrustLevel): boolean =>
+  tally.tallied * BigInt(level.denominator) > tally.total * BigInt(level.numerator)
+
+const hashValidatorSet = (set: ValidatorSet): Uint8Array => merkleRoot(set.validators.map((v) => v.leaf))
+
+// The next validator set is nearly always the current one: compare the encodings (cheap) before hashing twice.
+const sameEncoding = (a: ValidatorSet, b: ValidatorSet): boolean =>
+  a === b || (a.validators.length === b.validators.length && a.validators.every((v, i) => bytesEqual(v.leaf, b.validators[i]?.leaf ?? new Uint8Array(0))))
+
+const validTrustLevel = (level: TrustLevel): boolean =>
+  Number.isSafeInteger(level.numerator) &&
+  Number.isSafeInteger(level.denominator) &&
+  level.denominator > 0 &&
+  3 * level.numerator >= level.denominator &&
+  level.numerator <= level.denominator
+
+/**
+ * Counts the power of `set` whose precommits for the commit's block verify, in canonical
+ * order, stopping once `level` is passed. Each vote is verified at most once per public key
+ * across calls (`verified` is shared between the trusted and untrusted tallies).
+ */
+const tallySigners = (
+  set: ValidatorSet,
+  commit: Commit,
+  level: TrustLevel,
+  signBytes: (timestampNanos: bigint) => Uint8Array,
+  verified: Map<CommitVote, Uint8Array>,
+  verify: VerifySignature,
+  counter: { checked: number }
+): Result.Result<PowerTally, InvalidLightBlock> => {
+  let tallied = 0n
+  const total = set.totalPower
+  for (const validator of set.validators) {
+    const vote = commit.votes.get(validator.address)
+    if (vote === undefined) continue
+    const verifiedWith = verified.get(vote)
+    if (verifiedWith === undefined || !bytesEqual(verifiedWith, validator.pubKey)) {
+      if (!isDerivedAddress(validator.addressBytes, validator.pubKey)) {
+        return invalid("InvalidValidatorAddress", `validator ${validator.address} is not SHA-256(pub_key)[:20]`)
+      }
+      counter.checked++
+      if (!verify(validator.pubKey, signBytes(vote.timestampNanos), vote.signature)) {
+        return invalid("InvalidSignature", `signature ${vote.index} by ${validator.address} does not verify`)
+      }
+      verified.set(vote, validator.pubKey)
+    }
+    tallied += validator.power
+    if (isEnoughPower({ tallied, total }, level)) break
+  }
+  return Result.succeed({ tallied, total })
+}
+
+interface Parsed extends ParsedLightBlock {
+  readonly trustedHeader: Header
+  readonly now: bigint
+  readonly trustingPeriod: bigint
+  readonly maxClockDrift: bigint
+}
+
+const parseAll = (options: VerifyLightBlockOptions): Result.Result<Parsed, InvalidLightBlock> => {
+  const now = parseRfc3339Nanos(options.now)
+  if (now === undefined) return invalid("InvalidOptions", "now is not an RFC 3339 time")
+  const trustingPeriod = parseDurationNanos(options.trustingPeriod)
+  if (trustingPeriod === undefined) return invalid("InvalidOptions", "trustingPeriod is not a decimal nanosecond count")
+  const maxClockDrift = parseDurationNanos(options.maxClockDrift ?? DEFAULT_MAX_CLOCK_DRIFT)
+  if (maxClockDrift === undefined) return invalid("InvalidOptions", "maxClockDrift is not a decimal nanosecond count")
+  try {
+    const block = parseLightBlock(options.untrusted, "untrusted")
+    return Result.succeed({ trustedHeader: parseTrustedHeader(options.trusted), ...block, now, trustingPeriod, maxClockDrift })
+  } catch (e) {
+    if (e instanceof MalformedLightBlock) return invalid("MalformedInput", e.message)
+    throw e
+  }
+}
+
+// Step 1: the block's sets hash to its header, the header to its commit, and the commit fits the set.
+const checkSelfConsistent = (block: ParsedLightBlock): Result.Result<Uint8Array, InvalidLightBlock> => {
+  const { header, commit, validators, nextValidators } = block
+  const validatorsHash = hashValidatorSet(validators)
+  if (!bytesEqual(validatorsHash, header.validatorsHash)) {
+    return invalid("InvalidValidatorSet", `validator set hashes to ${bytesToUpperHex(validatorsHash)}, header says ${bytesToUpperHex(header.validatorsHash)}`)
+  }
+  const nextValidatorsHash = sameEncoding(validators, nextValidators) ? validatorsHash : hashValidatorSet(nextValidators)
+  if (!bytesEqual(nextValidatorsHash, header.nextValidatorsHash)) {
+    return invalid("InvalidNextValidatorSet", `next validator set hashes to ${bytesToUpperHex(nextValidatorsHash)}, header says ${bytesToUpperHex(header.nextValidatorsHash)}`)
+  }
+  const headerHash = merkleRoot(header.merkleLeaves)
+  if (!bytesEqual(headerHash, commit.blockId.hash)) {
+    return invalid("InvalidCommitValue", `header hashes to ${bytesToUpperHex(headerHash)}, commit is for ${bytesToUpperHex(commit.blockId.hash)}`)
+  }
+  if (commit.height !== header.height) return invalid("CommitHeightMismatch", `commit height ${commit.height}, header height ${header.height}`)
+  if (commit.signers.length === 0) return invalid("NoSignatureForCommit", "the commit has no signature")
+  if (commit.size !== validators.validators.length) {
+    return invalid("MismatchPreCommitLength", `${commit.size} commit signatures for ${validators.validators.length} validators`)
+  }
+  const faulty = commit.signers.find((address) => !validators.byAddress.has(address))
+  if (faulty !== undefined) return invalid("FaultySigner", `signer ${faulty} is not in the validator set`)
+  return Result.succeed(headerHash)
+}
+
+/** Verify `untrusted` against `trusted` (adjacent or skipping, by height); see the module comment for the checks. */
+export const verifyLightBlock = (
+  options: VerifyLightBlockOptions,
+  verifySignature: VerifySignature = nobleEd25519Verify
+): Result.Result<VerifiedLightBlock, LightBlockVerificationError> => {
+  const trustLevel = options.trustLevel ?? DEFAULT_TRUST_LEVEL
+  if (!validTrustLevel(trustLevel)) return invalid("InvalidOptions", "trustLevel must be a fraction in [1/3, 1]")
+  const parsed = parseAll(options)
+  if (Result.isFailure(parsed)) return Result.fail(parsed.failure)
+  const { trustedHeader, header, commit, validators, now, trustingPeriod, maxClockDrift } = parsed.success
+
+  // 1. The untrusted light block is self-consistent.
+  const consistent = checkSelfConsistent(parsed.success)
+  if (Result.isFailure(consistent)) return Result.fail(consistent.failure)
+  const headerHash = consistent.success
+
+  // 2. Against the trusted state.
+  if (trustedHeader.timeNanos + trustingPeriod <= now) {
+    return invalid("NotWithinTrustPeriod", "the trusted header has expired (trusted time + trusting period <= now)")
+  }
+  if (header.timeNanos <= trustedHeader.timeNanos) return invalid("NonMonotonicBftTime", "header time is not after the trusted header's")
+  if (header.chainId !== trustedHeader.chainId) {
+    return invalid("ChainIdMismatch", `chain ${JSON.stringify(header.chainId)}, trusted ${JSON.stringify(trustedHeader.chainId)}`)
+  }
+  const adjacent = header.height === trustedHeader.height + 1n
+  if (adjacent) {
+    if (!bytesEqual(header.validatorsHash, trustedHeader.nextValidatorsHash)) {
+      return invalid("InvalidNextValidatorSet", "validators_hash is not the trusted header's next_validators_hash")
+    }
+  } else if (header.height <= trustedHeader.height) {
+    return invalid("NonIncreasingHeight", `height ${header.height} is not above the trusted height ${trustedHeader.height}`)
+  }
+
+  // 3. Not from the future.
+  if (header.timeNanos >= now + maxClockDrift) return invalid("HeaderFromTheFuture", "header time is not before now + maxClockDrift")
+
+  // 4. Signatures.
+  if (commit.duplicate !== undefined) return invalid("DuplicateValidator", `validator ${commit.duplicate} signed twice`)
+  const signBytes = precommitSignBytes(header.chainId, commit)
+  const verified = new Map<CommitVote, Uint8Array>()
+  const counter = { checked: 0 }
+  let trustedSigners: PowerTally | undefined
+  if (!adjacent) {
+    let trustedSet: ValidatorSet
+    try {
+      trustedSet = parseTrustedNextValidators(options.trusted)
+    } catch (e) {
+      if (e instanceof MalformedLightBlock) return invalid("MalformedInput", e.message)
+      throw e
+    }
+    if (!bytesEqual(hashValidatorSet(trustedSet), trustedHeader.nextValidatorsHash)) {
+      return invalid("InvalidTrustedNextValidatorSet", "trusted next_validator_set does not hash to the trusted next_validators_hash")
+    }
+    const tally = tallySigners(trustedSet, commit, trustLevel, signBytes, verified, verifySignature, counter)
+    if (Result.isFailure(tally)) return Result.fail(tally.failure)
+    trustedSigners = tally.success
+  }
+  const signers = tallySigners(validators, commit, TWO_THIRDS, signBytes, verified, verifySignature, counter)
+  if (Result.isFailure(signers)) return Result.fail(signers.failure)
+  if (trustedSigners !== undefined && !isEnoughPower(trustedSigners, trustLevel)) {
+    return Result.fail(new NotEnoughTrust({ ...trustedSigners, trustLevel }))
+  }
+  if (!isEnoughPower(signers.success, TWO_THIRDS)) {
+    return invalid("InsufficientSignersOverlap", `${signers.success.tallied} of ${signers.success.total} voting power signed, more than 2/3 needed`)
+  }
+  return Result.succeed({
+    height: Number(header.height),
+    hash: bytesToUpperHex(headerHash),
+    time: formatRfc3339Nanos(header.timeNanos),
+    adjacent,
+    signaturesChecked: counter.checked,
+    signers: signers.success,
+    trustedSigners
+  })
+}
+
+/** The header hash (uppercase hex) of a header in RPC JSON, or the reason it cannot be parsed. */
+export const headerHash = (header: unknown): Result.Result<string, InvalidLightBlock> => {
+  try {
+    return Result.succeed(bytesToUpperHex(merkleRoot(parseHeader(header).merkleLeaves)))
+  } catch (e) {
+    if (e instanceof MalformedLightBlock) return invalid("MalformedInput", e.message)
+    throw e
+  }
+}
+
+/** The hash (uppercase hex) of a validator set in RPC JSON, in canonical order, or the reason it cannot be parsed. */
+export const validatorSetHash = (validatorSet: unknown): Result.Result<string, InvalidLightBlock> => {
+  try {
+    return Result.succeed(bytesToUpperHex(hashValidatorSet(parseValidatorSet(validatorSet))))
+  } catch (e) {
+    if (e instanceof MalformedLightBlock) return invalid("MalformedInput", e.message)
+    throw e
+  }
+}
+
+/** What `verifyOwnCommit` establishes about a light block. */
+export interface SelfVerifiedLightBlock {
+  readonly height: number
+  /** Header hash, uppercase hex. */
+  readonly hash: string
+  readonly timeNanos: bigint
+  readonly signaturesChecked: number
+}
+
+/**
+ * Check a light block on its own, as CometBFT does for a root of trust fetched by height and
+ * hash: self-consistent (step 1 above) and signed by more than 2/3 of its own validator set.
+ * This says nothing about whether that validator set is the chain's: the caller vouches for
+ * the block by its hash.
+ */
+export const verifyOwnCommit = (
+  block: LightBlock,
+  verifySignature: VerifySignature = nobleEd25519Verify
+): Result.Result<SelfVerifiedLightBlock, InvalidLightBlock> => {
+  let parsed: ParsedLightBlock
+  try {
+    parsed = parseLightBlock(block, "light_block")
+  } catch (e) {
+    if (e instanceof MalformedLightBlock) return invalid("MalformedInput", e.message)
+    throw e
+  }
+  const consistent = checkSelfConsistent(parsed)
+  if (Result.isFailure(consistent)) return Result.fail(consistent.failure)
+  const { header, commit, validators } = parsed
+  if (commit.duplicate !== undefined) return invalid("DuplicateValidator", `validator ${commit.duplicate} signed twice`)
+  const counter = { checked: 0 }
+  const signers = tallySigners(validators, commit, TWO_THIRDS, precommitSignBytes(header.chainId, commit), new Map(), verifySignature, counter)
+  if (Result.isFailure(signers)) return Result.fail(signers.failure)
+  if (!isEnoughPower(signers.success, TWO_THIRDS)) {
+    return invalid("InsufficientSignersOverlap", `${signers.success.tallied} of ${signers.success.total} voting power signed, more than 2/3 needed`)
+  }
+  return Result.succeed({ height: Number(header.height), hash: bytesToUpperHex(consistent.success), timeNanos: header.timeNanos, signaturesChecked: counter.checked })
+}
+
+/** The header hash (uppercase hex) of a light block in RPC JSON, or the reason it cannot be parsed. */
+export const lightBlockHash = (block: unknown): Result.Result<string, InvalidLightBlock> => {
+  try {
+    return Result.succeed(bytesToUpperHex(merkleRoot(parseTrustedHeader(block, "light_block").merkleLeaves)))
+  } catch (e) {
+    if (e instanceof MalformedLightBlock) return invalid("MalformedInput", e.message)
+    throw e
+  }
+}
