@@ -1,0 +1,357 @@
+/**
+ * Ingest throughput against its peer, bare node:crypto Ed25519 verification, in one run.
+ *
+ * - bareVerifyPerSec: `crypto.verify(null, msg, key, sig)` on one thread with pre-parsed
+ *   KeyObjects, over the very 48-byte signing inputs ("causeway/v1/msg\0" || id) of the
+ *   envelopes the pipeline then ingests.
+ * - pipelinePerSec: N pre-signed envelopes (JSON-parsed, untimed) through `Ingest.submitMany`
+ *   in batches, over SqliteCausalLog (temp file, WAL, synchronous=FULL) and the node:crypto
+ *   verifier: decode, checks, signature, writer, append, fsync, acknowledgment.
+ * - httpBatchPerSec: the same envelopes as JSON arrays POSTed to /v1/messages of the server
+ *   `appLayer` starts; the client runs in a worker thread (the other core) with pre-built
+ *   bodies, one request in flight. null (with the reason printed) when appLayer serves no HTTP.
+ *
+ * Each round interleaves peer and pipeline (the peer verifies a group's signatures, then the
+ * pipeline ingests that group) so load from other processes hits both alike; each figure is
+ * the median of the measured rounds, with min, max and each round's CPU share printed. The
+ * last line is one JSON object: {"pipelinePerSec","httpBatchPerSec","bareVerifyPerSec","ratio"}.
+ *
+ * Env: BENCH_N (envelopes, default 20000), BENCH_BATCH (512), BENCH_SENDERS (256),
+ * BENCH_ROUNDS (3), BENCH_PROFILE=1 for one extra instrumented round with a time breakdown,
+ * BENCH_HTTP=0 to skip the HTTP rounds (for CPU profiles of the in-process path).
+ */
+import { verify as cryptoVerify } from "node:crypto"
+import { mkdtempSync, rmSync } from "node:fs"
+import { connect, createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Worker } from "node:worker_threads"
+import { Effect, Layer, ManagedRuntime, Result } from "effect"
+import * as NodeCryptoSignatureVerifier from "../src/adapters/NodeCryptoSignatureVerifier.ts"
+import * as SqliteCausalLog from "../src/adapters/SqliteCausalLog.ts"
+import { defaultServeConfig } from "../src/Config.ts"
+import { appLayer } from "../src/main.ts"
+import { CausalLog } from "../src/ports/CausalLog.ts"
+import { SignatureVerifier } from "../src/ports/SignatureVerifier.ts"
+import * as Ingest from "../src/services/Ingest.ts"
+import { type SignedEnvelope, benchSender, orderStream } from "./support/signedEnvelopes.ts"
+
+const N = Number(process.env.BENCH_N ?? 20_000)
+const BATCH = Number(process.env.BENCH_BATCH ?? 512)
+const SENDERS = Number(process.env.BENCH_SENDERS ?? 256)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const PROFILE = process.env.BENCH_PROFILE === "1"
+const HTTP = process.env.BENCH_HTTP !== "0"
+const GROUP = 4 // batches per interleaving step
+
+const median = (xs: ReadonlyArray<number>): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
+}
+const fmt = (x: number): string => Math.round(x).toLocaleString("en-US")
+const spread = (xs: ReadonlyArray<number>): string =>
+  `median ${fmt(median(xs))}/s  min ${fmt(Math.min(...xs))}  max ${fmt(Math.max(...xs))}  (${xs.map(fmt).join(", ")})`
+
+// ---------------------------------------------------------------------------------------
+// Set-up (untimed): senders, signed envelopes, their JSON text
+// ---------------------------------------------------------------------------------------
+
+let t = performance.now()
+const senders = Array.from({ length: SENDERS }, (_, i) => benchSender(i))
+const signed: Array<SignedEnvelope> = orderStream(N, senders)
+const texts = signed.map((s) => JSON.stringify(s.envelope))
+const bodies: Array<string> = []
+for (let i = 0; i < N; i += BATCH) bodies.push(`[${texts.slice(i, i + BATCH).join(",")}]`)
+console.log(
+  `set-up: ${fmt(N)} ed25519 UserOrder envelopes from ${SENDERS} senders (each sender a causal chain: nonce k, lamport k, ` +
+    `deps [previous]), ~${Math.round(texts.reduce((a, x) => a + x.length, 0) / N)} B each as JSON; signed in ${fmt(performance.now() - t)} ms`
+)
+console.log(
+  `pipeline options: Ingest.defaultOptions (maxBatch ${Ingest.defaultOptions.maxBatch}, rate ${Ingest.defaultOptions.rate.ratePerSec}/s burst ${Ingest.defaultOptions.rate.burst} per sender: ` +
+    `${Math.ceil(N / SENDERS)} msgs per sender, so the limit never bites); batches of ${BATCH} per submitMany, one at a time`
+)
+
+// ---------------------------------------------------------------------------------------
+// Peer: bare node:crypto verify
+// ---------------------------------------------------------------------------------------
+
+// Verify signed[from, to) as the peer does; returns the wall milliseconds.
+const bareVerify = (from: number, to: number): number => {
+  const start = performance.now()
+  for (let i = from; i < to; i++) {
+    const s = signed[i] as SignedEnvelope
+    if (!cryptoVerify(null, s.signed, s.sender.publicKey, s.sig)) throw new Error("bare verify: a signature did not verify")
+  }
+  return performance.now() - start
+}
+
+// ---------------------------------------------------------------------------------------
+// The pipeline, in process
+// ---------------------------------------------------------------------------------------
+
+interface Probe {
+  verifyMs: number
+  appendMs: number
+  appends: number
+  appended: number
+}
+
+const pipelineLayer = (path: string, probe: Probe | undefined) => {
+  const log = SqliteCausalLog.layer({ path, synchronous: "FULL" })
+  const verifier = NodeCryptoSignatureVerifier.layer
+  const storage = probe === undefined
+    ? Layer.mergeAll(log, verifier)
+    : Layer.mergeAll(
+      // Bench-side instrumentation only: wrap the ports to time their calls.
+      Layer.effect(
+        CausalLog,
+        Effect.map(SqliteCausalLog.make({ path, synchronous: "FULL" }), (svc) => ({
+          ...svc,
+          append: (records: Parameters<typeof svc.append>[0]) =>
+            Effect.suspend(() => {
+              const t0 = performance.now()
+              return svc.append(records).pipe(Effect.tap(() =>
+                Effect.sync(() => {
+                  probe.appendMs += performance.now() - t0
+                  probe.appends++
+                  probe.appended += records.length
+                })
+              ))
+            })
+        }))
+      ),
+      Layer.succeed(SignatureVerifier, {
+        verify: (() => {
+          const inner = NodeCryptoSignatureVerifier.make()
+          return (scheme, key, message, sig) => {
+            const t0 = performance.now()
+            const ok = inner.verify(scheme, key, message, sig)
+            probe.verifyMs += performance.now() - t0
+            return ok
+          }
+        })()
+      })
+    )
+  return Ingest.layer(Ingest.defaultOptions).pipe(Layer.provideMerge(storage))
+}
+
+interface Round {
+  readonly bareVerifyPerSec: number
+  readonly pipelinePerSec: number
+  /** CPU seconds per wall second while each ran: below 1 means the process waited (other load, or fsync). */
+  readonly bareCpu: number
+  readonly pipelineCpu: number
+  readonly pipelineMs: number
+  readonly accepted: number
+  readonly rejected: Record<string, number>
+}
+
+/**
+ * One round on a fresh database. Peer and pipeline are interleaved: before each group of
+ * GROUP batches, the peer verifies the same envelopes' signatures; each side's time is summed,
+ * so both rates are taken over the same stretch of machine load.
+ */
+const round = async (probe?: Probe): Promise<Round> => {
+  const dir = mkdtempSync(join(tmpdir(), "causeway-bench-ingest-"))
+  const values: Array<unknown> = texts.map((x) => JSON.parse(x)) // as an HTTP body would arrive: untimed
+  const rt = ManagedRuntime.make(pipelineLayer(join(dir, "log.sqlite"), probe))
+  try {
+    const ingest = await rt.runPromise(Effect.gen(function*() {
+      return yield* Ingest.Ingest
+    }))
+    const rejected: Record<string, number> = {}
+    let accepted = 0
+    let bareMs = 0
+    let bareCpuMs = 0
+    let pipeMs = 0
+    let pipeCpuMs = 0
+    const cpuMs = () => {
+      const u = process.cpuUsage()
+      return (u.user + u.system) / 1000
+    }
+    const step = BATCH * GROUP
+    for (let g = 0; g < values.length; g += step) {
+      const end = Math.min(values.length, g + step)
+      let c = cpuMs()
+      bareMs += bareVerify(g, end)
+      bareCpuMs += cpuMs() - c
+      c = cpuMs()
+      const start = performance.now()
+      for (let i = g; i < end; i += BATCH) {
+        const results = await rt.runPromise(ingest.submitMany(values.slice(i, Math.min(end, i + BATCH))))
+        for (const r of results) {
+          if (Result.isSuccess(r)) accepted++
+          else rejected[r.failure._tag] = (rejected[r.failure._tag] ?? 0) + 1
+        }
+      }
+      pipeMs += performance.now() - start
+      pipeCpuMs += cpuMs() - c
+    }
+    return {
+      bareVerifyPerSec: values.length / (bareMs / 1000),
+      pipelinePerSec: accepted / (pipeMs / 1000),
+      bareCpu: bareCpuMs / bareMs,
+      pipelineCpu: pipeCpuMs / pipeMs,
+      pipelineMs: pipeMs,
+      accepted,
+      rejected
+    }
+  } finally {
+    await rt.dispose()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The pipeline through the HTTP server of appLayer
+// ---------------------------------------------------------------------------------------
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once("error", reject)
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address()
+      s.close(() => (typeof a === "object" && a !== null ? resolve(a.port) : reject(new Error("no port"))))
+    })
+  })
+
+const listening = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const c = connect(port, "127.0.0.1")
+    c.once("connect", () => {
+      c.destroy()
+      resolve(true)
+    })
+    c.once("error", () => resolve(false))
+  })
+
+// The client: posts the pre-built bodies one at a time and counts accepted items.
+const CLIENT = `
+const { parentPort, workerData } = require("node:worker_threads")
+const { url, bodies } = workerData
+;(async () => {
+  let ok = 0
+  const failed = {}
+  const statuses = {}
+  const start = performance.now()
+  for (const body of bodies) {
+    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body })
+    statuses[res.status] = (statuses[res.status] ?? 0) + 1
+    const json = await res.json()
+    if (Array.isArray(json?.results)) {
+      for (const r of json.results) {
+        if (r.ok) ok++
+        else failed[r.error?._tag ?? "?"] = (failed[r.error?._tag ?? "?"] ?? 0) + 1
+      }
+    } else failed[json?._tag ?? "non-batch answer"] = (failed[json?._tag ?? "non-batch answer"] ?? 0) + 1
+  }
+  parentPort.postMessage({ ms: performance.now() - start, ok, failed, statuses })
+})().catch((e) => parentPort.postMessage({ error: String(e) }))
+`
+
+interface HttpResult {
+  readonly ms: number
+  readonly ok: number
+  readonly failed: Record<string, number>
+  readonly statuses: Record<string, number>
+}
+
+const httpRound = async (): Promise<HttpResult | string> => {
+  const dir = mkdtempSync(join(tmpdir(), "causeway-bench-http-"))
+  const port = await freePort()
+  const config = { ...defaultServeConfig, host: "127.0.0.1", port, dataDir: dir, logLevel: "Warn" as const, synchronous: "FULL" as const }
+  const rt = ManagedRuntime.make(appLayer(config))
+  try {
+    await rt.runPromise(Effect.void) // build every layer: opens the stores, starts the server if any
+    let up = false
+    for (let i = 0; i < 20 && !up; i++) {
+      up = await listening(port)
+      if (!up) await new Promise((r) => setTimeout(r, 50))
+    }
+    if (!up) return `nothing listens on 127.0.0.1:${port} after building appLayer (the HTTP adapter is not wired into src/main.ts yet)`
+    const worker = new Worker(CLIENT, { eval: true, workerData: { url: `http://127.0.0.1:${port}/v1/messages`, bodies } })
+    const out = await new Promise<HttpResult | { error: string }>((resolve, reject) => {
+      worker.once("message", resolve)
+      worker.once("error", reject)
+    })
+    await worker.terminate()
+    if ("error" in out) return `client failed: ${out.error}`
+    return out
+  } finally {
+    await rt.dispose()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Run
+// ---------------------------------------------------------------------------------------
+
+const main = async () => {
+  // Warm-up: JIT both paths before measuring.
+  const warm = await round()
+  console.log(`warm-up round: bare ${fmt(warm.bareVerifyPerSec)}/s, pipeline ${fmt(warm.pipelinePerSec)}/s (discarded)`)
+
+  const bare: Array<number> = []
+  const pipe: Array<number> = []
+  for (let r = 1; r <= ROUNDS; r++) {
+    const p = await round()
+    bare.push(p.bareVerifyPerSec)
+    pipe.push(p.pipelinePerSec)
+    const rej = Object.entries(p.rejected).map(([k, v]) => `${k}=${v}`).join(" ")
+    console.log(
+      `round ${r}: bare verify ${fmt(p.bareVerifyPerSec)}/s (cpu ${p.bareCpu.toFixed(2)}) | pipeline ${fmt(p.pipelinePerSec)}/s ` +
+        `(${fmt(p.accepted)} accepted in ${fmt(p.pipelineMs)} ms, cpu ${p.pipelineCpu.toFixed(2)}${rej ? `, rejected ${rej}` : ""}) | ratio ${(p.pipelinePerSec / p.bareVerifyPerSec).toFixed(3)}`
+    )
+    if (p.accepted !== N) throw new Error(`pipeline accepted ${p.accepted} of ${N}: the bench's envelopes are wrong`)
+  }
+
+  if (PROFILE) {
+    const probe: Probe = { verifyMs: 0, appendMs: 0, appends: 0, appended: 0 }
+    const p = await round(probe)
+    const ms = p.pipelineMs
+    const rest = ms - probe.verifyMs - probe.appendMs
+    const us = (x: number) => ((1000 * x) / N).toFixed(1)
+    console.log(
+      `profile round (instrumented ports), per message: total ${us(ms)} µs = verify ${us(probe.verifyMs)} µs (${((100 * probe.verifyMs) / ms).toFixed(1)}%)` +
+        ` + append incl. fsync ${us(probe.appendMs)} µs (${((100 * probe.appendMs) / ms).toFixed(1)}%; ${probe.appends} transactions of ` +
+        `${(probe.appended / probe.appends).toFixed(1)} records) + everything else ${us(rest)} µs (${((100 * rest) / ms).toFixed(1)}%); ` +
+        `bare verify this round ${us((1000 * N) / p.bareVerifyPerSec)} µs`
+    )
+  }
+
+  const http: Array<number> = []
+  let httpNote = ""
+  for (let r = 1; r <= (HTTP ? ROUNDS : 0); r++) {
+    const h = await httpRound()
+    if (typeof h === "string") {
+      httpNote = h
+      break
+    }
+    const perSec = h.ok / (h.ms / 1000)
+    http.push(perSec)
+    const fails = Object.entries(h.failed).map(([k, v]) => `${k}=${v}`).join(" ")
+    console.log(
+      `http round ${r}: ${fmt(perSec)}/s (${fmt(h.ok)} accepted in ${fmt(h.ms)} ms, statuses ${JSON.stringify(h.statuses)}${fails ? `, failed ${fails}` : ""})`
+    )
+  }
+  if (!HTTP) httpNote = "skipped (BENCH_HTTP=0)"
+  if (httpNote) console.log(`http: not measured: ${httpNote}`)
+
+  const bareVerifyPerSec = Math.round(median(bare))
+  const pipelinePerSec = Math.round(median(pipe))
+  const httpBatchPerSec = http.length > 0 ? Math.round(median(http)) : null
+  const ratio = Number((pipelinePerSec / bareVerifyPerSec).toFixed(3))
+  const pairedRatios = pipe.map((p, i) => p / (bare[i] as number))
+  console.log(`bare verify (peer): ${spread(bare)}`)
+  console.log(`pipeline:           ${spread(pipe)}`)
+  if (http.length > 0) console.log(`http batch:         ${spread(http)}`)
+  console.log(
+    `ratio pipeline/bare = ${ratio} (per-round ratios ${pairedRatios.map((x) => x.toFixed(3)).join(", ")}); target >= 0.7: ${ratio >= 0.7 ? "MET" : "MISSED"}`
+  )
+  console.log(JSON.stringify({ pipelinePerSec, httpBatchPerSec, bareVerifyPerSec, ratio }))
+}
+
+await main()
