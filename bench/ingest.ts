@@ -35,6 +35,7 @@ import { CausalLog } from "../src/ports/CausalLog.ts"
 import { SignatureVerifier } from "../src/ports/SignatureVerifier.ts"
 import * as Ingest from "../src/services/Ingest.ts"
 import { type SignedEnvelope, benchSender, orderStream } from "./support/signedEnvelopes.ts"
+import { fmt, median, spread } from "./support/stats.ts"
 
 const N = Number(process.env.BENCH_N ?? 20_000)
 const BATCH = Number(process.env.BENCH_BATCH ?? 512)
@@ -44,14 +45,6 @@ const PROFILE = process.env.BENCH_PROFILE === "1"
 const HTTP = process.env.BENCH_HTTP !== "0"
 const GROUP = 4 // batches per interleaving step
 
-const median = (xs: ReadonlyArray<number>): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
-}
-const fmt = (x: number): string => Math.round(x).toLocaleString("en-US")
-const spread = (xs: ReadonlyArray<number>): string =>
-  `median ${fmt(median(xs))}/s  min ${fmt(Math.min(...xs))}  max ${fmt(Math.max(...xs))}  (${xs.map(fmt).join(", ")})`
 
 // ---------------------------------------------------------------------------------------
 // Set-up (untimed): senders, signed envelopes, their JSON text

@@ -34,20 +34,13 @@ import type { MessageId } from "../src/domain/Primitives.ts"
 import { LogIndex, type LogIndexState } from "../src/projections/LogIndex/LogIndex.ts"
 import { replay } from "../src/projections/ProjectionRunner.ts"
 import { type SignedEnvelope, benchSender, orderPayload, signWith } from "./support/signedEnvelopes.ts"
+import { fmt, median, spread } from "./support/stats.ts"
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const TEMPLATES = 1000
 const SENDERS = 10_000
 
-const median = (xs: ReadonlyArray<number>): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
-}
-const fmt = (x: number): string => Math.round(x).toLocaleString("en-US")
-const spread = (xs: ReadonlyArray<number>): string =>
-  `median ${fmt(median(xs))}/s  min ${fmt(Math.min(...xs))}  max ${fmt(Math.max(...xs))}  (${xs.map(fmt).join(", ")})`
 const hex = (s: string): string => createHash("sha256").update(s).digest("hex")
 
 // ---------------------------------------------------------------------------------------

@@ -43,24 +43,31 @@ const open = (dataDir: string) =>
     return { log, store, runner }
   })
 
+/**
+ * A data dir whose snapshot folded 40 records, and whose log then lost its last 15 commits
+ * (rows 25..39), as after a power loss with synchronous=NORMAL. Removed with the scope.
+ */
+const snapshotThenLoseCommits = (prefix: string) =>
+  Effect.gen(function*() {
+    const dataDir = mkdtempSync(join(tmpdir(), prefix))
+    yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dataDir, { recursive: true, force: true })))
+    yield* Effect.scoped(Effect.gen(function*() {
+      const { log, runner } = yield* open(dataDir)
+      yield* seed(log, 40, 1)
+      yield* runner.awaitOffset(40)
+    }))
+    yield* Effect.sync(() => {
+      const db = new DatabaseSync(logPath(dataDir))
+      db.exec("DELETE FROM log_deps WHERE seq >= 25; DELETE FROM log WHERE seq >= 25")
+      db.close()
+    })
+    return dataDir
+  })
+
 describe("snapshot ahead of the log", () => {
   it.live("a restart after lost commits rebuilds instead of resuming past the log's end", () =>
     Effect.gen(function*() {
-      const dataDir = mkdtempSync(join(tmpdir(), "causeway-ahead-"))
-      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dataDir, { recursive: true, force: true })))
-
-      yield* Effect.scoped(Effect.gen(function*() {
-        const { log, runner } = yield* open(dataDir)
-        yield* seed(log, 40, 1)
-        yield* runner.awaitOffset(40)
-      }))
-
-      // The last 15 commits are lost; the snapshot, which folded them, is not.
-      yield* Effect.sync(() => {
-        const db = new DatabaseSync(logPath(dataDir))
-        db.exec("DELETE FROM log_deps WHERE seq >= 25; DELETE FROM log WHERE seq >= 25")
-        db.close()
-      })
+      const dataDir = yield* snapshotThenLoseCommits("causeway-ahead-")
 
       yield* Effect.scoped(Effect.gen(function*() {
         const { log, store, runner } = yield* open(dataDir)
@@ -78,19 +85,7 @@ describe("snapshot ahead of the log", () => {
 
   it.live("a log cut back and refilled past the snapshot's offset is caught by the snapshot's last id", () =>
     Effect.gen(function*() {
-      const dataDir = mkdtempSync(join(tmpdir(), "causeway-refilled-"))
-      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dataDir, { recursive: true, force: true })))
-
-      yield* Effect.scoped(Effect.gen(function*() {
-        const { log, runner } = yield* open(dataDir)
-        yield* seed(log, 40, 1)
-        yield* runner.awaitOffset(40)
-      }))
-      yield* Effect.sync(() => {
-        const db = new DatabaseSync(logPath(dataDir))
-        db.exec("DELETE FROM log_deps WHERE seq >= 25; DELETE FROM log WHERE seq >= 25")
-        db.close()
-      })
+      const dataDir = yield* snapshotThenLoseCommits("causeway-refilled-")
       // Refilled to 45 before any runner sees it: the offset check alone cannot tell.
       yield* Effect.scoped(Effect.gen(function*() {
         const log = yield* SqliteCausalLog.make({ path: logPath(dataDir), synchronous: "NORMAL" })

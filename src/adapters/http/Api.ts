@@ -10,19 +10,7 @@ import { Schema, SchemaTransformation } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { EnvelopeShell } from "../../domain/Envelope.ts"
 import { MessageId } from "../../domain/Primitives.ts"
-import {
-  DuplicateMessage,
-  InvalidLamport,
-  InvalidSignature,
-  MalformedMessage,
-  MessageExpired,
-  MessageTooLarge,
-  NonceReplayed,
-  RateLimited,
-  UnknownDependencies,
-  UnknownMessageType,
-  UnsupportedProtocol
-} from "../../domain/Rejection.ts"
+import { Rejection } from "../../domain/Rejection.ts"
 
 // ---------------------------------------------------------------------------------------
 // Errors raised at the HTTP edge
@@ -79,20 +67,8 @@ export class InternalError extends Schema.TaggedError<InternalError>()("Internal
   reason: Schema.String
 }, { httpApiStatus: 500 }) {}
 
-/** Every rejection of a submitted message, with its status. */
-export const RejectionErrors = [
-  MessageTooLarge,
-  MalformedMessage,
-  UnsupportedProtocol,
-  UnknownMessageType,
-  InvalidSignature,
-  DuplicateMessage,
-  NonceReplayed,
-  MessageExpired,
-  InvalidLamport,
-  RateLimited,
-  UnknownDependencies
-] as const
+/** Every rejection of a submitted message, with its status (the domain's list, not a copy). */
+export const RejectionErrors = Rejection.members
 
 // ---------------------------------------------------------------------------------------
 // Inputs
