@@ -1,6 +1,7 @@
 /** An in-memory CausalLog for unit tests: the reference the contract suite holds SQLite and Kafka to. */
 import { Effect, Layer, Option, SubscriptionRef } from "effect"
 import { compareCausal } from "../domain/Envelope.ts"
+import type { MessageId } from "../domain/Primitives.ts"
 import {
   type Appended,
   CausalLog,
@@ -54,7 +55,13 @@ export const make: Effect.Effect<CausalLogService> = Effect.gen(function*() {
         const stop = Math.min(to, records.length)
         for (let o = Math.max(0, from); o < stop; o++) {
           const r = records[o] as LogRecord
-          visit(options.withBody ? r : { ...r, body: "" })
+          const links = options.withLinks !== false
+          visit(options.withBody && links ? r : {
+            ...r,
+            body: options.withBody ? r.body : "",
+            id: links ? r.id : ("" as MessageId),
+            deps: links ? r.deps : []
+          })
         }
         return Math.max(0, stop - Math.max(0, from))
       }),

@@ -52,6 +52,8 @@ CREATE TABLE IF NOT EXISTS log_deps (
 type Row = [number, string, number, string, string, number, string, string]
 const COLUMNS = "seq, id, lamport, type, sender, nonce, deps, body"
 const HEADER_COLUMNS = "seq, id, lamport, type, sender, nonce, deps, ''"
+const NO_LINK_COLUMNS = "seq, '', lamport, type, sender, nonce, '', body"
+const NO_LINK_HEADER_COLUMNS = "seq, '', lamport, type, sender, nonce, '', ''"
 
 const splitDeps = (deps: string): ReadonlyArray<MessageId> => (deps === "" ? [] : (deps.split(",") as Array<MessageId>))
 
@@ -95,7 +97,11 @@ export const make = (options: SqliteOptions) =>
     const insert = db.prepare("INSERT INTO log (seq, id, lamport, type, sender, nonce, deps, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
     const insertDep = db.prepare("INSERT INTO log_deps (dep, seq) VALUES (?, ?)")
     const selectRange = arrays(db.prepare(`SELECT ${COLUMNS} FROM log WHERE seq >= ? AND seq < ? ORDER BY seq`))
-    const selectHeaders = arrays(db.prepare(`SELECT ${HEADER_COLUMNS} FROM log WHERE seq >= ? AND seq < ? ORDER BY seq`))
+    const scanStatement = (columns: string) =>
+      arrays(db.prepare(`SELECT ${columns} FROM log WHERE seq >= ? AND seq < ? ORDER BY seq`))
+    const selectHeaders = scanStatement(HEADER_COLUMNS)
+    const selectNoLinks = scanStatement(NO_LINK_COLUMNS)
+    const selectNoLinkHeaders = scanStatement(NO_LINK_HEADER_COLUMNS)
     const selectCausal = arrays(
       db.prepare(`SELECT ${COLUMNS} FROM log WHERE lamport >= ? ORDER BY lamport, id LIMIT ?`)
     )
@@ -146,7 +152,10 @@ export const make = (options: SqliteOptions) =>
       scan: (from, to, options, visit) =>
         Effect.try({
           try: () => {
-            const stmt = options.withBody ? selectRange : selectHeaders
+            const links = options.withLinks !== false
+            const stmt = options.withBody
+              ? (links ? selectRange : selectNoLinks)
+              : (links ? selectHeaders : selectNoLinkHeaders)
             let n = 0
             for (const row of stmt.iterate(Math.max(0, from), to)) {
               visit(toRecord(row as unknown as Row))

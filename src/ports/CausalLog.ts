@@ -52,12 +52,14 @@ export interface CausalLogService {
   /**
    * Visit records with from <= offset < to, in order, and return how many were visited.
    * With `withBody: false` the records' `body` is the empty string: replay of projections
-   * that fold only header fields skips reading and decoding the envelopes.
+   * that fold only header fields skips reading and decoding the envelopes. With
+   * `withLinks: false` (default true) `id` is "" and `deps` is empty, for projections that
+   * read neither.
    */
   readonly scan: (
     from: number,
     to: number,
-    options: { readonly withBody: boolean },
+    options: { readonly withBody: boolean; readonly withLinks?: boolean },
     visit: (record: LogRecord) => void
   ) => Effect.Effect<number, CausalLogError>
   /** A record by id. */

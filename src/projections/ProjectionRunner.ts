@@ -8,7 +8,15 @@
 import { Context, Data, Effect, Layer, Option, Schedule, Stream, SubscriptionRef } from "effect"
 import { CausalLog, type CausalLogError, type CausalLogService, type LogRecord } from "../ports/CausalLog.ts"
 import { ProjectionStore, type ProjectionStoreError, type Snapshot } from "../ports/ProjectionStore.ts"
-import { type AnyProjection, type Projection, digestOf, digestText, serialize } from "./Projection.ts"
+import {
+  type AnyProjection,
+  type Projection,
+  digestOf,
+  digestText,
+  foldPage,
+  scanOptionsFor,
+  serialize
+} from "./Projection.ts"
 
 /** A projection's position and digest. */
 export interface ProjectionStatus {
@@ -66,21 +74,15 @@ export const replay = (
   Effect.gen(function*() {
     const end = options.to ?? (yield* log.endOffset)
     const states = options.states ? [...options.states] : projections.map((p) => p.initialState)
-    const withBody = projections.some((p) => p.needsBody)
+    const scanOptions = scanOptionsFor(projections)
     const pageSize = options.pageSize ?? 65_536
     let offset = options.from ?? 0
-    const n = projections.length
-    const visit = n === 1
-      ? (r: LogRecord) => {
-        states[0] = (projections[0] as AnyProjection).evolve(states[0], r)
-      }
-      : (r: LogRecord) => {
-        for (let i = 0; i < n; i++) states[i] = (projections[i] as AnyProjection).evolve(states[i], r)
-      }
     while (offset < end) {
       const to = Math.min(end, offset + pageSize)
-      const visited = yield* log.scan(offset, to, { withBody }, visit)
-      offset += visited
+      const page: Array<LogRecord> = []
+      yield* log.scan(offset, to, scanOptions, (r) => void page.push(r))
+      projections.forEach((p, i) => (states[i] = foldPage(p, states[i], page)))
+      offset += page.length
       options.onProgress?.(offset, end)
       if (offset < to) break // the log ended before `to`
     }
@@ -165,9 +167,10 @@ export const make = (projections: ReadonlyArray<AnyProjection>, options: RunnerO
           const end = yield* log.endOffset
           if (offset >= end) break
           const to = Math.min(end, offset + options.pageSize)
-          const visited = yield* log.scan(offset, to, { withBody: p.needsBody }, (r) => {
-            state = p.evolve(state, r)
-          })
+          const page: Array<LogRecord> = []
+          yield* log.scan(offset, to, scanOptionsFor([p]), (r) => void page.push(r))
+          state = foldPage(p, state, page)
+          const visited = page.length
           offset += visited
           sinceSnapshot += visited
           yield* SubscriptionRef.set(live.position, { offset, state })
@@ -180,7 +183,7 @@ export const make = (projections: ReadonlyArray<AnyProjection>, options: RunnerO
         yield* log.subscribe(offset).pipe(
           Stream.runForEachArray((records) =>
             Effect.gen(function*() {
-              for (const r of records) state = p.evolve(state, r)
+              state = foldPage(p, state, records)
               offset = (records[records.length - 1] as LogRecord).offset + 1
               sinceSnapshot += records.length
               yield* SubscriptionRef.set(live.position, { offset, state })

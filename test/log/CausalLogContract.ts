@@ -221,6 +221,17 @@ export const causalLogContract = (
           expect(yield* log.scan(6, 9, { withBody: true }, () => expect.unreachable())).toBe(0)
         }))
 
+      it.effect("scan without links leaves id empty and deps empty, with or without bodies", () =>
+        Effect.gen(function*() {
+          const log = yield* CausalLog
+          for (const withBody of [true, false]) {
+            const seen: Array<LogRecord> = []
+            expect(yield* log.scan(0, 100, { withBody, withLinks: false }, (r) => seen.push(r))).toBe(storedFixture.length)
+            expect(seen).toEqual(storedFixture.map((r) => ({ ...r, id: "", deps: [], body: withBody ? r.body : "" })))
+          }
+          expect(storedFixture.some((r) => r.deps.length > 0)).toBe(true) // so the check above can fail
+        }))
+
       it.effect("readCausal orders by (lamport, id), from a Lamport time, up to a limit", () =>
         Effect.gen(function*() {
           const log = yield* CausalLog

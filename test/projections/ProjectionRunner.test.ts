@@ -94,7 +94,7 @@ describe("ProjectionRunner", () => {
 
       // Resume: a projection whose evolve counts calls proves only new records are folded.
       let calls = 0
-      const counting: Projection<typeof LogIndex.initialState> = { ...LogIndex, evolve: (s, r) => (calls++, LogIndex.evolve(s, r)) }
+      const counting: Projection<typeof LogIndex.initialState> = { ...LogIndex, evolvePage: undefined, evolve: (s, r) => (calls++, LogIndex.evolve(s, r)) }
       yield* seed(log, 5, 1000)
       yield* Effect.scoped(Effect.gen(function*() {
         const p = yield* runner(ProjectionRunner.defaultRunnerOptions, [counting])
@@ -121,7 +121,7 @@ describe("ProjectionRunner", () => {
       for (const c of cases) {
         yield* store.save(c.snapshot)
         let calls = 0
-        const counting = { ...c.projection, evolve: (s: typeof LogIndex.initialState, r: Parameters<typeof LogIndex.evolve>[1]) => (calls++, LogIndex.evolve(s, r)) }
+        const counting = { ...c.projection, evolvePage: undefined, evolve: (s: typeof LogIndex.initialState, r: Parameters<typeof LogIndex.evolve>[1]) => (calls++, LogIndex.evolve(s, r)) }
         yield* Effect.scoped(Effect.gen(function*() {
           const p = yield* runner(ProjectionRunner.defaultRunnerOptions, [counting])
           yield* p.awaitOffset(12)
