@@ -333,16 +333,21 @@ export const make = (options: IngestOptions = defaultOptions) =>
         const now = yield* Clock.currentTimeMillis
         const out: Array<SubmitResult | undefined> = []
         const waiting: Array<readonly [number, Deferred.Deferred<Receipt, Rejection | CausalLogError>]> = []
+        const jobs: Array<Job> = []
         for (const v of values) {
           const checked = verify(v, now)
           if (Result.isFailure(checked)) {
             yield* countRejection(checked.failure)
             out.push(Result.fail(checked.failure))
           } else {
-            waiting.push([out.length, yield* enqueue(checked.success)])
+            const done = Deferred.makeUnsafe<Receipt, Rejection | CausalLogError>()
+            jobs.push({ _tag: "Job", candidate: checked.success, done, charged: false })
+            waiting.push([out.length, done])
             out.push(undefined)
           }
         }
+        // One offer for the whole batch, so the writer takes it as one transaction.
+        yield* Queue.offerAll(queue, jobs)
         for (const [i, done] of waiting) out[i] = yield* Effect.result(Deferred.await(done))
         return out as ReadonlyArray<SubmitResult>
       }),
