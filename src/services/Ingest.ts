@@ -126,10 +126,9 @@ export const make = (options: IngestOptions = defaultOptions) =>
     const held = new Map<Job, Held>()
     const waiters = new Map<string, Set<Job>>()
 
+    const countRejection = (r: Rejection) => Metric.update(Metric.withAttributes(rejected, { reason: r._tag }), 1)
     const reject = (job: Job, rejection: Rejection) =>
-      Metric.update(Metric.withAttributes(rejected, { reason: rejection._tag }), 1).pipe(
-        Effect.andThen(Deferred.fail(job.done, rejection))
-      )
+      countRejection(rejection).pipe(Effect.andThen(Deferred.fail(job.done, rejection)))
 
     const hold = (job: Job, missing: ReadonlyArray<string>, now: number) => {
       held.set(job, { missing: new Set(missing), deadline: now + options.pendingTimeoutMs })
@@ -310,14 +309,12 @@ export const make = (options: IngestOptions = defaultOptions) =>
       return admitted
     }
 
-    const enqueue = (candidate: Candidate) =>
-      Effect.gen(function*() {
-        const done = yield* Deferred.make<Receipt, Rejection | CausalLogError>()
-        yield* Queue.offer(queue, { _tag: "Job", candidate, done, charged: false })
-        return done
-      })
-
-    const countRejection = (r: Rejection) => Metric.update(Metric.withAttributes(rejected, { reason: r._tag }), 1)
+    const jobFor = (candidate: Candidate): Job => ({
+      _tag: "Job",
+      candidate,
+      done: Deferred.makeUnsafe<Receipt, Rejection | CausalLogError>(),
+      charged: false
+    })
 
     const service: IngestService = {
       submit: Effect.fn("Ingest.submit")(function*(value: unknown) {
@@ -327,7 +324,9 @@ export const make = (options: IngestOptions = defaultOptions) =>
           yield* countRejection(checked.failure)
           return yield* Effect.fail(checked.failure)
         }
-        return yield* Deferred.await(yield* enqueue(checked.success))
+        const job = jobFor(checked.success)
+        yield* Queue.offer(queue, job)
+        return yield* Deferred.await(job.done)
       }),
       submitMany: Effect.fn("Ingest.submitMany")(function*(values: ReadonlyArray<unknown>) {
         const now = yield* Clock.currentTimeMillis
@@ -340,9 +339,9 @@ export const make = (options: IngestOptions = defaultOptions) =>
             yield* countRejection(checked.failure)
             out.push(Result.fail(checked.failure))
           } else {
-            const done = Deferred.makeUnsafe<Receipt, Rejection | CausalLogError>()
-            jobs.push({ _tag: "Job", candidate: checked.success, done, charged: false })
-            waiting.push([out.length, done])
+            const job = jobFor(checked.success)
+            jobs.push(job)
+            waiting.push([out.length, job.done])
             out.push(undefined)
           }
         }

@@ -23,6 +23,7 @@ import {
 import { keyFromSecret, signEnvelope } from "../../src/domain/Keys.ts"
 import { type CausalNode, happenedBefore, isAboveDependencies, receive, stamp } from "../../src/domain/Lamport.ts"
 import type { Hex, MessageId } from "../../src/domain/Primitives.ts"
+import { envelope } from "../support/fixtures.ts"
 
 // ---------------------------------------------------------------------------------------
 // Generators
@@ -486,16 +487,7 @@ describe("causal order", () => {
     })
     .map((ms) =>
       ms.map(({ nonce, lamport }) => {
-        const e = signEnvelope(key, {
-          v: 1,
-          flags: 0,
-          type: "NetworkHealth",
-          nonce,
-          lamport,
-          deps: [],
-          expiry: null,
-          payload: { component: "c", status: "ok", latencyMs: 0 }
-        })
+        const e = envelope(key, { nonce, lamport, payload: { component: "c", status: "ok", latencyMs: 0 } })
         return { id: idOf(e), lamport: e.lamport }
       })
     )

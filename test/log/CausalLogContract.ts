@@ -9,9 +9,10 @@ import { Deferred, Effect, Fiber, Layer, Option, Stream } from "effect"
 import * as NodeCryptoSignatureVerifier from "../../src/adapters/NodeCryptoSignatureVerifier.ts"
 import { canonicalize } from "../../src/domain/CanonicalJson.ts"
 import { type Envelope, fromHex, idBytesOf, idOf, signingBytes } from "../../src/domain/Envelope.ts"
-import { keyFromSecret, signEnvelope } from "../../src/domain/Keys.ts"
+import { keyFromSecret } from "../../src/domain/Keys.ts"
 import type { MessageId } from "../../src/domain/Primitives.ts"
 import { CausalLog, type CausalLogError, type LogRecord, type NewRecord } from "../../src/ports/CausalLog.ts"
+import { envelope } from "../support/fixtures.ts"
 
 const alice = keyFromSecret("ed25519", fromHex("a1".repeat(32)))
 const bob = keyFromSecret("secp256k1", fromHex("b0".repeat(32)))
@@ -22,14 +23,10 @@ const signed = (
   lamport: number,
   deps: ReadonlyArray<MessageId>
 ): Envelope =>
-  signEnvelope(key, {
-    v: 1,
-    flags: 0,
-    type: "NetworkHealth",
+  envelope(key, {
     nonce,
     lamport,
     deps: [...deps].sort(),
-    expiry: null,
     payload: { component: `node-${nonce}`, status: "ok", latencyMs: lamport }
   })
 

@@ -8,7 +8,8 @@ import * as SqliteCausalLog from "../../src/adapters/SqliteCausalLog.ts"
 import { CausalLog } from "../../src/ports/CausalLog.ts"
 import { causalLogContract, recordOf } from "./CausalLogContract.ts"
 import { fromHex } from "../../src/domain/Envelope.ts"
-import { keyFromSecret, signEnvelope } from "../../src/domain/Keys.ts"
+import { keyFromSecret } from "../../src/domain/Keys.ts"
+import { envelope } from "../support/fixtures.ts"
 
 /** A fresh directory under the OS temp dir, removed (with the database in it) on release. */
 const tempDir = Effect.acquireRelease(
@@ -26,16 +27,7 @@ causalLogContract("sqlite file, synchronous=NORMAL", () =>
 
 const key = keyFromSecret("ed25519", fromHex("5e".repeat(32)))
 const record = (nonce: number, lamport: number) =>
-  recordOf(signEnvelope(key, {
-    v: 1,
-    flags: 0,
-    type: "NetworkHealth",
-    nonce,
-    lamport,
-    deps: [],
-    expiry: null,
-    payload: { component: "disk", status: "ok", latencyMs: nonce }
-  }))
+  recordOf(envelope(key, { nonce, lamport, payload: { component: "disk", status: "ok", latencyMs: nonce } }))
 
 describe("SqliteCausalLog", () => {
   it.effect("keeps every record across close and reopen of the same file, and continues its offsets", () =>
