@@ -28,3 +28,6 @@ export const logPath = (dataDir: string): string => join(dataDir, "log.sqlite")
 
 /** The projection snapshots' file in a data directory. */
 export const snapshotPath = (dataDir: string): string => join(dataDir, "projections.sqlite")
+
+/** The instance's signing key in a data directory (created on first start). */
+export const instanceKeyPath = (dataDir: string): string => join(dataDir, "instance.key")

@@ -2,20 +2,47 @@
  * The composition root: the only place adapters are chosen and layers wired. The CLI's
  * `serve` (src/cli/causeway.ts, what `npm start` runs) launches `appLayer`.
  */
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
 import * as HttpService from "./adapters/http/HttpService.ts"
+import * as InstanceKeyFile from "./adapters/InstanceKeyFile.ts"
 import * as NodeCryptoSignatureVerifier from "./adapters/NodeCryptoSignatureVerifier.ts"
 import * as SqliteCausalLog from "./adapters/SqliteCausalLog.ts"
 import * as SqliteProjectionStore from "./adapters/SqliteProjectionStore.ts"
-import { type ServeConfig, logPath, snapshotPath } from "./Config.ts"
+import { type ServeConfig, instanceKeyPath, logPath, snapshotPath } from "./Config.ts"
+import { InstanceKey } from "./ports/InstanceKey.ts"
 import { LogIndex } from "./projections/LogIndex/LogIndex.ts"
+import type { AnyProjection } from "./projections/Projection.ts"
 import * as ProjectionRunner from "./projections/ProjectionRunner.ts"
+import * as Author from "./services/Author.ts"
 import * as Ingest from "./services/Ingest.ts"
 
-/** Every projection the service runs. */
-export const projections = [LogIndex]
+/** What projections are built with: facts of the deployment, fixed for its whole log. */
+export interface ProjectionContext {
+  /** The instance's public key (hex): events it authors are trusted as the operator's. */
+  readonly instanceKey: string
+}
 
-/** The core services (log, ingest, projections) over the embedded store. */
+/** Every projection the service runs, in the order they are listed over HTTP. */
+export const projections = (_context: ProjectionContext): ReadonlyArray<AnyProjection> => [LogIndex]
+
+/**
+ * Ingest, projections and the instance as author, over a log, verifier, snapshot store and
+ * instance key in context. The instance's own key is never rate limited.
+ */
+export const servicesLayer = (
+  ingest: Ingest.IngestOptions,
+  runner: ProjectionRunner.RunnerOptions = ProjectionRunner.defaultRunnerOptions
+) =>
+  Layer.unwrap(Effect.gen(function*() {
+    const key = yield* InstanceKey
+    const core = Layer.mergeAll(
+      Ingest.layer({ ...ingest, exemptSenders: [...ingest.exemptSenders, key.publicKey] }),
+      ProjectionRunner.layer(projections({ instanceKey: key.publicKey }), runner)
+    )
+    return Layer.provideMerge(Author.layer, core)
+  }))
+
+/** The core services (log, ingest, projections, author) over the embedded store. */
 export const coreLayer = (
   config: ServeConfig,
   runner: ProjectionRunner.RunnerOptions = ProjectionRunner.defaultRunnerOptions
@@ -23,11 +50,10 @@ export const coreLayer = (
   const storage = Layer.mergeAll(
     SqliteCausalLog.layer({ path: logPath(config.dataDir), synchronous: config.synchronous }),
     SqliteProjectionStore.layer(snapshotPath(config.dataDir)),
-    NodeCryptoSignatureVerifier.layer
+    NodeCryptoSignatureVerifier.layer,
+    InstanceKeyFile.layer(instanceKeyPath(config.dataDir))
   )
-  return Layer.mergeAll(Ingest.layer(config.ingest), ProjectionRunner.layer(projections, runner)).pipe(
-    Layer.provideMerge(storage)
-  )
+  return servicesLayer(config.ingest, runner).pipe(Layer.provideMerge(storage))
 }
 
 /** The whole service: the HTTP adapter over the core, logging JSON to stdout. */

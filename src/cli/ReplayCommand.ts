@@ -12,9 +12,10 @@
 import { existsSync } from "node:fs"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
+import * as InstanceKeyFile from "../adapters/InstanceKeyFile.ts"
 import * as SqliteProjectionStore from "../adapters/SqliteProjectionStore.ts"
-import { snapshotPath } from "../Config.ts"
-import { projections } from "../main.ts"
+import { instanceKeyPath, snapshotPath } from "../Config.ts"
+import { projections as projectionsFor } from "../main.ts"
 import type { AnyProjection } from "../projections/Projection.ts"
 import { replay } from "../projections/ProjectionRunner.ts"
 import type { CausalLogError, CausalLogService } from "../ports/CausalLog.ts"
@@ -110,6 +111,10 @@ export const replayCommand = Command.make(
   },
   Effect.fn("causeway.replay")(function*(flags) {
     const log = yield* openLog(flags.dataDir)
+    const instanceKey = yield* InstanceKeyFile.readPublicKey(instanceKeyPath(flags.dataDir)).pipe(
+      Effect.mapError((e) => new CommandFailed({ message: `reading the instance key failed: ${e.path}: ${e.reason}` }))
+    )
+    const projections = projectionsFor({ instanceKey: instanceKey ?? "" })
     if (flags.verify) {
       const snapshots = yield* loadSnapshots(flags.dataDir, projections)
       const results = yield* verify(log, projections, snapshots).pipe(Effect.mapError(logFailed))

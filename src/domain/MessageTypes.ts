@@ -5,6 +5,8 @@
  * protocol change and goes with a protocol version or a feature flag.
  */
 import { Schema } from "effect"
+import { ChainPayloads } from "./chain/ChainMessages.ts"
+import { MempoolPayloads } from "./mempool/MempoolMessages.ts"
 import { Blob, DecimalAmount, Hex, MessageId, Name, NonNegativeInt, PositiveInt, UnixMillis } from "./Primitives.ts"
 
 const Side = Schema.Literals(["buy", "sell"])
@@ -85,7 +87,9 @@ export const PayloadSchemas = {
   ProofShare,
   CrossChainEvent,
   LightClientProof,
-  NetworkHealth
+  NetworkHealth,
+  ...ChainPayloads,
+  ...MempoolPayloads
 } as const
 
 /** The name of a known message type. */

@@ -13,18 +13,18 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { Deferred, Duration, Effect, Result, Stream } from "effect"
 import * as NodeCryptoSignatureVerifier from "../../src/adapters/NodeCryptoSignatureVerifier.ts"
-import { logPath, snapshotPath } from "../../src/Config.ts"
+import { instanceKeyPath, logPath, snapshotPath } from "../../src/Config.ts"
 import { admit } from "../../src/domain/Admission.ts"
 import { canonicalize } from "../../src/domain/CanonicalJson.ts"
 import { fromHex, idOf, signingBytes } from "../../src/domain/Envelope.ts"
 import type { MessageId } from "../../src/domain/Primitives.ts"
-import { projections } from "../../src/main.ts"
+import { projections as projectionsFor } from "../../src/main.ts"
 import type { CausalLogService, LogRecord } from "../../src/ports/CausalLog.ts"
 import { digestText } from "../../src/projections/Projection.ts"
 import { replay } from "../../src/projections/ProjectionRunner.ts"
@@ -313,8 +313,11 @@ describe("crash safety", () => {
       let prevEnd = 0
       let withDeps = 0
 
+      /** The service's projections, built with the instance key the child created in the data directory. */
+      const projections = () => projectionsFor({ instanceKey: (JSON.parse(readFileSync(instanceKeyPath(dataDir), "utf8")) as { publicKey: string }).publicKey })
+
       /** Replay the projections over the parent's read-only view, up to `to`. */
-      const replayTo = (db: DatabaseSync, to: number) => replay(readOnlyLog(db), projections, { to })
+      const replayTo = (db: DatabaseSync, to: number) => replay(readOnlyLog(db), projections(), { to })
 
       /** Check the stored snapshots against the log; returns the offset the next start resumes from. */
       const checkSnapshots = (db: DatabaseSync, end: number, label: string) =>
@@ -323,7 +326,7 @@ describe("crash safety", () => {
           expect(integrity, `${label}: projections.sqlite integrity_check`).toBe("ok")
           let resumeFrom = 0
           for (const s of snapshots) {
-            const p = projections.find((q) => q.name === s.name)
+            const p = projections().find((q) => q.name === s.name)
             expect(p, `${label}: snapshot of unknown projection ${s.name}`).toBeDefined()
             expect(s.version, `${label}: snapshot version of ${s.name}`).toBe(p?.version)
             expect(s.offset, `${label}: snapshot of ${s.name} is ahead of the log`).toBeLessThanOrEqual(end)
@@ -351,8 +354,8 @@ describe("crash safety", () => {
             expect(ready.offset, `${label}: READY offset vs the log end after the last kill`).toBe(prevEnd)
             const replayed = yield* replayTo(db, ready.offset)
             expect(replayed.offset).toBe(ready.offset)
-            expect([...ready.digests.keys()], `${label}: projections reported`).toEqual(projections.map((p) => p.name))
-            for (const p of projections) {
+            expect([...ready.digests.keys()], `${label}: projections reported`).toEqual(projections().map((p) => p.name))
+            for (const p of projections()) {
               const [offset, digest] = ready.digests.get(p.name) ?? [-1, ""]
               expect(offset, `${label}: live ${p.name} offset at READY`).toBe(ready.offset)
               expect(digest, `${label}: live ${p.name} digest vs replay at ${ready.offset}`).toBe(replayed.digests[p.name])

@@ -6,7 +6,8 @@ import * as SqliteProjectionStore from "../../src/adapters/SqliteProjectionStore
 import { canonicalize } from "../../src/domain/CanonicalJson.ts"
 import { type Envelope, idOf } from "../../src/domain/Envelope.ts"
 import type { MessageId } from "../../src/domain/Primitives.ts"
-import { projections } from "../../src/main.ts"
+import * as InstanceKeyFile from "../../src/adapters/InstanceKeyFile.ts"
+import { servicesLayer } from "../../src/main.ts"
 import { CausalLog, CausalLogError } from "../../src/ports/CausalLog.ts"
 import * as ProjectionRunner from "../../src/projections/ProjectionRunner.ts"
 import * as Ingest from "../../src/services/Ingest.ts"
@@ -177,8 +178,8 @@ describe("POST /v1/messages", () => {
     })))
   )
   const brokenCore = (config: { readonly ingest: Ingest.IngestOptions }, runner: ProjectionRunner.RunnerOptions) =>
-    Layer.mergeAll(Ingest.layer(config.ingest), ProjectionRunner.layer(projections, runner)).pipe(
-      Layer.provideMerge(Layer.mergeAll(brokenLog, SqliteProjectionStore.layerMemory, NodeCryptoSignatureVerifier.layer))
+    servicesLayer(config.ingest, runner).pipe(
+      Layer.provideMerge(Layer.mergeAll(brokenLog, SqliteProjectionStore.layerMemory, NodeCryptoSignatureVerifier.layer, InstanceKeyFile.layerKey(testKey("instance"))))
     )
 
   layer(Server.layer({ core: brokenCore }), { excludeTestServices: true, ...timeout })((it) => {

@@ -10,7 +10,8 @@ import * as SqliteProjectionStore from "../../src/adapters/SqliteProjectionStore
 import { type ServeConfig, logPath, snapshotPath } from "../../src/Config.ts"
 import type { Envelope } from "../../src/domain/Envelope.ts"
 import type { MessageId } from "../../src/domain/Primitives.ts"
-import { projections } from "../../src/main.ts"
+import * as InstanceKeyFile from "../../src/adapters/InstanceKeyFile.ts"
+import { servicesLayer } from "../../src/main.ts"
 import { CausalLog } from "../../src/ports/CausalLog.ts"
 import * as ProjectionRunner from "../../src/projections/ProjectionRunner.ts"
 import * as Ingest from "../../src/services/Ingest.ts"
@@ -187,8 +188,8 @@ describe("operations endpoints", () => {
           )
         )
       const core = (config: ServeConfig, runner: ProjectionRunner.RunnerOptions) =>
-        Layer.mergeAll(Ingest.layer(config.ingest), ProjectionRunner.layer(projections, runner)).pipe(
-          Layer.provideMerge(Layer.mergeAll(gatedLog(config), SqliteProjectionStore.layer(snapshotPath(config.dataDir)), NodeCryptoSignatureVerifier.layer))
+        servicesLayer(config.ingest, runner).pipe(
+          Layer.provideMerge(Layer.mergeAll(gatedLog(config), SqliteProjectionStore.layer(snapshotPath(config.dataDir)), NodeCryptoSignatureVerifier.layer, InstanceKeyFile.layerKey(testKey("instance"))))
         )
       const scope = yield* Scope.make()
       const context = yield* Layer.buildWithScope(Server.layer({ dataDir, core }), scope)

@@ -1,0 +1,98 @@
+/**
+ * A chain observer: it follows one chain's headers through an adapter (viem for EVM
+ * chains, cosmjs for CometBFT chains) and trusts no RPC endpoint: every header it reports
+ * was verified (EVM: hash recomputed from the header fields and linked to its parent, with
+ * finality from the node's tags or a confirmation depth; CometBFT: the light client), and
+ * every state value comes with a proof checked against a verified header's state root
+ * (EIP-1186 / ICS23). The facts it reports become events in the causal log (authored by the
+ * instance), which the chain-observer projection folds.
+ */
+import { Context, Data, type Effect, type Stream } from "effect"
+
+/** The families of chains causeway observes. */
+export type ChainKind = "evm" | "cosmos"
+
+/** A header the observer verified. Hashes and roots are lowercase hex without 0x. */
+export interface VerifiedHeader {
+  readonly chain: string
+  readonly height: number
+  readonly hash: string
+  readonly parentHash: string
+  /** The root state proofs are checked against: EVM stateRoot, CometBFT app hash. */
+  readonly stateRoot: string
+  /** Block time, Unix milliseconds. */
+  readonly time: number
+}
+
+/** What following a chain reports, in order. */
+export type HeadEvent =
+  /** A new verified head extending the chain the observer knew. */
+  | { readonly _tag: "Head"; readonly header: VerifiedHeader }
+  /** The chain the observer knew was replaced above `forkHeight`: headers above it are void. */
+  | {
+    readonly _tag: "Reorg"
+    readonly chain: string
+    /** The highest height both branches share. */
+    readonly forkHeight: number
+    readonly forkHash: string
+    /** The heads of the old and new branch when the reorg was seen. */
+    readonly oldHead: VerifiedHeader
+    readonly newHead: VerifiedHeader
+  }
+  /** A new finalized height (monotonic). */
+  | { readonly _tag: "Finalized"; readonly header: VerifiedHeader }
+
+/** A proven state value: `value` is empty hex for a proven absence. */
+export interface StateProof {
+  readonly chain: string
+  readonly height: number
+  readonly headerHash: string
+  readonly kind: "eip1186" | "ics23"
+  /** The key as the chain names it (EVM: address or address/slot; Cosmos: store/key), hex. */
+  readonly key: string
+  readonly value: string
+  /** The proof in the kind's own encoding (EIP-1186 getProof JSON; ICS23 CommitmentProof bytes), hex. */
+  readonly proof: string
+}
+
+/** The observer's view of the chain's tips. */
+export interface ChainTips {
+  readonly latest: VerifiedHeader
+  readonly safe: VerifiedHeader
+  readonly finalized: VerifiedHeader
+}
+
+/** Why an observation failed. */
+export class ChainObserverError extends Data.TaggedError("ChainObserverError")<{
+  readonly chain: string
+  readonly reason:
+    | "Unreachable" // no endpoint answered
+    | "InvalidHeader" // a header did not verify (hash, link, signatures)
+    | "InvalidProof" // a state proof did not verify against the verified header
+    | "Disagreement" // quorum endpoints or a witness disagree (evidence in `detail`)
+    | "NotFound" // no such height or key
+    | "Rejected" // the chain refused a submitted transaction
+  readonly detail: string
+  readonly cause?: unknown
+}> {}
+
+/** One chain's observer. */
+export interface ChainObserverService {
+  readonly chain: string
+  readonly kind: ChainKind
+  /** Verified tips now. */
+  readonly tips: Effect.Effect<ChainTips, ChainObserverError>
+  /** Follow the chain from now: heads, reorgs and finality, each verified; never ends on its own. */
+  readonly follow: Stream.Stream<HeadEvent, ChainObserverError>
+  /** A value and its proof at a height, verified against that height's verified header. */
+  readonly prove: (height: number, key: string) => Effect.Effect<StateProof, ChainObserverError>
+  /** Watch a key: a verified StateProof at every new head where its value changed. */
+  readonly watch: (key: string) => Stream.Stream<StateProof, ChainObserverError>
+  /** Submit a signed raw transaction (hex); its hash. */
+  readonly submitTransaction: (raw: string) => Effect.Effect<string, ChainObserverError>
+}
+
+/** Every configured chain's observer, by chain id. */
+export class ChainObservers extends Context.Service<ChainObservers, ReadonlyMap<string, ChainObserverService>>()(
+  "causeway/ChainObservers"
+) {}

@@ -1,0 +1,72 @@
+/**
+ * The instance as an author: it signs events of its own with the instance key and submits
+ * them through the same ingest pipeline as every sender, so they are verified, stamped,
+ * appended and replayed like any message. Publications are serialized: each takes the next
+ * nonce and a Lamport time above the instance clock and above its dependencies.
+ */
+import { Context, Effect, Layer, Semaphore } from "effect"
+import { PROTOCOL_VERSION } from "../domain/Envelope.ts"
+import { signEnvelope } from "../domain/Keys.ts"
+import type { MessageType } from "../domain/MessageTypes.ts"
+import type { MessageId } from "../domain/Primitives.ts"
+import type { Rejection } from "../domain/Rejection.ts"
+import { CausalLog, type CausalLogError } from "../ports/CausalLog.ts"
+import { InstanceKey } from "../ports/InstanceKey.ts"
+import { Ingest, type Receipt } from "./Ingest.ts"
+
+/** Options of one publication. */
+export interface PublishOptions {
+  /** Ids of earlier messages this event depends on (any order; duplicates removed). */
+  readonly deps?: ReadonlyArray<MessageId>
+  /** Unix ms after which the event is stale, or none. */
+  readonly expiry?: number | null
+}
+
+/** The author service. */
+export interface AuthorService {
+  /** The instance's public key (hex): the sender of every event it authors. */
+  readonly publicKey: string
+  /** Sign and submit an event; its receipt once durable. */
+  readonly publish: (
+    type: MessageType,
+    payload: unknown,
+    options?: PublishOptions
+  ) => Effect.Effect<Receipt, Rejection | CausalLogError>
+}
+
+/** The author service tag. */
+export class Author extends Context.Service<Author, AuthorService>()("causeway/Author") {}
+
+/** Build the author over the instance key, the log and the ingest pipeline. */
+export const make = Effect.gen(function*() {
+  const key = yield* InstanceKey
+  const log = yield* CausalLog
+  const ingest = yield* Ingest
+  const lock = Semaphore.makeUnsafe(1)
+  const highest = yield* log.highestNonce(key.publicKey)
+  let nonce = highest._tag === "Some" ? highest.value : -1
+
+  const publish = Effect.fn("Author.publish")(function*(type: MessageType, payload: unknown, options?: PublishOptions) {
+    const deps = [...new Set(options?.deps ?? [])].sort() as Array<MessageId>
+    const refs = deps.length > 0 ? yield* log.lookup(deps) : new Map()
+    let lamport = (yield* ingest.clock) + 1
+    for (const d of deps) lamport = Math.max(lamport, (refs.get(d)?.lamport ?? 0) + 1)
+    nonce += 1
+    const envelope = signEnvelope(key, {
+      v: PROTOCOL_VERSION,
+      flags: 0,
+      type,
+      nonce,
+      lamport,
+      deps,
+      expiry: options?.expiry ?? null,
+      payload
+    })
+    return yield* ingest.submit(envelope)
+  }, (effect) => lock.withPermits(1)(effect))
+
+  return { publicKey: key.publicKey, publish } satisfies AuthorService
+})
+
+/** The author as a layer over InstanceKey, CausalLog and Ingest. */
+export const layer = Layer.effect(Author, make)
