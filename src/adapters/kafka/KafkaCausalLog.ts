@@ -1,0 +1,461 @@
+/**
+ * The Kafka CausalLog (kafkajs). Design and the reasons for it: docs/adr/0001-kafka-total-order.md.
+ *
+ * - `{prefix}events` (several partitions, key = sender) holds the records; `{prefix}sequence`
+ *   (one partition) holds one ordering decision per appended batch, naming where its events
+ *   are. The total order, and so the dense global offset, is the sequence topic's order as
+ *   decided by `SequenceMerger`: the same on every instance and in every replay.
+ * - Every instance materializes the log into a local index (SQLite in memory), rebuilt from
+ *   the topics at start; every read of the port is answered from it.
+ * - append: refuse duplicates and records over the broker's limit before producing; produce
+ *   the events (acks=all, idempotent where the broker supports it), then the sequence
+ *   record; succeed once the local merge has applied the batch, with its offsets.
+ * - Start: connects in the background with exponential backoff, logging each failure; the
+ *   log is usable (`ready`) once it has caught up with the sequence topic as of connecting.
+ */
+import { randomUUID } from "node:crypto"
+import { type Cause, type Context, Deferred, Effect, Exit, Layer, Option, Ref, type Scope, Semaphore } from "effect"
+import {
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  Kafka,
+  type KafkaMessage,
+  type LogEntry,
+  logLevel,
+  type Producer
+} from "kafkajs"
+import * as SqliteCausalLog from "../SqliteCausalLog.ts"
+import {
+  type Appended,
+  CausalLog,
+  CausalLogError,
+  type CausalLogService,
+  type NewRecord
+} from "../../ports/CausalLog.ts"
+import {
+  DuplicateRecord,
+  KafkaClientError,
+  LostSequenceRace,
+  RecordTooLarge,
+  SequenceTimeout,
+  TopicLayoutError
+} from "./KafkaErrors.ts"
+import {
+  decodeEvent,
+  decodeSequence,
+  encodeSequence,
+  eventHeaders,
+  eventWireBytes,
+  partitionFor,
+  type SequenceBatch
+} from "./KafkaRecordCodec.ts"
+import { type Decision, SequenceMerger } from "./SequenceMerger.ts"
+
+/** How the Kafka log connects and lays out its topics. */
+export interface KafkaLogOptions {
+  readonly brokers: ReadonlyArray<string>
+  /** Prefix of the topic names (default "causeway."). */
+  readonly topicPrefix?: string
+  readonly clientId?: string
+  /** Partitions of the events topic when this adapter creates it (default 12). */
+  readonly partitions?: number
+  /** Replication factor of the topics it creates (default 3). */
+  readonly replicationFactor?: number
+  /** Largest record when the broker does not tell its `max.message.bytes` (default Kafka's 1048588). */
+  readonly maxRecordBytes?: number
+  /** Consumer group of the materializer; default a fresh one per start (it reads from the beginning). */
+  readonly groupId?: string
+  /** How long append waits for its batch to be applied (default 30 s). */
+  readonly appendTimeoutMs?: number
+  /** Connection retry backoff (default 500 ms doubling to 30 s). */
+  readonly retryInitialMs?: number
+  readonly retryMaxMs?: number
+  /** Consumer group session timeout and heartbeat (default 10 s, 1 s). */
+  readonly sessionTimeoutMs?: number
+  readonly heartbeatIntervalMs?: number
+  /** Longest a fetch waits at the broker for new data (default 100 ms). */
+  readonly maxWaitTimeMs?: number
+}
+
+/** What the broker turned out to support (the librdkafka mock lacks some admin APIs). */
+export interface Capabilities {
+  readonly idempotentProducer: boolean
+  readonly describeConfigs: boolean
+  readonly maxRecordBytes: number
+}
+
+/** Where the connection stands. */
+export type ConnectionStatus =
+  | { readonly _tag: "Connecting"; readonly attempt: number; readonly lastError: string | undefined }
+  | { readonly _tag: "CatchingUp"; readonly target: number; readonly decided: number }
+  | { readonly _tag: "Ready"; readonly capabilities: Capabilities }
+
+/** A started Kafka log: its service (usable once `ready`), status and topic names. */
+export interface KafkaLogHandle {
+  readonly service: CausalLogService
+  /** Waits until connected and caught up with the log as it was when the connection came up. */
+  readonly ready: Effect.Effect<void>
+  readonly status: Effect.Effect<ConnectionStatus>
+  readonly topics: { readonly events: string; readonly sequence: string }
+  /** How many events were consumed but not applied (awaiting their sequence record, or orphans). */
+  readonly buffered: Effect.Effect<number>
+}
+
+interface Clients {
+  readonly admin: Admin
+  readonly producer: Producer
+  readonly consumer: Consumer
+  readonly partitions: number
+  readonly capabilities: Capabilities
+}
+
+type Outcome = { readonly _tag: "Applied"; readonly acks: ReadonlyArray<Appended> } | { readonly _tag: "Skipped"; readonly reason: string }
+
+const DEFAULT_MAX_RECORD_BYTES = 1_048_588
+
+const fail = (operation: string) => (cause: unknown) => new CausalLogError({ operation, cause })
+
+const client = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, KafkaClientError> =>
+  Effect.tryPromise({ try: f, catch: (cause) => new KafkaClientError({ operation, cause }) })
+
+const describe = (e: unknown): string =>
+  e instanceof Error ? e.message : typeof e === "object" && e !== null && "message" in e ? String(e.message) : String(e)
+
+const causeText = (cause: Cause.Cause<unknown>): string =>
+  cause.reasons.map((r) => (r._tag === "Fail" ? describe(r.error) : r._tag === "Die" ? describe(r.defect) : "interrupted")).join("; ")
+
+/** kafkajs log entries become debug lines of the service's own log. */
+const kafkajsLogger = (services: Context.Context<never>) => () => (entry: LogEntry) => {
+  if (entry.level > logLevel.WARN) return
+  const { message, ...rest } = entry.log
+  Effect.runForkWith(services)(
+    Effect.logDebug(`kafkajs ${entry.namespace}: ${message}`).pipe(Effect.annotateLogs({ kafkajs: JSON.stringify(rest).slice(0, 500) }))
+  )
+}
+
+/** Start the Kafka log in the scope: connect in the background, merge, serve. */
+export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, CausalLogError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const prefix = options.topicPrefix ?? "causeway."
+    const topics = { events: `${prefix}events`, sequence: `${prefix}sequence` }
+    const appendTimeoutMs = options.appendTimeoutMs ?? 30_000
+    const services = yield* Effect.context<never>()
+    const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromiseWith(services)(effect)
+
+    const index = yield* SqliteCausalLog.make({ path: ":memory:", synchronous: "NORMAL" })
+    const status = yield* Ref.make<ConnectionStatus>({ _tag: "Connecting", attempt: 0, lastError: undefined })
+    const readyLatch = yield* Deferred.make<void>()
+    const clients = yield* Ref.make<Option.Option<Clients>>(Option.none())
+    let merger: SequenceMerger | undefined
+    let catchUpTarget = 0
+    // One merge step at a time (kafkajs hands batches over one by one, but appends and the
+    // ready check look too); one append at a time per instance.
+    const mergeLock = yield* Semaphore.make(1)
+    const appendLock = yield* Semaphore.make(1)
+    const waiters = new Map<string, Deferred.Deferred<Outcome>>()
+
+    const kafka = new Kafka({
+      clientId: options.clientId ?? "causeway",
+      brokers: [...options.brokers],
+      connectionTimeout: 3000,
+      requestTimeout: 30_000,
+      logCreator: kafkajsLogger(services),
+      retry: { initialRetryTime: 250, maxRetryTime: 5000, retries: 10 }
+    })
+
+    // -- the merge --------------------------------------------------------------------
+
+    const checkReady = Effect.gen(function*() {
+      if (merger === undefined) return
+      const s = yield* Ref.get(status)
+      if (s._tag === "CatchingUp") {
+        if (merger.decidedThrough >= catchUpTarget) {
+          const c = yield* Ref.get(clients)
+          if (Option.isSome(c)) {
+            yield* Ref.set(status, { _tag: "Ready", capabilities: c.value.capabilities })
+            yield* Deferred.succeed(readyLatch, undefined)
+            yield* Effect.logInfo("kafka log ready").pipe(Effect.annotateLogs({ records: yield* index.endOffset, sequence: catchUpTarget }))
+          }
+        } else yield* Ref.set(status, { ...s, decided: merger.decidedThrough })
+      }
+    })
+
+    // Decide and apply sequence records while their events are here.
+    const drain = Effect.gen(function*() {
+      const m = merger
+      if (m === undefined) return
+      while (true) {
+        const ids = m.headIds()
+        const known = ids.length === 0 ? new Set<string>() : new Set((yield* index.lookup(ids)).keys())
+        const decision: Decision = m.decide(known)
+        if (decision._tag === "Idle" || decision._tag === "Wait") break
+        let outcome: Outcome
+        if (decision._tag === "Apply") {
+          const acks = yield* index.append(decision.records)
+          outcome = { _tag: "Applied", acks }
+        } else {
+          outcome = { _tag: "Skipped", reason: decision.reason }
+          yield* Effect.logWarning(`kafka log: sequence record ${decision.seqOffset} skipped: ${decision.reason}`)
+        }
+        m.commit(decision)
+        const waiter = decision.batch === undefined ? undefined : waiters.get(decision.batch)
+        if (waiter !== undefined) {
+          waiters.delete(decision.batch as string)
+          yield* Deferred.succeed(waiter, outcome)
+        }
+      }
+      yield* checkReady
+    })
+
+    const offer = (consumer: Consumer, topic: string, partition: number, messages: ReadonlyArray<KafkaMessage>) =>
+      mergeLock.withPermit(Effect.gen(function*() {
+        const m = merger
+        if (m === undefined) return
+        const seekTo = topic === topics.sequence
+          ? m.offerSequence(messages.map((msg) => ({ offset: Number(msg.offset), value: decodeSequence(msg.value) })))
+          : m.offerEvents(partition, messages.map((msg) => ({ offset: Number(msg.offset), value: decodeEvent(msg) })))
+        if (seekTo !== undefined) {
+          yield* Effect.logDebug(`kafka log: ${topic}[${partition}] resumed past ${seekTo}; seeking back`)
+          yield* Effect.sync(() => consumer.seek({ topic, partition, offset: String(seekTo) }))
+          return
+        }
+        yield* drain
+      }))
+
+    // -- connecting -------------------------------------------------------------------
+
+    const ensureTopics = (admin: Admin) =>
+      Effect.gen(function*() {
+        const existing = new Set(yield* client("listTopics", () => admin.listTopics()))
+        const missing = [topics.events, topics.sequence].filter((t) => !existing.has(t))
+        if (missing.length > 0) {
+          const rf = options.replicationFactor ?? 3
+          const created = yield* Effect.exit(client("createTopics", () =>
+            admin.createTopics({
+              waitForLeaders: true,
+              topics: missing.map((topic) => ({
+                topic,
+                numPartitions: topic === topics.sequence ? 1 : options.partitions ?? 12,
+                replicationFactor: rf,
+                configEntries: [{ name: "min.insync.replicas", value: String(Math.min(2, rf)) }]
+              }))
+            })))
+          if (Exit.isFailure(created)) {
+            return yield* new TopicLayoutError({
+              reason: `topics ${missing.join(", ")} are missing and the broker did not create them (${causeText(created.cause)})`
+            })
+          }
+        }
+        const meta = yield* client("fetchTopicMetadata", () => admin.fetchTopicMetadata({ topics: [topics.events, topics.sequence] }))
+        const count = (name: string) => meta.topics.find((t) => t.name === name)?.partitions.length ?? 0
+        if (count(topics.sequence) !== 1) {
+          return yield* new TopicLayoutError({ reason: `${topics.sequence} has ${count(topics.sequence)} partitions; the total order needs exactly 1` })
+        }
+        if (count(topics.events) < 1) return yield* new TopicLayoutError({ reason: `${topics.events} has no partitions` })
+        return { partitions: count(topics.events) }
+      })
+
+    const maxBytesOf = (admin: Admin) =>
+      client("describeConfigs", () =>
+        admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: topics.events, configNames: ["max.message.bytes"] }] })).pipe(
+          Effect.map((r) => {
+            const v = r.resources[0]?.configEntries.find((e) => e.configName === "max.message.bytes")?.configValue
+            return v === undefined ? undefined : Number(v)
+          }),
+          Effect.option,
+          Effect.map(Option.flatMap(Option.fromUndefinedOr))
+        )
+
+    const connectProducer = Effect.gen(function*() {
+      const idempotent = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
+      const connected = yield* Effect.exit(client("producer.connect", () => idempotent.connect()))
+      if (Exit.isSuccess(connected)) return { producer: idempotent, idempotentProducer: true }
+      yield* Effect.promise(() => idempotent.disconnect().catch(() => undefined))
+      yield* Effect.logWarning(
+        "kafka log: the broker refused InitProducerId; producing without idempotence (a retried produce may write a copy, which the merge drops by id)"
+      )
+      const plain = kafka.producer({ allowAutoTopicCreation: false })
+      yield* client("producer.connect", () => plain.connect())
+      return { producer: plain, idempotentProducer: false }
+    })
+
+    const disconnect = (c: Partial<Clients>) =>
+      Effect.promise(() =>
+        Promise.allSettled([c.consumer?.disconnect(), c.producer?.disconnect(), c.admin?.disconnect()]).then(() => undefined)
+      )
+
+    const connectOnce = Effect.gen(function*() {
+      const opened: { admin?: Admin; producer?: Producer; consumer?: Consumer } = {}
+      const attempt = Effect.gen(function*() {
+        const admin = kafka.admin({ retry: { retries: 0 } })
+        opened.admin = admin
+        yield* client("admin.connect", () => admin.connect())
+        const layout = yield* ensureTopics(admin)
+        const maxBytes = yield* maxBytesOf(admin)
+        const { producer, idempotentProducer } = yield* connectProducer
+        opened.producer = producer
+        const capabilities: Capabilities = {
+          idempotentProducer,
+          describeConfigs: Option.isSome(maxBytes),
+          maxRecordBytes: Option.getOrElse(maxBytes, () => options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES)
+        }
+        const offsets = yield* client("fetchTopicOffsets", () => admin.fetchTopicOffsets(topics.sequence))
+        catchUpTarget = Number(offsets.find((o) => o.partition === 0)?.high ?? 0)
+        yield* mergeLock.withPermit(Effect.sync(() => {
+          if (merger === undefined) merger = new SequenceMerger(layout.partitions)
+        }))
+        if (merger !== undefined && merger.partitions !== layout.partitions) {
+          return yield* new TopicLayoutError({ reason: `${topics.events} went from ${merger.partitions} to ${layout.partitions} partitions` })
+        }
+        const consumer = kafka.consumer({
+          groupId: options.groupId ?? `${prefix}materializer.${randomUUID()}`,
+          sessionTimeout: options.sessionTimeoutMs ?? 10_000,
+          heartbeatInterval: options.heartbeatIntervalMs ?? 1000,
+          maxWaitTimeInMs: options.maxWaitTimeMs ?? 100,
+          allowAutoTopicCreation: false
+        })
+        opened.consumer = consumer
+        // After a rebalance the group resumes where its last commit (by anyone) left off, or
+        // at the beginning: put each partition back where this merge stands.
+        consumer.on(consumer.events.GROUP_JOIN, (event) => {
+          const m = merger
+          if (m === undefined) return
+          for (const [topic, partitions] of Object.entries(event.payload.memberAssignment)) {
+            for (const partition of partitions) {
+              const next = m.nextOffset(topic === topics.sequence ? -1 : partition)
+              if (next > 0) consumer.seek({ topic, partition, offset: String(next) })
+            }
+          }
+        })
+        yield* client("consumer.connect", () => consumer.connect())
+        yield* client("consumer.subscribe", () => consumer.subscribe({ topics: [topics.events, topics.sequence], fromBeginning: true }))
+        yield* Ref.set(status, { _tag: "CatchingUp", target: catchUpTarget, decided: merger?.decidedThrough ?? 0 })
+        yield* Ref.set(clients, Option.some({ admin, producer, consumer, partitions: layout.partitions, capabilities }))
+        yield* client("consumer.run", () =>
+          consumer.run({
+            autoCommit: false,
+            eachBatchAutoResolve: true,
+            eachBatch: ({ batch }: EachBatchPayload) => run(offer(consumer, batch.topic, batch.partition, batch.messages))
+          }))
+        yield* Effect.logInfo("kafka log connected").pipe(Effect.annotateLogs({ brokers: options.brokers.join(","), topics: `${topics.events},${topics.sequence}`, partitions: layout.partitions, ...capabilities }))
+        yield* mergeLock.withPermit(checkReady)
+      })
+      const exit = yield* Effect.exit(attempt)
+      if (Exit.isFailure(exit)) {
+        yield* Ref.set(clients, Option.none())
+        yield* disconnect(opened)
+      }
+      return yield* exit
+    })
+
+    // Connect until it works: one clear line per failed attempt, backoff doubling to a cap.
+    const connectLoop = Effect.gen(function*() {
+      let delay = options.retryInitialMs ?? 500
+      for (let attempt = 1; ; attempt++) {
+        const exit = yield* Effect.exit(connectOnce)
+        if (Exit.isSuccess(exit)) return
+        const reason = causeText(exit.cause)
+        yield* Ref.set(status, { _tag: "Connecting", attempt, lastError: reason })
+        yield* Effect.logWarning(`kafka log: cannot connect to ${options.brokers.join(",")} (attempt ${attempt}): ${reason}; retrying in ${delay} ms`)
+        yield* Effect.sleep(delay)
+        delay = Math.min(delay * 2, options.retryMaxMs ?? 30_000)
+      }
+    })
+
+    yield* Effect.forkScoped(connectLoop)
+    yield* Effect.addFinalizer(() =>
+      Ref.get(clients).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.void, onSome: disconnect })))
+    )
+
+    // -- the port ---------------------------------------------------------------------
+
+    const connected = Ref.get(clients).pipe(
+      Effect.flatMap(Option.match({
+        onNone: () => Effect.fail(new KafkaClientError({ operation: "append", cause: new Error("not connected to Kafka") })),
+        onSome: Effect.succeed
+      }))
+    )
+
+    const produce = (c: Clients, batch: ReadonlyArray<NewRecord>) =>
+      Effect.gen(function*() {
+        const partitionOf = batch.map((r) => partitionFor(r.sender, c.partitions))
+        const sent = yield* client("produce events", () =>
+          c.producer.send({
+            topic: topics.events,
+            acks: -1,
+            messages: batch.map((r, i) => ({ partition: partitionOf[i], key: r.sender, value: r.body, headers: eventHeaders(r) }))
+          }))
+        // kafkajs sends one record batch per partition, in the order given: the broker gives
+        // it consecutive offsets from its base.
+        const base = new Map(sent.map((m) => [m.partition, Number(m.baseOffset)]))
+        const used = new Map<number, number>()
+        const events: Array<readonly [number, number, SequenceBatch["events"][number][2]]> = []
+        for (let i = 0; i < batch.length; i++) {
+          const p = partitionOf[i] as number
+          const k = used.get(p) ?? 0
+          used.set(p, k + 1)
+          const b = base.get(p)
+          if (b === undefined) return yield* new KafkaClientError({ operation: "produce events", cause: new Error(`no offset for partition ${p}`) })
+          events.push([p, b + k, (batch[i] as NewRecord).id])
+        }
+        return events
+      })
+
+    const append = (batch: ReadonlyArray<NewRecord>) =>
+      Effect.gen(function*() {
+        if (batch.length === 0) return []
+        const c = yield* connected
+        const seen = new Set<string>()
+        for (const r of batch) {
+          if (seen.has(r.id)) return yield* new DuplicateRecord({ id: r.id })
+          seen.add(r.id)
+          const bytes = eventWireBytes(r)
+          if (bytes > c.capabilities.maxRecordBytes) return yield* new RecordTooLarge({ id: r.id, bytes, limit: c.capabilities.maxRecordBytes })
+        }
+        const known = yield* index.lookup([...seen])
+        for (const r of batch) if (known.has(r.id)) return yield* new DuplicateRecord({ id: r.id })
+
+        const events = yield* produce(c, batch)
+        const id = randomUUID()
+        const waiter = yield* Deferred.make<Outcome>()
+        waiters.set(id, waiter)
+        const outcome = yield* client("produce sequence", () =>
+          c.producer.send({
+            topic: topics.sequence,
+            acks: -1,
+            messages: [{ partition: 0, value: encodeSequence({ v: 1, batch: id, events }) }]
+          })).pipe(
+            Effect.andThen(Deferred.await(waiter).pipe(
+              Effect.timeoutOrElse({ duration: appendTimeoutMs, orElse: () => Effect.fail(new SequenceTimeout({ batch: id, timeoutMs: appendTimeoutMs })) })
+            )),
+            Effect.ensuring(Effect.sync(() => waiters.delete(id)))
+          )
+        if (outcome._tag === "Skipped") return yield* new LostSequenceRace({ batch: id })
+        return outcome.acks
+      }).pipe(appendLock.withPermit, Effect.mapError(fail("append")))
+
+    const service: CausalLogService = {
+      ...index,
+      append
+    }
+
+    const handle: KafkaLogHandle = {
+      service,
+      ready: Deferred.await(readyLatch),
+      status: Ref.get(status),
+      topics,
+      buffered: Effect.sync(() => merger?.bufferedCount ?? 0)
+    }
+    return handle
+  })
+
+/** The Kafka log, once ready (waits, retrying the connection, until it is). */
+export const make = (options: KafkaLogOptions) =>
+  start(options).pipe(Effect.tap((h) => h.ready), Effect.map((h) => h.service))
+
+/** The Kafka log as a layer. */
+export const layer = (options: KafkaLogOptions) => Layer.effect(CausalLog, make(options))
+
+/** Re-exported so callers can match on the append error's cause. */
+export { DuplicateRecord, KafkaClientError, LostSequenceRace, RecordTooLarge, SequenceTimeout, TopicLayoutError }

@@ -1,0 +1,57 @@
+/** Why the Kafka log refused or could not do something; each travels as a CausalLogError's cause. */
+import { Data } from "effect"
+
+/** A record is larger than the broker accepts; refused before anything of its batch is produced. */
+export class RecordTooLarge extends Data.TaggedError("RecordTooLarge")<{
+  readonly id: string
+  readonly bytes: number
+  readonly limit: number
+}> {
+  override get message(): string {
+    return `record ${this.id} is ${this.bytes} bytes on the wire, over the broker's limit of ${this.limit}`
+  }
+}
+
+/** An id is already in the log, or twice in one batch: the batch is refused whole. */
+export class DuplicateRecord extends Data.TaggedError("DuplicateRecord")<{ readonly id: string }> {
+  override get message(): string {
+    return `duplicate id ${this.id}`
+  }
+}
+
+/**
+ * Another instance sequenced a batch holding one of these ids first: the log skipped this
+ * batch whole (ADR 0001), so none of it is acknowledged.
+ */
+export class LostSequenceRace extends Data.TaggedError("LostSequenceRace")<{ readonly batch: string }> {
+  override get message(): string {
+    return `batch ${this.batch} was sequenced after another batch holding one of its ids; nothing of it was applied`
+  }
+}
+
+/** The batch was produced but not applied in time; it may still be applied later. */
+export class SequenceTimeout extends Data.TaggedError("SequenceTimeout")<{
+  readonly batch: string
+  readonly timeoutMs: number
+}> {
+  override get message(): string {
+    return `batch ${this.batch} was not sequenced within ${this.timeoutMs} ms; it may still appear in the log`
+  }
+}
+
+/** kafkajs failed (connection, protocol, timeout). */
+export class KafkaClientError extends Data.TaggedError("KafkaClientError")<{
+  readonly operation: string
+  readonly cause: unknown
+}> {
+  override get message(): string {
+    return `${this.operation}: ${this.cause instanceof Error ? this.cause.message : String(this.cause)}`
+  }
+}
+
+/** The topics are missing or misshapen and cannot be created. */
+export class TopicLayoutError extends Data.TaggedError("TopicLayoutError")<{ readonly reason: string }> {
+  override get message(): string {
+    return this.reason
+  }
+}
