@@ -1,0 +1,201 @@
+/**
+ * causeway's offline verifiers as a library (`import … from "causeway/verify"`): check
+ * CometBFT light blocks, ICS23 store proofs and EIP-1186 account/storage proofs without
+ * running the service or trusting whoever handed them over.
+ *
+ * Conventions: times are RFC 3339 strings, durations nanoseconds as decimal strings, heights
+ * numbers, hashes and keys hex strings, `trustLevel` a `{ numerator, denominator }` fraction;
+ * light blocks are in the CometBFT RPC JSON shape (`/commit` + `/validators`). Verdicts are
+ * values, never throws: `verifyLightBlock`, `verifyToHeight` and `verifyEip1186Proof` return
+ * an effect `Result` (a plain object: `{ _tag: "Success", success }` or
+ * `{ _tag: "Failure", failure }`, where `failure._tag` names the reason); the ICS23 checks
+ * return a boolean.
+ *
+ * This module is the library's composition root: it picks node:crypto for Ed25519 (the
+ * verdicts are the same as the domain's pure-JS default, only faster) and turns plain
+ * (sync or Promise-returning) block providers into the domain's Effect providers.
+ */
+import { type KeyObject, createPublicKey, verify as cryptoVerify } from "node:crypto"
+import { Data, Effect, Result } from "effect"
+import {
+  verifyIcs23Membership as verifyMembership,
+  verifyIcs23NonMembership as verifyNonMembership,
+  type Ics23SpecName
+} from "./adapters/Ics23Verifier.ts"
+import type { ProofSpec } from "./domain/verify/Ics23.ts"
+import { type Eip1186Error, type VerifiedEip1186Proof, verifyEip1186Proof as verifyEip1186 } from "./domain/verify/Eip1186.ts"
+import {
+  type VerifiedTarget,
+  type VerifyToHeightError,
+  verifyToHeight as verifyToHeightEffect
+} from "./domain/verify/cometbft/CometBftBisection.ts"
+import {
+  type VerifiedLightBlock,
+  type VerifyLightBlockOptions,
+  type VerifySignature,
+  verifyLightBlock as verifyLightBlockWith
+} from "./domain/verify/cometbft/CometBftLightClient.ts"
+import type { LightBlock } from "./domain/verify/cometbft/LightBlock.ts"
+import type { LightBlockVerificationError, TrustLevel } from "./domain/verify/cometbft/LightClientErrors.ts"
+
+export type { Ics23SpecName } from "./adapters/Ics23Verifier.ts"
+export type { ProofSpec } from "./domain/verify/Ics23.ts"
+export {
+  AccountFieldMismatch,
+  AccountProofRejected,
+  type Eip1186Error,
+  type GetProofResult,
+  MalformedProofInput,
+  StorageProofRejected,
+  StorageValueMismatch,
+  type VerifiedEip1186Proof,
+  type VerifiedStorageSlot
+} from "./domain/verify/Eip1186.ts"
+export {
+  type LightClientAttackEvidence,
+  LightClientAttackDetected,
+  TrustedRootRejected,
+  type VerifiedTarget,
+  type VerifyToHeightError,
+  type WitnessReport
+} from "./domain/verify/cometbft/CometBftBisection.ts"
+export type { PowerTally, SelfVerifiedLightBlock, VerifiedLightBlock, VerifyLightBlockOptions } from "./domain/verify/cometbft/CometBftLightClient.ts"
+export type {
+  BlockIdJson,
+  CommitJson,
+  CommitSigJson,
+  HeaderJson,
+  LightBlock,
+  SignedHeaderJson,
+  TrustedLightBlock,
+  ValidatorJson,
+  ValidatorSetJson
+} from "./domain/verify/cometbft/LightBlock.ts"
+export {
+  type InvalidReason,
+  InvalidLightBlock,
+  type LightBlockVerificationError,
+  NotEnoughTrust,
+  type TrustLevel
+} from "./domain/verify/cometbft/LightClientErrors.ts"
+
+// SubjectPublicKeyInfo DER prefix of an Ed25519 key (RFC 8410), followed by the 32 raw bytes.
+const ED25519_SPKI = Buffer.from("302a300506032b6570032100", "hex")
+const KEY_CACHE_SIZE = 10_000
+const keyCache = new Map<string, KeyObject | null>()
+
+const keyObject = (publicKey: Uint8Array): KeyObject | null => {
+  const id = Buffer.from(publicKey).toString("hex")
+  const hit = keyCache.get(id)
+  if (hit !== undefined) return hit
+  let key: KeyObject | null
+  try {
+    key = publicKey.length === 32 ? createPublicKey({ key: Buffer.concat([ED25519_SPKI, publicKey]), format: "der", type: "spki" }) : null
+  } catch {
+    key = null // not a curve point: OpenSSL refuses it, so does the verifier
+  }
+  // Validator sets are small and stable: dropping the whole cache when full is enough.
+  if (keyCache.size >= KEY_CACHE_SIZE) keyCache.clear()
+  keyCache.set(id, key)
+  return key
+}
+
+/** Ed25519 through node:crypto (OpenSSL), public keys parsed once. */
+const nodeEd25519Verify: VerifySignature = (publicKey, message, signature) => {
+  const key = keyObject(publicKey)
+  return key !== null && signature.length === 64 && cryptoVerify(null, message, key, signature)
+}
+
+/**
+ * Verify one light block (`untrusted`: `{ signed_header, validator_set, next_validator_set }`)
+ * against a trusted one (`{ signed_header, next_validator_set }`), adjacent or skipping by
+ * height. Failure is `NotEnoughTrust` (bisect: verify a block in between first) or
+ * `InvalidLightBlock` with a `reason` (never trust it).
+ */
+export const verifyLightBlock = (options: {
+  readonly trusted: VerifyLightBlockOptions["trusted"]
+  readonly untrusted: VerifyLightBlockOptions["untrusted"]
+  readonly now: string
+  readonly trustingPeriod: string
+  readonly trustLevel?: TrustLevel
+  readonly maxClockDrift?: string
+}): Result.Result<VerifiedLightBlock, LightBlockVerificationError> => verifyLightBlockWith(options, nodeEd25519Verify)
+
+/** A source of light blocks by height: a full node's RPC, a file, a cache. It may return a Promise. */
+export type LightBlockSource = (height: number) => LightBlock | PromiseLike<LightBlock>
+
+/** The primary could not deliver the block at `height` (its function threw or rejected). */
+export class LightBlockSourceFailed extends Data.TaggedError("LightBlockSourceFailed")<{
+  readonly height: number
+  readonly cause: unknown
+}> {}
+
+/** Inputs of `verifyToHeight`. */
+export interface VerifyToHeightInput {
+  /** Height of the root of trust, obtained out of band. */
+  readonly trustedHeight: number
+  /** Header hash at `trustedHeight`, hex. */
+  readonly trustedHash: string
+  readonly targetHeight: number
+  readonly primary: LightBlockSource
+  /** Full nodes the target is cross-checked with; one that fails to answer is only reported. */
+  readonly witnesses?: ReadonlyArray<LightBlockSource>
+  readonly now: string
+  readonly trustingPeriod: string
+  readonly trustLevel?: TrustLevel
+  readonly maxClockDrift?: string
+}
+
+const fromSource = (source: LightBlockSource) => (height: number): Effect.Effect<LightBlock, LightBlockSourceFailed> =>
+  Effect.tryPromise({
+    try: async () => source(height),
+    catch: (cause) => new LightBlockSourceFailed({ height, cause })
+  })
+
+/**
+ * Verify the primary's block at `targetHeight` from the root of trust by skipping
+ * verification with bisection, then cross-check it with the witnesses. Resolves (never
+ * rejects) to the verified target — `block`, `steps` (verification attempts), `trace`
+ * (heights verified) and the witnesses' reports — or a typed failure: `InvalidLightBlock`,
+ * `TrustedRootRejected`, `LightClientAttackDetected` (a witness holds a conflicting header
+ * that verifies; the evidence is attached) or `LightBlockSourceFailed`.
+ */
+export const verifyToHeight = (
+  input: VerifyToHeightInput
+): Promise<Result.Result<VerifiedTarget, VerifyToHeightError | LightBlockSourceFailed>> =>
+  Effect.runPromise(
+    Effect.result(
+      verifyToHeightEffect(
+        {
+          trustedHeight: input.trustedHeight,
+          trustedHash: input.trustedHash,
+          targetHeight: input.targetHeight,
+          primary: fromSource(input.primary),
+          witnesses: (input.witnesses ?? []).map(fromSource),
+          now: input.now,
+          trustingPeriod: input.trustingPeriod,
+          ...(input.trustLevel === undefined ? {} : { trustLevel: input.trustLevel }),
+          ...(input.maxClockDrift === undefined ? {} : { maxClockDrift: input.maxClockDrift })
+        },
+        nodeEd25519Verify
+      )
+    )
+  )
+
+/**
+ * Does `proof` (hex protobuf CommitmentProof) prove `key` = `value` (hex) under `root` (hex)?
+ * `spec` is "iavl", "tendermint", "smt" or a ProofSpec. Go's cosmos/ics23 rules apply.
+ */
+export const verifyIcs23Membership = (spec: Ics23SpecName | ProofSpec, root: string, proof: string, key: string, value: string): boolean =>
+  verifyMembership(spec, root, proof, key, value)
+
+/** Does `proof` (hex protobuf CommitmentProof) prove that `key` (hex) is absent under `root`? */
+export const verifyIcs23NonMembership = (spec: Ics23SpecName | ProofSpec, root: string, proof: string, key: string): boolean =>
+  verifyNonMembership(spec, root, proof, key)
+
+/**
+ * Verify an eth_getProof result (the JSON `result`, verbatim) against a trusted state root
+ * (0x-prefixed 32-byte hex): the account and every storage slot, inclusion or exclusion.
+ */
+export const verifyEip1186Proof = (stateRoot: string, getProofResult: unknown): Result.Result<VerifiedEip1186Proof, Eip1186Error> =>
+  verifyEip1186(stateRoot, getProofResult)
