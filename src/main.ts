@@ -11,6 +11,7 @@ import * as SqliteProjectionStore from "./adapters/SqliteProjectionStore.ts"
 import { type ServeConfig, instanceKeyPath, logPath, snapshotPath } from "./Config.ts"
 import { InstanceKey } from "./ports/InstanceKey.ts"
 import { LogIndex } from "./projections/LogIndex/LogIndex.ts"
+import { makeMempool } from "./projections/Mempool/Mempool.ts"
 import type { AnyProjection } from "./projections/Projection.ts"
 import * as ProjectionRunner from "./projections/ProjectionRunner.ts"
 import * as Author from "./services/Author.ts"
@@ -23,7 +24,7 @@ export interface ProjectionContext {
 }
 
 /** Every projection the service runs, in the order they are listed over HTTP. */
-export const projections = (_context: ProjectionContext): ReadonlyArray<AnyProjection> => [LogIndex]
+export const projections = (context: ProjectionContext): ReadonlyArray<AnyProjection> => [LogIndex, makeMempool(context)]
 
 /**
  * Ingest, projections and the instance as author, over a log, verifier, snapshot store and

@@ -7,25 +7,10 @@
 import { Schema } from "effect"
 import { ChainPayloads } from "./chain/ChainMessages.ts"
 import { MempoolPayloads } from "./mempool/MempoolMessages.ts"
-import { Blob, DecimalAmount, Hex, MessageId, Name, NonNegativeInt, PositiveInt, UnixMillis } from "./Primitives.ts"
+import { Blob, Hex, MessageId, Name, NonNegativeInt, PositiveInt, UnixMillis } from "./Primitives.ts"
 
-const Side = Schema.Literals(["buy", "sell"])
-
-/** A signed user order. */
-export const UserOrder = Schema.Struct({
-  chain: Name,
-  market: Name,
-  side: Side,
-  amountIn: DecimalAmount,
-  minAmountOut: DecimalAmount,
-  limitPrice: DecimalAmount,
-  bundle: Schema.optionalKey(Schema.Array(MessageId).check(Schema.isMaxLength(16)))
-})
-
-/** Cancels an earlier order of the same sender. */
-export const UserOrderCancellation = Schema.Struct({
-  orderId: MessageId
-})
+/** Orders live with the mempool's payloads; re-exported here for existing importers. */
+export { UserOrder, UserOrderCancellation } from "./mempool/MempoolMessages.ts"
 
 /** An operator reserves orders for a time window to compute over them. */
 export const ComputationIntent = Schema.Struct({
@@ -80,8 +65,6 @@ export const NetworkHealth = Schema.Struct({
 
 /** Payload schema of every known message type, by type name. */
 export const PayloadSchemas = {
-  UserOrder,
-  UserOrderCancellation,
   ComputationIntent,
   ProofAnnouncement,
   ProofShare,

@@ -60,7 +60,7 @@ describe("causeway replay", () => {
         (ps) => ps.length > 0 && ps.every((p) => p.offset === total)
       )
       const liveDigests = Object.fromEntries(live.map((p) => [p.name, p.digest]))
-      expect(Object.keys(liveDigests)).toEqual(["log-index"])
+      expect(Object.keys(liveDigests)).toContain("log-index")
       const digest = liveDigests["log-index"] ?? ""
       expect(digest).toMatch(/^[0-9a-f]{64}$/)
 
@@ -86,13 +86,13 @@ describe("causeway replay", () => {
       expect(verified.code).toBe(0)
       expect(JSON.parse(verified.stdout)).toEqual({
         ok: true,
-        projections: [{ name: "log-index", status: "equal", offset: total, snapshot: digest, replayed: digest }]
+        projections: live.map((p) => ({ name: p.name, status: "equal", offset: total, snapshot: p.digest, replayed: p.digest }))
       })
       const verifiedText = await cli(["replay", "--data-dir", dataDir, "--verify"])
       expect(verifiedText.code).toBe(0)
-      expect(lines(verifiedText.stdout)).toEqual([
-        `log-index @ offset ${total}: snapshot ${digest.slice(0, 16)} replay ${digest.slice(0, 16)} EQUAL`
-      ])
+      expect(lines(verifiedText.stdout)).toEqual(
+        live.map((p) => `${p.name} @ offset ${total}: snapshot ${p.digest.slice(0, 16)} replay ${p.digest.slice(0, 16)} EQUAL`)
+      )
 
       // Corrupt the persisted digest: the replay no longer agrees.
       const db = new DatabaseSync(snapshotPath(dataDir))
@@ -104,7 +104,7 @@ describe("causeway replay", () => {
       expect(corrupted.stderr).toContain("log-index: the replay does not reach the snapshot's digest")
       const corruptedJson = await cli(["replay", "--data-dir", dataDir, "--verify", "--json"])
       expect(corruptedJson.code).toBe(1)
-      expect(JSON.parse(corruptedJson.stdout)).toMatchObject({ ok: false, projections: [{ status: "differs", snapshot: "0".repeat(64) }] })
+      expect(JSON.parse(corruptedJson.stdout)).toMatchObject({ ok: false, projections: expect.arrayContaining([expect.objectContaining({ name: "log-index", status: "differs", snapshot: "0".repeat(64) })]) })
     } finally {
       if (!stopped) await server.stop()
     }

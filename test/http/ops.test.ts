@@ -77,7 +77,7 @@ describe("operations endpoints", () => {
         const end = Number(Server.sample(yield* metrics, "causeway_log_end_offset"))
         const list = yield* Server.eventually(Server.get("/v1/projections"), (r) => r.json[0].offset === end)
         expect(list.status).toBe(200)
-        expect(list.json).toEqual([{ name: "log-index", version: 1, offset: end, digest: expect.stringMatching(/^[0-9a-f]{64}$/) }])
+        expect(list.json).toContainEqual({ name: "log-index", version: 1, offset: end, digest: expect.stringMatching(/^[0-9a-f]{64}$/) })
         const index = yield* Server.get("/v1/projections/log-index")
         expect(index.status).toBe(200)
         expect(index.json).toMatchObject({ name: "log-index", version: 1, offset: end })

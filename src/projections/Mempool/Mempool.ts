@@ -1,0 +1,187 @@
+/**
+ * The mempool projection: folds orders, commitments, reveals, time-locked orders,
+ * cancellations and the instance's decisions (seals, expiries, decryptions, matches, fills)
+ * into the mempool state (src/domain/mempool/Mempool.ts holds the rules). Other records are
+ * skipped without reading their bodies' payloads.
+ */
+import { HashMap, Result, Schema } from "effect"
+import type { Json } from "../../domain/CanonicalJson.ts"
+import {
+  type Batch,
+  type Debt,
+  type Entry,
+  type MempoolEvent,
+  type MempoolRules,
+  type MempoolState,
+  type Outcome,
+  defaultRules,
+  evolveMempool,
+  initialMempool,
+  mempoolTypes
+} from "../../domain/mempool/Mempool.ts"
+import { MempoolPayloads, UserOrder } from "../../domain/mempool/MempoolMessages.ts"
+import type { LogRecord } from "../../ports/CausalLog.ts"
+import type { Projection } from "../Projection.ts"
+
+const decodePayload = Object.fromEntries(
+  Object.entries(MempoolPayloads).map(([type, schema]) => [type, Schema.decodeUnknownResult(schema as Schema.Codec<unknown, unknown>)])
+) as Record<string, (u: unknown, options?: { readonly onExcessProperty: "error" }) => Result.Result<unknown, unknown>>
+
+const EnvelopeFields = Schema.Struct({ expiry: Schema.NullOr(Schema.Number), payload: Schema.Unknown })
+const decodeEnvelope = Schema.decodeUnknownResult(EnvelopeFields)
+
+/**
+ * The mempool event a record carries, or undefined for other types. The log holds only
+ * admitted envelopes (payload decoded at ingest), so a failure here is a corrupt record:
+ * it is skipped, like any record the mempool does not read.
+ */
+export const mempoolEventOf = (record: LogRecord): MempoolEvent | undefined => {
+  if (!mempoolTypes.has(record.type)) return undefined
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(record.body)
+  } catch {
+    return undefined
+  }
+  const envelope = decodeEnvelope(parsed)
+  if (Result.isFailure(envelope)) return undefined
+  const decode = decodePayload[record.type]
+  const payload = decode === undefined ? undefined : decode(envelope.success.payload, { onExcessProperty: "error" })
+  if (payload === undefined || Result.isFailure(payload)) return undefined
+  return {
+    type: record.type,
+    payload: payload.success,
+    id: record.id,
+    offset: record.offset,
+    lamport: record.lamport,
+    sender: record.sender,
+    deps: record.deps,
+    expiry: envelope.success.expiry
+  } as MempoolEvent
+}
+
+// ---------------------------------------------------------------------------------------
+// Snapshot encoding: the digest covers exactly this JSON.
+// ---------------------------------------------------------------------------------------
+
+const Step = Schema.Struct({
+  status: Schema.Literals(["committed", "sequenced", "revealed", "matched", "filled", "expired", "cancelled", "refused"]),
+  offset: Schema.Number,
+  reason: Schema.optionalKey(Schema.String)
+})
+
+const EntryJson = Schema.Struct({
+  id: Schema.String,
+  mode: Schema.Literals(["plain", "commit", "tlock"]),
+  sender: Schema.String,
+  offset: Schema.Number,
+  lamport: Schema.Number,
+  expiry: Schema.NullOr(Schema.Number),
+  batch: Schema.Number,
+  position: Schema.Number,
+  status: Schema.Literals(["committed", "revealed", "matched", "filled", "expired", "cancelled", "refused"]),
+  order: Schema.NullOr(UserOrder),
+  commitment: Schema.NullOr(Schema.String),
+  round: Schema.NullOr(Schema.Number),
+  processed: Schema.NullOr(Schema.Number),
+  history: Schema.Array(Step)
+})
+
+const BatchJson = Schema.Struct({
+  batch: Schema.Number,
+  sealId: Schema.String,
+  sealOffset: Schema.Number,
+  sealedAt: Schema.Number,
+  beaconRound: Schema.NullOr(Schema.Number),
+  count: Schema.Number,
+  digest: Schema.String
+})
+
+const OutcomeJson = Schema.Struct({
+  type: Schema.String,
+  offset: Schema.Number,
+  target: Schema.NullOr(Schema.String),
+  accepted: Schema.Boolean,
+  reason: Schema.NullOr(Schema.String)
+})
+
+const Encoded = Schema.Struct({
+  entries: Schema.Record(Schema.String, EntryJson),
+  batch: Schema.Number,
+  open: Schema.Array(Schema.String),
+  openDigest: Schema.String,
+  batches: Schema.Array(BatchJson),
+  outcomes: Schema.Record(Schema.String, OutcomeJson),
+  debts: Schema.Record(Schema.String, Schema.Struct({ debt: Schema.Number, since: Schema.Number })),
+  processing: Schema.Array(Schema.String)
+})
+const decodeEncoded = Schema.decodeUnknownSync(Encoded)
+
+const byIndex = (m: HashMap.HashMap<number, string>): Array<string> => {
+  const out: Array<string> = new Array(HashMap.size(m))
+  for (const [i, id] of m) out[i] = id
+  return out
+}
+
+const encode = (s: MempoolState): Json => {
+  const entries: Record<string, Json> = {}
+  for (const [id, e] of s.entries) entries[id] = e as unknown as Json
+  const outcomes: Record<string, Json> = {}
+  for (const [id, o] of s.outcomes) outcomes[id] = o as unknown as Json
+  const debts: Record<string, Json> = {}
+  for (const [k, d] of s.debts) debts[k] = { debt: d.debt, since: d.since }
+  const batches = [...HashMap.values(s.batches)].sort((a, b) => a.batch - b.batch)
+  return {
+    entries,
+    batch: s.batch,
+    open: byIndex(s.open),
+    openDigest: s.openDigest,
+    batches: batches as unknown as Json,
+    outcomes,
+    debts,
+    processing: byIndex(s.processing)
+  }
+}
+
+const decode = (json: Json): MempoolState => {
+  const o = decodeEncoded(json, { onExcessProperty: "error" })
+  const entries = HashMap.fromIterable(Object.entries(o.entries).map(([k, v]) => [k, v as Entry] as const))
+  const live = HashMap.fromIterable(
+    Object.values(o.entries).filter((e) => e.status === "committed" || e.status === "revealed" || e.status === "matched").map((e) => [e.id, true as const] as const)
+  )
+  return {
+    entries,
+    batch: o.batch,
+    open: HashMap.fromIterable(o.open.map((id, i) => [i, id] as const)),
+    openDigest: o.openDigest,
+    batches: HashMap.fromIterable(o.batches.map((b) => [b.batch, b as Batch] as const)),
+    live,
+    outcomes: HashMap.fromIterable(Object.entries(o.outcomes).map(([k, v]) => [k, v as Outcome] as const)),
+    debts: HashMap.fromIterable(Object.entries(o.debts).map(([k, v]) => [k, v as Debt] as const)),
+    processing: HashMap.fromIterable(o.processing.map((id, i) => [i, id] as const)),
+    processedCount: o.processing.length
+  }
+}
+
+/** The projection's name: handlers and services look its state up by it. */
+export const MEMPOOL = "mempool"
+
+/** The mempool projection for a deployment: its rules name the instance key whose decisions count. */
+export const makeMempool = (
+  context: { readonly instanceKey: string },
+  rules: Partial<Omit<MempoolRules, "instanceKey">> = {}
+): Projection<MempoolState> => {
+  const r: MempoolRules = { ...defaultRules, ...rules, instanceKey: context.instanceKey }
+  return {
+    name: MEMPOOL,
+    version: 1,
+    needsBody: true,
+    initialState: initialMempool,
+    evolve: (state, record) => {
+      const event = mempoolEventOf(record)
+      return event === undefined ? state : evolveMempool(state, r, event)
+    },
+    encode,
+    decode
+  }
+}
