@@ -78,6 +78,7 @@ export {
   NotEnoughTrust,
   type TrustLevel
 } from "./domain/verify/cometbft/LightClientErrors.ts"
+export { type FairnessOptions, type FairOrdering, UnfairOrdering, type Violation as OrderingViolation, verifyOrderingFairness } from "./domain/mempool/OrderingFairness.ts"
 
 // SubjectPublicKeyInfo DER prefix of an Ed25519 key (RFC 8410), followed by the 32 raw bytes.
 const ED25519_SPKI = Buffer.from("302a300506032b6570032100", "hex")

@@ -1,0 +1,79 @@
+import { describe, expect, it } from "vitest"
+import fc from "fast-check"
+import { Result } from "effect"
+import type { MessageId } from "../../src/domain/Primitives.ts"
+import { verifyOrderingFairness } from "../../src/domain/mempool/OrderingFairness.ts"
+import { type SignedReceipt, signReceipt, verifyReceiptSignature } from "../../src/domain/mempool/Receipt.ts"
+import { testKey } from "../support/fixtures.ts"
+
+const instance = testKey("instance")
+const other = testKey("other-instance")
+const id = (n: number) => n.toString(16).padStart(64, "0") as MessageId
+
+/** Receipts of `n` orders in two batches, positions in offset order (what the mempool signs). */
+const receipts = (n: number, key = instance): Array<SignedReceipt> =>
+  Array.from({ length: n }, (_, i) =>
+    signReceipt(key, { orderId: id(i + 1), batch: i < n / 2 ? 0 : 1, position: i < n / 2 ? i : i - Math.ceil(n / 2), lamport: 10 + i, offset: 3 * i }))
+
+const violations = (r: ReturnType<typeof verifyOrderingFairness>) => (Result.isFailure(r) ? r.failure.violations.map((v) => v.kind) : [])
+
+describe("receipts", () => {
+  it("are deterministic and verify; any changed field breaks the signature", () => {
+    const [r] = receipts(1)
+    expect(signReceipt(instance, { orderId: r!.orderId, batch: r!.batch, position: r!.position, lamport: r!.lamport, offset: r!.offset })).toEqual(r)
+    expect(verifyReceiptSignature(r!)).toBe(true)
+    for (const change of [{ batch: 1 }, { position: 1 }, { lamport: 99 }, { offset: 7 }, { orderId: id(9) }, { instance: other.publicKey }]) {
+      expect(verifyReceiptSignature({ ...r!, ...change } as SignedReceipt)).toBe(false)
+    }
+  })
+})
+
+describe("verifyOrderingFairness", () => {
+  it("accepts processing in sequence order, with some orders skipped", () => {
+    const rs = receipts(6)
+    const r = verifyOrderingFairness([id(1), id(2), id(4), id(6)], rs, { instanceKey: instance.publicKey })
+    expect(r).toEqual(Result.succeed({ signer: instance.publicKey, processed: 4, receipts: 6 }))
+  })
+
+  it("finds a frontrun: an order processed before one sequenced earlier", () => {
+    const r = verifyOrderingFairness([id(1), id(3), id(2)], receipts(4))
+    expect(violations(r)).toEqual(["OutOfOrder"])
+    expect(Result.isFailure(r) && r.failure.violations[0]).toMatchObject({ index: 2, processed: id(2), after: id(3) })
+  })
+
+  it("finds orders across batches out of order", () => {
+    expect(violations(verifyOrderingFairness([id(4), id(1)], receipts(4)))).toEqual(["OutOfOrder"])
+  })
+
+  it("refuses forged, foreign, conflicting, malformed and missing receipts", () => {
+    const rs = receipts(4)
+    const forged = { ...rs[1]!, position: 0, batch: 0, signature: rs[1]!.signature }
+    expect(violations(verifyOrderingFairness([id(1)], [rs[0], forged]))).toEqual(["InvalidSignature"])
+    const foreign = receipts(4, other)
+    expect(violations(verifyOrderingFairness([id(1), id(2)], [rs[0], foreign[1]]))).toEqual(["ForeignSigner", "MissingReceipt"])
+    expect(violations(verifyOrderingFairness([id(1)], rs, { instanceKey: other.publicKey }))).toContain("ForeignSigner")
+    const conflicting = signReceipt(instance, { orderId: id(1), batch: 0, position: 1, lamport: 10, offset: 1 })
+    expect(violations(verifyOrderingFairness([id(1)], [rs[0], conflicting]))).toContain("ConflictingReceipts")
+    expect(violations(verifyOrderingFairness([id(1)], [rs[0], { nope: 1 }]))).toEqual(["MalformedReceipt"])
+    expect(violations(verifyOrderingFairness([id(1), id(7)], rs))).toEqual(["MissingReceipt"])
+    expect(violations(verifyOrderingFairness([id(1), id(1)], rs))).toEqual(["DuplicateInProcessing"])
+    expect(violations(verifyOrderingFairness(["xyz", 5], rs))).toEqual(["MalformedProcessingOrder", "MalformedProcessingOrder"])
+  })
+
+  it("catches an instance whose positions contradict arrival order, or that gives one position twice", () => {
+    const a = signReceipt(instance, { orderId: id(1), batch: 0, position: 0, lamport: 5, offset: 9 })
+    const b = signReceipt(instance, { orderId: id(2), batch: 0, position: 1, lamport: 6, offset: 4 })
+    expect(violations(verifyOrderingFairness([id(1), id(2)], [a, b]))).toEqual(["PositionContradictsArrival"])
+    const c = signReceipt(instance, { orderId: id(3), batch: 0, position: 0, lamport: 6, offset: 12 })
+    expect(violations(verifyOrderingFairness([id(1)], [a, c]))).toEqual(["DuplicatePosition"])
+  })
+
+  it("property: a processing order passes exactly when it is increasing in (batch, position)", () => {
+    const rs = receipts(8)
+    fc.assert(fc.property(fc.subarray(rs.map((r) => r.orderId)).chain((ids) => fc.shuffledSubarray(ids, { minLength: ids.length, maxLength: ids.length })), (order) => {
+      const rank = (x: string) => rs.findIndex((r) => r.orderId === x)
+      const increasing = order.every((x, i) => i === 0 || rank(order[i - 1]!) < rank(x))
+      expect(Result.isSuccess(verifyOrderingFairness(order, rs))).toBe(increasing)
+    }), { numRuns: 60 })
+  })
+})
