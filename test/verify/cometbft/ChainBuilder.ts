@@ -110,6 +110,8 @@ export interface BlockSpec {
   /** Who signs (default: every validator); the others are absent. */
   readonly signers?: ReadonlyArray<TestValidator>
   readonly appHash?: string
+  /** The previous block's ID (default: none, as at height 1). */
+  readonly lastBlockId?: BlockIdJson
   readonly round?: number
   /** Signing function (default noble Ed25519). */
   readonly sign?: (secretKey: Uint8Array, message: Uint8Array) => Uint8Array
@@ -127,7 +129,7 @@ export const buildLightBlock = (spec: BlockSpec): LightBlock => {
     chain_id: spec.chainId,
     height: String(spec.height),
     time,
-    last_block_id: null,
+    last_block_id: spec.lastBlockId ?? null,
     last_commit_hash: "",
     data_hash: "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
     validators_hash: hashOf(validatorSetHash(validatorSet)),
