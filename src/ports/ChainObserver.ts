@@ -28,7 +28,10 @@ export interface VerifiedHeader {
 export type HeadEvent =
   /** A new verified head extending the chain the observer knew. */
   | { readonly _tag: "Head"; readonly header: VerifiedHeader }
-  /** The chain the observer knew was replaced above `forkHeight`: headers above it are void. */
+  /**
+   * The chain the observer knew was replaced above `forkHeight`: headers above it are void.
+   * Head events of the new branch follow, from forkHeight + 1 up to `newHead`.
+   */
   | {
     readonly _tag: "Reorg"
     readonly chain: string
@@ -41,6 +44,25 @@ export type HeadEvent =
   }
   /** A new finalized height (monotonic). */
   | { readonly _tag: "Finalized"; readonly header: VerifiedHeader }
+  /**
+   * A new safe height (monotonic): EVM's `safe` tag. Observers of chains with instant
+   * finality never send it (their safe head is their finalized head).
+   */
+  | { readonly _tag: "Safe"; readonly header: VerifiedHeader }
+
+/**
+ * Where to resume following: what an earlier run already reported (the chain-observer
+ * projection keeps it), so a restart reports nothing twice and still sees a reorg that
+ * happened while it was down.
+ */
+export interface FollowCursor {
+  /** Recent headers of the chain as last reported, ascending by height; the last is the head. */
+  readonly headers: ReadonlyArray<VerifiedHeader>
+  /** The highest finalized height already reported, if any. */
+  readonly finalizedHeight?: number
+  /** The highest safe height already reported, if any. */
+  readonly safeHeight?: number
+}
 
 /** A proven state value: `value` is empty hex for a proven absence. */
 export interface StateProof {
@@ -72,6 +94,7 @@ export class ChainObserverError extends Data.TaggedError("ChainObserverError")<{
     | "Disagreement" // quorum endpoints or a witness disagree (evidence in `detail`)
     | "NotFound" // no such height or key
     | "Rejected" // the chain refused a submitted transaction
+    | "InvalidKey" // a state key is not of the chain's key format
   readonly detail: string
   readonly cause?: unknown
 }> {}
@@ -84,6 +107,12 @@ export interface ChainObserverService {
   readonly tips: Effect.Effect<ChainTips, ChainObserverError>
   /** Follow the chain from now: heads, reorgs and finality, each verified; never ends on its own. */
   readonly follow: Stream.Stream<HeadEvent, ChainObserverError>
+  /**
+   * Optional: follow from a cursor instead of from now: first the reorg (if the cursor's
+   * head is no longer on the chain) and the heads the cursor has not seen, then as `follow`.
+   * Observers without it are followed from now, and the caller drops what it already knows.
+   */
+  readonly followFrom?: (cursor: FollowCursor) => Stream.Stream<HeadEvent, ChainObserverError>
   /** A value and its proof at a height, verified against that height's verified header. */
   readonly prove: (height: number, key: string) => Effect.Effect<StateProof, ChainObserverError>
   /** Watch a key: a verified StateProof at every new head where its value changed. */

@@ -1,8 +1,81 @@
 /**
  * Payloads of the messages the chain observers author (verified headers, finality,
  * reorgs). The chain-observer projection folds them; src/domain/MessageTypes.ts registers
- * every schema here by its key.
+ * every schema here by its key. Only the instance's own messages of these types are trusted
+ * (anyone can submit any type; the projection checks the sender).
+ *
+ * Observed state values are not here: they travel as LightClientProof messages
+ * (MessageTypes.ts), checked against a header one of these messages announced.
  */
+import { Schema } from "effect"
+import { Name, NonNegativeInt, UnixMillis } from "../Primitives.ts"
+
+/** A block hash: lowercase hex, 1 to 64 bytes (EVM and CometBFT hashes are 32). */
+export const ChainHash = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2}){1,64}$/)).pipe(Schema.brand("Hex"))
+
+/** A hash or root that may be empty (a CometBFT genesis parent, an empty app hash): 0 to 64 bytes. */
+export const ChainRoot = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2}){0,64}$/)).pipe(Schema.brand("Hex"))
+
+/** The families of chains causeway observes. */
+export const ChainKind = Schema.Literals(["evm", "cosmos"])
+
+/** A header the instance verified and linked to the chain it followed. */
+export const ChainHeadVerified = Schema.Struct({
+  chain: Name,
+  kind: ChainKind,
+  height: NonNegativeInt,
+  hash: ChainHash,
+  parentHash: ChainRoot,
+  /** The root state proofs are checked against (EVM stateRoot, CometBFT app hash). */
+  stateRoot: ChainRoot,
+  time: UnixMillis
+})
+export type ChainHeadVerified = typeof ChainHeadVerified.Type
+
+/** A height and the hash of the header there. */
+export const ChainPoint = Schema.Struct({ height: NonNegativeInt, hash: ChainHash })
+export type ChainPoint = typeof ChainPoint.Type
+
+/**
+ * The chain the instance followed was replaced above `forkHeight`: every header, and every
+ * fact proven against a header, above the fork point is void. The new branch's headers
+ * follow as ChainHeadVerified messages from forkHeight + 1.
+ */
+export const ChainReorged = Schema.Struct({
+  chain: Name,
+  /** The highest height both branches share, and its hash. */
+  forkHeight: NonNegativeInt,
+  forkHash: ChainHash,
+  /** The head of the branch that was dropped. */
+  oldHead: ChainPoint,
+  /** The head of the branch that replaced it, when the reorg was seen. */
+  newHead: ChainPoint
+})
+export type ChainReorged = typeof ChainReorged.Type
+
+/** A header became final (finality tag, a confirmation depth, or a light client's commit). Heights only grow. */
+export const ChainFinalized = Schema.Struct({
+  chain: Name,
+  height: NonNegativeInt,
+  hash: ChainHash
+})
+export type ChainFinalized = typeof ChainFinalized.Type
+
+/** A header became safe (EVM `safe` tag: justified, unlikely to reorg). Heights only grow. */
+export const ChainSafe = Schema.Struct({
+  chain: Name,
+  height: NonNegativeInt,
+  hash: ChainHash
+})
+export type ChainSafe = typeof ChainSafe.Type
+
+/** The chain-observer message types, for projections that fold only these. */
+export const chainMessageTypes = ["ChainHeadVerified", "ChainReorged", "ChainFinalized", "ChainSafe"] as const
 
 /** Chain-observer payload schemas, by message type. */
-export const ChainPayloads = {} as const
+export const ChainPayloads = {
+  ChainHeadVerified,
+  ChainReorged,
+  ChainFinalized,
+  ChainSafe
+} as const
