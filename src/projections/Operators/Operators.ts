@@ -1,0 +1,331 @@
+/**
+ * The operators projection: computation intents (plain and commit-reveal) and the sealed-bid
+ * MEV auction of each batch, folded from the log. The rules are pure functions in
+ * src/domain/mempool/Intents.ts and Auction.ts; this module decodes records, keeps the log's
+ * time and batch count, and encodes the state. Time advances only with the instance's
+ * BatchSealed events (their `sealedAt`), never with a clock (docs/operators.md).
+ */
+import { HashMap, HashSet, Option, Result, Schema } from "effect"
+import type { Json } from "../../domain/CanonicalJson.ts"
+import {
+  type Auction,
+  type AuctionsState,
+  type Bid,
+  commitBid,
+  emptyAuctions,
+  revealBid,
+  sealAuctions
+} from "../../domain/mempool/Auction.ts"
+import {
+  type Intent,
+  type IntentsState,
+  commitIntent,
+  emptyIntents,
+  revealIntent,
+  sealIntents,
+  submitIntent
+} from "../../domain/mempool/Intents.ts"
+import { BatchSealed } from "../../domain/mempool/MempoolMessages.ts"
+import {
+  AuctionBidCommitment,
+  AuctionBidReveal,
+  IntentBody,
+  IntentCommitment,
+  IntentReveal
+} from "../../domain/mempool/OperatorMessages.ts"
+import type { LogRecord } from "../../ports/CausalLog.ts"
+import type { Projection } from "../Projection.ts"
+
+/** Why the projection refused a message that names something (a reveal, a bid). */
+export interface Refusal {
+  readonly type: string
+  readonly offset: number
+  readonly reason: string
+}
+
+/** The operators state. */
+export interface OperatorsState {
+  /** The batch bids are taken for: the number of seals folded. */
+  readonly openBatch: number
+  /** The log's time: the latest seal's `sealedAt` (never decreasing), 0 before the first. */
+  readonly now: number
+  /** The id of the latest seal. */
+  readonly lastSeal: string | null
+  readonly intents: IntentsState
+  readonly auctions: AuctionsState
+  /** Refused reveals and bids, by message id. */
+  readonly refusals: HashMap.HashMap<string, Refusal>
+}
+
+const initialState: OperatorsState = {
+  openBatch: 0,
+  now: 0,
+  lastSeal: null,
+  intents: emptyIntents,
+  auctions: emptyAuctions,
+  refusals: HashMap.empty()
+}
+
+/** The message types the projection reads. */
+export const operatorTypes: ReadonlySet<string> = new Set([
+  "BatchSealed",
+  "ComputationIntent",
+  "IntentCommitment",
+  "IntentReveal",
+  "AuctionBidCommitment",
+  "AuctionBidReveal"
+])
+
+const Payload = Schema.Struct({ payload: Schema.Unknown })
+const decodeEnvelope = Schema.decodeUnknownResult(Payload)
+const strict = { onExcessProperty: "error" } as const
+const decoders = {
+  BatchSealed: Schema.decodeUnknownResult(BatchSealed),
+  ComputationIntent: Schema.decodeUnknownResult(IntentBody),
+  IntentCommitment: Schema.decodeUnknownResult(IntentCommitment),
+  IntentReveal: Schema.decodeUnknownResult(IntentReveal),
+  AuctionBidCommitment: Schema.decodeUnknownResult(AuctionBidCommitment),
+  AuctionBidReveal: Schema.decodeUnknownResult(AuctionBidReveal)
+}
+
+// The log holds only admitted envelopes (payload decoded at ingest), so a failure here is a
+// corrupt record: it is skipped, like any record the projection does not read.
+const payloadOf = <A>(record: LogRecord, decode: (u: unknown, o: typeof strict) => Result.Result<A, unknown>): A | undefined => {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(record.body)
+  } catch {
+    return undefined
+  }
+  const envelope = decodeEnvelope(parsed)
+  if (Result.isFailure(envelope)) return undefined
+  const payload = decode(envelope.success.payload, strict)
+  return Result.isSuccess(payload) ? payload.success : undefined
+}
+
+const refuse = (state: OperatorsState, record: LogRecord, reason: string | null): OperatorsState["refusals"] =>
+  reason === null ? state.refusals : HashMap.set(state.refusals, record.id, { type: record.type, offset: record.offset, reason })
+
+/** One record folded into the state, trusting BatchSealed only from `instanceKey`. */
+export const evolveOperators = (instanceKey: string) => (state: OperatorsState, record: LogRecord): OperatorsState => {
+  switch (record.type) {
+    case "BatchSealed": {
+      if (record.sender !== instanceKey) return state
+      const p = payloadOf(record, decoders.BatchSealed)
+      // The mempool refuses a seal of any batch but the open one; so does this projection.
+      if (p === undefined || p.batch !== state.openBatch) return state
+      const now = Math.max(state.now, p.sealedAt)
+      return {
+        ...state,
+        openBatch: state.openBatch + 1,
+        now,
+        lastSeal: record.id,
+        intents: sealIntents(state.intents, { batch: p.batch, sealedAt: now }),
+        auctions: sealAuctions(state.auctions, { batch: p.batch, sealId: record.id })
+      }
+    }
+    case "ComputationIntent": {
+      const p = payloadOf(record, decoders.ComputationIntent)
+      if (p === undefined) return state
+      return { ...state, intents: submitIntent(state.intents, { id: record.id, operator: record.sender, offset: record.offset, body: p }, state.now) }
+    }
+    case "IntentCommitment": {
+      const p = payloadOf(record, decoders.IntentCommitment)
+      if (p === undefined) return state
+      return { ...state, intents: commitIntent(state.intents, { id: record.id, operator: record.sender, offset: record.offset, commitment: p.commitment }) }
+    }
+    case "IntentReveal": {
+      const p = payloadOf(record, decoders.IntentReveal)
+      if (p === undefined) return state
+      const step = revealIntent(state.intents, { revealId: record.id, operator: record.sender, commitmentId: p.commitmentId, body: p.intent, salt: p.salt }, state.now)
+      return { ...state, intents: step.state, refusals: refuse(state, record, step.refused) }
+    }
+    case "AuctionBidCommitment": {
+      const p = payloadOf(record, decoders.AuctionBidCommitment)
+      if (p === undefined) return state
+      const step = commitBid(state.auctions, { id: record.id, bidder: record.sender, offset: record.offset, batch: p.batch, commitment: p.commitment }, state.openBatch)
+      return { ...state, auctions: step.state, refusals: refuse(state, record, step.refused) }
+    }
+    case "AuctionBidReveal": {
+      const p = payloadOf(record, decoders.AuctionBidReveal)
+      if (p === undefined) return state
+      const step = revealBid(state.auctions, { revealId: record.id, bidder: record.sender, commitmentId: p.commitmentId, amount: BigInt(p.amount), salt: p.salt })
+      return { ...state, auctions: step.state, refusals: refuse(state, record, step.refused) }
+    }
+    default:
+      return state
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Queries
+// ---------------------------------------------------------------------------------------
+
+const byOffset = <T extends { readonly offset: number; readonly id: string }>(a: T, b: T): number =>
+  a.offset - b.offset || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+
+const intentsIn = (state: OperatorsState, ids: Option.Option<HashSet.HashSet<string>>): ReadonlyArray<Intent> =>
+  Option.isNone(ids)
+    ? []
+    : [...ids.value].map((id) => Option.getOrThrow(HashMap.get(state.intents.intents, id))).sort(byOffset)
+
+/** An intent by its id (the ComputationIntent's, or the IntentCommitment's). */
+export const intentById = (state: OperatorsState, id: string): Intent | undefined =>
+  Option.getOrUndefined(HashMap.get(state.intents.intents, id))
+
+/** An operator's intents, in log order. */
+export const intentsByOperator = (state: OperatorsState, operator: string): ReadonlyArray<Intent> =>
+  intentsIn(state, HashMap.get(state.intents.byOperator, operator))
+
+/** The intents naming an order (committed ones once revealed), in log order. */
+export const intentsByOrder = (state: OperatorsState, orderId: string): ReadonlyArray<Intent> =>
+  intentsIn(state, HashMap.get(state.intents.byOrder, orderId))
+
+/** The auction of a batch with its bids in log order, if anyone bid for it. */
+export const auctionOf = (state: OperatorsState, batch: number): { auction: Auction; bids: ReadonlyArray<Bid> } | undefined => {
+  const found = HashMap.get(state.auctions.auctions, batch)
+  if (Option.isNone(found)) return undefined
+  const bids = [...HashMap.values(found.value.bids)].map((id) => Option.getOrThrow(HashMap.get(state.auctions.bids, id))).sort(byOffset)
+  return { auction: found.value, bids }
+}
+
+/** Why a reveal or bid was refused, if it was. */
+export const refusalOf = (state: OperatorsState, id: string): Refusal | undefined => Option.getOrUndefined(HashMap.get(state.refusals, id))
+
+// ---------------------------------------------------------------------------------------
+// Snapshot encoding: the digest covers exactly this JSON; indexes are rebuilt on decode.
+// ---------------------------------------------------------------------------------------
+
+const IntentJson = Schema.Struct({
+  id: Schema.String,
+  operator: Schema.String,
+  via: Schema.Literals(["plain", "commit-reveal"]),
+  offset: Schema.Number,
+  commitment: Schema.NullOr(Schema.String),
+  revealId: Schema.NullOr(Schema.String),
+  body: Schema.NullOr(IntentBody),
+  status: Schema.Literals(["pending", "held", "expired", "refused", "unrevealed"]),
+  reason: Schema.NullOr(Schema.String),
+  conflictWith: Schema.NullOr(Schema.String),
+  heldFrom: Schema.NullOr(Schema.Number),
+  settledInBatch: Schema.NullOr(Schema.Number),
+  expiredInBatch: Schema.NullOr(Schema.Number)
+})
+
+const BidJson = Schema.Struct({
+  id: Schema.String,
+  bidder: Schema.String,
+  batch: Schema.Number,
+  offset: Schema.Number,
+  commitment: Schema.String,
+  status: Schema.Literals(["committed", "revealed", "forfeited"]),
+  amount: Schema.NullOr(Schema.String),
+  revealId: Schema.NullOr(Schema.String)
+})
+
+const AuctionJson = Schema.Struct({
+  batch: Schema.Number,
+  phase: Schema.Literals(["open", "revealing", "settled"]),
+  closedBy: Schema.NullOr(Schema.String),
+  settledBy: Schema.NullOr(Schema.String),
+  winner: Schema.NullOr(Schema.String)
+})
+
+const Encoded = Schema.Struct({
+  openBatch: Schema.Number,
+  now: Schema.Number,
+  lastSeal: Schema.NullOr(Schema.String),
+  intents: Schema.Record(Schema.String, IntentJson),
+  bids: Schema.Record(Schema.String, BidJson),
+  auctions: Schema.Record(Schema.String, AuctionJson),
+  refusals: Schema.Record(Schema.String, Schema.Struct({ type: Schema.String, offset: Schema.Number, reason: Schema.String }))
+})
+const decodeEncoded = Schema.decodeUnknownSync(Encoded)
+
+const intentJson = (i: Intent): Json => ({
+  id: i.id,
+  operator: i.operator,
+  via: i.via,
+  offset: i.offset,
+  commitment: i.commitment,
+  revealId: i.revealId,
+  body: i.body === null ? null : { orderIds: [...i.body.orderIds], windowStart: i.body.windowStart, windowEnd: i.body.windowEnd },
+  status: i.status,
+  reason: i.reason,
+  conflictWith: i.conflictWith,
+  heldFrom: i.heldFrom,
+  settledInBatch: i.settledInBatch,
+  expiredInBatch: i.expiredInBatch
+})
+
+const bidJson = (b: Bid): Json => ({ ...b })
+
+const encode = (state: OperatorsState): Json => {
+  const intents: Record<string, Json> = {}
+  for (const [id, i] of state.intents.intents) intents[id] = intentJson(i)
+  const bids: Record<string, Json> = {}
+  for (const [id, b] of state.auctions.bids) bids[id] = bidJson(b)
+  const auctions: Record<string, Json> = {}
+  for (const [batch, a] of state.auctions.auctions) {
+    auctions[String(batch)] = { batch: a.batch, phase: a.phase, closedBy: a.closedBy, settledBy: a.settledBy, winner: a.winner }
+  }
+  const refusals: Record<string, Json> = {}
+  for (const [id, r] of state.refusals) refusals[id] = { ...r }
+  return { openBatch: state.openBatch, now: state.now, lastSeal: state.lastSeal, intents, bids, auctions, refusals }
+}
+
+const addTo = (index: HashMap.HashMap<string, HashSet.HashSet<string>>, key: string, id: string) =>
+  HashMap.set(index, key, HashSet.add(Option.getOrElse(HashMap.get(index, key), () => HashSet.empty<string>()), id))
+
+const decode = (json: Json): OperatorsState => {
+  const o = decodeEncoded(json)
+  let intents: IntentsState = emptyIntents
+  for (const i of Object.values(o.intents)) {
+    intents = {
+      intents: HashMap.set(intents.intents, i.id, i),
+      pending: i.status === "pending" ? HashSet.add(intents.pending, i.id) : intents.pending,
+      active: i.status === "held" ? HashSet.add(intents.active, i.id) : intents.active,
+      byOperator: addTo(intents.byOperator, i.operator, i.id),
+      byOrder: i.body === null ? intents.byOrder : i.body.orderIds.reduce((index, order) => addTo(index, order, i.id), intents.byOrder)
+    }
+  }
+  let auctions: AuctionsState = emptyAuctions
+  for (const a of Object.values(o.auctions)) {
+    auctions = {
+      ...auctions,
+      auctions: HashMap.set(auctions.auctions, a.batch, { ...a, bids: HashMap.empty() }),
+      open: a.phase === "open" ? HashSet.add(auctions.open, a.batch) : auctions.open,
+      revealing: a.phase === "revealing" ? HashSet.add(auctions.revealing, a.batch) : auctions.revealing
+    }
+  }
+  for (const b of Object.values(o.bids)) {
+    const a = Option.getOrThrow(HashMap.get(auctions.auctions, b.batch))
+    auctions = {
+      ...auctions,
+      auctions: HashMap.set(auctions.auctions, b.batch, { ...a, bids: HashMap.set(a.bids, b.bidder, b.id) }),
+      bids: HashMap.set(auctions.bids, b.id, b)
+    }
+  }
+  return {
+    openBatch: o.openBatch,
+    now: o.now,
+    lastSeal: o.lastSeal,
+    intents,
+    auctions,
+    refusals: HashMap.fromIterable(Object.entries(o.refusals))
+  }
+}
+
+/** The operators projection for a deployment whose instance key is `instanceKey`. */
+export const makeOperators = (context: { readonly instanceKey: string }): Projection<OperatorsState> => ({
+  name: "operators",
+  version: 1,
+  needsBody: true,
+  initialState,
+  evolve: evolveOperators(context.instanceKey),
+  encode,
+  decode
+})
+
+/** The projection's name, for looking its state up without the instance key. */
+export const OPERATORS = "operators"
