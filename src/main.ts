@@ -12,6 +12,7 @@ import { type ServeConfig, instanceKeyPath, logPath, snapshotPath } from "./Conf
 import { InstanceKey } from "./ports/InstanceKey.ts"
 import { LogIndex } from "./projections/LogIndex/LogIndex.ts"
 import { makeMempool } from "./projections/Mempool/Mempool.ts"
+import { makeOperators } from "./projections/Operators/Operators.ts"
 import type { AnyProjection } from "./projections/Projection.ts"
 import * as ProjectionRunner from "./projections/ProjectionRunner.ts"
 import * as Author from "./services/Author.ts"
@@ -24,7 +25,7 @@ export interface ProjectionContext {
 }
 
 /** Every projection the service runs, in the order they are listed over HTTP. */
-export const projections = (context: ProjectionContext): ReadonlyArray<AnyProjection> => [LogIndex, makeMempool(context)]
+export const projections = (context: ProjectionContext): ReadonlyArray<AnyProjection> => [LogIndex, makeMempool(context), makeOperators(context)]
 
 /**
  * Ingest, projections and the instance as author, over a log, verifier, snapshot store and
