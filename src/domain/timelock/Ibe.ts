@@ -28,7 +28,8 @@ export interface IbeOps {
   readonly name: string
   /**
    * e(U, key) serialised as kyber does (576 bytes). One argument is 48 bytes (G1), the other
-   * 96 (G2). Throws when either is not a valid point of its prime-order subgroup.
+   * 96 (G2). Throws when either is not a point of the curve; may skip the subgroup check,
+   * since `decrypt` accepts U only if it equals H3(σ, msg)·G byte for byte.
    */
   readonly pair: (u: Uint8Array, key: Uint8Array) => Uint8Array
   /** r·generator of the group with compressed size `size`, compressed. */
