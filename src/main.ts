@@ -10,6 +10,7 @@ import * as SqliteCausalLog from "./adapters/SqliteCausalLog.ts"
 import * as SqliteProjectionStore from "./adapters/SqliteProjectionStore.ts"
 import { type ServeConfig, instanceKeyPath, logPath, snapshotPath } from "./Config.ts"
 import { InstanceKey } from "./ports/InstanceKey.ts"
+import { makeChainState } from "./projections/ChainState/ChainState.ts"
 import { LogIndex } from "./projections/LogIndex/LogIndex.ts"
 import { makeMempool } from "./projections/Mempool/Mempool.ts"
 import { makeOperators } from "./projections/Operators/Operators.ts"
@@ -25,7 +26,7 @@ export interface ProjectionContext {
 }
 
 /** Every projection the service runs, in the order they are listed over HTTP. */
-export const projections = (context: ProjectionContext): ReadonlyArray<AnyProjection> => [LogIndex, makeMempool(context), makeOperators(context)]
+export const projections = (context: ProjectionContext): ReadonlyArray<AnyProjection> => [LogIndex, makeMempool(context), makeOperators(context), makeChainState(context)]
 
 /**
  * Ingest, projections and the instance as author, over a log, verifier, snapshot store and

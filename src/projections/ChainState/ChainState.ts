@@ -1,0 +1,407 @@
+/**
+ * The chain-observer projection: per chain, the latest verified header, the safe and
+ * finalized heights, the recent headers, the reorg history and the state values proven
+ * against those headers (LightClientProof). It folds only messages the instance authored
+ * (sender = the instance key): anyone can submit these types, only the instance's are facts.
+ *
+ * A ChainReorged message rolls back everything derived above its fork point (headers,
+ * safe and finalized marks, proven values), so the new branch's headers link again from
+ * the fork point and a replay of the log rebuilds the same state. A message that does not
+ * fit what is known (a header that does not link to the head, a finality mark above the
+ * head or on another branch, a proof of a header not held) is counted as ignored, not folded.
+ *
+ * Bounded: the last RETAINED_HEADERS heights per chain, the last MAX_REORGS reorgs (and their
+ * total), the last MAX_PROOF_HISTORY proven values per key.
+ */
+import { HashMap, Option, Result, Schema } from "effect"
+import type { Json } from "../../domain/CanonicalJson.ts"
+import { ChainFinalized, ChainHeadVerified, ChainReorged, ChainSafe } from "../../domain/chain/ChainMessages.ts"
+import { LightClientProof } from "../../domain/MessageTypes.ts"
+import type { LogRecord } from "../../ports/CausalLog.ts"
+import type { FollowCursor, VerifiedHeader } from "../../ports/ChainObserver.ts"
+import type { Projection } from "../Projection.ts"
+
+/** Heights kept per chain (headers below head - this are dropped). */
+export const RETAINED_HEADERS = 1024
+/** Reorgs kept per chain (the total is counted). */
+export const MAX_REORGS = 64
+/** Proven values kept per key. */
+export const MAX_PROOF_HISTORY = 8
+
+/** A height and its header's hash. */
+export interface Point {
+  readonly height: number
+  readonly hash: string
+}
+
+/** A verified header as held, with the id of the message that announced it. */
+export interface HeaderEntry extends Point {
+  readonly parentHash: string
+  readonly stateRoot: string
+  readonly time: number
+  readonly id: string
+}
+
+/** A reorg as held. */
+export interface ReorgEntry {
+  readonly forkHeight: number
+  readonly forkHash: string
+  readonly oldHead: Point
+  readonly newHead: Point
+  /** Headers of the old branch dropped: oldHead.height - forkHeight. */
+  readonly depth: number
+  /** The fork point was below the finalized height: finality was violated. */
+  readonly finalityViolated: boolean
+  readonly id: string
+}
+
+/** A proven value as held. */
+export interface ProofEntry {
+  readonly height: number
+  readonly headerHash: string
+  readonly kind: string
+  /** Empty for a proven absence. */
+  readonly value: string
+  /** The LightClientProof message (its proof bytes are there). */
+  readonly id: string
+}
+
+/** One chain's state. */
+export interface ChainEntry {
+  readonly kind: "evm" | "cosmos"
+  readonly head: Point | null
+  readonly headers: HashMap.HashMap<number, HeaderEntry>
+  readonly safe: Point | null
+  readonly finalized: Point | null
+  readonly reorgs: ReadonlyArray<ReorgEntry>
+  readonly reorgCount: number
+  /** Proven values by key, ascending by height. */
+  readonly proofs: HashMap.HashMap<string, ReadonlyArray<ProofEntry>>
+  /** Messages about this chain that did not fit what was known. */
+  readonly ignored: number
+}
+
+/** The projection's state. */
+export interface ChainState {
+  readonly chains: HashMap.HashMap<string, ChainEntry>
+  /** Trusted chain messages about a chain never announced. */
+  readonly ignored: number
+}
+
+const initialState: ChainState = { chains: HashMap.empty(), ignored: 0 }
+
+// ---------------------------------------------------------------------------------------
+// Reading records
+// ---------------------------------------------------------------------------------------
+
+const payloadSchemas = { ChainHeadVerified, ChainReorged, ChainFinalized, ChainSafe, LightClientProof } as const
+type ChainMessageType = keyof typeof payloadSchemas
+type Payload<T extends ChainMessageType> = (typeof payloadSchemas)[T]["Type"]
+
+/** A chain message the projection folds. */
+export type ChainEvent =
+  | { readonly type: "ChainHeadVerified"; readonly payload: Payload<"ChainHeadVerified"> }
+  | { readonly type: "ChainReorged"; readonly payload: Payload<"ChainReorged"> }
+  | { readonly type: "ChainFinalized"; readonly payload: Payload<"ChainFinalized"> }
+  | { readonly type: "ChainSafe"; readonly payload: Payload<"ChainSafe"> }
+  | { readonly type: "LightClientProof"; readonly payload: Payload<"LightClientProof"> }
+
+const decoders = Object.fromEntries(
+  Object.entries(payloadSchemas).map(([t, s]) => [t, Schema.decodeUnknownResult(s as Schema.Codec<unknown, unknown>)])
+) as Record<ChainMessageType, (u: unknown) => Result.Result<unknown, unknown>>
+
+const isChainType = (type: string): type is ChainMessageType => Object.hasOwn(payloadSchemas, type)
+
+/** The chain event a record carries, if it is one of the types folded here (sender not checked). */
+export const chainEventOf = (record: LogRecord): ChainEvent | undefined => {
+  if (!isChainType(record.type)) return undefined
+  let payload: unknown
+  try {
+    payload = (JSON.parse(record.body) as { payload?: unknown }).payload
+  } catch {
+    return undefined
+  }
+  // The log holds only envelopes whose payload was decoded at ingest: a failure is a corrupt record.
+  const decoded = decoders[record.type](payload)
+  return Result.isSuccess(decoded) ? ({ type: record.type, payload: decoded.success } as ChainEvent) : undefined
+}
+
+// ---------------------------------------------------------------------------------------
+// Folding
+// ---------------------------------------------------------------------------------------
+
+const newChain = (kind: ChainEntry["kind"]): ChainEntry => ({
+  kind,
+  head: null,
+  headers: HashMap.empty(),
+  safe: null,
+  finalized: null,
+  reorgs: [],
+  reorgCount: 0,
+  proofs: HashMap.empty(),
+  ignored: 0
+})
+
+const ignore = (c: ChainEntry): ChainEntry => ({ ...c, ignored: c.ignored + 1 })
+
+const headerAt = (c: ChainEntry, height: number): HeaderEntry | undefined => Option.getOrUndefined(HashMap.get(c.headers, height))
+
+/** Does `p` contradict a held header (same height, other hash)? */
+const contradicts = (c: ChainEntry, p: Point): boolean => {
+  const held = headerAt(c, p.height)
+  return held !== undefined && held.hash !== p.hash
+}
+
+// Drop headers that fell out of the window when the head moved from `from` to `to`.
+const trim = (headers: HashMap.HashMap<number, HeaderEntry>, from: number, to: number): HashMap.HashMap<number, HeaderEntry> => {
+  const cutoff = to - RETAINED_HEADERS
+  if (to - from >= RETAINED_HEADERS) return HashMap.filter(headers, (_, h) => h > cutoff)
+  return HashMap.mutate(headers, (m) => {
+    for (let h = from - RETAINED_HEADERS + 1; h <= cutoff; h++) HashMap.remove(m, h)
+  })
+}
+
+const onHead = (c: ChainEntry, p: Payload<"ChainHeadVerified">, id: string): ChainEntry => {
+  if (p.kind !== c.kind) return ignore(c)
+  if (c.head !== null) {
+    if (p.height <= c.head.height) return ignore(c)
+    if (p.height === c.head.height + 1 && p.parentHash !== c.head.hash) return ignore(c)
+  }
+  const entry: HeaderEntry = { height: p.height, hash: p.hash, parentHash: p.parentHash, stateRoot: p.stateRoot, time: p.time, id }
+  const headers = HashMap.set(c.headers, p.height, entry)
+  return {
+    ...c,
+    head: { height: p.height, hash: p.hash },
+    headers: c.head === null ? headers : trim(headers, c.head.height, p.height)
+  }
+}
+
+const rollBack = (mark: Point | null, fork: Point): Point | null => (mark !== null && mark.height > fork.height ? fork : mark)
+
+const onReorg = (c: ChainEntry, p: Payload<"ChainReorged">, id: string): ChainEntry => {
+  const fork: Point = { height: p.forkHeight, hash: p.forkHash }
+  if (c.head === null || p.forkHeight >= c.head.height || contradicts(c, fork)) return ignore(c)
+  const reorg: ReorgEntry = {
+    forkHeight: p.forkHeight,
+    forkHash: p.forkHash,
+    oldHead: c.head,
+    newHead: p.newHead,
+    depth: c.head.height - p.forkHeight,
+    finalityViolated: c.finalized !== null && c.finalized.height > p.forkHeight,
+    id
+  }
+  const proofs = HashMap.mutate(c.proofs, (m) => {
+    for (const [key, entries] of c.proofs) {
+      const kept = entries.filter((e) => e.height <= p.forkHeight)
+      if (kept.length === entries.length) continue
+      if (kept.length === 0) HashMap.remove(m, key)
+      else HashMap.set(m, key, kept)
+    }
+  })
+  return {
+    ...c,
+    head: fork,
+    headers: HashMap.filter(c.headers, (_, h) => h <= p.forkHeight),
+    safe: rollBack(c.safe, fork),
+    finalized: rollBack(c.finalized, fork),
+    reorgs: [...c.reorgs, reorg].slice(-MAX_REORGS),
+    reorgCount: c.reorgCount + 1,
+    proofs
+  }
+}
+
+const onMark = (c: ChainEntry, which: "safe" | "finalized", p: Point): ChainEntry => {
+  const current = c[which]
+  if (c.head === null || p.height > c.head.height || (current !== null && p.height <= current.height) || contradicts(c, p)) {
+    return ignore(c)
+  }
+  return { ...c, [which]: { height: p.height, hash: p.hash } }
+}
+
+const onProof = (c: ChainEntry, p: Payload<"LightClientProof">, id: string): ChainEntry => {
+  const header = headerAt(c, p.height)
+  if (header === undefined || header.hash !== p.headerHash) return ignore(c)
+  const entry: ProofEntry = { height: p.height, headerHash: p.headerHash, kind: p.kind, value: p.value, id }
+  const before = Option.getOrElse(HashMap.get(c.proofs, p.key), (): ReadonlyArray<ProofEntry> => [])
+  const entries = [...before.filter((e) => e.height !== p.height), entry].sort((a, b) => a.height - b.height).slice(-MAX_PROOF_HISTORY)
+  return { ...c, proofs: HashMap.set(c.proofs, p.key, entries) }
+}
+
+/** Fold one chain event (already known to come from the instance) into the state. */
+export const evolveChainState = (state: ChainState, event: ChainEvent, id: string): ChainState => {
+  const chain = event.payload.chain
+  const existing = Option.getOrUndefined(HashMap.get(state.chains, chain))
+  if (existing === undefined && event.type !== "ChainHeadVerified") return { ...state, ignored: state.ignored + 1 }
+  const c = existing ?? newChain((event.payload as Payload<"ChainHeadVerified">).kind)
+  let next: ChainEntry
+  switch (event.type) {
+    case "ChainHeadVerified":
+      next = onHead(c, event.payload, id)
+      break
+    case "ChainReorged":
+      next = onReorg(c, event.payload, id)
+      break
+    case "ChainFinalized":
+      next = onMark(c, "finalized", event.payload)
+      break
+    case "ChainSafe":
+      next = onMark(c, "safe", event.payload)
+      break
+    case "LightClientProof":
+      next = onProof(c, event.payload, id)
+      break
+  }
+  return { ...state, chains: HashMap.set(state.chains, chain, next) }
+}
+
+// ---------------------------------------------------------------------------------------
+// Queries
+// ---------------------------------------------------------------------------------------
+
+/** A chain's state, if it was ever announced. */
+export const chainOf = (state: ChainState, chain: string): ChainEntry | undefined =>
+  Option.getOrUndefined(HashMap.get(state.chains, chain))
+
+/** The chains announced, sorted by name. */
+export const chainNames = (state: ChainState): ReadonlyArray<string> => [...HashMap.keys(state.chains)].sort()
+
+/** The held header at a height (undefined above the head, below the window, or never seen). */
+export const headerOf = (c: ChainEntry, height: number): HeaderEntry | undefined => headerAt(c, height)
+
+/** Held headers, ascending. */
+export const headersOf = (c: ChainEntry): ReadonlyArray<HeaderEntry> =>
+  [...HashMap.values(c.headers)].sort((a, b) => a.height - b.height)
+
+/** The latest proven value of every key, sorted by key. */
+export const latestProofs = (c: ChainEntry): ReadonlyArray<{ readonly key: string } & ProofEntry> =>
+  [...HashMap.entries(c.proofs)]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .flatMap(([key, entries]) => {
+      const last = entries.at(-1)
+      return last === undefined ? [] : [{ key, ...last }]
+    })
+
+/** Where an observer should resume following this chain: the last `depth` held headers and the marks. */
+export const followCursor = (state: ChainState, chain: string, depth = 256): FollowCursor | undefined => {
+  const c = chainOf(state, chain)
+  if (c === undefined || c.head === null) return undefined
+  const headers: Array<VerifiedHeader> = headersOf(c)
+    .filter((h) => h.height > c.head!.height - depth)
+    .map((h) => ({ chain, height: h.height, hash: h.hash, parentHash: h.parentHash, stateRoot: h.stateRoot, time: h.time }))
+  // After a reorg whose fork header fell out of the window, the head is only a point: resume from nothing.
+  if (headers.at(-1)?.hash !== c.head.hash) return undefined
+  return {
+    headers,
+    ...(c.finalized === null ? {} : { finalizedHeight: c.finalized.height }),
+    ...(c.safe === null ? {} : { safeHeight: c.safe.height })
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Snapshot encoding: the digest covers exactly this JSON.
+// ---------------------------------------------------------------------------------------
+
+const PointJson = Schema.Struct({ height: Schema.Number, hash: Schema.String })
+const HeaderJson = Schema.Struct({
+  height: Schema.Number,
+  hash: Schema.String,
+  parentHash: Schema.String,
+  stateRoot: Schema.String,
+  time: Schema.Number,
+  id: Schema.String
+})
+const ReorgJson = Schema.Struct({
+  forkHeight: Schema.Number,
+  forkHash: Schema.String,
+  oldHead: PointJson,
+  newHead: PointJson,
+  depth: Schema.Number,
+  finalityViolated: Schema.Boolean,
+  id: Schema.String
+})
+const ProofJson = Schema.Struct({
+  height: Schema.Number,
+  headerHash: Schema.String,
+  kind: Schema.String,
+  value: Schema.String,
+  id: Schema.String
+})
+const ChainJson = Schema.Struct({
+  kind: Schema.Literals(["evm", "cosmos"]),
+  head: Schema.NullOr(PointJson),
+  headers: Schema.Array(HeaderJson),
+  safe: Schema.NullOr(PointJson),
+  finalized: Schema.NullOr(PointJson),
+  reorgs: Schema.Array(ReorgJson),
+  reorgCount: Schema.Number,
+  proofs: Schema.Record(Schema.String, Schema.Array(ProofJson)),
+  ignored: Schema.Number
+})
+const StateJson = Schema.Struct({ chains: Schema.Record(Schema.String, ChainJson), ignored: Schema.Number })
+const decodeStateJson = Schema.decodeUnknownSync(StateJson)
+
+const encode = (state: ChainState): Json => {
+  const chains: Record<string, Json> = {}
+  for (const name of chainNames(state)) {
+    const c = chainOf(state, name)!
+    const proofs: Record<string, Json> = {}
+    for (const [key, entries] of HashMap.entries(c.proofs)) proofs[key] = entries.map((e) => ({ ...e }))
+    chains[name] = {
+      kind: c.kind,
+      head: c.head === null ? null : { ...c.head },
+      headers: headersOf(c).map((h) => ({ ...h })),
+      safe: c.safe === null ? null : { ...c.safe },
+      finalized: c.finalized === null ? null : { ...c.finalized },
+      reorgs: c.reorgs.map((r) => ({ ...r, oldHead: { ...r.oldHead }, newHead: { ...r.newHead } })),
+      reorgCount: c.reorgCount,
+      proofs,
+      ignored: c.ignored
+    }
+  }
+  return { chains, ignored: state.ignored }
+}
+
+const decode = (json: Json): ChainState => {
+  const s = decodeStateJson(json)
+  return {
+    ignored: s.ignored,
+    chains: HashMap.fromIterable(
+      Object.entries(s.chains).map(([name, c]) => [name, {
+        kind: c.kind,
+        head: c.head,
+        headers: HashMap.fromIterable(c.headers.map((h) => [h.height, h] as const)),
+        safe: c.safe,
+        finalized: c.finalized,
+        reorgs: c.reorgs,
+        reorgCount: c.reorgCount,
+        proofs: HashMap.fromIterable(Object.entries(c.proofs)),
+        ignored: c.ignored
+      }] as const)
+    )
+  }
+}
+
+/** What the projection is built with. */
+export interface ChainStateContext {
+  /** The instance's public key (hex): only its chain messages are folded. */
+  readonly instanceKey: string
+}
+
+/** The projection's name (also how the runner finds its state). */
+export const CHAIN_STATE = "chain-state"
+
+/** The chain-observer projection, trusting the instance key. */
+export const makeChainState = (context: ChainStateContext): Projection<ChainState> => ({
+  name: CHAIN_STATE,
+  version: 1,
+  needsBody: true,
+  needsLinks: true,
+  initialState,
+  evolve: (state, record) => {
+    if (!isChainType(record.type) || record.sender !== context.instanceKey) return state
+    const event = chainEventOf(record)
+    return event === undefined ? state : evolveChainState(state, event, record.id)
+  },
+  encode,
+  decode
+})
