@@ -5,11 +5,16 @@
  * reached the disk through fsync of the WAL before append returns; `NORMAL` survives a
  * process crash but may lose the last commits on power loss (docs/storage.md). Appends are
  * batched by the caller: one transaction, one fsync, for a whole batch.
+ *
+ * Schema versions (PRAGMA user_version): 0 had an index on (sender, nonce) that answered
+ * `highestNonce`; 1 keeps the highest nonce per sender in its own table, written once per
+ * sender per append, which costs less than an index entry per record. A version-0 file is
+ * migrated when opened read-write; opened read-only it is read as it is.
  */
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import { DatabaseSync, type StatementSync } from "node:sqlite"
-import { Effect, Layer, Option, SubscriptionRef } from "effect"
+import { Data, Effect, Layer, Option, SubscriptionRef } from "effect"
 import type { MessageId } from "../domain/Primitives.ts"
 import {
   type Appended,
@@ -27,9 +32,36 @@ export interface SqliteOptions {
   readonly path: string
   /** fsync policy on commit. */
   readonly synchronous?: "FULL" | "NORMAL"
+  /**
+   * Open an existing file read-only (readers beside a running server: replay, log tail).
+   * Nothing is created or migrated, and `append` fails with a CausalLogError whose cause is
+   * `LogIsReadOnly`.
+   */
+  readonly readOnly?: boolean
 }
 
-const SCHEMA = `
+/** `append` on a log opened with `readOnly`. */
+export class LogIsReadOnly extends Data.TaggedError("LogIsReadOnly")<{ readonly path: string }> {
+  override get message() {
+    return `the log ${this.path} is open read-only`
+  }
+}
+
+/** The file's schema is of a version this build does not know (written by a newer causeway). */
+export class UnsupportedLogSchema extends Data.TaggedError("UnsupportedLogSchema")<{
+  readonly path: string
+  readonly found: number
+  readonly supported: number
+}> {
+  override get message() {
+    return `the log ${this.path} has schema version ${this.found}; this build reads versions up to ${this.supported}`
+  }
+}
+
+/** The schema version this build writes. */
+export const SCHEMA_VERSION = 1
+
+const LOG_TABLES = `
 CREATE TABLE IF NOT EXISTS log (
   seq     INTEGER PRIMARY KEY,
   id      TEXT    NOT NULL UNIQUE,
@@ -41,13 +73,54 @@ CREATE TABLE IF NOT EXISTS log (
   body    TEXT    NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS log_causal ON log (lamport, id);
-CREATE INDEX IF NOT EXISTS log_sender_nonce ON log (sender, nonce);
 CREATE TABLE IF NOT EXISTS log_deps (
   dep TEXT    NOT NULL,
   seq INTEGER NOT NULL,
   PRIMARY KEY (dep, seq)
 ) STRICT, WITHOUT ROWID;
 `
+
+// Version 1: the highest nonce of each sender in its own table instead of an index on log.
+const SENDER_NONCE = `
+CREATE TABLE IF NOT EXISTS sender_nonce (
+  sender TEXT    PRIMARY KEY,
+  nonce  INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+`
+
+/**
+ * Bring the file to SCHEMA_VERSION in one transaction: create a new log, or migrate a
+ * version-0 one (fill sender_nonce from its (sender, nonce) index, then drop the index).
+ * Returns the version the file is at.
+ */
+const migrate = (db: DatabaseSync, path: string): number => {
+  const version = Number((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version)
+  if (version > SCHEMA_VERSION) throw new UnsupportedLogSchema({ path, found: version, supported: SCHEMA_VERSION })
+  if (version === SCHEMA_VERSION) return version
+  db.exec("BEGIN IMMEDIATE")
+  try {
+    const hadLog = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log'").get() !== undefined
+    db.exec(LOG_TABLES)
+    db.exec(SENDER_NONCE)
+    if (hadLog) {
+      db.exec("INSERT INTO sender_nonce (sender, nonce) SELECT sender, MAX(nonce) FROM log GROUP BY sender")
+      db.exec("DROP INDEX IF EXISTS log_sender_nonce")
+    }
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`)
+    db.exec("COMMIT")
+  } catch (cause) {
+    if (db.isTransaction) db.exec("ROLLBACK")
+    throw cause
+  }
+  return SCHEMA_VERSION
+}
+
+/** The schema version of a file opened read-only, which must not be migrated. */
+const versionOf = (db: DatabaseSync, path: string): number => {
+  const version = Number((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version)
+  if (version > SCHEMA_VERSION) throw new UnsupportedLogSchema({ path, found: version, supported: SCHEMA_VERSION })
+  return version
+}
 
 type Row = [number, string, number, string, string, number, string, string]
 const COLUMNS = "seq, id, lamport, type, sender, nonce, deps, body"
@@ -78,24 +151,45 @@ const arrays = (stmt: StatementSync): StatementSync => {
 /** Open (creating if needed) the log at `options.path`; closed with the scope. */
 export const make = (options: SqliteOptions) =>
   Effect.gen(function*() {
-    const db = yield* Effect.acquireRelease(
+    const readOnly = options.readOnly === true
+    const { db, version } = yield* Effect.acquireRelease(
       Effect.try({
         try: () => {
+          if (readOnly) {
+            const db = new DatabaseSync(options.path, { readOnly: true })
+            try {
+              db.exec("PRAGMA busy_timeout = 5000")
+              return { db, version: versionOf(db, options.path) }
+            } catch (cause) {
+              db.close()
+              throw cause
+            }
+          }
           if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true })
           const db = new DatabaseSync(options.path)
-          db.exec("PRAGMA journal_mode = WAL")
-          db.exec(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`)
-          db.exec("PRAGMA busy_timeout = 5000")
-          db.exec(SCHEMA)
-          return db
+          try {
+            db.exec("PRAGMA journal_mode = WAL")
+            db.exec(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`)
+            db.exec("PRAGMA busy_timeout = 5000")
+            return { db, version: migrate(db, options.path) }
+          } catch (cause) {
+            db.close()
+            throw cause
+          }
         },
         catch: fail("open")
       }),
-      (db) => Effect.sync(() => db.isOpen && db.close())
+      ({ db }) => Effect.sync(() => db.isOpen && db.close())
     )
 
-    const insert = db.prepare("INSERT INTO log (seq, id, lamport, type, sender, nonce, deps, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-    const insertDep = db.prepare("INSERT INTO log_deps (dep, seq) VALUES (?, ?)")
+    // Statements that write exist only on a writable connection.
+    const writer = readOnly ? undefined : {
+      insert: db.prepare("INSERT INTO log (seq, id, lamport, type, sender, nonce, deps, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+      insertDep: db.prepare("INSERT INTO log_deps (dep, seq) VALUES (?, ?)"),
+      raiseNonce: db.prepare(
+        "INSERT INTO sender_nonce (sender, nonce) VALUES (?, ?) ON CONFLICT (sender) DO UPDATE SET nonce = MAX(nonce, excluded.nonce)"
+      )
+    }
     const selectRange = arrays(db.prepare(`SELECT ${COLUMNS} FROM log WHERE seq >= ? AND seq < ? ORDER BY seq`))
     const scanStatement = (columns: string) =>
       arrays(db.prepare(`SELECT ${columns} FROM log WHERE seq >= ? AND seq < ? ORDER BY seq`))
@@ -110,7 +204,9 @@ export const make = (options: SqliteOptions) =>
     const selectDependents = arrays(
       db.prepare(`SELECT ${COLUMNS} FROM log_deps d JOIN log USING (seq) WHERE d.dep = ? ORDER BY seq`)
     )
-    const selectNonce = arrays(db.prepare("SELECT MAX(nonce) FROM log WHERE sender = ?"))
+    const selectNonce = arrays(
+      db.prepare(version >= 1 ? "SELECT nonce FROM sender_nonce WHERE sender = ?" : "SELECT MAX(nonce) FROM log WHERE sender = ?")
+    )
     const selectMaxLamport = arrays(db.prepare("SELECT COALESCE(MAX(lamport), 0) FROM log"))
     const selectEnd = arrays(db.prepare("SELECT COALESCE(MAX(seq) + 1, 0) FROM log"))
 
@@ -129,17 +225,23 @@ export const make = (options: SqliteOptions) =>
     const service: CausalLogService = {
       append: (batch) =>
         Effect.suspend(() => {
+          if (writer === undefined) return Effect.fail(fail("append")(new LogIsReadOnly({ path: options.path })))
           if (batch.length === 0) return Effect.succeed([])
           const out: Array<Appended> = []
           try {
             db.exec("BEGIN IMMEDIATE")
             let seq = next
+            // The highest nonce of each sender in the batch: one row write per sender.
+            const highest = new Map<string, number>()
             for (const r of batch) {
-              insert.run(seq, r.id, r.lamport, r.type, r.sender, r.nonce, r.deps.join(","), r.body)
-              for (const d of r.deps) insertDep.run(d, seq)
+              writer.insert.run(seq, r.id, r.lamport, r.type, r.sender, r.nonce, r.deps.join(","), r.body)
+              for (const d of r.deps) writer.insertDep.run(d, seq)
+              const h = highest.get(r.sender)
+              if (h === undefined || r.nonce > h) highest.set(r.sender, r.nonce)
               out.push({ id: r.id, offset: seq, lamport: r.lamport })
               seq++
             }
+            for (const [sender, nonce] of highest) writer.raiseNonce.run(sender, nonce)
             db.exec("COMMIT")
             next = seq
           } catch (cause) {
@@ -195,8 +297,9 @@ export const make = (options: SqliteOptions) =>
       highestNonce: (sender) =>
         Effect.try({
           try: () => {
-            const v = scalar(selectNonce, sender)
-            return v === null ? Option.none() : Option.some(Number(v))
+            // No row (version 1) or a NULL maximum (version 0): the sender has no record.
+            const row = selectNonce.get(sender) as unknown as [number | null] | undefined
+            return row === undefined || row[0] === null ? Option.none() : Option.some(Number(row[0]))
           },
           catch: fail("highestNonce")
         }),

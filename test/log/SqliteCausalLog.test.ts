@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
 import * as SqliteCausalLog from "../../src/adapters/SqliteCausalLog.ts"
-import { CausalLog } from "../../src/ports/CausalLog.ts"
+import { CausalLog, type NewRecord } from "../../src/ports/CausalLog.ts"
 import { causalLogContract, recordOf } from "./CausalLogContract.ts"
 import { fromHex } from "../../src/domain/Envelope.ts"
 import { keyFromSecret } from "../../src/domain/Keys.ts"
@@ -88,4 +88,127 @@ describe("SqliteCausalLog", () => {
       expect(error._tag).toBe("CausalLogError")
       expect(error.operation).toBe("open")
     }))
+
+  it.effect("opened read-only, it reads beside a writer, refuses to append with LogIsReadOnly, and creates nothing", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = join(dir, "log.db")
+      const first = [record(1, 1), record(2, 2)]
+      const readOnly = SqliteCausalLog.layer({ path, readOnly: true })
+      yield* Effect.gen(function*() {
+        const writer = yield* CausalLog
+        yield* writer.append(first)
+        yield* Effect.gen(function*() {
+          const reader = yield* CausalLog
+          expect(yield* reader.read(0, 10)).toEqual(first.map((r, offset) => ({ ...r, offset })))
+          expect(yield* reader.highestNonce(key.publicKey)).toEqual(Option.some(2))
+          const error = yield* Effect.flip(reader.append([record(3, 3)]))
+          expect(error.operation).toBe("append")
+          expect(error.cause).toBeInstanceOf(SqliteCausalLog.LogIsReadOnly)
+          // The writer goes on while the reader is open, and the reader sees it.
+          yield* writer.append([record(3, 3)])
+          expect((yield* reader.read(0, 10)).map((r) => r.nonce)).toEqual([1, 2, 3])
+        }).pipe(Effect.provide(readOnly, { local: true }))
+      }).pipe(Effect.provide(SqliteCausalLog.layer({ path }), { local: true }))
+
+      const missing = join(dir, "absent", "log.db")
+      const error = yield* Effect.flip(
+        Effect.provide(opened, SqliteCausalLog.layer({ path: missing, readOnly: true }), { local: true })
+      )
+      expect(error.operation).toBe("open")
+      expect(existsSync(join(dir, "absent"))).toBe(false)
+    }))
+
+  it.effect("migrates a version-0 file (sender and nonce index) to version 1 on a read-write open", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = join(dir, "log.db")
+      const old = [record(1, 1), record(5, 2), record(3, 3)]
+      writeVersion0(path, old)
+
+      // Read-only, the file is read as it is: not migrated.
+      yield* Effect.gen(function*() {
+        const log = yield* CausalLog
+        expect(yield* log.highestNonce(key.publicKey)).toEqual(Option.some(5))
+        expect(yield* log.read(0, 10)).toEqual(old.map((r, offset) => ({ ...r, offset })))
+      }).pipe(Effect.provide(SqliteCausalLog.layer({ path, readOnly: true }), { local: true }))
+      expect(schemaOf(path)).toEqual({ version: 0, senderNonceIndex: true, senderNonceTable: false })
+
+      const later = record(9, 7)
+      yield* Effect.gen(function*() {
+        const log = yield* CausalLog
+        expect(yield* log.endOffset).toBe(3)
+        expect(yield* log.read(0, 10)).toEqual(old.map((r, offset) => ({ ...r, offset })))
+        expect(yield* log.highestNonce(key.publicKey)).toEqual(Option.some(5))
+        expect(yield* log.dependents(old[0]?.id ?? "")).toEqual([])
+        expect(yield* log.append([later])).toEqual([{ id: later.id, offset: 3, lamport: 7 }])
+        expect(yield* log.highestNonce(key.publicKey)).toEqual(Option.some(9))
+      }).pipe(Effect.provide(SqliteCausalLog.layer({ path }), { local: true }))
+      expect(schemaOf(path)).toEqual({ version: SqliteCausalLog.SCHEMA_VERSION, senderNonceIndex: false, senderNonceTable: true })
+      const db = new DatabaseSync(path, { readOnly: true })
+      try {
+        expect(db.prepare("PRAGMA integrity_check").get()).toEqual({ integrity_check: "ok" })
+      } finally {
+        db.close()
+      }
+    }))
+
+  it.effect("refuses a file of a newer schema version with UnsupportedLogSchema, read-write or read-only", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = join(dir, "log.db")
+      const db = new DatabaseSync(path)
+      db.exec(`PRAGMA user_version = ${SqliteCausalLog.SCHEMA_VERSION + 1}`)
+      db.close()
+      for (const readOnly of [false, true]) {
+        const error = yield* Effect.flip(
+          Effect.provide(opened, SqliteCausalLog.layer({ path, readOnly }), { local: true })
+        )
+        expect(error.operation).toBe("open")
+        expect(error.cause).toBeInstanceOf(SqliteCausalLog.UnsupportedLogSchema)
+        expect(String(error.cause)).toContain(`schema version ${SqliteCausalLog.SCHEMA_VERSION + 1}`)
+      }
+    }))
 })
+
+/** Just open the log of the layer. */
+const opened = Effect.asVoid(Effect.gen(function*() {
+  return yield* CausalLog
+}))
+
+/** A log file as the builds before schema versions wrote it (user_version 0). */
+const writeVersion0 = (path: string, records: ReadonlyArray<NewRecord>): void => {
+  const db = new DatabaseSync(path)
+  try {
+    db.exec("PRAGMA journal_mode = WAL")
+    db.exec(`
+      CREATE TABLE log (
+        seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, lamport INTEGER NOT NULL, type TEXT NOT NULL,
+        sender TEXT NOT NULL, nonce INTEGER NOT NULL, deps TEXT NOT NULL, body TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX log_causal ON log (lamport, id);
+      CREATE INDEX log_sender_nonce ON log (sender, nonce);
+      CREATE TABLE log_deps (dep TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (dep, seq)) STRICT, WITHOUT ROWID;
+    `)
+    const insert = db.prepare("INSERT INTO log (seq, id, lamport, type, sender, nonce, deps, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+    records.forEach((r, seq) => insert.run(seq, r.id, r.lamport, r.type, r.sender, r.nonce, r.deps.join(","), r.body))
+  } finally {
+    db.close()
+  }
+}
+
+/** What a file's schema looks like from outside. */
+const schemaOf = (path: string) => {
+  const db = new DatabaseSync(path, { readOnly: true })
+  try {
+    const has = (type: string, name: string) =>
+      db.prepare("SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?").get(type, name) !== undefined
+    return {
+      version: Number((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version),
+      senderNonceIndex: has("index", "log_sender_nonce"),
+      senderNonceTable: has("table", "sender_nonce")
+    }
+  } finally {
+    db.close()
+  }
+}
