@@ -22,9 +22,12 @@ export const requireLog = (dataDir: string): Effect.Effect<string, CommandFailed
     return Effect.succeed(path)
   })
 
-/** The log of an existing data directory, open for the scope. */
-export const openLog = (dataDir: string): Effect.Effect<CausalLogService, CommandFailed, Scope.Scope> =>
+/** The log of an existing data directory, open for the scope (`readOnly`: appends fail, nothing is migrated). */
+export const openLog = (
+  dataDir: string,
+  options: { readonly readOnly?: boolean } = {}
+): Effect.Effect<CausalLogService, CommandFailed, Scope.Scope> =>
   requireLog(dataDir).pipe(
-    Effect.flatMap((path) => SqliteCausalLog.make({ path })),
+    Effect.flatMap((path) => SqliteCausalLog.make({ path, readOnly: options.readOnly === true })),
     Effect.mapError((e) => e._tag === "CommandFailed" ? e : new CommandFailed({ message: `cannot open the log: ${e.operation}: ${String(e.cause)}` }))
   )

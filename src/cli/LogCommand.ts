@@ -124,7 +124,7 @@ const tailCommand = Command.make(
     const dataDir = Option.isSome(flags.dataDir)
       ? flags.dataDir.value
       : yield* Config.String("DATA_DIR").pipe(Config.withDefault(defaultServeConfig.dataDir), Effect.orElseSucceed(() => defaultServeConfig.dataDir))
-    const log = yield* openLog(dataDir)
+    const log = yield* openLog(dataDir, { readOnly: true })
     yield* print(limited(fromLog(log, flags.from, flags.follow)))
   }, Effect.scoped)
 ).pipe(Command.withDescription("Print log records as JSON lines, from a data directory or a server's event stream."))
