@@ -1,9 +1,18 @@
-/** SignatureVerifier on node:crypto (OpenSSL), with public keys parsed once and cached. */
+/**
+ * SignatureVerifier on node:crypto (OpenSSL), with public keys parsed once and cached.
+ *
+ * `verifyMany` uses the callback form of `crypto.verify`, which runs each check on libuv's
+ * thread pool: a batch's signatures are checked on spare cores while the event loop goes on
+ * (decoding the next messages, appending the previous batch). The pool has
+ * UV_THREADPOOL_SIZE threads (libuv's default 4), fixed when the process first uses it;
+ * `causeway` sets it to the number of cores unless the environment says otherwise
+ * (src/cli/threadPool.ts, docs/ingest.md).
+ */
 import { type KeyObject, createPublicKey, verify as cryptoVerify } from "node:crypto"
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { LRUCache } from "lru-cache"
 import type { Scheme } from "../domain/Envelope.ts"
-import { SignatureVerifier, type SignatureVerifierService } from "../ports/SignatureVerifier.ts"
+import { SignatureVerifier, type SignatureVerifierService, type VerifyRequest } from "../ports/SignatureVerifier.ts"
 
 // SubjectPublicKeyInfo DER prefixes: an Ed25519 key (RFC 8410) and a compressed
 // secp256k1 point (RFC 5480 with the secp256k1 OID), each followed by the raw key bytes.
@@ -43,15 +52,51 @@ export const make = (cacheSize = 100_000): SignatureVerifierService => {
     keys.set(cacheKey, key ?? false)
     return key
   }
+  // The checks both forms share; null when the request is refused before OpenSSL sees it.
+  const prepare = (scheme: Scheme, publicKey: string, signature: Uint8Array): KeyObject | null => {
+    const key = keyFor(scheme, publicKey)
+    if (key === null || signature.length !== 64) return null
+    if (scheme === "secp256k1") {
+      const s = BigInt("0x" + Buffer.from(signature.subarray(32)).toString("hex"))
+      if (s === 0n || s > SECP256K1_HALF_N) return null
+    }
+    return key
+  }
   return {
     verify: (scheme, publicKey, message, signature) => {
-      const key = keyFor(scheme, publicKey)
-      if (key === null || signature.length !== 64) return false
+      const key = prepare(scheme, publicKey, signature)
+      if (key === null) return false
       if (scheme === "ed25519") return cryptoVerify(null, message, key, signature)
-      const s = BigInt("0x" + Buffer.from(signature.subarray(32)).toString("hex"))
-      if (s === 0n || s > SECP256K1_HALF_N) return false
       return cryptoVerify("sha256", message, { key, dsaEncoding: "ieee-p1363" }, signature)
-    }
+    },
+    verifyMany: (requests: ReadonlyArray<VerifyRequest>) =>
+      Effect.callback<ReadonlyArray<boolean>>((resume) => {
+        const out = new Array<boolean>(requests.length).fill(false)
+        // One more than the requests, released after they are all dispatched: the answer
+        // cannot resume the fiber while requests are still being handed out.
+        let pending = requests.length + 1
+        let failed = false
+        const settle = () => {
+          if (--pending === 0) resume(Effect.succeed(out))
+        }
+        requests.forEach((r, i) => {
+          const key = prepare(r.scheme, r.publicKey, r.signature)
+          if (key === null) return settle()
+          const done = (error: Error | null, ok: boolean) => {
+            // The sync form throws where this reports an error: the same defect either way.
+            if (error !== null) {
+              if (!failed) resume(Effect.die(error))
+              failed = true
+              return
+            }
+            out[i] = ok
+            settle()
+          }
+          if (r.scheme === "ed25519") cryptoVerify(null, r.message, key, r.signature, done)
+          else cryptoVerify("sha256", r.message, { key, dsaEncoding: "ieee-p1363" }, r.signature, done)
+        })
+        settle()
+      })
   }
 }
 

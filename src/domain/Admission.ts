@@ -3,16 +3,10 @@
  * type, check protocol, size and expiry, and compute its id and canonical body. Signature
  * checking needs the verifier port and happens in the ingest service right after.
  */
+import { sha256 } from "@noble/hashes/sha2.js"
 import { Result, Schema } from "effect"
-import { CanonicalEncodingError, canonicalize } from "./CanonicalJson.ts"
-import {
-  type Envelope,
-  EnvelopeShell,
-  KNOWN_FLAGS,
-  PROTOCOL_VERSION,
-  idBytesOf,
-  toHex
-} from "./Envelope.ts"
+import { CanonicalEncodingError, canonicalizeAt } from "./CanonicalJson.ts"
+import { type Envelope, EnvelopeShell, KNOWN_FLAGS, PROTOCOL_VERSION, toHex } from "./Envelope.ts"
 import { PayloadSchemas, isMessageType } from "./MessageTypes.ts"
 import type { MessageId } from "./Primitives.ts"
 import {
@@ -38,6 +32,14 @@ export interface AdmissionLimits {
   /** Largest canonical envelope, in UTF-8 bytes. */
   readonly maxMessageBytes: number
 }
+
+/** SHA-256 of a string's UTF-8 bytes. */
+export type TextSha256 = (text: string) => Uint8Array
+
+const utf8 = new TextEncoder()
+
+/** The portable SHA-256 (noble); the ingest service passes node:crypto's, which is faster. */
+export const nobleTextSha256: TextSha256 = (text) => sha256(utf8.encode(text))
 
 const parseOptions = { onExcessProperty: "error", errors: "first" } as const
 const decodeShell = Schema.decodeUnknownResult(EnvelopeShell)
@@ -67,8 +69,32 @@ const utf8Length = (s: string): number => {
 
 const oneLine = (e: Schema.SchemaError): string => e.message.replace(/\s*\n\s*/g, " ")
 
-/** Decode and check an untrusted value; `now` is Unix milliseconds. */
-export const admit = (value: unknown, now: number, limits: AdmissionLimits): Result.Result<Candidate, Rejection> => {
+// The envelope's members in RFC 8785 order (keys sorted by UTF-16 code units), split where
+// `sig` goes: the id covers head + tail, the stored body is head + sig + tail. Each member is
+// encoded once, by the same encoder and at the same depth and path as `canonicalize` of the
+// whole envelope would (test/domain/properties.test.ts checks the texts are identical).
+const member = (key: string, value: unknown, first = false): string =>
+  `${first ? "" : ","}"${key}":${canonicalizeAt(value, `$.${key}`, 1)}`
+
+/** The id text (JCS without `sig`) and the stored body (JCS of the whole envelope), sharing their members. */
+export const canonicalTexts = (e: Envelope): { readonly unsigned: string; readonly body: string } => {
+  const head = member("deps", e.deps, true) + member("expiry", e.expiry) + member("flags", e.flags) +
+    member("lamport", e.lamport) + member("nonce", e.nonce) + member("payload", e.payload) +
+    member("scheme", e.scheme) + member("sender", e.sender)
+  const tail = member("type", e.type) + member("v", e.v) + "}"
+  return { unsigned: "{" + head + tail, body: "{" + head + member("sig", e.sig) + tail }
+}
+
+/**
+ * Decode and check an untrusted value; `now` is Unix milliseconds. `sha256Text` computes the
+ * id from the canonical text (any correct SHA-256: the domain stays free of node built-ins).
+ */
+export const admit = (
+  value: unknown,
+  now: number,
+  limits: AdmissionLimits,
+  sha256Text: TextSha256 = nobleTextSha256
+): Result.Result<Candidate, Rejection> => {
   const shell = decodeShell(value, parseOptions)
   if (Result.isFailure(shell)) {
     return Result.fail(new MalformedMessage({ reason: `envelope: ${oneLine(shell.failure)}` }))
@@ -91,23 +117,22 @@ export const admit = (value: unknown, now: number, limits: AdmissionLimits): Res
     return Result.fail(new MalformedMessage({ reason: "deps must be sorted ascending without repeats" }))
   }
   const envelope: Envelope = { ...e, payload: payload.success }
-  let body: string
-  let idBytes: Uint8Array
+  let texts: { readonly unsigned: string; readonly body: string }
   try {
-    body = canonicalize(envelope)
-    idBytes = idBytesOf(envelope)
+    texts = canonicalTexts(envelope)
   } catch (cause) {
     if (cause instanceof CanonicalEncodingError) {
       return Result.fail(new MalformedMessage({ reason: `not canonically encodable at ${cause.path}: ${cause.reason}` }))
     }
     throw cause
   }
-  const size = utf8Length(body)
+  const size = utf8Length(texts.body)
   if (size > limits.maxMessageBytes) {
     return Result.fail(new MessageTooLarge({ reason: `message is ${size} bytes, the limit is ${limits.maxMessageBytes}`, size, limit: limits.maxMessageBytes }))
   }
   if (e.expiry !== null && e.expiry <= now) {
     return Result.fail(new MessageExpired({ reason: `message expired at ${e.expiry}, now is ${now}` }))
   }
-  return Result.succeed({ envelope, id: toHex(idBytes) as MessageId, idBytes, body })
+  const idBytes = sha256Text(texts.unsigned)
+  return Result.succeed({ envelope, id: toHex(idBytes) as MessageId, idBytes, body: texts.body })
 }

@@ -80,6 +80,13 @@ const encodeValue = (value: unknown, path: string, depth: number): string => {
 /** The canonical text of a value; throws CanonicalEncodingError (callers at the edge catch it). */
 export const canonicalize = (value: unknown): string => encodeValue(value, "$", 0)
 
+/**
+ * The canonical text of a value found at `path`, `depth` levels below the root: what
+ * `canonicalize` of the enclosing value writes for it (same depth limit, same error paths).
+ * Lets a caller assemble an object's text from members it encodes once.
+ */
+export const canonicalizeAt = (value: unknown, path: string, depth: number): string => encodeValue(value, path, depth)
+
 const encoder = new TextEncoder()
 
 /** The canonical UTF-8 bytes of a value. */

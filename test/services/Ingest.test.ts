@@ -11,157 +11,175 @@ import { envelope, testKey } from "../support/fixtures.ts"
 const alice = testKey("alice")
 const bob = testKey("bob", "secp256k1")
 
-const pipeline = (options: Partial<Ingest.IngestOptions> = {}) =>
-  Ingest.layer({ ...Ingest.defaultOptions, ...options }).pipe(
-    Layer.provideMerge(Layer.mergeAll(MemoryCausalLog.layerMemory, NodeCryptoSignatureVerifier.layer))
-  )
+// Every case runs with signatures checked on the thread pool and on the event loop.
+for (const verifyOffThread of [true, false]) {
+  const pipeline = (options: Partial<Ingest.IngestOptions> = {}) =>
+    Ingest.layer({ ...Ingest.defaultOptions, verifyOffThread, ...options }).pipe(
+      Layer.provideMerge(Layer.mergeAll(MemoryCausalLog.layerMemory, NodeCryptoSignatureVerifier.layer))
+    )
 
-const rejectionOf = (value: unknown) =>
-  Effect.gen(function*() {
-    const ingest = yield* Ingest.Ingest
-    const log = yield* CausalLog
-    const before = yield* log.endOffset
-    const error = yield* Effect.flip(ingest.submit(value))
-    expect(yield* log.endOffset).toBe(before) // nothing appended on a rejection
-    return error
-  })
-
-describe("Ingest", () => {
-  it.effect("admits a valid message of either scheme and acknowledges offset and lamport", () =>
+  /**
+   * Wait until `n` messages are held. In real time, not the test clock's: off the event loop,
+   * a submission reaches the writer only when the thread pool has answered its signatures.
+   */
+  const untilHeld = (n: number) =>
     Effect.gen(function*() {
       const ingest = yield* Ingest.Ingest
-      const log = yield* CausalLog
-      const a = envelope(alice, { lamport: 3 })
-      const b = envelope(bob, { lamport: 4, deps: [idOf(a)] })
-      const ra = yield* ingest.submit(a)
-      const rb = yield* ingest.submit(b)
-      expect(ra).toEqual({ id: idOf(a), offset: 0, lamport: 3 })
-      expect(rb).toEqual({ id: idOf(b), offset: 1, lamport: 4 })
-      expect(yield* ingest.clock).toBeGreaterThan(4)
-      const stored = yield* log.get(idOf(b))
-      expect(stored._tag).toBe("Some")
-      expect(yield* log.dependents(idOf(a))).toHaveLength(1)
-    }).pipe(Effect.provide(pipeline())))
-
-  it.effect("rejects each malformed or unauthentic message with its own typed reason", () =>
-    Effect.gen(function*() {
-      const ok = envelope(alice)
-      const cases: Array<[unknown, string]> = [
-        ["not an object", "MalformedMessage"],
-        [{ ...ok, extra: 1 }, "MalformedMessage"],
-        [{ ...ok, nonce: -1 }, "MalformedMessage"],
-        [{ ...ok, nonce: 1.5 }, "MalformedMessage"],
-        [{ ...ok, payload: { component: "x", status: "maybe", latencyMs: 1 } }, "MalformedMessage"],
-        [envelope(alice, { v: 2 }), "UnsupportedProtocol"],
-        [envelope(alice, { flags: 1 << 7 }), "UnsupportedProtocol"],
-        [envelope(alice, { type: "Teleport" }), "UnknownMessageType"],
-        [{ ...ok, sig: ok.sig.replace(/^../, ok.sig.startsWith("00") ? "01" : "00") }, "InvalidSignature"],
-        [{ ...ok, lamport: 2 }, "InvalidSignature"],
-        [envelope(alice, { expiry: 0 }), "MessageExpired"],
-        [envelope(alice, { lamport: 10_000_000 }), "InvalidLamport"],
-        [envelope(alice, { payload: { component: "x".repeat(64), status: "ok", latencyMs: 1 } }), "MessageTooLarge"]
-      ]
-      for (const [value, tag] of cases) {
-        const error = yield* rejectionOf(value)
-        expect(error._tag, JSON.stringify(value).slice(0, 120)).toBe(tag)
-        expect("reason" in error && typeof error.reason === "string" && error.reason.length > 0).toBe(true)
+      for (let i = 0; i < 5000 && (yield* ingest.pending) < n; i++) {
+        yield* Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 1)))
       }
-    }).pipe(Effect.provide(pipeline({ maxMessageBytes: 400 }))))
+      expect(yield* ingest.pending).toBe(n)
+    })
 
-  it.effect("rejects a duplicate id and a replayed nonce", () =>
-    Effect.gen(function*() {
-      const ingest = yield* Ingest.Ingest
-      const first = envelope(alice, { nonce: 5 })
-      yield* ingest.submit(first)
-      expect((yield* rejectionOf(first))._tag).toBe("DuplicateMessage")
-      expect((yield* rejectionOf(envelope(alice, { nonce: 5, lamport: 2 })))._tag).toBe("NonceReplayed")
-      expect((yield* rejectionOf(envelope(alice, { nonce: 4, lamport: 2 })))._tag).toBe("NonceReplayed")
-      yield* ingest.submit(envelope(alice, { nonce: 9, lamport: 2 }))
-    }).pipe(Effect.provide(pipeline())))
-
-  it.effect("rate limits a sender past its burst, and refills with time", () =>
-    Effect.gen(function*() {
-      const ingest = yield* Ingest.Ingest
-      const results = yield* ingest.submitMany([1, 2, 3, 4].map((n) => envelope(alice, { nonce: n })))
-      expect(results.map((r) => (Result.isSuccess(r) ? "ok" : r.failure._tag))).toEqual([
-        "ok",
-        "ok",
-        "ok",
-        "RateLimited"
-      ])
-      yield* TestClock.adjust("1 second")
-      expect((yield* ingest.submit(envelope(alice, { nonce: 5 }))).offset).toBe(3)
-      // other senders have their own bucket
-      expect((yield* ingest.submit(envelope(bob))).offset).toBe(4)
-    }).pipe(Effect.provide(pipeline({ rate: { ratePerSec: 1, burst: 3 } }))))
-
-  it.effect("rejects a Lamport stamp not above a dependency's", () =>
-    Effect.gen(function*() {
-      const ingest = yield* Ingest.Ingest
-      const a = envelope(alice, { lamport: 5 })
-      yield* ingest.submit(a)
-      const error = yield* rejectionOf(envelope(bob, { lamport: 5, deps: [idOf(a)] }))
-      expect(error._tag).toBe("InvalidLamport")
-    }).pipe(Effect.provide(pipeline())))
-
-  it.effect("holds a message with unknown dependencies until they arrive", () =>
-    Effect.gen(function*() {
-      const ingest = yield* Ingest.Ingest
-      const a = envelope(alice, { lamport: 1 })
-      const b = envelope(bob, { lamport: 2, deps: [idOf(a)] })
-      const waiting = yield* Effect.forkChild(ingest.submit(b))
-      yield* Effect.yieldNow
-      yield* TestClock.adjust("100 millis")
-      expect(yield* ingest.pending).toBe(1)
-      const ra = yield* ingest.submit(a)
-      const rb = yield* Fiber.join(waiting)
-      expect(ra.offset).toBe(0)
-      expect(rb.offset).toBe(1)
-      expect(yield* ingest.pending).toBe(0)
-    }).pipe(Effect.provide(pipeline())))
-
-  it.effect("rejects a held message whose dependencies never arrive, and keeps the log unchanged", () =>
+  const rejectionOf = (value: unknown) =>
     Effect.gen(function*() {
       const ingest = yield* Ingest.Ingest
       const log = yield* CausalLog
-      const ghost = envelope(alice, { lamport: 1, nonce: 99 })
-      const b = envelope(bob, { lamport: 2, deps: [idOf(ghost)] })
-      const waiting = yield* Effect.forkChild(Effect.flip(ingest.submit(b)))
-      yield* TestClock.adjust("2 seconds")
-      const error = yield* Fiber.join(waiting)
-      expect(error._tag).toBe("UnknownDependencies")
-      expect(error._tag === "UnknownDependencies" && error.missing).toEqual([idOf(ghost)])
-      expect(yield* log.endOffset).toBe(0)
-      expect(yield* ingest.pending).toBe(0)
-    }).pipe(Effect.provide(pipeline({ pendingTimeoutMs: 1000 }))))
+      const before = yield* log.endOffset
+      const error = yield* Effect.flip(ingest.submit(value))
+      expect(yield* log.endOffset).toBe(before) // nothing appended on a rejection
+      return error
+    })
 
-  it.effect("refuses to hold more than the pending limit", () =>
-    Effect.gen(function*() {
-      const ingest = yield* Ingest.Ingest
-      const ghost = idOf(envelope(alice, { nonce: 1000 }))
-      const results = yield* Effect.forkChild(
-        ingest.submitMany([1, 2, 3].map((n) => envelope(bob, { nonce: n, lamport: 2, deps: [ghost] })))
-      )
-      yield* TestClock.adjust("10 seconds")
-      const out = yield* Fiber.join(results)
-      expect(out.map((r) => (Result.isFailure(r) ? r.failure._tag : "ok"))).toEqual([
-        "UnknownDependencies",
-        "UnknownDependencies",
-        "RateLimited"
-      ])
-    }).pipe(Effect.provide(pipeline({ pendingLimit: 2 }))))
+  describe(`Ingest (signatures ${verifyOffThread ? "off the event loop" : "on the event loop"})`, () => {
+    it.effect("admits a valid message of either scheme and acknowledges offset and lamport", () =>
+      Effect.gen(function*() {
+        const ingest = yield* Ingest.Ingest
+        const log = yield* CausalLog
+        const a = envelope(alice, { lamport: 3 })
+        const b = envelope(bob, { lamport: 4, deps: [idOf(a)] })
+        const ra = yield* ingest.submit(a)
+        const rb = yield* ingest.submit(b)
+        expect(ra).toEqual({ id: idOf(a), offset: 0, lamport: 3 })
+        expect(rb).toEqual({ id: idOf(b), offset: 1, lamport: 4 })
+        expect(yield* ingest.clock).toBeGreaterThan(4)
+        const stored = yield* log.get(idOf(b))
+        expect(stored._tag).toBe("Some")
+        expect(yield* log.dependents(idOf(a))).toHaveLength(1)
+      }).pipe(Effect.provide(pipeline())))
 
-  it.effect("submitMany answers each message in order within one batch", () =>
-    Effect.gen(function*() {
-      const ingest = yield* Ingest.Ingest
-      const a = envelope(alice, { nonce: 1, lamport: 1 })
-      const b = envelope(alice, { nonce: 2, lamport: 2, deps: [idOf(a)] })
-      const out = yield* ingest.submitMany([a, { junk: true }, b, a])
-      expect(out.map((r) => (Result.isSuccess(r) ? r.success.offset : r.failure._tag))).toEqual([
-        0,
-        "MalformedMessage",
-        1,
-        "DuplicateMessage"
-      ])
-    }).pipe(Effect.provide(pipeline())))
-})
+    it.effect("rejects each malformed or unauthentic message with its own typed reason", () =>
+      Effect.gen(function*() {
+        const ok = envelope(alice)
+        const cases: Array<[unknown, string]> = [
+          ["not an object", "MalformedMessage"],
+          [{ ...ok, extra: 1 }, "MalformedMessage"],
+          [{ ...ok, nonce: -1 }, "MalformedMessage"],
+          [{ ...ok, nonce: 1.5 }, "MalformedMessage"],
+          [{ ...ok, payload: { component: "x", status: "maybe", latencyMs: 1 } }, "MalformedMessage"],
+          [envelope(alice, { v: 2 }), "UnsupportedProtocol"],
+          [envelope(alice, { flags: 1 << 7 }), "UnsupportedProtocol"],
+          [envelope(alice, { type: "Teleport" }), "UnknownMessageType"],
+          [{ ...ok, sig: ok.sig.replace(/^../, ok.sig.startsWith("00") ? "01" : "00") }, "InvalidSignature"],
+          [{ ...ok, lamport: 2 }, "InvalidSignature"],
+          [envelope(alice, { expiry: 0 }), "MessageExpired"],
+          [envelope(alice, { lamport: 10_000_000 }), "InvalidLamport"],
+          [envelope(alice, { payload: { component: "x".repeat(64), status: "ok", latencyMs: 1 } }), "MessageTooLarge"]
+        ]
+        for (const [value, tag] of cases) {
+          const error = yield* rejectionOf(value)
+          expect(error._tag, JSON.stringify(value).slice(0, 120)).toBe(tag)
+          expect("reason" in error && typeof error.reason === "string" && error.reason.length > 0).toBe(true)
+        }
+      }).pipe(Effect.provide(pipeline({ maxMessageBytes: 400 }))))
+
+    it.effect("rejects a duplicate id and a replayed nonce", () =>
+      Effect.gen(function*() {
+        const ingest = yield* Ingest.Ingest
+        const first = envelope(alice, { nonce: 5 })
+        yield* ingest.submit(first)
+        expect((yield* rejectionOf(first))._tag).toBe("DuplicateMessage")
+        expect((yield* rejectionOf(envelope(alice, { nonce: 5, lamport: 2 })))._tag).toBe("NonceReplayed")
+        expect((yield* rejectionOf(envelope(alice, { nonce: 4, lamport: 2 })))._tag).toBe("NonceReplayed")
+        yield* ingest.submit(envelope(alice, { nonce: 9, lamport: 2 }))
+      }).pipe(Effect.provide(pipeline())))
+
+    it.effect("rate limits a sender past its burst, and refills with time", () =>
+      Effect.gen(function*() {
+        const ingest = yield* Ingest.Ingest
+        const results = yield* ingest.submitMany([1, 2, 3, 4].map((n) => envelope(alice, { nonce: n })))
+        expect(results.map((r) => (Result.isSuccess(r) ? "ok" : r.failure._tag))).toEqual([
+          "ok",
+          "ok",
+          "ok",
+          "RateLimited"
+        ])
+        yield* TestClock.adjust("1 second")
+        expect((yield* ingest.submit(envelope(alice, { nonce: 5 }))).offset).toBe(3)
+        // other senders have their own bucket
+        expect((yield* ingest.submit(envelope(bob))).offset).toBe(4)
+      }).pipe(Effect.provide(pipeline({ rate: { ratePerSec: 1, burst: 3 } }))))
+
+    it.effect("rejects a Lamport stamp not above a dependency's", () =>
+      Effect.gen(function*() {
+        const ingest = yield* Ingest.Ingest
+        const a = envelope(alice, { lamport: 5 })
+        yield* ingest.submit(a)
+        const error = yield* rejectionOf(envelope(bob, { lamport: 5, deps: [idOf(a)] }))
+        expect(error._tag).toBe("InvalidLamport")
+      }).pipe(Effect.provide(pipeline())))
+
+    it.effect("holds a message with unknown dependencies until they arrive", () =>
+      Effect.gen(function*() {
+        const ingest = yield* Ingest.Ingest
+        const a = envelope(alice, { lamport: 1 })
+        const b = envelope(bob, { lamport: 2, deps: [idOf(a)] })
+        const waiting = yield* Effect.forkChild(ingest.submit(b))
+        yield* untilHeld(1)
+        yield* TestClock.adjust("100 millis")
+        expect(yield* ingest.pending).toBe(1)
+        const ra = yield* ingest.submit(a)
+        const rb = yield* Fiber.join(waiting)
+        expect(ra.offset).toBe(0)
+        expect(rb.offset).toBe(1)
+        expect(yield* ingest.pending).toBe(0)
+      }).pipe(Effect.provide(pipeline())))
+
+    it.effect("rejects a held message whose dependencies never arrive, and keeps the log unchanged", () =>
+      Effect.gen(function*() {
+        const ingest = yield* Ingest.Ingest
+        const log = yield* CausalLog
+        const ghost = envelope(alice, { lamport: 1, nonce: 99 })
+        const b = envelope(bob, { lamport: 2, deps: [idOf(ghost)] })
+        const waiting = yield* Effect.forkChild(Effect.flip(ingest.submit(b)))
+        yield* untilHeld(1)
+        yield* TestClock.adjust("2 seconds")
+        const error = yield* Fiber.join(waiting)
+        expect(error._tag).toBe("UnknownDependencies")
+        expect(error._tag === "UnknownDependencies" && error.missing).toEqual([idOf(ghost)])
+        expect(yield* log.endOffset).toBe(0)
+        expect(yield* ingest.pending).toBe(0)
+      }).pipe(Effect.provide(pipeline({ pendingTimeoutMs: 1000 }))))
+
+    it.effect("refuses to hold more than the pending limit", () =>
+      Effect.gen(function*() {
+        const ingest = yield* Ingest.Ingest
+        const ghost = idOf(envelope(alice, { nonce: 1000 }))
+        const results = yield* Effect.forkChild(
+          ingest.submitMany([1, 2, 3].map((n) => envelope(bob, { nonce: n, lamport: 2, deps: [ghost] })))
+        )
+        yield* untilHeld(2)
+        yield* TestClock.adjust("10 seconds")
+        const out = yield* Fiber.join(results)
+        expect(out.map((r) => (Result.isFailure(r) ? r.failure._tag : "ok"))).toEqual([
+          "UnknownDependencies",
+          "UnknownDependencies",
+          "RateLimited"
+        ])
+      }).pipe(Effect.provide(pipeline({ pendingLimit: 2 }))))
+
+    it.effect("submitMany answers each message in order within one batch", () =>
+      Effect.gen(function*() {
+        const ingest = yield* Ingest.Ingest
+        const a = envelope(alice, { nonce: 1, lamport: 1 })
+        const b = envelope(alice, { nonce: 2, lamport: 2, deps: [idOf(a)] })
+        const out = yield* ingest.submitMany([a, { junk: true }, b, a])
+        expect(out.map((r) => (Result.isSuccess(r) ? r.success.offset : r.failure._tag))).toEqual([
+          0,
+          "MalformedMessage",
+          1,
+          "DuplicateMessage"
+        ])
+      }).pipe(Effect.provide(pipeline())))
+  })
+}
