@@ -113,6 +113,8 @@ export interface MempoolState {
   readonly open: HashMap.HashMap<number, string>
   readonly openDigest: string
   readonly batches: HashMap.HashMap<number, Batch>
+  /** Each sealed batch's entries by position (derived from the entries; not encoded). */
+  readonly seats: HashMap.HashMap<number, HashMap.HashMap<number, string>>
   /** Ids of entries not in a terminal status, for sweeps and the pending query. */
   readonly live: HashMap.HashMap<string, true>
   readonly outcomes: HashMap.HashMap<string, Outcome>
@@ -149,6 +151,7 @@ export const initialMempool: MempoolState = {
   open: HashMap.empty(),
   openDigest: EMPTY_DIGEST,
   batches: HashMap.empty(),
+  seats: HashMap.empty(),
   live: HashMap.empty(),
   outcomes: HashMap.empty(),
   debts: HashMap.empty(),
@@ -307,7 +310,8 @@ const seal = (state: MempoolState, e: EventHeader, p: typeof BatchSealed.Type): 
     batch: state.batch + 1,
     open: HashMap.empty(),
     openDigest: EMPTY_DIGEST,
-    batches: HashMap.set(state.batches, p.batch, batch)
+    batches: HashMap.set(state.batches, p.batch, batch),
+    seats: HashMap.set(state.seats, p.batch, state.open)
   }
 }
 

@@ -149,12 +149,20 @@ const decode = (json: Json): MempoolState => {
   const live = HashMap.fromIterable(
     Object.values(o.entries).filter((e) => e.status === "committed" || e.status === "revealed" || e.status === "matched").map((e) => [e.id, true as const] as const)
   )
+  const seats = new Map<number, Array<readonly [number, string]>>()
+  for (const e of Object.values(o.entries)) {
+    if (e.batch >= o.batch) continue
+    const list = seats.get(e.batch)
+    if (list === undefined) seats.set(e.batch, [[e.position, e.id]])
+    else list.push([e.position, e.id])
+  }
   return {
     entries,
     batch: o.batch,
     open: HashMap.fromIterable(o.open.map((id, i) => [i, id] as const)),
     openDigest: o.openDigest,
     batches: HashMap.fromIterable(o.batches.map((b) => [b.batch, b as Batch] as const)),
+    seats: HashMap.fromIterable([...seats].map(([b, list]) => [b, HashMap.fromIterable(list)] as const)),
     live,
     outcomes: HashMap.fromIterable(Object.entries(o.outcomes).map(([k, v]) => [k, v as Outcome] as const)),
     debts: HashMap.fromIterable(Object.entries(o.debts).map(([k, v]) => [k, v as Debt] as const)),

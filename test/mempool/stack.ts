@@ -1,0 +1,73 @@
+/**
+ * The mempool's services in process for tests: ingest, the projection runner (log index +
+ * mempool), the instance as author, a local beacon and the in-process tlock decrypter over
+ * a memory log; the sealer driven by hand (no background loop).
+ */
+import { Effect, Layer } from "effect"
+import * as LocalBeacon from "../../src/adapters/beacon/LocalBeacon.ts"
+import * as InstanceKeyFile from "../../src/adapters/InstanceKeyFile.ts"
+import * as MemoryCausalLog from "../../src/adapters/MemoryCausalLog.ts"
+import * as NodeCryptoSignatureVerifier from "../../src/adapters/NodeCryptoSignatureVerifier.ts"
+import * as SqliteProjectionStore from "../../src/adapters/SqliteProjectionStore.ts"
+import * as InlineTlockDecrypter from "../../src/adapters/timelock/InlineTlockDecrypter.ts"
+import type { KeyFile } from "../../src/domain/Keys.ts"
+import type { MessageType } from "../../src/domain/MessageTypes.ts"
+import type { MessageId } from "../../src/domain/Primitives.ts"
+import { projections } from "../../src/main.ts"
+import * as ProjectionRunner from "../../src/projections/ProjectionRunner.ts"
+import * as Author from "../../src/services/Author.ts"
+import * as Ingest from "../../src/services/Ingest.ts"
+import * as Sealer from "../../src/services/Sealer.ts"
+import { envelope, testKey } from "../support/fixtures.ts"
+
+export const instance = testKey("instance")
+
+/** The local beacon of the tests: rounds every 3 s from Unix second 1,000. */
+export const beaconOptions: LocalBeacon.LocalBeaconOptions = {
+  secretKey: new Uint8Array(32).fill(7),
+  genesisTime: 1000,
+  period: 3
+}
+export const chainInfo = LocalBeacon.chainInfoOf(beaconOptions)
+
+/** Ingest, runner, author, beacon, decrypter and sealer over a memory log. */
+export const stack = (sealer: Partial<Sealer.SealerOptions> = {}) => {
+  const storage = Layer.mergeAll(
+    MemoryCausalLog.layerMemory,
+    SqliteProjectionStore.layerMemory,
+    NodeCryptoSignatureVerifier.layer,
+    InstanceKeyFile.layerKey(instance),
+    LocalBeacon.layerWith(beaconOptions),
+    InlineTlockDecrypter.layerNoble
+  )
+  const core = Layer.mergeAll(
+    Ingest.layer({ ...Ingest.defaultOptions, exemptSenders: [instance.publicKey] }),
+    ProjectionRunner.layer(projections({ instanceKey: instance.publicKey }), { snapshotEvery: 1_000_000, pageSize: 4096 })
+  )
+  return Sealer.layer({ background: false, ...sealer }).pipe(
+    Layer.provideMerge(Author.layer),
+    Layer.provideMerge(core),
+    Layer.provideMerge(storage)
+  )
+}
+
+const nonces = new Map<string, number>()
+
+/** Sign and submit a message as `key` (next nonce, Lamport above the clock), wait until the projections folded it. */
+export const submit = (
+  key: KeyFile,
+  type: MessageType,
+  payload: unknown,
+  options: { readonly deps?: ReadonlyArray<string>; readonly expiry?: number | null } = {}
+) =>
+  Effect.gen(function*() {
+    const ingest = yield* Ingest.Ingest
+    const runner = yield* ProjectionRunner.Projections
+    const nonce = (nonces.get(key.publicKey) ?? 0) + 1
+    nonces.set(key.publicKey, nonce)
+    const lamport = (yield* ingest.clock) + 1
+    const env = envelope(key, { type, payload, nonce, lamport, deps: [...(options.deps ?? [])].sort() as Array<MessageId>, expiry: options.expiry ?? null })
+    const receipt = yield* ingest.submit(env)
+    yield* runner.awaitOffset(receipt.offset + 1)
+    return receipt
+  })
