@@ -20,7 +20,11 @@ import {
   toHex,
   unsignedOf
 } from "../../src/domain/Envelope.ts"
+import { hash } from "node:crypto"
+import { Effect } from "effect"
+import { canonicalTexts, nobleTextSha256 } from "../../src/domain/Admission.ts"
 import { keyFromSecret, signEnvelope } from "../../src/domain/Keys.ts"
+import type { VerifyRequest } from "../../src/ports/SignatureVerifier.ts"
 import { type CausalNode, happenedBefore, isAboveDependencies, receive, stamp } from "../../src/domain/Lamport.ts"
 import type { Hex, MessageId } from "../../src/domain/Primitives.ts"
 import { envelope } from "../support/fixtures.ts"
@@ -331,6 +335,40 @@ describe("envelope id", () => {
   })
 })
 
+describe("admission's canonical texts", () => {
+  // What `canonicalize` makes of a value: its text, or the error's path and reason.
+  const outcome = (f: () => string) => {
+    try {
+      return { text: f() }
+    } catch (e) {
+      return e instanceof CanonicalEncodingError ? { error: `${e.path}: ${e.reason}` } : { thrown: String(e) }
+    }
+  }
+  const nested = (depth: number): Json => (depth === 0 ? 1 : { a: nested(depth - 1) })
+
+  it("are the JCS of the whole envelope (body) and of the envelope without sig (id), or fail alike", () => {
+    const payload = fc.oneof(json, fc.integer({ min: MAX_DEPTH - 3, max: MAX_DEPTH + 1 }).map(nested), fc.constant(0.5 as Json))
+    fc.assert(
+      fc.property(unsignedEnvelope, payload, hexBytes(64), (u, p, sig) => {
+        const e: Envelope = { ...u, payload: p, sig: sig as Hex }
+        const texts = outcome(() => JSON.stringify(canonicalTexts(e)))
+        const expected = outcome(() => JSON.stringify({ unsigned: canonicalize(unsignedOf(e)), body: canonicalize(e) }))
+        expect(texts).toEqual(expected)
+      }),
+      { numRuns: 1000 }
+    )
+  })
+
+  it("hash to the same id with noble's SHA-256 and node:crypto's, for any text", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 300 }), (text) => {
+        expect(toHex(nobleTextSha256(text))).toBe(hash("sha256", text, "hex"))
+      }),
+      { numRuns: 500 }
+    )
+  })
+})
+
 describe("signatures", () => {
   const signedEnvelope = fc
     .record({ scheme, seed: fc.nat(0xffffff), unsigned: unsignedEnvelope })
@@ -379,6 +417,48 @@ describe("signatures", () => {
         for (const [name, v] of verifiers) expect(v.verify(e.scheme, malformed, message, fromHex(e.sig)), name).toBe(false)
       }),
       { numRuns: 200 }
+    )
+  })
+
+  it("verifyMany answers exactly what verify answers, in order, under both verifiers", async () => {
+    // secp256k1's group order: s -> n - s is the malleated twin of a valid signature.
+    const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n
+    const spoil = (e: Envelope, how: number): VerifyRequest => {
+      const message = signingBytes(idBytesOf(e))
+      const signature = fromHex(e.sig)
+      const base = { scheme: e.scheme, publicKey: e.sender, message, signature }
+      switch (how) {
+        case 0:
+          return base
+        case 1:
+          return { ...base, signature: Uint8Array.from(signature, (b, i) => (i === 5 ? b ^ 1 : b)) }
+        case 2:
+          return { ...base, signature: signature.subarray(0, 63) }
+        case 3:
+          return { ...base, publicKey: e.sender + "zz" }
+        case 4:
+          return { ...base, message: Uint8Array.from(message, (b, i) => (i === 20 ? b ^ 0x80 : b)) }
+        default: {
+          if (e.scheme !== "secp256k1") return { ...base, scheme: "secp256k1" }
+          const s = BigInt("0x" + toHex(signature.subarray(32)))
+          const high = fromHex((N - s).toString(16).padStart(64, "0"))
+          return { ...base, signature: Uint8Array.from([...signature.subarray(0, 32), ...high]) }
+        }
+      }
+    }
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(signedEnvelope, fc.nat(5)), { maxLength: 12 }), async (cases) => {
+        const requests = cases.map(([e, how]) => spoil(e, how))
+        for (const [name, v] of verifiers) {
+          const many = await Effect.runPromise(v.verifyMany(requests))
+          expect(many, name).toEqual(requests.map((r) => v.verify(r.scheme, r.publicKey, r.message, r.signature)))
+        }
+        // Valid ones verify, and each kind of damage is refused.
+        expect(requests.map((r) => verifiers[0][1].verify(r.scheme, r.publicKey, r.message, r.signature))).toEqual(
+          cases.map(([, how]) => how === 0)
+        )
+      }),
+      { numRuns: 60 }
     )
   })
 
