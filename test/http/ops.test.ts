@@ -98,6 +98,11 @@ describe("operations endpoints", () => {
           "/v1/messages",
           "/v1/messages/{id}",
           "/v1/messages/{id}/dependents",
+          "/v1/operators/auctions/{batch}",
+          "/v1/operators/intents",
+          "/v1/operators/intents/{id}",
+          "/v1/operators/mev-distribution",
+          "/v1/operators/refusals/{id}",
           "/v1/projections",
           "/v1/projections/log-index",
           "/v1/stream"

@@ -1,0 +1,132 @@
+/**
+ * Handlers of the operators group (OperatorsApi.ts): each reads the operators projection's
+ * state and translates it into the contract's views; the MEV distribution is the domain's
+ * calculateMevDistribution. No rule is decided here.
+ */
+import { Effect, Result } from "effect"
+import { HttpApiBuilder } from "effect/http-api"
+import type { Intent } from "../../domain/mempool/Intents.ts"
+import { calculateMevDistribution } from "../../domain/mempool/MevDistribution.ts"
+import { InstanceKey } from "../../ports/InstanceKey.ts"
+import {
+  auctionOf,
+  intentById,
+  intentsByOperator,
+  intentsByOrder,
+  makeOperators,
+  type OperatorsState,
+  refusalOf
+} from "../../projections/Operators/Operators.ts"
+import { Projections } from "../../projections/ProjectionRunner.ts"
+import { Api } from "./Api.ts"
+import {
+  AuctionNotFound,
+  DEFAULT_INTENTS,
+  IntentNotFound,
+  IntentQueryInvalid,
+  type IntentView,
+  RefusalNotFound
+} from "./OperatorsApi.ts"
+
+/** An intent as the API serves it. */
+export const intentView = (i: Intent): IntentView => ({
+  id: i.id,
+  operator: i.operator,
+  via: i.via,
+  offset: i.offset,
+  status: i.status,
+  commitment: i.commitment,
+  revealId: i.revealId,
+  orderIds: i.body === null ? null : i.body.orderIds,
+  windowStart: i.body?.windowStart ?? null,
+  windowEnd: i.body?.windowEnd ?? null,
+  heldFrom: i.heldFrom,
+  reason: i.reason,
+  conflictWith: i.conflictWith,
+  settledInBatch: i.settledInBatch,
+  expiredInBatch: i.expiredInBatch
+})
+
+/** The operators group's handlers, over Projections and InstanceKey. */
+export const layer = HttpApiBuilder.group(Api, "operators", (handlers) =>
+  Effect.gen(function*() {
+    const runner = yield* Projections
+    const key = yield* InstanceKey
+    // The operators projection is always registered: its absence is a wiring bug.
+    const current = runner.state(makeOperators({ instanceKey: key.publicKey })).pipe(Effect.orDie)
+    const state = current.pipe(Effect.map((s) => s.state as OperatorsState))
+
+    return handlers
+      .handle("intent", ({ params }) =>
+        state.pipe(Effect.flatMap((s) => {
+          const found = intentById(s, params.id)
+          return found === undefined
+            ? Effect.fail(new IntentNotFound({ reason: `no intent ${params.id} (the id of a ComputationIntent or IntentCommitment)`, id: params.id }))
+            : Effect.succeed(intentView(found))
+        })))
+      .handle("intents", ({ query }) =>
+        Effect.gen(function*() {
+          if ((query.operator === undefined) === (query.order === undefined)) {
+            return yield* new IntentQueryInvalid({ reason: "give exactly one of the query parameters operator and order" })
+          }
+          const { offset, state: s } = yield* current
+          const st = s as OperatorsState
+          const all = query.operator !== undefined ? intentsByOperator(st, query.operator) : intentsByOrder(st, query.order ?? "")
+          const from = query.fromOffset ?? 0
+          const limit = query.limit ?? DEFAULT_INTENTS
+          const page = all.filter((i) => i.offset >= from).slice(0, limit + 1)
+          return {
+            logTime: { now: st.now, openBatch: st.openBatch, offset },
+            intents: page.slice(0, limit).map(intentView),
+            next: page.length > limit ? (page[limit]?.offset ?? null) : null
+          }
+        }))
+      .handle("auction", ({ params }) =>
+        state.pipe(Effect.flatMap((s) => {
+          const found = auctionOf(s, params.batch)
+          if (found === undefined) {
+            const reason = params.batch < s.openBatch
+              ? `batch ${params.batch} was sealed without a bid`
+              : params.batch === s.openBatch
+              ? `batch ${params.batch} is open and has no bid yet`
+              : `batch ${params.batch} is not open yet (the open batch is ${s.openBatch})`
+            return Effect.fail(new AuctionNotFound({ reason, batch: params.batch }))
+          }
+          const winner = found.bids.find((b) => b.id === found.auction.winner)
+          return Effect.succeed({
+            batch: found.auction.batch,
+            phase: found.auction.phase,
+            closedBy: found.auction.closedBy,
+            settledBy: found.auction.settledBy,
+            winner: winner === undefined ? null : { bid: winner.id, bidder: winner.bidder, amount: winner.amount ?? "0" },
+            bids: found.bids.map((b) => ({
+              id: b.id,
+              bidder: b.bidder,
+              offset: b.offset,
+              commitment: b.commitment,
+              status: b.status,
+              amount: b.amount,
+              revealId: b.revealId
+            }))
+          })
+        })))
+      .handle("refusal", ({ params }) =>
+        state.pipe(Effect.flatMap((s) => {
+          const found = refusalOf(s, params.id)
+          return found === undefined
+            ? Effect.fail(new RefusalNotFound({ reason: `no refusal is recorded for ${params.id}: it was accepted, is not in the log yet, or is not an operator reveal or bid`, id: params.id }))
+            : Effect.succeed({ id: params.id, ...found })
+        })))
+      .handle("mevDistribution", ({ payload }) => {
+        const result = calculateMevDistribution(
+          BigInt(payload.extracted),
+          payload.participants.map((p) => ({ id: p.id, weight: BigInt(p.weight) }))
+        )
+        if (Result.isFailure(result)) return Effect.fail(result.failure)
+        return Effect.succeed({
+          extracted: payload.extracted,
+          totalWeight: result.success.reduce((a, s) => a + s.weight, 0n).toString(),
+          shares: result.success.map((s) => ({ id: s.id, weight: s.weight.toString(), share: s.share.toString() }))
+        })
+      })
+  }))
