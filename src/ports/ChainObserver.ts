@@ -49,6 +49,27 @@ export type HeadEvent =
    * finality never send it (their safe head is their finalized head).
    */
   | { readonly _tag: "Safe"; readonly header: VerifiedHeader }
+  /**
+   * Two valid headers for one height: a witness exposed a conflicting header that verifies
+   * (a light-client attack, or a fork of the validators). The observer halts after it; its
+   * stream then fails with a "Disagreement" ChainObserverError carrying the same evidence.
+   */
+  | { readonly _tag: "Misbehaviour"; readonly evidence: MisbehaviourEvidence }
+
+/** Evidence of misbehaviour: the primary's and a witness's conflicting headers. */
+export interface MisbehaviourEvidence {
+  readonly chain: string
+  /** The first height at which the two chains differ. */
+  readonly height: number
+  /** The last height both agree on, and its hash. */
+  readonly commonHeight: number
+  readonly commonHash: string
+  readonly primary: { readonly endpoint: string; readonly header: VerifiedHeader }
+  readonly witness: { readonly endpoint: string; readonly header: VerifiedHeader }
+  /** Both conflicting blocks in the chain's own encoding (CometBFT: light blocks in RPC JSON), for a report to the chain. */
+  readonly primaryBlock: unknown
+  readonly witnessBlock: unknown
+}
 
 /**
  * Where to resume following: what an earlier run already reported (the chain-observer
@@ -67,13 +88,18 @@ export interface FollowCursor {
 /** A proven state value: `value` is empty hex for a proven absence. */
 export interface StateProof {
   readonly chain: string
+  /** The state's height (CometBFT: the state after block `height`, committed to by header height + 1). */
   readonly height: number
+  /** The verified header whose root the proof was checked against (CometBFT: header height + 1). */
   readonly headerHash: string
   readonly kind: "eip1186" | "ics23"
-  /** The key as the chain names it (EVM: address or address/slot; Cosmos: store/key), hex. */
+  /** The key as the chain names it, hex (EVM: address, or address then slot; Cosmos: UTF-8 `<store>/` then the key bytes). */
   readonly key: string
   readonly value: string
-  /** The proof in the kind's own encoding (EIP-1186 getProof JSON; ICS23 CommitmentProof bytes), hex. */
+  /**
+   * The proof in the kind's own encoding, hex: EIP-1186 getProof JSON; for ICS23 the
+   * tendermint.crypto.ProofOps the node sent (the store's and the multistore's CommitmentProofs).
+   */
   readonly proof: string
 }
 

@@ -58,7 +58,7 @@ const scripted = () => {
 }
 
 const tags = (events: ReadonlyArray<HeadEvent>) =>
-  events.map((e) => (e._tag === "Reorg" ? `Reorg@${e.forkHeight}` : `${e._tag}${e.header.height}`))
+  events.map((e) => (e._tag === "Reorg" ? `Reorg@${e.forkHeight}` : e._tag === "Misbehaviour" ? `Misbehaviour@${e.evidence.height}` : `${e._tag}${e.header.height}`))
 
 describe("EvmHeadTracker", () => {
   it.effect("starts with the confirmation depth below the tip, then extends one header at a time", () =>

@@ -1,0 +1,435 @@
+/**
+ * The Cosmos chain observer: a CometBFT light client over cosmjs (CometRpc.ts). It trusts no
+ * RPC endpoint, only a root of trust given out of band (a height and its header hash).
+ *
+ * - Headers: the root is checked by hash and its own commit (> 2/3 of its validators). A new
+ *   height is verified from the latest verified light block by the domain light client
+ *   (src/domain/verify/cometbft): adjacent verification for the next height, skipping
+ *   verification with trust level (default 1/3) otherwise, bisecting when a skip lacks trust;
+ *   trusting period and clock drift are checked against the clock. Heights in between are
+ *   verified by hash links (each header must hash to the `last_block_id` of the verified one
+ *   above it), as CometBFT's backwards verification does.
+ * - Witnesses: every verified target is cross-checked with each witness. A witness holding a
+ *   conflicting header that verifies from the last common block is a light-client attack:
+ *   the observer reports it (a `Misbehaviour` event on `follow` carrying both headers, and a
+ *   "Disagreement" error with the two headers) and halts, as CometBFT's light client does. A
+ *   witness that is down or serves blocks that do not verify is only logged.
+ * - Finality: CometBFT commits are final, so latest = safe = finalized = the latest verified.
+ * - State: `prove(height, key)` asks `abci_query` with `prove=true` for the state after block
+ *   `height` and checks the two ICS23 proof ops (StoreProof.ts) against the app hash of the
+ *   verified header at `height + 1` (CometBFT puts the app hash of height H in header H + 1);
+ *   the StateProof's `headerHash` is that header's. Keys are `<store>/<hex key>`; StateProof
+ *   keys are hex of `<store>/` followed by the key bytes.
+ *
+ * Every verification runs under one lock, so `follow`, `prove`, `tips` and `watch` share one
+ * trusted state and never race on it.
+ */
+import { Clock, Effect, Option, Result, Semaphore, Stream } from "effect"
+import { type LightClientAttackEvidence, type VerifiedTarget, verifyToHeight } from "../../domain/verify/cometbft/CometBftBisection.ts"
+import {
+  DEFAULT_MAX_CLOCK_DRIFT,
+  DEFAULT_TRUST_LEVEL,
+  type VerifySignature,
+  headerHash,
+  lightBlockHash
+} from "../../domain/verify/cometbft/CometBftLightClient.ts"
+import { formatRfc3339Nanos, parseDurationNanos, parseRfc3339Nanos } from "../../domain/verify/cometbft/CometBftTime.ts"
+import type { HeaderJson, LightBlock } from "../../domain/verify/cometbft/LightBlock.ts"
+import type { TrustLevel } from "../../domain/verify/cometbft/LightClientErrors.ts"
+import {
+  ChainObserverError,
+  type ChainObserverService,
+  type ChainTips,
+  type FollowCursor,
+  type HeadEvent,
+  type MisbehaviourEvidence,
+  type StateProof,
+  type VerifiedHeader
+} from "../../ports/ChainObserver.ts"
+import * as NodeCryptoSignatureVerifier from "../NodeCryptoSignatureVerifier.ts"
+import * as CometRpc from "./CometRpc.ts"
+import { checkStoreProof, encodeProofOps, parseStoreKey, storeKeyHex } from "./StoreProof.ts"
+
+/** How to observe one CometBFT chain. */
+export interface CosmjsCosmosObserverOptions {
+  /** The chain's name in causeway; also its CometBFT chain ID unless `chainId` says otherwise. */
+  readonly chain: string
+  readonly chainId?: string
+  /** The primary full node's RPC URL. */
+  readonly rpc: string
+  /** Witness full nodes' RPC URLs, cross-checked for conflicting headers. */
+  readonly witnesses?: ReadonlyArray<string>
+  /** The root of trust: a height and its header hash (hex), obtained out of band. */
+  readonly trustedHeight: number
+  readonly trustedHash: string
+  /** How long a verified header may be trusted, nanoseconds as a decimal string (default 168 h). */
+  readonly trustingPeriod?: string
+  /** Default 1/3. */
+  readonly trustLevel?: TrustLevel
+  /** Nanoseconds as a decimal string (default 10 s). */
+  readonly maxClockDrift?: string
+  /** Between polls of the node's height, ms (default 1,000). */
+  readonly pollIntervalMs?: number
+  /** Per-request timeout, ms (default 10,000). */
+  readonly timeoutMs?: number
+  /** Longest run of heights linked one by one (catching up on `follow`, or below the verified ones; default 1,024). */
+  readonly maxCatchUp?: number
+  /** Verified headers kept in memory (default 4,096). */
+  readonly keepHeaders?: number
+  /** Ed25519 verification (default node:crypto; same verdicts as the domain's noble). */
+  readonly verifySignature?: VerifySignature
+}
+
+/** CometBFT's default trusting period: 168 h. */
+export const DEFAULT_TRUSTING_PERIOD = String(168n * 3600n * 1_000_000_000n)
+
+const lower = (hex: string): string => hex.toLowerCase()
+const heightOf = (block: LightBlock): number => Number(block.signed_header.header.height)
+
+const toVerifiedHeader = (chain: string, header: HeaderJson, hash: string): VerifiedHeader => ({
+  chain,
+  height: Number(header.height),
+  hash: lower(hash),
+  parentHash: lower(header.last_block_id?.hash ?? ""),
+  stateRoot: lower(header.app_hash),
+  time: Number((parseRfc3339Nanos(header.time) ?? 0n) / 1_000_000n)
+})
+
+// node:crypto (OpenSSL) Ed25519 with parsed keys cached: validator sets are small and stable.
+const nodeCryptoEd25519 = (): VerifySignature => {
+  const verifier = NodeCryptoSignatureVerifier.make(4096)
+  return (publicKey, message, signature) => verifier.verify("ed25519", Buffer.from(publicKey).toString("hex"), message, signature)
+}
+
+/** Build an observer of one CometBFT chain. */
+export const make = (options: CosmjsCosmosObserverOptions): ChainObserverService => {
+  const { chain } = options
+  const chainId = options.chainId ?? chain
+  const fail = (reason: ChainObserverError["reason"], detail: string, cause?: unknown) =>
+    new ChainObserverError({ chain, reason, detail, cause })
+  const timeoutMs = options.timeoutMs ?? 10_000
+  const primary = CometRpc.make(options.rpc, { timeoutMs })
+  const witnesses = (options.witnesses ?? []).map((url) => CometRpc.make(url, { timeoutMs }))
+  const trustingPeriod = options.trustingPeriod ?? DEFAULT_TRUSTING_PERIOD
+  const trustingPeriodNanos = parseDurationNanos(trustingPeriod)
+  const maxClockDrift = options.maxClockDrift ?? DEFAULT_MAX_CLOCK_DRIFT
+  const trustLevel = options.trustLevel ?? DEFAULT_TRUST_LEVEL
+  const pollInterval = options.pollIntervalMs ?? 1000
+  const maxCatchUp = options.maxCatchUp ?? 1024
+  const keepHeaders = options.keepHeaders ?? 4096
+  const verifySignature = options.verifySignature ?? nodeCryptoEd25519()
+  if (!Number.isSafeInteger(options.trustedHeight) || options.trustedHeight < 1) throw new Error("trustedHeight must be a positive integer")
+  if (!/^[0-9a-fA-F]{64}$/.test(options.trustedHash)) throw new Error("trustedHash must be 32 bytes of hex")
+  if (trustingPeriodNanos === undefined || parseDurationNanos(maxClockDrift) === undefined) throw new Error("durations are decimal nanoseconds")
+
+  // --- the trusted state, changed only under `lock` ---
+  const lock = Semaphore.makeUnsafe(1)
+  let trusted: LightBlock | undefined
+  const verified = new Map<number, VerifiedHeader>()
+  // Light blocks fetched from the primary, so a bisection and the root check fetch each once.
+  const fetched = new Map<number, LightBlock>()
+  let halted: { readonly error: ChainObserverError; readonly evidence: MisbehaviourEvidence } | undefined
+
+  const rpcFailure = (e: CometRpc.CometRpcError) =>
+    fail(e.notFound ? "NotFound" : "Unreachable", `${e.method} at ${e.endpoint} failed: ${String(e.cause instanceof Error ? e.cause.message : e.cause)}`, e)
+
+  const now = Effect.map(Clock.currentTimeMillis, (ms) => formatRfc3339Nanos(BigInt(ms) * 1_000_000n))
+
+  const fromPrimary = (height: number): Effect.Effect<LightBlock, CometRpc.CometRpcError> => {
+    const hit = fetched.get(height)
+    return hit !== undefined ? Effect.succeed(hit) : Effect.tap(primary.lightBlock(height), (b) => Effect.sync(() => fetched.set(height, b)))
+  }
+
+  const remember = (header: VerifiedHeader): void => {
+    verified.set(header.height, header)
+  }
+
+  const prune = (): void => {
+    if (verified.size <= keepHeaders) return
+    const heights = [...verified.keys()].sort((a, b) => a - b)
+    for (const h of heights.slice(0, verified.size - keepHeaders)) verified.delete(h)
+  }
+
+  const evidenceOf = (e: LightClientAttackEvidence): MisbehaviourEvidence => {
+    const describe = (block: LightBlock, hash: string): VerifiedHeader => toVerifiedHeader(chain, block.signed_header.header, hash)
+    return {
+      chain,
+      height: e.conflictingHeight,
+      commonHeight: e.commonHeight,
+      commonHash: verified.get(e.commonHeight)?.hash ?? "",
+      primary: { endpoint: primary.endpoint, header: describe(e.primaryBlock, e.primaryHash) },
+      witness: { endpoint: witnesses[e.witnessIndex]?.endpoint ?? "", header: describe(e.witnessBlock, e.witnessHash) },
+      primaryBlock: e.primaryBlock,
+      witnessBlock: e.witnessBlock
+    }
+  }
+
+  // The root of trust, checked once: the node's block at trustedHeight must hash to trustedHash and verify on its own.
+  const ensureRoot = Effect.gen(function*() {
+    if (trusted !== undefined) return trusted
+    const target = yield* Effect.mapError(
+      verifyToHeight(
+        {
+          trustedHeight: options.trustedHeight,
+          trustedHash: options.trustedHash,
+          targetHeight: options.trustedHeight,
+          primary: fromPrimary,
+          now: "1970-01-01T00:00:00Z",
+          trustingPeriod
+        },
+        verifySignature
+      ),
+      (e) =>
+        e._tag === "CometRpcError"
+          ? rpcFailure(e)
+          : fail("InvalidHeader", `root of trust rejected: ${e._tag === "TrustedRootRejected" ? e.reason : e._tag === "InvalidLightBlock" ? `${e.reason}: ${e.detail}` : e._tag}`, e)
+    )
+    const header = target.block.signed_header.header
+    if (header.chain_id !== chainId) {
+      return yield* fail("InvalidHeader", `the node serves chain ${JSON.stringify(header.chain_id)}, not ${JSON.stringify(chainId)}`)
+    }
+    const nowNanos = BigInt(yield* Clock.currentTimeMillis) * 1_000_000n
+    if ((parseRfc3339Nanos(header.time) ?? 0n) + (trustingPeriodNanos ?? 0n) <= nowNanos) {
+      return yield* fail("InvalidHeader", `NotWithinTrustPeriod: the root of trust at ${options.trustedHeight} (${header.time}) is older than the trusting period`)
+    }
+    trusted = target.block
+    remember(toVerifiedHeader(chain, header, target.verified.hash))
+    return trusted
+  })
+
+  const onVerified = (target: VerifiedTarget): Effect.Effect<void> =>
+    Effect.gen(function*() {
+      for (const height of target.trace) {
+        const block = fetched.get(height) ?? (height === heightOf(target.block) ? target.block : undefined)
+        if (block === undefined) continue
+        const hash = lightBlockHash(block)
+        if (Result.isSuccess(hash)) remember(toVerifiedHeader(chain, block.signed_header.header, hash.success))
+      }
+      trusted = target.block
+      const top = heightOf(target.block)
+      for (const h of [...fetched.keys()]) if (h < top) fetched.delete(h)
+      prune()
+      for (const report of target.witnesses) {
+        if (report.status !== "agreed") {
+          yield* Effect.logWarning(`cosmos ${chain}: witness ${witnesses[report.index]?.endpoint ?? report.index} ${report.status}: ${report.detail}`)
+        }
+      }
+    })
+
+  // Verify the primary's block at `target` from the latest verified block (skipping with bisection, witnesses cross-checked).
+  const advance = (target: number): Effect.Effect<void, ChainObserverError> =>
+    Effect.gen(function*() {
+      if (halted !== undefined) return yield* halted.error
+      const root = yield* ensureRoot
+      const from = heightOf(root)
+      if (target <= from) return
+      const result = yield* Effect.result(
+        verifyToHeight(
+          {
+            trustedHeight: from,
+            trustedHash: verified.get(from)?.hash ?? "",
+            targetHeight: target,
+            primary: fromPrimary,
+            witnesses: witnesses.map((w) => w.lightBlock),
+            now: yield* now,
+            trustingPeriod,
+            trustLevel,
+            maxClockDrift
+          },
+          verifySignature
+        )
+      )
+      if (Result.isSuccess(result)) return yield* onVerified(result.success)
+      const e = result.failure
+      fetched.delete(target)
+      switch (e._tag) {
+        case "CometRpcError":
+          return yield* rpcFailure(e)
+        case "InvalidLightBlock":
+          return yield* fail("InvalidHeader", `${e.reason}: ${e.detail}`, e)
+        case "TrustedRootRejected":
+          return yield* fail("InvalidHeader", `the verified block at ${from} no longer checks out: ${e.reason}`, e)
+        case "LightClientAttackDetected": {
+          const evidence = evidenceOf(e.evidence)
+          const error = fail(
+            "Disagreement",
+            JSON.stringify({
+              misbehaviour: "light client attack",
+              height: evidence.height,
+              commonHeight: evidence.commonHeight,
+              primary: evidence.primary.header,
+              witness: evidence.witness.header
+            }),
+            evidence
+          )
+          halted = { error, evidence }
+          yield* Effect.logError(`cosmos ${chain}: witness ${evidence.witness.endpoint} holds a conflicting header at ${evidence.height}; the observer halts`)
+          return yield* error
+        }
+      }
+    })
+
+  // Link heights below a verified header by hash, down to `height`.
+  const linkDown = (height: number): Effect.Effect<VerifiedHeader, ChainObserverError> =>
+    Effect.gen(function*() {
+      const above = [...verified.keys()].filter((h) => h > height).sort((a, b) => a - b)[0]
+      if (above === undefined) return yield* fail("NotFound", `no verified header above ${height}`)
+      if (above - height > maxCatchUp) {
+        return yield* fail("NotFound", `height ${height} is ${above - height} below the nearest verified header (at most ${maxCatchUp} are linked)`)
+      }
+      let parent = verified.get(above)
+      for (let h = above - 1; h >= height; h--) {
+        const json = yield* Effect.mapError(primary.header(h), rpcFailure)
+        const hash = headerHash(json)
+        if (Result.isFailure(hash)) return yield* fail("InvalidHeader", `header ${h}: ${hash.failure.detail}`, hash.failure)
+        if (parent === undefined || lower(hash.success) !== parent.parentHash) {
+          return yield* fail("InvalidHeader", `header ${h} hashes to ${lower(hash.success)}, but the verified header ${h + 1} names ${parent?.parentHash ?? "?"} as its parent`)
+        }
+        parent = toVerifiedHeader(chain, json, hash.success)
+        remember(parent)
+      }
+      return parent ?? (yield* fail("NotFound", `no header at ${height}`))
+    })
+
+  /** The verified header at `height`: forwards by the light client, backwards by hash links. */
+  const headerAt = (height: number): Effect.Effect<VerifiedHeader, ChainObserverError> =>
+    lock.withPermit(
+      Effect.gen(function*() {
+        if (halted !== undefined) return yield* halted.error
+        const known = verified.get(height)
+        if (known !== undefined) return known
+        const root = yield* ensureRoot
+        if (height > heightOf(root)) {
+          yield* advance(height)
+          return verified.get(height) ?? (yield* fail("NotFound", `height ${height} was not verified`))
+        }
+        return yield* linkDown(height)
+      })
+    )
+
+  const latestHeight = Effect.mapError(primary.latestHeight, rpcFailure)
+
+  const tips: Effect.Effect<ChainTips, ChainObserverError> = Effect.gen(function*() {
+    const latest = yield* headerAt(yield* latestHeight)
+    return { latest, safe: latest, finalized: latest }
+  }).pipe(Effect.withSpan("CosmjsCosmosObserver.tips"))
+
+  // One poll of a follower that reported up to `last`: the verified heads above it, ascending.
+  const headsAfter = (last: number | undefined): Effect.Effect<ReadonlyArray<VerifiedHeader>, ChainObserverError> =>
+    Effect.gen(function*() {
+      const latest = yield* latestHeight
+      if (last !== undefined && latest <= last) return []
+      const top = yield* headerAt(latest)
+      const from = last === undefined ? latest : Math.max(last + 1, latest - maxCatchUp + 1)
+      const heads: Array<VerifiedHeader> = [top]
+      for (let h = latest - 1; h >= from; h--) heads.push(yield* headerAt(h))
+      return heads.reverse()
+    })
+
+  type FollowState =
+    | { readonly _tag: "Polling"; readonly last: number | undefined; readonly first: boolean; readonly cursorChecked: boolean }
+    | { readonly _tag: "Failing"; readonly error: ChainObserverError }
+
+  // A resumed follower first checks that the head it reported is still the chain's (a committed block never changes).
+  const checkCursor = (cursor: FollowCursor | undefined): Effect.Effect<void, ChainObserverError> =>
+    Effect.gen(function*() {
+      const reported = cursor?.headers.at(-1)
+      if (reported === undefined) return
+      const now = yield* headerAt(reported.height)
+      if (now.hash !== reported.hash) {
+        return yield* fail("Disagreement", `the verified header at ${reported.height} is ${now.hash}, not ${reported.hash} as reported before`)
+      }
+    })
+
+  const followFrom = (cursor: FollowCursor | undefined): Stream.Stream<HeadEvent, ChainObserverError> =>
+    Stream.suspend(() => {
+      const start: FollowState = { _tag: "Polling", last: cursor?.headers.at(-1)?.height, first: true, cursorChecked: false }
+      return Stream.paginate(start, (state: FollowState) =>
+        Effect.gen(function*() {
+          if (state._tag === "Failing") return yield* state.error
+          if (!state.first) yield* Effect.sleep(pollInterval)
+          const polled = yield* Effect.result(
+            Effect.andThen(state.cursorChecked ? Effect.void : checkCursor(cursor), headsAfter(state.last))
+          )
+          if (Result.isFailure(polled)) {
+            const e = polled.failure
+            if (e.reason === "Unreachable") {
+              yield* Effect.logWarning(`cosmos ${chain}: ${e.detail}; retrying in ${pollInterval} ms`)
+              return [[], Option.some<FollowState>({ ...state, first: false })] as const
+            }
+            if (halted !== undefined && e === halted.error) {
+              const event: HeadEvent = { _tag: "Misbehaviour", evidence: halted.evidence }
+              return [[event], Option.some<FollowState>({ _tag: "Failing", error: e })] as const
+            }
+            return yield* e
+          }
+          const heads = polled.success
+          const top = heads.at(-1)
+          const events: Array<HeadEvent> = heads.map((header) => ({ _tag: "Head", header }))
+          if (top !== undefined) events.push({ _tag: "Finalized", header: top })
+          return [events, Option.some<FollowState>({ _tag: "Polling", last: top?.height ?? state.last, first: false, cursorChecked: true })] as const
+        }))
+    })
+
+  const follow = followFrom(undefined)
+
+  const prove = (height: number, key: string): Effect.Effect<StateProof, ChainObserverError> =>
+    Effect.gen(function*() {
+      const parsed = parseStoreKey(key)
+      if (parsed === undefined) {
+        return yield* fail("InvalidKey", `key ${JSON.stringify(key.slice(0, 120))} is not <store>/<hex key>`)
+      }
+      if (!Number.isSafeInteger(height) || height < 1) return yield* fail("NotFound", `no state at height ${height}`)
+      // The state after block `height` is committed to by the app hash of header height + 1.
+      const committing = yield* headerAt(height + 1)
+      const answer = yield* Effect.mapError(primary.query(`/store/${parsed.store}/key`, parsed.key, height), rpcFailure)
+      if (answer.code !== 0) return yield* fail("NotFound", `abci_query ${parsed.text} at ${height}: code ${answer.code} ${answer.log}`)
+      if (answer.height !== height) return yield* fail("InvalidProof", `abci_query answered for height ${answer.height}, not ${height}`)
+      const problem = checkStoreProof(committing.stateRoot, parsed, answer.value, answer.ops)
+      if (problem !== undefined) return yield* fail("InvalidProof", `${parsed.text} at ${height}: ${problem}`)
+      return {
+        chain,
+        height,
+        headerHash: committing.hash,
+        kind: "ics23",
+        key: storeKeyHex(parsed),
+        value: Buffer.from(answer.value).toString("hex"),
+        proof: Buffer.from(encodeProofOps(answer.ops)).toString("hex")
+      } satisfies StateProof
+    }).pipe(Effect.withSpan("CosmjsCosmosObserver.prove", { attributes: { chain, height } }))
+
+  const watch = (key: string): Stream.Stream<StateProof, ChainObserverError> =>
+    Stream.suspend(() => {
+      let last: string | undefined
+      return follow.pipe(
+        Stream.mapEffect((event) =>
+          event._tag === "Head" && event.header.height > 1 ? prove(event.header.height - 1, key) : Effect.succeed(undefined)
+        ),
+        Stream.filter((p): p is StateProof => {
+          if (p === undefined || p.value === last) return false
+          last = p.value
+          return true
+        })
+      )
+    })
+
+  const submitTransaction = (raw: string): Effect.Effect<string, ChainObserverError> =>
+    Effect.gen(function*() {
+      const hex = raw.startsWith("0x") || raw.startsWith("0X") ? raw.slice(2) : raw
+      if (hex.length === 0 || !/^(?:[0-9a-fA-F]{2})+$/.test(hex)) return yield* fail("Rejected", "the transaction is not hex")
+      const answer = yield* Effect.mapError(primary.broadcastTxSync(Uint8Array.from(Buffer.from(hex, "hex"))), rpcFailure)
+      if (answer.code !== 0) return yield* fail("Rejected", `CheckTx code ${answer.code}: ${answer.log}`)
+      return lower(answer.hash)
+    })
+
+  return {
+    chain,
+    kind: "cosmos",
+    tips,
+    follow,
+    followFrom: (cursor) => followFrom(cursor),
+    prove,
+    watch,
+    submitTransaction
+  }
+}
