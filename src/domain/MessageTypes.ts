@@ -7,17 +7,14 @@
 import { Schema } from "effect"
 import { ChainPayloads } from "./chain/ChainMessages.ts"
 import { MempoolPayloads } from "./mempool/MempoolMessages.ts"
-import { Blob, Hex, MessageId, Name, NonNegativeInt, PositiveInt, UnixMillis } from "./Primitives.ts"
+import { IntentBody } from "./mempool/OperatorMessages.ts"
+import { Blob, Hex, MessageId, Name, NonNegativeInt, PositiveInt } from "./Primitives.ts"
 
 /** Orders live with the mempool's payloads; re-exported here for existing importers. */
 export { UserOrder, UserOrderCancellation } from "./mempool/MempoolMessages.ts"
 
-/** An operator reserves orders for a time window to compute over them. */
-export const ComputationIntent = Schema.Struct({
-  orderIds: Schema.Array(MessageId).check(Schema.isMinLength(1), Schema.isMaxLength(256)),
-  windowStart: UnixMillis,
-  windowEnd: UnixMillis
-})
+/** An operator reserves orders for a time window to compute over them (docs/operators.md). */
+export const ComputationIntent = IntentBody
 
 /** An operator announces a proof of a computation. */
 export const ProofAnnouncement = Schema.Struct({
