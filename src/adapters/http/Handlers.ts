@@ -27,6 +27,7 @@ import {
 } from "./Api.ts"
 import { Draining } from "./Draining.ts"
 import * as HttpMetrics from "./HttpMetrics.ts"
+import * as MempoolHandlers from "./MempoolHandlers.ts"
 import * as OperatorsHandlers from "./OperatorsHandlers.ts"
 import * as Prometheus from "./Prometheus.ts"
 
@@ -204,4 +205,4 @@ const ops = HttpApiBuilder.group(Api, "ops", (handlers) =>
   }))
 
 /** Every group's handlers, over Ingest, Projections, CausalLog and the draining signal. */
-export const layer = (options: HandlerOptions) => Layer.mergeAll(messages(options), projections, ops, OperatorsHandlers.layer)
+export const layer = (options: HandlerOptions) => Layer.mergeAll(messages(options), projections, ops, MempoolHandlers.layer(options), OperatorsHandlers.layer)

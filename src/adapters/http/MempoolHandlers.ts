@@ -1,0 +1,164 @@
+/**
+ * Handlers of the mempool group (MempoolApi.ts): each reads the mempool projection's state
+ * and answers through the domain's views (src/domain/mempool/MempoolViews.ts), which never
+ * show an order's content before its batch is sealed. Receipts are signed here with the
+ * instance key, deterministically (ed25519), from the state: the same entry always gets the
+ * same receipt, and a small cache spares re-signing.
+ */
+import { Cause, Clock, Effect, Metric, Result, Stream } from "effect"
+import { HttpServerResponse } from "effect/http"
+import { HttpApiBuilder } from "effect/http-api"
+import { LRUCache } from "lru-cache"
+import { type MempoolState, entryOf } from "../../domain/mempool/Mempool.ts"
+import {
+  type MessageView,
+  type OrderView,
+  batchEntries,
+  batchView,
+  isFinalStatus,
+  pendingOrders,
+  processingOrder,
+  receiptBodyOf,
+  statusView
+} from "../../domain/mempool/MempoolViews.ts"
+import type { Entry } from "../../domain/mempool/Mempool.ts"
+import { verifyOrderingFairness } from "../../domain/mempool/OrderingFairness.ts"
+import { type SignedReceipt, signReceipt } from "../../domain/mempool/Receipt.ts"
+import { CausalLog } from "../../ports/CausalLog.ts"
+import { InstanceKey } from "../../ports/InstanceKey.ts"
+import { makeMempool } from "../../projections/Mempool/Mempool.ts"
+import { Projections } from "../../projections/ProjectionRunner.ts"
+import { Api } from "./Api.ts"
+import { Draining } from "./Draining.ts"
+import * as HttpMetrics from "./HttpMetrics.ts"
+import { BatchNotFound, DEFAULT_ROWS, NoReceipt, OrderNotFound } from "./MempoolApi.ts"
+
+/** Limits of the mempool endpoints. */
+export interface MempoolHandlerOptions {
+  /** Interval of the status stream's keep-alive comment. */
+  readonly heartbeatMs: number
+}
+
+const sse = (view: OrderView | MessageView, offset: number): string =>
+  `id: ${offset}\nevent: status\ndata: ${JSON.stringify(view)}\n\n`
+
+/** The mempool group's handlers, over Projections, CausalLog, InstanceKey and the draining signal. */
+export const layer = (options: MempoolHandlerOptions) =>
+  HttpApiBuilder.group(Api, "mempool", (handlers) =>
+    Effect.gen(function*() {
+      const runner = yield* Projections
+      const log = yield* CausalLog
+      const key = yield* InstanceKey
+      const draining = yield* Draining
+      const mempool = makeMempool({ instanceKey: key.publicKey })
+      // The mempool is always registered: its absence is a wiring bug.
+      const current = runner.state(mempool).pipe(Effect.orDie)
+      const state = current.pipe(Effect.map((s) => s.state as MempoolState))
+
+      const signatures = new LRUCache<string, SignedReceipt>({ max: 100_000 })
+      const receiptOf = (e: Entry): SignedReceipt => {
+        const cached = signatures.get(e.id)
+        if (cached !== undefined) return cached
+        const signed = signReceipt(key, receiptBodyOf(e))
+        signatures.set(e.id, signed)
+        return signed
+      }
+
+      const notFound = (id: string) => new OrderNotFound({ reason: `the mempool has no message ${id}`, id })
+
+      return handlers
+        .handle("order", ({ params }) =>
+          state.pipe(Effect.flatMap((s) => {
+            const view = statusView(s, params.id)
+            return view === undefined ? Effect.fail(notFound(params.id)) : Effect.succeed(view)
+          })))
+        .handle("receipt", ({ params }) =>
+          Effect.gen(function*() {
+            const s = yield* state
+            const e = entryOf(s, params.id)
+            if (e !== undefined) return receiptOf(e)
+            if (statusView(s, params.id) === undefined) return yield* notFound(params.id)
+            return yield* new NoReceipt({ reason: `${params.id} holds no position in the mempool (a reveal, a cancellation, a refused order or a decision)`, id: params.id })
+          }))
+        .handle("events", ({ params }) =>
+          Effect.gen(function*() {
+            const start = yield* current
+            const first = statusView(start.state as MempoolState, params.id)
+            if (first === undefined) return yield* notFound(params.id)
+            let last = JSON.stringify(first)
+            const final = (v: OrderView | MessageView) => v.kind === "message" || isFinalStatus(v.status)
+            // Each appended record may change the order: wait for the projection to fold it, then look.
+            const changes = log.subscribe(start.offset).pipe(
+              Stream.mapEffect((r) =>
+                runner.awaitOffset(r.offset + 1).pipe(
+                  Effect.andThen(current),
+                  Effect.map(({ offset, state: s }) => ({ offset, view: statusView(s as MempoolState, params.id) }))
+                )),
+              Stream.filter((x): x is { offset: number; view: OrderView | MessageView } => {
+                if (x.view === undefined) return false
+                const text = JSON.stringify(x.view)
+                if (text === last) return false
+                last = text
+                return true
+              }),
+              Stream.takeUntil((x) => final(x.view)),
+              Stream.map((x) => sse(x.view, x.offset))
+            )
+            const updates = final(first) ? Stream.empty : changes
+            const heartbeats = Stream.tick(options.heartbeatMs).pipe(Stream.map(() => ": heartbeat\n\n"))
+            const body = Stream.concat(
+              Stream.make(sse(first, start.offset)),
+              Stream.merge(updates, heartbeats, { haltStrategy: "left" })
+            ).pipe(
+              Stream.catchCause((cause) =>
+                Cause.hasInterruptsOnly(cause)
+                  ? Stream.failCause(cause)
+                  : Stream.make(`event: error\ndata: ${JSON.stringify({ _tag: "StorageUnavailable", reason: "the log's storage failed; reconnect" })}\n\n`)
+              ),
+              Stream.interruptWhen(draining),
+              Stream.onStart(Metric.modify(HttpMetrics.sseClients, 1)),
+              Stream.ensuring(Metric.modify(HttpMetrics.sseClients, -1)),
+              Stream.encodeText
+            )
+            return HttpServerResponse.stream(body, {
+              contentType: "text/event-stream; charset=utf-8",
+              headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
+            })
+          }))
+        .handle("pending", ({ query }) =>
+          Effect.gen(function*() {
+            const s = yield* state
+            const now = yield* Clock.currentTimeMillis
+            const orders = pendingOrders(s, {
+              ...(query.chain === undefined ? {} : { chain: query.chain }),
+              ...(query.market === undefined ? {} : { market: query.market }),
+              ...(query.minAgeMs === undefined ? {} : { minAgeMs: query.minAgeMs }),
+              limit: query.limit ?? DEFAULT_ROWS,
+              revealedOnly: query.revealedOnly === "true"
+            }, now)
+            return { orders }
+          }))
+        .handle("batch", ({ params }) =>
+          state.pipe(Effect.flatMap((s) => {
+            const b = batchView(s, params.batch)
+            return b === undefined
+              ? Effect.fail(new BatchNotFound({ reason: `batch ${params.batch} is not sealed (the open batch is ${s.batch})`, batch: params.batch }))
+              : Effect.succeed(b)
+          })))
+        .handle("batchReceipts", ({ params, query }) =>
+          state.pipe(Effect.flatMap((s) => {
+            if (batchView(s, params.batch) === undefined) {
+              return Effect.fail(new BatchNotFound({ reason: `batch ${params.batch} is not sealed (the open batch is ${s.batch})`, batch: params.batch }))
+            }
+            return Effect.succeed({ receipts: batchEntries(s, params.batch, query.from ?? 0, query.limit ?? DEFAULT_ROWS).map(receiptOf) })
+          })))
+        .handle("processing", ({ query }) =>
+          state.pipe(Effect.map((s) => ({ orderIds: processingOrder(s, query.from ?? 0, query.limit ?? DEFAULT_ROWS) }))))
+        .handle("verifyOrdering", ({ payload }) =>
+          Effect.sync(() => {
+            const r = verifyOrderingFairness(payload.processingOrder, payload.receipts, payload.instanceKey === undefined ? {} : { instanceKey: payload.instanceKey })
+            return Result.isSuccess(r)
+              ? { fair: true as const, ...r.success }
+              : { fair: false as const, reason: r.failure.reason, violations: r.failure.violations }
+          }))
+    }))

@@ -1,0 +1,182 @@
+/**
+ * What the mempool answers with: an order's status, the pending-orders query, batches and
+ * receipt bodies, as pure functions of the projection's state. The one rule every view
+ * keeps: an order's content appears only once its batch is sealed (`visibleOrder`), so no
+ * answer carries a committed or time-locked order's plaintext before its position is final.
+ */
+import { HashMap, Option } from "effect"
+import type { MessageId } from "../Primitives.ts"
+import {
+  type Entry,
+  type MempoolState,
+  type Mode,
+  type Status,
+  type Step,
+  batchOf,
+  entryOf,
+  isSealed,
+  statusOf,
+  visibleOrder
+} from "./Mempool.ts"
+import type { UserOrder } from "./MempoolMessages.ts"
+import type { ReceiptBody } from "./Receipt.ts"
+
+/** An order as clients see it. */
+export interface OrderView {
+  readonly kind: "order"
+  readonly id: string
+  readonly mode: Mode
+  readonly status: Status
+  readonly sender: string
+  readonly batch: number
+  readonly position: number
+  readonly offset: number
+  readonly lamport: number
+  readonly expiry: number | null
+  /** Time-lock mode: the round it is locked to. */
+  readonly round: number | null
+  /** Once sealed: the seal's id and time. */
+  readonly sealId: string | null
+  readonly sealedAt: number | null
+  /** The content, only once sealed and disclosed. */
+  readonly order: UserOrder | null
+  readonly history: ReadonlyArray<Step>
+}
+
+/** A message that holds no position (a reveal, a cancellation, a refused order, a decision): what became of it. */
+export interface MessageView {
+  readonly kind: "message"
+  readonly id: string
+  readonly type: string
+  readonly offset: number
+  readonly accepted: boolean
+  readonly reason: string | null
+  readonly target: string | null
+}
+
+/** An entry's history with the seal's steps merged in (sequenced; plain orders revealed at the seal). */
+const historyOf = (state: MempoolState, e: Entry): ReadonlyArray<Step> => {
+  const batch = isSealed(state, e) ? batchOf(state, e.batch) : undefined
+  if (batch === undefined) return e.history
+  const sealSteps: Array<Step> = [{ status: "sequenced", offset: batch.sealOffset }]
+  if (e.mode === "plain") sealSteps.push({ status: "revealed", offset: batch.sealOffset })
+  const [first, ...rest] = e.history
+  // Steps at the seal's own offset (a refusal at sealing) come after "sequenced".
+  return [...(first === undefined ? [] : [first]), ...sealSteps, ...rest]
+}
+
+/** An entry's view. */
+export const orderView = (state: MempoolState, e: Entry): OrderView => {
+  const batch = isSealed(state, e) ? batchOf(state, e.batch) : undefined
+  return {
+    kind: "order",
+    id: e.id,
+    mode: e.mode,
+    status: statusOf(state, e),
+    sender: e.sender,
+    batch: e.batch,
+    position: e.position,
+    offset: e.offset,
+    lamport: e.lamport,
+    expiry: e.expiry,
+    round: e.round,
+    sealId: batch?.sealId ?? null,
+    sealedAt: batch?.sealedAt ?? null,
+    order: visibleOrder(state, e),
+    history: historyOf(state, e)
+  }
+}
+
+/** The view of any mempool message by id, or undefined if the mempool has not seen it. */
+export const statusView = (state: MempoolState, id: string): OrderView | MessageView | undefined => {
+  const e = entryOf(state, id)
+  if (e !== undefined) return orderView(state, e)
+  const o = Option.getOrUndefined(HashMap.get(state.outcomes, id))
+  return o === undefined ? undefined : { kind: "message", id, ...o }
+}
+
+/** Is this status final (the order will not change again)? */
+export const isFinalStatus = (s: Status): boolean => s === "filled" || s === "expired" || s === "cancelled" || s === "refused"
+
+/** Options of the pending-orders query. */
+export interface PendingQuery {
+  readonly chain?: string
+  readonly market?: string
+  /** Only orders whose batch was sealed at least this long ago (ms). */
+  readonly minAgeMs?: number
+  readonly limit: number
+  /** Only orders whose content is disclosed (default false: unrevealed ones are listed without content). */
+  readonly revealedOnly?: boolean
+}
+
+/**
+ * Orders still pending (committed, sequenced or revealed; not matched, filled, expired,
+ * cancelled or refused), in sequence order (batch, position). Content-less entries never
+ * match a chain or market filter: their chain and market are unknown until disclosed.
+ */
+export const pendingOrders = (state: MempoolState, query: PendingQuery, now: number): ReadonlyArray<OrderView> => {
+  const rows: Array<Entry> = []
+  for (const id of HashMap.keys(state.live)) {
+    const e = entryOf(state, id)
+    if (e === undefined) continue
+    const status = statusOf(state, e)
+    if (status !== "committed" && status !== "sequenced" && status !== "revealed") continue
+    const order = visibleOrder(state, e)
+    if ((query.revealedOnly === true || query.chain !== undefined || query.market !== undefined) && order === null) continue
+    if (query.chain !== undefined && order?.chain !== query.chain) continue
+    if (query.market !== undefined && order?.market !== query.market) continue
+    if (query.minAgeMs !== undefined && query.minAgeMs > 0) {
+      const batch = isSealed(state, e) ? batchOf(state, e.batch) : undefined
+      if (batch === undefined || now - batch.sealedAt < query.minAgeMs) continue
+    }
+    rows.push(e)
+  }
+  rows.sort((a, b) => a.batch - b.batch || a.position - b.position)
+  return rows.slice(0, query.limit).map((e) => orderView(state, e))
+}
+
+/** A sealed batch as clients see it. */
+export interface BatchView {
+  readonly batch: number
+  readonly sealId: string
+  readonly sealOffset: number
+  readonly sealedAt: number
+  readonly beaconRound: number | null
+  readonly count: number
+  readonly digest: string
+}
+
+/** A sealed batch, if any. */
+export const batchView = (state: MempoolState, batch: number): BatchView | undefined => batchOf(state, batch)
+
+/** The entries of a batch (sealed or open) in position order, from position `from`, at most `limit`. */
+export const batchEntries = (state: MempoolState, batch: number, from: number, limit: number): ReadonlyArray<Entry> => {
+  const seats = batch === state.batch ? state.open : Option.getOrUndefined(HashMap.get(state.seats, batch))
+  if (seats === undefined) return []
+  const out: Array<Entry> = []
+  for (let p = from; p < Math.min(HashMap.size(seats), from + limit); p++) {
+    const id = Option.getOrUndefined(HashMap.get(seats, p))
+    const e = id === undefined ? undefined : entryOf(state, id)
+    if (e !== undefined) out.push(e)
+  }
+  return out
+}
+
+/** What an entry's receipt states (signed by the caller with the instance key). */
+export const receiptBodyOf = (e: Entry): Omit<ReceiptBody, "v" | "instance" | "scheme"> => ({
+  orderId: e.id as MessageId,
+  batch: e.batch,
+  position: e.position,
+  lamport: e.lamport,
+  offset: e.offset
+})
+
+/** Matched order ids in processing order, from index `from`, at most `limit`. */
+export const processingOrder = (state: MempoolState, from: number, limit: number): ReadonlyArray<string> => {
+  const out: Array<string> = []
+  for (let i = from; i < Math.min(state.processedCount, from + limit); i++) {
+    const id = Option.getOrUndefined(HashMap.get(state.processing, i))
+    if (id !== undefined) out.push(id)
+  }
+  return out
+}
