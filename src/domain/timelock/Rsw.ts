@@ -174,7 +174,7 @@ export interface ModulusProof {
 }
 
 /** Challenges of the modulus proof: y_i hashed from (N, w, i) into Z_N. */
-const modulusChallenges = (n: bigint, w: bigint, count: number): Array<bigint> => {
+export const modulusChallenges = (n: bigint, w: bigint, count: number): Array<bigint> => {
   const bytes = Math.ceil(bitLength(n) / 8) + 16
   const nb = numberToBytesBE(n, Math.ceil(bitLength(n) / 8))
   const wb = numberToBytesBE(w, nb.length)
