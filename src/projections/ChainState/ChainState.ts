@@ -192,7 +192,7 @@ const onReorg = (c: ChainEntry, p: Payload<"ChainReorged">, id: string): ChainEn
   }
   const proofs = HashMap.mutate(c.proofs, (m) => {
     for (const [key, entries] of c.proofs) {
-      const kept = entries.filter((e) => e.height <= p.forkHeight)
+      const kept = entries.filter((e) => proofHeaderHeight(e) <= p.forkHeight)
       if (kept.length === entries.length) continue
       if (kept.length === 0) HashMap.remove(m, key)
       else HashMap.set(m, key, kept)
@@ -218,8 +218,15 @@ const onMark = (c: ChainEntry, which: "safe" | "finalized", p: Point): ChainEntr
   return { ...c, [which]: { height: p.height, hash: p.hash } }
 }
 
+/**
+ * The height of the header a proof was checked against: the proof's own height, except
+ * for ICS23 where the state after block h is committed to by header h + 1's app hash.
+ */
+export const proofHeaderHeight = (p: { readonly height: number; readonly kind: string }): number =>
+  p.kind === "ics23" ? p.height + 1 : p.height
+
 const onProof = (c: ChainEntry, p: Payload<"LightClientProof">, id: string): ChainEntry => {
-  const header = headerAt(c, p.height)
+  const header = headerAt(c, proofHeaderHeight(p))
   if (header === undefined || header.hash !== p.headerHash) return ignore(c)
   const entry: ProofEntry = { height: p.height, headerHash: p.headerHash, kind: p.kind, value: p.value, id }
   const before = Option.getOrElse(HashMap.get(c.proofs, p.key), (): ReadonlyArray<ProofEntry> => [])
