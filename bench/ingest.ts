@@ -16,11 +16,19 @@
  * the median of the measured rounds, with min, max and each round's CPU share printed. The
  * last line is one JSON object: {"pipelinePerSec","httpBatchPerSec","bareVerifyPerSec","ratio"}.
  *
+ * The pipeline runs as the server does: Ingest.defaultOptions, so signatures are checked on
+ * libuv's thread pool when the process may use more than one core (`verifyOffThread`), and the
+ * pool is sized by src/cli/ThreadPool.ts (imported first, as the CLI does). Pin the process to
+ * one core (`taskset -c 0 npm run bench:ingest`) to measure the single-core pipeline.
+ *
  * Env: BENCH_N (envelopes, default 20000), BENCH_BATCH (512), BENCH_SENDERS (256),
  * BENCH_ROUNDS (3), BENCH_PROFILE=1 for one extra instrumented round with a time breakdown,
- * BENCH_HTTP=0 to skip the HTTP rounds (for CPU profiles of the in-process path).
+ * BENCH_HTTP=0 to skip the HTTP rounds (for CPU profiles of the in-process path),
+ * BENCH_OFF_THREAD=1|0 to force `verifyOffThread` either way.
  */
+import { threadPoolSize } from "../src/cli/ThreadPool.ts"
 import { verify as cryptoVerify } from "node:crypto"
+import { availableParallelism } from "node:os"
 import { mkdtempSync, rmSync } from "node:fs"
 import { connect, createServer } from "node:net"
 import { tmpdir } from "node:os"
@@ -44,6 +52,10 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const PROFILE = process.env.BENCH_PROFILE === "1"
 const HTTP = process.env.BENCH_HTTP !== "0"
 const GROUP = 4 // batches per interleaving step
+const OPTIONS: Ingest.IngestOptions = {
+  ...Ingest.defaultOptions,
+  verifyOffThread: process.env.BENCH_OFF_THREAD === undefined ? Ingest.defaultOptions.verifyOffThread : process.env.BENCH_OFF_THREAD === "1"
+}
 
 
 // ---------------------------------------------------------------------------------------
@@ -61,8 +73,12 @@ console.log(
     `deps [previous]), ~${Math.round(texts.reduce((a, x) => a + x.length, 0) / N)} B each as JSON; signed in ${fmt(performance.now() - t)} ms`
 )
 console.log(
-  `pipeline options: Ingest.defaultOptions (maxBatch ${Ingest.defaultOptions.maxBatch}, rate ${Ingest.defaultOptions.rate.ratePerSec}/s burst ${Ingest.defaultOptions.rate.burst} per sender: ` +
+  `pipeline options: Ingest.defaultOptions (maxBatch ${OPTIONS.maxBatch}, rate ${OPTIONS.rate.ratePerSec}/s burst ${OPTIONS.rate.burst} per sender: ` +
     `${Math.ceil(N / SENDERS)} msgs per sender, so the limit never bites); batches of ${BATCH} per submitMany, one at a time`
+)
+console.log(
+  `signatures: ${OPTIONS.verifyOffThread ? `off the event loop, on libuv's thread pool (UV_THREADPOOL_SIZE ${threadPoolSize})` : "on the event loop"}; ` +
+    `this process may run on ${availableParallelism()} core(s)`
 )
 
 // ---------------------------------------------------------------------------------------
@@ -132,7 +148,7 @@ const pipelineLayer = (path: string, probe: Probe | undefined) => {
         }
       })())
     )
-  return Ingest.layer(Ingest.defaultOptions).pipe(Layer.provideMerge(storage))
+  return Ingest.layer(OPTIONS).pipe(Layer.provideMerge(storage))
 }
 
 interface Round {
@@ -314,7 +330,7 @@ const main = async () => {
     const rest = ms - probe.verifyMs - probe.appendMs
     const us = (x: number) => ((1000 * x) / N).toFixed(1)
     console.log(
-      `profile round (instrumented ports), per message: total ${us(ms)} µs = verify ${us(probe.verifyMs)} µs (${((100 * probe.verifyMs) / ms).toFixed(1)}%)` +
+      `profile round (instrumented ports), per message: total ${us(ms)} µs = ${OPTIONS.verifyOffThread ? "waiting for the pool's signature checks" : "verify"} ${us(probe.verifyMs)} µs (${((100 * probe.verifyMs) / ms).toFixed(1)}%)` +
         ` + append incl. fsync ${us(probe.appendMs)} µs (${((100 * probe.appendMs) / ms).toFixed(1)}%; ${probe.appends} transactions of ` +
         `${(probe.appended / probe.appends).toFixed(1)} records) + everything else ${us(rest)} µs (${((100 * rest) / ms).toFixed(1)}%); ` +
         `bare verify this round ${us((1000 * N) / p.bareVerifyPerSec)} µs`

@@ -8,6 +8,7 @@
  * 3 the server cannot be reached; 130 interrupted (serve and log tail --follow exit 0 when
  * stopped by SIGINT/SIGTERM: see Signals.ts).
  */
+import "./ThreadPool.ts" // first: sizes libuv's thread pool before anything starts it
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Console, Effect, Layer } from "effect"
 import { CliConfig, CliError, CliOutput, Command, GlobalFlag } from "effect/cli"
