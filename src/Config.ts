@@ -11,6 +11,21 @@ export interface ServeConfig {
   /** fsync policy of the embedded log. */
   readonly synchronous: "FULL" | "NORMAL"
   readonly ingest: Ingest.IngestOptions
+  /** A CometBFT chain to observe through the light client; absent: off. */
+  readonly cosmos?: CosmosChainConfig
+}
+
+/** A CometBFT (Cosmos) chain observed through cosmjs and the light client (src/adapters/cosmos). */
+export interface CosmosChainConfig {
+  /** The primary full node's RPC URL. */
+  readonly rpc: string
+  /** The CometBFT chain ID (also the chain's name in causeway). */
+  readonly chainId: string
+  /** The root of trust, obtained out of band: a height and its header hash (hex). */
+  readonly trustedHeight: number
+  readonly trustedHash: string
+  /** Witness full nodes' RPC URLs, cross-checked for conflicting headers. */
+  readonly witnesses: ReadonlyArray<string>
 }
 
 /** Defaults: 127.0.0.1:8080, data in ./data. */

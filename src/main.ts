@@ -3,12 +3,14 @@
  * `serve` (src/cli/causeway.ts, what `npm start` runs) launches `appLayer`.
  */
 import { Effect, Layer } from "effect"
+import * as CosmjsCosmosObserver from "./adapters/cosmos/CosmjsCosmosObserver.ts"
 import * as HttpService from "./adapters/http/HttpService.ts"
 import * as InstanceKeyFile from "./adapters/InstanceKeyFile.ts"
 import * as NodeCryptoSignatureVerifier from "./adapters/NodeCryptoSignatureVerifier.ts"
 import * as SqliteCausalLog from "./adapters/SqliteCausalLog.ts"
 import * as SqliteProjectionStore from "./adapters/SqliteProjectionStore.ts"
 import { type ServeConfig, instanceKeyPath, logPath, snapshotPath } from "./Config.ts"
+import { ChainObservers, type ChainObserverService } from "./ports/ChainObserver.ts"
 import { InstanceKey } from "./ports/InstanceKey.ts"
 import { makeChainState } from "./projections/ChainState/ChainState.ts"
 import { LogIndex } from "./projections/LogIndex/LogIndex.ts"
@@ -45,6 +47,16 @@ export const servicesLayer = (
     return Layer.provideMerge(Author.layer, core)
   }))
 
+/** The chain observers the configuration turns on, by chain name (none by default). */
+export const chainObservers = (config: ServeConfig): ReadonlyMap<string, ChainObserverService> => {
+  const observers = new Map<string, ChainObserverService>()
+  if (config.cosmos !== undefined) {
+    const { chainId, rpc, witnesses, trustedHeight, trustedHash } = config.cosmos
+    observers.set(chainId, CosmjsCosmosObserver.make({ chain: chainId, rpc, witnesses, trustedHeight, trustedHash }))
+  }
+  return observers
+}
+
 /** The core services (log, ingest, projections, author) over the embedded store. */
 export const coreLayer = (
   config: ServeConfig,
@@ -54,7 +66,8 @@ export const coreLayer = (
     SqliteCausalLog.layer({ path: logPath(config.dataDir), synchronous: config.synchronous }),
     SqliteProjectionStore.layer(snapshotPath(config.dataDir)),
     NodeCryptoSignatureVerifier.layer,
-    InstanceKeyFile.layer(instanceKeyPath(config.dataDir))
+    InstanceKeyFile.layer(instanceKeyPath(config.dataDir)),
+    Layer.succeed(ChainObservers, chainObservers(config))
   )
   return servicesLayer(config.ingest, runner).pipe(Layer.provideMerge(storage))
 }

@@ -5,12 +5,12 @@
  * Logs are JSON lines on stdout; one line, `causeway serving`, says where it listens.
  */
 import { resolve } from "node:path"
-import { Config, Effect, Layer, Option } from "effect"
+import { Config, Effect, Layer, Option, Result } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as HttpService from "../adapters/http/HttpService.ts"
-import { type ServeConfig, defaultServeConfig } from "../Config.ts"
+import { type CosmosChainConfig, type ServeConfig, defaultServeConfig } from "../Config.ts"
 import { appLayer } from "../main.ts"
-import { CommandFailed, describe } from "./CliErrors.ts"
+import { CommandFailed, UsageError, describe } from "./CliErrors.ts"
 import { dataDirFlag } from "./Flags.ts"
 import { runsUntilStopped } from "./Signals.ts"
 
@@ -20,6 +20,46 @@ const logLevels = { trace: "Trace", debug: "Debug", info: "Info", warn: "Warn", 
 export const parseLogLevel = (text: string): Option.Option<ServeConfig["logLevel"]> => {
   const key = text.trim().toLowerCase()
   return Object.hasOwn(logLevels, key) ? Option.some(logLevels[key as keyof typeof logLevels]) : Option.none()
+}
+
+const isHttpUrl = (text: string): boolean => {
+  try {
+    const url = new URL(text)
+    return url.protocol === "http:" || url.protocol === "https:"
+  } catch {
+    return false
+  }
+}
+
+/** The Cosmos chain the --cosmos-* flags describe: none without --cosmos-rpc, or why they do not add up. */
+export const cosmosConfig = (flags: {
+  readonly rpc: Option.Option<string>
+  readonly chainId: Option.Option<string>
+  readonly trustedHeight: Option.Option<number>
+  readonly trustedHash: Option.Option<string>
+  readonly witnesses: Option.Option<string>
+}): Result.Result<CosmosChainConfig | undefined, string> => {
+  if (Option.isNone(flags.rpc)) {
+    const stray = [flags.chainId, flags.trustedHeight, flags.trustedHash, flags.witnesses].some((o: Option.Option<unknown>) => Option.isSome(o))
+    return stray ? Result.fail("--cosmos-chain-id, --cosmos-trusted-height, --cosmos-trusted-hash and --cosmos-witness need --cosmos-rpc") : Result.succeed(undefined)
+  }
+  const rpc = flags.rpc.value
+  if (!isHttpUrl(rpc)) return Result.fail(`--cosmos-rpc ${JSON.stringify(rpc)} is not an http(s) URL`)
+  if (Option.isNone(flags.chainId) || !/^[\x21-\x7e]{1,50}$/.test(flags.chainId.value)) return Result.fail("--cosmos-chain-id is required with --cosmos-rpc (1..50 printable characters)")
+  if (Option.isNone(flags.trustedHeight) || flags.trustedHeight.value < 1) return Result.fail("--cosmos-trusted-height is required with --cosmos-rpc (a positive height)")
+  if (Option.isNone(flags.trustedHash) || !/^(?:0x)?[0-9a-fA-F]{64}$/.test(flags.trustedHash.value)) {
+    return Result.fail("--cosmos-trusted-hash is required with --cosmos-rpc (the 32-byte header hash at the trusted height, hex)")
+  }
+  const witnesses = Option.isNone(flags.witnesses) ? [] : flags.witnesses.value.split(",").map((w) => w.trim()).filter((w) => w !== "")
+  const bad = witnesses.find((w) => !isHttpUrl(w))
+  if (bad !== undefined) return Result.fail(`--cosmos-witness ${JSON.stringify(bad)} is not an http(s) URL`)
+  return Result.succeed({
+    rpc,
+    chainId: flags.chainId.value,
+    trustedHeight: flags.trustedHeight.value,
+    trustedHash: flags.trustedHash.value.replace(/^0x/, "").toUpperCase(),
+    witnesses
+  })
 }
 
 /** The serve command. */
@@ -43,10 +83,50 @@ export const serveCommand = Command.make(
       Flag.withFallbackConfig(Config.String("LOG_LEVEL")),
       Flag.withDefault(defaultServeConfig.logLevel),
       Flag.filterMap(parseLogLevel, (s) => `log level ${JSON.stringify(s)} is not one of trace, debug, info, warn, error`)
+    ),
+    cosmosRpc: Flag.String("cosmos-rpc").pipe(
+      Flag.withDescription("Observe a CometBFT chain through this full node's RPC URL, verified by the light client (env COSMOS_RPC; default off)"),
+      Flag.withFallbackConfig(Config.String("COSMOS_RPC")),
+      Flag.optional
+    ),
+    cosmosChainId: Flag.String("cosmos-chain-id").pipe(
+      Flag.withDescription("The chain's CometBFT chain ID (env COSMOS_CHAIN_ID)"),
+      Flag.withFallbackConfig(Config.String("COSMOS_CHAIN_ID")),
+      Flag.optional
+    ),
+    cosmosTrustedHeight: Flag.Int("cosmos-trusted-height").pipe(
+      Flag.withDescription("Height of the light client's root of trust (env COSMOS_TRUSTED_HEIGHT)"),
+      Flag.withFallbackConfig(Config.Int("COSMOS_TRUSTED_HEIGHT")),
+      Flag.optional
+    ),
+    cosmosTrustedHash: Flag.String("cosmos-trusted-hash").pipe(
+      Flag.withDescription("Header hash at the trusted height, hex (env COSMOS_TRUSTED_HASH)"),
+      Flag.withFallbackConfig(Config.String("COSMOS_TRUSTED_HASH")),
+      Flag.optional
+    ),
+    cosmosWitness: Flag.String("cosmos-witness").pipe(
+      Flag.withDescription("Witness RPC URLs, comma-separated, cross-checked for conflicting headers (env COSMOS_WITNESS)"),
+      Flag.withFallbackConfig(Config.String("COSMOS_WITNESS")),
+      Flag.optional
     )
   },
   Effect.fn("causeway.serve")(function*(flags) {
-    const config: ServeConfig = { ...defaultServeConfig, host: flags.host, port: flags.port, dataDir: flags.dataDir, logLevel: flags.logLevel }
+    const cosmos = cosmosConfig({
+      rpc: flags.cosmosRpc,
+      chainId: flags.cosmosChainId,
+      trustedHeight: flags.cosmosTrustedHeight,
+      trustedHash: flags.cosmosTrustedHash,
+      witnesses: flags.cosmosWitness
+    })
+    if (Result.isFailure(cosmos)) return yield* new UsageError({ message: cosmos.failure })
+    const config: ServeConfig = {
+      ...defaultServeConfig,
+      host: flags.host,
+      port: flags.port,
+      dataDir: flags.dataDir,
+      logLevel: flags.logLevel,
+      ...(cosmos.success === undefined ? {} : { cosmos: cosmos.success })
+    }
     // Built after the server is listening, so the line tells the bound port (also for --port 0);
     // its finalizer runs first on shutdown.
     const announce = Layer.effectDiscard(

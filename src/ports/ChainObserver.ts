@@ -56,6 +56,14 @@ export type HeadEvent =
    */
   | { readonly _tag: "Misbehaviour"; readonly evidence: MisbehaviourEvidence }
 
+/** One node's side of a misbehaviour. */
+export interface ConflictingSide {
+  readonly endpoint: string
+  readonly header: VerifiedHeader
+  /** The header in the chain's own encoding (CometBFT: its RPC JSON), UTF-8 as lowercase hex; it hashes to `header.hash`. */
+  readonly encoded: string
+}
+
 /** Evidence of misbehaviour: the primary's and a witness's conflicting headers. */
 export interface MisbehaviourEvidence {
   readonly chain: string
@@ -64,8 +72,8 @@ export interface MisbehaviourEvidence {
   /** The last height both agree on, and its hash. */
   readonly commonHeight: number
   readonly commonHash: string
-  readonly primary: { readonly endpoint: string; readonly header: VerifiedHeader }
-  readonly witness: { readonly endpoint: string; readonly header: VerifiedHeader }
+  readonly primary: ConflictingSide
+  readonly witness: ConflictingSide
   /** Both conflicting blocks in the chain's own encoding (CometBFT: light blocks in RPC JSON), for a report to the chain. */
   readonly primaryBlock: unknown
   readonly witnessBlock: unknown

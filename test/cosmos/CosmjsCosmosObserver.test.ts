@@ -7,10 +7,12 @@
  * period, reports a witness's conflicting header as misbehaviour, and proves store values
  * and absences against verified app hashes while rejecting a forged value.
  */
-import { Effect, Fiber, Stream } from "effect"
+import { Effect, Fiber, Result, Schema, Stream } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import * as CosmjsCosmosObserver from "../../src/adapters/cosmos/CosmjsCosmosObserver.ts"
 import { verifyStoreProof } from "../../src/adapters/cosmos/StoreProof.ts"
+import { ChainMisbehaviourDetected } from "../../src/domain/chain/ChainMessages.ts"
+import { headerHash } from "../../src/domain/verify/cometbft/CometBftLightClient.ts"
 import type { ChainObserverError, ChainObserverService, HeadEvent, MisbehaviourEvidence } from "../../src/ports/ChainObserver.ts"
 import { type TestValidator, makeValidators, seconds } from "../verify/cometbft/ChainBuilder.ts"
 import { type CometBftRpcServer, startCometBftRpcServer } from "./support/CometBftRpcServer.ts"
@@ -218,6 +220,20 @@ describe("CosmjsCosmosObserver", () => {
     expect(outcome.cause).toBe(evidence)
     const detail = JSON.parse(outcome.detail) as { primary: { hash: string }; witness: { hash: string } }
     expect([detail.primary.hash, detail.witness.hash]).toEqual([evidence.primary.header.hash, evidence.witness.header.hash])
+    // The evidence becomes a ChainMisbehaviourDetected message; each encoded header hashes to its hash.
+    for (const side of [evidence.primary, evidence.witness]) {
+      const header: unknown = JSON.parse(Buffer.from(side.encoded, "hex").toString("utf8"))
+      expect(Result.getOrThrow(headerHash(header)).toLowerCase()).toBe(side.header.hash)
+    }
+    const payload = {
+      chain: evidence.chain,
+      height: evidence.height,
+      commonHeight: evidence.commonHeight,
+      commonHash: evidence.commonHash,
+      primary: { hash: evidence.primary.header.hash, header: evidence.primary.encoded },
+      witness: { hash: evidence.witness.header.hash, header: evidence.witness.encoded }
+    }
+    expect(Result.isSuccess(Schema.decodeUnknownResult(ChainMisbehaviourDetected)(payload, { onExcessProperty: "error" }))).toBe(true)
     // No head of the conflicting height was reported, and the observer stays halted.
     expect(events.some((e) => e._tag === "Head")).toBe(false)
     expect((await failureOf(observer.prove(3, keyOf("bank", "alice")))).reason).toBe("Disagreement")

@@ -151,14 +151,18 @@ export const make = (options: CosmjsCosmosObserverOptions): ChainObserverService
   }
 
   const evidenceOf = (e: LightClientAttackEvidence): MisbehaviourEvidence => {
-    const describe = (block: LightBlock, hash: string): VerifiedHeader => toVerifiedHeader(chain, block.signed_header.header, hash)
+    const side = (endpoint: string, block: LightBlock, hash: string) => ({
+      endpoint,
+      header: toVerifiedHeader(chain, block.signed_header.header, hash),
+      encoded: Buffer.from(JSON.stringify(block.signed_header.header), "utf8").toString("hex")
+    })
     return {
       chain,
       height: e.conflictingHeight,
       commonHeight: e.commonHeight,
       commonHash: verified.get(e.commonHeight)?.hash ?? "",
-      primary: { endpoint: primary.endpoint, header: describe(e.primaryBlock, e.primaryHash) },
-      witness: { endpoint: witnesses[e.witnessIndex]?.endpoint ?? "", header: describe(e.witnessBlock, e.witnessHash) },
+      primary: side(primary.endpoint, e.primaryBlock, e.primaryHash),
+      witness: side(witnesses[e.witnessIndex]?.endpoint ?? "", e.witnessBlock, e.witnessHash),
       primaryBlock: e.primaryBlock,
       witnessBlock: e.witnessBlock
     }

@@ -8,7 +8,7 @@
  * (MessageTypes.ts), checked against a header one of these messages announced.
  */
 import { Schema } from "effect"
-import { Name, NonNegativeInt, UnixMillis } from "../Primitives.ts"
+import { Blob, Name, NonNegativeInt, UnixMillis } from "../Primitives.ts"
 
 /** A block hash: lowercase hex, 1 to 64 bytes (EVM and CometBFT hashes are 32). */
 export const ChainHash = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2}){1,64}$/)).pipe(Schema.brand("Hex"))
@@ -69,6 +69,30 @@ export const ChainSafe = Schema.Struct({
 })
 export type ChainSafe = typeof ChainSafe.Type
 
+/** One side of a misbehaviour: a header's hash and the header in the chain's own encoding (CometBFT: its RPC JSON), UTF-8 as hex. */
+export const ConflictingHeader = Schema.Struct({
+  hash: ChainHash,
+  header: Blob
+})
+
+/**
+ * A witness exposed a conflicting header that verifies: two valid headers for one height of
+ * a chain (a light-client attack on whoever follows the primary, or validators signing a
+ * fork). The observer halts after it. The commits are not carried (a message is at most
+ * 64 KiB); each header hashes to its `hash`.
+ */
+export const ChainMisbehaviourDetected = Schema.Struct({
+  chain: Name,
+  /** The first height at which the two chains differ. */
+  height: NonNegativeInt,
+  /** The last height both agree on, and its hash. */
+  commonHeight: NonNegativeInt,
+  commonHash: ChainRoot,
+  primary: ConflictingHeader,
+  witness: ConflictingHeader
+})
+export type ChainMisbehaviourDetected = typeof ChainMisbehaviourDetected.Type
+
 /** The chain-observer message types, for projections that fold only these. */
 export const chainMessageTypes = ["ChainHeadVerified", "ChainReorged", "ChainFinalized", "ChainSafe"] as const
 
@@ -77,5 +101,6 @@ export const ChainPayloads = {
   ChainHeadVerified,
   ChainReorged,
   ChainFinalized,
-  ChainSafe
+  ChainSafe,
+  ChainMisbehaviourDetected
 } as const

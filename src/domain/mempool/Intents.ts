@@ -58,6 +58,8 @@ export interface IntentsState {
   readonly pending: HashSet.HashSet<string>
   /** Ids of held intents. */
   readonly active: HashSet.HashSet<string>
+  /** Held intents by order: what a new intent is checked against. */
+  readonly holders: HashMap.HashMap<string, HashSet.HashSet<string>>
   readonly byOperator: HashMap.HashMap<string, HashSet.HashSet<string>>
   /** Intents naming each order (revealed or plain ones only). */
   readonly byOrder: HashMap.HashMap<string, HashSet.HashSet<string>>
@@ -68,6 +70,7 @@ export const emptyIntents: IntentsState = {
   intents: HashMap.empty(),
   pending: HashSet.empty(),
   active: HashSet.empty(),
+  holders: HashMap.empty(),
   byOperator: HashMap.empty(),
   byOrder: HashMap.empty()
 }
@@ -116,6 +119,17 @@ export const checkIntentBody = (body: IntentBody, now: number): string | null =>
 
 const addTo = (index: HashMap.HashMap<string, HashSet.HashSet<string>>, key: string, id: string) =>
   HashMap.set(index, key, HashSet.add(Option.getOrElse(HashMap.get(index, key), () => HashSet.empty<string>()), id))
+
+const removeFrom = (index: HashMap.HashMap<string, HashSet.HashSet<string>>, key: string, id: string) => {
+  const set = HashMap.get(index, key)
+  if (Option.isNone(set)) return index
+  const rest = HashSet.remove(set.value, id)
+  return HashSet.size(rest) === 0 ? HashMap.remove(index, key) : HashMap.set(index, key, rest)
+}
+
+/** Index a held intent's orders in `holders`. */
+export const addHolder = (holders: IntentsState["holders"], intent: Intent): IntentsState["holders"] =>
+  (intent.body?.orderIds ?? []).reduce((index, o) => addTo(index, o, intent.id), holders)
 
 const indexOrders = (state: IntentsState, id: string, body: IntentBody): IntentsState["byOrder"] =>
   body.orderIds.reduce((index, o) => addTo(index, o, id), state.byOrder)
@@ -220,12 +234,14 @@ export const sealIntents = (state: IntentsState, seal: { readonly batch: number;
   const now = seal.sealedAt
   let intents = state.intents
   let active = state.active
+  let holders = state.holders
   const get = (id: string): Intent => Option.getOrThrow(HashMap.get(intents, id))
   for (const id of state.active) {
     const h = get(id)
     if (h.body !== null && h.body.windowEnd <= now) {
       intents = HashMap.set(intents, id, { ...h, status: "expired", expiredInBatch: seal.batch })
       active = HashSet.remove(active, id)
+      for (const o of h.body.orderIds) holders = removeFrom(holders, o, id)
     }
   }
   const round = [...state.pending].map(get).sort((a, b) => a.offset - b.offset || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
@@ -242,8 +258,7 @@ export const sealIntents = (state: IntentsState, seal: { readonly batch: number;
     const from = Math.max(intent.body.windowStart, now)
     let holder: { intent: Intent; order: string } | null = null
     for (const order of intent.body.orderIds) {
-      for (const otherId of Option.getOrElse(HashMap.get(state.byOrder, order), () => HashSet.empty<string>())) {
-        if (!HashSet.has(active, otherId)) continue
+      for (const otherId of Option.getOrElse(HashMap.get(holders, order), () => HashSet.empty<string>())) {
         const other = get(otherId)
         if (other.operator === intent.operator || !overlaps(intent, from, other)) continue
         if (holder === null || other.offset < holder.intent.offset) holder = { intent: other, order }
@@ -259,8 +274,10 @@ export const sealIntents = (state: IntentsState, seal: { readonly batch: number;
       })
       continue
     }
-    intents = HashMap.set(intents, intent.id, { ...settled, status: "held", heldFrom: from })
+    const held: Intent = { ...settled, status: "held", heldFrom: from }
+    intents = HashMap.set(intents, intent.id, held)
     active = HashSet.add(active, intent.id)
+    holders = addHolder(holders, held)
   }
-  return { ...state, intents, active, pending: HashSet.empty() }
+  return { ...state, intents, active, holders, pending: HashSet.empty() }
 }

@@ -20,6 +20,7 @@ import {
   type Intent,
   type IntentsState,
   commitIntent,
+  addHolder,
   emptyIntents,
   revealIntent,
   sealIntents,
@@ -285,6 +286,7 @@ const decode = (json: Json): OperatorsState => {
       intents: HashMap.set(intents.intents, i.id, i),
       pending: i.status === "pending" ? HashSet.add(intents.pending, i.id) : intents.pending,
       active: i.status === "held" ? HashSet.add(intents.active, i.id) : intents.active,
+      holders: i.status === "held" ? addHolder(intents.holders, i) : intents.holders,
       byOperator: addTo(intents.byOperator, i.operator, i.id),
       byOrder: i.body === null ? intents.byOrder : i.body.orderIds.reduce((index, order) => addTo(index, order, i.id), intents.byOrder)
     }
