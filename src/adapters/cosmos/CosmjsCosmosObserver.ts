@@ -31,7 +31,8 @@ import {
   DEFAULT_TRUST_LEVEL,
   type VerifySignature,
   headerHash,
-  lightBlockHash
+  lightBlockHash,
+  verifyOwnCommit
 } from "../../domain/verify/cometbft/CometBftLightClient.ts"
 import { formatRfc3339Nanos, parseDurationNanos, parseRfc3339Nanos } from "../../domain/verify/cometbft/CometBftTime.ts"
 import type { HeaderJson, LightBlock } from "../../domain/verify/cometbft/LightBlock.ts"
@@ -168,37 +169,27 @@ export const make = (options: CosmjsCosmosObserverOptions): ChainObserverService
     }
   }
 
-  // The root of trust, checked once: the node's block at trustedHeight must hash to trustedHash and verify on its own.
+  // The root of trust, checked once: the node's block at trustedHeight must hash to trustedHash, verify on its
+  // own (> 2/3 of its validators signed), belong to the configured chain and lie within the trusting period.
   const ensureRoot = Effect.gen(function*() {
     if (trusted !== undefined) return trusted
-    const target = yield* Effect.mapError(
-      verifyToHeight(
-        {
-          trustedHeight: options.trustedHeight,
-          trustedHash: options.trustedHash,
-          targetHeight: options.trustedHeight,
-          primary: fromPrimary,
-          now: "1970-01-01T00:00:00Z",
-          trustingPeriod
-        },
-        verifySignature
-      ),
-      (e) =>
-        e._tag === "CometRpcError"
-          ? rpcFailure(e)
-          : fail("InvalidHeader", `root of trust rejected: ${e._tag === "TrustedRootRejected" ? e.reason : e._tag === "InvalidLightBlock" ? `${e.reason}: ${e.detail}` : e._tag}`, e)
-    )
-    const header = target.block.signed_header.header
+    const block = yield* Effect.mapError(fromPrimary(options.trustedHeight), rpcFailure)
+    const own = verifyOwnCommit(block, verifySignature)
+    if (Result.isFailure(own)) return yield* fail("InvalidHeader", `root of trust rejected: ${own.failure.reason}: ${own.failure.detail}`, own.failure)
+    if (own.success.hash !== options.trustedHash.toUpperCase()) {
+      return yield* fail("InvalidHeader", `root of trust rejected: block ${options.trustedHeight} hashes to ${own.success.hash}, not the trusted hash`)
+    }
+    const header = block.signed_header.header
     if (header.chain_id !== chainId) {
       return yield* fail("InvalidHeader", `the node serves chain ${JSON.stringify(header.chain_id)}, not ${JSON.stringify(chainId)}`)
     }
     const nowNanos = BigInt(yield* Clock.currentTimeMillis) * 1_000_000n
-    if ((parseRfc3339Nanos(header.time) ?? 0n) + (trustingPeriodNanos ?? 0n) <= nowNanos) {
+    if (own.success.timeNanos + (trustingPeriodNanos ?? 0n) <= nowNanos) {
       return yield* fail("InvalidHeader", `NotWithinTrustPeriod: the root of trust at ${options.trustedHeight} (${header.time}) is older than the trusting period`)
     }
-    trusted = target.block
-    remember(toVerifiedHeader(chain, header, target.verified.hash))
-    return trusted
+    trusted = block
+    remember(toVerifiedHeader(chain, header, own.success.hash))
+    return block
   })
 
   const onVerified = (target: VerifiedTarget): Effect.Effect<void> =>
