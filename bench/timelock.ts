@@ -1,0 +1,157 @@
+/**
+ * bench:timelock — sealing and opening a batch of 10,000 time-locked orders, and RSW puzzles.
+ *
+ *   1. encrypt 10,000 orders (realistic order JSON) to one round of a local quicknet-scheme
+ *      beacon: tlock on mcl-wasm, one thread (this is the clients' work, spread over them);
+ *   2. verify the round's beacon once, then decrypt the whole batch through the production
+ *      TlockDecrypter (mcl-wasm on one worker thread per core) and check every plaintext;
+ *   3. the same decryption on one thread: mcl-wasm on a sample, noble (pure JS) on a sample;
+ *   4. RSW at 2,048 bits: sequential squarings/s, solve + Wesolowski proof, the creator's
+ *      trapdoor path, solution check, modulus proof check.
+ *
+ * Figures vary with the machine's load (shared cores): the load average is printed first.
+ * Last line: {"decryptPerSec", "pureJsDecryptPerSec", ...}.
+ */
+import { randomBytes } from "node:crypto"
+import { availableParallelism, loadavg } from "node:os"
+import { Effect, Result } from "effect"
+import * as LocalBeacon from "../src/adapters/beacon/LocalBeacon.ts"
+import * as MclIbeOps from "../src/adapters/timelock/MclIbeOps.ts"
+import * as WorkerTlockDecrypter from "../src/adapters/timelock/WorkerTlockDecrypter.ts"
+import { signRound, verifyBeacon } from "../src/domain/timelock/BeaconVerification.ts"
+import { nobleIbeOps } from "../src/domain/timelock/Ibe.ts"
+import * as Rsw from "../src/domain/timelock/Rsw.ts"
+import { decryptWithSignature, roundEncrypter } from "../src/domain/timelock/Tlock.ts"
+import { TlockDecrypter } from "../src/ports/TlockDecrypter.ts"
+import { fmt } from "./support/stats.ts"
+import { orderPayload } from "./support/signedEnvelopes.ts"
+
+const BATCH = 10_000
+const MCL_SAMPLE = 500
+const NOBLE_SAMPLE = 120
+const round3 = (x: number) => Math.round(x * 1000) / 1000
+const rnd = (n: number) => new Uint8Array(randomBytes(n))
+const seconds = (t0: number) => (performance.now() - t0) / 1000
+
+console.log(`cores ${availableParallelism()}, load average ${loadavg().map((l) => l.toFixed(2)).join(" ")} (shared machine: figures are noisy)`)
+
+// --- tlock ------------------------------------------------------------------------------------
+const secretKey = LocalBeacon.randomSecretKey()
+const chain = LocalBeacon.chainInfoOf({ secretKey, genesisTime: Math.floor(Date.now() / 1000) })
+const ROUND = 1_000
+const mcl = await MclIbeOps.make()
+const plaintexts = Array.from({ length: BATCH }, (_, i) => JSON.stringify({ id: i, ...orderPayload(i), expiry: 1_900_000_000_000 + i }))
+const encoder = new TextEncoder()
+
+let t0 = performance.now()
+const seal = roundEncrypter(chain, ROUND, mcl)
+const ciphertexts = plaintexts.map((p) => seal(encoder.encode(p)))
+const encryptSeconds = seconds(t0)
+const avgCiphertext = ciphertexts.reduce((a, c) => a + c.length, 0) / BATCH
+console.log(`encrypt ${fmt(BATCH)} orders (mcl-wasm, 1 thread): ${encryptSeconds.toFixed(2)} s, ${fmt(BATCH / encryptSeconds)}/s; armored ciphertext ${fmt(avgCiphertext)} B on average`)
+
+t0 = performance.now()
+const signature = signRound(secretKey, ROUND)
+const verified = verifyBeacon(chain, { round: ROUND, signature }, ROUND)
+if (Result.isFailure(verified)) throw new Error("beacon does not verify")
+const beaconMs = (performance.now() - t0)
+console.log(`sign + verify the round's beacon (noble): ${beaconMs.toFixed(1)} ms, once per batch`)
+
+const items = ciphertexts.map((ciphertext) => ({ ciphertext, signature }))
+const decoder = new TextDecoder()
+const checkAll = (results: ReadonlyArray<Result.Result<Uint8Array, unknown>>, offset: number) => {
+  results.forEach((r, i) => {
+    if (Result.isFailure(r) || decoder.decode(r.success) !== plaintexts[offset + i]) throw new Error(`order ${offset + i} did not decrypt to its plaintext`)
+  })
+}
+
+const pool = await Effect.runPromise(
+  Effect.gen(function*() {
+    const decrypter = yield* TlockDecrypter
+    // warm-up (JIT, WebAssembly tiers) on a small slice, not timed
+    checkAll(yield* decrypter.decryptBatch(items.slice(0, 200), { chainHash: chain.chainHash }), 0)
+    const start = performance.now()
+    const results = yield* decrypter.decryptBatch(items, { chainHash: chain.chainHash })
+    const s = seconds(start)
+    checkAll(results, 0)
+    return { seconds: s, describe: decrypter.describe }
+  }).pipe(Effect.provide(WorkerTlockDecrypter.layer), Effect.scoped)
+)
+const decryptPerSec = BATCH / pool.seconds
+console.log(`decrypt ${fmt(BATCH)} orders (${pool.describe}): ${pool.seconds.toFixed(2)} s, ${fmt(decryptPerSec)}/s, all ${fmt(BATCH)} plaintexts checked`)
+console.log(`  → a batch of 1,000 opens in ${(1000 / decryptPerSec).toFixed(2)} s (budget 12 s); ${fmt(decryptPerSec * 12)} orders fit one 12 s batch`)
+
+const single = (ops: typeof mcl, n: number) => {
+  const start = performance.now()
+  for (let i = 0; i < n; i++) {
+    const r = decryptWithSignature(ciphertexts[i] as string, signature, { chainHash: chain.chainHash, ops })
+    if (Result.isFailure(r) || decoder.decode(r.success) !== plaintexts[i]) throw new Error(`order ${i} did not decrypt`)
+  }
+  return n / seconds(start)
+}
+single(mcl, 50)
+const mclPerSec = single(mcl, MCL_SAMPLE)
+console.log(`decrypt, 1 thread, mcl-wasm: ${fmt(mclPerSec)}/s (${MCL_SAMPLE} orders)`)
+single(nobleIbeOps, 5)
+const pureJsDecryptPerSec = single(nobleIbeOps, NOBLE_SAMPLE)
+console.log(`decrypt, 1 thread, noble (pure JS): ${fmt(pureJsDecryptPerSec)}/s (${NOBLE_SAMPLE} orders); mcl-wasm is ${(mclPerSec / pureJsDecryptPerSec).toFixed(1)}× faster`)
+
+// --- RSW --------------------------------------------------------------------------------------
+t0 = performance.now()
+const key = Rsw.generateKey(2048, rnd)
+const keygenMs = performance.now() - t0
+t0 = performance.now()
+const modulusProof = Rsw.proveModulus(key, rnd)
+const proveModulusMs = performance.now() - t0
+t0 = performance.now()
+if (Result.isFailure(Rsw.verifyModulus(key.n, modulusProof, 2048))) throw new Error("modulus proof does not verify")
+const verifyModulusMs = performance.now() - t0
+console.log(`RSW 2048-bit key ${keygenMs.toFixed(0)} ms; modulus proof (${Rsw.MODULUS_PROOF_ROUNDS} rounds) made in ${proveModulusMs.toFixed(0)} ms, checked in ${verifyModulusMs.toFixed(0)} ms (once per creator key)`)
+
+// bare squarings: the rate a solver (or an attacker) gets from BigInt on this machine
+const SQUARINGS = 1_000_000
+let v = Rsw.puzzleBase(key.n, 1, rnd(32))
+t0 = performance.now()
+for (let i = 0; i < SQUARINGS; i++) v = (v * v) % key.n
+const rswSquaringsPerSec = SQUARINGS / seconds(t0)
+if (v === 0n) throw new Error("unreachable")
+
+const T = 1_000_000
+t0 = performance.now()
+const puzzle = Rsw.createPuzzle(key, T, encoder.encode(plaintexts[0] as string), rnd(32))
+const createMs = performance.now() - t0
+t0 = performance.now()
+const solution = Rsw.solvePuzzle(puzzle)
+const solveSeconds = seconds(t0)
+t0 = performance.now()
+const opened = Rsw.verifySolution(puzzle, solution)
+const verifySolutionMs = performance.now() - t0
+if (Result.isFailure(opened) || decoder.decode(opened.success) !== plaintexts[0]) throw new Error("RSW puzzle did not open")
+const proofOverhead = solveSeconds * rswSquaringsPerSec / T - 1
+console.log(
+  `RSW squarings: ${fmt(rswSquaringsPerSec)}/s (2048-bit BigInt, 1 thread); puzzle of T = ${fmt(T)}: created in ${createMs.toFixed(1)} ms, ` +
+    `solved with proof in ${solveSeconds.toFixed(2)} s (${(proofOverhead * 100).toFixed(1)}% over bare squarings), checked + opened in ${verifySolutionMs.toFixed(1)} ms`
+)
+const delay12 = Math.round(rswSquaringsPerSec * 12)
+console.log(
+  `  → a puzzle locking for 12 s at this rate has T ≈ ${fmt(delay12)}; one core solves ${(1 / 12).toFixed(3)} such puzzles/s, ` +
+    `${availableParallelism()} cores ${(availableParallelism() / 12).toFixed(2)}/s (≈ ${availableParallelism()} per 12 s batch)`
+)
+
+console.log(
+  JSON.stringify({
+    decryptPerSec: Math.round(decryptPerSec),
+    pureJsDecryptPerSec: round3(pureJsDecryptPerSec),
+    mclSingleThreadDecryptPerSec: round3(mclPerSec),
+    batch10kDecryptSeconds: round3(pool.seconds),
+    batch10kEncryptSeconds: round3(encryptSeconds),
+    encryptPerSec: Math.round(BATCH / encryptSeconds),
+    beaconVerifyMs: round3(beaconMs),
+    workers: availableParallelism(),
+    rswSquaringsPerSec: Math.round(rswSquaringsPerSec),
+    rswSolveProofOverhead: round3(proofOverhead),
+    rswCreateMs: round3(createMs),
+    rswVerifySolutionMs: round3(verifySolutionMs),
+    rswVerifyModulusMs: Math.round(verifyModulusMs)
+  })
+)
