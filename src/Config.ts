@@ -13,6 +13,20 @@ export interface ServeConfig {
   readonly ingest: Ingest.IngestOptions
   /** A CometBFT chain to observe through the light client; absent: off. */
   readonly cosmos?: CosmosChainConfig
+  /** An EVM chain to observe through viem; absent: off. */
+  readonly evm?: EvmChainConfig
+}
+
+/** An EVM chain observed through viem (src/adapters/evm): heads, finality, reorgs and EIP-1186 proofs. */
+export interface EvmChainConfig {
+  /** The chain's name in causeway (messages, /v1/chains). */
+  readonly chainId: string
+  /** JSON-RPC URLs; with several, they must agree on every header (quorum). */
+  readonly rpcUrls: ReadonlyArray<string>
+  /** Finality by this many confirmations; absent: the node's `safe` / `finalized` tags. */
+  readonly confirmations?: number
+  /** Between polls of the head, ms (default 2,000). */
+  readonly pollIntervalMs?: number
 }
 
 /** A CometBFT (Cosmos) chain observed through cosmjs and the light client (src/adapters/cosmos). */

@@ -4,6 +4,7 @@
  */
 import { Effect, Layer } from "effect"
 import * as CosmjsCosmosObserver from "./adapters/cosmos/CosmjsCosmosObserver.ts"
+import * as ViemEvmObserver from "./adapters/evm/ViemEvmObserver.ts"
 import * as HttpService from "./adapters/http/HttpService.ts"
 import * as InstanceKeyFile from "./adapters/InstanceKeyFile.ts"
 import * as NodeCryptoSignatureVerifier from "./adapters/NodeCryptoSignatureVerifier.ts"
@@ -19,6 +20,7 @@ import { makeOperators } from "./projections/Operators/Operators.ts"
 import type { AnyProjection } from "./projections/Projection.ts"
 import * as ProjectionRunner from "./projections/ProjectionRunner.ts"
 import * as Author from "./services/Author.ts"
+import * as ChainFeed from "./services/ChainFeed.ts"
 import * as Ingest from "./services/Ingest.ts"
 
 /** What projections are built with: facts of the deployment, fixed for its whole log. */
@@ -54,6 +56,15 @@ export const chainObservers = (config: ServeConfig): ReadonlyMap<string, ChainOb
     const { chainId, rpc, witnesses, trustedHeight, trustedHash } = config.cosmos
     observers.set(chainId, CosmjsCosmosObserver.make({ chain: chainId, rpc, witnesses, trustedHeight, trustedHash }))
   }
+  if (config.evm !== undefined) {
+    const { chainId, rpcUrls, confirmations, pollIntervalMs } = config.evm
+    observers.set(chainId, ViemEvmObserver.make({
+      chain: chainId,
+      urls: rpcUrls,
+      ...(confirmations === undefined ? {} : { confirmations }),
+      ...(pollIntervalMs === undefined ? {} : { pollIntervalMs })
+    }))
+  }
   return observers
 }
 
@@ -69,7 +80,8 @@ export const coreLayer = (
     InstanceKeyFile.layer(instanceKeyPath(config.dataDir)),
     Layer.succeed(ChainObservers, chainObservers(config))
   )
-  return servicesLayer(config.ingest, runner).pipe(Layer.provideMerge(storage))
+  // The chain feed publishes what the observers report (nothing when no chain is configured).
+  return ChainFeed.layer().pipe(Layer.provideMerge(servicesLayer(config.ingest, runner)), Layer.provideMerge(storage))
 }
 
 /** The whole service: the HTTP adapter over the core, logging JSON to stdout. */

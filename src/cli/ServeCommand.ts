@@ -8,7 +8,7 @@ import { resolve } from "node:path"
 import { Config, Effect, Layer, Option, Result } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as HttpService from "../adapters/http/HttpService.ts"
-import { type CosmosChainConfig, type ServeConfig, defaultServeConfig } from "../Config.ts"
+import { type CosmosChainConfig, type EvmChainConfig, type ServeConfig, defaultServeConfig } from "../Config.ts"
 import { appLayer } from "../main.ts"
 import { CommandFailed, UsageError, describe } from "./CliErrors.ts"
 import { dataDirFlag } from "./Flags.ts"
@@ -62,6 +62,29 @@ export const cosmosConfig = (flags: {
   })
 }
 
+/** The EVM chain the --evm-* flags describe: none without --evm-rpc, or why they do not add up. */
+export const evmConfig = (flags: {
+  readonly rpc: Option.Option<string>
+  readonly chainId: Option.Option<string>
+  readonly confirmations: Option.Option<number>
+}): Result.Result<EvmChainConfig | undefined, string> => {
+  if (Option.isNone(flags.rpc)) {
+    return Option.isSome(flags.chainId) || Option.isSome(flags.confirmations)
+      ? Result.fail("--evm-chain-id and --evm-confirmations need --evm-rpc")
+      : Result.succeed(undefined)
+  }
+  const rpcUrls = flags.rpc.value.split(",").map((u) => u.trim()).filter((u) => u !== "")
+  if (rpcUrls.length === 0) return Result.fail("--evm-rpc needs at least one URL")
+  const bad = rpcUrls.find((u) => !isHttpUrl(u))
+  if (bad !== undefined) return Result.fail(`--evm-rpc ${JSON.stringify(bad)} is not an http(s) URL`)
+  const chainId = Option.getOrElse(flags.chainId, () => "evm")
+  if (!/^[\x21-\x7e]{1,64}$/.test(chainId)) return Result.fail(`--evm-chain-id ${JSON.stringify(chainId)} is not 1..64 printable characters`)
+  if (Option.isSome(flags.confirmations) && !(flags.confirmations.value >= 0 && flags.confirmations.value <= 255)) {
+    return Result.fail(`--evm-confirmations ${flags.confirmations.value} is not in 0..255`)
+  }
+  return Result.succeed({ chainId, rpcUrls, ...(Option.isSome(flags.confirmations) ? { confirmations: flags.confirmations.value } : {}) })
+}
+
 /** The serve command. */
 export const serveCommand = Command.make(
   "serve",
@@ -108,6 +131,21 @@ export const serveCommand = Command.make(
       Flag.withDescription("Witness RPC URLs, comma-separated, cross-checked for conflicting headers (env COSMOS_WITNESS)"),
       Flag.withFallbackConfig(Config.String("COSMOS_WITNESS")),
       Flag.optional
+    ),
+    evmRpc: Flag.String("evm-rpc").pipe(
+      Flag.withDescription("Observe an EVM chain through these JSON-RPC URLs, comma-separated; several must agree on every header (env EVM_RPC_URLS; default off)"),
+      Flag.withFallbackConfig(Config.String("EVM_RPC_URLS")),
+      Flag.optional
+    ),
+    evmChainId: Flag.String("evm-chain-id").pipe(
+      Flag.withDescription("The EVM chain's name in causeway (env EVM_CHAIN_ID, default evm)"),
+      Flag.withFallbackConfig(Config.String("EVM_CHAIN_ID")),
+      Flag.optional
+    ),
+    evmConfirmations: Flag.Int("evm-confirmations").pipe(
+      Flag.withDescription("Finality by this many confirmations instead of the node's safe/finalized tags (env EVM_CONFIRMATIONS)"),
+      Flag.withFallbackConfig(Config.Int("EVM_CONFIRMATIONS")),
+      Flag.optional
     )
   },
   Effect.fn("causeway.serve")(function*(flags) {
@@ -119,13 +157,16 @@ export const serveCommand = Command.make(
       witnesses: flags.cosmosWitness
     })
     if (Result.isFailure(cosmos)) return yield* new UsageError({ message: cosmos.failure })
+    const evm = evmConfig({ rpc: flags.evmRpc, chainId: flags.evmChainId, confirmations: flags.evmConfirmations })
+    if (Result.isFailure(evm)) return yield* new UsageError({ message: evm.failure })
     const config: ServeConfig = {
       ...defaultServeConfig,
       host: flags.host,
       port: flags.port,
       dataDir: flags.dataDir,
       logLevel: flags.logLevel,
-      ...(cosmos.success === undefined ? {} : { cosmos: cosmos.success })
+      ...(cosmos.success === undefined ? {} : { cosmos: cosmos.success }),
+      ...(evm.success === undefined ? {} : { evm: evm.success })
     }
     // Built after the server is listening, so the line tells the bound port (also for --port 0);
     // its finalizer runs first on shutdown.

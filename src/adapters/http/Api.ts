@@ -11,6 +11,7 @@ import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "
 import { EnvelopeShell } from "../../domain/Envelope.ts"
 import { MessageId } from "../../domain/Primitives.ts"
 import { Rejection } from "../../domain/Rejection.ts"
+import { ChainsGroup } from "./ChainsApi.ts"
 import { MempoolGroup } from "./MempoolApi.ts"
 import { OperatorsGroup } from "./OperatorsApi.ts"
 
@@ -211,7 +212,7 @@ export const OpsGroup = HttpApiGroup.make("ops").add(
 
 /** The whole API. */
 export const Api = HttpApi.make("causeway")
-  .add(MessagesGroup, ProjectionsGroup, OpsGroup, MempoolGroup, OperatorsGroup)
+  .add(MessagesGroup, ProjectionsGroup, OpsGroup, MempoolGroup, OperatorsGroup, ChainsGroup)
   .annotate(OpenApi.Title, "causeway")
   .annotate(OpenApi.Version, "0.1.0")
   .annotate(OpenApi.Description, "A causal log of signed messages.")

@@ -26,6 +26,7 @@ import {
   UnsupportedMediaType
 } from "./Api.ts"
 import { Draining } from "./Draining.ts"
+import * as ChainsHandlers from "./ChainsHandlers.ts"
 import * as HttpMetrics from "./HttpMetrics.ts"
 import * as MempoolHandlers from "./MempoolHandlers.ts"
 import * as OperatorsHandlers from "./OperatorsHandlers.ts"
@@ -205,4 +206,4 @@ const ops = HttpApiBuilder.group(Api, "ops", (handlers) =>
   }))
 
 /** Every group's handlers, over Ingest, Projections, CausalLog and the draining signal. */
-export const layer = (options: HandlerOptions) => Layer.mergeAll(messages(options), projections, ops, MempoolHandlers.layer(options), OperatorsHandlers.layer)
+export const layer = (options: HandlerOptions) => Layer.mergeAll(messages(options), projections, ops, MempoolHandlers.layer(options), OperatorsHandlers.layer, ChainsHandlers.layer)
