@@ -4,6 +4,9 @@
  * adapter against real drand beacons from the vectors and against a relay that lies or
  * breaks, and finally tlock-js's own drand client reading our beacons and ciphertexts.
  */
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { bls12_381 } from "@noble/curves/bls12-381.js"
 import { bytesToHex } from "@noble/hashes/utils.js"
 import { sha256 } from "@noble/hashes/sha2.js"
@@ -13,6 +16,7 @@ import { TestClock } from "effect/testing"
 import { HttpCachingChain, HttpChainClient, timelockDecrypt, timelockEncrypt } from "tlock-js"
 import * as DrandHttpBeacon from "../../src/adapters/beacon/DrandHttpBeacon.ts"
 import * as LocalBeacon from "../../src/adapters/beacon/LocalBeacon.ts"
+import * as LocalBeaconFile from "../../src/adapters/beacon/LocalBeaconFile.ts"
 import { signRound, verifyBeacon } from "../../src/domain/timelock/BeaconVerification.ts"
 import { type ChainInfo, checkChainHash, roundAt } from "../../src/domain/timelock/ChainInfo.ts"
 import { decryptWithSignature, encryptToRound } from "../../src/domain/timelock/Tlock.ts"
@@ -293,4 +297,36 @@ describe("interoperability with tlock-js 0.9.0 and drand-client", () => {
     expect(signRound(secretKey, 1).length).toBe(96)
     expect(bls12_381.shortSignatures.getPublicKey(secretKey).toBytes(true).length).toBe(96)
   })
+})
+
+describe("LocalBeaconFile", () => {
+  const dir = mkdtempSync(join(tmpdir(), "causeway-beacon-"))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it.effect("creates the key on first start (0600, genesis = now) and reads the same chain afterwards", () =>
+    Effect.gen(function*() {
+      const path = join(dir, "data", "beacon.key")
+      yield* TestClock.setTime(1_700_000_000_500)
+      const first = yield* LocalBeaconFile.loadOrCreate(path)
+      expect(first.genesisTime).toBe(1_700_000_000)
+      expect(statSync(path).mode & 0o777).toBe(0o600)
+      yield* TestClock.adjust("1 hour")
+      const again = yield* LocalBeaconFile.loadOrCreate(path)
+      expect(LocalBeacon.chainInfoOf(again)).toEqual(LocalBeacon.chainInfoOf(first))
+      const info = yield* Effect.gen(function*() {
+        return (yield* Beacon).chainInfo
+      }).pipe(Effect.provide(LocalBeaconFile.layer(path)))
+      expect(info.chainHash).toBe(LocalBeacon.chainInfoOf(first).chainHash)
+    }))
+
+  it.effect("a file that does not decode is an error, not replaced", () =>
+    Effect.gen(function*() {
+      const path = join(dir, "broken.key")
+      writeFileSync(path, "{\"v\":1}\n")
+      const error = yield* Effect.flip(LocalBeaconFile.loadOrCreate(path))
+      expect(error._tag).toBe("BeaconUnavailableError")
+      expect(readFileSync(path, "utf8")).toBe("{\"v\":1}\n")
+      writeFileSync(path, JSON.stringify({ v: 1, secretKey: "ff".repeat(32), genesisTime: 0, period: 3, beaconId: "x" }))
+      expect((yield* Effect.flip(LocalBeaconFile.loadOrCreate(path)))._tag).toBe("BeaconUnavailableError")
+    }))
 })

@@ -13,6 +13,7 @@
  * sha256(signature), and its round is the one the caller asked for.
  */
 import { bls12_381 } from "@noble/curves/bls12-381.js"
+import { bytesToNumberBE } from "@noble/curves/utils.js"
 import { sha256 } from "@noble/hashes/sha2.js"
 import { bytesToHex, concatBytes, hexToBytes } from "@noble/hashes/utils.js"
 import { Result, Schema } from "effect"
@@ -122,12 +123,21 @@ export const verifyBeacon = (
   return ok ? Result.succeed({ round: beacon.round, signature: beacon.signature, randomness }) : invalid("signature does not verify")
 }
 
-/** The public key (hex, 96 bytes on G2) of a quicknet-scheme beacon secret key (32 bytes). */
-export const beaconPublicKey = (secretKey: Uint8Array): string =>
-  bytesToHex(bls12_381.shortSignatures.getPublicKey(secretKey).toBytes(true))
+/** Throw unless the secret key is 32 bytes encoding a scalar in [1, r) (noble would reduce a larger one). */
+const assertSecretKey = (secretKey: Uint8Array): void => {
+  const k = secretKey.length === 32 ? bytesToNumberBE(secretKey) : 0n
+  if (k === 0n || k >= bls12_381.fields.Fr.ORDER) throw new RangeError("beacon secret key must be 32 bytes encoding a scalar in [1, r)")
+}
+
+/** The public key (hex, 96 bytes on G2) of a quicknet-scheme beacon secret key (32 bytes, in [1, r)). */
+export const beaconPublicKey = (secretKey: Uint8Array): string => {
+  assertSecretKey(secretKey)
+  return bytesToHex(bls12_381.shortSignatures.getPublicKey(secretKey).toBytes(true))
+}
 
 /** Sign `round` in the quicknet scheme (bls-unchained-g1-rfc9380): the beacon's signature, hex. */
 export const signRound = (secretKey: Uint8Array, round: number): string => {
+  assertSecretKey(secretKey)
   const sigs = bls12_381.shortSignatures
   return bytesToHex(sigs.sign(sigs.hash(roundMessage(round), DST_G1), secretKey).toBytes(true))
 }
