@@ -3,7 +3,8 @@
  * the instance's own messages (Author), so the chain-observer projection folds them and a
  * replay of the log reproduces them:
  * - Head → ChainHeadVerified, Reorg → ChainReorged (naming the fork point),
- *   Finalized → ChainFinalized, Safe → ChainSafe;
+ *   Finalized → ChainFinalized, Safe → ChainSafe, Misbehaviour → ChainMisbehaviourDetected
+ *   (also logged as an error);
  * - at each new head, every watched key of that chain is proven and, when its value changed,
  *   published as a LightClientProof against that head.
  *
@@ -73,11 +74,8 @@ export class ChainFeed extends Context.Service<ChainFeed, ChainFeedService>()("c
 
 type Published = { readonly type: MessageType; readonly payload: unknown }
 
-/**
- * The message a head event becomes, for a chain of the given kind; undefined for
- * misbehaviour evidence, which is logged (the observer's stream fails right after it).
- */
-export const messageOf = (event: HeadEvent, kind: ChainObserverService["kind"]): ChainEvent | undefined => {
+/** The message a head event becomes, for a chain of the given kind. */
+export const messageOf = (event: HeadEvent, kind: ChainObserverService["kind"]): ChainEvent => {
   switch (event._tag) {
     case "Head": {
       const h = event.header
@@ -100,8 +98,20 @@ export const messageOf = (event: HeadEvent, kind: ChainObserverService["kind"]):
         type: event._tag === "Finalized" ? "ChainFinalized" : "ChainSafe",
         payload: { chain: event.header.chain, height: event.header.height, hash: event.header.hash }
       } as ChainEvent
-    default:
-      return undefined
+    case "Misbehaviour": {
+      const e = event.evidence
+      return {
+        type: "ChainMisbehaviourDetected",
+        payload: {
+          chain: e.chain,
+          height: e.height,
+          commonHeight: e.commonHeight,
+          commonHash: e.commonHash,
+          primary: { hash: e.primary.header.hash, header: e.primary.encoded },
+          witness: { hash: e.witness.header.hash, header: e.witness.encoded }
+        }
+      } as ChainEvent
+    }
   }
 }
 
@@ -176,13 +186,12 @@ export const make = (options: ChainFeedOptions = {}) =>
         yield* stream.pipe(
           Stream.runForEach((event) =>
             Effect.gen(function*() {
-              const message = messageOf(event, observer.kind)
-              if (message === undefined) {
-                return yield* Effect.logError("chain observer reported misbehaviour").pipe(
-                  Effect.annotateLogs({ chain, event: JSON.stringify(event).slice(0, 4000) })
+              if (event._tag === "Misbehaviour") {
+                yield* Effect.logError("chain observer reported misbehaviour: two valid headers for one height").pipe(
+                  Effect.annotateLogs({ chain, height: event.evidence.height, primary: event.evidence.primary.endpoint, witness: event.evidence.witness.endpoint })
                 )
               }
-              const folded = yield* emit(message)
+              const folded = yield* emit(messageOf(event, observer.kind))
               if (folded && event._tag === "Head" && watches.length > 0) yield* proveWatches(event.header.height)
             })
           )

@@ -128,6 +128,23 @@ describe("ChainState evolve", () => {
     expect(eth(s).ignored).toBe(1)
   })
 
+  it("holds each misbehaviour report once, through reorgs, and ignores one about a chain never announced", () => {
+    const main = branch("main", undefined, 4)
+    const report = (chain = "eth") => rec("ChainMisbehaviourDetected", {
+      chain,
+      height: 3,
+      commonHeight: 2,
+      commonHash: main[2]!.hash,
+      primary: { hash: main[3]!.hash, header: "7b7d" },
+      witness: { hash: hash("conflict"), header: "7b7d" }
+    })
+    const s = fold([...main.map((h) => head(h)), report(), report(), reorg(main[1]!, main[3]!, main[3]!), report("cosmoshub")])
+    expect(eth(s).misbehaviours).toEqual([expect.objectContaining({ height: 3, primaryHash: main[3]!.hash, witnessHash: hash("conflict") })])
+    expect(eth(s).ignored).toBe(1)
+    expect(s.ignored).toBe(1)
+    expect(chainOf(s, "cosmoshub")).toBeUndefined()
+  })
+
   it("trusts only the instance key: the same messages from anyone else change nothing", () => {
     const mallory = testKey("mallory").publicKey
     const main = branch("main", undefined, 3)
@@ -173,7 +190,18 @@ const script = fc.array(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.nat(), fc.co
     } else if (op === 6) records.push(mark("ChainFinalized", known[x % known.length]!, chain))
     else if (op === 7) records.push(mark("ChainSafe", known[x % known.length]!, chain))
     else if (op === 8) records.push(proof(known[x % known.length]!, `k${x % 3}`, (x % 256).toString(16).padStart(2, "0"), chain))
-    else records.push(rec("ChainHeadVerified", JSON.parse(head(tip, chain).body).payload, testKey("mallory").publicKey))
+    else if (x % 2 === 0) records.push(rec("ChainHeadVerified", JSON.parse(head(tip, chain).body).payload, testKey("mallory").publicKey))
+    else {
+      const at = known[x % known.length]!
+      records.push(rec("ChainMisbehaviourDetected", {
+        chain,
+        height: at.height,
+        commonHeight: Math.max(0, at.height - 1),
+        commonHash: at.parentHash,
+        primary: { hash: at.hash, header: "7b7d" },
+        witness: { hash: hash(`w:${x % 5}`), header: "7b7d" }
+      }))
+    }
   }
   return records
 })

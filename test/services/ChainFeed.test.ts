@@ -6,14 +6,15 @@
  * a reorg that happened while the feed was down.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Schedule } from "effect"
+import { Effect, Layer, Result, Schedule, Schema } from "effect"
 import * as ViemEvmObserver from "../../src/adapters/evm/ViemEvmObserver.ts"
 import * as InstanceKeyFile from "../../src/adapters/InstanceKeyFile.ts"
 import * as MemoryCausalLog from "../../src/adapters/MemoryCausalLog.ts"
 import * as NodeCryptoSignatureVerifier from "../../src/adapters/NodeCryptoSignatureVerifier.ts"
 import * as SqliteProjectionStore from "../../src/adapters/SqliteProjectionStore.ts"
 import { CausalLog, type LogRecord } from "../../src/ports/CausalLog.ts"
-import { ChainObservers } from "../../src/ports/ChainObserver.ts"
+import { PayloadSchemas } from "../../src/domain/MessageTypes.ts"
+import { ChainObservers, type HeadEvent } from "../../src/ports/ChainObserver.ts"
 import { type ChainEntry, type ChainState, chainOf, headersOf, latestProofs, makeChainState } from "../../src/projections/ChainState/ChainState.ts"
 import { digestOf } from "../../src/projections/Projection.ts"
 import * as ProjectionRunner from "../../src/projections/ProjectionRunner.ts"
@@ -68,6 +69,41 @@ const chainRecords = Effect.gen(function*() {
   const log = yield* CausalLog
   const records = yield* log.read(0, yield* log.endOffset)
   return records.map((r: LogRecord) => ({ type: r.type, sender: r.sender, payload: JSON.parse(r.body).payload }))
+})
+
+describe("ChainFeed messages", () => {
+  it("maps every head event and proof to a payload its message schema accepts exactly", () => {
+    const header = { chain: "c", height: 7, hash: "ab".repeat(32), parentHash: "cd".repeat(32), stateRoot: "ef".repeat(32), time: 1_700_000_000_000 }
+    const other = { ...header, hash: "12".repeat(32) }
+    const events: ReadonlyArray<HeadEvent> = [
+      { _tag: "Head", header },
+      { _tag: "Reorg", chain: "c", forkHeight: 6, forkHash: header.parentHash, oldHead: header, newHead: other },
+      { _tag: "Finalized", header },
+      { _tag: "Safe", header },
+      {
+        _tag: "Misbehaviour",
+        evidence: {
+          chain: "c",
+          height: 7,
+          commonHeight: 6,
+          commonHash: header.parentHash,
+          primary: { endpoint: "http://a", header, encoded: "7b7d" },
+          witness: { endpoint: "http://b", header: other, encoded: "7b7d" },
+          primaryBlock: {},
+          witnessBlock: {}
+        }
+      }
+    ]
+    const messages = [
+      ...events.map((e) => ChainFeed.messageOf(e, "evm")),
+      ChainFeed.proofMessageOf({ chain: "c", height: 7, headerHash: header.hash, kind: "eip1186", key: "aa".repeat(20), value: "", proof: "7b7d" })
+    ]
+    expect(messages.map((m) => m.type)).toEqual(["ChainHeadVerified", "ChainReorged", "ChainFinalized", "ChainSafe", "ChainMisbehaviourDetected", "LightClientProof"])
+    for (const m of messages) {
+      const decoded = Schema.decodeUnknownResult(PayloadSchemas[m.type] as Schema.Codec<unknown, unknown>)(m.payload, { onExcessProperty: "error" })
+      expect(Result.isSuccess(decoded), m.type).toBe(true)
+    }
+  })
 })
 
 describe("ChainFeed over anvil", () => {

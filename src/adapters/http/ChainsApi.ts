@@ -83,6 +83,16 @@ export const ProvenValueView = Schema.Struct({
   messageId: Schema.String.annotate({ description: "the LightClientProof message carrying the proof" })
 }).annotate({ identifier: "ChainProvenValue" })
 
+/** A misbehaviour report: two valid headers for one height (the message holds both headers). */
+export const MisbehaviourView = Schema.Struct({
+  height: Schema.Number,
+  commonHeight: Schema.Number,
+  commonHash: Schema.String,
+  primaryHash: Schema.String,
+  witnessHash: Schema.String,
+  messageId: Schema.String
+}).annotate({ identifier: "ChainMisbehaviour" })
+
 /** One chain in the list. */
 export const ChainSummary = Schema.Struct({
   chain: Schema.String,
@@ -106,6 +116,7 @@ export const ChainView = Schema.Struct({
   reorgCount: Schema.Number,
   reorgs: Schema.Array(ReorgView),
   proven: Schema.Array(ProvenValueView),
+  misbehaviours: Schema.Array(MisbehaviourView),
   ignored: Schema.Number.annotate({ description: "the instance's messages about this chain that did not fit what was known" }),
   offset: Schema.Number.annotate({ description: "log records folded into this answer" })
 }).annotate({ identifier: "Chain" })

@@ -49,6 +49,7 @@ export const chainView = (chain: string, c: ChainEntry, offset: number): ChainVi
     headers: headers.length === 0 ? null : { from: headers[0]!.height, to: headers.at(-1)!.height, count: headers.length },
     reorgs: c.reorgs.map(({ id, ...r }) => ({ ...r, messageId: id })),
     proven: latestProofs(c).map(({ id, ...p }) => ({ ...p, messageId: id })),
+    misbehaviours: c.misbehaviours.map(({ id, ...m }) => ({ ...m, messageId: id })),
     ignored: c.ignored,
     offset
   }

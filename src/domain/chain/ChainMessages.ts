@@ -93,9 +93,6 @@ export const ChainMisbehaviourDetected = Schema.Struct({
 })
 export type ChainMisbehaviourDetected = typeof ChainMisbehaviourDetected.Type
 
-/** The chain-observer message types, for projections that fold only these. */
-export const chainMessageTypes = ["ChainHeadVerified", "ChainReorged", "ChainFinalized", "ChainSafe"] as const
-
 /** Chain-observer payload schemas, by message type. */
 export const ChainPayloads = {
   ChainHeadVerified,

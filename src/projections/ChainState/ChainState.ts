@@ -10,12 +10,15 @@
  * fit what is known (a header that does not link to the head, a finality mark above the
  * head or on another branch, a proof of a header not held) is counted as ignored, not folded.
  *
+ * Misbehaviour reports (ChainMisbehaviourDetected) are held per chain, each once; a report
+ * about a chain never announced is ignored (it stays in the log).
+ *
  * Bounded: the last RETAINED_HEADERS heights per chain, the last MAX_REORGS reorgs (and their
- * total), the last MAX_PROOF_HISTORY proven values per key.
+ * total), the last MAX_PROOF_HISTORY proven values per key, the last MAX_MISBEHAVIOURS reports.
  */
 import { HashMap, Option, Result, Schema } from "effect"
 import type { Json } from "../../domain/CanonicalJson.ts"
-import { ChainFinalized, ChainHeadVerified, ChainReorged, ChainSafe } from "../../domain/chain/ChainMessages.ts"
+import { ChainFinalized, ChainHeadVerified, ChainMisbehaviourDetected, ChainReorged, ChainSafe } from "../../domain/chain/ChainMessages.ts"
 import { LightClientProof } from "../../domain/MessageTypes.ts"
 import type { LogRecord } from "../../ports/CausalLog.ts"
 import type { FollowCursor, VerifiedHeader } from "../../ports/ChainObserver.ts"
@@ -27,6 +30,8 @@ export const RETAINED_HEADERS = 1024
 export const MAX_REORGS = 64
 /** Proven values kept per key. */
 export const MAX_PROOF_HISTORY = 8
+/** Misbehaviour reports kept per chain. */
+export const MAX_MISBEHAVIOURS = 16
 
 /** A height and its header's hash. */
 export interface Point {
@@ -66,6 +71,17 @@ export interface ProofEntry {
   readonly id: string
 }
 
+/** A misbehaviour report as held: two valid headers for one height. */
+export interface MisbehaviourEntry {
+  readonly height: number
+  readonly commonHeight: number
+  readonly commonHash: string
+  readonly primaryHash: string
+  readonly witnessHash: string
+  /** The ChainMisbehaviourDetected message (both headers are there). */
+  readonly id: string
+}
+
 /** One chain's state. */
 export interface ChainEntry {
   readonly kind: "evm" | "cosmos"
@@ -77,6 +93,8 @@ export interface ChainEntry {
   readonly reorgCount: number
   /** Proven values by key, ascending by height. */
   readonly proofs: HashMap.HashMap<string, ReadonlyArray<ProofEntry>>
+  /** Conflicting headers reported, oldest first (each once). */
+  readonly misbehaviours: ReadonlyArray<MisbehaviourEntry>
   /** Messages about this chain that did not fit what was known. */
   readonly ignored: number
 }
@@ -94,7 +112,7 @@ const initialState: ChainState = { chains: HashMap.empty(), ignored: 0 }
 // Reading records
 // ---------------------------------------------------------------------------------------
 
-const payloadSchemas = { ChainHeadVerified, ChainReorged, ChainFinalized, ChainSafe, LightClientProof } as const
+const payloadSchemas = { ChainHeadVerified, ChainReorged, ChainFinalized, ChainSafe, ChainMisbehaviourDetected, LightClientProof } as const
 type ChainMessageType = keyof typeof payloadSchemas
 type Payload<T extends ChainMessageType> = (typeof payloadSchemas)[T]["Type"]
 
@@ -104,6 +122,7 @@ export type ChainEvent =
   | { readonly type: "ChainReorged"; readonly payload: Payload<"ChainReorged"> }
   | { readonly type: "ChainFinalized"; readonly payload: Payload<"ChainFinalized"> }
   | { readonly type: "ChainSafe"; readonly payload: Payload<"ChainSafe"> }
+  | { readonly type: "ChainMisbehaviourDetected"; readonly payload: Payload<"ChainMisbehaviourDetected"> }
   | { readonly type: "LightClientProof"; readonly payload: Payload<"LightClientProof"> }
 
 const decoders = Object.fromEntries(
@@ -139,6 +158,7 @@ const newChain = (kind: ChainEntry["kind"]): ChainEntry => ({
   reorgs: [],
   reorgCount: 0,
   proofs: HashMap.empty(),
+  misbehaviours: [],
   ignored: 0
 })
 
@@ -234,6 +254,20 @@ const onProof = (c: ChainEntry, p: Payload<"LightClientProof">, id: string): Cha
   return { ...c, proofs: HashMap.set(c.proofs, p.key, entries) }
 }
 
+const onMisbehaviour = (c: ChainEntry, p: Payload<"ChainMisbehaviourDetected">, id: string): ChainEntry => {
+  const entry: MisbehaviourEntry = {
+    height: p.height,
+    commonHeight: p.commonHeight,
+    commonHash: p.commonHash,
+    primaryHash: p.primary.hash,
+    witnessHash: p.witness.hash,
+    id
+  }
+  const same = (m: MisbehaviourEntry) => m.height === entry.height && m.primaryHash === entry.primaryHash && m.witnessHash === entry.witnessHash
+  if (c.misbehaviours.some(same)) return ignore(c)
+  return { ...c, misbehaviours: [...c.misbehaviours, entry].slice(-MAX_MISBEHAVIOURS) }
+}
+
 /** Fold one chain event (already known to come from the instance) into the state. */
 export const evolveChainState = (state: ChainState, event: ChainEvent, id: string): ChainState => {
   const chain = event.payload.chain
@@ -253,6 +287,9 @@ export const evolveChainState = (state: ChainState, event: ChainEvent, id: strin
       break
     case "ChainSafe":
       next = onMark(c, "safe", event.payload)
+      break
+    case "ChainMisbehaviourDetected":
+      next = onMisbehaviour(c, event.payload, id)
       break
     case "LightClientProof":
       next = onProof(c, event.payload, id)
@@ -333,6 +370,14 @@ const ProofJson = Schema.Struct({
   value: Schema.String,
   id: Schema.String
 })
+const MisbehaviourJson = Schema.Struct({
+  height: Schema.Number,
+  commonHeight: Schema.Number,
+  commonHash: Schema.String,
+  primaryHash: Schema.String,
+  witnessHash: Schema.String,
+  id: Schema.String
+})
 const ChainJson = Schema.Struct({
   kind: Schema.Literals(["evm", "cosmos"]),
   head: Schema.NullOr(PointJson),
@@ -342,6 +387,7 @@ const ChainJson = Schema.Struct({
   reorgs: Schema.Array(ReorgJson),
   reorgCount: Schema.Number,
   proofs: Schema.Record(Schema.String, Schema.Array(ProofJson)),
+  misbehaviours: Schema.Array(MisbehaviourJson),
   ignored: Schema.Number
 })
 const StateJson = Schema.Struct({ chains: Schema.Record(Schema.String, ChainJson), ignored: Schema.Number })
@@ -362,6 +408,7 @@ const encode = (state: ChainState): Json => {
       reorgs: c.reorgs.map((r) => ({ ...r, oldHead: { ...r.oldHead }, newHead: { ...r.newHead } })),
       reorgCount: c.reorgCount,
       proofs,
+      misbehaviours: c.misbehaviours.map((m) => ({ ...m })),
       ignored: c.ignored
     }
   }
@@ -382,6 +429,7 @@ const decode = (json: Json): ChainState => {
         reorgs: c.reorgs,
         reorgCount: c.reorgCount,
         proofs: HashMap.fromIterable(Object.entries(c.proofs)),
+        misbehaviours: c.misbehaviours,
         ignored: c.ignored
       }] as const)
     )
@@ -400,7 +448,7 @@ export const CHAIN_STATE = "chain-state"
 /** The chain-observer projection, trusting the instance key. */
 export const makeChainState = (context: ChainStateContext): Projection<ChainState> => ({
   name: CHAIN_STATE,
-  version: 1,
+  version: 2,
   needsBody: true,
   needsLinks: true,
   initialState,
