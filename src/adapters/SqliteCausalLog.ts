@@ -58,6 +58,9 @@ export class UnsupportedLogSchema extends Data.TaggedError("UnsupportedLogSchema
   }
 }
 
+const CACHE_KIB = 65_536
+const CHECKPOINT_PAGES = 10_000
+
 /** The schema version this build writes. */
 export const SCHEMA_VERSION = 1
 
@@ -88,17 +91,27 @@ CREATE TABLE IF NOT EXISTS sender_nonce (
 ) STRICT, WITHOUT ROWID;
 `
 
+/** The file's schema version; a version newer than this build's is refused. */
+const versionOf = (db: DatabaseSync, path: string): number => {
+  const version = Number((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version)
+  if (version > SCHEMA_VERSION) throw new UnsupportedLogSchema({ path, found: version, supported: SCHEMA_VERSION })
+  return version
+}
+
 /**
  * Bring the file to SCHEMA_VERSION in one transaction: create a new log, or migrate a
  * version-0 one (fill sender_nonce from its (sender, nonce) index, then drop the index).
  * Returns the version the file is at.
  */
 const migrate = (db: DatabaseSync, path: string): number => {
-  const version = Number((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version)
-  if (version > SCHEMA_VERSION) throw new UnsupportedLogSchema({ path, found: version, supported: SCHEMA_VERSION })
-  if (version === SCHEMA_VERSION) return version
+  if (versionOf(db, path) === SCHEMA_VERSION) return SCHEMA_VERSION
   db.exec("BEGIN IMMEDIATE")
   try {
+    // Read again under the write lock: another process may have migrated meanwhile.
+    if (versionOf(db, path) === SCHEMA_VERSION) {
+      db.exec("COMMIT")
+      return SCHEMA_VERSION
+    }
     const hadLog = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log'").get() !== undefined
     db.exec(LOG_TABLES)
     db.exec(SENDER_NONCE)
@@ -113,13 +126,6 @@ const migrate = (db: DatabaseSync, path: string): number => {
     throw cause
   }
   return SCHEMA_VERSION
-}
-
-/** The schema version of a file opened read-only, which must not be migrated. */
-const versionOf = (db: DatabaseSync, path: string): number => {
-  const version = Number((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version)
-  if (version > SCHEMA_VERSION) throw new UnsupportedLogSchema({ path, found: version, supported: SCHEMA_VERSION })
-  return version
 }
 
 type Row = [number, string, number, string, string, number, string, string]
@@ -171,6 +177,13 @@ export const make = (options: SqliteOptions) =>
             db.exec("PRAGMA journal_mode = WAL")
             db.exec(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`)
             db.exec("PRAGMA busy_timeout = 5000")
+            // Ids and dependencies are hashes: each append writes into pages all over the
+            // id and dependency indexes. A page cache of 64 MiB (SQLite's default is 2 MiB)
+            // keeps those pages in memory instead of reading them back for every batch, and a
+            // checkpoint every 10,000 WAL pages (~40 MiB; default 1,000) copies a page that
+            // many batches touched to the database file once, not once per batch.
+            db.exec(`PRAGMA cache_size = -${CACHE_KIB}`)
+            db.exec(`PRAGMA wal_autocheckpoint = ${CHECKPOINT_PAGES}`)
             return { db, version: migrate(db, options.path) }
           } catch (cause) {
             db.close()
