@@ -40,6 +40,8 @@ export interface CosmosChainConfig {
   readonly trustedHash: string
   /** Witness full nodes' RPC URLs, cross-checked for conflicting headers. */
   readonly witnesses: ReadonlyArray<string>
+  /** Between polls of the node's height, ms (default 1,000). */
+  readonly pollIntervalMs?: number
 }
 
 /** Defaults: 127.0.0.1:8080, data in ./data. */

@@ -53,8 +53,15 @@ export const servicesLayer = (
 export const chainObservers = (config: ServeConfig): ReadonlyMap<string, ChainObserverService> => {
   const observers = new Map<string, ChainObserverService>()
   if (config.cosmos !== undefined) {
-    const { chainId, rpc, witnesses, trustedHeight, trustedHash } = config.cosmos
-    observers.set(chainId, CosmjsCosmosObserver.make({ chain: chainId, rpc, witnesses, trustedHeight, trustedHash }))
+    const { chainId, rpc, witnesses, trustedHeight, trustedHash, pollIntervalMs } = config.cosmos
+    observers.set(chainId, CosmjsCosmosObserver.make({
+      chain: chainId,
+      rpc,
+      witnesses,
+      trustedHeight,
+      trustedHash,
+      ...(pollIntervalMs === undefined ? {} : { pollIntervalMs })
+    }))
   }
   if (config.evm !== undefined) {
     const { chainId, rpcUrls, confirmations, pollIntervalMs } = config.evm
