@@ -9,9 +9,11 @@ import { checkPrimeSync, randomBytes as nodeRandom } from "node:crypto"
 import { sha256 } from "@noble/hashes/sha2.js"
 import { utf8ToBytes } from "@noble/hashes/utils.js"
 import { describe, expect, it } from "@effect/vitest"
-import { Result, Schema } from "effect"
+import { Effect, Fiber, Result, Schema } from "effect"
 import fc from "fast-check"
+import * as WorkerRswSolver from "../../src/adapters/timelock/WorkerRswSolver.ts"
 import * as Rsw from "../../src/domain/timelock/Rsw.ts"
+import { RswSolver } from "../../src/ports/RswSolver.ts"
 
 /** Seeded randomness so keys (slow to make) are the same on every run. */
 const seeded = (seed: string) => {
@@ -238,4 +240,28 @@ describe("puzzles", () => {
     Rsw.solvePuzzle(puzzle, (done) => seen.push(done), 250)
     expect(seen).toEqual([250, 500, 750, 1000])
   })
+})
+
+describe("WorkerRswSolver", () => {
+  it.live("solves on worker threads (same solution as in-thread), several at once, and stops a solve when interrupted", () =>
+    Effect.gen(function*() {
+      const solver = yield* RswSolver
+      expect(solver.concurrency).toBe(2)
+      const puzzles = [1, 2, 3].map((i) => Rsw.createPuzzle(key, 2000 + i, utf8(`puzzle ${i}`), seeded(`w${i}`)(32)))
+      const solutions = yield* Effect.forEach(puzzles, solver.solve, { concurrency: "unbounded" })
+      solutions.forEach((s, i) => {
+        const p = puzzles[i] as Rsw.RswPuzzle
+        expect(s).toEqual(Rsw.solvePuzzle(p))
+        const opened = Rsw.verifySolution(p, s)
+        expect(Result.isSuccess(opened) && new TextDecoder().decode(opened.success)).toBe(`puzzle ${i + 1}`)
+      })
+      const long = Rsw.createPuzzle(key, 2 ** 31, utf8("never"), seeded("long")(32))
+      const fiber = yield* Effect.forkChild(solver.solve(long))
+      yield* Effect.sleep("200 millis")
+      yield* Fiber.interrupt(fiber)
+      const exit = yield* Fiber.await(fiber)
+      expect(exit._tag).toBe("Failure")
+      // the permit came back: another solve still runs
+      expect(yield* solver.solve(puzzles[0] as Rsw.RswPuzzle)).toEqual(solutions[0])
+    }).pipe(Effect.provide(WorkerRswSolver.layerWith({ concurrency: 2 }))))
 })
