@@ -168,6 +168,26 @@ for (const verifyOffThread of [true, false]) {
         ])
       }).pipe(Effect.provide(pipeline({ pendingLimit: 2 }))))
 
+    it.effect("submitMany answers a batch larger than a hand-off to the pool in order, bad signatures where they were", () =>
+      Effect.gen(function*() {
+        const ingest = yield* Ingest.Ingest
+        const log = yield* CausalLog
+        const forged = new Set([0, 63, 64, 65, 130, 199])
+        const values: Array<unknown> = Array.from({ length: 200 }, (_, i) => {
+          const e = envelope(i % 2 === 0 ? alice : bob, { nonce: i + 1, lamport: 1 + (i % 7) })
+          if (i === 100) return { junk: i }
+          return forged.has(i) ? { ...e, sig: e.sig.slice(0, -2) + (e.sig.endsWith("00") ? "01" : "00") } : e
+        })
+        const out = yield* ingest.submitMany(values)
+        expect(out.map((r) => (Result.isSuccess(r) ? "ok" : r.failure._tag))).toEqual(
+          values.map((_, i) => (i === 100 ? "MalformedMessage" : forged.has(i) ? "InvalidSignature" : "ok"))
+        )
+        expect(yield* log.endOffset).toBe(200 - forged.size - 1)
+        // Offsets follow the batch's order.
+        const offsets = out.flatMap((r) => (Result.isSuccess(r) ? [r.success.offset] : []))
+        expect(offsets).toEqual(offsets.map((_, k) => k))
+      }).pipe(Effect.provide(pipeline({ rate: { ratePerSec: 1000, burst: 1000 } }))))
+
     it.effect("submitMany answers each message in order within one batch", () =>
       Effect.gen(function*() {
         const ingest = yield* Ingest.Ingest
