@@ -10,7 +10,7 @@ import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js"
 import { describe, expect, it } from "@effect/vitest"
 import { Result } from "effect"
 import { verifyBeacon } from "../../src/domain/timelock/BeaconVerification.ts"
-import { checkChainHash, computeChainHash } from "../../src/domain/timelock/ChainInfo.ts"
+import { checkChainHash, computeChainHash, quicknet } from "../../src/domain/timelock/ChainInfo.ts"
 import { gtToBytes, gtToHash } from "../../src/domain/timelock/Ibe.ts"
 import { decryptWithSignature, parseTlock } from "../../src/domain/timelock/Tlock.ts"
 import { beaconCases, decryptCases, ibeInternals, network, networks, readText } from "./vectors.ts"
@@ -18,6 +18,11 @@ import { beaconCases, decryptCases, ibeInternals, network, networks, readText } 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
 
 describe("chain-info.json", () => {
+  it("the built-in quicknet constant is the vector's quicknet", () => {
+    const { name: _, ...vector } = network("quicknet")
+    expect(quicknet).toEqual(vector)
+  })
+
   for (const n of networks) {
     it(`${n.name}: chain hash recomputed from the fields`, () => {
       expect(computeChainHash(n)).toBe(n.chainHash)
