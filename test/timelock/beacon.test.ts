@@ -9,7 +9,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { bls12_381 } from "@noble/curves/bls12-381.js"
 import { bytesToHex } from "@noble/hashes/utils.js"
-import { sha256 } from "@noble/hashes/sha2.js"
+import { sha256, sha384 } from "@noble/hashes/sha2.js"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Result } from "effect"
 import { TestClock } from "effect/testing"
@@ -28,7 +28,7 @@ const utf8 = (s: string) => new TextEncoder().encode(s)
 const text = (b: Uint8Array) => new TextDecoder().decode(b)
 
 // A fixed key so failures reproduce; genesis at unix 1,000,000 s, rounds every 3 s.
-const secretKey = sha256(utf8("causeway beacon test key"))
+const secretKey = bls12_381.utils.randomSecretKey(sha384(utf8("causeway beacon test key")))
 const localOptions: LocalBeacon.LocalBeaconOptions = { secretKey, genesisTime: 1_000_000 }
 const localInfo = LocalBeacon.chainInfoOf(localOptions)
 const at = (round: number) => (localInfo.genesisTime + (round - 1) * localInfo.period) * 1000

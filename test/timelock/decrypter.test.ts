@@ -5,7 +5,7 @@
  * with bad ciphertexts failing only their own entry.
  */
 import { bls12_381 } from "@noble/curves/bls12-381.js"
-import { sha256 } from "@noble/hashes/sha2.js"
+import { sha256, sha384 } from "@noble/hashes/sha2.js"
 import { bytesToHex, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Result } from "effect"
@@ -79,7 +79,7 @@ describe("mcl-wasm IbeOps agrees with noble", () => {
   })
 
   it("ciphertexts encrypted with mcl open with noble, and the reverse", () => {
-    const sk = sha256(utf8ToBytes("mcl interop"))
+    const sk = bls12_381.utils.randomSecretKey(sha384(utf8ToBytes("mcl interop")))
     const info = LocalBeacon.chainInfoOf({ secretKey: sk, genesisTime: 0 })
     const sig = signRound(sk, 3)
     const byMcl = roundEncrypter(info, 3, mcl)(utf8ToBytes("from mcl"))
@@ -92,7 +92,7 @@ describe("mcl-wasm IbeOps agrees with noble", () => {
 })
 
 describe("TlockDecrypter adapters", () => {
-  const sk = sha256(utf8ToBytes("decrypter test key"))
+  const sk = bls12_381.utils.randomSecretKey(sha384(utf8ToBytes("decrypter test key")))
   const info = LocalBeacon.chainInfoOf({ secretKey: sk, genesisTime: 0 })
   const other = LocalBeacon.chainInfoOf({ secretKey: sk, genesisTime: 0, beaconId: "other" })
   const round = 11
@@ -152,6 +152,20 @@ describe("TlockDecrypter adapters", () => {
         expect(results.map(outcome)).toEqual(items.map((_, i) => `${k}/${i}`))
       }
     }).pipe(Effect.provide(WorkerTlockDecrypter.layerWith({ workers: 2, maxSlice: 2 }))))
+
+  it.effect("a worker that dies fails its batch with TlockDecrypterError and is replaced", () =>
+    Effect.gen(function*() {
+      const decrypter = yield* TlockDecrypter
+      const enc = roundEncrypter(info, round, mcl)
+      const good = Array.from({ length: 6 }, (_, i) => ({ ciphertext: enc(utf8ToBytes(`g${i}`)), signature: sig }))
+      const error = yield* Effect.flip(decrypter.decryptBatch([...good, { ciphertext: "crash", signature: sig }], { chainHash: info.chainHash }))
+      expect(error._tag).toBe("TlockDecrypterError")
+      // both workers may have been hit; the replacements serve the next batches
+      for (let k = 0; k < 2; k++) {
+        const results = yield* decrypter.decryptBatch(good, { chainHash: info.chainHash })
+        expect(results.map(outcome)).toEqual(good.map((_, i) => `g${i}`))
+      }
+    }).pipe(Effect.provide(WorkerTlockDecrypter.layerWith({ workers: 2, maxSlice: 1, script: new URL("./crashingTlockWorker.ts", import.meta.url) }))))
 
   it("a batch key given as bytes or hex is the same key", () => {
     const ct = encryptToRound(info, round, utf8ToBytes("k"))

@@ -4,7 +4,7 @@
  * key size), and tampering: no altered byte of a ciphertext ever yields a plaintext.
  */
 import { bls12_381 } from "@noble/curves/bls12-381.js"
-import { sha256 } from "@noble/hashes/sha2.js"
+import { sha256, sha384 } from "@noble/hashes/sha2.js"
 import { bytesToHex, concatBytes, utf8ToBytes } from "@noble/hashes/utils.js"
 import { describe, expect, it } from "@effect/vitest"
 import { Result } from "effect"
@@ -26,7 +26,7 @@ const seeded = (seed: string) => {
   }
 }
 
-const sk = sha256(utf8ToBytes("tlock test key"))
+const sk = bls12_381.utils.randomSecretKey(sha384(utf8ToBytes("tlock test key")))
 const quick = LocalBeacon.chainInfoOf({ secretKey: sk, genesisTime: 1_000_000 })
 
 /** A chain of another scheme under the same secret, and how it signs a round. */

@@ -17,6 +17,8 @@ export interface WorkerTlockDecrypterOptions {
   readonly workers?: number
   /** Largest slice sent to one worker at a time (default 64). */
   readonly maxSlice?: number
+  /** The worker entry script (default TlockWorker.ts; tests substitute one that can crash). */
+  readonly script?: URL
 }
 
 interface Pending {
@@ -30,16 +32,16 @@ interface Slot {
   ready: Promise<void>
 }
 
-const workerUrl = new URL("./TlockWorker.ts", import.meta.url)
+const defaultScript = new URL("./TlockWorker.ts", import.meta.url)
 
 /** A pool whose `run` decrypts one slice on the least busy worker. */
-const makePool = (size: number) => {
+const makePool = (size: number, script: URL) => {
   let nextId = 0
   let closed = false
   const slots: Array<Slot> = []
 
   const spawn = (slot?: Slot): Slot => {
-    const worker = new Worker(workerUrl)
+    const worker = new Worker(script)
     const s: Slot = slot ?? { worker, pending: new Map(), ready: Promise.resolve() }
     s.worker = worker
     s.ready = new Promise<void>((resolve, reject) => {
@@ -51,7 +53,11 @@ const makePool = (size: number) => {
         if ("failure" in msg) p.reject(new Error(msg.failure))
         else p.resolve(msg.results)
       }
+      let dead = false
       const onDeath = (error: Error) => {
+        // "error" is followed by "exit": act once
+        if (dead) return
+        dead = true
         worker.off("message", onMessage)
         reject(error)
         for (const p of s.pending.values()) p.reject(error)
@@ -92,7 +98,7 @@ export const make = (options: WorkerTlockDecrypterOptions = {}) =>
     const size = Math.max(1, options.workers ?? availableParallelism())
     const maxSlice = Math.max(1, options.maxSlice ?? 64)
     const pool = yield* Effect.acquireRelease(
-      Effect.sync(() => makePool(size)),
+      Effect.sync(() => makePool(size, options.script ?? defaultScript)),
       (p) => Effect.promise(() => p.close())
     )
     yield* Effect.tryPromise({
