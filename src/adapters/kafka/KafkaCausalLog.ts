@@ -100,6 +100,8 @@ export interface KafkaLogHandle {
   readonly topics: { readonly events: string; readonly sequence: string }
   /** How many events were consumed but not applied (awaiting their sequence record, or orphans). */
   readonly buffered: Effect.Effect<number>
+  /** How many times the materializer's consumer joined its group (1 + rebalances and restarts). */
+  readonly groupJoins: Effect.Effect<number>
 }
 
 interface Clients {
@@ -154,15 +156,19 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
     const mergeLock = yield* Semaphore.make(1)
     const appendLock = yield* Semaphore.make(1)
     const waiters = new Map<string, Deferred.Deferred<Outcome>>()
+    let groupJoins = 0
 
-    const kafka = new Kafka({
+    const clientConfig = {
       clientId: options.clientId ?? "causeway",
       brokers: [...options.brokers],
       connectionTimeout: 3000,
       requestTimeout: 30_000,
-      logCreator: kafkajsLogger(services),
-      retry: { initialRetryTime: 250, maxRetryTime: 5000, retries: 10 }
-    })
+      logCreator: kafkajsLogger(services)
+    }
+    // Produce and fetch retry through a broker restart (about 30 s in all)...
+    const kafka = new Kafka({ ...clientConfig, retry: { initialRetryTime: 250, maxRetryTime: 5000, retries: 10 } })
+    // ...while connecting fails fast: the connect loop below does the backoff, and logs it.
+    const probe = new Kafka({ ...clientConfig, retry: { retries: 0 } })
 
     // -- the merge --------------------------------------------------------------------
 
@@ -288,7 +294,7 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
     const connectOnce = Effect.gen(function*() {
       const opened: { admin?: Admin; producer?: Producer; consumer?: Consumer } = {}
       const attempt = Effect.gen(function*() {
-        const admin = kafka.admin({ retry: { retries: 0 } })
+        const admin = probe.admin()
         opened.admin = admin
         yield* client("admin.connect", () => admin.connect())
         const layout = yield* ensureTopics(admin)
@@ -319,12 +325,12 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         // After a rebalance the group resumes where its last commit (by anyone) left off, or
         // at the beginning: put each partition back where this merge stands.
         consumer.on(consumer.events.GROUP_JOIN, (event) => {
+          groupJoins++
           const m = merger
           if (m === undefined) return
           for (const [topic, partitions] of Object.entries(event.payload.memberAssignment)) {
             for (const partition of partitions) {
-              const next = m.nextOffset(topic === topics.sequence ? -1 : partition)
-              if (next > 0) consumer.seek({ topic, partition, offset: String(next) })
+              consumer.seek({ topic, partition, offset: String(m.nextOffset(topic === topics.sequence ? -1 : partition)) })
             }
           }
         })
@@ -445,7 +451,8 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
       ready: Deferred.await(readyLatch),
       status: Ref.get(status),
       topics,
-      buffered: Effect.sync(() => merger?.bufferedCount ?? 0)
+      buffered: Effect.sync(() => merger?.bufferedCount ?? 0),
+      groupJoins: Effect.sync(() => groupJoins)
     }
     return handle
   })
