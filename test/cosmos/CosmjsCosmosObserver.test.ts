@@ -217,6 +217,7 @@ describe("CosmjsCosmosObserver", () => {
     expect(evidence.primary.header.hash).not.toBe(evidence.witness.header.hash)
     expect(evidence.witness.endpoint).toBe(witness.url)
     expect(evidence.commonHeight).toBeLessThan(8)
+    expect(evidence.commonHash).toBe(hashAt(chain, evidence.commonHeight))
     expect(outcome.cause).toBe(evidence)
     const detail = JSON.parse(outcome.detail) as { primary: { hash: string }; witness: { hash: string } }
     expect([detail.primary.hash, detail.witness.hash]).toEqual([evidence.primary.header.hash, evidence.witness.header.hash])

@@ -151,6 +151,12 @@ export const make = (options: CosmjsCosmosObserverOptions): ChainObserverService
     for (const h of heights.slice(0, verified.size - keepHeaders)) verified.delete(h)
   }
 
+  const commonHashOf = (height: number): string => {
+    const block = fetched.get(height)
+    const hash = block === undefined ? undefined : lightBlockHash(block)
+    return hash !== undefined && Result.isSuccess(hash) ? lower(hash.success) : ""
+  }
+
   const evidenceOf = (e: LightClientAttackEvidence): MisbehaviourEvidence => {
     const side = (endpoint: string, block: LightBlock, hash: string) => ({
       endpoint,
@@ -161,7 +167,8 @@ export const make = (options: CosmjsCosmosObserverOptions): ChainObserverService
       chain,
       height: e.conflictingHeight,
       commonHeight: e.commonHeight,
-      commonHash: verified.get(e.commonHeight)?.hash ?? "",
+      // The common block was verified in the failed trace (only the primary's fetched copy holds it) or before it.
+      commonHash: verified.get(e.commonHeight)?.hash ?? commonHashOf(e.commonHeight),
       primary: side(primary.endpoint, e.primaryBlock, e.primaryHash),
       witness: side(witnesses[e.witnessIndex]?.endpoint ?? "", e.witnessBlock, e.witnessHash),
       primaryBlock: e.primaryBlock,
