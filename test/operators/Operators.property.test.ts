@@ -108,6 +108,9 @@ const checkInvariants = (s: OperatorsState, records: ReadonlyArray<LogRecord>) =
       const holder = all.find((h) => h.id === i.conflictWith)!
       expect(holder.offset).toBeLessThan(i.offset)
       expect(holder.operator).not.toBe(i.operator)
+      // A real conflict: a shared order, and the holder's time overlaps what the intent asked for.
+      expect(holder.body!.orderIds.some((o) => i.body!.orderIds.includes(o))).toBe(true)
+      expect(Math.max(holder.heldFrom!, i.body!.windowStart) < Math.min(holder.body!.windowEnd, i.body!.windowEnd)).toBe(true)
     }
     if (i.status === "held") expect(i.body!.windowEnd).toBeGreaterThan(s.now)
   }
