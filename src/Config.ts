@@ -11,11 +11,27 @@ export interface ServeConfig {
   /** fsync policy of the embedded log. */
   readonly synchronous: "FULL" | "NORMAL"
   readonly ingest: Ingest.IngestOptions
+  /** Where the causal log lives; absent: the embedded SQLite store in the data directory. */
+  readonly log?: LogConfig
   /** A CometBFT chain to observe through the light client; absent: off. */
   readonly cosmos?: CosmosChainConfig
   /** An EVM chain to observe through viem; absent: off. */
   readonly evm?: EvmChainConfig
+  /** The mempool's sealer (batches, expiries, decryptions); absent: no sealer (`appLayer` adds it when set). */
+  readonly sealer?: SealerConfig
 }
+
+/** The sealer's settings (src/services/Sealer.ts): its batch window and the beacon time-locked orders are locked to. */
+export interface SealerConfig {
+  /** A batch is sealed this long after the previous seal, if it holds anything (ms). */
+  readonly batchWindowMs: number
+  readonly beacon: BeaconConfig
+}
+
+/** The local beacon (its key in the data directory, `beacon.key`) or a drand network over HTTP. */
+export type BeaconConfig =
+  | { readonly kind: "local" }
+  | { readonly kind: "drand"; readonly url: string; readonly chainHash: string }
 
 /** An EVM chain observed through viem (src/adapters/evm): heads, finality, reorgs and EIP-1186 proofs. */
 export interface EvmChainConfig {
@@ -44,6 +60,16 @@ export interface CosmosChainConfig {
   readonly pollIntervalMs?: number
 }
 
+/** The causal log: the embedded store (default) or Kafka (docs/adr/0001-kafka-total-order.md). */
+export type LogConfig =
+  | { readonly kind: "embedded" }
+  | {
+    readonly kind: "kafka"
+    readonly brokers: ReadonlyArray<string>
+    /** Prefix of the topic names (default "causeway."). */
+    readonly topicPrefix: string
+  }
+
 /** Defaults: 127.0.0.1:8080, data in ./data. */
 export const defaultServeConfig: ServeConfig = {
   host: "127.0.0.1",
@@ -51,7 +77,8 @@ export const defaultServeConfig: ServeConfig = {
   dataDir: "data",
   logLevel: "Info",
   synchronous: "FULL",
-  ingest: Ingest.defaultOptions
+  ingest: Ingest.defaultOptions,
+  sealer: { batchWindowMs: 12_000, beacon: { kind: "local" } }
 }
 
 /** The embedded log's file in a data directory. */
@@ -62,3 +89,6 @@ export const snapshotPath = (dataDir: string): string => join(dataDir, "projecti
 
 /** The instance's signing key in a data directory (created on first start). */
 export const instanceKeyPath = (dataDir: string): string => join(dataDir, "instance.key")
+
+/** The local beacon's key in a data directory (created on first start). */
+export const beaconKeyPath = (dataDir: string): string => join(dataDir, "beacon.key")

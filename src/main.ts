@@ -3,14 +3,19 @@
  * `serve` (src/cli/causeway.ts, what `npm start` runs) launches `appLayer`.
  */
 import { Effect, Layer } from "effect"
+import * as DrandHttpBeacon from "./adapters/beacon/DrandHttpBeacon.ts"
+import * as LocalBeaconFile from "./adapters/beacon/LocalBeaconFile.ts"
 import * as CosmjsCosmosObserver from "./adapters/cosmos/CosmjsCosmosObserver.ts"
 import * as ViemEvmObserver from "./adapters/evm/ViemEvmObserver.ts"
 import * as HttpService from "./adapters/http/HttpService.ts"
 import * as InstanceKeyFile from "./adapters/InstanceKeyFile.ts"
+import * as ConnectingProbeServer from "./adapters/kafka/ConnectingProbeServer.ts"
+import * as KafkaCausalLog from "./adapters/kafka/KafkaCausalLog.ts"
 import * as NodeCryptoSignatureVerifier from "./adapters/NodeCryptoSignatureVerifier.ts"
 import * as SqliteCausalLog from "./adapters/SqliteCausalLog.ts"
 import * as SqliteProjectionStore from "./adapters/SqliteProjectionStore.ts"
-import { type ServeConfig, instanceKeyPath, logPath, snapshotPath } from "./Config.ts"
+import * as WorkerTlockDecrypter from "./adapters/timelock/WorkerTlockDecrypter.ts"
+import { type SealerConfig, type ServeConfig, beaconKeyPath, instanceKeyPath, logPath, snapshotPath } from "./Config.ts"
 import { ChainObservers, type ChainObserverService } from "./ports/ChainObserver.ts"
 import { InstanceKey } from "./ports/InstanceKey.ts"
 import { makeChainState } from "./projections/ChainState/ChainState.ts"
@@ -22,6 +27,7 @@ import * as ProjectionRunner from "./projections/ProjectionRunner.ts"
 import * as Author from "./services/Author.ts"
 import * as ChainFeed from "./services/ChainFeed.ts"
 import * as Ingest from "./services/Ingest.ts"
+import * as Sealer from "./services/Sealer.ts"
 
 /** What projections are built with: facts of the deployment, fixed for its whole log. */
 export interface ProjectionContext {
@@ -75,13 +81,26 @@ export const chainObservers = (config: ServeConfig): ReadonlyMap<string, ChainOb
   return observers
 }
 
-/** The core services (log, ingest, projections, author) over the embedded store. */
+/**
+ * The causal log the configuration picks: the embedded SQLite store, or Kafka. Kafka is
+ * waited for (retrying) before the rest starts; meanwhile a stand-in on the service's
+ * address answers /healthz 200 and /readyz 503.
+ */
+export const logLayer = (config: ServeConfig) =>
+  config.log?.kind === "kafka"
+    ? KafkaCausalLog.layer(
+      { brokers: config.log.brokers, topicPrefix: config.log.topicPrefix },
+      (status) => ConnectingProbeServer.serve({ host: config.host, port: config.port }, status)
+    )
+    : SqliteCausalLog.layer({ path: logPath(config.dataDir), synchronous: config.synchronous })
+
+/** The core services (log, ingest, projections, author) over the log the configuration picks. */
 export const coreLayer = (
   config: ServeConfig,
   runner: ProjectionRunner.RunnerOptions = ProjectionRunner.defaultRunnerOptions
 ) => {
   const storage = Layer.mergeAll(
-    SqliteCausalLog.layer({ path: logPath(config.dataDir), synchronous: config.synchronous }),
+    logLayer(config),
     SqliteProjectionStore.layer(snapshotPath(config.dataDir)),
     NodeCryptoSignatureVerifier.layer,
     InstanceKeyFile.layer(instanceKeyPath(config.dataDir)),
@@ -91,9 +110,22 @@ export const coreLayer = (
   return ChainFeed.layer().pipe(Layer.provideMerge(servicesLayer(config.ingest, runner)), Layer.provideMerge(storage))
 }
 
-/** The whole service: the HTTP adapter over the core, logging JSON to stdout. */
+/**
+ * The sealer over a core (Author, Projections, CausalLog): its beacon (the local one from its
+ * key file in the data directory, or drand over HTTP) and the worker-thread decrypter.
+ */
+export const sealerLayer = (config: SealerConfig, dataDir: string) => {
+  const beacon = config.beacon.kind === "drand"
+    ? DrandHttpBeacon.layerWith({ baseUrl: config.beacon.url, chainHash: config.beacon.chainHash })
+    : LocalBeaconFile.layer(beaconKeyPath(dataDir))
+  // A tick per tenth of the window (at most a second), so a seal is late by at most that.
+  const tickMs = Math.min(1000, Math.max(10, Math.floor(config.batchWindowMs / 10)))
+  return Sealer.layer({ windowMs: config.batchWindowMs, tickMs }).pipe(Layer.provide(Layer.mergeAll(beacon, WorkerTlockDecrypter.layer)))
+}
+
+/** The whole service: the HTTP adapter over the core and, when configured, the sealer; logging JSON to stdout. */
 export const appLayer = (config: ServeConfig) =>
   HttpService.layer({ host: config.host, port: config.port, maxBatch: config.ingest.maxBatch }).pipe(
-    Layer.provide(coreLayer(config)),
+    Layer.provide(config.sealer === undefined ? coreLayer(config) : sealerLayer(config.sealer, config.dataDir).pipe(Layer.provideMerge(coreLayer(config)))),
     Layer.provide(HttpService.logging(config.logLevel))
   )

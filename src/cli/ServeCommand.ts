@@ -8,7 +8,7 @@ import { resolve } from "node:path"
 import { Config, Effect, Layer, Option, Result } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as HttpService from "../adapters/http/HttpService.ts"
-import { type CosmosChainConfig, type EvmChainConfig, type ServeConfig, defaultServeConfig } from "../Config.ts"
+import { type CosmosChainConfig, type EvmChainConfig, type LogConfig, type SealerConfig, type ServeConfig, defaultServeConfig } from "../Config.ts"
 import { appLayer } from "../main.ts"
 import { CommandFailed, UsageError, describe } from "./CliErrors.ts"
 import { dataDirFlag } from "./Flags.ts"
@@ -85,6 +85,56 @@ export const evmConfig = (flags: {
   return Result.succeed({ chainId, rpcUrls, ...(Option.isSome(flags.confirmations) ? { confirmations: flags.confirmations.value } : {}) })
 }
 
+/** The sealer the --batch-window-ms / --beacon / --drand-* flags describe, or why they do not add up. */
+export const sealerConfig = (flags: {
+  readonly batchWindowMs: number
+  readonly beacon: string
+  readonly drandUrl: Option.Option<string>
+  readonly drandChainHash: Option.Option<string>
+}): Result.Result<SealerConfig, string> => {
+  if (!Number.isInteger(flags.batchWindowMs) || flags.batchWindowMs < 10 || flags.batchWindowMs > 3_600_000) {
+    return Result.fail(`--batch-window-ms ${flags.batchWindowMs} is not in 10..3600000`)
+  }
+  const beacon = flags.beacon.trim().toLowerCase()
+  if (beacon === "local") {
+    return Option.isSome(flags.drandUrl) || Option.isSome(flags.drandChainHash)
+      ? Result.fail("--drand-url and --drand-chain-hash need --beacon drand")
+      : Result.succeed({ batchWindowMs: flags.batchWindowMs, beacon: { kind: "local" } })
+  }
+  if (beacon !== "drand") return Result.fail(`--beacon ${JSON.stringify(flags.beacon)} is not local or drand`)
+  if (Option.isNone(flags.drandUrl) || !isHttpUrl(flags.drandUrl.value)) return Result.fail("--beacon drand needs --drand-url, an http(s) URL (e.g. https://api.drand.sh)")
+  if (Option.isNone(flags.drandChainHash) || !/^[0-9a-fA-F]{64}$/.test(flags.drandChainHash.value)) {
+    return Result.fail("--beacon drand needs --drand-chain-hash, the chain's 32-byte hash in hex")
+  }
+  return Result.succeed({
+    batchWindowMs: flags.batchWindowMs,
+    beacon: { kind: "drand", url: flags.drandUrl.value.replace(/\/+$/, ""), chainHash: flags.drandChainHash.value.toLowerCase() }
+  })
+}
+
+/** The causal log the --log / --brokers / --topic-prefix flags describe, or why they do not add up. */
+export const logConfig = (flags: {
+  readonly log: Option.Option<string>
+  readonly brokers: Option.Option<string>
+  readonly topicPrefix: string
+}): Result.Result<LogConfig, string> => {
+  // KAFKA_BROKERS alone selects Kafka; the embedded store stays the default otherwise.
+  const kind = Option.getOrElse(flags.log, () => (Option.isSome(flags.brokers) ? "kafka" : "embedded")).trim().toLowerCase()
+  if (kind === "embedded") return Result.succeed({ kind: "embedded" })
+  if (kind !== "kafka") return Result.fail(`--log ${JSON.stringify(Option.getOrElse(flags.log, () => ""))} is not embedded or kafka`)
+  if (Option.isNone(flags.brokers)) return Result.fail("--log kafka needs --brokers host:port,... (or env KAFKA_BROKERS)")
+  const brokers = flags.brokers.value.split(",").map((b) => b.trim()).filter((b) => b !== "")
+  const bad = brokers.find((b) => {
+    const m = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(b)
+    return m === null || Number(m[1]) < 1 || Number(m[1]) > 65535
+  })
+  if (brokers.length === 0 || bad !== undefined) return Result.fail(`--brokers ${JSON.stringify(bad ?? flags.brokers.value)} is not host:port`)
+  if (!/^[A-Za-z0-9._-]{0,200}$/.test(flags.topicPrefix)) {
+    return Result.fail(`--topic-prefix ${JSON.stringify(flags.topicPrefix)} may hold only letters, digits, '.', '_' and '-' (at most 200)`)
+  }
+  return Result.succeed({ kind: "kafka", brokers, topicPrefix: flags.topicPrefix })
+}
+
 /** The serve command. */
 export const serveCommand = Command.make(
   "serve",
@@ -101,6 +151,21 @@ export const serveCommand = Command.make(
       Flag.filter((p) => Number.isInteger(p) && p >= 0 && p <= 65535, (p) => `port ${p} is not in 0..65535`)
     ),
     dataDir: dataDirFlag,
+    log: Flag.String("log").pipe(
+      Flag.withDescription("The causal log: embedded (SQLite in the data directory) or kafka (env CAUSEWAY_LOG; default embedded, kafka when KAFKA_BROKERS is set)"),
+      Flag.withFallbackConfig(Config.String("CAUSEWAY_LOG")),
+      Flag.optional
+    ),
+    brokers: Flag.String("brokers").pipe(
+      Flag.withDescription("Kafka bootstrap brokers, host:port comma-separated, for --log kafka (env KAFKA_BROKERS)"),
+      Flag.withFallbackConfig(Config.String("KAFKA_BROKERS")),
+      Flag.optional
+    ),
+    topicPrefix: Flag.String("topic-prefix").pipe(
+      Flag.withDescription("Prefix of the Kafka topic names (env KAFKA_TOPIC_PREFIX, default causeway.)"),
+      Flag.withFallbackConfig(Config.String("KAFKA_TOPIC_PREFIX")),
+      Flag.withDefault("causeway.")
+    ),
     logLevel: Flag.String("log-level").pipe(
       Flag.withDescription(`trace, debug, info, warn or error (env LOG_LEVEL, default ${defaultServeConfig.logLevel.toLowerCase()})`),
       Flag.withFallbackConfig(Config.String("LOG_LEVEL")),
@@ -146,6 +211,26 @@ export const serveCommand = Command.make(
       Flag.withDescription("Finality by this many confirmations instead of the node's safe/finalized tags (env EVM_CONFIRMATIONS)"),
       Flag.withFallbackConfig(Config.Int("EVM_CONFIRMATIONS")),
       Flag.optional
+    ),
+    batchWindowMs: Flag.Int("batch-window-ms").pipe(
+      Flag.withDescription(`The mempool's batch window: a batch is sealed this long after the previous one, ms (env BATCH_WINDOW_MS, default ${defaultServeConfig.sealer?.batchWindowMs})`),
+      Flag.withFallbackConfig(Config.Int("BATCH_WINDOW_MS")),
+      Flag.withDefault(defaultServeConfig.sealer?.batchWindowMs ?? 12_000)
+    ),
+    beacon: Flag.String("beacon").pipe(
+      Flag.withDescription("Beacon for time-locked orders: local (own BLS key in the data directory) or drand (env BEACON, default local)"),
+      Flag.withFallbackConfig(Config.String("BEACON")),
+      Flag.withDefault("local")
+    ),
+    drandUrl: Flag.String("drand-url").pipe(
+      Flag.withDescription("drand HTTP API root with --beacon drand, e.g. https://api.drand.sh (env DRAND_URL)"),
+      Flag.withFallbackConfig(Config.String("DRAND_URL")),
+      Flag.optional
+    ),
+    drandChainHash: Flag.String("drand-chain-hash").pipe(
+      Flag.withDescription("The drand chain's hash (hex) with --beacon drand; its info must hash to it (env DRAND_CHAIN_HASH)"),
+      Flag.withFallbackConfig(Config.String("DRAND_CHAIN_HASH")),
+      Flag.optional
     )
   },
   Effect.fn("causeway.serve")(function*(flags) {
@@ -159,14 +244,20 @@ export const serveCommand = Command.make(
     if (Result.isFailure(cosmos)) return yield* new UsageError({ message: cosmos.failure })
     const evm = evmConfig({ rpc: flags.evmRpc, chainId: flags.evmChainId, confirmations: flags.evmConfirmations })
     if (Result.isFailure(evm)) return yield* new UsageError({ message: evm.failure })
+    const sealer = sealerConfig({ batchWindowMs: flags.batchWindowMs, beacon: flags.beacon, drandUrl: flags.drandUrl, drandChainHash: flags.drandChainHash })
+    if (Result.isFailure(sealer)) return yield* new UsageError({ message: sealer.failure })
+    const log = logConfig({ log: flags.log, brokers: flags.brokers, topicPrefix: flags.topicPrefix })
+    if (Result.isFailure(log)) return yield* new UsageError({ message: log.failure })
     const config: ServeConfig = {
       ...defaultServeConfig,
+      log: log.success,
       host: flags.host,
       port: flags.port,
       dataDir: flags.dataDir,
       logLevel: flags.logLevel,
       ...(cosmos.success === undefined ? {} : { cosmos: cosmos.success }),
-      ...(evm.success === undefined ? {} : { evm: evm.success })
+      ...(evm.success === undefined ? {} : { evm: evm.success }),
+      sealer: sealer.success
     }
     // Built after the server is listening, so the line tells the bound port (also for --port 0);
     // its finalizer runs first on shutdown.

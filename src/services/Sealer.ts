@@ -253,9 +253,14 @@ export const make = (options: SealerOptions = defaultSealerOptions) =>
       return { sealed, expiredCommitments: expired.commitments, expiredOrders: expired.orders, decrypted }
     })
     if (options.background) {
-      yield* tick.pipe(
-        Effect.catchCause((cause) => Effect.logError("sealer tick failed", cause)),
-        Effect.repeat(Schedule.spaced(Duration.millis(options.tickMs))),
+      // Decide only on a view that has caught up with the log as it was at start: a stale
+      // view would propose a batch number the projection then refuses.
+      const caughtUp = log.endOffset.pipe(Effect.orDie, Effect.flatMap((end) => runner.awaitOffset(end)))
+      yield* caughtUp.pipe(
+        Effect.andThen(tick.pipe(
+          Effect.catchCause((cause) => Effect.logError("sealer tick failed", cause)),
+          Effect.repeat(Schedule.spaced(Duration.millis(options.tickMs)))
+        )),
         Effect.forkScoped
       )
     }

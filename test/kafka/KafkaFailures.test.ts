@@ -3,7 +3,6 @@
  * coming back mid-ingest, a consumer-group rebalance in the middle of a replay, and a
  * record over the broker's limit.
  */
-import { createServer, type Server, type Socket, connect } from "node:net"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Logger, Option } from "effect"
 import { Kafka, logLevel } from "kafkajs"
@@ -14,6 +13,7 @@ import { recordOf } from "../log/CausalLogContract.ts"
 import { envelope, testKey } from "../support/fixtures.ts"
 import { awaitEnd, snapshotOf } from "./support/digests.ts"
 import { freshTopics, optionsFor } from "./support/kafkaLayer.ts"
+import { forward, freePort } from "./support/Forwarder.ts"
 import { startBroker } from "./support/TestBroker.ts"
 
 const choice = await startBroker()
@@ -27,45 +27,6 @@ const batchOf = (i: number, size: number): Array<NewRecord> =>
     const n = i * size + j + 1
     return recordOf(envelope(key, { nonce: n, lamport: n, payload: { component: "failover", status: "ok", latencyMs: n } }))
   })
-
-/** A free local port (nothing listens on it once this returns). */
-const freePort = () =>
-  Effect.promise(() =>
-    new Promise<number>((resolve) => {
-      const s = createServer()
-      s.listen(0, "127.0.0.1", () => {
-        const address = s.address()
-        s.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-      })
-    })
-  )
-
-/** Forward connections on `port` to `target` ("host:port"), for the life of the scope. */
-const forward = (port: number, target: string) =>
-  Effect.acquireRelease(
-    Effect.promise(() =>
-      new Promise<{ server: Server; sockets: Set<Socket> }>((resolve) => {
-        const [host, targetPort] = target.split(":") as [string, string]
-        const sockets = new Set<Socket>()
-        const server = createServer((client) => {
-          const upstream = connect(Number(targetPort), host)
-          for (const s of [client, upstream]) {
-            sockets.add(s)
-            s.on("error", () => undefined)
-            s.on("close", () => sockets.delete(s))
-          }
-          client.pipe(upstream).pipe(client)
-        })
-        server.listen(port, "127.0.0.1", () => resolve({ server, sockets }))
-      })
-    ),
-    // close() waits for open connections: cut them first.
-    ({ server, sockets }) =>
-      Effect.promise(() => new Promise<void>((r) => {
-        server.close(() => r())
-        for (const s of sockets) s.destroy()
-      }))
-  )
 
 if ("skipped" in choice) {
   describe.skip(`Kafka failures (skipped: ${choice.skipped})`, () => {})

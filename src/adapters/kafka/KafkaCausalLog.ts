@@ -244,7 +244,13 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
                 topic,
                 numPartitions: topic === topics.sequence ? 1 : options.partitions ?? 12,
                 replicationFactor: rf,
-                configEntries: [{ name: "min.insync.replicas", value: String(Math.min(2, rf)) }]
+                // The topics are the log itself: nothing may age out of them.
+                configEntries: [
+                  { name: "min.insync.replicas", value: String(Math.min(2, rf)) },
+                  { name: "retention.ms", value: "-1" },
+                  { name: "retention.bytes", value: "-1" },
+                  { name: "cleanup.policy", value: "delete" }
+                ]
               }))
             })))
           if (Exit.isFailure(created)) {
@@ -457,12 +463,26 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
     return handle
   })
 
-/** The Kafka log, once ready (waits, retrying the connection, until it is). */
-export const make = (options: KafkaLogOptions) =>
-  start(options).pipe(Effect.tap((h) => h.ready), Effect.map((h) => h.service))
+/**
+ * The Kafka log, once ready (waits, retrying the connection, until it is). `whileConnecting`
+ * runs in its own scope until then, e.g. a stand-in answering health checks.
+ */
+export const make = <E>(
+  options: KafkaLogOptions,
+  whileConnecting?: (status: Effect.Effect<ConnectionStatus>) => Effect.Effect<void, E, Scope.Scope>
+) =>
+  Effect.gen(function*() {
+    const handle = yield* start(options)
+    if (whileConnecting === undefined) yield* handle.ready
+    else yield* Effect.scoped(whileConnecting(handle.status).pipe(Effect.andThen(handle.ready)))
+    return handle.service
+  })
 
-/** The Kafka log as a layer. */
-export const layer = (options: KafkaLogOptions) => Layer.effect(CausalLog, make(options))
+/** The Kafka log as a layer (see `make`). */
+export const layer = <E = never>(
+  options: KafkaLogOptions,
+  whileConnecting?: (status: Effect.Effect<ConnectionStatus>) => Effect.Effect<void, E, Scope.Scope>
+) => Layer.effect(CausalLog, make(options, whileConnecting))
 
 /** Re-exported so callers can match on the append error's cause. */
 export { DuplicateRecord, KafkaClientError, LostSequenceRace, RecordTooLarge, SequenceTimeout, TopicLayoutError }

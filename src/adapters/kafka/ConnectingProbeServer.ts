@@ -1,0 +1,64 @@
+/**
+ * While the Kafka log connects and catches up, the full HTTP service cannot run yet (ingest
+ * and the projections need the log's state). This stand-in answers on the service's address
+ * meanwhile, so orchestrators see a live process that is not ready instead of a crash loop:
+ * `/healthz` 200, `/readyz` 503 `NotReady` with where the connection stands, anything else 503
+ * `StorageUnavailable`. The bodies are those of the HTTP contract (src/adapters/http/Api.ts).
+ */
+import { createServer, type Server } from "node:http"
+import type { Socket } from "node:net"
+import { Effect, type Scope } from "effect"
+import type { ConnectionStatus } from "./KafkaCausalLog.ts"
+
+/** The connection's state as one line. */
+export const describeStatus = (s: ConnectionStatus): string => {
+  switch (s._tag) {
+    case "Connecting":
+      return s.lastError === undefined
+        ? "connecting to Kafka"
+        : `connecting to Kafka (attempt ${s.attempt} failed: ${s.lastError})`
+    case "CatchingUp":
+      return `replaying the Kafka log: ${s.decided} of ${s.target} sequence records`
+    case "Ready":
+      return "ready"
+  }
+}
+
+/** Serve the stand-in on host:port for the life of the scope (then it stops and frees the port). */
+export const serve = (
+  options: { readonly host: string; readonly port: number },
+  status: Effect.Effect<ConnectionStatus>
+): Effect.Effect<void, Error, Scope.Scope> =>
+  Effect.gen(function*() {
+    const services = yield* Effect.context<never>()
+    const reason = () => describeStatus(Effect.runSyncWith(services)(status))
+    const sockets = new Set<Socket>()
+    const server: Server = createServer((req, res) => {
+      const path = (req.url ?? "/").split("?")[0]
+      const [code, body] = path === "/healthz" && req.method === "GET"
+        ? [200, { status: "ok" }]
+        : path === "/readyz" && req.method === "GET"
+        ? [503, { _tag: "NotReady", ready: false, reason: reason() }]
+        : [503, { _tag: "StorageUnavailable", reason: `not serving yet: ${reason()}` }]
+      res.writeHead(code, { "content-type": "application/json", connection: "close" })
+      res.end(JSON.stringify(body))
+    })
+    server.on("connection", (s: Socket) => {
+      sockets.add(s)
+      s.on("close", () => sockets.delete(s))
+    })
+    yield* Effect.acquireRelease(
+      Effect.callback<void, Error>((resume) => {
+        server.once("error", (e) => resume(Effect.fail(e)))
+        server.listen(options.port, options.host, () => resume(Effect.void))
+      }),
+      () =>
+        Effect.callback<void>((resume) => {
+          server.close(() => resume(Effect.void))
+          for (const s of sockets) s.destroy()
+        })
+    )
+    yield* Effect.logInfo("causeway waiting for Kafka; /readyz answers 503 until the log is ready").pipe(
+      Effect.annotateLogs({ host: options.host, port: options.port })
+    )
+  })
