@@ -9,6 +9,8 @@
  *   `pollMs` of the log pages, the pending-orders query, each tracked order's view and
  *   receipt, the latest batch's receipts, the processing order, the projections and /metrics;
  * - every line the server logs (Trace level);
+ * - the public beacon: a round's signature once the round is out (with it, anyone opens a
+ *   ciphertext locked to that round; the searcher tries every time-locked order it saw);
  * - public facts: the pool (market, reference reserves, fee) and the instance's public key.
  *
  * It acts through the same network, with a shorter propagation delay than the victims
@@ -28,9 +30,11 @@
  *   ciphertext), it races a front buy of a fixed size in ahead of it and a back sell after,
  *   guessing that the hidden order is a large buy on the pool. It states nothing.
  */
-import { Schema } from "effect"
+import { Result, Schema } from "effect"
 import type { KeyFile } from "../../src/domain/Keys.ts"
 import { UserOrder } from "../../src/domain/mempool/MempoolMessages.ts"
+import { orderFromBytes } from "../../src/domain/mempool/OrderBytes.ts"
+import { decryptWithSignature } from "../../src/domain/timelock/Tlock.ts"
 import { idOf } from "../../src/domain/Envelope.ts"
 import { type PoolSpec, planSandwich, poolOrder, sandwichOrders, swap } from "./frontrunAmm.ts"
 import { type Broadcast, Participant, type PublicNetwork } from "./frontrunNetwork.ts"
@@ -50,6 +54,8 @@ export interface SearcherOptions {
   readonly delayMs: number
   /** Interval of its API poll. */
   readonly pollMs: number
+  /** The public beacon: a round's signature once it is out, else null. */
+  readonly beacon: (round: number) => string | null
   /** Front-leg size of a blind sandwich (quote units), or null for no blind sandwiches. */
   readonly blindQuoteIn: bigint | null
 }
@@ -101,6 +107,8 @@ interface Target {
   blind: boolean
   note: string | null
   streaming: boolean
+  /** A time-locked order's round and ciphertext, from its broadcast. */
+  lock: { readonly round: number; readonly ciphertext: string } | null
 }
 
 const isUserOrder = Schema.is(UserOrder)
@@ -191,6 +199,12 @@ const followSse = async (url: string, signal: AbortSignal, onEvent: (fields: Rec
   } catch {
     // aborted, or the server went away
   }
+}
+
+/** A TimelockedOrder payload's round and ciphertext. */
+const lockOf = (payload: unknown): { readonly round: number; readonly ciphertext: string } | null => {
+  const p = payload as { round?: unknown; ciphertext?: unknown } | null
+  return typeof p?.round === "number" && typeof p.ciphertext === "string" ? { round: p.round, ciphertext: p.ciphertext } : null
 }
 
 const ORDER_TYPES = new Set(["UserOrder", "OrderCommitment", "TimelockedOrder"])
@@ -285,6 +299,18 @@ export const startSearcher = (options: SearcherOptions): Searcher => {
     found(ordersInText(text), channel)
   }
 
+  // A time-locked order whose round is out opens with the round's public signature.
+  const openLock = (t: Target) => {
+    if (t.lock === null || contents.has(t.id)) return
+    const signature = options.beacon(t.lock.round)
+    if (signature === null) return
+    observed("public beacon")
+    const plaintext = decryptWithSignature(t.lock.ciphertext, signature)
+    if (Result.isFailure(plaintext)) return
+    const order = orderFromBytes(plaintext.success)
+    if (Result.isSuccess(order)) found([{ id: t.id, order: order.success }], "public beacon")
+  }
+
   // Channel 1: the public network's gossip.
   const unsubscribeGossip = options.network.subscribe((b: Broadcast) => {
     if (b.envelope.sender === options.key.publicKey) return
@@ -302,12 +328,15 @@ export const startSearcher = (options: SearcherOptions): Searcher => {
         back: null,
         blind: false,
         note: null,
-        streaming: false
+        streaming: false,
+        lock: lockOf(b.envelope.payload)
       })
     }
     learn({ id: b.id, envelope: b.envelope }, "gossip")
     const t = targets.get(b.id)
-    if (t !== undefined && t.frontId === null && !contents.has(t.id)) blind(t)
+    if (t === undefined) return
+    openLock(t)
+    if (t.frontId === null && !contents.has(t.id)) blind(t)
   })
 
   // Channel 2: each tracked order's status stream.
@@ -356,8 +385,13 @@ export const startSearcher = (options: SearcherOptions): Searcher => {
       // stopped
     }
   }
+  // Channel 6: the public beacon, for every time-locked order not read yet.
+  const openLocks = () => {
+    for (const t of targets.values()) openLock(t)
+  }
   const poll = async () => {
     while (!abort.signal.aborted) {
+      openLocks()
       await get(`/v1/messages?fromLamport=${Math.max(0, lamportSeen - 64)}&limit=1000`, "GET /v1/messages")
       await get("/v1/mempool/orders?limit=1000", "GET /v1/mempool/orders")
       await get(`/v1/mempool/orders?chain=${pool.chain}&market=${pool.market}&limit=1000`, "GET /v1/mempool/orders")

@@ -17,7 +17,8 @@ import * as SqliteCausalLog from "../../src/adapters/SqliteCausalLog.ts"
 import * as SqliteProjectionStore from "../../src/adapters/SqliteProjectionStore.ts"
 import * as WorkerTlockDecrypter from "../../src/adapters/timelock/WorkerTlockDecrypter.ts"
 import { generateKey } from "../../src/domain/Keys.ts"
-import type { ChainInfo } from "../../src/domain/timelock/ChainInfo.ts"
+import { signRound } from "../../src/domain/timelock/BeaconVerification.ts"
+import { type ChainInfo, roundAt } from "../../src/domain/timelock/ChainInfo.ts"
 import { servicesLayer } from "../../src/main.ts"
 import * as Ingest from "../../src/services/Ingest.ts"
 import * as Sealer from "../../src/services/Sealer.ts"
@@ -58,6 +59,8 @@ export interface FrontrunServer {
   /** The local beacon's chain (what time-locked orders are encrypted to). */
   readonly chain: ChainInfo
   readonly logs: LogTap
+  /** The beacon as the public sees it (drand's HTTP API would): a round's signature once it is out, else null. */
+  readonly roundSignature: (round: number) => string | null
   readonly close: () => Promise<void>
 }
 
@@ -99,7 +102,9 @@ export const startServer = async (options: FrontrunServerOptions): Promise<Front
   try {
     const context = await Effect.runPromise(Layer.buildWithScope(app, scope))
     const port = await Effect.runPromise(HttpService.boundPort.pipe(Effect.provideContext(context)))
-    return { base: `http://127.0.0.1:${port}`, instanceKey: instance.publicKey, chain: LocalBeacon.chainInfoOf(beacon), logs, close }
+    const chain = LocalBeacon.chainInfoOf(beacon)
+    const roundSignature = (round: number) => (round >= 1 && roundAt(chain, Date.now()) >= round ? signRound(beacon.secretKey, round) : null)
+    return { base: `http://127.0.0.1:${port}`, instanceKey: instance.publicKey, chain, logs, roundSignature, close }
   } catch (e) {
     await close()
     throw e

@@ -56,6 +56,11 @@ export interface SimOptions {
   readonly blindBps: number
   /** Decryption worker threads. */
   readonly workers: number
+  /**
+   * Time-lock victims lock to a round out only after their batch's seal (what a client must
+   * do), or, as a faulty client would, to a round already out when they broadcast.
+   */
+  readonly lockTo: "roundAfterSeal" | "roundAlreadyOut"
   readonly pool: PoolSpec
   /** Progress lines. */
   readonly log: (line: string) => void
@@ -72,6 +77,7 @@ export const defaultSimOptions: SimOptions = {
   pollMs: 100,
   blindBps: 50,
   workers: 2,
+  lockTo: "roundAfterSeal",
   pool: defaultPool,
   log: () => undefined
 }
@@ -251,6 +257,7 @@ export const runMode = async (mode: Mode, options: SimOptions): Promise<ModeResu
     key: generateKey("ed25519"),
     delayMs: options.searcherDelayMs,
     pollMs: options.pollMs,
+    beacon: server.roundSignature,
     blindQuoteIn: options.blindBps > 0 ? (pool.quote * BigInt(options.blindBps)) / 10_000n : null
   })
   let report: SearcherReport | undefined
@@ -268,7 +275,9 @@ export const runMode = async (mode: Mode, options: SimOptions): Promise<ModeResu
         ? victim.message("OrderCommitment", { commitment: commitmentOf(order, salt = bytesToHex(randomBytes(32))) })
         : (() => {
           // A round out only after the seal: the window, the delay and a round of margin ahead.
-          const round = roundAt(server.chain, Date.now() + hi + options.windowMs + 1000 * options.beaconPeriod) + 1
+          const round = options.lockTo === "roundAfterSeal"
+            ? roundAt(server.chain, Date.now() + hi + options.windowMs + 1000 * options.beaconPeriod) + 1
+            : roundAt(server.chain, Date.now()) - 1
           return victim.message("TimelockedOrder", { scheme: "tlock", round, ciphertext: encryptToRound(server.chain, round, orderBytes(order)) })
         })()
       const id = idOf(envelope)

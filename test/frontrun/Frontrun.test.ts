@@ -56,4 +56,14 @@ describe("frontrun simulation", () => {
       }
     }, 180_000)
   }
+
+  it("timelock with a faulty client locking to a round already out: the searcher reads the order from the public beacon before the seal, and the mempool refuses the order, so there is no victim to sandwich", async () => {
+    const r = await runMode("timelock", { ...options, attempts: 2, lockTo: "roundAlreadyOut" })
+    expect(r.contentBeforeSeal, summary(r)).toBe(2)
+    expect(r.contentChannels, summary(r)).toEqual({ "public beacon": 2 })
+    expect(r.informedAttempts, summary(r)).toBe(2)
+    expect(r.victimsExecuted, summary(r)).toBe(0)
+    expect(r.successes, summary(r)).toBe(0)
+    expect(r.failures, summary(r)).toEqual({ "the victim did not execute (refused)": 2 })
+  }, 180_000)
 })
