@@ -92,11 +92,21 @@ export const STORE_CONTRACT = "0x602a600055" + "6008601160003960086000f3" + "602
 
 const word = (n: bigint): string => n.toString(16).padStart(64, "0")
 
-/** Send a transaction from the dev account and wait for its receipt (anvil mines it at once). */
+/** A transaction's receipt, once mined (anvil mines each transaction in a block of its own, soon after). */
+export const receiptOf = async (node: Anvil, hash: string): Promise<any> => {
+  for (let i = 0; i < 250; i++) {
+    const receipt = await node.rpc("eth_getTransactionReceipt", [hash])
+    if (receipt !== null) return receipt
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  throw new Error(`transaction ${hash} was not mined within 5 s`)
+}
+
+/** Send a transaction from the dev account and wait for its receipt. */
 export const sendAndMine = async (node: Anvil, tx: { to?: string; data: string }): Promise<any> => {
   const hash = await node.rpc("eth_sendTransaction", [{ from: DEV_ACCOUNT, ...tx }])
-  const receipt = await node.rpc("eth_getTransactionReceipt", [hash])
-  if (receipt === null || receipt.status !== "0x1") throw new Error(`transaction ${hash} failed: ${JSON.stringify(receipt)}`)
+  const receipt = await receiptOf(node, hash)
+  if (receipt.status !== "0x1") throw new Error(`transaction ${hash} failed: ${JSON.stringify(receipt)}`)
   return receipt
 }
 
