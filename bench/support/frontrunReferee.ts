@@ -14,9 +14,9 @@
  *      form) — to the referee before submitting that leg, so before the victim's position was
  *      final (the front leg precedes the victim in its batch).
  *
- * Condition 4 is what luck cannot meet: a victim's amountIn is drawn uniformly from a range of
- * about 10^22 units (about 73 bits), so a searcher that did not read the order states it with
- * probability below 10^-21. A sandwich that meets 1–3 without a statement is counted apart,
+ * Condition 4 is what luck cannot meet: a victim's amountIn is drawn uniformly from at least
+ * 1.2·10^19 values (63 bits; a buy's from 3.6·10^22), so a searcher that did not read the
+ * order states it exactly with probability below 10^-19 per attempt. A sandwich that meets 1–3 without a statement is counted apart,
  * as a blind sandwich that happened to profit (`blindProfitable`), never as a success.
  */
 import { equalBytes } from "@noble/curves/utils.js"

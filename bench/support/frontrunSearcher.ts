@@ -89,6 +89,8 @@ export interface SearcherReport {
 
 /** A running searcher. */
 export interface Searcher {
+  /** Has it read the order of message `id` yet? */
+  readonly hasRead: (id: string) => boolean
   /** Stop observing; what it did. */
   readonly stop: () => Promise<SearcherReport>
 }
@@ -413,6 +415,7 @@ export const startSearcher = (options: SearcherOptions): Searcher => {
   running.push(poll())
 
   return {
+    hasRead: (id) => contents.has(id),
     stop: async () => {
       abort.abort()
       unsubscribeGossip()

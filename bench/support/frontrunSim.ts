@@ -295,6 +295,8 @@ export const runMode = async (mode: Mode, options: SimOptions): Promise<ModeResu
     }
     for (const r of await Promise.all(reveals)) accepted(r, "a reveal")
     const executed = await executeSealed(server.base, pool, server.instanceKey, 60_000)
+    // Every order is disclosed now; give the searcher's channels a moment to deliver it.
+    await until("the searcher to read every order", async () => (victims.every((v) => searcher.hasRead(v.id)) ? true : undefined), 3000).catch(() => undefined)
     report = await searcher.stop()
 
     const byTarget = new Map(report.targets.map((t) => [t.id, t]))
