@@ -14,6 +14,7 @@ import * as KafkaCausalLog from "./adapters/kafka/KafkaCausalLog.ts"
 import * as NodeCryptoSignatureVerifier from "./adapters/NodeCryptoSignatureVerifier.ts"
 import * as SqliteCausalLog from "./adapters/SqliteCausalLog.ts"
 import * as SqliteProjectionStore from "./adapters/SqliteProjectionStore.ts"
+import * as WorkerRswSolver from "./adapters/timelock/WorkerRswSolver.ts"
 import * as WorkerTlockDecrypter from "./adapters/timelock/WorkerTlockDecrypter.ts"
 import { type SealerConfig, type ServeConfig, beaconKeyPath, instanceKeyPath, logPath, snapshotPath } from "./Config.ts"
 import { ChainObservers, type ChainObserverService } from "./ports/ChainObserver.ts"
@@ -112,7 +113,8 @@ export const coreLayer = (
 
 /**
  * The sealer over a core (Author, Projections, CausalLog): its beacon (the local one from its
- * key file in the data directory, or drand over HTTP) and the worker-thread decrypter.
+ * key file in the data directory, or drand over HTTP), the worker-thread tlock decrypter and
+ * the worker-thread RSW solver.
  */
 export const sealerLayer = (config: SealerConfig, dataDir: string) => {
   const beacon = config.beacon.kind === "drand"
@@ -120,7 +122,7 @@ export const sealerLayer = (config: SealerConfig, dataDir: string) => {
     : LocalBeaconFile.layer(beaconKeyPath(dataDir))
   // A tick per tenth of the window (at most a second), so a seal is late by at most that.
   const tickMs = Math.min(1000, Math.max(10, Math.floor(config.batchWindowMs / 10)))
-  return Sealer.layer({ windowMs: config.batchWindowMs, tickMs }).pipe(Layer.provide(Layer.mergeAll(beacon, WorkerTlockDecrypter.layer)))
+  return Sealer.layer({ windowMs: config.batchWindowMs, tickMs }).pipe(Layer.provide(Layer.mergeAll(beacon, WorkerTlockDecrypter.layer, WorkerRswSolver.layer)))
 }
 
 /** The whole service: the HTTP adapter over the core and, when configured, the sealer; logging JSON to stdout. */

@@ -6,27 +6,33 @@
  *    (CommitmentExpired) and orders past their envelope's expiry (OrderExpired);
  * 3. decrypts the time-locked orders of sealed batches whose round is out: fetches the
  *    verified round signature from the Beacon, opens the ciphertexts through the
- *    TlockDecrypter, and publishes the plaintexts (BatchDecrypted), earliest deadline first.
+ *    TlockDecrypter, and publishes the plaintexts (BatchDecrypted), earliest deadline first;
+ * 4. starts solving the RSW puzzles of sealed batches on the RswSolver (worker threads, as
+ *    many at once as it has), earliest deadline first, and publishes each solution with its
+ *    Wesolowski proof (BatchDecrypted, scheme rsw) when it is done; ticks go on meanwhile.
  *
  * Every decision is an event published through Author, so replay reproduces it; the
  * sealer reads the mempool projection and waits for it to fold each of its own events
  * before deciding again, so it never decides twice on a stale view. It logs counts, never
  * content.
  */
-import { Clock, Context, Duration, Effect, HashMap, Layer, Metric, Option, Result, Schedule } from "effect"
+import { Clock, Context, Duration, Effect, FiberSet, HashMap, Layer, Metric, Option, Result, Schedule } from "effect"
 import {
   type Entry,
   type MempoolState,
   batchOf,
   entryOf,
-  isSealed
+  isSealed,
+  puzzleOf
 } from "../domain/mempool/Mempool.ts"
 import { type DecryptedOrder, MAX_IDS_PER_EVENT } from "../domain/mempool/MempoolMessages.ts"
 import { orderFromBytes } from "../domain/mempool/OrderBytes.ts"
+import { solvedOf } from "../domain/mempool/RswOrders.ts"
 import type { MessageType } from "../domain/MessageTypes.ts"
 import type { MessageId } from "../domain/Primitives.ts"
 import { Beacon } from "../ports/Beacon.ts"
 import { CausalLog } from "../ports/CausalLog.ts"
+import { RswSolver } from "../ports/RswSolver.ts"
 import { TlockDecrypter } from "../ports/TlockDecrypter.ts"
 import { makeMempool, mempoolEventOf } from "../projections/Mempool/Mempool.ts"
 import { Projections } from "../projections/ProjectionRunner.ts"
@@ -61,6 +67,8 @@ export interface TickReport {
   readonly expiredCommitments: number
   readonly expiredOrders: number
   readonly decrypted: number
+  /** RSW puzzles whose solve started (their solutions are published when done). */
+  readonly solving: number
 }
 
 /** The sealer service. */
@@ -69,6 +77,8 @@ export interface SealerService {
   readonly tick: Effect.Effect<TickReport>
   /** Seal the open batch now if it holds anything (ignores the window); its number. */
   readonly sealNow: Effect.Effect<Option.Option<number>>
+  /** Wait until every RSW solve started so far has published its solution (or failed). */
+  readonly solved: Effect.Effect<void>
 }
 
 /** The sealer tag. */
@@ -78,6 +88,7 @@ const sealedBatches = Metric.counter("causeway_mempool_batches_sealed_total", { 
 const expiredCommitments = Metric.counter("causeway_mempool_commitments_expired_total", { description: "Commitments expired unrevealed" })
 const expiredOrders = Metric.counter("causeway_mempool_orders_expired_total", { description: "Orders expired unfilled" })
 const decryptedOrders = Metric.counter("causeway_mempool_orders_decrypted_total", { description: "Time-locked orders decrypted (opened or failed)" })
+const solvedPuzzles = Metric.counter("causeway_mempool_puzzles_solved_total", { description: "RSW puzzles solved and published" })
 
 const chunks = <A>(xs: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
   const out: Array<ReadonlyArray<A>> = []
@@ -92,13 +103,14 @@ const chunks = <A>(xs: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> 
 export const byDeadline = (a: Entry, b: Entry): number =>
   (a.expiry ?? Number.MAX_SAFE_INTEGER) - (b.expiry ?? Number.MAX_SAFE_INTEGER) || a.batch - b.batch || a.position - b.position
 
-/** Build the sealer over Author, Projections, Beacon and TlockDecrypter. */
+/** Build the sealer over Author, Projections, Beacon, TlockDecrypter, RswSolver and CausalLog. */
 export const make = (options: SealerOptions = defaultSealerOptions) =>
   Effect.gen(function*() {
     const author = yield* Author
     const runner = yield* Projections
     const beacon = yield* Beacon
     const decrypter = yield* TlockDecrypter
+    const solver = yield* RswSolver
     const log = yield* CausalLog
     const mempool = makeMempool({ instanceKey: author.publicKey })
 
@@ -235,6 +247,39 @@ export const make = (options: SealerOptions = defaultSealerOptions) =>
       return done
     })
 
+    // Solves run beside the ticks (a puzzle takes as long as its creator chose); an id stays
+    // in flight until its solution is folded, so no tick starts it twice.
+    const solves = yield* FiberSet.make<void, never>()
+    const inFlight = new Set<string>()
+
+    const solveDue = Effect.fn("Sealer.solveDue")(function*(state: MempoolState) {
+      const due: Array<Entry> = []
+      for (const id of HashMap.keys(state.puzzles)) {
+        const e = entryOf(state, id)
+        if (e?.mode === "rsw" && e.status === "committed" && isSealed(state, e) && !inFlight.has(id)) due.push(e)
+      }
+      due.sort(byDeadline)
+      let started = 0
+      for (const entry of due) {
+        if (inFlight.size >= solver.concurrency) break
+        const puzzle = puzzleOf(state, entry.id)
+        if (puzzle === undefined) continue
+        inFlight.add(entry.id)
+        started++
+        const publish = solver.solve(puzzle).pipe(
+          Effect.flatMap((solution) =>
+            decide("BatchDecrypted", { batch: entry.batch, scheme: "rsw", results: [solvedOf(entry.id as MessageId, solution)] })
+          ),
+          Effect.flatMap((published) => Option.isSome(published) ? Metric.update(solvedPuzzles, 1) : Effect.void),
+          Effect.catch((e) => Effect.logWarning(`sealer: solving ${entry.id} failed (${e.reason}); retrying on the next tick`)),
+          Effect.ensuring(Effect.sync(() => inFlight.delete(entry.id)))
+        )
+        yield* FiberSet.run(solves, publish)
+      }
+      if (started > 0) yield* Effect.logInfo(`solving ${started} RSW puzzles`)
+      return started
+    })
+
     const tick: Effect.Effect<TickReport> = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       let state = yield* view
@@ -250,7 +295,8 @@ export const make = (options: SealerOptions = defaultSealerOptions) =>
       }
       const expired = yield* sweep(state, now)
       const decrypted = yield* decryptDue(yield* view, now)
-      return { sealed, expiredCommitments: expired.commitments, expiredOrders: expired.orders, decrypted }
+      const solving = yield* solveDue(yield* view)
+      return { sealed, expiredCommitments: expired.commitments, expiredOrders: expired.orders, decrypted, solving }
     })
     if (options.background) {
       // Decide only on a view that has caught up with the log as it was at start: a stale
@@ -264,8 +310,8 @@ export const make = (options: SealerOptions = defaultSealerOptions) =>
         Effect.forkScoped
       )
     }
-    return { tick, sealNow } satisfies SealerService
+    return { tick, sealNow, solved: FiberSet.awaitEmpty(solves) } satisfies SealerService
   })
 
-/** The sealer as a layer over Author, Projections, Beacon, TlockDecrypter and CausalLog; its loop lives in the layer's scope. */
+/** The sealer as a layer over Author, Projections, Beacon, TlockDecrypter, RswSolver and CausalLog; its loop and solves live in the layer's scope. */
 export const layer = (options: Partial<SealerOptions> = {}) => Layer.effect(Sealer, make({ ...defaultSealerOptions, ...options }))

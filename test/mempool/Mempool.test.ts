@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { HashMap } from "effect"
 import {
+  defaultRules,
   EMPTY_DIGEST,
   type MempoolState,
   batchOf,
@@ -20,7 +21,7 @@ import { handLog, order, salt } from "./support.ts"
 const instance = testKey("instance")
 const alice = testKey("alice")
 const bob = testKey("bob")
-const rules = { instanceKey: instance.publicKey, maxExpiryDebt: 2, debtDecayBatches: 3 }
+const rules = { ...defaultRules, instanceKey: instance.publicKey, maxExpiryDebt: 2, debtDecayBatches: 3 }
 const projection = makeMempool({ instanceKey: instance.publicKey }, { maxExpiryDebt: 2, debtDecayBatches: 3 })
 const fold = (records: ReadonlyArray<LogRecord>): MempoolState => records.reduce(projection.evolve, projection.initialState)
 const sealPayload = (batch: number, beaconRound: number | null = null) => ({ batch, sealedAt: 1_000 * (batch + 1), beaconRound })

@@ -10,10 +10,13 @@ import * as MemoryCausalLog from "../../src/adapters/MemoryCausalLog.ts"
 import * as NodeCryptoSignatureVerifier from "../../src/adapters/NodeCryptoSignatureVerifier.ts"
 import * as SqliteProjectionStore from "../../src/adapters/SqliteProjectionStore.ts"
 import * as InlineTlockDecrypter from "../../src/adapters/timelock/InlineTlockDecrypter.ts"
+import * as WorkerRswSolver from "../../src/adapters/timelock/WorkerRswSolver.ts"
 import type { KeyFile } from "../../src/domain/Keys.ts"
 import type { MessageType } from "../../src/domain/MessageTypes.ts"
 import type { MessageId } from "../../src/domain/Primitives.ts"
+import type { MempoolRules } from "../../src/domain/mempool/Mempool.ts"
 import { projections } from "../../src/main.ts"
+import { MEMPOOL, makeMempool } from "../../src/projections/Mempool/Mempool.ts"
 import * as ProjectionRunner from "../../src/projections/ProjectionRunner.ts"
 import * as Author from "../../src/services/Author.ts"
 import * as Ingest from "../../src/services/Ingest.ts"
@@ -30,19 +33,22 @@ export const beaconOptions: LocalBeacon.LocalBeaconOptions = {
 }
 export const chainInfo = LocalBeacon.chainInfoOf(beaconOptions)
 
-/** Ingest, runner, author, beacon, decrypter and sealer over a memory log. */
-export const stack = (sealer: Partial<Sealer.SealerOptions> = {}) => {
+/** Ingest, runner, author, beacon, decrypter, RSW solver and sealer over a memory log; the mempool under `rules`. */
+export const stack = (sealer: Partial<Sealer.SealerOptions> = {}, rules: Partial<Omit<MempoolRules, "instanceKey">> = {}) => {
+  const context = { instanceKey: instance.publicKey }
+  const list = projections(context).map((p) => (p.name === MEMPOOL ? makeMempool(context, rules) : p))
   const storage = Layer.mergeAll(
     MemoryCausalLog.layerMemory,
     SqliteProjectionStore.layerMemory,
     NodeCryptoSignatureVerifier.layer,
     InstanceKeyFile.layerKey(instance),
     LocalBeacon.layerWith(beaconOptions),
-    InlineTlockDecrypter.layerNoble
+    InlineTlockDecrypter.layerNoble,
+    WorkerRswSolver.layerWith({ concurrency: 2 })
   )
   const core = Layer.mergeAll(
     Ingest.layer({ ...Ingest.defaultOptions, exemptSenders: [instance.publicKey] }),
-    ProjectionRunner.layer(projections({ instanceKey: instance.publicKey }), { snapshotEvery: 1_000_000, pageSize: 4096 })
+    ProjectionRunner.layer(list, { snapshotEvery: 1_000_000, pageSize: 4096 })
   )
   return Sealer.layer({ background: false, ...sealer }).pipe(
     Layer.provideMerge(Author.layer),

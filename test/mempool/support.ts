@@ -8,6 +8,7 @@ import type { UserOrder } from "../../src/domain/mempool/MempoolMessages.ts"
 import type { MessageType } from "../../src/domain/MessageTypes.ts"
 import type { MessageId } from "../../src/domain/Primitives.ts"
 import type { LogRecord } from "../../src/ports/CausalLog.ts"
+import { generateKey, type ModulusProof, proveModulus, type RandomBytes, type RswKey } from "../../src/domain/timelock/Rsw.ts"
 import { envelope } from "../support/fixtures.ts"
 
 /** An order whose amounts carry a recognizable marker (the leak test greps for it). */
@@ -53,4 +54,31 @@ export const handLog = () => {
     return record
   }
   return { records, append }
+}
+
+/** A deterministic byte source (SHA-256 in counter mode), so RSW keys and seeds are reproducible. */
+export const seededRandom = (label: string): RandomBytes => {
+  let counter = 0
+  return (n) => {
+    const out = new Uint8Array(n)
+    for (let o = 0; o < n; o += 32) out.set(sha256(new TextEncoder().encode(`${label}:${counter++}`)).subarray(0, Math.min(32, n - o)), o)
+    return out
+  }
+}
+
+/** RSW limits for tests: 1,024-bit moduli (a fraction of 2,048's cost to prove and check), small squaring counts. */
+export const testRswLimits = { modulusBits: 1024, minSquarings: 1024, maxSquarings: 1 << 20, maxPlaintext: 4096 } as const
+
+const rswKeys = new Map<string, { readonly key: RswKey; readonly proof: ModulusProof }>()
+
+/** A 1,024-bit RSW creator key and its modulus proof, made once per label. */
+export const rswKey = (label: string) => {
+  let made = rswKeys.get(label)
+  if (made === undefined) {
+    const random = seededRandom(`rsw-key:${label}`)
+    const key = generateKey(testRswLimits.modulusBits, random)
+    made = { key, proof: proveModulus(key, random) }
+    rswKeys.set(label, made)
+  }
+  return made
 }

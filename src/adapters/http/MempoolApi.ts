@@ -55,7 +55,7 @@ const Step = Schema.Struct({ status: Status, offset: Schema.Number, reason: Sche
 export const OrderView = Schema.Struct({
   kind: Schema.Literal("order"),
   id: Schema.String,
-  mode: Schema.Literals(["plain", "commit", "tlock"]),
+  mode: Schema.Literals(["plain", "commit", "tlock", "rsw"]),
   status: Status,
   sender: Schema.String,
   batch: Schema.Number,

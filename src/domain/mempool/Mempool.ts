@@ -12,8 +12,9 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js"
 import { bytesToHex, concatBytes, hexToBytes } from "@noble/hashes/utils.js"
-import { HashMap, Option } from "effect"
+import { HashMap, Option, Result } from "effect"
 import type { MessageId } from "../Primitives.ts"
+import { MODULUS_PROOF_ROUNDS, type RswLimits, type RswPuzzle, defaultLimits, verifyModulus, verifyProof, verifyPuzzle, verifySolution } from "../timelock/Rsw.ts"
 import type {
   BatchDecrypted,
   BatchSealed,
@@ -23,14 +24,19 @@ import type {
   OrderFilled,
   OrderReveal,
   OrdersMatched,
+  RswDecrypted,
+  RswLock,
+  RswModulusRegistration,
   TimelockedOrder,
+  TlockDecrypted,
   UserOrder,
   UserOrderCancellation
 } from "./MempoolMessages.ts"
-import { commitmentOf } from "./OrderBytes.ts"
+import { commitmentOf, orderFromBytes } from "./OrderBytes.ts"
+import { modulusOfRegistration, puzzleOfLock, solutionOf } from "./RswOrders.ts"
 
 /** How an order entered the mempool. */
-export type Mode = "plain" | "commit" | "tlock"
+export type Mode = "plain" | "commit" | "tlock" | "rsw"
 
 /**
  * The status an entry's own events gave it. What clients see (`statusOf`) adds "sequenced"
@@ -98,6 +104,22 @@ export interface Outcome {
   readonly reason: string | null
 }
 
+/** A registered RSW modulus (its proof checked when folded). */
+export interface Modulus {
+  readonly sender: string
+  /** N, lowercase hex. */
+  readonly n: string
+  readonly offset: number
+}
+
+/** An RSW entry's puzzle, kept until it is opened or refused (the projection checks the solution against it). */
+export interface Puzzle {
+  readonly modulusId: string
+  readonly t: number
+  readonly seed: string
+  readonly ciphertext: string
+}
+
 /** A sender's debt of expired commitments, as of a batch number. */
 export interface Debt {
   readonly debt: number
@@ -119,6 +141,10 @@ export interface MempoolState {
   readonly live: HashMap.HashMap<string, true>
   readonly outcomes: HashMap.HashMap<string, Outcome>
   readonly debts: HashMap.HashMap<string, Debt>
+  /** Registered RSW moduli by their registration's id. */
+  readonly moduli: HashMap.HashMap<string, Modulus>
+  /** Puzzles of RSW entries not yet opened, by entry id. */
+  readonly puzzles: HashMap.HashMap<string, Puzzle>
   /** Matched ids in processing order. */
   readonly processing: HashMap.HashMap<number, string>
   readonly processedCount: number
@@ -132,10 +158,14 @@ export interface MempoolRules {
   readonly maxExpiryDebt: number
   /** One unit of debt is forgiven per this many sealed batches. */
   readonly debtDecayBatches: number
+  /** What an RSW puzzle and modulus must be: modulus size, squarings range, plaintext size. */
+  readonly rsw: RswLimits
+  /** Most RSW moduli one sender may register (each costs the fold ~0.5 s to check at 2,048 bits). */
+  readonly maxModuliPerSender: number
 }
 
 /** Default rule parameters (with the instance key filled in by the caller). */
-export const defaultRules = { maxExpiryDebt: 4, debtDecayBatches: 10 } as const
+export const defaultRules = { maxExpiryDebt: 4, debtDecayBatches: 10, rsw: defaultLimits, maxModuliPerSender: 2 } as const
 
 /** The digest chain's start: 32 zero bytes. */
 export const EMPTY_DIGEST = "00".repeat(32)
@@ -155,6 +185,8 @@ export const initialMempool: MempoolState = {
   live: HashMap.empty(),
   outcomes: HashMap.empty(),
   debts: HashMap.empty(),
+  moduli: HashMap.empty(),
+  puzzles: HashMap.empty(),
   processing: HashMap.empty(),
   processedCount: 0
 }
@@ -166,6 +198,7 @@ export type MempoolEvent = EventHeader & (
   | { readonly type: "OrderCommitment"; readonly payload: typeof OrderCommitment.Type }
   | { readonly type: "OrderReveal"; readonly payload: typeof OrderReveal.Type }
   | { readonly type: "TimelockedOrder"; readonly payload: typeof TimelockedOrder.Type }
+  | { readonly type: "RswModulusRegistration"; readonly payload: typeof RswModulusRegistration.Type }
   | { readonly type: "BatchSealed"; readonly payload: typeof BatchSealed.Type }
   | { readonly type: "CommitmentExpired"; readonly payload: typeof CommitmentExpired.Type }
   | { readonly type: "OrderExpired"; readonly payload: typeof OrderExpired.Type }
@@ -191,6 +224,7 @@ export const mempoolTypes: ReadonlySet<string> = new Set([
   "OrderCommitment",
   "OrderReveal",
   "TimelockedOrder",
+  "RswModulusRegistration",
   "BatchSealed",
   "CommitmentExpired",
   "OrderExpired",
@@ -219,6 +253,13 @@ export const statusOf = (state: MempoolState, e: Entry): Status => {
 
 /** The content a client may see: only once the entry's batch is sealed. */
 export const visibleOrder = (state: MempoolState, e: Entry): UserOrder | null => (isSealed(state, e) ? e.order : null)
+
+/** The puzzle of an RSW entry not yet opened. */
+export const puzzleOf = (state: MempoolState, id: string): RswPuzzle | undefined => {
+  const p = get(state.puzzles, id)
+  const m = p === undefined ? undefined : get(state.moduli, p.modulusId)
+  return p === undefined || m === undefined ? undefined : puzzleOfLock(m.n, p)
+}
 
 /** A sender's debt now, after decay. */
 export const debtOf = (state: MempoolState, rules: MempoolRules, sender: string): number => {
@@ -379,7 +420,89 @@ const expireOrders = (state: MempoolState, e: EventHeader, p: typeof OrderExpire
       ? withStatus(entry, "expired", e.offset, "reached its expiry unfilled")
       : `already ${entry.status}`)
 
-const decrypted = (state: MempoolState, e: EventHeader, p: typeof BatchDecrypted.Type) => {
+/** One more unit of expiry debt for a sender (an unrevealed commitment, a puzzle or modulus that does not hold). */
+const charge = (state: MempoolState, rules: MempoolRules, sender: string): MempoolState => ({
+  ...state,
+  debts: HashMap.set(state.debts, sender, { debt: debtOf(state, rules, sender) + 1, since: state.batch })
+})
+
+/**
+ * A sender registers an RSW modulus. Cheap refusals first (debt, count, size, encoding); then
+ * the modulus proof, whose failure charges the sender one unit of debt, so a sender cannot
+ * make the fold check proofs without end.
+ */
+const registerModulus = (state: MempoolState, rules: MempoolRules, e: EventHeader, p: typeof RswModulusRegistration.Type): MempoolState => {
+  const refuse = (reason: string, s = state) => note(s, e, "RswModulusRegistration", null, reason)
+  const debt = debtOf(state, rules, e.sender)
+  if (debt >= rules.maxExpiryDebt) return refuse(`the sender has ${debt} units of expiry debt (limit ${rules.maxExpiryDebt}); wait for them to be forgiven`)
+  let owned = 0
+  for (const m of HashMap.values(state.moduli)) if (m.sender === e.sender) owned++
+  if (owned >= rules.maxModuliPerSender) return refuse(`the sender already registered ${owned} moduli (limit ${rules.maxModuliPerSender})`)
+  if (BigInt(`0x${p.n}`).toString(2).length !== rules.rsw.modulusBits) {
+    return refuse(`the modulus must have exactly ${rules.rsw.modulusBits} bits`)
+  }
+  if (p.ab.length !== MODULUS_PROOF_ROUNDS) return refuse(`the proof must answer ${MODULUS_PROOF_ROUNDS} challenges`)
+  const decoded = modulusOfRegistration(p)
+  if (Result.isFailure(decoded)) return refuse(decoded.failure)
+  const checked = verifyModulus(decoded.success.n, decoded.success.proof, rules.rsw.modulusBits)
+  if (Result.isFailure(checked)) return refuse(`modulus proof: ${checked.failure.reason}`, charge(state, rules, e.sender))
+  return {
+    ...note(state, e, "RswModulusRegistration", null, null),
+    moduli: HashMap.set(state.moduli, e.id, { sender: e.sender, n: p.n, offset: e.offset })
+  }
+}
+
+/** An RSW time-locked order: over the sender's own registered modulus, within the deployment's limits. */
+const admitPuzzle = (state: MempoolState, rules: MempoolRules, e: EventHeader, p: typeof RswLock.Type): MempoolState => {
+  const refuse = (reason: string) => note(state, e, "TimelockedOrder", p.modulusId, reason)
+  const modulus = get(state.moduli, p.modulusId)
+  if (modulus === undefined) return refuse("no registered RSW modulus with that id")
+  if (modulus.sender !== e.sender) return refuse("a puzzle must be over its sender's own registered modulus")
+  const form = verifyPuzzle(puzzleOfLock(modulus.n, p), rules.rsw)
+  if (Result.isFailure(form)) return refuse(`malformed puzzle: ${form.failure.reason}`)
+  const next = admitEntry(state, rules, e, "TimelockedOrder", { mode: "rsw", order: null, commitment: null, round: null })
+  if (get(next.entries, e.id) === undefined) return next // refused (debt)
+  return { ...next, puzzles: HashMap.set(next.puzzles, e.id, { modulusId: p.modulusId, t: p.t, seed: p.seed, ciphertext: p.ciphertext }) }
+}
+
+/**
+ * The instance's solutions of a sealed batch's puzzles. A result whose proof does not verify
+ * is skipped (the entry stays sequenced; the outcome names it). A proven solution that does
+ * not open the ciphertext to an order refuses the entry and charges its sender: the creator
+ * sealed something else.
+ */
+const solved = (state: MempoolState, rules: MempoolRules, e: EventHeader, p: typeof RswDecrypted.Type) => {
+  if (get(state.batches, p.batch) === undefined) return note(state, e, "BatchDecrypted", null, `batch ${p.batch} is not sealed`)
+  const byId = new Map(p.results.map((r) => [r.orderId as string, r]))
+  let charged: Array<string> = []
+  const next = decideEach(state, e, "BatchDecrypted", [...byId.keys()], (s, entry) => {
+    const r = byId.get(entry.id)
+    if (r === undefined) return "no result" // unreachable: ids come from the results
+    if (entry.mode !== "rsw") return "not an RSW time-locked order"
+    if (entry.batch !== p.batch) return `in batch ${entry.batch}, not ${p.batch}`
+    const puzzle = puzzleOf(s, entry.id)
+    if (puzzle === undefined || entry.order !== null || entry.status === "refused") return "already opened"
+    const solution = solutionOf(r)
+    const proven = verifyProof(puzzle, solution)
+    if (Result.isFailure(proven)) return `forged solution: ${proven.failure.reason}`
+    const opened = verifySolution(puzzle, solution)
+    const order = Result.isSuccess(opened) ? orderFromBytes(opened.success) : Result.fail(opened.failure.reason)
+    if (Result.isFailure(order)) {
+      charged = [...charged, entry.sender]
+      return withStatus(entry, "refused", e.offset, `undecryptable: ${order.failure}`)
+    }
+    const disclosed = { ...entry, order: order.success }
+    return isTerminal(entry.status) ? disclosed : withStatus(disclosed, "revealed", e.offset)
+  })
+  let puzzles = next.puzzles
+  for (const id of byId.keys()) {
+    const entry = get(next.entries, id)
+    if (entry !== undefined && (entry.order !== null || entry.status === "refused")) puzzles = HashMap.remove(puzzles, id)
+  }
+  return charged.reduce((s, sender) => charge(s, rules, sender), { ...next, puzzles })
+}
+
+const decrypted = (state: MempoolState, e: EventHeader, p: typeof TlockDecrypted.Type) => {
   if (get(state.batches, p.batch) === undefined) return note(state, e, "BatchDecrypted", null, `batch ${p.batch} is not sealed`)
   const byId = new Map(p.results.map((r) => [r.orderId as string, r]))
   return decideEach(state, e, "BatchDecrypted", [...byId.keys()], (_s, entry) => {
@@ -424,7 +547,11 @@ export const evolveMempool = (state: MempoolState, rules: MempoolRules, e: Mempo
     case "OrderCommitment":
       return admitEntry(state, rules, e, e.type, { mode: "commit", order: null, commitment: e.payload.commitment, round: null })
     case "TimelockedOrder":
-      return admitEntry(state, rules, e, e.type, { mode: "tlock", order: null, commitment: null, round: e.payload.round })
+      return e.payload.scheme === "rsw"
+        ? admitPuzzle(state, rules, e, e.payload)
+        : admitEntry(state, rules, e, e.type, { mode: "tlock", order: null, commitment: null, round: e.payload.round })
+    case "RswModulusRegistration":
+      return registerModulus(state, rules, e, e.payload)
     case "OrderReveal":
       return reveal(state, e, e.payload)
     case "UserOrderCancellation":
@@ -436,7 +563,7 @@ export const evolveMempool = (state: MempoolState, rules: MempoolRules, e: Mempo
     case "OrderExpired":
       return expireOrders(state, e, e.payload)
     case "BatchDecrypted":
-      return decrypted(state, e, e.payload)
+      return e.payload.scheme === "rsw" ? solved(state, rules, e, e.payload) : decrypted(state, e, e.payload)
     case "OrdersMatched":
       return matched(state, e, e.payload)
     case "OrderFilled":

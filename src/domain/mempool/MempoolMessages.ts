@@ -72,8 +72,48 @@ export const TlockLock = Schema.Struct({
   ciphertext: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(MAX_CIPHERTEXT))
 })
 
-/** Time-lock encryption: the order's bytes, decryptable only once a future beacon round is out. */
-export const TimelockedOrder = TlockLock
+/** A number as canonical lowercase hex (no leading zero), at most 4,096 bits: RSW moduli, group elements. */
+export const HexNumber = Schema.String.check(Schema.isPattern(/^[1-9a-f][0-9a-f]{0,1023}$/))
+
+/** Largest RSW ciphertext, in bytes (an order is ~250; the AEAD adds 16). */
+export const MAX_RSW_CIPHERTEXT = 4096
+
+/**
+ * An RSW time-lock puzzle (src/domain/timelock/Rsw.ts) sealing the order bytes: it opens after
+ * `t` sequential squarings modulo N, the sender's own registered modulus (`modulusId`).
+ */
+export const RswLock = Schema.Struct({
+  scheme: Schema.Literal("rsw"),
+  /** The sender's RswModulusRegistration whose N the puzzle is over. */
+  modulusId: MessageId,
+  /** Squarings; the projection holds it to the deployment's range. */
+  t: PositiveInt,
+  /** x is hashed from (N, t, seed): the creator does not choose it. */
+  seed: Bytes32,
+  /** ChaCha20-Poly1305 of the order bytes under sha256(|x^(2^t)|), hex. */
+  ciphertext: Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2})+$/), Schema.isMinLength(34), Schema.isMaxLength(2 * MAX_RSW_CIPHERTEXT))
+})
+
+/**
+ * Time-lock encryption: the order's bytes, decryptable only once a future beacon round is out
+ * (`tlock`) or after a known number of sequential squarings (`rsw`).
+ */
+export const TimelockedOrder = Schema.Union([TlockLock, RswLock])
+
+/**
+ * A sender's RSW modulus N with its proof of being a product of two distinct primes ≡ 3 mod 4
+ * (the Paillier–Blum modulus proof, `proveModulus`): registered once, before its puzzles. Only
+ * its owner can open its puzzles early, and the owner already knows the orders.
+ */
+export const RswModulusRegistration = Schema.Struct({
+  n: HexNumber,
+  /** The proof's w (Jacobi symbol −1). */
+  w: HexNumber,
+  /** Per challenge, one digit 2·a + b. */
+  ab: Schema.String.check(Schema.isPattern(/^[0-3]{1,128}$/)),
+  /** The fourth roots x_i, then the N-th roots z_i, each big-endian in N's byte length, concatenated, padded base64. */
+  roots: Schema.String.check(Schema.isMaxLength(60_000), Schema.isPattern(/^[A-Za-z0-9+/]*={0,2}$/))
+})
 
 /** The instance closes the open batch: every entry appended before this record and after the previous seal. */
 export const BatchSealed = Schema.Struct({
@@ -109,13 +149,37 @@ export type DecryptedOrder = typeof DecryptedOrder.Type
  * decryption offline. A batch's orders may come in several of these (size cap, and
  * earliest-deadline-first scheduling: docs/mempool.md).
  */
-export const BatchDecrypted = Schema.Struct({
+export const TlockDecrypted = Schema.Struct({
   batch: NonNegativeInt,
   scheme: Schema.Literal("tlock"),
   round: PositiveInt,
   signature: Hex,
   results: Schema.Array(DecryptedOrder).check(Schema.isMinLength(1), Schema.isMaxLength(MAX_IDS_PER_EVENT))
 })
+
+/** Most solutions one RswDecrypted carries (each ~1.1 KB at 2,048 bits; the message cap is 64 KiB). */
+export const MAX_RSW_PER_EVENT = 32
+
+/** One solved puzzle: y = x^(2^t) (up to sign) and its Wesolowski proof. */
+export const RswSolved = Schema.Struct({
+  orderId: MessageId,
+  y: HexNumber,
+  proof: HexNumber
+})
+
+/**
+ * The instance publishes the solutions of a sealed batch's RSW puzzles. The projection checks
+ * each proof (milliseconds) and opens the ciphertext itself, so replay never re-solves and a
+ * forged solution changes nothing.
+ */
+export const RswDecrypted = Schema.Struct({
+  batch: NonNegativeInt,
+  scheme: Schema.Literal("rsw"),
+  results: Schema.Array(RswSolved).check(Schema.isMinLength(1), Schema.isMaxLength(MAX_RSW_PER_EVENT))
+})
+
+/** Plaintexts of a sealed batch's time-locked orders: tlock (with the round's signature) or RSW (solutions and proofs). */
+export const BatchDecrypted = Schema.Union([TlockDecrypted, RswDecrypted])
 
 /** The instance records that these revealed orders were matched, in this processing order. */
 export const OrdersMatched = Schema.Struct({
@@ -135,6 +199,7 @@ export const MempoolPayloads = {
   OrderCommitment,
   OrderReveal,
   TimelockedOrder,
+  RswModulusRegistration,
   BatchSealed,
   CommitmentExpired,
   OrderExpired,

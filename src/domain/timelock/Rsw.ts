@@ -440,8 +440,8 @@ const proofWindow = (t: number): number => {
   return best
 }
 
-/** Check a solution with its proof (two 128-bit exponentiations) and open the ciphertext. */
-export const verifySolution = (puzzle: RswPuzzle, solution: RswSolution): Result.Result<Uint8Array, InvalidSolution> => {
+/** Check only that y = x^(2^t) by its Wesolowski proof (two 128-bit exponentiations), without opening anything. */
+export const verifyProof = (puzzle: RswPuzzle, solution: RswSolution): Result.Result<void, InvalidSolution> => {
   const bad = (reason: string) => Result.fail(new InvalidSolution({ reason }))
   const { n, t } = puzzle
   const half = n >> 1n
@@ -450,6 +450,15 @@ export const verifySolution = (puzzle: RswPuzzle, solution: RswSolution): Result
   const l = challengePrime(n, x, solution.y, t)
   const r = modPow(2n, BigInt(t), l)
   if (abs((modPow(solution.proof, l, n) * modPow(x, r, n)) % n, n) !== solution.y) return bad("Wesolowski proof does not verify")
+  return Result.succeed(undefined)
+}
+
+/** Check a solution with its proof (two 128-bit exponentiations) and open the ciphertext. */
+export const verifySolution = (puzzle: RswPuzzle, solution: RswSolution): Result.Result<Uint8Array, InvalidSolution> => {
+  const bad = (reason: string) => Result.fail(new InvalidSolution({ reason }))
+  const { n, t } = puzzle
+  const proven = verifyProof(puzzle, solution)
+  if (Result.isFailure(proven)) return Result.fail(proven.failure)
   try {
     return Result.succeed(chacha20poly1305(sealKey(solution.y, n), ZERO_NONCE, header(n, t, puzzle.seed)).decrypt(puzzle.ciphertext))
   } catch {

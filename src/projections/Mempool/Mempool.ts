@@ -13,7 +13,9 @@ import {
   type MempoolEvent,
   type MempoolRules,
   type MempoolState,
+  type Modulus,
   type Outcome,
+  type Puzzle,
   defaultRules,
   evolveMempool,
   initialMempool,
@@ -72,7 +74,7 @@ const Step = Schema.Struct({
 
 const EntryJson = Schema.Struct({
   id: Schema.String,
-  mode: Schema.Literals(["plain", "commit", "tlock"]),
+  mode: Schema.Literals(["plain", "commit", "tlock", "rsw"]),
   sender: Schema.String,
   offset: Schema.Number,
   lamport: Schema.Number,
@@ -113,6 +115,8 @@ const Encoded = Schema.Struct({
   batches: Schema.Array(BatchJson),
   outcomes: Schema.Record(Schema.String, OutcomeJson),
   debts: Schema.Record(Schema.String, Schema.Struct({ debt: Schema.Number, since: Schema.Number })),
+  moduli: Schema.Record(Schema.String, Schema.Struct({ sender: Schema.String, n: Schema.String, offset: Schema.Number })),
+  puzzles: Schema.Record(Schema.String, Schema.Struct({ modulusId: Schema.String, t: Schema.Number, seed: Schema.String, ciphertext: Schema.String })),
   processing: Schema.Array(Schema.String)
 })
 const decodeEncoded = Schema.decodeUnknownSync(Encoded)
@@ -130,6 +134,10 @@ const encode = (s: MempoolState): Json => {
   for (const [id, o] of s.outcomes) outcomes[id] = o as unknown as Json
   const debts: Record<string, Json> = {}
   for (const [k, d] of s.debts) debts[k] = { debt: d.debt, since: d.since }
+  const moduli: Record<string, Json> = {}
+  for (const [k, m] of s.moduli) moduli[k] = { sender: m.sender, n: m.n, offset: m.offset }
+  const puzzles: Record<string, Json> = {}
+  for (const [k, p] of s.puzzles) puzzles[k] = { modulusId: p.modulusId, t: p.t, seed: p.seed, ciphertext: p.ciphertext }
   const batches = [...HashMap.values(s.batches)].sort((a, b) => a.batch - b.batch)
   return {
     entries,
@@ -139,6 +147,8 @@ const encode = (s: MempoolState): Json => {
     batches: batches as unknown as Json,
     outcomes,
     debts,
+    moduli,
+    puzzles,
     processing: byIndex(s.processing)
   }
 }
@@ -166,6 +176,8 @@ const decode = (json: Json): MempoolState => {
     live,
     outcomes: HashMap.fromIterable(Object.entries(o.outcomes).map(([k, v]) => [k, v as Outcome] as const)),
     debts: HashMap.fromIterable(Object.entries(o.debts).map(([k, v]) => [k, v as Debt] as const)),
+    moduli: HashMap.fromIterable(Object.entries(o.moduli).map(([k, v]) => [k, v as Modulus] as const)),
+    puzzles: HashMap.fromIterable(Object.entries(o.puzzles).map(([k, v]) => [k, v as Puzzle] as const)),
     processing: HashMap.fromIterable(o.processing.map((id, i) => [i, id] as const)),
     processedCount: o.processing.length
   }
@@ -182,7 +194,7 @@ export const makeMempool = (
   const r: MempoolRules = { ...defaultRules, ...rules, instanceKey: context.instanceKey }
   return {
     name: MEMPOOL,
-    version: 1,
+    version: 2,
     needsBody: true,
     initialState: initialMempool,
     evolve: (state, record) => {
