@@ -292,9 +292,16 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
       return { producer: plain, idempotentProducer: false }
     })
 
+    // A consumer still joining its group answers disconnect only once the join completes
+    // (seconds): leaving is not worth waiting for then, the member of this start's own
+    // group just expires.
     const disconnect = (c: Partial<Clients>) =>
       Effect.promise(() =>
-        Promise.allSettled([c.consumer?.disconnect(), c.producer?.disconnect(), c.admin?.disconnect()]).then(() => undefined)
+        Promise.allSettled([
+          c.consumer === undefined ? undefined : Promise.race([c.consumer.disconnect(), new Promise((r) => setTimeout(r, 500).unref())]),
+          c.producer?.disconnect(),
+          c.admin?.disconnect()
+        ]).then(() => undefined)
       )
 
     const connectOnce = Effect.gen(function*() {
@@ -344,14 +351,20 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         yield* client("consumer.subscribe", () => consumer.subscribe({ topics: [topics.events, topics.sequence], fromBeginning: true }))
         yield* Ref.set(status, { _tag: "CatchingUp", target: catchUpTarget, decided: merger?.decidedThrough ?? 0 })
         yield* Ref.set(clients, Option.some({ admin, producer, consumer, partitions: layout.partitions, capabilities }))
-        yield* client("consumer.run", () =>
-          consumer.run({
-            autoCommit: false,
-            eachBatchAutoResolve: true,
-            eachBatch: ({ batch }: EachBatchPayload) => run(offer(consumer, batch.topic, batch.partition, batch.messages))
-          }))
+        // The consumer joins its group in the background (seconds on some brokers): this
+        // instance's own appends reach the merge without it, and catching up waits for it.
+        const stopped = Deferred.makeUnsafe<string>()
+        consumer.on(consumer.events.CRASH, (event) => {
+          if (!event.payload.restart) Deferred.doneUnsafe(stopped, Exit.succeed(describe(event.payload.error)))
+        })
+        consumer.run({
+          autoCommit: false,
+          eachBatchAutoResolve: true,
+          eachBatch: ({ batch }: EachBatchPayload) => run(offer(consumer, batch.topic, batch.partition, batch.messages))
+        }).catch((e: unknown) => Deferred.doneUnsafe(stopped, Exit.succeed(describe(e))))
         yield* Effect.logInfo("kafka log connected").pipe(Effect.annotateLogs({ brokers: options.brokers.join(","), topics: `${topics.events},${topics.sequence}`, partitions: layout.partitions, ...capabilities }))
         yield* mergeLock.withPermit(checkReady)
+        return stopped
       })
       const exit = yield* Effect.exit(attempt)
       if (Exit.isFailure(exit)) {
@@ -362,16 +375,28 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
     })
 
     // Connect until it works: one clear line per failed attempt, backoff doubling to a cap.
+    // A consumer that kafkajs gave up on (a non-retriable crash) is replaced the same way;
+    // the merge keeps its place, and the new consumer seeks there on joining.
     const connectLoop = Effect.gen(function*() {
-      let delay = options.retryInitialMs ?? 500
-      for (let attempt = 1; ; attempt++) {
-        const exit = yield* Effect.exit(connectOnce)
-        if (Exit.isSuccess(exit)) return
-        const reason = causeText(exit.cause)
-        yield* Ref.set(status, { _tag: "Connecting", attempt, lastError: reason })
-        yield* Effect.logWarning(`kafka log: cannot connect to ${options.brokers.join(",")} (attempt ${attempt}): ${reason}; retrying in ${delay} ms`)
-        yield* Effect.sleep(delay)
-        delay = Math.min(delay * 2, options.retryMaxMs ?? 30_000)
+      while (true) {
+        let delay = options.retryInitialMs ?? 500
+        let stopped: Deferred.Deferred<string> | undefined
+        for (let attempt = 1; stopped === undefined; attempt++) {
+          const exit = yield* Effect.exit(connectOnce)
+          if (Exit.isSuccess(exit)) {
+            stopped = exit.value
+            break
+          }
+          const reason = causeText(exit.cause)
+          yield* Ref.set(status, { _tag: "Connecting", attempt, lastError: reason })
+          yield* Effect.logWarning(`kafka log: cannot connect to ${options.brokers.join(",")} (attempt ${attempt}): ${reason}; retrying in ${delay} ms`)
+          yield* Effect.sleep(delay)
+          delay = Math.min(delay * 2, options.retryMaxMs ?? 30_000)
+        }
+        const reason = yield* Deferred.await(stopped)
+        yield* Effect.logError(`kafka log: the consumer stopped (${reason}); reconnecting`)
+        const c = yield* Ref.getAndSet(clients, Option.none())
+        if (Option.isSome(c)) yield* disconnect(c.value)
       }
     })
 
@@ -414,6 +439,36 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         return events
       })
 
+    // Read-your-writes: what this instance produced and Kafka acknowledged is fed to the merge
+    // at once, as the bytes the consumer would deliver, decoded by the same decoders, at the
+    // offsets Kafka gave; the merge takes it only where it continues what it has (else the
+    // consumer delivers it in turn, and the copy it then gets is ignored). This saves a fetch
+    // round trip per append and changes no decision.
+    const ownEvents = (batch: ReadonlyArray<NewRecord>, events: ReadonlyArray<readonly [number, number, string]>) =>
+      mergeLock.withPermit(Effect.sync(() => {
+        const m = merger
+        if (m === undefined) return
+        const order = events.map((e, i) => i).sort((a, b) => {
+          const [ea, eb] = [events[a] as readonly [number, number, string], events[b] as readonly [number, number, string]]
+          return ea[0] - eb[0] || ea[1] - eb[1]
+        })
+        for (const i of order) {
+          const r = batch[i] as NewRecord
+          const [partition, offset] = events[i] as readonly [number, number, string]
+          const headers = Object.fromEntries(Object.entries(eventHeaders(r)).map(([k, v]) => [k, Buffer.from(v)]))
+          const value = decodeEvent({ value: Buffer.from(r.body), headers })
+          if (m.nextOffset(partition) === offset) m.offerEvents(partition, [{ offset, value }])
+        }
+      }))
+
+    const ownSequence = (offset: number, value: string) =>
+      mergeLock.withPermit(Effect.gen(function*() {
+        const m = merger
+        if (m === undefined || m.nextOffset(-1) !== offset) return
+        m.offerSequence([{ offset, value: decodeSequence(Buffer.from(value)) }])
+        yield* drain
+      }))
+
     const append = (batch: ReadonlyArray<NewRecord>) =>
       Effect.gen(function*() {
         if (batch.length === 0) return []
@@ -429,15 +484,14 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         for (const r of batch) if (known.has(r.id)) return yield* new DuplicateRecord({ id: r.id })
 
         const events = yield* produce(c, batch)
+        yield* ownEvents(batch, events)
         const id = randomUUID()
+        const value = encodeSequence({ v: 1, batch: id, events })
         const waiter = yield* Deferred.make<Outcome>()
         waiters.set(id, waiter)
         const outcome = yield* client("produce sequence", () =>
-          c.producer.send({
-            topic: topics.sequence,
-            acks: -1,
-            messages: [{ partition: 0, value: encodeSequence({ v: 1, batch: id, events }) }]
-          })).pipe(
+          c.producer.send({ topic: topics.sequence, acks: -1, messages: [{ partition: 0, value }] })).pipe(
+            Effect.flatMap((sent) => ownSequence(Number(sent[0]?.baseOffset ?? -1), value)),
             Effect.andThen(Deferred.await(waiter).pipe(
               Effect.timeoutOrElse({ duration: appendTimeoutMs, orElse: () => Effect.fail(new SequenceTimeout({ batch: id, timeoutMs: appendTimeoutMs })) })
             )),
