@@ -60,7 +60,7 @@ export interface KafkaLogOptions {
   readonly clientId?: string
   /** Partitions of the events topic when this adapter creates it (default 12). */
   readonly partitions?: number
-  /** Replication factor of the topics it creates (default 3). */
+  /** Replication factor of the topics it creates (default: the broker's default.replication.factor, and its min.insync.replicas). */
   readonly replicationFactor?: number
   /** Largest record when the broker does not tell its `max.message.bytes` (default Kafka's 1048588). */
   readonly maxRecordBytes?: number
@@ -236,17 +236,18 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         const existing = new Set(yield* client("listTopics", () => admin.listTopics()))
         const missing = [topics.events, topics.sequence].filter((t) => !existing.has(t))
         if (missing.length > 0) {
-          const rf = options.replicationFactor ?? 3
+          const rf = options.replicationFactor
           const created = yield* Effect.exit(client("createTopics", () =>
             admin.createTopics({
               waitForLeaders: true,
               topics: missing.map((topic) => ({
                 topic,
                 numPartitions: topic === topics.sequence ? 1 : options.partitions ?? 12,
-                replicationFactor: rf,
+                // Unset: the broker's default.replication.factor and min.insync.replicas.
+                ...(rf === undefined ? {} : { replicationFactor: rf }),
                 // The topics are the log itself: nothing may age out of them.
                 configEntries: [
-                  { name: "min.insync.replicas", value: String(Math.min(2, rf)) },
+                  ...(rf === undefined ? [] : [{ name: "min.insync.replicas", value: String(Math.min(2, rf)) }]),
                   { name: "retention.ms", value: "-1" },
                   { name: "retention.bytes", value: "-1" },
                   { name: "cleanup.policy", value: "delete" }
