@@ -58,7 +58,8 @@ export const serve = (
           for (const s of sockets) s.destroy()
         })
     )
+    const address = server.address()
     yield* Effect.logInfo("causeway waiting for Kafka; /readyz answers 503 until the log is ready").pipe(
-      Effect.annotateLogs({ host: options.host, port: options.port })
+      Effect.annotateLogs({ host: options.host, port: typeof address === "object" && address !== null ? address.port : options.port })
     )
   })
