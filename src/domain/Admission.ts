@@ -126,7 +126,9 @@ export const admit = (
     }
     throw cause
   }
-  const size = utf8Length(texts.body)
+  // A UTF-16 unit is at most 3 UTF-8 bytes (a surrogate pair, 2 units, is 4): a short enough
+  // text is within the limit without counting.
+  const size = texts.body.length * 3 <= limits.maxMessageBytes ? 0 : utf8Length(texts.body)
   if (size > limits.maxMessageBytes) {
     return Result.fail(new MessageTooLarge({ reason: `message is ${size} bytes, the limit is ${limits.maxMessageBytes}`, size, limit: limits.maxMessageBytes }))
   }

@@ -193,17 +193,23 @@ export const make = (options: IngestOptions = defaultOptions) =>
       const now = yield* Clock.currentTimeMillis
       const ids = new Set<string>()
       const refs = new Map<string, RecordRef>()
-      const want = (id: string) => {
-        const hit = recent.get(id)
-        if (hit !== undefined) refs.set(id, hit)
-        else ids.add(id)
+      // A message's own id is not looked up (see the nonce check below), nor a dependency on
+      // a message of this batch: it is appended with it, and only if it is not is the store
+      // asked (below, where the dependencies are checked).
+      const batchIds = new Set<string>()
+      for (const j of jobs) batchIds.add(j.candidate.id)
+      for (const j of jobs) {
+        for (const d of j.candidate.envelope.deps) {
+          if (batchIds.has(d)) continue
+          const hit = recent.get(d)
+          if (hit !== undefined) refs.set(d, hit)
+          else ids.add(d)
+        }
       }
-      // A message's own id is not looked up: see the nonce check below.
-      for (const j of jobs) for (const d of j.candidate.envelope.deps) want(d)
       if (ids.size > 0) for (const [id, ref] of yield* log.lookup([...ids])) refs.set(id, ref)
       for (const j of jobs) {
         const sender = j.candidate.envelope.sender
-        if (!nonces.has(sender)) {
+        if (nonces.get(sender) === undefined) {
           const h = yield* log.highestNonce(sender)
           nonces.set(sender, h._tag === "Some" ? h.value : -1)
         }
@@ -248,7 +254,13 @@ export const make = (options: IngestOptions = defaultOptions) =>
           yield* reject(job, new InvalidLamport({ reason: `lamport ${e.lamport} is more than ${options.maxLamportAhead} ahead of this instance's clock ${batchClock}` }))
           continue
         }
-        const missing = e.deps.filter((d) => !inBatch.has(d) && !refs.has(d))
+        let missing = e.deps.filter((d) => !inBatch.has(d) && !refs.has(d))
+        if (missing.some((d) => batchIds.has(d))) {
+          // It names a message of this batch that was not accepted: that one may still be in
+          // the log (a duplicate), so the store decides after all.
+          for (const [id, ref] of yield* log.lookup(missing)) refs.set(id, ref)
+          missing = missing.filter((d) => !refs.has(d))
+        }
         if (missing.length > 0) {
           if (held.size >= options.pendingLimit) {
             yield* reject(job, new RateLimited({ reason: `${held.size} messages already wait for dependencies`, retryAfterMs: options.pendingTimeoutMs }))

@@ -21,8 +21,8 @@ import {
   unsignedOf
 } from "../../src/domain/Envelope.ts"
 import { hash } from "node:crypto"
-import { Effect } from "effect"
-import { canonicalTexts, nobleTextSha256 } from "../../src/domain/Admission.ts"
+import { Effect, Result } from "effect"
+import { admit, canonicalTexts, nobleTextSha256 } from "../../src/domain/Admission.ts"
 import { keyFromSecret, signEnvelope } from "../../src/domain/Keys.ts"
 import type { VerifyRequest } from "../../src/ports/SignatureVerifier.ts"
 import { type CausalNode, happenedBefore, isAboveDependencies, receive, stamp } from "../../src/domain/Lamport.ts"
@@ -356,6 +356,21 @@ describe("admission's canonical texts", () => {
         expect(texts).toEqual(expected)
       }),
       { numRuns: 1000 }
+    )
+  })
+
+  it("admission refuses a message exactly when its body's UTF-8 size is above the limit", () => {
+    const key = keyOf("ed25519", 1)
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 64 }), fc.integer({ min: -4, max: 4 }), fc.constantFrom(1, 3), (n, delta, scale) => {
+        const e = envelope(key, { payload: { component: "x".repeat(n), status: "ok", latencyMs: 1 } })
+        const size = Buffer.byteLength(canonicalize(e))
+        // Limits around the size and around a third of it (where the admission stops counting).
+        const limit = Math.max(1, Math.round(size / scale) + delta)
+        const admitted = admit(e, 0, { maxMessageBytes: limit })
+        expect(Result.isSuccess(admitted) ? "admitted" : admitted.failure._tag).toBe(size > limit ? "MessageTooLarge" : "admitted")
+      }),
+      { numRuns: 300 }
     )
   })
 

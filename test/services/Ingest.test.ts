@@ -188,6 +188,22 @@ for (const verifyOffThread of [true, false]) {
         expect(offsets).toEqual(offsets.map((_, k) => k))
       }).pipe(Effect.provide(pipeline({ rate: { ratePerSec: 1000, burst: 1000 } }))))
 
+    it.effect("a dependency on a message of the same batch: appended together, or found in the log when that one is a duplicate", () =>
+      Effect.gen(function*() {
+        const ingest = yield* Ingest.Ingest
+        const a = envelope(alice, { nonce: 1, lamport: 1 })
+        const b = envelope(bob, { nonce: 1, lamport: 2, deps: [idOf(a)] })
+        // b names a, which comes earlier in the same batch.
+        expect((yield* ingest.submitMany([a, b])).map((r) => (Result.isSuccess(r) ? r.success.offset : r.failure._tag))).toEqual([0, 1])
+        // a again (a duplicate, refused) and c naming it: a is in the log, so c is admitted at once.
+        const c = envelope(bob, { nonce: 2, lamport: 3, deps: [idOf(a)] })
+        expect((yield* ingest.submitMany([a, c])).map((r) => (Result.isSuccess(r) ? r.success.offset : r.failure._tag))).toEqual([
+          "DuplicateMessage",
+          2
+        ])
+        expect(yield* ingest.pending).toBe(0)
+      }).pipe(Effect.provide(pipeline())))
+
     it.effect("submitMany answers each message in order within one batch", () =>
       Effect.gen(function*() {
         const ingest = yield* Ingest.Ingest
