@@ -14,6 +14,7 @@ import * as KafkaCausalLog from "./adapters/kafka/KafkaCausalLog.ts"
 import * as NodeCryptoSignatureVerifier from "./adapters/NodeCryptoSignatureVerifier.ts"
 import * as SqliteCausalLog from "./adapters/SqliteCausalLog.ts"
 import * as SqliteProjectionStore from "./adapters/SqliteProjectionStore.ts"
+import * as WorkerRswModulusChecker from "./adapters/timelock/WorkerRswModulusChecker.ts"
 import * as WorkerRswSolver from "./adapters/timelock/WorkerRswSolver.ts"
 import * as WorkerTlockDecrypter from "./adapters/timelock/WorkerTlockDecrypter.ts"
 import { type SealerConfig, type ServeConfig, beaconKeyPath, instanceKeyPath, logPath, snapshotPath } from "./Config.ts"
@@ -122,7 +123,7 @@ export const sealerLayer = (config: SealerConfig, dataDir: string) => {
     : LocalBeaconFile.layer(beaconKeyPath(dataDir))
   // A tick per tenth of the window (at most a second), so a seal is late by at most that.
   const tickMs = Math.min(1000, Math.max(10, Math.floor(config.batchWindowMs / 10)))
-  return Sealer.layer({ windowMs: config.batchWindowMs, tickMs }).pipe(Layer.provide(Layer.mergeAll(beacon, WorkerTlockDecrypter.layer, WorkerRswSolver.layer)))
+  return Sealer.layer({ windowMs: config.batchWindowMs, tickMs }).pipe(Layer.provide(Layer.mergeAll(beacon, WorkerTlockDecrypter.layer, WorkerRswSolver.layer, WorkerRswModulusChecker.layer)))
 }
 
 /** The whole service: the HTTP adapter over the core and, when configured, the sealer; logging JSON to stdout. */

@@ -15,6 +15,7 @@ import * as InstanceKeyFile from "../../src/adapters/InstanceKeyFile.ts"
 import * as NodeCryptoSignatureVerifier from "../../src/adapters/NodeCryptoSignatureVerifier.ts"
 import * as SqliteCausalLog from "../../src/adapters/SqliteCausalLog.ts"
 import * as SqliteProjectionStore from "../../src/adapters/SqliteProjectionStore.ts"
+import * as WorkerRswModulusChecker from "../../src/adapters/timelock/WorkerRswModulusChecker.ts"
 import * as WorkerRswSolver from "../../src/adapters/timelock/WorkerRswSolver.ts"
 import * as WorkerTlockDecrypter from "../../src/adapters/timelock/WorkerTlockDecrypter.ts"
 import { generateKey } from "../../src/domain/Keys.ts"
@@ -82,7 +83,8 @@ export const startServer = async (options: FrontrunServerOptions): Promise<Front
     InstanceKeyFile.layerKey(instance),
     LocalBeacon.layerWith(beacon),
     WorkerTlockDecrypter.layerWith({ workers: options.workers }),
-    WorkerRswSolver.layer
+    WorkerRswSolver.layer,
+    WorkerRswModulusChecker.layer
   )
   const core = Sealer.layer({ windowMs: options.windowMs, tickMs: options.tickMs, revealWindowMs: 120_000 }).pipe(
     Layer.provideMerge(servicesLayer(Ingest.defaultOptions)),

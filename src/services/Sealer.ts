@@ -9,7 +9,10 @@
  *    TlockDecrypter, and publishes the plaintexts (BatchDecrypted), earliest deadline first;
  * 4. starts solving the RSW puzzles of sealed batches on the RswSolver (worker threads, as
  *    many at once as it has), earliest deadline first, and publishes each solution with its
- *    Wesolowski proof (BatchDecrypted, scheme rsw) when it is done; ticks go on meanwhile.
+ *    Wesolowski proof (BatchDecrypted, scheme rsw) when it is done; ticks go on meanwhile;
+ * 5. checks the modulus proofs of pending RSW modulus registrations on the RswModulusChecker
+ *    (a worker thread: ~1 s each at 2,048 bits, never on the event loop), in log order, and
+ *    publishes each verdict (RswModulusVerified) when it is done.
  *
  * Every decision is an event published through Author, so replay reproduces it; the
  * sealer reads the mempool projection and waits for it to fold each of its own events
@@ -27,11 +30,12 @@ import {
 } from "../domain/mempool/Mempool.ts"
 import { type DecryptedOrder, MAX_IDS_PER_EVENT } from "../domain/mempool/MempoolMessages.ts"
 import { orderFromBytes } from "../domain/mempool/OrderBytes.ts"
-import { solvedOf } from "../domain/mempool/RswOrders.ts"
+import { modulusOfRegistration, solvedOf } from "../domain/mempool/RswOrders.ts"
 import type { MessageType } from "../domain/MessageTypes.ts"
 import type { MessageId } from "../domain/Primitives.ts"
 import { Beacon } from "../ports/Beacon.ts"
 import { CausalLog } from "../ports/CausalLog.ts"
+import { RswModulusChecker } from "../ports/RswModulusChecker.ts"
 import { RswSolver } from "../ports/RswSolver.ts"
 import { TlockDecrypter } from "../ports/TlockDecrypter.ts"
 import { makeMempool, mempoolEventOf } from "../projections/Mempool/Mempool.ts"
@@ -69,6 +73,8 @@ export interface TickReport {
   readonly decrypted: number
   /** RSW puzzles whose solve started (their solutions are published when done). */
   readonly solving: number
+  /** RSW modulus registrations whose proof check started (their verdicts are published when done). */
+  readonly checking: number
 }
 
 /** The sealer service. */
@@ -79,6 +85,8 @@ export interface SealerService {
   readonly sealNow: Effect.Effect<Option.Option<number>>
   /** Wait until every RSW solve started so far has published its solution (or failed). */
   readonly solved: Effect.Effect<void>
+  /** Wait until every modulus check started so far has published its verdict (or failed). */
+  readonly checked: Effect.Effect<void>
 }
 
 /** The sealer tag. */
@@ -89,6 +97,7 @@ const expiredCommitments = Metric.counter("causeway_mempool_commitments_expired_
 const expiredOrders = Metric.counter("causeway_mempool_orders_expired_total", { description: "Orders expired unfilled" })
 const decryptedOrders = Metric.counter("causeway_mempool_orders_decrypted_total", { description: "Time-locked orders decrypted (opened or failed)" })
 const solvedPuzzles = Metric.counter("causeway_mempool_puzzles_solved_total", { description: "RSW puzzles solved and published" })
+const checkedModuli = Metric.counter("causeway_mempool_moduli_checked_total", { description: "RSW modulus proofs checked and their verdicts published" })
 
 const chunks = <A>(xs: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
   const out: Array<ReadonlyArray<A>> = []
@@ -103,7 +112,7 @@ const chunks = <A>(xs: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> 
 export const byDeadline = (a: Entry, b: Entry): number =>
   (a.expiry ?? Number.MAX_SAFE_INTEGER) - (b.expiry ?? Number.MAX_SAFE_INTEGER) || a.batch - b.batch || a.position - b.position
 
-/** Build the sealer over Author, Projections, Beacon, TlockDecrypter, RswSolver and CausalLog. */
+/** Build the sealer over Author, Projections, Beacon, TlockDecrypter, RswSolver, RswModulusChecker and CausalLog. */
 export const make = (options: SealerOptions = defaultSealerOptions) =>
   Effect.gen(function*() {
     const author = yield* Author
@@ -111,6 +120,7 @@ export const make = (options: SealerOptions = defaultSealerOptions) =>
     const beacon = yield* Beacon
     const decrypter = yield* TlockDecrypter
     const solver = yield* RswSolver
+    const checker = yield* RswModulusChecker
     const log = yield* CausalLog
     const mempool = makeMempool({ instanceKey: author.publicKey })
 
@@ -280,6 +290,52 @@ export const make = (options: SealerOptions = defaultSealerOptions) =>
       return started
     })
 
+    // Modulus checks run beside the ticks, like solves; a registration stays in flight until its
+    // verdict is folded (it then leaves `pendingModuli`), so no tick checks it twice.
+    const checks = yield* FiberSet.make<void, never>()
+    const checking = new Set<string>()
+
+    const registrationOf = (id: string) =>
+      log.get(id).pipe(
+        Effect.map((found) => {
+          const event = Option.isNone(found) ? undefined : mempoolEventOf(found.value)
+          return event?.type === "RswModulusRegistration" ? modulusOfRegistration(event.payload) : undefined
+        }),
+        Effect.orElseSucceed(() => undefined)
+      )
+
+    const checkDue = Effect.fn("Sealer.checkDue")(function*(state: MempoolState) {
+      const due = [...state.pendingModuli].filter(([id]) => !checking.has(id)).sort(([, a], [, b]) => a.offset - b.offset)
+      let started = 0
+      for (const [id] of due) {
+        if (checking.size >= checker.concurrency) break
+        const decoded = yield* registrationOf(id)
+        // The fold decoded this registration before queueing it: only a damaged log gets here.
+        if (decoded === undefined || Result.isFailure(decoded)) {
+          yield* Effect.logWarning(`sealer: registration ${id} could not be read back from the log`)
+          continue
+        }
+        const { n, proof } = decoded.success
+        checking.add(id)
+        started++
+        const publish = checker.check(n, proof, n.toString(2).length).pipe(
+          Effect.flatMap((verdict) =>
+            decide(
+              "RswModulusVerified",
+              Result.isSuccess(verdict) ? { registrationId: id, ok: true } : { registrationId: id, ok: false, reason: verdict.failure.reason.slice(0, 256) },
+              [id as MessageId]
+            )
+          ),
+          Effect.flatMap((published) => Option.isSome(published) ? Metric.update(checkedModuli, 1) : Effect.void),
+          Effect.catch((e) => Effect.logWarning(`sealer: checking modulus ${id} failed (${e.reason}); retrying on the next tick`)),
+          Effect.ensuring(Effect.sync(() => checking.delete(id)))
+        )
+        yield* FiberSet.run(checks, publish)
+      }
+      if (started > 0) yield* Effect.logInfo(`checking ${started} RSW modulus proofs`)
+      return started
+    })
+
     const tick: Effect.Effect<TickReport> = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       let state = yield* view
@@ -296,7 +352,8 @@ export const make = (options: SealerOptions = defaultSealerOptions) =>
       const expired = yield* sweep(state, now)
       const decrypted = yield* decryptDue(yield* view, now)
       const solving = yield* solveDue(yield* view)
-      return { sealed, expiredCommitments: expired.commitments, expiredOrders: expired.orders, decrypted, solving }
+      const checking = yield* checkDue(yield* view)
+      return { sealed, expiredCommitments: expired.commitments, expiredOrders: expired.orders, decrypted, solving, checking }
     })
     if (options.background) {
       // Decide only on a view that has caught up with the log as it was at start: a stale
@@ -310,8 +367,8 @@ export const make = (options: SealerOptions = defaultSealerOptions) =>
         Effect.forkScoped
       )
     }
-    return { tick, sealNow, solved: FiberSet.awaitEmpty(solves) } satisfies SealerService
+    return { tick, sealNow, solved: FiberSet.awaitEmpty(solves), checked: FiberSet.awaitEmpty(checks) } satisfies SealerService
   })
 
-/** The sealer as a layer over Author, Projections, Beacon, TlockDecrypter, RswSolver and CausalLog; its loop and solves live in the layer's scope. */
+/** The sealer as a layer over Author, Projections, Beacon, TlockDecrypter, RswSolver, RswModulusChecker and CausalLog; its loop, solves and checks live in the layer's scope. */
 export const layer = (options: Partial<SealerOptions> = {}) => Layer.effect(Sealer, make({ ...defaultSealerOptions, ...options }))

@@ -17,6 +17,7 @@ import * as MemoryCausalLog from "../../src/adapters/MemoryCausalLog.ts"
 import * as NodeCryptoSignatureVerifier from "../../src/adapters/NodeCryptoSignatureVerifier.ts"
 import * as SqliteProjectionStore from "../../src/adapters/SqliteProjectionStore.ts"
 import * as InlineTlockDecrypter from "../../src/adapters/timelock/InlineTlockDecrypter.ts"
+import * as WorkerRswModulusChecker from "../../src/adapters/timelock/WorkerRswModulusChecker.ts"
 import * as WorkerRswSolver from "../../src/adapters/timelock/WorkerRswSolver.ts"
 import { idOf } from "../../src/domain/Envelope.ts"
 import type { KeyFile } from "../../src/domain/Keys.ts"
@@ -65,7 +66,8 @@ const server = (lines: Array<string>) => {
     InstanceKeyFile.layerKey(instance),
     LocalBeacon.layerWith(beacon),
     InlineTlockDecrypter.layerNoble,
-    WorkerRswSolver.layer
+    WorkerRswSolver.layer,
+    WorkerRswModulusChecker.layer
   )
   const core = Sealer.layer({ windowMs: 2500, tickMs: 50, revealWindowMs: 60_000 }).pipe(
     Layer.provideMerge(servicesLayer(Ingest.defaultOptions)),

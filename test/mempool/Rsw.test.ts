@@ -1,6 +1,7 @@
 /**
- * RSW time-locked orders: a sender registers its modulus with the modulus proof (checked when
- * folded; a bad one charges the sender), locks an order in a puzzle over it (its form checked
+ * RSW time-locked orders: a sender registers its modulus with the modulus proof (checked by the
+ * instance off the event loop, which publishes RswModulusVerified; a bad proof charges the
+ * sender; test/mempool/RswModulusCheck.test.ts covers the check itself), locks an order in a puzzle over it (its form checked
  * when folded), the order takes its position unread, and after the seal the instance solves
  * the puzzle on a worker thread and publishes y with its Wesolowski proof. The projection
  * checks the proof and opens the ciphertext itself: a forged or negated solution changes
@@ -8,13 +9,13 @@
  * replay (which has no solver) folds to the live digest.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, HashMap, Option } from "effect"
+import { Effect, HashMap, Option, Result } from "effect"
 import { TestClock } from "effect/testing"
-import { type MempoolState, debtOf, defaultRules, entryOf, statusOf, visibleOrder } from "../../src/domain/mempool/Mempool.ts"
+import { type MempoolState, PENDING_MODULUS_CHECK, debtOf, defaultRules, entryOf, statusOf, visibleOrder } from "../../src/domain/mempool/Mempool.ts"
 import { orderBytes } from "../../src/domain/mempool/OrderBytes.ts"
 import { lockOf, registrationOf, solvedOf } from "../../src/domain/mempool/RswOrders.ts"
 import type { MessageId } from "../../src/domain/Primitives.ts"
-import { createPuzzle, type RswPuzzle, solvePuzzle } from "../../src/domain/timelock/Rsw.ts"
+import { createPuzzle, type ModulusProof, type RswPuzzle, solvePuzzle, verifyModulus } from "../../src/domain/timelock/Rsw.ts"
 import { makeMempool } from "../../src/projections/Mempool/Mempool.ts"
 import { serialize } from "../../src/projections/Projection.ts"
 import * as ProjectionRunner from "../../src/projections/ProjectionRunner.ts"
@@ -35,19 +36,39 @@ const T = 4096
 
 const puzzleOf = (label: string, plaintext: Uint8Array, t = T): RswPuzzle => createPuzzle(rswKey("alice").key, t, plaintext, seededRandom(`seed:${label}`)(32))
 
-/** Fold records onto a state (a registration's proof is checked on each fold, so fold each record once). */
+/** Fold records onto a state. */
 const foldOnto = (state: MempoolState, records: ReadonlyArray<LogRecord>): MempoolState => records.reduce(mempool.evolve, state)
+
+/** The instance's verdict on a registration, as its checker would give it. */
+const verdictOn = (registration: LogRecord, n: bigint, proof: ModulusProof) => {
+  const checked = verifyModulus(n, proof, testRswLimits.modulusBits)
+  return Result.isSuccess(checked)
+    ? { registrationId: registration.id, ok: true }
+    : { registrationId: registration.id, ok: false, reason: checked.failure.reason }
+}
 
 const outcome = (s: MempoolState, id: string) => Option.getOrUndefined(HashMap.get(s.outcomes, id))
 
 describe("RSW time-locked orders (fold)", () => {
-  it("registers a modulus only with a valid proof, within the sender's limit; a puzzle must be over its sender's modulus and well-formed", () => {
+  it("registers a modulus only once the instance's verdict says its proof holds, within the sender's limit; a puzzle must be over its sender's modulus and well-formed", () => {
     const log = handLog()
     const { key, proof } = rswKey("alice")
     const other = rswKey("other")
     const reg = log.append(alice, "RswModulusRegistration", registrationOf(key.n, proof))
-    // A proof for another modulus: refused, and it costs mallory a unit of debt.
+    // A proof for another modulus: refused by the instance's verdict, and it costs mallory a unit of debt.
     const forged = log.append(mallory, "RswModulusRegistration", registrationOf(key.n, other.proof))
+    // Before the verdict, the modulus is not usable; a verdict by anyone but the instance is ignored.
+    const tooEarly = log.append(alice, "TimelockedOrder", lockOf(puzzleOf("early", orderBytes(order(1))), reg.id as MessageId))
+    const selfCertified = log.append(mallory, "RswModulusVerified", { registrationId: forged.id, ok: true })
+    const pending = foldOnto(mempool.initialState, log.records)
+    expect(outcome(pending, reg.id)).toMatchObject({ accepted: false, reason: PENDING_MODULUS_CHECK })
+    expect(outcome(pending, tooEarly.id)?.reason).toBe("the modulus awaits the instance's check of its proof (RswModulusVerified)")
+    expect(outcome(pending, selfCertified.id)?.reason).toBe("only the instance may author this event")
+    expect(HashMap.size(pending.moduli)).toBe(0)
+    expect([...HashMap.keys(pending.pendingModuli)].sort()).toEqual([reg.id, forged.id].sort())
+    const okVerdict = log.append(instance, "RswModulusVerified", verdictOn(reg, key.n, proof), { deps: [reg.id] })
+    const noVerdict = log.append(instance, "RswModulusVerified", verdictOn(forged, key.n, other.proof), { deps: [forged.id] })
+    const twice = log.append(instance, "RswModulusVerified", { registrationId: reg.id, ok: true })
     const tooSmall = log.append(bob, "RswModulusRegistration", { ...registrationOf(other.key.n, other.proof), n: (other.key.n >> 8n).toString(16) })
     const locked = log.append(alice, "TimelockedOrder", lockOf(puzzleOf("a", orderBytes(order(1))), reg.id as MessageId))
     const foreign = log.append(bob, "TimelockedOrder", lockOf(puzzleOf("b", orderBytes(order(2))), reg.id as MessageId))
@@ -55,9 +76,14 @@ describe("RSW time-locked orders (fold)", () => {
     const quick = log.append(alice, "TimelockedOrder", lockOf(puzzleOf("d", orderBytes(order(4)), 100), reg.id as MessageId))
     const s = foldOnto(mempool.initialState, log.records)
 
-    expect(outcome(s, reg.id)).toMatchObject({ accepted: true })
+    expect(outcome(s, reg.id)).toMatchObject({ accepted: true, reason: null })
+    expect(outcome(s, okVerdict.id)).toMatchObject({ accepted: true, target: reg.id })
     expect(HashMap.get(s.moduli, reg.id).pipe(Option.map((m) => m.n))).toEqual(Option.some(key.n.toString(16)))
-    expect(outcome(s, forged.id)?.reason).toMatch(/^modulus proof: /)
+    expect(outcome(s, noVerdict.id)).toMatchObject({ accepted: true, target: forged.id })
+    expect(outcome(s, forged.id)).toMatchObject({ accepted: false, reason: expect.stringMatching(/^modulus proof: fourth root 0 does not check/) })
+    expect(HashMap.has(s.moduli, forged.id)).toBe(false)
+    expect(HashMap.size(s.pendingModuli)).toBe(0)
+    expect(outcome(s, twice.id)?.reason).toBe("the modulus is already registered")
     expect(debtOf(s, rules, mallory.publicKey)).toBe(1)
     expect(outcome(s, tooSmall.id)?.reason).toBe("the modulus must have exactly 1024 bits")
     expect(debtOf(s, rules, bob.publicKey)).toBe(0)
@@ -67,18 +93,37 @@ describe("RSW time-locked orders (fold)", () => {
     expect(outcome(s, quick.id)?.reason).toMatch(/^malformed puzzle: squarings must be in \[1024, /)
     for (const refused of [foreign, unknown, quick]) expect(entryOf(s, refused.id)).toBeUndefined()
 
-    // Two moduli per sender at most; the third is refused before its proof is checked.
+    // Two moduli per sender at most, awaiting their check or registered; the third is refused before it is queued.
     const more = handLog()
-    more.append(alice, "RswModulusRegistration", registrationOf(key.n, proof))
+    const first = more.append(alice, "RswModulusRegistration", registrationOf(key.n, proof))
+    more.append(instance, "RswModulusVerified", verdictOn(first, key.n, proof))
     more.append(alice, "RswModulusRegistration", registrationOf(other.key.n, other.proof))
     const third = more.append(alice, "RswModulusRegistration", registrationOf(key.n, proof))
     expect(outcome(foldOnto(mempool.initialState, more.records), third.id)?.reason).toBe("the sender already registered 2 moduli (limit 2)")
+  })
+
+  it("bounds the registrations awaiting the instance's check: beyond the limit they are refused without debt, and a verdict frees a place", () => {
+    const queue1 = makeMempool({ instanceKey: instance.publicKey }, { ...ruleSet, maxPendingModuli: 1 })
+    const log = handLog()
+    const { key, proof } = rswKey("alice")
+    const first = log.append(alice, "RswModulusRegistration", registrationOf(key.n, proof))
+    const full = log.append(bob, "RswModulusRegistration", registrationOf(key.n, proof))
+    log.append(instance, "RswModulusVerified", verdictOn(first, key.n, proof))
+    const again = log.append(bob, "RswModulusRegistration", registrationOf(key.n, proof))
+    const s = log.records.reduce(queue1.evolve, queue1.initialState)
+    expect(outcome(s, full.id)?.reason).toBe("1 modulus registrations already await the instance's check (limit 1); resubmit later")
+    expect(debtOf(s, rules, bob.publicKey)).toBe(0)
+    expect(outcome(s, again.id)?.reason).toBe(PENDING_MODULUS_CHECK)
+    expect([...HashMap.keys(s.pendingModuli)]).toEqual([again.id])
+    // The queue is in the snapshot: a resumed projection holds the same pending registrations.
+    expect(serialize(queue1, queue1.decode(JSON.parse(serialize(queue1, s))))).toBe(serialize(queue1, s))
   })
 
   it("opens a puzzle only with a solution whose Wesolowski proof verifies; forged, negated and foreign solutions change nothing", () => {
     const log = handLog()
     const { key, proof } = rswKey("alice")
     const reg = log.append(alice, "RswModulusRegistration", registrationOf(key.n, proof))
+    log.append(instance, "RswModulusVerified", verdictOn(reg, key.n, proof))
     const puzzle = puzzleOf("open", orderBytes(order(7)))
     const locked = log.append(alice, "TimelockedOrder", lockOf(puzzle, reg.id as MessageId))
     const garbage = log.append(alice, "TimelockedOrder", lockOf(puzzleOf("garbage", new TextEncoder().encode("not an order")), reg.id as MessageId))
@@ -146,6 +191,10 @@ describe("RSW time-locked orders (live)", () => {
         ab: "0".repeat(80),
         roots: Buffer.from(random(160 * 256)).toString("base64")
       })
+      expect(outcome(yield* view, reg.id)?.reason).toBe(PENDING_MODULUS_CHECK)
+      // The instance checks the proof on a worker thread and publishes its verdict.
+      expect((yield* sealer.tick).checking).toBe(1)
+      yield* sealer.checked
       const locked = yield* submit(alice, "TimelockedOrder", lockOf(puzzleOf("live", orderBytes(order(11))), reg.id), { expiry: T0 + 3_600_000 })
       const garbage = yield* submit(alice, "TimelockedOrder", lockOf(puzzleOf("live-garbage", orderBytes(order(12)).subarray(1)), reg.id))
       let s = yield* view

@@ -1,7 +1,8 @@
 /**
  * The mempool's services in process for tests: ingest, the projection runner (log index +
  * mempool), the instance as author, a local beacon and the in-process tlock decrypter over
- * a memory log; the sealer driven by hand (no background loop).
+ * a memory log, the worker-thread RSW solver and modulus checker; the sealer driven by hand
+ * (no background loop).
  */
 import { Effect, Layer } from "effect"
 import * as LocalBeacon from "../../src/adapters/beacon/LocalBeacon.ts"
@@ -10,6 +11,7 @@ import * as MemoryCausalLog from "../../src/adapters/MemoryCausalLog.ts"
 import * as NodeCryptoSignatureVerifier from "../../src/adapters/NodeCryptoSignatureVerifier.ts"
 import * as SqliteProjectionStore from "../../src/adapters/SqliteProjectionStore.ts"
 import * as InlineTlockDecrypter from "../../src/adapters/timelock/InlineTlockDecrypter.ts"
+import * as WorkerRswModulusChecker from "../../src/adapters/timelock/WorkerRswModulusChecker.ts"
 import * as WorkerRswSolver from "../../src/adapters/timelock/WorkerRswSolver.ts"
 import type { KeyFile } from "../../src/domain/Keys.ts"
 import type { MessageType } from "../../src/domain/MessageTypes.ts"
@@ -18,6 +20,7 @@ import type { MempoolRules } from "../../src/domain/mempool/Mempool.ts"
 import { projections } from "../../src/main.ts"
 import { MEMPOOL, makeMempool } from "../../src/projections/Mempool/Mempool.ts"
 import * as ProjectionRunner from "../../src/projections/ProjectionRunner.ts"
+import type { RswModulusChecker } from "../../src/ports/RswModulusChecker.ts"
 import * as Author from "../../src/services/Author.ts"
 import * as Ingest from "../../src/services/Ingest.ts"
 import * as Sealer from "../../src/services/Sealer.ts"
@@ -33,8 +36,12 @@ export const beaconOptions: LocalBeacon.LocalBeaconOptions = {
 }
 export const chainInfo = LocalBeacon.chainInfoOf(beaconOptions)
 
-/** Ingest, runner, author, beacon, decrypter, RSW solver and sealer over a memory log; the mempool under `rules`. */
-export const stack = (sealer: Partial<Sealer.SealerOptions> = {}, rules: Partial<Omit<MempoolRules, "instanceKey">> = {}) => {
+/** Ingest, runner, author, beacon, decrypter, RSW solver and modulus checker (worker threads unless given), and sealer over a memory log; the mempool under `rules`. */
+export const stack = (
+  sealer: Partial<Sealer.SealerOptions> = {},
+  rules: Partial<Omit<MempoolRules, "instanceKey">> = {},
+  checker: Layer.Layer<RswModulusChecker> = WorkerRswModulusChecker.layerWith({ concurrency: 2 })
+) => {
   const context = { instanceKey: instance.publicKey }
   const list = projections(context).map((p) => (p.name === MEMPOOL ? makeMempool(context, rules) : p))
   const storage = Layer.mergeAll(
@@ -44,7 +51,8 @@ export const stack = (sealer: Partial<Sealer.SealerOptions> = {}, rules: Partial
     InstanceKeyFile.layerKey(instance),
     LocalBeacon.layerWith(beaconOptions),
     InlineTlockDecrypter.layerNoble,
-    WorkerRswSolver.layerWith({ concurrency: 2 })
+    WorkerRswSolver.layerWith({ concurrency: 2 }),
+    checker
   )
   const core = Layer.mergeAll(
     Ingest.layer({ ...Ingest.defaultOptions, exemptSenders: [instance.publicKey] }),

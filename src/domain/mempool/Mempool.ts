@@ -14,7 +14,7 @@ import { sha256 } from "@noble/hashes/sha2.js"
 import { bytesToHex, concatBytes, hexToBytes } from "@noble/hashes/utils.js"
 import { HashMap, Option, Result } from "effect"
 import type { MessageId } from "../Primitives.ts"
-import { MODULUS_PROOF_ROUNDS, type RswLimits, type RswPuzzle, defaultLimits, verifyModulus, verifyProof, verifyPuzzle, verifySolution } from "../timelock/Rsw.ts"
+import { MODULUS_PROOF_ROUNDS, type RswLimits, type RswPuzzle, defaultLimits, verifyProof, verifyPuzzle, verifySolution } from "../timelock/Rsw.ts"
 import type {
   BatchDecrypted,
   BatchSealed,
@@ -27,6 +27,7 @@ import type {
   RswDecrypted,
   RswLock,
   RswModulusRegistration,
+  RswModulusVerified,
   TimelockedOrder,
   TlockDecrypted,
   UserOrder,
@@ -104,7 +105,7 @@ export interface Outcome {
   readonly reason: string | null
 }
 
-/** A registered RSW modulus (its proof checked when folded). */
+/** An RSW modulus: registered (the instance's RswModulusVerified said its proof holds) or awaiting that check. */
 export interface Modulus {
   readonly sender: string
   /** N, lowercase hex. */
@@ -143,6 +144,8 @@ export interface MempoolState {
   readonly debts: HashMap.HashMap<string, Debt>
   /** Registered RSW moduli by their registration's id. */
   readonly moduli: HashMap.HashMap<string, Modulus>
+  /** Registrations whose modulus proof awaits the instance's check (RswModulusVerified), by id. */
+  readonly pendingModuli: HashMap.HashMap<string, Modulus>
   /** Puzzles of RSW entries not yet opened, by entry id. */
   readonly puzzles: HashMap.HashMap<string, Puzzle>
   /** Matched ids in processing order. */
@@ -160,12 +163,14 @@ export interface MempoolRules {
   readonly debtDecayBatches: number
   /** What an RSW puzzle and modulus must be: modulus size, squarings range, plaintext size. */
   readonly rsw: RswLimits
-  /** Most RSW moduli one sender may register (each costs the fold ~0.5 s to check at 2,048 bits). */
+  /** Most RSW moduli one sender may register or have awaiting their check (each check costs the instance ~1 s of a worker thread at 2,048 bits). */
   readonly maxModuliPerSender: number
+  /** Most registrations awaiting the instance's check at once, all senders together: more are refused (no debt; resubmit later). */
+  readonly maxPendingModuli: number
 }
 
 /** Default rule parameters (with the instance key filled in by the caller). */
-export const defaultRules = { maxExpiryDebt: 4, debtDecayBatches: 10, rsw: defaultLimits, maxModuliPerSender: 2 } as const
+export const defaultRules = { maxExpiryDebt: 4, debtDecayBatches: 10, rsw: defaultLimits, maxModuliPerSender: 2, maxPendingModuli: 16 } as const
 
 /** The digest chain's start: 32 zero bytes. */
 export const EMPTY_DIGEST = "00".repeat(32)
@@ -186,6 +191,7 @@ export const initialMempool: MempoolState = {
   outcomes: HashMap.empty(),
   debts: HashMap.empty(),
   moduli: HashMap.empty(),
+  pendingModuli: HashMap.empty(),
   puzzles: HashMap.empty(),
   processing: HashMap.empty(),
   processedCount: 0
@@ -199,6 +205,7 @@ export type MempoolEvent = EventHeader & (
   | { readonly type: "OrderReveal"; readonly payload: typeof OrderReveal.Type }
   | { readonly type: "TimelockedOrder"; readonly payload: typeof TimelockedOrder.Type }
   | { readonly type: "RswModulusRegistration"; readonly payload: typeof RswModulusRegistration.Type }
+  | { readonly type: "RswModulusVerified"; readonly payload: typeof RswModulusVerified.Type }
   | { readonly type: "BatchSealed"; readonly payload: typeof BatchSealed.Type }
   | { readonly type: "CommitmentExpired"; readonly payload: typeof CommitmentExpired.Type }
   | { readonly type: "OrderExpired"; readonly payload: typeof OrderExpired.Type }
@@ -225,6 +232,7 @@ export const mempoolTypes: ReadonlySet<string> = new Set([
   "OrderReveal",
   "TimelockedOrder",
   "RswModulusRegistration",
+  "RswModulusVerified",
   "BatchSealed",
   "CommitmentExpired",
   "OrderExpired",
@@ -426,17 +434,22 @@ const charge = (state: MempoolState, rules: MempoolRules, sender: string): Mempo
   debts: HashMap.set(state.debts, sender, { debt: debtOf(state, rules, sender) + 1, since: state.batch })
 })
 
+/** The outcome a registration shows while its proof awaits the instance's check. */
+export const PENDING_MODULUS_CHECK = "pending: awaiting the instance's check of the modulus proof (RswModulusVerified)"
+
 /**
- * A sender registers an RSW modulus. Cheap refusals first (debt, count, size, encoding); then
- * the modulus proof, whose failure charges the sender one unit of debt, so a sender cannot
- * make the fold check proofs without end.
+ * A sender registers an RSW modulus. Only cheap checks run here (debt, count, queue, size,
+ * encoding): the modulus proof (~1 s at 2,048 bits) is never checked in the fold. An
+ * admissible registration waits in `pendingModuli` until the instance's RswModulusVerified
+ * names it; the instance checks it on a worker thread (docs/mempool.md).
  */
 const registerModulus = (state: MempoolState, rules: MempoolRules, e: EventHeader, p: typeof RswModulusRegistration.Type): MempoolState => {
-  const refuse = (reason: string, s = state) => note(s, e, "RswModulusRegistration", null, reason)
+  const refuse = (reason: string) => note(state, e, "RswModulusRegistration", null, reason)
   const debt = debtOf(state, rules, e.sender)
   if (debt >= rules.maxExpiryDebt) return refuse(`the sender has ${debt} units of expiry debt (limit ${rules.maxExpiryDebt}); wait for them to be forgiven`)
   let owned = 0
   for (const m of HashMap.values(state.moduli)) if (m.sender === e.sender) owned++
+  for (const m of HashMap.values(state.pendingModuli)) if (m.sender === e.sender) owned++
   if (owned >= rules.maxModuliPerSender) return refuse(`the sender already registered ${owned} moduli (limit ${rules.maxModuliPerSender})`)
   if (BigInt(`0x${p.n}`).toString(2).length !== rules.rsw.modulusBits) {
     return refuse(`the modulus must have exactly ${rules.rsw.modulusBits} bits`)
@@ -444,19 +457,50 @@ const registerModulus = (state: MempoolState, rules: MempoolRules, e: EventHeade
   if (p.ab.length !== MODULUS_PROOF_ROUNDS) return refuse(`the proof must answer ${MODULUS_PROOF_ROUNDS} challenges`)
   const decoded = modulusOfRegistration(p)
   if (Result.isFailure(decoded)) return refuse(decoded.failure)
-  const checked = verifyModulus(decoded.success.n, decoded.success.proof, rules.rsw.modulusBits)
-  if (Result.isFailure(checked)) return refuse(`modulus proof: ${checked.failure.reason}`, charge(state, rules, e.sender))
-  return {
-    ...note(state, e, "RswModulusRegistration", null, null),
-    moduli: HashMap.set(state.moduli, e.id, { sender: e.sender, n: p.n, offset: e.offset })
+  const queued = HashMap.size(state.pendingModuli)
+  if (queued >= rules.maxPendingModuli) {
+    return refuse(`${queued} modulus registrations already await the instance's check (limit ${rules.maxPendingModuli}); resubmit later`)
   }
+  return {
+    ...note(state, e, "RswModulusRegistration", null, PENDING_MODULUS_CHECK),
+    pendingModuli: HashMap.set(state.pendingModuli, e.id, { sender: e.sender, n: p.n, offset: e.offset })
+  }
+}
+
+/**
+ * The instance's verdict on a pending registration's proof: `ok` registers the modulus; a
+ * failure refuses the registration and charges its sender one unit of debt, so a sender
+ * cannot make the instance check proofs without end.
+ */
+const modulusVerified = (state: MempoolState, rules: MempoolRules, e: EventHeader, p: typeof RswModulusVerified.Type): MempoolState => {
+  const id = p.registrationId as string
+  const pending = get(state.pendingModuli, id)
+  if (pending === undefined) {
+    const reason = get(state.moduli, id) !== undefined ? "the modulus is already registered" : "no registration awaiting its check with that id"
+    return note(state, e, "RswModulusVerified", id, reason)
+  }
+  const decided: MempoolState = {
+    ...state,
+    pendingModuli: HashMap.remove(state.pendingModuli, id),
+    outcomes: HashMap.set(state.outcomes, id, {
+      type: "RswModulusRegistration",
+      offset: pending.offset,
+      target: null,
+      accepted: p.ok,
+      reason: p.ok ? null : `modulus proof: ${p.reason ?? "does not verify"}`
+    })
+  }
+  const next = p.ok ? { ...decided, moduli: HashMap.set(decided.moduli, id, pending) } : charge(decided, rules, pending.sender)
+  return note(next, e, "RswModulusVerified", id, null)
 }
 
 /** An RSW time-locked order: over the sender's own registered modulus, within the deployment's limits. */
 const admitPuzzle = (state: MempoolState, rules: MempoolRules, e: EventHeader, p: typeof RswLock.Type): MempoolState => {
   const refuse = (reason: string) => note(state, e, "TimelockedOrder", p.modulusId, reason)
   const modulus = get(state.moduli, p.modulusId)
-  if (modulus === undefined) return refuse("no registered RSW modulus with that id")
+  if (modulus === undefined) {
+    return refuse(get(state.pendingModuli, p.modulusId) === undefined ? "no registered RSW modulus with that id" : "the modulus awaits the instance's check of its proof (RswModulusVerified)")
+  }
   if (modulus.sender !== e.sender) return refuse("a puzzle must be over its sender's own registered modulus")
   const form = verifyPuzzle(puzzleOfLock(modulus.n, p), rules.rsw)
   if (Result.isFailure(form)) return refuse(`malformed puzzle: ${form.failure.reason}`)
@@ -534,7 +578,7 @@ const filled = (state: MempoolState, e: EventHeader, p: typeof OrderFilled.Type)
   decideEach(state, e, "OrderFilled", [p.orderId], (_s, entry) =>
     entry.status === "matched" ? withStatus(entry, "filled", e.offset) : `not matched (${entry.status})`)
 
-const instanceOnly = new Set(["BatchSealed", "CommitmentExpired", "OrderExpired", "BatchDecrypted", "OrdersMatched", "OrderFilled"])
+const instanceOnly = new Set(["BatchSealed", "CommitmentExpired", "OrderExpired", "BatchDecrypted", "RswModulusVerified", "OrdersMatched", "OrderFilled"])
 
 /** Fold one mempool event into the state. */
 export const evolveMempool = (state: MempoolState, rules: MempoolRules, e: MempoolEvent): MempoolState => {
@@ -552,6 +596,8 @@ export const evolveMempool = (state: MempoolState, rules: MempoolRules, e: Mempo
         : admitEntry(state, rules, e, e.type, { mode: "tlock", order: null, commitment: null, round: e.payload.round })
     case "RswModulusRegistration":
       return registerModulus(state, rules, e, e.payload)
+    case "RswModulusVerified":
+      return modulusVerified(state, rules, e, e.payload)
     case "OrderReveal":
       return reveal(state, e, e.payload)
     case "UserOrderCancellation":

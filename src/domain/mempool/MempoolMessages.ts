@@ -5,7 +5,7 @@
  *
  * Senders author orders, commitments, reveals, time-locked orders and cancellations. The
  * instance authors the decisions (BatchSealed, CommitmentExpired, OrderExpired,
- * BatchDecrypted, OrdersMatched, OrderFilled): anyone may submit those types, so the
+ * BatchDecrypted, RswModulusVerified, OrdersMatched, OrderFilled): anyone may submit those types, so the
  * projection heeds them only when the record's sender is the instance key.
  * An order's expiry and nonce are its envelope's (`expiry`, `nonce`), never in the payload.
  */
@@ -115,6 +115,19 @@ export const RswModulusRegistration = Schema.Struct({
   roots: Schema.String.check(Schema.isMaxLength(60_000), Schema.isPattern(/^[A-Za-z0-9+/]*={0,2}$/))
 })
 
+/**
+ * The instance's verdict on a registration's modulus proof, checked off the event loop (a
+ * worker thread, ~1 s at 2,048 bits): the projection registers the modulus only once this
+ * names it with `ok`, and charges the sender when it says the proof fails. The registration
+ * and its proof stay in the log, so anyone can re-run `verifyModulus` on them offline.
+ */
+export const RswModulusVerified = Schema.Struct({
+  registrationId: MessageId,
+  ok: Schema.Boolean,
+  /** Why the proof fails (with `ok: false`). */
+  reason: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(256)))
+})
+
 /** The instance closes the open batch: every entry appended before this record and after the previous seal. */
 export const BatchSealed = Schema.Struct({
   batch: NonNegativeInt,
@@ -200,6 +213,7 @@ export const MempoolPayloads = {
   OrderReveal,
   TimelockedOrder,
   RswModulusRegistration,
+  RswModulusVerified,
   BatchSealed,
   CommitmentExpired,
   OrderExpired,

@@ -1,6 +1,7 @@
 /**
- * The mempool projection: folds orders, commitments, reveals, time-locked orders,
- * cancellations and the instance's decisions (seals, expiries, decryptions, matches, fills)
+ * The mempool projection: folds orders, commitments, reveals, time-locked orders, RSW modulus
+ * registrations, cancellations and the instance's decisions (seals, expiries, decryptions,
+ * modulus checks, matches, fills)
  * into the mempool state (src/domain/mempool/Mempool.ts holds the rules). Other records are
  * skipped without reading their bodies' payloads.
  */
@@ -107,6 +108,8 @@ const OutcomeJson = Schema.Struct({
   reason: Schema.NullOr(Schema.String)
 })
 
+const ModulusJson = Schema.Struct({ sender: Schema.String, n: Schema.String, offset: Schema.Number })
+
 const Encoded = Schema.Struct({
   entries: Schema.Record(Schema.String, EntryJson),
   batch: Schema.Number,
@@ -115,7 +118,8 @@ const Encoded = Schema.Struct({
   batches: Schema.Array(BatchJson),
   outcomes: Schema.Record(Schema.String, OutcomeJson),
   debts: Schema.Record(Schema.String, Schema.Struct({ debt: Schema.Number, since: Schema.Number })),
-  moduli: Schema.Record(Schema.String, Schema.Struct({ sender: Schema.String, n: Schema.String, offset: Schema.Number })),
+  moduli: Schema.Record(Schema.String, ModulusJson),
+  pendingModuli: Schema.Record(Schema.String, ModulusJson),
   puzzles: Schema.Record(Schema.String, Schema.Struct({ modulusId: Schema.String, t: Schema.Number, seed: Schema.String, ciphertext: Schema.String })),
   processing: Schema.Array(Schema.String)
 })
@@ -136,6 +140,8 @@ const encode = (s: MempoolState): Json => {
   for (const [k, d] of s.debts) debts[k] = { debt: d.debt, since: d.since }
   const moduli: Record<string, Json> = {}
   for (const [k, m] of s.moduli) moduli[k] = { sender: m.sender, n: m.n, offset: m.offset }
+  const pendingModuli: Record<string, Json> = {}
+  for (const [k, m] of s.pendingModuli) pendingModuli[k] = { sender: m.sender, n: m.n, offset: m.offset }
   const puzzles: Record<string, Json> = {}
   for (const [k, p] of s.puzzles) puzzles[k] = { modulusId: p.modulusId, t: p.t, seed: p.seed, ciphertext: p.ciphertext }
   const batches = [...HashMap.values(s.batches)].sort((a, b) => a.batch - b.batch)
@@ -148,6 +154,7 @@ const encode = (s: MempoolState): Json => {
     outcomes,
     debts,
     moduli,
+    pendingModuli,
     puzzles,
     processing: byIndex(s.processing)
   }
@@ -177,6 +184,7 @@ const decode = (json: Json): MempoolState => {
     outcomes: HashMap.fromIterable(Object.entries(o.outcomes).map(([k, v]) => [k, v as Outcome] as const)),
     debts: HashMap.fromIterable(Object.entries(o.debts).map(([k, v]) => [k, v as Debt] as const)),
     moduli: HashMap.fromIterable(Object.entries(o.moduli).map(([k, v]) => [k, v as Modulus] as const)),
+    pendingModuli: HashMap.fromIterable(Object.entries(o.pendingModuli).map(([k, v]) => [k, v as Modulus] as const)),
     puzzles: HashMap.fromIterable(Object.entries(o.puzzles).map(([k, v]) => [k, v as Puzzle] as const)),
     processing: HashMap.fromIterable(o.processing.map((id, i) => [i, id] as const)),
     processedCount: o.processing.length
@@ -194,7 +202,8 @@ export const makeMempool = (
   const r: MempoolRules = { ...defaultRules, ...rules, instanceKey: context.instanceKey }
   return {
     name: MEMPOOL,
-    version: 2,
+    // 3: modulus proofs are no longer checked in the fold; RswModulusVerified decides.
+    version: 3,
     needsBody: true,
     initialState: initialMempool,
     evolve: (state, record) => {
