@@ -39,11 +39,11 @@ describe("Sealer", () => {
       const garbage = yield* submit(dave, "TimelockedOrder", { scheme: "tlock", round: r0 + 5, ciphertext: encryptToRound(chainInfo, r0 + 5, new TextEncoder().encode("not an order")) })
 
       // The first tick only notes that the batch holds something; the window starts there.
-      expect(yield* sealer.tick).toEqual({ sealed: null, expiredCommitments: 0, expiredOrders: 0, decrypted: 0, solving: 0 })
+      expect(yield* sealer.tick).toEqual({ sealed: null, expiredCommitments: 0, expiredOrders: 0, decrypted: 0, solving: 0, checking: 0 })
       yield* TestClock.adjust("11 seconds")
       expect((yield* sealer.tick).sealed).toBeNull()
       yield* TestClock.adjust("1 second")
-      expect(yield* sealer.tick).toEqual({ sealed: 0, expiredCommitments: 0, expiredOrders: 0, decrypted: 0, solving: 0 })
+      expect(yield* sealer.tick).toEqual({ sealed: 0, expiredCommitments: 0, expiredOrders: 0, decrypted: 0, solving: 0, checking: 0 })
       let s = yield* state
       const batch0 = batchOf(s, 0)!
       expect(batch0).toMatchObject({ count: 5, sealedAt: T0 + 12_000, beaconRound: r0 + 4 })
@@ -81,7 +81,7 @@ describe("Sealer", () => {
       expect(statusOf(s, entryOf(s, short.id)!)).toBe("expired")
       // Nothing is decided twice.
       yield* TestClock.adjust("60 seconds")
-      expect(yield* sealer.tick).toEqual({ sealed: null, expiredCommitments: 0, expiredOrders: 0, decrypted: 0, solving: 0 })
+      expect(yield* sealer.tick).toEqual({ sealed: null, expiredCommitments: 0, expiredOrders: 0, decrypted: 0, solving: 0, checking: 0 })
 
       // Every decision is an instance-authored record in the log.
       const log = yield* CausalLog
