@@ -5,10 +5,10 @@
  * first import: it runs before anything can use the pool. A UV_THREADPOOL_SIZE set in the
  * environment is kept.
  *
- * The size: one thread per core the process may run on, and never fewer than libuv's own
- * default of 4 (other pool work must not queue behind a batch of signatures). More threads
- * than cores would not check signatures faster; they would only take CPU from the event
- * loop, which decodes messages and runs the log writer.
+ * The size: one thread per core the process may run on, so signature checks scale with the
+ * machine, and never fewer than libuv's own default of 4, so fs and dns work does not wait
+ * long behind a batch of signatures on a small machine. On 2 cores, 2 and 4 threads measured
+ * the same in bench:ingest (docs/ingest.md).
  */
 import { availableParallelism } from "node:os"
 
