@@ -12,6 +12,7 @@
 import { Schema } from "effect"
 import { DecimalAmount, Hex, MessageId, Name, NonNegativeInt, PositiveInt, UnixMillis } from "../Primitives.ts"
 import { OperatorPayloads } from "./OperatorMessages.ts"
+import { SettlementPayloads } from "./SettlementMessages.ts"
 
 const Side = Schema.Literals(["buy", "sell"])
 
@@ -220,5 +221,6 @@ export const MempoolPayloads = {
   BatchDecrypted,
   OrdersMatched,
   OrderFilled,
-  ...OperatorPayloads
+  ...OperatorPayloads,
+  ...SettlementPayloads
 } as const

@@ -1,0 +1,174 @@
+/**
+ * Settlement: the instance's decisions on operators' match proposals and fill reports. It
+ * follows the log; for each MatchProposal it waits until the mempool and operators
+ * projections have folded it, decides from their state (`decideMatch`,
+ * src/domain/mempool/SettlementRules.ts) and publishes the verdict through Author:
+ * OrdersMatched with the proposal's order ids, or MatchRefused with the reason. A FillReport
+ * likewise becomes OrderFilled or FillRefused (`decideFill`). Each verdict names its
+ * proposal or report among its deps, so a proposal's decision is its instance-authored
+ * dependent (GET /v1/messages/{id}/dependents), and a restarted service skips what it
+ * already decided. Decisions are made one at a time, each folded before the next, so two
+ * proposals over one order never both pass. Replay folds the verdicts and never re-decides.
+ */
+import { Context, Effect, Layer, Option, Result, Schedule, Schema, Stream, SubscriptionRef } from "effect"
+import { FillReport, MatchProposal } from "../domain/mempool/SettlementMessages.ts"
+import { decideFill, decideMatch, type ProposalFacts, type Referenced, type Verdict } from "../domain/mempool/SettlementRules.ts"
+import type { MessageType } from "../domain/MessageTypes.ts"
+import type { MessageId } from "../domain/Primitives.ts"
+import { CausalLog, type LogRecord } from "../ports/CausalLog.ts"
+import { makeMempool } from "../projections/Mempool/Mempool.ts"
+import { makeOperators } from "../projections/Operators/Operators.ts"
+import { Projections } from "../projections/ProjectionRunner.ts"
+import { Author } from "./Author.ts"
+
+/** The settlement service. */
+export interface SettlementService {
+  /** Wait until every record below `offset` has been looked at (and any verdict on it folded). */
+  readonly awaitProcessed: (offset: number) => Effect.Effect<void>
+  /** The instance's verdict on a proposal or fill report (its decision record), if it has decided. */
+  readonly decisionOf: (id: string) => Effect.Effect<Option.Option<LogRecord>>
+}
+
+/** The settlement tag. */
+export class Settlement extends Context.Service<Settlement, SettlementService>()("causeway/Settlement") {}
+
+/** The types settlement decides on. */
+const inputs: ReadonlySet<string> = new Set(["MatchProposal", "FillReport"])
+/** The instance's verdicts, by the input type they answer. */
+const verdictTypes: ReadonlySet<string> = new Set(["OrdersMatched", "MatchRefused", "OrderFilled", "FillRefused"])
+
+const Envelope = Schema.Struct({ payload: Schema.Unknown })
+const decodeEnvelope = Schema.decodeUnknownResult(Envelope)
+const decodeProposal = Schema.decodeUnknownResult(MatchProposal)
+const decodeReport = Schema.decodeUnknownResult(FillReport)
+
+// The log holds only admitted envelopes (payloads decoded at ingest): a failure here is a corrupt record.
+const payloadOf = (record: LogRecord): unknown => {
+  try {
+    const e = decodeEnvelope(JSON.parse(record.body))
+    return Result.isSuccess(e) ? e.success.payload : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Build settlement over Author, Projections and CausalLog; its follower lives in the layer's scope. */
+export const make = Effect.gen(function*() {
+  const author = yield* Author
+  const runner = yield* Projections
+  const log = yield* CausalLog
+  const context = { instanceKey: author.publicKey }
+  const mempool = makeMempool(context)
+  const operators = makeOperators(context)
+  const processed = yield* SubscriptionRef.make(0)
+
+  const decisionOf = (id: string): Effect.Effect<Option.Option<LogRecord>> =>
+    log.dependents(id).pipe(
+      Effect.map((ds) => Option.fromUndefinedOr(ds.find((d) => d.sender === author.publicKey && verdictTypes.has(d.type)))),
+      Effect.orDie
+    )
+
+  const referenced = (id: string | undefined): Effect.Effect<Referenced | undefined> =>
+    id === undefined
+      ? Effect.succeed(undefined)
+      : log.get(id).pipe(
+        Effect.map((r) => Option.isNone(r) ? undefined : { type: r.value.type, sender: r.value.sender, payload: payloadOf(r.value) }),
+        Effect.orDie
+      )
+
+  // Publish a verdict naming its input, and wait until the projections have folded it.
+  const publish = (type: MessageType, payload: unknown, input: LogRecord) =>
+    author.publish(type, payload, { deps: [input.id] }).pipe(
+      Effect.tap((r) => runner.awaitOffset(r.offset + 1)),
+      Effect.tapError((e) => Effect.logWarning(`settlement: ${type} was not accepted: ${e._tag}`)),
+      Effect.asVoid
+    )
+
+  const states = Effect.gen(function*() {
+    const m = yield* runner.state(mempool).pipe(Effect.orDie)
+    const o = yield* runner.state(operators).pipe(Effect.orDie)
+    return { mempool: m.state, operators: o.state }
+  })
+
+  const onProposal = Effect.fn("Settlement.proposal")(function*(record: LogRecord) {
+    const p = decodeProposal(payloadOf(record), { onExcessProperty: "error" })
+    if (Result.isFailure(p)) return yield* Effect.logWarning(`settlement: proposal ${record.id} does not decode`)
+    const proof = yield* referenced(p.success.proof)
+    const s = yield* states
+    const verdict = decideMatch(
+      { operator: record.sender, proposal: p.success, deps: record.deps, proof, now: s.operators.now },
+      s.mempool,
+      s.operators.intents
+    )
+    yield* Effect.logInfo(`settlement: proposal ${record.id} over ${p.success.orders.length} orders ${verdict.ok ? "accepted" : "refused"}`)
+    yield* verdict.ok
+      ? publish("OrdersMatched", { orderIds: p.success.orders.map((c) => c.orderId) }, record)
+      : publish("MatchRefused", { proposalId: record.id, reason: verdict.reason }, record)
+  })
+
+  const proposalFacts = (id: string): Effect.Effect<ProposalFacts | undefined> =>
+    Effect.gen(function*() {
+      const found = yield* log.get(id).pipe(Effect.orDie)
+      if (Option.isNone(found) || found.value.type !== "MatchProposal") return undefined
+      const p = decodeProposal(payloadOf(found.value), { onExcessProperty: "error" })
+      if (Result.isFailure(p)) return undefined
+      const decision = yield* decisionOf(id)
+      const accepted = Option.isSome(decision) && decision.value.type === "OrdersMatched"
+      return { operator: found.value.sender, proposal: p.success, accepted }
+    })
+
+  const onReport = Effect.fn("Settlement.report")(function*(record: LogRecord) {
+    const r = decodeReport(payloadOf(record), { onExcessProperty: "error" })
+    if (Result.isFailure(r)) return yield* Effect.logWarning(`settlement: fill report ${record.id} does not decode`)
+    const proposal = yield* proposalFacts(r.success.proposalId)
+    const evidence = yield* referenced(r.success.evidence)
+    const s = yield* states
+    const verdict: Verdict = decideFill(
+      { reporter: record.sender, report: r.success, deps: record.deps, proposal, evidence, instanceKey: author.publicKey },
+      s.mempool
+    )
+    yield* verdict.ok
+      ? publish("OrderFilled", { orderId: r.success.orderId, txHash: r.success.txHash }, record)
+      : publish("FillRefused", { reportId: record.id, reason: verdict.reason }, record)
+  })
+
+  const handle = (record: LogRecord) =>
+    Effect.gen(function*() {
+      if (!inputs.has(record.type)) return
+      if (Option.isSome(yield* decisionOf(record.id))) return
+      // Decide only once the projections have folded the input itself.
+      yield* runner.awaitOffset(record.offset + 1)
+      yield* record.type === "MatchProposal" ? onProposal(record) : onReport(record)
+    }).pipe(Effect.catchCause((cause) => Effect.logError(`settlement: deciding on ${record.id} failed`, cause)))
+
+  // Catch up from where it stopped (headers only, bodies of the inputs read back), then follow.
+  const follow = Effect.gen(function*() {
+    const from = yield* SubscriptionRef.get(processed)
+    const end = yield* log.endOffset
+    const due: Array<string> = []
+    yield* log.scan(from, end, { withBody: false }, (r) => {
+      if (inputs.has(r.type)) due.push(r.id)
+    })
+    for (const id of due) {
+      const found = yield* log.get(id)
+      if (Option.isSome(found)) yield* handle(found.value)
+    }
+    yield* SubscriptionRef.set(processed, end)
+    yield* log.subscribe(end).pipe(
+      Stream.runForEach((r) => handle(r).pipe(Effect.andThen(SubscriptionRef.set(processed, r.offset + 1))))
+    )
+  })
+  yield* follow.pipe(
+    Effect.catchCause((cause) => Effect.logError("settlement: following the log failed; resuming", cause)),
+    Effect.repeat(Schedule.spaced("1 second")),
+    Effect.forkScoped
+  )
+
+  const awaitProcessed = (offset: number): Effect.Effect<void> =>
+    SubscriptionRef.changes(processed).pipe(Stream.filter((n) => n >= offset), Stream.runHead, Effect.asVoid)
+
+  return { awaitProcessed, decisionOf } satisfies SettlementService
+})
+
+/** Settlement as a layer over Author, Projections and CausalLog. */
+export const layer = Layer.effect(Settlement, make)

@@ -1,0 +1,179 @@
+/**
+ * Settlement in process: operators' MatchProposals and FillReports, decided by the
+ * settlement service from the mempool and operators projections and published as
+ * OrdersMatched / MatchRefused / OrderFilled / FillRefused naming their input. Accepted
+ * proposals move orders to matched, then filled; every refusal carries its reason; forged
+ * decisions change nothing; a restarted service decides nothing twice; replay of the log
+ * reaches the live digests.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer, Option, Schema } from "effect"
+import { TestClock } from "effect/testing"
+import { entryOf, type MempoolState, statusOf } from "../../src/domain/mempool/Mempool.ts"
+import { commitmentOf } from "../../src/domain/mempool/OrderBytes.ts"
+import { decideMatch } from "../../src/domain/mempool/SettlementRules.ts"
+import type { MessageType } from "../../src/domain/MessageTypes.ts"
+import type { KeyFile } from "../../src/domain/Keys.ts"
+import { CausalLog, type LogRecord } from "../../src/ports/CausalLog.ts"
+import { makeMempool } from "../../src/projections/Mempool/Mempool.ts"
+import { makeOperators, type OperatorsState } from "../../src/projections/Operators/Operators.ts"
+import * as ProjectionRunner from "../../src/projections/ProjectionRunner.ts"
+import * as Sealer from "../../src/services/Sealer.ts"
+import * as Settlement from "../../src/services/Settlement.ts"
+import { testKey } from "../support/fixtures.ts"
+import { instance, stack, submit } from "./stack.ts"
+import { order, salt } from "./support.ts"
+
+const T0 = 5_000_000
+const mempool = makeMempool({ instanceKey: instance.publicKey })
+const operators = makeOperators({ instanceKey: instance.publicKey })
+const layer = Settlement.layer.pipe(Layer.provideMerge(stack({ windowMs: 12_000, revealWindowMs: 24_000 })))
+
+const users = Array.from({ length: 4 }, (_, i) => testKey(`settle-user-${i}`))
+const op = testKey("settle-operator")
+const rival = testKey("settle-rival")
+
+const Decision = Schema.Struct({ type: Schema.String, payload: Schema.Unknown })
+const bodyOf = (r: LogRecord) => Schema.decodeUnknownSync(Decision)(JSON.parse(r.body))
+
+/** Submit as `key`, wait for settlement to have handled it, and return the instance's decision on it. */
+const send = (key: KeyFile, type: MessageType, payload: unknown, deps: ReadonlyArray<string> = []) =>
+  Effect.gen(function*() {
+    const settlement = yield* Settlement.Settlement
+    const receipt = yield* submit(key, type, payload, { deps })
+    yield* settlement.awaitProcessed(receipt.offset + 1)
+    const decision = yield* settlement.decisionOf(receipt.id)
+    return { id: receipt.id, decision: Option.map(decision, (r) => ({ sender: r.sender, deps: r.deps, ...bodyOf(r) })) }
+  })
+
+const view = Effect.gen(function*() {
+  const runner = yield* ProjectionRunner.Projections
+  return (yield* runner.state(mempool).pipe(Effect.orDie)).state as MempoolState
+})
+
+const statusById = (id: string) => Effect.map(view, (s) => statusOf(s, entryOf(s, id)!))
+
+const clearing = (id: string, n: number, extra: { amountIn?: bigint; amountOut?: bigint } = {}) => ({
+  orderId: id,
+  amountIn: `${extra.amountIn ?? BigInt(7_700_000_000 + n)}`,
+  amountOut: `${extra.amountOut ?? BigInt(9_900_000_000 + n)}`
+})
+
+describe("settlement", () => {
+  it.effect("accepts an intent holder's match and fill, refuses the rest with reasons, ignores forgeries, decides once, and replays to the live digests", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const sealer = yield* Sealer.Sealer
+      const settlement = yield* Settlement.Settlement
+      const runner = yield* ProjectionRunner.Projections
+      const log = yield* CausalLog
+
+      // Orders: a, b, f, g (g bundled with f), h (its sender cancels it), c (a commitment, never revealed), e (the rival's).
+      const a = yield* submit(users[0]!, "UserOrder", order(1))
+      const b = yield* submit(users[1]!, "UserOrder", order(2))
+      const f = yield* submit(users[2]!, "UserOrder", order(3))
+      const g = yield* submit(users[3]!, "UserOrder", { ...order(4), bundle: [f.id] })
+      const h = yield* submit(users[0]!, "UserOrder", order(5))
+      const c = yield* submit(users[1]!, "OrderCommitment", { commitment: commitmentOf(order(6), salt("c")) })
+      const e = yield* submit(users[2]!, "UserOrder", order(7))
+      const window = { windowStart: T0, windowEnd: T0 + 200_000 }
+      yield* submit(op, "ComputationIntent", { orderIds: [a.id, b.id, f.id, g.id, h.id, c.id], ...window })
+      yield* submit(rival, "ComputationIntent", { orderIds: [e.id], ...window })
+
+      // A proposal before the seal: nothing is revealed, no intent is held yet.
+      const early = yield* send(op, "MatchProposal", { orders: [clearing(a.id, 1)] })
+      expect(Option.getOrThrow(early.decision).type).toBe("MatchRefused")
+      expect(Option.getOrThrow(early.decision).payload).toMatchObject({ proposalId: early.id, reason: expect.stringMatching(/committed: its content is not revealed/) })
+
+      yield* sealer.tick
+      yield* TestClock.adjust("12 seconds")
+      expect((yield* sealer.tick).sealed).toBe(0)
+      yield* submit(users[0]!, "UserOrderCancellation", { orderId: h.id })
+
+      // The intent holder's proposal at the orders' own rate (b: half of it, at a better rate) is accepted.
+      const good = yield* send(op, "MatchProposal", {
+        orders: [clearing(a.id, 1), clearing(b.id, 2, { amountIn: 3_850_000_001n, amountOut: 5_000_000_000n })]
+      })
+      const matched = Option.getOrThrow(good.decision)
+      expect(matched).toMatchObject({ type: "OrdersMatched", sender: instance.publicKey, deps: [good.id], payload: { orderIds: [a.id, b.id] } })
+      expect(yield* statusById(a.id)).toBe("matched")
+      expect(yield* statusById(b.id)).toBe("matched")
+
+      const refusal = (p: unknown, deps: ReadonlyArray<string> = []) =>
+        Effect.map(send(op, "MatchProposal", p, deps), (r) => {
+          const d = Option.getOrThrow(r.decision)
+          expect(d.type).toBe("MatchRefused")
+          expect(d.deps).toEqual([r.id])
+          return (d.payload as { reason: string }).reason
+        })
+      expect(yield* refusal({ orders: [clearing(e.id, 7)] })).toMatch(/holds no live intent over order .* another operator holds it/)
+      expect(yield* refusal({ orders: [clearing(c.id, 6)] })).toMatch(/is sequenced: its content is not revealed/)
+      expect(yield* refusal({ orders: [clearing(h.id, 5)] })).toMatch(/is cancelled, not revealed/)
+      expect(yield* refusal({ orders: [clearing(a.id, 1)] })).toMatch(/is matched, not revealed/)
+      expect(yield* refusal({ orders: [clearing(f.id, 3, { amountIn: 7_700_000_004n })] })).toMatch(/amountIn 7700000004 exceeds the order's amountIn 7700000003/)
+      expect(yield* refusal({ orders: [clearing(f.id, 3, { amountOut: 9_900_000_002n })] })).toMatch(/amountOut 9900000002 .* below the order's minAmountOut 9900000003/)
+      expect(yield* refusal({ orders: [clearing(f.id, 3, { amountIn: 0n, amountOut: 0n })] })).toMatch(/amountIn must be positive/)
+      expect(yield* refusal({ orders: [clearing(g.id, 4)] })).toMatch(/must execute with its bundle, but .* is not in the proposal/)
+      expect(yield* refusal({ orders: [clearing(f.id, 3), clearing(f.id, 3)] })).toMatch(/named twice/)
+      const notAProof = yield* submit(op, "UserOrder", order(9))
+      expect(yield* refusal({ orders: [clearing(f.id, 3)], proof: notAProof.id }, [notAProof.id])).toMatch(/is not a ProofAnnouncement/)
+      expect(yield* refusal({ orders: [clearing(f.id, 3)], proof: notAProof.id })).toMatch(/must be among the proposal's deps/)
+      for (const id of [e.id, f.id, g.id]) expect(yield* statusById(id)).toBe("revealed")
+      expect(yield* statusById(c.id)).toBe("sequenced")
+
+      // A forged OrdersMatched (not from the instance) changes nothing.
+      const forged = yield* submit(op, "OrdersMatched", { orderIds: [f.id, g.id] })
+      const afterForgery = yield* view
+      expect(afterForgery.outcomes.pipe((o) => [...o].find(([id]) => id === forged.id)?.[1].reason)).toMatch(/only the instance/)
+      expect(yield* statusById(f.id)).toBe("revealed")
+
+      // With a ProofAnnouncement of its own, the bundle f + g at better than their rates is accepted.
+      const proof = yield* submit(op, "ProofAnnouncement", { computationId: "batch-0", proofSystem: "groth16", commitment: "ab", publicInputsHash: "cd", shares: 1 })
+      const bundle = yield* send(op, "MatchProposal", { orders: [clearing(g.id, 4, { amountOut: 9_999_999_999n }), clearing(f.id, 3)], proof: proof.id }, [proof.id])
+      expect(Option.getOrThrow(bundle.decision)).toMatchObject({ type: "OrdersMatched", payload: { orderIds: [g.id, f.id] } })
+
+      // Fill reports: only the proposer, of an accepted proposal, on the order's chain, once.
+      const fillRefusal = (key: KeyFile, p: unknown) =>
+        Effect.map(send(key, "FillReport", p), (r) => {
+          const d = Option.getOrThrow(r.decision)
+          expect(d).toMatchObject({ type: "FillRefused", deps: [r.id], payload: { reportId: r.id } })
+          return (d.payload as { reason: string }).reason
+        })
+      expect(yield* fillRefusal(rival, { proposalId: good.id, orderId: a.id, chain: "eth", txHash: "aa" })).toMatch(/no match proposal of the reporter/)
+      expect(yield* fillRefusal(op, { proposalId: early.id, orderId: a.id, chain: "eth", txHash: "aa" })).toMatch(/was not accepted/)
+      expect(yield* fillRefusal(op, { proposalId: good.id, orderId: f.id, chain: "eth", txHash: "aa" })).toMatch(/is not in the proposal/)
+      expect(yield* fillRefusal(op, { proposalId: good.id, orderId: a.id, chain: "base", txHash: "aa" })).toMatch(/is on chain eth, not base/)
+      const fill = yield* send(op, "FillReport", { proposalId: good.id, orderId: a.id, chain: "eth", txHash: "a1b2" })
+      expect(Option.getOrThrow(fill.decision)).toMatchObject({ type: "OrderFilled", sender: instance.publicKey, deps: [fill.id], payload: { orderId: a.id, txHash: "a1b2" } })
+      expect(yield* statusById(a.id)).toBe("filled")
+      expect(yield* fillRefusal(op, { proposalId: good.id, orderId: a.id, chain: "eth", txHash: "a1b2" })).toMatch(/is filled, not matched/)
+      expect(yield* statusById(b.id)).toBe("matched")
+
+      // A second settlement over the same log (a restart) catches up and decides nothing again.
+      const end = yield* log.endOffset
+      yield* Effect.scoped(Effect.gen(function*() {
+        const again = yield* Settlement.make
+        yield* again.awaitProcessed(end)
+      }))
+      expect(yield* log.endOffset).toBe(end)
+
+      // Replay from offset 0 reaches the live digests of both projections.
+      yield* runner.awaitOffset(end)
+      const status = yield* runner.status
+      const replayed = yield* ProjectionRunner.replay(log, [mempool, operators])
+      expect(replayed.digests[mempool.name]).toBe(status.find((s) => s.name === mempool.name)!.digest)
+      expect(replayed.digests[operators.name]).toBe(status.find((s) => s.name === operators.name)!.digest)
+
+      // The accepted decisions re-check: decideMatch on the state folded up to the decision gives the same verdict.
+      const records = yield* log.read(0, end)
+      const matchedAt = records.find((r) => r.deps.includes(good.id as never) && r.sender === instance.publicKey)!.offset
+      const upTo = yield* ProjectionRunner.replay(log, [mempool, operators], { to: matchedAt })
+      const proposal = records.find((r) => r.id === good.id)!
+      const verdict = decideMatch(
+        { operator: op.publicKey, proposal: (bodyOf(proposal).payload) as never, deps: proposal.deps, proof: undefined, now: (upTo.states[1] as OperatorsState).now },
+        upTo.states[0] as MempoolState,
+        (upTo.states[1] as OperatorsState).intents
+      )
+      expect(verdict).toEqual({ ok: true })
+    }).pipe(Effect.provide(layer)), 60_000)
+})
