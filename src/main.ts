@@ -31,6 +31,7 @@ import * as ChainFeed from "./services/ChainFeed.ts"
 import * as Ingest from "./services/Ingest.ts"
 import * as Sealer from "./services/Sealer.ts"
 
+import * as Settlement from "./services/Settlement.ts"
 /** What projections are built with: facts of the deployment, fixed for its whole log. */
 export interface ProjectionContext {
   /** The instance's public key (hex): events it authors are trusted as the operator's. */
@@ -115,7 +116,7 @@ export const coreLayer = (
 /**
  * The sealer over a core (Author, Projections, CausalLog): its beacon (the local one from its
  * key file in the data directory, or drand over HTTP), the worker-thread tlock decrypter and
- * the worker-thread RSW solver.
+ * the worker-thread RSW solver; and settlement beside it (src/services/Settlement.ts).
  */
 export const sealerLayer = (config: SealerConfig, dataDir: string) => {
   const beacon = config.beacon.kind === "drand"
@@ -123,7 +124,9 @@ export const sealerLayer = (config: SealerConfig, dataDir: string) => {
     : LocalBeaconFile.layer(beaconKeyPath(dataDir))
   // A tick per tenth of the window (at most a second), so a seal is late by at most that.
   const tickMs = Math.min(1000, Math.max(10, Math.floor(config.batchWindowMs / 10)))
-  return Sealer.layer({ windowMs: config.batchWindowMs, tickMs }).pipe(Layer.provide(Layer.mergeAll(beacon, WorkerTlockDecrypter.layer, WorkerRswSolver.layer, WorkerRswModulusChecker.layer)))
+  const sealer = Sealer.layer({ windowMs: config.batchWindowMs, tickMs }).pipe(Layer.provide(Layer.mergeAll(beacon, WorkerTlockDecrypter.layer, WorkerRswSolver.layer, WorkerRswModulusChecker.layer)))
+  // Settlement decides operators' match proposals and fill reports beside the sealer.
+  return Layer.merge(sealer, Settlement.layer)
 }
 
 /** The whole service: the HTTP adapter over the core and, when configured, the sealer; logging JSON to stdout. */
