@@ -30,8 +30,8 @@ import * as Author from "./services/Author.ts"
 import * as ChainFeed from "./services/ChainFeed.ts"
 import * as Ingest from "./services/Ingest.ts"
 import * as Sealer from "./services/Sealer.ts"
-
 import * as Settlement from "./services/Settlement.ts"
+
 /** What projections are built with: facts of the deployment, fixed for its whole log. */
 export interface ProjectionContext {
   /** The instance's public key (hex): events it authors are trusted as the operator's. */
