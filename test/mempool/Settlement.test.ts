@@ -18,6 +18,7 @@ import { CausalLog, type LogRecord } from "../../src/ports/CausalLog.ts"
 import { makeMempool } from "../../src/projections/Mempool/Mempool.ts"
 import { makeOperators, type OperatorsState } from "../../src/projections/Operators/Operators.ts"
 import * as ProjectionRunner from "../../src/projections/ProjectionRunner.ts"
+import * as Author from "../../src/services/Author.ts"
 import * as Sealer from "../../src/services/Sealer.ts"
 import * as Settlement from "../../src/services/Settlement.ts"
 import { testKey } from "../support/fixtures.ts"
@@ -175,5 +176,30 @@ describe("settlement", () => {
         (upTo.states[1] as OperatorsState).intents
       )
       expect(verdict).toEqual({ ok: true })
+    }).pipe(Effect.provide(layer)), 60_000)
+
+  it.effect("a fill naming evidence needs the instance's CrossChainEvent of that transaction on the order's chain", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const sealer = yield* Sealer.Sealer
+      const author = yield* Author.Author
+      const a = yield* submit(users[0]!, "UserOrder", order(11))
+      yield* submit(op, "ComputationIntent", { orderIds: [a.id], windowStart: T0, windowEnd: T0 + 100_000 })
+      yield* sealer.tick
+      yield* TestClock.adjust("12 seconds")
+      expect((yield* sealer.tick).sealed).toBe(0)
+      const match = yield* send(op, "MatchProposal", { orders: [clearing(a.id, 11)] })
+      expect(Option.getOrThrow(match.decision).type).toBe("OrdersMatched")
+
+      const event = { sourceChain: "eth", targetChain: "osmosis", height: 7, txHash: "beef", logIndex: 0, data: "" }
+      const verified = yield* author.publish("CrossChainEvent", event)
+      const forged = yield* submit(op, "CrossChainEvent", event)
+      const report = (evidence: string, txHash = "beef") =>
+        Effect.map(send(op, "FillReport", { proposalId: match.id, orderId: a.id, chain: "eth", txHash, evidence }, [evidence]), (r) => Option.getOrThrow(r.decision))
+      expect((yield* report(forged.id)).payload).toMatchObject({ reason: expect.stringMatching(/not a record the instance verified/) })
+      expect((yield* report(verified.id, "cafe")).payload).toMatchObject({ reason: expect.stringMatching(/is not transaction cafe on eth/) })
+      expect(yield* statusById(a.id)).toBe("matched")
+      expect(yield* report(verified.id)).toMatchObject({ type: "OrderFilled", payload: { orderId: a.id, txHash: "beef" } })
+      expect(yield* statusById(a.id)).toBe("filled")
     }).pipe(Effect.provide(layer)), 60_000)
 })
