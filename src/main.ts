@@ -21,6 +21,7 @@ import { type SealerConfig, type ServeConfig, beaconKeyPath, instanceKeyPath, lo
 import { ChainObservers, type ChainObserverService } from "./ports/ChainObserver.ts"
 import { InstanceKey } from "./ports/InstanceKey.ts"
 import { makeChainState } from "./projections/ChainState/ChainState.ts"
+import { makeChainWatches } from "./projections/ChainWatches/ChainWatches.ts"
 import { LogIndex } from "./projections/LogIndex/LogIndex.ts"
 import { makeMempool } from "./projections/Mempool/Mempool.ts"
 import { makeOperators } from "./projections/Operators/Operators.ts"
@@ -39,7 +40,7 @@ export interface ProjectionContext {
 }
 
 /** Every projection the service runs, in the order they are listed over HTTP. */
-export const projections = (context: ProjectionContext): ReadonlyArray<AnyProjection> => [LogIndex, makeMempool(context), makeOperators(context), makeChainState(context)]
+export const projections = (context: ProjectionContext): ReadonlyArray<AnyProjection> => [LogIndex, makeMempool(context), makeOperators(context), makeChainState(context), makeChainWatches(context)]
 
 /**
  * Ingest, projections and the instance as author, over a log, verifier, snapshot store and

@@ -13,8 +13,15 @@
  * was down is still reported), and an event the projection would not fold (a header at or
  * below its head, a mark that does not advance) is dropped before it is published. A failed
  * observer is retried with a growing delay (1 s doubling to 30 s), resuming the same way.
+ *
+ * On demand (the chains HTTP group): `prove` proves a key at a header the log holds (by
+ * default the latest verified one) and publishes the proof; `addWatch` / `removeWatch` start
+ * and stop watching a key at run time, each decision published as ChainWatchAdded /
+ * ChainWatchRemoved, so a restart or a replay knows the watches (the chain-watches
+ * projection folds them and the feed starts from it); `submitTransaction` hands a raw
+ * transaction to the chain's observer.
  */
-import { Context, Data, Effect, Layer, Stream } from "effect"
+import { Context, Data, Effect, Layer, Semaphore, Stream } from "effect"
 import type { MessageType } from "../domain/MessageTypes.ts"
 import type { MessageId } from "../domain/Primitives.ts"
 import type { Rejection } from "../domain/Rejection.ts"
@@ -32,9 +39,12 @@ import {
   chainOf,
   evolveChainState,
   followCursor,
+  headerOf,
   latestProofs,
-  makeChainState
+  makeChainState,
+  proofHeaderHeight
 } from "../projections/ChainState/ChainState.ts"
+import { makeChainWatches, watchesOf } from "../projections/ChainWatches/ChainWatches.ts"
 import { Projections } from "../projections/ProjectionRunner.ts"
 import { Author } from "./Author.ts"
 import type { Receipt } from "./Ingest.ts"
@@ -57,6 +67,40 @@ export interface ChainFeedOptions {
 /** No observer follows that chain. */
 export class UnknownChain extends Data.TaggedError("UnknownChain")<{ readonly chain: string }> {}
 
+/**
+ * The log holds no verified header to check a proof against: none yet, none at that height
+ * (above the head, below the kept window), or the chain's header there is not the one the
+ * log holds (`changed`: the chain reorganised since).
+ */
+export class HeaderNotHeld extends Data.TaggedError("HeaderNotHeld")<{
+  readonly chain: string
+  readonly height: number | undefined
+  readonly changed: boolean
+  readonly reason: string
+}> {}
+
+/** The key is not watched on that chain. */
+export class WatchNotFound extends Data.TaggedError("WatchNotFound")<{ readonly chain: string; readonly key: string }> {}
+
+/** The watch was configured at startup (options), not decided at run time: it cannot be removed. */
+export class WatchConfigured extends Data.TaggedError("WatchConfigured")<{ readonly chain: string; readonly key: string }> {}
+
+/** A proof published on demand: the proof, the header it was checked against, its receipt. */
+export interface PublishedProof {
+  readonly proof: StateProof
+  /** The verified header the log holds (ChainHeadVerified message id) whose root the proof was checked against. */
+  readonly header: { readonly height: number; readonly hash: string; readonly stateRoot: string; readonly id: string }
+  readonly receipt: Receipt
+}
+
+/** A watched key: the ChainWatchAdded message that decided it, or none for a configured watch. */
+export interface WatchView {
+  readonly key: string
+  readonly id: string | null
+}
+
+type PublishError = UnknownChain | ChainObserverError | HeaderNotHeld | Rejection | CausalLogError
+
 /** The feed service. */
 export interface ChainFeedService {
   /** The chains followed, sorted. */
@@ -67,6 +111,23 @@ export interface ChainFeedService {
     height: number,
     key: string
   ) => Effect.Effect<Receipt, UnknownChain | ChainObserverError | Rejection | CausalLogError>
+  /**
+   * Prove a key at `height` (default: the latest verified header the log holds; for a
+   * CometBFT chain the state committed by it, one below) against the header the log holds
+   * there, and publish it as a LightClientProof depending on that header's message.
+   */
+  readonly prove: (chain: string, key: string, height?: number) => Effect.Effect<PublishedProof, PublishError>
+  /** The keys watched on a chain, sorted. */
+  readonly watches: (chain: string) => Effect.Effect<ReadonlyArray<WatchView>, UnknownChain>
+  /**
+   * Start watching a key: proves it at the latest verified header and publishes that proof,
+   * then ChainWatchAdded (its key in proven form). An already watched key publishes nothing.
+   */
+  readonly addWatch: (chain: string, key: string) => Effect.Effect<{ readonly watch: WatchView; readonly created: boolean; readonly proof?: PublishedProof }, PublishError>
+  /** Stop watching a key (in proven form): publishes ChainWatchRemoved. */
+  readonly removeWatch: (chain: string, key: string) => Effect.Effect<Receipt, UnknownChain | WatchNotFound | WatchConfigured | Rejection | CausalLogError>
+  /** Submit a signed raw transaction (hex) to a chain; its hash. */
+  readonly submitTransaction: (chain: string, raw: string) => Effect.Effect<string, UnknownChain | ChainObserverError>
 }
 
 /** The feed tag. */
@@ -132,6 +193,7 @@ export const make = (options: ChainFeedOptions = {}) =>
     const projection = makeChainState({ instanceKey: author.publicKey })
     const retryBase = options.retryBaseMs ?? 1000
     const retryMax = options.retryMaxMs ?? 30_000
+    const watchProjection = makeChainWatches({ instanceKey: author.publicKey })
 
     /** The projection's state once it has folded the whole log (so it includes our own last messages). */
     const current = Effect.gen(function*() {
@@ -142,8 +204,29 @@ export const make = (options: ChainFeedOptions = {}) =>
     const publish = (message: Published, deps: ReadonlyArray<MessageId>) =>
       author.publish(message.type, message.payload, { deps })
 
+    // The watched keys by chain (key in proven form -> the ChainWatchAdded id, null when configured):
+    // the configured ones, then those the log decided.
+    const registry = new Map<string, Map<string, string | null>>()
+    const keysOf = (chain: string) => {
+      let keys = registry.get(chain)
+      if (keys === undefined) registry.set(chain, keys = new Map())
+      return keys
+    }
+    for (const w of options.watches ?? []) keysOf(w.chain).set(w.key, null)
+    const decided = yield* Effect.gen(function*() {
+      yield* runner.awaitOffset(yield* log.endOffset)
+      return (yield* runner.state(watchProjection)).state
+    }).pipe(Effect.catchTag("ProjectionNotFound", () =>
+      Effect.as(Effect.logWarning("the chain-watches projection is not registered: watches decided at run time are not restored"), undefined)))
+    if (decided !== undefined) {
+      for (const chain of observers.keys()) for (const w of watchesOf(decided, chain)) keysOf(chain).set(w.key, w.id)
+    }
+    // Proofs published outside a follower, folded into its copy of the projection before its next event.
+    const external = new Map<string, Array<{ readonly event: ChainEvent; readonly id: string }>>()
+    const lock = Semaphore.makeUnsafe(1)
+
     // One run of following a chain: from the projection's state, until the observer fails.
-    const followOnce = (observer: ChainObserverService, watches: ReadonlyArray<string>, onPublished: () => void) =>
+    const followOnce = (observer: ChainObserverService, watchesNow: () => ReadonlyArray<string>, onPublished: () => void) =>
       Effect.gen(function*() {
         const chain = observer.chain
         // A local copy of the projection's view of this chain: what would be folded is published.
@@ -170,7 +253,7 @@ export const make = (options: ChainFeedOptions = {}) =>
             return true
           })
         const proveWatches = (height: number) =>
-          Effect.forEach(watches, (key) =>
+          Effect.forEach(watchesNow(), (key) =>
             observer.prove(height, key).pipe(
               Effect.flatMap((p) => {
                 const held = latestProofs(chainOf(local, chain)!).find((e) => e.key === p.key)
@@ -186,20 +269,21 @@ export const make = (options: ChainFeedOptions = {}) =>
         yield* stream.pipe(
           Stream.runForEach((event) =>
             Effect.gen(function*() {
+              for (const e of external.get(chain)?.splice(0) ?? []) local = evolveChainState(local, e.event, e.id)
               if (event._tag === "Misbehaviour") {
                 yield* Effect.logError("chain observer reported misbehaviour: two valid headers for one height").pipe(
                   Effect.annotateLogs({ chain, height: event.evidence.height, primary: event.evidence.primary.endpoint, witness: event.evidence.witness.endpoint })
                 )
               }
               const folded = yield* emit(messageOf(event, observer.kind))
-              if (folded && event._tag === "Head" && watches.length > 0) yield* proveWatches(event.header.height)
+              if (folded && event._tag === "Head") yield* proveWatches(event.header.height)
             })
           )
         )
       })
 
     const follow = (observer: ChainObserverService) => {
-      const watches = (options.watches ?? []).filter((w) => w.chain === observer.chain).map((w) => w.key)
+      const watches = () => [...keysOf(observer.chain).keys()]
       let delay = retryBase
       // A run that got as far as publishing resets the delay.
       const attempt: Effect.Effect<void> = followOnce(observer, watches, () => void (delay = retryBase)).pipe(
@@ -228,7 +312,79 @@ export const make = (options: ChainFeedOptions = {}) =>
       return yield* publish(message, [])
     })
 
-    return { chains: [...observers.keys()].sort(), publishProof } satisfies ChainFeedService
+    const observerOf = (chain: string) => {
+      const observer = observers.get(chain)
+      return observer === undefined ? Effect.fail(new UnknownChain({ chain })) : Effect.succeed(observer)
+    }
+
+    const prove = Effect.fn("ChainFeed.prove")(function*(chain: string, key: string, height?: number) {
+      const observer = yield* observerOf(chain)
+      // The chain-state projection is always registered with the feed: its absence is a wiring bug.
+      const c = chainOf(yield* Effect.orDie(current), chain)
+      const head = c?.head ?? null
+      if (c === undefined || head === null) {
+        return yield* new HeaderNotHeld({ chain, height, changed: false, reason: `no verified header of ${chain} is in the log yet` })
+      }
+      // CometBFT: the state after block h is committed to by header h + 1, so the latest provable state is one below the head.
+      const kind = observer.kind === "cosmos" ? "ics23" : "eip1186"
+      const at = height ?? (kind === "ics23" ? head.height - 1 : head.height)
+      const headerHeight = proofHeaderHeight({ height: at, kind })
+      const held = headerOf(c, headerHeight)
+      if (held === undefined) {
+        const where = headerHeight > head.height ? `above the latest verified height ${head.height}` : "not among the headers the log holds"
+        return yield* new HeaderNotHeld({ chain, height: at, changed: false, reason: `no verified header of ${chain} at height ${headerHeight} is held: ${where}` })
+      }
+      const p = yield* observer.prove(at, key)
+      // The header hash commits to its state root: a proof checked against the header of this hash is checked against the root the log holds.
+      if (p.headerHash !== held.hash) {
+        return yield* new HeaderNotHeld({
+          chain,
+          height: at,
+          changed: true,
+          reason: `the chain's header at ${headerHeight} is ${p.headerHash}, not ${held.hash} as the log holds: it reorganised; retry once the feed has caught up`
+        })
+      }
+      const event = proofMessageOf(p)
+      const receipt = yield* publish(event, [held.id as MessageId])
+      const pending = external.get(chain) ?? []
+      external.set(chain, [...pending, { event, id: receipt.id }])
+      return { proof: p, header: { height: held.height, hash: held.hash, stateRoot: held.stateRoot, id: held.id }, receipt } satisfies PublishedProof
+    })
+
+    const watches = (chain: string) =>
+      Effect.map(observerOf(chain), () =>
+        [...keysOf(chain)].map(([key, id]) => ({ key, id })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)))
+
+    const addWatch = (chain: string, key: string) =>
+      lock.withPermits(1)(Effect.gen(function*() {
+        yield* observerOf(chain)
+        const keys = keysOf(chain)
+        // The key as given may be in another form than the proven one: find it after proving, unless given in proven form.
+        const given = keys.get(key)
+        if (given !== undefined) return { watch: { key, id: given }, created: false }
+        const proof = yield* prove(chain, key)
+        const same = keys.get(proof.proof.key)
+        if (same !== undefined) return { watch: { key: proof.proof.key, id: same }, created: false, proof }
+        const receipt = yield* publish({ type: "ChainWatchAdded", payload: { chain, key: proof.proof.key } }, [proof.receipt.id])
+        keys.set(proof.proof.key, receipt.id)
+        return { watch: { key: proof.proof.key, id: receipt.id }, created: true, proof }
+      }))
+
+    const removeWatch = (chain: string, key: string) =>
+      lock.withPermits(1)(Effect.gen(function*() {
+        yield* observerOf(chain)
+        const keys = keysOf(chain)
+        if (!keys.has(key)) return yield* new WatchNotFound({ chain, key })
+        const id = keys.get(key)
+        if (id === null || id === undefined) return yield* new WatchConfigured({ chain, key })
+        const receipt = yield* publish({ type: "ChainWatchRemoved", payload: { chain, key } }, [id as MessageId])
+        keys.delete(key)
+        return receipt
+      }))
+
+    const submitTransaction = (chain: string, raw: string) => Effect.flatMap(observerOf(chain), (o) => o.submitTransaction(raw))
+
+    return { chains: [...observers.keys()].sort(), publishProof, prove, watches, addWatch, removeWatch, submitTransaction } satisfies ChainFeedService
   })
 
 /** The feed as a scoped layer: one follower per observer, stopped with the scope. */

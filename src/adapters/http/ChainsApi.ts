@@ -1,8 +1,14 @@
 /**
  * The chains group of the HTTP contract: what the chain-state projection knows of each
  * observed chain (latest verified header, safe and finalized marks, reorg history, proven
- * values) and its recent headers. Handlers: ChainsHandlers.ts. Everything is answered from
- * the projection, never from a chain's RPC.
+ * values) and its recent headers. Handlers: ChainsHandlers.ts. Those reads are answered
+ * from the projection, never from a chain's RPC.
+ *
+ * Actions go through the chain feed to the chain's observer: prove a key (the proof is
+ * checked against a verified header the log holds and published as a LightClientProof),
+ * watch a key (a ChainWatchAdded / ChainWatchRemoved decision in the log), submit a signed
+ * raw transaction. A chain RPC that answers something that does not verify is a 502, one
+ * that does not answer a 503.
  */
 import { Schema, SchemaTransformation } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
@@ -24,6 +30,64 @@ export class HeaderNotFound extends Schema.TaggedError<HeaderNotFound>()("Header
   height: Schema.Number
 }, { httpApiStatus: 404 }) {}
 
+/** The state key is not of the chain's key format. */
+export class InvalidStateKey extends Schema.TaggedError<InvalidStateKey>()("InvalidStateKey", {
+  reason: Schema.String,
+  chain: Schema.String,
+  key: Schema.String
+}, { httpApiStatus: 400 }) {}
+
+/** No such state at that height on the chain (the node has no block or no state there). */
+export class StateNotFound extends Schema.TaggedError<StateNotFound>()("StateNotFound", {
+  reason: Schema.String,
+  chain: Schema.String
+}, { httpApiStatus: 404 }) {}
+
+/** The chain's header at that height is not the one the log holds: the chain reorganised. */
+export class HeaderChanged extends Schema.TaggedError<HeaderChanged>()("HeaderChanged", {
+  reason: Schema.String,
+  chain: Schema.String,
+  height: Schema.Number
+}, { httpApiStatus: 409 }) {}
+
+/** The chain's RPC answered something that does not verify (a proof, a header) or its endpoints disagree; nothing was published. */
+export class ChainAnswerInvalid extends Schema.TaggedError<ChainAnswerInvalid>()("ChainAnswerInvalid", {
+  reason: Schema.String,
+  chain: Schema.String,
+  failure: Schema.Literals(["InvalidProof", "InvalidHeader", "Disagreement"])
+}, { httpApiStatus: 502 }) {}
+
+/** No endpoint of the chain answered; retrying later may succeed. */
+export class ChainUnreachable extends Schema.TaggedError<ChainUnreachable>()("ChainUnreachable", {
+  reason: Schema.String,
+  chain: Schema.String
+}, { httpApiStatus: 503 }) {}
+
+/** The chain refused the transaction (its node's answer is in the reason). */
+export class TransactionRejected extends Schema.TaggedError<TransactionRejected>()("TransactionRejected", {
+  reason: Schema.String,
+  chain: Schema.String
+}, { httpApiStatus: 422 }) {}
+
+/** The key is not watched on that chain. */
+export class WatchNotFound extends Schema.TaggedError<WatchNotFound>()("WatchNotFound", {
+  reason: Schema.String,
+  chain: Schema.String,
+  key: Schema.String
+}, { httpApiStatus: 404 }) {}
+
+/** The watch was configured at startup, not decided at run time: it cannot be removed over HTTP. */
+export class WatchConfigured extends Schema.TaggedError<WatchConfigured>()("WatchConfigured", {
+  reason: Schema.String,
+  chain: Schema.String,
+  key: Schema.String
+}, { httpApiStatus: 409 }) {}
+
+/** The instance could not append its message to the log; retrying later may succeed. */
+export class PublishFailed extends Schema.TaggedError<PublishFailed>()("PublishFailed", {
+  reason: Schema.String
+}, { httpApiStatus: 503 }) {}
+
 // ---------------------------------------------------------------------------------------
 // Inputs
 // ---------------------------------------------------------------------------------------
@@ -36,9 +100,75 @@ const ChainName = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(
   description: "a chain's name as configured (e.g. the --evm-chain-id)"
 })
 
+const StateKeyText = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(2100)).annotate({
+  description: "a state key: EVM an address, or an address and a 32-byte slot (`address/slot` or concatenated); Cosmos `<store>/<hex key>`; or the proven (hex) form"
+})
+
+/** Body of POST /v1/chains/{chain}/proofs. */
+export const ProveRequest = Schema.Struct({
+  key: StateKeyText,
+  height: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)).annotate({
+    description: "the state's height (default: the latest verified header the log holds; Cosmos: the state it commits to, one below)"
+  }))
+}).annotate({ identifier: "ProveRequest" })
+
+/** Body of POST /v1/chains/{chain}/watches. */
+export const WatchRequest = Schema.Struct({ key: StateKeyText }).annotate({ identifier: "WatchRequest" })
+
+/** Body of POST /v1/chains/{chain}/transactions. */
+export const TransactionRequest = Schema.Struct({
+  raw: Schema.String.check(Schema.isPattern(/^(?:0[xX])?(?:[0-9a-fA-F]{2})+$/), Schema.isMaxLength(262_146)).annotate({
+    description: "the signed transaction's bytes, hex (0x optional), at most 128 KiB"
+  })
+}).annotate({ identifier: "TransactionRequest" })
+
+const ProvenKey = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2}){1,1024}$/)).annotate({
+  description: "a key in proven form, lowercase hex (as GET …/watches lists it)"
+})
+
 // ---------------------------------------------------------------------------------------
 // Answers
 // ---------------------------------------------------------------------------------------
+
+/** Where the instance's message landed in the log. */
+export const LogReceipt = Schema.Struct({ id: Schema.String, offset: Schema.Number, lamport: Schema.Number }).annotate({ identifier: "ChainLogReceipt" })
+
+/** A proof as published (the LightClientProof message's payload). */
+export const ProofView = Schema.Struct({
+  chain: Schema.String,
+  height: Schema.Number,
+  headerHash: Schema.String,
+  kind: Schema.Literals(["eip1186", "ics23"]),
+  key: Schema.String.annotate({ description: "the key in proven form, hex" }),
+  value: Schema.String.annotate({ description: "hex; empty for a proven absence" }),
+  proof: Schema.String.annotate({ description: "hex: EIP-1186 eth_getProof JSON (UTF-8), or the CometBFT ProofOps bytes" })
+}).annotate({ identifier: "ChainStateProof" })
+
+/** A proof published on demand, the header it was checked against, and its receipt. */
+export const PublishedProofView = Schema.Struct({
+  proof: ProofView,
+  header: Schema.Struct({ height: Schema.Number, hash: Schema.String, stateRoot: Schema.String, messageId: Schema.String }),
+  receipt: LogReceipt
+}).annotate({ identifier: "ChainPublishedProof" })
+
+/** A watched key. */
+export const WatchView = Schema.Struct({
+  key: Schema.String,
+  messageId: Schema.NullOr(Schema.String).annotate({ description: "the ChainWatchAdded message; null for a watch configured at startup" })
+}).annotate({ identifier: "ChainWatch" })
+
+/** The answer to POST …/watches. */
+export const WatchAdded = Schema.Struct({
+  chain: Schema.String,
+  created: Schema.Boolean.annotate({ description: "false when the key was already watched (nothing published)" }),
+  watch: WatchView,
+  proof: Schema.NullOr(PublishedProofView).annotate({ description: "the proof of the value now, published with the watch" })
+}).annotate({ identifier: "ChainWatchAdded" })
+
+/** The answer to POST …/transactions. */
+export const TransactionSubmitted = Schema.Struct({ chain: Schema.String, hash: Schema.String }).annotate({ identifier: "ChainTransactionSubmitted" })
+
+const ObserverErrors = [UnknownChain, InvalidStateKey, StateNotFound, HeaderNotFound, HeaderChanged, ChainAnswerInvalid, ChainUnreachable, PublishFailed]
 
 /** A height and its header's hash (lowercase hex, no 0x). */
 export const PointView = Schema.Struct({ height: Schema.Number, hash: Schema.String }).annotate({ identifier: "ChainPoint" })
@@ -141,5 +271,38 @@ export const ChainsGroup = HttpApiGroup.make("chains").add(
     params: { chain: ChainName, height: Height },
     success: HeaderAtView,
     error: [UnknownChain, HeaderNotFound]
-  }).annotate(OpenApi.Description, "The verified header at a height of the chain as now known (the last 1,024 heights are kept).")
+  }).annotate(OpenApi.Description, "The verified header at a height of the chain as now known (the last 1,024 heights are kept)."),
+  HttpApiEndpoint.post("prove", "/v1/chains/:chain/proofs", {
+    params: { chain: ChainName },
+    payload: ProveRequest,
+    success: PublishedProofView,
+    error: ObserverErrors
+  }).annotate(
+    OpenApi.Description,
+    "Prove a state key at a height (default: the latest verified header the log holds) against the verified header the log holds there, and publish the proof as a LightClientProof in the log."
+  ),
+  HttpApiEndpoint.get("watches", "/v1/chains/:chain/watches", {
+    params: { chain: ChainName },
+    success: Schema.Struct({ chain: Schema.String, watches: Schema.Array(WatchView) }),
+    error: [UnknownChain]
+  }).annotate(OpenApi.Description, "The keys the instance watches on the chain (a LightClientProof at every new head where the value changed)."),
+  HttpApiEndpoint.post("watch", "/v1/chains/:chain/watches", {
+    params: { chain: ChainName },
+    payload: WatchRequest,
+    success: WatchAdded,
+    error: ObserverErrors
+  }).annotate(OpenApi.Description, "Watch a key: its value now is proven and published, then the decision (ChainWatchAdded) is recorded in the log."),
+  // The key is a query parameter: a proven key (up to 1,024 bytes as hex) exceeds the router's 100-character path parameters.
+  HttpApiEndpoint.delete("unwatch", "/v1/chains/:chain/watches", {
+    params: { chain: ChainName },
+    query: { key: ProvenKey },
+    success: Schema.Struct({ chain: Schema.String, key: Schema.String, receipt: LogReceipt }),
+    error: [UnknownChain, WatchNotFound, WatchConfigured, PublishFailed]
+  }).annotate(OpenApi.Description, "Stop watching a key (`?key=`, in proven form): the decision (ChainWatchRemoved) is recorded in the log."),
+  HttpApiEndpoint.post("transaction", "/v1/chains/:chain/transactions", {
+    params: { chain: ChainName },
+    payload: TransactionRequest,
+    success: TransactionSubmitted,
+    error: [UnknownChain, TransactionRejected, ChainAnswerInvalid, ChainUnreachable, StateNotFound]
+  }).annotate(OpenApi.Description, "Submit a signed raw transaction to the chain's endpoints; its hash (computed locally for EVM chains).")
 )

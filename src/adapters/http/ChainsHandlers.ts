@@ -1,8 +1,10 @@
 /**
- * Handlers of the chains group (ChainsApi.ts): each reads the chain-state projection and
- * translates it into the contract's views. No chain is asked anything here.
+ * Handlers of the chains group (ChainsApi.ts): the reads translate the chain-state
+ * projection into the contract's views; the actions (prove, watch, submit) call the chain
+ * feed, which decides and publishes, and translate its failures into typed statuses.
+ * Without a feed in context (a core with no chain feed) every chain is unknown to them.
  */
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { InstanceKey } from "../../ports/InstanceKey.ts"
 import {
@@ -17,8 +19,27 @@ import {
   makeChainState
 } from "../../projections/ChainState/ChainState.ts"
 import { Projections } from "../../projections/ProjectionRunner.ts"
+import type { CausalLogError } from "../../ports/CausalLog.ts"
+import type { ChainObserverError } from "../../ports/ChainObserver.ts"
+import { ChainFeed, type HeaderNotHeld, type PublishedProof, type UnknownChain as UnknownChainFailure } from "../../services/ChainFeed.ts"
+import type { Rejection } from "../../domain/Rejection.ts"
 import { Api } from "./Api.ts"
-import { type ChainSummary, type ChainView, HeaderNotFound, type HeaderView, UnknownChain } from "./ChainsApi.ts"
+import {
+  ChainAnswerInvalid,
+  type ChainSummary,
+  ChainUnreachable,
+  type ChainView,
+  HeaderChanged,
+  HeaderNotFound,
+  type HeaderView,
+  InvalidStateKey,
+  PublishFailed,
+  StateNotFound,
+  TransactionRejected,
+  UnknownChain,
+  WatchConfigured,
+  WatchNotFound
+} from "./ChainsApi.ts"
 
 const headerView = (h: HeaderEntry): HeaderView => ({
   height: h.height,
@@ -55,11 +76,78 @@ export const chainView = (chain: string, c: ChainEntry, offset: number): ChainVi
   }
 }
 
-/** The chains group's handlers, over Projections and InstanceKey. */
+const unknownChain = (chain: string) =>
+  new UnknownChain({ reason: `no chain ${JSON.stringify(chain)} is observed by this instance; GET /v1/chains lists them`, chain })
+
+/** An observer's failure as the contract's error. */
+const observerError = (chain: string, key: string) => (e: ChainObserverError) => {
+  switch (e.reason) {
+    case "InvalidKey":
+      return new InvalidStateKey({ reason: e.detail, chain, key })
+    case "NotFound":
+      return new StateNotFound({ reason: e.detail, chain })
+    case "Unreachable":
+      return new ChainUnreachable({ reason: e.detail, chain })
+    case "Rejected":
+      return new TransactionRejected({ reason: e.detail, chain })
+    case "InvalidProof":
+    case "InvalidHeader":
+    case "Disagreement":
+      return new ChainAnswerInvalid({ reason: `${e.reason}: ${e.detail}; nothing was published`, chain, failure: e.reason })
+  }
+}
+
+// Proving submits nothing: the chain cannot have refused a transaction.
+const proofFailure = (chain: string, key: string, e: ChainObserverError) => {
+  const mapped = observerError(chain, key)(e)
+  return mapped._tag === "TransactionRejected" ? Effect.die(e) : Effect.fail(mapped)
+}
+
+const notHeld = (e: HeaderNotHeld) =>
+  e.changed
+    ? new HeaderChanged({ reason: e.reason, chain: e.chain, height: e.height ?? -1 })
+    : new HeaderNotFound({ reason: e.reason, chain: e.chain, height: e.height ?? -1 })
+
+// A rejection of the instance's own message is a bug (its payloads are built to decode); a storage failure may pass.
+const publishFailed = (e: Rejection | CausalLogError) =>
+  e._tag === "CausalLogError"
+    ? Effect.fail(new PublishFailed({ reason: `the log's storage failed during ${e.operation}; nothing was published; retry later` }))
+    : Effect.die(e)
+
+/** A failure of proving and publishing as the contract's error. */
+const feedFailure = (chain: string, key: string) =>
+(
+  e: UnknownChainFailure | ChainObserverError | HeaderNotHeld | Rejection | CausalLogError
+): Effect.Effect<never, UnknownChain | InvalidStateKey | StateNotFound | HeaderNotFound | HeaderChanged | ChainAnswerInvalid | ChainUnreachable | PublishFailed> => {
+  switch (e._tag) {
+    case "UnknownChain":
+      return Effect.fail(unknownChain(e.chain))
+    case "ChainObserverError":
+      return proofFailure(chain, key, e)
+    case "HeaderNotHeld":
+      return Effect.fail(notHeld(e))
+    case "CausalLogError":
+      return publishFailed(e)
+    default:
+      return Effect.die(e)
+  }
+}
+
+const publishedView = (p: PublishedProof) => ({
+  proof: { chain: p.proof.chain, height: p.proof.height, headerHash: p.proof.headerHash, kind: p.proof.kind, key: p.proof.key, value: p.proof.value, proof: p.proof.proof },
+  header: { height: p.header.height, hash: p.header.hash, stateRoot: p.header.stateRoot, messageId: p.header.id },
+  receipt: { id: p.receipt.id, offset: p.receipt.offset, lamport: p.receipt.lamport }
+})
+
+/** The chains group's handlers, over Projections and InstanceKey (and the chain feed when there is one). */
 export const layer = HttpApiBuilder.group(Api, "chains", (handlers) =>
   Effect.gen(function*() {
     const runner = yield* Projections
     const key = yield* InstanceKey
+    const feed = yield* Effect.serviceOption(ChainFeed)
+    const withFeed = Option.isSome(feed) ? feed.value : undefined
+    const feedFor = (chain: string) =>
+      withFeed === undefined || !withFeed.chains.includes(chain) ? Effect.fail(unknownChain(chain)) : Effect.succeed(withFeed)
     // The chain-state projection is always registered: its absence is a wiring bug.
     const current = runner.state(makeChainState({ instanceKey: key.publicKey })).pipe(
       Effect.orDie,
@@ -96,4 +184,54 @@ export const layer = HttpApiBuilder.group(Api, "chains", (handlers) =>
           const finalized = c.finalized !== null && h.height <= c.finalized.height
           return { chain: params.chain, header: headerView(h), safe: finalized || (c.safe !== null && h.height <= c.safe.height), finalized }
         }))
+      .handle("prove", ({ params, payload }) =>
+        Effect.flatMap(feedFor(params.chain), (f) => f.prove(params.chain, payload.key, payload.height)).pipe(
+          Effect.map(publishedView),
+          Effect.catch(feedFailure(params.chain, payload.key))
+        ))
+      .handle("watches", ({ params }) =>
+        Effect.flatMap(feedFor(params.chain), (f) => f.watches(params.chain)).pipe(
+          Effect.map((ws) => ({ chain: params.chain, watches: ws.map((w) => ({ key: w.key, messageId: w.id })) })),
+          Effect.catchTag("UnknownChain", (e) => Effect.fail(unknownChain(e.chain)))
+        ))
+      .handle("watch", ({ params, payload }) =>
+        Effect.flatMap(feedFor(params.chain), (f) => f.addWatch(params.chain, payload.key)).pipe(
+          Effect.map((r) => ({
+            chain: params.chain,
+            created: r.created,
+            watch: { key: r.watch.key, messageId: r.watch.id },
+            proof: r.proof === undefined ? null : publishedView(r.proof)
+          })),
+          Effect.catch(feedFailure(params.chain, payload.key))
+        ))
+      .handle("unwatch", ({ params, query }) =>
+        Effect.flatMap(feedFor(params.chain), (f) => f.removeWatch(params.chain, query.key)).pipe(
+          Effect.map((r) => ({ chain: params.chain, key: query.key, receipt: { id: r.id, offset: r.offset, lamport: r.lamport } })),
+          Effect.catch((e): Effect.Effect<never, UnknownChain | WatchNotFound | WatchConfigured | PublishFailed> => {
+            switch (e._tag) {
+              case "UnknownChain":
+                return Effect.fail(unknownChain(e.chain))
+              case "WatchNotFound":
+                return Effect.fail(new WatchNotFound({ reason: `${e.key} is not watched on ${e.chain}; GET /v1/chains/${e.chain}/watches lists the watches`, chain: e.chain, key: e.key }))
+              case "WatchConfigured":
+                return Effect.fail(new WatchConfigured({ reason: `${e.key} is watched by the service's configuration, not by a decision in the log; it cannot be removed here`, chain: e.chain, key: e.key }))
+              case "CausalLogError":
+                return publishFailed(e)
+              default:
+                return Effect.die(e)
+            }
+          })
+        ))
+      .handle("transaction", ({ params, payload }) =>
+        Effect.flatMap(feedFor(params.chain), (f) => f.submitTransaction(params.chain, payload.raw)).pipe(
+          Effect.map((hash) => ({ chain: params.chain, hash })),
+          Effect.catchTags({
+            UnknownChain: (e) => Effect.fail(unknownChain(e.chain)),
+            ChainObserverError: (e) => {
+              const mapped = observerError(params.chain, "")(e)
+              // A transaction has no state key: a key error cannot come from submitting one.
+              return mapped._tag === "InvalidStateKey" ? Effect.die(e) : Effect.fail(mapped)
+            }
+          })
+        ))
   }))

@@ -93,11 +93,28 @@ export const ChainMisbehaviourDetected = Schema.Struct({
 })
 export type ChainMisbehaviourDetected = typeof ChainMisbehaviourDetected.Type
 
+/** A chain state key in its proven form (as LightClientProof carries it): hex, 1 to 1,024 bytes. */
+export const WatchedKey = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2}){1,1024}$/)).pipe(Schema.brand("Hex"))
+
+/**
+ * The instance started watching a key of a chain: from now on it publishes a
+ * LightClientProof at every new head where the key's value changed. A restarted or
+ * replayed instance knows its watches from these messages.
+ */
+export const ChainWatchAdded = Schema.Struct({ chain: Name, key: WatchedKey })
+export type ChainWatchAdded = typeof ChainWatchAdded.Type
+
+/** The instance stopped watching a key of a chain. */
+export const ChainWatchRemoved = Schema.Struct({ chain: Name, key: WatchedKey })
+export type ChainWatchRemoved = typeof ChainWatchRemoved.Type
+
 /** Chain-observer payload schemas, by message type. */
 export const ChainPayloads = {
   ChainHeadVerified,
   ChainReorged,
   ChainFinalized,
   ChainSafe,
-  ChainMisbehaviourDetected
+  ChainMisbehaviourDetected,
+  ChainWatchAdded,
+  ChainWatchRemoved
 } as const

@@ -1,0 +1,105 @@
+/**
+ * The chain-watches projection: the state keys the instance watches on each chain, as its
+ * own ChainWatchAdded / ChainWatchRemoved messages decided them. The chain feed starts from
+ * it, so a restarted or replayed instance watches exactly the keys the log says it watches.
+ * Only messages the instance key signed are folded (anyone may submit the types); a
+ * removal of a key not watched, or an addition of one already watched, is counted as
+ * ignored.
+ */
+import { HashMap, Option, Result, Schema } from "effect"
+import { ChainWatchAdded, ChainWatchRemoved } from "../../domain/chain/ChainMessages.ts"
+import type { Json } from "../../domain/CanonicalJson.ts"
+import type { LogRecord } from "../../ports/CausalLog.ts"
+import type { Projection } from "../Projection.ts"
+
+/** A watched key: the ChainWatchAdded message that started the watch. */
+export interface WatchEntry {
+  readonly key: string
+  readonly id: string
+}
+
+/** The projection's state: per chain, its watched keys. */
+export interface ChainWatchesState {
+  readonly chains: HashMap.HashMap<string, HashMap.HashMap<string, string>>
+  readonly ignored: number
+}
+
+const initialState: ChainWatchesState = { chains: HashMap.empty(), ignored: 0 }
+
+const decodeAdded = Schema.decodeUnknownResult(ChainWatchAdded)
+const decodeRemoved = Schema.decodeUnknownResult(ChainWatchRemoved)
+
+const payloadOf = (record: LogRecord): unknown => {
+  try {
+    return (JSON.parse(record.body) as { payload?: unknown }).payload
+  } catch {
+    return undefined
+  }
+}
+
+/** Fold one watch decision (already known to come from the instance). */
+export const evolveWatches = (
+  state: ChainWatchesState,
+  event: { readonly type: "ChainWatchAdded" | "ChainWatchRemoved"; readonly chain: string; readonly key: string },
+  id: string
+): ChainWatchesState => {
+  const keys = Option.getOrElse(HashMap.get(state.chains, event.chain), () => HashMap.empty<string, string>())
+  const watched = HashMap.has(keys, event.key)
+  if (event.type === "ChainWatchAdded" ? watched : !watched) return { ...state, ignored: state.ignored + 1 }
+  const next = event.type === "ChainWatchAdded" ? HashMap.set(keys, event.key, id) : HashMap.remove(keys, event.key)
+  return { ...state, chains: HashMap.size(next) === 0 ? HashMap.remove(state.chains, event.chain) : HashMap.set(state.chains, event.chain, next) }
+}
+
+/** The keys watched on a chain, sorted. */
+export const watchesOf = (state: ChainWatchesState, chain: string): ReadonlyArray<WatchEntry> =>
+  [...Option.getOrElse(HashMap.get(state.chains, chain), () => HashMap.empty<string, string>())]
+    .map(([key, id]) => ({ key, id }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+
+/** The chains with at least one watch, sorted. */
+export const watchedChains = (state: ChainWatchesState): ReadonlyArray<string> => [...HashMap.keys(state.chains)].sort()
+
+const StateJson = Schema.Struct({
+  chains: Schema.Record(Schema.String, Schema.Record(Schema.String, Schema.String)),
+  ignored: Schema.Number
+})
+const decodeStateJson = Schema.decodeUnknownSync(StateJson)
+
+const encode = (state: ChainWatchesState): Json => {
+  const chains: Record<string, Json> = {}
+  for (const chain of watchedChains(state)) {
+    const keys: Record<string, Json> = {}
+    for (const w of watchesOf(state, chain)) keys[w.key] = w.id
+    chains[chain] = keys
+  }
+  return { chains, ignored: state.ignored }
+}
+
+const decode = (json: Json): ChainWatchesState => {
+  const s = decodeStateJson(json)
+  return {
+    ignored: s.ignored,
+    chains: HashMap.fromIterable(Object.entries(s.chains).map(([chain, keys]) => [chain, HashMap.fromIterable(Object.entries(keys))] as const))
+  }
+}
+
+/** The projection's name. */
+export const CHAIN_WATCHES = "chain-watches"
+
+/** The chain-watches projection, trusting the instance key. */
+export const makeChainWatches = (context: { readonly instanceKey: string }): Projection<ChainWatchesState> => ({
+  name: CHAIN_WATCHES,
+  version: 1,
+  needsBody: true,
+  needsLinks: true,
+  initialState,
+  evolve: (state, record) => {
+    if ((record.type !== "ChainWatchAdded" && record.type !== "ChainWatchRemoved") || record.sender !== context.instanceKey) return state
+    const decoded = (record.type === "ChainWatchAdded" ? decodeAdded : decodeRemoved)(payloadOf(record))
+    // The log holds only payloads decoded at ingest: a failure is a corrupt record.
+    if (Result.isFailure(decoded)) return state
+    return evolveWatches(state, { type: record.type, chain: decoded.success.chain, key: decoded.success.key }, record.id)
+  },
+  encode,
+  decode
+})

@@ -1,0 +1,221 @@
+/**
+ * The chains group's actions on a real server (the composition root's core with an EVM chain)
+ * over a real anvil behind a switchable JSON-RPC proxy: a storage proof asked over HTTP is
+ * published as the instance's LightClientProof and verifies offline against the header the
+ * log holds; a watch decided over HTTP is in the log, survives a restart, publishes on value
+ * change and stops when removed; a raw transaction submitted over HTTP is mined; every
+ * failure has its typed status (400 key, 404 chain / height, 502 lying RPC with nothing
+ * published, 503 unreachable, 422 refused transaction).
+ */
+import { createServer, type IncomingMessage } from "node:http"
+import type { AddressInfo } from "node:net"
+import { describe, expect, it } from "@effect/vitest"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect, Layer, Result } from "effect"
+import { privateKeyToAccount } from "viem/accounts"
+import { verifyEip1186Proof } from "../../src/domain/verify/Eip1186.ts"
+import { coreLayer } from "../../src/main.ts"
+import { eventually, get, layer as serverLayer, request } from "../http/support/server.ts"
+import { type Anvil, anvil, blockNumber, DEV_KEY_2, deployStore, receiptOf, store } from "./support/Anvil.ts"
+
+const word = (n: bigint) => n.toString(16).padStart(64, "0")
+const postJson = (path: string, body: unknown) =>
+  request("POST", path, { body: JSON.stringify(body), headers: { "content-type": "application/json" } })
+const rpcBlock = async (node: Anvil, height: number) => await node.rpc("eth_getBlockByNumber", [`0x${height.toString(16)}`, false])
+
+/** A JSON-RPC proxy to `target` that can lie about eth_getProof values or drop every connection. */
+const proxy = (target: string) =>
+  Effect.acquireRelease(
+    Effect.promise(() =>
+      new Promise<{ url: string; mode: { lie: boolean; down: boolean }; close: () => Promise<void> }>((resolve) => {
+        const mode = { lie: false, down: false }
+        const server = createServer((req: IncomingMessage, res) => {
+          if (mode.down) return void req.socket.destroy()
+          let text = ""
+          req.setEncoding("utf8").on("data", (d: string) => (text += d)).on("end", () => {
+            void fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body: text })
+              .then((r) => r.json() as Promise<any>)
+              .then((body) => {
+                const call = JSON.parse(text) as { method?: string }
+                if (mode.lie && call.method === "eth_getProof" && body.result?.storageProof?.[0] !== undefined) {
+                  body.result.storageProof[0].value = "0x2b"
+                }
+                res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body))
+              })
+          })
+        })
+        server.listen(0, "127.0.0.1", () =>
+          resolve({
+            url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+            mode,
+            close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r())))
+          }))
+      })
+    ),
+    (p) => Effect.promise(() => p.close())
+  )
+
+const serverOver = (url: string, dataDir?: string) =>
+  serverLayer({
+    ...(dataDir === undefined ? {} : { dataDir }),
+    core: (config, runner) => coreLayer({ ...config, evm: { chainId: "anvil", rpcUrls: [url], confirmations: 1, pollIntervalMs: 25 } }, runner)
+  })
+
+/** The instance's messages of a type, from the log over HTTP. */
+const messagesOf = (type: string) =>
+  get("/v1/messages?limit=1000").pipe(Effect.map((r) => (r.json as Array<any>).filter((m) => m.type === type)))
+
+describe("POST /v1/chains/{chain}/proofs", () => {
+  it.live("publishes a verified storage proof as a LightClientProof; typed errors otherwise", () =>
+    Effect.gen(function*() {
+      const node = yield* anvil()
+      // Not at height 1: anvil's genesis carries the empty trie as its state root, so nothing proves at 0.
+      yield* Effect.promise(() => node.rpc("anvil_mine", ["0x1"]))
+      const address = yield* Effect.promise(() => deployStore(node))
+      const rpc = yield* proxy(node.url)
+      yield* Effect.gen(function*() {
+        const height = yield* Effect.promise(() => blockNumber(node))
+        yield* eventually(get("/v1/chains/anvil"), (r) => r.json?.latest?.height === height, 10_000)
+
+        const ok = yield* postJson("/v1/chains/anvil/proofs", { key: `${address}/0` })
+        expect(ok.status).toBe(200)
+        const block = yield* Effect.promise(() => rpcBlock(node, height))
+        expect(ok.json.proof).toMatchObject({ chain: "anvil", height, headerHash: block.hash.slice(2), kind: "eip1186", key: address.slice(2) + word(0n), value: word(0x2an) })
+        expect(ok.json.header).toMatchObject({ height, hash: block.hash.slice(2), stateRoot: block.stateRoot.slice(2) })
+        // The proof verifies offline against the state root the log holds.
+        const getProof = JSON.parse(Buffer.from(ok.json.proof.proof, "hex").toString("utf8"))
+        const verified = verifyEip1186Proof(`0x${ok.json.header.stateRoot}`, getProof)
+        expect(Result.isSuccess(verified)).toBe(true)
+        // In the log: the instance's LightClientProof, depending on the header's message.
+        const message = yield* get(`/v1/messages/${ok.json.receipt.id}`)
+        expect(message.status).toBe(200)
+        expect(message.json).toMatchObject({ type: "LightClientProof", offset: ok.json.receipt.offset, deps: [ok.json.header.messageId] })
+        expect(message.json.envelope.payload).toEqual(ok.json.proof)
+        const chain = yield* eventually(get("/v1/chains/anvil"), (r) => r.json.proven.length === 1)
+        expect(chain.json.proven).toEqual([expect.objectContaining({ key: ok.json.proof.key, value: word(0x2an), messageId: ok.json.receipt.id })])
+
+        // An explicit older height, the account form of the key.
+        const older = yield* postJson("/v1/chains/anvil/proofs", { key: address, height: height - 1 })
+        expect(older.status, older.text).toBe(200)
+        expect(older.json.proof).toMatchObject({ height: height - 1, key: address.slice(2) })
+
+        const badKey = yield* postJson("/v1/chains/anvil/proofs", { key: "0x1234/zz" })
+        expect(badKey.status).toBe(400)
+        expect(badKey.json).toMatchObject({ _tag: "InvalidStateKey", key: "0x1234/zz" })
+        expect(badKey.json.reason).toMatch(/neither an address/)
+        expect((yield* postJson("/v1/chains/anvil/proofs", { height: 1 })).json._tag).toBe("InvalidRequest")
+        const unknown = yield* postJson("/v1/chains/nope/proofs", { key: address })
+        expect(unknown.status).toBe(404)
+        expect(unknown.json._tag).toBe("UnknownChain")
+        const above = yield* postJson("/v1/chains/anvil/proofs", { key: address, height: height + 50 })
+        expect(above.status).toBe(404)
+        expect(above.json).toMatchObject({ _tag: "HeaderNotFound", height: height + 50 })
+
+        const before = (yield* messagesOf("LightClientProof")).length
+        rpc.mode.lie = true
+        const lie = yield* postJson("/v1/chains/anvil/proofs", { key: `${address}/0` })
+        expect(lie.status).toBe(502)
+        expect(lie.json).toMatchObject({ _tag: "ChainAnswerInvalid", failure: "InvalidProof" })
+        expect(lie.json.reason).toMatch(/nothing was published/)
+        expect((yield* messagesOf("LightClientProof")).length).toBe(before)
+        rpc.mode.lie = false
+        rpc.mode.down = true
+        const down = yield* postJson("/v1/chains/anvil/proofs", { key: `${address}/0` })
+        expect(down.status).toBe(503)
+        expect(down.json._tag).toBe("ChainUnreachable")
+        expect((yield* messagesOf("LightClientProof")).length).toBe(before)
+      }).pipe(Effect.provide(Layer.fresh(serverOver(rpc.url))))
+    }), 60_000)
+})
+
+describe("/v1/chains/{chain}/watches", () => {
+  it.live("records a watch in the log, keeps it across a restart, publishes on change, stops when removed", () =>
+    Effect.gen(function*() {
+      const node = yield* anvil()
+      const address = yield* Effect.promise(() => deployStore(node))
+      const dataDir = yield* Effect.acquireRelease(
+        Effect.sync(() => mkdtempSync(join(tmpdir(), "causeway-watch-"))),
+        (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+      )
+      const key = address.slice(2) + word(1n)
+      const valueOf = (r: { json: any }) => r.json?.proven?.find((p: any) => p.key === key)?.value
+      yield* Effect.gen(function*() {
+        const height = yield* Effect.promise(() => blockNumber(node))
+        yield* eventually(get("/v1/chains/anvil"), (r) => r.json?.latest?.height === height, 10_000)
+        const added = yield* postJson("/v1/chains/anvil/watches", { key: `${address}/1` })
+        expect(added.status).toBe(200)
+        expect(added.json).toMatchObject({ chain: "anvil", created: true, watch: { key } })
+        expect(added.json.proof.proof).toMatchObject({ key, value: "" }) // slot 1 is unset: a proven absence
+        const decision = yield* get(`/v1/messages/${added.json.watch.messageId}`)
+        expect(decision.json).toMatchObject({ type: "ChainWatchAdded", deps: [added.json.proof.receipt.id] })
+        expect(decision.json.envelope.payload).toEqual({ chain: "anvil", key })
+        const again = yield* postJson("/v1/chains/anvil/watches", { key })
+        expect(again.json).toMatchObject({ created: false, watch: { key, messageId: added.json.watch.messageId }, proof: null })
+        expect((yield* get("/v1/chains/anvil/watches")).json).toEqual({ chain: "anvil", watches: [{ key, messageId: added.json.watch.messageId }] })
+
+        yield* Effect.promise(() => store(node, address, 1n, 7n))
+        const changed = yield* eventually(get("/v1/chains/anvil"), (r) => valueOf(r) === word(7n), 10_000)
+        expect(valueOf(changed)).toBe(word(7n))
+      }).pipe(Effect.provide(Layer.fresh(serverOver(node.url, dataDir))))
+
+      // Restarted over the same data directory: the log says what it watches.
+      yield* Effect.gen(function*() {
+        const listed = yield* eventually(get("/v1/chains/anvil/watches"), (r) => r.json?.watches?.length === 1)
+        expect(listed.json.watches[0].key).toBe(key)
+        yield* Effect.promise(() => store(node, address, 1n, 8n))
+        const changed = yield* eventually(get("/v1/chains/anvil"), (r) => valueOf(r) === word(8n), 10_000)
+        expect(valueOf(changed)).toBe(word(8n))
+
+        const removed = yield* request("DELETE", `/v1/chains/anvil/watches?key=${key}`)
+        expect(removed.status, removed.text).toBe(200)
+        expect((yield* get(`/v1/messages/${removed.json.receipt.id}`)).json).toMatchObject({ type: "ChainWatchRemoved", deps: [listed.json.watches[0].messageId] })
+        expect((yield* get("/v1/chains/anvil/watches")).json.watches).toEqual([])
+        const gone = yield* request("DELETE", `/v1/chains/anvil/watches?key=${key}`)
+        expect(gone.status).toBe(404)
+        expect(gone.json._tag).toBe("WatchNotFound")
+        expect((yield* request("DELETE", "/v1/chains/anvil/watches?key=not-hex")).status).toBe(400)
+
+        // No longer watched: a change is not published.
+        const proofs = (yield* messagesOf("LightClientProof")).length
+        yield* Effect.promise(() => store(node, address, 1n, 9n))
+        yield* Effect.promise(() => node.rpc("anvil_mine", ["0x2"]))
+        const later = (yield* Effect.promise(() => blockNumber(node))) - 2
+        yield* eventually(get("/v1/chains/anvil"), (r) => r.json?.latest?.height >= later + 2, 10_000)
+        expect((yield* messagesOf("LightClientProof")).length).toBe(proofs)
+        expect(valueOf(yield* get("/v1/chains/anvil"))).toBe(word(8n))
+      }).pipe(Effect.provide(Layer.fresh(serverOver(node.url, dataDir))))
+    }), 90_000)
+})
+
+describe("POST /v1/chains/{chain}/transactions", () => {
+  it.live("submits a signed raw transaction that is mined; typed errors otherwise", () =>
+    Effect.gen(function*() {
+      const node = yield* anvil()
+      const raw = yield* Effect.promise(() =>
+        privateKeyToAccount(DEV_KEY_2).signTransaction({
+          chainId: 31337,
+          type: "eip1559",
+          nonce: 0,
+          to: "0x000000000000000000000000000000000000dead",
+          value: 1000n,
+          gas: 21000n,
+          maxFeePerGas: 10_000_000_000n,
+          maxPriorityFeePerGas: 1n
+        })
+      )
+      yield* Effect.gen(function*() {
+        const sent = yield* postJson("/v1/chains/anvil/transactions", { raw })
+        expect(sent.status).toBe(200)
+        expect(sent.json.chain).toBe("anvil")
+        const receipt = yield* Effect.promise(() => receiptOf(node, `0x${sent.json.hash}`))
+        expect(receipt.status).toBe("0x1")
+        const replayed = yield* postJson("/v1/chains/anvil/transactions", { raw })
+        expect(replayed.status).toBe(422)
+        expect(replayed.json._tag).toBe("TransactionRejected")
+        expect((yield* postJson("/v1/chains/anvil/transactions", { raw: "0xzz" })).status).toBe(400)
+        expect((yield* postJson("/v1/chains/nope/transactions", { raw })).status).toBe(404)
+      }).pipe(Effect.provide(Layer.fresh(serverOver(node.url))))
+    }), 60_000)
+})
