@@ -254,7 +254,8 @@ export const make = (options: ChainFeedOptions = {}) =>
           })
         const proveWatches = (height: number) =>
           Effect.forEach(watchesNow(), (key) =>
-            observer.prove(height, key).pipe(
+            // CometBFT: a new head H commits to the state after block H - 1 (the state after H needs header H + 1).
+            observer.prove(observer.kind === "cosmos" ? height - 1 : height, key).pipe(
               Effect.flatMap((p) => {
                 const held = latestProofs(chainOf(local, chain)!).find((e) => e.key === p.key)
                 return held !== undefined && held.value === p.value ? Effect.void : emit(proofMessageOf(p)).pipe(Effect.asVoid)
