@@ -1,16 +1,18 @@
 /**
- * A real anvil node for tests, from the npm package @foundry-rs/anvil (its binary comes
- * from the platform package on the npm registry). Each node listens on 127.0.0.1, a port
+ * A real anvil node for tests: the binary of the npm package @foundry-rs/anvil-linux-amd64,
+ * an optional dependency (the @foundry-rs/anvil wrapper is not used: its other platforms'
+ * packages are not on this registry, so a lock file naming them cannot `npm ci` here). Each node listens on 127.0.0.1, a port
  * the OS picks, and is stopped with the scope.
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import { existsSync } from "node:fs"
 import { createServer, type IncomingMessage, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { resolve } from "node:path"
 import { Effect } from "effect"
 
 const root = resolve(import.meta.dirname, "..", "..", "..")
-const anvilBin = resolve(root, "node_modules", "@foundry-rs", "anvil", "bin.mjs")
+const anvilBin = resolve(root, "node_modules", "@foundry-rs", "anvil-linux-amd64", "bin", "anvil")
 
 /** A running anvil. */
 export interface Anvil {
@@ -33,9 +35,13 @@ export const anvil = (args: ReadonlyArray<string> = []) =>
 
 const start = (args: ReadonlyArray<string>): Promise<{ node: Anvil; child: ChildProcess }> =>
   new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [anvilBin, "--host", "127.0.0.1", "--port", "0", ...args], {
+    if (!existsSync(anvilBin)) {
+      reject(new Error(`no anvil binary at ${anvilBin}: the optional dependency @foundry-rs/anvil-linux-amd64 installs only on linux x64`))
+      return
+    }
+    const child = spawn(anvilBin, ["--host", "127.0.0.1", "--port", "0", ...args], {
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, TARGET_TOOL: "anvil" }
+      env: process.env
     })
     let out = ""
     const timer = setTimeout(() => {
