@@ -176,27 +176,6 @@ describe("SequenceMerger", () => {
     expect(m.bufferedCount).toBe(1) // c: an orphan now
   })
 
-  it("skips a batch that would put a sender's nonce at or below its highest in the log (two instances, one sender)", () => {
-    const m = new SequenceMerger(1)
-    const at = (n: number, nonce: number): NewRecord => ({ ...recordOf(n), sender: "alice", nonce })
-    const [x, y, z] = [at(1, 43), at(2, 42), at(3, 44)]
-    m.offerEvents(0, [{ offset: 0, value: Result.succeed(x) }, { offset: 1, value: Result.succeed(y) }, { offset: 2, value: Result.succeed(z) }])
-    m.offerSequence([
-      { offset: 0, value: Result.succeed({ v: 1, batch: "on-a", events: [[0, 0, x.id]] }) },
-      { offset: 1, value: Result.succeed({ v: 1, batch: "on-b", events: [[0, 1, y.id]] }) },
-      { offset: 2, value: Result.succeed({ v: 1, batch: "later", events: [[0, 2, z.id]] }) }
-    ])
-    const first = m.decide(new Set())
-    expect(first._tag).toBe("Apply")
-    m.commit(first)
-    const second = m.decide(new Set())
-    expect(second).toMatchObject({ _tag: "Skip", batch: "on-b" })
-    expect(second._tag === "Skip" && second.reason).toMatch(/nonce 42 of sender alice is not above its highest in the log \(43\)/)
-    m.commit(second)
-    const third = m.decide(new Set())
-    expect(third).toMatchObject({ _tag: "Apply", batch: "later", records: [z] })
-  })
-
   it("asks to seek back when a partition resumes past where it stands, and ignores redelivery", () => {
     const m = new SequenceMerger(1)
     const r = (n: number): Offered<NewRecord> => ({ offset: n, value: Result.succeed(recordOf(n + 10)) })

@@ -37,11 +37,6 @@ export class SequenceMerger {
   /** Events received and not yet applied, by partition:offset (undecodable ones too). */
   private readonly buffered = new Map<string, Result.Result<NewRecord, string>>()
   private readonly bufferedById = new Map<string, Array<string>>()
-  /**
-   * Highest nonce applied per sender. The merger sees every applied record from offset 0 (it
-   * is rebuilt from the topics at each start), so this is the log's own per-sender maximum.
-   */
-  private readonly nonces = new Map<string, number>()
   /** Sequence records received and not yet decided, in order. */
   private readonly pending: Array<Offered<SequenceBatch>> = []
 
@@ -133,15 +128,6 @@ export class SequenceMerger {
       if (event.success.id !== id) return skip(batch, `event ${partition}:${offset} is ${event.success.id}, not ${id}`)
       records.push(event.success)
     }
-    // The nonce rule across instances: two instances may each accept a message of one sender
-    // (each above what it had seen); whichever batch is sequenced second must not put a
-    // nonce at or below the sender's highest in the log.
-    const highest = new Map<string, number>()
-    for (const r of records) {
-      const h = highest.get(r.sender) ?? this.nonces.get(r.sender) ?? -1
-      if (r.nonce <= h) return skip(batch, `nonce ${r.nonce} of sender ${r.sender} is not above its highest in the log (${h})`)
-      highest.set(r.sender, r.nonce)
-    }
     return { _tag: "Apply", seqOffset: head.offset, batch, records }
   }
 
@@ -155,7 +141,6 @@ export class SequenceMerger {
     // Other copies of the applied ids (a producer's retries, another instance's losing
     // append) can never be applied: drop them.
     for (const r of decision.records) {
-      this.nonces.set(r.sender, Math.max(r.nonce, this.nonces.get(r.sender) ?? -1))
       for (const key of this.bufferedById.get(r.id) ?? []) this.buffered.delete(key)
       this.bufferedById.delete(r.id)
     }
