@@ -11,6 +11,7 @@ import {
   statusOf,
   visibleOrder
 } from "../../src/domain/mempool/Mempool.ts"
+import { statusView } from "../../src/domain/mempool/MempoolViews.ts"
 import { commitmentOf } from "../../src/domain/mempool/OrderBytes.ts"
 import { makeMempool } from "../../src/projections/Mempool/Mempool.ts"
 import { serialize } from "../../src/projections/Projection.ts"
@@ -183,19 +184,141 @@ describe("cancellation, matching, filling", () => {
     const own = log.append(bob, "UserOrderCancellation", { orderId: c.id })
     const unsealed = log.append(instance, "OrdersMatched", { orderIds: [a.id] })
     log.append(instance, "BatchSealed", sealPayload(0))
-    log.append(instance, "OrdersMatched", { orderIds: [b.id, a.id, c.id] })
+    log.append(instance, "OrdersMatched", { orderIds: [b.id, a.id] })
     log.append(instance, "OrderFilled", { orderId: a.id, txHash: "aa" })
     const twice = log.append(bob, "UserOrderCancellation", { orderId: c.id })
     const state = fold(log.records)
     expect(outcome(state, stolen.id)?.reason).toMatch(/only the order's sender/)
     expect(outcome(state, own.id)?.accepted).toBe(true)
     expect(outcome(state, twice.id)?.reason).toMatch(/already cancelled/)
-    expect(outcome(state, unsealed.id)?.reason).toMatch(/not revealed and sealed \(committed\)/)
+    expect(outcome(state, unsealed.id)?.reason).toMatch(/refused whole.*not revealed and sealed \(committed\)/)
     expect(statusOf(state, entryOf(state, a.id)!)).toBe("filled")
     expect(statusOf(state, entryOf(state, b.id)!)).toBe("matched")
     expect(statusOf(state, entryOf(state, c.id)!)).toBe("cancelled")
     expect([...HashMap.values(state.processing)]).toEqual([b.id, a.id])
     expect(entryOf(state, b.id)!.processed).toBe(0)
+  })
+})
+
+describe("OrdersMatched is all or nothing", () => {
+  const carol = testKey("carol")
+  const operator = testKey("operator")
+  const proposalOf = (ids: ReadonlyArray<string>) => ({ orders: ids.map((orderId) => ({ orderId, amountIn: "1", amountOut: "2" })) })
+  const unchanged = (state: MempoolState, id: string, status: string) => {
+    const entry = entryOf(state, id)!
+    expect(statusOf(state, entry)).toBe(status)
+    expect(entry.processed).toBeNull()
+    expect(entry.history.some((h) => h.status === "matched")).toBe(false)
+  }
+
+  it("a cancellation between the decision and OrdersMatched leaves every order of the proposal unmatched, and the proposal's refusal is in the status view", () => {
+    const log = handLog()
+    const a = log.append(alice, "UserOrder", order(1))
+    const b = log.append(bob, "UserOrder", order(2))
+    const c = log.append(carol, "UserOrder", order(3))
+    log.append(instance, "BatchSealed", sealPayload(0))
+    // Settlement decided on the proposal here (all three revealed), then b's sender cancels before the verdict.
+    const proposal = log.append(operator, "MatchProposal", proposalOf([a.id, b.id, c.id]))
+    const cancel = log.append(bob, "UserOrderCancellation", { orderId: b.id })
+    const verdict = log.append(instance, "OrdersMatched", { orderIds: [a.id, b.id, c.id] }, { deps: [proposal.id] })
+    const state = fold(log.records)
+    expect(outcome(state, cancel.id)?.accepted).toBe(true)
+    unchanged(state, a.id, "revealed")
+    unchanged(state, b.id, "cancelled")
+    unchanged(state, c.id, "revealed")
+    expect(state.processedCount).toBe(0)
+    expect(HashMap.size(state.processing)).toBe(0)
+    expect(outcome(state, verdict.id)).toMatchObject({ type: "OrdersMatched", accepted: false, target: proposal.id })
+    expect(outcome(state, verdict.id)?.reason).toBe(`refused whole, nothing matched: 1 of 3 orders not matchable: ${b.id}: not revealed and sealed (cancelled)`)
+    // The status view (GET /v1/mempool/orders/{id}) of the proposal shows the refusal and its reason.
+    expect(statusView(state, proposal.id)).toEqual({
+      kind: "message",
+      id: proposal.id,
+      type: "MatchProposal",
+      offset: verdict.offset,
+      accepted: false,
+      target: verdict.id,
+      reason: `its OrdersMatched ${verdict.id} was refused at the fold: ${outcome(state, verdict.id)?.reason}`
+    })
+    expect(statusView(state, verdict.id)).toMatchObject({ kind: "message", type: "OrdersMatched", accepted: false })
+    // The orders left are still matchable by a later verdict, which is accepted and recorded as such.
+    const again = log.append(operator, "MatchProposal", proposalOf([c.id, a.id]))
+    const second = log.append(instance, "OrdersMatched", { orderIds: [c.id, a.id] }, { deps: [again.id] })
+    const after = fold(log.records)
+    expect(outcome(after, second.id)).toMatchObject({ accepted: true, reason: null, target: again.id })
+    expect([...HashMap.values(after.processing)]).toEqual([c.id, a.id])
+    expect(statusOf(after, entryOf(after, a.id)!)).toBe("matched")
+    expect(statusView(after, again.id)).toBeUndefined()
+  })
+
+  it("an expiry or cancellation of one bundle member between decision and verdict leaves the whole bundle and the rest of the proposal unmatched", () => {
+    const log = handLog()
+    const f = log.append(alice, "UserOrder", order(3))
+    const g = log.append(bob, "UserOrder", { ...order(4), bundle: [f.id] })
+    const x = log.append(carol, "UserOrder", order(5))
+    const y = log.append(carol, "UserOrder", order(7))
+    log.append(instance, "BatchSealed", sealPayload(0))
+    const p1 = log.append(operator, "MatchProposal", proposalOf([x.id, g.id, f.id]))
+    log.append(instance, "OrderExpired", { orderIds: [f.id], at: 5_000 })
+    const v1 = log.append(instance, "OrdersMatched", { orderIds: [x.id, g.id, f.id] }, { deps: [p1.id] })
+    let state = fold(log.records)
+    unchanged(state, x.id, "revealed")
+    unchanged(state, g.id, "revealed")
+    unchanged(state, f.id, "expired")
+    expect(outcome(state, v1.id)?.reason).toMatch(new RegExp(`1 of 3 orders not matchable: ${f.id}: not revealed and sealed \\(expired\\)`))
+    expect(outcome(state, p1.id)).toMatchObject({ type: "MatchProposal", accepted: false })
+
+    // A bundle whose member is cancelled by its own sender: same.
+    const h = log.append(alice, "UserOrder", order(9))
+    const k = log.append(bob, "UserOrder", { ...order(10), bundle: [h.id] })
+    log.append(instance, "BatchSealed", sealPayload(1))
+    const p2 = log.append(operator, "MatchProposal", proposalOf([h.id, k.id, y.id]))
+    log.append(alice, "UserOrderCancellation", { orderId: h.id })
+    const v2 = log.append(instance, "OrdersMatched", { orderIds: [h.id, k.id, y.id] }, { deps: [p2.id] })
+    state = fold(log.records)
+    unchanged(state, h.id, "cancelled")
+    unchanged(state, k.id, "revealed")
+    unchanged(state, y.id, "revealed")
+    expect(outcome(state, v2.id)?.reason).toMatch(/refused whole, nothing matched: 1 of 3/)
+    expect(statusView(state, p2.id)).toMatchObject({ kind: "message", type: "MatchProposal", accepted: false })
+    expect(state.processedCount).toBe(0)
+  })
+
+  it("refuses whole a verdict naming an order twice, or a bundled order without its bundle, listing every failing order in the event's order", () => {
+    const log = handLog()
+    const f = log.append(alice, "UserOrder", order(3))
+    const g = log.append(bob, "UserOrder", { ...order(4), bundle: [f.id] })
+    const x = log.append(carol, "UserOrder", order(5))
+    log.append(instance, "BatchSealed", sealPayload(0))
+    const twice = log.append(instance, "OrdersMatched", { orderIds: [x.id, f.id, x.id] })
+    const partial = log.append(instance, "OrdersMatched", { orderIds: [x.id, g.id] })
+    const unknown = "ab".repeat(32)
+    const several = log.append(instance, "OrdersMatched", { orderIds: [unknown, x.id, g.id] })
+    const state = fold(log.records)
+    expect(outcome(state, twice.id)?.reason).toMatch(new RegExp(`1 of 3 orders not matchable: ${x.id}: named twice$`))
+    expect(outcome(state, partial.id)?.reason).toMatch(new RegExp(`${g.id}: its bundle is not all named \\(${f.id}\\)`))
+    expect(outcome(state, several.id)?.reason).toBe(
+      `refused whole, nothing matched: 2 of 3 orders not matchable: ${unknown}: unknown order; ${g.id}: its bundle is not all named (${f.id})`
+    )
+    // No deps: no proposal to record; the verdict's own outcome says it all.
+    expect(outcome(state, twice.id)?.target).toBeNull()
+    for (const id of [f.id, g.id, x.id]) unchanged(state, id, "revealed")
+  })
+
+  it("folds deterministically: the same log gives the same snapshot, also when folded from a snapshot taken between decision and verdict", () => {
+    const log = handLog()
+    const a = log.append(alice, "UserOrder", order(1))
+    const b = log.append(bob, "UserOrder", order(2))
+    log.append(instance, "BatchSealed", sealPayload(0))
+    const p = log.append(operator, "MatchProposal", proposalOf([a.id, b.id]))
+    log.append(bob, "UserOrderCancellation", { orderId: b.id })
+    const cut = log.records.length
+    log.append(instance, "OrdersMatched", { orderIds: [a.id, b.id] }, { deps: [p.id] })
+    const whole = serialize(projection, fold(log.records))
+    expect(serialize(projection, fold(log.records))).toBe(whole)
+    const snapshot = projection.decode(JSON.parse(serialize(projection, fold(log.records.slice(0, cut)))))
+    expect(serialize(projection, log.records.slice(cut).reduce(projection.evolve, snapshot))).toBe(whole)
+    expect(JSON.parse(whole).outcomes[p.id]).toMatchObject({ type: "MatchProposal", accepted: false })
   })
 })
 

@@ -4,12 +4,14 @@
  * OrdersMatched / MatchRefused / OrderFilled / FillRefused naming their input. Accepted
  * proposals move orders to matched, then filled; every refusal carries its reason; forged
  * decisions change nothing; a restarted service decides nothing twice; replay of the log
- * reaches the live digests.
+ * reaches the live digests. A cancellation folded between a decision and its OrdersMatched
+ * makes the mempool refuse the whole verdict.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Option, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { entryOf, type MempoolState, statusOf } from "../../src/domain/mempool/Mempool.ts"
+import { statusView } from "../../src/domain/mempool/MempoolViews.ts"
 import { commitmentOf } from "../../src/domain/mempool/OrderBytes.ts"
 import { decideMatch } from "../../src/domain/mempool/SettlementRules.ts"
 import type { MessageType } from "../../src/domain/MessageTypes.ts"
@@ -177,6 +179,82 @@ describe("settlement", () => {
       )
       expect(verdict).toEqual({ ok: true })
     }).pipe(Effect.provide(layer)), 60_000)
+
+  it.effect("a cancellation between settlement's decision and its OrdersMatched leaves every order of the proposal unmatched (bundle or not); the refusal is in the status view; replay equals the live digest", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const sealer = yield* Sealer.Sealer
+      const author = yield* Author.Author
+      const runner = yield* ProjectionRunner.Projections
+      const log = yield* CausalLog
+      const a = yield* submit(users[0]!, "UserOrder", order(21))
+      const f = yield* submit(users[1]!, "UserOrder", order(22))
+      const g = yield* submit(users[2]!, "UserOrder", { ...order(23), bundle: [f.id] })
+      const b = yield* submit(users[3]!, "UserOrder", order(24))
+      const c = yield* submit(users[0]!, "UserOrder", order(25))
+      yield* submit(op, "ComputationIntent", { orderIds: [a.id, f.id, g.id, b.id, c.id], windowStart: T0, windowEnd: T0 + 100_000 })
+      yield* sealer.tick
+      yield* TestClock.adjust("12 seconds")
+      expect((yield* sealer.tick).sealed).toBe(0)
+
+      // What settlement does for a proposal, with a cancellation landing between its decision and its verdict.
+      const raced = (orders: ReadonlyArray<ReturnType<typeof clearing>>, cancel: { key: KeyFile; orderId: string }) =>
+        Effect.gen(function*() {
+          const proposal = yield* submit(op, "MatchProposal", { orders })
+          const m = (yield* runner.state(mempool).pipe(Effect.orDie)).state as MempoolState
+          const o = (yield* runner.state(operators).pipe(Effect.orDie)).state as OperatorsState
+          const verdict = decideMatch({ operator: op.publicKey, proposal: { orders } as never, deps: [], proof: undefined, now: o.now }, m, o.intents)
+          expect(verdict).toEqual({ ok: true })
+          yield* submit(cancel.key, "UserOrderCancellation", { orderId: cancel.orderId })
+          const matched = yield* author.publish("OrdersMatched", { orderIds: orders.map((x) => x.orderId) }, { deps: [proposal.id as never] })
+          yield* runner.awaitOffset(matched.offset + 1)
+          return { proposal, matched }
+        })
+      // A bundle (g with f) and an order a: f is cancelled by its sender.
+      const withBundle = yield* raced([clearing(a.id, 21), clearing(g.id, 23), clearing(f.id, 22)], { key: users[1]!, orderId: f.id })
+      // No bundle: b and c; c is cancelled.
+      const plain = yield* raced([clearing(b.id, 24), clearing(c.id, 25)], { key: users[0]!, orderId: c.id })
+
+      for (const id of [a.id, g.id, b.id]) expect(yield* statusById(id)).toBe("revealed")
+      for (const id of [f.id, c.id]) expect(yield* statusById(id)).toBe("cancelled")
+      const state = yield* view
+      expect(state.processedCount).toBe(0)
+      for (const [r, cancelled] of [[withBundle, f.id], [plain, c.id]] as const) {
+        const reason = `refused whole, nothing matched: 1 of ${r === plain ? 2 : 3} orders not matchable: ${cancelled}: not revealed and sealed (cancelled)`
+        expect(statusView(state, r.matched.id)).toMatchObject({ kind: "message", type: "OrdersMatched", accepted: false, reason, target: r.proposal.id })
+        expect(statusView(state, r.proposal.id)).toEqual({
+          kind: "message",
+          id: r.proposal.id,
+          type: "MatchProposal",
+          offset: r.matched.offset,
+          accepted: false,
+          target: r.matched.id,
+          reason: `its OrdersMatched ${r.matched.id} was refused at the fold: ${reason}`
+        })
+      }
+
+      // Settlement started over this log decides nothing again (each proposal has its verdict), and refuses a fill of the refused proposal.
+      const end = yield* log.endOffset
+      const fillReason = yield* Effect.scoped(Effect.gen(function*() {
+        const settlement = yield* Settlement.make
+        yield* settlement.awaitProcessed(end)
+        expect(yield* log.endOffset).toBe(end)
+        const report = yield* submit(op, "FillReport", { proposalId: plain.proposal.id, orderId: b.id, chain: "eth", txHash: "bb" })
+        yield* settlement.awaitProcessed(report.offset + 1)
+        const decision = Option.getOrThrow(yield* settlement.decisionOf(report.id))
+        expect(decision.type).toBe("FillRefused")
+        return (bodyOf(decision).payload as { reason: string }).reason
+      }))
+      expect(fillReason).toMatch(/is revealed, not matched/)
+      expect(yield* statusById(b.id)).toBe("revealed")
+
+      // Replay from offset 0 reaches the live digest.
+      const last = yield* log.endOffset
+      yield* runner.awaitOffset(last)
+      const status = yield* runner.status
+      const replayed = yield* ProjectionRunner.replay(log, [mempool])
+      expect(replayed.digests[mempool.name]).toBe(status.find((s) => s.name === mempool.name)!.digest)
+    }).pipe(Effect.provide(stack({ windowMs: 12_000, revealWindowMs: 24_000 }))), 60_000)
 
   it.effect("a fill naming evidence needs the instance's CrossChainEvent of that transaction on the order's chain", () =>
     Effect.gen(function*() {

@@ -563,15 +563,63 @@ const decrypted = (state: MempoolState, e: EventHeader, p: typeof TlockDecrypted
   })
 }
 
-const matched = (state: MempoolState, e: EventHeader, p: typeof OrdersMatched.Type) => {
-  let processing = state.processing
+/** Why an order named by an OrdersMatched cannot be matched at the verdict's own offset, or undefined if it can. */
+const unmatchable = (state: MempoolState, ids: ReadonlySet<string>, id: string, seen: ReadonlySet<string>): string | undefined => {
+  if (seen.has(id)) return "named twice"
+  const entry = get(state.entries, id)
+  if (entry === undefined) return "unknown order"
+  const status = statusOf(state, entry)
+  if (status !== "revealed") return `not revealed and sealed (${status})`
+  const missing = (entry.order?.bundle ?? []).filter((b) => !ids.has(b))
+  if (missing.length > 0) return `its bundle is not all named (${missing.join(", ")})`
+  return undefined
+}
+
+/**
+ * The instance's OrdersMatched, all or nothing: every order it names must still be revealed
+ * and sealed at the verdict's own offset (a cancellation or expiry folded between the
+ * decision and the verdict wins), named once, with its whole bundle. If one is not, nothing
+ * of it is applied: the verdict's outcome is refused with every failing order, in the
+ * event's order, and the proposal it names (its one dep, as settlement publishes it) gets the
+ * same refusal as its outcome, so the status views show it. Otherwise the orders are matched
+ * in the event's order.
+ */
+const matched = (state: MempoolState, e: EventHeader, p: typeof OrdersMatched.Type): MempoolState => {
+  const ids = new Set<string>(p.orderIds)
+  const seen = new Set<string>()
+  const failures: Array<string> = []
+  for (const id of p.orderIds) {
+    const why = unmatchable(state, ids, id, seen)
+    if (why !== undefined) failures.push(`${id}: ${why}`)
+    seen.add(id)
+  }
+  const proposal = e.deps.length === 1 ? e.deps[0] as string : null
+  if (failures.length > 0) {
+    const reason = `refused whole, nothing matched: ${failures.length} of ${p.orderIds.length} orders not matchable: ${failures.slice(0, 8).join("; ")}`.slice(0, 1000)
+    const noted = note(state, e, "OrdersMatched", proposal, reason)
+    // The proposal holds no position and the mempool has no outcome of it yet: record the refusal under its id.
+    if (proposal === null || get(noted.entries, proposal) !== undefined || get(noted.outcomes, proposal) !== undefined) return noted
+    return {
+      ...noted,
+      outcomes: HashMap.set(noted.outcomes, proposal, {
+        type: "MatchProposal",
+        offset: e.offset,
+        target: e.id,
+        accepted: false,
+        reason: `its OrdersMatched ${e.id} was refused at the fold: ${reason}`.slice(0, 1000)
+      })
+    }
+  }
+  let s = state
   let count = state.processedCount
-  const next = decideEach(state, e, "OrdersMatched", p.orderIds, (s, entry) => {
-    if (statusOf(s, entry) !== "revealed") return `not revealed and sealed (${statusOf(s, entry)})`
-    processing = HashMap.set(processing, count, entry.id)
-    return { ...withStatus(entry, "matched", e.offset), processed: count++ }
-  })
-  return { ...next, processing, processedCount: count }
+  let processing = state.processing
+  for (const id of p.orderIds) {
+    const entry = get(s.entries, id)
+    if (entry === undefined) continue // unreachable: checked above
+    processing = HashMap.set(processing, count, id)
+    s = putEntry(s, { ...withStatus(entry, "matched", e.offset), processed: count++ })
+  }
+  return note({ ...s, processing, processedCount: count }, e, "OrdersMatched", proposal, null)
 }
 
 const filled = (state: MempoolState, e: EventHeader, p: typeof OrderFilled.Type) =>

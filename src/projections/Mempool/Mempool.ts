@@ -203,7 +203,8 @@ export const makeMempool = (
   return {
     name: MEMPOOL,
     // 3: modulus proofs are no longer checked in the fold; RswModulusVerified decides.
-    version: 3,
+    // 4: an OrdersMatched is folded all or nothing; a refused one records its proposal's refusal.
+    version: 4,
     needsBody: true,
     initialState: initialMempool,
     evolve: (state, record) => {
