@@ -3,8 +3,8 @@
  * on a service (Ingest, Projections, CausalLog) and the answer back into the contract's
  * shapes; admission rules live in the ingest service, never here.
  */
-import { ByteSize, Cause, Effect, Layer, Metric, Result, Schema, Stream } from "effect"
-import { HttpIncomingMessage, type HttpServerRequest, HttpServerResponse } from "effect/http"
+import { ByteSize, Effect, Layer, Metric, Result, Schema, Stream } from "effect"
+import { HttpIncomingMessage, type HttpServerRequest } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { MalformedMessage, type Rejection } from "../../domain/Rejection.ts"
 import { LogIndex } from "../../projections/LogIndex/LogIndex.ts"
@@ -26,6 +26,7 @@ import {
   UnsupportedMediaType
 } from "./Api.ts"
 import { Draining } from "./Draining.ts"
+import { eventStream } from "./EventStream.ts"
 import * as ChainsHandlers from "./ChainsHandlers.ts"
 import * as HttpMetrics from "./HttpMetrics.ts"
 import * as MempoolHandlers from "./MempoolHandlers.ts"
@@ -142,22 +143,10 @@ const messages = (options: HandlerOptions) =>
             // A reconnecting EventSource sends both its URL's ?from and Last-Event-ID: the latter wins.
             const from = lastEventId !== undefined ? lastEventId + 1 : query.from ?? (yield* storage(log.endOffset))
             const records = log.subscribe(from).pipe(Stream.map(sseRecord))
-            // The first tick is immediate: it sends the headers and tells the client it is connected.
-            const heartbeats = Stream.tick(options.heartbeatMs).pipe(Stream.map(() => ": heartbeat\n\n"))
-            const body = Stream.merge(records, heartbeats, { haltStrategy: "left" }).pipe(
-              Stream.catchCause((cause) =>
-                Cause.hasInterruptsOnly(cause)
-                  ? Stream.failCause(cause)
-                  : Stream.make(`event: error\ndata: ${JSON.stringify({ _tag: "StorageUnavailable", reason: "the log's storage failed; reconnect with Last-Event-ID" })}\n\n`)
-              ),
-              Stream.interruptWhen(draining),
-              Stream.onStart(Metric.modify(HttpMetrics.sseClients, 1)),
-              Stream.ensuring(Metric.modify(HttpMetrics.sseClients, -1)),
-              Stream.encodeText
-            )
-            return HttpServerResponse.stream(body, {
-              contentType: "text/event-stream; charset=utf-8",
-              headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
+            return eventStream(records, {
+              heartbeatMs: options.heartbeatMs,
+              draining,
+              failureReason: "the log's storage failed; reconnect with Last-Event-ID"
             })
           }))
     }))

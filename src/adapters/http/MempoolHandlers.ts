@@ -5,8 +5,7 @@
  * instance key, deterministically (ed25519), from the state: the same entry always gets the
  * same receipt, and a small cache spares re-signing.
  */
-import { Cause, Clock, Effect, Metric, Result, Stream } from "effect"
-import { HttpServerResponse } from "effect/http"
+import { Clock, Effect, Result, Stream } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { LRUCache } from "lru-cache"
 import { type MempoolState, entryOf } from "../../domain/mempool/Mempool.ts"
@@ -30,7 +29,7 @@ import { makeMempool } from "../../projections/Mempool/Mempool.ts"
 import { Projections } from "../../projections/ProjectionRunner.ts"
 import { Api } from "./Api.ts"
 import { Draining } from "./Draining.ts"
-import * as HttpMetrics from "./HttpMetrics.ts"
+import { eventStream } from "./EventStream.ts"
 import { BatchNotFound, DEFAULT_ROWS, NoReceipt, OrderNotFound } from "./MempoolApi.ts"
 
 /** Limits of the mempool endpoints. */
@@ -105,24 +104,10 @@ export const layer = (options: MempoolHandlerOptions) =>
               Stream.map((x) => sse(x.view, x.offset))
             )
             const updates = final(first) ? Stream.empty : changes
-            const heartbeats = Stream.tick(options.heartbeatMs).pipe(Stream.map(() => ": heartbeat\n\n"))
-            const body = Stream.concat(
-              Stream.make(sse(first, start.offset)),
-              Stream.merge(updates, heartbeats, { haltStrategy: "left" })
-            ).pipe(
-              Stream.catchCause((cause) =>
-                Cause.hasInterruptsOnly(cause)
-                  ? Stream.failCause(cause)
-                  : Stream.make(`event: error\ndata: ${JSON.stringify({ _tag: "StorageUnavailable", reason: "the log's storage failed; reconnect" })}\n\n`)
-              ),
-              Stream.interruptWhen(draining),
-              Stream.onStart(Metric.modify(HttpMetrics.sseClients, 1)),
-              Stream.ensuring(Metric.modify(HttpMetrics.sseClients, -1)),
-              Stream.encodeText
-            )
-            return HttpServerResponse.stream(body, {
-              contentType: "text/event-stream; charset=utf-8",
-              headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
+            return eventStream(Stream.concat(Stream.make(sse(first, start.offset)), updates), {
+              heartbeatMs: options.heartbeatMs,
+              draining,
+              failureReason: "the log's storage failed; reconnect"
             })
           }))
         .handle("pending", ({ query }) =>
