@@ -5,11 +5,10 @@
  * does not decode is an error, never silently replaced: every event the instance signed
  * names that key.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
-import { dirname } from "node:path"
 import { Data, Effect, Layer, Schema } from "effect"
 import { KeyFile, generateKey } from "../domain/Keys.ts"
 import { InstanceKey } from "../ports/InstanceKey.ts"
+import { readIfExists, writeSecret } from "./SecretFile.ts"
 
 /** The key file exists but cannot be read or decoded, or cannot be created. */
 export class InstanceKeyError extends Data.TaggedError("InstanceKeyError")<{
@@ -23,18 +22,10 @@ const decode = Schema.decodeUnknownResult(Schema.fromJsonString(KeyFile))
 export const loadOrCreate = (path: string): Effect.Effect<KeyFile, InstanceKeyError> =>
   Effect.try({
     try: () => {
-      let text: string | undefined
-      try {
-        text = readFileSync(path, "utf8")
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e
-      }
+      const text = readIfExists(path)
       if (text === undefined) {
         const key = generateKey("ed25519")
-        mkdirSync(dirname(path), { recursive: true })
-        const tmp = `${path}.tmp-${process.pid}`
-        writeFileSync(tmp, `${JSON.stringify(key)}\n`, { mode: 0o600 })
-        renameSync(tmp, path)
+        writeSecret(path, `${JSON.stringify(key)}\n`)
         return key
       }
       const decoded = decode(text)
@@ -51,13 +42,8 @@ export const loadOrCreate = (path: string): Effect.Effect<KeyFile, InstanceKeyEr
 export const readPublicKey = (path: string): Effect.Effect<string | undefined, InstanceKeyError> =>
   Effect.try({
     try: () => {
-      let text: string
-      try {
-        text = readFileSync(path, "utf8")
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined
-        throw e
-      }
+      const text = readIfExists(path)
+      if (text === undefined) return undefined
       const decoded = decode(text)
       if (decoded._tag === "Failure") throw new Error(`not a key file: ${String(decoded.failure)}`)
       return decoded.success.publicKey

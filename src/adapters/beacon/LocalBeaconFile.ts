@@ -5,11 +5,10 @@
  * the log are locked to its key and schedule — so a file that exists but does not decode is
  * an error, never silently replaced.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
-import { dirname } from "node:path"
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js"
 import { Clock, Effect, Layer, Schema } from "effect"
 import { Beacon, BeaconUnavailableError } from "../../ports/Beacon.ts"
+import { readIfExists, writeSecret } from "../SecretFile.ts"
 import * as LocalBeacon from "./LocalBeacon.ts"
 
 /** The file's content. */
@@ -29,19 +28,11 @@ export const loadOrCreate = (path: string): Effect.Effect<LocalBeacon.LocalBeaco
     const now = yield* Clock.currentTimeMillis
     return yield* Effect.try({
       try: (): LocalBeacon.LocalBeaconOptions => {
-        let text: string | undefined
-        try {
-          text = readFileSync(path, "utf8")
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e
-        }
+        const text = readIfExists(path)
         if (text === undefined) {
           const options = { secretKey: LocalBeacon.randomSecretKey(), genesisTime: Math.floor(now / 1000), period: 3, beaconId: "causeway-local" }
-          mkdirSync(dirname(path), { recursive: true })
-          const tmp = `${path}.tmp-${process.pid}`
           const file: typeof BeaconKeyFile.Type = { v: 1, ...options, secretKey: bytesToHex(options.secretKey) }
-          writeFileSync(tmp, `${JSON.stringify(file)}\n`, { mode: 0o600 })
-          renameSync(tmp, path)
+          writeSecret(path, `${JSON.stringify(file)}\n`)
           return options
         }
         const decoded = decode(text)
