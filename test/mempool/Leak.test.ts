@@ -9,28 +9,14 @@
  * once: the search is not blind.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Logger, References } from "effect"
+import { Effect } from "effect"
 import * as LocalBeacon from "../../src/adapters/beacon/LocalBeacon.ts"
-import * as HttpService from "../../src/adapters/http/HttpService.ts"
-import * as InstanceKeyFile from "../../src/adapters/InstanceKeyFile.ts"
-import * as MemoryCausalLog from "../../src/adapters/MemoryCausalLog.ts"
-import * as NodeCryptoSignatureVerifier from "../../src/adapters/NodeCryptoSignatureVerifier.ts"
-import * as SqliteProjectionStore from "../../src/adapters/SqliteProjectionStore.ts"
-import * as InlineTlockDecrypter from "../../src/adapters/timelock/InlineTlockDecrypter.ts"
-import * as WorkerRswModulusChecker from "../../src/adapters/timelock/WorkerRswModulusChecker.ts"
-import * as WorkerRswSolver from "../../src/adapters/timelock/WorkerRswSolver.ts"
-import { idOf } from "../../src/domain/Envelope.ts"
-import type { KeyFile } from "../../src/domain/Keys.ts"
 import type { UserOrder } from "../../src/domain/mempool/MempoolMessages.ts"
 import { commitmentOf, orderBytes } from "../../src/domain/mempool/OrderBytes.ts"
-import type { MessageType } from "../../src/domain/MessageTypes.ts"
-import type { MessageId } from "../../src/domain/Primitives.ts"
 import { roundAt } from "../../src/domain/timelock/ChainInfo.ts"
 import { encryptToRound } from "../../src/domain/timelock/Tlock.ts"
-import { servicesLayer } from "../../src/main.ts"
-import * as Ingest from "../../src/services/Ingest.ts"
-import * as Sealer from "../../src/services/Sealer.ts"
-import { envelope, testKey } from "../support/fixtures.ts"
+import { testKey } from "../support/fixtures.ts"
+import { events, leakBeacon, leaksOf, searcherPaths, startLeakServer, tap } from "./leakCapture.ts"
 import { salt } from "./support.ts"
 
 const instance = testKey("leak-instance")
@@ -51,86 +37,16 @@ const locked = secretOrder(2)
 const plain: UserOrder = { chain: "eth", market: "PLAIN-MKT", side: "sell", amountIn: "515151515151", minAmountOut: "1", limitPrice: "1" } as UserOrder
 const bobSalt = salt("leak-bob")
 const markers = [committed.market, committed.amountIn, committed.minAmountOut, bobSalt, locked.market, locked.amountIn, locked.minAmountOut]
-const leaks = (text: string): Array<string> => markers.filter((m) => text.includes(m))
+const leaks = leaksOf(markers)
 
-const nowS = Math.floor(Date.now() / 1000)
-const beacon: LocalBeacon.LocalBeaconOptions = { secretKey: new Uint8Array(32).fill(9), genesisTime: nowS - 100, period: 1 }
+const beacon = leakBeacon(9)
 const chain = LocalBeacon.chainInfoOf(beacon)
-
-/** The server under test, its log lines captured. */
-const server = (lines: Array<string>) => {
-  const storage = Layer.mergeAll(
-    MemoryCausalLog.layerMemory,
-    SqliteProjectionStore.layerMemory,
-    NodeCryptoSignatureVerifier.layer,
-    InstanceKeyFile.layerKey(instance),
-    LocalBeacon.layerWith(beacon),
-    InlineTlockDecrypter.layerNoble,
-    WorkerRswSolver.layer,
-    WorkerRswModulusChecker.layer
-  )
-  const core = Sealer.layer({ windowMs: 2500, tickMs: 50, revealWindowMs: 60_000 }).pipe(
-    Layer.provideMerge(servicesLayer(Ingest.defaultOptions)),
-    Layer.provideMerge(storage)
-  )
-  const logging = Layer.mergeAll(
-    Logger.layer([Logger.map(Logger.formatJson, (line) => void lines.push(line))]),
-    Layer.succeed(References.MinimumLogLevel, "Trace")
-  )
-  return HttpService.layer({ host: "127.0.0.1", port: 0, heartbeatMs: 200 }).pipe(Layer.provide(core), Layer.provide(logging))
-}
-
-/** Everything a stream sent, kept as raw text, until closed. */
-const tap = (url: string) => {
-  const abort = new AbortController()
-  let text = ""
-  const done = fetch(url, { headers: { accept: "text/event-stream" }, signal: abort.signal }).then(async (r) => {
-    const reader = (r.body as ReadableStream<Uint8Array>).getReader()
-    const decoder = new TextDecoder()
-    for (;;) {
-      const chunk = await reader.read()
-      if (chunk.done) return
-      text += decoder.decode(chunk.value, { stream: true })
-    }
-  }).catch(() => undefined)
-  return { text: () => text, close: () => (abort.abort(), done) }
-}
-
-/** The events of a raw SSE text (comments dropped). */
-const events = (text: string): Array<{ event?: string; data?: string }> =>
-  text.split("\n\n").filter((b) => b.trim() !== "" && !b.startsWith(":")).map((block) => {
-    const out: Record<string, string> = {}
-    for (const line of block.split("\n")) {
-      const colon = line.indexOf(":")
-      if (colon > 0) out[line.slice(0, colon)] = line.slice(colon + 1).trim()
-    }
-    return out
-  })
 
 describe("mempool leak test", () => {
   it.live("no response, SSE event, log line or metric carries a committed or time-locked order's content before its batch is sealed", () =>
     Effect.gen(function*() {
       const lines: Array<string> = []
-      const context = yield* Layer.build(server(lines))
-      const port = yield* HttpService.boundPort.pipe(Effect.provideContext(context))
-      const base = `http://127.0.0.1:${port}`
-      const call = (path: string, init: RequestInit = {}) =>
-        Effect.promise(async () => {
-          const r = await fetch(base + path, init)
-          return { status: r.status, text: await r.text() }
-        })
-      let lamport = 0
-      const nonces = new Map<string, number>()
-      const post = (key: KeyFile, type: MessageType, payload: unknown, deps: ReadonlyArray<string> = []) =>
-        Effect.gen(function*() {
-          const nonce = (nonces.get(key.publicKey) ?? 0) + 1
-          nonces.set(key.publicKey, nonce)
-          lamport = Math.max(lamport + 1, deps.length > 0 ? 500_000 : 0)
-          const env = envelope(key, { type, payload, nonce, lamport, deps: [...deps].sort() as Array<MessageId> })
-          const r = yield* call("/v1/messages", { method: "POST", body: JSON.stringify(env), headers: { "content-type": "application/json" } })
-          expect(r.status, r.text).toBe(201)
-          return idOf(env)
-        })
+      const { base, call, post, readAll } = yield* startLeakServer({ instance, beacon, lines })
 
       const global = tap(`${base}/v1/stream?from=0`)
       const round = roundAt(chain, Date.now()) + 6
@@ -141,29 +57,7 @@ describe("mempool leak test", () => {
       const lockedEvents = tap(`${base}/v1/mempool/orders/${lockedId}/events`)
 
       // Everything a searcher can read before the seal.
-      const paths = [
-        "/v1/messages?limit=1000",
-        `/v1/messages/${commitId}`,
-        `/v1/messages/${lockedId}`,
-        `/v1/messages/${plainId}/dependents`,
-        "/v1/mempool/orders",
-        "/v1/mempool/orders?revealedOnly=true",
-        "/v1/mempool/orders?market=SECRET-MKT-1",
-        "/v1/mempool/orders?chain=eth&limit=1000",
-        `/v1/mempool/orders/${commitId}`,
-        `/v1/mempool/orders/${lockedId}`,
-        `/v1/mempool/orders/${plainId}`,
-        `/v1/mempool/orders/${commitId}/receipt`,
-        `/v1/mempool/orders/${lockedId}/receipt`,
-        "/v1/mempool/batches/0",
-        "/v1/mempool/batches/0/receipts",
-        "/v1/mempool/processing",
-        "/v1/projections",
-        "/v1/projections/log-index",
-        "/metrics"
-      ]
-      const before: Array<string> = []
-      for (const p of paths) before.push(`${p.replace("SECRET-MKT-1", "<guessed market>")} ${(yield* call(p)).text}`)
+      const before = yield* readAll(searcherPaths({ plain: plainId, protected: [commitId, lockedId] }, committed.market), committed.market)
       yield* Effect.sleep("300 millis") // let the streams deliver what they have
       const batch0 = yield* call("/v1/mempool/batches/0")
       expect(batch0.status, "the window must outlast the observations").toBe(404)
