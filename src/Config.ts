@@ -68,6 +68,8 @@ export type LogConfig =
     readonly brokers: ReadonlyArray<string>
     /** Prefix of the topic names (default "causeway."). */
     readonly topicPrefix: string
+    /** How long produce and fetch may fail without a break before /readyz says 503 (default 5 s). */
+    readonly disconnectGraceMs?: number
   }
 
 /** Defaults: 127.0.0.1:8080, data in ./data. */

@@ -93,7 +93,11 @@ export const chainObservers = (config: ServeConfig): ReadonlyMap<string, ChainOb
 export const logLayer = (config: ServeConfig) =>
   config.log?.kind === "kafka"
     ? KafkaCausalLog.layer(
-      { brokers: config.log.brokers, topicPrefix: config.log.topicPrefix },
+      {
+        brokers: config.log.brokers,
+        topicPrefix: config.log.topicPrefix,
+        ...(config.log.disconnectGraceMs === undefined ? {} : { disconnectGraceMs: config.log.disconnectGraceMs })
+      },
       (status) => ConnectingProbeServer.serve({ host: config.host, port: config.port }, status)
     )
     : SqliteCausalLog.layer({ path: logPath(config.dataDir), synchronous: config.synchronous })

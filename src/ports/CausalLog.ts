@@ -76,6 +76,11 @@ export interface CausalLogService {
   readonly endOffset: Effect.Effect<number, CausalLogError>
   /** Every record from `fromOffset` on, then each new one as it is appended; never ends. */
   readonly subscribe: (fromOffset: number) => Stream.Stream<LogRecord, CausalLogError>
+  /**
+   * Why the log cannot take appends right now, if so (readiness). Only adapters whose storage
+   * can go away while serving have it (Kafka: the brokers lost); absent means always able.
+   */
+  readonly unavailable?: Effect.Effect<Option.Option<string>>
 }
 
 /** The causal log service tag. */

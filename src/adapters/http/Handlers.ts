@@ -3,7 +3,7 @@
  * on a service (Ingest, Projections, CausalLog) and the answer back into the contract's
  * shapes; admission rules live in the ingest service, never here.
  */
-import { ByteSize, Effect, Layer, Metric, Result, Schema, Stream } from "effect"
+import { ByteSize, Effect, Layer, Metric, Option, Result, Schema, Stream } from "effect"
 import { HttpIncomingMessage, type HttpServerRequest } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { MalformedMessage, type Rejection } from "../../domain/Rejection.ts"
@@ -176,13 +176,16 @@ const ops = HttpApiBuilder.group(Api, "ops", (handlers) =>
     return handlers
       .handle("healthz", () => Effect.succeed({ status: "ok" as const }))
       .handle("readyz", () =>
-        storage(runner.caughtUp).pipe(
-          Effect.flatMap((ready) =>
-            ready
-              ? Effect.succeed({ ready: true as const })
-              : Effect.fail(new NotReady({ ready: false, reason: "projections are still folding the log" }))
-          )
-        ))
+        // The log first: an instance whose log cannot take appends (Kafka's brokers lost) is
+        // not ready, however caught up its projections are.
+        Effect.gen(function*() {
+          const down = log.unavailable === undefined ? Option.none<string>() : yield* log.unavailable
+          if (Option.isSome(down)) return yield* new NotReady({ ready: false, reason: down.value })
+          if (!(yield* storage(runner.caughtUp))) {
+            return yield* new NotReady({ ready: false, reason: "projections are still folding the log" })
+          }
+          return { ready: true as const }
+        }))
       .handle("metrics", () =>
         Effect.gen(function*() {
           // A storage failure leaves the gauge at its last value rather than failing the scrape.

@@ -8,21 +8,10 @@
 import { createServer, type Server } from "node:http"
 import type { Socket } from "node:net"
 import { Effect, type Scope } from "effect"
-import type { ConnectionStatus } from "./KafkaCausalLog.ts"
+import { type ConnectionStatus, describeStatus } from "./KafkaCausalLog.ts"
 
-/** The connection's state as one line. */
-export const describeStatus = (s: ConnectionStatus): string => {
-  switch (s._tag) {
-    case "Connecting":
-      return s.lastError === undefined
-        ? "connecting to Kafka"
-        : `connecting to Kafka (attempt ${s.attempt} failed: ${s.lastError})`
-    case "CatchingUp":
-      return `replaying the Kafka log: ${s.decided} of ${s.target} sequence records`
-    case "Ready":
-      return "ready"
-  }
-}
+/** Re-exported: the stand-in's `reason`. */
+export { describeStatus }
 
 /** Serve the stand-in on host:port for the life of the scope (then it stops and frees the port). */
 export const serve = (

@@ -12,6 +12,9 @@
  *   record; succeed once the local merge has applied the batch, with its offsets.
  * - Start: connects in the background with exponential backoff, logging each failure; the
  *   log is usable (`ready`) once it has caught up with the sequence topic as of connecting.
+ * - Once ready, produce and fetch failing without a break for `disconnectGraceMs` make it
+ *   `Disconnected` (the port's `unavailable` says why, so /readyz answers 503); the next fetch
+ *   or acknowledged produce makes it ready again. One log line per transition.
  */
 import { randomUUID } from "node:crypto"
 import { type Cause, type Context, Deferred, Effect, Exit, Layer, Option, Ref, type Scope, Semaphore } from "effect"
@@ -76,6 +79,12 @@ export interface KafkaLogOptions {
   readonly heartbeatIntervalMs?: number
   /** Longest a fetch waits at the broker for new data (default 100 ms). */
   readonly maxWaitTimeMs?: number
+  /**
+   * How long produce and fetch may fail without a break, once ready, before the log reports
+   * itself `Disconnected` (not ready; default 5 s). It is ready again at the next fetch or
+   * acknowledged produce.
+   */
+  readonly disconnectGraceMs?: number
 }
 
 /** What the broker turned out to support (the librdkafka mock lacks some admin APIs). */
@@ -90,6 +99,32 @@ export type ConnectionStatus =
   | { readonly _tag: "Connecting"; readonly attempt: number; readonly lastError: string | undefined }
   | { readonly _tag: "CatchingUp"; readonly target: number; readonly decided: number }
   | { readonly _tag: "Ready"; readonly capabilities: Capabilities }
+  | {
+    readonly _tag: "Disconnected"
+    readonly capabilities: Capabilities
+    /** When a fetch or produce last succeeded (epoch ms). */
+    readonly lastContact: number
+    /** When the grace ran out (epoch ms). */
+    readonly since: number
+    /** The latest failure. */
+    readonly reason: string
+  }
+
+/** The connection's state as one line (what /readyz answers while it is not ready). */
+export const describeStatus = (s: ConnectionStatus): string => {
+  switch (s._tag) {
+    case "Connecting":
+      return s.lastError === undefined
+        ? "connecting to Kafka"
+        : `connecting to Kafka (attempt ${s.attempt} failed: ${s.lastError})`
+    case "CatchingUp":
+      return `replaying the Kafka log: ${s.decided} of ${s.target} sequence records`
+    case "Ready":
+      return "ready"
+    case "Disconnected":
+      return `lost the Kafka brokers: no fetch or produce has succeeded since ${new Date(s.lastContact).toISOString()} (${s.reason})`
+  }
+}
 
 /** A started Kafka log: its service (usable once `ready`), status and topic names. */
 export interface KafkaLogHandle {
@@ -158,6 +193,21 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
     const waiters = new Map<string, Deferred.Deferred<Outcome>>()
     let groupJoins = 0
 
+    // Broker health once ready. `lastTraffic`: a fetch completed or a produce was
+    // acknowledged; `lastContact` also counts a probe the brokers answered. `failure`: the
+    // latest failure since the last contact.
+    const disconnectGraceMs = options.disconnectGraceMs ?? 5000
+    let lastTraffic = Date.now()
+    let lastContact = lastTraffic
+    let failure: string | undefined
+    const traffic = () => {
+      lastTraffic = lastContact = Date.now()
+      failure = undefined
+    }
+    const failed = (reason: string) => {
+      failure = reason
+    }
+
     const clientConfig = {
       clientId: options.clientId ?? "causeway",
       brokers: [...options.brokers],
@@ -179,6 +229,7 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         if (merger.decidedThrough >= catchUpTarget) {
           const c = yield* Ref.get(clients)
           if (Option.isSome(c)) {
+            yield* Effect.sync(traffic) // connecting and catching up talked to the brokers
             yield* Ref.set(status, { _tag: "Ready", capabilities: c.value.capabilities })
             yield* Deferred.succeed(readyLatch, undefined)
             yield* Effect.logInfo("kafka log ready").pipe(Effect.annotateLogs({ records: yield* index.endOffset, sequence: catchUpTarget }))
@@ -355,7 +406,9 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         // The consumer joins its group in the background (seconds on some brokers): this
         // instance's own appends reach the merge without it, and catching up waits for it.
         const stopped = Deferred.makeUnsafe<string>()
+        consumer.on(consumer.events.FETCH, traffic)
         consumer.on(consumer.events.CRASH, (event) => {
+          failed(`consumer: ${describe(event.payload.error)}`)
           if (!event.payload.restart) Deferred.doneUnsafe(stopped, Exit.succeed(describe(event.payload.error)))
         })
         consumer.run({
@@ -401,7 +454,60 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
       }
     })
 
+    // Once ready: Ready -> Disconnected when nothing reached the brokers for the grace and
+    // something failed meanwhile; back when a fetch or produce succeeds. While neither fetches
+    // nor produces succeed (an idle consumer fetches every maxWaitTime, so only when something
+    // is wrong, or it is joining its group), a cheap admin request tells a broker outage from
+    // a quiet consumer.
+    const probeAfterMs = Math.min(1000, Math.floor(disconnectGraceMs / 3))
+    const probeTimeoutMs = Math.max(100, Math.min(3000, Math.floor(disconnectGraceMs / 2)))
+    let probing = false
+    const probeBrokers = (admin: Admin) => {
+      if (probing) return
+      probing = true
+      let timer: ReturnType<typeof setTimeout> | undefined
+      Promise.race([
+        admin.fetchTopicOffsets(topics.sequence),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${probeTimeoutMs} ms`)), probeTimeoutMs)
+        })
+      ]).then(
+        () => {
+          lastContact = Date.now()
+          failure = undefined
+        },
+        (e: unknown) => failed(`probe: ${describe(e)}`)
+      ).finally(() => {
+        clearTimeout(timer)
+        probing = false
+      })
+    }
+    const watchBrokers = Effect.gen(function*() {
+      const tickMs = Math.max(20, Math.min(250, Math.floor(disconnectGraceMs / 4)))
+      const brokers = options.brokers.join(",")
+      while (true) {
+        yield* Effect.sleep(tickMs)
+        const now = Date.now()
+        const s = yield* Ref.get(status)
+        if (s._tag === "Ready" && failure !== undefined && now - lastContact > disconnectGraceMs) {
+          const next: ConnectionStatus = { _tag: "Disconnected", capabilities: s.capabilities, lastContact: lastTraffic, since: now, reason: failure }
+          yield* Ref.set(status, next)
+          yield* Effect.logError(`kafka log: lost the brokers ${brokers}: no fetch or produce has succeeded for ${now - lastTraffic} ms (${failure}); not ready until they answer again`)
+        } else if (s._tag === "Disconnected") {
+          if (lastTraffic > s.since) {
+            yield* Ref.set(status, { _tag: "Ready", capabilities: s.capabilities })
+            yield* Effect.logInfo(`kafka log: the brokers ${brokers} answer again after ${lastTraffic - s.lastContact} ms; ready`)
+          } else if (failure !== undefined && failure !== s.reason) yield* Ref.set(status, { ...s, reason: failure })
+        }
+        if ((s._tag === "Ready" || s._tag === "Disconnected") && now - lastContact > probeAfterMs) {
+          const c = yield* Ref.get(clients)
+          if (Option.isSome(c)) probeBrokers(c.value.admin)
+        }
+      }
+    })
+
     yield* Effect.forkScoped(connectLoop)
+    yield* Effect.forkScoped(watchBrokers)
     yield* Effect.addFinalizer(() =>
       Ref.get(clients).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.void, onSome: disconnect })))
     )
@@ -415,15 +521,22 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
       }))
     )
 
+    // Every produce's outcome feeds the broker health above.
+    const produced = <A>(effect: Effect.Effect<A, KafkaClientError>) =>
+      effect.pipe(
+        Effect.tap(() => Effect.sync(traffic)),
+        Effect.tapError((e) => Effect.sync(() => failed(`${e.operation}: ${describe(e.cause)}`)))
+      )
+
     const produce = (c: Clients, batch: ReadonlyArray<NewRecord>) =>
       Effect.gen(function*() {
         const partitionOf = batch.map((r) => partitionFor(r.sender, c.partitions))
-        const sent = yield* client("produce events", () =>
+        const sent = yield* produced(client("produce events", () =>
           c.producer.send({
             topic: topics.events,
             acks: -1,
             messages: batch.map((r, i) => ({ partition: partitionOf[i], key: r.sender, value: r.body, headers: eventHeaders(r) }))
-          }))
+          })))
         // kafkajs sends one record batch per partition, in the order given: the broker gives
         // it consecutive offsets from its base.
         const base = new Map(sent.map((m) => [m.partition, Number(m.baseOffset)]))
@@ -490,8 +603,8 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         const value = encodeSequence({ v: 1, batch: id, events })
         const waiter = yield* Deferred.make<Outcome>()
         waiters.set(id, waiter)
-        const outcome = yield* client("produce sequence", () =>
-          c.producer.send({ topic: topics.sequence, acks: -1, messages: [{ partition: 0, value }] })).pipe(
+        const outcome = yield* produced(client("produce sequence", () =>
+          c.producer.send({ topic: topics.sequence, acks: -1, messages: [{ partition: 0, value }] }))).pipe(
             Effect.flatMap((sent) => ownSequence(Number(sent[0]?.baseOffset ?? -1), value)),
             Effect.andThen(Deferred.await(waiter).pipe(
               Effect.timeoutOrElse({ duration: appendTimeoutMs, orElse: () => Effect.fail(new SequenceTimeout({ batch: id, timeoutMs: appendTimeoutMs })) })
@@ -504,7 +617,8 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
 
     const service: CausalLogService = {
       ...index,
-      append
+      append,
+      unavailable: Ref.get(status).pipe(Effect.map((s) => s._tag === "Ready" ? Option.none() : Option.some(describeStatus(s))))
     }
 
     const handle: KafkaLogHandle = {
