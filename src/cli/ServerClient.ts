@@ -158,3 +158,23 @@ export const stream = (base: string, from: number, onOpen: () => void = () => {}
     })
   )
 }
+
+/** An answer decoded with `schema` when the status is `ok`; CommandFailed with the server's reason otherwise. */
+const decodeAnswer = <A>(what: string, reply: Reply, ok: number, schema: Schema.ConstraintDecoder<A>): Effect.Effect<A, CommandFailed> =>
+  reply.status === ok
+    ? Option.match(Schema.decodeUnknownOption(schema)(parseJson(reply.text)), {
+      onNone: () => Effect.fail(unexpected(what, reply)),
+      onSome: (a) => Effect.succeed(a)
+    })
+    : Effect.fail(new CommandFailed({ message: `${what} failed (${explain(reply)})` }))
+
+/** GET a JSON answer of `schema` (200), or CommandFailed with the server's reason. */
+export const getJson = <A>(base: string, path: string, schema: Schema.ConstraintDecoder<A>, what: string): Effect.Effect<A, CommandFailed | ServerUnreachable> =>
+  Effect.flatMap(request(`${base}${path}`), (reply) => decodeAnswer(what, reply, 200, schema))
+
+/** POST a JSON body, a JSON answer of `schema` (200), or CommandFailed with the server's reason. */
+export const postJson = <A>(base: string, path: string, body: unknown, schema: Schema.ConstraintDecoder<A>, what: string): Effect.Effect<A, CommandFailed | ServerUnreachable> =>
+  Effect.flatMap(
+    request(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+    (reply) => decodeAnswer(what, reply, 200, schema)
+  )

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `causeway` command line: serve, keygen, submit, replay, log tail.
+ * The `causeway` command line: serve, keygen, submit, replay, log tail, chain prove / list.
  *
  * Exit codes: 0 success; 1 the command failed (a rejection, a digest mismatch, a missing data
  * directory, a server that would not start); 2 usage (unknown command or flag, a bad flag
@@ -12,6 +12,7 @@ import "./ThreadPool.ts" // first: sizes libuv's thread pool before anything sta
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Console, Effect, Layer } from "effect"
 import { CliConfig, CliError, CliOutput, Command, GlobalFlag } from "effect/cli"
+import { chainCommand } from "./ChainCommand.ts"
 import { CommandFailed, ServerUnreachable, UsageError, describe } from "./CliErrors.ts"
 import { keygenCommand } from "./KeygenCommand.ts"
 import { logCommand } from "./LogCommand.ts"
@@ -25,7 +26,7 @@ const VERSION = "0.1.0"
 /** The root command. */
 export const causeway = Command.make("causeway").pipe(
   Command.withDescription("A causal log of signed messages."),
-  Command.withSubcommands([serveCommand, keygenCommand, submitCommand, replayCommand, logCommand])
+  Command.withSubcommands([serveCommand, keygenCommand, submitCommand, replayCommand, logCommand, chainCommand])
 )
 
 /**
