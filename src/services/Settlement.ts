@@ -4,13 +4,14 @@
  * projections have folded it, decides from their state (`decideMatch`,
  * src/domain/mempool/SettlementRules.ts) and publishes the verdict through Author:
  * OrdersMatched with the proposal's order ids, or MatchRefused with the reason. A FillReport
- * likewise becomes OrderFilled or FillRefused (`decideFill`). Each verdict names its
+ * likewise becomes OrderFilled or FillRefused (`decideFill`); a report on a proposal whose
+ * OrdersMatched the mempool refused whole at its fold is refused with that fold's reason. Each verdict names its
  * proposal or report among its deps, so a proposal's decision is its instance-authored
  * dependent (GET /v1/messages/{id}/dependents), and a restarted service skips what it
  * already decided. Decisions are made one at a time, each folded before the next, so two
  * proposals over one order never both pass. Replay folds the verdicts and never re-decides.
  */
-import { Context, Effect, Layer, Option, Result, Schedule, Schema, Stream, SubscriptionRef } from "effect"
+import { Context, Effect, HashMap, Layer, Option, Result, Schedule, Schema, Stream, SubscriptionRef } from "effect"
 import { FillReport, MatchProposal } from "../domain/mempool/SettlementMessages.ts"
 import { decideFill, decideMatch, type ProposalFacts, type Referenced, type Verdict } from "../domain/mempool/SettlementRules.ts"
 import type { MessageType } from "../domain/MessageTypes.ts"
@@ -106,6 +107,9 @@ export const make = Effect.gen(function*() {
       : publish("MatchRefused", { proposalId: record.id, reason: verdict.reason }, record)
   })
 
+  // What the log says of a proposal: its sender, content, the instance's verdict, and whether
+  // the mempool applied that verdict (an OrdersMatched is refused whole at its fold if a
+  // cancellation or expiry landed between the decision and the verdict).
   const proposalFacts = (id: string): Effect.Effect<ProposalFacts | undefined> =>
     Effect.gen(function*() {
       const found = yield* log.get(id).pipe(Effect.orDie)
@@ -113,8 +117,16 @@ export const make = Effect.gen(function*() {
       const p = decodeProposal(payloadOf(found.value), { onExcessProperty: "error" })
       if (Result.isFailure(p)) return undefined
       const decision = yield* decisionOf(id)
-      const accepted = Option.isSome(decision) && decision.value.type === "OrdersMatched"
-      return { operator: found.value.sender, proposal: p.success, accepted }
+      if (Option.isNone(decision) || decision.value.type !== "OrdersMatched") {
+        return { operator: found.value.sender, proposal: p.success, accepted: false }
+      }
+      yield* runner.awaitOffset(decision.value.offset + 1)
+      const m = yield* runner.state(mempool).pipe(Effect.orDie)
+      const outcome = Option.getOrUndefined(HashMap.get(m.state.outcomes, decision.value.id))
+      const refusedWhenApplied = outcome === undefined || outcome.accepted
+        ? undefined
+        : outcome.reason ?? "refused at the mempool's fold"
+      return { operator: found.value.sender, proposal: p.success, accepted: true, refusedWhenApplied }
     })
 
   const onReport = Effect.fn("Settlement.report")(function*(record: LogRecord) {

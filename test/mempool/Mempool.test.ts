@@ -305,6 +305,39 @@ describe("OrdersMatched is all or nothing", () => {
     for (const id of [f.id, g.id, x.id]) unchanged(state, id, "revealed")
   })
 
+  it("settlement's MatchRefused records its proposal's refusal with the reason, served by the status view; only from the instance, naming the proposal among its deps", () => {
+    const log = handLog()
+    const a = log.append(alice, "UserOrder", order(1))
+    const proposal = log.append(operator, "MatchProposal", proposalOf([a.id]))
+    const reason = `order ${a.id} is committed: its content is not revealed (committed or still locked)`
+    const forged = log.append(operator, "MatchRefused", { proposalId: proposal.id, reason: "forged" }, { deps: [proposal.id] })
+    const undeclared = log.append(instance, "MatchRefused", { proposalId: proposal.id, reason })
+    expect(statusView(fold(log.records), proposal.id)).toBeUndefined()
+    const refusal = log.append(instance, "MatchRefused", { proposalId: proposal.id, reason }, { deps: [proposal.id] })
+    const again = log.append(instance, "MatchRefused", { proposalId: proposal.id, reason: "again" }, { deps: [proposal.id] })
+    const onOrder = log.append(instance, "MatchRefused", { proposalId: a.id, reason: "x" }, { deps: [a.id] })
+    const state = fold(log.records)
+    expect(statusView(state, proposal.id)).toEqual({
+      kind: "message",
+      id: proposal.id,
+      type: "MatchProposal",
+      offset: refusal.offset,
+      accepted: false,
+      target: refusal.id,
+      reason: `refused by settlement (MatchRefused ${refusal.id}): ${reason}`
+    })
+    expect(outcome(state, refusal.id)).toMatchObject({ type: "MatchRefused", accepted: true, target: proposal.id })
+    expect(outcome(state, forged.id)?.reason).toMatch(/only the instance/)
+    expect(outcome(state, undeclared.id)?.reason).toBe("the refused proposal must be among its deps")
+    expect(outcome(state, again.id)?.reason).toBe("the proposal already has an outcome")
+    expect(outcome(state, onOrder.id)?.reason).toBe("names an order, not a proposal")
+    expect(statusOf(state, entryOf(state, a.id)!)).toBe("committed")
+    // The refusal is in the snapshot, so replay and restarts from a snapshot keep it.
+    const text = serialize(projection, state)
+    expect(JSON.parse(text).outcomes[proposal.id]).toMatchObject({ type: "MatchProposal", accepted: false, target: refusal.id })
+    expect(serialize(projection, projection.decode(JSON.parse(text)))).toBe(text)
+  })
+
   it("folds deterministically: the same log gives the same snapshot, also when folded from a snapshot taken between decision and verdict", () => {
     const log = handLog()
     const a = log.append(alice, "UserOrder", order(1))

@@ -5,7 +5,9 @@
  * proposals move orders to matched, then filled; every refusal carries its reason; forged
  * decisions change nothing; a restarted service decides nothing twice; replay of the log
  * reaches the live digests. A cancellation folded between a decision and its OrdersMatched
- * makes the mempool refuse the whole verdict.
+ * makes the mempool refuse the whole verdict, and settlement refuses a fill report on that
+ * proposal with the fold's reason. A proposal settlement refused shows its refusal in the
+ * mempool's status view.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Option, Schema } from "effect"
@@ -87,6 +89,17 @@ describe("settlement", () => {
       const early = yield* send(op, "MatchProposal", { orders: [clearing(a.id, 1)] })
       expect(Option.getOrThrow(early.decision).type).toBe("MatchRefused")
       expect(Option.getOrThrow(early.decision).payload).toMatchObject({ proposalId: early.id, reason: expect.stringMatching(/committed: its content is not revealed/) })
+      // The mempool folds the MatchRefused: the proposal's status view shows the refusal and its reason.
+      const earlyRefusal = Option.getOrThrow(yield* settlement.decisionOf(early.id))
+      expect(statusView(yield* view, early.id)).toEqual({
+        kind: "message",
+        id: early.id,
+        type: "MatchProposal",
+        offset: earlyRefusal.offset,
+        accepted: false,
+        target: earlyRefusal.id,
+        reason: `refused by settlement (MatchRefused ${earlyRefusal.id}): ${(Option.getOrThrow(early.decision).payload as { reason: string }).reason}`
+      })
 
       yield* sealer.tick
       yield* TestClock.adjust("12 seconds")
@@ -245,7 +258,10 @@ describe("settlement", () => {
         expect(decision.type).toBe("FillRefused")
         return (bodyOf(decision).payload as { reason: string }).reason
       }))
-      expect(fillReason).toMatch(/is revealed, not matched/)
+      // Settlement reads the fold's outcome of its OrdersMatched: the report is refused with the fold's own reason.
+      expect(fillReason).toBe(
+        `the proposal ${plain.proposal.id} was refused when applied: refused whole, nothing matched: 1 of 2 orders not matchable: ${c.id}: not revealed and sealed (cancelled)`
+      )
       expect(yield* statusById(b.id)).toBe("revealed")
 
       // Replay from offset 0 reaches the live digest.

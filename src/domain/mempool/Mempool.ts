@@ -33,6 +33,7 @@ import type {
   UserOrder,
   UserOrderCancellation
 } from "./MempoolMessages.ts"
+import type { MatchRefused } from "./SettlementMessages.ts"
 import { commitmentOf, orderFromBytes } from "./OrderBytes.ts"
 import { modulusOfRegistration, puzzleOfLock, solutionOf } from "./RswOrders.ts"
 
@@ -212,6 +213,7 @@ export type MempoolEvent = EventHeader & (
   | { readonly type: "BatchDecrypted"; readonly payload: typeof BatchDecrypted.Type }
   | { readonly type: "OrdersMatched"; readonly payload: typeof OrdersMatched.Type }
   | { readonly type: "OrderFilled"; readonly payload: typeof OrderFilled.Type }
+  | { readonly type: "MatchRefused"; readonly payload: typeof MatchRefused.Type }
 )
 
 /** The header fields of a record the rules read. */
@@ -238,7 +240,8 @@ export const mempoolTypes: ReadonlySet<string> = new Set([
   "OrderExpired",
   "BatchDecrypted",
   "OrdersMatched",
-  "OrderFilled"
+  "OrderFilled",
+  "MatchRefused"
 ])
 
 const get = <K, V>(m: HashMap.HashMap<K, V>, k: K): V | undefined => Option.getOrUndefined(HashMap.get(m, k))
@@ -622,11 +625,36 @@ const matched = (state: MempoolState, e: EventHeader, p: typeof OrdersMatched.Ty
   return note({ ...s, processing, processedCount: count }, e, "OrdersMatched", proposal, null)
 }
 
+/**
+ * The instance's MatchRefused: settlement refused the proposal it names, which must be among
+ * its deps (settlement publishes it so). The proposal holds no position, so the refusal is
+ * recorded as the proposal's outcome (`type: "MatchProposal"`, `target` = the MatchRefused),
+ * and the status views show it; nothing else changes. A proposal that already has an outcome
+ * or names an entry keeps it, and the MatchRefused's own outcome says why.
+ */
+const matchRefused = (state: MempoolState, e: EventHeader, p: typeof MatchRefused.Type): MempoolState => {
+  const proposal = p.proposalId as string
+  if (!e.deps.includes(p.proposalId)) return note(state, e, "MatchRefused", proposal, "the refused proposal must be among its deps")
+  if (get(state.entries, proposal) !== undefined) return note(state, e, "MatchRefused", proposal, "names an order, not a proposal")
+  if (get(state.outcomes, proposal) !== undefined) return note(state, e, "MatchRefused", proposal, "the proposal already has an outcome")
+  const noted = note(state, e, "MatchRefused", proposal, null)
+  return {
+    ...noted,
+    outcomes: HashMap.set(noted.outcomes, proposal, {
+      type: "MatchProposal",
+      offset: e.offset,
+      target: e.id,
+      accepted: false,
+      reason: `refused by settlement (MatchRefused ${e.id}): ${p.reason}`.slice(0, 1000)
+    })
+  }
+}
+
 const filled = (state: MempoolState, e: EventHeader, p: typeof OrderFilled.Type) =>
   decideEach(state, e, "OrderFilled", [p.orderId], (_s, entry) =>
     entry.status === "matched" ? withStatus(entry, "filled", e.offset) : `not matched (${entry.status})`)
 
-const instanceOnly = new Set(["BatchSealed", "CommitmentExpired", "OrderExpired", "BatchDecrypted", "RswModulusVerified", "OrdersMatched", "OrderFilled"])
+const instanceOnly = new Set(["BatchSealed", "CommitmentExpired", "OrderExpired", "BatchDecrypted", "RswModulusVerified", "OrdersMatched", "OrderFilled", "MatchRefused"])
 
 /** Fold one mempool event into the state. */
 export const evolveMempool = (state: MempoolState, rules: MempoolRules, e: MempoolEvent): MempoolState => {
@@ -662,5 +690,7 @@ export const evolveMempool = (state: MempoolState, rules: MempoolRules, e: Mempo
       return matched(state, e, e.payload)
     case "OrderFilled":
       return filled(state, e, e.payload)
+    case "MatchRefused":
+      return matchRefused(state, e, e.payload)
   }
 }

@@ -116,11 +116,18 @@ export interface ProposalFacts {
   readonly proposal: MatchProposal
   /** The instance accepted it (an OrdersMatched of the instance names it among its deps). */
   readonly accepted: boolean
+  /**
+   * Why the mempool refused that OrdersMatched whole when it folded it (a cancellation or
+   * expiry landed between the decision and the verdict), or undefined if it was applied: the
+   * verdict's outcome in the mempool state.
+   */
+  readonly refusedWhenApplied?: string | undefined
 }
 
 /**
  * May this fill report become an OrderFilled? The reporter made the named proposal, which the
- * instance accepted and which clears the order; the order is matched (not yet filled); the
+ * instance accepted, whose OrdersMatched the mempool applied (not refused whole at its fold),
+ * and which clears the order; the order is matched (not yet filled); the
  * chain is the order's; and the evidence, if named, is among the deps and is the instance's
  * CrossChainEvent from that chain with that tx hash, or its LightClientProof on that chain.
  */
@@ -138,6 +145,9 @@ export const decideFill = (
   const { report, proposal } = input
   if (proposal === undefined || proposal.operator !== input.reporter) return refused(`no match proposal of the reporter with id ${report.proposalId}`)
   if (!proposal.accepted) return refused(`the proposal ${report.proposalId} was not accepted`)
+  if (proposal.refusedWhenApplied !== undefined) {
+    return refused(`the proposal ${report.proposalId} was refused when applied: ${proposal.refusedWhenApplied}`)
+  }
   if (!proposal.proposal.orders.some((c) => c.orderId === report.orderId)) return refused(`order ${report.orderId} is not in the proposal`)
   const entry = entryOf(mempool, report.orderId)
   if (entry === undefined || entry.order === null) return refused(`order ${report.orderId}: no such order in the mempool`)

@@ -1,7 +1,7 @@
 /**
  * The mempool projection: folds orders, commitments, reveals, time-locked orders, RSW modulus
  * registrations, cancellations and the instance's decisions (seals, expiries, decryptions,
- * modulus checks, matches, fills)
+ * modulus checks, matches, fills, settlement's refusals of match proposals)
  * into the mempool state (src/domain/mempool/Mempool.ts holds the rules). Other records are
  * skipped without reading their bodies' payloads.
  */
@@ -204,7 +204,8 @@ export const makeMempool = (
     name: MEMPOOL,
     // 3: modulus proofs are no longer checked in the fold; RswModulusVerified decides.
     // 4: an OrdersMatched is folded all or nothing; a refused one records its proposal's refusal.
-    version: 4,
+    // 5: the instance's MatchRefused records its proposal's refusal (served by the status view).
+    version: 5,
     needsBody: true,
     initialState: initialMempool,
     evolve: (state, record) => {
