@@ -1,15 +1,8 @@
 /** Helpers for mempool tests: orders, salts, and a hand-built log of signed records. */
 import { sha256 } from "@noble/hashes/sha2.js"
 import { bytesToHex } from "@noble/hashes/utils.js"
-import { canonicalize } from "../../src/domain/CanonicalJson.ts"
-import { idOf } from "../../src/domain/Envelope.ts"
-import type { KeyFile } from "../../src/domain/Keys.ts"
 import type { UserOrder } from "../../src/domain/mempool/MempoolMessages.ts"
-import type { MessageType } from "../../src/domain/MessageTypes.ts"
-import type { MessageId } from "../../src/domain/Primitives.ts"
-import type { LogRecord } from "../../src/ports/CausalLog.ts"
 import { generateKey, type ModulusProof, proveModulus, type RandomBytes, type RswKey } from "../../src/domain/timelock/Rsw.ts"
-import { envelope } from "../support/fixtures.ts"
 
 /** An order whose amounts carry a recognizable marker (the leak test greps for it). */
 export const order = (n: number, market = "ETH-USDC", chain = "eth"): UserOrder => ({
@@ -24,37 +17,7 @@ export const order = (n: number, market = "ETH-USDC", chain = "eth"): UserOrder 
 /** A deterministic 32-byte salt. */
 export const salt = (label: string) => bytesToHex(sha256(new TextEncoder().encode(`salt:${label}`)))
 
-/** A log built by hand: each append signs an envelope and gives it the next offset. */
-export const handLog = () => {
-  const records: Array<LogRecord> = []
-  const nonces = new Map<string, number>()
-  let lamport = 0
-  const append = (
-    key: KeyFile,
-    type: MessageType,
-    payload: unknown,
-    options: { readonly deps?: ReadonlyArray<string>; readonly expiry?: number | null } = {}
-  ): LogRecord => {
-    const nonce = (nonces.get(key.publicKey) ?? 0) + 1
-    nonces.set(key.publicKey, nonce)
-    lamport += 1
-    const deps = [...(options.deps ?? [])].sort() as Array<MessageId>
-    const env = envelope(key, { type, payload, nonce, lamport, deps, expiry: options.expiry ?? null })
-    const record: LogRecord = {
-      offset: records.length,
-      id: idOf(env),
-      lamport,
-      type,
-      sender: key.publicKey,
-      nonce,
-      deps,
-      body: canonicalize(env)
-    }
-    records.push(record)
-    return record
-  }
-  return { records, append }
-}
+export { handLog } from "../support/handLog.ts"
 
 /** A deterministic byte source (SHA-256 in counter mode), so RSW keys and seeds are reproducible. */
 export const seededRandom = (label: string): RandomBytes => {
