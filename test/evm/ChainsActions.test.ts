@@ -14,11 +14,10 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Layer, Result } from "effect"
-import { privateKeyToAccount } from "viem/accounts"
 import { verifyEip1186Proof } from "../../src/domain/verify/Eip1186.ts"
 import { coreLayer } from "../../src/main.ts"
 import { eventually, get, layer as serverLayer, request } from "../http/support/server.ts"
-import { type Anvil, anvil, blockNumber, DEV_KEY_2, deployStore, receiptOf, store } from "./support/Anvil.ts"
+import { type Anvil, anvil, blockNumber, deployStore, receiptOf, signedTransfer, store } from "./support/Anvil.ts"
 
 const word = (n: bigint) => n.toString(16).padStart(64, "0")
 const postJson = (path: string, body: unknown) =>
@@ -193,18 +192,7 @@ describe("POST /v1/chains/{chain}/transactions", () => {
   it.live("submits a signed raw transaction that is mined; typed errors otherwise", () =>
     Effect.gen(function*() {
       const node = yield* anvil()
-      const raw = yield* Effect.promise(() =>
-        privateKeyToAccount(DEV_KEY_2).signTransaction({
-          chainId: 31337,
-          type: "eip1559",
-          nonce: 0,
-          to: "0x000000000000000000000000000000000000dead",
-          value: 1000n,
-          gas: 21000n,
-          maxFeePerGas: 10_000_000_000n,
-          maxPriorityFeePerGas: 1n
-        })
-      )
+      const raw = yield* Effect.promise(signedTransfer)
       yield* Effect.gen(function*() {
         const sent = yield* postJson("/v1/chains/anvil/transactions", { raw })
         expect(sent.status).toBe(200)

@@ -9,13 +9,12 @@ import { keccak_256 } from "@noble/hashes/sha3.js"
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Result, Stream } from "effect"
-import { privateKeyToAccount } from "viem/accounts"
 import * as ViemEvmObserver from "../../src/adapters/evm/ViemEvmObserver.ts"
 import { verifyEvmHeader } from "../../src/domain/chain/EvmHeader.ts"
 import { verifyEip1186Proof } from "../../src/domain/verify/Eip1186.ts"
 import { decodeRlp } from "../../src/domain/verify/Rlp.ts"
 import type { ChainObserverService, HeadEvent } from "../../src/ports/ChainObserver.ts"
-import { anvil, type Anvil, blockNumber, deployStore, DEV_KEY_2, lyingProxy, receiptOf, store } from "./support/Anvil.ts"
+import { anvil, type Anvil, blockNumber, deployStore, lyingProxy, receiptOf, signedTransfer, store } from "./support/Anvil.ts"
 
 const observe = (urls: ReadonlyArray<string>, options: Partial<ViemEvmObserver.ViemEvmObserverOptions> = {}) =>
   ViemEvmObserver.make({ chain: "anvil", urls, pollIntervalMs: 25, confirmations: 2, ...options })
@@ -280,19 +279,7 @@ describe("submitTransaction", () => {
     Effect.gen(function*() {
       const node = yield* anvil()
       const observer: ChainObserverService = observe([node.url])
-      const account = privateKeyToAccount(DEV_KEY_2)
-      const raw = yield* promise(() =>
-        account.signTransaction({
-          chainId: 31337,
-          type: "eip1559",
-          nonce: 0,
-          to: "0x000000000000000000000000000000000000dead",
-          value: 1000n,
-          gas: 21000n,
-          maxFeePerGas: 10_000_000_000n,
-          maxPriorityFeePerGas: 1n
-        })
-      )
+      const raw = yield* promise(signedTransfer)
       const hash = yield* observer.submitTransaction(raw)
       expect(hash).toBe(bytesToHex(keccak_256(hexToBytes(raw.slice(2)))))
       const receipt = yield* promise(() => receiptOf(node, `0x${hash}`))

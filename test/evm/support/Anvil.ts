@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { resolve } from "node:path"
 import { Effect } from "effect"
+import { privateKeyToAccount } from "viem/accounts"
 
 const root = resolve(import.meta.dirname, "..", "..", "..")
 const anvilBin = resolve(root, "node_modules", "@foundry-rs", "anvil-linux-amd64", "bin", "anvil")
@@ -26,6 +27,19 @@ export const DEV_ACCOUNT = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"
 export const DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80" as const
 /** anvil's second dev account's key (0x70997970c51812dc3a010c7d01b50e0d17dc79c8). */
 export const DEV_KEY_2 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d" as const
+
+/** A raw signed EIP-1559 transfer of 1000 wei from the second dev account (its first transaction). */
+export const signedTransfer = (): Promise<`0x${string}`> =>
+  privateKeyToAccount(DEV_KEY_2).signTransaction({
+    chainId: 31337,
+    type: "eip1559",
+    nonce: 0,
+    to: "0x000000000000000000000000000000000000dead",
+    value: 1000n,
+    gas: 21000n,
+    maxFeePerGas: 10_000_000_000n,
+    maxPriorityFeePerGas: 1n
+  })
 
 /** Start anvil with extra arguments; stopped (SIGTERM, then SIGKILL) when the scope closes. */
 export const anvil = (args: ReadonlyArray<string> = []) =>
