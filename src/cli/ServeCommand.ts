@@ -135,6 +135,14 @@ export const logConfig = (flags: {
   return Result.succeed({ kind: "kafka", brokers, topicPrefix: flags.topicPrefix })
 }
 
+/** An optional string flag that falls back to an environment variable. */
+const optionalString = (name: string, env: string, description: string) =>
+  Flag.String(name).pipe(Flag.withDescription(description), Flag.withFallbackConfig(Config.String(env)), Flag.optional)
+
+/** An optional integer flag that falls back to an environment variable. */
+const optionalInt = (name: string, env: string, description: string) =>
+  Flag.Int(name).pipe(Flag.withDescription(description), Flag.withFallbackConfig(Config.Int(env)), Flag.optional)
+
 /** The serve command. */
 export const serveCommand = Command.make(
   "serve",
@@ -151,16 +159,8 @@ export const serveCommand = Command.make(
       Flag.filter((p) => Number.isInteger(p) && p >= 0 && p <= 65535, (p) => `port ${p} is not in 0..65535`)
     ),
     dataDir: dataDirFlag,
-    log: Flag.String("log").pipe(
-      Flag.withDescription("The causal log: embedded (SQLite in the data directory) or kafka (env CAUSEWAY_LOG; default embedded, kafka when KAFKA_BROKERS is set)"),
-      Flag.withFallbackConfig(Config.String("CAUSEWAY_LOG")),
-      Flag.optional
-    ),
-    brokers: Flag.String("brokers").pipe(
-      Flag.withDescription("Kafka bootstrap brokers, host:port comma-separated, for --log kafka (env KAFKA_BROKERS)"),
-      Flag.withFallbackConfig(Config.String("KAFKA_BROKERS")),
-      Flag.optional
-    ),
+    log: optionalString("log", "CAUSEWAY_LOG", "The causal log: embedded (SQLite in the data directory) or kafka (env CAUSEWAY_LOG; default embedded, kafka when KAFKA_BROKERS is set)"),
+    brokers: optionalString("brokers", "KAFKA_BROKERS", "Kafka bootstrap brokers, host:port comma-separated, for --log kafka (env KAFKA_BROKERS)"),
     topicPrefix: Flag.String("topic-prefix").pipe(
       Flag.withDescription("Prefix of the Kafka topic names (env KAFKA_TOPIC_PREFIX, default causeway.)"),
       Flag.withFallbackConfig(Config.String("KAFKA_TOPIC_PREFIX")),
@@ -172,46 +172,14 @@ export const serveCommand = Command.make(
       Flag.withDefault(defaultServeConfig.logLevel),
       Flag.filterMap(parseLogLevel, (s) => `log level ${JSON.stringify(s)} is not one of trace, debug, info, warn, error`)
     ),
-    cosmosRpc: Flag.String("cosmos-rpc").pipe(
-      Flag.withDescription("Observe a CometBFT chain through this full node's RPC URL, verified by the light client (env COSMOS_RPC; default off)"),
-      Flag.withFallbackConfig(Config.String("COSMOS_RPC")),
-      Flag.optional
-    ),
-    cosmosChainId: Flag.String("cosmos-chain-id").pipe(
-      Flag.withDescription("The chain's CometBFT chain ID (env COSMOS_CHAIN_ID)"),
-      Flag.withFallbackConfig(Config.String("COSMOS_CHAIN_ID")),
-      Flag.optional
-    ),
-    cosmosTrustedHeight: Flag.Int("cosmos-trusted-height").pipe(
-      Flag.withDescription("Height of the light client's root of trust (env COSMOS_TRUSTED_HEIGHT)"),
-      Flag.withFallbackConfig(Config.Int("COSMOS_TRUSTED_HEIGHT")),
-      Flag.optional
-    ),
-    cosmosTrustedHash: Flag.String("cosmos-trusted-hash").pipe(
-      Flag.withDescription("Header hash at the trusted height, hex (env COSMOS_TRUSTED_HASH)"),
-      Flag.withFallbackConfig(Config.String("COSMOS_TRUSTED_HASH")),
-      Flag.optional
-    ),
-    cosmosWitness: Flag.String("cosmos-witness").pipe(
-      Flag.withDescription("Witness RPC URLs, comma-separated, cross-checked for conflicting headers (env COSMOS_WITNESS)"),
-      Flag.withFallbackConfig(Config.String("COSMOS_WITNESS")),
-      Flag.optional
-    ),
-    evmRpc: Flag.String("evm-rpc").pipe(
-      Flag.withDescription("Observe an EVM chain through these JSON-RPC URLs, comma-separated; several must agree on every header (env EVM_RPC_URLS; default off)"),
-      Flag.withFallbackConfig(Config.String("EVM_RPC_URLS")),
-      Flag.optional
-    ),
-    evmChainId: Flag.String("evm-chain-id").pipe(
-      Flag.withDescription("The EVM chain's name in causeway (env EVM_CHAIN_ID, default evm)"),
-      Flag.withFallbackConfig(Config.String("EVM_CHAIN_ID")),
-      Flag.optional
-    ),
-    evmConfirmations: Flag.Int("evm-confirmations").pipe(
-      Flag.withDescription("Finality by this many confirmations instead of the node's safe/finalized tags (env EVM_CONFIRMATIONS)"),
-      Flag.withFallbackConfig(Config.Int("EVM_CONFIRMATIONS")),
-      Flag.optional
-    ),
+    cosmosRpc: optionalString("cosmos-rpc", "COSMOS_RPC", "Observe a CometBFT chain through this full node's RPC URL, verified by the light client (env COSMOS_RPC; default off)"),
+    cosmosChainId: optionalString("cosmos-chain-id", "COSMOS_CHAIN_ID", "The chain's CometBFT chain ID (env COSMOS_CHAIN_ID)"),
+    cosmosTrustedHeight: optionalInt("cosmos-trusted-height", "COSMOS_TRUSTED_HEIGHT", "Height of the light client's root of trust (env COSMOS_TRUSTED_HEIGHT)"),
+    cosmosTrustedHash: optionalString("cosmos-trusted-hash", "COSMOS_TRUSTED_HASH", "Header hash at the trusted height, hex (env COSMOS_TRUSTED_HASH)"),
+    cosmosWitness: optionalString("cosmos-witness", "COSMOS_WITNESS", "Witness RPC URLs, comma-separated, cross-checked for conflicting headers (env COSMOS_WITNESS)"),
+    evmRpc: optionalString("evm-rpc", "EVM_RPC_URLS", "Observe an EVM chain through these JSON-RPC URLs, comma-separated; several must agree on every header (env EVM_RPC_URLS; default off)"),
+    evmChainId: optionalString("evm-chain-id", "EVM_CHAIN_ID", "The EVM chain's name in causeway (env EVM_CHAIN_ID, default evm)"),
+    evmConfirmations: optionalInt("evm-confirmations", "EVM_CONFIRMATIONS", "Finality by this many confirmations instead of the node's safe/finalized tags (env EVM_CONFIRMATIONS)"),
     batchWindowMs: Flag.Int("batch-window-ms").pipe(
       Flag.withDescription(`The mempool's batch window: a batch is sealed this long after the previous one, ms (env BATCH_WINDOW_MS, default ${defaultServeConfig.sealer?.batchWindowMs})`),
       Flag.withFallbackConfig(Config.Int("BATCH_WINDOW_MS")),
@@ -222,16 +190,8 @@ export const serveCommand = Command.make(
       Flag.withFallbackConfig(Config.String("BEACON")),
       Flag.withDefault("local")
     ),
-    drandUrl: Flag.String("drand-url").pipe(
-      Flag.withDescription("drand HTTP API root with --beacon drand, e.g. https://api.drand.sh (env DRAND_URL)"),
-      Flag.withFallbackConfig(Config.String("DRAND_URL")),
-      Flag.optional
-    ),
-    drandChainHash: Flag.String("drand-chain-hash").pipe(
-      Flag.withDescription("The drand chain's hash (hex) with --beacon drand; its info must hash to it (env DRAND_CHAIN_HASH)"),
-      Flag.withFallbackConfig(Config.String("DRAND_CHAIN_HASH")),
-      Flag.optional
-    )
+    drandUrl: optionalString("drand-url", "DRAND_URL", "drand HTTP API root with --beacon drand, e.g. https://api.drand.sh (env DRAND_URL)"),
+    drandChainHash: optionalString("drand-chain-hash", "DRAND_CHAIN_HASH", "The drand chain's hash (hex) with --beacon drand; its info must hash to it (env DRAND_CHAIN_HASH)")
   },
   Effect.fn("causeway.serve")(function*(flags) {
     const cosmos = cosmosConfig({
