@@ -70,6 +70,11 @@ export type LogConfig =
     readonly topicPrefix: string
     /** How long produce and fetch may fail without a break before /readyz says 503 (default 5 s). */
     readonly disconnectGraceMs?: number
+    /**
+     * The local index of the Kafka log (materialized log and merge position): a file, or
+     * ":memory:" (rebuilt from the topics at every start); absent: `kafkaIndexPath(dataDir)`.
+     */
+    readonly index?: string
   }
 
 /** Defaults: 127.0.0.1:8080, data in ./data. */
@@ -85,6 +90,9 @@ export const defaultServeConfig: ServeConfig = {
 
 /** The embedded log's file in a data directory. */
 export const logPath = (dataDir: string): string => join(dataDir, "log.sqlite")
+
+/** The Kafka log's local index (materialized log and merge position) in a data directory. */
+export const kafkaIndexPath = (dataDir: string): string => join(dataDir, "kafka-index.sqlite")
 
 /** The projection snapshots' file in a data directory. */
 export const snapshotPath = (dataDir: string): string => join(dataDir, "projections.sqlite")

@@ -17,7 +17,7 @@ import * as SqliteProjectionStore from "./adapters/SqliteProjectionStore.ts"
 import * as WorkerRswModulusChecker from "./adapters/timelock/WorkerRswModulusChecker.ts"
 import * as WorkerRswSolver from "./adapters/timelock/WorkerRswSolver.ts"
 import * as WorkerTlockDecrypter from "./adapters/timelock/WorkerTlockDecrypter.ts"
-import { type SealerConfig, type ServeConfig, beaconKeyPath, instanceKeyPath, logPath, snapshotPath } from "./Config.ts"
+import { type LogConfig, type SealerConfig, type ServeConfig, beaconKeyPath, instanceKeyPath, kafkaIndexPath, logPath, snapshotPath } from "./Config.ts"
 import { ChainObservers, type ChainObserverService } from "./ports/ChainObserver.ts"
 import { InstanceKey } from "./ports/InstanceKey.ts"
 import { makeChainState } from "./projections/ChainState/ChainState.ts"
@@ -85,6 +85,14 @@ export const chainObservers = (config: ServeConfig): ReadonlyMap<string, ChainOb
   return observers
 }
 
+/** The Kafka adapter's options for a Kafka log; its index goes to the data directory unless set. */
+export const kafkaLogOptions = (log: Extract<LogConfig, { readonly kind: "kafka" }>, dataDir: string): KafkaCausalLog.KafkaLogOptions => ({
+  brokers: log.brokers,
+  topicPrefix: log.topicPrefix,
+  indexPath: log.index ?? kafkaIndexPath(dataDir),
+  ...(log.disconnectGraceMs === undefined ? {} : { disconnectGraceMs: log.disconnectGraceMs })
+})
+
 /**
  * The causal log the configuration picks: the embedded SQLite store, or Kafka. Kafka is
  * waited for (retrying) before the rest starts; meanwhile a stand-in on the service's
@@ -93,11 +101,7 @@ export const chainObservers = (config: ServeConfig): ReadonlyMap<string, ChainOb
 export const logLayer = (config: ServeConfig) =>
   config.log?.kind === "kafka"
     ? KafkaCausalLog.layer(
-      {
-        brokers: config.log.brokers,
-        topicPrefix: config.log.topicPrefix,
-        ...(config.log.disconnectGraceMs === undefined ? {} : { disconnectGraceMs: config.log.disconnectGraceMs })
-      },
+      kafkaLogOptions(config.log, config.dataDir),
       (status) => ConnectingProbeServer.serve({ host: config.host, port: config.port }, status)
     )
     : SqliteCausalLog.layer({ path: logPath(config.dataDir), synchronous: config.synchronous })

@@ -11,7 +11,7 @@ import * as HttpService from "../adapters/http/HttpService.ts"
 import { type CosmosChainConfig, type EvmChainConfig, type LogConfig, type SealerConfig, type ServeConfig, defaultServeConfig } from "../Config.ts"
 import { appLayer } from "../main.ts"
 import { CommandFailed, UsageError, describe } from "./CliErrors.ts"
-import { dataDirFlag } from "./Flags.ts"
+import { dataDirEnv, dataDirFlag } from "./Flags.ts"
 import { runsUntilStopped } from "./Signals.ts"
 
 const logLevels = { trace: "Trace", debug: "Debug", info: "Info", warn: "Warn", error: "Error" } as const satisfies Record<string, ServeConfig["logLevel"]>
@@ -112,15 +112,36 @@ export const sealerConfig = (flags: {
   })
 }
 
-/** The causal log the --log / --brokers / --topic-prefix flags describe, or why they do not add up. */
+/** Default prefix of the Kafka topic names. */
+export const defaultTopicPrefix = "causeway."
+
+/** Longest --kafka-disconnect-grace-ms (an hour). */
+const maxDisconnectGraceMs = 3_600_000
+
+/**
+ * The causal log the --log / --brokers / --topic-prefix / --kafka-index /
+ * --kafka-disconnect-grace-ms flags describe, or why they do not add up. The Kafka-only flags
+ * are a usage error with the embedded log (as the --cosmos-* flags without --cosmos-rpc).
+ * --kafka-index `memory` is ":memory:"; absent, the index goes to the data directory
+ * (`kafkaIndexPath`, resolved in src/main.ts).
+ */
 export const logConfig = (flags: {
   readonly log: Option.Option<string>
   readonly brokers: Option.Option<string>
-  readonly topicPrefix: string
+  readonly topicPrefix: Option.Option<string>
+  readonly index: Option.Option<string>
+  readonly disconnectGraceMs: Option.Option<number>
 }): Result.Result<LogConfig, string> => {
   // KAFKA_BROKERS alone selects Kafka; the embedded store stays the default otherwise.
   const kind = Option.getOrElse(flags.log, () => (Option.isSome(flags.brokers) ? "kafka" : "embedded")).trim().toLowerCase()
-  if (kind === "embedded") return Result.succeed({ kind: "embedded" })
+  if (kind === "embedded") {
+    const stray = ([["--topic-prefix", flags.topicPrefix], ["--kafka-index", flags.index], ["--kafka-disconnect-grace-ms", flags.disconnectGraceMs]] as const)
+      .filter(([, o]) => Option.isSome(o as Option.Option<unknown>))
+      .map(([name]) => name)
+    return stray.length === 0
+      ? Result.succeed({ kind: "embedded" })
+      : Result.fail(`${stray.join(", ")} ${stray.length === 1 ? "needs" : "need"} --log kafka`)
+  }
   if (kind !== "kafka") return Result.fail(`--log ${JSON.stringify(Option.getOrElse(flags.log, () => ""))} is not embedded or kafka`)
   if (Option.isNone(flags.brokers)) return Result.fail("--log kafka needs --brokers host:port,... (or env KAFKA_BROKERS)")
   const brokers = flags.brokers.value.split(",").map((b) => b.trim()).filter((b) => b !== "")
@@ -129,19 +150,69 @@ export const logConfig = (flags: {
     return m === null || Number(m[1]) < 1 || Number(m[1]) > 65535
   })
   if (brokers.length === 0 || bad !== undefined) return Result.fail(`--brokers ${JSON.stringify(bad ?? flags.brokers.value)} is not host:port`)
-  if (!/^[A-Za-z0-9._-]{0,200}$/.test(flags.topicPrefix)) {
-    return Result.fail(`--topic-prefix ${JSON.stringify(flags.topicPrefix)} may hold only letters, digits, '.', '_' and '-' (at most 200)`)
+  const topicPrefix = Option.getOrElse(flags.topicPrefix, () => defaultTopicPrefix)
+  if (!/^[A-Za-z0-9._-]{0,200}$/.test(topicPrefix)) {
+    return Result.fail(`--topic-prefix ${JSON.stringify(topicPrefix)} may hold only letters, digits, '.', '_' and '-' (at most 200)`)
   }
-  return Result.succeed({ kind: "kafka", brokers, topicPrefix: flags.topicPrefix })
+  let index: string | undefined
+  if (Option.isSome(flags.index)) {
+    const text = flags.index.value.trim()
+    if (text === "") return Result.fail("--kafka-index needs a file path or memory")
+    index = text === "memory" || text === ":memory:" ? ":memory:" : text
+  }
+  if (Option.isSome(flags.disconnectGraceMs)) {
+    const ms = flags.disconnectGraceMs.value
+    if (!Number.isInteger(ms) || ms < 1 || ms > maxDisconnectGraceMs) {
+      return Result.fail(`--kafka-disconnect-grace-ms ${ms} is not a whole number of milliseconds in 1..${maxDisconnectGraceMs}`)
+    }
+  }
+  return Result.succeed({
+    kind: "kafka",
+    brokers,
+    topicPrefix,
+    ...(index === undefined ? {} : { index }),
+    ...(Option.isSome(flags.disconnectGraceMs) ? { disconnectGraceMs: flags.disconnectGraceMs.value } : {})
+  })
 }
 
-/** An optional string flag that falls back to an environment variable. */
-const optionalString = (name: string, env: string, description: string) =>
-  Flag.String(name).pipe(Flag.withDescription(description), Flag.withFallbackConfig(Config.String(env)), Flag.optional)
+/**
+ * The environment variable each serve flag falls back to, by flag name: the flags below read
+ * exactly these (test/infra/Deployment.test.ts checks the deployment files against them).
+ */
+export const serveEnv = {
+  host: "HOST",
+  port: "PORT",
+  "data-dir": dataDirEnv,
+  log: "CAUSEWAY_LOG",
+  brokers: "KAFKA_BROKERS",
+  "topic-prefix": "KAFKA_TOPIC_PREFIX",
+  "kafka-index": "KAFKA_INDEX",
+  "kafka-disconnect-grace-ms": "KAFKA_DISCONNECT_GRACE_MS",
+  "log-level": "LOG_LEVEL",
+  "cosmos-rpc": "COSMOS_RPC",
+  "cosmos-chain-id": "COSMOS_CHAIN_ID",
+  "cosmos-trusted-height": "COSMOS_TRUSTED_HEIGHT",
+  "cosmos-trusted-hash": "COSMOS_TRUSTED_HASH",
+  "cosmos-witness": "COSMOS_WITNESS",
+  "evm-rpc": "EVM_RPC_URLS",
+  "evm-chain-id": "EVM_CHAIN_ID",
+  "evm-confirmations": "EVM_CONFIRMATIONS",
+  "batch-window-ms": "BATCH_WINDOW_MS",
+  beacon: "BEACON",
+  "drand-url": "DRAND_URL",
+  "drand-chain-hash": "DRAND_CHAIN_HASH"
+} as const satisfies Record<string, string>
 
-/** An optional integer flag that falls back to an environment variable. */
-const optionalInt = (name: string, env: string, description: string) =>
-  Flag.Int(name).pipe(Flag.withDescription(description), Flag.withFallbackConfig(Config.Int(env)), Flag.optional)
+/** A serve flag's name. */
+type ServeFlag = keyof typeof serveEnv
+
+/** An optional string flag that falls back to its environment variable. */
+const optionalString = (name: ServeFlag, description: string) =>
+  Flag.String(name).pipe(Flag.withDescription(description), Flag.withFallbackConfig(Config.String(serveEnv[name])), Flag.optional)
+
+/** An optional integer flag that falls back to its environment variable. */
+const optionalInt = (name: ServeFlag, description: string) =>
+  Flag.Int(name).pipe(Flag.withDescription(description), Flag.withFallbackConfig(Config.Int(serveEnv[name])), Flag.optional)
 
 /** The serve command. */
 export const serveCommand = Command.make(
@@ -149,49 +220,53 @@ export const serveCommand = Command.make(
   {
     host: Flag.String("host").pipe(
       Flag.withDescription(`Interface to listen on (env HOST, default ${defaultServeConfig.host})`),
-      Flag.withFallbackConfig(Config.String("HOST")),
+      Flag.withFallbackConfig(Config.String(serveEnv.host)),
       Flag.withDefault(defaultServeConfig.host)
     ),
     port: Flag.Int("port").pipe(
       Flag.withDescription(`Port to listen on, 0 for any free one (env PORT, default ${defaultServeConfig.port})`),
-      Flag.withFallbackConfig(Config.Int("PORT")),
+      Flag.withFallbackConfig(Config.Int(serveEnv.port)),
       Flag.withDefault(defaultServeConfig.port),
       Flag.filter((p) => Number.isInteger(p) && p >= 0 && p <= 65535, (p) => `port ${p} is not in 0..65535`)
     ),
     dataDir: dataDirFlag,
-    log: optionalString("log", "CAUSEWAY_LOG", "The causal log: embedded (SQLite in the data directory) or kafka (env CAUSEWAY_LOG; default embedded, kafka when KAFKA_BROKERS is set)"),
-    brokers: optionalString("brokers", "KAFKA_BROKERS", "Kafka bootstrap brokers, host:port comma-separated, for --log kafka (env KAFKA_BROKERS)"),
-    topicPrefix: Flag.String("topic-prefix").pipe(
-      Flag.withDescription("Prefix of the Kafka topic names (env KAFKA_TOPIC_PREFIX, default causeway.)"),
-      Flag.withFallbackConfig(Config.String("KAFKA_TOPIC_PREFIX")),
-      Flag.withDefault("causeway.")
+    log: optionalString("log", "The causal log: embedded (SQLite in the data directory) or kafka (env CAUSEWAY_LOG; default embedded, kafka when KAFKA_BROKERS is set)"),
+    brokers: optionalString("brokers", "Kafka bootstrap brokers, host:port comma-separated, for --log kafka (env KAFKA_BROKERS)"),
+    topicPrefix: optionalString("topic-prefix", `Prefix of the Kafka topic names, for --log kafka (env KAFKA_TOPIC_PREFIX, default ${defaultTopicPrefix})`),
+    kafkaIndex: optionalString(
+      "kafka-index",
+      "Where the Kafka log's local index (materialized log and merge position) is kept, for --log kafka: a file, so a restart reads only the topics' tail, or memory, rebuilt from the topics at every start (env KAFKA_INDEX, default <data dir>/kafka-index.sqlite)"
+    ),
+    kafkaDisconnectGraceMs: optionalInt(
+      "kafka-disconnect-grace-ms",
+      "How long produce and fetch may fail without a break before /readyz answers 503, ms, for --log kafka (env KAFKA_DISCONNECT_GRACE_MS, default 5000)"
     ),
     logLevel: Flag.String("log-level").pipe(
       Flag.withDescription(`trace, debug, info, warn or error (env LOG_LEVEL, default ${defaultServeConfig.logLevel.toLowerCase()})`),
-      Flag.withFallbackConfig(Config.String("LOG_LEVEL")),
+      Flag.withFallbackConfig(Config.String(serveEnv["log-level"])),
       Flag.withDefault(defaultServeConfig.logLevel),
       Flag.filterMap(parseLogLevel, (s) => `log level ${JSON.stringify(s)} is not one of trace, debug, info, warn, error`)
     ),
-    cosmosRpc: optionalString("cosmos-rpc", "COSMOS_RPC", "Observe a CometBFT chain through this full node's RPC URL, verified by the light client (env COSMOS_RPC; default off)"),
-    cosmosChainId: optionalString("cosmos-chain-id", "COSMOS_CHAIN_ID", "The chain's CometBFT chain ID (env COSMOS_CHAIN_ID)"),
-    cosmosTrustedHeight: optionalInt("cosmos-trusted-height", "COSMOS_TRUSTED_HEIGHT", "Height of the light client's root of trust (env COSMOS_TRUSTED_HEIGHT)"),
-    cosmosTrustedHash: optionalString("cosmos-trusted-hash", "COSMOS_TRUSTED_HASH", "Header hash at the trusted height, hex (env COSMOS_TRUSTED_HASH)"),
-    cosmosWitness: optionalString("cosmos-witness", "COSMOS_WITNESS", "Witness RPC URLs, comma-separated, cross-checked for conflicting headers (env COSMOS_WITNESS)"),
-    evmRpc: optionalString("evm-rpc", "EVM_RPC_URLS", "Observe an EVM chain through these JSON-RPC URLs, comma-separated; several must agree on every header (env EVM_RPC_URLS; default off)"),
-    evmChainId: optionalString("evm-chain-id", "EVM_CHAIN_ID", "The EVM chain's name in causeway (env EVM_CHAIN_ID, default evm)"),
-    evmConfirmations: optionalInt("evm-confirmations", "EVM_CONFIRMATIONS", "Finality by this many confirmations instead of the node's safe/finalized tags (env EVM_CONFIRMATIONS)"),
+    cosmosRpc: optionalString("cosmos-rpc", "Observe a CometBFT chain through this full node's RPC URL, verified by the light client (env COSMOS_RPC; default off)"),
+    cosmosChainId: optionalString("cosmos-chain-id", "The chain's CometBFT chain ID (env COSMOS_CHAIN_ID)"),
+    cosmosTrustedHeight: optionalInt("cosmos-trusted-height", "Height of the light client's root of trust (env COSMOS_TRUSTED_HEIGHT)"),
+    cosmosTrustedHash: optionalString("cosmos-trusted-hash", "Header hash at the trusted height, hex (env COSMOS_TRUSTED_HASH)"),
+    cosmosWitness: optionalString("cosmos-witness", "Witness RPC URLs, comma-separated, cross-checked for conflicting headers (env COSMOS_WITNESS)"),
+    evmRpc: optionalString("evm-rpc", "Observe an EVM chain through these JSON-RPC URLs, comma-separated; several must agree on every header (env EVM_RPC_URLS; default off)"),
+    evmChainId: optionalString("evm-chain-id", "The EVM chain's name in causeway (env EVM_CHAIN_ID, default evm)"),
+    evmConfirmations: optionalInt("evm-confirmations", "Finality by this many confirmations instead of the node's safe/finalized tags (env EVM_CONFIRMATIONS)"),
     batchWindowMs: Flag.Int("batch-window-ms").pipe(
       Flag.withDescription(`The mempool's batch window: a batch is sealed this long after the previous one, ms (env BATCH_WINDOW_MS, default ${defaultServeConfig.sealer?.batchWindowMs})`),
-      Flag.withFallbackConfig(Config.Int("BATCH_WINDOW_MS")),
+      Flag.withFallbackConfig(Config.Int(serveEnv["batch-window-ms"])),
       Flag.withDefault(defaultServeConfig.sealer?.batchWindowMs ?? 12_000)
     ),
     beacon: Flag.String("beacon").pipe(
       Flag.withDescription("Beacon for time-locked orders: local (own BLS key in the data directory) or drand (env BEACON, default local)"),
-      Flag.withFallbackConfig(Config.String("BEACON")),
+      Flag.withFallbackConfig(Config.String(serveEnv.beacon)),
       Flag.withDefault("local")
     ),
-    drandUrl: optionalString("drand-url", "DRAND_URL", "drand HTTP API root with --beacon drand, e.g. https://api.drand.sh (env DRAND_URL)"),
-    drandChainHash: optionalString("drand-chain-hash", "DRAND_CHAIN_HASH", "The drand chain's hash (hex) with --beacon drand; its info must hash to it (env DRAND_CHAIN_HASH)")
+    drandUrl: optionalString("drand-url", "drand HTTP API root with --beacon drand, e.g. https://api.drand.sh (env DRAND_URL)"),
+    drandChainHash: optionalString("drand-chain-hash", "The drand chain's hash (hex) with --beacon drand; its info must hash to it (env DRAND_CHAIN_HASH)")
   },
   Effect.fn("causeway.serve")(function*(flags) {
     const cosmos = cosmosConfig({
@@ -206,7 +281,13 @@ export const serveCommand = Command.make(
     if (Result.isFailure(evm)) return yield* new UsageError({ message: evm.failure })
     const sealer = sealerConfig({ batchWindowMs: flags.batchWindowMs, beacon: flags.beacon, drandUrl: flags.drandUrl, drandChainHash: flags.drandChainHash })
     if (Result.isFailure(sealer)) return yield* new UsageError({ message: sealer.failure })
-    const log = logConfig({ log: flags.log, brokers: flags.brokers, topicPrefix: flags.topicPrefix })
+    const log = logConfig({
+      log: flags.log,
+      brokers: flags.brokers,
+      topicPrefix: flags.topicPrefix,
+      index: flags.kafkaIndex,
+      disconnectGraceMs: flags.kafkaDisconnectGraceMs
+    })
     if (Result.isFailure(log)) return yield* new UsageError({ message: log.failure })
     const config: ServeConfig = {
       ...defaultServeConfig,

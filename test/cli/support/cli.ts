@@ -30,7 +30,7 @@ const baseEnv = (): NodeJS.ProcessEnv => {
   const env = { ...process.env }
   // Every variable the CLI reads (src/cli/ServeCommand.ts), so a developer's shell cannot leak into a test.
   for (const name of [
-    "HOST", "PORT", "DATA_DIR", "LOG_LEVEL", "NODE_OPTIONS", "CAUSEWAY_LOG", "KAFKA_BROKERS", "KAFKA_TOPIC_PREFIX",
+    "HOST", "PORT", "DATA_DIR", "LOG_LEVEL", "NODE_OPTIONS", "CAUSEWAY_LOG", "KAFKA_BROKERS", "KAFKA_TOPIC_PREFIX", "KAFKA_INDEX", "KAFKA_DISCONNECT_GRACE_MS",
     "EVM_RPC_URLS", "EVM_CHAIN_ID", "EVM_CONFIRMATIONS", "COSMOS_RPC", "COSMOS_CHAIN_ID", "COSMOS_TRUSTED_HEIGHT",
     "COSMOS_TRUSTED_HASH", "COSMOS_WITNESS", "BEACON", "DRAND_URL", "DRAND_CHAIN_HASH", "BATCH_WINDOW_MS", "UV_THREADPOOL_SIZE"
   ]) delete env[name]
