@@ -22,6 +22,7 @@ import {
   CausalLogError,
   type CausalLogService,
   type LogRecord,
+  type NewRecord,
   type RecordRef
 } from "../ports/CausalLog.ts"
 import { tail } from "./LogTail.ts"
@@ -154,8 +155,29 @@ const arrays = (stmt: StatementSync): StatementSync => {
   return stmt
 }
 
+/**
+ * The log with what an adapter that keeps it as a local index needs besides the port (the
+ * Kafka log: docs/adr/0001-kafka-total-order.md): its own rows written in the same
+ * transaction as an append, and emptying it to rebuild.
+ */
+export interface SqliteLogHandle {
+  readonly service: CausalLogService
+  /** `append`, and `also` run on the same connection inside the same transaction. */
+  readonly appendWith: (
+    batch: ReadonlyArray<NewRecord>,
+    also: (db: DatabaseSync) => void
+  ) => Effect.Effect<ReadonlyArray<Appended>, CausalLogError>
+  /** `f` on the connection inside one transaction (rolled back if it throws). */
+  readonly transact: <A>(operation: string, f: (db: DatabaseSync) => A) => Effect.Effect<A, CausalLogError>
+  /** Delete every record: the log is empty again (offsets restart at 0). */
+  readonly clear: Effect.Effect<void, CausalLogError>
+}
+
 /** Open (creating if needed) the log at `options.path`; closed with the scope. */
-export const make = (options: SqliteOptions) =>
+export const make = (options: SqliteOptions) => Effect.map(open(options), (h) => h.service)
+
+/** `make`, with the local-index extras of `SqliteLogHandle`. */
+export const open = (options: SqliteOptions) =>
   Effect.gen(function*() {
     const readOnly = options.readOnly === true
     const { db, version } = yield* Effect.acquireRelease(
@@ -235,34 +257,62 @@ export const make = (options: SqliteOptions) =>
         catch: fail("read")
       })
 
-    const service: CausalLogService = {
-      append: (batch) =>
-        Effect.suspend(() => {
-          if (writer === undefined) return Effect.fail(fail("append")(new LogIsReadOnly({ path: options.path })))
-          if (batch.length === 0) return Effect.succeed([])
-          const out: Array<Appended> = []
+    const appendWith = (batch: ReadonlyArray<NewRecord>, also: ((db: DatabaseSync) => void) | undefined) =>
+      Effect.suspend(() => {
+        if (writer === undefined) return Effect.fail(fail("append")(new LogIsReadOnly({ path: options.path })))
+        if (batch.length === 0 && also === undefined) return Effect.succeed([])
+        const out: Array<Appended> = []
+        try {
+          db.exec("BEGIN IMMEDIATE")
+          let seq = next
+          // The highest nonce of each sender in the batch: one row write per sender.
+          const highest = new Map<string, number>()
+          for (const r of batch) {
+            writer.insert.run(seq, r.id, r.lamport, r.type, r.sender, r.nonce, r.deps.join(","), r.body)
+            for (const d of r.deps) writer.insertDep.run(d, seq)
+            const h = highest.get(r.sender)
+            if (h === undefined || r.nonce > h) highest.set(r.sender, r.nonce)
+            out.push({ id: r.id, offset: seq, lamport: r.lamport })
+            seq++
+          }
+          for (const [sender, nonce] of highest) writer.raiseNonce.run(sender, nonce)
+          also?.(db)
+          db.exec("COMMIT")
+          next = seq
+        } catch (cause) {
+          if (db.isTransaction) db.exec("ROLLBACK")
+          return Effect.fail(fail("append")(cause))
+        }
+        return SubscriptionRef.set(end, next).pipe(Effect.as(out as ReadonlyArray<Appended>))
+      })
+
+    const transact = <A>(operation: string, f: (db: DatabaseSync) => A) =>
+      Effect.try({
+        try: () => {
+          if (readOnly) throw new LogIsReadOnly({ path: options.path })
+          db.exec("BEGIN IMMEDIATE")
           try {
-            db.exec("BEGIN IMMEDIATE")
-            let seq = next
-            // The highest nonce of each sender in the batch: one row write per sender.
-            const highest = new Map<string, number>()
-            for (const r of batch) {
-              writer.insert.run(seq, r.id, r.lamport, r.type, r.sender, r.nonce, r.deps.join(","), r.body)
-              for (const d of r.deps) writer.insertDep.run(d, seq)
-              const h = highest.get(r.sender)
-              if (h === undefined || r.nonce > h) highest.set(r.sender, r.nonce)
-              out.push({ id: r.id, offset: seq, lamport: r.lamport })
-              seq++
-            }
-            for (const [sender, nonce] of highest) writer.raiseNonce.run(sender, nonce)
+            const a = f(db)
             db.exec("COMMIT")
-            next = seq
+            return a
           } catch (cause) {
             if (db.isTransaction) db.exec("ROLLBACK")
-            return Effect.fail(fail("append")(cause))
+            throw cause
           }
-          return SubscriptionRef.set(end, next).pipe(Effect.as(out))
-        }),
+        },
+        catch: fail(operation)
+      })
+
+    const clear = transact("clear", (db) => {
+      db.exec("DELETE FROM log_deps; DELETE FROM log;")
+      if (version >= 1) db.exec("DELETE FROM sender_nonce")
+    }).pipe(Effect.andThen(Effect.suspend(() => {
+      next = 0
+      return SubscriptionRef.set(end, 0)
+    })))
+
+    const service: CausalLogService = {
+      append: (batch) => appendWith(batch, undefined),
       read,
       scan: (from, to, options, visit) =>
         Effect.try({
@@ -320,7 +370,8 @@ export const make = (options: SqliteOptions) =>
       endOffset: Effect.sync(() => next),
       subscribe: (fromOffset) => tail(end, read, fromOffset)
     }
-    return service
+    const handle: SqliteLogHandle = { service, appendWith, transact, clear }
+    return handle
   })
 
 /** The SQLite log as a layer. */

@@ -5,8 +5,11 @@
  *   (one partition) holds one ordering decision per appended batch, naming where its events
  *   are. The total order, and so the dense global offset, is the sequence topic's order as
  *   decided by `SequenceMerger`: the same on every instance and in every replay.
- * - Every instance materializes the log into a local index (SQLite in memory), rebuilt from
- *   the topics at start; every read of the port is answered from it.
+ * - Every instance materializes the log into a local index (SQLite), and every read of the
+ *   port is answered from it. Kept in a file (`indexPath`), it holds the merge's position too,
+ *   written in the same transaction as each decision, so a restart reads only what the topics
+ *   gained since (after checking they are the same topics); in memory it is rebuilt from the
+ *   topics at every start.
  * - append: refuse duplicates and records over the broker's limit before producing; produce
  *   the events (acks=all, idempotent where the broker supports it), then the sequence
  *   record; succeed once the local merge has applied the batch, with its offsets.
@@ -17,7 +20,8 @@
  *   or acknowledged produce makes it ready again. One log line per transition.
  */
 import { randomUUID } from "node:crypto"
-import { type Cause, type Context, Deferred, Effect, Exit, Layer, Option, Ref, type Scope, Semaphore } from "effect"
+import type { DatabaseSync } from "node:sqlite"
+import { type Cause, type Context, Deferred, Effect, Exit, Layer, Option, Ref, Result, Schema, type Scope, Semaphore } from "effect"
 import {
   type Admin,
   type Consumer,
@@ -44,6 +48,7 @@ import {
   SequenceTimeout,
   TopicLayoutError
 } from "./KafkaErrors.ts"
+import { NonNegativeInt } from "../../domain/Primitives.ts"
 import {
   decodeEvent,
   decodeSequence,
@@ -53,7 +58,7 @@ import {
   partitionFor,
   type SequenceBatch
 } from "./KafkaRecordCodec.ts"
-import { type Decision, SequenceMerger } from "./SequenceMerger.ts"
+import { type Decision, type MergePosition, SequenceMerger } from "./SequenceMerger.ts"
 
 /** How the Kafka log connects and lays out its topics. */
 export interface KafkaLogOptions {
@@ -85,6 +90,20 @@ export interface KafkaLogOptions {
    * acknowledged produce.
    */
   readonly disconnectGraceMs?: number
+  /**
+   * Where the local index (the materialized log and the merge's position) is kept: a file, so
+   * a restart reads only the topics' tail, or ":memory:" (default), rebuilt from the topics at
+   * every start. A file that does not match the topics (another cluster, other topics) is
+   * rebuilt.
+   */
+  readonly indexPath?: string
+  /**
+   * How many sequence records may be written after an event's produce before the sequence
+   * record naming it: a later one is skipped (default 100,000). Each event carries its own
+   * limit (`until`), so instances configured differently still decide alike; this only bounds
+   * how long an orphan (an event whose sequence record never came) is kept and re-read.
+   */
+  readonly sequenceWindow?: number
 }
 
 /** What the broker turned out to support (the librdkafka mock lacks some admin APIs). */
@@ -137,6 +156,38 @@ export interface KafkaLogHandle {
   readonly buffered: Effect.Effect<number>
   /** How many times the materializer's consumer joined its group (1 + rebalances and restarts). */
   readonly groupJoins: Effect.Effect<number>
+  /** Messages consumed from each topic since start (redeliveries included). */
+  readonly consumed: Effect.Effect<{ readonly events: number; readonly sequence: number }>
+  /** How the local index started: resumed from its file at a record count, or rebuilt (and why). */
+  readonly indexStart: Effect.Effect<IndexStart | undefined>
+}
+
+/** How the local index started at the last connect that set up the merge. */
+export type IndexStart =
+  | { readonly _tag: "Resumed"; readonly records: number; readonly sequence: number }
+  | { readonly _tag: "Rebuilt"; readonly reason: string }
+
+/** What the index file keeps besides the records: which topics it mirrors and the merge's position. */
+const SavedState = Schema.Struct({
+  v: Schema.Literal(1),
+  topics: Schema.Struct({ events: Schema.String, sequence: Schema.String }),
+  cluster: Schema.NullOr(Schema.String),
+  partitions: NonNegativeInt,
+  position: Schema.Struct({
+    sequence: NonNegativeInt,
+    last: Schema.NullOr(Schema.Struct({ offset: NonNegativeInt, key: Schema.String })),
+    resume: Schema.Array(NonNegativeInt),
+    seen: Schema.Array(NonNegativeInt)
+  })
+})
+type SavedState = typeof SavedState.Type
+const decodeSavedState = Schema.decodeUnknownResult(Schema.fromJsonString(SavedState))
+
+const STATE_TABLE = "CREATE TABLE IF NOT EXISTS kafka_index (k TEXT PRIMARY KEY, v TEXT NOT NULL) STRICT, WITHOUT ROWID"
+
+const writeState = (db: DatabaseSync, json: string | undefined) => {
+  if (json === undefined) db.prepare("DELETE FROM kafka_index WHERE k = 'state'").run()
+  else db.prepare("INSERT INTO kafka_index (k, v) VALUES ('state', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v").run(json)
 }
 
 interface Clients {
@@ -147,7 +198,10 @@ interface Clients {
   readonly capabilities: Capabilities
 }
 
-type Outcome = { readonly _tag: "Applied"; readonly acks: ReadonlyArray<Appended> } | { readonly _tag: "Skipped"; readonly reason: string }
+type Outcome =
+  | { readonly _tag: "Applied"; readonly acks: ReadonlyArray<Appended> }
+  | { readonly _tag: "Skipped"; readonly reason: string }
+  | { readonly _tag: "Failed"; readonly cause: unknown }
 
 const DEFAULT_MAX_RECORD_BYTES = 1_048_588
 
@@ -180,7 +234,25 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
     const services = yield* Effect.context<never>()
     const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromiseWith(services)(effect)
 
-    const index = yield* SqliteCausalLog.make({ path: ":memory:", synchronous: "NORMAL" })
+    const indexPath = options.indexPath ?? ":memory:"
+    const persist = indexPath !== ":memory:"
+    const sequenceWindow = options.sequenceWindow ?? 100_000
+    const local = yield* SqliteCausalLog.open({ path: indexPath, synchronous: "NORMAL" })
+    const index = local.service
+    // What the file says it mirrors and where its merge stood (nothing for a new or in-memory index).
+    let savedState: SavedState | undefined = yield* local.transact("read the index state", (db) => {
+      db.exec(STATE_TABLE)
+      const row = db.prepare("SELECT v FROM kafka_index WHERE k = 'state'").get() as { v: string } | undefined
+      return row === undefined ? undefined : Result.getOrUndefined(decodeSavedState(row.v))
+    })
+    let clusterId: string | null = null
+    let indexStart: IndexStart | undefined
+    // Set when the index must be rebuilt from the topics (it does not match them, or a write failed).
+    let rebuild: string | undefined
+    let rebuilt: string | undefined
+    let stopConsumer: Deferred.Deferred<string> | undefined
+    let currentConsumer: Consumer | undefined
+    const consumedCount = { events: 0, sequence: 0 }
     const status = yield* Ref.make<ConnectionStatus>({ _tag: "Connecting", attempt: 0, lastError: undefined })
     const readyLatch = yield* Deferred.make<void>()
     const clients = yield* Ref.make<Option.Option<Clients>>(Option.none())
@@ -238,40 +310,111 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
       }
     })
 
-    // Decide and apply sequence records while their events are here.
+    const stateOf = (m: SequenceMerger, partitions: number): string => {
+      const position = m.position()
+      const state: SavedState = { v: 1, topics, cluster: clusterId, partitions, position: { ...position, last: position.last ?? null } }
+      return JSON.stringify(state)
+    }
+
+    // Throw the merge away and read the topics again from the beginning into an empty index:
+    // the consumer is stopped, and the connect loop clears the index and reconnects.
+    const requestRebuild = (reason: string) =>
+      Effect.gen(function*() {
+        merger = undefined
+        rebuild = reason
+        yield* Ref.set(status, { _tag: "Connecting", attempt: 0, lastError: `rebuilding the local index: ${reason}` })
+        if (stopConsumer !== undefined) Deferred.doneUnsafe(stopConsumer, Exit.succeed(`rebuilding the local index: ${reason}`))
+      })
+
+    // Decide and apply sequence records while their events are here. Consecutive decisions are
+    // written in one transaction together with the merge's position, so a file index always
+    // holds exactly the records its saved position has decided.
     const drain = Effect.gen(function*() {
       const m = merger
       if (m === undefined) return
-      while (true) {
+      const partitions = m.partitions
+      let records: Array<NewRecord> = []
+      let decided: Array<{ readonly decision: Decision; readonly from: number }> = []
+      const inGroup = new Set<string>()
+      const flush = Effect.gen(function*() {
+        if (decided.length === 0) return
+        const [batch, done] = [records, decided]
+        records = []
+        decided = []
+        inGroup.clear()
+        const state = persist ? stateOf(m, partitions) : undefined
+        const written = yield* Effect.exit(local.appendWith(batch, (db) => {
+          if (state !== undefined) writeState(db, state)
+        }))
+        for (const { decision, from } of done) {
+          const outcome: Outcome = Exit.isFailure(written)
+            ? { _tag: "Failed", cause: written.cause }
+            : decision._tag === "Apply"
+            ? { _tag: "Applied", acks: written.value.slice(from, from + decision.records.length) }
+            : { _tag: "Skipped", reason: decision._tag === "Skip" ? decision.reason : "" }
+          const batchId = decision._tag === "Apply" || decision._tag === "Skip" ? decision.batch : undefined
+          const waiter = batchId === undefined ? undefined : waiters.get(batchId)
+          if (waiter !== undefined) {
+            waiters.delete(batchId as string)
+            yield* Deferred.succeed(waiter, outcome)
+          }
+        }
+        if (Exit.isFailure(written)) {
+          yield* Effect.logError(`kafka log: writing the local index ${indexPath} failed (${causeText(written.cause)}); rebuilding it from the topics`)
+          yield* requestRebuild(`a write failed: ${causeText(written.cause)}`)
+        }
+      })
+      while (merger === m) {
         const ids = m.headIds()
-        const known = ids.length === 0 ? new Set<string>() : new Set((yield* index.lookup(ids)).keys())
+        const known = new Set<string>()
+        if (ids.length > 0) {
+          for (const id of ids) if (inGroup.has(id)) known.add(id)
+          for (const id of (yield* index.lookup(ids)).keys()) known.add(id)
+        }
         const decision: Decision = m.decide(known)
         if (decision._tag === "Idle" || decision._tag === "Wait") break
-        let outcome: Outcome
-        if (decision._tag === "Apply") {
-          const acks = yield* index.append(decision.records)
-          outcome = { _tag: "Applied", acks }
-        } else {
-          outcome = { _tag: "Skipped", reason: decision.reason }
+        if (decision._tag === "Skip") {
           yield* Effect.logWarning(`kafka log: sequence record ${decision.seqOffset} skipped: ${decision.reason}`)
         }
         m.commit(decision)
-        const waiter = decision.batch === undefined ? undefined : waiters.get(decision.batch)
-        if (waiter !== undefined) {
-          waiters.delete(decision.batch as string)
-          yield* Deferred.succeed(waiter, outcome)
+        decided.push({ decision, from: records.length })
+        if (decision._tag === "Apply") {
+          for (const r of decision.records) {
+            records.push(r)
+            inGroup.add(r.id)
+          }
         }
+        if (records.length >= 4096 || decided.length >= 256) yield* flush
       }
+      yield* flush
       yield* checkReady
     })
 
     const offer = (consumer: Consumer, topic: string, partition: number, messages: ReadonlyArray<KafkaMessage>) =>
       mergeLock.withPermit(Effect.gen(function*() {
         const m = merger
-        if (m === undefined) return
-        const seekTo = topic === topics.sequence
-          ? m.offerSequence(messages.map((msg) => ({ offset: Number(msg.offset), value: decodeSequence(msg.value) })))
-          : m.offerEvents(partition, messages.map((msg) => ({ offset: Number(msg.offset), value: decodeEvent(msg) })))
+        // A consumer being replaced may still hand over a batch: only the current one feeds the merge.
+        if (m === undefined || consumer !== currentConsumer) return
+        let seekTo: number | undefined
+        if (topic === topics.sequence) {
+          consumedCount.sequence += messages.length
+          seekTo = m.offerSequence(messages.map((msg) => ({ offset: Number(msg.offset), value: decodeSequence(msg.value) })))
+          if (m.mismatch !== undefined) {
+            yield* Effect.logWarning(`kafka log: the local index ${indexPath} does not match the topics (${m.mismatch}); rebuilding it from the topics`)
+            return yield* requestRebuild(m.mismatch)
+          }
+        } else {
+          consumedCount.events += messages.length
+          const offered = messages.map((msg) => ({ offset: Number(msg.offset), value: decodeEvent(msg) }))
+          // Events read again after a restart: those whose ids the index holds were applied
+          // (or are copies of applied ones) before it, and are not kept.
+          const again: Array<string> = []
+          for (const o of offered) {
+            if (m.consumedBefore(partition, o.offset) && Result.isSuccess(o.value)) again.push(o.value.success.record.id)
+          }
+          const known = again.length === 0 ? undefined : new Set((yield* index.lookup(again)).keys())
+          seekTo = m.offerEvents(partition, offered, known)
+        }
         if (seekTo !== undefined) {
           yield* Effect.logDebug(`kafka log: ${topic}[${partition}] resumed past ${seekTo}; seeking back`)
           yield* Effect.sync(() => consumer.seek({ topic, partition, offset: String(seekTo) }))
@@ -356,6 +499,63 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         ]).then(() => undefined)
       )
 
+    // Set up the merge at connect: resume from the index file's saved position if it mirrors
+    // these topics, else empty the index and read the topics from the beginning. Under mergeLock.
+    const restore = (
+      partitions: number,
+      cluster: string | null,
+      sequenceEnds: { readonly low: number; readonly high: number },
+      eventEnds: ReadonlyArray<{ readonly partition: number; readonly low: number; readonly high: number }>
+    ) =>
+      Effect.gen(function*() {
+        const records = yield* index.endOffset
+        const saved = savedState
+        let why: string | undefined
+        if (saved === undefined) {
+          if (records > 0) why = "it holds records but no readable merge position"
+        } else if (saved.topics.events !== topics.events || saved.topics.sequence !== topics.sequence) {
+          why = `it mirrors the topics ${saved.topics.events} and ${saved.topics.sequence}`
+        } else if (saved.cluster !== null && cluster !== null && saved.cluster !== cluster) {
+          why = `it mirrors the cluster ${saved.cluster}, and the brokers are the cluster ${cluster}`
+        } else if (saved.partitions !== partitions) {
+          why = `it mirrors ${saved.partitions} events partitions, and ${topics.events} has ${partitions}`
+        } else {
+          const at = saved.position
+          const first = at.last?.offset ?? at.sequence
+          if (sequenceEnds.high < at.sequence) why = `${topics.sequence} ends at ${sequenceEnds.high}, before the index's position ${at.sequence}`
+          else if (sequenceEnds.low > first) why = `${topics.sequence} starts at ${sequenceEnds.low}, after the index's position ${first}`
+          for (const e of eventEnds) {
+            if (why !== undefined) break
+            const seen = at.seen[e.partition] ?? 0
+            const resume = at.resume[e.partition] ?? 0
+            if (e.high < seen) why = `${topics.events}[${e.partition}] ends at ${e.high}, before the index's position ${seen}`
+            else if (e.low > resume) why = `${topics.events}[${e.partition}] starts at ${e.low}, after the index's position ${resume}`
+          }
+        }
+        if (saved !== undefined && why === undefined) {
+          const position: MergePosition = { ...saved.position, last: saved.position.last ?? undefined }
+          merger = new SequenceMerger(partitions, position)
+          indexStart = { _tag: "Resumed", records, sequence: saved.position.sequence }
+          clusterId = saved.cluster ?? cluster
+          yield* Effect.logInfo(`kafka log: resuming the local index ${indexPath}: ${records} records, sequence record ${saved.position.sequence} next`)
+          return
+        }
+        if (why !== undefined) {
+          yield* Effect.logWarning(`kafka log: rebuilding the local index ${indexPath} from the topics: ${why}`)
+          yield* clearIndex
+        }
+        clusterId = cluster
+        merger = new SequenceMerger(partitions)
+        indexStart = { _tag: "Rebuilt", reason: why ?? rebuilt ?? (persist ? "the index file is new" : "the index is in memory") }
+        rebuilt = undefined
+      })
+
+    const clearIndex = Effect.gen(function*() {
+      yield* local.clear
+      yield* local.transact("clear the index state", (db) => writeState(db, undefined))
+      savedState = undefined
+    })
+
     const connectOnce = Effect.gen(function*() {
       const opened: { admin?: Admin; producer?: Producer; consumer?: Consumer } = {}
       const attempt = Effect.gen(function*() {
@@ -372,9 +572,18 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
           maxRecordBytes: Option.getOrElse(maxBytes, () => options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES)
         }
         const offsets = yield* client("fetchTopicOffsets", () => admin.fetchTopicOffsets(topics.sequence))
-        catchUpTarget = Number(offsets.find((o) => o.partition === 0)?.high ?? 0)
-        yield* mergeLock.withPermit(Effect.sync(() => {
-          if (merger === undefined) merger = new SequenceMerger(layout.partitions)
+        const sequenceEnds = { low: Number(offsets.find((o) => o.partition === 0)?.low ?? 0), high: Number(offsets.find((o) => o.partition === 0)?.high ?? 0) }
+        catchUpTarget = sequenceEnds.high
+        yield* mergeLock.withPermit(Effect.gen(function*() {
+          if (merger !== undefined) return
+          const cluster = yield* Effect.option(client("describeCluster", () => admin.describeCluster()))
+          const eventEnds = yield* client("fetchTopicOffsets", () => admin.fetchTopicOffsets(topics.events))
+          yield* restore(
+            layout.partitions,
+            Option.match(cluster, { onNone: () => null, onSome: (c) => c.clusterId }),
+            sequenceEnds,
+            eventEnds.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))
+          )
         }))
         if (merger !== undefined && merger.partitions !== layout.partitions) {
           return yield* new TopicLayoutError({ reason: `${topics.events} went from ${merger.partitions} to ${layout.partitions} partitions` })
@@ -387,6 +596,7 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
           allowAutoTopicCreation: false
         })
         opened.consumer = consumer
+        currentConsumer = consumer
         // After a rebalance the group resumes where its last commit (by anyone) left off, or
         // at the beginning: put each partition back where this merge stands.
         consumer.on(consumer.events.GROUP_JOIN, (event) => {
@@ -406,6 +616,7 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         // The consumer joins its group in the background (seconds on some brokers): this
         // instance's own appends reach the merge without it, and catching up waits for it.
         const stopped = Deferred.makeUnsafe<string>()
+        stopConsumer = stopped
         consumer.on(consumer.events.FETCH, traffic)
         consumer.on(consumer.events.CRASH, (event) => {
           failed(`consumer: ${describe(event.payload.error)}`)
@@ -448,9 +659,18 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
           delay = Math.min(delay * 2, options.retryMaxMs ?? 30_000)
         }
         const reason = yield* Deferred.await(stopped)
-        yield* Effect.logError(`kafka log: the consumer stopped (${reason}); reconnecting`)
+        if (rebuild === undefined) yield* Effect.logError(`kafka log: the consumer stopped (${reason}); reconnecting`)
+        currentConsumer = undefined
         const c = yield* Ref.getAndSet(clients, Option.none())
         if (Option.isSome(c)) yield* disconnect(c.value)
+        if (rebuild !== undefined) {
+          rebuilt = rebuild
+          rebuild = undefined
+          yield* mergeLock.withPermit(Effect.gen(function*() {
+            merger = undefined
+            yield* clearIndex
+          }))
+        }
       }
     })
 
@@ -528,14 +748,14 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         Effect.tapError((e) => Effect.sync(() => failed(`${e.operation}: ${describe(e.cause)}`)))
       )
 
-    const produce = (c: Clients, batch: ReadonlyArray<NewRecord>) =>
+    const produce = (c: Clients, batch: ReadonlyArray<NewRecord>, until: number) =>
       Effect.gen(function*() {
         const partitionOf = batch.map((r) => partitionFor(r.sender, c.partitions))
         const sent = yield* produced(client("produce events", () =>
           c.producer.send({
             topic: topics.events,
             acks: -1,
-            messages: batch.map((r, i) => ({ partition: partitionOf[i], key: r.sender, value: r.body, headers: eventHeaders(r) }))
+            messages: batch.map((r, i) => ({ partition: partitionOf[i], key: r.sender, value: r.body, headers: eventHeaders(r, until) }))
           })))
         // kafkajs sends one record batch per partition, in the order given: the broker gives
         // it consecutive offsets from its base.
@@ -558,7 +778,7 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
     // offsets Kafka gave; the merge takes it only where it continues what it has (else the
     // consumer delivers it in turn, and the copy it then gets is ignored). This saves a fetch
     // round trip per append and changes no decision.
-    const ownEvents = (batch: ReadonlyArray<NewRecord>, events: ReadonlyArray<readonly [number, number, string]>) =>
+    const ownEvents = (batch: ReadonlyArray<NewRecord>, until: number, events: ReadonlyArray<readonly [number, number, string]>) =>
       mergeLock.withPermit(Effect.sync(() => {
         const m = merger
         if (m === undefined) return
@@ -569,7 +789,7 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         for (const i of order) {
           const r = batch[i] as NewRecord
           const [partition, offset] = events[i] as readonly [number, number, string]
-          const headers = Object.fromEntries(Object.entries(eventHeaders(r)).map(([k, v]) => [k, Buffer.from(v)]))
+          const headers = Object.fromEntries(Object.entries(eventHeaders(r, until)).map(([k, v]) => [k, Buffer.from(v)]))
           const value = decodeEvent({ value: Buffer.from(r.body), headers })
           if (m.nextOffset(partition) === offset) m.offerEvents(partition, [{ offset, value }])
         }
@@ -597,8 +817,12 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         const known = yield* index.lookup([...seen])
         for (const r of batch) if (known.has(r.id)) return yield* new DuplicateRecord({ id: r.id })
 
-        const events = yield* produce(c, batch)
-        yield* ownEvents(batch, events)
+        // The sequence record naming these events must come within the window (ADR 0001).
+        const m = merger
+        if (m === undefined) return yield* new KafkaClientError({ operation: "append", cause: new Error("the local index is being rebuilt") })
+        const until = m.nextOffset(-1) + sequenceWindow
+        const events = yield* produce(c, batch, until)
+        yield* ownEvents(batch, until, events)
         const id = randomUUID()
         const value = encodeSequence({ v: 1, batch: id, events })
         const waiter = yield* Deferred.make<Outcome>()
@@ -611,7 +835,8 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
             )),
             Effect.ensuring(Effect.sync(() => waiters.delete(id)))
           )
-        if (outcome._tag === "Skipped") return yield* new LostSequenceRace({ batch: id })
+        if (outcome._tag === "Skipped") return yield* new LostSequenceRace({ batch: id, reason: outcome.reason })
+        if (outcome._tag === "Failed") return yield* new KafkaClientError({ operation: "apply to the local index", cause: outcome.cause })
         return outcome.acks
       }).pipe(appendLock.withPermit, Effect.mapError(fail("append")))
 
@@ -627,7 +852,9 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
       status: Ref.get(status),
       topics,
       buffered: Effect.sync(() => merger?.bufferedCount ?? 0),
-      groupJoins: Effect.sync(() => groupJoins)
+      groupJoins: Effect.sync(() => groupJoins),
+      consumed: Effect.sync(() => ({ ...consumedCount })),
+      indexStart: Effect.sync(() => indexStart)
     }
     return handle
   })

@@ -20,12 +20,13 @@ export class DuplicateRecord extends Data.TaggedError("DuplicateRecord")<{ reado
 }
 
 /**
- * Another instance sequenced a batch holding one of these ids first: the log skipped this
- * batch whole (ADR 0001), so none of it is acknowledged.
+ * The merge skipped this batch whole (ADR 0001), so none of it is acknowledged: usually
+ * another instance sequenced a batch holding one of its ids first; or its sequence record
+ * came after its events' window.
  */
-export class LostSequenceRace extends Data.TaggedError("LostSequenceRace")<{ readonly batch: string }> {
+export class LostSequenceRace extends Data.TaggedError("LostSequenceRace")<{ readonly batch: string; readonly reason: string }> {
   override get message(): string {
-    return `batch ${this.batch} was sequenced after another batch holding one of its ids; nothing of it was applied`
+    return `batch ${this.batch} was skipped by the merge (${this.reason}); nothing of it was applied`
   }
 }
 

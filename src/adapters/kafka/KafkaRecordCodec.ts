@@ -2,7 +2,8 @@
  * The Kafka wire layout of the causal log (docs/adr/0001-kafka-total-order.md):
  *
  * - events topic: key = the sender (the stream key), value = the canonical envelope bytes,
- *   headers `v`, `id`, `lamport`, `type`, `sender`, `nonce`, `deps` (comma-separated ids);
+ *   headers `v`, `id`, `lamport`, `type`, `sender`, `nonce`, `deps` (comma-separated ids),
+ *   `until` (the last sequence-topic offset whose record may still apply the event);
  * - sequence topic (one partition): one JSON record per appended batch,
  *   `{"v":1,"batch":"<uuid>","events":[[partition, offset, id], ...]}` in append order.
  *
@@ -26,25 +27,38 @@ const EventHeaders = Schema.Struct({
   type: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(128)),
   sender: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(256)),
   nonce: Decimal,
-  deps: Deps
+  deps: Deps,
+  until: Decimal
 })
 const decodeHeaders = Schema.decodeUnknownResult(EventHeaders)
 
+/**
+ * An event as the events topic holds it: the record, and the last sequence-topic offset whose
+ * record may still apply it. A sequence record further on that names it is skipped, so an
+ * event whose sequence record never came (an orphan) is dropped by every reader at the same
+ * point of the log (ADR 0001).
+ */
+export interface EventRecord {
+  readonly record: NewRecord
+  readonly until: number
+}
+
 /** The headers of an event record. */
-export const eventHeaders = (r: NewRecord): Record<string, string> => ({
+export const eventHeaders = (r: NewRecord, until: number): Record<string, string> => ({
   v: LAYOUT_VERSION,
   id: r.id,
   lamport: String(r.lamport),
   type: r.type,
   sender: r.sender,
   nonce: String(r.nonce),
-  deps: r.deps.join(",")
+  deps: r.deps.join(","),
+  until: String(until)
 })
 
 /** Bytes an event takes in a record batch, near enough to hold it to the broker's limit. */
 export const eventWireBytes = (r: NewRecord): number => {
   let bytes = 70 + Buffer.byteLength(r.body) + Buffer.byteLength(r.sender) // record overhead, value, key
-  for (const [k, v] of Object.entries(eventHeaders(r))) bytes += 10 + k.length + Buffer.byteLength(v)
+  for (const [k, v] of Object.entries(eventHeaders(r, Number.MAX_SAFE_INTEGER))) bytes += 10 + k.length + Buffer.byteLength(v)
   return bytes
 }
 
@@ -58,21 +72,24 @@ const headerText = (v: Buffer | string | ReadonlyArray<Buffer | string> | undefi
   v === undefined ? undefined : typeof v === "string" ? v : Buffer.isBuffer(v) ? v.toString("utf8") : undefined
 
 /** An event record back from the events topic, or why it is not one. */
-export const decodeEvent = (m: RawMessage): Result.Result<NewRecord, string> => {
+export const decodeEvent = (m: RawMessage): Result.Result<EventRecord, string> => {
   const raw: Record<string, string | undefined> = {}
   for (const [k, v] of Object.entries(m.headers ?? {})) raw[k] = headerText(v)
   const h = decodeHeaders(raw)
   if (Result.isFailure(h)) return Result.fail(`bad event headers: ${String(h.failure)}`)
   if (m.value === null) return Result.fail("event without a value")
-  const { id, lamport, type, sender, nonce, deps } = h.success
+  const { id, lamport, type, sender, nonce, deps, until } = h.success
   return Result.succeed({
-    id,
-    lamport: Number(lamport),
-    type,
-    sender,
-    nonce: Number(nonce),
-    deps: deps === "" ? [] : (deps.split(",") as Array<MessageId>),
-    body: m.value.toString("utf8")
+    record: {
+      id,
+      lamport: Number(lamport),
+      type,
+      sender,
+      nonce: Number(nonce),
+      deps: deps === "" ? [] : (deps.split(",") as Array<MessageId>),
+      body: m.value.toString("utf8")
+    },
+    until: Number(until)
   })
 }
 
