@@ -140,7 +140,7 @@ const rawRound = async (b: Awaited<ReturnType<typeof broker>>): Promise<Round> =
   const start = performance.now()
   for (const batch of batches) {
     const t0 = String(performance.now())
-    await producer.send({ topic, acks: -1, messages: batch.map((r) => ({ key: r.sender, value: r.body, headers: { ...eventHeaders(r), t0 } })) })
+    await producer.send({ topic, acks: -1, messages: batch.map((r) => ({ key: r.sender, value: r.body, headers: { ...eventHeaders(r, 0), t0 } })) })
   }
   phase("raw: all produced")
   await done
