@@ -487,13 +487,19 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
       return { producer: plain, idempotentProducer: false }
     })
 
-    // A consumer still joining its group answers disconnect only once the join completes
-    // (seconds): leaving is not worth waiting for then, the member of this start's own
-    // group just expires.
+    // kafkajs (2.2.4) cannot stop a consumer that is still joining its group: `disconnect`
+    // returns, the join completes, and the consumer goes on fetching with no owner (and keeps
+    // the process alive). So a consumer is marked closing: it disconnects again as soon as it
+    // joins, and a crash does not restart it. Leaving is not waited for beyond 500 ms.
+    const closing = new WeakMap<Consumer, { closing: boolean }>()
     const disconnect = (c: Partial<Clients>) =>
       Effect.promise(() =>
         Promise.allSettled([
-          c.consumer === undefined ? undefined : Promise.race([c.consumer.disconnect(), new Promise((r) => setTimeout(r, 500).unref())]),
+          c.consumer === undefined ? undefined : (() => {
+            const mark = closing.get(c.consumer)
+            if (mark !== undefined) mark.closing = true
+            return Promise.race([c.consumer.disconnect(), new Promise((r) => setTimeout(r, 500).unref())])
+          })(),
           c.producer?.disconnect(),
           c.admin?.disconnect()
         ]).then(() => undefined)
@@ -588,18 +594,25 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         if (merger !== undefined && merger.partitions !== layout.partitions) {
           return yield* new TopicLayoutError({ reason: `${topics.events} went from ${merger.partitions} to ${layout.partitions} partitions` })
         }
+        const mark = { closing: false }
         const consumer = kafka.consumer({
           groupId: options.groupId ?? `${prefix}materializer.${randomUUID()}`,
           sessionTimeout: options.sessionTimeoutMs ?? 10_000,
           heartbeatInterval: options.heartbeatIntervalMs ?? 1000,
           maxWaitTimeInMs: options.maxWaitTimeMs ?? 100,
-          allowAutoTopicCreation: false
+          allowAutoTopicCreation: false,
+          retry: { retries: 5, restartOnFailure: () => Promise.resolve(mark.closing !== true) }
         })
+        closing.set(consumer, mark)
         opened.consumer = consumer
         currentConsumer = consumer
         // After a rebalance the group resumes where its last commit (by anyone) left off, or
         // at the beginning: put each partition back where this merge stands.
         consumer.on(consumer.events.GROUP_JOIN, (event) => {
+          if (mark.closing) {
+            consumer.disconnect().catch(() => undefined)
+            return
+          }
           groupJoins++
           const m = merger
           if (m === undefined) return
