@@ -4,8 +4,8 @@
  * start cost before the index file) reads both topics from the beginning.
  *
  * Broker: librdkafka's mock cluster through infra/mock-kafka (built if needed). The log:
- * BENCH_MESSAGES (50,000) signed orders (64 senders) appended through the adapter in batches
- * of 1,024 over 6 partitions; then BENCH_TAIL (1,024) more appended by another instance while
+ * BENCH_MESSAGES (20,000) signed orders (64 senders) appended through the adapter in batches
+ * of 1,024 over 12 partitions; then BENCH_TAIL (1,024) more appended by another instance while
  * the file-index instance is down.
  *
  * Measured, each BENCH_ROUNDS (3) times, median: from `start` to `ready` (caught up with the
@@ -13,6 +13,7 @@
  * - rebuildMs: index in memory, reading the whole log;
  * - resumeMs: the file index, nothing new in the topics;
  * - resumeTailMs: the file index, the tail appended meanwhile.
+ * The log is spread over 12 partitions (the adapter's default).
  * Last line: {"records","rebuildMs","resumeMs","resumeTailMs","ratio"}, ratio = resumeTailMs / rebuildMs.
  */
 import { mkdtempSync, rmSync } from "node:fs"
@@ -26,11 +27,14 @@ import { freshPrefix, startBroker } from "../test/kafka/support/TestBroker.ts"
 import { benchSender, orderStream } from "./support/signedEnvelopes.ts"
 import { fmt, median } from "./support/stats.ts"
 
-const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 50_000)
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000)
 const TAIL = Number(process.env.BENCH_TAIL ?? 1024)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const BATCH = 1024
-const PARTITIONS = 6
+// The adapter's default. librdkafka's mock keeps a bounded log per partition and deletes the
+// oldest records beyond it (a few MB): 50,000 orders over 12 partitions lose some, and
+// the log (rightly) refuses to start on a topic missing records.
+const PARTITIONS = 12
 
 const choice = await startBroker()
 if ("skipped" in choice) throw new Error(choice.skipped)
@@ -67,7 +71,10 @@ const life = <A>(index: string, body: (log: KafkaCausalLog.KafkaLogHandle) => Ef
   Effect.runPromise(Effect.scoped(Effect.gen(function*() {
     const t0 = performance.now()
     const log = yield* KafkaCausalLog.start(options(index))
-    yield* log.ready
+    yield* log.ready.pipe(Effect.timeoutOrElse({
+      duration: "120 seconds",
+      orElse: () => Effect.flatMap(log.status, (s) => Effect.die(new Error(`not ready after 120 s: ${KafkaCausalLog.describeStatus(s)}`)))
+    }))
     const readyMs = performance.now() - t0
     const records = yield* log.service.endOffset
     const start = yield* log.indexStart

@@ -183,6 +183,35 @@ if ("skipped" in choice) {
         expect(acked.filter((id) => !ids.has(id))).toEqual([])
       }), 120_000)
 
+    it.live("records deleted from a topic (retention) below where the merge must read: not ready, with the reason; no spinning on one fetch", () =>
+      Effect.gen(function*() {
+        const prefix = yield* freshTopics(broker, "index-truncated")
+        const kafka = new Kafka({ clientId: "truncate-test", brokers: [...broker.brokers], logLevel: logLevel.NOTHING })
+        const admin = kafka.admin()
+        const producer = kafka.producer()
+        yield* Effect.promise(() => Promise.all([admin.connect(), producer.connect()]))
+        // Make partition 1 lose its first records. The mock keeps a bounded log per partition
+        // and deletes its oldest segments beyond it (real Kafka does the same under retention).
+        let low = 0
+        for (let i = 0; i < 64 && low === 0; i++) {
+          yield* Effect.promise(() => producer.send({ topic: `${prefix}events`, acks: -1, messages: [{ partition: 1, value: Buffer.alloc(900_000, i) }] }))
+          low = Number((yield* Effect.promise(() => admin.fetchTopicOffsets(`${prefix}events`))).find((o) => o.partition === 1)?.low ?? 0)
+        }
+        yield* Effect.promise(() => Promise.all([admin.disconnect(), producer.disconnect()]))
+        expect(low).toBeGreaterThan(0)
+
+        const status = yield* Effect.scoped(Effect.gen(function*() {
+          const log = yield* KafkaCausalLog.start(optionsFor(broker, prefix, { indexPath: ":memory:", retryInitialMs: 100, retryMaxMs: 200 }))
+          yield* Effect.sleep("2 seconds")
+          return { status: yield* log.status, consumed: yield* log.consumed }
+        }))
+        expect(status.status).toMatchObject({
+          _tag: "Connecting",
+          lastError: `records were deleted from the log's topics (retention, or their data removed), so the log cannot be read whole: ${prefix}events[1] starts at ${low}, the merge needs it from 0`
+        })
+        expect(status.consumed).toEqual({ events: 0, sequence: 0 })
+      }), 60_000)
+
     it.live("an orphan event expires at its window for every reader; a sequence record that comes later is skipped", () => {
       const warnings: Array<string> = []
       return Effect.gen(function*() {

@@ -527,15 +527,12 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
           why = `it mirrors ${saved.partitions} events partitions, and ${topics.events} has ${partitions}`
         } else {
           const at = saved.position
-          const first = at.last?.offset ?? at.sequence
+          // (Records deleted below the position are not a mismatch: `readable` reports them.)
           if (sequenceEnds.high < at.sequence) why = `${topics.sequence} ends at ${sequenceEnds.high}, before the index's position ${at.sequence}`
-          else if (sequenceEnds.low > first) why = `${topics.sequence} starts at ${sequenceEnds.low}, after the index's position ${first}`
           for (const e of eventEnds) {
             if (why !== undefined) break
             const seen = at.seen[e.partition] ?? 0
-            const resume = at.resume[e.partition] ?? 0
             if (e.high < seen) why = `${topics.events}[${e.partition}] ends at ${e.high}, before the index's position ${seen}`
-            else if (e.low > resume) why = `${topics.events}[${e.partition}] starts at ${e.low}, after the index's position ${resume}`
           }
         }
         if (saved !== undefined && why === undefined) {
@@ -554,6 +551,28 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         merger = new SequenceMerger(partitions)
         indexStart = { _tag: "Rebuilt", reason: why ?? rebuilt ?? (persist ? "the index file is new" : "the index is in memory") }
         rebuilt = undefined
+      })
+
+    // The merge reads every partition from where it stands; records deleted below that
+    // (retention set on the topics, or their data removed) can never be read, and waiting for
+    // them would spin on the same fetch forever. Refuse to start instead, saying which.
+    const readable = (admin: Admin, sequenceLow: number) =>
+      Effect.gen(function*() {
+        const m = merger
+        if (m === undefined) return
+        const missing: Array<string> = []
+        if (sequenceLow > m.nextOffset(-1)) missing.push(`${topics.sequence} starts at ${sequenceLow}, the merge needs it from ${m.nextOffset(-1)}`)
+        const ends = yield* client("fetchTopicOffsets", () => admin.fetchTopicOffsets(topics.events))
+        for (const e of ends) {
+          const low = Number(e.low)
+          const next = m.nextOffset(e.partition)
+          if (low > next) missing.push(`${topics.events}[${e.partition}] starts at ${low}, the merge needs it from ${next}`)
+        }
+        if (missing.length > 0) {
+          return yield* new TopicLayoutError({
+            reason: `records were deleted from the log's topics (retention, or their data removed), so the log cannot be read whole: ${missing.join("; ")}`
+          })
+        }
       })
 
     const clearIndex = Effect.gen(function*() {
@@ -591,6 +610,7 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
             eventEnds.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))
           )
         }))
+        yield* readable(admin, sequenceEnds.low)
         if (merger !== undefined && merger.partitions !== layout.partitions) {
           return yield* new TopicLayoutError({ reason: `${topics.events} went from ${merger.partitions} to ${layout.partitions} partitions` })
         }
