@@ -190,6 +190,17 @@ const writeState = (db: DatabaseSync, json: string | undefined) => {
   else db.prepare("INSERT INTO kafka_index (k, v) VALUES ('state', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v").run(json)
 }
 
+/** Low and high watermarks of the sequence topic and of each events partition. */
+interface TopicEnds {
+  readonly sequence: PartitionEnds
+  readonly events: ReadonlyArray<PartitionEnds>
+}
+interface PartitionEnds {
+  readonly partition: number
+  readonly low: number
+  readonly high: number
+}
+
 interface Clients {
   readonly admin: Admin
   readonly producer: Producer
@@ -247,9 +258,9 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
     })
     let clusterId: string | null = null
     let indexStart: IndexStart | undefined
-    // Set when the index must be rebuilt from the topics (it does not match them, or a write failed).
+    // Why the index must be rebuilt from the topics (it does not match them, or a write failed):
+    // set when the merge is thrown away, reported by the next `restore`.
     let rebuild: string | undefined
-    let rebuilt: string | undefined
     let stopConsumer: Deferred.Deferred<string> | undefined
     let currentConsumer: Consumer | undefined
     const consumedCount = { events: 0, sequence: 0 }
@@ -310,9 +321,9 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
       }
     })
 
-    const stateOf = (m: SequenceMerger, partitions: number): string => {
+    const stateOf = (m: SequenceMerger): string => {
       const position = m.position()
-      const state: SavedState = { v: 1, topics, cluster: clusterId, partitions, position: { ...position, last: position.last ?? null } }
+      const state: SavedState = { v: 1, topics, cluster: clusterId, partitions: m.partitions, position: { ...position, last: position.last ?? null } }
       return JSON.stringify(state)
     }
 
@@ -332,9 +343,8 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
     const drain = Effect.gen(function*() {
       const m = merger
       if (m === undefined) return
-      const partitions = m.partitions
       let records: Array<NewRecord> = []
-      let decided: Array<{ readonly decision: Decision; readonly from: number }> = []
+      let decided: Array<{ readonly decision: Extract<Decision, { readonly seqOffset: number }>; readonly from: number }> = []
       const inGroup = new Set<string>()
       const flush = Effect.gen(function*() {
         if (decided.length === 0) return
@@ -342,7 +352,7 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         records = []
         decided = []
         inGroup.clear()
-        const state = persist ? stateOf(m, partitions) : undefined
+        const state = persist ? stateOf(m) : undefined
         const written = yield* Effect.exit(local.appendWith(batch, (db) => {
           if (state !== undefined) writeState(db, state)
         }))
@@ -351,11 +361,10 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
             ? { _tag: "Failed", cause: written.cause }
             : decision._tag === "Apply"
             ? { _tag: "Applied", acks: written.value.slice(from, from + decision.records.length) }
-            : { _tag: "Skipped", reason: decision._tag === "Skip" ? decision.reason : "" }
-          const batchId = decision._tag === "Apply" || decision._tag === "Skip" ? decision.batch : undefined
-          const waiter = batchId === undefined ? undefined : waiters.get(batchId)
+            : { _tag: "Skipped", reason: decision.reason }
+          const waiter = decision.batch === undefined ? undefined : waiters.get(decision.batch)
           if (waiter !== undefined) {
-            waiters.delete(batchId as string)
+            waiters.delete(decision.batch as string)
             yield* Deferred.succeed(waiter, outcome)
           }
         }
@@ -492,27 +501,40 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
     // the process alive). So a consumer is marked closing: it disconnects again as soon as it
     // joins, and a crash does not restart it. Leaving is not waited for beyond 500 ms.
     const closing = new WeakMap<Consumer, { closing: boolean }>()
+    const closeConsumer = (consumer: Consumer) => {
+      const mark = closing.get(consumer)
+      if (mark !== undefined) mark.closing = true
+      return Promise.race([consumer.disconnect(), new Promise((r) => setTimeout(r, 500).unref())])
+    }
     const disconnect = (c: Partial<Clients>) =>
       Effect.promise(() =>
         Promise.allSettled([
-          c.consumer === undefined ? undefined : (() => {
-            const mark = closing.get(c.consumer)
-            if (mark !== undefined) mark.closing = true
-            return Promise.race([c.consumer.disconnect(), new Promise((r) => setTimeout(r, 500).unref())])
-          })(),
+          c.consumer === undefined ? undefined : closeConsumer(c.consumer),
           c.producer?.disconnect(),
           c.admin?.disconnect()
         ]).then(() => undefined)
       )
 
+    // Where both topics start and end now (low and high watermarks).
+    const topicEnds = (admin: Admin) =>
+      Effect.gen(function*() {
+        const [sequence, events] = yield* Effect.all([
+          client("fetchTopicOffsets", () => admin.fetchTopicOffsets(topics.sequence)),
+          client("fetchTopicOffsets", () => admin.fetchTopicOffsets(topics.events))
+        ])
+        const ends = (o: { readonly partition: number; readonly low: string; readonly high: string }) => ({
+          partition: o.partition,
+          low: Number(o.low),
+          high: Number(o.high)
+        })
+        const head = sequence.find((o) => o.partition === 0)
+        const result: TopicEnds = { sequence: head === undefined ? { partition: 0, low: 0, high: 0 } : ends(head), events: events.map(ends) }
+        return result
+      })
+
     // Set up the merge at connect: resume from the index file's saved position if it mirrors
     // these topics, else empty the index and read the topics from the beginning. Under mergeLock.
-    const restore = (
-      partitions: number,
-      cluster: string | null,
-      sequenceEnds: { readonly low: number; readonly high: number },
-      eventEnds: ReadonlyArray<{ readonly partition: number; readonly low: number; readonly high: number }>
-    ) =>
+    const restore = (partitions: number, cluster: string | null, ends: TopicEnds) =>
       Effect.gen(function*() {
         const records = yield* index.endOffset
         const saved = savedState
@@ -528,8 +550,8 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         } else {
           const at = saved.position
           // (Records deleted below the position are not a mismatch: `readable` reports them.)
-          if (sequenceEnds.high < at.sequence) why = `${topics.sequence} ends at ${sequenceEnds.high}, before the index's position ${at.sequence}`
-          for (const e of eventEnds) {
+          if (ends.sequence.high < at.sequence) why = `${topics.sequence} ends at ${ends.sequence.high}, before the index's position ${at.sequence}`
+          for (const e of ends.events) {
             if (why !== undefined) break
             const seen = at.seen[e.partition] ?? 0
             if (e.high < seen) why = `${topics.events}[${e.partition}] ends at ${e.high}, before the index's position ${seen}`
@@ -549,24 +571,22 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         }
         clusterId = cluster
         merger = new SequenceMerger(partitions)
-        indexStart = { _tag: "Rebuilt", reason: why ?? rebuilt ?? (persist ? "the index file is new" : "the index is in memory") }
-        rebuilt = undefined
+        indexStart = { _tag: "Rebuilt", reason: why ?? rebuild ?? (persist ? "the index file is new" : "the index is in memory") }
+        rebuild = undefined
       })
 
     // The merge reads every partition from where it stands; records deleted below that
     // (retention set on the topics, or their data removed) can never be read, and waiting for
     // them would spin on the same fetch forever. Refuse to start instead, saying which.
-    const readable = (admin: Admin, sequenceLow: number) =>
+    const readable = (ends: TopicEnds) =>
       Effect.gen(function*() {
         const m = merger
         if (m === undefined) return
         const missing: Array<string> = []
-        if (sequenceLow > m.nextOffset(-1)) missing.push(`${topics.sequence} starts at ${sequenceLow}, the merge needs it from ${m.nextOffset(-1)}`)
-        const ends = yield* client("fetchTopicOffsets", () => admin.fetchTopicOffsets(topics.events))
-        for (const e of ends) {
-          const low = Number(e.low)
+        if (ends.sequence.low > m.nextOffset(-1)) missing.push(`${topics.sequence} starts at ${ends.sequence.low}, the merge needs it from ${m.nextOffset(-1)}`)
+        for (const e of ends.events) {
           const next = m.nextOffset(e.partition)
-          if (low > next) missing.push(`${topics.events}[${e.partition}] starts at ${low}, the merge needs it from ${next}`)
+          if (e.low > next) missing.push(`${topics.events}[${e.partition}] starts at ${e.low}, the merge needs it from ${next}`)
         }
         if (missing.length > 0) {
           return yield* new TopicLayoutError({
@@ -596,21 +616,14 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
           describeConfigs: Option.isSome(maxBytes),
           maxRecordBytes: Option.getOrElse(maxBytes, () => options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES)
         }
-        const offsets = yield* client("fetchTopicOffsets", () => admin.fetchTopicOffsets(topics.sequence))
-        const sequenceEnds = { low: Number(offsets.find((o) => o.partition === 0)?.low ?? 0), high: Number(offsets.find((o) => o.partition === 0)?.high ?? 0) }
-        catchUpTarget = sequenceEnds.high
+        const ends = yield* topicEnds(admin)
+        catchUpTarget = ends.sequence.high
         yield* mergeLock.withPermit(Effect.gen(function*() {
           if (merger !== undefined) return
           const cluster = yield* Effect.option(client("describeCluster", () => admin.describeCluster()))
-          const eventEnds = yield* client("fetchTopicOffsets", () => admin.fetchTopicOffsets(topics.events))
-          yield* restore(
-            layout.partitions,
-            Option.match(cluster, { onNone: () => null, onSome: (c) => c.clusterId }),
-            sequenceEnds,
-            eventEnds.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))
-          )
+          yield* restore(layout.partitions, Option.match(cluster, { onNone: () => null, onSome: (c) => c.clusterId }), ends)
         }))
-        yield* readable(admin, sequenceEnds.low)
+        yield* readable(ends)
         if (merger !== undefined && merger.partitions !== layout.partitions) {
           return yield* new TopicLayoutError({ reason: `${topics.events} went from ${merger.partitions} to ${layout.partitions} partitions` })
         }
@@ -697,8 +710,6 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         const c = yield* Ref.getAndSet(clients, Option.none())
         if (Option.isSome(c)) yield* disconnect(c.value)
         if (rebuild !== undefined) {
-          rebuilt = rebuild
-          rebuild = undefined
           yield* mergeLock.withPermit(Effect.gen(function*() {
             merger = undefined
             yield* clearIndex
