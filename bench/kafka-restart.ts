@@ -21,9 +21,9 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect } from "effect"
 import * as KafkaCausalLog from "../src/adapters/kafka/KafkaCausalLog.ts"
-import { canonicalize } from "../src/domain/CanonicalJson.ts"
 import type { NewRecord } from "../src/ports/CausalLog.ts"
 import { freshPrefix, startBroker } from "../test/kafka/support/TestBroker.ts"
+import { recordOf } from "../test/support/fixtures.ts"
 import { benchSender, orderStream } from "./support/signedEnvelopes.ts"
 import { fmt, median } from "./support/stats.ts"
 
@@ -40,15 +40,7 @@ const choice = await startBroker()
 if ("skipped" in choice) throw new Error(choice.skipped)
 const { broker } = choice
 
-const records: ReadonlyArray<NewRecord> = orderStream(MESSAGES + TAIL * ROUNDS, Array.from({ length: 64 }, (_, i) => benchSender(i))).map((s) => ({
-  id: s.id,
-  lamport: s.envelope.lamport,
-  type: s.envelope.type,
-  sender: s.envelope.sender,
-  nonce: s.envelope.nonce,
-  deps: s.envelope.deps,
-  body: canonicalize(s.envelope)
-}))
+const records: ReadonlyArray<NewRecord> = orderStream(MESSAGES + TAIL * ROUNDS, Array.from({ length: 64 }, (_, i) => benchSender(i))).map((s) => recordOf(s.envelope))
 
 const prefix = freshPrefix("bench-restart")
 await broker.createTopics(prefix, PARTITIONS)

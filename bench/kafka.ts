@@ -31,12 +31,12 @@ import { Kafka, logLevel } from "kafkajs"
 import * as KafkaCausalLog from "../src/adapters/kafka/KafkaCausalLog.ts"
 import { eventHeaders } from "../src/adapters/kafka/KafkaRecordCodec.ts"
 import * as SqliteProjectionStore from "../src/adapters/SqliteProjectionStore.ts"
-import { canonicalize } from "../src/domain/CanonicalJson.ts"
 import { CausalLog, type NewRecord } from "../src/ports/CausalLog.ts"
 import { LogIndex } from "../src/projections/LogIndex/LogIndex.ts"
 import * as ProjectionRunner from "../src/projections/ProjectionRunner.ts"
 import * as Ingest from "../src/services/Ingest.ts"
 import { startBroker, type TestBroker } from "../test/kafka/support/TestBroker.ts"
+import { recordOf } from "../test/support/fixtures.ts"
 import { benchSender, orderStream } from "./support/signedEnvelopes.ts"
 import { fmt, median } from "./support/stats.ts"
 
@@ -91,15 +91,7 @@ const broker = async (): Promise<{ readonly brokers: ReadonlyArray<string>; read
 }
 
 phase("signing orders")
-const records: ReadonlyArray<NewRecord> = orderStream(MESSAGES, Array.from({ length: 64 }, (_, i) => benchSender(i))).map((s) => ({
-  id: s.id,
-  lamport: s.envelope.lamport,
-  type: s.envelope.type,
-  sender: s.envelope.sender,
-  nonce: s.envelope.nonce,
-  deps: s.envelope.deps,
-  body: canonicalize(s.envelope)
-}))
+const records: ReadonlyArray<NewRecord> = orderStream(MESSAGES, Array.from({ length: 64 }, (_, i) => benchSender(i))).map((s) => recordOf(s.envelope))
 const batches: Array<ReadonlyArray<NewRecord>> = []
 for (let i = 0; i < records.length; i += BATCH) batches.push(records.slice(i, i + BATCH))
 phase(`signed ${records.length} orders`)

@@ -13,13 +13,11 @@ import { Effect, Option } from "effect"
 import * as SqliteCausalLog from "../../src/adapters/SqliteCausalLog.ts"
 import * as SqliteProjectionStore from "../../src/adapters/SqliteProjectionStore.ts"
 import { logPath, snapshotPath } from "../../src/Config.ts"
-import { canonicalize } from "../../src/domain/CanonicalJson.ts"
-import { idOf } from "../../src/domain/Envelope.ts"
 import { CausalLog, type CausalLogService } from "../../src/ports/CausalLog.ts"
 import { ProjectionStore } from "../../src/ports/ProjectionStore.ts"
 import { LogIndex } from "../../src/projections/LogIndex/LogIndex.ts"
 import * as ProjectionRunner from "../../src/projections/ProjectionRunner.ts"
-import { envelope, testKey } from "../support/fixtures.ts"
+import { envelope, recordOf, testKey } from "../support/fixtures.ts"
 
 const keys = [testKey("ahead-a"), testKey("ahead-b", "secp256k1")]
 
@@ -27,7 +25,7 @@ const seed = (log: CausalLogService, n: number, firstNonce: number) =>
   log.append(
     Array.from({ length: n }, (_, i) => {
       const e = envelope(keys[i % 2] as (typeof keys)[number], { nonce: firstNonce + i, lamport: firstNonce + i })
-      return { id: idOf(e), lamport: e.lamport, type: e.type, sender: e.sender, nonce: e.nonce, deps: e.deps, body: canonicalize(e) }
+      return recordOf(e)
     })
   )
 

@@ -12,7 +12,7 @@ import { type Envelope, fromHex, idBytesOf, idOf, signingBytes } from "../../src
 import { keyFromSecret } from "../../src/domain/Keys.ts"
 import type { MessageId } from "../../src/domain/Primitives.ts"
 import { CausalLog, type CausalLogError, type LogRecord, type NewRecord } from "../../src/ports/CausalLog.ts"
-import { envelope } from "../support/fixtures.ts"
+import { envelope, recordOf } from "../support/fixtures.ts"
 
 const alice = keyFromSecret("ed25519", fromHex("a1".repeat(32)))
 const bob = keyFromSecret("secp256k1", fromHex("b0".repeat(32)))
@@ -30,16 +30,6 @@ const signed = (
     payload: { component: `node-${nonce}`, status: "ok", latencyMs: lamport }
   })
 
-/** The log record of a signed envelope, as the ingest path builds it. */
-export const recordOf = (e: Envelope): NewRecord => ({
-  id: idOf(e),
-  lamport: e.lamport,
-  type: e.type,
-  sender: e.sender,
-  nonce: e.nonce,
-  deps: e.deps,
-  body: canonicalize(e)
-})
 
 // The fixture history, in log order. r4 is appended after r3 with a lower Lamport time, so
 // log order and causal order differ; r0 and r1 tie on Lamport time, so the id breaks the tie;

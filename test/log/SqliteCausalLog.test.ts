@@ -6,10 +6,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
 import * as SqliteCausalLog from "../../src/adapters/SqliteCausalLog.ts"
 import { CausalLog, type NewRecord } from "../../src/ports/CausalLog.ts"
-import { causalLogContract, recordOf } from "./CausalLogContract.ts"
+import { causalLogContract } from "./CausalLogContract.ts"
 import { fromHex } from "../../src/domain/Envelope.ts"
 import { keyFromSecret } from "../../src/domain/Keys.ts"
-import { envelope } from "../support/fixtures.ts"
+import { envelope, recordOf } from "../support/fixtures.ts"
 
 /** A fresh directory under the OS temp dir, removed (with the database in it) on release. */
 const tempDir = Effect.acquireRelease(

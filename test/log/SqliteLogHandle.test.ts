@@ -5,8 +5,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Option } from "effect"
 import * as SqliteCausalLog from "../../src/adapters/SqliteCausalLog.ts"
-import { envelope, testKey } from "../support/fixtures.ts"
-import { recordOf } from "./CausalLogContract.ts"
+import { envelope, recordOf, testKey } from "../support/fixtures.ts"
 
 const key = testKey("handle")
 const records = [1, 2, 3].map((n) => recordOf(envelope(key, { nonce: n, lamport: n })))

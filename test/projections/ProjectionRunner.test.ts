@@ -3,14 +3,12 @@ import { Effect, HashMap, Layer, Option } from "effect"
 import * as MemoryCausalLog from "../../src/adapters/MemoryCausalLog.ts"
 import * as NodeCryptoSignatureVerifier from "../../src/adapters/NodeCryptoSignatureVerifier.ts"
 import * as SqliteProjectionStore from "../../src/adapters/SqliteProjectionStore.ts"
-import { canonicalize } from "../../src/domain/CanonicalJson.ts"
-import { idOf } from "../../src/domain/Envelope.ts"
 import { CausalLog, type CausalLogService } from "../../src/ports/CausalLog.ts"
 import { ProjectionStore } from "../../src/ports/ProjectionStore.ts"
 import { LogIndex } from "../../src/projections/LogIndex/LogIndex.ts"
 import { type Projection, digestOf } from "../../src/projections/Projection.ts"
 import * as ProjectionRunner from "../../src/projections/ProjectionRunner.ts"
-import { envelope, testKey } from "../support/fixtures.ts"
+import { envelope, recordOf, testKey } from "../support/fixtures.ts"
 
 const keys = ["a", "b", "c"].map((l) => testKey(l))
 
@@ -20,7 +18,7 @@ const seed = (log: CausalLogService, n: number, startNonce = 1) =>
     Array.from({ length: n }, (_, i) => {
       const key = keys[i % 3] as (typeof keys)[number]
       const e = envelope(key, { nonce: startNonce + i, lamport: startNonce + i })
-      return { id: idOf(e), lamport: e.lamport, type: e.type, sender: e.sender, nonce: e.nonce, deps: e.deps, body: canonicalize(e) }
+      return recordOf(e)
     })
   )
 

@@ -1,15 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as MemoryCausalLog from "../../src/adapters/MemoryCausalLog.ts"
-import { canonicalize } from "../../src/domain/CanonicalJson.ts"
 import { type Envelope, idOf } from "../../src/domain/Envelope.ts"
 import type { MessageId } from "../../src/domain/Primitives.ts"
 import { CausalLog } from "../../src/ports/CausalLog.ts"
 import { happenedBefore } from "../../src/services/CausalQueries.ts"
-import { envelope, testKey } from "../support/fixtures.ts"
+import { envelope, recordOf, testKey } from "../support/fixtures.ts"
 
 const k = testKey("dag")
-const rec = (e: Envelope) => ({ id: idOf(e), lamport: e.lamport, type: e.type, sender: e.sender, nonce: e.nonce, deps: e.deps, body: canonicalize(e) })
 const sorted = (ids: Array<MessageId>) => [...ids].sort()
 
 describe("happenedBefore", () => {
@@ -22,7 +20,7 @@ describe("happenedBefore", () => {
       const b = envelope(k, { nonce: 3, lamport: 3, deps: [idOf(a)] })
       const d = envelope(k, { nonce: 4, lamport: 7, deps: sorted([idOf(b)]) })
       const e = envelope(k, { nonce: 5, lamport: 8, deps: sorted([idOf(c), idOf(d)]) })
-      yield* log.append([a, c, b, d, e].map(rec))
+      yield* log.append([a, c, b, d, e].map(recordOf))
       const hb = (x: Envelope, y: Envelope) => happenedBefore(log, idOf(x), idOf(y))
       expect(yield* hb(a, d)).toBe(true)
       expect(yield* hb(a, e)).toBe(true)

@@ -1,8 +1,10 @@
 /** Deterministic keys and envelopes for tests. */
 import { sha256 } from "@noble/hashes/sha2.js"
-import type { Envelope, Scheme, UnsignedEnvelope } from "../../src/domain/Envelope.ts"
+import { canonicalize } from "../../src/domain/CanonicalJson.ts"
+import { type Envelope, idOf, type Scheme, type UnsignedEnvelope } from "../../src/domain/Envelope.ts"
 import { type KeyFile, keyFromSecret, signEnvelope } from "../../src/domain/Keys.ts"
 import type { MessageId } from "../../src/domain/Primitives.ts"
+import type { NewRecord } from "../../src/ports/CausalLog.ts"
 
 /** A key derived from a label, so tests are reproducible. */
 export const testKey = (label: string, scheme: Scheme = "ed25519"): KeyFile =>
@@ -27,3 +29,14 @@ export const envelope = (
     payload: healthPayload(),
     ...fields
   })
+
+/** The log record of a signed envelope, as the ingest path builds it. */
+export const recordOf = (e: Envelope): NewRecord => ({
+  id: idOf(e),
+  lamport: e.lamport,
+  type: e.type,
+  sender: e.sender,
+  nonce: e.nonce,
+  deps: e.deps,
+  body: canonicalize(e)
+})

@@ -6,10 +6,8 @@
  */
 import { Effect } from "effect"
 import * as KafkaCausalLog from "../../../src/adapters/kafka/KafkaCausalLog.ts"
-import { canonicalize } from "../../../src/domain/CanonicalJson.ts"
-import { idOf } from "../../../src/domain/Envelope.ts"
 import type { NewRecord } from "../../../src/ports/CausalLog.ts"
-import { envelope, testKey } from "../../support/fixtures.ts"
+import { envelope, recordOf, testKey } from "../../support/fixtures.ts"
 
 const [brokers, prefix, indexPath] = process.argv.slice(2)
 if (brokers === undefined || prefix === undefined || indexPath === undefined) {
@@ -21,8 +19,7 @@ const key = testKey("crash-writer")
 const batchOf = (i: number): Array<NewRecord> =>
   Array.from({ length: 10 }, (_, j) => {
     const n = i * 10 + j + 1
-    const e = envelope(key, { nonce: n, lamport: n, payload: { component: "crash", status: "ok", latencyMs: n } })
-    return { id: idOf(e), lamport: e.lamport, type: e.type, sender: e.sender, nonce: e.nonce, deps: e.deps, body: canonicalize(e) }
+    return recordOf(envelope(key, { nonce: n, lamport: n, payload: { component: "crash", status: "ok", latencyMs: n } }))
   })
 
 const main = Effect.scoped(Effect.gen(function*() {

@@ -6,9 +6,7 @@
  */
 import { Effect } from "effect"
 import * as KafkaCausalLog from "../../../src/adapters/kafka/KafkaCausalLog.ts"
-import { canonicalize } from "../../../src/domain/CanonicalJson.ts"
-import { idOf } from "../../../src/domain/Envelope.ts"
-import { envelope, testKey } from "../../support/fixtures.ts"
+import { envelope, recordOf, testKey } from "../../support/fixtures.ts"
 
 const [brokers, prefix] = process.argv.slice(2)
 if (brokers === undefined || prefix === undefined) {
@@ -20,7 +18,7 @@ const e = envelope(testKey("shutdown"), { nonce: 1, lamport: 1 })
 await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
   const log = yield* KafkaCausalLog.start({ brokers: brokers.split(","), topicPrefix: prefix, replicationFactor: 1, partitions: 3, indexPath: ":memory:" })
   yield* log.ready
-  yield* log.service.append([{ id: idOf(e), lamport: e.lamport, type: e.type, sender: e.sender, nonce: e.nonce, deps: e.deps, body: canonicalize(e) }])
+  yield* log.service.append([recordOf(e)])
   process.stdout.write(`joined before close: ${yield* log.groupJoins}\n`)
 })))
 process.stdout.write("closed\n")
