@@ -14,10 +14,8 @@
  * between them), so nobody needs to publish it: every replica and every replay computes the
  * same winner.
  */
-import { sha256 } from "@noble/hashes/sha2.js"
-import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js"
 import { HashMap, HashSet, Option } from "effect"
-import { canonicalBytes } from "../CanonicalJson.ts"
+import { saltedCommitment } from "./Commitments.ts"
 
 /** Where a bid is in its life. */
 export type BidStatus = "committed" | "revealed" | "forfeited"
@@ -86,13 +84,7 @@ const DOMAIN = new TextEncoder().encode("causeway/v1/auction-bid\0")
  * nobody can copy another bidder's commitment and reveal it as their own.
  */
 export const bidCommitment = (bidder: string, batch: number, amount: bigint, salt: string): string => {
-  const text = canonicalBytes({ amount: amount.toString(), batch, bidder })
-  const s = hexToBytes(salt)
-  const bytes = new Uint8Array(DOMAIN.length + text.length + s.length)
-  bytes.set(DOMAIN, 0)
-  bytes.set(text, DOMAIN.length)
-  bytes.set(s, DOMAIN.length + text.length)
-  return bytesToHex(sha256(bytes))
+  return saltedCommitment(DOMAIN, { amount: amount.toString(), batch, bidder }, salt)
 }
 
 const newAuction = (batch: number): Auction => ({ batch, phase: "open", bids: HashMap.empty(), closedBy: null, settledBy: null, winner: null })

@@ -12,10 +12,8 @@
  * - Time is the log's: the `sealedAt` of the latest BatchSealed. A held intent expires, and
  *   frees its orders, at the first seal at or after its window's end.
  */
-import { sha256 } from "@noble/hashes/sha2.js"
-import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js"
 import { HashMap, HashSet, Option } from "effect"
-import { canonicalBytes } from "../CanonicalJson.ts"
+import { saltedCommitment } from "./Commitments.ts"
 import type { IntentBody } from "./OperatorMessages.ts"
 
 /** The longest window one intent may reserve, so nobody can lock an order for long. */
@@ -89,13 +87,7 @@ const DOMAIN = new TextEncoder().encode("causeway/v1/intent\0")
  * can copy another operator's commitment and reveal it as their own.
  */
 export const intentCommitment = (operator: string, body: IntentBody, salt: string): string => {
-  const text = canonicalBytes({ operator, orderIds: body.orderIds, windowStart: body.windowStart, windowEnd: body.windowEnd })
-  const s = hexToBytes(salt)
-  const bytes = new Uint8Array(DOMAIN.length + text.length + s.length)
-  bytes.set(DOMAIN, 0)
-  bytes.set(text, DOMAIN.length)
-  bytes.set(s, DOMAIN.length + text.length)
-  return bytesToHex(sha256(bytes))
+  return saltedCommitment(DOMAIN, { operator, orderIds: body.orderIds, windowStart: body.windowStart, windowEnd: body.windowEnd }, salt)
 }
 
 /** Why an intent's body cannot be held at log time `now`, or null if it can. */
