@@ -1,10 +1,13 @@
 /**
- * `causeway replay [--data-dir DIR] [--json] [--verify]`: fold a data directory's log into
+ * `causeway replay [--data-dir DIR] [--json] [--verify] [--verify-records]`: fold a data directory's log into
  * every projection the server runs, from offset 0, and print the digests. Because `evolve`
  * is pure, the digests equal the live ones of a server at the same offset; `--verify` checks
  * exactly that against the snapshots the server persisted (projections.sqlite): for each
  * projection with a snapshot, the fold from 0 to the snapshot's offset must reach the
- * snapshot's digest. Exit 1 if one differs (or the data directory is missing), else 0.
+ * snapshot's digest. `--verify-records` first checks every record from its bytes (body,
+ * encoding, id, headers, signature: src/services/RecordAudit.ts), so a log file altered
+ * outside causeway is found. Exit 1 if one differs or fails (or the data directory is
+ * missing), else 0.
  *
  * The log is opened beside a running server if there is one (SQLite WAL: readers do not block
  * the writer); the fold covers the records present when it starts.
@@ -13,6 +16,7 @@ import { existsSync } from "node:fs"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as InstanceKeyFile from "../adapters/InstanceKeyFile.ts"
+import * as NodeCryptoSignatureVerifier from "../adapters/NodeCryptoSignatureVerifier.ts"
 import * as SqliteProjectionStore from "../adapters/SqliteProjectionStore.ts"
 import { instanceKeyPath, snapshotPath } from "../Config.ts"
 import { projections as projectionsFor } from "../main.ts"
@@ -20,6 +24,7 @@ import type { AnyProjection } from "../projections/Projection.ts"
 import { replay } from "../projections/ProjectionRunner.ts"
 import type { CausalLogError, CausalLogService } from "../ports/CausalLog.ts"
 import type { Snapshot } from "../ports/ProjectionStore.ts"
+import { auditRecords } from "../services/RecordAudit.ts"
 import { CommandFailed } from "./CliErrors.ts"
 import { openLog } from "./DataDir.ts"
 import { dataDirFlag } from "./Flags.ts"
@@ -107,6 +112,12 @@ export const replayCommand = Command.make(
     verify: Flag.Boolean("verify").pipe(
       Flag.withDescription("Check each stored snapshot's digest against a replay to its offset; exit 1 if one differs"),
       Flag.withDefault(false)
+    ),
+    verifyRecords: Flag.Boolean("verify-records").pipe(
+      Flag.withDescription(
+        "First check every record of the log from its bytes: the body is an admissible envelope in its canonical encoding, its id and header fields are the body's, its signature verifies; exit 1 if one fails"
+      ),
+      Flag.withDefault(false)
     )
   },
   Effect.fn("causeway.replay")(function*(flags) {
@@ -115,6 +126,22 @@ export const replayCommand = Command.make(
       Effect.mapError((e) => new CommandFailed({ message: `reading the instance key failed: ${e.path}: ${e.reason}` }))
     )
     const projections = projectionsFor({ instanceKey: instanceKey ?? "" })
+    if (flags.verifyRecords) {
+      const progress = progressOn(process.stderr)
+      const audit = yield* auditRecords(log, NodeCryptoSignatureVerifier.make(), { onProgress: progress.update }).pipe(
+        Effect.ensuring(Effect.sync(progress.done)),
+        Effect.mapError(logFailed)
+      )
+      if (flags.json) yield* Console.log(JSON.stringify({ records: audit }))
+      else {
+        yield* Console.log(`records: ${audit.checked} checked, ${audit.refusedCount} refused`)
+        for (const r of audit.refused) yield* Console.log(`record ${r.offset} (${r.id}) refused (${r.kind}): ${r.reason}`)
+        if (audit.refusedCount > audit.refused.length) yield* Console.log(`... and ${audit.refusedCount - audit.refused.length} more`)
+      }
+      if (audit.refusedCount > 0) {
+        return yield* new CommandFailed({ message: `${audit.refusedCount} of ${audit.checked} records fail their check: the log was altered outside causeway` })
+      }
+    }
     if (flags.verify) {
       const snapshots = yield* loadSnapshots(flags.dataDir, projections)
       const results = yield* verify(log, projections, snapshots).pipe(Effect.mapError(logFailed))

@@ -86,12 +86,13 @@ export const canonicalTexts = (e: Envelope): { readonly unsigned: string; readon
 }
 
 /**
- * Decode and check an untrusted value; `now` is Unix milliseconds. `sha256Text` computes the
+ * Decode and check an untrusted value; `now` is Unix milliseconds (undefined: expiry is not
+ * checked, as when a record already in a log is checked again). `sha256Text` computes the
  * id from the canonical text (any correct SHA-256: the domain stays free of node built-ins).
  */
 export const admit = (
   value: unknown,
-  now: number,
+  now: number | undefined,
   limits: AdmissionLimits,
   sha256Text: TextSha256 = nobleTextSha256
 ): Result.Result<Candidate, Rejection> => {
@@ -132,7 +133,7 @@ export const admit = (
   if (size > limits.maxMessageBytes) {
     return Result.fail(new MessageTooLarge({ reason: `message is ${size} bytes, the limit is ${limits.maxMessageBytes}`, size, limit: limits.maxMessageBytes }))
   }
-  if (e.expiry !== null && e.expiry <= now) {
+  if (now !== undefined && e.expiry !== null && e.expiry <= now) {
     return Result.fail(new MessageExpired({ reason: `message expired at ${e.expiry}, now is ${now}` }))
   }
   const idBytes = sha256Text(texts.unsigned)

@@ -110,6 +110,39 @@ describe("causeway replay", () => {
     }
   }, 120_000)
 
+  it("--verify-records finds a record altered in the log file: its body, its signature, a header column", async () => {
+    const dir = tempDir()
+    const dataDir = join(dir, "data")
+    const server = await startServer(dataDir)
+    try {
+      await seed(server.url, 12)
+    } finally {
+      await server.stop()
+    }
+    const clean = await cli(["replay", "--data-dir", dataDir, "--verify-records"])
+    expect(clean.code).toBe(0)
+    expect(lines(clean.stdout)[0]).toBe("records: 12 checked, 0 refused")
+
+    const db = new DatabaseSync(join(dataDir, "log.sqlite"))
+    const body = (seq: number) => (db.prepare("SELECT body FROM log WHERE seq = ?").get(seq) as { body: string }).body
+    // Offset 1: the payload changed (the id no longer matches); offset 5: the signature's last
+    // byte changed; offset 9: the sender column names someone else.
+    db.prepare("UPDATE log SET body = ? WHERE seq = ?").run(body(1).replace("\"latencyMs\":1", "\"latencyMs\":2"), 1)
+    const sig = /"sig":"([0-9a-f]+)"/.exec(body(5))?.[1] ?? ""
+    db.prepare("UPDATE log SET body = ? WHERE seq = ?").run(body(5).replace(sig, sig.slice(0, -2) + (sig.endsWith("00") ? "01" : "00")), 5)
+    db.prepare("UPDATE log SET sender = ? WHERE seq = ?").run(testKey("replay-intruder").publicKey, 9)
+    db.close()
+
+    const tampered = await cli(["replay", "--data-dir", dataDir, "--verify-records", "--json"])
+    expect(tampered.code).toBe(1)
+    expect(tampered.stderr).toContain("3 of 12 records fail their check")
+    const audit = JSON.parse(lines(tampered.stdout)[0] ?? "") as { records: { checked: number; refusedCount: number; refused: Array<{ offset: number; kind: string }> } }
+    expect(audit.records.checked).toBe(12)
+    expect(audit.records.refused.map((r) => [r.offset, r.kind])).toEqual([[1, "id"], [5, "signature"], [9, "header"]])
+    // Without the flag the fold alone does not notice.
+    expect((await cli(["replay", "--data-dir", dataDir, "--json"])).code).toBe(0)
+  }, 120_000)
+
   it("fails with exit 1 and a clear message when the data directory is missing", async () => {
     const missing = join(tempDir(), "nope")
     const [plain, verify, fromEnv] = await Promise.all([

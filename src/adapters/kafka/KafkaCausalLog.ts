@@ -19,9 +19,9 @@
  *   `Disconnected` (the port's `unavailable` says why, so /readyz answers 503); the next fetch
  *   or acknowledged produce makes it ready again. One log line per transition.
  */
-import { randomUUID } from "node:crypto"
+import { hash, randomUUID } from "node:crypto"
 import type { DatabaseSync } from "node:sqlite"
-import { type Cause, type Context, Deferred, Effect, Exit, Layer, Option, Ref, Result, Schema, type Scope, Semaphore } from "effect"
+import { type Cause, type Context, Deferred, Effect, Exit, Layer, Metric, Option, Ref, Result, Schema, type Scope, Semaphore } from "effect"
 import {
   type Admin,
   type Consumer,
@@ -32,7 +32,10 @@ import {
   logLevel,
   type Producer
 } from "kafkajs"
+import * as NodeCryptoSignatureVerifier from "../NodeCryptoSignatureVerifier.ts"
 import * as SqliteCausalLog from "../SqliteCausalLog.ts"
+import type { SignatureVerifierService } from "../../ports/SignatureVerifier.ts"
+import { badSignature, checkRecord, type RecordRefused, type SignatureToCheck } from "../../domain/RecordCheck.ts"
 import {
   type Appended,
   CausalLog,
@@ -54,11 +57,12 @@ import {
   decodeSequence,
   encodeSequence,
   eventHeaders,
+  type EventRecord,
   eventWireBytes,
   partitionFor,
   type SequenceBatch
 } from "./KafkaRecordCodec.ts"
-import { type Decision, type MergePosition, SequenceMerger } from "./SequenceMerger.ts"
+import { type Decision, type MergePosition, type Offered, SequenceMerger } from "./SequenceMerger.ts"
 
 /** How the Kafka log connects and lays out its topics. */
 export interface KafkaLogOptions {
@@ -104,6 +108,12 @@ export interface KafkaLogOptions {
    * how long an orphan (an event whose sequence record never came) is kept and re-read.
    */
   readonly sequenceWindow?: number
+  /**
+   * Checks the signature of every event consumed from the topics (default node:crypto's,
+   * on libuv's thread pool). Events this instance appended itself are not checked again:
+   * its ingest admitted them.
+   */
+  readonly verifier?: SignatureVerifierService
 }
 
 /** What the broker turned out to support (the librdkafka mock lacks some admin APIs). */
@@ -160,6 +170,8 @@ export interface KafkaLogHandle {
   readonly consumed: Effect.Effect<{ readonly events: number; readonly sequence: number }>
   /** How the local index started: resumed from its file at a record count, or rebuilt (and why). */
   readonly indexStart: Effect.Effect<IndexStart | undefined>
+  /** Events consumed from the topics and refused by the record check since start, by kind. */
+  readonly refused: Effect.Effect<Readonly<Record<string, number>>>
 }
 
 /** How the local index started at the last connect that set up the merge. */
@@ -218,6 +230,18 @@ const DEFAULT_MAX_RECORD_BYTES = 1_048_588
 
 const fail = (operation: string) => (cause: unknown) => new CausalLogError({ operation, cause })
 
+const refusedRecords = Metric.counter("causeway_log_records_refused_total", {
+  description: "Records read from the log's storage that failed the record check (never applied), by kind"
+})
+
+// Ids through node:crypto (OpenSSL), as ingest computes them.
+const sha256Text = (text: string): Uint8Array => hash("sha256", text, "buffer")
+
+// Refusals logged one by one; past this many, one line per REFUSALS_LINE_EVERY (a writer
+// flooding the topics with junk must not flood the log too).
+const REFUSAL_LINES = 100
+const REFUSALS_LINE_EVERY = 1000
+
 const client = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, KafkaClientError> =>
   Effect.tryPromise({ try: f, catch: (cause) => new KafkaClientError({ operation, cause }) })
 
@@ -275,6 +299,9 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
     const appendLock = yield* Semaphore.make(1)
     const waiters = new Map<string, Deferred.Deferred<Outcome>>()
     let groupJoins = 0
+    const verifier = options.verifier ?? NodeCryptoSignatureVerifier.make()
+    const refusedCount: Record<string, number> = {}
+    let refusals = 0
 
     // Broker health once ready. `lastTraffic`: a fetch completed or a produce was
     // acknowledged; `lastContact` also counts a probe the brokers answered. `failure`: the
@@ -399,6 +426,60 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
       yield* checkReady
     })
 
+    const refuse = (partition: number, offset: number, kind: string, reason: string) =>
+      Effect.gen(function*() {
+        refusedCount[kind] = (refusedCount[kind] ?? 0) + 1
+        refusals++
+        yield* Metric.update(Metric.withAttributes(refusedRecords, { kind }), 1)
+        if (refusals <= REFUSAL_LINES) {
+          yield* Effect.logWarning(`kafka log: event ${topics.events}[${partition}]@${offset} refused (${kind}): ${reason}`)
+        } else if (refusals % REFUSALS_LINE_EVERY === 0) {
+          yield* Effect.logWarning(`kafka log: ${refusals} events refused so far (${JSON.stringify(refusedCount)}); latest ${topics.events}[${partition}]@${offset}: ${reason}`)
+        }
+      })
+
+    // Every event consumed from the topics is checked from its bytes before the merge may
+    // apply it (docs/adr/0002): a refused one is offered as undecodable, so the merge drops it
+    // and skips a sequence record naming it, at the same point of the log on every instance.
+    // Redeliveries (below `from`) and events the index already holds are left as they are:
+    // the merge ignores them.
+    const checkEvents = (
+      partition: number,
+      offered: ReadonlyArray<Offered<EventRecord>>,
+      from: number,
+      known: ReadonlySet<string> | undefined
+    ) =>
+      Effect.gen(function*() {
+        const out: Array<Offered<EventRecord>> = offered.slice()
+        const pending: Array<{ readonly i: number; readonly check: SignatureToCheck }> = []
+        for (let i = 0; i < offered.length; i++) {
+          const o = offered[i] as Offered<EventRecord>
+          if (o.offset < from) continue
+          if (Result.isFailure(o.value)) {
+            yield* refuse(partition, o.offset, "header", o.value.failure)
+            continue
+          }
+          if (known?.has(o.value.success.record.id) === true) continue
+          const checked = checkRecord(o.value.success.record, sha256Text)
+          if (Result.isSuccess(checked)) pending.push({ i, check: checked.success })
+          else {
+            out[i] = { offset: o.offset, value: Result.fail(`refused: ${checked.failure.reason}`) }
+            yield* refuse(partition, o.offset, checked.failure.kind, checked.failure.reason)
+          }
+        }
+        if (pending.length === 0) return out
+        const verdicts = yield* verifier.verifyMany(pending.map((p) => p.check))
+        for (let k = 0; k < pending.length; k++) {
+          if (verdicts[k] === true) continue
+          const { i } = pending[k] as { readonly i: number }
+          const o = offered[i] as Offered<EventRecord>
+          const refusal: RecordRefused = badSignature(Result.getOrThrow(o.value).record)
+          out[i] = { offset: o.offset, value: Result.fail(`refused: ${refusal.reason}`) }
+          yield* refuse(partition, o.offset, refusal.kind, refusal.reason)
+        }
+        return out
+      })
+
     const offer = (consumer: Consumer, topic: string, partition: number, messages: ReadonlyArray<KafkaMessage>) =>
       mergeLock.withPermit(Effect.gen(function*() {
         const m = merger
@@ -422,7 +503,10 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
             if (m.consumedBefore(partition, o.offset) && Result.isSuccess(o.value)) again.push(o.value.success.record.id)
           }
           const known = again.length === 0 ? undefined : new Set((yield* index.lookup(again)).keys())
-          seekTo = m.offerEvents(partition, offered, known)
+          const checked = yield* checkEvents(partition, offered, m.nextOffset(partition), known)
+          // The merger may have been replaced while the signatures were checked.
+          if (merger !== m || consumer !== currentConsumer) return
+          seekTo = m.offerEvents(partition, checked, known)
         }
         if (seekTo !== undefined) {
           yield* Effect.logDebug(`kafka log: ${topic}[${partition}] resumed past ${seekTo}; seeking back`)
@@ -821,7 +905,9 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
     // at once, as the bytes the consumer would deliver, decoded by the same decoders, at the
     // offsets Kafka gave; the merge takes it only where it continues what it has (else the
     // consumer delivers it in turn, and the copy it then gets is ignored). This saves a fetch
-    // round trip per append and changes no decision.
+    // round trip per append and changes no decision. These events are not checked again
+    // (`checkEvents`): the append's caller, this instance's ingest, admitted them, and the
+    // check is a pure function of the same bytes, so another reader accepts them alike.
     const ownEvents = (batch: ReadonlyArray<NewRecord>, until: number, events: ReadonlyArray<readonly [number, number, string]>) =>
       mergeLock.withPermit(Effect.sync(() => {
         const m = merger
@@ -898,7 +984,8 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
       buffered: Effect.sync(() => merger?.bufferedCount ?? 0),
       groupJoins: Effect.sync(() => groupJoins),
       consumed: Effect.sync(() => ({ ...consumedCount })),
-      indexStart: Effect.sync(() => indexStart)
+      indexStart: Effect.sync(() => indexStart),
+      refused: Effect.sync(() => ({ ...refusedCount }))
     }
     return handle
   })
