@@ -19,6 +19,8 @@ export interface ServeConfig {
   readonly evm?: EvmChainConfig
   /** The mempool's sealer (batches, expiries, decryptions); absent: no sealer (`appLayer` adds it when set). */
   readonly sealer?: SealerConfig
+  /** The cluster admin's ed25519 public key (hex); absent: a deployment of this one instance. */
+  readonly clusterAdmin?: string
 }
 
 /** The sealer's settings (src/services/Sealer.ts): its batch window and the beacon time-locked orders are locked to. */
@@ -30,7 +32,7 @@ export interface SealerConfig {
 
 /** The local beacon (its key in the data directory, `beacon.key`) or a drand network over HTTP. */
 export type BeaconConfig =
-  | { readonly kind: "local" }
+  | { readonly kind: "local"; readonly keyPath?: string }
   | { readonly kind: "drand"; readonly url: string; readonly chainHash: string }
 
 /** An EVM chain observed through viem (src/adapters/evm): heads, finality, reorgs and EIP-1186 proofs. */

@@ -19,7 +19,9 @@ import * as WorkerRswSolver from "./adapters/timelock/WorkerRswSolver.ts"
 import * as WorkerTlockDecrypter from "./adapters/timelock/WorkerTlockDecrypter.ts"
 import { type LogConfig, type SealerConfig, type ServeConfig, beaconKeyPath, instanceKeyPath, kafkaIndexPath, logPath, snapshotPath } from "./Config.ts"
 import { ChainObservers, type ChainObserverService } from "./ports/ChainObserver.ts"
-import { InstanceKey } from "./ports/InstanceKey.ts"
+import { authorityConfig, AuthorityView, ClusterAdmin, InstanceKey } from "./ports/InstanceKey.ts"
+import type { AuthorityConfig } from "./domain/cluster/Authority.ts"
+import { makeCluster } from "./projections/Cluster/Cluster.ts"
 import { makeChainState } from "./projections/ChainState/ChainState.ts"
 import { makeChainWatches } from "./projections/ChainWatches/ChainWatches.ts"
 import { LogIndex } from "./projections/LogIndex/LogIndex.ts"
@@ -33,14 +35,32 @@ import * as Ingest from "./services/Ingest.ts"
 import * as Sealer from "./services/Sealer.ts"
 import * as Settlement from "./services/Settlement.ts"
 
-/** What projections are built with: facts of the deployment, fixed for its whole log. */
-export interface ProjectionContext {
-  /** The instance's public key (hex): events it authors are trusted as the operator's. */
-  readonly instanceKey: string
-}
+/**
+ * What projections are built with: facts of the deployment, fixed for its whole log (the
+ * instance key, and the cluster admin when the deployment is a cluster).
+ */
+export type ProjectionContext = AuthorityConfig
 
 /** Every projection the service runs, in the order they are listed over HTTP. */
-export const projections = (context: ProjectionContext): ReadonlyArray<AnyProjection> => [LogIndex, makeMempool(context), makeOperators(context), makeChainState(context), makeChainWatches(context)]
+export const projections = (context: ProjectionContext): ReadonlyArray<AnyProjection> => [
+  LogIndex,
+  makeMempool(context),
+  makeOperators(context),
+  makeChainState(context),
+  makeChainWatches(context),
+  makeCluster(context)
+]
+
+/** The authority in force as the cluster projection last folded it (what ingest checks decisions against). */
+const authorityViewLayer = (context: ProjectionContext) =>
+  Layer.effect(
+    AuthorityView,
+    Effect.gen(function*() {
+      const runner = yield* ProjectionRunner.Projections
+      const cluster = makeCluster(context)
+      return { current: runner.state(cluster).pipe(Effect.orDie, Effect.map((s) => s.state.authority)) }
+    })
+  )
 
 /**
  * Ingest, projections and the instance as author, over a log, verifier, snapshot store and
@@ -52,9 +72,12 @@ export const servicesLayer = (
 ) =>
   Layer.unwrap(Effect.gen(function*() {
     const key = yield* InstanceKey
-    const core = Layer.mergeAll(
-      Ingest.layer({ ...ingest, exemptSenders: [...ingest.exemptSenders, key.publicKey] }),
-      ProjectionRunner.layer(projections({ instanceKey: key.publicKey }), runner)
+    const context = yield* authorityConfig
+    const runnerLayer = ProjectionRunner.layer(projections(context), runner)
+    // Ingest reads the authority from the runner's cluster projection (one runner for both).
+    const core = Ingest.layer({ ...ingest, exemptSenders: [...ingest.exemptSenders, key.publicKey] }).pipe(
+      Layer.provide(authorityViewLayer(context)),
+      Layer.provideMerge(runnerLayer)
     )
     return Layer.provideMerge(Author.layer, core)
   }))
@@ -116,7 +139,8 @@ export const coreLayer = (
     SqliteProjectionStore.layer(snapshotPath(config.dataDir)),
     NodeCryptoSignatureVerifier.layer,
     InstanceKeyFile.layer(instanceKeyPath(config.dataDir)),
-    Layer.succeed(ChainObservers, chainObservers(config))
+    Layer.succeed(ChainObservers, chainObservers(config)),
+    Layer.succeed(ClusterAdmin, config.clusterAdmin)
   )
   // The chain feed publishes what the observers report (nothing when no chain is configured).
   return ChainFeed.layer().pipe(Layer.provideMerge(servicesLayer(config.ingest, runner)), Layer.provideMerge(storage))
@@ -130,7 +154,7 @@ export const coreLayer = (
 export const sealerLayer = (config: SealerConfig, dataDir: string) => {
   const beacon = config.beacon.kind === "drand"
     ? DrandHttpBeacon.layerWith({ baseUrl: config.beacon.url, chainHash: config.beacon.chainHash })
-    : LocalBeaconFile.layer(beaconKeyPath(dataDir))
+    : LocalBeaconFile.layer(config.beacon.keyPath ?? beaconKeyPath(dataDir))
   // A tick per tenth of the window (at most a second), so a seal is late by at most that.
   const tickMs = Math.min(1000, Math.max(10, Math.floor(config.batchWindowMs / 10)))
   const sealer = Sealer.layer({ windowMs: config.batchWindowMs, tickMs }).pipe(Layer.provide(Layer.mergeAll(beacon, WorkerTlockDecrypter.layer, WorkerRswSolver.layer, WorkerRswModulusChecker.layer)))

@@ -4,6 +4,7 @@
  * Each setting comes from its flag, else its environment variable, else src/Config.ts.
  * Logs are JSON lines on stdout; one line, `causeway serving`, says where it listens.
  */
+import { existsSync } from "node:fs"
 import { resolve } from "node:path"
 import { Config, Effect, Layer, Option, Result } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -91,16 +92,30 @@ export const sealerConfig = (flags: {
   readonly beacon: string
   readonly drandUrl: Option.Option<string>
   readonly drandChainHash: Option.Option<string>
+  /** The local beacon's key file, given (shared by a cluster's members). */
+  readonly beaconKey?: Option.Option<string>
+  /** The deployment is a cluster: every member must serve the same beacon. */
+  readonly cluster?: boolean
 }): Result.Result<SealerConfig, string> => {
   if (!Number.isInteger(flags.batchWindowMs) || flags.batchWindowMs < 10 || flags.batchWindowMs > 3_600_000) {
     return Result.fail(`--batch-window-ms ${flags.batchWindowMs} is not in 10..3600000`)
   }
   const beacon = flags.beacon.trim().toLowerCase()
+  const beaconKey = flags.beaconKey ?? Option.none()
   if (beacon === "local") {
-    return Option.isSome(flags.drandUrl) || Option.isSome(flags.drandChainHash)
-      ? Result.fail("--drand-url and --drand-chain-hash need --beacon drand")
-      : Result.succeed({ batchWindowMs: flags.batchWindowMs, beacon: { kind: "local" } })
+    if (Option.isSome(flags.drandUrl) || Option.isSome(flags.drandChainHash)) return Result.fail("--drand-url and --drand-chain-hash need --beacon drand")
+    if (Option.isNone(beaconKey)) {
+      // A time-locked order sealed under one leader is opened by whichever member leads when
+      // its round comes: each member's own beacon would lock orders no other member can open.
+      return flags.cluster === true
+        ? Result.fail("a cluster (--cluster-admin) needs a beacon every member can serve: --beacon drand, or --beacon-key FILE with one beacon key file copied to every member")
+        : Result.succeed({ batchWindowMs: flags.batchWindowMs, beacon: { kind: "local" } })
+    }
+    const path = resolve(beaconKey.value)
+    if (!existsSync(path)) return Result.fail(`--beacon-key ${path} does not exist (start one member without --cluster-admin to create DATA_DIR/beacon.key, then copy it to every member)`)
+    return Result.succeed({ batchWindowMs: flags.batchWindowMs, beacon: { kind: "local", keyPath: path } })
   }
+  if (Option.isSome(beaconKey)) return Result.fail("--beacon-key is the local beacon's key file: it needs --beacon local")
   if (beacon !== "drand") return Result.fail(`--beacon ${JSON.stringify(flags.beacon)} is not local or drand`)
   if (Option.isNone(flags.drandUrl) || !isHttpUrl(flags.drandUrl.value)) return Result.fail("--beacon drand needs --drand-url, an http(s) URL (e.g. https://api.drand.sh)")
   if (Option.isNone(flags.drandChainHash) || !/^[0-9a-fA-F]{64}$/.test(flags.drandChainHash.value)) {
@@ -200,7 +215,9 @@ export const serveEnv = {
   "batch-window-ms": "BATCH_WINDOW_MS",
   beacon: "BEACON",
   "drand-url": "DRAND_URL",
-  "drand-chain-hash": "DRAND_CHAIN_HASH"
+  "drand-chain-hash": "DRAND_CHAIN_HASH",
+  "beacon-key": "BEACON_KEY",
+  "cluster-admin": "CLUSTER_ADMIN"
 } as const satisfies Record<string, string>
 
 /** A serve flag's name. */
@@ -266,7 +283,15 @@ export const serveCommand = Command.make(
       Flag.withDefault("local")
     ),
     drandUrl: optionalString("drand-url", "drand HTTP API root with --beacon drand, e.g. https://api.drand.sh (env DRAND_URL)"),
-    drandChainHash: optionalString("drand-chain-hash", "The drand chain's hash (hex) with --beacon drand; its info must hash to it (env DRAND_CHAIN_HASH)")
+    drandChainHash: optionalString("drand-chain-hash", "The drand chain's hash (hex) with --beacon drand; its info must hash to it (env DRAND_CHAIN_HASH)"),
+    beaconKey: optionalString(
+      "beacon-key",
+      "The local beacon's key file, which must exist (env BEACON_KEY; default <data dir>/beacon.key, created on first start); a cluster's members share one"
+    ),
+    clusterAdmin: optionalString(
+      "cluster-admin",
+      "The cluster admin's ed25519 public key (hex): its ClusterMembersSet names the members, and decisions count from the members' elected leader (env CLUSTER_ADMIN; default: a deployment of this one instance)"
+    )
   },
   Effect.fn("causeway.serve")(function*(flags) {
     const cosmos = cosmosConfig({
@@ -279,7 +304,18 @@ export const serveCommand = Command.make(
     if (Result.isFailure(cosmos)) return yield* new UsageError({ message: cosmos.failure })
     const evm = evmConfig({ rpc: flags.evmRpc, chainId: flags.evmChainId, confirmations: flags.evmConfirmations })
     if (Result.isFailure(evm)) return yield* new UsageError({ message: evm.failure })
-    const sealer = sealerConfig({ batchWindowMs: flags.batchWindowMs, beacon: flags.beacon, drandUrl: flags.drandUrl, drandChainHash: flags.drandChainHash })
+    const clusterAdmin = Option.map(flags.clusterAdmin, (k) => k.trim().toLowerCase())
+    if (Option.isSome(clusterAdmin) && !/^[0-9a-f]{64}$/.test(clusterAdmin.value)) {
+      return yield* new UsageError({ message: "--cluster-admin needs the admin's ed25519 public key, 32 bytes in hex (causeway keygen prints it)" })
+    }
+    const sealer = sealerConfig({
+      batchWindowMs: flags.batchWindowMs,
+      beacon: flags.beacon,
+      drandUrl: flags.drandUrl,
+      drandChainHash: flags.drandChainHash,
+      beaconKey: flags.beaconKey,
+      cluster: Option.isSome(clusterAdmin)
+    })
     if (Result.isFailure(sealer)) return yield* new UsageError({ message: sealer.failure })
     const log = logConfig({
       log: flags.log,
@@ -298,7 +334,8 @@ export const serveCommand = Command.make(
       logLevel: flags.logLevel,
       ...(cosmos.success === undefined ? {} : { cosmos: cosmos.success }),
       ...(evm.success === undefined ? {} : { evm: evm.success }),
-      sealer: sealer.success
+      sealer: sealer.success,
+      ...(Option.isSome(clusterAdmin) ? { clusterAdmin: clusterAdmin.value } : {})
     }
     // Built after the server is listening, so the line tells the bound port (also for --port 0);
     // its finalizer runs first on shutdown.

@@ -70,6 +70,12 @@ export class UnknownDependencies extends Schema.TaggedError<UnknownDependencies>
   missing: Schema.Array(Schema.String)
 }, { httpApiStatus: 424 }) {}
 
+/** The sender may not author this type here: a decision of the deployment, or a cluster message, from a key without the right. */
+export class NotAuthorized extends Schema.TaggedError<NotAuthorized>()("NotAuthorized", {
+  ...fields,
+  type: Schema.String
+}, { httpApiStatus: 403 }) {}
+
 /** Any rejection. */
 export const Rejection = Schema.Union([
   MessageTooLarge,
@@ -82,6 +88,7 @@ export const Rejection = Schema.Union([
   MessageExpired,
   InvalidLamport,
   RateLimited,
-  UnknownDependencies
+  UnknownDependencies,
+  NotAuthorized
 ])
 export type Rejection = typeof Rejection.Type

@@ -5,13 +5,14 @@
  * nonce and a Lamport time above the instance clock and above its dependencies.
  */
 import { Context, Effect, Layer, Semaphore } from "effect"
+import type { AuthorityConfig } from "../domain/cluster/Authority.ts"
 import { PROTOCOL_VERSION } from "../domain/Envelope.ts"
 import { signEnvelope } from "../domain/Keys.ts"
 import type { MessageType } from "../domain/MessageTypes.ts"
 import type { MessageId } from "../domain/Primitives.ts"
 import type { Rejection } from "../domain/Rejection.ts"
 import { CausalLog, type CausalLogError } from "../ports/CausalLog.ts"
-import { InstanceKey } from "../ports/InstanceKey.ts"
+import { authorityConfig, InstanceKey } from "../ports/InstanceKey.ts"
 import { Ingest, type Receipt } from "./Ingest.ts"
 
 /** Options of one publication. */
@@ -26,6 +27,8 @@ export interface PublishOptions {
 export interface AuthorService {
   /** The instance's public key (hex): the sender of every event it authors. */
   readonly publicKey: string
+  /** Who decides in this deployment (the instance, or the cluster admin's members): what its projections are built with. */
+  readonly authority: AuthorityConfig
   /** Sign and submit an event; its receipt once durable. */
   readonly publish: (
     type: MessageType,
@@ -40,6 +43,7 @@ export class Author extends Context.Service<Author, AuthorService>()("causeway/A
 /** Build the author over the instance key, the log and the ingest pipeline. */
 export const make = Effect.gen(function*() {
   const key = yield* InstanceKey
+  const authority = yield* authorityConfig
   const log = yield* CausalLog
   const ingest = yield* Ingest
   const lock = Semaphore.makeUnsafe(1)
@@ -65,7 +69,7 @@ export const make = Effect.gen(function*() {
     return yield* ingest.submit(envelope)
   }, (effect) => lock.withPermits(1)(effect))
 
-  return { publicKey: key.publicKey, publish } satisfies AuthorService
+  return { publicKey: key.publicKey, authority, publish } satisfies AuthorService
 })
 
 /** The author as a layer over InstanceKey, CausalLog and Ingest. */

@@ -190,10 +190,10 @@ export const make = (options: ChainFeedOptions = {}) =>
     const author = yield* Author
     const runner = yield* Projections
     const log = yield* CausalLog
-    const projection = makeChainState({ instanceKey: author.publicKey })
+    const projection = makeChainState(author.authority)
     const retryBase = options.retryBaseMs ?? 1000
     const retryMax = options.retryMaxMs ?? 30_000
-    const watchProjection = makeChainWatches({ instanceKey: author.publicKey })
+    const watchProjection = makeChainWatches(author.authority)
 
     /** The projection's state once it has folded the whole log (so it includes our own last messages). */
     const current = Effect.gen(function*() {

@@ -24,13 +24,16 @@ import {
   InvalidLamport,
   InvalidSignature,
   NonceReplayed,
+  NotAuthorized,
   RateLimited,
   type Rejection,
   UnknownDependencies
 } from "../domain/Rejection.ts"
 import { type TokenBucket, type TokenBucketPolicy, take } from "../domain/TokenBucket.ts"
 import { CausalLog, type CausalLogError, type NewRecord, type RecordRef } from "../ports/CausalLog.ts"
+import { AuthorityView } from "../ports/InstanceKey.ts"
 import { SignatureVerifier, type VerifyRequest } from "../ports/SignatureVerifier.ts"
+import { authoringRefusal } from "../domain/cluster/Authority.ts"
 
 /** Where an accepted message landed: its acknowledgment. */
 export interface Receipt {
@@ -132,6 +135,7 @@ export const make = (options: IngestOptions = defaultOptions) =>
   Effect.gen(function*() {
     const log = yield* CausalLog
     const verifier = yield* SignatureVerifier
+    const authorityView = yield* AuthorityView
     const exempt = new Set(options.exemptSenders)
     const queue = yield* Queue.unbounded<Work>()
 
@@ -348,8 +352,22 @@ export const make = (options: IngestOptions = defaultOptions) =>
       signature: Buffer.from(e.sig, "hex") // the schema admitted only lowercase hex
     })
 
+    // Decisions and cluster messages only from keys with the right (as the projections last
+    // folded it); checked once the signature has shown who the sender is.
+    const authorize = Effect.fnUntraced(function*(checked: Array<Result.Result<Candidate, Rejection>>) {
+      if (authorityView === undefined) return checked
+      const authority = yield* authorityView.current
+      return checked.map((c) => {
+        if (Result.isFailure(c)) return c
+        const { type, sender } = c.success.envelope
+        const refusal = authoringRefusal(authority, type, sender)
+        return refusal === null ? c : Result.fail(new NotAuthorized({ reason: `${refusal}; ${sender} may not`, type }))
+      })
+    })
+
     // Steps 1-4 for each value, in order: the stateless checks, then the signature.
-    const check = Effect.fnUntraced(function*(values: ReadonlyArray<unknown>, now: number) {
+    const check = (values: ReadonlyArray<unknown>, now: number) => verify(values, now).pipe(Effect.flatMap(authorize))
+    const verify = Effect.fnUntraced(function*(values: ReadonlyArray<unknown>, now: number) {
       if (!options.verifyOffThread) {
         return values.map((v) => admit(v, now, limits, sha256Text)).map((a) => {
           if (Result.isFailure(a)) return a

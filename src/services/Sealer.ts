@@ -122,7 +122,7 @@ export const make = (options: SealerOptions = defaultSealerOptions) =>
     const solver = yield* RswSolver
     const checker = yield* RswModulusChecker
     const log = yield* CausalLog
-    const mempool = makeMempool({ instanceKey: author.publicKey })
+    const mempool = makeMempool(author.authority)
 
     // The projection keeps no ciphertexts (they would bloat every snapshot): read each from the log when due.
     const ciphertextOf = (id: string): Effect.Effect<string | undefined> =>

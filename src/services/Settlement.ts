@@ -58,9 +58,8 @@ export const make = Effect.gen(function*() {
   const author = yield* Author
   const runner = yield* Projections
   const log = yield* CausalLog
-  const context = { instanceKey: author.publicKey }
-  const mempool = makeMempool(context)
-  const operators = makeOperators(context)
+  const mempool = makeMempool(author.authority)
+  const operators = makeOperators(author.authority)
   const processed = yield* SubscriptionRef.make(0)
 
   const decisionOf = (id: string): Effect.Effect<Option.Option<LogRecord>> =>
@@ -88,7 +87,7 @@ export const make = Effect.gen(function*() {
   const states = Effect.gen(function*() {
     const m = yield* runner.state(mempool).pipe(Effect.orDie)
     const o = yield* runner.state(operators).pipe(Effect.orDie)
-    return { mempool: m.state, operators: o.state }
+    return { mempool: m.state, operators: o.state, authority: m.state.authority }
   })
 
   const onProposal = Effect.fn("Settlement.proposal")(function*(record: LogRecord) {
@@ -136,7 +135,7 @@ export const make = Effect.gen(function*() {
     const evidence = yield* referenced(r.success.evidence)
     const s = yield* states
     const verdict: Verdict = decideFill(
-      { reporter: record.sender, report: r.success, deps: record.deps, proposal, evidence, instanceKey: author.publicKey },
+      { reporter: record.sender, report: r.success, deps: record.deps, proposal, evidence, authority: s.authority },
       s.mempool
     )
     yield* verdict.ok

@@ -74,7 +74,7 @@ describe("mempool replay", () => {
       }
       // Users 3..5 let a commitment expire every round: three units of debt each (one below the default limit).
       const live = yield* view
-      expect(users.map((u) => debtOf(live, { ...defaultRules, instanceKey: instance.publicKey }, u.publicKey))).toEqual([0, 0, 0, 3, 3, 3])
+      expect(users.map((u) => debtOf(live, defaultRules, u.publicKey))).toEqual([0, 0, 0, 3, 3, 3])
       const last = entryOf(live, (yield* log.read(0, yield* log.endOffset)).filter((r) => r.type === "TimelockedOrder").at(-1)!.id)!
       expect(statusOf(live, last)).toBe("refused") // mallory's order, locked to a round out at sealing
       expect(live.batch).toBe(3)

@@ -30,14 +30,14 @@ const alice = testKey("rsw-alice")
 const bob = testKey("rsw-bob")
 const mallory = testKey("rsw-mallory")
 const ruleSet = { rsw: testRswLimits, maxModuliPerSender: 2 }
-const rules = { ...defaultRules, ...ruleSet, instanceKey: instance.publicKey }
+const rules = { ...defaultRules, ...ruleSet }
 const mempool = makeMempool({ instanceKey: instance.publicKey }, ruleSet)
 const T = 4096
 
 const puzzleOf = (label: string, plaintext: Uint8Array, t = T): RswPuzzle => createPuzzle(rswKey("alice").key, t, plaintext, seededRandom(`seed:${label}`)(32))
 
 /** Fold records onto a state. */
-const foldOnto = (state: MempoolState, records: ReadonlyArray<LogRecord>): MempoolState => records.reduce(mempool.evolve, state)
+const foldOnto = (state: typeof mempool.initialState, records: ReadonlyArray<LogRecord>): typeof mempool.initialState => records.reduce(mempool.evolve, state)
 
 /** The instance's verdict on a registration, as its checker would give it. */
 const verdictOn = (registration: LogRecord, n: bigint, proof: ModulusProof) => {

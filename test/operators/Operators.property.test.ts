@@ -20,7 +20,7 @@ import { handLog, intent, salt } from "./support.ts"
 const instance = testKey("instance")
 const operators = ["p", "q", "r", "s", "t"].map((l) => testKey(l)) as ReadonlyArray<KeyFile>
 const Operators = makeOperators({ instanceKey: instance.publicKey })
-const fold = (records: ReadonlyArray<LogRecord>, from: OperatorsState = Operators.initialState) => records.reduce(Operators.evolve, from)
+const fold = (records: ReadonlyArray<LogRecord>, from: typeof Operators.initialState = Operators.initialState) => records.reduce(Operators.evolve, from)
 
 type Reveal = { readonly how: "ok" | "bad" | "never"; readonly seals: number; readonly delay: number }
 type Op =

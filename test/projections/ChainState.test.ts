@@ -38,7 +38,7 @@ const rec = (type: string, payload: unknown, sender = instance.publicKey): LogRe
   const o = offset++
   return { offset: o, id: hash(`id:${o}`) as MessageId, lamport: o + 1, type, sender, nonce: o, deps: [], body: JSON.stringify({ type, payload }) }
 }
-const fold = (records: ReadonlyArray<LogRecord>, from: ChainState = projection.initialState) => records.reduce(projection.evolve, from)
+const fold = (records: ReadonlyArray<LogRecord>, from: typeof projection.initialState = projection.initialState) => records.reduce(projection.evolve, from)
 
 interface H { height: number; hash: string; parentHash: string }
 const branch = (name: string, from: H | undefined, n: number): Array<H> => {

@@ -6,7 +6,7 @@
  */
 import { Effect, Option } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
-import { InstanceKey } from "../../ports/InstanceKey.ts"
+import { authorityConfig, InstanceKey } from "../../ports/InstanceKey.ts"
 import {
   type ChainEntry,
   type ChainState,
@@ -149,7 +149,7 @@ export const layer = HttpApiBuilder.group(Api, "chains", (handlers) =>
     const feedFor = (chain: string) =>
       withFeed === undefined || !withFeed.chains.includes(chain) ? Effect.fail(unknownChain(chain)) : Effect.succeed(withFeed)
     // The chain-state projection is always registered: its absence is a wiring bug.
-    const current = runner.state(makeChainState({ instanceKey: key.publicKey })).pipe(
+    const current = runner.state(makeChainState(yield* authorityConfig)).pipe(
       Effect.orDie,
       Effect.map((s) => ({ offset: s.offset, state: s.state as ChainState }))
     )

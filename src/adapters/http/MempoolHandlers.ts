@@ -24,7 +24,7 @@ import type { Entry } from "../../domain/mempool/Mempool.ts"
 import { verifyOrderingFairness } from "../../domain/mempool/OrderingFairness.ts"
 import { type SignedReceipt, signReceipt } from "../../domain/mempool/Receipt.ts"
 import { CausalLog } from "../../ports/CausalLog.ts"
-import { InstanceKey } from "../../ports/InstanceKey.ts"
+import { authorityConfig, InstanceKey } from "../../ports/InstanceKey.ts"
 import { makeMempool } from "../../projections/Mempool/Mempool.ts"
 import { Projections } from "../../projections/ProjectionRunner.ts"
 import { Api } from "./Api.ts"
@@ -49,7 +49,7 @@ export const layer = (options: MempoolHandlerOptions) =>
       const log = yield* CausalLog
       const key = yield* InstanceKey
       const draining = yield* Draining
-      const mempool = makeMempool({ instanceKey: key.publicKey })
+      const mempool = makeMempool(yield* authorityConfig)
       // The mempool is always registered: its absence is a wiring bug.
       const current = runner.state(mempool).pipe(Effect.orDie)
       const state = current.pipe(Effect.map((s) => s.state as MempoolState))

@@ -7,7 +7,7 @@ import { Effect, Result } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import type { Intent } from "../../domain/mempool/Intents.ts"
 import { calculateMevDistribution } from "../../domain/mempool/MevDistribution.ts"
-import { InstanceKey } from "../../ports/InstanceKey.ts"
+import { authorityConfig, InstanceKey } from "../../ports/InstanceKey.ts"
 import {
   auctionOf,
   intentById,
@@ -53,7 +53,7 @@ export const layer = HttpApiBuilder.group(Api, "operators", (handlers) =>
     const runner = yield* Projections
     const key = yield* InstanceKey
     // The operators projection is always registered: its absence is a wiring bug.
-    const current = runner.state(makeOperators({ instanceKey: key.publicKey })).pipe(Effect.orDie)
+    const current = runner.state(makeOperators(yield* authorityConfig)).pipe(Effect.orDie)
     const state = current.pipe(Effect.map((s) => s.state as OperatorsState))
 
     return handlers

@@ -1,5 +1,5 @@
 /**
- * The mempool's rules as a pure fold: `evolveMempool(state, rules, event)` takes one log
+ * The mempool's rules as a pure fold: `evolveMempool(state, rules, event, authority)` takes one log
  * record's decoded mempool message and returns the next state. No clock, no randomness, no
  * I/O: time enters only through the instance's own events (a seal's `sealedAt`), so a log
  * always folds to the same state.
@@ -13,6 +13,7 @@
 import { sha256 } from "@noble/hashes/sha2.js"
 import { bytesToHex, concatBytes, hexToBytes } from "@noble/hashes/utils.js"
 import { HashMap, Option, Result } from "effect"
+import { type AuthorityState, heeds } from "../cluster/Authority.ts"
 import type { MessageId } from "../Primitives.ts"
 import { MODULUS_PROOF_ROUNDS, type RswLimits, type RswPuzzle, defaultLimits, verifyProof, verifyPuzzle, verifySolution } from "../timelock/Rsw.ts"
 import type {
@@ -156,8 +157,6 @@ export interface MempoolState {
 
 /** The parameters of the mempool's rules (fixed for a deployment's log: changing them changes replay). */
 export interface MempoolRules {
-  /** The instance's public key: only its decision events are heeded. */
-  readonly instanceKey: string
   /** A sender whose expired-commitment debt reaches this has new commitments and time-locked orders refused. */
   readonly maxExpiryDebt: number
   /** One unit of debt is forgiven per this many sealed batches. */
@@ -170,7 +169,7 @@ export interface MempoolRules {
   readonly maxPendingModuli: number
 }
 
-/** Default rule parameters (with the instance key filled in by the caller). */
+/** Default rule parameters. */
 export const defaultRules = { maxExpiryDebt: 4, debtDecayBatches: 10, rsw: defaultLimits, maxModuliPerSender: 2, maxPendingModuli: 16 } as const
 
 /** The digest chain's start: 32 zero bytes. */
@@ -654,12 +653,14 @@ const filled = (state: MempoolState, e: EventHeader, p: typeof OrderFilled.Type)
   decideEach(state, e, "OrderFilled", [p.orderId], (_s, entry) =>
     entry.status === "matched" ? withStatus(entry, "filled", e.offset) : `not matched (${entry.status})`)
 
-const instanceOnly = new Set(["BatchSealed", "CommitmentExpired", "OrderExpired", "BatchDecrypted", "RswModulusVerified", "OrdersMatched", "OrderFilled", "MatchRefused"])
-
-/** Fold one mempool event into the state. */
-export const evolveMempool = (state: MempoolState, rules: MempoolRules, e: MempoolEvent): MempoolState => {
-  if (instanceOnly.has(e.type) && e.sender !== rules.instanceKey) {
-    return note(state, e, e.type, null, "only the instance may author this event")
+/**
+ * Fold one mempool event into the state. Decisions (seals, expiries, decryptions, modulus
+ * checks, matches, fills, refusals) count only from whoever holds the right at this point of
+ * the log (`authority`: the instance, or the cluster's leader of the current term).
+ */
+export const evolveMempool = (state: MempoolState, rules: MempoolRules, e: MempoolEvent, authority: AuthorityState): MempoolState => {
+  if (!heeds(authority, e.type, e.sender)) {
+    return note(state, e, e.type, null, authority.instance !== null ? "only the instance may author this event" : "only the current term's leader may author this event")
   }
   switch (e.type) {
     case "UserOrder":

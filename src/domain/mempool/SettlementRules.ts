@@ -7,6 +7,7 @@
  *
  * Time is the operators projection's: the `sealedAt` of the latest seal (docs/operators.md).
  */
+import { type AuthorityState, isMember } from "../cluster/Authority.ts"
 import { HashMap, Option } from "effect"
 import type { IntentsState } from "./Intents.ts"
 import { entryOf, type MempoolState, statusOf } from "./Mempool.ts"
@@ -138,7 +139,8 @@ export const decideFill = (
     readonly deps: ReadonlyArray<string>
     readonly proposal: ProposalFacts | undefined
     readonly evidence: Referenced | undefined
-    readonly instanceKey: string
+    /** Who decides (the evidence must be a member's: the instance of a deployment of one). */
+    readonly authority: AuthorityState
   },
   mempool: MempoolState
 ): Verdict => {
@@ -156,7 +158,7 @@ export const decideFill = (
   if (report.evidence !== undefined) {
     const ev = input.evidence
     if (!input.deps.includes(report.evidence)) return refused(`the evidence ${report.evidence} must be among the report's deps`)
-    if (ev === undefined || ev.sender !== input.instanceKey) return refused(`the evidence ${report.evidence} is not a record the instance verified`)
+    if (ev === undefined || !isMember(input.authority, ev.sender)) return refused(`the evidence ${report.evidence} is not a record the instance verified`)
     const p = ev.payload as Record<string, unknown> | undefined
     if (ev.type === "CrossChainEvent") {
       if (p?.["sourceChain"] !== report.chain || p["txHash"] !== report.txHash) {

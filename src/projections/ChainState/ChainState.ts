@@ -22,6 +22,8 @@ import { ChainFinalized, ChainHeadVerified, ChainMisbehaviourDetected, ChainReor
 import { LightClientProof } from "../../domain/MessageTypes.ts"
 import type { LogRecord } from "../../ports/CausalLog.ts"
 import type { FollowCursor, VerifiedHeader } from "../../ports/ChainObserver.ts"
+import { type AuthorityConfig, heeds, isMember } from "../../domain/cluster/Authority.ts"
+import { authorized, type WithAuthority } from "../Authorized.ts"
 import type { Projection } from "../Projection.ts"
 
 /** Heights kept per chain (headers below head - this are dropped). */
@@ -436,27 +438,30 @@ const decode = (json: Json): ChainState => {
   }
 }
 
-/** What the projection is built with. */
-export interface ChainStateContext {
-  /** The instance's public key (hex): only its chain messages are folded. */
-  readonly instanceKey: string
-}
+/** What the projection is built with: who decides (the instance, or a cluster admin). */
+export type ChainStateContext = AuthorityConfig
 
 /** The projection's name (also how the runner finds its state). */
 export const CHAIN_STATE = "chain-state"
 
-/** The chain-observer projection, trusting the instance key. */
-export const makeChainState = (context: ChainStateContext): Projection<ChainState> => ({
-  name: CHAIN_STATE,
-  version: 2,
-  needsBody: true,
-  needsLinks: true,
-  initialState,
-  evolve: (state, record) => {
-    if (!isChainType(record.type) || record.sender !== context.instanceKey) return state
-    const event = chainEventOf(record)
-    return event === undefined ? state : evolveChainState(state, event, record.id)
-  },
-  encode,
-  decode
-})
+/**
+ * The chain-observer projection: chain observations count from the authority in force at
+ * their place in the log, proofs from any member (each is checked against a header it names).
+ */
+export const makeChainState = (context: ChainStateContext): Projection<WithAuthority<ChainState>> =>
+  authorized(context, {
+    name: CHAIN_STATE,
+    // 3: observations count from the authority at their place in the log (cluster leader terms).
+    version: 3,
+    needsLinks: true,
+    initialState,
+    evolve: (state, record, authority) => {
+      if (!isChainType(record.type)) return state
+      const allowed = record.type === "LightClientProof" ? isMember(authority, record.sender) : heeds(authority, record.type, record.sender)
+      if (!allowed) return state
+      const event = chainEventOf(record)
+      return event === undefined ? state : evolveChainState(state, event, record.id)
+    },
+    encode,
+    decode
+  })

@@ -10,6 +10,8 @@ import { HashMap, Option, Result, Schema } from "effect"
 import { ChainWatchAdded, ChainWatchRemoved } from "../../domain/chain/ChainMessages.ts"
 import type { Json } from "../../domain/CanonicalJson.ts"
 import type { LogRecord } from "../../ports/CausalLog.ts"
+import { type AuthorityConfig, heeds } from "../../domain/cluster/Authority.ts"
+import { authorized, type WithAuthority } from "../Authorized.ts"
 import type { Projection } from "../Projection.ts"
 
 /** A watched key: the ChainWatchAdded message that started the watch. */
@@ -86,20 +88,21 @@ const decode = (json: Json): ChainWatchesState => {
 /** The projection's name. */
 export const CHAIN_WATCHES = "chain-watches"
 
-/** The chain-watches projection, trusting the instance key. */
-export const makeChainWatches = (context: { readonly instanceKey: string }): Projection<ChainWatchesState> => ({
-  name: CHAIN_WATCHES,
-  version: 1,
-  needsBody: true,
-  needsLinks: true,
-  initialState,
-  evolve: (state, record) => {
-    if ((record.type !== "ChainWatchAdded" && record.type !== "ChainWatchRemoved") || record.sender !== context.instanceKey) return state
-    const decoded = (record.type === "ChainWatchAdded" ? decodeAdded : decodeRemoved)(payloadOf(record))
-    // The log holds only payloads decoded at ingest: a failure is a corrupt record.
-    if (Result.isFailure(decoded)) return state
-    return evolveWatches(state, { type: record.type, chain: decoded.success.chain, key: decoded.success.key }, record.id)
-  },
-  encode,
-  decode
-})
+/** The chain-watches projection: watches count from any member (the instance of a deployment of one). */
+export const makeChainWatches = (context: AuthorityConfig): Projection<WithAuthority<ChainWatchesState>> =>
+  authorized(context, {
+    name: CHAIN_WATCHES,
+    // 2: watches count from the members at their place in the log.
+    version: 2,
+    needsLinks: true,
+    initialState,
+    evolve: (state, record, authority) => {
+      if ((record.type !== "ChainWatchAdded" && record.type !== "ChainWatchRemoved") || !heeds(authority, record.type, record.sender)) return state
+      const decoded = (record.type === "ChainWatchAdded" ? decodeAdded : decodeRemoved)(payloadOf(record))
+      // The log holds only payloads decoded at ingest: a failure is a corrupt record.
+      if (Result.isFailure(decoded)) return state
+      return evolveWatches(state, { type: record.type, chain: decoded.success.chain, key: decoded.success.key }, record.id)
+    },
+    encode,
+    decode
+  })

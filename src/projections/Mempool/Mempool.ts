@@ -22,6 +22,8 @@ import {
   initialMempool,
   mempoolTypes
 } from "../../domain/mempool/Mempool.ts"
+import type { AuthorityConfig } from "../../domain/cluster/Authority.ts"
+import { authorized, type WithAuthority } from "../Authorized.ts"
 import { MempoolPayloads, UserOrder } from "../../domain/mempool/MempoolMessages.ts"
 import type { LogRecord } from "../../ports/CausalLog.ts"
 import type { Projection } from "../Projection.ts"
@@ -194,25 +196,25 @@ const decode = (json: Json): MempoolState => {
 /** The projection's name: handlers and services look its state up by it. */
 export const MEMPOOL = "mempool"
 
-/** The mempool projection for a deployment: its rules name the instance key whose decisions count. */
+/** The mempool projection for a deployment: decisions count from its authority (the instance, or the cluster's leader). */
 export const makeMempool = (
-  context: { readonly instanceKey: string },
-  rules: Partial<Omit<MempoolRules, "instanceKey">> = {}
-): Projection<MempoolState> => {
-  const r: MempoolRules = { ...defaultRules, ...rules, instanceKey: context.instanceKey }
-  return {
+  context: AuthorityConfig,
+  rules: Partial<MempoolRules> = {}
+): Projection<WithAuthority<MempoolState>> => {
+  const r: MempoolRules = { ...defaultRules, ...rules }
+  return authorized(context, {
     name: MEMPOOL,
     // 3: modulus proofs are no longer checked in the fold; RswModulusVerified decides.
     // 4: an OrdersMatched is folded all or nothing; a refused one records its proposal's refusal.
     // 5: the instance's MatchRefused records its proposal's refusal (served by the status view).
-    version: 5,
-    needsBody: true,
+    // 6: decisions count from the authority at their place in the log (cluster leader terms).
+    version: 6,
     initialState: initialMempool,
-    evolve: (state, record) => {
+    evolve: (state, record, authority) => {
       const event = mempoolEventOf(record)
-      return event === undefined ? state : evolveMempool(state, r, event)
+      return event === undefined ? state : evolveMempool(state, r, event, authority)
     },
     encode,
     decode
-  }
+  })
 }

@@ -35,6 +35,8 @@ import {
   IntentReveal
 } from "../../domain/mempool/OperatorMessages.ts"
 import type { LogRecord } from "../../ports/CausalLog.ts"
+import { type AuthorityConfig, type AuthorityState, heeds } from "../../domain/cluster/Authority.ts"
+import { authorized, type WithAuthority } from "../Authorized.ts"
 import type { Projection } from "../Projection.ts"
 
 /** Why the projection refused a message that names something (a reveal, a bid). */
@@ -107,11 +109,11 @@ const payloadOf = <A>(record: LogRecord, decode: (u: unknown, o: typeof strict) 
 const refuse = (state: OperatorsState, record: LogRecord, reason: string | null): OperatorsState["refusals"] =>
   reason === null ? state.refusals : HashMap.set(state.refusals, record.id, { type: record.type, offset: record.offset, reason })
 
-/** One record folded into the state, trusting BatchSealed only from `instanceKey`. */
-export const evolveOperators = (instanceKey: string) => (state: OperatorsState, record: LogRecord): OperatorsState => {
+/** One record folded into the state, trusting BatchSealed only from the authority in force. */
+export const evolveOperators = (state: OperatorsState, record: LogRecord, authority: AuthorityState): OperatorsState => {
   switch (record.type) {
     case "BatchSealed": {
-      if (record.sender !== instanceKey) return state
+      if (!heeds(authority, record.type, record.sender)) return state
       const p = payloadOf(record, decoders.BatchSealed)
       // The mempool refuses a seal of any batch but the open one; so does this projection.
       if (p === undefined || p.batch !== state.openBatch) return state
@@ -318,16 +320,17 @@ const decode = (json: Json): OperatorsState => {
   }
 }
 
-/** The operators projection for a deployment whose instance key is `instanceKey`. */
-export const makeOperators = (context: { readonly instanceKey: string }): Projection<OperatorsState> => ({
-  name: "operators",
-  version: 1,
-  needsBody: true,
-  initialState,
-  evolve: evolveOperators(context.instanceKey),
-  encode,
-  decode
-})
+/** The operators projection for a deployment: seals count from its authority (the instance, or the cluster's leader). */
+export const makeOperators = (context: AuthorityConfig): Projection<WithAuthority<OperatorsState>> =>
+  authorized(context, {
+    name: "operators",
+    // 2: seals count from the authority at their place in the log (cluster leader terms).
+    version: 2,
+    initialState,
+    evolve: evolveOperators,
+    encode,
+    decode
+  })
 
 /** The projection's name, for looking its state up without the instance key. */
 export const OPERATORS = "operators"

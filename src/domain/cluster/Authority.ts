@@ -1,0 +1,236 @@
+/**
+ * Who may decide, at each point of the log (docs/adr/0002-cluster-authority.md).
+ *
+ * Some events are decisions of the deployment, not of a sender: seals, expiries, decryptions,
+ * settlement verdicts, chain observations. Anyone can sign an event of those types; a
+ * projection heeds one only when its signer holds the right at that event's place in the log.
+ *
+ * - **One instance** (no cluster admin): the right is the instance key's, always.
+ * - **A cluster** (a cluster admin named by configuration): the admin's latest
+ *   `ClusterMembersSet` names the members; a member's `LeaderTermClaimed` of the term after
+ *   the current one makes it the leader (the first claim of a term in log order wins; any
+ *   other claim of it, or of another term, is ignored). Leader decisions count only from the
+ *   leader of the term current at that point of the log, so a deposed leader's late decision
+ *   is ignored identically by every instance and every replay. A set that drops the leader
+ *   leaves the cluster without one until a member claims the next term.
+ *
+ * `evolveAuthority` is a pure fold over the records of the two cluster types; every
+ * projection that heeds decisions folds it beside its own state.
+ */
+import { Result, Schema } from "effect"
+import { PositiveInt } from "../Primitives.ts"
+
+/** Most members one set may name. */
+export const MAX_MEMBERS = 64
+
+/** An ed25519 public key, lowercase hex. */
+export const MemberKey = Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/))
+
+/** The cluster admin names the members (replacing any earlier set). */
+export const ClusterMembersSet = Schema.Struct({
+  members: Schema.Array(MemberKey).check(Schema.isMinLength(1), Schema.isMaxLength(MAX_MEMBERS))
+})
+
+/** A member claims the leadership for `term` (the current term + 1). */
+export const LeaderTermClaimed = Schema.Struct({ term: PositiveInt })
+
+/** Payload schemas of the cluster's message types. */
+export const ClusterPayloads = { ClusterMembersSet, LeaderTermClaimed } as const
+
+/** The cluster's message types. */
+export type ClusterMessageType = keyof typeof ClusterPayloads
+
+/** Is this one of the cluster's message types? */
+export const isClusterType = (type: string): type is ClusterMessageType => type === "ClusterMembersSet" || type === "LeaderTermClaimed"
+
+/** Who decides in a deployment: fixed for its whole log (configuration, not events). */
+export interface AuthorityConfig {
+  /** The instance's public key: the authority of a deployment of one. */
+  readonly instanceKey: string
+  /** The cluster admin's ed25519 public key (hex): when set, the deployment is a cluster. */
+  readonly clusterAdmin?: string | undefined
+}
+
+/** Where the right to decide stands after some prefix of the log. */
+export interface AuthorityState {
+  /** The cluster admin (null: a deployment of one). */
+  readonly admin: string | null
+  /** The deciding instance of a deployment of one (null in a cluster). */
+  readonly instance: string | null
+  /** Authorized members, sorted (empty before the admin's first set). */
+  readonly members: ReadonlyArray<string>
+  /** Offset of the set in force. */
+  readonly membersAt: number | null
+  /** The current term (0: none claimed yet). */
+  readonly term: number
+  /** The current term's leader, if it is still a member. */
+  readonly leader: string | null
+  /** Offset of the current term's claim. */
+  readonly termAt: number | null
+  /**
+   * Who led from which offset on, oldest first (the latest MAX_HISTORY changes): a term's
+   * claim, or a set that dropped the leader (leader null from there).
+   */
+  readonly history: ReadonlyArray<LeaderSpan>
+}
+
+/** From `from` on (until the next span), `leader` led in `term`. */
+export interface LeaderSpan {
+  readonly term: number
+  readonly leader: string | null
+  readonly from: number
+}
+
+/** How many leader changes the state remembers. */
+export const MAX_HISTORY = 256
+
+/** The state before any record. */
+export const initialAuthority = (config: AuthorityConfig): AuthorityState =>
+  config.clusterAdmin === undefined
+    ? { admin: null, instance: config.instanceKey, members: [], membersAt: null, term: 0, leader: null, termAt: null, history: [] }
+    : { admin: config.clusterAdmin, instance: null, members: [], membersAt: null, term: 0, leader: null, termAt: null, history: [] }
+
+/** Does the state belong to this configuration (a snapshot folded under another is not reused)? */
+export const matchesConfig = (s: AuthorityState, config: AuthorityConfig): boolean =>
+  config.clusterAdmin === undefined ? s.admin === null && s.instance === config.instanceKey : s.admin === config.clusterAdmin && s.instance === null
+
+/** Who may author a decision type: the leader, the owner of the chain it is about, any member. */
+export type DecisionRole = "leader" | "chain" | "member"
+
+const roles: ReadonlyMap<string, DecisionRole> = new Map<string, DecisionRole>([
+  ["BatchSealed", "leader"],
+  ["CommitmentExpired", "leader"],
+  ["OrderExpired", "leader"],
+  ["BatchDecrypted", "leader"],
+  ["RswModulusVerified", "leader"],
+  ["OrdersMatched", "leader"],
+  ["OrderFilled", "leader"],
+  ["MatchRefused", "leader"],
+  ["FillRefused", "leader"],
+  ["ChainHeadVerified", "chain"],
+  ["ChainReorged", "chain"],
+  ["ChainFinalized", "chain"],
+  ["ChainSafe", "chain"],
+  ["ChainMisbehaviourDetected", "chain"],
+  // A watch is an operator's request that any member can take over HTTP.
+  ["ChainWatchAdded", "member"],
+  ["ChainWatchRemoved", "member"]
+])
+
+/** The role a message type's author must hold, if it is a decision. */
+export const decisionRole = (type: string): DecisionRole | undefined => roles.get(type)
+
+/** Is `sender` a member (a deployment of one: the instance)? */
+export const isMember = (s: AuthorityState, sender: string): boolean =>
+  s.instance !== null ? sender === s.instance : s.members.includes(sender)
+
+/** Is `sender` the leader now (a deployment of one: the instance)? */
+export const isLeader = (s: AuthorityState, sender: string): boolean =>
+  s.instance !== null ? sender === s.instance : s.leader !== null && sender === s.leader
+
+/**
+ * Did `sender` lead at `offset` (an offset below the state's position)? A deployment of one:
+ * is it the instance. Offsets older than the remembered history: false.
+ */
+export const ledAt = (s: AuthorityState, sender: string, offset: number): boolean => {
+  if (s.instance !== null) return sender === s.instance
+  for (let i = s.history.length - 1; i >= 0; i--) {
+    const span = s.history[i] as LeaderSpan
+    if (span.from <= offset) return span.leader === sender
+  }
+  return false
+}
+
+/**
+ * Is an event of `type` from `sender` heeded at this point of the log? Types that are not
+ * decisions are anyone's. Chain observations are the leader's until chains are owned apart.
+ */
+export const heeds = (s: AuthorityState, type: string, sender: string): boolean => {
+  const role = roles.get(type)
+  if (role === undefined) return true
+  return role === "member" ? isMember(s, sender) : isLeader(s, sender)
+}
+
+/**
+ * Why `sender` may not submit a message of `type` here, or null when it may (what ingest
+ * refuses before anything is written; the folds decide again at each record's place):
+ * cluster messages from the admin (sets) or a member (claims), decisions from a member
+ * (the instance of a deployment of one). The leader itself is decided by the log, so a
+ * member's decision is taken and folded (or ignored) by its place.
+ */
+export const authoringRefusal = (s: AuthorityState, type: string, sender: string): string | null => {
+  if (type === "ClusterMembersSet") {
+    if (s.admin === null) return "this deployment has no cluster admin (serve --cluster-admin)"
+    return sender === s.admin ? null : "only the cluster admin may set the members"
+  }
+  if (type === "LeaderTermClaimed") {
+    if (s.admin === null) return "this deployment has no cluster admin (serve --cluster-admin)"
+    return s.members.includes(sender) ? null : "only a member may claim a term"
+  }
+  if (!roles.has(type)) return null
+  if (isMember(s, sender)) return null
+  return s.instance !== null ? `only the instance may author ${type}` : `only a cluster member may author ${type}`
+}
+
+/** The fields of a record the fold reads. */
+export interface AuthorityRecord {
+  readonly type: string
+  readonly sender: string
+  readonly offset: number
+  readonly body: string
+}
+
+const decodeMembers = Schema.decodeUnknownResult(ClusterMembersSet)
+const decodeClaim = Schema.decodeUnknownResult(LeaderTermClaimed)
+
+const payloadOf = (body: string): unknown => {
+  try {
+    const parsed: unknown = JSON.parse(body)
+    return typeof parsed === "object" && parsed !== null && "payload" in parsed ? parsed.payload : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Why a cluster record changes nothing, or null when it is applied. */
+export const refusalOf = (s: AuthorityState, r: AuthorityRecord): string | null => {
+  if (!isClusterType(r.type)) return "not a cluster message"
+  if (s.admin === null) return "this deployment has no cluster admin"
+  if (r.type === "ClusterMembersSet") {
+    if (r.sender !== s.admin) return "only the cluster admin may set the members"
+    return Result.isSuccess(decodeMembers(payloadOf(r.body))) ? null : "the payload is not a member set"
+  }
+  if (!s.members.includes(r.sender)) return "only a member may claim a term"
+  const claim = decodeClaim(payloadOf(r.body))
+  if (Result.isFailure(claim)) return "the payload is not a claim"
+  return claim.success.term === s.term + 1 ? null : `term ${claim.success.term} is not the next term (${s.term + 1})`
+}
+
+/** Fold one record: cluster records by those who hold the right change the state; others leave it. */
+export const evolveAuthority = (s: AuthorityState, r: AuthorityRecord): AuthorityState => {
+  if (!isClusterType(r.type) || refusalOf(s, r) !== null) return s
+  if (r.type === "ClusterMembersSet") {
+    const p = Result.getOrThrow(decodeMembers(payloadOf(r.body)))
+    const members = [...new Set(p.members)].sort()
+    const leader = s.leader !== null && members.includes(s.leader) ? s.leader : null
+    const history = leader === s.leader ? s.history : remember(s.history, { term: s.term, leader: null, from: r.offset })
+    return { ...s, members, membersAt: r.offset, leader, history }
+  }
+  const claim = Result.getOrThrow(decodeClaim(payloadOf(r.body)))
+  return { ...s, term: claim.term, leader: r.sender, termAt: r.offset, history: remember(s.history, { term: claim.term, leader: r.sender, from: r.offset }) }
+}
+
+const remember = (history: ReadonlyArray<LeaderSpan>, span: LeaderSpan): ReadonlyArray<LeaderSpan> =>
+  history.length < MAX_HISTORY ? [...history, span] : [...history.slice(history.length - MAX_HISTORY + 1), span]
+
+/** The state as a JSON schema (snapshots). */
+export const AuthorityJson = Schema.Struct({
+  admin: Schema.NullOr(Schema.String),
+  instance: Schema.NullOr(Schema.String),
+  members: Schema.Array(Schema.String),
+  membersAt: Schema.NullOr(Schema.Number),
+  term: Schema.Number,
+  leader: Schema.NullOr(Schema.String),
+  termAt: Schema.NullOr(Schema.Number),
+  history: Schema.Array(Schema.Struct({ term: Schema.Number, leader: Schema.NullOr(Schema.String), from: Schema.Number }))
+})
