@@ -1,5 +1,6 @@
 /** Service configuration: flags override environment variables, which override defaults. */
 import { join } from "node:path"
+import type { Redacted } from "effect"
 import * as Ingest from "./services/Ingest.ts"
 
 /** Everything `causeway serve` is configured by. */
@@ -77,7 +78,43 @@ export type LogConfig =
      * ":memory:" (rebuilt from the topics at every start); absent: `kafkaIndexPath(dataDir)`.
      */
     readonly index?: string
+    /** TLS to the brokers; absent: plaintext. */
+    readonly tls?: KafkaTlsConfig
+    /** SASL authentication to the brokers; absent: none. */
+    readonly sasl?: KafkaSaslConfig
   }
+
+/** A PEM file read at startup: its path (what logs show) and its text. */
+export interface PemFile<T = string> {
+  readonly path: string
+  readonly pem: T
+}
+
+/**
+ * TLS to the brokers, from PEM files read at startup. The brokers' certificate is always
+ * verified: against `ca`, else Node's root certificates. `cert` and `key` (both or neither)
+ * are this client's, for brokers that authenticate clients by certificate.
+ */
+export interface KafkaTlsConfig {
+  readonly ca?: PemFile
+  readonly cert?: PemFile
+  readonly key?: PemFile<Redacted.Redacted<string>>
+}
+
+/** The SASL mechanisms causeway offers the brokers. */
+export const kafkaSaslMechanisms = ["plain", "scram-sha-256", "scram-sha-512"] as const
+
+/** A SASL mechanism, as kafkajs names it. */
+export type KafkaSaslMechanism = (typeof kafkaSaslMechanisms)[number]
+
+/** SASL credentials for the brokers (never from the command line, never logged). */
+export interface KafkaSaslConfig {
+  readonly mechanism: KafkaSaslMechanism
+  readonly username: string
+  readonly password: Redacted.Redacted<string>
+  /** Where they came from, for the log: "environment" or the credentials file's path. */
+  readonly source: string
+}
 
 /** Defaults: 127.0.0.1:8080, data in ./data. */
 export const defaultServeConfig: ServeConfig = {

@@ -2,7 +2,7 @@
  * The composition root: the only place adapters are chosen and layers wired. The CLI's
  * `serve` (src/cli/causeway.ts, what `npm start` runs) launches `appLayer`.
  */
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 import * as DrandHttpBeacon from "./adapters/beacon/DrandHttpBeacon.ts"
 import * as LocalBeaconFile from "./adapters/beacon/LocalBeaconFile.ts"
 import * as CosmjsCosmosObserver from "./adapters/cosmos/CosmjsCosmosObserver.ts"
@@ -108,12 +108,41 @@ export const chainObservers = (config: ServeConfig): ReadonlyMap<string, ChainOb
   return observers
 }
 
-/** The Kafka adapter's options for a Kafka log; its index goes to the data directory unless set. */
-export const kafkaLogOptions = (log: Extract<LogConfig, { readonly kind: "kafka" }>, dataDir: string): KafkaCausalLog.KafkaLogOptions => ({
+/** A Kafka log's configuration. */
+type KafkaLogConfig = Extract<LogConfig, { readonly kind: "kafka" }>
+
+/**
+ * The Kafka adapter's options for a Kafka log; its index goes to the data directory unless
+ * set. The secrets (TLS key, SASL password) leave their `Redacted` wrapper only here.
+ */
+export const kafkaLogOptions = (log: KafkaLogConfig, dataDir: string): KafkaCausalLog.KafkaLogOptions => ({
   brokers: log.brokers,
   topicPrefix: log.topicPrefix,
   indexPath: log.index ?? kafkaIndexPath(dataDir),
-  ...(log.disconnectGraceMs === undefined ? {} : { disconnectGraceMs: log.disconnectGraceMs })
+  ...(log.disconnectGraceMs === undefined ? {} : { disconnectGraceMs: log.disconnectGraceMs }),
+  ...(log.tls === undefined ? {} : {
+    ssl: {
+      ...(log.tls.ca === undefined ? {} : { ca: log.tls.ca.pem }),
+      ...(log.tls.cert === undefined ? {} : { cert: log.tls.cert.pem }),
+      ...(log.tls.key === undefined ? {} : { key: Redacted.value(log.tls.key.pem) })
+    }
+  }),
+  ...(log.sasl === undefined ? {} : {
+    sasl: { mechanism: log.sasl.mechanism, username: log.sasl.username, password: Redacted.value(log.sasl.password) }
+  })
+})
+
+/**
+ * How a Kafka log reaches its brokers, for the log: the security protocol as Kafka names it,
+ * the files and where the credentials come from; never a key or a password.
+ */
+export const kafkaTransport = (log: KafkaLogConfig): Record<string, string> => ({
+  brokers: log.brokers.join(","),
+  protocol: `${log.sasl === undefined ? "" : "SASL_"}${log.tls === undefined ? "PLAINTEXT" : "SSL"}`,
+  ...(log.tls?.ca === undefined ? {} : { sslCa: log.tls.ca.path }),
+  ...(log.tls?.cert === undefined ? {} : { sslCert: log.tls.cert.path }),
+  ...(log.tls?.key === undefined ? {} : { sslKey: log.tls.key.path }),
+  ...(log.sasl === undefined ? {} : { saslMechanism: log.sasl.mechanism, saslUsername: log.sasl.username, saslCredentials: log.sasl.source })
 })
 
 /**
@@ -121,13 +150,22 @@ export const kafkaLogOptions = (log: Extract<LogConfig, { readonly kind: "kafka"
  * waited for (retrying) before the rest starts; meanwhile a stand-in on the service's
  * address answers /healthz 200 and /readyz 503.
  */
-export const logLayer = (config: ServeConfig) =>
-  config.log?.kind === "kafka"
-    ? KafkaCausalLog.layer(
-      kafkaLogOptions(config.log, config.dataDir),
+export const logLayer = (config: ServeConfig) => {
+  const log = config.log
+  if (log?.kind !== "kafka") return SqliteCausalLog.layer({ path: logPath(config.dataDir), synchronous: config.synchronous })
+  return Layer.unwrap(Effect.gen(function*() {
+    // How the brokers are reached, and a warning when SASL would cross the network in clear.
+    yield* Effect.logInfo("kafka log transport").pipe(Effect.annotateLogs(kafkaTransport(log)))
+    if (log.sasl !== undefined && log.tls === undefined) {
+      const exposed = log.sasl.mechanism === "plain" ? "the password" : "the SCRAM exchange (open to offline guessing of the password)"
+      yield* Effect.logWarning(`kafka log: SASL without TLS (SASL_PLAINTEXT): ${exposed} and every record travel in clear; use TLS (--kafka-ssl-ca)`)
+    }
+    return KafkaCausalLog.layer(
+      kafkaLogOptions(log, config.dataDir),
       (status) => ConnectingProbeServer.serve({ host: config.host, port: config.port }, status)
     )
-    : SqliteCausalLog.layer({ path: logPath(config.dataDir), synchronous: config.synchronous })
+  }))
+}
 
 /** The core services (log, ingest, projections, author) over the log the configuration picks. */
 export const coreLayer = (

@@ -4,12 +4,24 @@
  * Each setting comes from its flag, else its environment variable, else src/Config.ts.
  * Logs are JSON lines on stdout; one line, `causeway serving`, says where it listens.
  */
+import { X509Certificate, createPrivateKey } from "node:crypto"
 import { existsSync } from "node:fs"
 import { resolve } from "node:path"
-import { Config, Effect, Layer, Option, Result } from "effect"
+import { Config, Effect, FileSystem, Layer, Option, Redacted, Result } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as HttpService from "../adapters/http/HttpService.ts"
-import { type CosmosChainConfig, type EvmChainConfig, type LogConfig, type SealerConfig, type ServeConfig, defaultServeConfig } from "../Config.ts"
+import {
+  type CosmosChainConfig,
+  type EvmChainConfig,
+  type KafkaSaslConfig,
+  type KafkaSaslMechanism,
+  type KafkaTlsConfig,
+  type LogConfig,
+  type SealerConfig,
+  type ServeConfig,
+  defaultServeConfig,
+  kafkaSaslMechanisms
+} from "../Config.ts"
 import { appLayer } from "../main.ts"
 import { CommandFailed, UsageError, describe } from "./CliErrors.ts"
 import { dataDirEnv, dataDirFlag } from "./Flags.ts"
@@ -146,13 +158,18 @@ export const logConfig = (flags: {
   readonly topicPrefix: Option.Option<string>
   readonly index: Option.Option<string>
   readonly disconnectGraceMs: Option.Option<number>
+  /** The TLS and SASL settings, only to name them with the embedded log (`kafkaSecurityPlan` checks them); absent: none set. */
+  readonly security?: KafkaSecurityFlags
 }): Result.Result<LogConfig, string> => {
   // KAFKA_BROKERS alone selects Kafka; the embedded store stays the default otherwise.
   const kind = Option.getOrElse(flags.log, () => (Option.isSome(flags.brokers) ? "kafka" : "embedded")).trim().toLowerCase()
   if (kind === "embedded") {
-    const stray = ([["--topic-prefix", flags.topicPrefix], ["--kafka-index", flags.index], ["--kafka-disconnect-grace-ms", flags.disconnectGraceMs]] as const)
-      .filter(([, o]) => Option.isSome(o as Option.Option<unknown>))
-      .map(([name]) => name)
+    const stray = [
+      ...([["--topic-prefix", flags.topicPrefix], ["--kafka-index", flags.index], ["--kafka-disconnect-grace-ms", flags.disconnectGraceMs]] as const)
+        .filter(([, o]) => Option.isSome(o as Option.Option<unknown>))
+        .map(([name]) => name),
+      ...(flags.security === undefined ? [] : securitySettingsSet(flags.security))
+    ]
     return stray.length === 0
       ? Result.succeed({ kind: "embedded" })
       : Result.fail(`${stray.join(", ")} ${stray.length === 1 ? "needs" : "need"} --log kafka`)
@@ -191,6 +208,175 @@ export const logConfig = (flags: {
 }
 
 /**
+ * The environment variables the SASL credentials come from, besides a credentials file. No
+ * flag takes them: a process's arguments are visible to every user of the machine.
+ */
+export const kafkaSaslEnv = { username: "KAFKA_SASL_USERNAME", password: "KAFKA_SASL_PASSWORD" } as const
+
+/** The --kafka-ssl-* and --kafka-sasl-* flags (or their variables), and the KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD variables. */
+export interface KafkaSecurityFlags {
+  readonly sslCa: Option.Option<string>
+  readonly sslCert: Option.Option<string>
+  readonly sslKey: Option.Option<string>
+  readonly saslMechanism: Option.Option<string>
+  readonly saslCredentialsFile: Option.Option<string>
+  readonly saslUsername: Option.Option<string>
+  readonly saslPassword: Option.Option<Redacted.Redacted<string>>
+}
+
+/** Which of the security settings are set: flags by their name, the credential variables by theirs. */
+const securitySettingsSet = (s: KafkaSecurityFlags): Array<string> =>
+  ([
+    ["--kafka-ssl-ca", s.sslCa],
+    ["--kafka-ssl-cert", s.sslCert],
+    ["--kafka-ssl-key", s.sslKey],
+    ["--kafka-sasl-mechanism", s.saslMechanism],
+    ["--kafka-sasl-credentials-file", s.saslCredentialsFile],
+    [kafkaSaslEnv.username, s.saslUsername],
+    [kafkaSaslEnv.password, s.saslPassword]
+  ] as const).filter(([, o]) => Option.isSome(o as Option.Option<unknown>)).map(([name]) => name)
+
+/** What the security settings ask for, before any file is read: the PEM files, the mechanism, where the credentials are. */
+export interface KafkaSecurityPlan {
+  readonly tls?: { readonly ca?: string; readonly cert?: string; readonly key?: string }
+  readonly sasl?: {
+    readonly mechanism: KafkaSaslMechanism
+    readonly credentials:
+      | { readonly _tag: "File"; readonly path: string }
+      | { readonly _tag: "Environment"; readonly username: string; readonly password: Redacted.Redacted<string> }
+  }
+}
+
+const isSaslMechanism = (text: string): text is KafkaSaslMechanism => (kafkaSaslMechanisms as ReadonlyArray<string>).includes(text)
+
+/**
+ * The TLS and SASL settings of a Kafka log, or why they do not add up: any --kafka-ssl-* file
+ * turns TLS on (--kafka-ssl-cert and --kafka-ssl-key go together); --kafka-sasl-mechanism needs
+ * credentials, from KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD or from
+ * --kafka-sasl-credentials-file (one of the two), and credentials need a mechanism.
+ */
+export const kafkaSecurityPlan = (s: KafkaSecurityFlags): Result.Result<KafkaSecurityPlan, string> => {
+  const path = (name: string, o: Option.Option<string>): Result.Result<string | undefined, string> => {
+    if (Option.isNone(o)) return Result.succeed(undefined)
+    const text = o.value.trim()
+    return text === "" ? Result.fail(`${name} needs a file path`) : Result.succeed(text)
+  }
+  const ca = path("--kafka-ssl-ca", s.sslCa)
+  const cert = path("--kafka-ssl-cert", s.sslCert)
+  const key = path("--kafka-ssl-key", s.sslKey)
+  const credentialsFile = path("--kafka-sasl-credentials-file", s.saslCredentialsFile)
+  for (const r of [ca, cert, key, credentialsFile]) if (Result.isFailure(r)) return Result.fail(r.failure)
+  const [caPath, certPath, keyPath, filePath] = [ca, cert, key, credentialsFile].map(Result.getOrUndefined)
+  if (certPath !== undefined && keyPath === undefined) return Result.fail("--kafka-ssl-cert needs --kafka-ssl-key (the client certificate's private key)")
+  if (keyPath !== undefined && certPath === undefined) return Result.fail("--kafka-ssl-key needs --kafka-ssl-cert (the certificate of the client key)")
+  const tls = caPath === undefined && certPath === undefined
+    ? undefined
+    : { ...(caPath === undefined ? {} : { ca: caPath }), ...(certPath === undefined ? {} : { cert: certPath, key: keyPath }) }
+
+  const fromEnv = Option.isSome(s.saslUsername) || Option.isSome(s.saslPassword)
+  if (Option.isNone(s.saslMechanism)) {
+    const stray = [...(filePath === undefined ? [] : ["--kafka-sasl-credentials-file"]), ...securitySettingsSet(s).filter((n) => n.startsWith("KAFKA_SASL_"))]
+    return stray.length === 0
+      ? Result.succeed(tls === undefined ? {} : { tls })
+      : Result.fail(`${stray.join(", ")} ${stray.length === 1 ? "needs" : "need"} --kafka-sasl-mechanism (${kafkaSaslMechanisms.join(", ")})`)
+  }
+  const mechanism = s.saslMechanism.value.trim().toLowerCase()
+  if (!isSaslMechanism(mechanism)) {
+    return Result.fail(`--kafka-sasl-mechanism ${JSON.stringify(s.saslMechanism.value)} is not one of ${kafkaSaslMechanisms.join(", ")}`)
+  }
+  if (filePath !== undefined && fromEnv) return Result.fail(`--kafka-sasl-credentials-file and ${kafkaSaslEnv.username}/${kafkaSaslEnv.password}: give the credentials one way, not both`)
+  let credentials: NonNullable<KafkaSecurityPlan["sasl"]>["credentials"]
+  if (filePath !== undefined) credentials = { _tag: "File", path: filePath }
+  else if (Option.isSome(s.saslUsername) && Option.isSome(s.saslPassword)) {
+    if (s.saslUsername.value === "") return Result.fail(`${kafkaSaslEnv.username} is empty`)
+    if (Redacted.value(s.saslPassword.value) === "") return Result.fail(`${kafkaSaslEnv.password} is empty`)
+    credentials = { _tag: "Environment", username: s.saslUsername.value, password: s.saslPassword.value }
+  } else if (fromEnv) {
+    return Result.fail(Option.isSome(s.saslUsername) ? `${kafkaSaslEnv.username} needs ${kafkaSaslEnv.password}` : `${kafkaSaslEnv.password} needs ${kafkaSaslEnv.username}`)
+  } else {
+    return Result.fail(`--kafka-sasl-mechanism ${mechanism} needs credentials: ${kafkaSaslEnv.username} and ${kafkaSaslEnv.password} in the environment, or --kafka-sasl-credentials-file`)
+  }
+  return Result.succeed({ ...(tls === undefined ? {} : { tls }), sasl: { mechanism, credentials } })
+}
+
+/** The credentials file's content: JSON with a non-empty username and password. */
+const parseCredentials = (text: string): { readonly username: string; readonly password: string } | undefined => {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  if (typeof value !== "object" || value === null) return undefined
+  const { username, password } = value as { username?: unknown; password?: unknown }
+  return typeof username === "string" && username !== "" && typeof password === "string" && password !== ""
+    ? { username, password }
+    : undefined
+}
+
+/**
+ * Read the files a security plan names, once, at startup. The certificates and the key must
+ * parse (the key unencrypted, and the client certificate's); the credentials file must be its
+ * owner's alone (as ssh wants of a private key) and hold JSON
+ * `{"username": "…", "password": "…"}`. Any failure is a usage error naming the flag; no
+ * message quotes a file's content.
+ */
+export const readKafkaSecurity = Effect.fn("causeway.serve.readKafkaSecurity")(function*(plan: KafkaSecurityPlan) {
+  const fs = yield* FileSystem.FileSystem
+  const read = (flag: string, path: string) =>
+    fs.readFileString(path).pipe(Effect.mapError((e) => new UsageError({ message: `${flag} ${path}: cannot read it (${e.message})` })))
+  const certificate = Effect.fnUntraced(function*(flag: string, path: string) {
+    const pem = yield* read(flag, path)
+    const parsed = yield* Effect.try({
+      try: () => new X509Certificate(pem),
+      catch: () => new UsageError({ message: `${flag} ${path} holds no PEM certificate` })
+    })
+    return { file: { path, pem }, parsed }
+  })
+  let tls: KafkaTlsConfig | undefined
+  if (plan.tls !== undefined) {
+    const ca = plan.tls.ca === undefined ? undefined : yield* certificate("--kafka-ssl-ca", plan.tls.ca)
+    let client: Pick<KafkaTlsConfig, "cert" | "key"> = {}
+    if (plan.tls.cert !== undefined && plan.tls.key !== undefined) {
+      const cert = yield* certificate("--kafka-ssl-cert", plan.tls.cert)
+      const keyPath = plan.tls.key
+      const keyPem = yield* read("--kafka-ssl-key", keyPath)
+      const key = yield* Effect.try({
+        try: () => createPrivateKey(keyPem),
+        catch: () => new UsageError({ message: `--kafka-ssl-key ${keyPath} holds no unencrypted PEM private key` })
+      })
+      if (!cert.parsed.checkPrivateKey(key)) {
+        return yield* new UsageError({ message: `--kafka-ssl-key ${keyPath} is not the private key of --kafka-ssl-cert ${plan.tls.cert}` })
+      }
+      client = { cert: cert.file, key: { path: keyPath, pem: Redacted.make(keyPem) } }
+    }
+    tls = { ...(ca === undefined ? {} : { ca: ca.file }), ...client }
+  }
+  let sasl: KafkaSaslConfig | undefined
+  if (plan.sasl !== undefined) {
+    const { mechanism, credentials } = plan.sasl
+    if (credentials._tag === "Environment") {
+      sasl = { mechanism, username: credentials.username, password: credentials.password, source: "environment" }
+    } else {
+      const { path } = credentials
+      const info = yield* fs.stat(path).pipe(
+        Effect.mapError((e) => new UsageError({ message: `--kafka-sasl-credentials-file ${path}: cannot read it (${e.message})` }))
+      )
+      if ((info.mode & 0o077) !== 0) {
+        const mode = (info.mode & 0o777).toString(8).padStart(4, "0")
+        return yield* new UsageError({ message: `--kafka-sasl-credentials-file ${path} may be read by group or others (mode ${mode}); it must be its owner's alone: chmod 600 ${path}` })
+      }
+      const parsed = parseCredentials(yield* read("--kafka-sasl-credentials-file", path))
+      if (parsed === undefined) {
+        return yield* new UsageError({ message: `--kafka-sasl-credentials-file ${path} is not JSON {"username": "…", "password": "…"} with non-empty strings` })
+      }
+      sasl = { mechanism, username: parsed.username, password: Redacted.make(parsed.password), source: path }
+    }
+  }
+  return { ...(tls === undefined ? {} : { tls }), ...(sasl === undefined ? {} : { sasl }) }
+})
+
+/**
  * The environment variable each serve flag falls back to, by flag name: the flags below read
  * exactly these (test/infra/Deployment.test.ts checks the deployment files against them).
  */
@@ -203,6 +389,11 @@ export const serveEnv = {
   "topic-prefix": "KAFKA_TOPIC_PREFIX",
   "kafka-index": "KAFKA_INDEX",
   "kafka-disconnect-grace-ms": "KAFKA_DISCONNECT_GRACE_MS",
+  "kafka-ssl-ca": "KAFKA_SSL_CA",
+  "kafka-ssl-cert": "KAFKA_SSL_CERT",
+  "kafka-ssl-key": "KAFKA_SSL_KEY",
+  "kafka-sasl-mechanism": "KAFKA_SASL_MECHANISM",
+  "kafka-sasl-credentials-file": "KAFKA_SASL_CREDENTIALS_FILE",
   "log-level": "LOG_LEVEL",
   "cosmos-rpc": "COSMOS_RPC",
   "cosmos-chain-id": "COSMOS_CHAIN_ID",
@@ -257,6 +448,20 @@ export const serveCommand = Command.make(
     kafkaDisconnectGraceMs: optionalInt(
       "kafka-disconnect-grace-ms",
       "How long produce and fetch may fail without a break before /readyz answers 503, ms, for --log kafka (env KAFKA_DISCONNECT_GRACE_MS, default 5000)"
+    ),
+    kafkaSslCa: optionalString(
+      "kafka-ssl-ca",
+      "TLS to the brokers, verified against the CA certificates in this PEM file (else Node's root CAs), for --log kafka (env KAFKA_SSL_CA)"
+    ),
+    kafkaSslCert: optionalString("kafka-ssl-cert", "TLS client certificate (PEM file) for brokers that authenticate clients by certificate; needs --kafka-ssl-key (env KAFKA_SSL_CERT)"),
+    kafkaSslKey: optionalString("kafka-ssl-key", "The TLS client certificate's private key, an unencrypted PEM file; needs --kafka-ssl-cert (env KAFKA_SSL_KEY)"),
+    kafkaSaslMechanism: optionalString(
+      "kafka-sasl-mechanism",
+      `SASL to the brokers: ${kafkaSaslMechanisms.join(", ")}, with the credentials in ${kafkaSaslEnv.username} and ${kafkaSaslEnv.password} or --kafka-sasl-credentials-file (env KAFKA_SASL_MECHANISM)`
+    ),
+    kafkaSaslCredentialsFile: optionalString(
+      "kafka-sasl-credentials-file",
+      "The SASL credentials: a file holding JSON {\"username\": ..., \"password\": ...}, readable by its owner only (env KAFKA_SASL_CREDENTIALS_FILE)"
     ),
     logLevel: Flag.String("log-level").pipe(
       Flag.withDescription(`trace, debug, info, warn or error (env LOG_LEVEL, default ${defaultServeConfig.logLevel.toLowerCase()})`),
@@ -317,17 +522,33 @@ export const serveCommand = Command.make(
       cluster: Option.isSome(clusterAdmin)
     })
     if (Result.isFailure(sealer)) return yield* new UsageError({ message: sealer.failure })
+    const security: KafkaSecurityFlags = {
+      sslCa: flags.kafkaSslCa,
+      sslCert: flags.kafkaSslCert,
+      sslKey: flags.kafkaSslKey,
+      saslMechanism: flags.kafkaSaslMechanism,
+      saslCredentialsFile: flags.kafkaSaslCredentialsFile,
+      saslUsername: yield* Config.option(Config.String(kafkaSaslEnv.username)).pipe(Effect.orDie),
+      saslPassword: yield* Config.option(Config.Redacted(kafkaSaslEnv.password)).pipe(Effect.orDie)
+    }
     const log = logConfig({
       log: flags.log,
       brokers: flags.brokers,
       topicPrefix: flags.topicPrefix,
       index: flags.kafkaIndex,
-      disconnectGraceMs: flags.kafkaDisconnectGraceMs
+      disconnectGraceMs: flags.kafkaDisconnectGraceMs,
+      security
     })
     if (Result.isFailure(log)) return yield* new UsageError({ message: log.failure })
+    let logSettings = log.success
+    if (logSettings.kind === "kafka") {
+      const plan = kafkaSecurityPlan(security)
+      if (Result.isFailure(plan)) return yield* new UsageError({ message: plan.failure })
+      logSettings = { ...logSettings, ...(yield* readKafkaSecurity(plan.success)) }
+    }
     const config: ServeConfig = {
       ...defaultServeConfig,
-      log: log.success,
+      log: logSettings,
       host: flags.host,
       port: flags.port,
       dataDir: flags.dataDir,

@@ -2,11 +2,13 @@
  * The deployment files (infra/docker-compose.yml, infra/Dockerfile) checked against the project
  * without a Docker engine (there is none here nor in CI):
  *
- * - the compose file, parsed as YAML: the build context and Dockerfile exist; every variable
- *   the causeway service sets is one `serve` reads (src/cli/ServeCommand.ts `serveEnv`) and
- *   decodes; KAFKA_BROKERS is the kafka service's PLAINTEXT advertised listener; the kafka
- *   service runs KRaft (broker and controller, voters matching its node id and CONTROLLER
- *   listener); the data volume is mounted at DATA_DIR;
+ * - the compose file, parsed as YAML (merge keys resolved, as Compose does): three causeway
+ *   members built from the repository with infra/Dockerfile; every variable a member sets is
+ *   one `serve` reads (src/cli/ServeCommand.ts `serveEnv`, or the SASL credential variables)
+ *   and decodes; all share one log: KAFKA_BROKERS is the kafka service's PLAINTEXT advertised
+ *   listener, the topic prefix is the same; each has its own data volume at DATA_DIR and its
+ *   own host port; every published port is bound to 127.0.0.1; the kafka service runs KRaft
+ *   (broker and controller, voters matching its node id and CONTROLLER listener);
  * - the Dockerfile, parsed into instructions: Node 24 images, ENTRYPOINT file exists, ENV
  *   names are read by serve, COPY sources exist and are not .dockerignored, EXPOSE = PORT, a
  *   non-root USER;
@@ -16,16 +18,16 @@
  *   24: /healthz and /readyz answer 200, the HEALTHCHECK commands of both files exit 0, it
  *   writes nothing outside DATA_DIR, and SIGTERM ends it with 0. So the production dependency
  *   set (no devDependencies, no optional ones) runs the service. The same copy is then started
- *   with the compose service's Kafka settings against the librdkafka mock cluster (when
+ *   with a compose member's Kafka settings against the librdkafka mock cluster (when
  *   available; see test/kafka/support/TestBroker.ts) and must become ready.
  */
 import { execFile, spawn } from "node:child_process"
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs"
 import { dirname, isAbsolute, join, posix, relative, resolve } from "node:path"
-import { Option, Result } from "effect"
+import { Option, Redacted, Result } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { parse as parseYaml } from "yaml"
-import { logConfig, parseLogLevel, serveEnv } from "../../src/cli/ServeCommand.ts"
+import { kafkaSaslEnv, kafkaSecurityPlan, logConfig, parseLogLevel, serveEnv } from "../../src/cli/ServeCommand.ts"
 import { closedPort, eventually, getJson, root, tempDir, cleanup as cleanupTemps } from "../cli/support/cli.ts"
 import { freshPrefix, startBroker } from "../kafka/support/TestBroker.ts"
 
@@ -33,7 +35,7 @@ afterAll(cleanupTemps)
 const choice = await startBroker()
 
 const infra = join(root, "infra")
-const serveReads: ReadonlySet<string> = new Set(Object.values(serveEnv))
+const serveReads: ReadonlySet<string> = new Set([...Object.values(serveEnv), ...Object.values(kafkaSaslEnv)])
 
 // ---------------------------------------------------------------------------------------------
 // The compose file.
@@ -49,12 +51,15 @@ interface Service {
   readonly depends_on?: Record<string, { readonly condition: string }>
 }
 
-const compose = parseYaml(readFileSync(join(infra, "docker-compose.yml"), "utf8")) as {
+// Compose resolves YAML merge keys (`<<: *causeway`); so does the parser here.
+const compose = parseYaml(readFileSync(join(infra, "docker-compose.yml"), "utf8"), { merge: true }) as {
   readonly services: Record<string, Service>
   readonly volumes?: Record<string, unknown>
 }
 const kafka = compose.services["kafka"] as Service
-const causeway = compose.services["causeway"] as Service
+/** The causeway members: every service built from the repository. */
+const members = Object.entries(compose.services).filter(([, s]) => s.build !== undefined)
+const causeway = members[0]?.[1] as Service
 /** A service's environment as strings (YAML may give numbers). */
 const envOf = (s: Service): Record<string, string> => Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, String(v)]))
 const kafkaEnv = envOf(kafka)
@@ -71,6 +76,12 @@ const listeners = (text: string): Map<string, { readonly host: string; readonly 
 /** The container port of a "host:container" mapping. */
 const containerPort = (mapping: string): number => Number(mapping.split(":").at(-1))
 
+/** A "[ip:]host:container" mapping's parts. */
+const published = (mapping: string) => {
+  const parts = mapping.split(":")
+  return { ip: parts.length === 3 ? parts[0] : undefined, host: Number(parts.at(-2)), container: Number(parts.at(-1)) }
+}
+
 /** Split a Docker command line's `NAME` exec-form array. */
 const execForm = (value: string): ReadonlyArray<string> => {
   const parsed: unknown = JSON.parse(value)
@@ -79,46 +90,87 @@ const execForm = (value: string): ReadonlyArray<string> => {
 }
 
 describe("infra/docker-compose.yml", () => {
-  it("builds causeway from the repository with infra/Dockerfile", () => {
-    const build = causeway.build
-    expect(build).toBeDefined()
-    const context = resolve(infra, build?.context ?? "")
-    expect(context).toBe(root)
-    expect(existsSync(join(context, "package.json"))).toBe(true)
-    expect(resolve(context, build?.dockerfile ?? "")).toBe(join(infra, "Dockerfile"))
+  it("runs three causeway members, each built from the repository with infra/Dockerfile as one image", () => {
+    expect(members.map(([name]) => name)).toStrictEqual(["causeway-1", "causeway-2", "causeway-3"])
+    for (const [name, member] of members) {
+      const build = member.build
+      const context = resolve(infra, build?.context ?? "")
+      expect(context, name).toBe(root)
+      expect(existsSync(join(context, "package.json"))).toBe(true)
+      expect(resolve(context, build?.dockerfile ?? ""), name).toBe(join(infra, "Dockerfile"))
+      expect(member.image, name).toBe(causeway.image)
+    }
   })
 
-  it("sets only variables serve reads, with values serve accepts", () => {
-    const names = Object.keys(causewayEnv)
-    expect(names.length).toBeGreaterThan(0)
-    expect(names.filter((n) => !serveReads.has(n))).toStrictEqual([])
-    // The values decode as serve decodes them.
-    const opt = (name: string) => Option.fromUndefinedOr(causewayEnv[name])
-    const log = logConfig({
-      log: opt(serveEnv.log),
-      brokers: opt(serveEnv.brokers),
-      topicPrefix: opt(serveEnv["topic-prefix"]),
-      index: opt(serveEnv["kafka-index"]),
-      disconnectGraceMs: Option.map(opt(serveEnv["kafka-disconnect-grace-ms"]), Number)
-    })
-    expect(Result.isSuccess(log) ? log.success.kind : log.failure).toBe("kafka")
-    const port = Number(causewayEnv[serveEnv.port])
-    expect(Number.isInteger(port) && port > 0 && port < 65536).toBe(true)
-    expect(Option.isSome(parseLogLevel(causewayEnv[serveEnv["log-level"]] ?? "info"))).toBe(true)
-    // Published on the port it listens on.
-    expect((causeway.ports ?? []).map(containerPort)).toContain(port)
+  it("each member sets only variables serve reads, with values serve accepts", () => {
+    for (const [name, member] of members) {
+      const env = envOf(member)
+      const names = Object.keys(env)
+      expect(names.length).toBeGreaterThan(0)
+      expect(names.filter((n) => !serveReads.has(n)), name).toStrictEqual([])
+      // The values decode as serve decodes them.
+      const opt = (variable: string) => Option.fromUndefinedOr(env[variable])
+      const security = {
+        sslCa: opt(serveEnv["kafka-ssl-ca"]),
+        sslCert: opt(serveEnv["kafka-ssl-cert"]),
+        sslKey: opt(serveEnv["kafka-ssl-key"]),
+        saslMechanism: opt(serveEnv["kafka-sasl-mechanism"]),
+        saslCredentialsFile: opt(serveEnv["kafka-sasl-credentials-file"]),
+        saslUsername: opt(kafkaSaslEnv.username),
+        saslPassword: Option.map(opt(kafkaSaslEnv.password), Redacted.make)
+      }
+      const log = logConfig({
+        log: opt(serveEnv.log),
+        brokers: opt(serveEnv.brokers),
+        topicPrefix: opt(serveEnv["topic-prefix"]),
+        index: opt(serveEnv["kafka-index"]),
+        disconnectGraceMs: Option.map(opt(serveEnv["kafka-disconnect-grace-ms"]), Number),
+        security
+      })
+      expect(Result.isSuccess(log) ? log.success.kind : log.failure, name).toBe("kafka")
+      expect(Result.isSuccess(kafkaSecurityPlan(security)), name).toBe(true)
+      const port = Number(env[serveEnv.port])
+      expect(Number.isInteger(port) && port > 0 && port < 65536).toBe(true)
+      expect(Option.isSome(parseLogLevel(env[serveEnv["log-level"]] ?? "info"))).toBe(true)
+      // Published on the port it listens on.
+      expect((member.ports ?? []).map(containerPort), name).toContain(port)
+    }
+  })
+
+  it("the members share one log: the same brokers and topic prefix; each has its own data volume and host port", () => {
+    const envs = members.map(([, m]) => envOf(m))
+    for (const variable of [serveEnv.log, serveEnv.brokers, serveEnv["topic-prefix"], serveEnv["kafka-index"]]) {
+      expect(new Set(envs.map((e) => e[variable])).size, variable).toBe(1)
+    }
+    const volumes = members.map(([, m]) => (m.volumes ?? []).map((v) => v.split(":")[0]))
+    expect(new Set(volumes.flat()).size).toBe(volumes.flat().length)
+    const hostPorts = members.flatMap(([, m]) => (m.ports ?? []).map((p) => published(p).host))
+    expect(new Set(hostPorts).size).toBe(hostPorts.length)
+  })
+
+  it("publishes every port on 127.0.0.1 only, the Kafka host listener too", () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      for (const mapping of service.ports ?? []) expect(published(mapping).ip, `${name} ${mapping}`).toBe("127.0.0.1")
+    }
+    const host = listeners(kafkaEnv["KAFKA_ADVERTISED_LISTENERS"] ?? "").get("HOST")
+    expect(host).toBeDefined()
+    // Advertised as the address it is published on, so host clients reach it.
+    expect(host?.host).toBe("127.0.0.1")
+    expect((kafka.ports ?? []).map(published)).toContainEqual({ ip: "127.0.0.1", host: host?.port, container: host?.port })
   })
 
   it("KAFKA_BROKERS is the kafka service's PLAINTEXT advertised listener, which it listens on", () => {
     const advertised = listeners(kafkaEnv["KAFKA_ADVERTISED_LISTENERS"] ?? "")
     const plaintext = advertised.get("PLAINTEXT")
     expect(plaintext).toBeDefined()
-    expect(causewayEnv[serveEnv.brokers]).toBe(`${plaintext?.host}:${plaintext?.port}`)
+    for (const [name, member] of members) {
+      expect(envOf(member)[serveEnv.brokers], name).toBe(`${plaintext?.host}:${plaintext?.port}`)
+      expect(member.depends_on?.["kafka"]?.condition, name).toBe("service_healthy")
+    }
     // The advertised host is the kafka service on the compose network.
     expect([kafka.hostname, "kafka"]).toContain(plaintext?.host)
     expect(compose.services[plaintext?.host ?? ""]).toBe(kafka)
     expect(listeners(kafkaEnv["KAFKA_LISTENERS"] ?? "").get("PLAINTEXT")?.port).toBe(plaintext?.port)
-    expect(causeway.depends_on?.["kafka"]?.condition).toBe("service_healthy")
     // The host listener is published on its port.
     const host = advertised.get("HOST")
     if (host !== undefined) expect((kafka.ports ?? []).map(containerPort)).toContain(host.port)
@@ -146,13 +198,15 @@ describe("infra/docker-compose.yml", () => {
     expect([...own.values()].map((l) => l.port)).toContain(Number(bootstrap?.[1]))
   })
 
-  it("mounts the causeway data volume at DATA_DIR (the root file system is read-only)", () => {
-    const dataDir = causewayEnv[serveEnv["data-dir"]]
-    expect(dataDir).toBeDefined()
-    const mounts = (causeway.volumes ?? []).map((v) => v.split(":"))
-    const data = mounts.find(([, target]) => target === dataDir)
-    expect(data).toBeDefined()
-    expect(Object.keys(compose.volumes ?? {})).toContain(data?.[0])
+  it("mounts each member's data volume at DATA_DIR (the root file system is read-only)", () => {
+    for (const [name, member] of members) {
+      const dataDir = envOf(member)[serveEnv["data-dir"]]
+      expect(dataDir, name).toBeDefined()
+      const mounts = (member.volumes ?? []).map((v) => v.split(":"))
+      const data = mounts.find(([, target]) => target === dataDir)
+      expect(data, name).toBeDefined()
+      expect(Object.keys(compose.volumes ?? {})).toContain(data?.[0])
+    }
   })
 })
 
@@ -254,9 +308,11 @@ describe("infra/Dockerfile", () => {
     expect(names.filter((n) => !serveReads.has(n) && !runtimeOnly.has(n))).toStrictEqual([])
     expect(one("EXPOSE").split(/\s+/).map((p) => p.replace(/\/tcp$/, ""))).toStrictEqual([imageEnv[serveEnv.port]])
     expect(execForm(one("VOLUME"))).toStrictEqual([imageEnv[serveEnv["data-dir"]]])
-    // The compose service agrees with the image on the port and the data directory.
-    expect(causewayEnv[serveEnv.port]).toBe(imageEnv[serveEnv.port])
-    expect(causewayEnv[serveEnv["data-dir"]]).toBe(imageEnv[serveEnv["data-dir"]])
+    // The compose members agree with the image on the port and the data directory.
+    for (const [name, member] of members) {
+      expect(envOf(member)[serveEnv.port], name).toBe(imageEnv[serveEnv.port])
+      expect(envOf(member)[serveEnv["data-dir"]], name).toBe(imageEnv[serveEnv["data-dir"]])
+    }
   })
 
   it("copies sources that exist and that .dockerignore lets through, or an earlier stage's files", () => {
@@ -407,7 +463,7 @@ describe("infra/Dockerfile's runtime stage, simulated with the production depend
       expect(healthcheck[0]).toBe("node")
       const imageCheck = await run(process.execPath, healthcheck.slice(1), { cwd: app, env: { ...cleanEnv(), [serveEnv.port]: String(port) }, timeoutMs: 10_000 })
       expect(imageCheck.code, imageCheck.stderr).toBe(0)
-      // The compose service's, on its configured port (checked equal to PORT above) mapped to this one.
+      // The compose members', on their configured port (checked equal to PORT above) mapped to this one.
       const composeCheck = causeway.healthcheck?.test ?? []
       expect(composeCheck.slice(0, 3)).toStrictEqual(["CMD", "node", "-e"])
       expect(composeCheck.length).toBe(4)
@@ -430,7 +486,7 @@ describe("infra/Dockerfile's runtime stage, simulated with the production depend
     }
   }, 120_000)
 
-  describe("with the compose service's Kafka settings, against the librdkafka mock cluster", () => {
+  describe("with a compose member's Kafka settings, against the librdkafka mock cluster", () => {
     if ("skipped" in choice) {
       it.skip(`skipped: ${choice.skipped}`, () => {})
       return

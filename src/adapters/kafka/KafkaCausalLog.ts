@@ -114,6 +114,16 @@ export interface KafkaLogOptions {
    * its ingest admitted them.
    */
   readonly verifier?: SignatureVerifierService
+  /**
+   * TLS to the brokers (PEM text); absent: plaintext. The brokers' certificate is always
+   * verified (against `ca`, else Node's root certificates); `cert` and `key` authenticate this
+   * client to brokers that ask for a certificate.
+   */
+  readonly ssl?: { readonly ca?: string; readonly cert?: string; readonly key?: string }
+  /** SASL authentication to the brokers, over TLS when `ssl` is set. Never logged. */
+  readonly sasl?: {
+    readonly [M in "plain" | "scram-sha-256" | "scram-sha-512"]: { readonly mechanism: M; readonly username: string; readonly password: string }
+  }["plain" | "scram-sha-256" | "scram-sha-512"]
 }
 
 /** What the broker turned out to support (the librdkafka mock lacks some admin APIs). */
@@ -323,7 +333,9 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
       brokers: [...options.brokers],
       connectionTimeout: 3000,
       requestTimeout: 30_000,
-      logCreator: kafkajsLogger(services)
+      logCreator: kafkajsLogger(services),
+      ...(options.ssl === undefined ? {} : { ssl: { ...options.ssl, rejectUnauthorized: true } }),
+      ...(options.sasl === undefined ? {} : { sasl: { ...options.sasl } })
     }
     // Produce and fetch retry through a broker restart (about 30 s in all)...
     const kafka = new Kafka({ ...clientConfig, retry: { initialRetryTime: 250, maxRetryTime: 5000, retries: 10 } })
