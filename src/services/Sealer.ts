@@ -19,6 +19,7 @@
  * before deciding again, so it never decides twice on a stale view. It logs counts, never
  * content.
  */
+import { isLeader } from "../domain/cluster/Authority.ts"
 import { Clock, Context, Duration, Effect, FiberSet, HashMap, Layer, Metric, Option, Result, Schedule } from "effect"
 import {
   type Entry,
@@ -112,6 +113,8 @@ const chunks = <A>(xs: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> 
 export const byDeadline = (a: Entry, b: Entry): number =>
   (a.expiry ?? Number.MAX_SAFE_INTEGER) - (b.expiry ?? Number.MAX_SAFE_INTEGER) || a.batch - b.batch || a.position - b.position
 
+const idle: TickReport = { sealed: null, expiredCommitments: 0, expiredOrders: 0, decrypted: 0, solving: 0, checking: 0 }
+
 /** Build the sealer over Author, Projections, Beacon, TlockDecrypter, RswSolver, RswModulusChecker and CausalLog. */
 export const make = (options: SealerOptions = defaultSealerOptions) =>
   Effect.gen(function*() {
@@ -159,7 +162,7 @@ export const make = (options: SealerOptions = defaultSealerOptions) =>
 
     const sealNow = Effect.gen(function*() {
       const state = yield* view
-      if (HashMap.size(state.open) === 0) return Option.none<number>()
+      if (HashMap.size(state.open) === 0 || !isLeader(state.authority, author.publicKey)) return Option.none<number>()
       const sealed = yield* seal(state, yield* Clock.currentTimeMillis)
       if (Option.isSome(sealed)) openSeenAt = undefined
       return sealed
@@ -339,6 +342,12 @@ export const make = (options: SealerOptions = defaultSealerOptions) =>
     const tick: Effect.Effect<TickReport> = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       let state = yield* view
+      // Only the leader decides (a deployment of one: always this instance). A member that
+      // is not the leader starts the window afresh when it becomes it.
+      if (!isLeader(state.authority, author.publicKey)) {
+        openSeenAt = undefined
+        return idle
+      }
       let sealed: number | null = null
       if (HashMap.size(state.open) > 0) {
         openSeenAt ??= now

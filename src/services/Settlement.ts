@@ -11,6 +11,7 @@
  * already decided. Decisions are made one at a time, each folded before the next, so two
  * proposals over one order never both pass. Replay folds the verdicts and never re-decides.
  */
+import { isLeader, ledAt } from "../domain/cluster/Authority.ts"
 import { Context, Effect, HashMap, Layer, Option, Result, Schedule, Schema, Stream, SubscriptionRef } from "effect"
 import { FillReport, MatchProposal } from "../domain/mempool/SettlementMessages.ts"
 import { decideFill, decideMatch, type ProposalFacts, type Referenced, type Verdict } from "../domain/mempool/SettlementRules.ts"
@@ -62,11 +63,27 @@ export const make = Effect.gen(function*() {
   const operators = makeOperators(author.authority)
   const processed = yield* SubscriptionRef.make(0)
 
+  // The verdict on an input: the first one naming it whose author led at the verdict's place
+  // in the log (a deposed leader's late verdict does not count, and the next leader decides).
   const decisionOf = (id: string): Effect.Effect<Option.Option<LogRecord>> =>
-    log.dependents(id).pipe(
-      Effect.map((ds) => Option.fromUndefinedOr(ds.find((d) => d.sender === author.publicKey && verdictTypes.has(d.type)))),
-      Effect.orDie
-    )
+    Effect.gen(function*() {
+      const verdicts = (yield* log.dependents(id).pipe(Effect.orDie)).filter((d) => verdictTypes.has(d.type))
+      if (verdicts.length === 0) return Option.none()
+      yield* runner.awaitOffset(Math.max(...verdicts.map((d) => d.offset)) + 1)
+      const { authority } = (yield* runner.state(mempool).pipe(Effect.orDie)).state
+      return Option.fromUndefinedOr(verdicts.find((d) => ledAt(authority, d.sender, d.offset)))
+    })
+
+  // Wait until this instance leads or someone who leads has decided: true when it should decide.
+  const mayDecide = (id: string): Effect.Effect<boolean> =>
+    Effect.gen(function*() {
+      while (true) {
+        if (Option.isSome(yield* decisionOf(id))) return false
+        const { authority } = (yield* runner.state(mempool).pipe(Effect.orDie)).state
+        if (isLeader(authority, author.publicKey)) return true
+        yield* Effect.sleep("250 millis")
+      }
+    })
 
   const referenced = (id: string | undefined): Effect.Effect<Referenced | undefined> =>
     id === undefined
@@ -146,9 +163,9 @@ export const make = Effect.gen(function*() {
   const handle = (record: LogRecord) =>
     Effect.gen(function*() {
       if (!inputs.has(record.type)) return
-      if (Option.isSome(yield* decisionOf(record.id))) return
-      // Decide only once the projections have folded the input itself.
+      // Decide only once the projections have folded the input itself, and only as the leader.
       yield* runner.awaitOffset(record.offset + 1)
+      if (!(yield* mayDecide(record.id))) return
       yield* record.type === "MatchProposal" ? onProposal(record) : onReport(record)
     }).pipe(Effect.catchCause((cause) => Effect.logError(`settlement: deciding on ${record.id} failed`, cause)))
 

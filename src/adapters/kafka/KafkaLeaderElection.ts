@@ -1,0 +1,197 @@
+/**
+ * The leader election on Kafka's group coordinator (docs/adr/0002-cluster-authority.md): every
+ * member joins one consumer group on a control topic of exactly one partition, and the member
+ * that owns that partition holds the lease (it should claim the next term in the log if it
+ * does not lead already). Kafka guarantees one owner per generation of the group and moves
+ * the partition when its owner's session times out (a crash, a partition from the brokers) or
+ * it leaves, so the lease moves within about the session timeout.
+ *
+ * The assignment is sticky to the log's leader: each member puts its instance key and what
+ * the log says of it (leads, term) in its join metadata, and the assignor gives the partition
+ * to the member that leads in the highest term, so a member joining or restarting does not
+ * take the lease from a live leader. Nothing is ever produced to the control topic.
+ *
+ * Holding the lease is not leading: a claim counts only by its place in the log, so a member
+ * that still believes it holds the lease after losing it cannot decide anything that counts.
+ */
+import { Effect, Layer, Ref, Schedule, type Scope } from "effect"
+import { AssignerProtocol, type Consumer, Kafka, logLevel, type PartitionAssigner } from "kafkajs"
+import { type Candidacy, LeaderElection, type LeaderElectionService } from "../../ports/LeaderElection.ts"
+import type { KafkaLogOptions } from "./KafkaCausalLog.ts"
+
+/** Options of the election. */
+export interface KafkaLeaderElectionOptions {
+  readonly brokers: ReadonlyArray<string>
+  /** Prefix of the topic names (default "causeway."): the control topic is `{prefix}control`. */
+  readonly topicPrefix?: string
+  readonly clientId?: string
+  readonly ssl?: KafkaLogOptions["ssl"]
+  readonly sasl?: KafkaLogOptions["sasl"]
+  /** How long the coordinator waits for a silent member before moving its lease (default 6 s, the brokers' usual minimum). */
+  readonly sessionTimeoutMs?: number
+  /** Heartbeat interval (default 500 ms). */
+  readonly heartbeatIntervalMs?: number
+}
+
+/** The control topic of a prefix. */
+export const controlTopic = (prefix: string): string => `${prefix}control`
+
+const ASSIGNER = "CausewayLeaderAssigner"
+
+interface Advertised {
+  readonly key: string
+  readonly leads: boolean
+  readonly term: number
+}
+
+const parseAdvertised = (userData: Buffer | undefined): Advertised | undefined => {
+  if (userData === undefined || userData.length === 0 || userData.length > 1024) return undefined
+  try {
+    const v: unknown = JSON.parse(userData.toString("utf8"))
+    if (typeof v !== "object" || v === null) return undefined
+    const { key, leads, term } = v as Record<string, unknown>
+    return typeof key === "string" && typeof leads === "boolean" && typeof term === "number" ? { key, leads, term } : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Pick the lease holder among the members (pure, for tests): the member whose metadata says it
+ * leads in the highest term; else the member that has folded the highest term; ties by member id.
+ */
+export const pickHolder = (members: ReadonlyArray<{ readonly memberId: string; readonly advertised: Advertised | undefined }>): string | undefined => {
+  const rank = (m: (typeof members)[number]): [number, number] => [m.advertised?.leads === true ? 1 : 0, m.advertised?.term ?? -1]
+  let best: (typeof members)[number] | undefined
+  for (const m of members) {
+    if (best === undefined) {
+      best = m
+      continue
+    }
+    const [a, b] = [rank(m), rank(best)]
+    if (a[0] > b[0] || (a[0] === b[0] && (a[1] > b[1] || (a[1] === b[1] && m.memberId < best.memberId)))) best = m
+  }
+  return best?.memberId
+}
+
+const assigner = (topic: string, advertised: () => Advertised): PartitionAssigner => () => ({
+  name: ASSIGNER,
+  version: 1,
+  assign: ({ members }) => {
+    const holder = pickHolder(members.map((m) => ({
+      memberId: m.memberId,
+      advertised: parseAdvertised(AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.userData)
+    })))
+    return Promise.resolve(members.map((m) => ({
+      memberId: m.memberId,
+      memberAssignment: AssignerProtocol.MemberAssignment.encode({
+        version: 1,
+        assignment: m.memberId === holder ? { [topic]: [0] } : {},
+        userData: Buffer.alloc(0)
+      })
+    })))
+  },
+  protocol: ({ topics }) => ({
+    name: ASSIGNER,
+    metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.from(JSON.stringify(advertised())) })
+  })
+})
+
+/** Start the election in the scope: joins in the background, retrying, until the scope closes. */
+export const start = (options: KafkaLeaderElectionOptions): Effect.Effect<LeaderElectionService, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const prefix = options.topicPrefix ?? "causeway."
+    const topic = controlTopic(prefix)
+    let candidacy: Candidacy = { key: "", leads: false, term: 0 }
+    let holds = false
+    let closing = false
+    let generation = 0
+    const state = yield* Ref.make("not joined yet")
+    const kafka = new Kafka({
+      clientId: `${options.clientId ?? "causeway"}-election`,
+      brokers: [...options.brokers],
+      connectionTimeout: 3000,
+      logLevel: logLevel.NOTHING,
+      retry: { initialRetryTime: 250, maxRetryTime: 2000, retries: 5 },
+      ...(options.ssl === undefined ? {} : { ssl: { ...options.ssl, rejectUnauthorized: true } }),
+      ...(options.sasl === undefined ? {} : { sasl: { ...options.sasl } })
+    })
+    let consumer: Consumer | undefined
+
+    const ensureTopic = Effect.tryPromise(async () => {
+      const admin = kafka.admin()
+      await admin.connect()
+      try {
+        const existing = await admin.listTopics()
+        if (!existing.includes(topic)) {
+          await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] }).catch(() => false)
+        }
+        const metadata = await admin.fetchTopicMetadata({ topics: [topic] })
+        const partitions = metadata.topics[0]?.partitions.length ?? 0
+        if (partitions !== 1) throw new Error(`the control topic ${topic} has ${partitions} partitions, not 1 (create it with one partition)`)
+      } finally {
+        await admin.disconnect()
+      }
+    })
+
+    const join = Effect.gen(function*() {
+      yield* ensureTopic
+      const c = kafka.consumer({
+        groupId: `${prefix}leader`,
+        sessionTimeout: options.sessionTimeoutMs ?? 6000,
+        rebalanceTimeout: options.sessionTimeoutMs ?? 6000,
+        heartbeatInterval: options.heartbeatIntervalMs ?? 500,
+        maxWaitTimeInMs: 250,
+        allowAutoTopicCreation: false,
+        partitionAssigners: [assigner(topic, () => candidacy)]
+      })
+      consumer = c
+      c.on(c.events.GROUP_JOIN, (e) => {
+        // kafkajs cannot stop a consumer that is still joining: one closed meanwhile leaves now.
+        if (closing) {
+          void c.disconnect().catch(() => undefined)
+          return
+        }
+        generation++
+        holds = e.payload.memberAssignment[topic]?.includes(0) === true
+        Effect.runSync(Ref.set(state, `${holds ? "holds" : "does not hold"} the lease (generation ${generation} of group ${e.payload.groupId}, member ${e.payload.memberId})`))
+      })
+      for (const event of [c.events.REBALANCING, c.events.STOP, c.events.DISCONNECT, c.events.CRASH]) {
+        c.on(event, () => {
+          holds = false
+          Effect.runSync(Ref.set(state, `lost the lease (${event})`))
+        })
+      }
+      yield* Effect.tryPromise(async () => {
+        await c.connect()
+        await c.subscribe({ topic, fromBeginning: false })
+        await c.run({ eachBatch: async () => undefined })
+      })
+    })
+
+    yield* join.pipe(
+      Effect.tapError((e) => Ref.set(state, `joining failed: ${String(e.cause instanceof Error ? e.cause.message : e.cause)}`).pipe(
+        Effect.andThen(Effect.logWarning(`leader election: joining the group failed (${String(e.cause)}); retrying`))
+      )),
+      Effect.retry(Schedule.spaced("2 seconds")),
+      Effect.ignore,
+      Effect.forkScoped
+    )
+    yield* Effect.addFinalizer(() =>
+      Effect.promise(async () => {
+        closing = true
+        holds = false
+        await consumer?.disconnect().catch(() => undefined)
+      })
+    )
+
+    return {
+      holds: Effect.sync(() => holds),
+      advertise: (c: Candidacy) => Effect.sync(() => { candidacy = c }),
+      describe: Ref.get(state)
+    } satisfies LeaderElectionService
+  })
+
+/** The election as a layer. */
+export const layer = (options: KafkaLeaderElectionOptions) => Layer.effect(LeaderElection, start(options))
+

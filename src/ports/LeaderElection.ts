@@ -1,0 +1,32 @@
+/**
+ * Which cluster member should claim the leadership (docs/adr/0002-cluster-authority.md). The
+ * election only says who should claim: the claim is an event in the log, and the log's
+ * authority fold decides who leads (the first claim of a term wins), so two members that both
+ * believe they hold the lease for a moment never both decide. Adapter: Kafka's group
+ * coordinator (the member that owns the one partition of a control topic), in
+ * src/adapters/kafka/KafkaLeaderElection.ts.
+ */
+import { Context, type Effect } from "effect"
+
+/** What a member says of itself when it joins: the assignment keeps the lease with the log's leader. */
+export interface Candidacy {
+  /** The member's instance key (hex). */
+  readonly key: string
+  /** Does the log say this member leads now? */
+  readonly leads: boolean
+  /** The term the member has folded. */
+  readonly term: number
+}
+
+/** The leader election port. */
+export interface LeaderElectionService {
+  /** Does this member hold the lease now? */
+  readonly holds: Effect.Effect<boolean>
+  /** Tell the election where the log stands for this member (read at the next join). */
+  readonly advertise: (candidacy: Candidacy) => Effect.Effect<void>
+  /** The election's state as one line (diagnostics). */
+  readonly describe: Effect.Effect<string>
+}
+
+/** The leader election service tag. */
+export class LeaderElection extends Context.Service<LeaderElection, LeaderElectionService>()("causeway/LeaderElection") {}
