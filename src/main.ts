@@ -2,10 +2,12 @@
  * The composition root: the only place adapters are chosen and layers wired. The CLI's
  * `serve` (src/cli/causeway.ts, what `npm start` runs) launches `appLayer`.
  */
+import { resolve } from "node:path"
 import { Effect, Layer, Redacted } from "effect"
 import * as DrandHttpBeacon from "./adapters/beacon/DrandHttpBeacon.ts"
 import * as LocalBeaconFile from "./adapters/beacon/LocalBeaconFile.ts"
 import * as CosmjsCosmosObserver from "./adapters/cosmos/CosmjsCosmosObserver.ts"
+import * as DataDirectory from "./adapters/DataDirectory.ts"
 import * as ViemEvmObserver from "./adapters/evm/ViemEvmObserver.ts"
 import * as HttpService from "./adapters/http/HttpService.ts"
 import * as InstanceKeyFile from "./adapters/InstanceKeyFile.ts"
@@ -167,19 +169,42 @@ export const logLayer = (config: ServeConfig) => {
   }))
 }
 
+/**
+ * The database files the service may keep: the embedded log, the Kafka log's index (the
+ * default one, and the configured file), the snapshots. Data signed by the instance key is
+ * in them (or in their write-ahead logs, `-wal`).
+ */
+export const databaseFiles = (config: ServeConfig): ReadonlyArray<string> => {
+  const index = config.log?.kind === "kafka" ? kafkaLogOptions(config.log, config.dataDir).indexPath : undefined
+  const files = [logPath(config.dataDir), kafkaIndexPath(config.dataDir), snapshotPath(config.dataDir)]
+  return index === undefined || index === ":memory:" || files.some((f) => resolve(f) === resolve(index)) ? files : [...files, index]
+}
+
+/**
+ * The data directory made private (0700, database files 0600), then the instance key read or
+ * created in it, before any database is opened: so a key is created only where nothing was
+ * written yet, and a missing key beside data it signed stops the start.
+ */
+export const instanceKeyLayer = (config: ServeConfig) => {
+  const files = databaseFiles(config)
+  return InstanceKeyFile.layerWith({ path: instanceKeyPath(config.dataDir), dataFiles: files.flatMap((f) => [f, `${f}-wal`]) }).pipe(
+    Layer.provide(DataDirectory.layer(config.dataDir, files.flatMap((f) => [f, `${f}-wal`, `${f}-shm`])))
+  )
+}
+
 /** The core services (log, ingest, projections, author) over the log the configuration picks. */
 export const coreLayer = (
   config: ServeConfig,
   runner: ProjectionRunner.RunnerOptions = ProjectionRunner.defaultRunnerOptions
 ) => {
+  // Built after the instance key (Layer.provideMerge builds its argument first).
   const storage = Layer.mergeAll(
     logLayer(config),
     SqliteProjectionStore.layer(snapshotPath(config.dataDir)),
     NodeCryptoSignatureVerifier.layer,
-    InstanceKeyFile.layer(instanceKeyPath(config.dataDir)),
     Layer.succeed(ChainObservers, chainObservers(config)),
     Layer.succeed(ClusterAdmin, config.clusterAdmin)
-  )
+  ).pipe(Layer.provideMerge(instanceKeyLayer(config)))
   // The chain feed publishes what the observers report (nothing when no chain is configured).
   return ChainFeed.layer().pipe(Layer.provideMerge(servicesLayer(config.ingest, runner)), Layer.provideMerge(storage))
 }

@@ -11,8 +11,6 @@
  * sender per append, which costs less than an index entry per record. A version-0 file is
  * migrated when opened read-write; opened read-only it is read as it is.
  */
-import { mkdirSync } from "node:fs"
-import { dirname } from "node:path"
 import { DatabaseSync, type StatementSync } from "node:sqlite"
 import { Data, Effect, Layer, Option, SubscriptionRef } from "effect"
 import type { MessageId } from "../domain/Primitives.ts"
@@ -26,6 +24,7 @@ import {
   type RecordRef
 } from "../ports/CausalLog.ts"
 import { tail } from "./LogTail.ts"
+import * as SqlitePrivateDatabase from "./SqlitePrivateDatabase.ts"
 
 /** How the embedded log is opened. */
 export interface SqliteOptions {
@@ -193,8 +192,7 @@ export const open = (options: SqliteOptions) =>
               throw cause
             }
           }
-          if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true })
-          const db = new DatabaseSync(options.path)
+          const db = SqlitePrivateDatabase.open(options.path)
           try {
             db.exec("PRAGMA journal_mode = WAL")
             db.exec(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`)

@@ -1,9 +1,7 @@
 /** Projection snapshots in SQLite (its own file beside the log), plus an in-memory store for tests. */
-import { mkdirSync } from "node:fs"
-import { dirname } from "node:path"
-import { DatabaseSync } from "node:sqlite"
 import { Effect, Layer, Option } from "effect"
 import { ProjectionStore, ProjectionStoreError, type ProjectionStoreService, type Snapshot } from "../ports/ProjectionStore.ts"
+import * as SqlitePrivateDatabase from "./SqlitePrivateDatabase.ts"
 
 const fail = (operation: string) => (cause: unknown) => new ProjectionStoreError({ operation, cause })
 
@@ -13,8 +11,7 @@ export const make = (path: string) =>
     const db = yield* Effect.acquireRelease(
       Effect.try({
         try: () => {
-          if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true })
-          const db = new DatabaseSync(path)
+          const db = SqlitePrivateDatabase.open(path)
           db.exec("PRAGMA journal_mode = WAL")
           db.exec("PRAGMA synchronous = NORMAL")
           db.exec(`CREATE TABLE IF NOT EXISTS snapshots (

@@ -123,7 +123,7 @@ export const replayCommand = Command.make(
   Effect.fn("causeway.replay")(function*(flags) {
     const log = yield* openLog(flags.dataDir, { readOnly: true })
     const instanceKey = yield* InstanceKeyFile.readPublicKey(instanceKeyPath(flags.dataDir)).pipe(
-      Effect.mapError((e) => new CommandFailed({ message: `reading the instance key failed: ${e.path}: ${e.reason}` }))
+      Effect.mapError((e) => new CommandFailed({ message: `reading the instance key failed: ${e.message}` }))
     )
     const projections = projectionsFor({ instanceKey: instanceKey ?? "" })
     if (flags.verifyRecords) {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
@@ -81,7 +81,48 @@ describe("InstanceKeyFile", () => {
       writeFileSync(path, "{\"scheme\":\"ed25519\"}")
       const error = yield* Effect.flip(InstanceKeyFile.loadOrCreate(path))
       expect(error._tag).toBe("InstanceKeyError")
-      expect(error.reason).toMatch(/not a key file/)
+      expect(error.message).toMatch(/not a key file/)
       expect(readFileSync(path, "utf8")).toBe("{\"scheme\":\"ed25519\"}")
+    }))
+
+  it.effect("is not created beside a data file holding data; an empty one holds nothing", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "causeway-key-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+      const path = join(dir, "instance.key")
+      const log = join(dir, "log.sqlite")
+      const dataFiles = [log, `${log}-wal`, join(dir, "projections.sqlite")]
+      writeFileSync(log, "")
+      const created = yield* InstanceKeyFile.loadOrCreate(path, { dataFiles })
+      rmSync(path)
+      writeFileSync(log, "records")
+      writeFileSync(`${log}-wal`, "more")
+      const error = yield* Effect.flip(InstanceKeyFile.loadOrCreate(path, { dataFiles }))
+      expect(error._tag).toBe("InstanceKeyMissingError")
+      expect(error).toMatchObject({ path, found: [log, `${log}-wal`] })
+      expect(error.message).toContain(`restore ${path} (mode 0600) from a backup, or start with an empty data directory`)
+      expect(existsSync(path)).toBe(false)
+      expect(readFileSync(log, "utf8")).toBe("records")
+      // Present, the key is read whatever the data files hold.
+      writeFileSync(path, `${JSON.stringify(created)}\n`, { mode: 0o600 })
+      expect(yield* InstanceKeyFile.loadOrCreate(path, { dataFiles })).toEqual(created)
+    }))
+
+  it.effect("a key file its group or others may open is refused with the chmod that fixes it", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "causeway-key-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+      const path = join(dir, "instance.key")
+      const created = yield* InstanceKeyFile.loadOrCreate(path)
+      for (const mode of [0o644, 0o640, 0o604, 0o620]) {
+        chmodSync(path, mode)
+        const error = yield* Effect.flip(InstanceKeyFile.loadOrCreate(path))
+        expect(error._tag).toBe("KeyFileModeError")
+        expect(error.message).toBe(`${path} has mode 0${mode.toString(8)}, open to its group or others; a key file must be its owner's only: chmod 600 ${path}`)
+        expect((yield* Effect.flip(InstanceKeyFile.readPublicKey(path)))._tag).toBe("KeyFileModeError")
+      }
+      expect(statSync(path).mode & 0o777).toBe(0o620)
+      chmodSync(path, 0o400)
+      expect(yield* InstanceKeyFile.loadOrCreate(path)).toEqual(created)
     }))
 })

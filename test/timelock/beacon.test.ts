@@ -4,7 +4,7 @@
  * adapter against real drand beacons from the vectors and against a relay that lies or
  * breaks, and finally tlock-js's own drand client reading our beacons and ciphertexts.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { bls12_381 } from "@noble/curves/bls12-381.js"
@@ -322,11 +322,25 @@ describe("LocalBeaconFile", () => {
   it.effect("a file that does not decode is an error, not replaced", () =>
     Effect.gen(function*() {
       const path = join(dir, "broken.key")
-      writeFileSync(path, "{\"v\":1}\n")
+      writeFileSync(path, "{\"v\":1}\n", { mode: 0o600 })
       const error = yield* Effect.flip(LocalBeaconFile.loadOrCreate(path))
       expect(error._tag).toBe("BeaconUnavailableError")
       expect(readFileSync(path, "utf8")).toBe("{\"v\":1}\n")
       writeFileSync(path, JSON.stringify({ v: 1, secretKey: "ff".repeat(32), genesisTime: 0, period: 3, beaconId: "x" }))
       expect((yield* Effect.flip(LocalBeaconFile.loadOrCreate(path)))._tag).toBe("BeaconUnavailableError")
+    }))
+
+  it.effect("a key file its group or others may open is refused with the chmod that fixes it, and left as it is", () =>
+    Effect.gen(function*() {
+      const path = join(dir, "open", "beacon.key")
+      const created = yield* LocalBeaconFile.loadOrCreate(path)
+      const text = readFileSync(path, "utf8")
+      chmodSync(path, 0o644)
+      const error = yield* Effect.flip(LocalBeaconFile.loadOrCreate(path))
+      expect(error._tag).toBe("KeyFileModeError")
+      expect(error.message).toBe(`${path} has mode 0644, open to its group or others; a key file must be its owner's only: chmod 600 ${path}`)
+      expect(readFileSync(path, "utf8")).toBe(text)
+      chmodSync(path, 0o600)
+      expect(LocalBeacon.chainInfoOf(yield* LocalBeaconFile.loadOrCreate(path))).toEqual(LocalBeacon.chainInfoOf(created))
     }))
 })

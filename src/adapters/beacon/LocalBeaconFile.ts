@@ -3,12 +3,12 @@
  * secret key and genesis time, created on first start (mode 0600, written to a temporary file
  * and renamed) and read afterwards. The chain must survive restarts — ciphertexts already in
  * the log are locked to its key and schedule — so a file that exists but does not decode is
- * an error, never silently replaced.
+ * an error, never silently replaced; one its group or others may open is refused.
  */
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js"
 import { Clock, Effect, Layer, Schema } from "effect"
 import { Beacon, BeaconUnavailableError } from "../../ports/Beacon.ts"
-import { readIfExists, writeSecret } from "../SecretFile.ts"
+import { KeyFileModeError, readIfExists, writeSecret } from "../SecretFile.ts"
 import * as LocalBeacon from "./LocalBeacon.ts"
 
 /** The file's content. */
@@ -23,7 +23,7 @@ export const BeaconKeyFile = Schema.Struct({
 const decode = Schema.decodeUnknownResult(Schema.fromJsonString(BeaconKeyFile))
 
 /** Read the beacon at `path`, creating it (genesis: now, 3 s rounds) when the file does not exist. */
-export const loadOrCreate = (path: string): Effect.Effect<LocalBeacon.LocalBeaconOptions, BeaconUnavailableError> =>
+export const loadOrCreate = (path: string): Effect.Effect<LocalBeacon.LocalBeaconOptions, BeaconUnavailableError | KeyFileModeError> =>
   Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
     return yield* Effect.try({
@@ -42,10 +42,10 @@ export const loadOrCreate = (path: string): Effect.Effect<LocalBeacon.LocalBeaco
         LocalBeacon.chainInfoOf(options) // throws on a key outside the scalar range
         return options
       },
-      catch: (e) => new BeaconUnavailableError({ operation: `load ${path}`, reason: e instanceof Error ? e.message : String(e) })
+      catch: (e) => e instanceof KeyFileModeError ? e : new BeaconUnavailableError({ operation: `load ${path}`, reason: e instanceof Error ? e.message : String(e) })
     })
   })
 
 /** The local beacon from its file, created on first use. */
-export const layer = (path: string): Layer.Layer<Beacon, BeaconUnavailableError> =>
+export const layer = (path: string): Layer.Layer<Beacon, BeaconUnavailableError | KeyFileModeError> =>
   Layer.effect(Beacon, Effect.flatMap(loadOrCreate(path), LocalBeacon.make))
