@@ -22,6 +22,8 @@ export interface ServeConfig {
   readonly sealer?: SealerConfig
   /** The cluster admin's ed25519 public key (hex); absent: a deployment of this one instance. */
   readonly clusterAdmin?: string
+  /** The leader election's group session timeout (ms; default 6,000): a dead leader's lease moves after about this long. */
+  readonly clusterSessionTimeoutMs?: number
 }
 
 /** The sealer's settings (src/services/Sealer.ts): its batch window and the beacon time-locked orders are locked to. */

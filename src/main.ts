@@ -13,6 +13,7 @@ import * as HttpService from "./adapters/http/HttpService.ts"
 import * as InstanceKeyFile from "./adapters/InstanceKeyFile.ts"
 import * as ConnectingProbeServer from "./adapters/kafka/ConnectingProbeServer.ts"
 import * as KafkaCausalLog from "./adapters/kafka/KafkaCausalLog.ts"
+import * as KafkaLeaderElection from "./adapters/kafka/KafkaLeaderElection.ts"
 import * as NodeCryptoSignatureVerifier from "./adapters/NodeCryptoSignatureVerifier.ts"
 import * as SqliteCausalLog from "./adapters/SqliteCausalLog.ts"
 import * as SqliteProjectionStore from "./adapters/SqliteProjectionStore.ts"
@@ -22,7 +23,7 @@ import * as WorkerTlockDecrypter from "./adapters/timelock/WorkerTlockDecrypter.
 import { type LogConfig, type SealerConfig, type ServeConfig, beaconKeyPath, instanceKeyPath, kafkaIndexPath, logPath, snapshotPath } from "./Config.ts"
 import { ChainObservers, type ChainObserverService } from "./ports/ChainObserver.ts"
 import { authorityConfig, AuthorityView, ClusterAdmin, InstanceKey } from "./ports/InstanceKey.ts"
-import type { AuthorityConfig } from "./domain/cluster/Authority.ts"
+import { type AuthorityConfig, clusterViewOf, initialAuthority } from "./domain/cluster/Authority.ts"
 import { makeCluster } from "./projections/Cluster/Cluster.ts"
 import { makeChainState } from "./projections/ChainState/ChainState.ts"
 import { makeChainWatches } from "./projections/ChainWatches/ChainWatches.ts"
@@ -34,6 +35,7 @@ import * as ProjectionRunner from "./projections/ProjectionRunner.ts"
 import * as Author from "./services/Author.ts"
 import * as ChainFeed from "./services/ChainFeed.ts"
 import * as Ingest from "./services/Ingest.ts"
+import * as Leadership from "./services/Leadership.ts"
 import * as Sealer from "./services/Sealer.ts"
 import * as Settlement from "./services/Settlement.ts"
 
@@ -162,9 +164,12 @@ export const logLayer = (config: ServeConfig) => {
       const exposed = log.sasl.mechanism === "plain" ? "the password" : "the SCRAM exchange (open to offline guessing of the password)"
       yield* Effect.logWarning(`kafka log: SASL without TLS (SASL_PLAINTEXT): ${exposed} and every record travel in clear; use TLS (--kafka-ssl-ca)`)
     }
+    // Who this instance is, for /v1/cluster while the log connects (nothing folded yet).
+    const key = yield* InstanceKey
+    const waiting = clusterViewOf(initialAuthority(config.clusterAdmin === undefined ? { instanceKey: key.publicKey } : { instanceKey: key.publicKey, clusterAdmin: config.clusterAdmin }), key.publicKey, 0)
     return KafkaCausalLog.layer(
       kafkaLogOptions(log, config.dataDir),
-      (status) => ConnectingProbeServer.serve({ host: config.host, port: config.port }, status)
+      (status) => ConnectingProbeServer.serve({ host: config.host, port: config.port, cluster: waiting }, status)
     )
   }))
 }
@@ -192,6 +197,23 @@ export const instanceKeyLayer = (config: ServeConfig) => {
   )
 }
 
+/**
+ * A cluster member's leadership loop over the Kafka election (its control topic beside the
+ * log's topics); nothing for a deployment of one.
+ */
+export const leadershipLayer = (config: ServeConfig) => {
+  if (config.clusterAdmin === undefined || config.log?.kind !== "kafka") return Layer.empty
+  const log = kafkaLogOptions(config.log, config.dataDir)
+  const election = KafkaLeaderElection.layer({
+    brokers: log.brokers,
+    ...(log.topicPrefix === undefined ? {} : { topicPrefix: log.topicPrefix }),
+    ...(log.ssl === undefined ? {} : { ssl: log.ssl }),
+    ...(log.sasl === undefined ? {} : { sasl: log.sasl }),
+    ...(config.clusterSessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: config.clusterSessionTimeoutMs })
+  })
+  return Layer.effectDiscard(Leadership.make).pipe(Layer.provide(election))
+}
+
 /** The core services (log, ingest, projections, author) over the log the configuration picks. */
 export const coreLayer = (
   config: ServeConfig,
@@ -205,8 +227,9 @@ export const coreLayer = (
     Layer.succeed(ChainObservers, chainObservers(config)),
     Layer.succeed(ClusterAdmin, config.clusterAdmin)
   ).pipe(Layer.provideMerge(instanceKeyLayer(config)))
-  // The chain feed publishes what the observers report (nothing when no chain is configured).
-  return ChainFeed.layer().pipe(Layer.provideMerge(servicesLayer(config.ingest, runner)), Layer.provideMerge(storage))
+  // The chain feed publishes what the observers report (nothing when no chain is configured);
+  // in a cluster, the leadership loop claims terms when the election gives this member the lease.
+  return Layer.merge(ChainFeed.layer(), leadershipLayer(config)).pipe(Layer.provideMerge(servicesLayer(config.ingest, runner)), Layer.provideMerge(storage))
 }
 
 /**

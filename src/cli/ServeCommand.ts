@@ -540,6 +540,9 @@ export const serveCommand = Command.make(
       security
     })
     if (Result.isFailure(log)) return yield* new UsageError({ message: log.failure })
+    if (Option.isSome(clusterAdmin) && log.success.kind !== "kafka") {
+      return yield* new UsageError({ message: "--cluster-admin needs --log kafka: a cluster's members share one Kafka log (and elect their leader on it)" })
+    }
     let logSettings = log.success
     if (logSettings.kind === "kafka") {
       const plan = kafkaSecurityPlan(security)

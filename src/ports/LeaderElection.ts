@@ -22,6 +22,8 @@ export interface Candidacy {
 export interface LeaderElectionService {
   /** Does this member hold the lease now? */
   readonly holds: Effect.Effect<boolean>
+  /** Counts the times this member was given the lease: a new value is a new lease. */
+  readonly lease: Effect.Effect<number>
   /** Tell the election where the log stands for this member (read at the next join). */
   readonly advertise: (candidacy: Candidacy) => Effect.Effect<void>
   /** The election's state as one line (diagnostics). */

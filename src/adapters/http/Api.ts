@@ -210,9 +210,35 @@ export const OpsGroup = HttpApiGroup.make("ops").add(
   }).annotate(OpenApi.Description, "Prometheus text exposition of every metric.")
 )
 
+/** A leader change: from log offset `from` on, `leader` (null: none) led in `term`. */
+export const LeaderSpanView = Schema.Struct({ term: Schema.Number, leader: Schema.NullOr(Schema.String), from: Schema.Number })
+
+/** The deployment's authority as this instance has folded it. */
+export const ClusterViewSchema = Schema.Struct({
+  instance: Schema.String.annotate({ description: "this instance's ed25519 public key (hex): receipts it serves are signed by it" }),
+  mode: Schema.Literals(["single", "cluster"]).annotate({ description: "single: this instance decides alone; cluster: the admin's members elect a leader" }),
+  admin: Schema.NullOr(Schema.String).annotate({ description: "the cluster admin's public key (serve --cluster-admin)" }),
+  members: Schema.Array(Schema.String).annotate({ description: "the authorized members' public keys (the admin's latest ClusterMembersSet)" }),
+  leader: Schema.NullOr(Schema.String).annotate({ description: "the current term's leader, null before the first claim or after a set that dropped it" }),
+  term: Schema.Number,
+  termAt: Schema.NullOr(Schema.Number),
+  membersAt: Schema.NullOr(Schema.Number),
+  isMember: Schema.Boolean,
+  isLeader: Schema.Boolean,
+  history: Schema.Array(LeaderSpanView),
+  offset: Schema.Number.annotate({ description: "the log offset this view is folded up to" })
+}).annotate({ identifier: "ClusterView" })
+
+/** The cluster: members, leader, terms. */
+export const ClusterGroup = HttpApiGroup.make("cluster").add(
+  HttpApiEndpoint.get("cluster", "/v1/cluster", { success: ClusterViewSchema })
+    .annotate(OpenApi.Summary, "The deployment's members, leader and term")
+    .annotate(OpenApi.Description, "Who decides in this deployment as this instance has folded the log: the instance alone, or the cluster admin's members and their elected leader. Answers 200 from the moment the server listens, also while the log connects.")
+)
+
 /** The whole API. */
 export const Api = HttpApi.make("causeway")
-  .add(MessagesGroup, ProjectionsGroup, OpsGroup, MempoolGroup, OperatorsGroup, ChainsGroup)
+  .add(MessagesGroup, ProjectionsGroup, OpsGroup, MempoolGroup, OperatorsGroup, ChainsGroup, ClusterGroup)
   .annotate(OpenApi.Title, "causeway")
   .annotate(OpenApi.Version, "0.1.0")
   .annotate(OpenApi.Description, "A causal log of signed messages.")

@@ -7,7 +7,10 @@ import { ByteSize, Effect, Layer, Metric, Option, Result, Schema, Stream } from 
 import { HttpIncomingMessage, type HttpServerRequest } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { MalformedMessage, type Rejection } from "../../domain/Rejection.ts"
+import { clusterViewOf } from "../../domain/cluster/Authority.ts"
+import { type ClusterState, makeCluster } from "../../projections/Cluster/Cluster.ts"
 import { LogIndex } from "../../projections/LogIndex/LogIndex.ts"
+import { authorityConfig, InstanceKey } from "../../ports/InstanceKey.ts"
 import { Projections } from "../../projections/ProjectionRunner.ts"
 import { CausalLog, type CausalLogError, type LogRecord } from "../../ports/CausalLog.ts"
 import { Ingest, type SubmitResult } from "../../services/Ingest.ts"
@@ -169,10 +172,38 @@ const projections = HttpApiBuilder.group(Api, "projections", (handlers) =>
         ))
   }))
 
+const cluster = HttpApiBuilder.group(Api, "cluster", (handlers) =>
+  Effect.gen(function*() {
+    const runner = yield* Projections
+    const key = yield* InstanceKey
+    const projection = makeCluster(yield* authorityConfig)
+    return handlers.handle("cluster", () =>
+      runner.state(projection).pipe(
+        Effect.orDie,
+        Effect.map(({ offset, state }) => clusterViewOf(state.authority, key.publicKey, offset))
+      ))
+  }))
+
+/** Why this instance must not serve as ready though its log and projections are: it would diverge. */
+const authorityProblem = (state: ClusterState, instance: string): string | undefined => {
+  const a = state.authority
+  if (a.admin !== null) {
+    return a.members.includes(instance)
+      ? undefined
+      : `this instance (${instance}) is not a member of the cluster: the admin's ClusterMembersSet must name it`
+  }
+  const f = state.foreign
+  return f === null
+    ? undefined
+    : `the log holds decisions signed by another instance (${f.type} at offset ${f.offset} by ${f.sender}, ${state.foreignCount} in all): instances that share a log must run as a cluster (serve --cluster-admin)`
+}
+
 const ops = HttpApiBuilder.group(Api, "ops", (handlers) =>
   Effect.gen(function*() {
     const runner = yield* Projections
     const log = yield* CausalLog
+    const key = yield* InstanceKey
+    const clusterProjection = makeCluster(yield* authorityConfig)
     return handlers
       .handle("healthz", () => Effect.succeed({ status: "ok" as const }))
       .handle("readyz", () =>
@@ -184,6 +215,8 @@ const ops = HttpApiBuilder.group(Api, "ops", (handlers) =>
           if (!(yield* storage(runner.caughtUp))) {
             return yield* new NotReady({ ready: false, reason: "projections are still folding the log" })
           }
+          const problem = authorityProblem((yield* runner.state(clusterProjection).pipe(Effect.orDie)).state, key.publicKey)
+          if (problem !== undefined) return yield* new NotReady({ ready: false, reason: problem })
           return { ready: true as const }
         }))
       .handle("metrics", () =>
@@ -198,4 +231,4 @@ const ops = HttpApiBuilder.group(Api, "ops", (handlers) =>
   }))
 
 /** Every group's handlers, over Ingest, Projections, CausalLog and the draining signal. */
-export const layer = (options: HandlerOptions) => Layer.mergeAll(messages(options), projections, ops, MempoolHandlers.layer(options), OperatorsHandlers.layer, ChainsHandlers.layer)
+export const layer = (options: HandlerOptions) => Layer.mergeAll(messages(options), projections, ops, MempoolHandlers.layer(options), OperatorsHandlers.layer, ChainsHandlers.layer, cluster)

@@ -2,7 +2,8 @@
  * While the Kafka log connects and catches up, the full HTTP service cannot run yet (ingest
  * and the projections need the log's state). This stand-in answers on the service's address
  * meanwhile, so orchestrators see a live process that is not ready instead of a crash loop:
- * `/healthz` 200, `/readyz` 503 `NotReady` with where the connection stands, anything else 503
+ * `/healthz` 200, `/readyz` 503 `NotReady` with where the connection stands, `/v1/cluster` 200
+ * with who this instance is (nothing of the log folded yet), anything else 503
  * `StorageUnavailable`. The bodies are those of the HTTP contract (src/adapters/http/Api.ts).
  */
 import { createServer, type Server } from "node:http"
@@ -15,7 +16,7 @@ export { describeStatus }
 
 /** Serve the stand-in on host:port for the life of the scope (then it stops and frees the port). */
 export const serve = (
-  options: { readonly host: string; readonly port: number },
+  options: { readonly host: string; readonly port: number; readonly cluster?: unknown },
   status: Effect.Effect<ConnectionStatus>
 ): Effect.Effect<void, Error, Scope.Scope> =>
   Effect.gen(function*() {
@@ -28,6 +29,8 @@ export const serve = (
         ? [200, { status: "ok" }]
         : path === "/readyz" && req.method === "GET"
         ? [503, { _tag: "NotReady", ready: false, reason: reason() }]
+        : path === "/v1/cluster" && req.method === "GET" && options.cluster !== undefined
+        ? [200, options.cluster]
         : [503, { _tag: "StorageUnavailable", reason: `not serving yet: ${reason()}` }]
       res.writeHead(code, { "content-type": "application/json", connection: "close" })
       res.end(JSON.stringify(body))

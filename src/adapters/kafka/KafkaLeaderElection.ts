@@ -106,6 +106,7 @@ export const start = (options: KafkaLeaderElectionOptions): Effect.Effect<Leader
     let holds = false
     let closing = false
     let generation = 0
+    let leases = 0
     const state = yield* Ref.make("not joined yet")
     const kafka = new Kafka({
       clientId: `${options.clientId ?? "causeway"}-election`,
@@ -153,7 +154,9 @@ export const start = (options: KafkaLeaderElectionOptions): Effect.Effect<Leader
           return
         }
         generation++
+        const held = holds
         holds = e.payload.memberAssignment[topic]?.includes(0) === true
+        if (holds && !held) leases++
         Effect.runSync(Ref.set(state, `${holds ? "holds" : "does not hold"} the lease (generation ${generation} of group ${e.payload.groupId}, member ${e.payload.memberId})`))
       })
       for (const event of [c.events.REBALANCING, c.events.STOP, c.events.DISCONNECT, c.events.CRASH]) {
@@ -187,6 +190,7 @@ export const start = (options: KafkaLeaderElectionOptions): Effect.Effect<Leader
 
     return {
       holds: Effect.sync(() => holds),
+      lease: Effect.sync(() => leases),
       advertise: (c: Candidacy) => Effect.sync(() => { candidacy = c }),
       describe: Ref.get(state)
     } satisfies LeaderElectionService

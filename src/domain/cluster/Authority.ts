@@ -234,3 +234,41 @@ export const AuthorityJson = Schema.Struct({
   termAt: Schema.NullOr(Schema.Number),
   history: Schema.Array(Schema.Struct({ term: Schema.Number, leader: Schema.NullOr(Schema.String), from: Schema.Number }))
 })
+
+/** What `GET /v1/cluster` answers: this instance, the deployment's authority and who leads. */
+export interface ClusterView {
+  /** This instance's public key. */
+  readonly instance: string
+  /** "single": a deployment of one (the instance decides); "cluster": the admin's members elect a leader. */
+  readonly mode: "single" | "cluster"
+  readonly admin: string | null
+  readonly members: ReadonlyArray<string>
+  /** The current term's leader (a deployment of one: the instance). */
+  readonly leader: string | null
+  readonly term: number
+  /** Offset of the current term's claim, and of the member set in force. */
+  readonly termAt: number | null
+  readonly membersAt: number | null
+  readonly isMember: boolean
+  readonly isLeader: boolean
+  /** The latest leader changes, oldest first. */
+  readonly history: ReadonlyArray<LeaderSpan>
+  /** Up to which offset of the log this view is folded. */
+  readonly offset: number
+}
+
+/** The view of an authority state from one instance. */
+export const clusterViewOf = (s: AuthorityState, instance: string, offset: number): ClusterView => ({
+  instance,
+  mode: s.admin === null ? "single" : "cluster",
+  admin: s.admin,
+  members: s.admin === null ? [instance] : s.members,
+  leader: s.admin === null ? s.instance : s.leader,
+  term: s.term,
+  termAt: s.termAt,
+  membersAt: s.membersAt,
+  isMember: isMember(s, instance),
+  isLeader: isLeader(s, instance),
+  history: s.history,
+  offset
+})

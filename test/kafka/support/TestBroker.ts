@@ -27,7 +27,7 @@ const launcherPath = join(launcherDir, "build", "mock_kafka")
 export interface TestBroker {
   readonly kind: "testcontainers" | "mock"
   readonly brokers: ReadonlyArray<string>
-  /** Create the adapter's topics under `prefix` (the adapter would create them on real Kafka too). */
+  /** Create the adapter's topics under `prefix` (events, sequence, and the leader election's control topic; the adapters would create them on real Kafka too). */
   readonly createTopics: (prefix: string, partitions: number) => Promise<void>
   /** Take every broker down (connections dropped and refused) or bring them back. */
   readonly down: () => Promise<void>
@@ -94,6 +94,7 @@ const startMock = async (): Promise<TestBroker> => {
     createTopics: async (prefix, partitions) => {
       await command(`create ${prefix}events ${partitions}`)
       await command(`create ${prefix}sequence 1`)
+      await command(`create ${prefix}control 1`)
     },
     down: () => command("down -1"),
     up: () => command("up -1"),
@@ -126,7 +127,8 @@ const startContainer = async (): Promise<TestBroker> => {
           waitForLeaders: true,
           topics: [
             { topic: `${prefix}events`, numPartitions: partitions, replicationFactor: 1 },
-            { topic: `${prefix}sequence`, numPartitions: 1, replicationFactor: 1 }
+            { topic: `${prefix}sequence`, numPartitions: 1, replicationFactor: 1 },
+            { topic: `${prefix}control`, numPartitions: 1, replicationFactor: 1 }
           ]
         })
       } finally {

@@ -1,0 +1,214 @@
+/**
+ * Three `causeway serve --log kafka --cluster-admin …` members on one Kafka log (librdkafka's
+ * mock cluster), as child processes:
+ *
+ * - before the admin's ClusterMembersSet, /v1/cluster answers 200 with no leader and /readyz
+ *   503 says the instance is not a member; after it, Kafka's group coordinator gives one
+ *   member the lease, it claims term 1, and every member names the same leader;
+ * - plain, commit-reveal and time-locked orders sent to different members are sealed by the
+ *   leader alone: every projection's digest is the same on the three members, and each serves
+ *   a receipt for the same position (orderId, batch, position, lamport, offset) signed by its
+ *   own key;
+ * - the leader is SIGKILLed while a batch is open: another member claims the next term within
+ *   the failover bound (15 s with the default 6 s session), the open batch is sealed once,
+ *   every acknowledged order is there with one position, the survivors' digests are equal,
+ *   and a replay of each survivor's local index reaches its live digests.
+ */
+import { mkdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { bytesToHex } from "@noble/hashes/utils.js"
+import { Effect } from "effect"
+import { afterAll, describe, expect, it } from "vitest"
+import * as LocalBeacon from "../../src/adapters/beacon/LocalBeacon.ts"
+import * as SqliteCausalLog from "../../src/adapters/SqliteCausalLog.ts"
+import { kafkaIndexPath } from "../../src/Config.ts"
+import { idOf } from "../../src/domain/Envelope.ts"
+import type { KeyFile } from "../../src/domain/Keys.ts"
+import { commitmentOf, orderBytes } from "../../src/domain/mempool/OrderBytes.ts"
+import { type SignedReceipt, verifyReceiptSignature } from "../../src/domain/mempool/Receipt.ts"
+import type { MessageType } from "../../src/domain/MessageTypes.ts"
+import type { MessageId } from "../../src/domain/Primitives.ts"
+import { roundAt } from "../../src/domain/timelock/ChainInfo.ts"
+import { encryptToRound } from "../../src/domain/timelock/Tlock.ts"
+import { projections } from "../../src/main.ts"
+import { replay } from "../../src/projections/ProjectionRunner.ts"
+import { cleanup, eventually, getJson, type Server, startServer, tempDir } from "../cli/support/cli.ts"
+import { freshPrefix, startBroker } from "../kafka/support/TestBroker.ts"
+import { order, salt } from "../mempool/support.ts"
+import { envelope, testKey } from "../support/fixtures.ts"
+
+const choice = await startBroker()
+afterAll(cleanup)
+
+const admin = testKey("cluster-admin")
+const users = ["ana", "ben", "cat", "dan", "eve", "fay"].map((l) => testKey(`cluster-${l}`))
+const beacon: LocalBeacon.LocalBeaconOptions = {
+  secretKey: new Uint8Array(32).fill(9),
+  genesisTime: Math.floor(Date.now() / 1000) - 100,
+  period: 1,
+  beaconId: "causeway-local"
+}
+const chain = LocalBeacon.chainInfoOf(beacon)
+
+const nonces = new Map<string, number>()
+const lamports = { next: 1 }
+/** Sign and post a message to one member; its id (201 expected). */
+const post = async (url: string, key: KeyFile, type: MessageType, payload: unknown, deps: ReadonlyArray<string> = []): Promise<MessageId> => {
+  const nonce = (nonces.get(key.publicKey) ?? 0) + 1
+  nonces.set(key.publicKey, nonce)
+  // Far enough above every record's Lamport time (the members' clocks follow the log).
+  const env = envelope(key, { type, payload, nonce, lamport: 1_000 + lamports.next++ * 10, deps: [...deps].sort() as Array<MessageId> })
+  const r = await fetch(`${url}/v1/messages`, { method: "POST", body: JSON.stringify(env), headers: { "content-type": "application/json" } })
+  expect(r.status, await r.text()).toBe(201)
+  return idOf(env)
+}
+
+interface ProjectionStatus {
+  readonly name: string
+  readonly offset: number
+  readonly digest: string
+}
+
+const cluster = (s: Server) => getJson(`${s.url}/v1/cluster`).then((r) => r.body)
+const projectionsOf = (s: Server) => getJson(`${s.url}/v1/projections`).then((r) => r.body as Array<ProjectionStatus>)
+
+/** Wait until every server has folded the same offset, and answer each one's digests there. */
+const settled = async (servers: ReadonlyArray<Server>, timeoutMs = 20_000) => {
+  const all = await eventually(
+    () => Promise.all(servers.map(projectionsOf)),
+    (ps) => {
+      const offsets = ps.flatMap((p) => p.map((x) => x.offset))
+      return offsets.length > 0 && offsets.every((o) => o === offsets[0])
+    },
+    timeoutMs
+  )
+  return all.map((p) => Object.fromEntries(p.map((x) => [x.name, x.digest])))
+}
+
+if ("skipped" in choice) {
+  describe.skip(`cluster (skipped: ${choice.skipped})`, () => {})
+} else {
+  const { broker } = choice
+  afterAll(() => broker.stop())
+
+  describe(`a cluster of three members (${broker.kind})`, () => {
+    it("elects one leader through Kafka, agrees on every digest and receipt, and fails over when the leader is killed", async () => {
+      const prefix = freshPrefix("cluster")
+      await broker.createTopics(prefix, 3)
+      const shared = join(tempDir(), "beacon.key")
+      writeFileSync(shared, JSON.stringify({ v: 1, ...beacon, secretKey: bytesToHex(beacon.secretKey) }), { mode: 0o600 })
+      const dirs = [0, 1, 2].map((i) => {
+        const d = join(tempDir(), `member-${i}`)
+        mkdirSync(d, { recursive: true, mode: 0o700 })
+        return d
+      })
+      const args = (dir: string) => [
+        "--port", "0", "--data-dir", dir, "--log", "kafka", "--brokers", broker.brokers.join(","), "--topic-prefix", prefix,
+        "--cluster-admin", admin.publicKey, "--beacon-key", shared, "--batch-window-ms", "500"
+      ]
+      const servers = await Promise.all(dirs.map((d) => startServer(d, { args: args(d) })))
+      try {
+        // Before the admin names the members: no leader, not ready, and why.
+        const before = await Promise.all(servers.map(cluster))
+        for (const c of before) expect(c).toMatchObject({ mode: "cluster", admin: admin.publicKey, leader: null, term: 0, isMember: false })
+        const notReady = await getJson(`${servers[0]!.url}/readyz`)
+        expect(notReady.status).toBe(503)
+        expect(notReady.body.reason).toContain("is not a member of the cluster")
+        // Nobody but the admin may set the members.
+        const keys = before.map((c) => c.instance as string)
+        const forged = envelope(users[0]!, { type: "ClusterMembersSet", payload: { members: keys }, nonce: 1, lamport: 1 })
+        const refused = await fetch(`${servers[0]!.url}/v1/messages`, { method: "POST", body: JSON.stringify(forged), headers: { "content-type": "application/json" } })
+        expect(refused.status).toBe(403)
+        expect(await refused.json()).toMatchObject({ _tag: "NotAuthorized" })
+
+        await post(servers[1]!.url, admin, "ClusterMembersSet", { members: keys })
+        const elected = await eventually(
+          () => Promise.all(servers.map(cluster)),
+          (cs) => cs.every((c) => c.leader !== null && c.leader === cs[0].leader && c.term === cs[0].term),
+          30_000
+        )
+        const leaderKey = elected[0].leader as string
+        expect(keys).toContain(leaderKey)
+        expect(elected.map((c) => c.isLeader)).toEqual(keys.map((k) => k === leaderKey))
+        for (const s of servers) await eventually(() => getJson(`${s.url}/readyz`), (r) => r.status === 200, 15_000)
+
+        // Orders of every kind, each to another member.
+        const plain = await Promise.all(servers.map((s, i) => post(s.url, users[i]!, "UserOrder", order(i + 1))))
+        const committed = order(10)
+        const commitSalt = salt("cluster-commit")
+        const commitId = await post(servers[2]!.url, users[3]!, "OrderCommitment", { commitment: commitmentOf(committed, commitSalt) })
+        const round = roundAt(chain, Date.now()) + 2
+        const lockedId = await post(servers[0]!.url, users[4]!, "TimelockedOrder", { scheme: "tlock", round, ciphertext: encryptToRound(chain, round, orderBytes(order(11))) })
+        // The reveal names the seal of its commitment's batch, once it is sealed.
+        const commitView = await eventually(() => getJson(`${servers[1]!.url}/v1/mempool/orders/${commitId}`), (r) => typeof r.body?.sealId === "string", 15_000)
+        const seal0 = commitView.body.sealId as string
+        await post(servers[1]!.url, users[3]!, "OrderReveal", { commitmentId: commitId, order: committed, salt: commitSalt }, [seal0])
+        for (const id of [...plain, commitId, lockedId]) {
+          for (const s of servers) await eventually(() => getJson(`${s.url}/v1/mempool/orders/${id}`), (r) => r.body?.status === "revealed", 20_000)
+        }
+
+        // One state: every projection's digest, and every order's receipt.
+        const digests = await settled(servers)
+        expect(digests[1]).toEqual(digests[0])
+        expect(digests[2]).toEqual(digests[0])
+        for (const id of [...plain, commitId, lockedId]) {
+          const receipts = await Promise.all(servers.map((s) => getJson(`${s.url}/v1/mempool/orders/${id}/receipt`).then((r) => r.body as SignedReceipt)))
+          const facts = receipts.map(({ orderId, batch, position, lamport, offset }) => ({ orderId, batch, position, lamport, offset }))
+          expect(facts[1]).toEqual(facts[0])
+          expect(facts[2]).toEqual(facts[0])
+          expect(receipts.map((r) => r.instance)).toEqual(keys)
+          expect(receipts.every(verifyReceiptSignature)).toBe(true)
+        }
+        // Only the leader sealed.
+        const log = (await getJson(`${servers[0]!.url}/v1/messages?fromLamport=0&limit=1000`)).body as Array<{ type: string; sender: string }>
+        const sealers = new Set(log.filter((r) => r.type === "BatchSealed").map((r) => r.sender))
+        expect([...sealers]).toEqual([leaderKey])
+
+        // The leader dies while a batch is open.
+        const leaderIndex = keys.indexOf(leaderKey)
+        const survivors = servers.filter((_, i) => i !== leaderIndex)
+        const during = await Promise.all(survivors.map((s, i) => post(s.url, users[5 - i]!, "UserOrder", order(20 + i))))
+        const openBatch = (await getJson(`${survivors[0]!.url}/v1/mempool/orders/${during[0]}`)).body.batch as number
+        const killedAt = Date.now()
+        servers[leaderIndex]!.child.kill("SIGKILL")
+        await servers[leaderIndex]!.exited
+        const sealed = await eventually(() => getJson(`${survivors[0]!.url}/v1/mempool/batches/${openBatch}`), (r) => r.status === 200, 30_000)
+        const failoverMs = Date.now() - killedAt
+        expect(failoverMs).toBeLessThan(15_000)
+        const after = await Promise.all(survivors.map(cluster))
+        expect(after[0].leader).not.toBe(leaderKey)
+        expect(after[0].term).toBeGreaterThan(elected[0].term)
+        expect(after[1]).toMatchObject({ leader: after[0].leader, term: after[0].term })
+        // The new leader sealed it, once; every acknowledged order has one position.
+        expect(sealed.body.sealId).toBeDefined()
+        for (const id of [...plain, commitId, lockedId, ...during]) {
+          const views = await Promise.all(survivors.map((s) => eventually(() => getJson(`${s.url}/v1/mempool/orders/${id}`), (r) => r.body?.status === "revealed", 15_000)))
+          expect(views[1]?.body.batch).toBe(views[0]?.body.batch)
+          expect(views[1]?.body.position).toBe(views[0]?.body.position)
+        }
+        const logAfter = (await getJson(`${survivors[0]!.url}/v1/messages?fromLamport=0&limit=1000`)).body as Array<{ id: string; type: string }>
+        const sealIds = logAfter.filter((r) => r.type === "BatchSealed").map((r) => r.id)
+        const heeded = await Promise.all(sealIds.map((_, b) => getJson(`${survivors[0]!.url}/v1/mempool/batches/${b}`)))
+        expect(heeded.every((r) => r.status === 200 || r.status === 404)).toBe(true)
+        const batchNumbers = heeded.filter((r) => r.status === 200).map((r) => r.body.batch as number)
+        expect(new Set(batchNumbers).size).toBe(batchNumbers.length)
+
+        const survivorDigests = await settled(survivors)
+        expect(survivorDigests[1]).toEqual(survivorDigests[0])
+        // Replay of each survivor's local index reaches its live digests.
+        for (const [i, s] of survivors.entries()) {
+          const live = await projectionsOf(s)
+          const dir = dirs[servers.indexOf(s)]!
+          const replayed = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+            const index = yield* SqliteCausalLog.make({ path: kafkaIndexPath(dir), readOnly: true })
+            return yield* replay(index, projections({ instanceKey: after[i].instance, clusterAdmin: admin.publicKey }), { to: live[0]!.offset })
+          })))
+          expect(replayed.digests).toEqual(Object.fromEntries(live.map((p) => [p.name, p.digest])))
+        }
+        console.log(JSON.stringify({ failoverMs }))
+      } finally {
+        await Promise.all(servers.map((s) => s.stop("SIGKILL").catch(() => undefined)))
+      }
+    }, 180_000)
+  })
+}
