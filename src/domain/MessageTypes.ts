@@ -6,6 +6,7 @@
  */
 import { Schema } from "effect"
 import { ChainPayloads } from "./chain/ChainMessages.ts"
+import { ClusterPayloads } from "./cluster/Authority.ts"
 import { MempoolPayloads } from "./mempool/MempoolMessages.ts"
 import { IntentBody } from "./mempool/OperatorMessages.ts"
 import { Blob, Hex, MessageId, Name, NonNegativeInt, PositiveInt } from "./Primitives.ts"
@@ -69,7 +70,9 @@ export const PayloadSchemas = {
   LightClientProof,
   NetworkHealth,
   ...ChainPayloads,
-  ...MempoolPayloads
+  ...MempoolPayloads,
+  // Without them here admission and every reader's record check refuse them as unknown types.
+  ...ClusterPayloads
 } as const
 
 /** The name of a known message type. */

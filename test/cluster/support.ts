@@ -1,7 +1,7 @@
 /**
- * A hand-built log for cluster tests. The cluster's own types (ClusterMembersSet,
- * LeaderTermClaimed) are not `MessageType`s, so test/support/handLog.ts cannot append them;
- * this one takes any type and signs every envelope with the sender's real ed25519 key.
+ * A hand-built log for cluster tests: like test/support/handLog.ts (every envelope signed with
+ * the sender's real ed25519 key), but it takes any type and payload, appends records with a
+ * body of one's choosing, and has shorthands for the cluster's sets and claims.
  */
 import { canonicalize } from "../../src/domain/CanonicalJson.ts"
 import { idOf } from "../../src/domain/Envelope.ts"
