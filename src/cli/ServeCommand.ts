@@ -408,7 +408,8 @@ export const serveEnv = {
   "drand-url": "DRAND_URL",
   "drand-chain-hash": "DRAND_CHAIN_HASH",
   "beacon-key": "BEACON_KEY",
-  "cluster-admin": "CLUSTER_ADMIN"
+  "cluster-admin": "CLUSTER_ADMIN",
+  "cluster-session-timeout-ms": "CLUSTER_SESSION_TIMEOUT_MS"
 } as const satisfies Record<string, string>
 
 /** A serve flag's name. */
@@ -496,6 +497,10 @@ export const serveCommand = Command.make(
     clusterAdmin: optionalString(
       "cluster-admin",
       "The cluster admin's ed25519 public key (hex): its ClusterMembersSet names the members, and decisions count from the members' elected leader (env CLUSTER_ADMIN; default: a deployment of this one instance)"
+    ),
+    clusterSessionTimeoutMs: optionalInt(
+      "cluster-session-timeout-ms",
+      "With --cluster-admin: the leader election's group session timeout, ms; a dead leader's lease moves after about this long (env CLUSTER_SESSION_TIMEOUT_MS, default 6000, the brokers' usual group.min.session.timeout.ms)"
     )
   },
   Effect.fn("causeway.serve")(function*(flags) {
@@ -543,6 +548,13 @@ export const serveCommand = Command.make(
     if (Option.isSome(clusterAdmin) && log.success.kind !== "kafka") {
       return yield* new UsageError({ message: "--cluster-admin needs --log kafka: a cluster's members share one Kafka log (and elect their leader on it)" })
     }
+    if (Option.isSome(flags.clusterSessionTimeoutMs)) {
+      const ms = flags.clusterSessionTimeoutMs.value
+      if (Option.isNone(clusterAdmin)) return yield* new UsageError({ message: "--cluster-session-timeout-ms needs --cluster-admin" })
+      if (!Number.isInteger(ms) || ms < 1000 || ms > 300_000) {
+        return yield* new UsageError({ message: `--cluster-session-timeout-ms ${ms} is not a whole number of milliseconds in 1000..300000` })
+      }
+    }
     let logSettings = log.success
     if (logSettings.kind === "kafka") {
       const plan = kafkaSecurityPlan(security)
@@ -559,7 +571,8 @@ export const serveCommand = Command.make(
       ...(cosmos.success === undefined ? {} : { cosmos: cosmos.success }),
       ...(evm.success === undefined ? {} : { evm: evm.success }),
       sealer: sealer.success,
-      ...(Option.isSome(clusterAdmin) ? { clusterAdmin: clusterAdmin.value } : {})
+      ...(Option.isSome(clusterAdmin) ? { clusterAdmin: clusterAdmin.value } : {}),
+      ...(Option.isSome(flags.clusterSessionTimeoutMs) ? { clusterSessionTimeoutMs: flags.clusterSessionTimeoutMs.value } : {})
     }
     // Built after the server is listening, so the line tells the bound port (also for --port 0);
     // its finalizer runs first on shutdown.

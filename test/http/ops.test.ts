@@ -101,6 +101,7 @@ describe("operations endpoints", () => {
           "/v1/chains/{chain}/proofs",
           "/v1/chains/{chain}/transactions",
           "/v1/chains/{chain}/watches",
+          "/v1/cluster",
           "/v1/mempool/batches/{batch}",
           "/v1/mempool/batches/{batch}/receipts",
           "/v1/mempool/orders",
