@@ -14,10 +14,12 @@
  *   every acknowledged order is there with one position, the survivors' digests are equal,
  *   and a replay of each survivor's local index reaches its live digests.
  */
-import { mkdirSync, writeFileSync } from "node:fs"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { bytesToHex } from "@noble/hashes/utils.js"
 import { Effect } from "effect"
+import { Kafka, logLevel } from "kafkajs"
+import { encodeSequence, eventHeaders, partitionFor } from "../../src/adapters/kafka/KafkaRecordCodec.ts"
 import { afterAll, describe, expect, it } from "vitest"
 import * as LocalBeacon from "../../src/adapters/beacon/LocalBeacon.ts"
 import * as SqliteCausalLog from "../../src/adapters/SqliteCausalLog.ts"
@@ -35,7 +37,7 @@ import { replay } from "../../src/projections/ProjectionRunner.ts"
 import { cleanup, eventually, getJson, type Server, startServer, tempDir } from "../cli/support/cli.ts"
 import { freshPrefix, startBroker } from "../kafka/support/TestBroker.ts"
 import { order, salt } from "../mempool/support.ts"
-import { envelope, testKey } from "../support/fixtures.ts"
+import { envelope, recordOf, testKey } from "../support/fixtures.ts"
 
 const choice = await startBroker()
 afterAll(cleanup)
@@ -198,6 +200,37 @@ if ("skipped" in choice) {
         expect(heeded.every((r) => r.status === 200 || r.status === 404)).toBe(true)
         const batchNumbers = heeded.filter((r) => r.status === 200).map((r) => r.body.batch as number)
         expect(new Set(batchNumbers).size).toBe(batchNumbers.length)
+
+        // Records produced straight to the topics, validly signed but without the right, are
+        // ignored by every survivor alike: the deposed leader's seal of the open batch, a term
+        // claimed by a non-member, a member set from a key that is not the admin's.
+        const deposed = JSON.parse(readFileSync(join(dirs[leaderIndex]!, "instance.key"), "utf8")) as KeyFile
+        const openNow = (await getJson(`${survivors[0]!.url}/v1/mempool/orders/${await post(survivors[0]!.url, users[0]!, "UserOrder", order(30))}`)).body.batch as number
+        const lamportNow = 1_000 + lamports.next++ * 10 + 100_000
+        const rogue = [
+          envelope(deposed, { type: "BatchSealed", payload: { batch: openNow, sealedAt: Date.now(), beaconRound: null }, nonce: 1_000_000, lamport: lamportNow }),
+          envelope(users[1]!, { type: "LeaderTermClaimed", payload: { term: after[0].term + 1 }, nonce: 1_000_000, lamport: lamportNow }),
+          envelope(users[2]!, { type: "ClusterMembersSet", payload: { members: [users[2]!.publicKey] }, nonce: 1_000_000, lamport: lamportNow })
+        ]
+        const kafka = new Kafka({ clientId: "cluster-forger", brokers: [...broker.brokers], logLevel: logLevel.NOTHING })
+        const producer = kafka.producer()
+        await producer.connect()
+        try {
+          for (const e of rogue) {
+            const r = recordOf(e)
+            const partition = partitionFor(r.sender, 3)
+            const sent = await producer.send({ topic: `${prefix}events`, acks: -1, messages: [{ partition, key: r.sender, value: r.body, headers: eventHeaders(r, 1_000_000) }] })
+            await producer.send({ topic: `${prefix}sequence`, acks: -1, messages: [{ partition: 0, value: encodeSequence({ v: 1, batch: `forged-${r.id.slice(0, 8)}`, events: [[partition, Number(sent[0]?.baseOffset), r.id]] }) }] })
+          }
+        } finally {
+          await producer.disconnect()
+        }
+        for (const s of survivors) {
+          for (const e of rogue) await eventually(() => getJson(`${s.url}/v1/messages/${idOf(e)}`), (r) => r.status === 200, 15_000)
+          const seal = await getJson(`${s.url}/v1/mempool/orders/${idOf(rogue[0]!)}`)
+          expect(seal.body).toMatchObject({ kind: "message", accepted: false, reason: "only the current term's leader may author this event" })
+          expect(await cluster(s)).toMatchObject({ leader: after[0].leader, term: after[0].term, members: [...keys].sort() })
+        }
 
         const survivorDigests = await settled(survivors)
         expect(survivorDigests[1]).toEqual(survivorDigests[0])
