@@ -21,9 +21,16 @@
  * default) on real Kafka, 5 on the mock, which holds a fetch for the whole wait even when data
  * arrives (a real broker answers at once).
  *
+ * Then a second reader of the full topics in each round, from its first consumed message to
+ * its last: raw, a kafkajs consumer; adapter, a fresh instance rebuilding its index, whose
+ * merge checks every record (envelope, canonical encoding, id, headers, signature) before it
+ * applies it. The writing instance does not check its own appends again (its ingest admitted
+ * them), so record checking costs on the reading side: readerOverhead.
+ *
  * Rounds alternate raw and adapter (BENCH_ROUNDS, 3), each on fresh topics; throughputs are
  * medians, latencies pooled over the rounds. Last line:
- * {"adapterPerSec","rawPerSec","p50Ms","p99Ms","overhead"} with overhead = 1 - adapter/raw.
+ * {"adapterPerSec","rawPerSec","p50Ms","p99Ms","overhead","verified","readerPerSec","rawReadPerSec","readerOverhead"}
+ * with overhead = 1 - adapter/raw and readerOverhead = 1 - readerPerSec/rawReadPerSec.
  */
 import { randomUUID } from "node:crypto"
 import { Effect, Fiber, Layer } from "effect"
@@ -99,6 +106,12 @@ phase(`signed ${records.length} orders`)
 interface Round {
   readonly perSec: number
   readonly latencies: Array<number>
+  /**
+   * A second reader of the full topics, from its first consumed message to its last: raw, a
+   * kafkajs consumer; adapter, a fresh instance whose merge checks every record (envelope, id,
+   * headers, signature) before applying it.
+   */
+  readonly readPerSec: number
 }
 
 const rawRound = async (b: Awaited<ReturnType<typeof broker>>): Promise<Round> => {
@@ -139,7 +152,26 @@ const rawRound = async (b: Awaited<ReturnType<typeof broker>>): Promise<Round> =
   const elapsed = (performance.now() - start) / 1000
   phase(`raw: all consumed (${elapsed.toFixed(2)} s measured); disconnecting`)
   await Promise.all([consumer.disconnect().then(() => phase("raw: consumer disconnected")), producer.disconnect().then(() => phase("raw: producer disconnected"))])
-  return { perSec: MESSAGES / elapsed, latencies }
+  // A second consumer reads the full topic: first message to last.
+  const reader = kafka.consumer({ groupId: `${prefix}reader`, maxWaitTimeInMs: fetchWaitMs, allowAutoTopicCreation: false })
+  await reader.connect()
+  await reader.subscribe({ topic, fromBeginning: true })
+  let read = 0
+  let first = 0
+  let readAll: () => void = () => undefined
+  const readDone = new Promise<void>((r) => (readAll = r))
+  await reader.run({
+    eachBatch: async ({ batch }) => {
+      if (read === 0) first = performance.now()
+      read += batch.messages.length
+      if (read >= MESSAGES) readAll()
+    }
+  })
+  await readDone
+  const readSeconds = (performance.now() - first) / 1000
+  phase(`raw: second reader read all (${readSeconds.toFixed(2)} s from its first message)`)
+  await reader.disconnect()
+  return { perSec: MESSAGES / elapsed, latencies, readPerSec: MESSAGES / readSeconds }
 }
 
 /** Wait (bounded) until the adapter's consumer has joined its group at least once. */
@@ -194,7 +226,22 @@ const adapterRound = (b: Awaited<ReturnType<typeof broker>>): Promise<Round> =>
     // in this process during the later rounds and, once the broker stops, retrying and
     // restarting for minutes after the last line (the process did not exit).
     yield* awaitJoined(handle)
-    return { perSec: MESSAGES / elapsed, latencies }
+    // A second instance rebuilds its index from the topics, checking every record: first
+    // consumed message to the last record applied.
+    const reader = yield* KafkaCausalLog.start({ brokers: b.brokers, topicPrefix: prefix, partitions: PARTITIONS, replicationFactor: 1, maxWaitTimeMs: fetchWaitMs, indexPath: ":memory:" })
+    let first = 0
+    while (true) {
+      const consumed = (yield* reader.consumed).events
+      if (first === 0 && consumed > 0) first = performance.now()
+      if ((yield* reader.service.endOffset) >= MESSAGES) break
+      yield* Effect.sleep(2)
+    }
+    const readSeconds = (performance.now() - first) / 1000
+    const refused = Object.values(yield* reader.refused).reduce((x, y) => x + y, 0)
+    if (refused > 0) throw new Error(`the reader refused ${refused} records`)
+    phase(`adapter: second instance checked and applied all (${readSeconds.toFixed(2)} s from its first consumed message)`)
+    yield* awaitJoined(reader)
+    return { perSec: MESSAGES / elapsed, latencies, readPerSec: MESSAGES / readSeconds }
   }))).finally(() => phase("adapter: scope closed"))
 
 const main = async () => {
@@ -207,7 +254,7 @@ const main = async () => {
     for (let round = 0; round < ROUNDS; round++) {
       raw.push(await rawRound(b))
       adapter.push(await adapterRound(b))
-      console.log(`round ${round + 1}: raw ${fmt(raw[round]?.perSec ?? 0)}/s  adapter ${fmt(adapter[round]?.perSec ?? 0)}/s`)
+      console.log(`round ${round + 1}: raw ${fmt(raw[round]?.perSec ?? 0)}/s  adapter ${fmt(adapter[round]?.perSec ?? 0)}/s  second reader: raw ${fmt(raw[round]?.readPerSec ?? 0)}/s  checking instance ${fmt(adapter[round]?.readPerSec ?? 0)}/s`)
     }
   } finally {
     phase("broker stop")
@@ -216,6 +263,8 @@ const main = async () => {
   }
   const rawPerSec = median(raw.map((r) => r.perSec))
   const adapterPerSec = median(adapter.map((r) => r.perSec))
+  const readerPerSec = median(adapter.map((r) => r.readPerSec))
+  const rawReadPerSec = median(raw.map((r) => r.readPerSec))
   const lat = (rounds: ReadonlyArray<Round>) => rounds.flatMap((r) => r.latencies).sort((x, y) => x - y)
   const [a, r] = [lat(adapter), lat(raw)]
   const round2 = (x: number) => Math.round(x * 100) / 100
@@ -226,7 +275,11 @@ const main = async () => {
     rawPerSec: Math.round(rawPerSec),
     p50Ms: round2(percentile(a, 50)),
     p99Ms: round2(percentile(a, 99)),
-    overhead: Math.round((1 - adapterPerSec / rawPerSec) * 1000) / 1000
+    overhead: Math.round((1 - adapterPerSec / rawPerSec) * 1000) / 1000,
+    verified: true,
+    readerPerSec: Math.round(readerPerSec),
+    rawReadPerSec: Math.round(rawReadPerSec),
+    readerOverhead: Math.round((1 - readerPerSec / rawReadPerSec) * 1000) / 1000
   }))
 }
 

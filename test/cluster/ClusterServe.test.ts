@@ -27,6 +27,7 @@ import { kafkaIndexPath } from "../../src/Config.ts"
 import { idOf } from "../../src/domain/Envelope.ts"
 import type { KeyFile } from "../../src/domain/Keys.ts"
 import { commitmentOf, orderBytes } from "../../src/domain/mempool/OrderBytes.ts"
+import { verifyOrderingFairness } from "../../src/domain/mempool/OrderingFairness.ts"
 import { type SignedReceipt, verifyReceiptSignature } from "../../src/domain/mempool/Receipt.ts"
 import type { MessageType } from "../../src/domain/MessageTypes.ts"
 import type { MessageId } from "../../src/domain/Primitives.ts"
@@ -164,6 +165,14 @@ if ("skipped" in choice) {
           expect(receipts.map((r) => r.instance)).toEqual(keys)
           expect(receipts.every(verifyReceiptSignature)).toBe(true)
         }
+        // A client checks an ordering with receipts from different members and the membership
+        // it reads from /v1/cluster.
+        const ids = [...plain, commitId, lockedId]
+        const mixed = await Promise.all(ids.map((id, i) => getJson(`${servers[i % 3]!.url}/v1/mempool/orders/${id}/receipt`).then((r) => r.body as SignedReceipt)))
+        const processing = [...mixed].sort((a, b) => a.batch - b.batch || a.position - b.position).map((r) => r.orderId)
+        expect(verifyOrderingFairness(processing, mixed, { members: elected[0].members })).toMatchObject({ _tag: "Success" })
+        expect(verifyOrderingFairness(processing, mixed)).toMatchObject({ _tag: "Failure" })
+
         // Only the leader sealed.
         const log = (await getJson(`${servers[0]!.url}/v1/messages?fromLamport=0&limit=1000`)).body as Array<{ type: string; sender: string }>
         const sealers = new Set(log.filter((r) => r.type === "BatchSealed").map((r) => r.sender))

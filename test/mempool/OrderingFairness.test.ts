@@ -35,6 +35,22 @@ describe("verifyOrderingFairness", () => {
     expect(r).toEqual(Result.succeed({ signer: instance.publicKey, processed: 4, receipts: 6 }))
   })
 
+  it("given a cluster's members, takes receipts signed by any of them for the same positions, and nothing else", () => {
+    const third = testKey("third-member")
+    const members = [instance.publicKey, other.publicKey]
+    // Each order's receipt from another member: same facts, another key.
+    const mixed = receipts(6).map((r, i) => (i % 2 === 0 ? r : receipts(6, other)[i]!))
+    expect(verifyOrderingFairness([id(1), id(2), id(5)], mixed, { members })).toEqual(Result.succeed({ signer: null, processed: 3, receipts: 6 }))
+    // Both members' receipts for one order agree: not a conflict.
+    expect(Result.isSuccess(verifyOrderingFairness([id(1)], [...receipts(2), ...receipts(2, other)], { members }))).toBe(true)
+    // Without the membership, two signers are one too many.
+    expect(violations(verifyOrderingFairness([id(1), id(2)], mixed))).toContain("ForeignSigner")
+    // A key outside the membership, and two members disagreeing on a position, are caught.
+    expect(violations(verifyOrderingFairness([id(1)], [receipts(1, third)[0]], { members }))).toEqual(["ForeignSigner", "MissingReceipt"])
+    const otherPosition = signReceipt(other, { orderId: id(1), batch: 0, position: 1, lamport: 10, offset: 0 })
+    expect(violations(verifyOrderingFairness([id(1)], [receipts(1)[0], otherPosition], { members }))).toContain("ConflictingReceipts")
+  })
+
   it("finds a frontrun: an order processed before one sequenced earlier", () => {
     const r = verifyOrderingFairness([id(1), id(3), id(2)], receipts(4))
     expect(violations(r)).toEqual(["OutOfOrder"])

@@ -98,7 +98,12 @@ export const BatchView = Schema.Struct({
 export const VerifyOrderingRequest = Schema.Struct({
   processingOrder: Schema.Array(Schema.Unknown).check(Schema.isMaxLength(100_000)),
   receipts: Schema.Array(Schema.Unknown).check(Schema.isMaxLength(100_000)),
-  instanceKey: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}(?:[0-9a-f]{2})?$/)))
+  instanceKey: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}(?:[0-9a-f]{2})?$/))),
+  members: Schema.optionalKey(
+    Schema.Array(Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}(?:[0-9a-f]{2})?$/))).check(Schema.isMaxLength(64)).annotate({
+      description: "a cluster's members (GET /v1/cluster): receipts signed by any of them count"
+    })
+  )
 })
 
 /** The ordering-fairness verdict (a verdict, not an error: 200 either way). */

@@ -141,7 +141,10 @@ export const layer = (options: MempoolHandlerOptions) =>
           state.pipe(Effect.map((s) => ({ orderIds: processingOrder(s, query.from ?? 0, query.limit ?? DEFAULT_ROWS) }))))
         .handle("verifyOrdering", ({ payload }) =>
           Effect.sync(() => {
-            const r = verifyOrderingFairness(payload.processingOrder, payload.receipts, payload.instanceKey === undefined ? {} : { instanceKey: payload.instanceKey })
+            const r = verifyOrderingFairness(payload.processingOrder, payload.receipts, {
+              ...(payload.instanceKey === undefined ? {} : { instanceKey: payload.instanceKey }),
+              ...(payload.members === undefined ? {} : { members: payload.members })
+            })
             return Result.isSuccess(r)
               ? { fair: true as const, ...r.success }
               : { fair: false as const, reason: r.failure.reason, violations: r.failure.violations }

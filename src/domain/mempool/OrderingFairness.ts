@@ -5,7 +5,10 @@
  *
  * Checks, in order:
  * 1. every receipt decodes and its signature verifies; all are signed by one instance key
- *    (the expected one, when given);
+ *    (the expected one, when given), or, given a cluster's membership (`members`, from
+ *    GET /v1/cluster), each by any member: every member serves the same position for an order,
+ *    each under its own key, so receipts for one order from two members must agree on the
+ *    order, batch, position, Lamport time and offset;
  * 2. the receipts are consistent: one receipt per order id, no two orders at one
  *    (batch, position), and sequence order (batch, position) agrees with arrival order (log
  *    offset) — positions are given in receive order, so a contradiction proves the instance
@@ -52,6 +55,8 @@ export class UnfairOrdering extends Schema.TaggedError<UnfairOrdering>()("Unfair
 export interface FairnessOptions {
   /** The instance key the receipts must be signed by (hex); default: whichever key signed the first. */
   readonly instanceKey?: string
+  /** A cluster's members (hex keys, GET /v1/cluster): receipts signed by any of them count (instanceKey is then ignored). */
+  readonly members?: ReadonlyArray<string>
 }
 
 const decodeReceipt = Schema.decodeUnknownResult(SignedReceiptSchema)
@@ -68,7 +73,10 @@ export const verifyOrderingFairness = (
 ): Result.Result<FairOrdering, UnfairOrdering> => {
   const violations: Array<Violation> = []
   const byId = new Map<string, SignedReceipt>()
-  let signer: string | null = options.instanceKey ?? null
+  const members = options.members === undefined ? undefined : new Set(options.members)
+  let signer: string | null = members === undefined ? options.instanceKey ?? null : null
+  const sameFacts = (a: SignedReceipt, b: SignedReceipt): boolean =>
+    a.batch === b.batch && a.position === b.position && a.lamport === b.lamport && a.offset === b.offset
 
   // 1. decode, signatures, one signer
   receipts.forEach((raw, index) => {
@@ -79,11 +87,15 @@ export const verifyOrderingFairness = (
     }
     const r = decoded.success
     if (!verifyReceiptSignature(r)) return void violations.push({ kind: "InvalidSignature", orderId: r.orderId })
-    if (signer === null) signer = r.instance
-    if (r.instance !== signer) return void violations.push({ kind: "ForeignSigner", orderId: r.orderId, signer: r.instance })
+    if (members !== undefined) {
+      if (!members.has(r.instance)) return void violations.push({ kind: "ForeignSigner", orderId: r.orderId, signer: r.instance })
+    } else {
+      if (signer === null) signer = r.instance
+      if (r.instance !== signer) return void violations.push({ kind: "ForeignSigner", orderId: r.orderId, signer: r.instance })
+    }
     const seen = byId.get(r.orderId)
     if (seen === undefined) byId.set(r.orderId, r)
-    else if (seen.signature !== r.signature) violations.push({ kind: "ConflictingReceipts", orderId: r.orderId })
+    else if (!sameFacts(seen, r)) violations.push({ kind: "ConflictingReceipts", orderId: r.orderId })
   })
 
   // 2. consistency of the signed sequence with itself and with arrival order
