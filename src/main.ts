@@ -204,13 +204,14 @@ export const instanceKeyLayer = (config: ServeConfig) => {
 export const leadershipLayer = (config: ServeConfig) => {
   if (config.clusterAdmin === undefined || config.log?.kind !== "kafka") return Layer.empty
   const log = kafkaLogOptions(config.log, config.dataDir)
-  const election = KafkaLeaderElection.layer({
+  const election = Layer.unwrap(Effect.map(InstanceKey, (key) => KafkaLeaderElection.layer({
+    instanceKey: key.publicKey,
     brokers: log.brokers,
     ...(log.topicPrefix === undefined ? {} : { topicPrefix: log.topicPrefix }),
     ...(log.ssl === undefined ? {} : { ssl: log.ssl }),
     ...(log.sasl === undefined ? {} : { sasl: log.sasl }),
     ...(config.clusterSessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: config.clusterSessionTimeoutMs })
-  })
+  })))
   return Layer.effectDiscard(Leadership.make).pipe(Layer.provide(election))
 }
 

@@ -24,6 +24,11 @@ export interface LeaderElectionService {
   readonly holds: Effect.Effect<boolean>
   /** Counts the times this member was given the lease: a new value is a new lease. */
   readonly lease: Effect.Effect<number>
+  /**
+   * The instance keys of the members in the election's group now (Kafka's view of who is
+   * alive: a member whose session expired is gone); undefined before the first join.
+   */
+  readonly live: Effect.Effect<ReadonlyArray<string> | undefined>
   /** Tell the election where the log stands for this member (read at the next join). */
   readonly advertise: (candidacy: Candidacy) => Effect.Effect<void>
   /** The election's state as one line (diagnostics). */

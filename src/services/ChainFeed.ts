@@ -21,7 +21,7 @@
  * projection folds them and the feed starts from it); `submitTransaction` hands a raw
  * transaction to the chain's observer.
  */
-import { isLeader } from "../domain/cluster/Authority.ts"
+import { ownsChain } from "../domain/cluster/Authority.ts"
 import { Context, Data, Effect, Layer, Semaphore, Stream } from "effect"
 import type { MessageType } from "../domain/MessageTypes.ts"
 import type { MessageId } from "../domain/Primitives.ts"
@@ -284,28 +284,33 @@ export const make = (options: ChainFeedOptions = {}) =>
         )
       })
 
-    // Chain observations count from the deployment's authority at their place in the log (the
-    // instance; in a cluster, the current term's leader): this member follows a chain only while
-    // it is that, and a member that takes over resumes from the projection's head.
-    const owns = runner.state(projection).pipe(
-      Effect.map(({ state }) => isLeader(state.authority, author.publicKey)),
-      Effect.orElseSucceed(() => false)
-    )
-    const OWNERSHIP_POLL_MS = 250
-    const untilOwned = Effect.gen(function*() {
-      while (!(yield* owns)) yield* Effect.sleep(OWNERSHIP_POLL_MS)
-    })
-    const whileOwned = Effect.gen(function*() {
-      while (yield* owns) yield* Effect.sleep(OWNERSHIP_POLL_MS)
-      yield* Effect.logInfo("chain feed: this member no longer decides chain observations; stopping")
-    })
+    // A chain's observations count from its owner at their place in the log (the instance; in
+    // a cluster, the member the leader assigned it to, else the leader): this member follows a
+    // chain only while it owns it, and a member that takes one over resumes from the
+    // projection's head (nothing published twice, a reorg meanwhile still reported).
+    const owns = (chain: string) =>
+      runner.state(projection).pipe(
+        Effect.map(({ state }) => ownsChain(state.authority, chain, author.publicKey)),
+        Effect.orElseSucceed(() => false)
+      )
+    const OWNERSHIP_POLL_MS = 100
+    const untilOwned = (chain: string) =>
+      Effect.gen(function*() {
+        while (!(yield* owns(chain))) yield* Effect.sleep(OWNERSHIP_POLL_MS)
+        yield* Effect.logInfo("chain feed: this member observes the chain").pipe(Effect.annotateLogs({ chain }))
+      })
+    const whileOwned = (chain: string) =>
+      Effect.gen(function*() {
+        while (yield* owns(chain)) yield* Effect.sleep(OWNERSHIP_POLL_MS)
+        yield* Effect.logInfo("chain feed: the chain is observed by another member now; stopping").pipe(Effect.annotateLogs({ chain }))
+      })
 
     const follow = (observer: ChainObserverService) => {
       const watches = () => [...keysOf(observer.chain).keys()]
       let delay = retryBase
       // A run that got as far as publishing resets the delay.
-      const owned = untilOwned.pipe(
-        Effect.andThen(Effect.raceFirst(followOnce(observer, watches, () => void (delay = retryBase)), whileOwned))
+      const owned = untilOwned(observer.chain).pipe(
+        Effect.andThen(Effect.raceFirst(followOnce(observer, watches, () => void (delay = retryBase)), whileOwned(observer.chain)))
       )
       const attempt: Effect.Effect<void> = owned.pipe(
         Effect.matchCauseEffect({

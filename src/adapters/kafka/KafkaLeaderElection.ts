@@ -11,6 +11,12 @@
  * to the member that leads in the highest term, so a member joining or restarting does not
  * take the lease from a live leader. Nothing is ever produced to the control topic.
  *
+ * The group is also how members know who is alive (the leader assigns chains over the live
+ * members, ADR 0002): the assignor names every member's key to every member. kafkajs hands a
+ * member only the topic names of its assignment (an assignment is opaque bytes to the
+ * broker), so the list travels as one extra topic name, `causeway-live:<keys>`, which kafkajs
+ * reports as an unsubscribed topic (RECEIVED_UNSUBSCRIBED_TOPICS) and otherwise ignores.
+ *
  * Holding the lease is not leading: a claim counts only by its place in the log, so a member
  * that still believes it holds the lease after losing it cannot decide anything that counts.
  */
@@ -31,12 +37,25 @@ export interface KafkaLeaderElectionOptions {
   readonly sessionTimeoutMs?: number
   /** Heartbeat interval (default 500 ms). */
   readonly heartbeatIntervalMs?: number
+  /** This member's instance key (what it advertises before the log says more). */
+  readonly instanceKey?: string
 }
 
 /** The control topic of a prefix. */
 export const controlTopic = (prefix: string): string => `${prefix}control`
 
 const ASSIGNER = "CausewayLeaderAssigner"
+
+/** The assignment's extra topic name that carries the live members' keys. */
+const LIVE_PREFIX = "causeway-live:"
+
+/** The live keys an assignment's topic names carry, if one does. */
+export const liveOf = (topics: ReadonlyArray<string>): ReadonlyArray<string> | undefined => {
+  const t = topics.find((x) => x.startsWith(LIVE_PREFIX))
+  if (t === undefined) return undefined
+  const keys = t.slice(LIVE_PREFIX.length).split(",").filter((k) => /^[0-9a-f]{64}$/.test(k))
+  return [...new Set(keys)].sort()
+}
 
 interface Advertised {
   readonly key: string
@@ -78,15 +97,18 @@ const assigner = (topic: string, advertised: () => Advertised): PartitionAssigne
   name: ASSIGNER,
   version: 1,
   assign: ({ members }) => {
-    const holder = pickHolder(members.map((m) => ({
+    const advertised = members.map((m) => ({
       memberId: m.memberId,
       advertised: parseAdvertised(AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.userData)
-    })))
+    }))
+    const holder = pickHolder(advertised)
+    const keys = [...new Set(advertised.flatMap((m) => m.advertised === undefined || m.advertised.key === "" ? [] : [m.advertised.key]))].sort()
+    const live = `${LIVE_PREFIX}${keys.join(",")}`
     return Promise.resolve(members.map((m) => ({
       memberId: m.memberId,
       memberAssignment: AssignerProtocol.MemberAssignment.encode({
         version: 1,
-        assignment: m.memberId === holder ? { [topic]: [0] } : {},
+        assignment: { [topic]: m.memberId === holder ? [0] : [], [live]: [] },
         userData: Buffer.alloc(0)
       })
     })))
@@ -102,11 +124,12 @@ export const start = (options: KafkaLeaderElectionOptions): Effect.Effect<Leader
   Effect.gen(function*() {
     const prefix = options.topicPrefix ?? "causeway."
     const topic = controlTopic(prefix)
-    let candidacy: Candidacy = { key: "", leads: false, term: 0 }
+    let candidacy: Candidacy = { key: options.instanceKey ?? "", leads: false, term: 0 }
     let holds = false
     let closing = false
     let generation = 0
     let leases = 0
+    let live: ReadonlyArray<string> | undefined
     const state = yield* Ref.make("not joined yet")
     const kafka = new Kafka({
       clientId: `${options.clientId ?? "causeway"}-election`,
@@ -159,6 +182,11 @@ export const start = (options: KafkaLeaderElectionOptions): Effect.Effect<Leader
         if (holds && !held) leases++
         Effect.runSync(Ref.set(state, `${holds ? "holds" : "does not hold"} the lease (generation ${generation} of group ${e.payload.groupId}, member ${e.payload.memberId})`))
       })
+      // The assignment's extra topic name: who is in the group (see above).
+      c.on(c.events.RECEIVED_UNSUBSCRIBED_TOPICS, (e) => {
+        const keys = liveOf(e.payload.topicsNotSubscribed)
+        if (keys !== undefined) live = keys
+      })
       for (const event of [c.events.REBALANCING, c.events.STOP, c.events.DISCONNECT, c.events.CRASH]) {
         c.on(event, () => {
           holds = false
@@ -191,6 +219,7 @@ export const start = (options: KafkaLeaderElectionOptions): Effect.Effect<Leader
     return {
       holds: Effect.sync(() => holds),
       lease: Effect.sync(() => leases),
+      live: Effect.sync(() => live),
       advertise: (c: Candidacy) => Effect.sync(() => { candidacy = c }),
       describe: Ref.get(state)
     } satisfies LeaderElectionService

@@ -18,7 +18,9 @@
  * projection that heeds decisions folds it beside its own state.
  */
 import { Result, Schema } from "effect"
-import { PositiveInt } from "../Primitives.ts"
+import { sha256 } from "@noble/hashes/sha2.js"
+import { bytesToHex } from "@noble/hashes/utils.js"
+import { Name, PositiveInt } from "../Primitives.ts"
 
 /** Most members one set may name. */
 export const MAX_MEMBERS = 64
@@ -34,14 +36,28 @@ export const ClusterMembersSet = Schema.Struct({
 /** A member claims the leadership for `term` (the current term + 1). */
 export const LeaderTermClaimed = Schema.Struct({ term: PositiveInt })
 
+/** Most chains one assignment may name. */
+export const MAX_CHAINS = 64
+
+/**
+ * The leader assigns each configured chain to one live member by rendezvous hashing
+ * (`hrwOwner`); `chains` is the leader's configured list, which every member must share.
+ */
+export const ChainOwnersAssigned = Schema.Struct({
+  chains: Schema.Array(Name).check(Schema.isMaxLength(MAX_CHAINS)),
+  live: Schema.Array(MemberKey).check(Schema.isMaxLength(MAX_MEMBERS)),
+  owners: Schema.Array(Schema.Struct({ chain: Name, owner: MemberKey })).check(Schema.isMaxLength(MAX_CHAINS))
+})
+
 /** Payload schemas of the cluster's message types. */
-export const ClusterPayloads = { ClusterMembersSet, LeaderTermClaimed } as const
+export const ClusterPayloads = { ClusterMembersSet, LeaderTermClaimed, ChainOwnersAssigned } as const
 
 /** The cluster's message types. */
 export type ClusterMessageType = keyof typeof ClusterPayloads
 
 /** Is this one of the cluster's message types? */
-export const isClusterType = (type: string): type is ClusterMessageType => type === "ClusterMembersSet" || type === "LeaderTermClaimed"
+export const isClusterType = (type: string): type is ClusterMessageType =>
+  type === "ClusterMembersSet" || type === "LeaderTermClaimed" || type === "ChainOwnersAssigned"
 
 /** Who decides in a deployment: fixed for its whole log (configuration, not events). */
 export interface AuthorityConfig {
@@ -72,6 +88,18 @@ export interface AuthorityState {
    * claim, or a set that dropped the leader (leader null from there).
    */
   readonly history: ReadonlyArray<LeaderSpan>
+  /** The chains the cluster observes (the latest assignment's), sorted. */
+  readonly chains: ReadonlyArray<string>
+  /** Each assigned chain's owner (sorted by chain): only it may author that chain's observations. */
+  readonly owners: ReadonlyArray<ChainOwner>
+  /** Offset of the assignment in force. */
+  readonly ownersAt: number | null
+}
+
+/** A chain and the member that observes it. */
+export interface ChainOwner {
+  readonly chain: string
+  readonly owner: string
 }
 
 /** From `from` on (until the next span), `leader` led in `term`. */
@@ -87,8 +115,8 @@ export const MAX_HISTORY = 256
 /** The state before any record. */
 export const initialAuthority = (config: AuthorityConfig): AuthorityState =>
   config.clusterAdmin === undefined
-    ? { admin: null, instance: config.instanceKey, members: [], membersAt: null, term: 0, leader: null, termAt: null, history: [] }
-    : { admin: config.clusterAdmin, instance: null, members: [], membersAt: null, term: 0, leader: null, termAt: null, history: [] }
+    ? { admin: null, instance: config.instanceKey, members: [], membersAt: null, term: 0, leader: null, termAt: null, history: [], chains: [], owners: [], ownersAt: null }
+    : { admin: config.clusterAdmin, instance: null, members: [], membersAt: null, term: 0, leader: null, termAt: null, history: [], chains: [], owners: [], ownersAt: null }
 
 /** Does the state belong to this configuration (a snapshot folded under another is not reused)? */
 export const matchesConfig = (s: AuthorityState, config: AuthorityConfig): boolean =>
@@ -163,13 +191,56 @@ export const authoringRefusal = (s: AuthorityState, type: string, sender: string
     if (s.admin === null) return "this deployment has no cluster admin (serve --cluster-admin)"
     return sender === s.admin ? null : "only the cluster admin may set the members"
   }
-  if (type === "LeaderTermClaimed") {
+  if (type === "LeaderTermClaimed" || type === "ChainOwnersAssigned") {
     if (s.admin === null) return "this deployment has no cluster admin (serve --cluster-admin)"
-    return s.members.includes(sender) ? null : "only a member may claim a term"
+    return s.members.includes(sender) ? null : type === "LeaderTermClaimed" ? "only a member may claim a term" : "only a member may assign chains"
   }
   if (!roles.has(type)) return null
   if (isMember(s, sender)) return null
   return s.instance !== null ? `only the instance may author ${type}` : `only a cluster member may author ${type}`
+}
+
+/**
+ * Is an observation of `chain` from `sender` heeded here? The chain's assigned owner if it has
+ * one; else the leader (a deployment of one: the instance).
+ */
+export const heedsChain = (s: AuthorityState, chain: string, sender: string): boolean => {
+  if (s.instance !== null) return sender === s.instance
+  const assigned = s.owners.find((o) => o.chain === chain)
+  return assigned !== undefined ? assigned.owner === sender : isLeader(s, sender)
+}
+
+/** Does `sender` observe `chain` at this point of the log? (What the chain feed asks of itself.) */
+export const ownsChain = heedsChain
+
+const encoder = new TextEncoder()
+
+/**
+ * Rendezvous (highest-random-weight) hashing: the member with the highest
+ * SHA-256(chain ‖ 0x00 ‖ member key) owns the chain. Removing a member moves only its
+ * chains, each to the next highest; undefined without members.
+ */
+export const hrwOwner = (chain: string, members: ReadonlyArray<string>): string | undefined => {
+  let best: string | undefined
+  let bestWeight = ""
+  for (const m of members) {
+    const weight = bytesToHex(sha256(encoder.encode(`${chain}\u0000${m}`)))
+    if (best === undefined || weight > bestWeight || (weight === bestWeight && m < best)) {
+      best = m
+      bestWeight = weight
+    }
+  }
+  return best
+}
+
+/** The owners rendezvous hashing gives `chains` over the live members (sorted by chain). */
+export const assignChains = (chains: ReadonlyArray<string>, live: ReadonlyArray<string>): ReadonlyArray<ChainOwner> => {
+  const out: Array<ChainOwner> = []
+  for (const chain of [...new Set(chains)].sort()) {
+    const owner = hrwOwner(chain, live)
+    if (owner !== undefined) out.push({ chain, owner })
+  }
+  return out
 }
 
 /** The fields of a record the fold reads. */
@@ -182,6 +253,7 @@ export interface AuthorityRecord {
 
 const decodeMembers = Schema.decodeUnknownResult(ClusterMembersSet)
 const decodeClaim = Schema.decodeUnknownResult(LeaderTermClaimed)
+const decodeAssignment = Schema.decodeUnknownResult(ChainOwnersAssigned)
 
 const payloadOf = (body: string): unknown => {
   try {
@@ -200,6 +272,16 @@ export const refusalOf = (s: AuthorityState, r: AuthorityRecord): string | null 
     if (r.sender !== s.admin) return "only the cluster admin may set the members"
     return Result.isSuccess(decodeMembers(payloadOf(r.body))) ? null : "the payload is not a member set"
   }
+  if (r.type === "ChainOwnersAssigned") {
+    if (!isLeader(s, r.sender)) return "only the current term's leader may assign chains"
+    const a = decodeAssignment(payloadOf(r.body))
+    if (Result.isFailure(a)) return "the payload is not a chain assignment"
+    for (const o of a.success.owners) {
+      if (!s.members.includes(o.owner)) return `the owner of ${o.chain} is not a member`
+      if (!a.success.chains.includes(o.chain)) return `${o.chain} is not among the assignment's chains`
+    }
+    return null
+  }
   if (!s.members.includes(r.sender)) return "only a member may claim a term"
   const claim = decodeClaim(payloadOf(r.body))
   if (Result.isFailure(claim)) return "the payload is not a claim"
@@ -214,7 +296,14 @@ export const evolveAuthority = (s: AuthorityState, r: AuthorityRecord): Authorit
     const members = [...new Set(p.members)].sort()
     const leader = s.leader !== null && members.includes(s.leader) ? s.leader : null
     const history = leader === s.leader ? s.history : remember(s.history, { term: s.term, leader: null, from: r.offset })
-    return { ...s, members, membersAt: r.offset, leader, history }
+    // A chain whose owner is no longer a member goes back to the leader until reassigned.
+    const owners = s.owners.filter((o) => members.includes(o.owner))
+    return { ...s, members, membersAt: r.offset, leader, history, owners }
+  }
+  if (r.type === "ChainOwnersAssigned") {
+    const a = Result.getOrThrow(decodeAssignment(payloadOf(r.body)))
+    const owners = [...new Map(a.owners.map((o) => [o.chain, o] as const)).values()].sort((x, y) => (x.chain < y.chain ? -1 : x.chain > y.chain ? 1 : 0))
+    return { ...s, chains: [...new Set(a.chains)].sort(), owners, ownersAt: r.offset }
   }
   const claim = Result.getOrThrow(decodeClaim(payloadOf(r.body)))
   return { ...s, term: claim.term, leader: r.sender, termAt: r.offset, history: remember(s.history, { term: claim.term, leader: r.sender, from: r.offset }) }
@@ -232,7 +321,10 @@ export const AuthorityJson = Schema.Struct({
   term: Schema.Number,
   leader: Schema.NullOr(Schema.String),
   termAt: Schema.NullOr(Schema.Number),
-  history: Schema.Array(Schema.Struct({ term: Schema.Number, leader: Schema.NullOr(Schema.String), from: Schema.Number }))
+  history: Schema.Array(Schema.Struct({ term: Schema.Number, leader: Schema.NullOr(Schema.String), from: Schema.Number })),
+  chains: Schema.Array(Schema.String),
+  owners: Schema.Array(Schema.Struct({ chain: Schema.String, owner: Schema.String })),
+  ownersAt: Schema.NullOr(Schema.Number)
 })
 
 /** What `GET /v1/cluster` answers: this instance, the deployment's authority and who leads. */
@@ -253,6 +345,9 @@ export interface ClusterView {
   readonly isLeader: boolean
   /** The latest leader changes, oldest first. */
   readonly history: ReadonlyArray<LeaderSpan>
+  /** The chains the cluster observes and who observes each (none assigned: the leader). */
+  readonly chains: ReadonlyArray<string>
+  readonly owners: ReadonlyArray<ChainOwner>
   /** Up to which offset of the log this view is folded. */
   readonly offset: number
 }
@@ -270,5 +365,7 @@ export const clusterViewOf = (s: AuthorityState, instance: string, offset: numbe
   isMember: isMember(s, instance),
   isLeader: isLeader(s, instance),
   history: s.history,
+  chains: s.chains,
+  owners: s.owners,
   offset
 })

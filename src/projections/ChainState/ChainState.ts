@@ -22,7 +22,7 @@ import { ChainFinalized, ChainHeadVerified, ChainMisbehaviourDetected, ChainReor
 import { LightClientProof } from "../../domain/MessageTypes.ts"
 import type { LogRecord } from "../../ports/CausalLog.ts"
 import type { FollowCursor, VerifiedHeader } from "../../ports/ChainObserver.ts"
-import { type AuthorityConfig, heeds, isMember } from "../../domain/cluster/Authority.ts"
+import { type AuthorityConfig, heedsChain, isMember } from "../../domain/cluster/Authority.ts"
 import { authorized, type WithAuthority } from "../Authorized.ts"
 import type { Projection } from "../Projection.ts"
 
@@ -445,22 +445,26 @@ export type ChainStateContext = AuthorityConfig
 export const CHAIN_STATE = "chain-state"
 
 /**
- * The chain-observer projection: chain observations count from the authority in force at
- * their place in the log, proofs from any member (each is checked against a header it names).
+ * The chain-observer projection: a chain's observations count from its owner at their place
+ * in the log (else the leader; a deployment of one: the instance), proofs from any member
+ * (each is checked against a header the owner published).
  */
 export const makeChainState = (context: ChainStateContext): Projection<WithAuthority<ChainState>> =>
   authorized(context, {
     name: CHAIN_STATE,
     // 3: observations count from the authority at their place in the log (cluster leader terms).
-    version: 3,
+    // 4: ... from the chain's owner (ChainOwnersAssigned), else the leader.
+    version: 4,
     needsLinks: true,
     initialState,
     evolve: (state, record, authority) => {
-      if (!isChainType(record.type)) return state
-      const allowed = record.type === "LightClientProof" ? isMember(authority, record.sender) : heeds(authority, record.type, record.sender)
-      if (!allowed) return state
+      if (!isChainType(record.type) || !isMember(authority, record.sender)) return state
       const event = chainEventOf(record)
-      return event === undefined ? state : evolveChainState(state, event, record.id)
+      if (event === undefined) return state
+      // Observations count from the chain's owner at this point of the log (assigned by the
+      // leader by rendezvous hashing; none assigned: the leader); proofs from any member.
+      if (event.type !== "LightClientProof" && !heedsChain(authority, event.payload.chain, record.sender)) return state
+      return evolveChainState(state, event, record.id)
     },
     encode,
     decode
