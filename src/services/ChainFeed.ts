@@ -285,7 +285,7 @@ export const make = (options: ChainFeedOptions = {}) =>
       })
 
     // A chain's observations count from its owner at their place in the log (the instance; in
-    // a cluster, the member the leader assigned it to, else the leader): this member follows a
+    // a cluster, the member the leader assigned it to): this member follows a
     // chain only while it owns it, and a member that takes one over resumes from the
     // projection's head (nothing published twice, a reorg meanwhile still reported).
     const owns = (chain: string) =>

@@ -90,7 +90,7 @@ export interface AuthorityState {
   readonly history: ReadonlyArray<LeaderSpan>
   /** The chains the cluster observes (the latest assignment's), sorted. */
   readonly chains: ReadonlyArray<string>
-  /** Each assigned chain's owner (sorted by chain): only it may author that chain's observations. */
+  /** Each assigned chain's owner (sorted by chain): only it may author that chain's observations (an unassigned chain: nobody). */
   readonly owners: ReadonlyArray<ChainOwner>
   /** Offset of the assignment in force. */
   readonly ownersAt: number | null
@@ -201,13 +201,14 @@ export const authoringRefusal = (s: AuthorityState, type: string, sender: string
 }
 
 /**
- * Is an observation of `chain` from `sender` heeded here? The chain's assigned owner if it has
- * one; else the leader (a deployment of one: the instance).
+ * Is an observation of `chain` from `sender` heeded here? In a cluster, only from the member
+ * the leader assigned the chain to (an unassigned chain, before the first assignment or after
+ * its owner left the members, is observed by nobody until the leader assigns it, which it
+ * does at its next step); in a deployment of one, from the instance.
  */
 export const heedsChain = (s: AuthorityState, chain: string, sender: string): boolean => {
   if (s.instance !== null) return sender === s.instance
-  const assigned = s.owners.find((o) => o.chain === chain)
-  return assigned !== undefined ? assigned.owner === sender : isLeader(s, sender)
+  return s.owners.some((o) => o.chain === chain && o.owner === sender)
 }
 
 /** Does `sender` observe `chain` at this point of the log? (What the chain feed asks of itself.) */
@@ -296,7 +297,7 @@ export const evolveAuthority = (s: AuthorityState, r: AuthorityRecord): Authorit
     const members = [...new Set(p.members)].sort()
     const leader = s.leader !== null && members.includes(s.leader) ? s.leader : null
     const history = leader === s.leader ? s.history : remember(s.history, { term: s.term, leader: null, from: r.offset })
-    // A chain whose owner is no longer a member goes back to the leader until reassigned.
+    // A chain whose owner is no longer a member is observed by nobody until the leader reassigns it.
     const owners = s.owners.filter((o) => members.includes(o.owner))
     return { ...s, members, membersAt: r.offset, leader, history, owners }
   }
@@ -348,6 +349,7 @@ export interface ClusterView {
   /** The chains the cluster observes and who observes each (none assigned: the leader). */
   readonly chains: ReadonlyArray<string>
   readonly owners: ReadonlyArray<ChainOwner>
+  readonly ownersAt: number | null
   /** Up to which offset of the log this view is folded. */
   readonly offset: number
 }
@@ -367,5 +369,6 @@ export const clusterViewOf = (s: AuthorityState, instance: string, offset: numbe
   history: s.history,
   chains: s.chains,
   owners: s.owners,
+  ownersAt: s.ownersAt,
   offset
 })

@@ -446,14 +446,14 @@ export const CHAIN_STATE = "chain-state"
 
 /**
  * The chain-observer projection: a chain's observations count from its owner at their place
- * in the log (else the leader; a deployment of one: the instance), proofs from any member
+ * in the log (a deployment of one: the instance), proofs from any member
  * (each is checked against a header the owner published).
  */
 export const makeChainState = (context: ChainStateContext): Projection<WithAuthority<ChainState>> =>
   authorized(context, {
     name: CHAIN_STATE,
     // 3: observations count from the authority at their place in the log (cluster leader terms).
-    // 4: ... from the chain's owner (ChainOwnersAssigned), else the leader.
+    // 4: ... from the chain's owner (ChainOwnersAssigned).
     version: 4,
     needsLinks: true,
     initialState,
@@ -462,7 +462,7 @@ export const makeChainState = (context: ChainStateContext): Projection<WithAutho
       const event = chainEventOf(record)
       if (event === undefined) return state
       // Observations count from the chain's owner at this point of the log (assigned by the
-      // leader by rendezvous hashing; none assigned: the leader); proofs from any member.
+      // leader by rendezvous hashing); proofs from any member.
       if (event.type !== "LightClientProof" && !heedsChain(authority, event.payload.chain, record.sender)) return state
       return evolveChainState(state, event, record.id)
     },
