@@ -167,12 +167,15 @@ export interface Server extends Running {
   readonly announcement: { readonly message: string; readonly annotations: Record<string, unknown> }
 }
 
-/** Start `causeway serve --port 0` over `dataDir` and wait for its `causeway serving` line. */
+/**
+ * Start `causeway serve --port 0` over `dataDir` and wait for its `causeway serving` line. The
+ * server is SIGKILLed after `timeoutMs` (default 120 s, `start`'s), so a stuck test cannot leak it.
+ */
 export const startServer = async (
   dataDir: string,
-  options: { readonly args?: ReadonlyArray<string>; readonly env?: Record<string, string> } = {}
+  options: { readonly args?: ReadonlyArray<string>; readonly env?: Record<string, string>; readonly timeoutMs?: number } = {}
 ): Promise<Server> => {
-  const running = start(["serve", ...(options.args ?? ["--port", "0", "--data-dir", dataDir])], { env: options.env ?? {} })
+  const running = start(["serve", ...(options.args ?? ["--port", "0", "--data-dir", dataDir])], { env: options.env ?? {}, timeoutMs: options.timeoutMs })
   const line = await waitForLine(running.child, () => running.stdout() + running.stderr(), (l) => l.includes("\"causeway serving\""))
   const announcement = JSON.parse(line) as Server["announcement"]
   const url = announcement.annotations["url"] as string
