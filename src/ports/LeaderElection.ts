@@ -14,6 +14,10 @@ export interface Candidacy {
   readonly key: string
   /** Does the log say this member leads now? */
   readonly leads: boolean
+  /** Does the log name it a member? (The lease goes to members first.) */
+  readonly member: boolean
+  /** The log names members and this instance is not one: it should not hold the lease at all. */
+  readonly excluded: boolean
   /** The term the member has folded. */
   readonly term: number
 }

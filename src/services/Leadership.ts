@@ -95,7 +95,13 @@ export const make = Effect.gen(function*() {
   const step: Effect.Effect<number | undefined> = Effect.gen(function*() {
     const { state } = yield* runner.state(cluster).pipe(Effect.orDie)
     const a = state.authority
-    yield* election.advertise({ key: me, leads: isLeader(a, me), term: a.term })
+    yield* election.advertise({
+      key: me,
+      leads: isLeader(a, me),
+      member: a.members.includes(me),
+      excluded: a.members.length > 0 && !a.members.includes(me),
+      term: a.term
+    })
     const mismatch = chainsMismatch(a, configured)
     if (mismatch !== undefined) {
       if (!mismatchLogged) yield* Effect.logError(`leadership: ${mismatch}; this member claims no term`)

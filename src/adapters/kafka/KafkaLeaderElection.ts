@@ -60,6 +60,7 @@ export const liveOf = (topics: ReadonlyArray<string>): ReadonlyArray<string> | u
 interface Advertised {
   readonly key: string
   readonly leads: boolean
+  readonly member: boolean
   readonly term: number
 }
 
@@ -68,27 +69,39 @@ const parseAdvertised = (userData: Buffer | undefined): Advertised | undefined =
   try {
     const v: unknown = JSON.parse(userData.toString("utf8"))
     if (typeof v !== "object" || v === null) return undefined
-    const { key, leads, term } = v as Record<string, unknown>
-    return typeof key === "string" && typeof leads === "boolean" && typeof term === "number" ? { key, leads, term } : undefined
+    const { key, leads, member, term } = v as Record<string, unknown>
+    return typeof key === "string" && typeof leads === "boolean" && typeof member === "boolean" && typeof term === "number"
+      ? { key, leads, member, term }
+      : undefined
   } catch {
     return undefined
   }
 }
 
 /**
- * Pick the lease holder among the members (pure, for tests): the member whose metadata says it
- * leads in the highest term; else the member that has folded the highest term; ties by member id.
+ * Pick the lease holder among the group's members (pure, for tests): the one whose metadata
+ * says it leads (in the highest term); else a member of the cluster (by the log) that has
+ * folded the highest term; an instance the log does not name a member only when no member is
+ * in the group; ties by member id.
  */
 export const pickHolder = (members: ReadonlyArray<{ readonly memberId: string; readonly advertised: Advertised | undefined }>): string | undefined => {
-  const rank = (m: (typeof members)[number]): [number, number] => [m.advertised?.leads === true ? 1 : 0, m.advertised?.term ?? -1]
+  const rank = (m: (typeof members)[number]): ReadonlyArray<number> => [
+    m.advertised?.leads === true && m.advertised.member ? 1 : 0,
+    m.advertised?.member === true ? 1 : 0,
+    m.advertised?.term ?? -1
+  ]
+  const better = (a: ReadonlyArray<number>, b: ReadonlyArray<number>): number => {
+    for (let i = 0; i < a.length; i++) if ((a[i] as number) !== (b[i] as number)) return (a[i] as number) - (b[i] as number)
+    return 0
+  }
   let best: (typeof members)[number] | undefined
   for (const m of members) {
     if (best === undefined) {
       best = m
       continue
     }
-    const [a, b] = [rank(m), rank(best)]
-    if (a[0] > b[0] || (a[0] === b[0] && (a[1] > b[1] || (a[1] === b[1] && m.memberId < best.memberId)))) best = m
+    const d = better(rank(m), rank(best))
+    if (d > 0 || (d === 0 && m.memberId < best.memberId)) best = m
   }
   return best?.memberId
 }
@@ -124,7 +137,7 @@ export const start = (options: KafkaLeaderElectionOptions): Effect.Effect<Leader
   Effect.gen(function*() {
     const prefix = options.topicPrefix ?? "causeway."
     const topic = controlTopic(prefix)
-    let candidacy: Candidacy = { key: options.instanceKey ?? "", leads: false, term: 0 }
+    let candidacy: Candidacy = { key: options.instanceKey ?? "", leads: false, member: false, excluded: false, term: 0 }
     let holds = false
     let closing = false
     let generation = 0
@@ -200,14 +213,28 @@ export const start = (options: KafkaLeaderElectionOptions): Effect.Effect<Leader
       })
     })
 
-    yield* join.pipe(
+    const joining = join.pipe(
       Effect.tapError((e) => Ref.set(state, `joining failed: ${String(e.cause instanceof Error ? e.cause.message : e.cause)}`).pipe(
         Effect.andThen(Effect.logWarning(`leader election: joining the group failed (${String(e.cause)}); retrying`))
       )),
       Effect.retry(Schedule.spaced("2 seconds")),
-      Effect.ignore,
-      Effect.forkScoped
+      Effect.ignore
     )
+    yield* Effect.forkScoped(joining)
+    const scope = yield* Effect.scope
+    // The lease is given only when the group rebalances: an instance that holds it but is not
+    // (or no longer) a member leaves and joins again, so the lease goes to a member.
+    let leaving = false
+    const leaveAndRejoin = Effect.gen(function*() {
+      if (leaving || closing) return
+      leaving = true
+      holds = false
+      yield* Ref.set(state, "left the group: holding the lease without being a member")
+      yield* Effect.promise(() => consumer?.disconnect().catch(() => undefined) ?? Promise.resolve())
+      yield* Effect.sleep("1 second")
+      leaving = false
+      if (!closing) yield* joining
+    }).pipe(Effect.forkIn(scope), Effect.asVoid)
     yield* Effect.addFinalizer(() =>
       Effect.promise(async () => {
         closing = true
@@ -220,7 +247,11 @@ export const start = (options: KafkaLeaderElectionOptions): Effect.Effect<Leader
       holds: Effect.sync(() => holds),
       lease: Effect.sync(() => leases),
       live: Effect.sync(() => live),
-      advertise: (c: Candidacy) => Effect.sync(() => { candidacy = c }),
+      advertise: (c: Candidacy) =>
+        Effect.suspend(() => {
+          candidacy = c
+          return holds && c.excluded ? leaveAndRejoin : Effect.void
+        }),
       describe: Ref.get(state)
     } satisfies LeaderElectionService
   })
