@@ -277,7 +277,11 @@ export const refusalOf = (s: AuthorityState, r: AuthorityRecord): string | null 
     if (!isLeader(s, r.sender)) return "only the current term's leader may assign chains"
     const a = decodeAssignment(payloadOf(r.body))
     if (Result.isFailure(a)) return "the payload is not a chain assignment"
+    const named = new Map<string, string>()
     for (const o of a.success.owners) {
+      const earlier = named.get(o.chain)
+      if (earlier !== undefined && earlier !== o.owner) return `the payload names two owners of ${o.chain}`
+      named.set(o.chain, o.owner)
       if (!s.members.includes(o.owner)) return `the owner of ${o.chain} is not a member`
       if (!a.success.chains.includes(o.chain)) return `${o.chain} is not among the assignment's chains`
     }
