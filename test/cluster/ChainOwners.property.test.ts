@@ -9,8 +9,9 @@
  *
  * The chain-state projection over any log of heads, proofs, assignments, member sets and
  * claims (real signed records): it holds exactly the heads whose author owned "eth" at their
- * place (else led), and the proofs from members, as a model of the rules written out here
- * says; alike on every member, and from a snapshot taken at any cut.
+ * place (while nobody owns it, none: not the leader's either), and the proofs from members, as
+ * a model of the rules written out here says (an assignment naming two owners of the chain
+ * changes nothing); alike on every member, and from a snapshot taken at any cut.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { sha256 } from "@noble/hashes/sha2.js"
@@ -134,16 +135,34 @@ type Member = "a" | "b" | "c"
 type Event =
   | { readonly kind: "head"; readonly by: Who | "rightful" | "leader" }
   | { readonly kind: "proof"; readonly by: Who }
-  | { readonly kind: "assign"; readonly by: Member | "leader"; readonly to: Member | null }
+  /** Names `to` (null: nobody) as the owner of "eth", and `also` too when it is not null (the same or a second owner). */
+  | { readonly kind: "assign"; readonly by: Member | "leader"; readonly to: Member | null; readonly also: Member | null }
   | { readonly kind: "set"; readonly members: ReadonlyArray<Member> }
   | { readonly kind: "claim"; readonly by: Member }
 
 const anyone = fc.constantFrom<Who>("a", "b", "c", "alice")
 const member = fc.constantFrom<Member>("a", "b", "c")
 const event: fc.Arbitrary<Event> = fc.oneof(
-  { weight: 8, arbitrary: fc.record({ kind: fc.constant("head" as const), by: fc.oneof(anyone, fc.constantFrom("rightful" as const, "leader" as const)) }) },
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      kind: fc.constant("head" as const),
+      // While the chain is nobody's (from the start until the leader's first assignment) every
+      // head is refused: "rightful" and "leader" weigh more so that heads still count from
+      // owners and are refused from a leader that does not own the chain.
+      by: fc.oneof({ weight: 2, arbitrary: anyone }, { weight: 3, arbitrary: fc.constant("rightful" as const) }, { weight: 2, arbitrary: fc.constant("leader" as const) })
+    })
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("proof" as const), by: anyone }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant("assign" as const), by: fc.oneof(member, fc.constant("leader" as const)), to: fc.option(member, { freq: 5 }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant("assign" as const),
+      by: fc.oneof({ weight: 1, arbitrary: member }, { weight: 2, arbitrary: fc.constant("leader" as const) }),
+      to: fc.option(member, { freq: 8 }),
+      also: fc.oneof({ weight: 2, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: member })
+    })
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("set" as const), members: fc.subarray<Member>(["a", "b", "c"], { minLength: 1 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("claim" as const), by: member }) }
 )
@@ -157,17 +176,25 @@ interface Built {
   readonly heads: ReadonlyArray<Tip>
   /** Each proof key's latest counted value and height. */
   readonly proofs: ReadonlyMap<string, readonly [string, number]>
-  /** Heads that count from an owner that does not lead; heads refused from a leader that does not own. */
+  /** Heads that count from an owner that does not lead, and from one that leads. */
   readonly fromOwner: number
+  readonly fromLeadingOwner: number
+  /** Heads refused from the leader while another member owns the chain, and while nobody does. */
   readonly refusedFromLeader: number
+  readonly refusedUnowned: number
+  /** The current leader's assignments of members refused for naming two owners; accepted with an identical entry twice. */
+  readonly twoOwners: number
+  readonly collapsed: number
 }
 
 /**
  * The log, and what the rules say counts, written out for this scenario: the admin names
  * {a, b, c}, `a` claims term 1, then the events. A head counts when its author is a member and
- * owns "eth" (no owner: leads); an assignment when its author leads and names a member; a set
- * drops the leader and the owner it does not name; a claim (of the next term) by a member wins.
- * Every head builds on the last counted one, so a head wrongly heeded or refused shows.
+ * owns "eth" (no owner: nobody's head counts, the leader's neither); an assignment when its
+ * author leads and names only members and at most one owner of "eth" (identical entries are
+ * one); a set drops the leader and the owner it does not name (the chain is then nobody's
+ * until the next assignment); a claim (of the next term) by a member wins. Every head builds on
+ * the last counted one, so a head wrongly heeded or refused shows.
  */
 const build = (events: ReadonlyArray<Event>): Built => {
   const log = clusterLog()
@@ -181,12 +208,18 @@ const build = (events: ReadonlyArray<Event>): Built => {
   const heads: Array<Tip> = []
   const proofs = new Map<string, readonly [string, number]>()
   let fromOwner = 0
+  let fromLeadingOwner = 0
   let refusedFromLeader = 0
+  let refusedUnowned = 0
+  let twoOwners = 0
+  let collapsed = 0
   const isMember = (x: Who): x is Member => x !== "alice" && members.has(x)
   events.forEach((e, i) => {
     switch (e.kind) {
       case "head": {
-        // "rightful": whoever the model says may author it now; "leader": whoever leads (else `a`).
+        // "rightful": whoever the model says may author it now, the owner (when nobody owns the
+        // chain, nobody may: the leader, else `a`, whose head must be refused); "leader": whoever
+        // leads (else `a`).
         const by: Who = e.by === "rightful" ? (owner ?? leader ?? "a") : e.by === "leader" ? (leader ?? "a") : e.by
         const h = { height: tip === undefined ? 0 : tip.height + 1, hash: hash(`${i}:${by}`) }
         log.append(who[by], "ChainHeadVerified", {
@@ -198,11 +231,15 @@ const build = (events: ReadonlyArray<Event>): Built => {
           stateRoot: hash(`root:${h.hash}`),
           time: h.height * 12_000
         })
-        if (isMember(by) && (owner ?? leader) === by) {
+        if (isMember(by) && owner === by) {
           tip = h
           heads.push(h)
-          if (by !== leader) fromOwner += 1
-        } else if (by === leader) refusedFromLeader += 1
+          if (by === leader) fromLeadingOwner += 1
+          else fromOwner += 1
+        } else if (by === leader) {
+          if (owner === null) refusedUnowned += 1
+          else refusedFromLeader += 1
+        }
         break
       }
       case "proof": {
@@ -216,9 +253,15 @@ const build = (events: ReadonlyArray<Event>): Built => {
       case "assign": {
         // "leader": whoever leads now (when nobody does, `a`).
         const by: Member = e.by === "leader" ? (leader ?? "a") : e.by
-        const owners = e.to === null ? [] : [{ chain: "eth", owner: who[e.to].publicKey }]
+        const named = [e.to, e.also].filter((m): m is Member => m !== null)
+        const owners = named.map((m) => ({ chain: "eth", owner: who[m].publicKey }))
         log.append(who[by], "ChainOwnersAssigned", { chains: ["eth", "op"], live: [a, b, c].map((k) => k.publicKey).sort(), owners })
-        if (leader === by && (e.to === null || members.has(e.to))) owner = e.to
+        const leads = leader === by
+        const ofMembers = named.every((m) => members.has(m))
+        const one = new Set(named).size <= 1
+        if (leads && ofMembers && one) owner = named[0] ?? null
+        if (leads && ofMembers && !one) twoOwners += 1
+        if (leads && ofMembers && one && named.length === 2) collapsed += 1
         break
       }
       case "set":
@@ -236,7 +279,7 @@ const build = (events: ReadonlyArray<Event>): Built => {
         break
     }
   })
-  return { records: log.records, heads, proofs, fromOwner, refusedFromLeader }
+  return { records: log.records, heads, proofs, fromOwner, fromLeadingOwner, refusedFromLeader, refusedUnowned, twoOwners, collapsed }
 }
 
 const instances = [a, b, c].map((k) => makeChainState(clusterConfig(k)))
@@ -244,17 +287,25 @@ type S = (typeof instances)[number]["initialState"]
 const fold = (p: Projection<S>, records: ReadonlyArray<LogRecord>, from: S = p.initialState): S => records.reduce((s, r) => p.evolve(s, r), from)
 
 describe("the chain-state projection with chains owned apart", () => {
-  it("holds exactly the heads whose author owned (else led) the chain at their place, and proofs from members, alike on every member", () => {
+  it("holds exactly the heads whose author owned the chain at their place (none while nobody owns it), and proofs from members, alike on every member", () => {
     let counted = 0
     let refused = 0
     let fromOwner = 0
+    let fromLeadingOwner = 0
     let refusedFromLeader = 0
+    let refusedUnowned = 0
+    let twoOwners = 0
+    let collapsed = 0
     fc.assert(
       fc.property(fc.array(event, { minLength: 4, maxLength: 40 }), (events) => {
         const built = build(events)
         const { records, heads, proofs } = built
         fromOwner += built.fromOwner
+        fromLeadingOwner += built.fromLeadingOwner
         refusedFromLeader += built.refusedFromLeader
+        refusedUnowned += built.refusedUnowned
+        twoOwners += built.twoOwners
+        collapsed += built.collapsed
         counted += heads.length
         refused += records.filter((r) => r.type === "ChainHeadVerified").length - heads.length
         const states = instances.map((p) => fold(p, records))
@@ -269,11 +320,17 @@ describe("the chain-state projection with chains owned apart", () => {
       }),
       { numRuns: 150 }
     )
-    // The scenarios exercise both sides of the rule.
+    // The scenarios exercise both sides of each rule: heads counted from an owner that does not
+    // lead and from one that does; refused from the leader while another member owns the chain
+    // and while nobody does; assignments naming two owners refused, identical entries collapsed.
     expect(counted).toBeGreaterThan(100)
     expect(refused).toBeGreaterThan(100)
     expect(fromOwner).toBeGreaterThan(20)
+    expect(fromLeadingOwner).toBeGreaterThan(20)
     expect(refusedFromLeader).toBeGreaterThan(20)
+    expect(refusedUnowned).toBeGreaterThan(50)
+    expect(twoOwners).toBeGreaterThan(15)
+    expect(collapsed).toBeGreaterThan(5)
   })
 
   it("resumes from a snapshot taken at any cut on one member to the same digest on another", () => {

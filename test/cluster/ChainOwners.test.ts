@@ -1,8 +1,10 @@
 /**
  * Chains owned apart (ADR 0002): the leader's `ChainOwnersAssigned` folded into the authority
- * (who may assign, what an assignment must name, how a member set that drops an owner gives
- * its chain back to the leader), `heedsChain` at each point of the log, the chain-state
- * projection over real signed records heeding each chain's owner, and `chainsMismatch`.
+ * (who may assign, what an assignment must name, one owner per chain, how a member set that
+ * drops an owner leaves its chain unobserved until the leader reassigns it), `heedsChain` at
+ * each point of the log (in a cluster an unassigned chain is observed by nobody, the leader
+ * neither), the chain-state projection over real signed records heeding each chain's owner,
+ * and `chainsMismatch`.
  */
 import { sha256 } from "@noble/hashes/sha2.js"
 import { bytesToHex } from "@noble/hashes/utils.js"
@@ -72,14 +74,14 @@ describe("ChainOwnersAssigned", () => {
     expect(s).toMatchObject({ members: pk(a, b, c).sort(), term: 1, leader: a.publicKey, membersAt: 0, termAt: 1 })
   })
 
-  it("may leave a chain of `chains` without an owner (it stays the leader's)", () => {
+  it("may leave a chain of `chains` without an owner (nobody observes it, the leader neither)", () => {
     const log = ledBy(a)
     assign(log, a, { chains: ["eth", "op"], live: pk(a, b), owners: [owner("op", b)] })
     const s = fold(log.records)
     expect(s.chains).toEqual(["eth", "op"])
     expect(s.owners).toEqual([owner("op", b)])
-    expect([heedsChain(s, "eth", a.publicKey), heedsChain(s, "eth", b.publicKey)]).toEqual([true, false])
-    expect([heedsChain(s, "op", a.publicKey), heedsChain(s, "op", b.publicKey)]).toEqual([false, true])
+    expect([a, b, c, admin, alice].map((k) => heedsChain(s, "eth", k.publicKey))).toEqual([false, false, false, false, false])
+    expect([a, b, c, admin, alice].map((k) => heedsChain(s, "op", k.publicKey))).toEqual([false, true, false, false, false])
   })
 
   it("is ignored from a member that does not lead, a non-member, the admin, or anyone before the first claim", () => {
@@ -175,22 +177,24 @@ describe("ChainOwnersAssigned", () => {
     expect(s.owners).toEqual(assignChains(chains, pk(...trio)))
   })
 
-  it("is replaced by a later one: chains and owners both, a chain it no longer names going back to the leader", () => {
+  it("is replaced by a later one: chains and owners both, a chain it no longer names observed by nobody (its old owner and the leader neither)", () => {
     const log = ledBy(a)
     assign(log, a, { chains: ["eth", "op"], live: pk(a, b, c), owners: [owner("eth", b), owner("op", c)] })
+    const first = fold(log.records)
+    expect([a, b, c].map((k) => heedsChain(first, "op", k.publicKey))).toEqual([false, false, true])
     const second = assign(log, a, { chains: ["base", "eth"], live: pk(a, b, c), owners: [owner("base", c), owner("eth", c)] })
     const s = fold(log.records)
     expect(s.chains).toEqual(["base", "eth"])
     expect(s.owners).toEqual([owner("base", c), owner("eth", c)])
     expect(s.ownersAt).toBe(second.offset)
-    expect([heedsChain(s, "eth", b.publicKey), heedsChain(s, "eth", c.publicKey)]).toEqual([false, true])
-    expect([heedsChain(s, "op", a.publicKey), heedsChain(s, "op", c.publicKey)]).toEqual([true, false])
+    expect([a, b, c].map((k) => heedsChain(s, "eth", k.publicKey))).toEqual([false, false, true])
+    expect([a, b, c].map((k) => heedsChain(s, "op", k.publicKey))).toEqual([false, false, false])
 
-    // An empty assignment gives every chain back to the leader.
+    // An empty assignment leaves every chain unobserved, by its old owner and the leader alike.
     assign(log, a, { chains: [], live: pk(a), owners: [] })
     const empty = fold(log.records)
     expect(empty).toMatchObject({ chains: [], owners: [], ownersAt: log.records.length - 1 })
-    expect([heedsChain(empty, "eth", a.publicKey), heedsChain(empty, "eth", c.publicKey)]).toEqual([true, false])
+    for (const chain of ["base", "eth", "op"]) expect([a, b, c].map((k) => heedsChain(empty, chain, k.publicKey))).toEqual([false, false, false])
   })
 
   it("outlives a term change: the new leader's term keeps the owners until it assigns anew", () => {
@@ -204,38 +208,70 @@ describe("ChainOwnersAssigned", () => {
     expect(heedsChain(fold(log.records), "eth", a.publicKey)).toBe(true)
   })
 
-  it("with two entries for one chain keeps one owner for it (the last entry; identical entries collapse), alike on every instance", () => {
+  it("is ignored whole when it names two owners of one chain, alike on every instance (the assignment in force stays)", () => {
     const log = ledBy(a)
-    const r = assign(log, a, { chains: ["eth", "op"], live: pk(a, b, c), owners: [owner("eth", b), owner("op", a), owner("eth", c), owner("op", a)] })
+    const inForce = assign(log, a, { chains: ["eth", "op"], live: pk(a, b, c), owners: [owner("eth", a), owner("op", b)] })
+    const before = trio.map((k) => fold(log.records, clusterConfig(k)))
+    const n = log.records.length
+    const refused = [
+      // Two owners of eth, between them an identical entry for op.
+      [assign(log, a, { chains: ["eth", "op"], live: pk(a, b, c), owners: [owner("eth", b), owner("op", a), owner("eth", c), owner("op", a)] }), "eth"],
+      // An identical pair for eth first, then a third entry naming another owner.
+      [assign(log, a, { chains: ["eth"], live: pk(a, b, c), owners: [owner("eth", c), owner("eth", c), owner("eth", b)] }), "eth"],
+      // The second chain's entries disagree (the first chain's are fine).
+      [assign(log, a, { chains: ["eth", "op"], live: pk(a, b, c), owners: [owner("eth", c), owner("op", a), owner("op", c)] }), "op"],
+      // The leader among the two owners.
+      [assign(log, a, { chains: ["eth"], live: pk(a, b, c), owners: [owner("eth", a), owner("eth", b)] }), "eth"]
+    ] as const
+    for (const [i, k] of trio.entries()) {
+      const s = before[i] as AuthorityState
+      expect(s.ownersAt).toBe(inForce.offset)
+      expect(foldOn(s, log.records, n)).toBe(s)
+      for (const [r, chain] of refused) expect(refusalOf(s, r)).toBe(`the payload names two owners of ${chain}`)
+      expect(fold(log.records, clusterConfig(k)).owners).toEqual([owner("eth", a), owner("op", b)])
+      expect(trio.filter((m) => heedsChain(s, "eth", m.publicKey))).toEqual([a])
+      expect(trio.filter((m) => heedsChain(s, "op", m.publicKey))).toEqual([b])
+    }
+  })
+
+  it("with identical entries for one chain collapses them into one owner, alike on every instance", () => {
+    const log = ledBy(a)
+    const r = assign(log, a, { chains: ["eth", "op"], live: pk(a, b, c), owners: [owner("eth", c), owner("op", a), owner("eth", c), owner("op", a), owner("eth", c)] })
+    expect(refusalOf(fold(log.records.slice(0, r.offset)), r)).toBeNull()
     const states = trio.map((k) => fold(log.records, clusterConfig(k)))
     for (const s of states) {
       expect(s.owners).toEqual([owner("eth", c), owner("op", a)])
       expect(s.ownersAt).toBe(r.offset)
       expect(trio.filter((k) => heedsChain(s, "eth", k.publicKey))).toEqual([c])
+      expect(trio.filter((k) => heedsChain(s, "op", k.publicKey))).toEqual([a])
     }
   })
 })
 
 describe("a member set that drops an owner", () => {
-  it("removes that owner's chains (they fall back to the leader), keeps the others' and the assigned chains", () => {
+  it("removes that owner's chains (nobody observes them, the leader neither, until it reassigns them), keeps the others' and the assigned chains", () => {
     const log = ledBy(a)
     assign(log, a, { chains: ["base", "eth", "op"], live: pk(a, b, c), owners: [owner("base", b), owner("eth", c), owner("op", c)] })
     const assigned = fold(log.records)
+    for (const chain of ["eth", "op"]) expect(pk(a, b, c).filter((k) => heedsChain(assigned, chain, k))).toEqual(pk(c))
     log.set([a, b])
     const s = fold(log.records)
+    expect(s.leader).toBe(a.publicKey)
     expect(s.owners).toEqual([owner("base", b)])
     expect(s.chains).toEqual(["base", "eth", "op"])
     expect(s.ownersAt).toBe(assigned.ownersAt)
-    for (const chain of ["eth", "op"]) expect(pk(a, b, c).filter((k) => heedsChain(s, chain, k))).toEqual(pk(a))
+    for (const chain of ["eth", "op"]) expect(pk(a, b, c).filter((k) => heedsChain(s, chain, k))).toEqual([])
     expect(pk(a, b, c).filter((k) => heedsChain(s, "base", k))).toEqual(pk(b))
 
     // Named again, the member does not get its chains back until the leader reassigns them.
     log.set([a, b, c])
     const readded = fold(log.records)
     expect(readded.owners).toEqual([owner("base", b)])
-    expect(heedsChain(readded, "eth", c.publicKey)).toBe(false)
+    for (const chain of ["eth", "op"]) expect(pk(a, b, c).filter((k) => heedsChain(readded, chain, k))).toEqual([])
     assign(log, a, hrwAssignment(["base", "eth", "op"], trio))
-    expect(fold(log.records).owners).toEqual(assignChains(["base", "eth", "op"], pk(...trio)))
+    const reassigned = fold(log.records)
+    expect(reassigned.owners).toEqual(assignChains(["base", "eth", "op"], pk(...trio)))
+    for (const chain of ["base", "eth", "op"]) expect(pk(a, b, c).filter((k) => heedsChain(reassigned, chain, k))).toEqual([hrwOwner(chain, pk(...trio))])
   })
 
   it("that also drops the leader leaves the remaining owners their chains and the others nobody's", () => {
@@ -258,19 +294,22 @@ describe("a member set that drops an owner", () => {
 })
 
 describe("heedsChain", () => {
-  it("in a cluster: an assigned chain only from its owner (not the leader), another chain only from the leader, nobody before any leader", () => {
+  it("in a cluster: an assigned chain only from its owner (the leader only if it owns it); an unassigned chain from nobody, before any leader, before the first assignment and after it", () => {
+    const everyone = [a, b, c, admin, alice]
     const log = clusterLog()
     log.set(trio)
     const noLeader = fold(log.records)
-    for (const k of [a, b, c, admin, alice]) expect(heedsChain(noLeader, "eth", k.publicKey)).toBe(false)
+    for (const k of everyone) expect(heedsChain(noLeader, "eth", k.publicKey)).toBe(false)
     log.claim(a, 1)
     const led = fold(log.records)
-    expect([a, b, c, admin, alice].map((k) => heedsChain(led, "eth", k.publicKey))).toEqual([true, false, false, false, false])
-    assign(log, a, { chains: ["eth", "op"], live: pk(a, b, c), owners: [owner("eth", b)] })
+    expect(led.leader).toBe(a.publicKey)
+    for (const chain of ["eth", "op"]) expect(everyone.map((k) => heedsChain(led, chain, k.publicKey))).toEqual([false, false, false, false, false])
+    assign(log, a, { chains: ["base", "eth", "op"], live: pk(a, b, c), owners: [owner("eth", b), owner("base", a)] })
     const s = fold(log.records)
-    expect([a, b, c, admin, alice].map((k) => heedsChain(s, "eth", k.publicKey))).toEqual([false, true, false, false, false])
-    expect([a, b, c, admin, alice].map((k) => heedsChain(s, "op", k.publicKey))).toEqual([true, false, false, false, false])
-    expect([a, b, c, admin, alice].map((k) => heedsChain(s, "never-assigned", k.publicKey))).toEqual([true, false, false, false, false])
+    expect(everyone.map((k) => heedsChain(s, "eth", k.publicKey))).toEqual([false, true, false, false, false])
+    expect(everyone.map((k) => heedsChain(s, "base", k.publicKey))).toEqual([true, false, false, false, false])
+    expect(everyone.map((k) => heedsChain(s, "op", k.publicKey))).toEqual([false, false, false, false, false])
+    expect(everyone.map((k) => heedsChain(s, "never-assigned", k.publicKey))).toEqual([false, false, false, false, false])
     expect(ownsChain).toBe(heedsChain)
   })
 
@@ -350,25 +389,36 @@ const heights = (s: ChainState) => {
 
 describe("the chain-state projection", () => {
   /**
-   * The admin names {a, b, c}; `leader` (a member HRW does not give "eth") claims term 1 and
-   * publishes genesis; then it assigns the chains by HRW, so "eth" goes to `owner`.
+   * The admin names {a, b, c}; `leader` (a member HRW does not give "eth") claims term 1, its
+   * feed publishes a genesis before any assignment (ignored: the chain is nobody's yet); then it
+   * assigns the chains by HRW, so "eth" goes to `owner`, which publishes genesis.
    */
   const assigned = () => {
     const { owner: o, first: leader, second: bystander } = roles("eth")
     const log = ledBy(leader)
-    const g = header("main", undefined)
-    log.append(leader, "ChainHeadVerified", headPayload(g))
+    log.append(leader, "ChainHeadVerified", headPayload(header("raced", undefined)))
     assign(log, leader, hrwAssignment(["eth", "op"], trio))
+    const g = header("main", undefined)
+    log.append(o, "ChainHeadVerified", headPayload(g))
     return { log, owner: o, leader, bystander, g }
   }
 
-  it("before an assignment counts heads only from the leader (not HRW's owner to be)", () => {
-    const { owner: o, first: leader } = roles("eth")
+  it("before an assignment counts no heads, the leader's nor HRW's owner-to-be's; once assigned, the owner's from genesis", () => {
+    const { owner: o, first: leader, second: bystander } = roles("eth")
     const log = ledBy(leader)
-    const g = header("main", undefined)
     log.append(o, "ChainHeadVerified", headPayload(header("owner", undefined)))
-    log.append(leader, "ChainHeadVerified", headPayload(g))
-    expect(heights(foldState(log.records))).toEqual([[0, g.hash]])
+    log.append(leader, "ChainHeadVerified", headPayload(header("leader", undefined)))
+    log.append(bystander, "ChainHeadVerified", headPayload(header("bystander", undefined)))
+    const unassigned = foldState(log.records)
+    expect(heights(unassigned)).toEqual([])
+    expect(eth(unassigned)?.ignored ?? 0).toBe(0)
+    assign(log, leader, hrwAssignment(["eth", "op"], trio))
+    const g = header("main", undefined)
+    log.append(leader, "ChainHeadVerified", headPayload(header("leader again", undefined)))
+    log.append(o, "ChainHeadVerified", headPayload(g))
+    const states = instances.map((p) => foldState(log.records, p))
+    expect(heights(states[0]!)).toEqual([[0, g.hash]])
+    for (const s of states) expect(digestOf(projection, s)).toBe(digestOf(projection, states[0]!))
   })
 
   it("once assigned counts heads of the chain from its owner only: not from the leader, another member nor a user", () => {
@@ -407,29 +457,32 @@ describe("the chain-state projection", () => {
     expect(eth(s)?.ignored).toBe(1)
   })
 
-  it("counts heads from the leader again once a member set drops the owner, and from the new owner once reassigned", () => {
+  it("counts no heads once a member set drops the owner (the leader's neither) until the leader reassigns the chain, then the new owner's", () => {
     const { log, owner: o, leader, bystander, g } = assigned()
     const h1 = header("main", g)
     log.append(o, "ChainHeadVerified", headPayload(h1))
     log.set([leader, bystander]) // drops the owner
     const dropped = fold(log.records)
+    expect(dropped.leader).toBe(leader.publicKey)
     expect(dropped.owners.some((x) => x.chain === "eth")).toBe(false)
-    expect(heedsChain(dropped, "eth", leader.publicKey)).toBe(true)
-    const h2 = header("main", h1)
+    expect([leader, bystander, o].map((k) => heedsChain(dropped, "eth", k.publicKey))).toEqual([false, false, false])
+    // Each of these links to the head, so only the right to decide keeps them out.
     log.append(o, "ChainHeadVerified", headPayload(header("owner", h1))) // no longer a member
     log.append(bystander, "ChainHeadVerified", headPayload(header("bystander", h1)))
-    log.append(leader, "ChainHeadVerified", headPayload(h2))
-    expect(heights(foldState(log.records))).toEqual([[0, g.hash], [1, h1.hash], [2, h2.hash]])
+    log.append(leader, "ChainHeadVerified", headPayload(header("leader", h1)))
+    const unowned = foldState(log.records)
+    expect(heights(unowned)).toEqual([[0, g.hash], [1, h1.hash]])
+    expect(eth(unowned)?.ignored).toBe(0)
 
     // The leader reassigns over the two left: HRW gives "eth" to whichever of them weighs more.
     assign(log, leader, hrwAssignment(["eth", "op"], [leader, bystander]))
     const next = byKey(hrwOwner("eth", pk(leader, bystander)) ?? "")
     const other = next === leader ? bystander : leader
-    const h3 = header("main", h2)
-    log.append(other, "ChainHeadVerified", headPayload(header("other", h2)))
-    log.append(next, "ChainHeadVerified", headPayload(h3))
+    const h2 = header("main", h1)
+    log.append(other, "ChainHeadVerified", headPayload(header("other", h1)))
+    log.append(next, "ChainHeadVerified", headPayload(h2))
     const s = foldState(log.records)
-    expect(heights(s)).toEqual([[0, g.hash], [1, h1.hash], [2, h2.hash], [3, h3.hash]])
+    expect(heights(s)).toEqual([[0, g.hash], [1, h1.hash], [2, h2.hash]])
 
     // A snapshot carries the owners: resumed on another member, it goes on alike.
     const text = serialize(projection, foldState(log.records.slice(0, -2)))
