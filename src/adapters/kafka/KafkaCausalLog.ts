@@ -492,11 +492,39 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         return out
       })
 
+    // Events are decoded and checked (signatures on the thread pool) before the merge lock is
+    // taken, so several partitions' batches are checked at once while the merge goes on; the
+    // merger's position read here only spares the check of redeliveries, which it ignores.
     const offer = (consumer: Consumer, topic: string, partition: number, messages: ReadonlyArray<KafkaMessage>) =>
+      Effect.gen(function*() {
+        const before = merger
+        if (before === undefined || consumer !== currentConsumer) return
+        if (topic === topics.sequence) return yield* merge(consumer, topic, partition, messages, undefined)
+        consumedCount.events += messages.length
+        const offered = messages.map((msg) => ({ offset: Number(msg.offset), value: decodeEvent(msg) }))
+        // Events read again after a restart: those whose ids the index holds were applied
+        // (or are copies of applied ones) before it, and are not kept.
+        const again: Array<string> = []
+        for (const o of offered) {
+          if (before.consumedBefore(partition, o.offset) && Result.isSuccess(o.value)) again.push(o.value.success.record.id)
+        }
+        const known = again.length === 0 ? undefined : new Set((yield* index.lookup(again)).keys())
+        const checked = yield* checkEvents(partition, offered, before.nextOffset(partition), known)
+        return yield* merge(consumer, topic, partition, messages, { checked, known, merger: before })
+      })
+
+    const merge = (
+      consumer: Consumer,
+      topic: string,
+      partition: number,
+      messages: ReadonlyArray<KafkaMessage>,
+      events: { readonly checked: ReadonlyArray<Offered<EventRecord>>; readonly known: ReadonlySet<string> | undefined; readonly merger: SequenceMerger } | undefined
+    ) =>
       mergeLock.withPermit(Effect.gen(function*() {
         const m = merger
-        // A consumer being replaced may still hand over a batch: only the current one feeds the merge.
-        if (m === undefined || consumer !== currentConsumer) return
+        // A consumer being replaced may still hand over a batch: only the current one feeds the merge
+        // (and the merger checked against must still be the one in place).
+        if (m === undefined || consumer !== currentConsumer || (events !== undefined && events.merger !== m)) return
         let seekTo: number | undefined
         if (topic === topics.sequence) {
           consumedCount.sequence += messages.length
@@ -505,20 +533,8 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
             yield* Effect.logWarning(`kafka log: the local index ${indexPath} does not match the topics (${m.mismatch}); rebuilding it from the topics`)
             return yield* requestRebuild(m.mismatch)
           }
-        } else {
-          consumedCount.events += messages.length
-          const offered = messages.map((msg) => ({ offset: Number(msg.offset), value: decodeEvent(msg) }))
-          // Events read again after a restart: those whose ids the index holds were applied
-          // (or are copies of applied ones) before it, and are not kept.
-          const again: Array<string> = []
-          for (const o of offered) {
-            if (m.consumedBefore(partition, o.offset) && Result.isSuccess(o.value)) again.push(o.value.success.record.id)
-          }
-          const known = again.length === 0 ? undefined : new Set((yield* index.lookup(again)).keys())
-          const checked = yield* checkEvents(partition, offered, m.nextOffset(partition), known)
-          // The merger may have been replaced while the signatures were checked.
-          if (merger !== m || consumer !== currentConsumer) return
-          seekTo = m.offerEvents(partition, checked, known)
+        } else if (events !== undefined) {
+          seekTo = m.offerEvents(partition, events.checked, events.known)
         }
         if (seekTo !== undefined) {
           yield* Effect.logDebug(`kafka log: ${topic}[${partition}] resumed past ${seekTo}; seeking back`)
@@ -767,6 +783,8 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         consumer.run({
           autoCommit: false,
           eachBatchAutoResolve: true,
+          // Batches of different partitions are checked at once (one at a time per partition).
+          partitionsConsumedConcurrently: 4,
           eachBatch: ({ batch }: EachBatchPayload) => run(offer(consumer, batch.topic, batch.partition, batch.messages))
         }).catch((e: unknown) => Deferred.doneUnsafe(stopped, Exit.succeed(describe(e))))
         yield* Effect.logInfo("kafka log connected").pipe(Effect.annotateLogs({ brokers: options.brokers.join(","), topics: `${topics.events},${topics.sequence}`, partitions: layout.partitions, ...capabilities }))

@@ -144,6 +144,12 @@ export const start = (options: KafkaLeaderElectionOptions): Effect.Effect<Leader
     let leases = 0
     let live: ReadonlyArray<string> | undefined
     const state = yield* Ref.make("not joined yet")
+    const services = yield* Effect.context<never>()
+    // One log line per change of where this member stands in the election.
+    const report = (line: string) => {
+      Effect.runSync(Ref.set(state, line))
+      Effect.runForkWith(services)(Effect.logInfo(`leader election: ${line}`))
+    }
     const kafka = new Kafka({
       clientId: `${options.clientId ?? "causeway"}-election`,
       brokers: [...options.brokers],
@@ -193,7 +199,7 @@ export const start = (options: KafkaLeaderElectionOptions): Effect.Effect<Leader
         const held = holds
         holds = e.payload.memberAssignment[topic]?.includes(0) === true
         if (holds && !held) leases++
-        Effect.runSync(Ref.set(state, `${holds ? "holds" : "does not hold"} the lease (generation ${generation} of group ${e.payload.groupId}, member ${e.payload.memberId})`))
+        report(`${holds ? "holds" : "does not hold"} the lease (join ${generation} of group ${e.payload.groupId} as ${e.payload.memberId}; ${live?.length ?? 0} live)`)
       })
       // The assignment's extra topic name: who is in the group (see above).
       c.on(c.events.RECEIVED_UNSUBSCRIBED_TOPICS, (e) => {
@@ -202,8 +208,8 @@ export const start = (options: KafkaLeaderElectionOptions): Effect.Effect<Leader
       })
       for (const event of [c.events.REBALANCING, c.events.STOP, c.events.DISCONNECT, c.events.CRASH]) {
         c.on(event, () => {
+          if (holds) report(`lost the lease (${event})`)
           holds = false
-          Effect.runSync(Ref.set(state, `lost the lease (${event})`))
         })
       }
       yield* Effect.tryPromise(async () => {
