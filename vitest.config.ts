@@ -1,13 +1,27 @@
 import { defaultServerConditions } from "vite"
 import { defineConfig } from "vitest/config"
 
+// Suites that run whole clusters (three servers, a broker, sometimes a chain node) and kill
+// members on purpose: they run after the rest, one file at a time, so a loaded machine does
+// not starve their group heartbeats into spurious session expiries.
+const clusterSuites = ["test/cluster/ClusterServe.test.ts", "test/cluster/ChainOwnerFailover.test.ts"]
+
 export default defineConfig({
   // `causeway/verify` (package self-reference) resolves to its TypeScript source in tests.
   ssr: { resolve: { conditions: ["causeway-source", ...defaultServerConditions] } },
   test: {
-    include: ["test/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    pool: "forks"
+    pool: "forks",
+    projects: [
+      {
+        extends: true,
+        test: { name: "main", include: ["test/**/*.test.ts"], exclude: clusterSuites, sequence: { groupOrder: 0 } }
+      },
+      {
+        extends: true,
+        test: { name: "cluster", include: clusterSuites, fileParallelism: false, sequence: { groupOrder: 1 } }
+      }
+    ]
   }
 })

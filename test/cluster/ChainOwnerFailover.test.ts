@@ -57,7 +57,7 @@ if ("skipped" in choice) {
           servers.push(await startServer(dir, {
             args: [
               "--port", "0", "--data-dir", dir, "--log", "kafka", "--brokers", broker.brokers.join(","), "--topic-prefix", prefix,
-              "--cluster-admin", admin.publicKey, "--beacon-key", shared, "--cluster-session-timeout-ms", "4000",
+              "--cluster-admin", admin.publicKey, "--beacon-key", shared,
               "--evm-rpc", node.url, "--evm-chain-id", "anvil", "--evm-confirmations", "3"
             ]
           }))
@@ -99,7 +99,7 @@ if ("skipped" in choice) {
         const moved = await eventually(
           () => Promise.all(survivors.map(cluster)),
           (cs) => cs.every((c) => c.owners[0]?.owner === next),
-          30_000
+          90_000
         )
         const after = await Promise.all(survivors.map((s) => eventually(() => chainOf(s), (c) => c?.latest?.height === Number(tip.number) && c.reorgCount >= 1, 30_000)))
         expect(after[0].latest.hash).toBe(String(tip.hash).replace(/^0x/, ""))
@@ -126,6 +126,6 @@ if ("skipped" in choice) {
         await Promise.all(servers.map((s) => s.stop("SIGKILL").catch(() => undefined)))
         await Effect.runPromise(Scope.close(scope, Exit.void))
       }
-    }, 180_000)
+    }, 300_000)
   })
 }

@@ -182,7 +182,9 @@ export const start = (options: KafkaLeaderElectionOptions): Effect.Effect<Leader
       const c = kafka.consumer({
         groupId: `${prefix}leader`,
         sessionTimeout: options.sessionTimeoutMs ?? 6000,
-        rebalanceTimeout: options.sessionTimeoutMs ?? 6000,
+        // How long a rebalance waits for members to rejoin: a live member rejoins at its next
+        // heartbeat, so this bounds only slow members (failover waits for the session timeout).
+        rebalanceTimeout: Math.max(30_000, options.sessionTimeoutMs ?? 6000),
         heartbeatInterval: options.heartbeatIntervalMs ?? 500,
         maxWaitTimeInMs: 250,
         allowAutoTopicCreation: false,
