@@ -26,9 +26,8 @@
  * Last line: {"failoverMs","rounds","electedMs","samplesMs","sessionTimeoutMs","batchWindowMs","broker"},
  * failoverMs and electedMs the medians.
  */
-import { mkdirSync, writeFileSync } from "node:fs"
+import { mkdirSync } from "node:fs"
 import { join } from "node:path"
-import { bytesToHex } from "@noble/hashes/utils.js"
 import { Kafka, logLevel } from "kafkajs"
 import * as LocalBeacon from "../src/adapters/beacon/LocalBeacon.ts"
 import { idOf } from "../src/domain/Envelope.ts"
@@ -38,6 +37,7 @@ import type { MessageId } from "../src/domain/Primitives.ts"
 import { cleanup, eventually, getJson, type Server, startServer, tempDir } from "../test/cli/support/cli.ts"
 import { freshPrefix, startBroker } from "../test/kafka/support/TestBroker.ts"
 import { order } from "../test/mempool/support.ts"
+import { testBeacon, writeBeaconKey } from "../test/support/beaconKey.ts"
 import { envelope, testKey } from "../test/support/fixtures.ts"
 import { fmt, median } from "./support/stats.ts"
 
@@ -103,12 +103,7 @@ const openBroker = async (): Promise<Broker> => {
 
 const admin = testKey("bench-failover-admin")
 const user = testKey("bench-failover-user")
-const beacon: LocalBeacon.LocalBeaconOptions = {
-  secretKey: new Uint8Array(32).fill(7),
-  genesisTime: Math.floor(Date.now() / 1000) - 100,
-  period: 3,
-  beaconId: "causeway-local"
-}
+const beacon = testBeacon(7, 3)
 
 const nonces = new Map<string, number>()
 let lamport = 1_000
@@ -169,7 +164,7 @@ const main = async (): Promise<{ readonly samples: ReadonlyArray<Sample>; readon
     const prefix = freshPrefix("bench-failover")
     await broker.createTopics(prefix)
     const beaconKey = join(tempDir("causeway-bench-failover-"), "beacon.key")
-    writeFileSync(beaconKey, JSON.stringify({ v: 1, ...beacon, secretKey: bytesToHex(beacon.secretKey) }), { mode: 0o600 })
+    writeBeaconKey(beaconKey, beacon)
     const dirs = [0, 1, 2].map((i) => {
       const d = join(tempDir("causeway-bench-failover-"), `member-${i}`)
       mkdirSync(d, { recursive: true, mode: 0o700 })

@@ -7,9 +7,8 @@
  * the next member by HRW over the survivors, which resumes from the chain-state projection's
  * head, reports the reorg it did not see happen, and publishes no head twice.
  */
-import { mkdirSync, writeFileSync } from "node:fs"
+import { mkdirSync } from "node:fs"
 import { join } from "node:path"
-import { bytesToHex } from "@noble/hashes/utils.js"
 import { Effect, Exit, Scope } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import type * as LocalBeacon from "../../src/adapters/beacon/LocalBeacon.ts"
@@ -18,18 +17,14 @@ import { idOf } from "../../src/domain/Envelope.ts"
 import { cleanup, eventually, getJson, type Server, startServer, tempDir } from "../cli/support/cli.ts"
 import { anvil } from "../evm/support/Anvil.ts"
 import { freshPrefix, startBroker } from "../kafka/support/TestBroker.ts"
+import { testBeacon, writeBeaconKey } from "../support/beaconKey.ts"
 import { envelope, testKey } from "../support/fixtures.ts"
 
 const choice = await startBroker()
 afterAll(cleanup)
 
 const admin = testKey("chain-owner-admin")
-const beacon: LocalBeacon.LocalBeaconOptions = {
-  secretKey: new Uint8Array(32).fill(7),
-  genesisTime: Math.floor(Date.now() / 1000) - 100,
-  period: 1,
-  beaconId: "causeway-local"
-}
+const beacon = testBeacon(7)
 
 const cluster = (s: Server) => getJson(`${s.url}/v1/cluster`).then((r) => r.body)
 const chainOf = (s: Server) => getJson(`${s.url}/v1/chains/anvil`).then((r) => r.body)
@@ -50,7 +45,7 @@ if ("skipped" in choice) {
         const prefix = freshPrefix("chain-owner")
         await broker.createTopics(prefix, 3)
         const shared = join(tempDir(), "beacon.key")
-        writeFileSync(shared, JSON.stringify({ v: 1, ...beacon, secretKey: bytesToHex(beacon.secretKey) }), { mode: 0o600 })
+        writeBeaconKey(shared, beacon)
         for (let i = 0; i < 3; i++) {
           const dir = join(tempDir(), `member-${i}`)
           mkdirSync(dir, { recursive: true, mode: 0o700 })

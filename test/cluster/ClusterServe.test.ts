@@ -14,9 +14,8 @@
  *   every acknowledged order is there with one position, the survivors' digests are equal,
  *   and a replay of each survivor's local index reaches its live digests.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { mkdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
-import { bytesToHex } from "@noble/hashes/utils.js"
 import { Effect } from "effect"
 import { Kafka, logLevel } from "kafkajs"
 import { encodeSequence, eventHeaders, partitionFor } from "../../src/adapters/kafka/KafkaRecordCodec.ts"
@@ -38,6 +37,7 @@ import { replay } from "../../src/projections/ProjectionRunner.ts"
 import { cleanup, eventually, getJson, type Server, startServer, tempDir } from "../cli/support/cli.ts"
 import { freshPrefix, startBroker } from "../kafka/support/TestBroker.ts"
 import { order, salt } from "../mempool/support.ts"
+import { testBeacon, writeBeaconKey } from "../support/beaconKey.ts"
 import { envelope, recordOf, testKey } from "../support/fixtures.ts"
 
 const choice = await startBroker()
@@ -45,12 +45,7 @@ afterAll(cleanup)
 
 const admin = testKey("cluster-admin")
 const users = ["ana", "ben", "cat", "dan", "eve", "fay"].map((l) => testKey(`cluster-${l}`))
-const beacon: LocalBeacon.LocalBeaconOptions = {
-  secretKey: new Uint8Array(32).fill(9),
-  genesisTime: Math.floor(Date.now() / 1000) - 100,
-  period: 1,
-  beaconId: "causeway-local"
-}
+const beacon = testBeacon(9)
 const chain = LocalBeacon.chainInfoOf(beacon)
 
 const nonces = new Map<string, number>()
@@ -99,7 +94,7 @@ if ("skipped" in choice) {
       const prefix = freshPrefix("cluster")
       await broker.createTopics(prefix, 3)
       const shared = join(tempDir(), "beacon.key")
-      writeFileSync(shared, JSON.stringify({ v: 1, ...beacon, secretKey: bytesToHex(beacon.secretKey) }), { mode: 0o600 })
+      writeBeaconKey(shared, beacon)
       const dirs = [0, 1, 2].map((i) => {
         const d = join(tempDir(), `member-${i}`)
         mkdirSync(d, { recursive: true, mode: 0o700 })

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from "node:crypto"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Logger, Option } from "effect"
+import { Effect, Option } from "effect"
 import { Kafka, logLevel } from "kafkajs"
 import * as KafkaCausalLog from "../../src/adapters/kafka/KafkaCausalLog.ts"
 import { encodeSequence, eventHeaders, partitionFor } from "../../src/adapters/kafka/KafkaRecordCodec.ts"
@@ -17,6 +17,7 @@ import { envelope, recordOf, testKey } from "../support/fixtures.ts"
 import { awaitEnd, snapshotOf } from "./support/digests.ts"
 import { freshTopics, optionsFor } from "./support/kafkaLayer.ts"
 import { startBroker } from "./support/TestBroker.ts"
+import { warningsLogger } from "./support/warnings.ts"
 
 const choice = await startBroker()
 
@@ -57,10 +58,6 @@ const forgeries = (): ReadonlyArray<Raw> => {
   ]
 }
 
-const warningsLogger = (into: Array<string>) =>
-  Logger.layer([Logger.make(({ logLevel, message }) => {
-    if (logLevel === "Warn") into.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
-  })])
 
 if ("skipped" in choice) {
   describe.skip(`Kafka record checks (skipped: ${choice.skipped})`, () => {})

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Logger } from "effect"
+import { Effect } from "effect"
 import { Kafka, logLevel } from "kafkajs"
 import * as KafkaCausalLog from "../../src/adapters/kafka/KafkaCausalLog.ts"
 import { encodeSequence, eventHeaders, partitionFor } from "../../src/adapters/kafka/KafkaRecordCodec.ts"
@@ -21,6 +21,7 @@ import { envelope, recordOf, testKey } from "../support/fixtures.ts"
 import { snapshotOf } from "./support/digests.ts"
 import { freshTopics, optionsFor } from "./support/kafkaLayer.ts"
 import { startBroker } from "./support/TestBroker.ts"
+import { warningsLogger } from "./support/warnings.ts"
 
 const choice = await startBroker()
 const keys: ReadonlyArray<KeyFile> = ["ivy", "jon", "kim"].map((l) => testKey(l))
@@ -42,10 +43,6 @@ const life = <A, E>(options: KafkaCausalLog.KafkaLogOptions, body: (log: KafkaCa
 /** What an in-memory index rebuilt from the topics holds: the reference. */
 const rebuilt = (options: KafkaCausalLog.KafkaLogOptions) => life({ ...options, indexPath: ":memory:" }, (log) => snapshotOf(log.service))
 
-const warningsLogger = (into: Array<string>) =>
-  Logger.layer([Logger.make(({ logLevel, message }) => {
-    if (logLevel === "Warn") into.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
-  })])
 
 if ("skipped" in choice) {
   describe.skip(`Kafka local index (skipped: ${choice.skipped})`, () => {})

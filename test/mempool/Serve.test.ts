@@ -7,9 +7,8 @@
  * exits 0, the log replays to the snapshots the server wrote, every BatchSealed in it was
  * accepted and numbered without a gap, and a restart on the same data goes on sealing.
  */
-import { mkdirSync, writeFileSync } from "node:fs"
+import { mkdirSync } from "node:fs"
 import { join } from "node:path"
-import { bytesToHex } from "@noble/hashes/utils.js"
 import { Option, Result } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import * as LocalBeacon from "../../src/adapters/beacon/LocalBeacon.ts"
@@ -22,6 +21,7 @@ import type { MessageType } from "../../src/domain/MessageTypes.ts"
 import { roundAt } from "../../src/domain/timelock/ChainInfo.ts"
 import { encryptToRound } from "../../src/domain/timelock/Tlock.ts"
 import { cleanup, cli, eventually, getJson, lines, startServer, tempDir } from "../cli/support/cli.ts"
+import { writeBeaconKey } from "../support/beaconKey.ts"
 import { envelope, testKey } from "../support/fixtures.ts"
 import { order } from "./support.ts"
 
@@ -51,7 +51,7 @@ describe("causeway serve with the sealer", () => {
   it("seals batches on the configured window, decrypts time-locked orders with the local beacon, and shuts down cleanly on SIGTERM mid-stream", async () => {
     const dataDir = join(tempDir(), "data")
     mkdirSync(dataDir, { recursive: true })
-    writeFileSync(beaconKeyPath(dataDir), JSON.stringify({ v: 1, ...beacon, secretKey: bytesToHex(beacon.secretKey) }), { mode: 0o600 })
+    writeBeaconKey(beaconKeyPath(dataDir), beacon)
     const args = ["--port", "0", "--data-dir", dataDir, "--batch-window-ms", "200"]
     const server = await startServer(dataDir, { args })
     let stopped = false
