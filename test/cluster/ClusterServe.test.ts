@@ -19,7 +19,9 @@ import { join } from "node:path"
 import { Effect } from "effect"
 import { Kafka, logLevel } from "kafkajs"
 import { encodeSequence, eventHeaders, partitionFor } from "../../src/adapters/kafka/KafkaRecordCodec.ts"
-import { afterAll, describe, expect, it } from "vitest"
+import { sha256 } from "@noble/hashes/sha2.js"
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js"
+import { afterAll, describe, expect, it, onTestFinished } from "vitest"
 import * as LocalBeacon from "../../src/adapters/beacon/LocalBeacon.ts"
 import * as SqliteCausalLog from "../../src/adapters/SqliteCausalLog.ts"
 import { kafkaIndexPath } from "../../src/Config.ts"
@@ -31,13 +33,15 @@ import { type SignedReceipt, verifyReceiptSignature } from "../../src/domain/mem
 import type { MessageType } from "../../src/domain/MessageTypes.ts"
 import type { MessageId } from "../../src/domain/Primitives.ts"
 import { roundAt } from "../../src/domain/timelock/ChainInfo.ts"
+import { signRound } from "../../src/domain/timelock/BeaconVerification.ts"
 import { encryptToRound } from "../../src/domain/timelock/Tlock.ts"
 import { projections } from "../../src/main.ts"
 import { replay } from "../../src/projections/ProjectionRunner.ts"
 import { cleanup, eventually, getJson, type Server, startServer, tempDir } from "../cli/support/cli.ts"
 import { freshPrefix, startBroker } from "../kafka/support/TestBroker.ts"
 import { order, salt } from "../mempool/support.ts"
-import { testBeacon, writeBeaconKey } from "../support/beaconKey.ts"
+import { infoJson, startDrandServer } from "../timelock/drandServer.ts"
+import { testBeacon } from "../support/beaconKey.ts"
 import { envelope, recordOf, testKey } from "../support/fixtures.ts"
 
 const choice = await startBroker()
@@ -45,6 +49,7 @@ afterAll(cleanup)
 
 const admin = testKey("cluster-admin")
 const users = ["ana", "ben", "cat", "dan", "eve", "fay"].map((l) => testKey(`cluster-${l}`))
+const operator = testKey("cluster-operator")
 const beacon = testBeacon(9)
 const chain = LocalBeacon.chainInfoOf(beacon)
 
@@ -93,8 +98,17 @@ if ("skipped" in choice) {
     it("elects one leader through Kafka, agrees on every digest and receipt, and fails over when the leader is killed", async () => {
       const prefix = freshPrefix("cluster")
       await broker.createTopics(prefix, 3)
-      const shared = join(tempDir(), "beacon.key")
-      writeBeaconKey(shared, beacon)
+      // The beacon every member serves: an in-process relay of a drand-compatible chain (drand's
+      // HTTP API), signing a round only once it is due.
+      const relay = await startDrandServer({
+        info: (hash) => (hash === chain.chainHash ? { json: infoJson(chain) } : { status: 404 }),
+        round: (hash, n) => {
+          if (hash !== chain.chainHash || n > roundAt(chain, Date.now())) return { status: 404 }
+          const signature = signRound(beacon.secretKey, n)
+          return { json: { round: n, signature, randomness: bytesToHex(sha256(hexToBytes(signature))) } }
+        }
+      })
+      onTestFinished(() => relay.close())
       const dirs = [0, 1, 2].map((i) => {
         const d = join(tempDir(), `member-${i}`)
         mkdirSync(d, { recursive: true, mode: 0o700 })
@@ -102,7 +116,8 @@ if ("skipped" in choice) {
       })
       const args = (dir: string) => [
         "--port", "0", "--data-dir", dir, "--log", "kafka", "--brokers", broker.brokers.join(","), "--topic-prefix", prefix,
-        "--cluster-admin", admin.publicKey, "--beacon-key", shared, "--batch-window-ms", "500"
+        "--cluster-admin", admin.publicKey, "--beacon", "drand", "--drand-url", relay.baseUrl, "--drand-chain-hash", chain.chainHash,
+        "--batch-window-ms", "500"
       ]
       const servers = await Promise.all(dirs.map((d) => startServer(d, { args: args(d) })))
       try {
@@ -130,8 +145,12 @@ if ("skipped" in choice) {
         expect(elected.map((c) => c.isLeader)).toEqual(keys.map((k) => k === leaderKey))
         for (const s of servers) await eventually(() => getJson(`${s.url}/readyz`), (r) => r.status === 200, 15_000)
 
-        // Orders of every kind, each to another member.
+        // Orders of every kind, each to another member; an operator's intent over two of them.
         const plain = await Promise.all(servers.map((s, i) => post(s.url, users[i]!, "UserOrder", order(i + 1))))
+        const now = Date.now()
+        const intentId = await post(servers[2]!.url, operator, "ComputationIntent", { orderIds: [plain[0], plain[1]], windowStart: now - 10_000, windowEnd: now + 200_000 })
+        // An order after it, so the batch holding the intent is not left empty and unsealed.
+        await post(servers[0]!.url, users[5]!, "UserOrder", order(12))
         const committed = order(10)
         const commitSalt = salt("cluster-commit")
         const commitId = await post(servers[2]!.url, users[3]!, "OrderCommitment", { commitment: commitmentOf(committed, commitSalt) })
@@ -144,6 +163,20 @@ if ("skipped" in choice) {
         for (const id of [...plain, commitId, lockedId]) {
           for (const s of servers) await eventually(() => getJson(`${s.url}/v1/mempool/orders/${id}`), (r) => r.body?.status === "revealed", 20_000)
         }
+
+        await eventually(() => getJson(`${servers[1]!.url}/v1/operators/intents/${intentId}`), (r) => r.body?.status === "held", 20_000)
+        // The operator's match proposal, sent to a member that does not lead: the leader's
+        // settlement decides it, and every member shows the same verdict.
+        const proposal = await post(servers[(keys.indexOf(leaderKey) + 1) % 3]!.url, operator, "MatchProposal", {
+          orders: [plain[0], plain[1]].map((id, i) => ({ orderId: id, amountIn: `${7_700_000_000 + i + 1}`, amountOut: `${9_900_000_000 + i + 1}` }))
+        })
+        for (const s of servers) {
+          for (const id of [plain[0], plain[1]]) {
+            await eventually(() => getJson(`${s.url}/v1/mempool/orders/${id}`), (r) => r.body?.status === "matched", 20_000)
+          }
+        }
+        const verdicts = ((await getJson(`${servers[0]!.url}/v1/messages/${proposal}/dependents`)).body as Array<{ type: string; sender: string }>)
+        expect(verdicts.map((v) => [v.type, v.sender])).toEqual([["OrdersMatched", leaderKey]])
 
         // One state: every projection's digest, and every order's receipt.
         const digests = await settled(servers)
@@ -181,7 +214,7 @@ if ("skipped" in choice) {
         // How long this takes is bench:failover's to measure (no timed assertion here).
         const sealed = await eventually(() => getJson(`${survivors[0]!.url}/v1/mempool/batches/${openBatch}`), (r) => r.status === 200, 90_000).catch(async (e) => {
           const views = await Promise.all(survivors.map(cluster))
-          throw new Error(`${String(e)}\nsurvivors' cluster views: ${JSON.stringify(views)}\nlogs:\n${survivors.map((s) => s.stdout().split("\n").filter((l) => /leader|lease|term|seal|election/i.test(l)).slice(-30).join("\n")).join("\n----\n")}`)
+          throw new Error(`${String(e)}\nsurvivors' cluster views: ${JSON.stringify(views)}\nlogs:\n${survivors.map((s) => (s.stdout() + s.stderr()).split("\n").filter((l) => /leader|lease|term|seal|election|kafka|warn|error/i.test(l)).slice(-40).join("\n")).join("\n----\n")}`)
         })
         const failoverMs = Date.now() - killedAt
         const after = await Promise.all(survivors.map(cluster))
@@ -191,7 +224,7 @@ if ("skipped" in choice) {
         // The new leader sealed it, once; every acknowledged order has one position.
         expect(sealed.body.sealId).toBeDefined()
         for (const id of [...plain, commitId, lockedId, ...during]) {
-          const views = await Promise.all(survivors.map((s) => eventually(() => getJson(`${s.url}/v1/mempool/orders/${id}`), (r) => r.body?.status === "revealed", 15_000)))
+          const views = await Promise.all(survivors.map((s) => eventually(() => getJson(`${s.url}/v1/mempool/orders/${id}`), (r) => r.body?.status === "revealed" || r.body?.status === "matched", 15_000)))
           expect(views[1]?.body.batch).toBe(views[0]?.body.batch)
           expect(views[1]?.body.position).toBe(views[0]?.body.position)
         }

@@ -41,6 +41,9 @@ export interface KafkaLeaderElectionOptions {
   readonly instanceKey?: string
 }
 
+const describeError = (e: unknown): string =>
+  e instanceof Error ? `${e.name}${"type" in e ? ` ${String(e.type)}` : ""}: ${e.message}` : String(e)
+
 /** The control topic of a prefix. */
 export const controlTopic = (prefix: string): string => `${prefix}control`
 
@@ -143,6 +146,7 @@ export const start = (options: KafkaLeaderElectionOptions): Effect.Effect<Leader
     let generation = 0
     let leases = 0
     let live: ReadonlyArray<string> | undefined
+    const scope = yield* Effect.scope
     const state = yield* Ref.make("not joined yet")
     const services = yield* Effect.context<never>()
     // One log line per change of where this member stands in the election.
@@ -208,12 +212,19 @@ export const start = (options: KafkaLeaderElectionOptions): Effect.Effect<Leader
         const keys = liveOf(e.payload.topicsNotSubscribed)
         if (keys !== undefined) live = keys
       })
+      c.on(c.events.CRASH, (e) => {
+        Effect.runForkWith(services)(Effect.logWarning(`leader election: the group consumer crashed (${describeError(e.payload.error)}); ${e.payload.restart ? "kafkajs restarts it" : "joining again"}`))
+        // kafkajs gives up on errors it deems final (the consumer stays down): join anew.
+        if (!e.payload.restart && c === consumer) Effect.runForkWith(services)(rejoin("the group consumer crashed"))
+      })
       for (const event of [c.events.REBALANCING, c.events.STOP, c.events.DISCONNECT, c.events.CRASH]) {
         c.on(event, () => {
           if (holds) report(`lost the lease (${event})`)
           holds = false
         })
       }
+      yield* Effect.logInfo(`leader election: joining the group ${prefix}leader on ${topic}`)
+      yield* Effect.logInfo(`leader election: joining the group ${prefix}leader on ${topic}`)
       yield* Effect.tryPromise(async () => {
         await c.connect()
         await c.subscribe({ topic, fromBeginning: false })
@@ -229,20 +240,23 @@ export const start = (options: KafkaLeaderElectionOptions): Effect.Effect<Leader
       Effect.ignore
     )
     yield* Effect.forkScoped(joining)
-    const scope = yield* Effect.scope
+    // Leave the group and join it again with a new consumer (in the election's scope).
+    let leaving = false
+    function rejoin(reason: string): Effect.Effect<void> {
+      return Effect.gen(function*() {
+        if (leaving || closing) return
+        leaving = true
+        holds = false
+        report(`left the group: ${reason}`)
+        yield* Effect.promise(() => consumer?.disconnect().catch(() => undefined) ?? Promise.resolve())
+        yield* Effect.sleep("1 second")
+        leaving = false
+        if (!closing) yield* joining
+      }).pipe(Effect.forkIn(scope), Effect.asVoid)
+    }
     // The lease is given only when the group rebalances: an instance that holds it but is not
     // (or no longer) a member leaves and joins again, so the lease goes to a member.
-    let leaving = false
-    const leaveAndRejoin = Effect.gen(function*() {
-      if (leaving || closing) return
-      leaving = true
-      holds = false
-      yield* Ref.set(state, "left the group: holding the lease without being a member")
-      yield* Effect.promise(() => consumer?.disconnect().catch(() => undefined) ?? Promise.resolve())
-      yield* Effect.sleep("1 second")
-      leaving = false
-      if (!closing) yield* joining
-    }).pipe(Effect.forkIn(scope), Effect.asVoid)
+    const leaveAndRejoin = rejoin("holding the lease without being a member")
     yield* Effect.addFinalizer(() =>
       Effect.promise(async () => {
         closing = true
