@@ -228,7 +228,7 @@ export const ClusterViewSchema = Schema.Struct({
   history: Schema.Array(LeaderSpanView),
   chains: Schema.Array(Schema.String).annotate({ description: "the chains the cluster observes (the leader's latest assignment)" }),
   owners: Schema.Array(Schema.Struct({ chain: Schema.String, owner: Schema.String })).annotate({
-    description: "who observes each chain, by rendezvous hashing over the live members; a chain not listed is observed by the leader"
+    description: "who observes each chain, by rendezvous hashing over the live members; a chain not listed is observed by nobody until the leader assigns it"
   }),
   ownersAt: Schema.NullOr(Schema.Number),
   offset: Schema.Number.annotate({ description: "the log offset this view is folded up to" })

@@ -171,7 +171,8 @@ export const ledAt = (s: AuthorityState, sender: string, offset: number): boolea
 
 /**
  * Is an event of `type` from `sender` heeded at this point of the log? Types that are not
- * decisions are anyone's. Chain observations are the leader's until chains are owned apart.
+ * decisions are anyone's. A chain observation is judged per chain by `heedsChain` (its
+ * owner); here, knowing no chain, it is the leader's.
  */
 export const heeds = (s: AuthorityState, type: string, sender: string): boolean => {
   const role = roles.get(type)
@@ -265,53 +266,76 @@ const payloadOf = (body: string): unknown => {
   }
 }
 
-/** Why a cluster record changes nothing, or null when it is applied. */
-export const refusalOf = (s: AuthorityState, r: AuthorityRecord): string | null => {
-  if (!isClusterType(r.type)) return "not a cluster message"
-  if (s.admin === null) return "this deployment has no cluster admin"
+type Judged =
+  | { readonly _tag: "Refused"; readonly reason: string }
+  | { readonly _tag: "Members"; readonly payload: typeof ClusterMembersSet.Type }
+  | { readonly _tag: "Assignment"; readonly payload: typeof ChainOwnersAssigned.Type }
+  | { readonly _tag: "Claim"; readonly payload: typeof LeaderTermClaimed.Type }
+
+const refused = (reason: string): Judged => ({ _tag: "Refused", reason })
+
+// A cluster record judged at this point of the log, its payload decoded once.
+const judge = (s: AuthorityState, r: AuthorityRecord): Judged => {
+  if (!isClusterType(r.type)) return refused("not a cluster message")
+  if (s.admin === null) return refused("this deployment has no cluster admin")
   if (r.type === "ClusterMembersSet") {
-    if (r.sender !== s.admin) return "only the cluster admin may set the members"
-    return Result.isSuccess(decodeMembers(payloadOf(r.body))) ? null : "the payload is not a member set"
+    if (r.sender !== s.admin) return refused("only the cluster admin may set the members")
+    const p = decodeMembers(payloadOf(r.body))
+    return Result.isSuccess(p) ? { _tag: "Members", payload: p.success } : refused("the payload is not a member set")
   }
   if (r.type === "ChainOwnersAssigned") {
-    if (!isLeader(s, r.sender)) return "only the current term's leader may assign chains"
+    if (!isLeader(s, r.sender)) return refused("only the current term's leader may assign chains")
     const a = decodeAssignment(payloadOf(r.body))
-    if (Result.isFailure(a)) return "the payload is not a chain assignment"
+    if (Result.isFailure(a)) return refused("the payload is not a chain assignment")
     const named = new Map<string, string>()
     for (const o of a.success.owners) {
       const earlier = named.get(o.chain)
-      if (earlier !== undefined && earlier !== o.owner) return `the payload names two owners of ${o.chain}`
+      if (earlier !== undefined && earlier !== o.owner) return refused(`the payload names two owners of ${o.chain}`)
       named.set(o.chain, o.owner)
-      if (!s.members.includes(o.owner)) return `the owner of ${o.chain} is not a member`
-      if (!a.success.chains.includes(o.chain)) return `${o.chain} is not among the assignment's chains`
+      if (!s.members.includes(o.owner)) return refused(`the owner of ${o.chain} is not a member`)
+      if (!a.success.chains.includes(o.chain)) return refused(`${o.chain} is not among the assignment's chains`)
     }
-    return null
+    return { _tag: "Assignment", payload: a.success }
   }
-  if (!s.members.includes(r.sender)) return "only a member may claim a term"
+  if (!s.members.includes(r.sender)) return refused("only a member may claim a term")
   const claim = decodeClaim(payloadOf(r.body))
-  if (Result.isFailure(claim)) return "the payload is not a claim"
-  return claim.success.term === s.term + 1 ? null : `term ${claim.success.term} is not the next term (${s.term + 1})`
+  if (Result.isFailure(claim)) return refused("the payload is not a claim")
+  return claim.success.term === s.term + 1
+    ? { _tag: "Claim", payload: claim.success }
+    : refused(`term ${claim.success.term} is not the next term (${s.term + 1})`)
+}
+
+/** Why a cluster record changes nothing, or null when it is applied. */
+export const refusalOf = (s: AuthorityState, r: AuthorityRecord): string | null => {
+  const judged = judge(s, r)
+  return judged._tag === "Refused" ? judged.reason : null
 }
 
 /** Fold one record: cluster records by those who hold the right change the state; others leave it. */
 export const evolveAuthority = (s: AuthorityState, r: AuthorityRecord): AuthorityState => {
-  if (!isClusterType(r.type) || refusalOf(s, r) !== null) return s
-  if (r.type === "ClusterMembersSet") {
-    const p = Result.getOrThrow(decodeMembers(payloadOf(r.body)))
-    const members = [...new Set(p.members)].sort()
-    const leader = s.leader !== null && members.includes(s.leader) ? s.leader : null
-    const history = leader === s.leader ? s.history : remember(s.history, { term: s.term, leader: null, from: r.offset })
-    // A chain whose owner is no longer a member is observed by nobody until the leader reassigns it.
-    const owners = s.owners.filter((o) => members.includes(o.owner))
-    return { ...s, members, membersAt: r.offset, leader, history, owners }
+  if (!isClusterType(r.type)) return s
+  const judged = judge(s, r)
+  switch (judged._tag) {
+    case "Refused":
+      return s
+    case "Members": {
+      const members = [...new Set(judged.payload.members)].sort()
+      const leader = s.leader !== null && members.includes(s.leader) ? s.leader : null
+      const history = leader === s.leader ? s.history : remember(s.history, { term: s.term, leader: null, from: r.offset })
+      // A chain whose owner is no longer a member is observed by nobody until the leader reassigns it.
+      const owners = s.owners.filter((o) => members.includes(o.owner))
+      return { ...s, members, membersAt: r.offset, leader, history, owners }
+    }
+    case "Assignment": {
+      const a = judged.payload
+      const owners = [...new Map(a.owners.map((o) => [o.chain, o] as const)).values()].sort((x, y) => (x.chain < y.chain ? -1 : x.chain > y.chain ? 1 : 0))
+      return { ...s, chains: [...new Set(a.chains)].sort(), owners, ownersAt: r.offset }
+    }
+    case "Claim": {
+      const { term } = judged.payload
+      return { ...s, term, leader: r.sender, termAt: r.offset, history: remember(s.history, { term, leader: r.sender, from: r.offset }) }
+    }
   }
-  if (r.type === "ChainOwnersAssigned") {
-    const a = Result.getOrThrow(decodeAssignment(payloadOf(r.body)))
-    const owners = [...new Map(a.owners.map((o) => [o.chain, o] as const)).values()].sort((x, y) => (x.chain < y.chain ? -1 : x.chain > y.chain ? 1 : 0))
-    return { ...s, chains: [...new Set(a.chains)].sort(), owners, ownersAt: r.offset }
-  }
-  const claim = Result.getOrThrow(decodeClaim(payloadOf(r.body)))
-  return { ...s, term: claim.term, leader: r.sender, termAt: r.offset, history: remember(s.history, { term: claim.term, leader: r.sender, from: r.offset }) }
 }
 
 const remember = (history: ReadonlyArray<LeaderSpan>, span: LeaderSpan): ReadonlyArray<LeaderSpan> =>
@@ -350,7 +374,7 @@ export interface ClusterView {
   readonly isLeader: boolean
   /** The latest leader changes, oldest first. */
   readonly history: ReadonlyArray<LeaderSpan>
-  /** The chains the cluster observes and who observes each (none assigned: the leader). */
+  /** The chains the cluster observes and who observes each (a chain not assigned: nobody). */
   readonly chains: ReadonlyArray<string>
   readonly owners: ReadonlyArray<ChainOwner>
   readonly ownersAt: number | null
