@@ -28,14 +28,13 @@
  */
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
-import { Kafka, logLevel } from "kafkajs"
 import * as LocalBeacon from "../src/adapters/beacon/LocalBeacon.ts"
 import { idOf } from "../src/domain/Envelope.ts"
 import type { KeyFile } from "../src/domain/Keys.ts"
 import type { MessageType } from "../src/domain/MessageTypes.ts"
 import type { MessageId } from "../src/domain/Primitives.ts"
 import { cleanup, eventually, getJson, type Server, startServer, tempDir } from "../test/cli/support/cli.ts"
-import { freshPrefix, startBroker } from "../test/kafka/support/TestBroker.ts"
+import { createTopicsOn, freshPrefix, startBroker } from "../test/kafka/support/TestBroker.ts"
 import { order } from "../test/mempool/support.ts"
 import { testBeacon, writeBeaconKey } from "../test/support/beaconKey.ts"
 import { envelope, testKey } from "../test/support/fixtures.ts"
@@ -71,22 +70,7 @@ const openBroker = async (): Promise<Broker> => {
     return {
       brokers,
       kind: "kafka",
-      createTopics: async (prefix) => {
-        const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin()
-        await admin.connect()
-        try {
-          await admin.createTopics({
-            waitForLeaders: true,
-            topics: [
-              { topic: `${prefix}events`, numPartitions: EVENT_PARTITIONS },
-              { topic: `${prefix}sequence`, numPartitions: 1 },
-              { topic: `${prefix}control`, numPartitions: 1 }
-            ]
-          })
-        } finally {
-          await admin.disconnect()
-        }
-      },
+      createTopics: (prefix) => createTopicsOn(brokers, prefix, EVENT_PARTITIONS),
       stop: () => Promise.resolve()
     }
   }

@@ -166,7 +166,7 @@ export const logLayer = (config: ServeConfig) => {
     }
     // Who this instance is, for /v1/cluster while the log connects (nothing folded yet).
     const key = yield* InstanceKey
-    const waiting = clusterViewOf(initialAuthority(config.clusterAdmin === undefined ? { instanceKey: key.publicKey } : { instanceKey: key.publicKey, clusterAdmin: config.clusterAdmin }), key.publicKey, 0)
+    const waiting = clusterViewOf(initialAuthority({ instanceKey: key.publicKey, clusterAdmin: config.clusterAdmin }), key.publicKey, 0)
     return KafkaCausalLog.layer(
       kafkaLogOptions(log, config.dataDir),
       (status) => ConnectingProbeServer.serve({ host: config.host, port: config.port, cluster: waiting }, status)

@@ -20,8 +20,7 @@ export const ClusterAdmin = Context.Reference<string | undefined>("causeway/Clus
 /** Who decides in this deployment: the instance key, or the cluster admin's members. */
 export const authorityConfig: Effect.Effect<AuthorityConfig, never, InstanceKey> = Effect.gen(function*() {
   const key = yield* InstanceKey
-  const clusterAdmin = yield* ClusterAdmin
-  return clusterAdmin === undefined ? { instanceKey: key.publicKey } : { instanceKey: key.publicKey, clusterAdmin }
+  return { instanceKey: key.publicKey, clusterAdmin: yield* ClusterAdmin }
 })
 
 /**

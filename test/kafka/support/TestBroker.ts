@@ -35,6 +35,29 @@ export interface TestBroker {
   readonly stop: () => Promise<void>
 }
 
+/**
+ * Create the log's topics under `prefix` on a broker that implements CreateTopics (real Kafka):
+ * events (`partitions`), sequence and control (one each); `replicationFactor` absent: the
+ * broker's default.
+ */
+export const createTopicsOn = async (brokers: ReadonlyArray<string>, prefix: string, partitions: number, replicationFactor?: number): Promise<void> => {
+  const rf = replicationFactor === undefined ? {} : { replicationFactor }
+  const admin = new Kafka({ brokers: [...brokers], logLevel: logLevel.NOTHING }).admin()
+  await admin.connect()
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        { topic: `${prefix}events`, numPartitions: partitions, ...rf },
+        { topic: `${prefix}sequence`, numPartitions: 1, ...rf },
+        { topic: `${prefix}control`, numPartitions: 1, ...rf }
+      ]
+    })
+  } finally {
+    await admin.disconnect()
+  }
+}
+
 /** The broker, or why there is none. */
 export type BrokerChoice = { readonly broker: TestBroker } | { readonly skipped: string }
 
@@ -119,22 +142,7 @@ const startContainer = async (): Promise<TestBroker> => {
   return {
     kind: "testcontainers",
     brokers,
-    createTopics: async (prefix, partitions) => {
-      const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin()
-      await admin.connect()
-      try {
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: [
-            { topic: `${prefix}events`, numPartitions: partitions, replicationFactor: 1 },
-            { topic: `${prefix}sequence`, numPartitions: 1, replicationFactor: 1 },
-            { topic: `${prefix}control`, numPartitions: 1, replicationFactor: 1 }
-          ]
-        })
-      } finally {
-        await admin.disconnect()
-      }
-    },
+    createTopics: (prefix, partitions) => createTopicsOn(brokers, prefix, partitions, 1),
     down: () => docker("pause"),
     up: () => docker("unpause"),
     stop: async () => {
