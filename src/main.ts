@@ -22,6 +22,7 @@ import * as WorkerRswSolver from "./adapters/timelock/WorkerRswSolver.ts"
 import * as WorkerTlockDecrypter from "./adapters/timelock/WorkerTlockDecrypter.ts"
 import { type LogConfig, type SealerConfig, type ServeConfig, beaconKeyPath, instanceKeyPath, kafkaIndexPath, logPath, snapshotPath } from "./Config.ts"
 import { ChainObservers, type ChainObserverService } from "./ports/ChainObserver.ts"
+import { Deployment, type DeploymentInfo } from "./ports/Deployment.ts"
 import { authorityConfig, AuthorityView, ClusterAdmin, InstanceKey } from "./ports/InstanceKey.ts"
 import { type AuthorityConfig, clusterViewOf, initialAuthority } from "./domain/cluster/Authority.ts"
 import { makeCluster } from "./projections/Cluster/Cluster.ts"
@@ -36,6 +37,7 @@ import * as Author from "./services/Author.ts"
 import * as ChainFeed from "./services/ChainFeed.ts"
 import * as Ingest from "./services/Ingest.ts"
 import * as Leadership from "./services/Leadership.ts"
+import * as SealGuard from "./services/SealGuard.ts"
 import * as Sealer from "./services/Sealer.ts"
 import * as Settlement from "./services/Settlement.ts"
 
@@ -79,8 +81,9 @@ export const servicesLayer = (
     const context = yield* authorityConfig
     const runnerLayer = ProjectionRunner.layer(projections(context), runner)
     // Ingest reads the authority from the runner's cluster projection (one runner for both).
+    // and asks the seal guard (over the same runner's mempool) before a reveal is written.
     const core = Ingest.layer({ ...ingest, exemptSenders: [...ingest.exemptSenders, key.publicKey] }).pipe(
-      Layer.provide(authorityViewLayer(context)),
+      Layer.provide(Layer.merge(authorityViewLayer(context), SealGuard.layer(makeMempool(context)))),
       Layer.provideMerge(runnerLayer)
     )
     return Layer.provideMerge(Author.layer, core)
@@ -236,7 +239,8 @@ export const coreLayer = (
 /**
  * The sealer over a core (Author, Projections, CausalLog): its beacon (the local one from its
  * key file in the data directory, or drand over HTTP), the worker-thread tlock decrypter and
- * the worker-thread RSW solver; and settlement beside it (src/services/Settlement.ts).
+ * the worker-thread RSW solver; and settlement beside it (src/services/Settlement.ts). The
+ * beacon is an output too, for the HTTP adapter to publish.
  */
 export const sealerLayer = (config: SealerConfig, dataDir: string) => {
   const beacon = config.beacon.kind === "drand"
@@ -244,14 +248,33 @@ export const sealerLayer = (config: SealerConfig, dataDir: string) => {
     : LocalBeaconFile.layer(config.beacon.keyPath ?? beaconKeyPath(dataDir))
   // A tick per tenth of the window (at most a second), so a seal is late by at most that.
   const tickMs = Math.min(1000, Math.max(10, Math.floor(config.batchWindowMs / 10)))
-  const sealer = Sealer.layer({ windowMs: config.batchWindowMs, tickMs }).pipe(Layer.provide(Layer.mergeAll(beacon, WorkerTlockDecrypter.layer, WorkerRswSolver.layer, WorkerRswModulusChecker.layer)))
+  // The beacon stays in the output: GET /v1/beacon/... serves it to clients.
+  const sealer = Sealer.layer({ windowMs: config.batchWindowMs, tickMs }).pipe(
+    Layer.provide(Layer.mergeAll(WorkerTlockDecrypter.layer, WorkerRswSolver.layer, WorkerRswModulusChecker.layer)),
+    Layer.provideMerge(beacon)
+  )
   // Settlement decides operators' match proposals and fill reports beside the sealer.
   return Layer.merge(sealer, Settlement.layer)
 }
+
+/** What GET /v1/instance reports of the configuration. */
+export const deploymentOf = (config: ServeConfig): DeploymentInfo => ({
+  log: config.log?.kind === "kafka" ? "kafka" : "sqlite",
+  maxMessageBytes: config.ingest.maxMessageBytes,
+  maxBatch: config.ingest.maxBatch,
+  batchWindowMs: config.sealer?.batchWindowMs ?? null,
+  revealWindowMs: config.sealer === undefined ? null : Sealer.defaultSealerOptions.revealWindowMs,
+  beacon: config.sealer === undefined
+    ? null
+    : config.sealer.beacon.kind === "drand"
+    ? { kind: "drand", url: config.sealer.beacon.url, chainHash: config.sealer.beacon.chainHash }
+    : { kind: "local" }
+})
 
 /** The whole service: the HTTP adapter over the core and, when configured, the sealer; logging JSON to stdout. */
 export const appLayer = (config: ServeConfig) =>
   HttpService.layer({ host: config.host, port: config.port, maxBatch: config.ingest.maxBatch }).pipe(
     Layer.provide(config.sealer === undefined ? coreLayer(config) : sealerLayer(config.sealer, config.dataDir).pipe(Layer.provideMerge(coreLayer(config)))),
+    Layer.provide(Layer.succeed(Deployment, deploymentOf(config))),
     Layer.provide(HttpService.logging(config.logLevel))
   )

@@ -1,7 +1,8 @@
 /**
  * causeway's offline verifiers as a library (`import … from "causeway/verify"`): check
- * CometBFT light blocks, ICS23 store proofs and EIP-1186 account/storage proofs without
- * running the service or trusting whoever handed them over.
+ * CometBFT light blocks, ICS23 store proofs, EIP-1186 account/storage proofs and the
+ * instance's signed ordering receipts (`checkReceipt`, against the key GET /v1/instance
+ * publishes) without running the service or trusting whoever handed them over.
  *
  * Conventions: times are RFC 3339 strings, durations nanoseconds as decimal strings, heights
  * numbers, hashes and keys hex strings, `trustLevel` a `{ numerator, denominator }` fraction;
@@ -78,6 +79,7 @@ export {
   NotEnoughTrust,
   type TrustLevel
 } from "./domain/verify/cometbft/LightClientErrors.ts"
+export { checkReceipt, InvalidReceipt, type SignedReceipt } from "./domain/mempool/Receipt.ts"
 export { type FairnessOptions, type FairOrdering, UnfairOrdering, type Violation as OrderingViolation, verifyOrderingFairness } from "./domain/mempool/OrderingFairness.ts"
 
 // SubjectPublicKeyInfo DER prefix of an Ed25519 key (RFC 8410), followed by the 32 raw bytes.

@@ -21,6 +21,14 @@ export const DecimalAmount = Schema.String.check(Schema.isPattern(/^(?:0|[1-9][0
 )
 export type DecimalAmount = typeof DecimalAmount.Type
 
+/**
+ * A positive amount as a decimal string in integer base units (wei, uatom, ...): an amount
+ * of zero moves nothing and is refused with this reason. Same type as DecimalAmount.
+ */
+export const PositiveAmount = Schema.String.check(Schema.isPattern(/^[1-9][0-9]{0,77}$/, {
+  message: "an amount must be a positive integer in base units, as decimal digits (no sign, no leading zeros, no decimal point, at most 78 digits)"
+})).pipe(Schema.brand("DecimalAmount"))
+
 /** A short identifier (chain, market, component names): printable ASCII, 1..64 chars. */
 export const Name = Schema.String.check(Schema.isPattern(/^[\x21-\x7e]{1,64}$/))
 

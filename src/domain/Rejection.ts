@@ -76,6 +76,17 @@ export class NotAuthorized extends Schema.TaggedError<NotAuthorized>()("NotAutho
   type: Schema.String
 }, { httpApiStatus: 403 }) {}
 
+/**
+ * The message discloses content that must stay sealed and is not allowed out yet, or that the
+ * mempool would refuse to take (a reveal that does not name the seal covering its commitment,
+ * of someone else's commitment, or whose order and salt do not open it). The log is public:
+ * such a message is refused before anything is written.
+ */
+export class SealedContent extends Schema.TaggedError<SealedContent>()("SealedContent", {
+  ...fields,
+  type: Schema.String
+}, { httpApiStatus: 409 }) {}
+
 /** Any rejection. */
 export const Rejection = Schema.Union([
   MessageTooLarge,
@@ -89,6 +100,7 @@ export const Rejection = Schema.Union([
   InvalidLamport,
   RateLimited,
   UnknownDependencies,
-  NotAuthorized
+  NotAuthorized,
+  SealedContent
 ])
 export type Rejection = typeof Rejection.Type

@@ -3,7 +3,9 @@
  * version, signature (on the caller's fiber: CPU work that needs no shared state), then in
  * the single writer fiber: duplicate id, nonce replay, per-sender rate limit, Lamport bound,
  * dependencies known (else held in a bounded buffer until they are, or a timeout), Lamport
- * above dependencies, append, acknowledge. Any failed step is a typed Rejection and nothing
+ * above dependencies, append, acknowledge. Before the writer, after the signature: the
+ * sender's authority for decisions, and the admission guard (a reveal only once its batch is
+ * sealed and the mempool would take it: src/services/SealGuard.ts). Any failed step is a typed Rejection and nothing
  * is appended for that message.
  *
  * The writer takes whatever is queued (up to `maxBatch`) and appends it in one transaction:
@@ -31,6 +33,7 @@ import {
 } from "../domain/Rejection.ts"
 import { type TokenBucket, type TokenBucketPolicy, take } from "../domain/TokenBucket.ts"
 import { CausalLog, type CausalLogError, type NewRecord, type RecordRef } from "../ports/CausalLog.ts"
+import { AdmissionGuard } from "../ports/AdmissionGuard.ts"
 import { AuthorityView } from "../ports/InstanceKey.ts"
 import { SignatureVerifier, type VerifyRequest } from "../ports/SignatureVerifier.ts"
 import { authoringRefusal } from "../domain/cluster/Authority.ts"
@@ -136,6 +139,7 @@ export const make = (options: IngestOptions = defaultOptions) =>
     const log = yield* CausalLog
     const verifier = yield* SignatureVerifier
     const authorityView = yield* AuthorityView
+    const guard = yield* AdmissionGuard
     const exempt = new Set(options.exemptSenders)
     const queue = yield* Queue.unbounded<Work>()
 
@@ -365,8 +369,25 @@ export const make = (options: IngestOptions = defaultOptions) =>
       })
     })
 
-    // Steps 1-4 for each value, in order: the stateless checks, then the signature.
-    const check = (values: ReadonlyArray<unknown>, now: number) => verify(values, now).pipe(Effect.flatMap(authorize))
+    // What the projections' rules say must not be written yet (a reveal before its seal):
+    // refused here, before the writer, so nothing of it reaches the public log.
+    const guarded = Effect.fnUntraced(function*(checked: Array<Result.Result<Candidate, Rejection>>) {
+      if (guard === undefined) return checked as Array<Result.Result<Candidate, Rejection | CausalLogError>>
+      const passed = checked.filter(Result.isSuccess).map((c) => c.success)
+      if (passed.length === 0) return checked
+      const refusals = yield* guard.refusals(passed)
+      let k = 0
+      return checked.map((c): Result.Result<Candidate, Rejection | CausalLogError> => {
+        if (Result.isFailure(c)) return c
+        const refusal = refusals[k++] ?? null
+        return refusal === null ? c : Result.fail(refusal)
+      })
+    })
+
+    // Steps 1-4 for each value, in order: the stateless checks, then the signature, the
+    // authority and the guard.
+    const check = (values: ReadonlyArray<unknown>, now: number) => verify(values, now).pipe(Effect.flatMap(authorize), Effect.flatMap(guarded))
+    const countFailure = (e: Rejection | CausalLogError) => e._tag === "CausalLogError" ? Effect.void : countRejection(e)
     const verify = Effect.fnUntraced(function*(values: ReadonlyArray<unknown>, now: number) {
       if (!options.verifyOffThread) {
         return values.map((v) => admit(v, now, limits, sha256Text)).map((a) => {
@@ -424,9 +445,9 @@ export const make = (options: IngestOptions = defaultOptions) =>
     const service: IngestService = {
       submit: Effect.fn("Ingest.submit")(function*(value: unknown) {
         const now = yield* Clock.currentTimeMillis
-        const checked = (yield* check([value], now))[0] as Result.Result<Candidate, Rejection>
+        const checked = (yield* check([value], now))[0] as Result.Result<Candidate, Rejection | CausalLogError>
         if (Result.isFailure(checked)) {
-          yield* countRejection(checked.failure)
+          yield* countFailure(checked.failure)
           return yield* Effect.fail(checked.failure)
         }
         const { all, doneAt } = collect(1)
@@ -441,9 +462,9 @@ export const make = (options: IngestOptions = defaultOptions) =>
         const at: Array<number> = []
         const { all, doneAt } = collect(checked.filter(Result.isSuccess).length)
         for (let i = 0; i < checked.length; i++) {
-          const c = checked[i] as Result.Result<Candidate, Rejection>
+          const c = checked[i] as Result.Result<Candidate, Rejection | CausalLogError>
           if (Result.isFailure(c)) {
-            yield* countRejection(c.failure)
+            yield* countFailure(c.failure)
             out[i] = Result.fail(c.failure)
           } else {
             jobs.push(jobFor(c.success, doneAt(at.length)))

@@ -4,7 +4,8 @@
  * sealed. A real server (HTTP over the core, the sealer running on its window, a local
  * beacon, every log line captured at Trace level) takes a plain order, a commitment and a
  * time-locked order; everything observable before the seal is searched for the protected
- * orders' markers (amount, market, salt). The same observation channels do show the
+ * orders' markers (amount, market, salt); a reveal sent too early, or one the mempool would
+ * refuse, is refused before it is written. The same observation channels do show the
  * markers after the seal and the reveal/decryption, and show the plain order's content at
  * once: the search is not blind.
  */
@@ -46,7 +47,7 @@ describe("mempool leak test", () => {
   it.live("no response, SSE event, log line or metric carries a committed or time-locked order's content before its batch is sealed", () =>
     Effect.gen(function*() {
       const lines: Array<string> = []
-      const { base, call, post, readAll } = yield* startLeakServer({ instance, beacon, lines })
+      const { base, call, send, post, readAll } = yield* startLeakServer({ instance, beacon, lines })
 
       const global = tap(`${base}/v1/stream?from=0`)
       const round = roundAt(chain, Date.now()) + 6
@@ -55,6 +56,18 @@ describe("mempool leak test", () => {
       const lockedId = yield* post(carol, "TimelockedOrder", { scheme: "tlock", round, ciphertext: encryptToRound(chain, round, orderBytes(locked)) })
       const commitEvents = tap(`${base}/v1/mempool/orders/${commitId}/events`)
       const lockedEvents = tap(`${base}/v1/mempool/orders/${lockedId}/events`)
+
+      // A reveal before the seal (the obvious first try, with or without naming the
+      // commitment) is refused before anything is written: its order and salt never reach
+      // the public log, and the answer says why.
+      const revealNow = { commitmentId: commitId, order: committed, salt: bobSalt }
+      for (const deps of [[], [commitId]]) {
+        const early = yield* send(bob, "OrderReveal", revealNow, deps)
+        expect(early.status, early.text).toBe(409)
+        expect(JSON.parse(early.text)).toMatchObject({ _tag: "SealedContent", type: "OrderReveal" })
+        expect(JSON.parse(early.text).reason).toContain("not sealed yet")
+        expect((yield* call(`/v1/messages/${early.id}`)).status).toBe(404)
+      }
 
       // Everything a searcher can read before the seal.
       const before = yield* readAll(searcherPaths({ plain: plainId, protected: [commitId, lockedId] }, committed.market), committed.market)
@@ -76,7 +89,20 @@ describe("mempool leak test", () => {
         sealed = yield* call("/v1/mempool/batches/0")
       }
       const sealId = JSON.parse(sealed.text).sealId as string
-      yield* post(bob, "OrderReveal", { commitmentId: commitId, order: committed, salt: bobSalt }, [sealId])
+      // After the seal, a reveal the mempool would still refuse is not written either: one
+      // not naming the seal, someone else's, one whose salt does not open the commitment.
+      const refusedAfterSeal = [
+        [bob, revealNow, [commitId], "among its deps"],
+        [alice, revealNow, [sealId], "only the commitment's sender"],
+        [bob, { ...revealNow, salt: salt("not-bobs-salt") }, [sealId], "do not match the commitment"]
+      ] as const
+      for (const [key, payload, deps, reason] of refusedAfterSeal) {
+        const r = yield* send(key, "OrderReveal", payload, deps)
+        expect(r.status, r.text).toBe(409)
+        expect(JSON.parse(r.text).reason).toContain(reason)
+        expect((yield* call(`/v1/messages/${r.id}`)).status).toBe(404)
+      }
+      yield* post(bob, "OrderReveal", revealNow, [sealId])
       let view = yield* call(`/v1/mempool/orders/${lockedId}`)
       for (let i = 0; i < 200 && JSON.parse(view.text).status !== "revealed"; i++) {
         yield* Effect.sleep("50 millis")

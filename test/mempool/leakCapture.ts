@@ -67,8 +67,8 @@ export const leakServer = (options: {
 
 /**
  * Start the server (in the caller's scope) and a client of it: `call` reads a path as text,
- * `post` signs a message as `key` (its next nonce; a message with deps takes a Lamport time
- * above the server's) and expects it admitted, `until` polls, `readAll` reads a list of paths.
+ * `send` signs a message as `key` (its next nonce; a message with deps takes a Lamport time
+ * above the server's) and posts it, `post` also expects it admitted, `until` polls, `readAll` reads a list of paths.
  */
 export const startLeakServer = (options: Parameters<typeof leakServer>[0]) =>
   Effect.gen(function*() {
@@ -82,16 +82,21 @@ export const startLeakServer = (options: Parameters<typeof leakServer>[0]) =>
       })
     let lamport = 0
     const nonces = new Map<string, number>()
-    const post = (key: KeyFile, type: MessageType, payload: unknown, deps: ReadonlyArray<string> = []) =>
+    /** Sign and post; the answer and the message's id, whatever the status. */
+    const send = (key: KeyFile, type: MessageType, payload: unknown, deps: ReadonlyArray<string> = []) =>
       Effect.gen(function*() {
         const nonce = (nonces.get(key.publicKey) ?? 0) + 1
         nonces.set(key.publicKey, nonce)
         lamport = Math.max(lamport + 1, deps.length > 0 ? 500_000 : 0)
         const env = envelope(key, { type, payload, nonce, lamport, deps: [...deps].sort() as Array<MessageId> })
         const r = yield* call("/v1/messages", { method: "POST", body: JSON.stringify(env), headers: { "content-type": "application/json" } })
-        expect(r.status, r.text).toBe(201)
-        return idOf(env)
+        return { ...r, id: idOf(env) }
       })
+    const post = (key: KeyFile, type: MessageType, payload: unknown, deps: ReadonlyArray<string> = []) =>
+      send(key, type, payload, deps).pipe(Effect.map((r) => {
+        expect(r.status, r.text).toBe(201)
+        return r.id
+      }))
     /** Poll `path` every 50 ms (at most `tries` times) until `done` holds of its answer; the last answer. */
     const until = (path: string, done: (r: { status: number; text: string }) => boolean, tries = 200) =>
       Effect.gen(function*() {
@@ -109,7 +114,7 @@ export const startLeakServer = (options: Parameters<typeof leakServer>[0]) =>
         for (const p of paths) out.push(`${p.replaceAll(hidden, "<guessed market>")} ${(yield* call(p)).text}`)
         return out
       })
-    return { base, call, post, until, readAll }
+    return { base, call, send, post, until, readAll }
   })
 
 /** Everything a stream sent, kept as raw text, until closed. */

@@ -12,6 +12,7 @@ import { EnvelopeShell } from "../../domain/Envelope.ts"
 import { MessageId } from "../../domain/Primitives.ts"
 import { Rejection } from "../../domain/Rejection.ts"
 import { ChainsGroup } from "./ChainsApi.ts"
+import { InstanceGroup } from "./InstanceApi.ts"
 import { MempoolGroup } from "./MempoolApi.ts"
 import { OperatorsGroup } from "./OperatorsApi.ts"
 
@@ -243,7 +244,7 @@ export const ClusterGroup = HttpApiGroup.make("cluster").add(
 
 /** The whole API. */
 export const Api = HttpApi.make("causeway")
-  .add(MessagesGroup, ProjectionsGroup, OpsGroup, MempoolGroup, OperatorsGroup, ChainsGroup, ClusterGroup)
+  .add(MessagesGroup, ProjectionsGroup, OpsGroup, MempoolGroup, OperatorsGroup, ChainsGroup, ClusterGroup, InstanceGroup)
   .annotate(OpenApi.Title, "causeway")
   .annotate(OpenApi.Version, "0.1.0")
   .annotate(OpenApi.Description, "A causal log of signed messages.")

@@ -32,6 +32,7 @@ import { Draining } from "./Draining.ts"
 import { eventStream } from "./EventStream.ts"
 import * as ChainsHandlers from "./ChainsHandlers.ts"
 import * as HttpMetrics from "./HttpMetrics.ts"
+import * as InstanceHandlers from "./InstanceHandlers.ts"
 import * as MempoolHandlers from "./MempoolHandlers.ts"
 import * as OperatorsHandlers from "./OperatorsHandlers.ts"
 import * as Prometheus from "./Prometheus.ts"
@@ -231,4 +232,4 @@ const ops = HttpApiBuilder.group(Api, "ops", (handlers) =>
   }))
 
 /** Every group's handlers, over Ingest, Projections, CausalLog and the draining signal. */
-export const layer = (options: HandlerOptions) => Layer.mergeAll(messages(options), projections, ops, MempoolHandlers.layer(options), OperatorsHandlers.layer, ChainsHandlers.layer, cluster)
+export const layer = (options: HandlerOptions) => Layer.mergeAll(messages(options), projections, ops, MempoolHandlers.layer(options), OperatorsHandlers.layer, ChainsHandlers.layer, cluster, InstanceHandlers.layer)

@@ -366,19 +366,37 @@ const seal = (state: MempoolState, e: EventHeader, p: typeof BatchSealed.Type): 
   }
 }
 
-const reveal = (state: MempoolState, e: EventHeader, p: typeof OrderReveal.Type): MempoolState => {
+/**
+ * Why the mempool refuses a reveal by `sender` naming `deps`, in `state` (the state before the
+ * reveal), or null if it takes it. Ingest asks the same question before a reveal is written
+ * (src/services/SealGuard.ts): the log is public, so a reveal this would refuse for its
+ * seal, its sender or its content is never logged. Those answers cannot change from "take"
+ * to "refuse" for a later state except by status (expired, revealed, cancelled), which
+ * discloses nothing new.
+ */
+export const revealRefusal = (
+  state: MempoolState,
+  e: { readonly sender: string; readonly deps: ReadonlyArray<MessageId> },
+  p: typeof OrderReveal.Type
+): string | null => {
   const target = get(state.entries, p.commitmentId)
-  const refuse = (reason: string) => note(state, e, "OrderReveal", p.commitmentId, reason)
-  if (target === undefined || target.mode !== "commit") return refuse("no commitment with that id")
-  if (target.sender !== e.sender) return refuse("only the commitment's sender may reveal it")
+  if (target === undefined || target.mode !== "commit") return "no commitment with that id"
+  if (target.sender !== e.sender) return "only the commitment's sender may reveal it"
   const batch = get(state.batches, target.batch)
-  if (batch === undefined) return refuse("the commitment's batch is not sealed yet: reveal after its BatchSealed")
+  if (batch === undefined) return "the commitment's batch is not sealed yet: reveal after its BatchSealed"
   if (!e.deps.includes(batch.sealId as MessageId)) {
-    return refuse(`a reveal must name its commitment's BatchSealed (${batch.sealId}) among its deps`)
+    return `a reveal must name its commitment's BatchSealed (${batch.sealId}) among its deps`
   }
-  if (target.status === "expired") return refuse("the commitment expired: the reveal window is over")
-  if (target.status !== "committed") return refuse(`the commitment is already ${target.status}`)
-  if (commitmentOf(p.order, p.salt) !== target.commitment) return refuse("order and salt do not match the commitment")
+  if (target.status === "expired") return "the commitment expired: the reveal window is over"
+  if (target.status !== "committed") return `the commitment is already ${target.status}`
+  if (commitmentOf(p.order, p.salt) !== target.commitment) return "order and salt do not match the commitment"
+  return null
+}
+
+const reveal = (state: MempoolState, e: EventHeader, p: typeof OrderReveal.Type): MempoolState => {
+  const refusal = revealRefusal(state, e, p)
+  if (refusal !== null) return note(state, e, "OrderReveal", p.commitmentId, refusal)
+  const target = get(state.entries, p.commitmentId) as Entry
   const revealed: Entry = { ...withStatus(target, "revealed", e.offset), order: p.order }
   return putEntry(note(state, e, "OrderReveal", p.commitmentId, null), revealed)
 }

@@ -10,7 +10,7 @@
  * An order's expiry and nonce are its envelope's (`expiry`, `nonce`), never in the payload.
  */
 import { Schema } from "effect"
-import { DecimalAmount, Hex, MessageId, Name, NonNegativeInt, PositiveInt, UnixMillis } from "../Primitives.ts"
+import { DecimalAmount, Hex, MessageId, Name, NonNegativeInt, PositiveAmount, PositiveInt, UnixMillis } from "../Primitives.ts"
 import { OperatorPayloads } from "./OperatorMessages.ts"
 import { SettlementPayloads } from "./SettlementMessages.ts"
 
@@ -25,14 +25,24 @@ export const MAX_IDS_PER_EVENT = 512
 
 const Ids = Schema.Array(MessageId).check(Schema.isMinLength(1), Schema.isMaxLength(MAX_IDS_PER_EVENT))
 
-/** A signed user order: what a plain order carries, and what a reveal or a decryption discloses. */
+/**
+ * A signed user order: what a plain order carries, and what a reveal or a decryption
+ * discloses. Conventions (README, "Mempool tour"): `chain` a CAIP-2 chain id (`eip155:1`,
+ * `cosmos:cosmoshub-4`); `market` the pair as `BASE/QUOTE`; `side` `buy` (spend QUOTE for
+ * BASE) or `sell` (spend BASE for QUOTE); `amountIn` what the order spends, in the spent
+ * asset's integer base units, above zero; `minAmountOut` the least it accepts in return for
+ * all of `amountIn`, in the received asset's base units (0: no minimum; settlement holds
+ * fills to it pro rata); `limitPrice` the worst price as base units received per 10^18 base
+ * units spent (fixed point, 18 decimals), above zero — a hint to solvers, who must still meet
+ * `minAmountOut`.
+ */
 export const UserOrder = Schema.Struct({
   chain: Name,
   market: Name,
   side: Side,
-  amountIn: DecimalAmount,
+  amountIn: PositiveAmount,
   minAmountOut: DecimalAmount,
-  limitPrice: DecimalAmount,
+  limitPrice: PositiveAmount,
   /** Orders (by id) that must execute together with this one. */
   bundle: Schema.optionalKey(Schema.Array(MessageId).check(Schema.isMaxLength(16)))
 })

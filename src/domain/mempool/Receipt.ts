@@ -8,7 +8,7 @@
 import { ed25519 } from "@noble/curves/ed25519.js"
 import { secp256k1 } from "@noble/curves/secp256k1.js"
 import { bytesToHex, concatBytes, hexToBytes } from "@noble/hashes/utils.js"
-import { Schema } from "effect"
+import { Result, Schema } from "effect"
 import { canonicalBytes } from "../CanonicalJson.ts"
 import { Scheme } from "../Envelope.ts"
 import { type KeyFile, signBytes } from "../Keys.ts"
@@ -65,4 +65,25 @@ export const verifyReceiptSignature = (r: SignedReceipt): boolean => {
   } catch {
     return false // malformed key or signature bytes
   }
+}
+
+/** A receipt that is not one, is signed by a key the caller does not trust, or whose signature does not verify. */
+export class InvalidReceipt extends Schema.TaggedError<InvalidReceipt>()("InvalidReceipt", {
+  reason: Schema.String
+}) {}
+
+const decodeReceipt = Schema.decodeUnknownResult(SignedReceipt)
+
+/**
+ * Check a receipt offline: its shape, that it names one of `trusted` (the instance's key from
+ * GET /v1/instance, or a cluster's members), and its signature. The receipt back, typed, or
+ * why not.
+ */
+export const checkReceipt = (value: unknown, trusted: string | ReadonlyArray<string>): Result.Result<SignedReceipt, InvalidReceipt> => {
+  const decoded = decodeReceipt(value, { onExcessProperty: "error" })
+  if (Result.isFailure(decoded)) return Result.fail(new InvalidReceipt({ reason: `not a receipt: ${decoded.failure.message.replace(/\s*\n\s*/g, " ")}` }))
+  const r = decoded.success
+  const keys = (typeof trusted === "string" ? [trusted] : trusted).map((k) => k.toLowerCase())
+  if (!keys.includes(r.instance)) return Result.fail(new InvalidReceipt({ reason: `signed by ${r.instance}, not by ${keys.length === 1 ? keys[0] : `any of ${keys.join(", ")}`}` }))
+  return verifyReceiptSignature(r) ? Result.succeed(r) : Result.fail(new InvalidReceipt({ reason: "the signature does not verify over the receipt's fields" }))
 }

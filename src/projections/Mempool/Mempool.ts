@@ -208,7 +208,8 @@ export const makeMempool = (
     // 4: an OrdersMatched is folded all or nothing; a refused one records its proposal's refusal.
     // 5: the instance's MatchRefused records its proposal's refusal (served by the status view).
     // 6: decisions count from the authority at their place in the log (cluster leader terms).
-    version: 6,
+    // 7: an order spending zero (amountIn "0") or with limitPrice "0" does not decode (ingest refuses it).
+    version: 7,
     initialState: initialMempool,
     evolve: (state, record, authority) => {
       const event = mempoolEventOf(record)

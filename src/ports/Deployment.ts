@@ -1,0 +1,32 @@
+/**
+ * Facts of this deployment a client needs before it submits (GET /v1/instance): which log it
+ * runs on, its message limits, whether it seals batches and how often, and the beacon
+ * time-locked orders are locked to. Configuration, fixed for the process's life; the
+ * composition root (src/main.ts) provides it from the serve flags.
+ */
+import { Context } from "effect"
+
+/** The beacon time-locked orders are locked to, as configured. */
+export type DeploymentBeacon =
+  | { readonly kind: "local" }
+  | { readonly kind: "drand"; readonly url: string; readonly chainHash: string }
+
+/** What GET /v1/instance reports of the configuration. */
+export interface DeploymentInfo {
+  readonly log: "sqlite" | "kafka" | "memory"
+  /** Largest canonical envelope admitted, in bytes. */
+  readonly maxMessageBytes: number
+  /** Most envelopes in one POST /v1/messages batch. */
+  readonly maxBatch: number
+  /** The sealer's batch window (ms); null when this instance runs no sealer. */
+  readonly batchWindowMs: number | null
+  /** How long after its batch's seal a commitment may be revealed (ms); null without a sealer. */
+  readonly revealWindowMs: number | null
+  /** The beacon, or null without a sealer. */
+  readonly beacon: DeploymentBeacon | null
+}
+
+/** The deployment's facts; the default describes a log-only instance with ingest's defaults. */
+export const Deployment = Context.Reference<DeploymentInfo>("causeway/Deployment", {
+  defaultValue: () => ({ log: "memory", maxMessageBytes: 65_536, maxBatch: 1024, batchWindowMs: null, revealWindowMs: null, beacon: null })
+})
