@@ -5,6 +5,8 @@ import { defineConfig } from "vitest/config"
 // members on purpose: they run after the rest, one file at a time, so a loaded machine does
 // not starve their group heartbeats into spurious session expiries.
 const clusterSuites = ["test/cluster/ClusterServe.test.ts", "test/cluster/ChainOwnerFailover.test.ts"]
+// No test reads outside the repository: reads of its parent folder's other entries throw.
+const setupFiles = ["test/hermetic/setupOutsideReadGuard.ts"]
 
 export default defineConfig({
   // `causeway/verify` (package self-reference) resolves to its TypeScript source in tests.
@@ -16,11 +18,11 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: "main", include: ["test/**/*.test.ts"], exclude: clusterSuites, sequence: { groupOrder: 0 } }
+        test: { name: "main", include: ["test/**/*.test.ts"], exclude: clusterSuites, setupFiles, sequence: { groupOrder: 0 } }
       },
       {
         extends: true,
-        test: { name: "cluster", include: clusterSuites, fileParallelism: false, sequence: { groupOrder: 1 } }
+        test: { name: "cluster", include: clusterSuites, fileParallelism: false, setupFiles, sequence: { groupOrder: 1 } }
       }
     ]
   }

@@ -1,16 +1,17 @@
 /**
  * EVM header hashing against third-party data: the Prague block of ethereum/execution-apis
- * (../shared/vectors/eth-getproof/execution-apis) hashes to the hash its node served, and
+ * (test/vectors/eth-getproof/execution-apis) hashes to the hash its node served, and
  * the eth_getProof cases recorded at that block verify against the stateRoot of the header
  * verified here: the chain of trust the observer builds, from header fields to proofs.
  */
 import { readFileSync } from "node:fs"
+import path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Result } from "effect"
 import { FORK_FIELDS, verifyEvmHeader } from "../../src/domain/chain/EvmHeader.ts"
 import { verifyEip1186Proof } from "../../src/domain/verify/Eip1186.ts"
 
-const dir = "../shared/vectors/eth-getproof"
+const dir = path.resolve(import.meta.dirname, "../vectors/eth-getproof")
 const io = readFileSync(`${dir}/execution-apis/eth_getBlockByNumber-get-latest.io`, "utf8")
 const block = JSON.parse(io.split("\n").find((l) => l.startsWith("<< "))!.slice(3)).result as Record<string, string>
 const cases = JSON.parse(readFileSync(`${dir}/cases.json`, "utf8")).cases as ReadonlyArray<{

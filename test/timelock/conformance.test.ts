@@ -1,5 +1,5 @@
 /**
- * Conformance with drand and tlock: every case of ../shared/vectors/drand-tlock. Beacon
+ * Conformance with drand and tlock: every case of test/vectors/drand-tlock. Beacon
  * verification of all BLS12-381 schemes (chained, unchained, G1 pre-RFC, RFC 9380), chain
  * hashes, the IBE's GT serialisation and hash, and the offline tlock decryptions and must-fail
  * cases. BN254 beacons and the decryptions that need a beacon fetched from drand's HTTP API

@@ -1,8 +1,8 @@
-/** The drand/tlock conformance vectors (../shared/vectors/drand-tlock), typed. */
+/** The drand/tlock conformance vectors (test/vectors/drand-tlock), typed. */
 import { readFileSync } from "node:fs"
 import type { BeaconScheme, ChainInfo } from "../../src/domain/timelock/ChainInfo.ts"
 
-const dir = new URL("../../../shared/vectors/drand-tlock/", import.meta.url)
+const dir = new URL("../vectors/drand-tlock/", import.meta.url)
 const read = (name: string): unknown => JSON.parse(readFileSync(new URL(name, dir), "utf8"))
 
 /** One network of chain-info.json, in the domain's shape. */

@@ -16,7 +16,7 @@ import {
   verifyToHeight
 } from "causeway/verify"
 
-const VECTORS = path.resolve(process.cwd(), "../shared/vectors")
+const VECTORS = path.resolve(import.meta.dirname, "../vectors")
 const readJson = (relative: string): unknown => JSON.parse(readFileSync(path.join(VECTORS, relative), "utf8"))
 
 interface Step {

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
 const root = path.resolve(import.meta.dirname, "../..")
 const tsc = path.join(root, "node_modules", "typescript", "bin", "tsc")
-const vectors = path.resolve(root, "../shared/vectors")
+const vectors = path.join(root, "test", "vectors")
 
 let work = ""
 

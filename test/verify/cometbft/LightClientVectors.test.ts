@@ -1,6 +1,6 @@
 /**
  * tendermint-rs's model-based single-step vectors (41 files, 99 steps) and its header-hash
- * vector, per ../shared/vectors/cometbft-light-client/README.txt: trust level 1/3, clock drift
+ * vector, per test/vectors/cometbft-light-client/README.txt: trust level 1/3, clock drift
  * 0, each step with its own `now`, the trusted state advancing only after SUCCESS.
  */
 import { describe, expect, it } from "@effect/vitest"

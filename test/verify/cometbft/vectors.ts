@@ -1,10 +1,10 @@
-/** Reading the third-party CometBFT light-client vectors (../shared/vectors, relative to the project root). */
+/** Reading the third-party CometBFT light-client vectors (test/vectors/cometbft-light-client). */
 import { readFileSync, readdirSync } from "node:fs"
 import path from "node:path"
 import type { LightBlock, TrustedLightBlock } from "../../../src/domain/verify/cometbft/LightBlock.ts"
 
 /** The tendermint-rs vector folder. */
-export const COMETBFT_VECTORS = path.resolve(process.cwd(), "../shared/vectors/cometbft-light-client/tendermint-rs")
+export const COMETBFT_VECTORS = path.resolve(import.meta.dirname, "../../vectors/cometbft-light-client/tendermint-rs")
 
 /** One single-step test file: an initial trusted block, then steps each with its own `now` and verdict. */
 export interface SingleStepFile {

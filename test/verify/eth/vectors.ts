@@ -1,9 +1,9 @@
-/** Reading the third-party eth-getproof vectors (../shared/vectors, relative to the project root). */
+/** Reading the third-party eth-getproof vectors (test/vectors/eth-getproof). */
 import { readFileSync } from "node:fs"
 import path from "node:path"
 
 /** The eth-getproof vector folder. */
-export const ETH_VECTORS = path.resolve(process.cwd(), "../shared/vectors/eth-getproof")
+export const ETH_VECTORS = path.resolve(import.meta.dirname, "../../vectors/eth-getproof")
 
 /** Parse one vector file (path relative to the eth-getproof folder). */
 export const readVector = (relative: string): unknown => JSON.parse(readFileSync(path.join(ETH_VECTORS, relative), "utf8"))

@@ -1,5 +1,5 @@
 /**
- * Reading the third-party ICS23 vectors (../shared/vectors/ics23): the 18 proof files, and
+ * Reading the third-party ICS23 vectors (test/vectors/ics23): the 18 proof files, and
  * the Go unit-vector JSON (bytes as base64, snake_case field names, enums as numbers)
  * converted to the protobufjs message shapes @confio/ics23 takes.
  */
@@ -8,7 +8,7 @@ import path from "node:path"
 import type { ExistenceProof, InnerOp, InnerSpec, LeafOp, ProofSpec } from "../../../src/domain/verify/Ics23.ts"
 
 /** The ICS23 vector folder. */
-export const ICS23_VECTORS = path.resolve(process.cwd(), "../shared/vectors/ics23")
+export const ICS23_VECTORS = path.resolve(import.meta.dirname, "../../vectors/ics23")
 
 /** One proof vector: hex key, value ("" for non-existence), proof and root. */
 export interface ProofVector {
