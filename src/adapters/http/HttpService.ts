@@ -110,6 +110,8 @@ const failureResponse = (request: HttpServerRequest.HttpServerRequest, cause: Ca
       if (reason._tag === "Interrupt") continue
       const e = reason._tag === "Fail" ? reason.error : reason.defect
       if (HttpServerResponse.isHttpServerResponse(e)) return e
+      // Endpoints declare and raise this 400 through the DecodesInput middleware (Edge.ts); this
+      // answers the same for one that lacks it (test/http/openapi.test.ts catches that).
       if (HttpApiError.HttpApiSchemaError.is(e) && requestErrorKinds.has(e.kind)) {
         return errorJson(400, new InvalidRequest({ reason: `${e.kind.toLowerCase()}: ${oneLine(e.cause.message)}` }))
       }
