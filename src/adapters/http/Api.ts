@@ -20,7 +20,7 @@
  *   schema-decoded body; ReadsJsonBody (413, 415) if it has a JSON body; NeedsLog (503)
  *   unless it answers before the log is reached (only /healthz, /readyz and /v1/cluster do);
  *   AnswersDefects (500) is put on the whole API below;
- * - numbers as Schema.Finite or integers (Schema.Finite admits NaN and ±Infinity as strings,
+ * - numbers as Schema.Finite or integers (Schema.Number admits NaN and ±Infinity as strings,
  *   which a generated client then has to handle), and an `identifier` on every named shape.
  * Every group is annotated with a description (its tag's). test/http/openapi.test.ts and the
  * Redocly lint (redocly.yaml) check these; test/http/openapiClient.test.ts drives a client
