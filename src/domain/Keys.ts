@@ -13,8 +13,8 @@ import type { Hex } from "./Primitives.ts"
 /** A key file: scheme, secret and public key as hex. */
 export const KeyFile = Schema.Struct({
   scheme: Schema.Literals(["ed25519", "secp256k1"]),
-  secretKey: Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/)),
-  publicKey: Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}(?:[0-9a-f]{2})?$/))
+  secretKey: Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/u)),
+  publicKey: Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}(?:[0-9a-f]{2})?$/u))
 })
 export type KeyFile = typeof KeyFile.Type
 

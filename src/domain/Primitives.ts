@@ -2,11 +2,11 @@
 import { Schema } from "effect"
 
 /** Lowercase hex of any even length. */
-export const Hex = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2})*$/)).pipe(Schema.brand("Hex"))
+export const Hex = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2})*$/u)).pipe(Schema.brand("Hex"))
 export type Hex = typeof Hex.Type
 
 /** A message id: lowercase hex SHA-256 (32 bytes). */
-export const MessageId = Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/)).pipe(Schema.brand("MessageId"))
+export const MessageId = Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/u)).pipe(Schema.brand("MessageId"))
 export type MessageId = typeof MessageId.Type
 
 /** A non-negative safe integer. */
@@ -16,7 +16,7 @@ export const NonNegativeInt = Schema.Number.check(Schema.isInt(), Schema.isGreat
 export const PositiveInt = Schema.Number.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(1))
 
 /** An unsigned amount as a decimal string (no sign, no leading zeros, at most 78 digits: 2^256). */
-export const DecimalAmount = Schema.String.check(Schema.isPattern(/^(?:0|[1-9][0-9]{0,77})$/)).pipe(
+export const DecimalAmount = Schema.String.check(Schema.isPattern(/^(?:0|[1-9][0-9]{0,77})$/u)).pipe(
   Schema.brand("DecimalAmount")
 )
 export type DecimalAmount = typeof DecimalAmount.Type
@@ -30,12 +30,12 @@ export const PositiveAmount = Schema.String.check(Schema.isPattern(/^[1-9][0-9]{
 })).pipe(Schema.brand("DecimalAmount"))
 
 /** A short identifier (chain, market, component names): printable ASCII, 1..64 chars. */
-export const Name = Schema.String.check(Schema.isPattern(/^[\x21-\x7e]{1,64}$/))
+export const Name = Schema.String.check(Schema.isPattern(/^[\x21-\x7e]{1,64}$/u))
 
 /** Unix time in milliseconds. */
 export const UnixMillis = NonNegativeInt
 
 /** A bounded hex blob (proof bytes, call data): at most 64 KiB of bytes. */
-export const Blob = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2})*$/), Schema.isMaxLength(131_072)).pipe(
+export const Blob = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2})*$/u), Schema.isMaxLength(131_072)).pipe(
   Schema.brand("Hex")
 )

@@ -12,6 +12,7 @@
  */
 import { Schema, SchemaTransformation } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
+import { DecodesInput, NeedsLog, ReadsJsonBody } from "./EdgeApi.ts"
 
 // ---------------------------------------------------------------------------------------
 // Errors
@@ -27,7 +28,7 @@ export class UnknownChain extends Schema.TaggedError<UnknownChain>()("UnknownCha
 export class HeaderNotFound extends Schema.TaggedError<HeaderNotFound>()("HeaderNotFound", {
   reason: Schema.String,
   chain: Schema.String,
-  height: Schema.Number
+  height: Schema.Finite
 }, { httpApiStatus: 404 }) {}
 
 /** The state key is not of the chain's key format. */
@@ -47,7 +48,7 @@ export class StateNotFound extends Schema.TaggedError<StateNotFound>()("StateNot
 export class HeaderChanged extends Schema.TaggedError<HeaderChanged>()("HeaderChanged", {
   reason: Schema.String,
   chain: Schema.String,
-  height: Schema.Number
+  height: Schema.Finite
 }, { httpApiStatus: 409 }) {}
 
 /** The chain's RPC answered something that does not verify (a proof, a header) or its endpoints disagree; nothing was published. */
@@ -92,7 +93,7 @@ export class PublishFailed extends Schema.TaggedError<PublishFailed>()("PublishF
 // Inputs
 // ---------------------------------------------------------------------------------------
 
-const Height = Schema.String.check(Schema.isPattern(/^(?:0|[1-9][0-9]{0,14})$/)).pipe(
+const Height = Schema.String.check(Schema.isPattern(/^(?:0|[1-9][0-9]{0,14})$/u)).pipe(
   Schema.decodeTo(Schema.Int, SchemaTransformation.numberFromString)
 ).annotate({ description: "a block height: a non-negative decimal integer" })
 
@@ -117,12 +118,12 @@ export const WatchRequest = Schema.Struct({ key: StateKeyText }).annotate({ iden
 
 /** Body of POST /v1/chains/{chain}/transactions. */
 export const TransactionRequest = Schema.Struct({
-  raw: Schema.String.check(Schema.isPattern(/^(?:0[xX])?(?:[0-9a-fA-F]{2})+$/), Schema.isMaxLength(262_146)).annotate({
+  raw: Schema.String.check(Schema.isPattern(/^(?:0[xX])?(?:[0-9a-fA-F]{2})+$/u), Schema.isMaxLength(262_146)).annotate({
     description: "the signed transaction's bytes, hex (0x optional), at most 128 KiB"
   })
 }).annotate({ identifier: "TransactionRequest" })
 
-const ProvenKey = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2}){1,1024}$/)).annotate({
+const ProvenKey = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2}){1,1024}$/u)).annotate({
   description: "a key in proven form, lowercase hex (as GET …/watches lists it)"
 })
 
@@ -131,12 +132,12 @@ const ProvenKey = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2}){1,1024}
 // ---------------------------------------------------------------------------------------
 
 /** Where the instance's message landed in the log. */
-export const LogReceipt = Schema.Struct({ id: Schema.String, offset: Schema.Number, lamport: Schema.Number }).annotate({ identifier: "ChainLogReceipt" })
+export const LogReceipt = Schema.Struct({ id: Schema.String, offset: Schema.Finite, lamport: Schema.Finite }).annotate({ identifier: "ChainLogReceipt" })
 
 /** A proof as published (the LightClientProof message's payload). */
 export const ProofView = Schema.Struct({
   chain: Schema.String,
-  height: Schema.Number,
+  height: Schema.Finite,
   headerHash: Schema.String,
   kind: Schema.Literals(["eip1186", "ics23"]),
   key: Schema.String.annotate({ description: "the key in proven form, hex" }),
@@ -147,7 +148,7 @@ export const ProofView = Schema.Struct({
 /** A proof published on demand, the header it was checked against, and its receipt. */
 export const PublishedProofView = Schema.Struct({
   proof: ProofView,
-  header: Schema.Struct({ height: Schema.Number, hash: Schema.String, stateRoot: Schema.String, messageId: Schema.String }),
+  header: Schema.Struct({ height: Schema.Finite, hash: Schema.String, stateRoot: Schema.String, messageId: Schema.String }),
   receipt: LogReceipt
 }).annotate({ identifier: "ChainPublishedProof" })
 
@@ -171,15 +172,15 @@ export const TransactionSubmitted = Schema.Struct({ chain: Schema.String, hash: 
 const ObserverErrors = [UnknownChain, InvalidStateKey, StateNotFound, HeaderNotFound, HeaderChanged, ChainAnswerInvalid, ChainUnreachable, PublishFailed]
 
 /** A height and its header's hash (lowercase hex, no 0x). */
-export const PointView = Schema.Struct({ height: Schema.Number, hash: Schema.String }).annotate({ identifier: "ChainPoint" })
+export const PointView = Schema.Struct({ height: Schema.Finite, hash: Schema.String }).annotate({ identifier: "ChainPoint" })
 
 /** A verified header as held, with the id of the message that announced it. */
 export const HeaderView = Schema.Struct({
-  height: Schema.Number,
+  height: Schema.Finite,
   hash: Schema.String,
   parentHash: Schema.String,
   stateRoot: Schema.String,
-  time: Schema.Number.annotate({ description: "block time, Unix ms" }),
+  time: Schema.Finite.annotate({ description: "block time, Unix ms" }),
   messageId: Schema.String
 }).annotate({ identifier: "ChainHeader" })
 export type HeaderView = typeof HeaderView.Type
@@ -194,11 +195,11 @@ export const HeaderAtView = Schema.Struct({
 
 /** A reorg: the fork point, the old and new heads, how many headers were dropped. */
 export const ReorgView = Schema.Struct({
-  forkHeight: Schema.Number,
+  forkHeight: Schema.Finite,
   forkHash: Schema.String,
   oldHead: PointView,
   newHead: PointView,
-  depth: Schema.Number,
+  depth: Schema.Finite,
   finalityViolated: Schema.Boolean,
   messageId: Schema.String
 }).annotate({ identifier: "ChainReorg" })
@@ -206,7 +207,7 @@ export const ReorgView = Schema.Struct({
 /** The latest proven value of a key. */
 export const ProvenValueView = Schema.Struct({
   key: Schema.String,
-  height: Schema.Number,
+  height: Schema.Finite,
   headerHash: Schema.String,
   kind: Schema.String,
   value: Schema.String.annotate({ description: "hex; empty for a proven absence" }),
@@ -215,8 +216,8 @@ export const ProvenValueView = Schema.Struct({
 
 /** A misbehaviour report: two valid headers for one height (the message holds both headers). */
 export const MisbehaviourView = Schema.Struct({
-  height: Schema.Number,
-  commonHeight: Schema.Number,
+  height: Schema.Finite,
+  commonHeight: Schema.Finite,
   commonHash: Schema.String,
   primaryHash: Schema.String,
   witnessHash: Schema.String,
@@ -230,7 +231,7 @@ export const ChainSummary = Schema.Struct({
   latest: Schema.NullOr(PointView),
   safe: Schema.NullOr(PointView),
   finalized: Schema.NullOr(PointView),
-  reorgCount: Schema.Number
+  reorgCount: Schema.Finite
 }).annotate({ identifier: "ChainSummary" })
 export type ChainSummary = typeof ChainSummary.Type
 
@@ -242,13 +243,13 @@ export const ChainView = Schema.Struct({
   latestHeader: Schema.NullOr(HeaderView),
   safe: Schema.NullOr(PointView),
   finalized: Schema.NullOr(PointView),
-  headers: Schema.NullOr(Schema.Struct({ from: Schema.Number, to: Schema.Number, count: Schema.Number })),
-  reorgCount: Schema.Number,
+  headers: Schema.NullOr(Schema.Struct({ from: Schema.Finite, to: Schema.Finite, count: Schema.Finite })),
+  reorgCount: Schema.Finite,
   reorgs: Schema.Array(ReorgView),
   proven: Schema.Array(ProvenValueView),
   misbehaviours: Schema.Array(MisbehaviourView),
-  ignored: Schema.Number.annotate({ description: "the instance's messages about this chain that did not fit what was known" }),
-  offset: Schema.Number.annotate({ description: "log records folded into this answer" })
+  ignored: Schema.Finite.annotate({ description: "the instance's messages about this chain that did not fit what was known" }),
+  offset: Schema.Finite.annotate({ description: "log records folded into this answer" })
 }).annotate({ identifier: "Chain" })
 export type ChainView = typeof ChainView.Type
 
@@ -257,52 +258,86 @@ export type ChainView = typeof ChainView.Type
 // ---------------------------------------------------------------------------------------
 
 /** Observed chains. */
-export const ChainsGroup = HttpApiGroup.make("chains").add(
-  HttpApiEndpoint.get("list", "/v1/chains", { success: Schema.Array(ChainSummary) }).annotate(
-    OpenApi.Description,
-    "Every observed chain with its latest verified header and its safe and finalized marks, sorted by name."
-  ),
-  HttpApiEndpoint.get("chain", "/v1/chains/:chain", {
-    params: { chain: ChainName },
-    success: ChainView,
-    error: [UnknownChain]
-  }).annotate(OpenApi.Description, "One chain: latest verified header, safe and finalized marks, reorg history (last 64) and the latest proven value of each key."),
-  HttpApiEndpoint.get("header", "/v1/chains/:chain/headers/:height", {
-    params: { chain: ChainName, height: Height },
-    success: HeaderAtView,
-    error: [UnknownChain, HeaderNotFound]
-  }).annotate(OpenApi.Description, "The verified header at a height of the chain as now known (the last 1,024 heights are kept)."),
-  HttpApiEndpoint.post("prove", "/v1/chains/:chain/proofs", {
-    params: { chain: ChainName },
-    payload: ProveRequest,
-    success: PublishedProofView,
-    error: ObserverErrors
-  }).annotate(
-    OpenApi.Description,
-    "Prove a state key at a height (default: the latest verified header the log holds) against the verified header the log holds there, and publish the proof as a LightClientProof in the log."
-  ),
-  HttpApiEndpoint.get("watches", "/v1/chains/:chain/watches", {
-    params: { chain: ChainName },
-    success: Schema.Struct({ chain: Schema.String, watches: Schema.Array(WatchView) }),
-    error: [UnknownChain]
-  }).annotate(OpenApi.Description, "The keys the instance watches on the chain (a LightClientProof at every new head where the value changed)."),
-  HttpApiEndpoint.post("watch", "/v1/chains/:chain/watches", {
-    params: { chain: ChainName },
-    payload: WatchRequest,
-    success: WatchAdded,
-    error: ObserverErrors
-  }).annotate(OpenApi.Description, "Watch a key: its value now is proven and published, then the decision (ChainWatchAdded) is recorded in the log."),
-  // The key is a query parameter: a proven key (up to 1,024 bytes as hex) exceeds the router's 100-character path parameters.
-  HttpApiEndpoint.delete("unwatch", "/v1/chains/:chain/watches", {
-    params: { chain: ChainName },
-    query: { key: ProvenKey },
-    success: Schema.Struct({ chain: Schema.String, key: Schema.String, receipt: LogReceipt }),
-    error: [UnknownChain, WatchNotFound, WatchConfigured, PublishFailed]
-  }).annotate(OpenApi.Description, "Stop watching a key (`?key=`, in proven form): the decision (ChainWatchRemoved) is recorded in the log."),
-  HttpApiEndpoint.post("transaction", "/v1/chains/:chain/transactions", {
-    params: { chain: ChainName },
-    payload: TransactionRequest,
-    success: TransactionSubmitted,
-    error: [UnknownChain, TransactionRejected, ChainAnswerInvalid, ChainUnreachable, StateNotFound]
-  }).annotate(OpenApi.Description, "Submit a signed raw transaction to the chain's endpoints; its hash (computed locally for EVM chains).")
-)
+export const ChainsGroup = HttpApiGroup.make("chains")
+  .add(
+    HttpApiEndpoint.get("list", "/v1/chains", { success: Schema.Array(ChainSummary) })
+      .annotate(OpenApi.Identifier, "listChains")
+      .annotate(OpenApi.Summary, "List the observed chains")
+      .annotate(OpenApi.Description, "Every chain this deployment observes, sorted by name, with its latest verified header and its safe and finalized marks and how many reorgs it saw. Answered from the chain-state projection, never from a chain's RPC."),
+    HttpApiEndpoint.get("chain", "/v1/chains/:chain", {
+      params: { chain: ChainName },
+      success: ChainView,
+      error: [UnknownChain]
+    })
+      .middleware(DecodesInput)
+      .annotate(OpenApi.Identifier, "getChain")
+      .annotate(OpenApi.Summary, "One observed chain in full")
+      .annotate(OpenApi.Description, "One chain: its latest verified header, safe and finalized marks, the range of headers held, reorg history (last 64), misbehaviour reports, and the latest proven value of each key. Answered from the chain-state projection."),
+    HttpApiEndpoint.get("header", "/v1/chains/:chain/headers/:height", {
+      params: { chain: ChainName, height: Height },
+      success: HeaderAtView,
+      error: [UnknownChain, HeaderNotFound]
+    })
+      .middleware(DecodesInput)
+      .annotate(OpenApi.Identifier, "getChainHeader")
+      .annotate(OpenApi.Summary, "The verified header at a height")
+      .annotate(OpenApi.Description, "The verified header at a height of the chain as now known, and whether it is safe and finalized. The last 1,024 heights are kept: 404 HeaderNotFound above the head, below the window, or at a height skipped."),
+    HttpApiEndpoint.post("prove", "/v1/chains/:chain/proofs", {
+      params: { chain: ChainName },
+      payload: ProveRequest,
+      success: PublishedProofView,
+      error: ObserverErrors
+    })
+      .middleware(DecodesInput)
+      .middleware(ReadsJsonBody)
+      .annotate(OpenApi.Identifier, "proveChainState")
+      .annotate(OpenApi.Summary, "Prove a state key and publish the proof")
+      .annotate(
+        OpenApi.Description,
+        "Prove a state key at a height (default: the latest verified header the log holds) against the verified header the log holds there, and publish the proof as a LightClientProof in the log. 502 when the chain's answer does not verify (nothing is published), 503 when no endpoint answers or the log cannot take the message, 409 when the chain's header there is no longer the one the log holds."
+      ),
+    HttpApiEndpoint.get("watches", "/v1/chains/:chain/watches", {
+      params: { chain: ChainName },
+      success: Schema.Struct({ chain: Schema.String, watches: Schema.Array(WatchView) }).annotate({ identifier: "ChainWatches" }),
+      error: [UnknownChain]
+    })
+      .middleware(DecodesInput)
+      .annotate(OpenApi.Identifier, "listChainWatches")
+      .annotate(OpenApi.Summary, "List the watched keys of a chain")
+      .annotate(OpenApi.Description, "The keys the instance watches on the chain: at every new head where a watched value changed, a LightClientProof of the new value is published in the log. Keys are in proven form (what DELETE takes)."),
+    HttpApiEndpoint.post("watch", "/v1/chains/:chain/watches", {
+      params: { chain: ChainName },
+      payload: WatchRequest,
+      success: WatchAdded,
+      error: ObserverErrors
+    })
+      .middleware(DecodesInput)
+      .middleware(ReadsJsonBody)
+      .annotate(OpenApi.Identifier, "watchChainKey")
+      .annotate(OpenApi.Summary, "Watch a state key")
+      .annotate(OpenApi.Description, "Watch a key: its value now is proven and published, then the decision (ChainWatchAdded) is recorded in the log; from then on every change is proven and published. `created` is false when the key was already watched (nothing is published). Errors as for proving."),
+    // The key is a query parameter: a proven key (up to 1,024 bytes as hex) exceeds the router's 100-character path parameters.
+    HttpApiEndpoint.delete("unwatch", "/v1/chains/:chain/watches", {
+      params: { chain: ChainName },
+      query: { key: ProvenKey },
+      success: Schema.Struct({ chain: Schema.String, key: Schema.String, receipt: LogReceipt }).annotate({ identifier: "ChainWatchRemoved" }),
+      error: [UnknownChain, WatchNotFound, WatchConfigured, PublishFailed]
+    })
+      .middleware(DecodesInput)
+      .annotate(OpenApi.Identifier, "unwatchChainKey")
+      .annotate(OpenApi.Summary, "Stop watching a state key")
+      .annotate(OpenApi.Description, "Stop watching a key (`?key=`, in proven form as GET …/watches lists it): the decision (ChainWatchRemoved) is recorded in the log. 409 WatchConfigured for a watch set by the service's configuration, which only a restart without it removes."),
+    HttpApiEndpoint.post("transaction", "/v1/chains/:chain/transactions", {
+      params: { chain: ChainName },
+      payload: TransactionRequest,
+      success: TransactionSubmitted,
+      error: [UnknownChain, TransactionRejected, ChainAnswerInvalid, ChainUnreachable, StateNotFound]
+    })
+      .middleware(DecodesInput)
+      .middleware(ReadsJsonBody)
+      .annotate(OpenApi.Identifier, "submitChainTransaction")
+      .annotate(OpenApi.Summary, "Submit a signed raw transaction to a chain")
+      .annotate(OpenApi.Description, "Send a signed raw transaction to the chain's endpoints and answer its hash (computed locally for EVM chains). 422 when the chain's node refuses it (its answer is in the reason), 503 when no endpoint answers. Nothing is recorded in the log.")
+  )
+  .middleware(NeedsLog)
+  .annotate(OpenApi.Description, "The chains this deployment observes through light clients: verified headers, finality marks, reorgs and proven state, read from the chain-state projection; and actions through the chain's observer: prove a key, watch a key, submit a transaction.")

@@ -4,7 +4,7 @@
  * shapes; admission rules live in the ingest service, never here.
  */
 import { ByteSize, Effect, Layer, Metric, Option, Result, Schema, Stream } from "effect"
-import { HttpIncomingMessage, type HttpServerRequest } from "effect/http"
+import { HttpIncomingMessage, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { MalformedMessage, type Rejection } from "../../domain/Rejection.ts"
 import { clusterViewOf } from "../../domain/cluster/Authority.ts"
@@ -14,21 +14,10 @@ import { authorityConfig, InstanceKey } from "../../ports/InstanceKey.ts"
 import { Projections } from "../../projections/ProjectionRunner.ts"
 import { CausalLog, type CausalLogError, type LogRecord } from "../../ports/CausalLog.ts"
 import { Ingest, type SubmitResult } from "../../services/Ingest.ts"
-import {
-  Api,
-  BatchTooLarge,
-  type BatchItem,
-  BodyTooLarge,
-  DEFAULT_PAGE,
-  LogIndexView,
-  MessageNotFound,
-  NotReady,
-  RecordView,
-  RejectionErrors,
-  StorageUnavailable,
-  UnsupportedMediaType
-} from "./Api.ts"
+import { Api, BatchTooLarge, type BatchItem, DEFAULT_PAGE, LogIndexView, MessageNotFound, NotReady, type RecordView, RejectionErrors } from "./Api.ts"
 import { Draining } from "./Draining.ts"
+import { bodyTooLarge, mediaType, unsupportedMediaType } from "./Edge.ts"
+import { StorageUnavailable } from "./EdgeApi.ts"
 import { eventStream } from "./EventStream.ts"
 import * as ChainsHandlers from "./ChainsHandlers.ts"
 import * as HttpMetrics from "./HttpMetrics.ts"
@@ -77,19 +66,11 @@ const batchItem = (result: SubmitResult): BatchItem => {
   return { ok: false, status: statusOf(e), error: e }
 }
 
-// The media type without parameters, lowercased ("application/json; charset=utf-8" -> "application/json").
-const mediaType = (header: string | undefined): string => (header ?? "").split(";")[0]?.trim().toLowerCase() ?? ""
-
 /** Read and parse a JSON request body, within the size limit. */
 const readJson = Effect.fn("Http.readJson")(function*(request: HttpServerRequest.HttpServerRequest, maxBytes: number) {
   const contentType = request.headers["content-type"] ?? ""
-  if (mediaType(contentType) !== "application/json") {
-    return yield* new UnsupportedMediaType({
-      reason: contentType === "" ? "the body must be sent as content-type application/json" : `content-type ${JSON.stringify(contentType.slice(0, 100))} is not supported; send application/json`,
-      contentType: contentType.slice(0, 100)
-    })
-  }
-  const tooLarge = new BodyTooLarge({ reason: `the request body exceeds ${maxBytes} bytes`, limit: maxBytes })
+  if (mediaType(contentType) !== "application/json") return yield* unsupportedMediaType(contentType)
+  const tooLarge = bodyTooLarge(maxBytes)
   const declared = Number(request.headers["content-length"] ?? "0")
   if (declared > maxBytes) return yield* tooLarge
   const text = yield* request.text.pipe(
@@ -106,6 +87,12 @@ const readJson = Effect.fn("Http.readJson")(function*(request: HttpServerRequest
     catch: (cause) => new MalformedMessage({ reason: `the request body is not valid JSON: ${cause instanceof Error ? cause.message.slice(0, 200) : "parse error"}` })
   })
 })
+
+/**
+ * Records as JSON, served as they are: the documented LogRecord types the envelope by its
+ * type, but the stored envelope is what the signature covers, so no schema re-encodes it.
+ */
+const recordsJson = (records: RecordView | ReadonlyArray<RecordView>) => HttpServerResponse.jsonUnsafe(records)
 
 /** Server-Sent Events framing of one record. */
 const sseRecord = (r: LogRecord): string => `id: ${r.offset}\nevent: record\ndata: ${JSON.stringify(recordView(r))}\n\n`
@@ -134,13 +121,13 @@ const messages = (options: HandlerOptions) =>
           storage(log.get(params.id)).pipe(
             Effect.flatMap((found) =>
               found._tag === "Some"
-                ? Effect.succeed(recordView(found.value))
+                ? Effect.succeed(recordsJson(recordView(found.value)))
                 : Effect.fail(new MessageNotFound({ reason: `no message ${params.id} in the log`, id: params.id }))
             )
           ))
         .handle("listMessages", ({ query }) =>
-          storage(log.readCausal(query.fromLamport ?? 0, query.limit ?? DEFAULT_PAGE)).pipe(Effect.map((rs) => rs.map(recordView))))
-        .handle("dependents", ({ params }) => storage(log.dependents(params.id)).pipe(Effect.map((rs) => rs.map(recordView))))
+          storage(log.readCausal(query.fromLamport ?? 0, query.limit ?? DEFAULT_PAGE)).pipe(Effect.map((rs) => recordsJson(rs.map(recordView)))))
+        .handle("dependents", ({ params }) => storage(log.dependents(params.id)).pipe(Effect.map((rs) => recordsJson(rs.map(recordView)))))
         .handle("stream", ({ headers, query }) =>
           Effect.gen(function*() {
             const lastEventId = headers["last-event-id"]

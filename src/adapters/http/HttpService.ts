@@ -24,8 +24,10 @@ import {
 } from "effect/http"
 import { HttpApiBuilder, HttpApiError, HttpApiScalar } from "effect/http-api"
 import { defaultOptions as defaultIngestOptions } from "../../services/Ingest.ts"
-import { Api, BodyTooLarge, InternalError, InvalidRequest, RouteNotFound } from "./Api.ts"
+import { Api } from "./Api.ts"
+import { BodyTooLarge, InternalError, InvalidRequest, RouteNotFound } from "./EdgeApi.ts"
 import { Draining } from "./Draining.ts"
+import * as Edge from "./Edge.ts"
 import * as Handlers from "./Handlers.ts"
 import * as HttpMetrics from "./HttpMetrics.ts"
 
@@ -38,6 +40,12 @@ export interface HttpConfig {
   readonly maxBatch?: number
   /** Largest request body read, in bytes; defaults to 8 MiB. */
   readonly maxBodyBytes?: number
+  /**
+   * Largest JSON body the schema-decoded endpoints read (proofs, watches, transactions, the
+   * ordering and MEV checks), in bytes; defaults to 64 MiB: an ordering check may carry
+   * 100,000 signed receipts.
+   */
+  readonly maxJsonBodyBytes?: number
   /** Keep-alive comment interval of the event stream; defaults to 15 s. */
   readonly heartbeatMs?: number
   /** How long shutdown waits for in-flight requests; defaults to 10 s. */
@@ -46,6 +54,9 @@ export interface HttpConfig {
 
 /** 8 MiB. */
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+
+/** 64 MiB. */
+export const DEFAULT_MAX_JSON_BODY_BYTES = 64 * 1024 * 1024
 
 // ---------------------------------------------------------------------------------------
 // Route templates (metric labels must not carry ids)
@@ -99,6 +110,8 @@ const failureResponse = (request: HttpServerRequest.HttpServerRequest, cause: Ca
       if (reason._tag === "Interrupt") continue
       const e = reason._tag === "Fail" ? reason.error : reason.defect
       if (HttpServerResponse.isHttpServerResponse(e)) return e
+      // Endpoints declare and raise this 400 through the DecodesInput middleware (Edge.ts); this
+      // answers the same for one that lacks it (test/http/openapi.test.ts catches that).
       if (HttpApiError.HttpApiSchemaError.is(e) && requestErrorKinds.has(e.kind)) {
         return errorJson(400, new InvalidRequest({ reason: `${e.kind.toLowerCase()}: ${oneLine(e.cause.message)}` }))
       }
@@ -256,6 +269,7 @@ export const layer = (config: HttpConfig) => {
         errorBodies
       ).pipe(
         Layer.provide(Handlers.layer(options)),
+        Layer.provide(Edge.layer({ maxJsonBodyBytes: config.maxJsonBodyBytes ?? DEFAULT_MAX_JSON_BODY_BYTES })),
         Layer.provide(Layer.succeed(Draining, Deferred.await(draining)))
       )
       const app = yield* HttpRouter.toHttpEffect(routes)

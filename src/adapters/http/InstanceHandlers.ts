@@ -14,7 +14,8 @@ import { authorityConfig, InstanceKey } from "../../ports/InstanceKey.ts"
 import { makeCluster } from "../../projections/Cluster/Cluster.ts"
 import { Projections } from "../../projections/ProjectionRunner.ts"
 import { Api } from "./Api.ts"
-import { BeaconUnavailable, InvalidRound, NoBeacon } from "./InstanceApi.ts"
+import { InvalidRequest } from "./EdgeApi.ts"
+import { BeaconUnavailable, NoBeacon } from "./InstanceApi.ts"
 
 /** The software version GET /v1/instance reports (package.json's). */
 export const SOFTWARE_VERSION = "0.1.0"
@@ -95,6 +96,6 @@ export const layer = HttpApiBuilder.group(Api, "instance", (handlers) =>
         }))
       .handle("beaconRound", ({ params }) => {
         const round = Number(params.round)
-        return Number.isSafeInteger(round) ? fetched(round) : Effect.fail(new InvalidRound({ reason: `round ${params.round} is too large` }))
+        return Number.isSafeInteger(round) ? fetched(round) : Effect.fail(new InvalidRequest({ reason: `round ${params.round} is too large` }))
       })
   }))

@@ -10,6 +10,7 @@ import { UserOrder } from "../../domain/mempool/MempoolMessages.ts"
 import { Violation } from "../../domain/mempool/OrderingFairness.ts"
 import { SignedReceipt } from "../../domain/mempool/Receipt.ts"
 import { MessageId, Name } from "../../domain/Primitives.ts"
+import { DecodesInput, NeedsLog, ReadsJsonBody } from "./EdgeApi.ts"
 
 /** No mempool message (order, commitment, reveal, …) with that id. */
 export class OrderNotFound extends Schema.TaggedError<OrderNotFound>()("OrderNotFound", {
@@ -20,7 +21,7 @@ export class OrderNotFound extends Schema.TaggedError<OrderNotFound>()("OrderNot
 /** That batch is not sealed (or does not exist yet). */
 export class BatchNotFound extends Schema.TaggedError<BatchNotFound>()("BatchNotFound", {
   reason: Schema.String,
-  batch: Schema.Number
+  batch: Schema.Finite
 }, { httpApiStatus: 404 }) {}
 
 /** That id is a message without a position (a reveal, a cancellation): it has no receipt. */
@@ -29,12 +30,7 @@ export class NoReceipt extends Schema.TaggedError<NoReceipt>()("NoReceipt", {
   id: Schema.String
 }, { httpApiStatus: 404 }) {}
 
-/** The log's storage failed while following it; reconnect later. */
-export class MempoolStorageUnavailable extends Schema.TaggedError<MempoolStorageUnavailable>()("StorageUnavailable", {
-  reason: Schema.String
-}, { httpApiStatus: 503 }) {}
-
-const DecimalInt = Schema.String.check(Schema.isPattern(/^(?:0|[1-9][0-9]{0,14})$/)).pipe(
+const DecimalInt = Schema.String.check(Schema.isPattern(/^(?:0|[1-9][0-9]{0,14})$/u)).pipe(
   Schema.decodeTo(Schema.Int, SchemaTransformation.numberFromString)
 ).annotate({ description: "a non-negative decimal integer" })
 
@@ -49,7 +45,7 @@ const Limit = DecimalInt.check(Schema.isBetween({ minimum: 1, maximum: MAX_ROWS 
 
 const Status = Schema.Literals(["committed", "sequenced", "revealed", "matched", "filled", "expired", "cancelled", "refused"])
 
-const Step = Schema.Struct({ status: Status, offset: Schema.Number, reason: Schema.optionalKey(Schema.String) })
+const Step = Schema.Struct({ status: Status, offset: Schema.Finite, reason: Schema.optionalKey(Schema.String) })
 
 /** An order, commitment or time-locked order: its place, status and (once sealed and disclosed) content. */
 export const OrderView = Schema.Struct({
@@ -58,14 +54,14 @@ export const OrderView = Schema.Struct({
   mode: Schema.Literals(["plain", "commit", "tlock", "rsw"]),
   status: Status,
   sender: Schema.String,
-  batch: Schema.Number,
-  position: Schema.Number,
-  offset: Schema.Number,
-  lamport: Schema.Number,
-  expiry: Schema.NullOr(Schema.Number),
-  round: Schema.NullOr(Schema.Number),
+  batch: Schema.Finite,
+  position: Schema.Finite,
+  offset: Schema.Finite,
+  lamport: Schema.Finite,
+  expiry: Schema.NullOr(Schema.Finite),
+  round: Schema.NullOr(Schema.Finite),
   sealId: Schema.NullOr(Schema.String),
-  sealedAt: Schema.NullOr(Schema.Number),
+  sealedAt: Schema.NullOr(Schema.Finite),
   order: Schema.NullOr(UserOrder),
   history: Schema.Array(Step)
 }).annotate({ identifier: "MempoolOrder" })
@@ -75,94 +71,139 @@ export const MessageView = Schema.Struct({
   kind: Schema.Literal("message"),
   id: Schema.String,
   type: Schema.String,
-  offset: Schema.Number,
+  offset: Schema.Finite,
   accepted: Schema.Boolean,
   reason: Schema.NullOr(Schema.String),
   target: Schema.NullOr(Schema.String)
 }).annotate({ identifier: "MempoolMessage" })
 
-export const StatusView = Schema.Union([OrderView, MessageView])
+/** What the status endpoints answer: an order's view, or a message's. */
+export const StatusView = Schema.Union([OrderView, MessageView], { mode: "oneOf" }).annotate({ identifier: "MempoolStatus" })
 
 /** A sealed batch. */
 export const BatchView = Schema.Struct({
-  batch: Schema.Number,
+  batch: Schema.Finite,
   sealId: Schema.String,
-  sealOffset: Schema.Number,
-  sealedAt: Schema.Number,
-  beaconRound: Schema.NullOr(Schema.Number),
-  count: Schema.Number,
+  sealOffset: Schema.Finite,
+  sealedAt: Schema.Finite,
+  beaconRound: Schema.NullOr(Schema.Finite),
+  count: Schema.Finite,
   digest: Schema.String.annotate({ description: "SHA-256 chain over the batch's ids in position order: d0 = 32 zero bytes, d(i+1) = SHA-256(d(i) ‖ id(i))" })
 }).annotate({ identifier: "MempoolBatch" })
 
 /** The ordering-fairness check's input. */
 export const VerifyOrderingRequest = Schema.Struct({
-  processingOrder: Schema.Array(Schema.Unknown).check(Schema.isMaxLength(100_000)),
-  receipts: Schema.Array(Schema.Unknown).check(Schema.isMaxLength(100_000)),
-  instanceKey: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}(?:[0-9a-f]{2})?$/))),
+  processingOrder: Schema.Array(Schema.Unknown).check(Schema.isMaxLength(100_000)).annotate({
+    description: "order ids (64 lowercase hex digits), first processed first; an entry that is not one is reported as a MalformedProcessingOrder violation"
+  }),
+  receipts: Schema.Array(Schema.Unknown).check(Schema.isMaxLength(100_000)).annotate({
+    description: "signed receipts (OrderReceipt, as GET /v1/mempool/orders/{id}/receipt and …/batches/{batch}/receipts serve them); one that does not decode is reported as a MalformedReceipt violation"
+  }),
+  instanceKey: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}(?:[0-9a-f]{2})?$/u)).annotate({
+    description: "the instance key the receipts must be signed by (default: whichever key signed the first)"
+  })),
   members: Schema.optionalKey(
-    Schema.Array(Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}(?:[0-9a-f]{2})?$/))).check(Schema.isMaxLength(64)).annotate({
-      description: "a cluster's members (GET /v1/cluster): receipts signed by any of them count"
+    Schema.Array(Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}(?:[0-9a-f]{2})?$/u))).check(Schema.isMaxLength(64)).annotate({
+      description: "a cluster's members (GET /v1/cluster): receipts signed by any of them count (instanceKey is then ignored)"
     })
   )
-})
+}).annotate({ identifier: "VerifyOrderingRequest" })
 
 /** The ordering-fairness verdict (a verdict, not an error: 200 either way). */
 export const VerifyOrderingVerdict = Schema.Union([
-  Schema.Struct({ fair: Schema.Literal(true), signer: Schema.NullOr(Schema.String), processed: Schema.Number, receipts: Schema.Number }),
+  Schema.Struct({ fair: Schema.Literal(true), signer: Schema.NullOr(Schema.String), processed: Schema.Finite, receipts: Schema.Finite }),
   Schema.Struct({ fair: Schema.Literal(false), reason: Schema.String, violations: Schema.Array(Violation) })
 ]).annotate({ identifier: "OrderingVerdict" })
 
+const OrderId = MessageId.annotate({ description: "the id of an order, commitment or time-locked order (or of a reveal or cancellation): 64 lowercase hex digits" })
+const BatchNumber = DecimalInt.annotate({ description: "a batch number (batches count from 0)" })
+
 const order = HttpApiEndpoint.get("order", "/v1/mempool/orders/:id", {
-  params: { id: MessageId },
+  params: { id: OrderId },
   success: StatusView,
   error: [OrderNotFound]
-}).annotate(OpenApi.Description, "The status of an order, commitment or time-locked order (position, history, content once sealed and disclosed), or what became of a reveal or cancellation.")
+})
+  .annotate(OpenApi.Identifier, "getOrderStatus")
+  .annotate(OpenApi.Summary, "An order's status")
+  .annotate(OpenApi.Description, "The status of an order, commitment or time-locked order: its batch and position, its history, and its content once its batch is sealed and the content disclosed (kind `order`); or, for a reveal, cancellation, refused order or decision, what became of it (kind `message`).")
 
 const receipt = HttpApiEndpoint.get("receipt", "/v1/mempool/orders/:id/receipt", {
-  params: { id: MessageId },
+  params: { id: OrderId },
   success: SignedReceipt,
   error: [OrderNotFound, NoReceipt]
-}).annotate(OpenApi.Description, "The instance-signed ordering receipt (batch, position, Lamport time, log offset) of an order, commitment or time-locked order.")
+})
+  .annotate(OpenApi.Identifier, "getOrderReceipt")
+  .annotate(OpenApi.Summary, "An order's signed ordering receipt")
+  .annotate(OpenApi.Description, "The instance-signed ordering receipt of an order, commitment or time-locked order: its batch, position, Lamport time and log offset, signed over \"causeway/v1/receipt\" ‖ 0x00 ‖ the receipt's canonical JSON without the signature. Keep it to prove later where the order stood (POST /v1/mempool/verify-ordering). 404 NoReceipt for a message that holds no position.")
 
 const events = HttpApiEndpoint.get("events", "/v1/mempool/orders/:id/events", {
-  params: { id: MessageId },
+  params: { id: OrderId },
   success: HttpApiSchema.StreamSse({ data: StatusView }),
   error: [OrderNotFound]
-}).annotate(OpenApi.Description, "Server-Sent Events: `status` with the order's view now, then on every change; the stream ends after a final status (filled, expired, cancelled, refused).")
+})
+  .annotate(OpenApi.Identifier, "streamOrderStatus")
+  .annotate(OpenApi.Summary, "Follow an order's status as Server-Sent Events")
+  .annotate(OpenApi.Description, "Server-Sent Events: a `status` event with the order's view now, then one on every change; the stream ends after a final status (filled, expired, cancelled, refused), at once for a message without a position. A comment every 15 s keeps the connection alive.")
 
 const pending = HttpApiEndpoint.get("pending", "/v1/mempool/orders", {
   query: {
-    chain: Schema.optionalKey(Name),
-    market: Schema.optionalKey(Name),
-    minAgeMs: Schema.optionalKey(DecimalInt),
-    limit: Schema.optionalKey(Limit),
-    revealedOnly: Schema.optionalKey(Bool)
+    chain: Schema.optionalKey(Name.annotate({ description: "only disclosed orders on this chain" })),
+    market: Schema.optionalKey(Name.annotate({ description: "only disclosed orders in this market" })),
+    minAgeMs: Schema.optionalKey(DecimalInt.annotate({ description: "only orders whose batch was sealed at least this many ms ago" })),
+    limit: Schema.optionalKey(Limit.annotate({ description: `most orders returned (default ${DEFAULT_ROWS}, at most ${MAX_ROWS})` })),
+    revealedOnly: Schema.optionalKey(Bool.annotate({ description: "true: leave out orders whose content is not disclosed" }))
   },
-  success: Schema.Struct({ orders: Schema.Array(OrderView) })
-}).annotate(OpenApi.Description, `Pending orders in sequence order (batch, position). chain and market match disclosed orders only; minAgeMs counts from the seal of the order's batch; revealedOnly=true leaves out orders whose content is not disclosed (listed without content otherwise). limit defaults to ${DEFAULT_ROWS}, at most ${MAX_ROWS}.`)
+  success: Schema.Struct({ orders: Schema.Array(OrderView) }).annotate({ identifier: "PendingOrders" })
+})
+  .annotate(OpenApi.Identifier, "listPendingOrders")
+  .annotate(OpenApi.Summary, "List pending orders in sequence order")
+  .annotate(OpenApi.Description, `Pending orders in sequence order (batch, position): what a solver or operator works from. chain and market match disclosed orders only; minAgeMs counts from the seal of the order's batch; revealedOnly=true leaves out orders whose content is not disclosed (listed without content otherwise). limit defaults to ${DEFAULT_ROWS}, at most ${MAX_ROWS}.`)
 
 const batch = HttpApiEndpoint.get("batch", "/v1/mempool/batches/:batch", {
-  params: { batch: DecimalInt },
+  params: { batch: BatchNumber },
   success: BatchView,
   error: [BatchNotFound]
 })
+  .annotate(OpenApi.Identifier, "getBatch")
+  .annotate(OpenApi.Summary, "A sealed batch")
+  .annotate(OpenApi.Description, "A sealed batch: the BatchSealed message that closed it, when, the beacon round at sealing, how many entries it holds and the digest chained over their ids in position order (recompute it from the receipts to check none was left out). 404 while the batch is open or not yet begun.")
 
 const batchReceipts = HttpApiEndpoint.get("batchReceipts", "/v1/mempool/batches/:batch/receipts", {
-  params: { batch: DecimalInt },
-  query: { from: Schema.optionalKey(DecimalInt), limit: Schema.optionalKey(Limit) },
-  success: Schema.Struct({ receipts: Schema.Array(SignedReceipt) }),
+  params: { batch: BatchNumber },
+  query: {
+    from: Schema.optionalKey(DecimalInt.annotate({ description: "the position to start at (default 0)" })),
+    limit: Schema.optionalKey(Limit.annotate({ description: `most receipts returned (default ${DEFAULT_ROWS}, at most ${MAX_ROWS})` }))
+  },
+  success: Schema.Struct({ receipts: Schema.Array(SignedReceipt) }).annotate({ identifier: "BatchReceipts" }),
   error: [BatchNotFound]
-}).annotate(OpenApi.Description, "Signed receipts of a sealed batch's entries in position order, from position `from` (default 0).")
+})
+  .annotate(OpenApi.Identifier, "listBatchReceipts")
+  .annotate(OpenApi.Summary, "The signed receipts of a sealed batch")
+  .annotate(OpenApi.Description, `Signed ordering receipts of a sealed batch's entries in position order, from position \`from\` (default 0); limit defaults to ${DEFAULT_ROWS}, at most ${MAX_ROWS}. Together with GET /v1/mempool/processing, the input of the ordering-fairness check.`)
 
 const processing = HttpApiEndpoint.get("processing", "/v1/mempool/processing", {
-  query: { from: Schema.optionalKey(DecimalInt), limit: Schema.optionalKey(Limit) },
-  success: Schema.Struct({ orderIds: Schema.Array(Schema.String) })
-}).annotate(OpenApi.Description, "Matched order ids in processing order (as the instance's OrdersMatched events record it), from index `from`.")
+  query: {
+    from: Schema.optionalKey(DecimalInt.annotate({ description: "the index to start at (default 0)" })),
+    limit: Schema.optionalKey(Limit.annotate({ description: `most ids returned (default ${DEFAULT_ROWS}, at most ${MAX_ROWS})` }))
+  },
+  success: Schema.Struct({ orderIds: Schema.Array(Schema.String) }).annotate({ identifier: "ProcessingOrder" })
+})
+  .annotate(OpenApi.Identifier, "listProcessingOrder")
+  .annotate(OpenApi.Summary, "Matched order ids in processing order")
+  .annotate(OpenApi.Description, `Matched order ids in the order they were processed (as the instance's OrdersMatched messages record it), from index \`from\` (default 0); limit defaults to ${DEFAULT_ROWS}, at most ${MAX_ROWS}.`)
 
 const verifyOrdering = HttpApiEndpoint.post("verifyOrdering", "/v1/mempool/verify-ordering", {
   payload: VerifyOrderingRequest,
   success: VerifyOrderingVerdict
-}).annotate(OpenApi.Description, "verifyOrderingFairness(processingOrder, receipts): does the processing order follow the signed sequence? The same check as causeway/verify's, run here.")
+})
+  .middleware(ReadsJsonBody)
+  .annotate(OpenApi.Identifier, "verifyOrdering")
+  .annotate(OpenApi.Summary, "Check that a processing order follows the signed sequence")
+  .annotate(OpenApi.Description, "verifyOrderingFairness(processingOrder, receipts): does the processing order follow the sequence the signed receipts fix? The same check as the causeway/verify library's, run here; a verdict either way (200), with the violations when it is not fair. Receipts signed by instanceKey, or by any of members, count (default: the signer of the first receipt).")
 
 /** The mempool group. */
-export const MempoolGroup = HttpApiGroup.make("mempool").add(order, receipt, events, pending, batch, batchReceipts, processing, verifyOrdering)
+export const MempoolGroup = HttpApiGroup.make("mempool")
+  .add(order, receipt, events, pending, batch, batchReceipts, processing, verifyOrdering)
+  .middleware(DecodesInput)
+  .middleware(NeedsLog)
+  .annotate(OpenApi.Description, "The fair-ordering mempool: orders' status and signed receipts, pending orders, sealed batches, the processing order, and the ordering-fairness check. No answer carries a committed or time-locked order's content before its batch is sealed.")

@@ -7,6 +7,7 @@ import { Schema, SchemaTransformation } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { InvalidMevDistribution } from "../../domain/mempool/MevDistribution.ts"
 import { DecimalAmount, MessageId } from "../../domain/Primitives.ts"
+import { DecodesInput, InvalidRequest, NeedsLog, ReadsJsonBody } from "./EdgeApi.ts"
 
 // ---------------------------------------------------------------------------------------
 // Errors
@@ -21,7 +22,7 @@ export class IntentNotFound extends Schema.TaggedError<IntentNotFound>()("Intent
 /** Nobody bid for that batch (yet). */
 export class AuctionNotFound extends Schema.TaggedError<AuctionNotFound>()("AuctionNotFound", {
   reason: Schema.String,
-  batch: Schema.Number
+  batch: Schema.Finite
 }, { httpApiStatus: 404 }) {}
 
 /** No refusal is recorded for that message. */
@@ -30,16 +31,11 @@ export class RefusalNotFound extends Schema.TaggedError<RefusalNotFound>()("Refu
   id: Schema.String
 }, { httpApiStatus: 404 }) {}
 
-/** The intents listing needs exactly one of `operator` and `order`. */
-export class IntentQueryInvalid extends Schema.TaggedError<IntentQueryInvalid>()("InvalidRequest", {
-  reason: Schema.String
-}, { httpApiStatus: 400 }) {}
-
 // ---------------------------------------------------------------------------------------
 // Inputs
 // ---------------------------------------------------------------------------------------
 
-const DecimalInt = Schema.String.check(Schema.isPattern(/^(?:0|[1-9][0-9]{0,14})$/)).pipe(
+const DecimalInt = Schema.String.check(Schema.isPattern(/^(?:0|[1-9][0-9]{0,14})$/u)).pipe(
   Schema.decodeTo(Schema.Int, SchemaTransformation.numberFromString)
 ).annotate({ description: "a non-negative decimal integer" })
 
@@ -51,7 +47,7 @@ export const DEFAULT_INTENTS = 100
 const Limit = DecimalInt.check(Schema.isBetween({ minimum: 1, maximum: MAX_INTENTS }))
 
 /** A sender's public key as lowercase hex (ed25519: 32 bytes, secp256k1: 33 or 65). */
-const PublicKeyHex = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2}){32,65}$/)).annotate({
+const PublicKeyHex = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2}){32,65}$/u)).annotate({
   description: "a public key as lowercase hex"
 })
 
@@ -78,40 +74,40 @@ export const IntentView = Schema.Struct({
   id: Schema.String,
   operator: Schema.String,
   via: Schema.Literals(["plain", "commit-reveal"]),
-  offset: Schema.Number,
+  offset: Schema.Finite,
   status: Schema.Literals(["pending", "held", "expired", "refused", "unrevealed"]),
   commitment: Nullable(Schema.String),
   revealId: Nullable(Schema.String),
   orderIds: Nullable(Schema.Array(Schema.String)),
-  windowStart: Nullable(Schema.Number),
-  windowEnd: Nullable(Schema.Number),
-  heldFrom: Nullable(Schema.Number),
+  windowStart: Nullable(Schema.Finite),
+  windowEnd: Nullable(Schema.Finite),
+  heldFrom: Nullable(Schema.Finite),
   reason: Nullable(Schema.String),
   conflictWith: Nullable(Schema.String),
-  settledInBatch: Nullable(Schema.Number),
-  expiredInBatch: Nullable(Schema.Number)
+  settledInBatch: Nullable(Schema.Finite),
+  expiredInBatch: Nullable(Schema.Finite)
 }).annotate({ identifier: "Intent" })
 export type IntentView = typeof IntentView.Type
 
 /** The log's time as the operators projection sees it: what `held` and `expired` are relative to. */
 export const LogTime = Schema.Struct({
-  now: Schema.Number.annotate({ description: "sealedAt of the latest BatchSealed (Unix ms), 0 before the first" }),
-  openBatch: Schema.Number.annotate({ description: "the batch bids are taken for" }),
-  offset: Schema.Number.annotate({ description: "log offset the projection has folded up to" })
+  now: Schema.Finite.annotate({ description: "sealedAt of the latest BatchSealed (Unix ms), 0 before the first" }),
+  openBatch: Schema.Finite.annotate({ description: "the batch bids are taken for" }),
+  offset: Schema.Finite.annotate({ description: "log offset the projection has folded up to" })
 }).annotate({ identifier: "OperatorsLogTime" })
 
 /** A page of intents. */
 export const IntentPage = Schema.Struct({
   logTime: LogTime,
   intents: Schema.Array(IntentView),
-  next: Nullable(Schema.Number).annotate({ description: "fromOffset of the next page, or null" })
+  next: Nullable(Schema.Finite).annotate({ description: "fromOffset of the next page, or null" })
 }).annotate({ identifier: "IntentPage" })
 
 /** A bid as served. */
 export const BidView = Schema.Struct({
   id: Schema.String,
   bidder: Schema.String,
-  offset: Schema.Number,
+  offset: Schema.Finite,
   commitment: Schema.String,
   status: Schema.Literals(["committed", "revealed", "forfeited"]),
   amount: Nullable(Schema.String),
@@ -120,7 +116,7 @@ export const BidView = Schema.Struct({
 
 /** The auction of a batch. */
 export const AuctionView = Schema.Struct({
-  batch: Schema.Number,
+  batch: Schema.Finite,
   phase: Schema.Literals(["open", "revealing", "settled"]),
   closedBy: Nullable(Schema.String),
   settledBy: Nullable(Schema.String),
@@ -132,7 +128,7 @@ export const AuctionView = Schema.Struct({
 export const RefusalView = Schema.Struct({
   id: Schema.String,
   type: Schema.String,
-  offset: Schema.Number,
+  offset: Schema.Finite,
   reason: Schema.String
 }).annotate({ identifier: "OperatorRefusal" })
 
@@ -148,39 +144,60 @@ export const MevDistributionView = Schema.Struct({
 // ---------------------------------------------------------------------------------------
 
 const intent = HttpApiEndpoint.get("intent", "/v1/operators/intents/:id", {
-  params: { id: MessageId },
+  params: { id: MessageId.annotate({ description: "the id of a ComputationIntent or IntentCommitment: 64 lowercase hex digits" }) },
   success: IntentView,
   error: [IntentNotFound]
-}).annotate(OpenApi.Description, "An intent by the id of its ComputationIntent or IntentCommitment: its status (pending until the next seal settles its round, then held, refused, unrevealed; held until a seal at or after its window's end expires it).")
+})
+  .annotate(OpenApi.Identifier, "getIntent")
+  .annotate(OpenApi.Summary, "A computation intent's status")
+  .annotate(OpenApi.Description, "An intent by the id of its ComputationIntent or IntentCommitment, and its status: pending until the next seal settles its round, then held, refused (with the reason and the intent it conflicts with) or unrevealed; held until a seal at or after its window's end expires it.")
 
 const intents = HttpApiEndpoint.get("intents", "/v1/operators/intents", {
   query: {
-    operator: Schema.optionalKey(PublicKeyHex),
-    order: Schema.optionalKey(MessageId),
-    fromOffset: Schema.optionalKey(DecimalInt),
-    limit: Schema.optionalKey(Limit)
+    operator: Schema.optionalKey(PublicKeyHex.annotate({ description: "the operator's public key: list its intents" })),
+    order: Schema.optionalKey(MessageId.annotate({ description: "an order id: list the intents that name it (committed intents once revealed)" })),
+    fromOffset: Schema.optionalKey(DecimalInt.annotate({ description: "the log offset to start at (default 0; a page's `next`)" })),
+    limit: Schema.optionalKey(Limit.annotate({ description: `most intents returned (default ${DEFAULT_INTENTS}, at most ${MAX_INTENTS})` }))
   },
   success: IntentPage,
-  error: [IntentQueryInvalid]
-}).annotate(OpenApi.Description, `Intents of one operator (?operator=<public key>) or naming one order (?order=<order id>; committed intents once revealed), in log order from log offset fromOffset (default 0). limit defaults to ${DEFAULT_INTENTS}, at most ${MAX_INTENTS}.`)
+  // Exactly one of operator and order: a rule across two parameters, answered by the handler.
+  error: [InvalidRequest]
+})
+  .annotate(OpenApi.Identifier, "listIntents")
+  .annotate(OpenApi.Summary, "List intents by operator or by order")
+  .annotate(OpenApi.Description, `Intents of one operator (?operator=<public key>) or naming one order (?order=<order id>; committed intents once revealed): give exactly one of the two. In log order from log offset fromOffset (default 0); limit defaults to ${DEFAULT_INTENTS}, at most ${MAX_INTENTS}; \`next\` is the fromOffset of the next page. \`logTime\` says what held and expired are relative to.`)
 
 const auction = HttpApiEndpoint.get("auction", "/v1/operators/auctions/:batch", {
-  params: { batch: DecimalInt },
+  params: { batch: DecimalInt.annotate({ description: "a batch number" }) },
   success: AuctionView,
   error: [AuctionNotFound]
-}).annotate(OpenApi.Description, "The sealed-bid MEV auction of a batch: open (taking bids) until the batch's seal, revealing until the next seal, then settled with its winner (highest revealed amount, ties to the earlier commitment); unrevealed bids are forfeited.")
+})
+  .annotate(OpenApi.Identifier, "getAuction")
+  .annotate(OpenApi.Summary, "The MEV auction of a batch")
+  .annotate(OpenApi.Description, "The sealed-bid MEV auction of a batch: open (taking bid commitments) until the batch's seal, revealing until the next seal, then settled with its winner (highest revealed amount, ties to the earlier commitment); unrevealed bids are forfeited. 404 while nobody has bid for the batch.")
 
 const refusal = HttpApiEndpoint.get("refusal", "/v1/operators/refusals/:id", {
-  params: { id: MessageId },
+  params: { id: MessageId.annotate({ description: "the id of an IntentReveal, AuctionBidCommitment or AuctionBidReveal" }) },
   success: RefusalView,
   error: [RefusalNotFound]
-}).annotate(OpenApi.Description, "Why an IntentReveal, AuctionBidCommitment or AuctionBidReveal was refused (a refused intent carries its reason on the intent itself).")
+})
+  .annotate(OpenApi.Identifier, "getOperatorRefusal")
+  .annotate(OpenApi.Summary, "Why a reveal or bid was refused")
+  .annotate(OpenApi.Description, "Why an IntentReveal, AuctionBidCommitment or AuctionBidReveal was refused by the operators projection (a refused intent carries its reason on the intent itself: GET /v1/operators/intents/{id}). 404 when none is recorded: the message was accepted, is not in the log yet, or is not one of those types.")
 
 const distribution = HttpApiEndpoint.post("mevDistribution", "/v1/operators/mev-distribution", {
   payload: MevDistributionRequest,
   success: MevDistributionView,
   error: [InvalidMevDistribution]
-}).annotate(OpenApi.Description, "calculateMevDistribution: split `extracted` among participants by weight in exact integer arithmetic. Each gets floor(extracted·w/W); the leftover units go one each to the largest remainders, equal remainders by id ascending. Shares sum to `extracted` exactly.")
+})
+  .middleware(ReadsJsonBody)
+  .annotate(OpenApi.Identifier, "calculateMevDistribution")
+  .annotate(OpenApi.Summary, "Split extracted MEV among participants by weight")
+  .annotate(OpenApi.Description, `calculateMevDistribution: split \`extracted\` among the participants (1 to ${MAX_PARTICIPANTS}) by weight in exact integer arithmetic. Each gets floor(extracted·w/W); the leftover units go one each to the largest remainders, equal remainders by id ascending. Shares sum to \`extracted\` exactly. Amounts are decimal strings; 422 InvalidMevDistribution when the split is not defined (a participant listed twice, or weights that sum to zero).`)
 
 /** The operators group. */
-export const OperatorsGroup = HttpApiGroup.make("operators").add(intent, intents, auction, refusal, distribution)
+export const OperatorsGroup = HttpApiGroup.make("operators")
+  .add(intent, intents, auction, refusal, distribution)
+  .middleware(DecodesInput)
+  .middleware(NeedsLog)
+  .annotate(OpenApi.Description, "Operators' computation intents, the sealed-bid MEV auction of each batch, refusals of operators' messages, and the MEV distribution calculation (docs/operators.md).")

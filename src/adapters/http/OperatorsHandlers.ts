@@ -19,11 +19,11 @@ import {
 } from "../../projections/Operators/Operators.ts"
 import { Projections } from "../../projections/ProjectionRunner.ts"
 import { Api } from "./Api.ts"
+import { InvalidRequest } from "./EdgeApi.ts"
 import {
   AuctionNotFound,
   DEFAULT_INTENTS,
   IntentNotFound,
-  IntentQueryInvalid,
   type IntentView,
   RefusalNotFound
 } from "./OperatorsApi.ts"
@@ -67,7 +67,7 @@ export const layer = HttpApiBuilder.group(Api, "operators", (handlers) =>
       .handle("intents", ({ query }) =>
         Effect.gen(function*() {
           if ((query.operator === undefined) === (query.order === undefined)) {
-            return yield* new IntentQueryInvalid({ reason: "give exactly one of the query parameters operator and order" })
+            return yield* new InvalidRequest({ reason: "give exactly one of the query parameters operator and order" })
           }
           const { offset, state: s } = yield* current
           const st = s as OperatorsState

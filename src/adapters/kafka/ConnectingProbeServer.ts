@@ -4,7 +4,8 @@
  * meanwhile, so orchestrators see a live process that is not ready instead of a crash loop:
  * `/healthz` 200, `/readyz` 503 `NotReady` with where the connection stands, `/v1/cluster` 200
  * with who this instance is (nothing of the log folded yet), anything else 503
- * `StorageUnavailable`. The bodies are those of the HTTP contract (src/adapters/http/Api.ts).
+ * `StorageUnavailable`. The bodies are those of the HTTP contract (src/adapters/http/Api.ts and
+ * EdgeApi.ts, whose NeedsLog middleware declares this 503 on the endpoints).
  */
 import { createServer, type Server } from "node:http"
 import type { Socket } from "node:net"

@@ -11,10 +11,10 @@ import { Schema } from "effect"
 import { Blob, Name, NonNegativeInt, UnixMillis } from "../Primitives.ts"
 
 /** A block hash: lowercase hex, 1 to 64 bytes (EVM and CometBFT hashes are 32). */
-export const ChainHash = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2}){1,64}$/)).pipe(Schema.brand("Hex"))
+export const ChainHash = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2}){1,64}$/u)).pipe(Schema.brand("Hex"))
 
 /** A hash or root that may be empty (a CometBFT genesis parent, an empty app hash): 0 to 64 bytes. */
-export const ChainRoot = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2}){0,64}$/)).pipe(Schema.brand("Hex"))
+export const ChainRoot = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2}){0,64}$/u)).pipe(Schema.brand("Hex"))
 
 /** The families of chains causeway observes. */
 export const ChainKind = Schema.Literals(["evm", "cosmos"])
@@ -94,7 +94,7 @@ export const ChainMisbehaviourDetected = Schema.Struct({
 export type ChainMisbehaviourDetected = typeof ChainMisbehaviourDetected.Type
 
 /** A chain state key in its proven form (as LightClientProof carries it): hex, 1 to 1,024 bytes. */
-export const WatchedKey = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2}){1,1024}$/)).pipe(Schema.brand("Hex"))
+export const WatchedKey = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2}){1,1024}$/u)).pipe(Schema.brand("Hex"))
 
 /**
  * The instance started watching a key of a chain: from now on it publishes a

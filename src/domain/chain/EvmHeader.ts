@@ -19,12 +19,12 @@ import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js"
 import { Data, Result, Schema } from "effect"
 import { encodeRlp, scalarToBytes } from "../verify/Rlp.ts"
 
-const hexOfBytes = (n: number) => Schema.String.check(Schema.isPattern(new RegExp(`^0x[0-9a-fA-F]{${2 * n}}$`)))
+const hexOfBytes = (n: number) => Schema.String.check(Schema.isPattern(new RegExp(`^0x[0-9a-fA-F]{${2 * n}}$`, "u")))
 const Hash0x = hexOfBytes(32)
 // A QUANTITY of at most 256 bits; leading zeros tolerated (the RLP scalar is re-derived canonically).
-const Quantity0x = Schema.String.check(Schema.isPattern(/^0x[0-9a-fA-F]{1,64}$/))
+const Quantity0x = Schema.String.check(Schema.isPattern(/^0x[0-9a-fA-F]{1,64}$/u))
 // extraData is at most 32 bytes on Ethereum; other EVM chains (Clique, BSC) carry seals in it.
-const Data0x = Schema.String.check(Schema.isPattern(/^0x(?:[0-9a-fA-F]{2})*$/), Schema.isMaxLength(2 + 2 * 65_536))
+const Data0x = Schema.String.check(Schema.isPattern(/^0x(?:[0-9a-fA-F]{2})*$/u), Schema.isMaxLength(2 + 2 * 65_536))
 
 /** The header fields of an eth_getBlockByNumber / eth_getBlockByHash result (other fields ignored). */
 export const RpcBlockHeader = Schema.Struct({

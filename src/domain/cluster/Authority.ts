@@ -26,7 +26,7 @@ import { Name, PositiveInt } from "../Primitives.ts"
 export const MAX_MEMBERS = 64
 
 /** An ed25519 public key, lowercase hex. */
-export const MemberKey = Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/))
+export const MemberKey = Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/u))
 
 /** The cluster admin names the members (replacing any earlier set). */
 export const ClusterMembersSet = Schema.Struct({

@@ -17,7 +17,7 @@ import { SettlementPayloads } from "./SettlementMessages.ts"
 const Side = Schema.Literals(["buy", "sell"])
 
 /** Exactly 32 bytes as lowercase hex (a SHA-256, a salt). */
-export const Bytes32 = Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/)).pipe(Schema.brand("Hex"))
+export const Bytes32 = Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/u)).pipe(Schema.brand("Hex"))
 export type Bytes32 = typeof Bytes32.Type
 
 /** Most ids one decision event names (keeps it far below the 64 KiB message cap). */
@@ -84,7 +84,7 @@ export const TlockLock = Schema.Struct({
 })
 
 /** A number as canonical lowercase hex (no leading zero), at most 4,096 bits: RSW moduli, group elements. */
-export const HexNumber = Schema.String.check(Schema.isPattern(/^[1-9a-f][0-9a-f]{0,1023}$/))
+export const HexNumber = Schema.String.check(Schema.isPattern(/^[1-9a-f][0-9a-f]{0,1023}$/u))
 
 /** Largest RSW ciphertext, in bytes (an order is ~250; the AEAD adds 16). */
 export const MAX_RSW_CIPHERTEXT = 4096
@@ -102,7 +102,7 @@ export const RswLock = Schema.Struct({
   /** x is hashed from (N, t, seed): the creator does not choose it. */
   seed: Bytes32,
   /** ChaCha20-Poly1305 of the order bytes under sha256(|x^(2^t)|), hex. */
-  ciphertext: Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2})+$/), Schema.isMinLength(34), Schema.isMaxLength(2 * MAX_RSW_CIPHERTEXT))
+  ciphertext: Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2})+$/u), Schema.isMinLength(34), Schema.isMaxLength(2 * MAX_RSW_CIPHERTEXT))
 })
 
 /**
@@ -121,9 +121,9 @@ export const RswModulusRegistration = Schema.Struct({
   /** The proof's w (Jacobi symbol −1). */
   w: HexNumber,
   /** Per challenge, one digit 2·a + b. */
-  ab: Schema.String.check(Schema.isPattern(/^[0-3]{1,128}$/)),
+  ab: Schema.String.check(Schema.isPattern(/^[0-3]{1,128}$/u)),
   /** The fourth roots x_i, then the N-th roots z_i, each big-endian in N's byte length, concatenated, padded base64. */
-  roots: Schema.String.check(Schema.isMaxLength(60_000), Schema.isPattern(/^[A-Za-z0-9+/]*={0,2}$/))
+  roots: Schema.String.check(Schema.isMaxLength(60_000), Schema.isPattern(/^[A-Za-z0-9+/]*={0,2}$/u))
 })
 
 /**

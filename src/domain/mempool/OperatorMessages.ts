@@ -8,7 +8,7 @@ import { Schema } from "effect"
 import { DecimalAmount, MessageId, NonNegativeInt, UnixMillis } from "../Primitives.ts"
 
 /** A SHA-256 digest as lowercase hex (32 bytes). */
-export const Digest32 = Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/)).pipe(Schema.brand("Digest32"))
+export const Digest32 = Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/u)).pipe(Schema.brand("Digest32"))
 export type Digest32 = typeof Digest32.Type
 
 /**
@@ -16,7 +16,7 @@ export type Digest32 = typeof Digest32.Type
  * the committed values (a bid amount, a window) are guessable: a short salt would let
  * anyone find the value from the hash before the reveal.
  */
-export const Salt = Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/)).pipe(Schema.brand("Salt"))
+export const Salt = Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/u)).pipe(Schema.brand("Salt"))
 export type Salt = typeof Salt.Type
 
 /** The most order ids one intent may reserve. */

@@ -25,16 +25,16 @@ import { type SignedReceipt, SignedReceipt as SignedReceiptSchema, verifyReceipt
 
 /** One way an ordering fails the check. */
 export const Violation = Schema.Union([
-  Schema.Struct({ kind: Schema.Literal("MalformedReceipt"), index: Schema.Number, reason: Schema.String }),
+  Schema.Struct({ kind: Schema.Literal("MalformedReceipt"), index: Schema.Finite, reason: Schema.String }),
   Schema.Struct({ kind: Schema.Literal("InvalidSignature"), orderId: Schema.String }),
   Schema.Struct({ kind: Schema.Literal("ForeignSigner"), orderId: Schema.String, signer: Schema.String }),
   Schema.Struct({ kind: Schema.Literal("ConflictingReceipts"), orderId: Schema.String }),
-  Schema.Struct({ kind: Schema.Literal("DuplicatePosition"), batch: Schema.Number, position: Schema.Number, orderIds: Schema.Array(Schema.String) }),
+  Schema.Struct({ kind: Schema.Literal("DuplicatePosition"), batch: Schema.Finite, position: Schema.Finite, orderIds: Schema.Array(Schema.String) }),
   Schema.Struct({ kind: Schema.Literal("PositionContradictsArrival"), first: Schema.String, second: Schema.String }),
   Schema.Struct({ kind: Schema.Literal("MalformedProcessingOrder"), reason: Schema.String }),
   Schema.Struct({ kind: Schema.Literal("MissingReceipt"), orderId: Schema.String }),
   Schema.Struct({ kind: Schema.Literal("DuplicateInProcessing"), orderId: Schema.String }),
-  Schema.Struct({ kind: Schema.Literal("OutOfOrder"), index: Schema.Number, processed: Schema.String, after: Schema.String })
+  Schema.Struct({ kind: Schema.Literal("OutOfOrder"), index: Schema.Finite, processed: Schema.String, after: Schema.String })
 ]).annotate({ identifier: "OrderingViolation" })
 export type Violation = typeof Violation.Type
 

@@ -39,7 +39,7 @@ export const MatchRefused = Schema.Struct({
 })
 
 /** A transaction hash: 1..64 bytes as lowercase hex. */
-export const TxHash = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2}){1,64}$/))
+export const TxHash = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2}){1,64}$/u))
 
 /**
  * The proposing operator reports that a matched order of its accepted proposal was executed

@@ -18,8 +18,8 @@ export const BeaconScheme = Schema.Literals([
 /** A beacon scheme id (drand's `schemeID`). */
 export type BeaconScheme = typeof BeaconScheme.Type
 
-const HexBytes = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2})+$/))
-const Hex32 = Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/))
+const HexBytes = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2})+$/u))
+const Hex32 = Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/u))
 
 /** A chain's parameters. Times are unix seconds, as drand publishes them. */
 export const ChainInfo = Schema.Struct({

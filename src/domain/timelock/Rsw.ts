@@ -469,14 +469,14 @@ export const verifySolution = (puzzle: RswPuzzle, solution: RswSolution): Result
 // ---------------------------------------------------------------------------------------------
 // wire form
 
-const HexBig = Schema.String.check(Schema.isPattern(/^[0-9a-f]{1,2048}$/))
-const HexBytes = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2}){0,140000}$/))
+const HexBig = Schema.String.check(Schema.isPattern(/^[0-9a-f]{1,2048}$/u))
+const HexBytes = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2}){0,140000}$/u))
 
 /** A puzzle as JSON (hex numbers and bytes). */
 export const RswPuzzleJson = Schema.Struct({
   n: HexBig,
   t: Schema.Number.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(1)),
-  seed: Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/)),
+  seed: Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/u)),
   ciphertext: HexBytes
 })
 /** A puzzle as JSON. */

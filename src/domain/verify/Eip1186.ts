@@ -26,21 +26,21 @@ import { type MptProofError, emptyTrieRoot, verifyMerklePatriciaProof } from "./
 import { type MalformedRlp, bytesToScalar, decodeRlp } from "./Rlp.ts"
 
 /** 0x-prefixed lowercase hex of 32 bytes (hashes, storage slots). */
-export const Bytes32Hex = Schema.String.check(Schema.isPattern(/^0x[0-9a-f]{64}$/)).pipe(Schema.brand("Bytes32Hex"))
+export const Bytes32Hex = Schema.String.check(Schema.isPattern(/^0x[0-9a-f]{64}$/u)).pipe(Schema.brand("Bytes32Hex"))
 export type Bytes32Hex = typeof Bytes32Hex.Type
 
 /** 0x-prefixed lowercase hex of a 20-byte account address. */
-export const AddressHex = Schema.String.check(Schema.isPattern(/^0x[0-9a-f]{40}$/)).pipe(Schema.brand("AddressHex"))
+export const AddressHex = Schema.String.check(Schema.isPattern(/^0x[0-9a-f]{40}$/u)).pipe(Schema.brand("AddressHex"))
 export type AddressHex = typeof AddressHex.Type
 
-const Data0x = Schema.String.check(Schema.isPattern(/^0x(?:[0-9a-fA-F]{2})*$/))
-const Hash0x = Schema.String.check(Schema.isPattern(/^0x[0-9a-fA-F]{64}$/))
+const Data0x = Schema.String.check(Schema.isPattern(/^0x(?:[0-9a-fA-F]{2})*$/u))
+const Hash0x = Schema.String.check(Schema.isPattern(/^0x[0-9a-fA-F]{64}$/u))
 // A QUANTITY of at most 256 bits. Leading zeros are tolerated: they change nothing proven.
-const Quantity0x = Schema.String.check(Schema.isPattern(/^0x[0-9a-fA-F]{1,64}$/))
+const Quantity0x = Schema.String.check(Schema.isPattern(/^0x[0-9a-fA-F]{1,64}$/u))
 
 /** The eth_getProof result, as the JSON-RPC response carries it (extra fields ignored). */
 export const GetProofResult = Schema.Struct({
-  address: Schema.String.check(Schema.isPattern(/^0x[0-9a-fA-F]{40}$/)),
+  address: Schema.String.check(Schema.isPattern(/^0x[0-9a-fA-F]{40}$/u)),
   accountProof: Schema.Array(Data0x),
   balance: Quantity0x,
   codeHash: Hash0x,

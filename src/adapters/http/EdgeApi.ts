@@ -1,0 +1,81 @@
+/**
+ * What the HTTP edge answers around the endpoints' handlers, as part of the contract: its
+ * errors, and the middlewares that declare them on exactly the endpoints that can answer
+ * them, so the OpenAPI document lists every status a client can meet (Api.ts says which
+ * endpoint takes which). Their implementations are in Edge.ts; HttpService.ts answers the
+ * same bodies for requests that reach no endpoint.
+ *
+ * Every error body is JSON carrying `_tag` and a human-readable `reason`.
+ */
+import { Schema } from "effect"
+import { HttpApiMiddleware } from "effect/http-api"
+
+// ---------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------
+
+/** A path parameter, query parameter, header or body is not of the documented shape. */
+export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("InvalidRequest", {
+  reason: Schema.String
+}, { httpApiStatus: 400 }) {}
+
+/** The request body is larger than the server reads. */
+export class BodyTooLarge extends Schema.TaggedError<BodyTooLarge>()("BodyTooLarge", {
+  reason: Schema.String,
+  limit: Schema.Finite.annotate({ description: "the largest body read, in bytes" })
+}, { httpApiStatus: 413 }) {}
+
+/** The body is not sent as `application/json`. */
+export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaType>()("UnsupportedMediaType", {
+  reason: Schema.String,
+  contentType: Schema.String.annotate({ description: "the content type sent (at most 100 characters)" })
+}, { httpApiStatus: 415 }) {}
+
+/** No endpoint answers at that method and path. */
+export class RouteNotFound extends Schema.TaggedError<RouteNotFound>()("RouteNotFound", {
+  reason: Schema.String
+}, { httpApiStatus: 404 }) {}
+
+/** The storage behind the log failed or cannot be reached yet; retrying later may succeed. Never the client's fault. */
+export class StorageUnavailable extends Schema.TaggedError<StorageUnavailable>()("StorageUnavailable", {
+  reason: Schema.String
+}, { httpApiStatus: 503 }) {}
+
+/** A defect in the server: a bug, never the client's input. */
+export class InternalError extends Schema.TaggedError<InternalError>()("InternalError", {
+  reason: Schema.String
+}, { httpApiStatus: 500 }) {}
+
+// ---------------------------------------------------------------------------------------
+// Middlewares: each declares the errors the edge answers for the endpoints it is put on
+// ---------------------------------------------------------------------------------------
+
+/**
+ * The endpoint decodes path parameters, query parameters, headers or a body by its schemas:
+ * one that does not fit is answered 400 InvalidRequest.
+ */
+export class DecodesInput extends HttpApiMiddleware.Service<DecodesInput>()("causeway/http/DecodesInput", {
+  error: InvalidRequest
+}) {}
+
+/**
+ * The endpoint reads a JSON body: a body sent as another content type is answered 415
+ * UnsupportedMediaType, one over the limit 413 BodyTooLarge.
+ */
+export class ReadsJsonBody extends HttpApiMiddleware.Service<ReadsJsonBody>()("causeway/http/ReadsJsonBody", {
+  error: [BodyTooLarge, UnsupportedMediaType]
+}) {}
+
+/**
+ * The endpoint is served once the log can be reached: until then it is answered 503
+ * StorageUnavailable (with a Kafka log, the stand-in that listens while the log connects
+ * answers so for every endpoint but /healthz, /readyz and /v1/cluster).
+ */
+export class NeedsLog extends HttpApiMiddleware.Service<NeedsLog>()("causeway/http/NeedsLog", {
+  error: StorageUnavailable
+}) {}
+
+/** Every endpoint: a defect is answered 500 InternalError (and logged). */
+export class AnswersDefects extends HttpApiMiddleware.Service<AnswersDefects>()("causeway/http/AnswersDefects", {
+  error: InternalError
+}) {}
