@@ -1,14 +1,16 @@
 /**
  * The CLI's client of a running server's HTTP API (src/adapters/http/Api.ts): submit an
- * envelope, read a record, read the log's end, follow the event stream. Transport failures
+ * envelope, read a record, read the log's end, follow the event stream, read the projections'
+ * progress and a mempool message's status (once, or as its event stream). Transport failures
  * (refused, reset, timed out) become ServerUnreachable; answers the contract does not allow
  * become CommandFailed.
  */
 import { Effect, Option, Schema, Stream } from "effect"
 import * as Sse from "effect/encoding/Sse"
-import { Receipt, RecordView } from "../adapters/http/Api.ts"
+import { ProjectionStatus, Receipt, RecordView } from "../adapters/http/Api.ts"
+import { StatusView } from "../adapters/http/MempoolApi.ts"
 import type { Envelope } from "../domain/Envelope.ts"
-import { CommandFailed, ServerUnreachable, describe } from "./CliErrors.ts"
+import { CommandFailed, ServerUnreachable, UsageError, describe } from "./CliErrors.ts"
 
 /** Default server address. */
 export const DEFAULT_URL = "http://127.0.0.1:8080"
@@ -42,6 +44,17 @@ const parseJson = (text: string): unknown => {
 
 /** The server's base URL without a trailing slash, or a usage-level failure. */
 export const baseUrl = (url: string): string => url.replace(/\/+$/, "")
+
+/** --url as a base URL (no trailing slash), or a usage error when it is not an http(s) URL. */
+export const serverBase = (url: string): Effect.Effect<string, UsageError> => {
+  const base = baseUrl(url)
+  return /^https?:\/\/[^/]/.test(base)
+    ? Effect.succeed(base)
+    : Effect.fail(new UsageError({ message: `--url must be an http(s) URL, got ${JSON.stringify(url)}` }))
+}
+
+/** A mempool message's view: an order's (`kind: "order"`) or a message's outcome (`kind: "message"`). */
+export type MempoolView = typeof StatusView.Type
 
 const unreachable = (url: string) => (cause: unknown) =>
   new ServerUnreachable({
@@ -112,19 +125,23 @@ export const endOffset = (base: string): Effect.Effect<number, CommandFailed | S
   })
 
 /**
- * Records from offset `from` on, as the event stream serves them, for as long as the
- * connection lasts (the server never ends it but to shut down). `onOpen` runs once the
- * server has answered 200.
+ * The Server-Sent Events of `path`, for as long as the connection lasts. `onOpen` runs once the
+ * server has answered 200; any other answer fails with CommandFailed (`notFound` as the message
+ * of a 404, if given). The request timeout covers the connection only.
  */
-export const stream = (base: string, from: number, onOpen: () => void = () => {}): Stream.Stream<RecordView, CommandFailed | ServerUnreachable> => {
-  const url = `${base}/v1/stream?from=${from}`
+const followSse = (
+  base: string,
+  path: string,
+  what: string,
+  options: { readonly onOpen?: () => void; readonly notFound?: string } = {}
+): Stream.Stream<Sse.Event, CommandFailed | ServerUnreachable> => {
+  const url = `${base}${path}`
   return Stream.unwrap(
     Effect.gen(function*() {
       const controller = yield* Effect.acquireRelease(
         Effect.sync(() => new AbortController()),
         (c) => Effect.sync(() => c.abort())
       )
-      // The timeout covers the connection only: the body then streams for as long as it lasts.
       const response = yield* Effect.tryPromise({
         try: () => fetch(url, { headers: { accept: "text/event-stream" }, signal: controller.signal }),
         catch: unreachable(url)
@@ -136,28 +153,64 @@ export const stream = (base: string, from: number, onOpen: () => void = () => {}
       )
       if (response.status !== 200 || response.body === null) {
         const text = yield* Effect.promise(() => response.text().catch(() => ""))
-        return yield* unexpected("opening the event stream", { status: response.status, text })
+        if (response.status === 404 && options.notFound !== undefined) return yield* new CommandFailed({ message: options.notFound })
+        return yield* unexpected(`opening ${what}`, { status: response.status, text })
       }
       const body = response.body
-      onOpen()
+      options.onOpen?.()
       return Stream.fromReadableStream({ evaluate: () => body, onError: unreachable(url) }).pipe(
         Stream.decodeText,
         Stream.pipeThroughChannel(Sse.decode()),
-        Stream.mapError((e) => e._tag === "ServerUnreachable" ? e : new CommandFailed({ message: `the event stream is malformed: ${describe(e)}` })),
-        Stream.filter((event) => event.event === "record" || event.event === "error"),
-        Stream.mapEffect((event) => {
-          if (event.event === "error") {
-            return Effect.fail(new CommandFailed({ message: `the server reported: ${Option.match(decodeErrorBody(parseJson(event.data)), { onNone: () => event.data, onSome: (b) => `${b._tag}: ${b.reason}` })}` }))
-          }
-          return Option.match(decodeRecord(parseJson(event.data)), {
-            onNone: () => Effect.fail(new CommandFailed({ message: `the event stream sent a record that is not one: ${event.data.slice(0, 200)}` })),
-            onSome: Effect.succeed
-          })
-        })
+        Stream.mapError((e) => e._tag === "ServerUnreachable" ? e : new CommandFailed({ message: `${what} is malformed: ${describe(e)}` }))
       )
     })
   )
 }
+
+/** An `error` event's report, as a failure. */
+const reported = (event: Sse.Event): CommandFailed =>
+  new CommandFailed({
+    message: `the server reported: ${Option.match(decodeErrorBody(parseJson(event.data)), { onNone: () => event.data, onSome: (b) => `${b._tag}: ${b.reason}` })}`
+  })
+
+/**
+ * Records from offset `from` on, as the event stream serves them, for as long as the
+ * connection lasts (the server never ends it but to shut down). `onOpen` runs once the
+ * server has answered 200.
+ */
+export const stream = (base: string, from: number, onOpen: () => void = () => {}): Stream.Stream<RecordView, CommandFailed | ServerUnreachable> =>
+  followSse(base, `/v1/stream?from=${from}`, "the event stream", { onOpen }).pipe(
+    Stream.filter((event) => event.event === "record" || event.event === "error"),
+    Stream.mapEffect((event) => {
+      if (event.event === "error") return Effect.fail(reported(event))
+      return Option.match(decodeRecord(parseJson(event.data)), {
+        onNone: () => Effect.fail(new CommandFailed({ message: `the event stream sent a record that is not one: ${event.data.slice(0, 200)}` })),
+        onSome: Effect.succeed
+      })
+    })
+  )
+
+const decodeView = Schema.decodeUnknownOption(StatusView)
+
+/** What `status` and `watch` say of an id the mempool does not know. */
+export const notInMempool = (id: string): string => `no such order/message in the mempool: ${id}`
+
+/**
+ * A mempool message's status as GET /v1/mempool/orders/{id}/events sends it: the view now,
+ * then each change; the server ends the stream after a final status. CommandFailed with
+ * `notInMempool` when the mempool does not know the id.
+ */
+export const orderEvents = (base: string, id: string): Stream.Stream<MempoolView, CommandFailed | ServerUnreachable> =>
+  followSse(base, `/v1/mempool/orders/${encodeURIComponent(id)}/events`, `${id}'s status stream`, { notFound: notInMempool(id) }).pipe(
+    Stream.filter((event) => event.event === "status" || event.event === "error"),
+    Stream.mapEffect((event) => {
+      if (event.event === "error") return Effect.fail(reported(event))
+      return Option.match(decodeView(parseJson(event.data)), {
+        onNone: () => Effect.fail(new CommandFailed({ message: `${id}'s status stream sent a status that is not one: ${event.data.slice(0, 200)}` })),
+        onSome: Effect.succeed
+      })
+    })
+  )
 
 /** An answer decoded with `schema` when the status is `ok`; CommandFailed with the server's reason otherwise. */
 const decodeAnswer = <A>(what: string, reply: Reply, ok: number, schema: Schema.ConstraintDecoder<A>): Effect.Effect<A, CommandFailed> =>
@@ -177,4 +230,20 @@ export const postJson = <A>(base: string, path: string, body: unknown, schema: S
   Effect.flatMap(
     request(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
     (reply) => decodeAnswer(what, reply, 200, schema)
+  )
+
+/** GET a JSON answer of `schema` (200), none on 404, or CommandFailed with the server's reason. */
+export const getOptionalJson = <A>(base: string, path: string, schema: Schema.ConstraintDecoder<A>, what: string): Effect.Effect<Option.Option<A>, CommandFailed | ServerUnreachable> =>
+  Effect.flatMap(request(`${base}${path}`), (reply) =>
+    reply.status === 404 ? Effect.succeedNone : Effect.map(decodeAnswer(what, reply, 200, schema), Option.some))
+
+/** A mempool message's view (GET /v1/mempool/orders/{id}); none while the mempool has not folded it, or never will. */
+export const mempoolView = (base: string, id: string): Effect.Effect<Option.Option<MempoolView>, CommandFailed | ServerUnreachable> =>
+  getOptionalJson(base, `/v1/mempool/orders/${encodeURIComponent(id)}`, StatusView, `reading ${id}'s mempool status`)
+
+/** Has every projection of the server folded the record at `offset`? (GET /v1/projections: each one's offset is the next it will fold.) */
+export const projectionsPast = (base: string, offset: number): Effect.Effect<boolean, CommandFailed | ServerUnreachable> =>
+  Effect.map(
+    getJson(base, "/v1/projections", Schema.Array(ProjectionStatus), "reading the projections' progress"),
+    (list) => list.every((p) => p.offset > offset)
   )

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `causeway` command line: serve, keygen, submit, replay, log tail, chain prove / list.
+ * The `causeway` command line: serve, keygen, submit, replay, log tail, chain prove / list,
+ * and a user's orders: order place / commit / reveal / lock / cancel / status / receipt / watch.
  *
  * Exit codes: 0 success; 1 the command failed (a rejection, a digest mismatch, a missing data
  * directory, a server that would not start); 2 usage (unknown command or flag, a bad flag
@@ -16,6 +17,7 @@ import { chainCommand } from "./ChainCommand.ts"
 import { CommandFailed, ServerUnreachable, UsageError, describe } from "./CliErrors.ts"
 import { keygenCommand } from "./KeygenCommand.ts"
 import { logCommand } from "./LogCommand.ts"
+import { orderCommand } from "./OrderCommand.ts"
 import { replayCommand } from "./ReplayCommand.ts"
 import { serveCommand } from "./ServeCommand.ts"
 import { teardown } from "./Signals.ts"
@@ -26,7 +28,7 @@ const VERSION = "0.1.0"
 /** The root command. */
 export const causeway = Command.make("causeway").pipe(
   Command.withDescription("A causal log of signed messages."),
-  Command.withSubcommands([serveCommand, keygenCommand, submitCommand, replayCommand, logCommand, chainCommand])
+  Command.withSubcommands([serveCommand, keygenCommand, submitCommand, orderCommand, replayCommand, logCommand, chainCommand])
 )
 
 /**

@@ -11,10 +11,12 @@ describe("causeway usage", () => {
   })
 
   it.each([
-    [[], ["serve", "keygen", "submit", "replay", "log"]],
+    [[], ["serve", "keygen", "submit", "order", "replay", "log"]],
     [["serve"], ["--host", "--port", "--data-dir", "--log-level", "env PORT"]],
     [["keygen"], ["--out", "--scheme", "ed25519, secp256k1"]],
-    [["submit"], ["--key", "--type", "--payload", "--deps", "--url", "--nonce", "--lamport", "--expiry"]],
+    [["submit"], ["--key", "--type", "--payload", "--deps", "--url", "--nonce", "--lamport", "--expiry", "--wait", "--wait-timeout", "env CAUSEWAY_URL"]],
+    [["order"], ["place", "commit", "reveal", "lock", "cancel", "status", "receipt", "watch"]],
+    [["order", "lock"], ["--key", "--chain", "--market", "--side", "--amount-in", "--min-amount-out", "--limit-price", "--round", "--in", "--wait", "--wait-timeout", "CAIP-2", "integer base units", "per 10^18 base units spent"]],
     [["replay"], ["--data-dir", "--json", "--verify"]],
     [["log"], ["tail"]],
     [["log", "tail"], ["--data-dir", "--url", "--from", "--follow", "--limit"]]

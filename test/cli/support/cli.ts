@@ -28,8 +28,9 @@ export const lines = (text: string): Array<string> => text.split("\n").filter((l
 /** The environment of every run: the settings the CLI reads cleared, so only what a test sets counts. */
 const baseEnv = (): NodeJS.ProcessEnv => {
   const env = { ...process.env }
-  // Every variable the CLI reads (src/cli/ServeCommand.ts), so a developer's shell cannot leak into a test.
+  // Every variable the CLI reads (src/cli/ServeCommand.ts, CAUSEWAY_URL: src/cli/Flags.ts), so a developer's shell cannot leak into a test.
   for (const name of [
+    "CAUSEWAY_URL",
     "HOST", "PORT", "DATA_DIR", "LOG_LEVEL", "NODE_OPTIONS", "CAUSEWAY_LOG", "KAFKA_BROKERS", "KAFKA_TOPIC_PREFIX", "KAFKA_INDEX", "KAFKA_DISCONNECT_GRACE_MS",
     "KAFKA_SSL_CA", "KAFKA_SSL_CERT", "KAFKA_SSL_KEY", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_CREDENTIALS_FILE", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD",
     "EVM_RPC_URLS", "EVM_CHAIN_ID", "EVM_CONFIRMATIONS", "COSMOS_RPC", "COSMOS_CHAIN_ID", "COSMOS_TRUSTED_HEIGHT",
