@@ -2,7 +2,7 @@
  * `causeway serve`: run the service (src/main.ts `appLayer`) until SIGINT/SIGTERM, then shut
  * down gracefully (the server drains, the projections write their last snapshot) and exit 0.
  * Each setting comes from its flag, else its environment variable, else src/Config.ts.
- * Logs are JSON lines on stdout; one line, `causeway serving`, says where it listens.
+ * Logs are JSON lines on stdout; one line, `causeway serving`, says where it listens (and its pid).
  */
 import { X509Certificate, createPrivateKey } from "node:crypto"
 import { existsSync } from "node:fs"
@@ -580,7 +580,13 @@ export const serveCommand = Command.make(
       Effect.gen(function*() {
         const port = yield* HttpService.boundPort
         yield* Effect.logInfo("causeway serving").pipe(
-          Effect.annotateLogs({ url: `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`, host: config.host, port, dataDir: resolve(config.dataDir) })
+          Effect.annotateLogs({
+            url: `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`,
+            host: config.host,
+            port,
+            dataDir: resolve(config.dataDir),
+            pid: process.pid
+          })
         )
         yield* Effect.addFinalizer(() => Effect.logInfo("causeway shutting down"))
       })
