@@ -5,7 +5,7 @@
  * "no log"), beside the running server; after a graceful stop `--verify` finds every snapshot
  * equal, from the index and from the topics themselves (`--log kafka --brokers`, read by a
  * consumer of its own that produces nothing, each event checked as the server checks it).
- * What replay cannot do it says, with exit 1 or 2.
+ * What replay cannot do it says, with exit 1 or 2. `log tail` reads the index too.
  */
 import { randomUUID } from "node:crypto"
 import { join } from "node:path"
@@ -136,6 +136,11 @@ if ("skipped" in choice) {
         expect(text.code, text.stderr).toBe(0)
         expect(text.stdout).toMatch(new RegExp(`^replayed ${total} records in [0-9.]+ s`))
         for (const p of live) expect(text.stdout).toContain(`${p.name}  ${p.digest}`)
+
+        // log tail reads the same index.
+        const tail = await cli(["log", "tail", "--data-dir", dataDir, "--limit", "3"])
+        expect(tail.code, tail.stderr).toBe(0)
+        expect(lines(tail.stdout).map((l) => (JSON.parse(l) as { offset: number }).offset)).toEqual([0, 1, 2])
 
         // What it cannot do, it says.
         const [noTopics, noBrokers, memory, embedded, securityAlone, wrongPrefix, wrongAdmin] = await Promise.all([
