@@ -125,7 +125,7 @@ export interface KafkaLogOptions {
     readonly [M in "plain" | "scram-sha-256" | "scram-sha-512"]: { readonly mechanism: M; readonly username: string; readonly password: string }
   }["plain" | "scram-sha-256" | "scram-sha-512"]
   /**
-   * Read the topics only (`causeway replay --log kafka`): no producer is connected, missing
+   * Read the topics only (`causeway replay --brokers`): no producer is connected, missing
    * topics are an error instead of being created, and `append` fails with `LogIsReadOnly`.
    * Needs only Read and Describe on the topics, and Read on the consumer group.
    */
