@@ -8,6 +8,7 @@ import * as DrandHttpBeacon from "./adapters/beacon/DrandHttpBeacon.ts"
 import * as LocalBeaconFile from "./adapters/beacon/LocalBeaconFile.ts"
 import * as CosmjsCosmosObserver from "./adapters/cosmos/CosmjsCosmosObserver.ts"
 import * as DataDirectory from "./adapters/DataDirectory.ts"
+import * as DataDirectoryLock from "./adapters/DataDirectoryLock.ts"
 import * as ViemEvmObserver from "./adapters/evm/ViemEvmObserver.ts"
 import * as HttpService from "./adapters/http/HttpService.ts"
 import * as InstanceKeyFile from "./adapters/InstanceKeyFile.ts"
@@ -189,13 +190,16 @@ export const databaseFiles = (config: ServeConfig): ReadonlyArray<string> => {
 }
 
 /**
- * The data directory made private (0700, database files 0600), then the instance key read or
- * created in it, before any database is opened: so a key is created only where nothing was
- * written yet, and a missing key beside data it signed stops the start.
+ * The data directory made private (0700, database files 0600) and locked for this server
+ * (a second server on it is refused), then the instance key read or created in it, before
+ * any database is opened: so a key is created only where nothing was written yet, and a
+ * missing key beside data it signed stops the start. The lock is released last, after the
+ * databases are closed.
  */
 export const instanceKeyLayer = (config: ServeConfig) => {
   const files = databaseFiles(config)
   return InstanceKeyFile.layerWith({ path: instanceKeyPath(config.dataDir), dataFiles: files.flatMap((f) => [f, `${f}-wal`]) }).pipe(
+    Layer.provide(DataDirectoryLock.layer(config.dataDir)),
     Layer.provide(DataDirectory.layer(config.dataDir, files.flatMap((f) => [f, `${f}-wal`, `${f}-shm`])))
   )
 }

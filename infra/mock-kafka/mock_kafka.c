@@ -1,7 +1,12 @@
 /*
  * mock_kafka: librdkafka's in-process mock cluster as a standalone broker for tests.
  *
- * Usage: mock_kafka [--brokers N] [--topic NAME:PARTITIONS]...
+ * Usage: mock_kafka [--brokers N] [--topic NAME:PARTITIONS]... [--causeway-topics PREFIX]...
+ *
+ * --causeway-topics PREFIX creates the topics a causeway deployment uses under PREFIX (the
+ * mock lacks CreateTopics, so the service cannot): PREFIXevents with 12 partitions (the
+ * service's default), PREFIXsequence and PREFIXcontrol with one each. `npm run kafka:mock`
+ * runs it with `--causeway-topics causeway.`, the default prefix.
  *
  * Prints "bootstrap HOST:PORT,..." then "ready" on stdout, and serves until stdin closes or
  * SIGTERM/SIGINT arrives. Commands on stdin, one per line, each answered by one line that
@@ -88,7 +93,27 @@ int main(int argc, char **argv) {
   }
 
   for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--topic") == 0 && i + 1 < argc) {
+    if (strcmp(argv[i], "--causeway-topics") == 0 && i + 1 < argc) {
+      static const struct {
+        const char *suffix;
+        int partitions;
+      } layout[] = {{"events", 12}, {"sequence", 1}, {"control", 1}};
+      const char *prefix = argv[++i];
+      for (size_t t = 0; t < sizeof layout / sizeof layout[0]; t++) {
+        char name[256];
+        int n = snprintf(name, sizeof name, "%s%s", prefix, layout[t].suffix);
+        if (n < 0 || (size_t)n >= sizeof name) {
+          fprintf(stderr, "mock_kafka: --causeway-topics %s: prefix too long\n", prefix);
+          return 2;
+        }
+        int err = create_topic(mc, brokers, name, layout[t].partitions);
+        if (err != 0) {
+          fprintf(stderr, "mock_kafka: cannot create topic %s: %d\n", name, err);
+          return 1;
+        }
+        fprintf(stderr, "mock_kafka: topic %s (%d partition%s)\n", name, layout[t].partitions, layout[t].partitions == 1 ? "" : "s");
+      }
+    } else if (strcmp(argv[i], "--topic") == 0 && i + 1 < argc) {
       char name[256];
       int partitions = 0;
       const char *spec = argv[++i];

@@ -1,4 +1,5 @@
 /** Projection snapshots in SQLite (its own file beside the log), plus an in-memory store for tests. */
+import { DatabaseSync } from "node:sqlite"
 import { Effect, Layer, Option } from "effect"
 import { ProjectionStore, ProjectionStoreError, type ProjectionStoreService, type Snapshot } from "../ports/ProjectionStore.ts"
 import * as SqlitePrivateDatabase from "./SqlitePrivateDatabase.ts"
@@ -41,6 +42,36 @@ export const make = (path: string) =>
         }),
       save: (s) =>
         Effect.try({ try: () => void upsert.run(s.name, s.version, s.offset, s.lastId, s.digest, s.state), catch: fail("save") })
+    }
+    return service
+  })
+
+/**
+ * The snapshots of an existing store at `path`, read-only (readers beside a running server:
+ * replay): nothing is created or migrated, and `save` fails. Closed with the scope.
+ */
+export const makeReadOnly = (path: string) =>
+  Effect.gen(function*() {
+    const db = yield* Effect.acquireRelease(
+      Effect.try({ try: () => new DatabaseSync(path, { readOnly: true }), catch: fail("open") }),
+      (db) => Effect.sync(() => db.isOpen && db.close())
+    )
+    const select = yield* Effect.try({
+      try: () => {
+        const columns = db.prepare("SELECT name FROM pragma_table_info('snapshots')").all() as Array<{ name: string }>
+        if (columns.length === 0) return undefined
+        const lastId = columns.some((c) => c.name === "last_id") ? "last_id" : "NULL"
+        return db.prepare(`SELECT name, version, offset_ AS offset, ${lastId} AS lastId, digest, state FROM snapshots WHERE name = ?`)
+      },
+      catch: fail("open")
+    })
+    const service: ProjectionStoreService = {
+      load: (name) =>
+        Effect.try({
+          try: () => Option.fromUndefinedOr(select?.get(name) as unknown as Snapshot | undefined),
+          catch: fail("load")
+        }),
+      save: () => Effect.fail(new ProjectionStoreError({ operation: "save", cause: new Error(`the snapshot store ${path} is open read-only`) }))
     }
     return service
   })

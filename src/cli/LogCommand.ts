@@ -3,8 +3,9 @@
  * log records as JSON lines `{"offset","id","lamport","type","sender"}`, in offset order.
  *
  * With --data-dir (the default source, env DATA_DIR, default ./data) the log is read from
- * SQLite directly, beside a running server if there is one; --follow then polls for records
- * other processes append. With --url the records come from the server's event stream
+ * SQLite directly, beside a running server if there is one: the embedded log, or the local
+ * index of a server on Kafka (src/cli/DataDir.ts); --follow then polls for records other
+ * processes append. With --url the records come from the server's event stream
  * (GET /v1/stream); --follow keeps the stream open and reconnects from the last offset seen
  * if the connection drops. Without --follow, tail stops at the log's end as of its start
  * (read from /metrics over HTTP). --limit stops after that many records.
@@ -124,7 +125,7 @@ const tailCommand = Command.make(
     const dataDir = Option.isSome(flags.dataDir)
       ? flags.dataDir.value
       : yield* Config.String("DATA_DIR").pipe(Config.withDefault(defaultServeConfig.dataDir), Effect.orElseSucceed(() => defaultServeConfig.dataDir))
-    const log = yield* openLog(dataDir, { readOnly: true })
+    const log = yield* openLog(dataDir, "read the server's own log instead with --url")
     yield* print(limited(fromLog(log, flags.from, flags.follow)))
   }, Effect.scoped)
 ).pipe(Command.withDescription("Print log records as JSON lines, from a data directory or a server's event stream."))

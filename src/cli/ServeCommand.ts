@@ -2,7 +2,7 @@
  * `causeway serve`: run the service (src/main.ts `appLayer`) until SIGINT/SIGTERM, then shut
  * down gracefully (the server drains, the projections write their last snapshot) and exit 0.
  * Each setting comes from its flag, else its environment variable, else src/Config.ts.
- * Logs are JSON lines on stdout; one line, `causeway serving`, says where it listens.
+ * Logs are JSON lines on stdout; one line, `causeway serving`, says where it listens (and its pid).
  */
 import { X509Certificate, createPrivateKey } from "node:crypto"
 import { existsSync } from "node:fs"
@@ -225,7 +225,7 @@ export interface KafkaSecurityFlags {
 }
 
 /** Which of the security settings are set: flags by their name, the credential variables by theirs. */
-const securitySettingsSet = (s: KafkaSecurityFlags): Array<string> =>
+export const securitySettingsSet = (s: KafkaSecurityFlags): Array<string> =>
   ([
     ["--kafka-ssl-ca", s.sslCa],
     ["--kafka-ssl-cert", s.sslCert],
@@ -416,12 +416,56 @@ export const serveEnv = {
 type ServeFlag = keyof typeof serveEnv
 
 /** An optional string flag that falls back to its environment variable. */
-const optionalString = (name: ServeFlag, description: string) =>
+export const optionalString = (name: ServeFlag, description: string) =>
   Flag.String(name).pipe(Flag.withDescription(description), Flag.withFallbackConfig(Config.String(serveEnv[name])), Flag.optional)
 
 /** An optional integer flag that falls back to its environment variable. */
 const optionalInt = (name: ServeFlag, description: string) =>
   Flag.Int(name).pipe(Flag.withDescription(description), Flag.withFallbackConfig(Config.Int(serveEnv[name])), Flag.optional)
+
+/** The brokers and topics of a Kafka log, for serve and replay. */
+export const kafkaBrokerFlags = {
+  brokers: optionalString("brokers", "Kafka bootstrap brokers, host:port comma-separated, for --log kafka (env KAFKA_BROKERS)"),
+  topicPrefix: optionalString("topic-prefix", `Prefix of the Kafka topic names, for --log kafka (env KAFKA_TOPIC_PREFIX, default ${defaultTopicPrefix})`)
+}
+
+/** TLS and SASL to the brokers, for serve and replay (the SASL credentials' variables are read by `kafkaSecurityOf`). */
+export const kafkaSecurityFlags = {
+  kafkaSslCa: optionalString(
+    "kafka-ssl-ca",
+    "TLS to the brokers, verified against the CA certificates in this PEM file (else Node's root CAs), for --log kafka (env KAFKA_SSL_CA)"
+  ),
+  kafkaSslCert: optionalString("kafka-ssl-cert", "TLS client certificate (PEM file) for brokers that authenticate clients by certificate; needs --kafka-ssl-key (env KAFKA_SSL_CERT)"),
+  kafkaSslKey: optionalString("kafka-ssl-key", "The TLS client certificate's private key, an unencrypted PEM file; needs --kafka-ssl-cert (env KAFKA_SSL_KEY)"),
+  kafkaSaslMechanism: optionalString(
+    "kafka-sasl-mechanism",
+    `SASL to the brokers: ${kafkaSaslMechanisms.join(", ")}, with the credentials in ${kafkaSaslEnv.username} and ${kafkaSaslEnv.password} or --kafka-sasl-credentials-file (env KAFKA_SASL_MECHANISM)`
+  ),
+  kafkaSaslCredentialsFile: optionalString(
+    "kafka-sasl-credentials-file",
+    "The SASL credentials: a file holding JSON {\"username\": ..., \"password\": ...}, readable by its owner only (env KAFKA_SASL_CREDENTIALS_FILE)"
+  )
+}
+
+/** The security settings the flags and the SASL credentials' variables give. */
+export const kafkaSecurityOf = (flags: {
+  readonly kafkaSslCa: Option.Option<string>
+  readonly kafkaSslCert: Option.Option<string>
+  readonly kafkaSslKey: Option.Option<string>
+  readonly kafkaSaslMechanism: Option.Option<string>
+  readonly kafkaSaslCredentialsFile: Option.Option<string>
+}): Effect.Effect<KafkaSecurityFlags> =>
+  Effect.gen(function*() {
+    return {
+      sslCa: flags.kafkaSslCa,
+      sslCert: flags.kafkaSslCert,
+      sslKey: flags.kafkaSslKey,
+      saslMechanism: flags.kafkaSaslMechanism,
+      saslCredentialsFile: flags.kafkaSaslCredentialsFile,
+      saslUsername: yield* Config.option(Config.String(kafkaSaslEnv.username)).pipe(Effect.orDie),
+      saslPassword: yield* Config.option(Config.Redacted(kafkaSaslEnv.password)).pipe(Effect.orDie)
+    }
+  })
 
 /** The serve command. */
 export const serveCommand = Command.make(
@@ -440,8 +484,7 @@ export const serveCommand = Command.make(
     ),
     dataDir: dataDirFlag,
     log: optionalString("log", "The causal log: embedded (SQLite in the data directory) or kafka (env CAUSEWAY_LOG; default embedded, kafka when KAFKA_BROKERS is set)"),
-    brokers: optionalString("brokers", "Kafka bootstrap brokers, host:port comma-separated, for --log kafka (env KAFKA_BROKERS)"),
-    topicPrefix: optionalString("topic-prefix", `Prefix of the Kafka topic names, for --log kafka (env KAFKA_TOPIC_PREFIX, default ${defaultTopicPrefix})`),
+    ...kafkaBrokerFlags,
     kafkaIndex: optionalString(
       "kafka-index",
       "Where the Kafka log's local index (materialized log and merge position) is kept, for --log kafka: a file, so a restart reads only the topics' tail, or memory, rebuilt from the topics at every start (env KAFKA_INDEX, default <data dir>/kafka-index.sqlite)"
@@ -450,20 +493,7 @@ export const serveCommand = Command.make(
       "kafka-disconnect-grace-ms",
       "How long produce and fetch may fail without a break before /readyz answers 503, ms, for --log kafka (env KAFKA_DISCONNECT_GRACE_MS, default 5000)"
     ),
-    kafkaSslCa: optionalString(
-      "kafka-ssl-ca",
-      "TLS to the brokers, verified against the CA certificates in this PEM file (else Node's root CAs), for --log kafka (env KAFKA_SSL_CA)"
-    ),
-    kafkaSslCert: optionalString("kafka-ssl-cert", "TLS client certificate (PEM file) for brokers that authenticate clients by certificate; needs --kafka-ssl-key (env KAFKA_SSL_CERT)"),
-    kafkaSslKey: optionalString("kafka-ssl-key", "The TLS client certificate's private key, an unencrypted PEM file; needs --kafka-ssl-cert (env KAFKA_SSL_KEY)"),
-    kafkaSaslMechanism: optionalString(
-      "kafka-sasl-mechanism",
-      `SASL to the brokers: ${kafkaSaslMechanisms.join(", ")}, with the credentials in ${kafkaSaslEnv.username} and ${kafkaSaslEnv.password} or --kafka-sasl-credentials-file (env KAFKA_SASL_MECHANISM)`
-    ),
-    kafkaSaslCredentialsFile: optionalString(
-      "kafka-sasl-credentials-file",
-      "The SASL credentials: a file holding JSON {\"username\": ..., \"password\": ...}, readable by its owner only (env KAFKA_SASL_CREDENTIALS_FILE)"
-    ),
+    ...kafkaSecurityFlags,
     logLevel: Flag.String("log-level").pipe(
       Flag.withDescription(`trace, debug, info, warn or error (env LOG_LEVEL, default ${defaultServeConfig.logLevel.toLowerCase()})`),
       Flag.withFallbackConfig(Config.String(serveEnv["log-level"])),
@@ -527,15 +557,7 @@ export const serveCommand = Command.make(
       cluster: Option.isSome(clusterAdmin)
     })
     if (Result.isFailure(sealer)) return yield* new UsageError({ message: sealer.failure })
-    const security: KafkaSecurityFlags = {
-      sslCa: flags.kafkaSslCa,
-      sslCert: flags.kafkaSslCert,
-      sslKey: flags.kafkaSslKey,
-      saslMechanism: flags.kafkaSaslMechanism,
-      saslCredentialsFile: flags.kafkaSaslCredentialsFile,
-      saslUsername: yield* Config.option(Config.String(kafkaSaslEnv.username)).pipe(Effect.orDie),
-      saslPassword: yield* Config.option(Config.Redacted(kafkaSaslEnv.password)).pipe(Effect.orDie)
-    }
+    const security = yield* kafkaSecurityOf(flags)
     const log = logConfig({
       log: flags.log,
       brokers: flags.brokers,
@@ -580,7 +602,13 @@ export const serveCommand = Command.make(
       Effect.gen(function*() {
         const port = yield* HttpService.boundPort
         yield* Effect.logInfo("causeway serving").pipe(
-          Effect.annotateLogs({ url: `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`, host: config.host, port, dataDir: resolve(config.dataDir) })
+          Effect.annotateLogs({
+            url: `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`,
+            host: config.host,
+            port,
+            dataDir: resolve(config.dataDir),
+            pid: process.pid
+          })
         )
         yield* Effect.addFinalizer(() => Effect.logInfo("causeway shutting down"))
       })

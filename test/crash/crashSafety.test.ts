@@ -6,7 +6,8 @@
  * dense offsets, every body re-decodes to its id and signature, dependencies before their
  * dependents, the dependency table matching the records, nonces rising per sender, and the
  * stored snapshot equal to a replay of the log up to its offset. Every restart's live
- * digests (after catch-up from that snapshot) must equal the parent's own replay.
+ * digests (after catch-up from that snapshot) must equal the parent's own replay, and its
+ * only log line is taking over the data directory lock the killed child left behind.
  *
  * Reproduce a failure with CRASH_SEED=<seed printed on start>; keep the data directory with
  * CRASH_KEEP=1.
@@ -365,6 +366,8 @@ describe("crash safety", () => {
 
       let resumeFrom = 0
       let ingestingRounds = 0
+      // The child killed last: its data directory lock is left behind, and the next child takes it over.
+      let killedPid: number | undefined
       for (let round = 1; round <= MIN_ROUNDS || (ingestingRounds < MIN_INGESTING_ROUNDS && round <= MAX_ROUNDS); round++) {
         const label = `seed ${SEED} round ${round}`
         const killAfterMs = 50 + Math.floor(random() * 351)
@@ -384,7 +387,10 @@ describe("crash safety", () => {
         )
         expect(child.rejects, `${label}: rejections`).toEqual([])
         expect(child.unexpected, `${label}: unexpected stdout`).toEqual([])
-        expect(child.logs, `${label}: the child logged (a rebuilt snapshot or a failure)`).toEqual([])
+        // The one line expected: the stale lock of the child killed before (none in round 1).
+        const tookOver = killedPid === undefined ? [] : [`LOG Warn data directory: took over the stale lock ${join(dataDir, "serve.lock")}: pid ${killedPid} is not running`]
+        expect(child.logs, `${label}: the child logged (a rebuilt snapshot or a failure)`).toEqual(tookOver)
+        killedPid = child.process.pid
 
         for (const [id, offset] of child.acks) {
           expect(acked.has(id), `${label}: ${id} acknowledged twice`).toBe(false)

@@ -20,7 +20,7 @@
  *   or acknowledged produce makes it ready again. One log line per transition.
  */
 import { hash, randomUUID } from "node:crypto"
-import type { DatabaseSync } from "node:sqlite"
+import { DatabaseSync } from "node:sqlite"
 import { type Cause, type Context, Deferred, Effect, Exit, Layer, Metric, Option, Ref, Result, Schema, type Scope, Semaphore } from "effect"
 import {
   type Admin,
@@ -124,6 +124,12 @@ export interface KafkaLogOptions {
   readonly sasl?: {
     readonly [M in "plain" | "scram-sha-256" | "scram-sha-512"]: { readonly mechanism: M; readonly username: string; readonly password: string }
   }["plain" | "scram-sha-256" | "scram-sha-512"]
+  /**
+   * Read the topics only (`causeway replay --brokers`): no producer is connected, missing
+   * topics are an error instead of being created, and `append` fails with `LogIsReadOnly`.
+   * Needs only Read and Describe on the topics, and Read on the consumer group.
+   */
+  readonly readOnly?: boolean
 }
 
 /** What the broker turned out to support (the librdkafka mock lacks some admin APIs). */
@@ -225,7 +231,8 @@ interface PartitionEnds {
 
 interface Clients {
   readonly admin: Admin
-  readonly producer: Producer
+  /** None when the log is read-only. */
+  readonly producer: Producer | undefined
   readonly consumer: Consumer
   readonly partitions: number
   readonly capabilities: Capabilities
@@ -550,6 +557,9 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
       Effect.gen(function*() {
         const existing = new Set(yield* client("listTopics", () => admin.listTopics()))
         const missing = [topics.events, topics.sequence].filter((t) => !existing.has(t))
+        if (missing.length > 0 && options.readOnly === true) {
+          return yield* new TopicLayoutError({ reason: `topics ${missing.join(", ")} do not exist (a reader never creates them)` })
+        }
         if (missing.length > 0) {
           const rf = options.replicationFactor
           const created = yield* Effect.exit(client("createTopics", () =>
@@ -720,8 +730,11 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         opened.admin = admin
         yield* client("admin.connect", () => admin.connect())
         const layout = yield* ensureTopics(admin)
-        const maxBytes = yield* maxBytesOf(admin)
-        const { producer, idempotentProducer } = yield* connectProducer
+        // A reader produces nothing: no producer, and no record size limit to learn.
+        const maxBytes = options.readOnly === true ? Option.none() : yield* maxBytesOf(admin)
+        const { producer, idempotentProducer } = options.readOnly === true
+          ? { producer: undefined, idempotentProducer: false }
+          : yield* connectProducer
         opened.producer = producer
         const capabilities: Capabilities = {
           idempotentProducer,
@@ -906,11 +919,11 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         Effect.tapError((e) => Effect.sync(() => failed(`${e.operation}: ${describe(e.cause)}`)))
       )
 
-    const produce = (c: Clients, batch: ReadonlyArray<NewRecord>, until: number) =>
+    const produce = (c: Clients, producer: Producer, batch: ReadonlyArray<NewRecord>, until: number) =>
       Effect.gen(function*() {
         const partitionOf = batch.map((r) => partitionFor(r.sender, c.partitions))
         const sent = yield* produced(client("produce events", () =>
-          c.producer.send({
+          producer.send({
             topic: topics.events,
             acks: -1,
             messages: batch.map((r, i) => ({ partition: partitionOf[i], key: r.sender, value: r.body, headers: eventHeaders(r, until) }))
@@ -966,7 +979,10 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
     const append = (batch: ReadonlyArray<NewRecord>) =>
       Effect.gen(function*() {
         if (batch.length === 0) return []
+        if (options.readOnly === true) return yield* new SqliteCausalLog.LogIsReadOnly({ path: `${topics.events}, ${topics.sequence}` })
         const c = yield* connected
+        const producer = c.producer
+        if (producer === undefined) return yield* new KafkaClientError({ operation: "append", cause: new Error("no producer") })
         const seen = new Set<string>()
         for (const r of batch) {
           if (seen.has(r.id)) return yield* new DuplicateRecord({ id: r.id })
@@ -981,14 +997,14 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         const m = merger
         if (m === undefined) return yield* new KafkaClientError({ operation: "append", cause: new Error("the local index is being rebuilt") })
         const until = m.nextOffset(-1) + sequenceWindow
-        const events = yield* produce(c, batch, until)
+        const events = yield* produce(c, producer, batch, until)
         yield* ownEvents(batch, until, events)
         const id = randomUUID()
         const value = encodeSequence({ v: 1, batch: id, events })
         const waiter = yield* Deferred.make<Outcome>()
         waiters.set(id, waiter)
         const outcome = yield* produced(client("produce sequence", () =>
-          c.producer.send({ topic: topics.sequence, acks: -1, messages: [{ partition: 0, value }] }))).pipe(
+          producer.send({ topic: topics.sequence, acks: -1, messages: [{ partition: 0, value }] }))).pipe(
             Effect.flatMap((sent) => ownSequence(Number(sent[0]?.baseOffset ?? -1), value)),
             Effect.andThen(Deferred.await(waiter).pipe(
               Effect.timeoutOrElse({ duration: appendTimeoutMs, orElse: () => Effect.fail(new SequenceTimeout({ batch: id, timeoutMs: appendTimeoutMs })) })
@@ -1034,6 +1050,33 @@ export const make = <E>(
     else yield* Effect.scoped(whileConnecting(handle.status).pipe(Effect.andThen(handle.ready)))
     return handle.service
   })
+
+/** What a local index file says it mirrors: the topics, the cluster, and the next sequence record to merge. */
+export interface IndexState {
+  readonly topics: { readonly events: string; readonly sequence: string }
+  readonly cluster: string | null
+  readonly sequence: number
+}
+
+/**
+ * What the index file at `path` says it mirrors, read beside the server that writes it;
+ * undefined when it says nothing (new, being rebuilt, or written by another build).
+ */
+export const readIndexState = (path: string): Effect.Effect<IndexState | undefined, CausalLogError> =>
+  Effect.acquireUseRelease(
+    Effect.try({ try: () => new DatabaseSync(path, { readOnly: true }), catch: fail("open the index") }),
+    (db) =>
+      Effect.try({
+        try: () => {
+          const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kafka_index'").get()
+          const row = table === undefined ? undefined : db.prepare("SELECT v FROM kafka_index WHERE k = 'state'").get() as { v: string } | undefined
+          const state = row === undefined ? undefined : Result.getOrUndefined(decodeSavedState(row.v))
+          return state === undefined ? undefined : { topics: state.topics, cluster: state.cluster, sequence: state.position.sequence }
+        },
+        catch: fail("read the index state")
+      }),
+    (db) => Effect.sync(() => db.close())
+  )
 
 /** The Kafka log as a layer (see `make`). */
 export const layer = <E = never>(

@@ -26,7 +26,7 @@ export interface Run {
 export const lines = (text: string): Array<string> => text.split("\n").filter((l) => l !== "")
 
 /** The environment of every run: the settings the CLI reads cleared, so only what a test sets counts. */
-const baseEnv = (): NodeJS.ProcessEnv => {
+export const baseEnv = (): NodeJS.ProcessEnv => {
   const env = { ...process.env }
   // Every variable the CLI reads (src/cli/ServeCommand.ts, CAUSEWAY_URL: src/cli/Flags.ts), so a developer's shell cannot leak into a test.
   for (const name of [
