@@ -7,8 +7,15 @@
  * with causeway/verify's checkReceipt against the key from /v1/instance alone.
  */
 import { join } from "node:path"
+import { bls12_381 } from "@noble/curves/bls12-381.js"
+import { sha256, sha384 } from "@noble/hashes/sha2.js"
+import { bytesToHex } from "@noble/hashes/utils.js"
 import { afterAll, describe, expect, it } from "vitest"
 import { HttpCachingChain, HttpChainClient, timelockDecrypt, timelockEncrypt } from "tlock-js"
+import * as LocalBeacon from "../../src/adapters/beacon/LocalBeacon.ts"
+import { signRound } from "../../src/domain/timelock/BeaconVerification.ts"
+import { roundAt } from "../../src/domain/timelock/ChainInfo.ts"
+import { infoJson, startDrandServer } from "../timelock/drandServer.ts"
 import { idOf } from "../../src/domain/Envelope.ts"
 import type { KeyFile } from "../../src/domain/Keys.ts"
 import type { MessageType } from "../../src/domain/MessageTypes.ts"
@@ -83,6 +90,34 @@ describe("GET /v1/instance and /v1/beacon", () => {
       expect(other._tag === "Failure" && other.failure.reason).toContain(`not by ${alice.publicKey}`)
     } finally {
       await server.stop("SIGTERM")
+    }
+  }, 60_000)
+
+  it("with --beacon drand, publish the drand network's chain and rounds", async () => {
+    // A drand relay of a chain the server cannot sign for: what it serves must come from it.
+    const secretKey = bls12_381.utils.randomSecretKey(sha384(new TextEncoder().encode("instance test drand network")))
+    const network = LocalBeacon.chainInfoOf({ secretKey, genesisTime: Math.floor(Date.now() / 1000) - 600, period: 3, beaconId: "quicknet-like" })
+    const relay = await startDrandServer({
+      info: (hash) => (hash === network.chainHash ? { json: infoJson(network) } : { status: 404 }),
+      round: (hash, round) => {
+        if (hash !== network.chainHash || round > roundAt(network, Date.now())) return { status: 404 }
+        const signature = signRound(secretKey, round)
+        return { json: { round, signature, randomness: bytesToHex(sha256(Buffer.from(signature, "hex"))) } }
+      }
+    })
+    const dataDir = join(tempDir(), "data")
+    const server = await startServer(dataDir, {
+      args: ["--port", "0", "--data-dir", dataDir, "--beacon", "drand", "--drand-url", relay.baseUrl, "--drand-chain-hash", network.chainHash]
+    })
+    try {
+      const instance = await getJson(`${server.url}/v1/instance`)
+      expect(instance.body.mempool.beacon).toEqual({ kind: "drand", chainHash: network.chainHash, info: "/v1/beacon/info" })
+      expect((await getJson(`${server.url}/v1/beacon/info`)).body).toEqual(infoJson(network))
+      const latest = await getJson(`${server.url}/v1/beacon/public/latest`)
+      expect(latest.body).toMatchObject({ round: roundAt(network, Date.now()), signature: signRound(secretKey, latest.body.round) })
+    } finally {
+      await server.stop("SIGTERM")
+      await relay.close()
     }
   }, 60_000)
 })
