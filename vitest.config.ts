@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os"
 import { defaultServerConditions } from "vite"
 import { defineConfig } from "vitest/config"
 
@@ -15,6 +16,11 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // Vitest's default is one worker per core but one (so a single worker on CI's 2 cores);
+    // most files spend their time waiting on servers, seals and brokers rather than on a
+    // core, so at least two run at once: measured on 2 cores, the suite took 479 s instead
+    // of 713 s, all green.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     projects: [
       {
         extends: true,
