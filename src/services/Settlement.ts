@@ -12,8 +12,7 @@
  * proposals over one order never both pass. Replay folds the verdicts and never re-decides.
  */
 import { isLeader, ledAt } from "../domain/cluster/Authority.ts"
-import { Context, Effect, HashMap, Layer, Option, Result, Schedule, Schema, Stream, SubscriptionRef } from "effect"
-import { FillReport, MatchProposal } from "../domain/mempool/SettlementMessages.ts"
+import { Context, Effect, HashMap, Layer, Option, Schedule, Stream, SubscriptionRef } from "effect"
 import { decideFill, decideMatch, type ProposalFacts, type Referenced, type Verdict } from "../domain/mempool/SettlementRules.ts"
 import type { MessageType } from "../domain/MessageTypes.ts"
 import type { MessageId } from "../domain/Primitives.ts"
@@ -21,6 +20,7 @@ import { CausalLog, type LogRecord } from "../ports/CausalLog.ts"
 import { makeMempool } from "../projections/Mempool/Mempool.ts"
 import { makeOperators } from "../projections/Operators/Operators.ts"
 import { Projections } from "../projections/ProjectionRunner.ts"
+import { eventOf, payloadOf } from "../projections/RecordEvents.ts"
 import { Author } from "./Author.ts"
 
 /** The settlement service. */
@@ -39,20 +39,6 @@ const inputs: ReadonlySet<string> = new Set(["MatchProposal", "FillReport"])
 /** The instance's verdicts, by the input type they answer. */
 const verdictTypes: ReadonlySet<string> = new Set(["OrdersMatched", "MatchRefused", "OrderFilled", "FillRefused"])
 
-const Envelope = Schema.Struct({ payload: Schema.Unknown })
-const decodeEnvelope = Schema.decodeUnknownResult(Envelope)
-const decodeProposal = Schema.decodeUnknownResult(MatchProposal)
-const decodeReport = Schema.decodeUnknownResult(FillReport)
-
-// The log holds only admitted envelopes (payloads decoded at ingest): a failure here is a corrupt record.
-const payloadOf = (record: LogRecord): unknown => {
-  try {
-    const e = decodeEnvelope(JSON.parse(record.body))
-    return Result.isSuccess(e) ? e.success.payload : undefined
-  } catch {
-    return undefined
-  }
-}
 
 /** Build settlement over Author, Projections and CausalLog; its follower lives in the layer's scope. */
 export const make = Effect.gen(function*() {
@@ -89,7 +75,7 @@ export const make = Effect.gen(function*() {
     id === undefined
       ? Effect.succeed(undefined)
       : log.get(id).pipe(
-        Effect.map((r) => Option.isNone(r) ? undefined : { type: r.value.type, sender: r.value.sender, payload: payloadOf(r.value) }),
+        Effect.map((r) => Option.isNone(r) ? undefined : { type: r.value.type, sender: r.value.sender, payload: eventOf(r.value)?.payload }),
         Effect.orDie
       )
 
@@ -108,18 +94,19 @@ export const make = Effect.gen(function*() {
   })
 
   const onProposal = Effect.fn("Settlement.proposal")(function*(record: LogRecord) {
-    const p = decodeProposal(payloadOf(record), { onExcessProperty: "error" })
-    if (Result.isFailure(p)) return yield* Effect.logWarning(`settlement: proposal ${record.id} does not decode`)
-    const proof = yield* referenced(p.success.proof)
+    // The log holds only admitted envelopes (payloads decoded at ingest): a failure is a corrupt record.
+    const proposal = payloadOf(record, "MatchProposal")
+    if (proposal === undefined) return yield* Effect.logWarning(`settlement: proposal ${record.id} does not decode`)
+    const proof = yield* referenced(proposal.proof)
     const s = yield* states
     const verdict = decideMatch(
-      { operator: record.sender, proposal: p.success, deps: record.deps, proof, now: s.operators.now },
+      { operator: record.sender, proposal: proposal, deps: record.deps, proof, now: s.operators.now },
       s.mempool,
       s.operators.intents
     )
-    yield* Effect.logInfo(`settlement: proposal ${record.id} over ${p.success.orders.length} orders ${verdict.ok ? "accepted" : "refused"}`)
+    yield* Effect.logInfo(`settlement: proposal ${record.id} over ${proposal.orders.length} orders ${verdict.ok ? "accepted" : "refused"}`)
     yield* verdict.ok
-      ? publish("OrdersMatched", { orderIds: p.success.orders.map((c) => c.orderId) }, record)
+      ? publish("OrdersMatched", { orderIds: proposal.orders.map((c) => c.orderId) }, record)
       : publish("MatchRefused", { proposalId: record.id, reason: verdict.reason }, record)
   })
 
@@ -130,11 +117,11 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       const found = yield* log.get(id).pipe(Effect.orDie)
       if (Option.isNone(found) || found.value.type !== "MatchProposal") return undefined
-      const p = decodeProposal(payloadOf(found.value), { onExcessProperty: "error" })
-      if (Result.isFailure(p)) return undefined
+      const proposal = payloadOf(found.value, "MatchProposal")
+      if (proposal === undefined) return undefined
       const decision = yield* decisionOf(id)
       if (Option.isNone(decision) || decision.value.type !== "OrdersMatched") {
-        return { operator: found.value.sender, proposal: p.success, accepted: false }
+        return { operator: found.value.sender, proposal: proposal, accepted: false }
       }
       yield* runner.awaitOffset(decision.value.offset + 1)
       const m = yield* runner.state(mempool).pipe(Effect.orDie)
@@ -142,21 +129,21 @@ export const make = Effect.gen(function*() {
       const refusedWhenApplied = outcome === undefined || outcome.accepted
         ? undefined
         : outcome.reason ?? "refused at the mempool's fold"
-      return { operator: found.value.sender, proposal: p.success, accepted: true, refusedWhenApplied }
+      return { operator: found.value.sender, proposal: proposal, accepted: true, refusedWhenApplied }
     })
 
   const onReport = Effect.fn("Settlement.report")(function*(record: LogRecord) {
-    const r = decodeReport(payloadOf(record), { onExcessProperty: "error" })
-    if (Result.isFailure(r)) return yield* Effect.logWarning(`settlement: fill report ${record.id} does not decode`)
-    const proposal = yield* proposalFacts(r.success.proposalId)
-    const evidence = yield* referenced(r.success.evidence)
+    const report = payloadOf(record, "FillReport")
+    if (report === undefined) return yield* Effect.logWarning(`settlement: fill report ${record.id} does not decode`)
+    const proposal = yield* proposalFacts(report.proposalId)
+    const evidence = yield* referenced(report.evidence)
     const s = yield* states
     const verdict: Verdict = decideFill(
-      { reporter: record.sender, report: r.success, deps: record.deps, proposal, evidence, authority: s.authority },
+      { reporter: record.sender, report: report, deps: record.deps, proposal, evidence, authority: s.authority },
       s.mempool
     )
     yield* verdict.ok
-      ? publish("OrderFilled", { orderId: r.success.orderId, txHash: r.success.txHash }, record)
+      ? publish("OrderFilled", { orderId: report.orderId, txHash: report.txHash }, record)
       : publish("FillRefused", { reportId: record.id, reason: verdict.reason }, record)
   })
 

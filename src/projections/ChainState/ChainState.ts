@@ -16,7 +16,7 @@
  * Bounded: the last RETAINED_HEADERS heights per chain, the last MAX_REORGS reorgs (and their
  * total), the last MAX_PROOF_HISTORY proven values per key, the last MAX_MISBEHAVIOURS reports.
  */
-import { HashMap, Option, Result, Schema } from "effect"
+import { HashMap, Option, Schema } from "effect"
 import type { Json } from "../../domain/CanonicalJson.ts"
 import { ChainFinalized, ChainHeadVerified, ChainMisbehaviourDetected, ChainReorged, ChainSafe } from "../../domain/chain/ChainMessages.ts"
 import { LightClientProof } from "../../domain/MessageTypes.ts"
@@ -25,6 +25,7 @@ import type { FollowCursor, VerifiedHeader } from "../../ports/ChainObserver.ts"
 import { type AuthorityConfig, heedsChain, isMember } from "../../domain/cluster/Authority.ts"
 import { authorized, type WithAuthority } from "../Authorized.ts"
 import type { Projection } from "../Projection.ts"
+import { eventOf } from "../RecordEvents.ts"
 
 /** Heights kept per chain (headers below head - this are dropped). */
 export const RETAINED_HEADERS = 1024
@@ -127,24 +128,14 @@ export type ChainEvent =
   | { readonly type: "ChainMisbehaviourDetected"; readonly payload: Payload<"ChainMisbehaviourDetected"> }
   | { readonly type: "LightClientProof"; readonly payload: Payload<"LightClientProof"> }
 
-const decoders = Object.fromEntries(
-  Object.entries(payloadSchemas).map(([t, s]) => [t, Schema.decodeUnknownResult(s as Schema.Codec<unknown, unknown>)])
-) as Record<ChainMessageType, (u: unknown) => Result.Result<unknown, unknown>>
-
 const isChainType = (type: string): type is ChainMessageType => Object.hasOwn(payloadSchemas, type)
 
 /** The chain event a record carries, if it is one of the types folded here (sender not checked). */
 export const chainEventOf = (record: LogRecord): ChainEvent | undefined => {
   if (!isChainType(record.type)) return undefined
-  let payload: unknown
-  try {
-    payload = (JSON.parse(record.body) as { payload?: unknown }).payload
-  } catch {
-    return undefined
-  }
   // The log holds only envelopes whose payload was decoded at ingest: a failure is a corrupt record.
-  const decoded = decoders[record.type](payload)
-  return Result.isSuccess(decoded) ? ({ type: record.type, payload: decoded.success } as ChainEvent) : undefined
+  const event = eventOf(record)
+  return event === undefined ? undefined : ({ type: record.type, payload: event.payload } as ChainEvent)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -6,13 +6,12 @@
  * removal of a key not watched, or an addition of one already watched, is counted as
  * ignored.
  */
-import { HashMap, Option, Result, Schema } from "effect"
-import { ChainWatchAdded, ChainWatchRemoved } from "../../domain/chain/ChainMessages.ts"
+import { HashMap, Option, Schema } from "effect"
 import type { Json } from "../../domain/CanonicalJson.ts"
-import type { LogRecord } from "../../ports/CausalLog.ts"
 import { type AuthorityConfig, heeds } from "../../domain/cluster/Authority.ts"
 import { authorized, type WithAuthority } from "../Authorized.ts"
 import type { Projection } from "../Projection.ts"
+import { payloadOf } from "../RecordEvents.ts"
 
 /** A watched key: the ChainWatchAdded message that started the watch. */
 export interface WatchEntry {
@@ -27,17 +26,6 @@ export interface ChainWatchesState {
 }
 
 const initialState: ChainWatchesState = { chains: HashMap.empty(), ignored: 0 }
-
-const decodeAdded = Schema.decodeUnknownResult(ChainWatchAdded)
-const decodeRemoved = Schema.decodeUnknownResult(ChainWatchRemoved)
-
-const payloadOf = (record: LogRecord): unknown => {
-  try {
-    return (JSON.parse(record.body) as { payload?: unknown }).payload
-  } catch {
-    return undefined
-  }
-}
 
 /** Fold one watch decision (already known to come from the instance). */
 export const evolveWatches = (
@@ -98,10 +86,10 @@ export const makeChainWatches = (context: AuthorityConfig): Projection<WithAutho
     initialState,
     evolve: (state, record, authority) => {
       if ((record.type !== "ChainWatchAdded" && record.type !== "ChainWatchRemoved") || !heeds(authority, record.type, record.sender)) return state
-      const decoded = (record.type === "ChainWatchAdded" ? decodeAdded : decodeRemoved)(payloadOf(record))
+      const p = payloadOf(record, record.type)
       // The log holds only payloads decoded at ingest: a failure is a corrupt record.
-      if (Result.isFailure(decoded)) return state
-      return evolveWatches(state, { type: record.type, chain: decoded.success.chain, key: decoded.success.key }, record.id)
+      if (p === undefined) return state
+      return evolveWatches(state, { type: record.type, chain: p.chain, key: p.key }, record.id)
     },
     encode,
     decode

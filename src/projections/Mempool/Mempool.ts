@@ -5,7 +5,7 @@
  * into the mempool state (src/domain/mempool/Mempool.ts holds the rules). Other records are
  * skipped without reading their bodies' payloads.
  */
-import { HashMap, Result, Schema } from "effect"
+import { HashMap, Schema } from "effect"
 import type { Json } from "../../domain/CanonicalJson.ts"
 import {
   type Batch,
@@ -24,16 +24,10 @@ import {
 } from "../../domain/mempool/Mempool.ts"
 import type { AuthorityConfig } from "../../domain/cluster/Authority.ts"
 import { authorized, type WithAuthority } from "../Authorized.ts"
-import { MempoolPayloads, UserOrder } from "../../domain/mempool/MempoolMessages.ts"
+import { UserOrder } from "../../domain/mempool/MempoolMessages.ts"
 import type { LogRecord } from "../../ports/CausalLog.ts"
 import type { Projection } from "../Projection.ts"
-
-const decodePayload = Object.fromEntries(
-  Object.entries(MempoolPayloads).map(([type, schema]) => [type, Schema.decodeUnknownResult(schema as Schema.Codec<unknown, unknown>)])
-) as Record<string, (u: unknown, options?: { readonly onExcessProperty: "error" }) => Result.Result<unknown, unknown>>
-
-const EnvelopeFields = Schema.Struct({ expiry: Schema.NullOr(Schema.Number), payload: Schema.Unknown })
-const decodeEnvelope = Schema.decodeUnknownResult(EnvelopeFields)
+import { eventOf } from "../RecordEvents.ts"
 
 /**
  * The mempool event a record carries, or undefined for other types. The log holds only
@@ -42,26 +36,17 @@ const decodeEnvelope = Schema.decodeUnknownResult(EnvelopeFields)
  */
 export const mempoolEventOf = (record: LogRecord): MempoolEvent | undefined => {
   if (!mempoolTypes.has(record.type)) return undefined
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(record.body)
-  } catch {
-    return undefined
-  }
-  const envelope = decodeEnvelope(parsed)
-  if (Result.isFailure(envelope)) return undefined
-  const decode = decodePayload[record.type]
-  const payload = decode === undefined ? undefined : decode(envelope.success.payload, { onExcessProperty: "error" })
-  if (payload === undefined || Result.isFailure(payload)) return undefined
+  const event = eventOf(record)
+  if (event === undefined) return undefined
   return {
     type: record.type,
-    payload: payload.success,
+    payload: event.payload,
     id: record.id,
     offset: record.offset,
     lamport: record.lamport,
     sender: record.sender,
     deps: record.deps,
-    expiry: envelope.success.expiry
+    expiry: event.expiry
   } as MempoolEvent
 }
 

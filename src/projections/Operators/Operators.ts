@@ -5,7 +5,7 @@
  * time and batch count, and encodes the state. Time advances only with the instance's
  * BatchSealed events (their `sealedAt`), never with a clock (docs/operators.md).
  */
-import { HashMap, HashSet, Option, Result, Schema } from "effect"
+import { HashMap, HashSet, Option, Schema } from "effect"
 import type { Json } from "../../domain/CanonicalJson.ts"
 import {
   type Auction,
@@ -26,18 +26,12 @@ import {
   sealIntents,
   submitIntent
 } from "../../domain/mempool/Intents.ts"
-import { BatchSealed } from "../../domain/mempool/MempoolMessages.ts"
-import {
-  AuctionBidCommitment,
-  AuctionBidReveal,
-  IntentBody,
-  IntentCommitment,
-  IntentReveal
-} from "../../domain/mempool/OperatorMessages.ts"
+import { IntentBody } from "../../domain/mempool/OperatorMessages.ts"
 import type { LogRecord } from "../../ports/CausalLog.ts"
 import { type AuthorityConfig, type AuthorityState, heeds } from "../../domain/cluster/Authority.ts"
 import { authorized, type WithAuthority } from "../Authorized.ts"
 import type { Projection } from "../Projection.ts"
+import { payloadOf } from "../RecordEvents.ts"
 
 /** Why the projection refused a message that names something (a reveal, a bid). */
 export interface Refusal {
@@ -79,33 +73,6 @@ export const operatorTypes: ReadonlySet<string> = new Set([
   "AuctionBidReveal"
 ])
 
-const Payload = Schema.Struct({ payload: Schema.Unknown })
-const decodeEnvelope = Schema.decodeUnknownResult(Payload)
-const strict = { onExcessProperty: "error" } as const
-const decoders = {
-  BatchSealed: Schema.decodeUnknownResult(BatchSealed),
-  ComputationIntent: Schema.decodeUnknownResult(IntentBody),
-  IntentCommitment: Schema.decodeUnknownResult(IntentCommitment),
-  IntentReveal: Schema.decodeUnknownResult(IntentReveal),
-  AuctionBidCommitment: Schema.decodeUnknownResult(AuctionBidCommitment),
-  AuctionBidReveal: Schema.decodeUnknownResult(AuctionBidReveal)
-}
-
-// The log holds only admitted envelopes (payload decoded at ingest), so a failure here is a
-// corrupt record: it is skipped, like any record the projection does not read.
-const payloadOf = <A>(record: LogRecord, decode: (u: unknown, o: typeof strict) => Result.Result<A, unknown>): A | undefined => {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(record.body)
-  } catch {
-    return undefined
-  }
-  const envelope = decodeEnvelope(parsed)
-  if (Result.isFailure(envelope)) return undefined
-  const payload = decode(envelope.success.payload, strict)
-  return Result.isSuccess(payload) ? payload.success : undefined
-}
-
 const refuse = (state: OperatorsState, record: LogRecord, reason: string | null): OperatorsState["refusals"] =>
   reason === null ? state.refusals : HashMap.set(state.refusals, record.id, { type: record.type, offset: record.offset, reason })
 
@@ -114,7 +81,7 @@ export const evolveOperators = (state: OperatorsState, record: LogRecord, author
   switch (record.type) {
     case "BatchSealed": {
       if (!heeds(authority, record.type, record.sender)) return state
-      const p = payloadOf(record, decoders.BatchSealed)
+      const p = payloadOf(record, "BatchSealed")
       // The mempool refuses a seal of any batch but the open one; so does this projection.
       if (p === undefined || p.batch !== state.openBatch) return state
       const now = Math.max(state.now, p.sealedAt)
@@ -128,29 +95,29 @@ export const evolveOperators = (state: OperatorsState, record: LogRecord, author
       }
     }
     case "ComputationIntent": {
-      const p = payloadOf(record, decoders.ComputationIntent)
+      const p = payloadOf(record, "ComputationIntent")
       if (p === undefined) return state
       return { ...state, intents: submitIntent(state.intents, { id: record.id, operator: record.sender, offset: record.offset, body: p }, state.now) }
     }
     case "IntentCommitment": {
-      const p = payloadOf(record, decoders.IntentCommitment)
+      const p = payloadOf(record, "IntentCommitment")
       if (p === undefined) return state
       return { ...state, intents: commitIntent(state.intents, { id: record.id, operator: record.sender, offset: record.offset, commitment: p.commitment }) }
     }
     case "IntentReveal": {
-      const p = payloadOf(record, decoders.IntentReveal)
+      const p = payloadOf(record, "IntentReveal")
       if (p === undefined) return state
       const step = revealIntent(state.intents, { revealId: record.id, operator: record.sender, commitmentId: p.commitmentId, body: p.intent, salt: p.salt }, state.now)
       return { ...state, intents: step.state, refusals: refuse(state, record, step.refused) }
     }
     case "AuctionBidCommitment": {
-      const p = payloadOf(record, decoders.AuctionBidCommitment)
+      const p = payloadOf(record, "AuctionBidCommitment")
       if (p === undefined) return state
       const step = commitBid(state.auctions, { id: record.id, bidder: record.sender, offset: record.offset, batch: p.batch, commitment: p.commitment }, state.openBatch)
       return { ...state, auctions: step.state, refusals: refuse(state, record, step.refused) }
     }
     case "AuctionBidReveal": {
-      const p = payloadOf(record, decoders.AuctionBidReveal)
+      const p = payloadOf(record, "AuctionBidReveal")
       if (p === undefined) return state
       const step = revealBid(state.auctions, { revealId: record.id, bidder: record.sender, commitmentId: p.commitmentId, amount: BigInt(p.amount), salt: p.salt })
       return { ...state, auctions: step.state, refusals: refuse(state, record, step.refused) }
