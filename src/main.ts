@@ -34,6 +34,7 @@ import { makeMempool } from "./projections/Mempool/Mempool.ts"
 import { makeOperators } from "./projections/Operators/Operators.ts"
 import type { AnyProjection } from "./projections/Projection.ts"
 import * as ProjectionRunner from "./projections/ProjectionRunner.ts"
+import * as Views from "./projections/Views.ts"
 import * as Author from "./services/Author.ts"
 import * as ChainFeed from "./services/ChainFeed.ts"
 import * as Ingest from "./services/Ingest.ts"
@@ -59,15 +60,13 @@ export const projections = (context: ProjectionContext): ReadonlyArray<AnyProjec
 ]
 
 /** The authority in force as the cluster projection last folded it (what ingest checks decisions against). */
-const authorityViewLayer = (context: ProjectionContext) =>
-  Layer.effect(
-    AuthorityView,
-    Effect.gen(function*() {
-      const runner = yield* ProjectionRunner.Projections
-      const cluster = makeCluster(context)
-      return { current: runner.state(cluster).pipe(Effect.orDie, Effect.map((s) => s.state.authority)) }
-    })
-  )
+const authorityViewLayer = Layer.effect(
+  AuthorityView,
+  Effect.gen(function*() {
+    const cluster = yield* Views.ClusterStateView
+    return { current: Effect.map(cluster.state, (s) => s.authority) }
+  })
+)
 
 /**
  * Ingest, projections and the instance as author, over a log, verifier, snapshot store and
@@ -80,11 +79,12 @@ export const servicesLayer = (
   Layer.unwrap(Effect.gen(function*() {
     const key = yield* InstanceKey
     const context = yield* authorityConfig
-    const runnerLayer = ProjectionRunner.layer(projections(context), runner)
-    // Ingest reads the authority from the runner's cluster projection (one runner for both).
+    // The runner and the typed views over its projections.
+    const runnerLayer = Views.layer.pipe(Layer.provideMerge(ProjectionRunner.layer(projections(context), runner)))
+    // Ingest reads the authority from the runner's cluster projection (one runner for both)
     // and asks the seal guard (over the same runner's mempool) before a reveal is written.
     const core = Ingest.layer({ ...ingest, exemptSenders: [...ingest.exemptSenders, key.publicKey] }).pipe(
-      Layer.provide(Layer.merge(authorityViewLayer(context), SealGuard.layer(makeMempool(context)))),
+      Layer.provide(Layer.merge(authorityViewLayer, SealGuard.layer)),
       Layer.provideMerge(runnerLayer)
     )
     return Layer.provideMerge(Author.layer, core)

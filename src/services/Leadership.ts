@@ -20,7 +20,7 @@ import { Data } from "effect"
 import { assignChains, type AuthorityState, isLeader } from "../domain/cluster/Authority.ts"
 import { ChainObservers } from "../ports/ChainObserver.ts"
 import { LeaderElection } from "../ports/LeaderElection.ts"
-import { makeCluster } from "../projections/Cluster/Cluster.ts"
+import { ClusterStateView } from "../projections/Views.ts"
 import { Projections } from "../projections/ProjectionRunner.ts"
 import { CausalLog } from "../ports/CausalLog.ts"
 import { Author } from "./Author.ts"
@@ -60,12 +60,12 @@ export const make = Effect.gen(function*() {
   const runner = yield* Projections
   const log = yield* CausalLog
   const election = yield* LeaderElection
-  const cluster = makeCluster(author.authority)
+  const cluster = yield* ClusterStateView
   const me = author.publicKey
   const configured = [...(yield* ChainObservers).keys()].sort()
   // Refuse to start beside members configured with other chains.
   yield* runner.awaitOffset(yield* log.endOffset.pipe(Effect.orDie))
-  const atStart = chainsMismatch((yield* runner.state(cluster).pipe(Effect.orDie)).state.authority, configured)
+  const atStart = chainsMismatch((yield* cluster.state).authority, configured)
   if (atStart !== undefined) return yield* new ChainsMismatch({ reason: atStart })
   let mismatchLogged = false
   // The lease under which this member last lost a claim: no new claim until the next lease.
@@ -93,7 +93,7 @@ export const make = Effect.gen(function*() {
     })
 
   const step: Effect.Effect<number | undefined> = Effect.gen(function*() {
-    const { state } = yield* runner.state(cluster).pipe(Effect.orDie)
+    const state = yield* cluster.state
     const a = state.authority
     yield* election.advertise({
       key: me,
@@ -122,7 +122,7 @@ export const make = Effect.gen(function*() {
       Effect.option
     )
     if (claimed._tag === "None") return undefined
-    const after = (yield* runner.state(cluster).pipe(Effect.orDie)).state.authority
+    const after = (yield* cluster.state).authority
     if (isLeader(after, me)) {
       yield* Effect.logInfo(`leadership: this member leads term ${after.term}`)
       return term

@@ -12,21 +12,22 @@
  */
 import { Duration, Effect, Layer } from "effect"
 import type { Candidate } from "../domain/Admission.ts"
-import { type MempoolState, revealRefusal } from "../domain/mempool/Mempool.ts"
+import { revealRefusal } from "../domain/mempool/Mempool.ts"
 import type { OrderReveal } from "../domain/mempool/MempoolMessages.ts"
 import { SealedContent } from "../domain/Rejection.ts"
 import { AdmissionGuard, type AdmissionGuardService } from "../ports/AdmissionGuard.ts"
 import { CausalLog } from "../ports/CausalLog.ts"
-import type { Projection } from "../projections/Projection.ts"
 import { Projections } from "../projections/ProjectionRunner.ts"
+import { MempoolView } from "../projections/Views.ts"
 
 /** How long a reveal waits for the mempool to fold its dependencies before it is refused (retry later). */
 export const DEFAULT_FOLD_WAIT = Duration.seconds(2)
 
-/** The guard over the runner's mempool projection and the log. */
-export const make = (mempool: Projection<MempoolState>, foldWait: Duration.Input = DEFAULT_FOLD_WAIT) =>
+/** The guard over the runner's mempool view and the log. */
+export const make = (foldWait: Duration.Input = DEFAULT_FOLD_WAIT) =>
   Effect.gen(function*() {
     const runner = yield* Projections
+    const mempool = yield* MempoolView
     const log = yield* CausalLog
     const refuse = (reason: string) => new SealedContent({ reason: `reveal refused before it was logged: ${reason}`, type: "OrderReveal" })
 
@@ -43,7 +44,7 @@ export const make = (mempool: Projection<MempoolState>, foldWait: Duration.Input
           return refuse(`the mempool has not folded the reveal's dependencies (through offset ${through}) yet; retry`)
         }
       }
-      const { state } = yield* runner.state(mempool).pipe(Effect.orDie)
+      const state = yield* mempool.state
       const reason = revealRefusal(state, e, p)
       return reason === null ? null : refuse(reason)
     })
@@ -58,5 +59,5 @@ export const make = (mempool: Projection<MempoolState>, foldWait: Duration.Input
     return service
   })
 
-/** The guard as the AdmissionGuard reference, over Projections and CausalLog. */
-export const layer = (mempool: Projection<MempoolState>) => Layer.effect(AdmissionGuard, make(mempool))
+/** The guard as the AdmissionGuard reference, over Projections, the mempool's view and CausalLog. */
+export const layer = Layer.effect(AdmissionGuard, make())

@@ -39,7 +39,8 @@ import { CausalLog } from "../ports/CausalLog.ts"
 import { RswModulusChecker } from "../ports/RswModulusChecker.ts"
 import { RswSolver } from "../ports/RswSolver.ts"
 import { TlockDecrypter } from "../ports/TlockDecrypter.ts"
-import { makeMempool, mempoolEventOf } from "../projections/Mempool/Mempool.ts"
+import { mempoolEventOf } from "../projections/Mempool/Mempool.ts"
+import { MempoolView } from "../projections/Views.ts"
 import { Projections } from "../projections/ProjectionRunner.ts"
 import { Author } from "./Author.ts"
 
@@ -125,7 +126,7 @@ export const make = (options: SealerOptions = defaultSealerOptions) =>
     const solver = yield* RswSolver
     const checker = yield* RswModulusChecker
     const log = yield* CausalLog
-    const mempool = makeMempool(author.authority)
+    const mempoolView = yield* MempoolView
 
     // The projection keeps no ciphertexts (they would bloat every snapshot): read each from the log when due.
     const ciphertextOf = (id: string): Effect.Effect<string | undefined> =>
@@ -138,7 +139,7 @@ export const make = (options: SealerOptions = defaultSealerOptions) =>
         Effect.orElseSucceed(() => undefined)
       )
 
-    const view = runner.state(mempool).pipe(Effect.orDie, Effect.map((s) => s.state))
+    const view = mempoolView.state
 
     // Publish a decision and wait until the projection has folded it.
     const decide = (type: MessageType, payload: unknown, deps: ReadonlyArray<MessageId> = []) =>

@@ -17,10 +17,9 @@ import { decideFill, decideMatch, type ProposalFacts, type Referenced, type Verd
 import type { MessageType } from "../domain/MessageTypes.ts"
 import type { MessageId } from "../domain/Primitives.ts"
 import { CausalLog, type LogRecord } from "../ports/CausalLog.ts"
-import { makeMempool } from "../projections/Mempool/Mempool.ts"
-import { makeOperators } from "../projections/Operators/Operators.ts"
 import { Projections } from "../projections/ProjectionRunner.ts"
 import { eventOf, payloadOf } from "../projections/RecordEvents.ts"
+import { MempoolView, OperatorsView } from "../projections/Views.ts"
 import { Author } from "./Author.ts"
 
 /** The settlement service. */
@@ -45,8 +44,8 @@ export const make = Effect.gen(function*() {
   const author = yield* Author
   const runner = yield* Projections
   const log = yield* CausalLog
-  const mempool = makeMempool(author.authority)
-  const operators = makeOperators(author.authority)
+  const mempool = yield* MempoolView
+  const operators = yield* OperatorsView
   const processed = yield* SubscriptionRef.make(0)
 
   // The verdict on an input: the first one naming it whose author led at the verdict's place
@@ -56,7 +55,7 @@ export const make = Effect.gen(function*() {
       const verdicts = (yield* log.dependents(id).pipe(Effect.orDie)).filter((d) => verdictTypes.has(d.type))
       if (verdicts.length === 0) return Option.none()
       yield* runner.awaitOffset(Math.max(...verdicts.map((d) => d.offset)) + 1)
-      const { authority } = (yield* runner.state(mempool).pipe(Effect.orDie)).state
+      const { authority } = yield* mempool.state
       return Option.fromUndefinedOr(verdicts.find((d) => ledAt(authority, d.sender, d.offset)))
     })
 
@@ -65,7 +64,7 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       while (true) {
         if (Option.isSome(yield* decisionOf(id))) return false
-        const { authority } = (yield* runner.state(mempool).pipe(Effect.orDie)).state
+        const { authority } = yield* mempool.state
         if (isLeader(authority, author.publicKey)) return true
         yield* Effect.sleep("250 millis")
       }
@@ -88,9 +87,9 @@ export const make = Effect.gen(function*() {
     )
 
   const states = Effect.gen(function*() {
-    const m = yield* runner.state(mempool).pipe(Effect.orDie)
-    const o = yield* runner.state(operators).pipe(Effect.orDie)
-    return { mempool: m.state, operators: o.state, authority: m.state.authority }
+    const m = yield* mempool.state
+    const o = yield* operators.state
+    return { mempool: m, operators: o, authority: m.authority }
   })
 
   const onProposal = Effect.fn("Settlement.proposal")(function*(record: LogRecord) {
@@ -124,7 +123,7 @@ export const make = Effect.gen(function*() {
         return { operator: found.value.sender, proposal: proposal, accepted: false }
       }
       yield* runner.awaitOffset(decision.value.offset + 1)
-      const m = yield* runner.state(mempool).pipe(Effect.orDie)
+      const m = yield* mempool.current
       const outcome = Option.getOrUndefined(HashMap.get(m.state.outcomes, decision.value.id))
       const refusedWhenApplied = outcome === undefined || outcome.accepted
         ? undefined

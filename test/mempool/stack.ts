@@ -20,6 +20,7 @@ import type { MempoolRules } from "../../src/domain/mempool/Mempool.ts"
 import { projections } from "../../src/main.ts"
 import { MEMPOOL, makeMempool } from "../../src/projections/Mempool/Mempool.ts"
 import * as ProjectionRunner from "../../src/projections/ProjectionRunner.ts"
+import * as Views from "../../src/projections/Views.ts"
 import type { RswModulusChecker } from "../../src/ports/RswModulusChecker.ts"
 import * as Author from "../../src/services/Author.ts"
 import * as Ingest from "../../src/services/Ingest.ts"
@@ -56,7 +57,7 @@ export const stack = (
   )
   const core = Layer.mergeAll(
     Ingest.layer({ ...Ingest.defaultOptions, exemptSenders: [instance.publicKey] }),
-    ProjectionRunner.layer(list, { snapshotEvery: 1_000_000, pageSize: 4096 })
+    Views.layer.pipe(Layer.provideMerge(ProjectionRunner.layer(list, { snapshotEvery: 1_000_000, pageSize: 4096 })))
   )
   return Sealer.layer({ background: false, ...sealer }).pipe(
     Layer.provideMerge(Author.layer),

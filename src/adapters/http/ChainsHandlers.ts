@@ -6,7 +6,7 @@
  */
 import { Effect, Option } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
-import { authorityConfig, InstanceKey } from "../../ports/InstanceKey.ts"
+import { InstanceKey } from "../../ports/InstanceKey.ts"
 import {
   type ChainEntry,
   type ChainState,
@@ -15,10 +15,9 @@ import {
   type HeaderEntry,
   headerOf,
   headersOf,
-  latestProofs,
-  makeChainState
+  latestProofs
 } from "../../projections/ChainState/ChainState.ts"
-import { Projections } from "../../projections/ProjectionRunner.ts"
+import { ChainStateView } from "../../projections/Views.ts"
 import type { CausalLogError } from "../../ports/CausalLog.ts"
 import type { ChainObserverError } from "../../ports/ChainObserver.ts"
 import { ChainFeed, type HeaderNotHeld, type PublishedProof, type UnknownChain as UnknownChainFailure } from "../../services/ChainFeed.ts"
@@ -139,20 +138,15 @@ const publishedView = (p: PublishedProof) => ({
   receipt: { id: p.receipt.id, offset: p.receipt.offset, lamport: p.receipt.lamport }
 })
 
-/** The chains group's handlers, over Projections and InstanceKey (and the chain feed when there is one). */
+/** The chains group's handlers, over the chain-state view and InstanceKey (and the chain feed when there is one). */
 export const layer = HttpApiBuilder.group(Api, "chains", (handlers) =>
   Effect.gen(function*() {
-    const runner = yield* Projections
     const key = yield* InstanceKey
     const feed = yield* Effect.serviceOption(ChainFeed)
     const withFeed = Option.isSome(feed) ? feed.value : undefined
     const feedFor = (chain: string) =>
       withFeed === undefined || !withFeed.chains.includes(chain) ? Effect.fail(unknownChain(chain)) : Effect.succeed(withFeed)
-    // The chain-state projection is always registered: its absence is a wiring bug.
-    const current = runner.state(makeChainState(yield* authorityConfig)).pipe(
-      Effect.orDie,
-      Effect.map((s) => ({ offset: s.offset, state: s.state as ChainState }))
-    )
+    const { current } = yield* ChainStateView
     const known = (state: ChainState, chain: string) => {
       const c = chainOf(state, chain)
       return c === undefined

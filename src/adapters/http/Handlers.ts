@@ -8,10 +8,11 @@ import { HttpIncomingMessage, type HttpServerRequest, HttpServerResponse } from 
 import { HttpApiBuilder } from "effect/http-api"
 import { MalformedMessage, type Rejection } from "../../domain/Rejection.ts"
 import { clusterViewOf } from "../../domain/cluster/Authority.ts"
-import { type ClusterState, makeCluster } from "../../projections/Cluster/Cluster.ts"
+import type { ClusterState } from "../../projections/Cluster/Cluster.ts"
 import { LogIndex } from "../../projections/LogIndex/LogIndex.ts"
-import { authorityConfig, InstanceKey } from "../../ports/InstanceKey.ts"
+import { InstanceKey } from "../../ports/InstanceKey.ts"
 import { Projections } from "../../projections/ProjectionRunner.ts"
+import { ClusterStateView, IndexView } from "../../projections/Views.ts"
 import { CausalLog, type CausalLogError, type LogRecord } from "../../ports/CausalLog.ts"
 import { Ingest, type SubmitResult } from "../../services/Ingest.ts"
 import { Api, BatchTooLarge, type BatchItem, DEFAULT_PAGE, LogIndexView, MessageNotFound, NotReady, type RecordView, RejectionErrors } from "./Api.ts"
@@ -145,12 +146,12 @@ const messages = (options: HandlerOptions) =>
 const projections = HttpApiBuilder.group(Api, "projections", (handlers) =>
   Effect.gen(function*() {
     const runner = yield* Projections
+    const index = yield* IndexView
     const decodeState = Schema.decodeUnknownSync(LogIndexView.fields.state)
     return handlers
       .handle("list", () => runner.status)
       .handle("logIndex", () =>
-        runner.state(LogIndex).pipe(
-          Effect.orDie, // the log index is always registered: its absence is a wiring bug
+        index.current.pipe(
           Effect.map(({ offset, state }) => ({
             name: LogIndex.name,
             version: LogIndex.version,
@@ -162,14 +163,10 @@ const projections = HttpApiBuilder.group(Api, "projections", (handlers) =>
 
 const cluster = HttpApiBuilder.group(Api, "cluster", (handlers) =>
   Effect.gen(function*() {
-    const runner = yield* Projections
+    const clusterState = yield* ClusterStateView
     const key = yield* InstanceKey
-    const projection = makeCluster(yield* authorityConfig)
     return handlers.handle("cluster", () =>
-      runner.state(projection).pipe(
-        Effect.orDie,
-        Effect.map(({ offset, state }) => clusterViewOf(state.authority, key.publicKey, offset))
-      ))
+      clusterState.current.pipe(Effect.map(({ offset, state }) => clusterViewOf(state.authority, key.publicKey, offset))))
   }))
 
 /** Why this instance must not serve as ready though its log and projections are: it would diverge. */
@@ -191,7 +188,7 @@ const ops = HttpApiBuilder.group(Api, "ops", (handlers) =>
     const runner = yield* Projections
     const log = yield* CausalLog
     const key = yield* InstanceKey
-    const clusterProjection = makeCluster(yield* authorityConfig)
+    const clusterState = yield* ClusterStateView
     return handlers
       .handle("healthz", () => Effect.succeed({ status: "ok" as const }))
       .handle("readyz", () =>
@@ -203,7 +200,7 @@ const ops = HttpApiBuilder.group(Api, "ops", (handlers) =>
           if (!(yield* storage(runner.caughtUp))) {
             return yield* new NotReady({ ready: false, reason: "projections are still folding the log" })
           }
-          const problem = authorityProblem((yield* runner.state(clusterProjection).pipe(Effect.orDie)).state, key.publicKey)
+          const problem = authorityProblem(yield* clusterState.state, key.publicKey)
           if (problem !== undefined) return yield* new NotReady({ ready: false, reason: problem })
           return { ready: true as const }
         }))

@@ -10,9 +10,8 @@ import { clusterViewOf } from "../../domain/cluster/Authority.ts"
 import type { ChainInfo } from "../../domain/timelock/ChainInfo.ts"
 import { Beacon, type BeaconService, type FetchRoundError } from "../../ports/Beacon.ts"
 import { Deployment } from "../../ports/Deployment.ts"
-import { authorityConfig, InstanceKey } from "../../ports/InstanceKey.ts"
-import { makeCluster } from "../../projections/Cluster/Cluster.ts"
-import { Projections } from "../../projections/ProjectionRunner.ts"
+import { InstanceKey } from "../../ports/InstanceKey.ts"
+import { ClusterStateView } from "../../projections/Views.ts"
 import { Api } from "./Api.ts"
 import { InvalidRequest } from "./EdgeApi.ts"
 import { BeaconUnavailable, NoBeacon } from "./InstanceApi.ts"
@@ -31,14 +30,13 @@ export const drandInfoOf = (c: ChainInfo) => ({
   metadata: { beaconID: c.beaconId }
 })
 
-/** The instance group's handlers, over InstanceKey, Projections, the deployment's facts and (optionally) the Beacon. */
+/** The instance group's handlers, over InstanceKey, the cluster view, the deployment's facts and (optionally) the Beacon. */
 export const layer = HttpApiBuilder.group(Api, "instance", (handlers) =>
   Effect.gen(function*() {
     const key = yield* InstanceKey
-    const runner = yield* Projections
+    const clusterState = yield* ClusterStateView
     const deployment = yield* Deployment
     const beacon = yield* Effect.serviceOption(Beacon)
-    const cluster = makeCluster(yield* authorityConfig)
 
     const noBeacon = new NoBeacon({ reason: "this instance runs no sealer, so it has no beacon" })
     const withBeacon: Effect.Effect<BeaconService, NoBeacon> = Option.isSome(beacon) ? Effect.succeed(beacon.value) : Effect.fail(noBeacon)
@@ -54,7 +52,7 @@ export const layer = HttpApiBuilder.group(Api, "instance", (handlers) =>
     return handlers
       .handle("instance", () =>
         Effect.gen(function*() {
-          const { state, offset } = yield* runner.state(cluster).pipe(Effect.orDie)
+          const { state, offset } = yield* clusterState.current
           const view = clusterViewOf(state.authority, key.publicKey, offset)
           const info = Option.getOrUndefined(beacon)?.chainInfo
           return {

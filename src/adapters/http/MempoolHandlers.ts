@@ -8,7 +8,7 @@
 import { Clock, Effect, Result, Stream } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { LRUCache } from "lru-cache"
-import { type MempoolState, entryOf } from "../../domain/mempool/Mempool.ts"
+import { entryOf } from "../../domain/mempool/Mempool.ts"
 import {
   type MessageView,
   type OrderView,
@@ -24,8 +24,8 @@ import type { Entry } from "../../domain/mempool/Mempool.ts"
 import { verifyOrderingFairness } from "../../domain/mempool/OrderingFairness.ts"
 import { type SignedReceipt, signReceipt } from "../../domain/mempool/Receipt.ts"
 import { CausalLog } from "../../ports/CausalLog.ts"
-import { authorityConfig, InstanceKey } from "../../ports/InstanceKey.ts"
-import { makeMempool } from "../../projections/Mempool/Mempool.ts"
+import { InstanceKey } from "../../ports/InstanceKey.ts"
+import { MempoolView } from "../../projections/Views.ts"
 import { Projections } from "../../projections/ProjectionRunner.ts"
 import { Api } from "./Api.ts"
 import { Draining } from "./Draining.ts"
@@ -49,10 +49,7 @@ export const layer = (options: MempoolHandlerOptions) =>
       const log = yield* CausalLog
       const key = yield* InstanceKey
       const draining = yield* Draining
-      const mempool = makeMempool(yield* authorityConfig)
-      // The mempool is always registered: its absence is a wiring bug.
-      const current = runner.state(mempool).pipe(Effect.orDie)
-      const state = current.pipe(Effect.map((s) => s.state as MempoolState))
+      const { current, state } = yield* MempoolView
 
       const signatures = new LRUCache<string, SignedReceipt>({ max: 100_000 })
       const receiptOf = (e: Entry): SignedReceipt => {
@@ -82,7 +79,7 @@ export const layer = (options: MempoolHandlerOptions) =>
         .handle("events", ({ params }) =>
           Effect.gen(function*() {
             const start = yield* current
-            const first = statusView(start.state as MempoolState, params.id)
+            const first = statusView(start.state, params.id)
             if (first === undefined) return yield* notFound(params.id)
             let last = JSON.stringify(first)
             const final = (v: OrderView | MessageView) => v.kind === "message" || isFinalStatus(v.status)
@@ -91,7 +88,7 @@ export const layer = (options: MempoolHandlerOptions) =>
               Stream.mapEffect((r) =>
                 runner.awaitOffset(r.offset + 1).pipe(
                   Effect.andThen(current),
-                  Effect.map(({ offset, state: s }) => ({ offset, view: statusView(s as MempoolState, params.id) }))
+                  Effect.map(({ offset, state: s }) => ({ offset, view: statusView(s, params.id) }))
                 )),
               Stream.filter((x): x is { offset: number; view: OrderView | MessageView } => {
                 if (x.view === undefined) return false

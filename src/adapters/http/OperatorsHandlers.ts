@@ -7,17 +7,15 @@ import { Effect, Result } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import type { Intent } from "../../domain/mempool/Intents.ts"
 import { calculateMevDistribution } from "../../domain/mempool/MevDistribution.ts"
-import { authorityConfig, InstanceKey } from "../../ports/InstanceKey.ts"
+import { InstanceKey } from "../../ports/InstanceKey.ts"
 import {
   auctionOf,
   intentById,
   intentsByOperator,
   intentsByOrder,
-  makeOperators,
-  type OperatorsState,
   refusalOf
 } from "../../projections/Operators/Operators.ts"
-import { Projections } from "../../projections/ProjectionRunner.ts"
+import { OperatorsView } from "../../projections/Views.ts"
 import { Api } from "./Api.ts"
 import { InvalidRequest } from "./EdgeApi.ts"
 import {
@@ -47,14 +45,11 @@ export const intentView = (i: Intent): IntentView => ({
   expiredInBatch: i.expiredInBatch
 })
 
-/** The operators group's handlers, over Projections and InstanceKey. */
+/** The operators group's handlers, over the operators view and InstanceKey. */
 export const layer = HttpApiBuilder.group(Api, "operators", (handlers) =>
   Effect.gen(function*() {
-    const runner = yield* Projections
     const key = yield* InstanceKey
-    // The operators projection is always registered: its absence is a wiring bug.
-    const current = runner.state(makeOperators(yield* authorityConfig)).pipe(Effect.orDie)
-    const state = current.pipe(Effect.map((s) => s.state as OperatorsState))
+    const { current, state } = yield* OperatorsView
 
     return handlers
       .handle("intent", ({ params }) =>
@@ -69,8 +64,7 @@ export const layer = HttpApiBuilder.group(Api, "operators", (handlers) =>
           if ((query.operator === undefined) === (query.order === undefined)) {
             return yield* new InvalidRequest({ reason: "give exactly one of the query parameters operator and order" })
           }
-          const { offset, state: s } = yield* current
-          const st = s as OperatorsState
+          const { offset, state: st } = yield* current
           const all = query.operator !== undefined ? intentsByOperator(st, query.operator) : intentsByOrder(st, query.order ?? "")
           const from = query.fromOffset ?? 0
           const limit = query.limit ?? DEFAULT_INTENTS

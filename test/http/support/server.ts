@@ -11,6 +11,7 @@ import { type ServeConfig, defaultServeConfig } from "../../../src/Config.ts"
 import { coreLayer } from "../../../src/main.ts"
 import type { Envelope } from "../../../src/domain/Envelope.ts"
 import * as ProjectionRunner from "../../../src/projections/ProjectionRunner.ts"
+import type * as Views from "../../../src/projections/Views.ts"
 import type { CausalLog } from "../../../src/ports/CausalLog.ts"
 import type { InstanceKey } from "../../../src/ports/InstanceKey.ts"
 import type * as Ingest from "../../../src/services/Ingest.ts"
@@ -33,7 +34,7 @@ export interface TestServerOptions {
   /** Use this data directory (kept) instead of a fresh temporary one (removed). */
   readonly dataDir?: string
   /** Replace the core (ingest, projections, log) the composition root would build. */
-  readonly core?: (config: ServeConfig, runner: ProjectionRunner.RunnerOptions) => Layer.Layer<Ingest.Ingest | ProjectionRunner.Projections | CausalLog | InstanceKey, unknown>
+  readonly core?: (config: ServeConfig, runner: ProjectionRunner.RunnerOptions) => Layer.Layer<Ingest.Ingest | ProjectionRunner.Projections | Views.Views | CausalLog | InstanceKey, unknown>
 }
 
 /** The serve configuration of a test server over `dataDir`. */

@@ -1,0 +1,63 @@
+/**
+ * Typed read services over the runner's projections: a reader asks for `MempoolView` and gets
+ * the mempool's state, typed, instead of rebuilding the projection to look its state up by
+ * name and casting it. Built once over the runner (`layer`), beside it in the composition
+ * root; the lookup by name and the one cast live here.
+ */
+import { Context, Effect, Layer } from "effect"
+import type { MempoolState } from "../domain/mempool/Mempool.ts"
+import { authorityConfig, type InstanceKey } from "../ports/InstanceKey.ts"
+import type { WithAuthority } from "./Authorized.ts"
+import { type ChainState, makeChainState } from "./ChainState/ChainState.ts"
+import { type ChainWatchesState, makeChainWatches } from "./ChainWatches/ChainWatches.ts"
+import { type ClusterState, makeCluster } from "./Cluster/Cluster.ts"
+import { LogIndex, type LogIndexState } from "./LogIndex/LogIndex.ts"
+import { makeMempool } from "./Mempool/Mempool.ts"
+import { makeOperators, type OperatorsState } from "./Operators/Operators.ts"
+import type { Projection } from "./Projection.ts"
+import { Projections, type ProjectionsService } from "./ProjectionRunner.ts"
+
+/** A projection's state as the runner holds it now. */
+export interface View<S> {
+  /** The state with the offset it covers (every record below it is folded in). */
+  readonly current: Effect.Effect<{ readonly offset: number; readonly state: S }>
+  /** The state alone. */
+  readonly state: Effect.Effect<S>
+}
+
+/** The mempool's state. */
+export class MempoolView extends Context.Service<MempoolView, View<WithAuthority<MempoolState>>>()("causeway/MempoolView") {}
+/** The operators' state (intents, auctions, refusals). */
+export class OperatorsView extends Context.Service<OperatorsView, View<WithAuthority<OperatorsState>>>()("causeway/OperatorsView") {}
+/** The chain-observer state (verified headers, marks, reorgs, proven values). */
+export class ChainStateView extends Context.Service<ChainStateView, View<WithAuthority<ChainState>>>()("causeway/ChainStateView") {}
+/** The chain watches. */
+export class ChainWatchesView extends Context.Service<ChainWatchesView, View<WithAuthority<ChainWatchesState>>>()("causeway/ChainWatchesView") {}
+/** The cluster's authority and the foreign decisions seen. */
+export class ClusterStateView extends Context.Service<ClusterStateView, View<ClusterState>>()("causeway/ClusterStateView") {}
+/** The log index (counts by type and sender). */
+export class IndexView extends Context.Service<IndexView, View<LogIndexState>>()("causeway/IndexView") {}
+
+/** Every view. */
+export type Views = MempoolView | OperatorsView | ChainStateView | ChainWatchesView | ClusterStateView | IndexView
+
+// A projection the runner does not run is a wiring bug, not a condition to handle.
+const viewOf = <S>(runner: ProjectionsService, p: Projection<S>): View<S> => {
+  const current = runner.state(p).pipe(Effect.orDie)
+  return { current, state: Effect.map(current, (c) => c.state) }
+}
+
+/** The views over the runner in context (its projections built for the deployment's authority). */
+export const layer: Layer.Layer<Views, never, Projections | InstanceKey> = Layer.effectContext(
+  Effect.gen(function*() {
+    const runner = yield* Projections
+    const context = yield* authorityConfig
+    return Context.make(MempoolView, viewOf(runner, makeMempool(context))).pipe(
+      Context.add(OperatorsView, viewOf(runner, makeOperators(context))),
+      Context.add(ChainStateView, viewOf(runner, makeChainState(context))),
+      Context.add(ChainWatchesView, viewOf(runner, makeChainWatches(context))),
+      Context.add(ClusterStateView, viewOf(runner, makeCluster(context))),
+      Context.add(IndexView, viewOf(runner, LogIndex))
+    )
+  })
+)
