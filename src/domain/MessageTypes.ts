@@ -77,6 +77,9 @@ export const PayloadSchemas = {
 /** The name of a known message type. */
 export type MessageType = keyof typeof PayloadSchemas
 
+/** A message type's payload as it is signed and sent (its schema's encoded side: plain JSON). */
+export type PayloadInput<T extends MessageType> = (typeof PayloadSchemas)[T]["Encoded"]
+
 /** The known message types, sorted. */
 export const messageTypes: ReadonlyArray<MessageType> = Object.keys(PayloadSchemas).sort() as Array<MessageType>
 

@@ -8,7 +8,7 @@ import { Context, Effect, Layer, Semaphore } from "effect"
 import type { AuthorityConfig } from "../domain/cluster/Authority.ts"
 import { PROTOCOL_VERSION } from "../domain/Envelope.ts"
 import { signEnvelope } from "../domain/Keys.ts"
-import type { MessageType } from "../domain/MessageTypes.ts"
+import type { MessageType, PayloadInput } from "../domain/MessageTypes.ts"
 import type { MessageId } from "../domain/Primitives.ts"
 import type { Rejection } from "../domain/Rejection.ts"
 import { CausalLog, type CausalLogError } from "../ports/CausalLog.ts"
@@ -30,9 +30,9 @@ export interface AuthorService {
   /** Who decides in this deployment (the instance, or the cluster admin's members): what its projections are built with. */
   readonly authority: AuthorityConfig
   /** Sign and submit an event; its receipt once durable. */
-  readonly publish: (
-    type: MessageType,
-    payload: unknown,
+  readonly publish: <T extends MessageType>(
+    type: T,
+    payload: PayloadInput<T>,
     options?: PublishOptions
   ) => Effect.Effect<Receipt, Rejection | CausalLogError>
 }
@@ -50,7 +50,7 @@ export const make = Effect.gen(function*() {
   const highest = yield* log.highestNonce(key.publicKey)
   let nonce = highest._tag === "Some" ? highest.value : -1
 
-  const publish = Effect.fn("Author.publish")(function*(type: MessageType, payload: unknown, options?: PublishOptions) {
+  const publish = Effect.fn("Author.publish")(function*<T extends MessageType>(type: T, payload: PayloadInput<T>, options?: PublishOptions) {
     const deps = [...new Set(options?.deps ?? [])].sort() as Array<MessageId>
     const refs = deps.length > 0 ? yield* log.lookup(deps) : new Map()
     let lamport = (yield* ingest.clock) + 1

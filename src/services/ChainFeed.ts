@@ -23,7 +23,7 @@
  */
 import { ownsChain } from "../domain/cluster/Authority.ts"
 import { Context, Data, Effect, Layer, Semaphore, Stream } from "effect"
-import type { MessageType } from "../domain/MessageTypes.ts"
+import type { MessageType, PayloadInput } from "../domain/MessageTypes.ts"
 import type { MessageId } from "../domain/Primitives.ts"
 import type { Rejection } from "../domain/Rejection.ts"
 import { CausalLog, type CausalLogError } from "../ports/CausalLog.ts"
@@ -134,7 +134,7 @@ export interface ChainFeedService {
 /** The feed tag. */
 export class ChainFeed extends Context.Service<ChainFeed, ChainFeedService>()("causeway/ChainFeed") {}
 
-type Published = { readonly type: MessageType; readonly payload: unknown }
+type Published = { readonly [T in MessageType]: { readonly type: T; readonly payload: PayloadInput<T> } }[MessageType]
 
 /** The message a head event becomes, for a chain of the given kind. */
 export const messageOf = (event: HeadEvent, kind: ChainObserverService["kind"]): ChainEvent => {
@@ -202,7 +202,7 @@ export const make = (options: ChainFeedOptions = {}) =>
       return (yield* runner.state(projection)).state
     })
 
-    const publish = (message: Published, deps: ReadonlyArray<MessageId>) =>
+    const publish = <T extends MessageType>(message: { readonly type: T; readonly payload: PayloadInput<T> }, deps: ReadonlyArray<MessageId>) =>
       author.publish(message.type, message.payload, { deps })
 
     // The watched keys by chain (key in proven form -> the ChainWatchAdded id, null when configured):

@@ -32,7 +32,7 @@ import {
 import { type DecryptedOrder, MAX_IDS_PER_EVENT } from "../domain/mempool/MempoolMessages.ts"
 import { orderFromBytes } from "../domain/mempool/OrderBytes.ts"
 import { modulusOfRegistration, solvedOf } from "../domain/mempool/RswOrders.ts"
-import type { MessageType } from "../domain/MessageTypes.ts"
+import type { MessageType, PayloadInput } from "../domain/MessageTypes.ts"
 import type { MessageId } from "../domain/Primitives.ts"
 import { Beacon } from "../ports/Beacon.ts"
 import { CausalLog } from "../ports/CausalLog.ts"
@@ -142,7 +142,7 @@ export const make = (options: SealerOptions = defaultSealerOptions) =>
     const view = mempoolView.state
 
     // Publish a decision and wait until the projection has folded it.
-    const decide = (type: MessageType, payload: unknown, deps: ReadonlyArray<MessageId> = []) =>
+    const decide = <T extends MessageType>(type: T, payload: PayloadInput<T>, deps: ReadonlyArray<MessageId> = []) =>
       author.publish(type, payload, { deps }).pipe(
         Effect.tap((r) => runner.awaitOffset(r.offset + 1)),
         Effect.tapError((e) => Effect.logWarning(`sealer: ${type} was not accepted: ${e._tag}`)),

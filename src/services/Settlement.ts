@@ -14,7 +14,7 @@
 import { isLeader, ledAt } from "../domain/cluster/Authority.ts"
 import { Context, Effect, HashMap, Layer, Option, Schedule, Stream, SubscriptionRef } from "effect"
 import { decideFill, decideMatch, type ProposalFacts, type Referenced, type Verdict } from "../domain/mempool/SettlementRules.ts"
-import type { MessageType } from "../domain/MessageTypes.ts"
+import type { MessageType, PayloadInput } from "../domain/MessageTypes.ts"
 import type { MessageId } from "../domain/Primitives.ts"
 import { CausalLog, type LogRecord } from "../ports/CausalLog.ts"
 import { Projections } from "../projections/ProjectionRunner.ts"
@@ -79,7 +79,7 @@ export const make = Effect.gen(function*() {
       )
 
   // Publish a verdict naming its input, and wait until the projections have folded it.
-  const publish = (type: MessageType, payload: unknown, input: LogRecord) =>
+  const publish = <T extends MessageType>(type: T, payload: PayloadInput<T>, input: LogRecord) =>
     author.publish(type, payload, { deps: [input.id] }).pipe(
       Effect.tap((r) => runner.awaitOffset(r.offset + 1)),
       Effect.tapError((e) => Effect.logWarning(`settlement: ${type} was not accepted: ${e._tag}`)),
