@@ -40,7 +40,7 @@ import * as SqliteProjectionStore from "../src/adapters/SqliteProjectionStore.ts
 import * as MclIbeOps from "../src/adapters/timelock/MclIbeOps.ts"
 import * as WorkerRswModulusChecker from "../src/adapters/timelock/WorkerRswModulusChecker.ts"
 import * as WorkerRswSolver from "../src/adapters/timelock/WorkerRswSolver.ts"
-import type { MempoolState } from "../src/domain/mempool/Mempool.ts"
+import type { MempoolState } from "../src/domain/mempool/MempoolFold.ts"
 import { commitmentOf, orderBytes } from "../src/domain/mempool/OrderBytes.ts"
 import type { UserOrder } from "../src/domain/mempool/MempoolMessages.ts"
 import { lockOf, registrationOf } from "../src/domain/mempool/RswOrders.ts"

@@ -8,7 +8,7 @@ import { Schema } from "effect"
 import { ChainPayloads } from "./chain/ChainMessages.ts"
 import { ClusterPayloads } from "./cluster/Authority.ts"
 import { MempoolPayloads } from "./mempool/MempoolMessages.ts"
-import { IntentBody } from "./mempool/OperatorMessages.ts"
+import { IntentBody } from "./operators/OperatorMessages.ts"
 import { Blob, Hex, MessageId, Name, NonNegativeInt, PositiveInt } from "./Primitives.ts"
 
 /** Orders live with the mempool's payloads; re-exported here for existing importers. */

@@ -5,7 +5,7 @@
  * root; the lookup by name and the one cast live here.
  */
 import { Context, Effect, Layer } from "effect"
-import type { MempoolState } from "../domain/mempool/Mempool.ts"
+import type { MempoolState } from "../domain/mempool/MempoolFold.ts"
 import { authorityConfig, type InstanceKey } from "../ports/InstanceKey.ts"
 import type { WithAuthority } from "./Authorized.ts"
 import { type ChainState, makeChainState } from "./ChainState/ChainState.ts"

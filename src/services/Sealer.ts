@@ -28,7 +28,7 @@ import {
   entryOf,
   isSealed,
   puzzleOf
-} from "../domain/mempool/Mempool.ts"
+} from "../domain/mempool/MempoolFold.ts"
 import { type DecryptedOrder, MAX_IDS_PER_EVENT } from "../domain/mempool/MempoolMessages.ts"
 import { orderFromBytes } from "../domain/mempool/OrderBytes.ts"
 import { modulusOfRegistration, solvedOf } from "../domain/mempool/RswOrders.ts"

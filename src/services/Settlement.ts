@@ -2,7 +2,7 @@
  * Settlement: the instance's decisions on operators' match proposals and fill reports. It
  * follows the log; for each MatchProposal it waits until the mempool and operators
  * projections have folded it, decides from their state (`decideMatch`,
- * src/domain/mempool/SettlementRules.ts) and publishes the verdict through Author:
+ * src/domain/settlement/SettlementRules.ts) and publishes the verdict through Author:
  * OrdersMatched with the proposal's order ids, or MatchRefused with the reason. A FillReport
  * likewise becomes OrderFilled or FillRefused (`decideFill`); a report on a proposal whose
  * OrdersMatched the mempool refused whole at its fold is refused with that fold's reason. Each verdict names its
@@ -13,7 +13,7 @@
  */
 import { isLeader, ledAt } from "../domain/cluster/Authority.ts"
 import { Context, Effect, HashMap, Layer, Option, Schedule, Stream, SubscriptionRef } from "effect"
-import { decideFill, decideMatch, type ProposalFacts, type Referenced, type Verdict } from "../domain/mempool/SettlementRules.ts"
+import { decideFill, decideMatch, type ProposalFacts, type Referenced, type Verdict } from "../domain/settlement/SettlementRules.ts"
 import type { MessageType, PayloadInput } from "../domain/MessageTypes.ts"
 import type { MessageId } from "../domain/Primitives.ts"
 import { CausalLog, type LogRecord } from "../ports/CausalLog.ts"

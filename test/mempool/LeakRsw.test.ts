@@ -12,7 +12,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Result } from "effect"
-import { PENDING_MODULUS_CHECK } from "../../src/domain/mempool/Mempool.ts"
+import { PENDING_MODULUS_CHECK } from "../../src/domain/mempool/MempoolFold.ts"
 import type { UserOrder } from "../../src/domain/mempool/MempoolMessages.ts"
 import { orderBytes } from "../../src/domain/mempool/OrderBytes.ts"
 import { lockOf, registrationOf, solutionOf } from "../../src/domain/mempool/RswOrders.ts"

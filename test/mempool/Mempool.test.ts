@@ -10,7 +10,7 @@ import {
   entryOf,
   statusOf,
   visibleOrder
-} from "../../src/domain/mempool/Mempool.ts"
+} from "../../src/domain/mempool/MempoolFold.ts"
 import { statusView } from "../../src/domain/mempool/MempoolViews.ts"
 import { commitmentOf } from "../../src/domain/mempool/OrderBytes.ts"
 import { makeMempool } from "../../src/projections/Mempool/Mempool.ts"

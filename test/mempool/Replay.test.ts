@@ -8,7 +8,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Effect } from "effect"
 import { TestClock } from "effect/testing"
-import { type MempoolState, batchOf, debtOf, defaultRules, entryOf, statusOf } from "../../src/domain/mempool/Mempool.ts"
+import { type MempoolState, batchOf, debtOf, defaultRules, entryOf, statusOf } from "../../src/domain/mempool/MempoolFold.ts"
 import { commitmentOf, orderBytes } from "../../src/domain/mempool/OrderBytes.ts"
 import { roundAt } from "../../src/domain/timelock/ChainInfo.ts"
 import { encryptToRound } from "../../src/domain/timelock/Tlock.ts"

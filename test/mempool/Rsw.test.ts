@@ -11,7 +11,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, HashMap, Option, Result } from "effect"
 import { TestClock } from "effect/testing"
-import { type MempoolState, PENDING_MODULUS_CHECK, debtOf, defaultRules, entryOf, statusOf, visibleOrder } from "../../src/domain/mempool/Mempool.ts"
+import { type MempoolState, PENDING_MODULUS_CHECK, debtOf, defaultRules, entryOf, statusOf, visibleOrder } from "../../src/domain/mempool/MempoolFold.ts"
 import { orderBytes } from "../../src/domain/mempool/OrderBytes.ts"
 import { lockOf, registrationOf, solvedOf } from "../../src/domain/mempool/RswOrders.ts"
 import type { MessageId } from "../../src/domain/Primitives.ts"

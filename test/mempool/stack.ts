@@ -16,7 +16,7 @@ import * as WorkerRswSolver from "../../src/adapters/timelock/WorkerRswSolver.ts
 import type { KeyFile } from "../../src/domain/Keys.ts"
 import type { MessageType } from "../../src/domain/MessageTypes.ts"
 import type { MessageId } from "../../src/domain/Primitives.ts"
-import type { MempoolRules } from "../../src/domain/mempool/Mempool.ts"
+import type { MempoolRules } from "../../src/domain/mempool/MempoolFold.ts"
 import { projections } from "../../src/main.ts"
 import { MEMPOOL, makeMempool } from "../../src/projections/Mempool/Mempool.ts"
 import * as ProjectionRunner from "../../src/projections/ProjectionRunner.ts"

@@ -4,7 +4,7 @@
  * amount wins with ties to the earlier commitment, unrevealed bids are forfeited.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { bidCommitment } from "../../src/domain/mempool/Auction.ts"
+import { bidCommitment } from "../../src/domain/operators/Auction.ts"
 import type { KeyFile } from "../../src/domain/Keys.ts"
 import type { LogRecord } from "../../src/ports/CausalLog.ts"
 import { auctionOf, makeOperators, type OperatorsState, refusalOf } from "../../src/projections/Operators/Operators.ts"

@@ -6,8 +6,8 @@
  * instance key.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { intentCommitment, MAX_INTENT_WINDOW_MS } from "../../src/domain/mempool/Intents.ts"
-import type { IntentBody } from "../../src/domain/mempool/OperatorMessages.ts"
+import { intentCommitment, MAX_INTENT_WINDOW_MS } from "../../src/domain/operators/Intents.ts"
+import type { IntentBody } from "../../src/domain/operators/OperatorMessages.ts"
 import type { LogRecord } from "../../src/ports/CausalLog.ts"
 import {
   intentById,

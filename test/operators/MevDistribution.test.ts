@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Result } from "effect"
 import fc from "fast-check"
-import { type MevParticipant, type MevShare, calculateMevDistribution } from "../../src/domain/mempool/MevDistribution.ts"
+import { type MevParticipant, type MevShare, calculateMevDistribution } from "../../src/domain/operators/MevDistribution.ts"
 
 const ok = (extracted: bigint, ps: ReadonlyArray<MevParticipant>): ReadonlyArray<MevShare> => {
   const r = calculateMevDistribution(extracted, ps)

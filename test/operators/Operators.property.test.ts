@@ -8,8 +8,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
-import { bidCommitment } from "../../src/domain/mempool/Auction.ts"
-import { intentCommitment } from "../../src/domain/mempool/Intents.ts"
+import { bidCommitment } from "../../src/domain/operators/Auction.ts"
+import { intentCommitment } from "../../src/domain/operators/Intents.ts"
 import type { KeyFile } from "../../src/domain/Keys.ts"
 import type { LogRecord } from "../../src/ports/CausalLog.ts"
 import { auctionOf, makeOperators, type OperatorsState } from "../../src/projections/Operators/Operators.ts"

@@ -8,7 +8,7 @@
 import { Clock, Effect, Result, Stream } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { LRUCache } from "lru-cache"
-import { entryOf } from "../../domain/mempool/Mempool.ts"
+import { entryOf } from "../../domain/mempool/MempoolFold.ts"
 import {
   type MessageView,
   type OrderView,
@@ -20,7 +20,7 @@ import {
   receiptBodyOf,
   statusView
 } from "../../domain/mempool/MempoolViews.ts"
-import type { Entry } from "../../domain/mempool/Mempool.ts"
+import type { Entry } from "../../domain/mempool/MempoolFold.ts"
 import { verifyOrderingFairness } from "../../domain/mempool/OrderingFairness.ts"
 import { type SignedReceipt, signReceipt } from "../../domain/mempool/Receipt.ts"
 import { CausalLog } from "../../ports/CausalLog.ts"

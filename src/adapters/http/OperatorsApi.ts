@@ -5,7 +5,7 @@
  */
 import { Schema, SchemaTransformation } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
-import { InvalidMevDistribution } from "../../domain/mempool/MevDistribution.ts"
+import { InvalidMevDistribution } from "../../domain/operators/MevDistribution.ts"
 import { DecimalAmount, MessageId } from "../../domain/Primitives.ts"
 import { DecodesInput, InvalidRequest, NeedsLog, ReadsJsonBody } from "./EdgeApi.ts"
 

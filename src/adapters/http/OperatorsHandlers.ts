@@ -5,8 +5,8 @@
  */
 import { Effect, Result } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
-import type { Intent } from "../../domain/mempool/Intents.ts"
-import { calculateMevDistribution } from "../../domain/mempool/MevDistribution.ts"
+import type { Intent } from "../../domain/operators/Intents.ts"
+import { calculateMevDistribution } from "../../domain/operators/MevDistribution.ts"
 import { InstanceKey } from "../../ports/InstanceKey.ts"
 import {
   auctionOf,

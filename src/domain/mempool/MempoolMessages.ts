@@ -11,8 +11,8 @@
  */
 import { Schema } from "effect"
 import { DecimalAmount, Hex, MessageId, Name, NonNegativeInt, PositiveAmount, PositiveInt, UnixMillis } from "../Primitives.ts"
-import { OperatorPayloads } from "./OperatorMessages.ts"
-import { SettlementPayloads } from "./SettlementMessages.ts"
+import { OperatorPayloads } from "../operators/OperatorMessages.ts"
+import { SettlementPayloads } from "../settlement/SettlementMessages.ts"
 
 const Side = Schema.Literals(["buy", "sell"])
 

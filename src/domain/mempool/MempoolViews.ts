@@ -17,7 +17,7 @@ import {
   isSealed,
   statusOf,
   visibleOrder
-} from "./Mempool.ts"
+} from "./MempoolFold.ts"
 import type { UserOrder } from "./MempoolMessages.ts"
 import type { ReceiptBody } from "./Receipt.ts"
 

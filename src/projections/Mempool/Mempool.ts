@@ -2,7 +2,7 @@
  * The mempool projection: folds orders, commitments, reveals, time-locked orders, RSW modulus
  * registrations, cancellations and the instance's decisions (seals, expiries, decryptions,
  * modulus checks, matches, fills, settlement's refusals of match proposals)
- * into the mempool state (src/domain/mempool/Mempool.ts holds the rules). Other records are
+ * into the mempool state (src/domain/mempool/MempoolFold.ts holds the rules). Other records are
  * skipped without reading their bodies' payloads.
  */
 import { HashMap, Schema } from "effect"
@@ -21,7 +21,7 @@ import {
   evolveMempool,
   initialMempool,
   mempoolTypes
-} from "../../domain/mempool/Mempool.ts"
+} from "../../domain/mempool/MempoolFold.ts"
 import type { AuthorityConfig } from "../../domain/cluster/Authority.ts"
 import { authorized, type WithAuthority } from "../Authorized.ts"
 import { UserOrder } from "../../domain/mempool/MempoolMessages.ts"

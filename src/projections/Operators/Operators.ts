@@ -1,7 +1,7 @@
 /**
  * The operators projection: computation intents (plain and commit-reveal) and the sealed-bid
  * MEV auction of each batch, folded from the log. The rules are pure functions in
- * src/domain/mempool/Intents.ts and Auction.ts; this module decodes records, keeps the log's
+ * src/domain/operators/Intents.ts and Auction.ts; this module decodes records, keeps the log's
  * time and batch count, and encodes the state. Time advances only with the instance's
  * BatchSealed events (their `sealedAt`), never with a clock (docs/operators.md).
  */
@@ -15,7 +15,7 @@ import {
   emptyAuctions,
   revealBid,
   sealAuctions
-} from "../../domain/mempool/Auction.ts"
+} from "../../domain/operators/Auction.ts"
 import {
   type Intent,
   type IntentsState,
@@ -25,8 +25,8 @@ import {
   revealIntent,
   sealIntents,
   submitIntent
-} from "../../domain/mempool/Intents.ts"
-import { IntentBody } from "../../domain/mempool/OperatorMessages.ts"
+} from "../../domain/operators/Intents.ts"
+import { IntentBody } from "../../domain/operators/OperatorMessages.ts"
 import type { LogRecord } from "../../ports/CausalLog.ts"
 import { type AuthorityConfig, type AuthorityState, heeds } from "../../domain/cluster/Authority.ts"
 import { authorized, type WithAuthority } from "../Authorized.ts"

@@ -9,8 +9,8 @@
  */
 import { type AuthorityState, isMember } from "../cluster/Authority.ts"
 import { HashMap, Option } from "effect"
-import type { IntentsState } from "./Intents.ts"
-import { entryOf, type MempoolState, statusOf } from "./Mempool.ts"
+import type { IntentsState } from "../operators/Intents.ts"
+import { entryOf, type MempoolState, statusOf } from "../mempool/MempoolFold.ts"
 import type { FillReport, MatchProposal } from "./SettlementMessages.ts"
 
 /** A verdict: accepted, or refused with the first reason found. */

@@ -34,7 +34,7 @@ import type {
   UserOrder,
   UserOrderCancellation
 } from "./MempoolMessages.ts"
-import type { MatchRefused } from "./SettlementMessages.ts"
+import type { MatchRefused } from "../settlement/SettlementMessages.ts"
 import { commitmentOf, orderFromBytes } from "./OrderBytes.ts"
 import { modulusOfRegistration, puzzleOfLock, solutionOf } from "./RswOrders.ts"
 
