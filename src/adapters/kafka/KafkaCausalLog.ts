@@ -238,7 +238,7 @@ interface Clients {
   readonly capabilities: Capabilities
 }
 
-type Outcome =
+type AppendOutcome =
   | { readonly _tag: "Applied"; readonly acks: ReadonlyArray<Appended> }
   | { readonly _tag: "Skipped"; readonly reason: string }
   | { readonly _tag: "Failed"; readonly cause: unknown }
@@ -314,7 +314,7 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
     // ready check look too); one append at a time per instance.
     const mergeLock = yield* Semaphore.make(1)
     const appendLock = yield* Semaphore.make(1)
-    const waiters = new Map<string, Deferred.Deferred<Outcome>>()
+    const waiters = new Map<string, Deferred.Deferred<AppendOutcome>>()
     let groupJoins = 0
     const verifier = options.verifier ?? NodeCryptoSignatureVerifier.make()
     const refusedCount: Record<string, number> = {}
@@ -403,7 +403,7 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
           if (state !== undefined) writeState(db, state)
         }))
         for (const { decision, from } of done) {
-          const outcome: Outcome = Exit.isFailure(written)
+          const outcome: AppendOutcome = Exit.isFailure(written)
             ? { _tag: "Failed", cause: written.cause }
             : decision._tag === "Apply"
             ? { _tag: "Applied", acks: written.value.slice(from, from + decision.records.length) }
@@ -1001,7 +1001,7 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         yield* ownEvents(batch, until, events)
         const id = randomUUID()
         const value = encodeSequence({ v: 1, batch: id, events })
-        const waiter = yield* Deferred.make<Outcome>()
+        const waiter = yield* Deferred.make<AppendOutcome>()
         waiters.set(id, waiter)
         const outcome = yield* produced(client("produce sequence", () =>
           producer.send({ topic: topics.sequence, acks: -1, messages: [{ partition: 0, value }] }))).pipe(

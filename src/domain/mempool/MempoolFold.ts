@@ -98,7 +98,7 @@ export interface Batch {
 }
 
 /** What happened to a message that is not itself an entry (a reveal, a cancellation, a refused order, a decision). */
-export interface Outcome {
+export interface MessageOutcome {
   readonly type: string
   readonly offset: number
   /** The entry it acted on, if any. */
@@ -142,7 +142,7 @@ export interface MempoolState {
   readonly seats: HashMap.HashMap<number, HashMap.HashMap<number, string>>
   /** Ids of entries not in a terminal status, for sweeps and the pending query. */
   readonly live: HashMap.HashMap<string, true>
-  readonly outcomes: HashMap.HashMap<string, Outcome>
+  readonly outcomes: HashMap.HashMap<string, MessageOutcome>
   readonly debts: HashMap.HashMap<string, Debt>
   /** Registered RSW moduli by their registration's id. */
   readonly moduli: HashMap.HashMap<string, Modulus>
