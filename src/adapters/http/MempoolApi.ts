@@ -6,7 +6,7 @@
  */
 import { Schema, SchemaTransformation } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
-import { UserOrder } from "../../domain/mempool/MempoolMessages.ts"
+import { Batch, MessageView, OrderView } from "../../domain/mempool/MempoolShapes.ts"
 import { Violation } from "../../domain/mempool/OrderingFairness.ts"
 import { SignedReceipt } from "../../domain/mempool/Receipt.ts"
 import { MessageId, Name } from "../../domain/Primitives.ts"
@@ -43,53 +43,13 @@ export const DEFAULT_ROWS = 100
 
 const Limit = DecimalInt.check(Schema.isBetween({ minimum: 1, maximum: MAX_ROWS }))
 
-const Status = Schema.Literals(["committed", "sequenced", "revealed", "matched", "filled", "expired", "cancelled", "refused"])
-
-const Step = Schema.Struct({ status: Status, offset: Schema.Finite, reason: Schema.optionalKey(Schema.String) })
-
-/** An order, commitment or time-locked order: its place, status and (once sealed and disclosed) content. */
-export const OrderView = Schema.Struct({
-  kind: Schema.Literal("order"),
-  id: Schema.String,
-  mode: Schema.Literals(["plain", "commit", "tlock", "rsw"]),
-  status: Status,
-  sender: Schema.String,
-  batch: Schema.Finite,
-  position: Schema.Finite,
-  offset: Schema.Finite,
-  lamport: Schema.Finite,
-  expiry: Schema.NullOr(Schema.Finite),
-  round: Schema.NullOr(Schema.Finite),
-  sealId: Schema.NullOr(Schema.String),
-  sealedAt: Schema.NullOr(Schema.Finite),
-  order: Schema.NullOr(UserOrder),
-  history: Schema.Array(Step)
-}).annotate({ identifier: "MempoolOrder" })
-
-/** A message without a position (reveal, cancellation, refused order, decision) and what became of it. */
-export const MessageView = Schema.Struct({
-  kind: Schema.Literal("message"),
-  id: Schema.String,
-  type: Schema.String,
-  offset: Schema.Finite,
-  accepted: Schema.Boolean,
-  reason: Schema.NullOr(Schema.String),
-  target: Schema.NullOr(Schema.String)
-}).annotate({ identifier: "MempoolMessage" })
+export { MessageView, OrderView }
 
 /** What the status endpoints answer: an order's view, or a message's. */
 export const StatusView = Schema.Union([OrderView, MessageView], { mode: "oneOf" }).annotate({ identifier: "MempoolStatus" })
 
 /** A sealed batch. */
-export const BatchView = Schema.Struct({
-  batch: Schema.Finite,
-  sealId: Schema.String,
-  sealOffset: Schema.Finite,
-  sealedAt: Schema.Finite,
-  beaconRound: Schema.NullOr(Schema.Finite),
-  count: Schema.Finite,
-  digest: Schema.String.annotate({ description: "SHA-256 chain over the batch's ids in position order: d0 = 32 zero bytes, d(i+1) = SHA-256(d(i) ‖ id(i))" })
-}).annotate({ identifier: "MempoolBatch" })
+export const BatchView = Batch
 
 /** The ordering-fairness check's input. */
 export const VerifyOrderingRequest = Schema.Struct({

@@ -36,76 +36,13 @@ import type {
 } from "./MempoolMessages.ts"
 import type { MatchRefused } from "../settlement/SettlementMessages.ts"
 import { commitmentOf, orderFromBytes } from "./OrderBytes.ts"
+import type { Batch, Entry, MessageOutcome, Status, Step, StoredStatus } from "./MempoolShapes.ts"
 import { modulusOfRegistration, puzzleOfLock, solutionOf } from "./RswOrders.ts"
 
-/** How an order entered the mempool. */
-export type Mode = "plain" | "commit" | "tlock" | "rsw"
-
-/**
- * The status an entry's own events gave it. What clients see (`statusOf`) adds "sequenced"
- * once the entry's batch is sealed.
- */
-export type StoredStatus = "committed" | "revealed" | "matched" | "filled" | "expired" | "cancelled" | "refused"
-
-/** The statuses clients see. */
-export type Status = StoredStatus | "sequenced"
+export type { Batch, Entry, MessageOutcome, Mode, Status, Step, StoredStatus } from "./MempoolShapes.ts"
 
 /** Statuses after which nothing changes an entry. */
 export const isTerminal = (s: StoredStatus): boolean => s === "filled" || s === "expired" || s === "cancelled" || s === "refused"
-
-/** One step of an entry's life: its status and the offset of the record that caused it. */
-export interface Step {
-  readonly status: Status
-  readonly offset: number
-  readonly reason?: string
-}
-
-/** An order, commitment or time-locked order that holds a position. */
-export interface Entry {
-  readonly id: string
-  readonly mode: Mode
-  readonly sender: string
-  readonly offset: number
-  readonly lamport: number
-  /** The envelope's expiry (Unix ms) or null: the order's deadline. */
-  readonly expiry: number | null
-  readonly batch: number
-  readonly position: number
-  readonly status: StoredStatus
-  /** The order's content, once disclosed (plain orders: from the start, served once sealed). */
-  readonly order: UserOrder | null
-  /** Commit mode: the commitment hash. */
-  readonly commitment: string | null
-  /** Time-lock mode: the beacon round it is locked to. */
-  readonly round: number | null
-  /** Matched orders: their place in the processing order (0-based). */
-  readonly processed: number | null
-  readonly history: ReadonlyArray<Step>
-}
-
-/** A sealed batch. */
-export interface Batch {
-  readonly batch: number
-  /** Id and offset of the BatchSealed record. */
-  readonly sealId: string
-  readonly sealOffset: number
-  readonly sealedAt: number
-  readonly beaconRound: number | null
-  /** Entries in the batch (positions 0..count-1). */
-  readonly count: number
-  /** SHA-256 chain over the entries' ids in position order (docs/mempool.md). */
-  readonly digest: string
-}
-
-/** What happened to a message that is not itself an entry (a reveal, a cancellation, a refused order, a decision). */
-export interface MessageOutcome {
-  readonly type: string
-  readonly offset: number
-  /** The entry it acted on, if any. */
-  readonly target: string | null
-  readonly accepted: boolean
-  readonly reason: string | null
-}
 
 /** An RSW modulus: registered (the instance's RswModulusVerified said its proof holds) or awaiting that check. */
 export interface Modulus {

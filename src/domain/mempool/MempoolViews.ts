@@ -9,7 +9,6 @@ import type { MessageId } from "../Primitives.ts"
 import {
   type Entry,
   type MempoolState,
-  type Mode,
   type Status,
   type Step,
   batchOf,
@@ -18,41 +17,10 @@ import {
   statusOf,
   visibleOrder
 } from "./MempoolFold.ts"
-import type { UserOrder } from "./MempoolMessages.ts"
+import type { Batch, MessageView, OrderView } from "./MempoolShapes.ts"
 import type { ReceiptBody } from "./Receipt.ts"
 
-/** An order as clients see it. */
-export interface OrderView {
-  readonly kind: "order"
-  readonly id: string
-  readonly mode: Mode
-  readonly status: Status
-  readonly sender: string
-  readonly batch: number
-  readonly position: number
-  readonly offset: number
-  readonly lamport: number
-  readonly expiry: number | null
-  /** Time-lock mode: the round it is locked to. */
-  readonly round: number | null
-  /** Once sealed: the seal's id and time. */
-  readonly sealId: string | null
-  readonly sealedAt: number | null
-  /** The content, only once sealed and disclosed. */
-  readonly order: UserOrder | null
-  readonly history: ReadonlyArray<Step>
-}
-
-/** A message that holds no position (a reveal, a cancellation, a refused order, a decision): what became of it. */
-export interface MessageView {
-  readonly kind: "message"
-  readonly id: string
-  readonly type: string
-  readonly offset: number
-  readonly accepted: boolean
-  readonly reason: string | null
-  readonly target: string | null
-}
+export type { MessageView, OrderView } from "./MempoolShapes.ts"
 
 /** An entry's history with the seal's steps merged in (sequenced; plain orders revealed at the seal). */
 const historyOf = (state: MempoolState, e: Entry): ReadonlyArray<Step> => {
@@ -135,16 +103,8 @@ export const pendingOrders = (state: MempoolState, query: PendingQuery, now: num
   return rows.slice(0, query.limit).map((e) => orderView(state, e))
 }
 
-/** A sealed batch as clients see it. */
-export interface BatchView {
-  readonly batch: number
-  readonly sealId: string
-  readonly sealOffset: number
-  readonly sealedAt: number
-  readonly beaconRound: number | null
-  readonly count: number
-  readonly digest: string
-}
+/** A sealed batch as clients see it: the batch itself. */
+export type BatchView = Batch
 
 /** A sealed batch, if any. */
 export const batchView = (state: MempoolState, batch: number): BatchView | undefined => batchOf(state, batch)

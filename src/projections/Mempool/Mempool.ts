@@ -8,14 +8,11 @@
 import { HashMap, Schema } from "effect"
 import type { Json } from "../../domain/CanonicalJson.ts"
 import {
-  type Batch,
   type Debt,
-  type Entry,
   type MempoolEvent,
   type MempoolRules,
   type MempoolState,
   type Modulus,
-  type MessageOutcome,
   type Puzzle,
   defaultRules,
   evolveMempool,
@@ -24,7 +21,7 @@ import {
 } from "../../domain/mempool/MempoolFold.ts"
 import type { AuthorityConfig } from "../../domain/cluster/Authority.ts"
 import { authorized, type WithAuthority } from "../Authorized.ts"
-import { UserOrder } from "../../domain/mempool/MempoolMessages.ts"
+import { Batch, Entry, MessageOutcome } from "../../domain/mempool/MempoolShapes.ts"
 import type { LogRecord } from "../../ports/CausalLog.ts"
 import type { Projection } from "../Projection.ts"
 import { eventOf } from "../RecordEvents.ts"
@@ -54,56 +51,15 @@ export const mempoolEventOf = (record: LogRecord): MempoolEvent | undefined => {
 // Snapshot encoding: the digest covers exactly this JSON.
 // ---------------------------------------------------------------------------------------
 
-const Step = Schema.Struct({
-  status: Schema.Literals(["committed", "sequenced", "revealed", "matched", "filled", "expired", "cancelled", "refused"]),
-  offset: Schema.Number,
-  reason: Schema.optionalKey(Schema.String)
-})
-
-const EntryJson = Schema.Struct({
-  id: Schema.String,
-  mode: Schema.Literals(["plain", "commit", "tlock", "rsw"]),
-  sender: Schema.String,
-  offset: Schema.Number,
-  lamport: Schema.Number,
-  expiry: Schema.NullOr(Schema.Number),
-  batch: Schema.Number,
-  position: Schema.Number,
-  status: Schema.Literals(["committed", "revealed", "matched", "filled", "expired", "cancelled", "refused"]),
-  order: Schema.NullOr(UserOrder),
-  commitment: Schema.NullOr(Schema.String),
-  round: Schema.NullOr(Schema.Number),
-  processed: Schema.NullOr(Schema.Number),
-  history: Schema.Array(Step)
-})
-
-const BatchJson = Schema.Struct({
-  batch: Schema.Number,
-  sealId: Schema.String,
-  sealOffset: Schema.Number,
-  sealedAt: Schema.Number,
-  beaconRound: Schema.NullOr(Schema.Number),
-  count: Schema.Number,
-  digest: Schema.String
-})
-
-const OutcomeJson = Schema.Struct({
-  type: Schema.String,
-  offset: Schema.Number,
-  target: Schema.NullOr(Schema.String),
-  accepted: Schema.Boolean,
-  reason: Schema.NullOr(Schema.String)
-})
-
 const ModulusJson = Schema.Struct({ sender: Schema.String, n: Schema.String, offset: Schema.Number })
 
 const Encoded = Schema.Struct({
-  entries: Schema.Record(Schema.String, EntryJson),
+  entries: Schema.Record(Schema.String, Entry),
   batch: Schema.Number,
   open: Schema.Array(Schema.String),
   openDigest: Schema.String,
-  batches: Schema.Array(BatchJson),
-  outcomes: Schema.Record(Schema.String, OutcomeJson),
+  batches: Schema.Array(Batch),
+  outcomes: Schema.Record(Schema.String, MessageOutcome),
   debts: Schema.Record(Schema.String, Schema.Struct({ debt: Schema.Number, since: Schema.Number })),
   moduli: Schema.Record(Schema.String, ModulusJson),
   pendingModuli: Schema.Record(Schema.String, ModulusJson),
@@ -120,9 +76,9 @@ const byIndex = (m: HashMap.HashMap<number, string>): Array<string> => {
 
 const encode = (s: MempoolState): Json => {
   const entries: Record<string, Json> = {}
-  for (const [id, e] of s.entries) entries[id] = e as unknown as Json
+  for (const [id, e] of s.entries) entries[id] = e
   const outcomes: Record<string, Json> = {}
-  for (const [id, o] of s.outcomes) outcomes[id] = o as unknown as Json
+  for (const [id, o] of s.outcomes) outcomes[id] = o
   const debts: Record<string, Json> = {}
   for (const [k, d] of s.debts) debts[k] = { debt: d.debt, since: d.since }
   const moduli: Record<string, Json> = {}
@@ -137,7 +93,7 @@ const encode = (s: MempoolState): Json => {
     batch: s.batch,
     open: byIndex(s.open),
     openDigest: s.openDigest,
-    batches: batches as unknown as Json,
+    batches,
     outcomes,
     debts,
     moduli,
@@ -149,7 +105,7 @@ const encode = (s: MempoolState): Json => {
 
 const decode = (json: Json): MempoolState => {
   const o = decodeEncoded(json, { onExcessProperty: "error" })
-  const entries = HashMap.fromIterable(Object.entries(o.entries).map(([k, v]) => [k, v as Entry] as const))
+  const entries = HashMap.fromIterable(Object.entries(o.entries))
   const live = HashMap.fromIterable(
     Object.values(o.entries).filter((e) => e.status === "committed" || e.status === "revealed" || e.status === "matched").map((e) => [e.id, true as const] as const)
   )
@@ -165,10 +121,10 @@ const decode = (json: Json): MempoolState => {
     batch: o.batch,
     open: HashMap.fromIterable(o.open.map((id, i) => [i, id] as const)),
     openDigest: o.openDigest,
-    batches: HashMap.fromIterable(o.batches.map((b) => [b.batch, b as Batch] as const)),
+    batches: HashMap.fromIterable(o.batches.map((b) => [b.batch, b] as const)),
     seats: HashMap.fromIterable([...seats].map(([b, list]) => [b, HashMap.fromIterable(list)] as const)),
     live,
-    outcomes: HashMap.fromIterable(Object.entries(o.outcomes).map(([k, v]) => [k, v as MessageOutcome] as const)),
+    outcomes: HashMap.fromIterable(Object.entries(o.outcomes)),
     debts: HashMap.fromIterable(Object.entries(o.debts).map(([k, v]) => [k, v as Debt] as const)),
     moduli: HashMap.fromIterable(Object.entries(o.moduli).map(([k, v]) => [k, v as Modulus] as const)),
     pendingModuli: HashMap.fromIterable(Object.entries(o.pendingModuli).map(([k, v]) => [k, v as Modulus] as const)),
