@@ -382,22 +382,50 @@ export const challengePrime = (n: bigint, x: bigint, y: bigint, t: number): bigi
 export type SolveProgress = (done: number, total: number) => void
 
 /**
+ * v ↦ v^(2^k) mod N for one fixed modulus N, k ≥ 0, v in [0, N): the solver's sequential
+ * squarings. Injected so an adapter can run them on a faster engine (OpenSSL); whatever runs
+ * them, the Wesolowski proof is what a verifier checks.
+ */
+export interface Squarings {
+  (v: bigint, k: number): bigint
+  /** Engine name, for logs and benchmarks. */
+  readonly engine: string
+  /** Fixed cost of one call, in BigInt multiplications mod N: it sets the checkpoint spacing. */
+  readonly callCost: number
+}
+
+/** The reference engine: k BigInt squarings, one at a time. */
+export const bigintSquarings = (n: bigint): Squarings =>
+  Object.assign((v: bigint, k: number) => {
+    let r = v
+    for (let i = 0; i < k; i++) r = (r * r) % n
+    return r
+  }, { engine: "BigInt", callCost: 0 })
+
+/**
  * Solve by T sequential squarings, keeping every κ-th power, then build the Wesolowski proof
  * π = x^⌊2^T/ℓ⌋ from the checkpoints in T/κ + 2^(κ+1) multiplications (≈ 9% of T at
- * T = 10^6), with T/κ stored checkpoints.
+ * T = 10^6), with T/κ stored checkpoints. `squarings` runs each κ-squaring stretch (BigInt
+ * by default; the worker adapter passes OpenSSL's).
  */
-export const solvePuzzle = (puzzle: RswPuzzle, onProgress?: SolveProgress, progressEvery = 1 << 16): RswSolution => {
+export const solvePuzzle = (
+  puzzle: RswPuzzle,
+  onProgress?: SolveProgress,
+  progressEvery = 1 << 16,
+  squarings: Squarings = bigintSquarings(puzzle.n)
+): RswSolution => {
   const { n, t } = puzzle
   const x = puzzleBase(n, t, puzzle.seed)
-  const kappa = proofWindow(t)
+  const kappa = proofWindow(t, squarings.callCost)
   const checkpoints: Array<bigint> = []
   let v = x
   let done = 0
   let nextReport = progressEvery
   while (done < t) {
     checkpoints.push(v)
-    const end = Math.min(t, done + kappa)
-    for (; done < end; done++) v = (v * v) % n
+    const stretch = Math.min(kappa, t - done)
+    v = squarings(v, stretch)
+    done += stretch
     if (onProgress !== undefined && done >= nextReport) {
       onProgress(done, t)
       nextReport += progressEvery
@@ -433,10 +461,14 @@ export const solvePuzzle = (puzzle: RswPuzzle, onProgress?: SolveProgress, progr
   return { y, proof: abs(proof, n) }
 }
 
-/** Checkpoint spacing κ minimising the proof's T/κ bucket products plus 2^(κ+1) final products. */
-const proofWindow = (t: number): number => {
+/**
+ * Checkpoint spacing κ minimising the proof's T/κ bucket products plus 2^(κ+1) final products,
+ * plus T/κ calls of the squaring engine at `callCost` multiplications each.
+ */
+const proofWindow = (t: number, callCost: number): number => {
+  const cost = (k: number) => (t / k) * (1 + callCost) + 2 ** (k + 1)
   let best = 1
-  for (let k = 1; k <= 20; k++) if (t / k + 2 ** (k + 1) < t / best + 2 ** (best + 1)) best = k
+  for (let k = 1; k <= 20; k++) if (cost(k) < cost(best)) best = k
   return best
 }
 
