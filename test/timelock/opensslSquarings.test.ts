@@ -83,6 +83,17 @@ describe("solving on OpenSSL", () => {
     }
   })
 
+  it("whatever the call cost (so: checkpoint spacing, window, a narrower top window, a short last stretch), the proof is the BigInt solver's", () => {
+    // t = 101 at call cost 50 plans 15-squaring stretches in 4-bit windows (a 3-bit top window)
+    const cases = [37, 101, 999, 2047, 5003].flatMap((t) => [0.5, 1, 3, 8, 20, 50].map((callCost) => [t, callCost] as const))
+    const random = seeded("call costs")
+    for (const [t, callCost] of cases) {
+      const puzzle = Rsw.createPuzzle(key1024, t, utf8ToBytes("c"), random(32))
+      const engine: Rsw.Squarings = Object.assign((v: bigint, k: number) => fast(v, k), { engine: "OpenSSL", callCost })
+      expect([t, callCost, Rsw.solvePuzzle(puzzle, undefined, undefined, engine)]).toEqual([t, callCost, Rsw.solvePuzzle(puzzle)])
+    }
+  })
+
   it("a solution from an engine that slips one squaring is refused by the proof, as are tampered ones", () => {
     const puzzle = Rsw.createPuzzle(key1024, 3000, utf8ToBytes("slip"), seeded("slip")(32))
     let calls = 0
