@@ -6,8 +6,9 @@
  *   2. verify the round's beacon once, then decrypt the whole batch through the production
  *      TlockDecrypter (mcl-wasm on one worker thread per core) and check every plaintext;
  *   3. the same decryption on one thread: mcl-wasm on a sample, noble (pure JS) on a sample;
- *   4. RSW at 2,048 bits: sequential squarings/s, solve + Wesolowski proof, the creator's
- *      trapdoor path, solution check, modulus proof check.
+ *   4. RSW at 2,048 bits: sequential squarings/s on OpenSSL (the solver's engine) and on JS
+ *      BigInt in the same run (rswRatio), solve + Wesolowski proof, the creator's trapdoor
+ *      path, solution check, modulus proof check.
  *
  * Figures vary with the machine's load (shared cores): the load average is printed first.
  * Last line: {"decryptPerSec", "pureJsDecryptPerSec", ...}.
@@ -17,6 +18,7 @@ import { availableParallelism, loadavg } from "node:os"
 import { Effect, Result } from "effect"
 import * as LocalBeacon from "../src/adapters/beacon/LocalBeacon.ts"
 import * as MclIbeOps from "../src/adapters/timelock/MclIbeOps.ts"
+import * as OpensslRswSquarings from "../src/adapters/timelock/OpensslRswSquarings.ts"
 import * as WorkerTlockDecrypter from "../src/adapters/timelock/WorkerTlockDecrypter.ts"
 import { signRound, verifyBeacon } from "../src/domain/timelock/BeaconVerification.ts"
 import { nobleIbeOps } from "../src/domain/timelock/Ibe.ts"
@@ -127,15 +129,39 @@ if (Result.isFailure(Rsw.verifyModulus(key.n, modulusProof, 2048))) throw new Er
 const verifyModulusMs = performance.now() - t0
 console.log(`RSW 2048-bit key ${keygenMs.toFixed(0)} ms; modulus proof (${Rsw.MODULUS_PROOF_ROUNDS} rounds) made in ${proveModulusMs.toFixed(0)} ms, checked in ${verifyModulusMs.toFixed(0)} ms (once per creator key)`)
 
-// bare squarings: the rate a solver (or an attacker) gets from BigInt on this machine
-const SQUARINGS = 1_000_000
-let v = Rsw.puzzleBase(key.n, 1, rnd(32))
-t0 = performance.now()
-const squareCpu = process.cpuUsage()
-for (let i = 0; i < SQUARINGS; i++) v = (v * v) % key.n
-const rswSquaringsPerSec = SQUARINGS / seconds(t0)
-const rswSquaringsPerCpuSec = SQUARINGS / cpuSeconds(squareCpu)
-if (v === 0n) throw new Error("unreachable")
+// bare squarings: the rate a solver (or an attacker) gets on this machine, from JS BigInt and
+// from OpenSSL (the solver's engine). Interleaved, three rounds each, median kept, so both see
+// the same neighbours; CPU time alongside.
+const squareBigInt = Rsw.bigintSquarings(key.n)
+const squareOpenssl = OpensslRswSquarings.make(key.n)
+if (squareOpenssl.engine !== "OpenSSL") throw new Error("OpenSSL squarings refused on this machine: the solver would fall back to BigInt")
+const chunk = OpensslRswSquarings.chunkFor(key.n)
+const base = Rsw.puzzleBase(key.n, 1, rnd(32))
+const rate = (square: Rsw.Squarings, total: number, step: number) => {
+  let v = base
+  const start = performance.now()
+  const cpu = process.cpuUsage()
+  for (let done = 0; done < total; done += step) v = square(v, step)
+  if (v === 0n) throw new Error("unreachable")
+  return { perSec: total / seconds(start), perCpuSec: total / cpuSeconds(cpu) }
+}
+const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
+const bigintRuns: Array<{ perSec: number; perCpuSec: number }> = []
+const opensslRuns: Array<{ perSec: number; perCpuSec: number }> = []
+for (let i = 0; i < 3; i++) {
+  bigintRuns.push(rate(squareBigInt, 300_000, 1000))
+  opensslRuns.push(rate(squareOpenssl, 1000 * chunk, chunk))
+}
+const rswBigIntSquaringsPerSec = median(bigintRuns.map((r) => r.perSec))
+const rswBigIntSquaringsPerCpuSec = median(bigintRuns.map((r) => r.perCpuSec))
+const rswSquaringsPerSec = median(opensslRuns.map((r) => r.perSec))
+const rswSquaringsPerCpuSec = median(opensslRuns.map((r) => r.perCpuSec))
+const rswRatio = rswSquaringsPerSec / rswBigIntSquaringsPerSec
+console.log(
+  `RSW squarings (2048-bit, 1 thread, median of 3 interleaved runs): OpenSSL ${fmt(rswSquaringsPerSec)}/s wall, ${fmt(rswSquaringsPerCpuSec)} per CPU-second ` +
+    `(${chunk} per call); BigInt ${fmt(rswBigIntSquaringsPerSec)}/s wall, ${fmt(rswBigIntSquaringsPerCpuSec)} per CPU-second; ratio ${rswRatio.toFixed(2)}× wall, ` +
+    `${(rswSquaringsPerCpuSec / rswBigIntSquaringsPerCpuSec).toFixed(2)}× CPU`
+)
 
 const T = 1_000_000
 t0 = performance.now()
@@ -143,7 +169,7 @@ const puzzle = Rsw.createPuzzle(key, T, encoder.encode(plaintexts[0] as string),
 const createMs = performance.now() - t0
 t0 = performance.now()
 const solveCpu = process.cpuUsage()
-const solution = Rsw.solvePuzzle(puzzle)
+const solution = Rsw.solvePuzzle(puzzle, undefined, undefined, squareOpenssl)
 const solveSeconds = seconds(t0)
 const solveCpuSeconds = cpuSeconds(solveCpu)
 t0 = performance.now()
@@ -152,14 +178,18 @@ const verifySolutionMs = performance.now() - t0
 if (Result.isFailure(opened) || decoder.decode(opened.success) !== plaintexts[0]) throw new Error("RSW puzzle did not open")
 // in CPU time: wall time on a loaded machine can even make the proof look free
 const proofOverhead = solveCpuSeconds * rswSquaringsPerCpuSec / T - 1
+const rswSolveSquaringsPerCpuSec = T / solveCpuSeconds
 console.log(
-  `RSW squarings: ${fmt(rswSquaringsPerSec)}/s wall, ${fmt(rswSquaringsPerCpuSec)} per CPU-second (2048-bit BigInt, 1 thread); puzzle of T = ${fmt(T)}: created in ${createMs.toFixed(1)} ms, ` +
-    `solved with proof in ${solveSeconds.toFixed(2)} s wall, ${solveCpuSeconds.toFixed(2)} s CPU (${(proofOverhead * 100).toFixed(1)}% CPU over bare squarings), checked + opened in ${verifySolutionMs.toFixed(1)} ms`
+  `RSW puzzle of T = ${fmt(T)} (solver on ${squareOpenssl.engine}): created in ${createMs.toFixed(1)} ms, ` +
+    `solved with proof in ${solveSeconds.toFixed(2)} s wall, ${solveCpuSeconds.toFixed(2)} s CPU (${(proofOverhead * 100).toFixed(1)}% CPU over bare OpenSSL squarings: ` +
+    `per-checkpoint calls and the proof's BigInt products; ${(rswSolveSquaringsPerCpuSec / rswBigIntSquaringsPerCpuSec).toFixed(2)}× bare BigInt per CPU-second), checked + opened in ${verifySolutionMs.toFixed(1)} ms`
 )
+// T for a 12 s lock against bare OpenSSL squarings (what an attacker has at least); our solve adds the proof
 const delay12 = Math.round(rswSquaringsPerCpuSec * 12)
+const solve12 = delay12 / rswSolveSquaringsPerCpuSec
 console.log(
-  `  → a puzzle locking for 12 s on an idle core has T ≈ ${fmt(delay12)}; one core solves ${(1 / 12).toFixed(3)} such puzzles/s, ` +
-    `${availableParallelism()} cores ${(availableParallelism() / 12).toFixed(2)}/s (≈ ${availableParallelism()} per 12 s batch)`
+  `  → a puzzle locking for 12 s on an idle core has T ≈ ${fmt(delay12)}; solving it with its proof takes ${solve12.toFixed(1)} s of one core: ` +
+    `one core solves ${(1 / solve12).toFixed(3)} such puzzles/s, ${availableParallelism()} cores ${(availableParallelism() / solve12).toFixed(2)}/s (≈ ${(availableParallelism() * 12 / solve12).toFixed(1)} per 12 s batch)`
 )
 
 console.log(
@@ -177,6 +207,10 @@ console.log(
     workers: availableParallelism(),
     rswSquaringsPerSec: Math.round(rswSquaringsPerSec),
     rswSquaringsPerCpuSec: Math.round(rswSquaringsPerCpuSec),
+    rswBigIntSquaringsPerSec: Math.round(rswBigIntSquaringsPerSec),
+    rswBigIntSquaringsPerCpuSec: Math.round(rswBigIntSquaringsPerCpuSec),
+    rswRatio: round3(rswRatio),
+    rswSolveSquaringsPerCpuSec: Math.round(rswSolveSquaringsPerCpuSec),
     rswSolveProofOverhead: round3(proofOverhead),
     rswCreateMs: round3(createMs),
     rswVerifySolutionMs: round3(verifySolutionMs),

@@ -382,22 +382,55 @@ export const challengePrime = (n: bigint, x: bigint, y: bigint, t: number): bigi
 export type SolveProgress = (done: number, total: number) => void
 
 /**
- * Solve by T sequential squarings, keeping every κ-th power, then build the Wesolowski proof
- * π = x^⌊2^T/ℓ⌋ from the checkpoints in T/κ + 2^(κ+1) multiplications (≈ 9% of T at
- * T = 10^6), with T/κ stored checkpoints.
+ * v ↦ v^(2^k) mod N for one fixed modulus N, k ≥ 0, v in [0, N): the solver's sequential
+ * squarings. Injected so an adapter can run them on a faster engine (OpenSSL); whatever runs
+ * them, the Wesolowski proof is what a verifier checks.
  */
-export const solvePuzzle = (puzzle: RswPuzzle, onProgress?: SolveProgress, progressEvery = 1 << 16): RswSolution => {
+export interface Squarings {
+  (v: bigint, k: number): bigint
+  /** Engine name, for logs and benchmarks. */
+  readonly engine: string
+  /** Fixed cost of one call, in BigInt multiplications mod N: it sets the checkpoint spacing. */
+  readonly callCost: number
+}
+
+/** The reference engine: k BigInt squarings, one at a time. */
+export const bigintSquarings = (n: bigint): Squarings =>
+  Object.assign((v: bigint, k: number) => {
+    let r = v
+    for (let i = 0; i < k; i++) r = (r * r) % n
+    return r
+  }, { engine: "BigInt", callCost: 0 })
+
+/**
+ * Solve by T sequential squarings, keeping every K-th power (the checkpoints C_j = x^(2^(Kj))),
+ * then build the Wesolowski proof π = x^⌊2^T/ℓ⌋ from them. `squarings` runs each K-squaring
+ * stretch (BigInt by default; the worker adapter passes OpenSSL's).
+ *
+ * ⌊2^T/ℓ⌋ = Σ_j b_j·2^(Kj) with K-bit digits b_j; cut each into c-bit windows d_(j,i), then
+ * π = Π_i (Π_j C_j^(d_(j,i)))^(2^(ci)): per window T/K bucket products and 2^(c+1) to combine
+ * the buckets, the windows joined Horner-style by c squarings each. With K = c (one window,
+ * the BigInt engine's choice) that is T/κ + 2^(κ+1) multiplications, ≈ 9% of T at T = 10^6;
+ * an engine with a fixed cost per call (OpenSSL) gets longer stretches and several windows.
+ */
+export const solvePuzzle = (
+  puzzle: RswPuzzle,
+  onProgress?: SolveProgress,
+  progressEvery = 1 << 16,
+  squarings: Squarings = bigintSquarings(puzzle.n)
+): RswSolution => {
   const { n, t } = puzzle
   const x = puzzleBase(n, t, puzzle.seed)
-  const kappa = proofWindow(t)
+  const { spacing, window } = proofPlan(t, squarings.callCost)
   const checkpoints: Array<bigint> = []
   let v = x
   let done = 0
   let nextReport = progressEvery
   while (done < t) {
     checkpoints.push(v)
-    const end = Math.min(t, done + kappa)
-    for (; done < end; done++) v = (v * v) % n
+    const stretch = Math.min(spacing, t - done)
+    v = squarings(v, stretch)
+    done += stretch
     if (onProgress !== undefined && done >= nextReport) {
       onProgress(done, t)
       nextReport += progressEvery
@@ -405,38 +438,69 @@ export const solvePuzzle = (puzzle: RswPuzzle, onProgress?: SolveProgress, progr
   }
   const y = abs(v, n)
   const l = challengePrime(n, x, y, t)
-  // ⌊2^T/ℓ⌋ = Σ_j b_j·2^(κj), b_j = ⌊2^(T−κj)/ℓ⌋ mod 2^κ = ⌊2^κ·(2^(T−κ(j+1)) mod ℓ)/ℓ⌋ while
-  // T−κ(j+1) ≥ 0; π = Π_j C_j^(b_j) with C_j = x^(2^(κj)) the checkpoints. Bucket C_j by b_j.
-  const K = BigInt(kappa)
+  // b_j = ⌊2^(T−Kj)/ℓ⌋ mod 2^K = ⌊2^K·(2^(T−K(j+1)) mod ℓ)/ℓ⌋ while T−K(j+1) ≥ 0.
+  const K = BigInt(spacing)
   const mask = (1n << K) - 1n
-  const buckets = new Array<bigint>(1 << kappa).fill(1n)
+  const digits = new Array<bigint>(checkpoints.length)
   const step = (1n << K) % l
-  let rem: bigint | undefined // 2^(T−κ(j+1)) mod ℓ, walked from the top checkpoint down
+  let rem: bigint | undefined // 2^(T−K(j+1)) mod ℓ, walked from the top checkpoint down
   for (let j = checkpoints.length - 1; j >= 0; j--) {
-    const e = t - kappa * j
-    let b: bigint
-    if (e - kappa < 0) {
-      b = ((1n << BigInt(e)) / l) & mask
+    const e = t - spacing * j
+    if (e - spacing < 0) {
+      digits[j] = ((1n << BigInt(e)) / l) & mask
     } else {
-      rem = rem === undefined ? modPow(2n, BigInt(e - kappa), l) : (rem * step) % l
-      b = (rem << K) / l
+      rem = rem === undefined ? modPow(2n, BigInt(e - spacing), l) : (rem * step) % l
+      digits[j] = (rem << K) / l
     }
-    if (b !== 0n) buckets[Number(b)] = ((buckets[Number(b)] as bigint) * (checkpoints[j] as bigint)) % n
   }
-  // Π_b Y_b^b with 2·2^κ multiplications: running products from the top bucket down.
-  let running = 1n
+  const windows = Math.ceil(spacing / window)
+  const windowMask = (1n << BigInt(window)) - 1n
+  const buckets = new Array<bigint>(1 << window)
   let proof = 1n
-  for (let b = buckets.length - 1; b >= 1; b--) {
-    running = (running * (buckets[b] as bigint)) % n
-    proof = (proof * running) % n
+  for (let i = windows - 1; i >= 0; i--) {
+    if (i < windows - 1) proof = squarings(proof, window)
+    // Π_j C_j^(d_(j,i)): bucket C_j by its digit, then Π_d Y_d^d by running products from the top.
+    buckets.fill(1n)
+    const shift = BigInt(window * i)
+    for (let j = 0; j < checkpoints.length; j++) {
+      const d = Number(((digits[j] as bigint) >> shift) & windowMask)
+      if (d !== 0) buckets[d] = ((buckets[d] as bigint) * (checkpoints[j] as bigint)) % n
+    }
+    let running = 1n
+    let part = 1n
+    for (let d = buckets.length - 1; d >= 1; d--) {
+      const bucket = buckets[d] as bigint
+      if (bucket !== 1n) running = (running * bucket) % n
+      if (running !== 1n) part = (part * running) % n
+    }
+    proof = (proof * part) % n
   }
   return { y, proof: abs(proof, n) }
 }
 
-/** Checkpoint spacing κ minimising the proof's T/κ bucket products plus 2^(κ+1) final products. */
-const proofWindow = (t: number): number => {
-  let best = 1
-  for (let k = 1; k <= 20; k++) if (t / k + 2 ** (k + 1) < t / best + 2 ** (best + 1)) best = k
+/**
+ * Checkpoint spacing K and window c minimising the solve's extra work, in multiplications: T/K
+ * engine calls at `callCost` each, T/K·⌈K/c⌉ bucket products, ⌈K/c⌉·2^(c+1) to combine buckets
+ * (and ⌈K/c⌉ calls to join windows). With `callCost` 0 the best is one window, K = c.
+ */
+const proofPlan = (t: number, callCost: number): { readonly spacing: number; readonly window: number } => {
+  const cost = (k: number, c: number) => {
+    const calls = Math.ceil(t / k)
+    const windows = Math.ceil(k / c)
+    return calls * callCost + calls * windows + windows * (2 ** (c + 1) + callCost)
+  }
+  let best = { spacing: 1, window: 1 }
+  let bestCost = cost(1, 1)
+  const maxSpacing = callCost === 0 ? 20 : 4096
+  for (let k = 1; k <= maxSpacing; k++) {
+    for (let c = 1; c <= Math.min(k, 20); c++) {
+      const v = cost(k, c)
+      if (v < bestCost) {
+        best = { spacing: k, window: c }
+        bestCost = v
+      }
+    }
+  }
   return best
 }
 
