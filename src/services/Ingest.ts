@@ -56,9 +56,10 @@ export interface IngestOptions {
   /** Senders not rate limited (the instance's own key). */
   readonly exemptSenders: ReadonlyArray<string>
   /**
-   * Check signatures through the verifier's `verifyMany` (node:crypto: on libuv's thread
-   * pool, so on the other cores) rather than on the event loop. Default: when the process
-   * may run on more than one core; with a single core the hand-off only costs.
+   * Check signatures through the verifier's `verifyMany` (libsodium: on its worker pool;
+   * node:crypto: on libuv's thread pool; either way on the other cores) rather than on the
+   * event loop. Default: when the process may run on more than one core; with a single core
+   * the hand-off only costs.
    */
   readonly verifyOffThread: boolean
 }
