@@ -92,7 +92,7 @@ const main = Effect.gen(function*() {
   console.log(`node:crypto one thread: ${spread(node)}`)
   console.log(`sodium one thread:      ${spread(sodium)}`)
   for (const chunk of CHUNKS) console.log(`pool, chunk ${chunk}: ${spread(poolRates[chunk] as Array<number>)}`)
-  console.log(`hand-off per chunk: ${spread(handOff)} µs`)
+  console.log(`hand-off per chunk: median ${median(handOff).toFixed(1)} µs, min ${Math.min(...handOff).toFixed(1)}, max ${Math.max(...handOff).toFixed(1)}`)
   return {
     nodeVerifyPerSec,
     sodiumVerifyPerSec,

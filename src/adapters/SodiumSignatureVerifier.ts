@@ -44,25 +44,44 @@ interface Pending {
   readonly reject: (error: unknown) => void
 }
 
-// Workers with their outstanding batches; a batch goes to the one with the fewest queued.
+// Workers with their outstanding batches; a batch goes to the one with the fewest queued. A
+// worker with nothing outstanding is unref'd, so an idle pool does not keep the process alive;
+// a worker that dies fails what it had (a defect for the callers) and is replaced.
 const makePool = (size: number) => {
   const url = new URL("./SodiumEd25519Worker.ts", import.meta.url)
-  const pending = new Map<number, Pending>()
+  let closing = false
   let next = 0
-  const workers = Array.from({ length: size }, () => {
-    const w = { worker: new Worker(url), load: 0 }
-    w.worker.unref() // an idle pool must not keep the process alive
-    w.worker.on("message", ({ id, answers }: { id: number; answers: ArrayBuffer }) => {
-      w.load--
-      const p = pending.get(id)
-      pending.delete(id)
+  interface Slot {
+    worker: Worker
+    load: number
+    readonly pending: Map<number, Pending>
+  }
+  const spawn = (slot: Slot) => {
+    const worker = new Worker(url)
+    worker.unref()
+    worker.on("message", ({ id, answers }: { id: number; answers: ArrayBuffer }) => {
+      if (--slot.load === 0) worker.unref()
+      const p = slot.pending.get(id)
+      slot.pending.delete(id)
       p?.resolve(new Uint8Array(answers))
     })
-    w.worker.on("error", (error) => {
-      for (const p of pending.values()) p.reject(error)
-      pending.clear()
+    const fail = (error: unknown) => {
+      for (const p of slot.pending.values()) p.reject(error)
+      slot.pending.clear()
+      slot.load = 0
+    }
+    worker.on("error", fail)
+    worker.on("exit", (code) => {
+      if (closing) return
+      fail(new Error(`Ed25519 worker exited with code ${code}`))
+      spawn(slot)
     })
-    return w
+    slot.worker = worker
+  }
+  const workers: Array<Slot> = Array.from({ length: size }, () => {
+    const slot = { load: 0, pending: new Map<number, Pending>() } as Omit<Slot, "worker"> as Slot
+    spawn(slot)
+    return slot
   })
   const run = (requests: ReadonlyArray<VerifyRequest>, keys: ReadonlyArray<Buffer>): Promise<Uint8Array> => {
     let total = 0
@@ -80,14 +99,17 @@ const makePool = (size: number) => {
     })
     let target = workers[0] as (typeof workers)[number]
     for (const w of workers) if (w.load < target.load) target = w
-    target.load++
+    if (target.load++ === 0) target.worker.ref()
     const id = next++
     return new Promise((resolve, reject) => {
-      pending.set(id, { resolve, reject })
+      target.pending.set(id, { resolve, reject })
       target.worker.postMessage({ id, count: requests.length, buffer }, [buffer])
     })
   }
-  const close = () => Promise.all(workers.map((w) => w.worker.terminate())).then(() => undefined)
+  const close = () => {
+    closing = true
+    return Promise.all(workers.map((w) => w.worker.terminate())).then(() => undefined)
+  }
   return { run, close }
 }
 
