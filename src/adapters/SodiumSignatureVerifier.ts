@@ -56,8 +56,8 @@ const makePool = (size: number) => {
     load: number
     readonly pending: Map<number, Pending>
   }
-  const spawn = (slot: Slot) => {
-    const worker = new Worker(url)
+  const wire = (slot: Slot) => {
+    const worker = slot.worker
     worker.unref()
     worker.on("message", ({ id, answers }: { id: number; answers: ArrayBuffer }) => {
       if (--slot.load === 0) worker.unref()
@@ -74,13 +74,13 @@ const makePool = (size: number) => {
     worker.on("exit", (code) => {
       if (closing) return
       fail(new Error(`Ed25519 worker exited with code ${code}`))
-      spawn(slot)
+      slot.worker = new Worker(url)
+      wire(slot)
     })
-    slot.worker = worker
   }
   const workers: Array<Slot> = Array.from({ length: size }, () => {
-    const slot = { load: 0, pending: new Map<number, Pending>() } as Omit<Slot, "worker"> as Slot
-    spawn(slot)
+    const slot: Slot = { worker: new Worker(url), load: 0, pending: new Map() }
+    wire(slot)
     return slot
   })
   const run = (requests: ReadonlyArray<VerifyRequest>, keys: ReadonlyArray<Buffer>): Promise<Uint8Array> => {
