@@ -4,9 +4,15 @@
  * - bareVerifyPerSec: `crypto.verify(null, msg, key, sig)` on one thread with pre-parsed
  *   KeyObjects, over the very 48-byte signing inputs ("causeway/v1/msg\0" || id) of the
  *   envelopes the pipeline then ingests.
+ * - engineVerifyPerSec: the verification engine the pipeline runs (BENCH_VERIFIER: "sodium",
+ *   libsodium, the default and what src/main.ts wires; or "node"), bare, on one thread, over
+ *   the same inputs, interleaved with the peer.
  * - pipelinePerSec: N pre-signed envelopes (JSON-parsed, untimed) through `Ingest.submitMany`
- *   in batches, over SqliteCausalLog (temp file, WAL, synchronous=FULL) and the node:crypto
+ *   in batches, over SqliteCausalLog (temp file, WAL, synchronous=FULL) and that engine's
  *   verifier: decode, checks, signature, writer, append, fsync, acknowledgment.
+ * - nonSignatureUsPerMessage: wall µs per message of the same pipeline with signatures off (a
+ *   verifier that accepts everything, on the event loop): decode, checks, writer, append,
+ *   fsync, acknowledgment, all on one thread.
  * - httpBatchPerSec: the same envelopes as JSON arrays POSTed to /v1/messages of the server
  *   `appLayer` starts; the client runs in a worker thread (the other core) with pre-built
  *   bodies, one request in flight. null (with the reason printed) when appLayer serves no HTTP.
@@ -14,7 +20,11 @@
  * Each round interleaves peer and pipeline (the peer verifies a group's signatures, then the
  * pipeline ingests that group) so load from other processes hits both alike; each figure is
  * the median of the measured rounds, with min, max and each round's CPU share printed. The
- * last line is one JSON object: {"pipelinePerSec","httpBatchPerSec","bareVerifyPerSec","ratio"}.
+ * last line is one JSON object: {"pipelinePerSec","httpBatchPerSec","bareVerifyPerSec","ratio",
+ * "engine","engineVerifyPerSec","engineRatio","nonSignatureUsPerMessage","nonSignatureCpuUsPerMessage",
+ * "httpRatio"} (ratio:
+ * pipeline / bare node:crypto; engineRatio: engine / bare node:crypto; httpRatio: HTTP batch /
+ * pipeline).
  *
  * The pipeline runs as the server does: Ingest.defaultOptions, so signatures are checked on
  * libuv's thread pool when the process may use more than one core (`verifyOffThread`), and the
@@ -24,7 +34,7 @@
  * Env: BENCH_N (envelopes, default 20000), BENCH_BATCH (512), BENCH_SENDERS (256),
  * BENCH_ROUNDS (3), BENCH_PROFILE=1 for one extra instrumented round with a time breakdown,
  * BENCH_HTTP=0 to skip the HTTP rounds (for CPU profiles of the in-process path),
- * BENCH_OFF_THREAD=1|0 to force `verifyOffThread` either way.
+ * BENCH_OFF_THREAD=1|0 to force `verifyOffThread` either way, BENCH_VERIFIER=sodium|node.
  */
 import { threadPoolSize } from "../src/cli/ThreadPool.ts"
 import { verify as cryptoVerify } from "node:crypto"
@@ -34,13 +44,14 @@ import { connect, createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Worker } from "node:worker_threads"
-import { Effect, Layer, ManagedRuntime, Result } from "effect"
+import { Effect, Layer, ManagedRuntime, Result, type Scope } from "effect"
 import * as NodeCryptoSignatureVerifier from "../src/adapters/NodeCryptoSignatureVerifier.ts"
+import * as SodiumSignatureVerifier from "../src/adapters/SodiumSignatureVerifier.ts"
 import * as SqliteCausalLog from "../src/adapters/SqliteCausalLog.ts"
 import { defaultServeConfig } from "../src/Config.ts"
 import { appLayer } from "../src/main.ts"
 import { CausalLog } from "../src/ports/CausalLog.ts"
-import { SignatureVerifier } from "../src/ports/SignatureVerifier.ts"
+import { SignatureVerifier, type SignatureVerifierService } from "../src/ports/SignatureVerifier.ts"
 import * as Ingest from "../src/services/Ingest.ts"
 import { type SignedEnvelope, benchSender, orderStream } from "./support/signedEnvelopes.ts"
 import { fmt, median, spread } from "./support/stats.ts"
@@ -52,6 +63,13 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const PROFILE = process.env.BENCH_PROFILE === "1"
 const HTTP = process.env.BENCH_HTTP !== "0"
 const GROUP = 4 // batches per interleaving step
+const ENGINE = process.env.BENCH_VERIFIER === "node" ? "node" : "sodium"
+// The engine's verifier as ingest gets it (sodium: with its worker pool).
+const engineVerifier: Effect.Effect<SignatureVerifierService, never, Scope.Scope> = ENGINE === "node"
+  ? Effect.sync(() => NodeCryptoSignatureVerifier.make())
+  : SodiumSignatureVerifier.make()
+// Signatures off: every signature counts as valid (only for measuring the rest of the path).
+const acceptAll: SignatureVerifierService = { verify: () => true, verifyMany: (rs) => Effect.succeed(rs.map(() => true)) }
 const OPTIONS: Ingest.IngestOptions = {
   ...Ingest.defaultOptions,
   verifyOffThread: process.env.BENCH_OFF_THREAD === undefined ? Ingest.defaultOptions.verifyOffThread : process.env.BENCH_OFF_THREAD === "1"
@@ -77,7 +95,8 @@ console.log(
     `${Math.ceil(N / SENDERS)} msgs per sender, so the limit never bites); batches of ${BATCH} per submitMany, one at a time`
 )
 console.log(
-  `signatures: ${OPTIONS.verifyOffThread ? `off the event loop, on libuv's thread pool (UV_THREADPOOL_SIZE ${threadPoolSize})` : "on the event loop"}; ` +
+  `signatures: engine ${ENGINE === "sodium" ? "libsodium (sodium-native)" : "node:crypto"}, ` +
+    `${OPTIONS.verifyOffThread ? (ENGINE === "sodium" ? `off the event loop, on a worker pool of ${availableParallelism()}` : `off the event loop, on libuv's thread pool (UV_THREADPOOL_SIZE ${threadPoolSize})`) : "on the event loop"}; ` +
     `this process may run on ${availableParallelism()} core(s)`
 )
 
@@ -95,6 +114,17 @@ const bareVerify = (from: number, to: number): number => {
   return performance.now() - start
 }
 
+// The engine, bare: its one-thread `verify` over the same inputs (hex key in, as ingest calls it).
+const engineInline: SignatureVerifierService = ENGINE === "node" ? NodeCryptoSignatureVerifier.make() : Effect.runSync(Effect.scoped(SodiumSignatureVerifier.make({ workers: 0 })))
+const engineVerify = (from: number, to: number): number => {
+  const start = performance.now()
+  for (let i = from; i < to; i++) {
+    const s = signed[i] as SignedEnvelope
+    if (!engineInline.verify("ed25519", s.sender.publicHex, s.signed, s.sig)) throw new Error("engine verify: a signature did not verify")
+  }
+  return performance.now() - start
+}
+
 // ---------------------------------------------------------------------------------------
 // The pipeline, in process
 // ---------------------------------------------------------------------------------------
@@ -106,9 +136,11 @@ interface Probe {
   appended: number
 }
 
-const pipelineLayer = (path: string, probe: Probe | undefined) => {
+type Mode = "signatures" | "no-signatures"
+
+const pipelineLayer = (path: string, probe: Probe | undefined, mode: Mode) => {
   const log = SqliteCausalLog.layer({ path, synchronous: "FULL" })
-  const verifier = NodeCryptoSignatureVerifier.layer
+  const verifier = mode === "no-signatures" ? Layer.succeed(SignatureVerifier, acceptAll) : Layer.effect(SignatureVerifier, engineVerifier)
   const storage = probe === undefined
     ? Layer.mergeAll(log, verifier)
     : Layer.mergeAll(
@@ -130,8 +162,7 @@ const pipelineLayer = (path: string, probe: Probe | undefined) => {
             })
         }))
       ),
-      Layer.succeed(SignatureVerifier, (() => {
-        const inner = NodeCryptoSignatureVerifier.make()
+      Layer.effect(SignatureVerifier, Effect.map(engineVerifier, (inner): SignatureVerifierService => {
         let inFlight = 0
         let busySince = 0
         return {
@@ -152,13 +183,15 @@ const pipelineLayer = (path: string, probe: Probe | undefined) => {
               })))
             })
         }
-      })())
+      }))
     )
-  return Ingest.layer(OPTIONS).pipe(Layer.provideMerge(storage))
+  const options = mode === "no-signatures" ? { ...OPTIONS, verifyOffThread: false } : OPTIONS
+  return Ingest.layer(options).pipe(Layer.provideMerge(storage))
 }
 
 interface Round {
   readonly bareVerifyPerSec: number
+  readonly engineVerifyPerSec: number
   readonly pipelinePerSec: number
   /** CPU seconds per wall second while each ran: below 1 means the process waited (other load, or fsync). */
   readonly bareCpu: number
@@ -173,10 +206,10 @@ interface Round {
  * GROUP batches, the peer verifies the same envelopes' signatures; each side's time is summed,
  * so both rates are taken over the same stretch of machine load.
  */
-const round = async (probe?: Probe): Promise<Round> => {
+const round = async (probe?: Probe, mode: Mode = "signatures"): Promise<Round> => {
   const dir = mkdtempSync(join(tmpdir(), "causeway-bench-ingest-"))
   const values: Array<unknown> = texts.map((x) => JSON.parse(x)) // as an HTTP body would arrive: untimed
-  const rt = ManagedRuntime.make(pipelineLayer(join(dir, "log.sqlite"), probe))
+  const rt = ManagedRuntime.make(pipelineLayer(join(dir, "log.sqlite"), probe, mode))
   try {
     const ingest = await rt.runPromise(Effect.gen(function*() {
       return yield* Ingest.Ingest
@@ -184,6 +217,7 @@ const round = async (probe?: Probe): Promise<Round> => {
     const rejected: Record<string, number> = {}
     let accepted = 0
     let bareMs = 0
+    let engineMs = 0
     let bareCpuMs = 0
     let pipeMs = 0
     let pipeCpuMs = 0
@@ -197,6 +231,7 @@ const round = async (probe?: Probe): Promise<Round> => {
       let c = cpuMs()
       bareMs += bareVerify(g, end)
       bareCpuMs += cpuMs() - c
+      engineMs += engineVerify(g, end)
       c = cpuMs()
       const start = performance.now()
       for (let i = g; i < end; i += BATCH) {
@@ -211,6 +246,7 @@ const round = async (probe?: Probe): Promise<Round> => {
     }
     return {
       bareVerifyPerSec: values.length / (bareMs / 1000),
+      engineVerifyPerSec: values.length / (engineMs / 1000),
       pipelinePerSec: accepted / (pipeMs / 1000),
       bareCpu: bareCpuMs / bareMs,
       pipelineCpu: pipeCpuMs / pipeMs,
@@ -316,17 +352,32 @@ const main = async () => {
   console.log(`warm-up round: bare ${fmt(warm.bareVerifyPerSec)}/s, pipeline ${fmt(warm.pipelinePerSec)}/s (discarded)`)
 
   const bare: Array<number> = []
+  const engine: Array<number> = []
   const pipe: Array<number> = []
+  const noSig: Array<number> = []
+  const noSigCpu: Array<number> = []
   for (let r = 1; r <= ROUNDS; r++) {
     const p = await round()
     bare.push(p.bareVerifyPerSec)
+    engine.push(p.engineVerifyPerSec)
     pipe.push(p.pipelinePerSec)
     const rej = Object.entries(p.rejected).map(([k, v]) => `${k}=${v}`).join(" ")
     console.log(
       `round ${r}: bare verify ${fmt(p.bareVerifyPerSec)}/s (cpu ${p.bareCpu.toFixed(2)}) | pipeline ${fmt(p.pipelinePerSec)}/s ` +
-        `(${fmt(p.accepted)} accepted in ${fmt(p.pipelineMs)} ms, cpu ${p.pipelineCpu.toFixed(2)}${rej ? `, rejected ${rej}` : ""}) | ratio ${(p.pipelinePerSec / p.bareVerifyPerSec).toFixed(3)}`
+        `(${fmt(p.accepted)} accepted in ${fmt(p.pipelineMs)} ms, cpu ${p.pipelineCpu.toFixed(2)}${rej ? `, rejected ${rej}` : ""}) | ratio ${(p.pipelinePerSec / p.bareVerifyPerSec).toFixed(3)}` +
+        ` | engine ${ENGINE} bare ${fmt(p.engineVerifyPerSec)}/s`
     )
     if (p.accepted !== N) throw new Error(`pipeline accepted ${p.accepted} of ${N}: the bench's envelopes are wrong`)
+  }
+  for (let r = 1; r <= ROUNDS; r++) {
+    const p = await round(undefined, "no-signatures")
+    if (p.accepted !== N) throw new Error(`pipeline without signatures accepted ${p.accepted} of ${N}`)
+    noSig.push(p.pipelineMs * 1000 / N)
+    noSigCpu.push(p.pipelineMs * p.pipelineCpu * 1000 / N)
+    console.log(
+      `signatures off, round ${r}: ${(p.pipelineMs * 1000 / N).toFixed(1)} µs per message (${fmt(p.pipelinePerSec)}/s, cpu ${p.pipelineCpu.toFixed(2)}: ` +
+        `${(p.pipelineMs * p.pipelineCpu * 1000 / N).toFixed(1)} µs of CPU per message, all threads)`
+    )
   }
 
   if (PROFILE) {
@@ -365,14 +416,28 @@ const main = async () => {
   const pipelinePerSec = Math.round(median(pipe))
   const httpBatchPerSec = http.length > 0 ? Math.round(median(http)) : null
   const ratio = Number((pipelinePerSec / bareVerifyPerSec).toFixed(3))
+  const engineVerifyPerSec = Math.round(median(engine))
+  const engineRatio = Number((engineVerifyPerSec / bareVerifyPerSec).toFixed(3))
+  const nonSignatureUsPerMessage = Number(median(noSig).toFixed(1))
+  // CPU time of the process (every thread: event loop, GC, SQLite's fsync wait excluded) per
+  // message: less sensitive than wall time to other processes taking the cores.
+  const nonSignatureCpuUsPerMessage = Number(median(noSigCpu).toFixed(1))
+  const httpRatio = httpBatchPerSec === null ? null : Number((httpBatchPerSec / pipelinePerSec).toFixed(3))
   const pairedRatios = pipe.map((p, i) => p / (bare[i] as number))
   console.log(`bare verify (peer): ${spread(bare)}`)
+  console.log(`engine ${ENGINE} bare:  ${spread(engine)}`)
   console.log(`pipeline:           ${spread(pipe)}`)
+  console.log(`signatures off:     µs per message: median ${median(noSig).toFixed(1)}, min ${Math.min(...noSig).toFixed(1)}, max ${Math.max(...noSig).toFixed(1)}`)
   if (http.length > 0) console.log(`http batch:         ${spread(http)}`)
   console.log(
     `ratio pipeline/bare = ${ratio} (per-round ratios ${pairedRatios.map((x) => x.toFixed(3)).join(", ")}); target >= 0.7: ${ratio >= 0.7 ? "MET" : "MISSED"}`
   )
-  console.log(JSON.stringify({ pipelinePerSec, httpBatchPerSec, bareVerifyPerSec, ratio }))
+  console.log(
+    `ratio pipeline/bare = ${ratio} (target >= 2.5: ${ratio >= 2.5 ? "MET" : "MISSED"}); engine/bare = ${engineRatio}; ` +
+      `signatures off ${nonSignatureUsPerMessage} µs/message (target <= 20: ${nonSignatureUsPerMessage <= 20 ? "MET" : "MISSED"}); ` +
+      `http/pipeline = ${httpRatio ?? "n/a"} (target >= 0.85: ${httpRatio !== null && httpRatio >= 0.85 ? "MET" : "MISSED"})`
+  )
+  console.log(JSON.stringify({ pipelinePerSec, httpBatchPerSec, bareVerifyPerSec, ratio, engine: ENGINE, engineVerifyPerSec, engineRatio, nonSignatureUsPerMessage, nonSignatureCpuUsPerMessage, httpRatio }))
 }
 
 await main()

@@ -15,7 +15,7 @@ import * as InstanceKeyFile from "./adapters/InstanceKeyFile.ts"
 import * as ConnectingProbeServer from "./adapters/kafka/ConnectingProbeServer.ts"
 import * as KafkaCausalLog from "./adapters/kafka/KafkaCausalLog.ts"
 import * as KafkaLeaderElection from "./adapters/kafka/KafkaLeaderElection.ts"
-import * as NodeCryptoSignatureVerifier from "./adapters/NodeCryptoSignatureVerifier.ts"
+import * as SodiumSignatureVerifier from "./adapters/SodiumSignatureVerifier.ts"
 import * as SqliteCausalLog from "./adapters/SqliteCausalLog.ts"
 import * as SqliteProjectionStore from "./adapters/SqliteProjectionStore.ts"
 import * as WorkerRswModulusChecker from "./adapters/timelock/WorkerRswModulusChecker.ts"
@@ -231,7 +231,7 @@ export const coreLayer = (
   const storage = Layer.mergeAll(
     logLayer(config),
     SqliteProjectionStore.layer(snapshotPath(config.dataDir)),
-    NodeCryptoSignatureVerifier.layer,
+    SodiumSignatureVerifier.layer,
     Layer.succeed(ChainObservers, chainObservers(config)),
     Layer.succeed(ClusterAdmin, config.clusterAdmin)
   ).pipe(Layer.provideMerge(instanceKeyLayer(config)))

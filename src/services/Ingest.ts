@@ -19,19 +19,10 @@ import { Clock, Context, Deferred, Effect, Exit, Fiber, Layer, Metric, Queue, Re
 import { LRUCache } from "lru-cache"
 import { type Candidate, type TextSha256, admit } from "../domain/Admission.ts"
 import { signingBytes } from "../domain/Envelope.ts"
-import { isAboveDependencies, isTooFarAhead, receive } from "../domain/Lamport.ts"
+import { type AdmissionPolicy, decide } from "../domain/AdmissionDecider.ts"
 import type { MessageId } from "../domain/Primitives.ts"
-import {
-  DuplicateMessage,
-  InvalidLamport,
-  InvalidSignature,
-  NonceReplayed,
-  NotAuthorized,
-  RateLimited,
-  type Rejection,
-  UnknownDependencies
-} from "../domain/Rejection.ts"
-import { type TokenBucket, type TokenBucketPolicy, take } from "../domain/TokenBucket.ts"
+import { InvalidSignature, NotAuthorized, type Rejection, UnknownDependencies } from "../domain/Rejection.ts"
+import type { TokenBucket, TokenBucketPolicy } from "../domain/TokenBucket.ts"
 import { CausalLog, type CausalLogError, type NewRecord, type RecordRef } from "../ports/CausalLog.ts"
 import { AdmissionGuard } from "../ports/AdmissionGuard.ts"
 import { AuthorityView } from "../ports/InstanceKey.ts"
@@ -65,9 +56,10 @@ export interface IngestOptions {
   /** Senders not rate limited (the instance's own key). */
   readonly exemptSenders: ReadonlyArray<string>
   /**
-   * Check signatures through the verifier's `verifyMany` (node:crypto: on libuv's thread
-   * pool, so on the other cores) rather than on the event loop. Default: when the process
-   * may run on more than one core; with a single core the hand-off only costs.
+   * Check signatures through the verifier's `verifyMany` (libsodium: on its worker pool;
+   * node:crypto: on libuv's thread pool; either way on the other cores) rather than on the
+   * event loop. Default: when the process may run on more than one core; with a single core
+   * the hand-off only costs.
    */
   readonly verifyOffThread: boolean
 }
@@ -140,7 +132,13 @@ export const make = (options: IngestOptions = defaultOptions) =>
     const verifier = yield* SignatureVerifier
     const authorityView = yield* AuthorityView
     const guard = yield* AdmissionGuard
-    const exempt = new Set(options.exemptSenders)
+    const policy: AdmissionPolicy = {
+      maxLamportAhead: options.maxLamportAhead,
+      rate: options.rate,
+      pendingLimit: options.pendingLimit,
+      pendingTimeoutMs: options.pendingTimeoutMs,
+      exempt: new Set(options.exemptSenders)
+    }
     const queue = yield* Queue.unbounded<Work>()
 
     // Writer-owned state.
@@ -225,69 +223,48 @@ export const make = (options: IngestOptions = defaultOptions) =>
 
       const inBatch = new Map<string, RecordRef>()
       const batchNonces = new Map<string, number>()
-      let batchClock = clock
+      const asked = new Set<string>()
+      const state = {
+        clock,
+        highestNonce: { get: (s: string) => batchNonces.get(s) ?? nonces.get(s), has: (s: string) => batchNonces.has(s) || nonces.has(s) },
+        buckets,
+        accepted: inBatch,
+        logged: { get: (id: string) => refs.get(id) ?? recent.get(id), has: (id: string) => refs.has(id) || recent.has(id) },
+        asked,
+        batchIds,
+        held: held.size
+      }
       const take1: Array<Job> = []
       const records: Array<NewRecord> = []
       for (const job of jobs) {
         const { envelope: e, id, body } = job.candidate
-        if (inBatch.has(id)) {
-          yield* reject(job, new DuplicateMessage({ reason: `message ${id} is already in the log`, id }))
-          continue
+        state.held = held.size
+        let decision = decide({ envelope: e, id, charged: job.charged }, state, policy, now)
+        while (decision._tag === "LookupNeeded") {
+          for (const [found, ref] of yield* log.lookup(decision.ids)) refs.set(found, ref)
+          for (const asking of decision.ids) asked.add(asking)
+          decision = decide({ envelope: e, id, charged: job.charged }, state, policy, now)
         }
-        const highest = batchNonces.get(e.sender) ?? (nonces.get(e.sender) as number)
-        if (e.nonce <= highest) {
-          // A message in the log has a nonce at or below its sender's highest (that table is
-          // the log's maximum), so only a message that fails the nonce rule can be a
-          // duplicate: the store is asked which of the two it is here, not for every message.
-          // The log's unique index on id stays the backstop.
-          const logged = recent.has(id) || refs.has(id) || (yield* log.lookup([id])).has(id)
-          yield* reject(
-            job,
-            logged
-              ? new DuplicateMessage({ reason: `message ${id} is already in the log`, id })
-              : new NonceReplayed({ reason: `nonce ${e.nonce} is not above the sender's highest accepted nonce ${highest}`, nonce: e.nonce, highest })
-          )
-          continue
+        if (decision.charge !== undefined) {
+          buckets.set(decision.charge.sender, decision.charge.bucket)
+          if (decision.charge.charged) job.charged = true
         }
-        if (!job.charged && !exempt.has(e.sender)) {
-          const t = take(buckets.get(e.sender), now, options.rate)
-          buckets.set(e.sender, t.bucket)
-          if (!t.ok) {
-            yield* reject(job, new RateLimited({ reason: `sender exceeds ${options.rate.ratePerSec} messages/s (burst ${options.rate.burst})`, retryAfterMs: t.retryAfterMs }))
-            continue
-          }
-          job.charged = true
+        switch (decision._tag) {
+          case "Rejected":
+            yield* reject(job, decision.rejection)
+            break
+          case "Held":
+            hold(job, decision.missing, now)
+            break
+          case "Accepted":
+            inBatch.set(id, { offset: -1, lamport: e.lamport })
+            batchNonces.set(e.sender, e.nonce)
+            state.clock = decision.clock
+            take1.push(job)
+            records.push({ id, lamport: e.lamport, type: e.type, sender: e.sender, nonce: e.nonce, deps: e.deps, body })
         }
-        if (isTooFarAhead(e.lamport, batchClock, options.maxLamportAhead)) {
-          yield* reject(job, new InvalidLamport({ reason: `lamport ${e.lamport} is more than ${options.maxLamportAhead} ahead of this instance's clock ${batchClock}` }))
-          continue
-        }
-        let missing = e.deps.filter((d) => !inBatch.has(d) && !refs.has(d))
-        if (missing.some((d) => batchIds.has(d))) {
-          // It names a message of this batch that was not accepted: that one may still be in
-          // the log (a duplicate), so the store decides after all.
-          for (const [id, ref] of yield* log.lookup(missing)) refs.set(id, ref)
-          missing = missing.filter((d) => !refs.has(d))
-        }
-        if (missing.length > 0) {
-          if (held.size >= options.pendingLimit) {
-            yield* reject(job, new RateLimited({ reason: `${held.size} messages already wait for dependencies`, retryAfterMs: options.pendingTimeoutMs }))
-          } else {
-            hold(job, missing, now)
-          }
-          continue
-        }
-        const depLamports = e.deps.map((d) => (inBatch.get(d) ?? (refs.get(d) as RecordRef)).lamport)
-        if (!isAboveDependencies(e.lamport, depLamports)) {
-          yield* reject(job, new InvalidLamport({ reason: `lamport ${e.lamport} is not above every dependency's (${Math.max(...depLamports)})` }))
-          continue
-        }
-        inBatch.set(id, { offset: -1, lamport: e.lamport })
-        batchNonces.set(e.sender, e.nonce)
-        batchClock = receive(batchClock, e.lamport)
-        take1.push(job)
-        records.push({ id, lamport: e.lamport, type: e.type, sender: e.sender, nonce: e.nonce, deps: e.deps, body })
       }
+      const batchClock = state.clock
       if (records.length === 0) return
       const appended = yield* Effect.exit(log.append(records))
       if (Exit.isFailure(appended)) {

@@ -1,0 +1,135 @@
+/**
+ * The stateful half of admission, as a pure decider: given a message that passed the
+ * stateless checks and its signature (src/domain/Admission.ts), and the writer's state as of
+ * that message, decide whether it is a duplicate, replays a nonce, exceeds its sender's rate,
+ * is too far ahead in Lamport time, waits for dependencies, or is accepted.
+ *
+ * The ingest writer (src/services/Ingest.ts) owns the state and the I/O: it asks the store
+ * what a `LookupNeeded` decision names, records the answers and decides again (a decision
+ * that asks changes nothing, so deciding again is safe), and applies every other decision's
+ * changes (the sender's bucket, the batch's clock and nonce). Time comes in as `now`.
+ */
+import type { Envelope } from "./Envelope.ts"
+import { isAboveDependencies, isTooFarAhead, receive } from "./Lamport.ts"
+import { DuplicateMessage, InvalidLamport, NonceReplayed, RateLimited, type Rejection } from "./Rejection.ts"
+import { type TokenBucket, type TokenBucketPolicy, take } from "./TokenBucket.ts"
+
+/** A read-only set (a Set, a Map's keys, an LRU cache's keys). */
+export interface Members<K> {
+  readonly has: (key: K) => boolean
+}
+
+/** A read-only keyed table (a Map or an LRU cache). */
+export interface Table<K, V> extends Members<K> {
+  readonly get: (key: K) => V | undefined
+}
+
+/** Where a message is in Lamport time (a logged record or one accepted earlier in the batch). */
+export interface Stamped {
+  readonly lamport: number
+}
+
+/** Decide on one message. */
+export interface AdmitMessage {
+  readonly envelope: Envelope
+  readonly id: string
+  /** Already charged to the sender's bucket (a held message is not charged twice). */
+  readonly charged: boolean
+}
+
+/** The writer's state as of the message being decided. */
+export interface AdmissionState {
+  /** The instance clock, with the batch's earlier acceptances received. */
+  readonly clock: number
+  /** Each sender's highest accepted nonce (-1: none), the batch's earlier acceptances included; every sender of the batch is present. */
+  readonly highestNonce: Table<string, number>
+  /** Senders' token buckets (absent: full). */
+  readonly buckets: Table<string, TokenBucket>
+  /** Messages accepted earlier in this batch. */
+  readonly accepted: Table<string, Stamped>
+  /** Messages known to be in the log. */
+  readonly logged: Table<string, Stamped>
+  /** Ids the store was asked about for this batch (absent from `logged`: not in the log). */
+  readonly asked: Members<string>
+  /** Ids of every message of this batch. */
+  readonly batchIds: Members<string>
+  /** How many messages wait for dependencies. */
+  readonly held: number
+}
+
+/** The writer's rules. */
+export interface AdmissionPolicy {
+  readonly maxLamportAhead: number
+  readonly rate: TokenBucketPolicy
+  readonly pendingLimit: number
+  readonly pendingTimeoutMs: number
+  /** Senders not rate limited. */
+  readonly exempt: Members<string>
+}
+
+/** A sender's bucket after the message was charged (or refused for rate). */
+export interface Charge {
+  readonly sender: string
+  readonly bucket: TokenBucket
+  /** The token was taken: the message counts as charged from now on. */
+  readonly charged: boolean
+}
+
+/** What the writer does with the message. */
+export type AdmissionDecision =
+  | { readonly _tag: "LookupNeeded"; readonly ids: ReadonlyArray<string> }
+  | { readonly _tag: "Rejected"; readonly rejection: Rejection; readonly charge: Charge | undefined }
+  | { readonly _tag: "Held"; readonly missing: ReadonlyArray<string>; readonly charge: Charge | undefined }
+  | { readonly _tag: "Accepted"; readonly clock: number; readonly charge: Charge | undefined }
+
+const rejected = (rejection: Rejection, charge?: Charge): AdmissionDecision => ({ _tag: "Rejected", rejection, charge })
+
+/** Decide on `command` against `state` at `now` (Unix ms). */
+export const decide = (command: AdmitMessage, state: AdmissionState, policy: AdmissionPolicy, now: number): AdmissionDecision => {
+  const { envelope: e, id } = command
+  if (state.accepted.has(id)) return rejected(new DuplicateMessage({ reason: `message ${id} is already in the log`, id }))
+  const highest = state.highestNonce.get(e.sender) ?? -1
+  if (e.nonce <= highest) {
+    // A logged message's nonce is at or below its sender's highest, so only a message that
+    // fails the nonce rule can be a duplicate: the store is asked which of the two it is here,
+    // not for every message.
+    if (!state.logged.has(id) && !state.asked.has(id)) return { _tag: "LookupNeeded", ids: [id] }
+    return rejected(
+      state.logged.has(id)
+        ? new DuplicateMessage({ reason: `message ${id} is already in the log`, id })
+        : new NonceReplayed({ reason: `nonce ${e.nonce} is not above the sender's highest accepted nonce ${highest}`, nonce: e.nonce, highest })
+    )
+  }
+  let charge: Charge | undefined
+  if (!command.charged && !policy.exempt.has(e.sender)) {
+    const t = take(state.buckets.get(e.sender), now, policy.rate)
+    if (!t.ok) {
+      return rejected(
+        new RateLimited({ reason: `sender exceeds ${policy.rate.ratePerSec} messages/s (burst ${policy.rate.burst})`, retryAfterMs: t.retryAfterMs }),
+        { sender: e.sender, bucket: t.bucket, charged: false }
+      )
+    }
+    charge = { sender: e.sender, bucket: t.bucket, charged: true }
+  }
+  if (isTooFarAhead(e.lamport, state.clock, policy.maxLamportAhead)) {
+    return rejected(new InvalidLamport({ reason: `lamport ${e.lamport} is more than ${policy.maxLamportAhead} ahead of this instance's clock ${state.clock}` }), charge)
+  }
+  const missing = e.deps.filter((d) => !state.accepted.has(d) && !state.logged.has(d))
+  if (missing.some((d) => state.batchIds.has(d))) {
+    // It names a message of this batch that was not accepted: that one may still be in the
+    // log (a duplicate), so the store decides after all.
+    const unasked = missing.filter((d) => !state.asked.has(d))
+    if (unasked.length > 0) return { _tag: "LookupNeeded", ids: unasked }
+  }
+  if (missing.length > 0) {
+    if (state.held >= policy.pendingLimit) {
+      return rejected(new RateLimited({ reason: `${state.held} messages already wait for dependencies`, retryAfterMs: policy.pendingTimeoutMs }), charge)
+    }
+    return { _tag: "Held", missing, charge }
+  }
+  const depLamports = e.deps.map((d) => (state.accepted.get(d) ?? (state.logged.get(d) as Stamped)).lamport)
+  if (!isAboveDependencies(e.lamport, depLamports)) {
+    return rejected(new InvalidLamport({ reason: `lamport ${e.lamport} is not above every dependency's (${Math.max(...depLamports)})` }), charge)
+  }
+  return { _tag: "Accepted", clock: receive(state.clock, e.lamport), charge }
+}
