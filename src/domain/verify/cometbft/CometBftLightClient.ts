@@ -13,12 +13,25 @@
  * 3. The header is not from the future (`time < now + maxClockDrift`).
  * 4. Signatures: more than 2/3 of the untrusted set's power signed (precommits for this
  *    block, Ed25519 over CanonicalVote bytes); when skipping (non-adjacent), also more than
- *    `trustLevel` of the trusted next validator set's power. Counting walks each set in
- *    canonical order, counts a validator once, verifies a signature at most once (a signer
- *    in both sets is checked once), and stops as soon as the threshold is passed, as
- *    tendermint-rs and CometBFT's `VerifyCommitLight*` do: signatures past the threshold do
- *    not change the verdict. Before a vote counts, its validator's address must be
- *    SHA-256(key)[:20], since votes are matched to validators by address.
+ *    `trustLevel` of the trusted next validator set's power. Each set is walked in canonical
+ *    order (the trusted set first) and COMMIT votes are selected until their power passes the
+ *    threshold; then every selected signature must verify, each at most once (a signer in
+ *    both sets is checked once). This is CometBFT's light verification (`VerifyCommitLight`,
+ *    `VerifyCommitLightTrusting`: `verifyCommitBatch` with `countAllSignatures = false`) and
+ *    tendermint-rs's: signatures past the threshold are never looked at and cannot change the
+ *    verdict, since they cannot make a header that too little power signed look signed.
+ *    Before a vote is selected, its validator's address must be SHA-256(key)[:20], since
+ *    votes are matched to validators by address. When several failures are present, the
+ *    first in walking order is reported (as tendermint-rs does; CometBFT reports missing
+ *    power before a bad signature, the verdict is a rejection either way).
+ *
+ * Because the selection needs no signature, the checks can run as one batch:
+ * `verifyLightBlockBatch` hands them to an injected `VerifySignatures` (an adapter may spread
+ * them over cores) and gives `verifyLightBlock`'s verdicts. Not provided: CometBFT's
+ * `VerifyCommitLightAllSignatures` / `...TrustingAllSignatures`, which check every signature
+ * of a commit (nil votes included) for evidence that names and punishes the validators who
+ * signed; this light client decides whether to trust a header, and its attack evidence
+ * carries whole blocks for whoever attributes it to check in full.
  *
  * Failing the trust threshold is `NotEnoughTrust` (bisect and retry); everything else is
  * `InvalidLightBlock` with a reason. Times are RFC 3339 compared as bigint nanoseconds;
