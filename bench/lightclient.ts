@@ -23,7 +23,8 @@
  * Also printed: min/min, p90, and a block whose next validator set differs from its
  * validator set (so both sets are hashed), for information.
  *
- * Env: BENCH_PAIRS (measured rounds per size, default 200).
+ * Env: BENCH_PAIRS (measured rounds per size, default 200); BENCH_CALLER_SHARE (share of a batch
+ * the calling thread checks, default the adapter's 1/3).
  */
 import { createPublicKey, type KeyObject, verify as cryptoVerify } from "node:crypto"
 import { Effect, Result } from "effect"
@@ -34,6 +35,7 @@ import type { LightBlock } from "../src/domain/verify/cometbft/LightBlock.ts"
 import { buildLightBlock, makeValidators, seconds, trustedOf, withPower } from "../test/verify/cometbft/ChainBuilder.ts"
 
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 200)
+const CALLER_SHARE = process.env.BENCH_CALLER_SHARE === undefined ? undefined : Number(process.env.BENCH_CALLER_SHARE)
 const ED25519_SPKI = Buffer.from("302a300506032b6570032100", "hex")
 
 const quantile = (xs: ReadonlyArray<number>, q: number): number => {
@@ -64,7 +66,7 @@ const TRUSTING_PERIOD = String(14n * 24n * 3600n * 1_000_000_000n)
 const run = async (n: number) => {
   const adapter = NodeCryptoSignatureVerifier.make()
   const verifier: VerifySignature = (pk, msg, sig) => adapter.verify("ed25519", Buffer.from(pk.buffer, pk.byteOffset, pk.length).toString("hex"), msg, sig)
-  const commitVerifier = NodeCryptoCommitVerifier.make()
+  const commitVerifier = NodeCryptoCommitVerifier.make(CALLER_SHARE === undefined ? {} : { callerShare: CALLER_SHARE })
   // Record what the verifier checks, once, for the bare-verify bound.
   const checked: Array<{ key: KeyObject; msg: Uint8Array; sig: Uint8Array }> = []
   const recorder: VerifySignature = (pk, msg, sig) => {
@@ -143,6 +145,7 @@ const run = async (n: number) => {
   return result
 }
 
+console.log(`caller share ${CALLER_SHARE ?? "1/3 (default)"}; UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? "unset (4)"}`)
 const v100 = await run(100)
 const v150 = await run(150)
 console.log(JSON.stringify({ v100, v150 }))
