@@ -5,7 +5,8 @@
  * trusted, H+1 is verified two ways: `verifyLightBlock` with node:crypto on the calling
  * thread (the sync path, as `causeway/verify` runs it), and `verifyLightBlockBatch` with
  * src/adapters/cosmos/NodeCryptoCommitVerifier.ts, which checks the selected signatures on
- * both cores (libuv's pool plus the calling thread; the cosmos observer's path). t is one
+ * both cores (the calling thread and a helper thread take them from one shared counter; the
+ * cosmos observer's path). t is one
  * bare `crypto.verify(null, msg, keyObject, sig)` on pre-parsed KeyObjects over the very sign
  * bytes and signatures of that commit, on one thread. Both paths stop at > 2/3 of the power,
  * as CometBFT's light verification does, so 67 of 100 and 101 of 150 signatures are checked.
@@ -23,10 +24,11 @@
  * Also printed: min/min, p90, and a block whose next validator set differs from its
  * validator set (so both sets are hashed), for information.
  *
- * Env: BENCH_PAIRS (measured rounds per size, default 200); BENCH_CALLER_SHARE (share of a batch
- * the calling thread checks, default the adapter's 1/3).
+ * Env: BENCH_PAIRS (measured rounds per size, default 200); BENCH_HELPERS (helper threads of
+ * the batch path, default the adapter's: cores available minus one, at most 3).
  */
 import { createPublicKey, type KeyObject, verify as cryptoVerify } from "node:crypto"
+import { availableParallelism } from "node:os"
 import { Effect, Result } from "effect"
 import * as NodeCryptoCommitVerifier from "../src/adapters/cosmos/NodeCryptoCommitVerifier.ts"
 import * as NodeCryptoSignatureVerifier from "../src/adapters/NodeCryptoSignatureVerifier.ts"
@@ -35,7 +37,7 @@ import type { LightBlock } from "../src/domain/verify/cometbft/LightBlock.ts"
 import { buildLightBlock, makeValidators, seconds, trustedOf, withPower } from "../test/verify/cometbft/ChainBuilder.ts"
 
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 200)
-const CALLER_SHARE = process.env.BENCH_CALLER_SHARE === undefined ? undefined : Number(process.env.BENCH_CALLER_SHARE)
+const HELPERS = process.env.BENCH_HELPERS === undefined ? undefined : Number(process.env.BENCH_HELPERS)
 const ED25519_SPKI = Buffer.from("302a300506032b6570032100", "hex")
 
 const quantile = (xs: ReadonlyArray<number>, q: number): number => {
@@ -66,7 +68,7 @@ const TRUSTING_PERIOD = String(14n * 24n * 3600n * 1_000_000_000n)
 const run = async (n: number) => {
   const adapter = NodeCryptoSignatureVerifier.make()
   const verifier: VerifySignature = (pk, msg, sig) => adapter.verify("ed25519", Buffer.from(pk.buffer, pk.byteOffset, pk.length).toString("hex"), msg, sig)
-  const commitVerifier = NodeCryptoCommitVerifier.make(CALLER_SHARE === undefined ? {} : { callerShare: CALLER_SHARE })
+  const commitVerifier = NodeCryptoCommitVerifier.make(HELPERS === undefined ? {} : { helpers: HELPERS })
   // Record what the verifier checks, once, for the bare-verify bound.
   const checked: Array<{ key: KeyObject; msg: Uint8Array; sig: Uint8Array }> = []
   const recorder: VerifySignature = (pk, msg, sig) => {
@@ -145,7 +147,7 @@ const run = async (n: number) => {
   return result
 }
 
-console.log(`caller share ${CALLER_SHARE ?? "1/3 (default)"}; UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? "unset (4)"}`)
+console.log(`batch path helper threads: ${HELPERS ?? `default (${Math.min(3, availableParallelism() - 1)})`}; cores available ${availableParallelism()}`)
 const v100 = await run(100)
 const v150 = await run(150)
 console.log(JSON.stringify({ v100, v150 }))
