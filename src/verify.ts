@@ -83,7 +83,7 @@ export { type FairnessOptions, type FairOrdering, UnfairOrdering, type Violation
 
 // node:crypto (OpenSSL) Ed25519 with parsed keys cached: one signature at a time for
 // verifyLightBlock (synchronous), each commit's selected signatures as a batch on both cores
-// (libuv's pool and the calling thread) for verifyToHeight.
+// (the calling thread and a helper thread) for verifyToHeight.
 const ed25519 = NodeCryptoCommitVerifier.make({ cacheSize: 10_000 })
 
 /**

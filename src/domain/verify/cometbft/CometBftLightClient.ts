@@ -145,7 +145,7 @@ export interface SignatureCheck {
 
 /**
  * Checks a batch of signatures, answers in order: `VerifySignature` for each, but free to
- * spread them over threads (node:crypto's callback form runs on libuv's pool).
+ * spread them over threads.
  */
 export type VerifySignatures = (checks: ReadonlyArray<SignatureCheck>) => Effect.Effect<ReadonlyArray<boolean>>
 
