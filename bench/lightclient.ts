@@ -20,7 +20,8 @@
  *   verifies), and the sync path over it;
  * - `batchMs`, `batchRatio`, `batchRatioAll`: the both-cores path's median, over the
  *   checked-signature bound and over the all-signature bound;
- * - `validators`, `signaturesChecked`.
+ * - `validators`, `signaturesChecked`; `helperShare`, the share of the batch path's signatures
+ *   its helper thread checked (near 0.5 and no gain means the other core was busy elsewhere).
  * Also printed: min/min, p90, and a block whose next validator set differs from its
  * validator set (so both sets are hashed), for information.
  *
@@ -97,6 +98,7 @@ const run = async (n: number) => {
     await verifyBatch(same)
     bare()
   }
+  const helpedBefore = commitVerifier.helperChecks()
   const ms: Array<number> = []
   const batchMs: Array<number> = []
   const bareMs: Array<number> = []
@@ -125,6 +127,7 @@ const run = async (n: number) => {
   const allBound = n * perVerify
   // Each round's bound is its bare pass, per signature, times the signatures counted.
   const roundRatios = (xs: ReadonlyArray<number>, count: number) => xs.map((m, i) => m / (((bareMs[i] ?? m) / checked.length) * count))
+  const helperShare = (commitVerifier.helperChecks() - helpedBefore) / (PAIRS * sigs)
   const result = {
     ms: round3(median(ms)),
     boundMs: round3(bound),
@@ -135,13 +138,14 @@ const run = async (n: number) => {
     batchRatio: round3(median(roundRatios(batchMs, sigs))),
     batchRatioAll: round3(median(roundRatios(batchMs, n))),
     validators: n,
-    signaturesChecked: sigs
+    signaturesChecked: sigs,
+    helperShare: round3(helperShare)
   }
   const minBare = Math.min(...bareMs) / checked.length
   console.log(
     `v${n}: ${sigs} of ${n} signatures checked; bare verify ${round3(perVerify * 1000)} us; all-signature bound ${result.allBoundMs} ms, checked-signature bound ${result.boundMs} ms\n` +
       `  sync  verifyLightBlock      median ${result.ms} ms (min ${round3(Math.min(...ms))}, p90 ${round3(quantile(ms, 0.9))}); ratio ${result.ratio} of checked, ${result.ratioAll} of all (min/min ${round3(Math.min(...ms) / (minBare * n))})\n` +
-      `  batch verifyLightBlockBatch median ${result.batchMs} ms (min ${round3(Math.min(...batchMs))}, p90 ${round3(quantile(batchMs, 0.9))}); ratio ${result.batchRatio} of checked, ${result.batchRatioAll} of all (min/min ${round3(Math.min(...batchMs) / (minBare * n))})\n` +
+      `  batch verifyLightBlockBatch median ${result.batchMs} ms (min ${round3(Math.min(...batchMs))}, p90 ${round3(quantile(batchMs, 0.9))}); ratio ${result.batchRatio} of checked, ${result.batchRatioAll} of all (min/min ${round3(Math.min(...batchMs) / (minBare * n))}); the helper thread checked ${round3(helperShare * 100)}% of its signatures\n` +
       `  sync, next validator set differs: ${round3(median(msChanged))} ms, ${round3(median(msChanged) / allBound)} of all`
   )
   return result

@@ -33,7 +33,7 @@ import {
 import {
   type VerifiedLightBlock,
   type VerifyLightBlockOptions,
-  verifyLightBlock as verifyLightBlockWith
+  verifyLightBlockBatch
 } from "./domain/verify/cometbft/CometBftLightClient.ts"
 import type { LightBlock } from "./domain/verify/cometbft/LightBlock.ts"
 import type { LightBlockVerificationError, TrustLevel } from "./domain/verify/cometbft/LightClientErrors.ts"
@@ -81,9 +81,9 @@ export {
 export { checkReceipt, InvalidReceipt, type SignedReceipt } from "./domain/mempool/Receipt.ts"
 export { type FairnessOptions, type FairOrdering, UnfairOrdering, type Violation as OrderingViolation, verifyOrderingFairness } from "./domain/mempool/OrderingFairness.ts"
 
-// node:crypto (OpenSSL) Ed25519 with parsed keys cached: one signature at a time for
-// verifyLightBlock (synchronous), each commit's selected signatures as a batch on both cores
-// (the calling thread and a helper thread) for verifyToHeight.
+// node:crypto (OpenSSL) Ed25519 with parsed keys cached; each commit's selected signatures
+// are checked as a batch on both cores (the calling thread and a helper thread, started on
+// first use and not keeping the process alive).
 const ed25519 = NodeCryptoCommitVerifier.make({ cacheSize: 10_000 })
 
 /**
@@ -99,7 +99,9 @@ export const verifyLightBlock = (options: {
   readonly trustingPeriod: string
   readonly trustLevel?: TrustLevel
   readonly maxClockDrift?: string
-}): Result.Result<VerifiedLightBlock, LightBlockVerificationError> => verifyLightBlockWith(options, ed25519.verify)
+}): Result.Result<VerifiedLightBlock, LightBlockVerificationError> =>
+  // The batch verifier is synchronous (the caller waits for its helper thread), so this stays a plain call.
+  Effect.runSync(Effect.result(verifyLightBlockBatch(options, ed25519.verifyMany)))
 
 /** A source of light blocks by height: a full node's RPC, a file, a cache. It may return a Promise. */
 export type LightBlockSource = (height: number) => LightBlock | PromiseLike<LightBlock>
