@@ -22,6 +22,9 @@
  *   checked-signature bound and over the all-signature bound;
  * - `validators`, `signaturesChecked`; `helperShare`, the share of the batch path's signatures
  *   its helper thread checked (near 0.5 and no gain means the other core was busy elsewhere).
+ * - `twoThreadProbe`: before and after the runs, the time of a fixed CPU load on two threads
+ *   at once over its time on one (1 = a free second core; 2 = the machine's other load took
+ *   it, and then the batch path cannot beat the one-thread path).
  * Also printed: min/min, p90, and a block whose next validator set differs from its
  * validator set (so both sets are hashed), for information.
  *
@@ -30,6 +33,7 @@
  */
 import { createPublicKey, type KeyObject, verify as cryptoVerify } from "node:crypto"
 import { availableParallelism } from "node:os"
+import { Worker } from "node:worker_threads"
 import { Effect, Result } from "effect"
 import * as NodeCryptoCommitVerifier from "../src/adapters/cosmos/NodeCryptoCommitVerifier.ts"
 import * as NodeCryptoSignatureVerifier from "../src/adapters/NodeCryptoSignatureVerifier.ts"
@@ -151,7 +155,30 @@ const run = async (n: number) => {
   return result
 }
 
+// How much of a second core this process gets: the same fixed CPU work on one thread, then on
+// two at once. 1 means two free cores; 2 means the threads share one (other load), and the
+// batch path cannot gain.
+const PROBE_SOURCE = `const { parentPort } = require("node:worker_threads")
+parentPort.on("message", (n) => { let x = 0; for (let i = 0; i < n; i++) x = (x * 31 + i) | 0; parentPort.postMessage(x) })`
+const probeTwoThreads = async (): Promise<number> => {
+  const workers = [new Worker(PROBE_SOURCE, { eval: true }), new Worker(PROBE_SOURCE, { eval: true })]
+  const spin = (ws: ReadonlyArray<Worker>) =>
+    Promise.all(ws.map((w) => new Promise((resolve) => { w.once("message", resolve); w.postMessage(1e8) })))
+  await spin(workers)
+  let t = performance.now()
+  await spin(workers.slice(0, 1))
+  const one = performance.now() - t
+  t = performance.now()
+  await spin(workers)
+  const two = performance.now() - t
+  await Promise.all(workers.map((w) => w.terminate()))
+  return round3(two / one)
+}
+
+const probeBefore = await probeTwoThreads()
 console.log(`batch path helper threads: ${HELPERS ?? `default (${Math.min(3, availableParallelism() - 1)})`}; cores available ${availableParallelism()}`)
 const v100 = await run(100)
 const v150 = await run(150)
-console.log(JSON.stringify({ v100, v150 }))
+const probeAfter = await probeTwoThreads()
+console.log(`two threads' time over one thread's for the same work (1 = a free second core, 2 = none): ${probeBefore} before, ${probeAfter} after`)
+console.log(JSON.stringify({ v100, v150, twoThreadProbe: { before: probeBefore, after: probeAfter } }))
