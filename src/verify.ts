@@ -16,8 +16,8 @@
  * verdicts are the same as the domain's pure-JS default, only faster) and turns plain
  * (sync or Promise-returning) block providers into the domain's Effect providers.
  */
-import { type KeyObject, createPublicKey, verify as cryptoVerify } from "node:crypto"
 import { Data, Effect, Result } from "effect"
+import * as NodeCryptoCommitVerifier from "./adapters/cosmos/NodeCryptoCommitVerifier.ts"
 import {
   verifyIcs23Membership as verifyMembership,
   verifyIcs23NonMembership as verifyNonMembership,
@@ -33,8 +33,7 @@ import {
 import {
   type VerifiedLightBlock,
   type VerifyLightBlockOptions,
-  type VerifySignature,
-  verifyLightBlock as verifyLightBlockWith
+  verifyLightBlockBatch
 } from "./domain/verify/cometbft/CometBftLightClient.ts"
 import type { LightBlock } from "./domain/verify/cometbft/LightBlock.ts"
 import type { LightBlockVerificationError, TrustLevel } from "./domain/verify/cometbft/LightClientErrors.ts"
@@ -82,32 +81,10 @@ export {
 export { checkReceipt, InvalidReceipt, type SignedReceipt } from "./domain/mempool/Receipt.ts"
 export { type FairnessOptions, type FairOrdering, UnfairOrdering, type Violation as OrderingViolation, verifyOrderingFairness } from "./domain/mempool/OrderingFairness.ts"
 
-// SubjectPublicKeyInfo DER prefix of an Ed25519 key (RFC 8410), followed by the 32 raw bytes.
-const ED25519_SPKI = Buffer.from("302a300506032b6570032100", "hex")
-const KEY_CACHE_SIZE = 10_000
-const keyCache = new Map<string, KeyObject | null>()
-
-const keyObject = (publicKey: Uint8Array): KeyObject | null => {
-  const id = Buffer.from(publicKey).toString("hex")
-  const hit = keyCache.get(id)
-  if (hit !== undefined) return hit
-  let key: KeyObject | null
-  try {
-    key = publicKey.length === 32 ? createPublicKey({ key: Buffer.concat([ED25519_SPKI, publicKey]), format: "der", type: "spki" }) : null
-  } catch {
-    key = null // not a curve point: OpenSSL refuses it, so does the verifier
-  }
-  // Validator sets are small and stable: dropping the whole cache when full is enough.
-  if (keyCache.size >= KEY_CACHE_SIZE) keyCache.clear()
-  keyCache.set(id, key)
-  return key
-}
-
-/** Ed25519 through node:crypto (OpenSSL), public keys parsed once. */
-const nodeEd25519Verify: VerifySignature = (publicKey, message, signature) => {
-  const key = keyObject(publicKey)
-  return key !== null && signature.length === 64 && cryptoVerify(null, message, key, signature)
-}
+// node:crypto (OpenSSL) Ed25519 with parsed keys cached; each commit's selected signatures
+// are checked as a batch on both cores (the calling thread and a helper thread, started on
+// first use and not keeping the process alive).
+const ed25519 = NodeCryptoCommitVerifier.make({ cacheSize: 10_000 })
 
 /**
  * Verify one light block (`untrusted`: `{ signed_header, validator_set, next_validator_set }`)
@@ -122,7 +99,9 @@ export const verifyLightBlock = (options: {
   readonly trustingPeriod: string
   readonly trustLevel?: TrustLevel
   readonly maxClockDrift?: string
-}): Result.Result<VerifiedLightBlock, LightBlockVerificationError> => verifyLightBlockWith(options, nodeEd25519Verify)
+}): Result.Result<VerifiedLightBlock, LightBlockVerificationError> =>
+  // The batch verifier is synchronous (the caller waits for its helper thread), so this stays a plain call.
+  Effect.runSync(Effect.result(verifyLightBlockBatch(options, ed25519.verifyMany)))
 
 /** A source of light blocks by height: a full node's RPC, a file, a cache. It may return a Promise. */
 export type LightBlockSource = (height: number) => LightBlock | PromiseLike<LightBlock>
@@ -180,7 +159,8 @@ export const verifyToHeight = (
           ...(input.trustLevel === undefined ? {} : { trustLevel: input.trustLevel }),
           ...(input.maxClockDrift === undefined ? {} : { maxClockDrift: input.maxClockDrift })
         },
-        nodeEd25519Verify
+        ed25519.verify,
+        ed25519.verifyMany
       )
     )
   )

@@ -32,7 +32,8 @@ import {
   type VerifySignature,
   headerHash,
   lightBlockHash,
-  verifyOwnCommit
+  verifyOwnCommit,
+  verifyOwnCommitBatch
 } from "../../domain/verify/cometbft/CometBftLightClient.ts"
 import { formatRfc3339Nanos, parseDurationNanos, parseRfc3339Nanos } from "../../domain/verify/cometbft/CometBftTime.ts"
 import type { HeaderJson, LightBlock } from "../../domain/verify/cometbft/LightBlock.ts"
@@ -47,7 +48,7 @@ import {
   type StateProof,
   type VerifiedHeader
 } from "../../ports/ChainObserver.ts"
-import * as NodeCryptoSignatureVerifier from "../NodeCryptoSignatureVerifier.ts"
+import * as NodeCryptoCommitVerifier from "./NodeCryptoCommitVerifier.ts"
 import * as CometRpc from "./CometRpc.ts"
 import { checkStoreProof, encodeProofOps, parseStoreKey, storeKeyHex } from "./StoreProof.ts"
 
@@ -77,7 +78,7 @@ export interface CosmjsCosmosObserverOptions {
   readonly maxCatchUp?: number
   /** Verified headers kept in memory (default 4,096). */
   readonly keepHeaders?: number
-  /** Ed25519 verification (default node:crypto; same verdicts as the domain's noble). */
+  /** Ed25519 verification, one signature at a time (default node:crypto with each commit's selected signatures checked as a batch on both cores; same verdicts as the domain's noble). */
   readonly verifySignature?: VerifySignature
 }
 
@@ -96,12 +97,6 @@ const toVerifiedHeader = (chain: string, header: HeaderJson, hash: string): Veri
   time: Number((parseRfc3339Nanos(header.time) ?? 0n) / 1_000_000n)
 })
 
-// node:crypto (OpenSSL) Ed25519 with parsed keys cached: validator sets are small and stable.
-const nodeCryptoEd25519 = (): VerifySignature => {
-  const verifier = NodeCryptoSignatureVerifier.make(4096)
-  return (publicKey, message, signature) => verifier.verify("ed25519", Buffer.from(publicKey).toString("hex"), message, signature)
-}
-
 /** Build an observer of one CometBFT chain. */
 export const make = (options: CosmjsCosmosObserverOptions): ChainObserverService => {
   const { chain } = options
@@ -118,7 +113,11 @@ export const make = (options: CosmjsCosmosObserverOptions): ChainObserverService
   const pollInterval = options.pollIntervalMs ?? 1000
   const maxCatchUp = options.maxCatchUp ?? 1024
   const keepHeaders = options.keepHeaders ?? 4096
-  const verifySignature = options.verifySignature ?? nodeCryptoEd25519()
+  // node:crypto with parsed keys cached; its batch form checks a commit's signatures on both cores.
+  // An injected verifier is used as given, one signature at a time.
+  const commitVerifier = NodeCryptoCommitVerifier.make()
+  const verifySignature = options.verifySignature ?? commitVerifier.verify
+  const verifySignatures = options.verifySignature === undefined ? commitVerifier.verifyMany : undefined
   if (!Number.isSafeInteger(options.trustedHeight) || options.trustedHeight < 1) throw new Error("trustedHeight must be a positive integer")
   if (!/^[0-9a-fA-F]{64}$/.test(options.trustedHash)) throw new Error("trustedHash must be 32 bytes of hex")
   if (trustingPeriodNanos === undefined || parseDurationNanos(maxClockDrift) === undefined) throw new Error("durations are decimal nanoseconds")
@@ -181,7 +180,9 @@ export const make = (options: CosmjsCosmosObserverOptions): ChainObserverService
   const ensureRoot = Effect.gen(function*() {
     if (trusted !== undefined) return trusted
     const block = yield* Effect.mapError(fromPrimary(options.trustedHeight), rpcFailure)
-    const own = verifyOwnCommit(block, verifySignature)
+    const own = yield* Effect.result(
+      verifySignatures === undefined ? Effect.fromResult(verifyOwnCommit(block, verifySignature)) : verifyOwnCommitBatch(block, verifySignatures)
+    )
     if (Result.isFailure(own)) return yield* fail("InvalidHeader", `root of trust rejected: ${own.failure.reason}: ${own.failure.detail}`, own.failure)
     if (own.success.hash !== options.trustedHash.toUpperCase()) {
       return yield* fail("InvalidHeader", `root of trust rejected: block ${options.trustedHeight} hashes to ${own.success.hash}, not the trusted hash`)
@@ -238,7 +239,8 @@ export const make = (options: CosmjsCosmosObserverOptions): ChainObserverService
             trustLevel,
             maxClockDrift
           },
-          verifySignature
+          verifySignature,
+          verifySignatures
         )
       )
       if (Result.isSuccess(result)) return yield* onVerified(result.success)

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Data, Effect, Result } from "effect"
+import * as NodeCryptoCommitVerifier from "../../../src/adapters/cosmos/NodeCryptoCommitVerifier.ts"
 import { type LightBlockProvider, verifyToHeight } from "../../../src/domain/verify/cometbft/CometBftBisection.ts"
 import { verifyLightBlock } from "../../../src/domain/verify/cometbft/CometBftLightClient.ts"
 import type { LightBlock } from "../../../src/domain/verify/cometbft/LightBlock.ts"
@@ -98,6 +99,28 @@ describe("verifyToHeight: bisection", () => {
       const result = yield* verifyToHeight({ ...baseOptions, targetHeight: 1, primary: provider(chain) }, nodeCryptoVerify)
       expect(result.steps).toBe(0)
       expect(result.trace).toEqual([])
+    })
+  )
+
+  it.effect("gives the same trace, attack evidence and faulty-witness verdict through the batch verifier (both cores)", () =>
+    Effect.gen(function* () {
+      const batch = NodeCryptoCommitVerifier.make()
+      const result = yield* verifyToHeight({ ...baseOptions, primary: provider(chain) }, nodeCryptoVerify, batch.verifyMany)
+      expect([result.steps, result.trace, result.verified.hash]).toEqual([3, [5, 9], chain.get(9)?.signed_header.commit.block_id.hash])
+      const forked = new Map(chain)
+      for (const h of [5, 6, 7, 8, 9]) forked.set(h, block(h, "EE"))
+      const attack = yield* Effect.flip(verifyToHeight({ ...baseOptions, primary: provider(chain), witnesses: [provider(forked)] }, nodeCryptoVerify, batch.verifyMany))
+      expect(attack).toMatchObject({ _tag: "LightClientAttackDetected", evidence: { conflictingHeight: 5, commonHeight: 1 } })
+      const lying = new Map(chain)
+      lying.set(9, buildLightBlock({ chainId: CHAIN, height: 9, timeNanos: timeAt(9), validators: B, nextValidators: B, appHash: "DD", sign: () => new Uint8Array(64).fill(7) }))
+      const checked = yield* verifyToHeight({ ...baseOptions, primary: provider(chain), witnesses: [provider(lying)] }, nodeCryptoVerify, batch.verifyMany)
+      expect(checked.witnesses.map((w) => w.status)).toEqual(["faulty"])
+      // A root signed by nobody valid is rejected on the batch path too.
+      const badRoot = new Map(chain)
+      badRoot.set(1, buildLightBlock({ chainId: CHAIN, height: 1, timeNanos: timeAt(1), validators: A, nextValidators: A, sign: () => new Uint8Array(64).fill(9) }))
+      const rejected = yield* Effect.flip(verifyToHeight({ ...baseOptions, trustedHash: badRoot.get(1)?.signed_header.commit.block_id.hash ?? "", primary: provider(badRoot) }, nodeCryptoVerify, batch.verifyMany))
+      expect(rejected).toMatchObject({ _tag: "TrustedRootRejected" })
+      expect(rejected._tag === "TrustedRootRejected" && rejected.reason.startsWith("InvalidSignature")).toBe(true)
     })
   )
 

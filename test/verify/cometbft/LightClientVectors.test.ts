@@ -4,12 +4,14 @@
  * 0, each step with its own `now`, the trusted state advancing only after SUCCESS.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Result } from "effect"
+import { Effect, Result } from "effect"
+import * as NodeCryptoCommitVerifier from "../../../src/adapters/cosmos/NodeCryptoCommitVerifier.ts"
 import {
   type VerifySignature,
   headerHash,
   nobleEd25519Verify,
-  verifyLightBlock
+  verifyLightBlock,
+  verifyLightBlockBatch
 } from "../../../src/domain/verify/cometbft/CometBftLightClient.ts"
 import type { TrustedLightBlock } from "../../../src/domain/verify/cometbft/LightBlock.ts"
 import { nodeCryptoVerify } from "./verifier.ts"
@@ -72,6 +74,36 @@ describe("CometBFT light client: tendermint-rs single-step vectors", () => {
     }
     expect(steps).toBe(99)
   })
+
+  it.effect("gives the same 99 verdicts and reasons through the batch path (both cores, NodeCryptoCommitVerifier)", () =>
+    Effect.gen(function* () {
+      const verifier = NodeCryptoCommitVerifier.make()
+      let steps = 0
+      for (const { name, file } of files) {
+        let trusted: TrustedLightBlock = { signed_header: file.initial.signed_header, next_validator_set: file.initial.next_validator_set }
+        const got: Array<{ verdict: Verdict; reason: string }> = []
+        for (const step of file.input) {
+          const result = yield* Effect.result(
+            verifyLightBlockBatch(
+              { trusted, untrusted: step.block, now: step.now, trustingPeriod: file.initial.trusting_period, trustLevel: { numerator: 1, denominator: 3 }, maxClockDrift: "0" },
+              verifier.verifyMany
+            )
+          )
+          if (Result.isSuccess(result)) {
+            trusted = { signed_header: step.block.signed_header, next_validator_set: step.block.next_validator_set }
+            got.push({ verdict: "SUCCESS", reason: "" })
+          } else {
+            const failure = result.failure
+            got.push(failure._tag === "NotEnoughTrust" ? { verdict: "NOT_ENOUGH_TRUST", reason: "" } : { verdict: "INVALID", reason: failure.reason })
+          }
+        }
+        expect([name, got]).toEqual([name, runFile(file, nodeCryptoVerify)])
+        expect(got.map((g) => g.verdict)).toEqual(file.input.map((s) => s.verdict))
+        steps += got.length
+      }
+      expect(steps).toBe(99)
+    })
+  )
 
   it("gives the same verdicts with the default verifier argument", () => {
     const { file } = files.find((f) => f.name === "MC4_4_faulty_TestSuccess.json") ?? { file: undefined }

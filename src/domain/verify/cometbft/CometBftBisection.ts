@@ -24,14 +24,18 @@ import { Data, Effect, Result } from "effect"
 import {
   type SelfVerifiedLightBlock,
   type VerifiedLightBlock,
+  type VerifyLightBlockOptions,
   type VerifySignature,
+  type VerifySignatures,
   lightBlockHash,
   nobleEd25519Verify,
   verifyLightBlock,
-  verifyOwnCommit
+  verifyLightBlockBatch,
+  verifyOwnCommit,
+  verifyOwnCommitBatch
 } from "./CometBftLightClient.ts"
 import type { LightBlock, TrustedLightBlock } from "./LightBlock.ts"
-import { InvalidLightBlock, type TrustLevel } from "./LightClientErrors.ts"
+import { InvalidLightBlock, type LightBlockVerificationError, type TrustLevel } from "./LightClientErrors.ts"
 
 /** A source of light blocks by height (a primary or witness full node). */
 export type LightBlockProvider<E> = (height: number) => Effect.Effect<LightBlock, E>
@@ -104,7 +108,8 @@ interface Settings {
   readonly trustingPeriod: string
   readonly trustLevel: TrustLevel | undefined
   readonly maxClockDrift: string | undefined
-  readonly verifySignature: VerifySignature
+  // One verification step, through the batch verifier when there is one.
+  readonly verify: (options: VerifyLightBlockOptions) => Effect.Effect<VerifiedLightBlock, LightBlockVerificationError>
 }
 
 // No honest bisection needs more: each pivot halves the remaining height range.
@@ -157,7 +162,7 @@ const verifySkipping = <E>(
     while (steps < MAX_STEPS) {
       steps++
       const candidate = pending[depth] ?? target
-      const verdict = verifyLightBlock(
+      const verdict = yield* Effect.result(settings.verify(
         {
           trusted: trustedOf(verified),
           untrusted: candidate,
@@ -165,9 +170,8 @@ const verifySkipping = <E>(
           trustingPeriod: settings.trustingPeriod,
           ...(settings.trustLevel === undefined ? {} : { trustLevel: settings.trustLevel }),
           ...(settings.maxClockDrift === undefined ? {} : { maxClockDrift: settings.maxClockDrift })
-        },
-        settings.verifySignature
-      )
+        }
+      ))
       if (Result.isSuccess(verdict)) {
         blocks.push(candidate)
         if (depth === 0) return { blocks, last: verdict.success, steps }
@@ -246,11 +250,13 @@ const examineWitness = (
 /**
  * Verify the primary's block at `targetHeight` from the root of trust (`trustedHeight`,
  * `trustedHash`) by skipping verification with bisection, then cross-check it with the
- * witnesses. See the module comment.
+ * witnesses. See the module comment. With `verifySignatures`, each step's selected
+ * signatures are checked as one batch by it (the same verdicts; it may use several cores).
  */
 export const verifyToHeight = <E>(
   options: VerifyToHeightOptions<E>,
-  verifySignature: VerifySignature = nobleEd25519Verify
+  verifySignature: VerifySignature = nobleEd25519Verify,
+  verifySignatures?: VerifySignatures
 ): Effect.Effect<VerifiedTarget, E | VerifyToHeightError> =>
   Effect.gen(function* () {
     const settings: Settings = {
@@ -258,7 +264,7 @@ export const verifyToHeight = <E>(
       trustingPeriod: options.trustingPeriod,
       trustLevel: options.trustLevel,
       maxClockDrift: options.maxClockDrift,
-      verifySignature
+      verify: (o) => (verifySignatures === undefined ? Effect.fromResult(verifyLightBlock(o, verifySignature)) : verifyLightBlockBatch(o, verifySignatures))
     }
     if (!Number.isSafeInteger(options.trustedHeight) || !Number.isSafeInteger(options.targetHeight) || options.trustedHeight < 1) {
       return yield* Effect.fail(new InvalidLightBlock({ reason: "InvalidOptions", detail: "heights must be positive integers" }))
@@ -268,7 +274,9 @@ export const verifyToHeight = <E>(
     }
 
     const root = yield* fetchAt(options.primary, options.trustedHeight)
-    const rootCheck = verifyOwnCommit(root, verifySignature)
+    const rootCheck = yield* Effect.result(
+      verifySignatures === undefined ? Effect.fromResult(verifyOwnCommit(root, verifySignature)) : verifyOwnCommitBatch(root, verifySignatures)
+    )
     if (Result.isFailure(rootCheck)) {
       return yield* Effect.fail(new TrustedRootRejected({ reason: `${rootCheck.failure.reason}: ${rootCheck.failure.detail}` }))
     }

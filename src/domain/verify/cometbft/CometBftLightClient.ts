@@ -13,19 +13,32 @@
  * 3. The header is not from the future (`time < now + maxClockDrift`).
  * 4. Signatures: more than 2/3 of the untrusted set's power signed (precommits for this
  *    block, Ed25519 over CanonicalVote bytes); when skipping (non-adjacent), also more than
- *    `trustLevel` of the trusted next validator set's power. Counting walks each set in
- *    canonical order, counts a validator once, verifies a signature at most once (a signer
- *    in both sets is checked once), and stops as soon as the threshold is passed, as
- *    tendermint-rs and CometBFT's `VerifyCommitLight*` do: signatures past the threshold do
- *    not change the verdict. Before a vote counts, its validator's address must be
- *    SHA-256(key)[:20], since votes are matched to validators by address.
+ *    `trustLevel` of the trusted next validator set's power. Each set is walked in canonical
+ *    order (the trusted set first) and COMMIT votes are selected until their power passes the
+ *    threshold; then every selected signature must verify, each at most once (a signer in
+ *    both sets is checked once). This is CometBFT's light verification (`VerifyCommitLight`,
+ *    `VerifyCommitLightTrusting`: `verifyCommitBatch` with `countAllSignatures = false`) and
+ *    tendermint-rs's: signatures past the threshold are never looked at and cannot change the
+ *    verdict, since they cannot make a header that too little power signed look signed.
+ *    Before a vote is selected, its validator's address must be SHA-256(key)[:20], since
+ *    votes are matched to validators by address. When several failures are present, the
+ *    first in walking order is reported (as tendermint-rs does; CometBFT reports missing
+ *    power before a bad signature, the verdict is a rejection either way).
+ *
+ * Because the selection needs no signature, the checks can run as one batch:
+ * `verifyLightBlockBatch` hands them to an injected `VerifySignatures` (an adapter may spread
+ * them over cores) and gives `verifyLightBlock`'s verdicts. Not provided: CometBFT's
+ * `VerifyCommitLightAllSignatures` / `...TrustingAllSignatures`, which check every signature
+ * of a commit (nil votes included) for evidence that names and punishes the validators who
+ * signed; this light client decides whether to trust a header, and its attack evidence
+ * carries whole blocks for whoever attributes it to check in full.
  *
  * Failing the trust threshold is `NotEnoughTrust` (bisect and retry); everything else is
  * `InvalidLightBlock` with a reason. Times are RFC 3339 compared as bigint nanoseconds;
  * durations are decimal nanosecond strings.
  */
 import { ed25519 } from "@noble/curves/ed25519.js"
-import { Result } from "effect"
+import { Effect, Result } from "effect"
 import { formatRfc3339Nanos, parseDurationNanos, parseRfc3339Nanos } from "./CometBftTime.ts"
 import { precommitSignBytes } from "./CanonicalVote.ts"
 import { bytesEqual, bytesToUpperHex } from "./JsonBytes.ts"
@@ -123,40 +136,66 @@ const validTrustLevel = (level: TrustLevel): boolean =>
   3 * level.numerator >= level.denominator &&
   level.numerator <= level.denominator
 
+/** One Ed25519 signature the light client needs checked. */
+export interface SignatureCheck {
+  readonly publicKey: Uint8Array
+  readonly message: Uint8Array
+  readonly signature: Uint8Array
+}
+
 /**
- * Counts the power of `set` whose precommits for the commit's block verify, in canonical
- * order, stopping once `level` is passed. Each vote is verified at most once per public key
- * across calls (`verified` is shared between the trusted and untrusted tallies).
+ * Checks a batch of signatures, answers in order: `VerifySignature` for each, but free to
+ * spread them over threads.
  */
-const tallySigners = (
+export type VerifySignatures = (checks: ReadonlyArray<SignatureCheck>) => Effect.Effect<ReadonlyArray<boolean>>
+
+// What a verdict still waits on, in the order the light client walks: a signature to check
+// (its index into the plan's checks), or a failure found without checking any signature.
+type Step = { readonly check: number; readonly detail: string } | { readonly failure: InvalidLightBlock }
+
+interface Selection {
+  readonly checks: Array<SignatureCheck>
+  readonly steps: Array<Step>
+  // A vote already selected for checking with this key (a signer in both sets is checked once).
+  readonly selected: Map<CommitVote, Uint8Array>
+}
+
+/**
+ * Selects the votes of `set` that carry power past `level`, in canonical order, as CometBFT's
+ * `verifyCommitBatch` with `countAllSignatures = false` does: power is tallied before any
+ * signature is checked, selection stops once the threshold is passed, and every selected
+ * signature must then verify. Votes past the threshold are never looked at. Returns the
+ * tally (assuming the selected signatures verify), or undefined when a validator's address
+ * is not derived from its key (recorded as a step: it fails unless an earlier check does).
+ */
+const selectSigners = (
   set: ValidatorSet,
   commit: Commit,
   level: TrustLevel,
   signBytes: (timestampNanos: bigint) => Uint8Array,
-  verified: Map<CommitVote, Uint8Array>,
-  verify: VerifySignature,
-  counter: { checked: number }
-): Result.Result<PowerTally, InvalidLightBlock> => {
+  selection: Selection
+): PowerTally | undefined => {
   let tallied = 0n
   const total = set.totalPower
   for (const validator of set.validators) {
     const vote = commit.votes.get(validator.address)
     if (vote === undefined) continue
-    const verifiedWith = verified.get(vote)
-    if (verifiedWith === undefined || !bytesEqual(verifiedWith, validator.pubKey)) {
+    const selectedWith = selection.selected.get(vote)
+    if (selectedWith === undefined || !bytesEqual(selectedWith, validator.pubKey)) {
       if (!isDerivedAddress(validator.addressBytes, validator.pubKey)) {
-        return invalid("InvalidValidatorAddress", `validator ${validator.address} is not SHA-256(pub_key)[:20]`)
+        selection.steps.push({
+          failure: new InvalidLightBlock({ reason: "InvalidValidatorAddress", detail: `validator ${validator.address} is not SHA-256(pub_key)[:20]` })
+        })
+        return undefined
       }
-      counter.checked++
-      if (!verify(validator.pubKey, signBytes(vote.timestampNanos), vote.signature)) {
-        return invalid("InvalidSignature", `signature ${vote.index} by ${validator.address} does not verify`)
-      }
-      verified.set(vote, validator.pubKey)
+      selection.steps.push({ check: selection.checks.length, detail: `signature ${vote.index} by ${validator.address} does not verify` })
+      selection.checks.push({ publicKey: validator.pubKey, message: signBytes(vote.timestampNanos), signature: vote.signature })
+      selection.selected.set(vote, validator.pubKey)
     }
     tallied += validator.power
     if (isEnoughPower({ tallied, total }, level)) break
   }
-  return Result.succeed({ tallied, total })
+  return { tallied, total }
 }
 
 interface Parsed extends ParsedLightBlock {
@@ -207,11 +246,48 @@ const checkSelfConsistent = (block: ParsedLightBlock): Result.Result<Uint8Array,
   return Result.succeed(headerHash)
 }
 
-/** Verify `untrusted` against `trusted` (adjacent or skipping, by height); see the module comment for the checks. */
-export const verifyLightBlock = (
-  options: VerifyLightBlockOptions,
-  verifySignature: VerifySignature = nobleEd25519Verify
-): Result.Result<VerifiedLightBlock, LightBlockVerificationError> => {
+/**
+ * A verification whose every other check passed: it waits only on `checks`. `steps` say in
+ * which order a failed check (or a failure found while selecting) decides the verdict;
+ * `conclude` gives the verdict once all of them passed.
+ */
+interface Plan<A, E> {
+  readonly checks: ReadonlyArray<SignatureCheck>
+  readonly steps: ReadonlyArray<Step>
+  readonly conclude: () => Result.Result<A, E>
+}
+
+type Planned<A, E> = Result.Result<Plan<A, E>, InvalidLightBlock>
+
+// The first failing step in walking order decides, so the verdict does not depend on which
+// signatures were checked first or on which thread.
+const settle = <A, E>(plan: Plan<A, E>, passes: (check: number) => boolean): Result.Result<A, E | InvalidLightBlock> => {
+  for (const step of plan.steps) {
+    if ("failure" in step) return Result.fail(step.failure)
+    if (!passes(step.check)) return invalid("InvalidSignature", step.detail)
+  }
+  return plan.conclude()
+}
+
+// Checks one signature at a time, stopping at the first that fails.
+const settleWith = <A, E>(planned: Planned<A, E>, verifySignature: VerifySignature): Result.Result<A, E | InvalidLightBlock> => {
+  if (Result.isFailure(planned)) return Result.fail(planned.failure)
+  const plan = planned.success
+  return settle(plan, (i) => {
+    const c = plan.checks[i]
+    return c !== undefined && verifySignature(c.publicKey, c.message, c.signature)
+  })
+}
+
+// Checks all the selected signatures as one batch, then settles in walking order.
+const settleBatch = <A, E>(planned: Planned<A, E>, verifySignatures: VerifySignatures): Effect.Effect<A, E | InvalidLightBlock> => {
+  if (Result.isFailure(planned)) return Effect.fail(planned.failure)
+  const plan = planned.success
+  const verdict = (answers: ReadonlyArray<boolean>) => Effect.fromResult(settle(plan, (i) => answers[i] === true))
+  return plan.checks.length === 0 ? verdict([]) : Effect.flatMap(verifySignatures(plan.checks), verdict)
+}
+
+const planLightBlock = (options: VerifyLightBlockOptions): Planned<VerifiedLightBlock, LightBlockVerificationError> => {
   const trustLevel = options.trustLevel ?? DEFAULT_TRUST_LEVEL
   if (!validTrustLevel(trustLevel)) return invalid("InvalidOptions", "trustLevel must be a fraction in [1/3, 1]")
   const parsed = parseAll(options)
@@ -243,11 +319,10 @@ export const verifyLightBlock = (
   // 3. Not from the future.
   if (header.timeNanos >= now + maxClockDrift) return invalid("HeaderFromTheFuture", "header time is not before now + maxClockDrift")
 
-  // 4. Signatures.
+  // 4. Signatures: select the votes each threshold needs (trusted set first), check them after.
   if (commit.duplicate !== undefined) return invalid("DuplicateValidator", `validator ${commit.duplicate} signed twice`)
   const signBytes = precommitSignBytes(header.chainId, commit)
-  const verified = new Map<CommitVote, Uint8Array>()
-  const counter = { checked: 0 }
+  const selection: Selection = { checks: [], steps: [], selected: new Map() }
   let trustedSigners: PowerTally | undefined
   if (!adjacent) {
     let trustedSet: ValidatorSet
@@ -260,28 +335,48 @@ export const verifyLightBlock = (
     if (!bytesEqual(hashValidatorSet(trustedSet), trustedHeader.nextValidatorsHash)) {
       return invalid("InvalidTrustedNextValidatorSet", "trusted next_validator_set does not hash to the trusted next_validators_hash")
     }
-    const tally = tallySigners(trustedSet, commit, trustLevel, signBytes, verified, verifySignature, counter)
-    if (Result.isFailure(tally)) return Result.fail(tally.failure)
-    trustedSigners = tally.success
+    trustedSigners = selectSigners(trustedSet, commit, trustLevel, signBytes, selection)
   }
-  const signers = tallySigners(validators, commit, TWO_THIRDS, signBytes, verified, verifySignature, counter)
-  if (Result.isFailure(signers)) return Result.fail(signers.failure)
-  if (trustedSigners !== undefined && !isEnoughPower(trustedSigners, trustLevel)) {
-    return Result.fail(new NotEnoughTrust({ ...trustedSigners, trustLevel }))
-  }
-  if (!isEnoughPower(signers.success, TWO_THIRDS)) {
-    return invalid("InsufficientSignersOverlap", `${signers.success.tallied} of ${signers.success.total} voting power signed, more than 2/3 needed`)
-  }
+  // A selection that ended on a failure step never reaches `conclude`.
+  const signers = adjacent || trustedSigners !== undefined ? selectSigners(validators, commit, TWO_THIRDS, signBytes, selection) : undefined
   return Result.succeed({
-    height: Number(header.height),
-    hash: bytesToUpperHex(headerHash),
-    time: formatRfc3339Nanos(header.timeNanos),
-    adjacent,
-    signaturesChecked: counter.checked,
-    signers: signers.success,
-    trustedSigners
+    checks: selection.checks,
+    steps: selection.steps,
+    conclude: () => {
+      if (signers === undefined) return invalid("InvalidValidatorAddress", "unreachable: an address failure is a step")
+      if (trustedSigners !== undefined && !isEnoughPower(trustedSigners, trustLevel)) {
+        return Result.fail(new NotEnoughTrust({ ...trustedSigners, trustLevel }))
+      }
+      if (!isEnoughPower(signers, TWO_THIRDS)) {
+        return invalid("InsufficientSignersOverlap", `${signers.tallied} of ${signers.total} voting power signed, more than 2/3 needed`)
+      }
+      return Result.succeed({
+        height: Number(header.height),
+        hash: bytesToUpperHex(headerHash),
+        time: formatRfc3339Nanos(header.timeNanos),
+        adjacent,
+        signaturesChecked: selection.checks.length,
+        signers,
+        trustedSigners
+      })
+    }
   })
 }
+
+/** Verify `untrusted` against `trusted` (adjacent or skipping, by height); see the module comment for the checks. */
+export const verifyLightBlock = (
+  options: VerifyLightBlockOptions,
+  verifySignature: VerifySignature = nobleEd25519Verify
+): Result.Result<VerifiedLightBlock, LightBlockVerificationError> => settleWith(planLightBlock(options), verifySignature)
+
+/**
+ * `verifyLightBlock` with the selected signatures checked as one batch by `verifySignatures`
+ * (which may spread them over cores): the same verdicts, `signaturesChecked` included.
+ */
+export const verifyLightBlockBatch = (
+  options: VerifyLightBlockOptions,
+  verifySignatures: VerifySignatures
+): Effect.Effect<VerifiedLightBlock, LightBlockVerificationError> => settleBatch(planLightBlock(options), verifySignatures)
 
 /** The header hash (uppercase hex) of a header in RPC JSON, or the reason it cannot be parsed. */
 export const headerHash = (header: unknown): Result.Result<string, InvalidLightBlock> => {
@@ -312,16 +407,7 @@ export interface SelfVerifiedLightBlock {
   readonly signaturesChecked: number
 }
 
-/**
- * Check a light block on its own, as CometBFT does for a root of trust fetched by height and
- * hash: self-consistent (step 1 above) and signed by more than 2/3 of its own validator set.
- * This says nothing about whether that validator set is the chain's: the caller vouches for
- * the block by its hash.
- */
-export const verifyOwnCommit = (
-  block: LightBlock,
-  verifySignature: VerifySignature = nobleEd25519Verify
-): Result.Result<SelfVerifiedLightBlock, InvalidLightBlock> => {
+const planOwnCommit = (block: LightBlock): Planned<SelfVerifiedLightBlock, InvalidLightBlock> => {
   let parsed: ParsedLightBlock
   try {
     parsed = parseLightBlock(block, "light_block")
@@ -333,14 +419,37 @@ export const verifyOwnCommit = (
   if (Result.isFailure(consistent)) return Result.fail(consistent.failure)
   const { header, commit, validators } = parsed
   if (commit.duplicate !== undefined) return invalid("DuplicateValidator", `validator ${commit.duplicate} signed twice`)
-  const counter = { checked: 0 }
-  const signers = tallySigners(validators, commit, TWO_THIRDS, precommitSignBytes(header.chainId, commit), new Map(), verifySignature, counter)
-  if (Result.isFailure(signers)) return Result.fail(signers.failure)
-  if (!isEnoughPower(signers.success, TWO_THIRDS)) {
-    return invalid("InsufficientSignersOverlap", `${signers.success.tallied} of ${signers.success.total} voting power signed, more than 2/3 needed`)
-  }
-  return Result.succeed({ height: Number(header.height), hash: bytesToUpperHex(consistent.success), timeNanos: header.timeNanos, signaturesChecked: counter.checked })
+  const selection: Selection = { checks: [], steps: [], selected: new Map() }
+  const signers = selectSigners(validators, commit, TWO_THIRDS, precommitSignBytes(header.chainId, commit), selection)
+  return Result.succeed({
+    checks: selection.checks,
+    steps: selection.steps,
+    conclude: () => {
+      if (signers === undefined) return invalid("InvalidValidatorAddress", "unreachable: an address failure is a step")
+      if (!isEnoughPower(signers, TWO_THIRDS)) {
+        return invalid("InsufficientSignersOverlap", `${signers.tallied} of ${signers.total} voting power signed, more than 2/3 needed`)
+      }
+      return Result.succeed({ height: Number(header.height), hash: bytesToUpperHex(consistent.success), timeNanos: header.timeNanos, signaturesChecked: selection.checks.length })
+    }
+  })
 }
+
+/**
+ * Check a light block on its own, as CometBFT does for a root of trust fetched by height and
+ * hash: self-consistent (step 1 above) and signed by more than 2/3 of its own validator set.
+ * This says nothing about whether that validator set is the chain's: the caller vouches for
+ * the block by its hash.
+ */
+export const verifyOwnCommit = (
+  block: LightBlock,
+  verifySignature: VerifySignature = nobleEd25519Verify
+): Result.Result<SelfVerifiedLightBlock, InvalidLightBlock> => settleWith(planOwnCommit(block), verifySignature)
+
+/** `verifyOwnCommit` with the selected signatures checked as one batch by `verifySignatures`. */
+export const verifyOwnCommitBatch = (
+  block: LightBlock,
+  verifySignatures: VerifySignatures
+): Effect.Effect<SelfVerifiedLightBlock, InvalidLightBlock> => settleBatch(planOwnCommit(block), verifySignatures)
 
 /** The header hash (uppercase hex) of a light block in RPC JSON, or the reason it cannot be parsed. */
 export const lightBlockHash = (block: unknown): Result.Result<string, InvalidLightBlock> => {
