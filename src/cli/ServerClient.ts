@@ -7,7 +7,7 @@
  */
 import { Effect, Option, Schema, Stream } from "effect"
 import * as Sse from "effect/encoding/Sse"
-import { ProjectionStatus, Receipt, RecordView } from "../adapters/http/Api.ts"
+import { ProjectionStatus, Acknowledgment, RecordView } from "../adapters/http/Api.ts"
 import { StatusView } from "../adapters/http/MempoolApi.ts"
 import type { Envelope } from "../domain/Envelope.ts"
 import { CommandFailed, ServerUnreachable, UsageError, describe } from "./CliErrors.ts"
@@ -19,12 +19,12 @@ export const DEFAULT_URL = "http://127.0.0.1:8080"
 const REQUEST_TIMEOUT_MS = 30_000
 
 /** An accepted message's receipt. */
-type Receipt = typeof Receipt.Type
+type Acknowledgment = typeof Acknowledgment.Type
 
 /** The error body every 4xx/5xx carries. */
 const ErrorBody = Schema.Struct({ _tag: Schema.String, reason: Schema.String })
 
-const decodeReceipt = Schema.decodeUnknownOption(Receipt)
+const decodeReceipt = Schema.decodeUnknownOption(Acknowledgment)
 const decodeRecord = Schema.decodeUnknownOption(RecordView)
 const decodeErrorBody = Schema.decodeUnknownOption(ErrorBody)
 
@@ -84,7 +84,7 @@ const explain = (reply: Reply): string =>
 const unexpected = (what: string, reply: Reply) => new CommandFailed({ message: `${what}: unexpected answer ${explain(reply)}` })
 
 /** POST one envelope; its receipt, or CommandFailed carrying the server's reason. */
-export const submit = (base: string, envelope: Envelope): Effect.Effect<Receipt, CommandFailed | ServerUnreachable> =>
+export const submit = (base: string, envelope: Envelope): Effect.Effect<Acknowledgment, CommandFailed | ServerUnreachable> =>
   Effect.gen(function*() {
     const reply = yield* request(`${base}/v1/messages`, {
       method: "POST",

@@ -13,7 +13,7 @@ import type { MessageId } from "../domain/Primitives.ts"
 import type { Rejection } from "../domain/Rejection.ts"
 import { CausalLog, type CausalLogError } from "../ports/CausalLog.ts"
 import { authorityConfig, InstanceKey } from "../ports/InstanceKey.ts"
-import { Ingest, type Receipt } from "./Ingest.ts"
+import { Ingest, type Appended } from "./Ingest.ts"
 
 /** Options of one publication. */
 export interface PublishOptions {
@@ -34,7 +34,7 @@ export interface AuthorService {
     type: T,
     payload: PayloadInput<T>,
     options?: PublishOptions
-  ) => Effect.Effect<Receipt, Rejection | CausalLogError>
+  ) => Effect.Effect<Appended, Rejection | CausalLogError>
 }
 
 /** The author service tag. */

@@ -48,7 +48,7 @@ import {
 import { makeChainWatches, watchesOf } from "../projections/ChainWatches/ChainWatches.ts"
 import { Projections } from "../projections/ProjectionRunner.ts"
 import { Author } from "./Author.ts"
-import type { Receipt } from "./Ingest.ts"
+import type { Appended } from "./Ingest.ts"
 
 /** A state key to prove at every new head of a chain. */
 export interface Watch {
@@ -91,7 +91,7 @@ export interface PublishedProof {
   readonly proof: StateProof
   /** The verified header the log holds (ChainHeadVerified message id) whose root the proof was checked against. */
   readonly header: { readonly height: number; readonly hash: string; readonly stateRoot: string; readonly id: string }
-  readonly receipt: Receipt
+  readonly receipt: Appended
 }
 
 /** A watched key: the ChainWatchAdded message that decided it, or none for a configured watch. */
@@ -111,7 +111,7 @@ export interface ChainFeedService {
     chain: string,
     height: number,
     key: string
-  ) => Effect.Effect<Receipt, UnknownChain | ChainObserverError | Rejection | CausalLogError>
+  ) => Effect.Effect<Appended, UnknownChain | ChainObserverError | Rejection | CausalLogError>
   /**
    * Prove a key at `height` (default: the latest verified header the log holds; for a
    * CometBFT chain the state committed by it, one below) against the header the log holds
@@ -126,7 +126,7 @@ export interface ChainFeedService {
    */
   readonly addWatch: (chain: string, key: string) => Effect.Effect<{ readonly watch: WatchView; readonly created: boolean; readonly proof?: PublishedProof }, PublishError>
   /** Stop watching a key (in proven form): publishes ChainWatchRemoved. */
-  readonly removeWatch: (chain: string, key: string) => Effect.Effect<Receipt, UnknownChain | WatchNotFound | WatchConfigured | Rejection | CausalLogError>
+  readonly removeWatch: (chain: string, key: string) => Effect.Effect<Appended, UnknownChain | WatchNotFound | WatchConfigured | Rejection | CausalLogError>
   /** Submit a signed raw transaction (hex) to a chain; its hash. */
   readonly submitTransaction: (chain: string, raw: string) => Effect.Effect<string, UnknownChain | ChainObserverError>
 }

@@ -20,24 +20,19 @@ import { LRUCache } from "lru-cache"
 import { type Candidate, type TextSha256, admit } from "../domain/Admission.ts"
 import { signingBytes } from "../domain/Envelope.ts"
 import { type AdmissionPolicy, decide } from "../domain/AdmissionDecider.ts"
-import type { MessageId } from "../domain/Primitives.ts"
 import { InvalidSignature, NotAuthorized, type Rejection, UnknownDependencies } from "../domain/Rejection.ts"
 import type { TokenBucket, TokenBucketPolicy } from "../domain/TokenBucket.ts"
-import { CausalLog, type CausalLogError, type NewRecord, type RecordRef } from "../ports/CausalLog.ts"
+import { type Appended, CausalLog, type CausalLogError, type NewRecord, type RecordRef } from "../ports/CausalLog.ts"
 import { AdmissionGuard } from "../ports/AdmissionGuard.ts"
 import { AuthorityView } from "../ports/InstanceKey.ts"
 import { SignatureVerifier, type VerifyRequest } from "../ports/SignatureVerifier.ts"
 import { authoringRefusal } from "../domain/cluster/Authority.ts"
 
-/** Where an accepted message landed: its acknowledgment. */
-export interface Receipt {
-  readonly id: MessageId
-  readonly offset: number
-  readonly lamport: number
-}
+/** Where an accepted message landed (id, offset, Lamport time): its acknowledgment. */
+export type { Appended } from "../ports/CausalLog.ts"
 
 /** What a submission ends in: a receipt, or why not. */
-export type SubmitResult = Result.Result<Receipt, Rejection | CausalLogError>
+export type SubmitResult = Result.Result<Appended, Rejection | CausalLogError>
 
 /** Tunables of the pipeline. */
 export interface IngestOptions {
@@ -79,7 +74,7 @@ export const defaultOptions: IngestOptions = {
 /** The ingest service. */
 export interface IngestService {
   /** Admit one message (an untrusted, already JSON-parsed value). */
-  readonly submit: (value: unknown) => Effect.Effect<Receipt, Rejection | CausalLogError>
+  readonly submit: (value: unknown) => Effect.Effect<Appended, Rejection | CausalLogError>
   /** Admit many; one result per value, in order. */
   readonly submitMany: (values: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<SubmitResult>>
   /** The instance's Lamport clock now. */
@@ -98,13 +93,13 @@ const batchSize = Metric.histogram("causeway_ingest_batch_size", {
   boundaries: Metric.exponentialBoundaries({ start: 1, factor: 4, count: 7 })
 })
 
-type Outcome = Exit.Exit<Receipt, Rejection | CausalLogError>
+type JobOutcome = Exit.Exit<Appended, Rejection | CausalLogError>
 
 interface Job {
   readonly _tag: "Job"
   readonly candidate: Candidate
   /** Settles the submission; called once. */
-  readonly done: (outcome: Outcome) => void
+  readonly done: (outcome: JobOutcome) => void
   /** Already charged to the sender's bucket (a held message is not charged twice). */
   charged: boolean
 }
@@ -402,17 +397,17 @@ export const make = (options: IngestOptions = defaultOptions) =>
     // One wake-up for a whole submission: its jobs settle into one array, and the submitter
     // resumes once, when the last is in (not once per message).
     const collect = (count: number) => {
-      const outcomes: Array<Outcome> = []
-      const all = Deferred.makeUnsafe<ReadonlyArray<Outcome>>()
+      const outcomes: Array<JobOutcome> = []
+      const all = Deferred.makeUnsafe<ReadonlyArray<JobOutcome>>()
       let remaining = count
-      const doneAt = (i: number) => (outcome: Outcome) => {
+      const doneAt = (i: number) => (outcome: JobOutcome) => {
         outcomes[i] = outcome
         if (--remaining === 0) Deferred.doneUnsafe(all, Exit.succeed(outcomes))
       }
       return { all, doneAt }
     }
 
-    const jobFor = (candidate: Candidate, done: (outcome: Outcome) => void): Job => ({
+    const jobFor = (candidate: Candidate, done: (outcome: JobOutcome) => void): Job => ({
       _tag: "Job",
       candidate,
       done,
@@ -429,7 +424,7 @@ export const make = (options: IngestOptions = defaultOptions) =>
         }
         const { all, doneAt } = collect(1)
         yield* Queue.offer(queue, jobFor(checked.success, doneAt(0)))
-        return yield* ((yield* Deferred.await(all))[0] as Outcome)
+        return yield* ((yield* Deferred.await(all))[0] as JobOutcome)
       }),
       submitMany: Effect.fn("Ingest.submitMany")(function*(values: ReadonlyArray<unknown>) {
         const now = yield* Clock.currentTimeMillis
@@ -453,7 +448,7 @@ export const make = (options: IngestOptions = defaultOptions) =>
         yield* Queue.offerAll(queue, jobs)
         const outcomes = yield* Deferred.await(all)
         for (let k = 0; k < at.length; k++) {
-          const o = outcomes[k] as Outcome
+          const o = outcomes[k] as JobOutcome
           out[at[k] as number] = Exit.isSuccess(o) ? Result.succeed(o.value) : yield* Effect.result(o)
         }
         return out

@@ -85,11 +85,11 @@ const PageLimit = DecimalInt.check(Schema.isBetween({ minimum: 1, maximum: MAX_P
 // ---------------------------------------------------------------------------------------
 
 /** Where an accepted message landed. */
-export const Receipt = Schema.Struct({
+export const Acknowledgment = Schema.Struct({
   id: Schema.String.annotate({ description: "the message id: SHA-256 of the canonical envelope without its signature, lowercase hex" }),
   offset: Schema.Finite.annotate({ description: "the record's position in the log" }),
   lamport: Schema.Finite.annotate({ description: "the message's Lamport time" })
-}).annotate({ identifier: "Receipt" })
+}).annotate({ identifier: "Acknowledgment" })
 
 const recordFields = {
   offset: Schema.Finite.annotate({ description: "position in the log, from 0" }),
@@ -125,7 +125,7 @@ export const LogRecord = Schema.Struct({ ...recordFields, envelope: TypedEnvelop
 
 /** The outcome of one message of a batch: its receipt, or the status and body it would have got alone. */
 export const BatchItem = Schema.Union([
-  Schema.Struct({ ok: Schema.Literal(true), receipt: Receipt }).annotate({ identifier: "BatchAccepted" }),
+  Schema.Struct({ ok: Schema.Literal(true), receipt: Acknowledgment }).annotate({ identifier: "BatchAccepted" }),
   Schema.Struct({
     ok: Schema.Literal(false),
     status: Schema.Finite.annotate({ description: "the HTTP status this message alone would have been answered with" }),
@@ -171,7 +171,7 @@ const submit = HttpApiEndpoint.post("submit", "/v1/messages", {
   payload: Schema.Union([TypedEnvelope, Schema.Array(TypedEnvelope).annotate({ identifier: "EnvelopeBatch" })], { mode: "oneOf" }).annotate({
     description: "one signed envelope, or an array of them (a batch, at most maxBatch: 1,024 by default)"
   }),
-  success: [Receipt.pipe(HttpApiSchema.status(201)), BatchResults],
+  success: [Acknowledgment.pipe(HttpApiSchema.status(201)), BatchResults],
   error: [...RejectionErrors, BodyTooLarge, BatchTooLarge, UnsupportedMediaType, StorageUnavailable]
 })
   .annotate(OpenApi.Identifier, "submitMessages")

@@ -114,7 +114,7 @@ export const seed = (envelopes: ReadonlyArray<Envelope>) =>
   Effect.forEach(envelopes, (e) =>
     post(e).pipe(
       Effect.flatMap((r) =>
-        r.status === 201 ? Effect.succeed(r.json as Ingest.Receipt) : Effect.die(new Error(`seeding failed: ${r.status} ${r.text}`))
+        r.status === 201 ? Effect.succeed(r.json as Ingest.Appended) : Effect.die(new Error(`seeding failed: ${r.status} ${r.text}`))
       )
     ))
 
