@@ -24,7 +24,19 @@ export interface ServeConfig {
   readonly clusterAdmin?: string
   /** The leader election's group session timeout (ms; default 6,000): a dead leader's lease moves after about this long. */
   readonly clusterSessionTimeoutMs?: number
+  /** Traces and metrics exported over OTLP/HTTP to this collector; absent: nothing is exported. */
+  readonly otlp?: OtlpConfig
 }
+
+/** Where traces and metrics are exported (src/adapters/observability/OtlpHttpExport.ts). */
+export interface OtlpConfig {
+  /** The collector's OTLP/HTTP base URL (http or https); `/v1/traces` and `/v1/metrics` are appended. */
+  readonly url: string
+}
+
+/** The service's name and version, as `causeway --version` and exported telemetry report them. */
+export const serviceName = "causeway"
+export const serviceVersion = "0.1.0"
 
 /** The sealer's settings (src/services/Sealer.ts): its batch window and the beacon time-locked orders are locked to. */
 export interface SealerConfig {

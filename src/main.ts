@@ -12,6 +12,7 @@ import * as DataDirectoryLock from "./adapters/DataDirectoryLock.ts"
 import * as ViemEvmObserver from "./adapters/evm/ViemEvmObserver.ts"
 import * as HttpService from "./adapters/http/HttpService.ts"
 import * as InstanceKeyFile from "./adapters/InstanceKeyFile.ts"
+import * as OtlpHttpExport from "./adapters/observability/OtlpHttpExport.ts"
 import * as ConnectingProbeServer from "./adapters/kafka/ConnectingProbeServer.ts"
 import * as KafkaCausalLog from "./adapters/kafka/KafkaCausalLog.ts"
 import * as KafkaLeaderElection from "./adapters/kafka/KafkaLeaderElection.ts"
@@ -21,7 +22,7 @@ import * as SqliteProjectionStore from "./adapters/SqliteProjectionStore.ts"
 import * as WorkerRswModulusChecker from "./adapters/timelock/WorkerRswModulusChecker.ts"
 import * as WorkerRswSolver from "./adapters/timelock/WorkerRswSolver.ts"
 import * as WorkerTlockDecrypter from "./adapters/timelock/WorkerTlockDecrypter.ts"
-import { type LogConfig, type SealerConfig, type ServeConfig, beaconKeyPath, instanceKeyPath, kafkaIndexPath, logPath, snapshotPath } from "./Config.ts"
+import { type LogConfig, type OtlpConfig, type SealerConfig, type ServeConfig, beaconKeyPath, instanceKeyPath, kafkaIndexPath, logPath, serviceName, serviceVersion, snapshotPath } from "./Config.ts"
 import { ChainObservers, type ChainObserverService } from "./ports/ChainObserver.ts"
 import { Deployment, type DeploymentInfo } from "./ports/Deployment.ts"
 import { authorityConfig, AuthorityView, ClusterAdmin, InstanceKey } from "./ports/InstanceKey.ts"
@@ -222,10 +223,15 @@ export const leadershipLayer = (config: ServeConfig) => {
   return Layer.effectDiscard(Leadership.make).pipe(Layer.provide(election))
 }
 
-/** The core services (log, ingest, projections, author) over the log the configuration picks. */
+/**
+ * The core services (log, ingest, projections, author) over the log the configuration picks;
+ * `instanceKey` is the layer of `instanceKeyLayer(config)`, passed in when another layer of the
+ * same build needs the key too (a layer is built once per build: one lock, one key).
+ */
 export const coreLayer = (
   config: ServeConfig,
-  runner: ProjectionRunner.RunnerOptions = ProjectionRunner.defaultRunnerOptions
+  runner: ProjectionRunner.RunnerOptions = ProjectionRunner.defaultRunnerOptions,
+  instanceKey: ReturnType<typeof instanceKeyLayer> = instanceKeyLayer(config)
 ) => {
   // Built after the instance key (Layer.provideMerge builds its argument first).
   const storage = Layer.mergeAll(
@@ -234,7 +240,7 @@ export const coreLayer = (
     SodiumSignatureVerifier.layer,
     Layer.succeed(ChainObservers, chainObservers(config)),
     Layer.succeed(ClusterAdmin, config.clusterAdmin)
-  ).pipe(Layer.provideMerge(instanceKeyLayer(config)))
+  ).pipe(Layer.provideMerge(instanceKey))
   // The chain feed publishes what the observers report (nothing when no chain is configured);
   // in a cluster, the leadership loop claims terms when the election gives this member the lease.
   return Layer.merge(ChainFeed.layer(), leadershipLayer(config)).pipe(Layer.provideMerge(servicesLayer(config.ingest, runner)), Layer.provideMerge(storage))
@@ -275,10 +281,29 @@ export const deploymentOf = (config: ServeConfig): DeploymentInfo => ({
     : { kind: "local" }
 })
 
-/** The whole service: the HTTP adapter over the core and, when configured, the sealer; logging JSON to stdout. */
-export const appLayer = (config: ServeConfig) =>
-  HttpService.layer({ host: config.host, port: config.port, maxBatch: config.ingest.maxBatch }).pipe(
-    Layer.provide(config.sealer === undefined ? coreLayer(config) : sealerLayer(config.sealer, config.dataDir).pipe(Layer.provideMerge(coreLayer(config)))),
+/**
+ * Traces and metrics exported over OTLP to the configured collector, as service `causeway`
+ * with the instance's public key as `service.instance.id`; over the instance key layer.
+ */
+export const telemetryLayer = (otlp: OtlpConfig) =>
+  Layer.unwrap(Effect.map(InstanceKey, (key) =>
+    OtlpHttpExport.layer({ url: otlp.url, serviceName, serviceVersion, instanceId: key.publicKey })))
+
+/**
+ * The whole service: the HTTP adapter over the core and, when configured, the sealer; logging
+ * JSON to stdout and, with `otlp`, exporting traces and metrics. Logging, the tracer and the
+ * exporters are outputs too, so whatever runs beside the service (the CLI's announcement) logs
+ * and traces the same way. Without `otlp` no span is made per HTTP request.
+ */
+export const appLayer = (config: ServeConfig) => {
+  const instanceKey = instanceKeyLayer(config)
+  const core = coreLayer(config, ProjectionRunner.defaultRunnerOptions, instanceKey)
+  const telemetry = config.otlp === undefined ? Layer.empty : telemetryLayer(config.otlp).pipe(Layer.provide(instanceKey))
+  return HttpService.layer({ host: config.host, port: config.port, maxBatch: config.ingest.maxBatch, traceRequests: config.otlp !== undefined }).pipe(
+    Layer.provide(config.sealer === undefined ? core : sealerLayer(config.sealer, config.dataDir).pipe(Layer.provideMerge(core))),
     Layer.provide(Layer.succeed(Deployment, deploymentOf(config))),
-    Layer.provide(HttpService.logging(config.logLevel))
+    // Built before the rest and closed after it: the last spans and metrics are flushed at shutdown.
+    Layer.provideMerge(telemetry),
+    Layer.provideMerge(HttpService.logging(config.logLevel))
   )
+}

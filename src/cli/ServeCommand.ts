@@ -409,7 +409,8 @@ export const serveEnv = {
   "drand-chain-hash": "DRAND_CHAIN_HASH",
   "beacon-key": "BEACON_KEY",
   "cluster-admin": "CLUSTER_ADMIN",
-  "cluster-session-timeout-ms": "CLUSTER_SESSION_TIMEOUT_MS"
+  "cluster-session-timeout-ms": "CLUSTER_SESSION_TIMEOUT_MS",
+  "otlp-url": "OTEL_EXPORTER_OTLP_ENDPOINT"
 } as const satisfies Record<string, string>
 
 /** A serve flag's name. */
@@ -531,6 +532,10 @@ export const serveCommand = Command.make(
     clusterSessionTimeoutMs: optionalInt(
       "cluster-session-timeout-ms",
       "With --cluster-admin: the leader election's group session timeout, ms; a dead leader's lease moves after about this long (env CLUSTER_SESSION_TIMEOUT_MS, default 6000, the brokers' usual group.min.session.timeout.ms)"
+    ),
+    otlpUrl: optionalString(
+      "otlp-url",
+      "Export traces and metrics over OTLP/HTTP (JSON) to this collector URL, e.g. http://127.0.0.1:4318 (env OTEL_EXPORTER_OTLP_ENDPOINT; default off)"
     )
   },
   Effect.fn("causeway.serve")(function*(flags) {
@@ -577,6 +582,9 @@ export const serveCommand = Command.make(
         return yield* new UsageError({ message: `--cluster-session-timeout-ms ${ms} is not a whole number of milliseconds in 1000..300000` })
       }
     }
+    if (Option.isSome(flags.otlpUrl) && !isHttpUrl(flags.otlpUrl.value)) {
+      return yield* new UsageError({ message: `--otlp-url ${JSON.stringify(flags.otlpUrl.value)} is not an http(s) URL` })
+    }
     let logSettings = log.success
     if (logSettings.kind === "kafka") {
       const plan = kafkaSecurityPlan(security)
@@ -594,7 +602,8 @@ export const serveCommand = Command.make(
       ...(evm.success === undefined ? {} : { evm: evm.success }),
       sealer: sealer.success,
       ...(Option.isSome(clusterAdmin) ? { clusterAdmin: clusterAdmin.value } : {}),
-      ...(Option.isSome(flags.clusterSessionTimeoutMs) ? { clusterSessionTimeoutMs: flags.clusterSessionTimeoutMs.value } : {})
+      ...(Option.isSome(flags.clusterSessionTimeoutMs) ? { clusterSessionTimeoutMs: flags.clusterSessionTimeoutMs.value } : {}),
+      ...(Option.isSome(flags.otlpUrl) ? { otlp: { url: flags.otlpUrl.value } } : {})
     }
     // Built after the server is listening, so the line tells the bound port (also for --port 0);
     // its finalizer runs first on shutdown.
@@ -614,7 +623,8 @@ export const serveCommand = Command.make(
       })
     )
     yield* runsUntilStopped
-    return yield* Layer.launch(announce.pipe(Layer.provide(appLayer(config)), Layer.provide(HttpService.logging(config.logLevel)))).pipe(
+    // appLayer provides the logging (and tracing) the announcement uses too.
+    return yield* Layer.launch(announce.pipe(Layer.provide(appLayer(config)))).pipe(
       Effect.mapError((e) => new CommandFailed({ message: `the server failed: ${describe(e)}` }))
     )
   })

@@ -13,6 +13,7 @@ import "./ThreadPool.ts" // first: sizes libuv's thread pool before anything sta
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Console, Effect, Layer } from "effect"
 import { CliConfig, CliError, CliOutput, Command, GlobalFlag } from "effect/cli"
+import { serviceVersion } from "../Config.ts"
 import { chainCommand } from "./ChainCommand.ts"
 import { CommandFailed, ServerUnreachable, UsageError, describe } from "./CliErrors.ts"
 import { keygenCommand } from "./KeygenCommand.ts"
@@ -22,8 +23,6 @@ import { replayCommand } from "./ReplayCommand.ts"
 import { serveCommand } from "./ServeCommand.ts"
 import { teardown } from "./Signals.ts"
 import { submitCommand } from "./SubmitCommand.ts"
-
-const VERSION = "0.1.0"
 
 /** The root command. */
 export const causeway = Command.make("causeway").pipe(
@@ -65,7 +64,7 @@ const report = (cause: Cause.Cause<unknown>): Effect.Effect<never, unknown> => {
   return Console.error(`causeway: ${message}`).pipe(Effect.andThen(Effect.fail(new CommandFailed({ message }))))
 }
 
-Command.run(causeway, { version: VERSION }).pipe(
+Command.run(causeway, { version: serviceVersion }).pipe(
   Effect.catchCause(report),
   Effect.provide(
     Layer.mergeAll(

@@ -18,7 +18,7 @@ describe("Prometheus exposition", () => {
       const summary = Metric.summary("app_size", { maxAge: "1 minute", maxSize: 10, quantiles: [0.5] })
       yield* Metric.update(summary, 4)
       yield* Metric.update(Metric.frequency("app_status"), "ok")
-      const text = Prometheus.render(yield* Metric.snapshot)
+      const text = yield* Prometheus.exposition
       expect(text).toBe([
         "# TYPE app_big gauge",
         "app_big 1180591620717411303424",
@@ -48,13 +48,14 @@ describe("Prometheus exposition", () => {
     withRegistry(Effect.gen(function*() {
       const c = Metric.counter("weird-name")
       yield* Metric.update(Metric.withAttributes(c, { "bad key": "quote \" backslash \\ newline \n end" }), 1)
-      const text = Prometheus.render(yield* Metric.snapshot)
+      const text = yield* Prometheus.exposition
       expect(text).toContain("weird_name{bad_key=\"quote \\\" backslash \\\\ newline \\n end\"} 1")
       expect(text.split("\n").filter((l) => l !== "" && !l.startsWith("#"))).toHaveLength(1)
     })))
 
-  it("escapes exactly backslash, double quote and newline in label values", () => {
-    expect(Prometheus.escapeLabelValue("a\\b\"c\nd")).toBe("a\\\\b\\\"c\\nd")
-    expect(Prometheus.escapeLabelValue("plain")).toBe("plain")
-  })
+  it.effect("escapes exactly backslash, double quote and newline in label values", () =>
+    withRegistry(Effect.gen(function*() {
+      yield* Metric.update(Metric.withAttributes(Metric.counter("c"), { a: "a\\b\"c\nd", b: "plain" }), 1)
+      expect(yield* Prometheus.exposition).toBe("# TYPE c counter\nc{a=\"a\\\\b\\\"c\\nd\",b=\"plain\"} 1\n")
+    })))
 })

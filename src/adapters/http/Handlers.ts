@@ -211,7 +211,7 @@ const ops = HttpApiBuilder.group(Api, "ops", (handlers) =>
           for (const s of yield* runner.status) {
             yield* Metric.update(Metric.withAttributes(HttpMetrics.projectionOffset, { projection: s.name }), s.offset)
           }
-          return Prometheus.render(yield* Metric.snapshot)
+          return yield* Prometheus.exposition
         }))
   }))
 

@@ -15,7 +15,9 @@ import type { Socket } from "node:net"
 import type { Duplex } from "node:stream"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Cause, Clock, Deferred, Effect, Exit, Layer, Logger, type LogLevel, Metric, References } from "effect"
+import { constTrue } from "effect/Function"
 import {
+  HttpMiddleware,
   HttpRouter,
   HttpServer,
   HttpServerError,
@@ -50,6 +52,11 @@ export interface HttpConfig {
   readonly heartbeatMs?: number
   /** How long shutdown waits for in-flight requests; defaults to 10 s. */
   readonly shutdownTimeoutMs?: number
+  /**
+   * A server span per request (Effect's default); false when no tracer exports them, so no
+   * request pays for a span nobody reads. Defaults to true.
+   */
+  readonly traceRequests?: boolean
 }
 
 /** 8 MiB. */
@@ -258,6 +265,7 @@ export const layer = (config: HttpConfig) => {
     heartbeatMs: config.heartbeatMs ?? 15_000
   }
   const shutdownTimeoutMs = config.shutdownTimeoutMs ?? 10_000
+  const traceRequests = config.traceRequests ?? true
   return Layer.unwrap(Effect.sync(() => {
     const { server, fresh } = makeNodeServer()
     const serve = Effect.gen(function*() {
@@ -273,7 +281,13 @@ export const layer = (config: HttpConfig) => {
         Layer.provide(Layer.succeed(Draining, Deferred.await(draining)))
       )
       const app = yield* HttpRouter.toHttpEffect(routes)
-      yield* HttpServer.serveEffect(app, observe)
+      yield* HttpServer.serveEffect(app, observe).pipe(
+        // Read by Effect's HTTP tracer middleware on every request: a server span named
+        // `METHOD /route/:template` (OpenTelemetry's convention), or none.
+        traceRequests
+          ? Effect.provideService(HttpMiddleware.SpanNameGenerator, (request) => `${request.method} ${routeOf(request.method, pathOf(request.url))}`)
+          : Effect.provideService(HttpMiddleware.TracerDisabledWhen, constTrue)
+      )
       yield* HttpServer.logAddress
       // Added after serving, so it runs before the platform's own close (which then finds
       // the server closed): event streams end, then the server drains and closes.
