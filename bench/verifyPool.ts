@@ -15,7 +15,7 @@
 import { verify as cryptoVerify } from "node:crypto"
 import { availableParallelism } from "node:os"
 import { Effect, Exit, Scope } from "effect"
-import * as SodiumSignatureVerifier from "../src/adapters/SodiumSignatureVerifier.ts"
+import * as SodiumSignatureVerifier from "../src/adapters/signatures/SodiumSignatureVerifier.ts"
 import type { VerifyRequest } from "../src/ports/SignatureVerifier.ts"
 import { benchSender, orderStream } from "./support/signedEnvelopes.ts"
 import { fmt, median, spread } from "./support/stats.ts"

@@ -22,7 +22,7 @@ import {
   verifyIcs23Membership as verifyMembership,
   verifyIcs23NonMembership as verifyNonMembership,
   type Ics23SpecName
-} from "./adapters/Ics23Verifier.ts"
+} from "./adapters/cosmos/Ics23Verifier.ts"
 import type { ProofSpec } from "./domain/verify/Ics23.ts"
 import { type Eip1186Error, type VerifiedEip1186Proof, verifyEip1186Proof as verifyEip1186 } from "./domain/verify/Eip1186.ts"
 import {
@@ -38,7 +38,7 @@ import {
 import type { LightBlock } from "./domain/verify/cometbft/LightBlock.ts"
 import type { LightBlockVerificationError, TrustLevel } from "./domain/verify/cometbft/LightClientErrors.ts"
 
-export type { Ics23SpecName } from "./adapters/Ics23Verifier.ts"
+export type { Ics23SpecName } from "./adapters/cosmos/Ics23Verifier.ts"
 export type { ProofSpec } from "./domain/verify/Ics23.ts"
 export {
   AccountFieldMismatch,

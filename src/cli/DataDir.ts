@@ -8,7 +8,7 @@
 import { existsSync, statSync } from "node:fs"
 import { resolve } from "node:path"
 import { Effect, type Scope } from "effect"
-import * as SqliteCausalLog from "../adapters/SqliteCausalLog.ts"
+import * as SqliteCausalLog from "../adapters/storage/SqliteCausalLog.ts"
 import { kafkaIndexPath, logPath } from "../Config.ts"
 import type { CausalLogService } from "../ports/CausalLog.ts"
 import { CommandFailed, UsageError } from "./CliErrors.ts"

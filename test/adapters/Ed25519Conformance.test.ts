@@ -9,9 +9,9 @@
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import * as NobleSignatureVerifier from "../../src/adapters/NobleSignatureVerifier.ts"
-import * as NodeCryptoSignatureVerifier from "../../src/adapters/NodeCryptoSignatureVerifier.ts"
-import * as SodiumSignatureVerifier from "../../src/adapters/SodiumSignatureVerifier.ts"
+import * as NobleSignatureVerifier from "../../src/adapters/signatures/NobleSignatureVerifier.ts"
+import * as NodeCryptoSignatureVerifier from "../../src/adapters/signatures/NodeCryptoSignatureVerifier.ts"
+import * as SodiumSignatureVerifier from "../../src/adapters/signatures/SodiumSignatureVerifier.ts"
 import type { SignatureVerifierService, VerifyRequest } from "../../src/ports/SignatureVerifier.ts"
 
 const dir = new URL("../vectors/ed25519/", import.meta.url)

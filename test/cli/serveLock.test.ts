@@ -11,7 +11,7 @@ import { join } from "node:path"
 import { createInterface } from "node:readline"
 import { Effect, Exit } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
-import * as DataDirectoryLock from "../../src/adapters/DataDirectoryLock.ts"
+import * as DataDirectoryLock from "../../src/adapters/files/DataDirectoryLock.ts"
 import { cleanup, cli, getJson, root, startServer, tempDir } from "./support/cli.ts"
 
 afterAll(cleanup)

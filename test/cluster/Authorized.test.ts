@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, HashMap, Layer, Option } from "effect"
-import * as MemoryCausalLog from "../../src/adapters/MemoryCausalLog.ts"
-import * as SqliteProjectionStore from "../../src/adapters/SqliteProjectionStore.ts"
+import * as MemoryCausalLog from "../../src/adapters/storage/MemoryCausalLog.ts"
+import * as SqliteProjectionStore from "../../src/adapters/storage/SqliteProjectionStore.ts"
 import { type AuthorityConfig, type AuthorityState, evolveAuthority, initialAuthority } from "../../src/domain/cluster/Authority.ts"
 import type { Json } from "../../src/domain/CanonicalJson.ts"
 import { batchOf } from "../../src/domain/mempool/MempoolFold.ts"

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Result } from "effect"
-import * as MemoryCausalLog from "../../src/adapters/MemoryCausalLog.ts"
-import * as NodeCryptoSignatureVerifier from "../../src/adapters/NodeCryptoSignatureVerifier.ts"
+import * as MemoryCausalLog from "../../src/adapters/storage/MemoryCausalLog.ts"
+import * as NodeCryptoSignatureVerifier from "../../src/adapters/signatures/NodeCryptoSignatureVerifier.ts"
 import { admit } from "../../src/domain/Admission.ts"
 import { evolveAuthority, initialAuthority } from "../../src/domain/cluster/Authority.ts"
 import { checkRecord } from "../../src/domain/RecordCheck.ts"

@@ -1,13 +1,13 @@
 /**
  * The in-process server's store proofs are real ICS23 proofs: @confio/ics23's own
  * verifyMembership / verifyNonMembership with its iavlSpec and tendermintSpec accept them
- * (and the Go-rule checks of src/adapters/Ics23Verifier.ts too), for every key of stores of
+ * (and the Go-rule checks of src/adapters/cosmos/Ics23Verifier.ts too), for every key of stores of
  * many sizes, for absent keys left of, between and right of the present ones, and reject a
  * changed value or root.
  */
 import { iavlSpec, ics23, tendermintSpec, verifyMembership, verifyNonMembership } from "@confio/ics23"
 import { describe, expect, it } from "vitest"
-import { calculateIcs23Root, verifyIcs23Membership, verifyIcs23NonMembership } from "../../src/adapters/Ics23Verifier.ts"
+import { calculateIcs23Root, verifyIcs23Membership, verifyIcs23NonMembership } from "../../src/adapters/cosmos/Ics23Verifier.ts"
 import { IavlTree, MultiStore } from "./support/IavlStore.ts"
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex")

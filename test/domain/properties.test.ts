@@ -5,8 +5,8 @@
 import { sha256 } from "@noble/hashes/sha2.js"
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
-import * as NobleSignatureVerifier from "../../src/adapters/NobleSignatureVerifier.ts"
-import * as NodeCryptoSignatureVerifier from "../../src/adapters/NodeCryptoSignatureVerifier.ts"
+import * as NobleSignatureVerifier from "../../src/adapters/signatures/NobleSignatureVerifier.ts"
+import * as NodeCryptoSignatureVerifier from "../../src/adapters/signatures/NodeCryptoSignatureVerifier.ts"
 import { CanonicalEncodingError, type Json, MAX_DEPTH, canonicalize } from "../../src/domain/CanonicalJson.ts"
 import {
   type Envelope,

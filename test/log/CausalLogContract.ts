@@ -6,7 +6,7 @@
  */
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Option, Stream } from "effect"
-import * as NodeCryptoSignatureVerifier from "../../src/adapters/NodeCryptoSignatureVerifier.ts"
+import * as NodeCryptoSignatureVerifier from "../../src/adapters/signatures/NodeCryptoSignatureVerifier.ts"
 import { canonicalize } from "../../src/domain/CanonicalJson.ts"
 import { type Envelope, fromHex, idBytesOf, idOf, signingBytes } from "../../src/domain/Envelope.ts"
 import { keyFromSecret } from "../../src/domain/Keys.ts"

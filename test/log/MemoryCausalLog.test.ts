@@ -1,4 +1,4 @@
-import * as MemoryCausalLog from "../../src/adapters/MemoryCausalLog.ts"
+import * as MemoryCausalLog from "../../src/adapters/storage/MemoryCausalLog.ts"
 import { causalLogContract } from "./CausalLogContract.ts"
 
 causalLogContract("memory", () => MemoryCausalLog.layerMemory)

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Option } from "effect"
-import * as SqliteCausalLog from "../../src/adapters/SqliteCausalLog.ts"
+import * as SqliteCausalLog from "../../src/adapters/storage/SqliteCausalLog.ts"
 import { envelope, recordOf, testKey } from "../support/fixtures.ts"
 
 const key = testKey("handle")

@@ -1,6 +1,6 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import * as InstanceKeyFile from "../../src/adapters/InstanceKeyFile.ts"
+import * as InstanceKeyFile from "../../src/adapters/files/InstanceKeyFile.ts"
 import { instanceKeyPath } from "../../src/Config.ts"
 import { idOf } from "../../src/domain/Envelope.ts"
 import type { KeyFile } from "../../src/domain/Keys.ts"

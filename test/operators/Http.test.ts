@@ -6,7 +6,7 @@
  */
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import * as InstanceKeyFile from "../../src/adapters/InstanceKeyFile.ts"
+import * as InstanceKeyFile from "../../src/adapters/files/InstanceKeyFile.ts"
 import { instanceKeyPath } from "../../src/Config.ts"
 import { bidCommitment } from "../../src/domain/operators/Auction.ts"
 import { intentCommitment } from "../../src/domain/operators/Intents.ts"

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import * as MemoryCausalLog from "../../src/adapters/MemoryCausalLog.ts"
+import * as MemoryCausalLog from "../../src/adapters/storage/MemoryCausalLog.ts"
 import { type Envelope, idOf } from "../../src/domain/Envelope.ts"
 import type { MessageId } from "../../src/domain/Primitives.ts"
 import { CausalLog } from "../../src/ports/CausalLog.ts"

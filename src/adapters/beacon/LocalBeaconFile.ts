@@ -8,7 +8,7 @@
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js"
 import { Clock, Effect, Layer, Schema } from "effect"
 import { Beacon, BeaconUnavailableError } from "../../ports/Beacon.ts"
-import { KeyFileModeError, readIfExists, writeSecret } from "../SecretFile.ts"
+import { KeyFileModeError, readIfExists, writeSecret } from "../files/SecretFile.ts"
 import * as LocalBeacon from "./LocalBeacon.ts"
 
 /** The file's content. */

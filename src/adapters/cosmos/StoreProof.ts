@@ -7,7 +7,7 @@
  * non-existence with the neighbouring keys) whose root is the store's root, and an
  * `ics23:simple` CommitmentProof that the store's root is the value of the store's name in
  * the multistore (a Tendermint simple Merkle map) whose root is the app hash. Both are
- * checked with @confio/ics23 plus the Go rules (src/adapters/Ics23Verifier.ts), under the IAVL
+ * checked with @confio/ics23 plus the Go rules (src/adapters/cosmos/Ics23Verifier.ts), under the IAVL
  * and Tendermint specs, and chained: the store root the first proves is the value the second
  * proves under the app hash (IBC's `VerifyChainedMembershipProof`).
  *
@@ -16,7 +16,7 @@
  * protobuf `tendermint.crypto.ProofOps` the node sent, so anyone can check it again with
  * `verifyStoreProof`.
  */
-import { calculateIcs23Root, verifyIcs23Membership, verifyIcs23NonMembership } from "../Ics23Verifier.ts"
+import { calculateIcs23Root, verifyIcs23Membership, verifyIcs23NonMembership } from "./Ics23Verifier.ts"
 
 /** One proof op (`tendermint.crypto.ProofOp`). */
 export interface ProofOp {

@@ -32,8 +32,8 @@ import {
   logLevel,
   type Producer
 } from "kafkajs"
-import * as NodeCryptoSignatureVerifier from "../NodeCryptoSignatureVerifier.ts"
-import * as SqliteCausalLog from "../SqliteCausalLog.ts"
+import * as NodeCryptoSignatureVerifier from "../signatures/NodeCryptoSignatureVerifier.ts"
+import * as SqliteCausalLog from "../storage/SqliteCausalLog.ts"
 import type { SignatureVerifierService } from "../../ports/SignatureVerifier.ts"
 import { badSignature, checkRecord, type RecordRefused, type SignatureToCheck } from "../../domain/RecordCheck.ts"
 import {

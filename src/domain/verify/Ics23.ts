@@ -1,7 +1,7 @@
 /**
  * The ICS23 checks that @confio/ics23 0.6.8 (the npm package, last released in 2022) lacks
  * and cosmos/ics23 Go (v0.11+, the implementation IBC runs) has, as pure functions over
- * the protobuf message shapes. src/adapters/Ics23Verifier.ts runs them next to the library,
+ * the protobuf message shapes. src/adapters/cosmos/Ics23Verifier.ts runs them next to the library,
  * which decodes proofs and does the hashing.
  *
  * Ported from go/proof.go and go/ops.go, error texts included (the unit vectors compare them):

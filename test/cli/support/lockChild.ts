@@ -5,7 +5,7 @@
  */
 import { createInterface } from "node:readline"
 import { Effect, Exit } from "effect"
-import * as DataDirectoryLock from "../../../src/adapters/DataDirectoryLock.ts"
+import * as DataDirectoryLock from "../../../src/adapters/files/DataDirectoryLock.ts"
 
 const [dir] = process.argv.slice(2)
 if (dir === undefined) throw new Error("usage: lockChild.ts <dir>")

@@ -1,5 +1,5 @@
 /** The signature verifiers the CometBFT tests run with. */
-import * as NodeCryptoSignatureVerifier from "../../../src/adapters/NodeCryptoSignatureVerifier.ts"
+import * as NodeCryptoSignatureVerifier from "../../../src/adapters/signatures/NodeCryptoSignatureVerifier.ts"
 import type { VerifySignature } from "../../../src/domain/verify/cometbft/CometBftLightClient.ts"
 import { bytesToUpperHex } from "../../../src/domain/verify/cometbft/JsonBytes.ts"
 

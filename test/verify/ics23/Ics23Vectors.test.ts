@@ -1,5 +1,5 @@
 /**
- * The 18 cosmos/ics23 proof vectors through src/adapters/Ics23Verifier.ts, with the pass
+ * The 18 cosmos/ics23 proof vectors through src/adapters/cosmos/Ics23Verifier.ts, with the pass
  * criteria of go/vectors_test.go (the calculated root is "root"; then membership for a value,
  * non-membership for ""), and mutations of each that must fail: another value, another key,
  * another root, another spec, a damaged proof.
@@ -7,7 +7,7 @@
 import { ics23 } from "@confio/ics23"
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
-import { calculateIcs23Root, verifyIcs23Membership, verifyIcs23NonMembership } from "../../../src/adapters/Ics23Verifier.ts"
+import { calculateIcs23Root, verifyIcs23Membership, verifyIcs23NonMembership } from "../../../src/adapters/cosmos/Ics23Verifier.ts"
 import { proofVectors } from "./vectors.ts"
 
 const SPECS = ["iavl", "tendermint", "smt"] as const

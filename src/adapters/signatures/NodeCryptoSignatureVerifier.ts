@@ -11,8 +11,8 @@
 import { type KeyObject, createPublicKey, verify as cryptoVerify } from "node:crypto"
 import { Effect, Layer } from "effect"
 import { LRUCache } from "lru-cache"
-import type { Scheme } from "../domain/Envelope.ts"
-import { SignatureVerifier, type SignatureVerifierService, type VerifyRequest } from "../ports/SignatureVerifier.ts"
+import type { Scheme } from "../../domain/Envelope.ts"
+import { SignatureVerifier, type SignatureVerifierService, type VerifyRequest } from "../../ports/SignatureVerifier.ts"
 
 // SubjectPublicKeyInfo DER prefixes: an Ed25519 key (RFC 8410) and a compressed
 // secp256k1 point (RFC 5480 with the secp256k1 OID), each followed by the raw key bytes.

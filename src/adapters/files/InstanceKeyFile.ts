@@ -8,8 +8,8 @@
  */
 import { statSync } from "node:fs"
 import { Data, Effect, Layer, Schema } from "effect"
-import { KeyFile, generateKey } from "../domain/Keys.ts"
-import { InstanceKey } from "../ports/InstanceKey.ts"
+import { KeyFile, generateKey } from "../../domain/Keys.ts"
+import { InstanceKey } from "../../ports/InstanceKey.ts"
 import { KeyFileModeError, readIfExists, writeSecret } from "./SecretFile.ts"
 
 /** The key file exists but cannot be read or decoded, or cannot be created. */

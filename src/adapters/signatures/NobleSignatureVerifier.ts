@@ -3,7 +3,7 @@ import { ed25519 } from "@noble/curves/ed25519.js"
 import { secp256k1 } from "@noble/curves/secp256k1.js"
 import { hexToBytes } from "@noble/hashes/utils.js"
 import { Effect, Layer } from "effect"
-import { SignatureVerifier, type SignatureVerifierService } from "../ports/SignatureVerifier.ts"
+import { SignatureVerifier, type SignatureVerifierService } from "../../ports/SignatureVerifier.ts"
 
 const verify: SignatureVerifierService["verify"] = (scheme, publicKey, message, signature) => {
   try {

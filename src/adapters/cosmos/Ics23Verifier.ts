@@ -30,7 +30,7 @@ import {
   checkNonExistence,
   compareBytes,
   keyForComparison
-} from "../domain/verify/Ics23.ts"
+} from "../../domain/verify/Ics23.ts"
 
 /** The specs known by name. */
 export type Ics23SpecName = "iavl" | "tendermint" | "smt"

@@ -1,7 +1,7 @@
 /** An in-memory CausalLog for unit tests: the reference the contract suite holds SQLite and Kafka to. */
 import { Effect, Layer, Option, SubscriptionRef } from "effect"
-import { compareCausal } from "../domain/Envelope.ts"
-import type { MessageId } from "../domain/Primitives.ts"
+import { compareCausal } from "../../domain/Envelope.ts"
+import type { MessageId } from "../../domain/Primitives.ts"
 import {
   type Appended,
   CausalLog,
@@ -9,7 +9,7 @@ import {
   type CausalLogService,
   type LogRecord,
   type RecordRef
-} from "../ports/CausalLog.ts"
+} from "../../ports/CausalLog.ts"
 import { tail } from "./LogTail.ts"
 
 /** Build an empty in-memory log. */

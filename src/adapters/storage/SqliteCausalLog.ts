@@ -13,7 +13,7 @@
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite"
 import { Data, Effect, Layer, Option, SubscriptionRef } from "effect"
-import type { MessageId } from "../domain/Primitives.ts"
+import type { MessageId } from "../../domain/Primitives.ts"
 import {
   type Appended,
   CausalLog,
@@ -22,7 +22,7 @@ import {
   type LogRecord,
   type NewRecord,
   type RecordRef
-} from "../ports/CausalLog.ts"
+} from "../../ports/CausalLog.ts"
 import { tail } from "./LogTail.ts"
 import * as SqlitePrivateDatabase from "./SqlitePrivateDatabase.ts"
 

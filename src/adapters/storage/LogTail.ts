@@ -1,6 +1,6 @@
 /** The subscription both log adapters share: page through the log, then wait for its end to move. */
 import { Effect, Option, Stream, SubscriptionRef } from "effect"
-import type { CausalLogError, LogRecord } from "../ports/CausalLog.ts"
+import type { CausalLogError, LogRecord } from "../../ports/CausalLog.ts"
 
 /** Records from `from` on, read `pageSize` at a time, waiting on `end` when caught up. */
 export const tail = (

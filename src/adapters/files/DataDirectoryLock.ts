@@ -40,7 +40,7 @@ import {
 import { hostname } from "node:os"
 import { join } from "node:path"
 import { Data, Effect, Layer, Result, Schema } from "effect"
-import { PositiveInt } from "../domain/Primitives.ts"
+import { PositiveInt } from "../../domain/Primitives.ts"
 import { DataDirectoryError } from "./DataDirectory.ts"
 
 /** The lock file's name in the data directory. */

@@ -1,7 +1,7 @@
 /** Projection snapshots in SQLite (its own file beside the log), plus an in-memory store for tests. */
 import { DatabaseSync } from "node:sqlite"
 import { Effect, Layer, Option } from "effect"
-import { ProjectionStore, ProjectionStoreError, type ProjectionStoreService, type Snapshot } from "../ports/ProjectionStore.ts"
+import { ProjectionStore, ProjectionStoreError, type ProjectionStoreService, type Snapshot } from "../../ports/ProjectionStore.ts"
 import * as SqlitePrivateDatabase from "./SqlitePrivateDatabase.ts"
 
 const fail = (operation: string) => (cause: unknown) => new ProjectionStoreError({ operation, cause })

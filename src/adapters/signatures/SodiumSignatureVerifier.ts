@@ -17,7 +17,7 @@ import { availableParallelism } from "node:os"
 import { Worker } from "node:worker_threads"
 import sodium from "sodium-native"
 import { Effect, Layer } from "effect"
-import { SignatureVerifier, type SignatureVerifierService, type VerifyRequest } from "../ports/SignatureVerifier.ts"
+import { SignatureVerifier, type SignatureVerifierService, type VerifyRequest } from "../../ports/SignatureVerifier.ts"
 import * as NodeCryptoSignatureVerifier from "./NodeCryptoSignatureVerifier.ts"
 
 /** Options of the verifier. */
