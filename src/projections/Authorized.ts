@@ -12,6 +12,7 @@ import {
   type AuthorityState,
   evolveAuthority,
   initialAuthority,
+  clusterTypes,
   isClusterType,
   matchesConfig
 } from "../domain/cluster/Authority.ts"
@@ -24,6 +25,8 @@ export interface AuthorizedFold<S> {
   readonly name: string
   readonly version: number
   readonly needsLinks?: boolean
+  /** The message types `evolve` reads (the wrapper adds the cluster's, which the authority reads). */
+  readonly handles?: ReadonlySet<string>
   readonly initialState: S
   evolve(state: S, record: LogRecord, authority: AuthorityState): S
   /** Must encode to a JSON object (the wrapper adds `authority` to it). */
@@ -46,6 +49,7 @@ export const authorized = <S extends object>(config: AuthorityConfig, fold: Auth
     version: fold.version,
     needsBody: true,
     ...(fold.needsLinks === undefined ? {} : { needsLinks: fold.needsLinks }),
+    ...(fold.handles === undefined ? {} : { handles: new Set([...fold.handles, ...clusterTypes]) }),
     initialState: attach(fold.initialState, initialAuthority(config)),
     evolve: (state, record) => {
       if (isClusterType(record.type)) {

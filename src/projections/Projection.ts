@@ -17,6 +17,12 @@ export interface Projection<S> {
   readonly needsBody: boolean
   /** Does evolve read `record.id` or `record.deps`? When false, replay skips them too. Default true. */
   readonly needsLinks?: boolean
+  /**
+   * The message types `evolve` reads (emmett's `canHandle`): the runner and replay give it
+   * only records of these types, so `evolve` must leave the state unchanged for every other
+   * one. Undefined: every record (the log index counts them all).
+   */
+  readonly handles?: ReadonlySet<string>
   readonly initialState: S
   // Method syntax on purpose: it lets a Projection<S> stand in a list of Projection<unknown>.
   evolve(state: S, record: LogRecord): S
@@ -43,11 +49,13 @@ export const digestText = (text: string): string => bytesToHex(sha256(new TextEn
 /** The digest of a state. */
 export const digestOf = <S>(p: Projection<S>, state: S): string => digestText(serialize(p, state))
 
-/** Fold a page of records into a state: `evolvePage` where the projection has it. */
+/** Fold a page of records into a state: `evolvePage` where the projection has it; only the types it handles. */
 export const foldPage = <S>(p: Projection<S>, state: S, records: ReadonlyArray<LogRecord>): S => {
   if (p.evolvePage !== undefined) return p.evolvePage(state, records)
   let s = state
-  for (const r of records) s = p.evolve(s, r)
+  const handles = p.handles
+  if (handles === undefined) for (const r of records) s = p.evolve(s, r)
+  else for (const r of records) if (handles.has(r.type)) s = p.evolve(s, r)
   return s
 }
 

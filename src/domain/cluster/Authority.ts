@@ -55,6 +55,9 @@ export const ClusterPayloads = { ClusterMembersSet, LeaderTermClaimed, ChainOwne
 /** The cluster's message types. */
 export type ClusterMessageType = keyof typeof ClusterPayloads
 
+/** The cluster's message types, as a set. */
+export const clusterTypes: ReadonlySet<ClusterMessageType> = new Set(Object.keys(ClusterPayloads) as Array<ClusterMessageType>)
+
 /** Is this one of the cluster's message types? */
 export const isClusterType = (type: string): type is ClusterMessageType =>
   type === "ClusterMembersSet" || type === "LeaderTermClaimed" || type === "ChainOwnersAssigned"

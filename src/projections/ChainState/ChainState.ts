@@ -130,6 +130,9 @@ export type ChainEvent =
 
 const isChainType = (type: string): type is ChainMessageType => Object.hasOwn(payloadSchemas, type)
 
+/** The message types the projection reads. */
+const chainTypes: ReadonlySet<string> = new Set(Object.keys(payloadSchemas))
+
 /** The chain event a record carries, if it is one of the types folded here (sender not checked). */
 export const chainEventOf = (record: LogRecord): ChainEvent | undefined => {
   if (!isChainType(record.type)) return undefined
@@ -447,6 +450,7 @@ export const makeChainState = (context: ChainStateContext): Projection<WithAutho
     // 4: ... from the chain's owner (ChainOwnersAssigned).
     version: 4,
     needsLinks: true,
+    handles: chainTypes,
     initialState,
     evolve: (state, record, authority) => {
       if (!isChainType(record.type) || !isMember(authority, record.sender)) return state

@@ -83,6 +83,7 @@ export const makeChainWatches = (context: AuthorityConfig): Projection<WithAutho
     // 2: watches count from the members at their place in the log.
     version: 2,
     needsLinks: true,
+    handles: new Set(["ChainWatchAdded", "ChainWatchRemoved"]),
     initialState,
     evolve: (state, record, authority) => {
       if ((record.type !== "ChainWatchAdded" && record.type !== "ChainWatchRemoved") || !heeds(authority, record.type, record.sender)) return state

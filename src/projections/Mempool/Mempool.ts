@@ -151,6 +151,7 @@ export const makeMempool = (
     // 6: decisions count from the authority at their place in the log (cluster leader terms).
     // 7: an order spending zero (amountIn "0") or with limitPrice "0" does not decode (ingest refuses it).
     version: 7,
+    handles: mempoolTypes,
     initialState: initialMempool,
     evolve: (state, record, authority) => {
       const event = mempoolEventOf(record)

@@ -293,6 +293,7 @@ export const makeOperators = (context: AuthorityConfig): Projection<WithAuthorit
     name: "operators",
     // 2: seals count from the authority at their place in the log (cluster leader terms).
     version: 2,
+    handles: operatorTypes,
     initialState,
     evolve: evolveOperators,
     encode,
