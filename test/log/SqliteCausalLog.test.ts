@@ -212,3 +212,20 @@ const schemaOf = (path: string) => {
     db.close()
   }
 }
+
+describe("SqliteCausalLog scan across its fetch chunks", () => {
+  it.effect("visits every row of a long range once, in order, whatever the range's bounds", () =>
+    Effect.gen(function*() {
+      const log = yield* CausalLog
+      // 20,000 rows: more than two of the scan's 8,192-row fetches.
+      const rows = Array.from({ length: 20_000 }, (_, i) => record(i + 1, i + 1))
+      yield* log.append(rows)
+      for (const [from, to] of [[0, 20_000], [0, 1_000_000], [8_191, 16_385], [8_192, 8_193], [19_999, 25_000], [20_000, 30_000]] as const) {
+        const seen: Array<number> = []
+        const n = yield* log.scan(from, to, { withBody: false, withLinks: false }, (r) => void seen.push(r.offset))
+        const expected = Array.from({ length: Math.max(0, Math.min(to, 20_000) - from) }, (_, i) => from + i)
+        expect(n, `${from}..${to}`).toBe(expected.length)
+        expect(seen, `${from}..${to}`).toEqual(expected)
+      }
+    }).pipe(Effect.provide(SqliteCausalLog.layer({ path: ":memory:" }))))
+})
