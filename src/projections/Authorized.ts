@@ -63,7 +63,7 @@ export const authorized = <S extends object>(config: AuthorityConfig, fold: Auth
       const { authority, ...inner } = state
       const json = fold.encode(inner as unknown as S)
       if (!isObject(json)) throw new Error(`${fold.name}: the state must encode to a JSON object`)
-      return { ...json, authority: authority as unknown as Json }
+      return { ...json, authority }
     },
     decode: (json) => {
       if (!isObject(json)) throw new Error(`${fold.name}: a snapshot must be a JSON object`)

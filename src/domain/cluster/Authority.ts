@@ -71,7 +71,7 @@ export interface AuthorityConfig {
 }
 
 /** Where the right to decide stands after some prefix of the log. */
-export interface AuthorityState {
+export type AuthorityState = {
   /** The cluster admin (null: a deployment of one). */
   readonly admin: string | null
   /** The deciding instance of a deployment of one (null in a cluster). */
@@ -100,13 +100,13 @@ export interface AuthorityState {
 }
 
 /** A chain and the member that observes it. */
-export interface ChainOwner {
+export type ChainOwner = {
   readonly chain: string
   readonly owner: string
 }
 
 /** From `from` on (until the next span), `leader` led in `term`. */
-export interface LeaderSpan {
+export type LeaderSpan = {
   readonly term: number
   readonly leader: string | null
   readonly from: number

@@ -7,13 +7,12 @@
  * there): the instance does not become ready rather than diverge in silence.
  */
 import { Schema } from "effect"
-import type { Json } from "../../domain/CanonicalJson.ts"
 import { type AuthorityConfig, decisionRole } from "../../domain/cluster/Authority.ts"
 import { authorized, type WithAuthority } from "../Authorized.ts"
 import type { Projection } from "../Projection.ts"
 
 /** A decision signed by a key other than the instance's (deployment of one). */
-export interface ForeignDecision {
+export type ForeignDecision = {
   readonly offset: number
   readonly id: string
   readonly type: string
@@ -21,7 +20,7 @@ export interface ForeignDecision {
 }
 
 /** What the projection keeps besides the authority. */
-export interface ClusterFacts {
+export type ClusterFacts = {
   /** The first foreign decision (deployment of one), if any. */
   readonly foreign: ForeignDecision | null
   /** How many there are. */
@@ -57,6 +56,6 @@ export const makeCluster = (context: AuthorityConfig): Projection<ClusterState> 
         foreignCount: state.foreignCount + 1
       }
     },
-    encode: (s) => ({ foreign: s.foreign as unknown as Json, foreignCount: s.foreignCount }),
+    encode: (s) => ({ foreign: s.foreign, foreignCount: s.foreignCount }),
     decode: (json) => decodeEncoded(json, { onExcessProperty: "error" })
   })
