@@ -28,7 +28,7 @@ import type { KeyFile } from "../domain/Keys.ts"
 import { type Bytes32, UserOrder } from "../domain/mempool/MempoolMessages.ts"
 import { commitmentOf, orderBytes } from "../domain/mempool/OrderBytes.ts"
 import { MessageId } from "../domain/Primitives.ts"
-import { ChainInfo, checkChainHash, roundAt, timeOfRound } from "../domain/timelock/ChainInfo.ts"
+import { ChainInfo, chainInfoFromJson, checkChainHash, roundAt, timeOfRound } from "../domain/timelock/ChainInfo.ts"
 import { encryptToRound } from "../domain/timelock/Tlock.ts"
 import { checkReceipt } from "../verify.ts"
 import { CommandFailed, ServerUnreachable, UsageError, describe } from "./CliErrors.ts"
@@ -310,15 +310,7 @@ const serverBeacon = Effect.fn("causeway.order.serverBeacon")(function*(base: st
   if (stated !== info.hash) {
     return yield* new CommandFailed({ message: `the beacon's chain hash ${info.hash} is not the one /v1/instance states (${stated ?? "no beacon"})` })
   }
-  const chain = yield* Schema.decodeUnknownEffect(ChainInfo)({
-    publicKey: info.public_key,
-    period: info.period,
-    genesisTime: info.genesis_time,
-    genesisSeed: info.groupHash,
-    chainHash: info.hash,
-    scheme: info.schemeID,
-    beaconId: info.metadata.beaconID
-  }).pipe(Effect.mapError((e) => new CommandFailed({ message: `the beacon's chain information is not usable: ${e.message.replace(/\s*\n\s*/g, " ")}` })))
+  const chain = yield* Schema.decodeUnknownEffect(ChainInfo)(chainInfoFromJson(info)).pipe(Effect.mapError((e) => new CommandFailed({ message: `the beacon's chain information is not usable: ${e.message.replace(/\s*\n\s*/g, " ")}` })))
   const checked = checkChainHash(chain)
   if (Result.isFailure(checked)) {
     return yield* new CommandFailed({ message: `the beacon's ${checked.failure.reason} (stated ${checked.failure.stated}, computed ${checked.failure.computed})` })

@@ -9,7 +9,14 @@
  */
 import { Clock, Effect, Layer, Result, Schema } from "effect"
 import { InvalidBeacon, type VerifiedBeacon, verifyBeacon } from "../../domain/timelock/BeaconVerification.ts"
-import { BeaconScheme, type ChainInfo, checkChainHash, timeOfRound } from "../../domain/timelock/ChainInfo.ts"
+import {
+  type ChainInfo,
+  chainInfoFromJson,
+  checkChainHash,
+  DrandBeaconJson,
+  DrandInfoJson,
+  timeOfRound
+} from "../../domain/timelock/ChainInfo.ts"
 import { Beacon, BeaconUnavailableError, type BeaconService, RoundNotReached, scheduleOf } from "../../ports/Beacon.ts"
 
 /** drand HTTP beacon settings. */
@@ -26,41 +33,8 @@ export interface DrandHttpBeaconOptions {
   readonly fetch?: typeof globalThis.fetch
 }
 
-const Hex = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2})+$/))
-const UInt = Schema.Number.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(0))
-
-/** drand's /info response (v1 API field names). */
-export const DrandInfoJson = Schema.Struct({
-  public_key: Hex,
-  period: UInt,
-  genesis_time: UInt,
-  hash: Hex,
-  groupHash: Hex,
-  schemeID: BeaconScheme,
-  metadata: Schema.optionalKey(Schema.Struct({ beaconID: Schema.String }))
-})
-
-/** drand's /public/{round} response. */
-export const DrandBeaconJson = Schema.Struct({
-  round: UInt,
-  randomness: Hex,
-  signature: Hex,
-  previous_signature: Schema.optionalKey(Hex)
-})
-
 const decodeInfo = Schema.decodeUnknownResult(Schema.fromJsonString(DrandInfoJson))
 const decodeBeacon = Schema.decodeUnknownResult(Schema.fromJsonString(DrandBeaconJson))
-
-/** drand's info JSON → the domain's chain info (hash not yet checked). */
-export const chainInfoFromJson = (j: typeof DrandInfoJson.Type): ChainInfo => ({
-  publicKey: j.public_key,
-  period: j.period,
-  genesisTime: j.genesis_time,
-  genesisSeed: j.groupHash,
-  chainHash: j.hash,
-  scheme: j.schemeID,
-  beaconId: j.metadata?.beaconID ?? "default"
-})
 
 /** GET a URL as text, with a timeout; statuses other than 200 come back as the status. */
 const get = (fetchFn: typeof globalThis.fetch, url: string, timeoutMs: number) =>

@@ -6,6 +6,7 @@
  */
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
+import { DrandBeaconJson, DrandInfoJson } from "../../domain/timelock/ChainInfo.ts"
 import { RoundNotReached } from "../../ports/Beacon.ts"
 import { DecodesInput, NeedsLog } from "./EdgeApi.ts"
 
@@ -52,22 +53,17 @@ export const InstanceView = Schema.Struct({
   }).annotate({ identifier: "InstanceCluster" })
 }).annotate({ identifier: "Instance" })
 
-/** A drand chain's information, exactly as drand's HTTP API serves `/info` (snake_case and all). */
+/** A drand chain's information, exactly as drand's HTTP API serves `/info` (snake_case and all; the metadata always given). */
 export const BeaconInfo = Schema.Struct({
-  public_key: Schema.String,
-  period: Schema.Finite,
-  genesis_time: Schema.Finite,
-  hash: Schema.String,
-  groupHash: Schema.String,
-  schemeID: Schema.String,
+  ...DrandInfoJson.fields,
   metadata: Schema.Struct({ beaconID: Schema.String }).annotate({ identifier: "BeaconMetadata" })
 }).annotate({ identifier: "BeaconInfo" })
 
-/** A round's beacon, as drand's `/public/{round}` serves it. */
+/** A round's beacon, as drand's `/public/{round}` serves it (without the chained schemes' previous signature). */
 export const BeaconRound = Schema.Struct({
-  round: Schema.Finite,
-  randomness: Schema.String,
-  signature: Schema.String
+  round: DrandBeaconJson.fields.round,
+  randomness: DrandBeaconJson.fields.randomness,
+  signature: DrandBeaconJson.fields.signature
 }).annotate({ identifier: "BeaconRound" })
 
 const RoundParam = Schema.String.check(Schema.isPattern(/^[1-9][0-9]{0,15}$/u))

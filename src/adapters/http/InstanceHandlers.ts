@@ -7,7 +7,7 @@ import { Clock, Effect, Option } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { KNOWN_FLAGS, MAX_DEPS, PROTOCOL_VERSION, Scheme } from "../../domain/Envelope.ts"
 import { clusterViewOf } from "../../domain/cluster/Authority.ts"
-import type { ChainInfo } from "../../domain/timelock/ChainInfo.ts"
+import { drandInfoJsonOf } from "../../domain/timelock/ChainInfo.ts"
 import { Beacon, type BeaconService, type FetchRoundError } from "../../ports/Beacon.ts"
 import { Deployment } from "../../ports/Deployment.ts"
 import { InstanceKey } from "../../ports/InstanceKey.ts"
@@ -18,17 +18,6 @@ import { BeaconUnavailable, NoBeacon } from "./InstanceApi.ts"
 
 /** The software version GET /v1/instance reports (package.json's). */
 export const SOFTWARE_VERSION = "0.1.0"
-
-/** drand's /info JSON of a chain. */
-export const drandInfoOf = (c: ChainInfo) => ({
-  public_key: c.publicKey,
-  period: c.period,
-  genesis_time: c.genesisTime,
-  hash: c.chainHash,
-  groupHash: c.genesisSeed,
-  schemeID: c.scheme,
-  metadata: { beaconID: c.beaconId }
-})
 
 /** The instance group's handlers, over InstanceKey, the cluster view, the deployment's facts and (optionally) the Beacon. */
 export const layer = HttpApiBuilder.group(Api, "instance", (handlers) =>
@@ -83,7 +72,7 @@ export const layer = HttpApiBuilder.group(Api, "instance", (handlers) =>
             }
           }
         }))
-      .handle("beaconInfo", () => withBeacon.pipe(Effect.map((b) => drandInfoOf(b.chainInfo))))
+      .handle("beaconInfo", () => withBeacon.pipe(Effect.map((b) => drandInfoJsonOf(b.chainInfo))))
       .handle("beaconLatest", () =>
         Effect.gen(function*() {
           const b = yield* withBeacon

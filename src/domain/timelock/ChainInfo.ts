@@ -86,3 +86,52 @@ export const quicknet: ChainInfo = {
   scheme: "bls-unchained-g1-rfc9380",
   beaconId: "quicknet"
 }
+
+// ---------------------------------------------------------------------------------------
+// drand's HTTP JSON (v1 API field names): what DrandHttpBeacon reads from a relay and what
+// GET /v1/beacon/... serves to clients, so tlock-js and drand-client read either.
+// ---------------------------------------------------------------------------------------
+
+const JsonHex = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2})+$/u))
+const JsonUInt = Schema.Number.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(0))
+
+/** drand's /info response. `metadata` is absent from older relays (beacon id "default"). */
+export const DrandInfoJson = Schema.Struct({
+  public_key: JsonHex,
+  period: JsonUInt,
+  genesis_time: JsonUInt,
+  hash: JsonHex,
+  groupHash: JsonHex,
+  schemeID: BeaconScheme,
+  metadata: Schema.optionalKey(Schema.Struct({ beaconID: Schema.String }))
+})
+
+/** drand's /public/{round} response. */
+export const DrandBeaconJson = Schema.Struct({
+  round: JsonUInt,
+  randomness: JsonHex,
+  signature: JsonHex,
+  previous_signature: Schema.optionalKey(JsonHex)
+})
+
+/** drand's info JSON → the chain info (its hash not yet checked: `checkChainHash`). */
+export const chainInfoFromJson = (j: typeof DrandInfoJson.Type): ChainInfo => ({
+  publicKey: j.public_key,
+  period: j.period,
+  genesisTime: j.genesis_time,
+  genesisSeed: j.groupHash,
+  chainHash: j.hash,
+  scheme: j.schemeID,
+  beaconId: j.metadata?.beaconID ?? "default"
+})
+
+/** The chain info as drand's /info JSON, metadata included. */
+export const drandInfoJsonOf = (c: ChainInfo) => ({
+  public_key: c.publicKey,
+  period: c.period,
+  genesis_time: c.genesisTime,
+  hash: c.chainHash,
+  groupHash: c.genesisSeed,
+  schemeID: c.scheme,
+  metadata: { beaconID: c.beaconId }
+})
