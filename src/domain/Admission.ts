@@ -7,7 +7,7 @@ import { sha256 } from "@noble/hashes/sha2.js"
 import { Result, Schema } from "effect"
 import { CanonicalEncodingError, canonicalizeAt } from "./CanonicalJson.ts"
 import { type Envelope, EnvelopeShell, KNOWN_FLAGS, PROTOCOL_VERSION, toHex } from "./Envelope.ts"
-import { PayloadSchemas, isMessageType } from "./MessageTypes.ts"
+import { decodePayload, isMessageType } from "./MessageTypes.ts"
 import type { MessageId } from "./Primitives.ts"
 import {
   MalformedMessage,
@@ -43,9 +43,6 @@ export const nobleTextSha256: TextSha256 = (text) => sha256(utf8.encode(text))
 
 const parseOptions = { onExcessProperty: "error", errors: "first" } as const
 const decodeShell = Schema.decodeUnknownResult(EnvelopeShell)
-const decodePayload = Object.fromEntries(
-  Object.entries(PayloadSchemas).map(([type, schema]) => [type, Schema.decodeUnknownResult(schema as Schema.Codec<unknown, unknown>)])
-) as Record<string, (u: unknown, options: typeof parseOptions) => Result.Result<unknown, Schema.SchemaError>>
 
 const isStrictlyAscending = (ids: ReadonlyArray<string>): boolean => {
   for (let i = 1; i < ids.length; i++) if ((ids[i - 1] as string) >= (ids[i] as string)) return false
@@ -110,7 +107,7 @@ export const admit = (
   if (!isMessageType(e.type)) {
     return Result.fail(new UnknownMessageType({ reason: `message type ${JSON.stringify(e.type)} is not known`, type: e.type }))
   }
-  const payload = (decodePayload[e.type] as NonNullable<(typeof decodePayload)[string]>)(e.payload, parseOptions)
+  const payload = decodePayload(e.type, e.payload)
   if (Result.isFailure(payload)) {
     return Result.fail(new MalformedMessage({ reason: `${e.type} payload: ${oneLine(payload.failure)}` }))
   }

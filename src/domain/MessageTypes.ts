@@ -4,7 +4,7 @@
  * The mempool and chain issues deepen these payloads; a change to a payload's shape is a
  * protocol change and goes with a protocol version or a feature flag.
  */
-import { Schema } from "effect"
+import { type Result, Schema } from "effect"
 import { ChainPayloads } from "./chain/ChainMessages.ts"
 import { ClusterPayloads } from "./cluster/Authority.ts"
 import { MempoolPayloads } from "./mempool/MempoolMessages.ts"
@@ -79,6 +79,21 @@ export type MessageType = keyof typeof PayloadSchemas
 
 /** A message type's payload as it is signed and sent (its schema's encoded side: plain JSON). */
 export type PayloadInput<T extends MessageType> = (typeof PayloadSchemas)[T]["Encoded"]
+
+/** A message type's payload as decoded (its schema's type side). */
+export type PayloadOf<T extends MessageType> = (typeof PayloadSchemas)[T]["Type"]
+
+const strictFirst = { onExcessProperty: "error", errors: "first" } as const
+const payloadDecoders = Object.fromEntries(
+  Object.entries(PayloadSchemas).map(([type, schema]) => [type, Schema.decodeUnknownResult(schema as Schema.Codec<unknown, unknown>)])
+) as Record<MessageType, (u: unknown, options: typeof strictFirst) => Result.Result<unknown, Schema.SchemaError>>
+
+/**
+ * Decode a payload by its type's schema, excess properties refused, the first error
+ * reported: how admission decodes a submitted message and how the folds decode a logged one.
+ */
+export const decodePayload = (type: MessageType, payload: unknown): Result.Result<unknown, Schema.SchemaError> =>
+  payloadDecoders[type](payload, strictFirst)
 
 /** The known message types, sorted. */
 export const messageTypes: ReadonlyArray<MessageType> = Object.keys(PayloadSchemas).sort() as Array<MessageType>

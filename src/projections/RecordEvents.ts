@@ -1,6 +1,6 @@
 /**
  * One decode per record: a logged record's envelope, its payload decoded by its type's schema
- * (the same `PayloadSchemas` admission decoded it with), computed once per record object and
+ * (`decodePayload`, the same decoder admission uses), computed once per record object and
  * shared by every fold and reader that looks at it — the mempool, operators, chain-state and
  * chain-watches projections and settlement used to parse and decode each body themselves.
  *
@@ -8,12 +8,9 @@
  * record from its bytes before it counts), so a body that does not decode here is a corrupt
  * record: `undefined`, and every fold skips it alike.
  */
-import { Result, Schema } from "effect"
-import { isMessageType, type MessageType, PayloadSchemas } from "../domain/MessageTypes.ts"
+import { Result } from "effect"
+import { decodePayload, isMessageType, type MessageType, type PayloadOf } from "../domain/MessageTypes.ts"
 import type { LogRecord } from "../ports/CausalLog.ts"
-
-/** The decoded payload of a message type. */
-export type PayloadOf<T extends MessageType> = (typeof PayloadSchemas)[T]["Type"]
 
 /** A record's decoded envelope fields: what the folds read from a body. */
 export interface RecordEvent<T extends MessageType = MessageType> {
@@ -22,11 +19,6 @@ export interface RecordEvent<T extends MessageType = MessageType> {
   /** The envelope's expiry (Unix ms), or null. */
   readonly expiry: number | null
 }
-
-const strict = { onExcessProperty: "error" } as const
-const decoders = Object.fromEntries(
-  Object.entries(PayloadSchemas).map(([type, schema]) => [type, Schema.decodeUnknownResult(schema as Schema.Codec<unknown, unknown>)])
-) as Record<MessageType, (u: unknown, options: typeof strict) => Result.Result<unknown, unknown>>
 
 // Keyed by the record object: a page of records is folded by every projection in turn, and
 // each record is decoded by the first one that asks. Nothing keeps a record alive for it.
@@ -45,7 +37,7 @@ const decode = (record: LogRecord): RecordEvent | null => {
   // Every admitted envelope has its expiry (null or a number); the folds that do not read it
   // never required it, so a body without one (hand-made in tests) reads as "no expiry".
   if (expiry !== undefined && expiry !== null && typeof expiry !== "number") return null
-  const decoded = decoders[record.type](payload, strict)
+  const decoded = decodePayload(record.type, payload)
   return Result.isSuccess(decoded) ? { type: record.type, payload: decoded.success as PayloadOf<MessageType>, expiry: expiry ?? null } : null
 }
 
