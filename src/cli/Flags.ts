@@ -33,3 +33,11 @@ export const waitTimeoutFlag = Flag.Int("wait-timeout").pipe(
   Flag.filter((n) => n >= 1 && n <= 86_400, (n) => `--wait-timeout must be 1..86400 seconds, got ${n}`),
   Flag.withDefault(DEFAULT_WAIT_SECONDS)
 )
+
+/** --expiry: the envelope's expiry as Unix milliseconds, optional; `description` says whose. */
+export const expiryFlag = (description: string) =>
+  Flag.Int("expiry").pipe(
+    Flag.withDescription(description),
+    Flag.filter((n) => n >= 0 && Number.isSafeInteger(n), (n) => `--expiry must be a non-negative integer, got ${n}`),
+    Flag.optional
+  )

@@ -32,7 +32,7 @@ import { ChainInfo, chainInfoFromJson, checkChainHash, roundAt, timeOfRound } fr
 import { encryptToRound } from "../domain/timelock/Tlock.ts"
 import { checkReceipt } from "../verify.ts"
 import { CommandFailed, ServerUnreachable, UsageError, describe } from "./CliErrors.ts"
-import { urlEnv, urlFlag, waitTimeoutFlag } from "./Flags.ts"
+import { expiryFlag, urlEnv, urlFlag, waitTimeoutFlag } from "./Flags.ts"
 import { DEFAULT_SALT_DIR, type SaltFile, readSaltFile, removeSaltFile, writeSaltFile } from "./SaltFile.ts"
 import * as ServerClient from "./ServerClient.ts"
 import { lamportAfter, microsNow, parseIds, printReceipt, readKeyFile, signMessage } from "./SubmitCommand.ts"
@@ -62,11 +62,7 @@ const keyFlag = Flag.String("key").pipe(Flag.withDescription("Key file (from `ca
 
 const waitFlag = (what: string) => Flag.Boolean("wait").pipe(Flag.withDescription(what), Flag.withDefault(false))
 
-const expiryFlag = Flag.Int("expiry").pipe(
-  Flag.withDescription("The order's expiry as Unix time in milliseconds (the envelope's; default: none)"),
-  Flag.filter((n) => n >= 0 && Number.isSafeInteger(n), (n) => `--expiry must be a non-negative integer, got ${n}`),
-  Flag.optional
-)
+const orderExpiryFlag = expiryFlag("The order's expiry as Unix time in milliseconds (the envelope's; default: none)")
 
 const saltDirFlag = Flag.String("salt-dir").pipe(
   Flag.withDescription(`Directory of the commitments' salt files, <commitment id>.json (default ${DEFAULT_SALT_DIR} under the current directory)`),
@@ -211,7 +207,7 @@ const placeCommand = Command.make(
   {
     key: keyFlag,
     order: orderFlags,
-    expiry: expiryFlag,
+    expiry: orderExpiryFlag,
     bundle: Flag.String("bundle").pipe(Flag.withDescription("Comma-separated ids of orders (at most 16) that must execute together with this one"), Flag.optional),
     url: urlFlag,
     wait: waitFlag(WAIT_ORDER),
@@ -232,7 +228,7 @@ const commitCommand = Command.make(
   {
     key: keyFlag,
     order: orderFlags,
-    expiry: expiryFlag,
+    expiry: orderExpiryFlag,
     saltDir: saltDirFlag,
     reveal: Flag.Boolean("reveal").pipe(
       Flag.withDescription("Then wait for the commitment's batch to be sealed and reveal it (as `order reveal --wait` does); implies --wait"),
@@ -333,7 +329,7 @@ const lockCommand = Command.make(
       Flag.filter((n) => n >= 1 && n <= 31_536_000, (n) => `--in must be 1..31536000 seconds, got ${n}`),
       Flag.optional
     ),
-    expiry: expiryFlag,
+    expiry: orderExpiryFlag,
     url: urlFlag,
     wait: waitFlag(WAIT_ORDER),
     waitTimeout: waitTimeoutFlag

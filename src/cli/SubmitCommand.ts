@@ -20,7 +20,7 @@ import { type Envelope, PROTOCOL_VERSION, fromHex, toHex } from "../domain/Envel
 import { KeyFile, publicKeyOf, signEnvelope } from "../domain/Keys.ts"
 import { MessageId } from "../domain/Primitives.ts"
 import { CommandFailed, ServerUnreachable, UsageError, describe } from "./CliErrors.ts"
-import { urlFlag, waitTimeoutFlag } from "./Flags.ts"
+import { expiryFlag, urlFlag, waitTimeoutFlag } from "./Flags.ts"
 import * as ServerClient from "./ServerClient.ts"
 import * as Verdict from "./Verdict.ts"
 
@@ -133,11 +133,7 @@ export const submitCommand = Command.make(
       Flag.filter((n) => n >= 1 && Number.isSafeInteger(n), (n) => `--lamport must be a positive integer, got ${n}`),
       Flag.optional
     ),
-    expiry: Flag.Int("expiry").pipe(
-      Flag.withDescription("Expiry as Unix time in milliseconds (default: none)"),
-      Flag.filter(nonNegative, (n) => `--expiry must be a non-negative integer, got ${n}`),
-      Flag.optional
-    ),
+    expiry: expiryFlag("Expiry as Unix time in milliseconds (default: none)"),
     wait: Flag.Boolean("wait").pipe(
       Flag.withDescription(
         "Then wait until the server has folded the message: for a type the mempool folds (orders, commitments, reveals, cancellations, decisions), its verdict, printed as a second JSON line (exit 1 if the mempool refused it); for any other type, until every projection has folded it (GET /v1/projections)"
