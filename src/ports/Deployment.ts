@@ -26,7 +26,10 @@ export interface DeploymentInfo {
   readonly beacon: DeploymentBeacon | null
 }
 
-/** The deployment's facts; the default describes a log-only instance with ingest's defaults. */
-export const Deployment = Context.Reference<DeploymentInfo>("causeway/Deployment", {
-  defaultValue: () => ({ log: "memory", maxMessageBytes: 65_536, maxBatch: 1024, batchWindowMs: null, revealWindowMs: null, beacon: null })
+/**
+ * The deployment's facts; undefined when nothing provides them (an HTTP server built without
+ * the composition root, as in tests): GET /v1/instance then reports ingest's defaults.
+ */
+export const Deployment = Context.Reference<DeploymentInfo | undefined>("causeway/Deployment", {
+  defaultValue: () => undefined
 })

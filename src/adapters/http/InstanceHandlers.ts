@@ -9,7 +9,8 @@ import { KNOWN_FLAGS, MAX_DEPS, PROTOCOL_VERSION, Scheme } from "../../domain/En
 import { clusterViewOf } from "../../domain/cluster/Authority.ts"
 import { drandInfoJsonOf } from "../../domain/timelock/ChainInfo.ts"
 import { Beacon, type BeaconService, type FetchRoundError } from "../../ports/Beacon.ts"
-import { Deployment } from "../../ports/Deployment.ts"
+import { Deployment, type DeploymentInfo } from "../../ports/Deployment.ts"
+import { defaultOptions as defaultIngestOptions } from "../../services/Ingest.ts"
 import { InstanceKey } from "../../ports/InstanceKey.ts"
 import { ClusterStateView } from "../../projections/Views.ts"
 import { Api } from "./Api.ts"
@@ -24,7 +25,14 @@ export const layer = HttpApiBuilder.group(Api, "instance", (handlers) =>
   Effect.gen(function*() {
     const key = yield* InstanceKey
     const clusterState = yield* ClusterStateView
-    const deployment = yield* Deployment
+    const deployment: DeploymentInfo = (yield* Deployment) ?? {
+      log: "memory",
+      maxMessageBytes: defaultIngestOptions.maxMessageBytes,
+      maxBatch: defaultIngestOptions.maxBatch,
+      batchWindowMs: null,
+      revealWindowMs: null,
+      beacon: null
+    }
     const beacon = yield* Effect.serviceOption(Beacon)
 
     const noBeacon = new NoBeacon({ reason: "this instance runs no sealer, so it has no beacon" })
