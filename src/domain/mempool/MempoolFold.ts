@@ -14,13 +14,12 @@ import { sha256 } from "@noble/hashes/sha2.js"
 import { bytesToHex, concatBytes, hexToBytes } from "@noble/hashes/utils.js"
 import { HashMap, Option, Result } from "effect"
 import { type AuthorityState, heeds } from "../cluster/Authority.ts"
+import type { MessageType, PayloadOf } from "../MessageTypes.ts"
 import type { MessageId } from "../Primitives.ts"
 import { MODULUS_PROOF_ROUNDS, type RswLimits, type RswPuzzle, defaultLimits, verifyProof, verifyPuzzle, verifySolution } from "../timelock/Rsw.ts"
 import type {
-  BatchDecrypted,
   BatchSealed,
   CommitmentExpired,
-  OrderCommitment,
   OrderExpired,
   OrderFilled,
   OrderReveal,
@@ -29,7 +28,6 @@ import type {
   RswLock,
   RswModulusRegistration,
   RswModulusVerified,
-  TimelockedOrder,
   TlockDecrypted,
   UserOrder,
   UserOrderCancellation
@@ -134,36 +132,8 @@ export const initialMempool: MempoolState = {
   processedCount: 0
 }
 
-/** One record of the log, as the mempool sees it: header fields and the decoded payload. */
-export type MempoolEvent = EventHeader & (
-  | { readonly type: "UserOrder"; readonly payload: UserOrder }
-  | { readonly type: "UserOrderCancellation"; readonly payload: typeof UserOrderCancellation.Type }
-  | { readonly type: "OrderCommitment"; readonly payload: typeof OrderCommitment.Type }
-  | { readonly type: "OrderReveal"; readonly payload: typeof OrderReveal.Type }
-  | { readonly type: "TimelockedOrder"; readonly payload: typeof TimelockedOrder.Type }
-  | { readonly type: "RswModulusRegistration"; readonly payload: typeof RswModulusRegistration.Type }
-  | { readonly type: "RswModulusVerified"; readonly payload: typeof RswModulusVerified.Type }
-  | { readonly type: "BatchSealed"; readonly payload: typeof BatchSealed.Type }
-  | { readonly type: "CommitmentExpired"; readonly payload: typeof CommitmentExpired.Type }
-  | { readonly type: "OrderExpired"; readonly payload: typeof OrderExpired.Type }
-  | { readonly type: "BatchDecrypted"; readonly payload: typeof BatchDecrypted.Type }
-  | { readonly type: "OrdersMatched"; readonly payload: typeof OrdersMatched.Type }
-  | { readonly type: "OrderFilled"; readonly payload: typeof OrderFilled.Type }
-  | { readonly type: "MatchRefused"; readonly payload: typeof MatchRefused.Type }
-)
-
-/** The header fields of a record the rules read. */
-export interface EventHeader {
-  readonly id: string
-  readonly offset: number
-  readonly lamport: number
-  readonly sender: string
-  readonly deps: ReadonlyArray<MessageId>
-  readonly expiry: number | null
-}
-
 /** The mempool message types (the projection skips every other record). */
-export const mempoolTypes: ReadonlySet<string> = new Set([
+const MEMPOOL_TYPES = [
   "UserOrder",
   "UserOrderCancellation",
   "OrderCommitment",
@@ -178,7 +148,24 @@ export const mempoolTypes: ReadonlySet<string> = new Set([
   "OrdersMatched",
   "OrderFilled",
   "MatchRefused"
-])
+] as const satisfies ReadonlyArray<MessageType>
+type MempoolType = (typeof MEMPOOL_TYPES)[number]
+
+/** One record of the log, as the mempool sees it: header fields and the decoded payload. */
+export type MempoolEvent = EventHeader & { readonly [T in MempoolType]: { readonly type: T; readonly payload: PayloadOf<T> } }[MempoolType]
+
+/** The header fields of a record the rules read. */
+export interface EventHeader {
+  readonly id: string
+  readonly offset: number
+  readonly lamport: number
+  readonly sender: string
+  readonly deps: ReadonlyArray<MessageId>
+  readonly expiry: number | null
+}
+
+/** The mempool message types, as a set. */
+export const mempoolTypes: ReadonlySet<string> = new Set(MEMPOOL_TYPES)
 
 const get = <K, V>(m: HashMap.HashMap<K, V>, k: K): V | undefined => Option.getOrUndefined(HashMap.get(m, k))
 
