@@ -274,11 +274,7 @@ export const deploymentOf = (config: ServeConfig): DeploymentInfo => ({
   maxBatch: config.ingest.maxBatch,
   batchWindowMs: config.sealer?.batchWindowMs ?? null,
   revealWindowMs: config.sealer === undefined ? null : Sealer.defaultSealerOptions.revealWindowMs,
-  beacon: config.sealer === undefined
-    ? null
-    : config.sealer.beacon.kind === "drand"
-    ? { kind: "drand", url: config.sealer.beacon.url, chainHash: config.sealer.beacon.chainHash }
-    : { kind: "local" }
+  beacon: config.sealer?.beacon.kind ?? null
 })
 
 /**

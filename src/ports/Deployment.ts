@@ -6,10 +6,6 @@
  */
 import { Context } from "effect"
 
-/** The beacon time-locked orders are locked to, as configured. */
-export type DeploymentBeacon =
-  | { readonly kind: "local" }
-  | { readonly kind: "drand"; readonly url: string; readonly chainHash: string }
 
 /** What GET /v1/instance reports of the configuration. */
 export interface DeploymentInfo {
@@ -22,8 +18,8 @@ export interface DeploymentInfo {
   readonly batchWindowMs: number | null
   /** How long after its batch's seal a commitment may be revealed (ms); null without a sealer. */
   readonly revealWindowMs: number | null
-  /** The beacon, or null without a sealer. */
-  readonly beacon: DeploymentBeacon | null
+  /** Which beacon time-locked orders are locked to (its chain is the Beacon service's), or null without a sealer. */
+  readonly beacon: "local" | "drand" | null
 }
 
 /**

@@ -70,7 +70,7 @@ export const layer = HttpApiBuilder.group(Api, "instance", (handlers) =>
               revealWindowMs: deployment.revealWindowMs,
               beacon: deployment.beacon === null || info === undefined
                 ? null
-                : { kind: deployment.beacon.kind, chainHash: info.chainHash, info: "/v1/beacon/info" }
+                : { kind: deployment.beacon, chainHash: info.chainHash, info: "/v1/beacon/info" }
             },
             cluster: {
               mode: view.mode,
