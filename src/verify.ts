@@ -37,6 +37,23 @@ import {
 } from "./domain/verify/cometbft/CometBftLightClient.ts"
 import type { LightBlock } from "./domain/verify/cometbft/LightBlock.ts"
 import type { LightBlockVerificationError, TrustLevel } from "./domain/verify/cometbft/LightClientErrors.ts"
+import {
+  MalformedReceipts,
+  ReceiptOutOfPlace,
+  receiptsRootOf,
+  UnsupportedReceiptType
+} from "./domain/verify/EvmReceipts.ts"
+import {
+  acknowledgementCommitmentV1Bytes,
+  acknowledgementCommitmentV2Bytes,
+  commitmentHex,
+  MalformedIbcInput,
+  type PacketV1,
+  type PacketV2,
+  packetCommitmentV1Bytes,
+  packetCommitmentV2Bytes
+} from "./domain/ibc/IbcCommitments.ts"
+import { ibcDenom as ibcDenomOf } from "./domain/ibc/IbcDenom.ts"
 
 export type { Ics23SpecName } from "./adapters/cosmos/Ics23Verifier.ts"
 export type { ProofSpec } from "./domain/verify/Ics23.ts"
@@ -182,3 +199,61 @@ export const verifyIcs23NonMembership = (spec: Ics23SpecName | ProofSpec, root: 
  */
 export const verifyEip1186Proof = (stateRoot: string, getProofResult: unknown): Result.Result<VerifiedEip1186Proof, Eip1186Error> =>
   verifyEip1186(stateRoot, getProofResult)
+
+// ---------------------------------------------------------------------------------------------
+// Effects: EVM receipts, IBC commitments and denoms
+
+export {
+  type ConsensusLog,
+  HeaderMismatch,
+  LogNotInReceipt,
+  MalformedLogEvidence,
+  MalformedReceipts,
+  type BlockReceiptsError,
+  ReceiptNotProven,
+  ReceiptOutOfPlace,
+  ReceiptProofRejected,
+  type ReceiptLogError,
+  type ReceiptLogEvidence,
+  ReceiptsRootMismatch,
+  UnsupportedReceiptType,
+  type VerifiedBlockReceipts,
+  type VerifiedReceiptLog,
+  verifyBlockReceipts,
+  verifyReceiptLog
+} from "./domain/verify/EvmReceipts.ts"
+export { type DenomHop, type DenomPath, parseIbcDenomPath } from "./domain/ibc/IbcDenom.ts"
+export { MalformedIbcInput, type PacketV1, type PacketV2, type PayloadV2 } from "./domain/ibc/IbcCommitments.ts"
+
+/** A computed value on success; on bad input a `Result` failure whose `failure._tag` names the reason (never a throw). */
+export type Computed<E> = string | Result.Failure<string, E>
+
+const computed = <E>(result: Result.Result<string, E>): Computed<E> => (Result.isSuccess(result) ? result.success : result)
+
+/**
+ * The receipts root (0x-prefixed lowercase hex) of an `eth_getBlockReceipts` result
+ * (`receipts[i]` is transaction i; types 0x0-0x4; legacy `root` or `status`); a failure for
+ * receipts it cannot encode or that are out of place.
+ */
+export const computeReceiptsRoot = (receipts: unknown): Computed<MalformedReceipts | UnsupportedReceiptType | ReceiptOutOfPlace> =>
+  computed(receiptsRootOf(receipts))
+
+/** The v1 packet commitment (lowercase hex, no 0x), as ibc-go's CommitPacket prints it. */
+export const ibcPacketCommitment = (packet: PacketV1): Computed<MalformedIbcInput> =>
+  computed(Result.map(packetCommitmentV1Bytes(packet), commitmentHex))
+
+/** The v2 packet commitment (lowercase hex, no 0x), as ibc-go's 04-channel/v2 CommitPacket prints it. */
+export const ibcPacketCommitmentV2 = (packet: PacketV2): Computed<MalformedIbcInput> =>
+  computed(Result.map(packetCommitmentV2Bytes(packet), commitmentHex))
+
+/** The v1 acknowledgement commitment: sha256 of the acknowledgement bytes (hex in, lowercase hex out). */
+export const ibcAcknowledgementCommitment = (ack: string): Computed<MalformedIbcInput> =>
+  computed(Result.map(acknowledgementCommitmentV1Bytes(ack), commitmentHex))
+
+/** The v2 acknowledgement commitment over every app's acknowledgement (each hex). */
+export const ibcAcknowledgementCommitmentV2 = (acks: ReadonlyArray<string>): Computed<MalformedIbcInput> =>
+  computed(Result.map(acknowledgementCommitmentV2Bytes(acks), commitmentHex))
+
+/** `ibc/` + uppercase hex SHA-256 of a full denom path; a path with no hop is returned unchanged. */
+export const ibcDenom = (path: string): Computed<MalformedIbcInput> =>
+  typeof path === "string" ? ibcDenomOf(path) : computed(Result.fail(new MalformedIbcInput({ field: "path", reason: "not a string" })))
