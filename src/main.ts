@@ -30,6 +30,7 @@ import { type AuthorityConfig, clusterViewOf, initialAuthority } from "./domain/
 import { makeCluster } from "./projections/Cluster/Cluster.ts"
 import { makeChainState } from "./projections/ChainState/ChainState.ts"
 import { makeChainWatches } from "./projections/ChainWatches/ChainWatches.ts"
+import { makeEffects } from "./projections/Effects/Effects.ts"
 import { LogIndex } from "./projections/LogIndex/LogIndex.ts"
 import { makeMempool } from "./projections/Mempool/Mempool.ts"
 import { makeOperators } from "./projections/Operators/Operators.ts"
@@ -38,6 +39,7 @@ import * as ProjectionRunner from "./projections/ProjectionRunner.ts"
 import * as Views from "./projections/Views.ts"
 import * as Author from "./services/Author.ts"
 import * as ChainFeed from "./services/ChainFeed.ts"
+import * as EffectTracker from "./services/EffectTracker.ts"
 import * as Ingest from "./services/Ingest.ts"
 import * as Leadership from "./services/Leadership.ts"
 import * as SealGuard from "./services/SealGuard.ts"
@@ -57,6 +59,7 @@ export const projections = (context: ProjectionContext): ReadonlyArray<AnyProjec
   makeOperators(context),
   makeChainState(context),
   makeChainWatches(context),
+  makeEffects(context),
   makeCluster(context)
 ]
 
@@ -243,7 +246,7 @@ export const coreLayer = (
   ).pipe(Layer.provideMerge(instanceKey))
   // The chain feed publishes what the observers report (nothing when no chain is configured);
   // in a cluster, the leadership loop claims terms when the election gives this member the lease.
-  return Layer.merge(ChainFeed.layer(), leadershipLayer(config)).pipe(Layer.provideMerge(servicesLayer(config.ingest, runner)), Layer.provideMerge(storage))
+  return Layer.mergeAll(ChainFeed.layer(), EffectTracker.layer(), leadershipLayer(config)).pipe(Layer.provideMerge(servicesLayer(config.ingest, runner)), Layer.provideMerge(storage))
 }
 
 /**

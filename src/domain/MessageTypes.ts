@@ -7,6 +7,7 @@
 import { type Result, Schema } from "effect"
 import { ChainPayloads } from "./chain/ChainMessages.ts"
 import { ClusterPayloads } from "./cluster/Authority.ts"
+import { EffectPayloads } from "./effects/EffectMessages.ts"
 import { MempoolPayloads } from "./mempool/MempoolMessages.ts"
 import { IntentBody } from "./operators/OperatorMessages.ts"
 import { Blob, Hex, MessageId, Name, NonNegativeInt, PositiveInt } from "./Primitives.ts"
@@ -70,6 +71,7 @@ export const PayloadSchemas = {
   LightClientProof,
   NetworkHealth,
   ...ChainPayloads,
+  ...EffectPayloads,
   ...MempoolPayloads,
   ...ClusterPayloads
 } as const

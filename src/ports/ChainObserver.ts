@@ -8,6 +8,7 @@
  * instance), which the chain-observer projection folds.
  */
 import { Context, Data, type Effect, type Stream } from "effect"
+import type { ReceiptsTrie } from "../domain/verify/EvmReceipts.ts"
 
 /** The families of chains causeway observes. */
 export type ChainKind = "evm" | "cosmos"
@@ -151,8 +152,27 @@ export interface ChainObserverService {
   readonly prove: (height: number, key: string) => Effect.Effect<StateProof, ChainObserverError>
   /** Watch a key: a verified StateProof at every new head where its value changed. */
   readonly watch: (key: string) => Stream.Stream<StateProof, ChainObserverError>
+  /**
+   * EVM only: the receipts of the block whose hash is `hash` (0x-less hex), checked against
+   * its header's receipts root (an endpoint that omits, adds or alters a receipt fails with
+   * InvalidProof). Observers of other chains leave it out.
+   */
+  readonly blockReceipts?: (hash: string) => Effect.Effect<BlockReceipts, ChainObserverError>
   /** Submit a signed raw transaction (hex); its hash. */
   readonly submitTransaction: (raw: string) => Effect.Effect<string, ChainObserverError>
+}
+
+/**
+ * A block's receipts, checked: the header's RLP hashes to the block hash, and the receipts
+ * (`eth_getBlockReceipts`) rebuild the receipts root that header holds.
+ */
+export interface BlockReceipts {
+  readonly chain: string
+  readonly height: number
+  /** Lowercase hex without 0x. */
+  readonly hash: string
+  readonly headerRlp: Uint8Array
+  readonly receipts: ReceiptsTrie
 }
 
 /** Every configured chain's observer, by chain id. */

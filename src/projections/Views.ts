@@ -5,12 +5,14 @@
  * root; the lookup by name and the one cast live here.
  */
 import { Context, Effect, Layer } from "effect"
+import type { EffectsState } from "../domain/effects/EffectFold.ts"
 import type { MempoolState } from "../domain/mempool/MempoolFold.ts"
 import { authorityConfig, type InstanceKey } from "../ports/InstanceKey.ts"
 import type { WithAuthority } from "./Authorized.ts"
 import { type ChainState, makeChainState } from "./ChainState/ChainState.ts"
 import { type ChainWatchesState, makeChainWatches } from "./ChainWatches/ChainWatches.ts"
 import { type ClusterState, makeCluster } from "./Cluster/Cluster.ts"
+import { makeEffects } from "./Effects/Effects.ts"
 import { LogIndex, type LogIndexState } from "./LogIndex/LogIndex.ts"
 import { makeMempool } from "./Mempool/Mempool.ts"
 import { makeOperators, type OperatorsState } from "./Operators/Operators.ts"
@@ -33,13 +35,15 @@ export class OperatorsView extends Context.Service<OperatorsView, View<WithAutho
 export class ChainStateView extends Context.Service<ChainStateView, View<WithAuthority<ChainState>>>()("causeway/ChainStateView") {}
 /** The chain watches. */
 export class ChainWatchesView extends Context.Service<ChainWatchesView, View<WithAuthority<ChainWatchesState>>>()("causeway/ChainWatchesView") {}
+/** The effect tracker's state (effects, their evidence, the watches). */
+export class EffectsView extends Context.Service<EffectsView, View<WithAuthority<EffectsState>>>()("causeway/EffectsView") {}
 /** The cluster's authority and the foreign decisions seen. */
 export class ClusterStateView extends Context.Service<ClusterStateView, View<ClusterState>>()("causeway/ClusterStateView") {}
 /** The log index (counts by type and sender). */
 export class IndexView extends Context.Service<IndexView, View<LogIndexState>>()("causeway/IndexView") {}
 
 /** Every view. */
-export type Views = MempoolView | OperatorsView | ChainStateView | ChainWatchesView | ClusterStateView | IndexView
+export type Views = MempoolView | OperatorsView | ChainStateView | ChainWatchesView | EffectsView | ClusterStateView | IndexView
 
 // A projection the runner does not run is a wiring bug, not a condition to handle.
 const viewOf = <S>(runner: ProjectionsService, p: Projection<S>): View<S> => {
@@ -56,6 +60,7 @@ export const layer: Layer.Layer<Views, never, Projections | InstanceKey> = Layer
       Context.add(OperatorsView, viewOf(runner, makeOperators(context))),
       Context.add(ChainStateView, viewOf(runner, makeChainState(context))),
       Context.add(ChainWatchesView, viewOf(runner, makeChainWatches(context))),
+      Context.add(EffectsView, viewOf(runner, makeEffects(context))),
       Context.add(ClusterStateView, viewOf(runner, makeCluster(context))),
       Context.add(IndexView, viewOf(runner, LogIndex))
     )

@@ -7,14 +7,17 @@
  * - a header asked for by hash is self-certifying (its recomputed hash is the one asked
  *   for), so the first endpoint that answers with it is enough;
  * - a proof is accepted from the first endpoint whose proof the caller's check accepts;
+ * - a block's receipts are accepted from the first endpoint whose header hashes to the block
+ *   hash asked for and whose receipts rebuild that header's receipts root;
  * - a raw transaction goes to every endpoint, and its hash is computed here.
  */
 import { keccak_256 } from "@noble/hashes/sha3.js"
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js"
 import { Effect, Result } from "effect"
 import { BaseError, createPublicClient, http } from "viem"
-import { verifyEvmHeader } from "../../domain/chain/EvmHeader.ts"
-import { ChainObserverError, type VerifiedHeader } from "../../ports/ChainObserver.ts"
+import { decodeRpcBlockHeader, evmHeaderRlp, verifyEvmHeader } from "../../domain/chain/EvmHeader.ts"
+import { buildReceiptsTrie } from "../../domain/verify/EvmReceipts.ts"
+import { type BlockReceipts, ChainObserverError, type VerifiedHeader } from "../../ports/ChainObserver.ts"
 
 /** Which block to ask for: a tag or a height. */
 export type BlockRef = "latest" | "safe" | "finalized" | number
@@ -45,6 +48,8 @@ export interface EvmRpcPool {
     blockHash: string,
     check: (result: unknown) => Result.Result<A, ChainObserverError>
   ) => Effect.Effect<A, ChainObserverError>
+  /** A block's header RLP and receipts, checked (header hash, receipts root), from the first endpoint whose answer verifies. */
+  readonly blockReceipts: (hash: string) => Effect.Effect<BlockReceipts, ChainObserverError>
   /** eth_sendRawTransaction at every endpoint; the transaction's hash (computed here) once one accepted it. */
   readonly sendRawTransaction: (raw: Uint8Array) => Effect.Effect<string, ChainObserverError>
 }
@@ -187,7 +192,30 @@ export const make = (options: EvmRpcPoolOptions): EvmRpcPool => {
     return hash
   })
 
-  return { chain, urls: options.urls, header, headerByHash, proof, sendRawTransaction }
+  const blockReceipts = Effect.fn("EvmRpcPool.blockReceipts")(function*(hash: string) {
+    return yield* firstOf((e) =>
+      Effect.gen(function*() {
+        const json = yield* e.request("eth_getBlockByHash", [`0x${hash}`, false])
+        if (json === null || json === undefined) return yield* fail("NotFound", `${e.url} has no block 0x${hash}`)
+        const decoded = decodeRpcBlockHeader(json)
+        if (Result.isFailure(decoded)) return yield* fail("InvalidHeader", `${e.url} block 0x${hash}: ${decoded.failure.reason}`, decoded.failure)
+        const headerRlp = evmHeaderRlp(decoded.success)
+        const computed = bytesToHex(keccak_256(headerRlp))
+        if (computed !== hash) return yield* fail("InvalidHeader", `${e.url} answered a block whose fields hash to 0x${computed} when asked for 0x${hash}`)
+        const receipts = yield* e.request("eth_getBlockReceipts", [`0x${hash}`])
+        const built = buildReceiptsTrie(receipts)
+        if (Result.isFailure(built)) return yield* fail("InvalidProof", `${e.url} eth_getBlockReceipts 0x${hash}: ${built.failure._tag}`, built.failure)
+        const root = bytesToHex(built.success.root)
+        const expected = decoded.success.receiptsRoot.slice(2).toLowerCase()
+        if (root !== expected) {
+          return yield* fail("InvalidProof", `${e.url} eth_getBlockReceipts 0x${hash}: the receipts rebuild root 0x${root}, the header holds 0x${expected}`)
+        }
+        return { chain, height: Number(BigInt(decoded.success.number)), hash, headerRlp, receipts: built.success } satisfies BlockReceipts
+      })
+    )
+  })
+
+  return { chain, urls: options.urls, header, headerByHash, proof, blockReceipts, sendRawTransaction }
 }
 
 /** Bytes of 0x-prefixed or bare hex; undefined when it is not hex. */

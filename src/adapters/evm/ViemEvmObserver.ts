@@ -201,6 +201,7 @@ export const make = (options: ViemEvmObserverOptions): ChainObserverService => {
     followFrom: (cursor) => followFrom(cursor),
     prove,
     watch,
+    blockReceipts: pool.blockReceipts,
     submitTransaction
   }
 }

@@ -32,6 +32,7 @@ import { MessageId } from "../../domain/Primitives.ts"
 import { Rejection } from "../../domain/Rejection.ts"
 import { TypedEnvelope } from "../../domain/TypedEnvelope.ts"
 import { ChainsGroup } from "./ChainsApi.ts"
+import { EffectsGroup } from "./EffectsApi.ts"
 import { AnswersDefects, BodyTooLarge, DecodesInput, NeedsLog, StorageUnavailable, UnsupportedMediaType } from "./EdgeApi.ts"
 import { InstanceGroup } from "./InstanceApi.ts"
 import { MempoolGroup } from "./MempoolApi.ts"
@@ -315,7 +316,7 @@ const DEFAULT_PORT = "8080"
 
 /** The whole API. */
 export const Api = HttpApi.make("causeway")
-  .add(MessagesGroup, ProjectionsGroup, OpsGroup, MempoolGroup, OperatorsGroup, ChainsGroup, ClusterGroup, InstanceGroup)
+  .add(MessagesGroup, ProjectionsGroup, OpsGroup, MempoolGroup, OperatorsGroup, ChainsGroup, EffectsGroup, ClusterGroup, InstanceGroup)
   .middleware(AnswersDefects)
   .annotate(OpenApi.Title, "causeway")
   .annotate(OpenApi.Version, "0.1.0")

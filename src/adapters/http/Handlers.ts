@@ -21,6 +21,7 @@ import { bodyTooLarge, mediaType, unsupportedMediaType } from "./Edge.ts"
 import { StorageUnavailable } from "./EdgeApi.ts"
 import { eventStream } from "./EventStream.ts"
 import * as ChainsHandlers from "./ChainsHandlers.ts"
+import * as EffectsHandlers from "./EffectsHandlers.ts"
 import * as HttpMetrics from "./HttpMetrics.ts"
 import * as InstanceHandlers from "./InstanceHandlers.ts"
 import * as MempoolHandlers from "./MempoolHandlers.ts"
@@ -216,4 +217,4 @@ const ops = HttpApiBuilder.group(Api, "ops", (handlers) =>
   }))
 
 /** Every group's handlers, over Ingest, Projections, CausalLog and the draining signal. */
-export const layer = (options: HandlerOptions) => Layer.mergeAll(messages(options), projections, ops, MempoolHandlers.layer(options), OperatorsHandlers.layer, ChainsHandlers.layer, cluster, InstanceHandlers.layer)
+export const layer = (options: HandlerOptions) => Layer.mergeAll(messages(options), projections, ops, MempoolHandlers.layer(options), OperatorsHandlers.layer, ChainsHandlers.layer, EffectsHandlers.layer, cluster, InstanceHandlers.layer)

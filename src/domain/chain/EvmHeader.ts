@@ -113,14 +113,25 @@ export type EvmHeaderError = MalformedEvmHeader | EvmHeaderHashMismatch
 const decodeHeader = Schema.decodeUnknownResult(RpcBlockHeader)
 
 /** keccak256 of the header's RLP: its block hash (0x-less lowercase hex). */
-export const evmHeaderHash = (header: RpcBlockHeader): string => {
+export const evmHeaderHash = (header: RpcBlockHeader): string => bytesToHex(keccak_256(evmHeaderRlp(header)))
+
+/** The header's RLP, as the chain encodes it (what its hash is taken of). */
+export const evmHeaderRlp = (header: RpcBlockHeader): Uint8Array => {
   const items: Array<Uint8Array> = []
   for (const [field, encoding] of BASE_FIELDS) items.push(encodeField(header[field] as string, encoding))
   for (const [field, encoding] of FORK_FIELDS) {
     const value = header[field]
     if (value !== undefined) items.push(encodeField(value, encoding))
   }
-  return bytesToHex(keccak_256(encodeRlp(items)))
+  return encodeRlp(items)
+}
+
+/** Decode an eth_getBlockBy* result's header fields (the claimed hash is not checked here). */
+export const decodeRpcBlockHeader = (block: unknown): Result.Result<RpcBlockHeader, MalformedEvmHeader> => {
+  const decoded = decodeHeader(block, { errors: "first" })
+  return Result.isFailure(decoded)
+    ? Result.fail(new MalformedEvmHeader({ reason: decoded.failure.message.replace(/\s*\n\s*/g, " ") }))
+    : Result.succeed(decoded.success)
 }
 
 /**

@@ -145,7 +145,10 @@ const roles: ReadonlyMap<string, DecisionRole> = new Map<string, DecisionRole>([
   ["ChainMisbehaviourDetected", "chain"],
   // A watch is an operator's request that any member can take over HTTP.
   ["ChainWatchAdded", "member"],
-  ["ChainWatchRemoved", "member"]
+  ["ChainWatchRemoved", "member"],
+  ["EffectsObserved", "chain"],
+  ["EffectWatchAdded", "member"],
+  ["EffectWatchRemoved", "member"]
 ])
 
 /** The role a message type's author must hold, if it is a decision. */

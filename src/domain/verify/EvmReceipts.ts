@@ -318,7 +318,33 @@ export const decodeConsensusReceipt = (encoded: Uint8Array): Result.Result<Conse
   return Result.succeed({ type, outcome, cumulativeGasUsed: gas.reduce((v, b) => (v << 8n) | BigInt(b), 0n), logs: decodedLogs })
 }
 
+/**
+ * Check that `receipt` (its EIP-2718 bytes) is what the trie under `root` holds for
+ * transaction `transactionIndex`, by its proof, and decode it.
+ */
+export const verifyReceiptInclusion = (
+  root: Uint8Array,
+  transactionIndex: number,
+  receipt: Uint8Array,
+  proof: ReadonlyArray<Uint8Array>
+): Result.Result<ConsensusReceipt, ReceiptProofRejected | ReceiptNotProven | MalformedLogEvidence> => {
+  const proven = verifyMerklePatriciaProof(root, receiptKey(transactionIndex), proof)
+  if (Result.isFailure(proven)) return Result.fail(new ReceiptProofRejected({ cause: proven.failure }))
+  if (Option.isNone(proven.success)) return Result.fail(new ReceiptNotProven({ transactionIndex, reason: "the proof shows no receipt at this index" }))
+  if (!sameBytes(proven.success.value, receipt)) return Result.fail(new ReceiptNotProven({ transactionIndex, reason: "the proven receipt differs from the one given" }))
+  const decoded = decodeConsensusReceipt(receipt)
+  return Result.isFailure(decoded) ? Result.fail(new MalformedLogEvidence({ reason: decoded.failure })) : Result.succeed(decoded.success)
+}
+
 const RECEIPTS_ROOT_FIELD = 5
+
+/** The receipts root a header's RLP holds (field 5), if the RLP is a header list. */
+export const receiptsRootOfHeader = (headerRlp: Uint8Array): Uint8Array | undefined => {
+  const decoded = decodeRlp(headerRlp)
+  if (Result.isFailure(decoded) || decoded.success instanceof Uint8Array) return undefined
+  const root = decoded.success[RECEIPTS_ROOT_FIELD]
+  return root instanceof Uint8Array && root.length === 32 ? root : undefined
+}
 
 const rootFromHeader = (header: { readonly hash: unknown; readonly rlp: unknown }): Result.Result<{ root: Uint8Array; hash: string }, MalformedLogEvidence | HeaderMismatch> => {
   if (!isHex0x(header.rlp) || !(typeof header.hash === "string" && /^0x[0-9a-fA-F]{64}$/u.test(header.hash))) {
@@ -326,10 +352,8 @@ const rootFromHeader = (header: { readonly hash: unknown; readonly rlp: unknown 
   }
   const rlp = bytesOf(header.rlp)
   if (!sameBytes(keccak_256(rlp), bytesOf(header.hash))) return Result.fail(new HeaderMismatch({ reason: "keccak256(header.rlp) is not header.hash" }))
-  const decoded = decodeRlp(rlp)
-  if (Result.isFailure(decoded) || decoded.success instanceof Uint8Array) return Result.fail(new MalformedLogEvidence({ reason: "header.rlp is not an RLP list" }))
-  const root = decoded.success[RECEIPTS_ROOT_FIELD]
-  if (!(root instanceof Uint8Array) || root.length !== 32) return Result.fail(new MalformedLogEvidence({ reason: "header field 5 (receiptsRoot) is not 32 bytes" }))
+  const root = receiptsRootOfHeader(rlp)
+  if (root === undefined) return Result.fail(new MalformedLogEvidence({ reason: "header.rlp is not a header list with a 32-byte receiptsRoot (field 5)" }))
   return Result.succeed({ root, hash: header.hash.toLowerCase() })
 }
 
@@ -359,13 +383,8 @@ export const verifyReceiptLog = (evidence: ReceiptLogEvidence): Result.Result<Ve
     root = given
   }
   if (root === undefined) return Result.fail(new MalformedLogEvidence({ reason: "neither receiptsRoot nor header" }))
-  const proven = verifyMerklePatriciaProof(root, receiptKey(transactionIndex), proof.map(bytesOf))
-  if (Result.isFailure(proven)) return Result.fail(new ReceiptProofRejected({ cause: proven.failure }))
-  if (Option.isNone(proven.success)) return Result.fail(new ReceiptNotProven({ transactionIndex, reason: "the proof shows no receipt at this index" }))
-  const encoded = bytesOf(receipt)
-  if (!sameBytes(proven.success.value, encoded)) return Result.fail(new ReceiptNotProven({ transactionIndex, reason: "the proven receipt differs from the one given" }))
-  const decoded = decodeConsensusReceipt(encoded)
-  if (Result.isFailure(decoded)) return Result.fail(new MalformedLogEvidence({ reason: decoded.failure }))
+  const decoded = verifyReceiptInclusion(root, transactionIndex, bytesOf(receipt), proof.map(bytesOf))
+  if (Result.isFailure(decoded)) return Result.fail(decoded.failure)
   const log = decoded.success.logs[logIndex]
   if (log === undefined) return Result.fail(new LogNotInReceipt({ logIndex, logCount: decoded.success.logs.length }))
   return Result.succeed({

@@ -1,0 +1,134 @@
+/**
+ * The effects group of the HTTP contract: effects tracked across chains, each with the
+ * evidence that set its status (docs/effects.md), read from the effects projection; and the
+ * watches that decide what is tracked (EffectWatchAdded / EffectWatchRemoved in the log).
+ * Handlers: EffectsHandlers.ts.
+ */
+import { Schema, SchemaTransformation } from "effect"
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
+import { EvmLogWatch, IbcPacketWatch } from "../../domain/effects/EffectMessages.ts"
+import { EffectStatus, EffectWatch, Move, TrackedEffect } from "../../domain/effects/EffectShapes.ts"
+import { DecodesInput, NeedsLog, ReadsJsonBody } from "./EdgeApi.ts"
+
+// ---------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------
+
+/** No effect with that id is tracked (never seen, or dropped past the retention bound). */
+export class EffectNotFound extends Schema.TaggedError<EffectNotFound>()("EffectNotFound", {
+  reason: Schema.String,
+  id: Schema.String
+}, { httpApiStatus: 404 }) {}
+
+/** No observer follows that chain. */
+export class EffectChainUnknown extends Schema.TaggedError<EffectChainUnknown>()("EffectChainUnknown", {
+  reason: Schema.String,
+  chain: Schema.String
+}, { httpApiStatus: 404 }) {}
+
+/** The chain's observer cannot track that kind of effect. */
+export class EffectKindUnsupported extends Schema.TaggedError<EffectKindUnsupported>()("EffectKindUnsupported", {
+  reason: Schema.String,
+  chain: Schema.String,
+  kind: Schema.String
+}, { httpApiStatus: 422 }) {}
+
+/** No active watch has that id. */
+export class EffectWatchNotFound extends Schema.TaggedError<EffectWatchNotFound>()("EffectWatchNotFound", {
+  reason: Schema.String,
+  id: Schema.String
+}, { httpApiStatus: 404 }) {}
+
+/** The instance could not append its message to the log; retrying later may succeed. */
+export class EffectPublishFailed extends Schema.TaggedError<EffectPublishFailed>()("EffectPublishFailed", {
+  reason: Schema.String
+}, { httpApiStatus: 503 }) {}
+
+// ---------------------------------------------------------------------------------------
+// Inputs and answers
+// ---------------------------------------------------------------------------------------
+
+const EffectId = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(100)).annotate({
+  description: "an effect id, e.g. evm-log:{chain}:{blockHash}:{transactionIndex}:{logIndex}"
+})
+const WatchId = Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/u)).annotate({ description: "a watch's id: its EffectWatchAdded message id" })
+const Lamport = Schema.String.check(Schema.isPattern(/^(?:0|[1-9][0-9]{0,14})$/u)).pipe(
+  Schema.decodeTo(Schema.Int, SchemaTransformation.numberFromString)
+).annotate({ description: "a Lamport time: only effects whose status moved after it" })
+const Limit = Schema.String.check(Schema.isPattern(/^(?:[1-9][0-9]{0,2}|1000)$/u)).pipe(
+  Schema.decodeTo(Schema.Int, SchemaTransformation.numberFromString)
+).annotate({ description: "most effects answered, 1 to 1,000 (default 100)" })
+
+/** Where the instance's message landed in the log. */
+export const EffectLogReceipt = Schema.Struct({ id: Schema.String, offset: Schema.Finite, lamport: Schema.Finite }).annotate({ identifier: "EffectLogReceipt" })
+
+/** One effect, with the log offset the answer covers. */
+export const EffectView = Schema.Struct({
+  effect: TrackedEffect,
+  offset: Schema.Finite.annotate({ description: "log records folded into this answer" })
+}).annotate({ identifier: "EffectAnswer" })
+
+/** Body of POST /v1/effects/watches. */
+export const EffectWatchRequest = Schema.Union([EvmLogWatch, IbcPacketWatch]).annotate({ identifier: "EffectWatchRequest" })
+
+// ---------------------------------------------------------------------------------------
+// Endpoints
+// ---------------------------------------------------------------------------------------
+
+/** Effects and their watches. */
+export const EffectsGroup = HttpApiGroup.make("effects")
+  .add(
+    HttpApiEndpoint.get("listWatches", "/v1/effects/watches", {
+      success: Schema.Struct({ watches: Schema.Array(EffectWatch) }).annotate({ identifier: "EffectWatches" })
+    })
+      .annotate(OpenApi.Identifier, "listEffectWatches")
+      .annotate(OpenApi.Summary, "List the effect watches")
+      .annotate(OpenApi.Description, "The active watches: which chains' logs (by emitter address and topics) or IBC packets are tracked, each named by its EffectWatchAdded message id."),
+    HttpApiEndpoint.post("addWatch", "/v1/effects/watches", {
+      payload: EffectWatchRequest,
+      success: Schema.Struct({ watch: EffectWatch, receipt: EffectLogReceipt }).annotate({ identifier: "EffectWatchCreated" }).pipe(HttpApiSchema.status(201)),
+      error: [EffectChainUnknown, EffectKindUnsupported, EffectPublishFailed]
+    })
+      .middleware(DecodesInput)
+      .middleware(ReadsJsonBody)
+      .annotate(OpenApi.Identifier, "addEffectWatch")
+      .annotate(OpenApi.Summary, "Start tracking effects")
+      .annotate(OpenApi.Description, "Record an EffectWatchAdded decision in the log: from the chain's next verified block on, every log matching the filter (address, topics; null matches any topic) is tracked with its receipt proof. Addresses and topics are lowercase hex without 0x. 404 for a chain no observer follows, 422 for a kind the chain's observer cannot track (IBC packets: not yet)."),
+    HttpApiEndpoint.delete("removeWatch", "/v1/effects/watches", {
+      query: { id: WatchId },
+      success: Schema.Struct({ id: Schema.String, receipt: EffectLogReceipt }).annotate({ identifier: "EffectWatchRemoved" }),
+      error: [EffectWatchNotFound, EffectPublishFailed]
+    })
+      .middleware(DecodesInput)
+      .annotate(OpenApi.Identifier, "removeEffectWatch")
+      .annotate(OpenApi.Summary, "Stop a watch")
+      .annotate(OpenApi.Description, "Stop the watch `?id=` (its EffectWatchAdded message id, as GET /v1/effects/watches lists it): an EffectWatchRemoved decision is recorded in the log. No new effects are tracked for it; those tracked stay and keep following finality and reorgs."),
+    HttpApiEndpoint.get("list", "/v1/effects", {
+      query: { chain: Schema.optional(Schema.String), status: Schema.optional(EffectStatus), since: Schema.optional(Lamport), limit: Schema.optional(Limit) },
+      success: Schema.Struct({ effects: Schema.Array(TrackedEffect), offset: Schema.Finite }).annotate({ identifier: "EffectList" })
+    })
+      .middleware(DecodesInput)
+      .annotate(OpenApi.Identifier, "listEffects")
+      .annotate(OpenApi.Summary, "List tracked effects")
+      .annotate(OpenApi.Description, "Tracked effects, oldest first, filtered by chain, status and `since` (a Lamport time: only effects whose status moved after it). Answered from the effects projection."),
+    HttpApiEndpoint.get("effect", "/v1/effects/:id", {
+      params: { id: EffectId },
+      success: EffectView,
+      error: [EffectNotFound]
+    })
+      .middleware(DecodesInput)
+      .annotate(OpenApi.Identifier, "getEffect")
+      .annotate(OpenApi.Summary, "One effect with the evidence of its status")
+      .annotate(OpenApi.Description, "An effect's status (included, retracted), finality (latest, safe, finalized) and the evidence that set them: its kind, the message carrying it (GET /v1/messages/{id}: an EffectsObserved holds the block header and the receipt proof, to re-check offline with causeway/verify's verifyReceiptLog) and the header it was checked against."),
+    HttpApiEndpoint.get("history", "/v1/effects/:id/history", {
+      params: { id: EffectId },
+      success: Schema.Struct({ id: Schema.String, history: Schema.Array(Move) }).annotate({ identifier: "EffectHistory" }),
+      error: [EffectNotFound]
+    })
+      .middleware(DecodesInput)
+      .annotate(OpenApi.Identifier, "getEffectHistory")
+      .annotate(OpenApi.Summary, "Every status move of an effect")
+      .annotate(OpenApi.Description, "The effect's moves in log order (the last 32), each with its Lamport time and evidence.")
+  )
+  .middleware(NeedsLog)
+  .annotate(OpenApi.Description, "On-chain effects tracked across chains: each status moved only by evidence checked against headers a light client verified, and retracted when a reorg drops its block.")

@@ -1,0 +1,77 @@
+/**
+ * Handlers of the effects group (EffectsApi.ts): reads from the effects view; watch decisions
+ * through the effect tracker, its failures as typed statuses. Without a tracker in context
+ * (a core with no chains) adding a watch names the chain unknown.
+ */
+import { Effect, HashMap, Option } from "effect"
+import { HttpApiBuilder } from "effect/http-api"
+import { effectOf, listEffects } from "../../domain/effects/EffectFold.ts"
+import type { CausalLogError } from "../../ports/CausalLog.ts"
+import type { Rejection } from "../../domain/Rejection.ts"
+import { EffectsView } from "../../projections/Views.ts"
+import { EffectTracker } from "../../services/EffectTracker.ts"
+import { Api } from "./Api.ts"
+import { EffectChainUnknown, EffectKindUnsupported, EffectNotFound, EffectPublishFailed, EffectWatchNotFound } from "./EffectsApi.ts"
+
+// A rejection of the instance's own message is a bug (its payloads are built to decode); a storage failure may pass.
+const publishFailed = (e: Rejection | CausalLogError) =>
+  e._tag === "CausalLogError"
+    ? Effect.fail(new EffectPublishFailed({ reason: `the log's storage failed during ${e.operation}; nothing was published; retry later` }))
+    : Effect.die(e)
+
+const notFound = (id: string) =>
+  new EffectNotFound({ reason: `no effect ${JSON.stringify(id)} is tracked: never observed, or dropped past the retention bound; GET /v1/effects lists them`, id })
+
+const DEFAULT_LIMIT = 100
+
+/** The effects group's handlers, over the effects view (and the tracker when there is one). */
+export const layer = HttpApiBuilder.group(Api, "effects", (handlers) =>
+  Effect.gen(function*() {
+    const { current, state } = yield* EffectsView
+    const tracker = Option.getOrUndefined(yield* Effect.serviceOption(EffectTracker))
+    return handlers
+      .handle("listWatches", () => Effect.map(state, (s) => ({ watches: [...HashMap.values(s.watches)].sort((a, b) => (a.id < b.id ? -1 : 1)) })))
+      .handle("addWatch", ({ payload }) =>
+        tracker === undefined
+          ? Effect.fail(new EffectChainUnknown({ reason: `no chain ${JSON.stringify(payload.chain)} is observed by this instance`, chain: payload.chain }))
+          : tracker.addWatch(payload).pipe(
+            Effect.map(({ watch, receipt }) => ({ watch, receipt: { id: receipt.id, offset: receipt.offset, lamport: receipt.lamport } })),
+            Effect.catchTags({
+              UnknownEffectChain: (e) => Effect.fail(new EffectChainUnknown({ reason: `no chain ${JSON.stringify(e.chain)} is observed by this instance; GET /v1/chains lists them`, chain: e.chain })),
+              UnsupportedEffectKind: (e) => Effect.fail(new EffectKindUnsupported({ reason: e.reason, chain: e.chain, kind: e.kind })),
+              CausalLogError: publishFailed
+            }),
+            Effect.catch((e) => (e._tag === "EffectChainUnknown" || e._tag === "EffectKindUnsupported" || e._tag === "EffectPublishFailed" ? Effect.fail(e) : Effect.die(e)))
+          ))
+      .handle("removeWatch", ({ query }) =>
+        tracker === undefined
+          ? Effect.fail(new EffectWatchNotFound({ reason: `no active watch ${query.id}`, id: query.id }))
+          : tracker.removeWatch(query.id).pipe(
+            Effect.map((receipt) => ({ id: query.id, receipt: { id: receipt.id, offset: receipt.offset, lamport: receipt.lamport } })),
+            Effect.catchTags({
+              EffectWatchNotFound: (e) => Effect.fail(new EffectWatchNotFound({ reason: `no active watch ${e.id}; GET /v1/effects/watches lists them`, id: e.id })),
+              CausalLogError: publishFailed
+            }),
+            Effect.catch((e) => (e._tag === "EffectWatchNotFound" || e._tag === "EffectPublishFailed" ? Effect.fail(e) : Effect.die(e)))
+          ))
+      .handle("list", ({ query }) =>
+        Effect.map(current, ({ offset, state: s }) => ({
+          effects: listEffects(s, {
+            ...(query.chain === undefined ? {} : { chain: query.chain }),
+            ...(query.status === undefined ? {} : { status: query.status }),
+            ...(query.since === undefined ? {} : { since: query.since }),
+            limit: query.limit ?? DEFAULT_LIMIT
+          }),
+          offset
+        })))
+      .handle("effect", ({ params }) =>
+        Effect.flatMap(current, ({ offset, state: s }) => {
+          const e = effectOf(s, params.id)
+          return e === undefined ? Effect.fail(notFound(params.id)) : Effect.succeed({ effect: e, offset })
+        }))
+      .handle("history", ({ params }) =>
+        Effect.flatMap(state, (s) => {
+          const e = effectOf(s, params.id)
+          return e === undefined ? Effect.fail(notFound(params.id)) : Effect.succeed({ id: e.id, history: e.history })
+        }))
+  }))

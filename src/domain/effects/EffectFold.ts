@@ -1,0 +1,310 @@
+/**
+ * The effect tracker's state and its pure fold (docs/effects.md). An effect is something that
+ * happened on a chain and matters elsewhere; here, an EVM log matched by a watch. Its status
+ * moves only by events in the log, each with the evidence that moved it:
+ *
+ * - `included` (finality `latest`): an `EffectsObserved` message whose header hashes to a
+ *   header the chain's owner published as verified (ChainHeadVerified) at that height, and
+ *   whose receipt proofs verify against that header's receipts root. The fold re-checks every
+ *   proof itself: an author's word moves nothing.
+ * - finality `safe` / `finalized`: the chain's ChainSafe / ChainFinalized marks reaching the
+ *   effect's height (the mark's message is the evidence).
+ * - `retracted`: a ChainReorged whose fork point is below the effect's block: the block left
+ *   the canonical chain. Every effect that depends on it is flagged.
+ *
+ * Ids are derived from the chain: `evm-log:{chain}:{blockHash}:{transactionIndex}:{logIndex}`
+ * (logIndex: the log's position in its transaction's receipt, which is what the receipt proof
+ * proves; the block-wide index is kept as `blockLogIndex` when known).
+ *
+ * Bounded: at most MAX_EFFECTS effects are kept (the oldest are dropped first), MAX_HISTORY
+ * moves per effect, RETAINED_HEADERS header hashes per chain, MAX_WATCHES watches.
+ */
+import { keccak_256 } from "@noble/hashes/sha3.js"
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js"
+import { HashMap, Option, Result } from "effect"
+import type { ChainFinalized, ChainHeadVerified, ChainReorged, ChainSafe } from "../chain/ChainMessages.ts"
+import { receiptsRootOfHeader, verifyReceiptInclusion, type ConsensusLog } from "../verify/EvmReceipts.ts"
+import type { EffectsObserved, EffectWatchAdded, EvmLogFilter } from "./EffectMessages.ts"
+import type { EffectStatus, EffectWatch, EvidenceRef, Finality, TrackedEffect } from "./EffectShapes.ts"
+
+/** Most effects kept; the oldest are dropped first. */
+export const MAX_EFFECTS = 50_000
+/** Most status moves kept per effect. */
+export const MAX_HISTORY = 32
+/** Header hashes kept per chain, below the newest. */
+export const RETAINED_HEADERS = 1024
+/** Most active watches. */
+export const MAX_WATCHES = 1024
+
+export type { EffectStatus, EffectWatch, EvidenceRef, Finality, Move, Origin, TrackedEffect } from "./EffectShapes.ts"
+
+/** What the fold keeps per chain. */
+export interface ChainTrack {
+  /** Verified header hashes by height (the newest RETAINED_HEADERS). */
+  readonly headers: HashMap.HashMap<number, string>
+  readonly head: number | null
+  readonly safe: number | null
+  readonly finalized: number | null
+  /** The last block scanned completely, and the message that closed it. */
+  readonly scanned: { readonly height: number; readonly hash: string; readonly id: string } | null
+  /** Ids of effects on this chain not yet finalized nor retracted, by ascending height. */
+  readonly pending: ReadonlyArray<string>
+}
+
+/** The effect tracker's state. */
+export interface EffectsState {
+  readonly watches: HashMap.HashMap<string, EffectWatch>
+  readonly chains: HashMap.HashMap<string, ChainTrack>
+  readonly effects: HashMap.HashMap<string, TrackedEffect>
+  /** Effect ids in the order they were first tracked (oldest first). */
+  readonly order: ReadonlyArray<string>
+  /** Events read but not folded (a header not held, a proof that fails, a repeat). */
+  readonly ignored: number
+}
+
+export const initialEffectsState: EffectsState = {
+  watches: HashMap.empty(),
+  chains: HashMap.empty(),
+  effects: HashMap.empty(),
+  order: [],
+  ignored: 0
+}
+
+const newTrack: ChainTrack = { headers: HashMap.empty(), head: null, safe: null, finalized: null, scanned: null, pending: [] }
+
+/** The id of an EVM log effect. */
+export const evmLogEffectId = (chain: string, blockHash: string, transactionIndex: number, logIndex: number): string =>
+  `evm-log:${chain}:${blockHash}:${transactionIndex}:${logIndex}`
+
+/** Does a log match an EVM log filter (eth_getLogs semantics)? */
+export const matchesEvmFilter = (filter: EvmLogFilter, log: ConsensusLog): boolean => {
+  if (filter.address !== undefined && log.address !== `0x${filter.address}`) return false
+  const topics = filter.topics ?? []
+  for (let i = 0; i < topics.length; i++) {
+    const want = topics[i]
+    if (want === null || want === undefined) continue
+    if (log.topics[i] !== `0x${want}`) return false
+  }
+  return true
+}
+
+/** The active EVM log watches of a chain. */
+export const evmWatchesOf = (state: EffectsState, chain: string): ReadonlyArray<EffectWatch> =>
+  [...HashMap.values(state.watches)].filter((w) => w.chain === chain && w.kind === "evm-log").sort((a, b) => (a.id < b.id ? -1 : 1))
+
+const trackOf = (state: EffectsState, chain: string): ChainTrack => Option.getOrElse(HashMap.get(state.chains, chain), () => newTrack)
+const withTrack = (state: EffectsState, chain: string, track: ChainTrack): EffectsState => ({ ...state, chains: HashMap.set(state.chains, chain, track) })
+const ignore = (state: EffectsState): EffectsState => ({ ...state, ignored: state.ignored + 1 })
+
+const finalityAt = (track: ChainTrack, height: number): Finality =>
+  track.finalized !== null && track.finalized >= height ? "finalized" : track.safe !== null && track.safe >= height ? "safe" : "latest"
+
+const move = (effect: TrackedEffect, status: EffectStatus, finality: Finality, lamport: number, evidence: EvidenceRef): TrackedEffect => ({
+  ...effect,
+  status,
+  finality,
+  evidence,
+  history: [...effect.history, { status, finality, lamport, evidence }].slice(-MAX_HISTORY)
+})
+
+/** Meta of the record being folded. */
+export interface RecordMeta {
+  readonly id: string
+  readonly lamport: number
+}
+
+// ---------------------------------------------------------------------------------------------
+// Watches
+
+/** Fold a watch decision. */
+export const onWatchAdded = (state: EffectsState, p: EffectWatchAdded, meta: RecordMeta): EffectsState => {
+  if (HashMap.size(state.watches) >= MAX_WATCHES) return ignore(state)
+  return { ...state, watches: HashMap.set(state.watches, meta.id, { id: meta.id, ...p }) }
+}
+
+/** Fold a watch's removal. */
+export const onWatchRemoved = (state: EffectsState, watch: string): EffectsState =>
+  HashMap.has(state.watches, watch) ? { ...state, watches: HashMap.remove(state.watches, watch) } : ignore(state)
+
+// ---------------------------------------------------------------------------------------------
+// Chain events
+
+/** A verified header (from the chain's owner): its hash at its height. */
+export const onHead = (state: EffectsState, p: ChainHeadVerified): EffectsState => {
+  const track = trackOf(state, p.chain)
+  let headers = HashMap.set(track.headers, p.height, p.hash)
+  const floor = p.height - RETAINED_HEADERS
+  if (track.head !== null && floor > 0) {
+    for (let h = Math.max(0, floor - (p.height - track.head)); h <= floor; h++) headers = HashMap.remove(headers, h)
+  }
+  return withTrack(state, p.chain, { ...track, headers, head: track.head === null ? p.height : Math.max(track.head, p.height) })
+}
+
+/** The chain was replaced above the fork point: headers above it are void, and every effect held there is retracted. */
+export const onReorg = (state: EffectsState, p: ChainReorged, meta: RecordMeta): EffectsState => {
+  const track = trackOf(state, p.chain)
+  let headers = track.headers
+  for (const h of [...HashMap.keys(headers)]) if (h > p.forkHeight) headers = HashMap.remove(headers, h)
+  const evidence: EvidenceRef = { kind: "chain-reorged", message: meta.id, header: { height: p.forkHeight, hash: p.forkHash } }
+  let effects = state.effects
+  const retracted: Array<string> = []
+  const pending: Array<string> = []
+  for (const id of track.pending) {
+    const e = Option.getOrUndefined(HashMap.get(effects, id))
+    if (e === undefined) continue
+    if (e.origin.height > p.forkHeight) {
+      effects = HashMap.set(effects, id, move(e, "retracted", e.finality, meta.lamport, evidence))
+      retracted.push(id)
+    } else {
+      pending.push(id)
+    }
+  }
+  effects = flagDependents(effects, retracted)
+  // Scanning resumes on the new branch, after the fork point.
+  const scanned = track.scanned !== null && track.scanned.height > p.forkHeight ? { height: p.forkHeight, hash: p.forkHash, id: meta.id } : track.scanned
+  return {
+    ...state,
+    effects,
+    chains: HashMap.set(state.chains, p.chain, { ...track, headers, head: p.forkHeight, scanned, pending })
+  }
+}
+
+const flagDependents = (effects: HashMap.HashMap<string, TrackedEffect>, retracted: ReadonlyArray<string>): HashMap.HashMap<string, TrackedEffect> => {
+  let out = effects
+  const queue = [...retracted]
+  const visited = new Set(queue)
+  while (queue.length > 0) {
+    const id = queue.shift() as string
+    const e = Option.getOrUndefined(HashMap.get(out, id))
+    if (e === undefined) continue
+    for (const d of e.causalDependents) {
+      const dep = Option.getOrUndefined(HashMap.get(out, d))
+      if (dep === undefined || dep.dependencyRetracted) continue
+      out = HashMap.set(out, d, { ...dep, dependencyRetracted: true })
+      if (!visited.has(d)) {
+        visited.add(d)
+        queue.push(d)
+      }
+    }
+  }
+  return out
+}
+
+/** A safe or finalized mark: every pending effect at or below it moves to that finality. */
+export const onMark = (state: EffectsState, mark: "safe" | "finalized", p: ChainSafe | ChainFinalized, meta: RecordMeta): EffectsState => {
+  const track = trackOf(state, p.chain)
+  const current = mark === "safe" ? track.safe : track.finalized
+  if (current !== null && p.height <= current) return state
+  const next: ChainTrack = mark === "safe" ? { ...track, safe: p.height } : { ...track, finalized: p.height }
+  const evidence: EvidenceRef = { kind: mark === "safe" ? "chain-safe" : "chain-finalized", message: meta.id, header: { height: p.height, hash: p.hash } }
+  let effects = state.effects
+  const pending: Array<string> = []
+  for (const id of track.pending) {
+    const e = Option.getOrUndefined(HashMap.get(effects, id))
+    if (e === undefined) continue
+    const finality = finalityAt(next, e.origin.height)
+    if (finality !== e.finality) effects = HashMap.set(effects, id, move(e, e.status, finality, meta.lamport, evidence))
+    if (finality !== "finalized") pending.push(id)
+  }
+  return { ...state, effects, chains: HashMap.set(state.chains, p.chain, { ...next, pending }) }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Observations
+
+/**
+ * Logs found in a verified block, with their receipts' proofs. The whole message is ignored
+ * when its header is not the verified one the log holds at that height or does not hash to
+ * it; a receipt whose proof fails is skipped; a log no active watch matches is skipped.
+ */
+export const onObserved = (state: EffectsState, p: EffectsObserved, meta: RecordMeta): EffectsState => {
+  const track = trackOf(state, p.chain)
+  const held = Option.getOrUndefined(HashMap.get(track.headers, p.height))
+  if (held !== p.hash) return ignore(state)
+  const headerRlp = hexToBytes(p.headerRlp)
+  if (bytesToHex(keccak_256(headerRlp)) !== p.hash) return ignore(state)
+  const root = receiptsRootOfHeader(headerRlp)
+  if (root === undefined) return ignore(state)
+  const watches = evmWatchesOf(state, p.chain)
+  const evidence: EvidenceRef = { kind: "evm-receipt", message: meta.id, header: { height: p.height, hash: p.hash }, receiptsRoot: bytesToHex(root) }
+  const finality = finalityAt(track, p.height)
+  let effects = state.effects
+  const order = [...state.order]
+  const pending = [...track.pending]
+  let skipped = 0
+  for (const r of p.receipts) {
+    const receipt = verifyReceiptInclusion(root, r.transactionIndex, hexToBytes(r.receipt), r.proof.map((n) => hexToBytes(n)))
+    if (Result.isFailure(receipt)) {
+      skipped++
+      continue
+    }
+    for (const logIndex of r.logs) {
+      const log = receipt.success.logs[logIndex]
+      const matched = log === undefined ? [] : watches.filter((w) => w.kind === "evm-log" && matchesEvmFilter(w.filter, log)).map((w) => w.id)
+      const id = evmLogEffectId(p.chain, p.hash, r.transactionIndex, logIndex)
+      if (log === undefined || matched.length === 0 || HashMap.has(effects, id)) {
+        skipped++
+        continue
+      }
+      const effect: TrackedEffect = {
+        id,
+        kind: "evm-log",
+        origin: { chain: p.chain, height: p.height, blockHash: p.hash, lamport: meta.lamport, transactionIndex: r.transactionIndex, logIndex },
+        status: "included",
+        finality,
+        evidence,
+        outcome: receipt.success.outcome,
+        log,
+        watches: matched,
+        history: [{ status: "included", finality, lamport: meta.lamport, evidence }],
+        aliases: [],
+        causalDependencies: [],
+        causalDependents: [],
+        dependencyRetracted: false
+      }
+      effects = HashMap.set(effects, id, effect)
+      order.push(id)
+      if (finality !== "finalized") pending.push(id)
+    }
+  }
+  // Oldest out first, past the bound.
+  let dropped = 0
+  while (order.length - dropped > MAX_EFFECTS) effects = HashMap.remove(effects, order[dropped++] as string)
+  const kept = dropped === 0 ? order : order.slice(dropped)
+  const livePending = dropped === 0 ? pending : pending.filter((id) => HashMap.has(effects, id))
+  const scanned = p.last ? { height: p.height, hash: p.hash, id: meta.id } : track.scanned
+  const next: EffectsState = {
+    ...state,
+    effects,
+    order: kept,
+    chains: HashMap.set(state.chains, p.chain, { ...track, scanned, pending: livePending })
+  }
+  return skipped === 0 ? next : { ...next, ignored: next.ignored + skipped }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries
+
+/** An effect by id. */
+export const effectOf = (state: EffectsState, id: string): TrackedEffect | undefined => Option.getOrUndefined(HashMap.get(state.effects, id))
+
+/** Effects in the order they were tracked, filtered. `since`: a lamport time; only effects that moved after it. */
+export const listEffects = (
+  state: EffectsState,
+  query: { readonly chain?: string; readonly status?: EffectStatus; readonly since?: number; readonly limit: number }
+): ReadonlyArray<TrackedEffect> => {
+  const out: Array<TrackedEffect> = []
+  for (const id of state.order) {
+    const e = Option.getOrUndefined(HashMap.get(state.effects, id))
+    if (e === undefined) continue
+    if (query.chain !== undefined && e.origin.chain !== query.chain) continue
+    if (query.status !== undefined && e.status !== query.status) continue
+    if (query.since !== undefined && (e.history.at(-1)?.lamport ?? 0) <= query.since) continue
+    out.push(e)
+    if (out.length >= query.limit) break
+  }
+  return out
+}
+
+/** The chain's scan position and marks, as the effects fold holds them. */
+export const trackOfChain = (state: EffectsState, chain: string): ChainTrack | undefined => Option.getOrUndefined(HashMap.get(state.chains, chain))

@@ -1,0 +1,85 @@
+/**
+ * Payloads of the effect tracker's messages (docs/effects.md). What to track is decided by
+ * `EffectWatchAdded` / `EffectWatchRemoved` (any member, like chain watches); what was found is
+ * published by the chain's owner as `EffectsObserved`, one block at a time, with the evidence
+ * that proves it: the block's header in the chain's own encoding (its keccak256 must be a
+ * header the log holds as verified) and, per receipt, the receipts-trie proof of that receipt
+ * (src/domain/verify/EvmReceipts.ts). The effects projection re-checks every proof when it
+ * folds, so nothing moves on an RPC's word, nor on the author's.
+ */
+import { Schema } from "effect"
+import { Blob, MessageId, Name, NonNegativeInt } from "../Primitives.ts"
+import { ChainHash } from "../chain/ChainMessages.ts"
+
+/** A 20-byte EVM address, lowercase hex without 0x. */
+export const EvmAddress = Schema.String.check(Schema.isPattern(/^[0-9a-f]{40}$/u)).pipe(Schema.brand("Hex"))
+/** A 32-byte log topic, lowercase hex without 0x. */
+export const Topic = Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/u)).pipe(Schema.brand("Hex"))
+
+/**
+ * Which EVM logs to track: emitted by `address` (any when absent), with `topics[i]` equal to
+ * the given topic where one is given (`null`: any), as eth_getLogs filters.
+ */
+export const EvmLogFilter = Schema.Struct({
+  address: Schema.optional(EvmAddress),
+  topics: Schema.optional(Schema.Array(Schema.NullOr(Topic)).check(Schema.isMaxLength(4)))
+})
+export type EvmLogFilter = typeof EvmLogFilter.Type
+
+/** Which IBC packets to track: those sent on a v1 port and channel, or a v2 client. */
+export const IbcPacketFilter = Schema.Union([
+  Schema.Struct({ port: Name, channel: Name }),
+  Schema.Struct({ clientId: Name })
+])
+export type IbcPacketFilter = typeof IbcPacketFilter.Type
+
+/** An EVM log watch. */
+export const EvmLogWatch = Schema.Struct({ chain: Name, kind: Schema.Literal("evm-log"), filter: EvmLogFilter })
+/** An IBC packet watch. */
+export const IbcPacketWatch = Schema.Struct({ chain: Name, kind: Schema.Literal("ibc-packet"), filter: IbcPacketFilter })
+/** Start tracking effects of a chain (an EVM log watch, or an IBC packet watch). The watch's id is this message's id. */
+export const EffectWatchAdded = Schema.Union([EvmLogWatch, IbcPacketWatch])
+export type EffectWatchAdded = typeof EffectWatchAdded.Type
+
+/** Stop a watch (named by its EffectWatchAdded message id). Effects already tracked stay. */
+export const EffectWatchRemoved = Schema.Struct({ watch: MessageId })
+export type EffectWatchRemoved = typeof EffectWatchRemoved.Type
+
+/** Most receipts one EffectsObserved message carries (a block's matches may span several messages). */
+export const MAX_RECEIPTS_PER_MESSAGE = 256
+
+/** One receipt of the block with the positions of its logs that matched a watch, and its trie proof. */
+export const ObservedReceipt = Schema.Struct({
+  transactionIndex: NonNegativeInt,
+  /** The receipt's EIP-2718 encoding, as the receipts trie holds it. */
+  receipt: Blob,
+  /** The hashed trie nodes on the path to RLP(transactionIndex), root first. */
+  proof: Schema.Array(Blob).check(Schema.isMaxLength(16)),
+  /** Positions in the receipt's logs (not the block-wide logIndex), ascending. */
+  logs: Schema.Array(NonNegativeInt).check(Schema.isMinLength(1), Schema.isMaxLength(1024))
+})
+export type ObservedReceipt = typeof ObservedReceipt.Type
+
+/**
+ * EVM logs found in one verified block, with the evidence: the header's RLP (whose keccak256 is
+ * `hash`) holds the receipts root every receipt proof is checked against. `last` is true on the
+ * block's final message: the block has been scanned for every watch of the chain, and a
+ * restarted tracker resumes after it. Every scanned block of a watched chain is published,
+ * with no receipts when nothing matched, so the log says how far each chain was scanned.
+ */
+export const EffectsObserved = Schema.Struct({
+  chain: Name,
+  height: NonNegativeInt,
+  hash: ChainHash,
+  headerRlp: Blob,
+  receipts: Schema.Array(ObservedReceipt).check(Schema.isMaxLength(MAX_RECEIPTS_PER_MESSAGE)),
+  last: Schema.Boolean
+})
+export type EffectsObserved = typeof EffectsObserved.Type
+
+/** Effect tracker payload schemas, by message type. */
+export const EffectPayloads = {
+  EffectWatchAdded,
+  EffectWatchRemoved,
+  EffectsObserved
+} as const

@@ -1,0 +1,85 @@
+/**
+ * The effect tracker's state shapes, each defined once as a schema: the fold's types, the
+ * projection's snapshot and the HTTP answers are all derived from these.
+ */
+import { Schema } from "effect"
+import { EvmLogWatch, IbcPacketWatch } from "./EffectMessages.ts"
+
+/** Where an effect's status stands. */
+export const EffectStatus = Schema.Literals(["included", "retracted"])
+export type EffectStatus = typeof EffectStatus.Type
+
+/** How final the block holding an effect is, following the chain-state marks. */
+export const Finality = Schema.Literals(["latest", "safe", "finalized"])
+export type Finality = typeof Finality.Type
+
+/** A height and its header's hash. */
+export const HeaderPoint = Schema.Struct({ height: Schema.Number, hash: Schema.String })
+
+/** The evidence behind a move: the kind, the message carrying it and the header it was checked against. */
+export const EvidenceRef = Schema.Struct({
+  kind: Schema.Literals(["evm-receipt", "chain-safe", "chain-finalized", "chain-reorged"]),
+  /** The message id: fetch it (GET /v1/messages/{id}) to re-check offline with causeway/verify. */
+  message: Schema.String,
+  header: HeaderPoint,
+  /** For evm-receipt: the receipts root the proof was checked against (0x-less hex). */
+  receiptsRoot: Schema.optional(Schema.String)
+}).annotate({ identifier: "EffectEvidence" })
+export type EvidenceRef = typeof EvidenceRef.Type
+
+/** One move of an effect's status. */
+export const Move = Schema.Struct({
+  status: EffectStatus,
+  finality: Finality,
+  lamport: Schema.Number,
+  evidence: EvidenceRef
+}).annotate({ identifier: "EffectMove" })
+export type Move = typeof Move.Type
+
+/** Where an effect happened. */
+export const Origin = Schema.Struct({
+  chain: Schema.String,
+  height: Schema.Number,
+  blockHash: Schema.String,
+  lamport: Schema.Number,
+  transactionIndex: Schema.Number,
+  logIndex: Schema.Number
+}).annotate({ identifier: "EffectOrigin" })
+export type Origin = typeof Origin.Type
+
+/** An EVM log as consensus encodes it (0x-prefixed lowercase hex). */
+export const EvmLog = Schema.Struct({
+  address: Schema.String,
+  topics: Schema.Array(Schema.String),
+  data: Schema.String
+}).annotate({ identifier: "EvmLog" })
+
+/** A tracked effect: `EffectEvolution` in the design's words. */
+export const TrackedEffect = Schema.Struct({
+  id: Schema.String,
+  kind: Schema.Literal("evm-log"),
+  origin: Origin,
+  status: EffectStatus,
+  finality: Finality,
+  /** The evidence that set the current status and finality. */
+  evidence: EvidenceRef,
+  /** The receipt's outcome (a reverted transaction emits no logs: success, or post-state-root before Byzantium). */
+  outcome: Schema.Literals(["success", "failure", "post-state-root"]),
+  log: EvmLog,
+  /** The watches it matched. */
+  watches: Schema.Array(Schema.String),
+  history: Schema.Array(Move),
+  aliases: Schema.Array(Schema.String),
+  causalDependencies: Schema.Array(Schema.String),
+  causalDependents: Schema.Array(Schema.String),
+  /** Set when an effect it depends on was retracted. */
+  dependencyRetracted: Schema.Boolean
+}).annotate({ identifier: "Effect" })
+export type TrackedEffect = typeof TrackedEffect.Type
+
+/** An active watch: what its EffectWatchAdded decided, and that message's id. */
+export const EffectWatch = Schema.Union([
+  Schema.Struct({ id: Schema.String, ...EvmLogWatch.fields }),
+  Schema.Struct({ id: Schema.String, ...IbcPacketWatch.fields })
+]).annotate({ identifier: "EffectWatch" })
+export type EffectWatch = typeof EffectWatch.Type

@@ -1,0 +1,139 @@
+/**
+ * The effects projection: the effect tracker's state (src/domain/effects/EffectFold.ts) folded
+ * from the log. Chain observations and EffectsObserved count from the chain's owner at their
+ * place in the log (a deployment of one: the instance), watches from any member, as for the
+ * chain-state and chain-watches projections; the fold re-checks every receipt proof itself.
+ */
+import { HashMap, Schema } from "effect"
+import type { Json } from "../../domain/CanonicalJson.ts"
+import { type AuthorityConfig, heeds, heedsChain, isMember } from "../../domain/cluster/Authority.ts"
+import {
+  type ChainTrack,
+  type EffectsState,
+  initialEffectsState,
+  onHead,
+  onMark,
+  onObserved,
+  onReorg,
+  onWatchAdded,
+  onWatchRemoved
+} from "../../domain/effects/EffectFold.ts"
+import { EffectWatch, TrackedEffect } from "../../domain/effects/EffectShapes.ts"
+import { authorized, type WithAuthority } from "../Authorized.ts"
+import type { Projection } from "../Projection.ts"
+import { payloadOf } from "../RecordEvents.ts"
+
+/** The projection's name. */
+export const EFFECTS = "effects"
+
+/** The message types the effects projection reads. */
+export const effectsTypes: ReadonlySet<string> = new Set([
+  "ChainHeadVerified",
+  "ChainReorged",
+  "ChainSafe",
+  "ChainFinalized",
+  "EffectWatchAdded",
+  "EffectWatchRemoved",
+  "EffectsObserved"
+])
+
+const NullableNumber = Schema.NullOr(Schema.Number)
+const TrackJson = Schema.Struct({
+  headers: Schema.Array(Schema.Tuple([Schema.Number, Schema.String])),
+  head: NullableNumber,
+  safe: NullableNumber,
+  finalized: NullableNumber,
+  scanned: Schema.NullOr(Schema.Struct({ height: Schema.Number, hash: Schema.String, id: Schema.String })),
+  pending: Schema.Array(Schema.String)
+})
+const StateJson = Schema.Struct({
+  watches: Schema.Array(EffectWatch),
+  chains: Schema.Record(Schema.String, TrackJson),
+  effects: Schema.Array(TrackedEffect),
+  ignored: Schema.Number
+})
+const encodeStateJson = Schema.encodeSync(StateJson)
+const decodeStateJson = Schema.decodeUnknownSync(StateJson)
+
+const byKey = <A>(entries: Iterable<readonly [string, A]>): Array<readonly [string, A]> => [...entries].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+
+const encode = (state: EffectsState): Json => {
+  const chains: Record<string, typeof TrackJson.Type> = {}
+  for (const [chain, t] of byKey(HashMap.entries(state.chains))) {
+    chains[chain] = {
+      headers: [...HashMap.entries(t.headers)].sort((a, b) => a[0] - b[0]),
+      head: t.head,
+      safe: t.safe,
+      finalized: t.finalized,
+      scanned: t.scanned,
+      pending: t.pending
+    }
+  }
+  const effects: Array<TrackedEffect> = []
+  for (const id of state.order) {
+    const e = HashMap.get(state.effects, id)
+    if (e._tag === "Some") effects.push(e.value)
+  }
+  return encodeStateJson({
+    watches: byKey(HashMap.entries(state.watches)).map(([, w]) => w),
+    chains,
+    effects,
+    ignored: state.ignored
+  }) as unknown as Json
+}
+
+const decode = (json: Json): EffectsState => {
+  const s = decodeStateJson(json)
+  return {
+    watches: HashMap.fromIterable(s.watches.map((w) => [w.id, w] as const)),
+    chains: HashMap.fromIterable(Object.entries(s.chains).map(([chain, t]) => [chain, { ...t, headers: HashMap.fromIterable(t.headers) } satisfies ChainTrack] as const)),
+    effects: HashMap.fromIterable(s.effects.map((e) => [e.id, e] as const)),
+    order: s.effects.map((e) => e.id),
+    ignored: s.ignored
+  }
+}
+
+/** The effects projection. */
+export const makeEffects = (context: AuthorityConfig): Projection<WithAuthority<EffectsState>> =>
+  authorized(context, {
+    name: EFFECTS,
+    version: 1,
+    needsLinks: true,
+    handles: effectsTypes,
+    initialState: initialEffectsState,
+    evolve: (state, record, authority) => {
+      if (!isMember(authority, record.sender)) return state
+      const meta = { id: record.id, lamport: record.lamport }
+      switch (record.type) {
+        case "EffectWatchAdded": {
+          const p = payloadOf(record, "EffectWatchAdded")
+          return p === undefined || !heeds(authority, record.type, record.sender) ? state : onWatchAdded(state, p, meta)
+        }
+        case "EffectWatchRemoved": {
+          const p = payloadOf(record, "EffectWatchRemoved")
+          return p === undefined || !heeds(authority, record.type, record.sender) ? state : onWatchRemoved(state, p.watch)
+        }
+        case "ChainHeadVerified": {
+          const p = payloadOf(record, "ChainHeadVerified")
+          return p === undefined || !heedsChain(authority, p.chain, record.sender) ? state : onHead(state, p)
+        }
+        case "ChainReorged": {
+          const p = payloadOf(record, "ChainReorged")
+          return p === undefined || !heedsChain(authority, p.chain, record.sender) ? state : onReorg(state, p, meta)
+        }
+        case "ChainSafe":
+        case "ChainFinalized": {
+          const p = payloadOf(record, record.type)
+          return p === undefined || !heedsChain(authority, p.chain, record.sender) ? state : onMark(state, record.type === "ChainSafe" ? "safe" : "finalized", p, meta)
+        }
+        case "EffectsObserved": {
+          const p = payloadOf(record, "EffectsObserved")
+          return p === undefined || !heedsChain(authority, p.chain, record.sender) ? state : onObserved(state, p, meta)
+        }
+        default:
+          return state
+      }
+    },
+    encode,
+    decode
+  })

@@ -1,0 +1,157 @@
+/**
+ * The effect tracker's pure fold on a real block (test/vectors/evm-receipts: hive block 0x36,
+ * 11 logs in 4 receipts): effects appear only with receipt proofs that verify against the
+ * header the log holds as verified; marks move finality; a reorg retracts and flags
+ * dependents; a forged receipt, a header not held, a log no watch matches count for nothing.
+ */
+import { readFileSync } from "node:fs"
+import path from "node:path"
+import { describe, expect, it } from "@effect/vitest"
+import { HashMap, Result } from "effect"
+import {
+  effectOf,
+  type EffectsState,
+  evmLogEffectId,
+  initialEffectsState,
+  listEffects,
+  onHead,
+  onMark,
+  onObserved,
+  onReorg,
+  onWatchAdded,
+  onWatchRemoved
+} from "../../src/domain/effects/EffectFold.ts"
+import type { ChainHeadVerified, ChainReorged } from "../../src/domain/chain/ChainMessages.ts"
+import type { EffectsObserved, EffectWatchAdded } from "../../src/domain/effects/EffectMessages.ts"
+import { buildReceiptsTrie, receiptKey } from "../../src/domain/verify/EvmReceipts.ts"
+
+const file = JSON.parse(readFileSync(path.resolve(import.meta.dirname, "../vectors/evm-receipts/receipts.json"), "utf8"))
+const block = file.blocks.find((b: any) => b.name === "hive-2026-block-54-legacy-logs")
+const HEIGHT = 0x36
+const HASH = (block.hash as string).slice(2)
+const EMITTER = "b1917d669e2a9307d342d04ab74e68ea94c4d11c"
+const OTHER = "7dcd17433742f4c0ca53122ab541d0ba67fc27df"
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex")
+
+const built = (() => {
+  const r = buildReceiptsTrie(block.receipts)
+  if (Result.isFailure(r)) throw new Error(r.failure._tag)
+  return r.success
+})()
+const observed = (indexes: ReadonlyArray<[number, ReadonlyArray<number>]>, over: Partial<EffectsObserved> = {}): EffectsObserved =>
+  ({
+    chain: "hive",
+    height: HEIGHT,
+    hash: HASH,
+    headerRlp: (block.headerRlp as string).slice(2),
+    receipts: indexes.map(([i, logs]) => ({
+      transactionIndex: i,
+      receipt: hex(built.encodings[i] as Uint8Array),
+      proof: built.trie.prove(receiptKey(i)).map(hex),
+      logs
+    })),
+    last: true,
+    ...over
+  }) as EffectsObserved
+
+const head = (height: number, hash: string): ChainHeadVerified =>
+  ({ chain: "hive", kind: "evm", height, hash, parentHash: "", stateRoot: "", time: 0 }) as unknown as ChainHeadVerified
+const watch = (filter: object): EffectWatchAdded => ({ chain: "hive", kind: "evm-log", filter }) as EffectWatchAdded
+const meta = (n: number) => ({ id: n.toString(16).padStart(64, "0"), lamport: n })
+
+const withHead = (): EffectsState => onWatchAdded(onHead(initialEffectsState, head(HEIGHT, HASH)), watch({ address: EMITTER }), meta(1))
+
+describe("effects fold", () => {
+  it("tracks every log a watch matches, with the receipt proof's evidence; nothing else", () => {
+    const s = onObserved(withHead(), observed([[1, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]], [3, [0]]]), meta(2))
+    const effects = listEffects(s, { limit: 100 })
+    // Receipt 3's log is from another address: the author said it matched, the fold does not agree.
+    expect(effects.map((e) => e.id)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((j) => evmLogEffectId("hive", HASH, 1, j)))
+    expect(s.ignored).toBe(1)
+    const first = effects[0]!
+    expect(first).toMatchObject({
+      status: "included",
+      finality: "latest",
+      outcome: "success",
+      origin: { chain: "hive", height: HEIGHT, blockHash: HASH, transactionIndex: 1, logIndex: 0, lamport: 2 },
+      evidence: { kind: "evm-receipt", message: meta(2).id, header: { height: HEIGHT, hash: HASH }, receiptsRoot: (block.receiptsRoot as string).slice(2) },
+      log: block.receipts[1].logs[0] && { address: `0x${EMITTER}`, topics: block.receipts[1].logs[0].topics, data: block.receipts[1].logs[0].data }
+    })
+    expect(s.chains.pipe(HashMap.get("hive"))).toMatchObject({ _tag: "Some", value: { scanned: { height: HEIGHT, hash: HASH, id: meta(2).id } } })
+  })
+
+  it("filters by topics (null matches any)", () => {
+    const topic0 = (block.receipts[1].logs[4].topics[0] as string).slice(2)
+    const s0 = onWatchAdded(onHead(initialEffectsState, head(HEIGHT, HASH)), watch({ address: EMITTER, topics: [topic0] }), meta(1))
+    const s = onObserved(s0, observed([[1, [0, 4]]]), meta(2))
+    expect(listEffects(s, { limit: 10 }).map((e) => e.origin.logIndex)).toEqual([4])
+    const any = onObserved(onWatchAdded(onHead(initialEffectsState, head(HEIGHT, HASH)), watch({ topics: [null] }), meta(1)), observed([[3, [0]]]), meta(2))
+    expect(listEffects(any, { limit: 10 }).map((e) => e.log.address)).toEqual([`0x${OTHER}`])
+  })
+
+  it("ignores a block whose header is not the verified one held, or does not hash to it", () => {
+    const notHeld = onObserved(onWatchAdded(initialEffectsState, watch({}), meta(1)), observed([[1, [0]]]), meta(2))
+    expect([HashMap.size(notHeld.effects), notHeld.ignored]).toEqual([0, 1])
+    const otherHash = onObserved(onWatchAdded(onHead(initialEffectsState, head(HEIGHT, "11".repeat(32))), watch({}), meta(1)), observed([[1, [0]]], { hash: "11".repeat(32) } as Partial<EffectsObserved>), meta(2))
+    expect([HashMap.size(otherHash.effects), otherHash.ignored]).toEqual([0, 1])
+  })
+
+  it("skips a receipt whose proof fails: altered receipt, wrong index, cut proof", () => {
+    const good = observed([[1, [0]]])
+    const r = good.receipts[0]!
+    const altered = { ...r, receipt: r.receipt.slice(0, -2) + (r.receipt.endsWith("00") ? "01" : "00") }
+    const wrongIndex = { ...r, transactionIndex: 2 }
+    const cut = { ...r, proof: r.proof.slice(0, 1) }
+    for (const bad of [altered, wrongIndex, cut]) {
+      const s = onObserved(withHead(), { ...good, receipts: [bad] } as unknown as EffectsObserved, meta(2))
+      expect([HashMap.size(s.effects), s.ignored]).toEqual([0, 1])
+    }
+  })
+
+  it("a repeat of a tracked effect changes nothing but the ignored count; a removed watch tracks nothing new", () => {
+    const once = onObserved(withHead(), observed([[1, [0]]]), meta(2))
+    const twice = onObserved(once, observed([[1, [0]]]), meta(3))
+    expect([HashMap.size(twice.effects), twice.ignored - once.ignored]).toEqual([1, 1])
+    const removed = onWatchRemoved(withHead(), meta(1).id)
+    expect(HashMap.size(onObserved(removed, observed([[1, [0]]]), meta(2)).effects)).toBe(0)
+    expect(onWatchRemoved(removed, meta(1).id).ignored).toBe(removed.ignored + 1)
+  })
+
+  it("moves finality with the chain's marks, each move with the mark as evidence", () => {
+    const s = onObserved(withHead(), observed([[1, [0]]]), meta(2))
+    const id = evmLogEffectId("hive", HASH, 1, 0)
+    const below = onMark(s, "safe", { chain: "hive", height: HEIGHT - 1, hash: "aa".repeat(32) } as any, meta(3))
+    expect(effectOf(below, id)?.finality).toBe("latest")
+    const safe = onMark(below, "safe", { chain: "hive", height: HEIGHT, hash: HASH } as any, meta(4))
+    const final = onMark(safe, "finalized", { chain: "hive", height: HEIGHT + 2, hash: "bb".repeat(32) } as any, meta(5))
+    const e = effectOf(final, id)!
+    expect(e.history.map((m) => [m.status, m.finality, m.evidence.kind, m.lamport])).toEqual([
+      ["included", "latest", "evm-receipt", 2],
+      ["included", "safe", "chain-safe", 4],
+      ["included", "finalized", "chain-finalized", 5]
+    ])
+    // An effect observed after its block was finalized is final at once.
+    const late = onObserved(onMark(withHead(), "finalized", { chain: "hive", height: HEIGHT, hash: HASH } as any, meta(2)), observed([[1, [0]]]), meta(3))
+    expect(effectOf(late, id)?.finality).toBe("finalized")
+  })
+
+  it("retracts effects above a reorg's fork point, flags their dependents, and rescans from the fork", () => {
+    const s = onObserved(withHead(), observed([[1, [0, 1]]]), meta(2))
+    const a = evmLogEffectId("hive", HASH, 1, 0)
+    const b = evmLogEffectId("hive", HASH, 1, 1)
+    // b depends on a (as a journey's later leg would).
+    const linked: EffectsState = {
+      ...s,
+      effects: HashMap.set(HashMap.set(s.effects, a, { ...effectOf(s, a)!, causalDependents: [b] }), b, { ...effectOf(s, b)!, causalDependencies: [a] })
+    }
+    const reorg = { chain: "hive", forkHeight: HEIGHT - 1, forkHash: "cc".repeat(32), oldHead: { height: HEIGHT, hash: HASH }, newHead: { height: HEIGHT + 1, hash: "dd".repeat(32) } } as unknown as ChainReorged
+    const after = onReorg(linked, reorg, meta(3))
+    expect(effectOf(after, a)).toMatchObject({ status: "retracted", evidence: { kind: "chain-reorged", message: meta(3).id } })
+    expect(effectOf(after, b)?.dependencyRetracted).toBe(true)
+    expect(listEffects(after, { status: "retracted", limit: 10 })).toHaveLength(2)
+    expect(after.chains.pipe(HashMap.get("hive"))).toMatchObject({ _tag: "Some", value: { head: HEIGHT - 1, scanned: { height: HEIGHT - 1 } } })
+    // A reorg above the block leaves it alone.
+    const above = onReorg(linked, { ...reorg, forkHeight: HEIGHT } as ChainReorged, meta(3))
+    expect(effectOf(above, a)?.status).toBe("included")
+  })
+})
