@@ -156,8 +156,9 @@ export const make = (options: EffectTrackerOptions = {}) =>
         const watches = evmWatchesOf(state, chain)
         const track = trackOfChain(state, chain)
         if (watches.length === 0 || track === undefined || track.head === null) return
-        // A chain first watched is scanned from its latest verified block on.
-        let height = track.scanned === null ? track.head : track.scanned.height + 1
+        // A chain first watched is scanned from its watches' first block on.
+        const from = Math.min(...watches.map((w) => (w.kind === "evm-log" ? w.fromHeight : undefined) ?? track.head ?? 0))
+        let height = track.scanned === null ? from : track.scanned.height + 1
         let previous = track.scanned?.id
         while (height <= (track.head ?? -1)) {
           const hash = Option.getOrUndefined(HashMap.get(track.headers, height))
@@ -210,8 +211,11 @@ export const make = (options: EffectTrackerOptions = {}) =>
         if (spec.kind === "ibc-packet") {
           return yield* new UnsupportedEffectKind({ chain: spec.chain, kind: spec.kind, reason: "IBC packet tracking is not implemented yet" })
         }
-        const receipt = yield* publishAndFold("EffectWatchAdded", spec, [])
-        return { watch: { id: receipt.id, ...spec } as EffectWatch, receipt }
+        // Without a first block, the watch starts at the latest verified block the log holds.
+        const head = trackOfChain(yield* current, spec.chain)?.head ?? undefined
+        const decided = spec.fromHeight !== undefined || head === undefined || head === null ? spec : { ...spec, fromHeight: head }
+        const receipt = yield* publishAndFold("EffectWatchAdded", decided, [])
+        return { watch: { id: receipt.id, ...decided } as EffectWatch, receipt }
       }))
 
     const removeWatch = (id: string) =>

@@ -34,7 +34,13 @@ export const IbcPacketFilter = Schema.Union([
 export type IbcPacketFilter = typeof IbcPacketFilter.Type
 
 /** An EVM log watch. */
-export const EvmLogWatch = Schema.Struct({ chain: Name, kind: Schema.Literal("evm-log"), filter: EvmLogFilter })
+export const EvmLogWatch = Schema.Struct({
+  chain: Name,
+  kind: Schema.Literal("evm-log"),
+  filter: EvmLogFilter,
+  /** The first block scanned for it (default: the latest verified block when it is added); blocks the log no longer holds are not scanned. */
+  fromHeight: Schema.optional(NonNegativeInt)
+})
 /** An IBC packet watch. */
 export const IbcPacketWatch = Schema.Struct({ chain: Name, kind: Schema.Literal("ibc-packet"), filter: IbcPacketFilter })
 /** Start tracking effects of a chain (an EVM log watch, or an IBC packet watch). The watch's id is this message's id. */

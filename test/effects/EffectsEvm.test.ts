@@ -1,0 +1,150 @@
+/**
+ * The effect tracker end to end on a real anvil behind a JSON-RPC proxy that can lie: a watch
+ * decided over HTTP; a contract's log appears as an effect with a receipts proof that verifies
+ * offline (causeway/verify's verifyReceiptLog on the EffectsObserved message the effect names);
+ * a log no watch matches is not tracked; an RPC that alters a receipt moves nothing; the effect
+ * becomes final with the chain's marks; anvil_reorg drops a block and its effect is retracted;
+ * the log replayed from scratch folds to the live state, digest for digest.
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer, Result } from "effect"
+import { verifyReceiptLog } from "causeway/verify"
+import * as SqliteCausalLog from "../../src/adapters/storage/SqliteCausalLog.ts"
+import { logPath } from "../../src/Config.ts"
+import { coreLayer } from "../../src/main.ts"
+import { makeEffects } from "../../src/projections/Effects/Effects.ts"
+import { digestOf, foldPage } from "../../src/projections/Projection.ts"
+import type { LogRecord } from "../../src/ports/CausalLog.ts"
+import { eventually, get, layer as serverLayer, request } from "../http/support/server.ts"
+import { type Anvil, anvil, blockNumber, lyingProxy, sendAndMine } from "../evm/support/Anvil.ts"
+
+/**
+ * A contract that logs its calldata: LOG1 with the first calldata word as topic 0 and the
+ * whole calldata as data.
+ *   init:    PUSH1 0e PUSH1 0c PUSH1 00 CODECOPY; PUSH1 0e PUSH1 00 RETURN
+ *   runtime: CALLDATASIZE PUSH1 0 PUSH1 0 CALLDATACOPY; PUSH1 0 CALLDATALOAD CALLDATASIZE PUSH1 0 LOG1; STOP
+ */
+const EMITTER = "0x600e600c600039600e6000f3" + "366000600037600035366000a100"
+const TOPIC_A = "aa".repeat(32)
+const TOPIC_B = "bb".repeat(32)
+
+const postJson = (path: string, body: unknown) => request("POST", path, { body: JSON.stringify(body), headers: { "content-type": "application/json" } })
+const effects = () => get("/v1/effects?chain=anvil").pipe(Effect.map((r) => r.json.effects as Array<any>))
+
+const emit = (node: Anvil, address: string, topic: string, extra = "") => Effect.promise(() => sendAndMine(node, { to: address, data: `0x${topic}${extra}` }))
+
+describe("effect tracker on anvil", () => {
+  it.live("tracks a log with a verified receipt proof, follows finality, retracts on reorg; replay equals live", () =>
+    Effect.gen(function*() {
+      const node = yield* anvil()
+      yield* Effect.promise(() => node.rpc("anvil_mine", ["0x1"]))
+      const deployed = yield* Effect.promise(() => sendAndMine(node, { data: EMITTER }))
+      const address = (deployed.contractAddress as string).toLowerCase()
+      const lie = { on: false }
+      const url = yield* lyingProxy(node.url, (method, _params, result) => {
+        if (!lie.on || method !== "eth_getBlockReceipts" || !Array.isArray(result)) return result
+        // Alter one byte of every log's data: the receipts no longer rebuild the header's root.
+        return result.map((r: any) => ({ ...r, logs: r.logs.map((l: any) => ({ ...l, data: `${l.data.slice(0, -2)}${l.data.endsWith("00") ? "01" : "00"}` })) }))
+      })
+      const dataDir = mkdtempSync(join(tmpdir(), "causeway-effects-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dataDir, { recursive: true, force: true })))
+      const server = serverLayer({
+        dataDir,
+        core: (config, runner) => coreLayer({ ...config, evm: { chainId: "anvil", rpcUrls: [url], confirmations: 2, pollIntervalMs: 25 } }, runner)
+      })
+
+      const live = yield* Effect.gen(function*() {
+        const start = yield* Effect.promise(() => blockNumber(node))
+        yield* eventually(get("/v1/chains/anvil"), (r) => r.json?.latest?.height === start, 10_000)
+
+        // Typed refusals first.
+        expect((yield* postJson("/v1/effects/watches", { chain: "nope", kind: "evm-log", filter: {} })).status).toBe(404)
+        const ibc = yield* postJson("/v1/effects/watches", { chain: "anvil", kind: "ibc-packet", filter: { port: "transfer", channel: "channel-0" } })
+        expect([ibc.status, ibc.json._tag]).toEqual([422, "EffectKindUnsupported"])
+        expect((yield* postJson("/v1/effects/watches", { chain: "anvil", kind: "evm-log", filter: { address: "0xNOPE" } })).status).toBe(400)
+        expect((yield* request("DELETE", `/v1/effects/watches?id=${"00".repeat(32)}`)).status).toBe(404)
+        expect((yield* get("/v1/effects/evm-log:anvil:00:0:0")).status).toBe(404)
+
+        const added = yield* postJson("/v1/effects/watches", { chain: "anvil", kind: "evm-log", filter: { address: address.slice(2), topics: [TOPIC_A] } })
+        expect(added.status).toBe(201)
+        expect(added.json.watch).toMatchObject({ chain: "anvil", kind: "evm-log", id: added.json.receipt.id })
+        expect((yield* get("/v1/effects/watches")).json.watches.map((w: any) => w.id)).toEqual([added.json.watch.id])
+
+        // A lying RPC: the receipts of the block holding the log do not rebuild its root; nothing moves.
+        lie.on = true
+        const lied = yield* emit(node, address, TOPIC_A, "01")
+        const liedHeight = Number(lied.blockNumber)
+        yield* eventually(get("/v1/chains/anvil"), (r) => r.json?.latest?.height >= liedHeight, 10_000)
+        yield* Effect.sleep("1 second")
+        expect(yield* effects()).toEqual([])
+        lie.on = false
+
+        // Honest again: that block's log is tracked, and so is the next one; topic B is not watched.
+        yield* emit(node, address, TOPIC_B, "02")
+        const second = yield* emit(node, address, TOPIC_A, "03")
+        const tracked = yield* eventually(effects(), (es) => es.length === 2, 15_000)
+        expect(tracked.map((e) => [e.origin.height, e.log.topics[0], e.status])).toEqual([
+          [liedHeight, `0x${TOPIC_A}`, "included"],
+          [Number(second.blockNumber), `0x${TOPIC_A}`, "included"]
+        ])
+        expect(tracked[0].log.data).toBe(`0x${TOPIC_A}01`)
+        expect(tracked[0].id).toBe(`evm-log:anvil:${(lied.blockHash as string).slice(2)}:0:0`)
+
+        // The evidence re-checks offline from the message it names.
+        const first = (yield* get(`/v1/effects/${tracked[0].id}`)).json.effect
+        const message = (yield* get(`/v1/messages/${first.history[0].evidence.message}`)).json
+        expect(message.envelope.type).toBe("EffectsObserved")
+        const observed = message.envelope.payload
+        const proven = verifyReceiptLog({
+          header: { hash: `0x${observed.hash}`, rlp: `0x${observed.headerRlp}` },
+          transactionIndex: observed.receipts[0].transactionIndex,
+          receipt: `0x${observed.receipts[0].receipt}`,
+          proof: observed.receipts[0].proof.map((p: string) => `0x${p}`),
+          logIndex: observed.receipts[0].logs[0]
+        })
+        expect(Result.isSuccess(proven) && proven.success.log).toEqual({ address, topics: [`0x${TOPIC_A}`], data: `0x${TOPIC_A}01` })
+        expect(proven).toMatchObject({ success: { blockHash: lied.blockHash } })
+
+        // Finality follows the marks (2 confirmations): the newest effect is at the head, two more blocks finalize it.
+        // (The first was found late, after the lying RPC: its block was final by then, so it was final at once.)
+        expect([tracked[0].finality, tracked[1].finality]).toEqual(["finalized", "latest"])
+        yield* Effect.promise(() => node.rpc("anvil_mine", ["0x2"]))
+        const final = yield* eventually(get(`/v1/effects/${tracked[1].id}`), (r) => r.json.effect.finality === "finalized", 10_000)
+        expect(final.json.effect.history.map((m: any) => [m.status, m.finality, m.evidence.kind])).toEqual([
+          ["included", "latest", "evm-receipt"],
+          ["included", "finalized", "chain-finalized"]
+        ])
+
+        // A log in the newest block, then a reorg replacing that block: the effect is retracted.
+        const doomed = yield* emit(node, address, TOPIC_A, "04")
+        const doomedId = `evm-log:anvil:${(doomed.blockHash as string).slice(2)}:0:0`
+        yield* eventually(get(`/v1/effects/${doomedId}`), (r) => r.status === 200, 15_000)
+        yield* Effect.promise(() => node.rpc("anvil_reorg", [1, []]))
+        const retracted = yield* eventually(get(`/v1/effects/${doomedId}`), (r) => r.json.effect.status === "retracted", 15_000)
+        expect(retracted.json.effect.evidence.kind).toBe("chain-reorged")
+        const history = yield* get(`/v1/effects/${doomedId}/history`)
+        expect(history.json.history.map((m: any) => m.status)).toEqual(["included", "retracted"])
+        expect((yield* get("/v1/effects?status=retracted")).json.effects.map((e: any) => e.id)).toEqual([doomedId])
+
+        // Stop the watch: later logs are not tracked.
+        expect((yield* request("DELETE", `/v1/effects/watches?id=${added.json.watch.id}`)).status).toBe(200)
+        yield* emit(node, address, TOPIC_A, "05")
+        yield* Effect.sleep("1 second")
+        expect((yield* effects()).length).toBe(3)
+
+        const projections = (yield* get("/v1/projections")).json as Array<any>
+        const instance = (yield* get("/v1/instance")).json
+        return { status: projections.find((p) => p.name === "effects"), instanceKey: instance.publicKey as string }
+      }).pipe(Effect.provide(Layer.fresh(server)))
+
+      // Replay: the same records folded from nothing give the same state.
+      const log = yield* SqliteCausalLog.make({ path: logPath(dataDir), synchronous: "NORMAL" })
+      const records: Array<LogRecord> = []
+      yield* log.scan(0, live.status.offset, { withBody: true }, (r) => void records.push(r))
+      const projection = makeEffects({ instanceKey: live.instanceKey })
+      expect(digestOf(projection, foldPage(projection, projection.initialState, records))).toBe(live.status.digest)
+    }), 120_000)
+})
