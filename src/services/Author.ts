@@ -4,7 +4,7 @@
  * appended and replayed like any message. Publications are serialized: each takes the next
  * nonce and a Lamport time above the instance clock and above its dependencies.
  */
-import { Context, Effect, Layer, Semaphore } from "effect"
+import { Context, Effect, Layer, Result, Semaphore } from "effect"
 import type { AuthorityConfig } from "../domain/cluster/Authority.ts"
 import { PROTOCOL_VERSION } from "../domain/Envelope.ts"
 import { signEnvelope } from "../domain/Keys.ts"
@@ -35,7 +35,18 @@ export interface AuthorService {
     payload: PayloadInput<T>,
     options?: PublishOptions
   ) => Effect.Effect<Appended, Rejection | CausalLogError>
+  /**
+   * Sign and submit several events as one batch (one append where ingest can): each takes the
+   * next nonce and a Lamport time above the one before. Their dependencies must already be in
+   * the log. Their receipts in order, or the first failure (those before it may be appended).
+   */
+  readonly publishMany: (
+    events: ReadonlyArray<PublishedEvent>
+  ) => Effect.Effect<ReadonlyArray<Appended>, Rejection | CausalLogError>
 }
+
+/** One event of a batch publication. */
+export type PublishedEvent = { readonly [T in MessageType]: { readonly type: T; readonly payload: PayloadInput<T>; readonly options?: PublishOptions } }[MessageType]
 
 /** The author service tag. */
 export class Author extends Context.Service<Author, AuthorService>()("causeway/Author") {}
@@ -69,7 +80,27 @@ export const make = Effect.gen(function*() {
     return yield* ingest.submit(envelope)
   }, (effect) => lock.withPermits(1)(effect))
 
-  return { publicKey: key.publicKey, authority, publish } satisfies AuthorService
+  const publishMany = Effect.fn("Author.publishMany")(function*(events: ReadonlyArray<PublishedEvent>) {
+    const allDeps = [...new Set(events.flatMap((e) => e.options?.deps ?? []))] as Array<MessageId>
+    const refs = allDeps.length > 0 ? yield* log.lookup(allDeps) : new Map()
+    let lamport = yield* ingest.clock
+    const envelopes = events.map((e) => {
+      const deps = [...new Set(e.options?.deps ?? [])].sort() as Array<MessageId>
+      lamport += 1
+      for (const d of deps) lamport = Math.max(lamport, (refs.get(d)?.lamport ?? 0) + 1)
+      nonce += 1
+      return signEnvelope(key, { v: PROTOCOL_VERSION, flags: 0, type: e.type, nonce, lamport, deps, expiry: e.options?.expiry ?? null, payload: e.payload })
+    })
+    const results = yield* ingest.submitMany(envelopes)
+    const receipts: Array<Appended> = []
+    for (const r of results) {
+      if (Result.isFailure(r)) return yield* Effect.fail(r.failure)
+      receipts.push(r.success)
+    }
+    return receipts
+  }, (effect) => lock.withPermits(1)(effect))
+
+  return { publicKey: key.publicKey, authority, publish, publishMany } satisfies AuthorService
 })
 
 /** The author as a layer over InstanceKey, CausalLog and Ingest. */

@@ -64,6 +64,10 @@ export interface EffectTrackerService {
 /** The tracker tag. */
 export class EffectTracker extends Context.Service<EffectTracker, EffectTrackerService>()("causeway/EffectTracker") {}
 
+// Blocks published per batch (one append), and fetched from the chain's RPC at a time.
+const BLOCKS_PER_BATCH = 32
+const FETCH_CONCURRENCY = 4
+
 // Raw evidence bytes per message, leaving room for the header, the envelope and hex doubling under 64 KiB.
 const EVIDENCE_BUDGET = 28_000
 
@@ -148,7 +152,11 @@ export const make = (options: EffectTrackerOptions = {}) =>
         return receipt
       })
 
-    /** Scan the blocks the log holds as verified above the last scanned one, in order. */
+    /**
+     * Scan the blocks the log holds as verified above the last scanned one, in order: up to
+     * BLOCKS_PER_BATCH blocks fetched (FETCH_CONCURRENCY at a time) and published as one
+     * batch, then folded and checked before the next batch.
+     */
     const scanChain = (chain: string, blockReceipts: (hash: string) => Effect.Effect<BlockReceipts, ChainObserverError>) =>
       Effect.gen(function*() {
         const state = yield* current
@@ -156,31 +164,34 @@ export const make = (options: EffectTrackerOptions = {}) =>
         const watches = evmWatchesOf(state, chain)
         const track = trackOfChain(state, chain)
         if (watches.length === 0 || track === undefined || track.head === null) return
+        const head = track.head
         // A chain first watched is scanned from its watches' first block on.
-        const from = Math.min(...watches.map((w) => (w.kind === "evm-log" ? w.fromHeight : undefined) ?? track.head ?? 0))
+        const from = Math.min(...watches.map((w) => (w.kind === "evm-log" ? w.fromHeight : undefined) ?? head))
         let height = track.scanned === null ? from : track.scanned.height + 1
-        let previous = track.scanned?.id
-        while (height <= (track.head ?? -1)) {
-          const hash = Option.getOrUndefined(HashMap.get(track.headers, height))
-          if (hash === undefined) {
-            height++
-            continue
+        while (height <= head) {
+          const heights: Array<{ readonly height: number; readonly hash: string }> = []
+          for (; height <= head && heights.length < BLOCKS_PER_BATCH; height++) {
+            const hash = Option.getOrUndefined(HashMap.get(track.headers, height))
+            if (hash !== undefined) heights.push({ height, hash })
           }
-          const block = yield* blockReceipts(hash)
-          const { messages, oversized } = observationsOf(block, watches)
-          if (oversized.length > 0) {
-            yield* Effect.logWarning("effect tracker: receipts whose evidence exceeds one message were not published").pipe(
-              Effect.annotateLogs({ chain, height, transactionIndexes: oversized.join(",") })
-            )
+          if (heights.length === 0) continue
+          const blocks = yield* Effect.forEach(heights, (h) => blockReceipts(h.hash), { concurrency: FETCH_CONCURRENCY })
+          const messages: Array<Observed> = []
+          for (const block of blocks) {
+            const observed = observationsOf(block, watches)
+            if (observed.oversized.length > 0) {
+              yield* Effect.logWarning("effect tracker: receipts whose evidence exceeds one message were not published").pipe(
+                Effect.annotateLogs({ chain, height: block.height, transactionIndexes: observed.oversized.join(",") })
+              )
+            }
+            messages.push(...observed.messages)
           }
-          for (const message of messages) {
-            const receipt = yield* publishAndFold("EffectsObserved", message, previous === undefined ? [] : [previous as MessageId])
-            previous = receipt.id
-          }
-          // The fold may not have taken it (the block was reorged out meanwhile): start again from its state.
-          const after = trackOfChain(yield* current, chain)
-          if (after?.scanned?.hash !== hash) return
-          height++
+          const receipts = yield* author.publishMany(messages.map((payload) => ({ type: "EffectsObserved" as const, payload })))
+          yield* runner.awaitOffset((receipts.at(-1)?.offset ?? 0) + 1)
+          // The fold may not have taken them (a block reorged out meanwhile): start again from its state.
+          const last = heights.at(-1) as { readonly hash: string }
+          const after = trackOfChain((yield* Effect.orDie(runner.state(projection))).state, chain)
+          if (after?.scanned?.hash !== last.hash) return
         }
       })
 

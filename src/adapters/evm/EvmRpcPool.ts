@@ -15,8 +15,8 @@ import { keccak_256 } from "@noble/hashes/sha3.js"
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js"
 import { Effect, Result } from "effect"
 import { BaseError, createPublicClient, http } from "viem"
-import { decodeRpcBlockHeader, evmHeaderRlp, verifyEvmHeader } from "../../domain/chain/EvmHeader.ts"
-import { buildReceiptsTrie } from "../../domain/verify/EvmReceipts.ts"
+import { checkBlockReceipts } from "../../domain/chain/EvmBlockReceipts.ts"
+import { verifyEvmHeader } from "../../domain/chain/EvmHeader.ts"
 import { type BlockReceipts, ChainObserverError, type VerifiedHeader } from "../../ports/ChainObserver.ts"
 
 /** Which block to ask for: a tag or a height. */
@@ -195,22 +195,14 @@ export const make = (options: EvmRpcPoolOptions): EvmRpcPool => {
   const blockReceipts = Effect.fn("EvmRpcPool.blockReceipts")(function*(hash: string) {
     return yield* firstOf((e) =>
       Effect.gen(function*() {
-        const json = yield* e.request("eth_getBlockByHash", [`0x${hash}`, false])
-        if (json === null || json === undefined) return yield* fail("NotFound", `${e.url} has no block 0x${hash}`)
-        const decoded = decodeRpcBlockHeader(json)
-        if (Result.isFailure(decoded)) return yield* fail("InvalidHeader", `${e.url} block 0x${hash}: ${decoded.failure.reason}`, decoded.failure)
-        const headerRlp = evmHeaderRlp(decoded.success)
-        const computed = bytesToHex(keccak_256(headerRlp))
-        if (computed !== hash) return yield* fail("InvalidHeader", `${e.url} answered a block whose fields hash to 0x${computed} when asked for 0x${hash}`)
+        const header = yield* e.request("eth_getBlockByHash", [`0x${hash}`, false])
+        if (header === null || header === undefined) return yield* fail("NotFound", `${e.url} has no block 0x${hash}`)
         const receipts = yield* e.request("eth_getBlockReceipts", [`0x${hash}`])
-        const built = buildReceiptsTrie(receipts)
-        if (Result.isFailure(built)) return yield* fail("InvalidProof", `${e.url} eth_getBlockReceipts 0x${hash}: ${built.failure._tag}`, built.failure)
-        const root = bytesToHex(built.success.root)
-        const expected = decoded.success.receiptsRoot.slice(2).toLowerCase()
-        if (root !== expected) {
-          return yield* fail("InvalidProof", `${e.url} eth_getBlockReceipts 0x${hash}: the receipts rebuild root 0x${root}, the header holds 0x${expected}`)
-        }
-        return { chain, height: Number(BigInt(decoded.success.number)), hash, headerRlp, receipts: built.success } satisfies BlockReceipts
+        const checked = checkBlockReceipts(hash, header, receipts)
+        if (Result.isSuccess(checked)) return { chain, ...checked.success } satisfies BlockReceipts
+        const f = checked.failure
+        const detail = `${e.url} block 0x${hash}: ${f._tag}${"reason" in f ? `: ${f.reason}` : ""}`
+        return yield* fail(f._tag === "MalformedEvmHeader" || f._tag === "BlockHashMismatch" ? "InvalidHeader" : "InvalidProof", detail, f)
       })
     )
   })

@@ -215,12 +215,20 @@ export const onMark = (state: EffectsState, mark: "safe" | "finalized", p: Chain
 /**
  * Logs found in a verified block, with their receipts' proofs. The whole message is ignored
  * when its header is not the verified one the log holds at that height or does not hash to
- * it; a receipt whose proof fails is skipped; a log no active watch matches is skipped.
+ * it, or when it is not the block after the last one scanned; a receipt whose proof fails is
+ * skipped; a log no active watch matches is skipped.
  */
 export const onObserved = (state: EffectsState, p: EffectsObserved, meta: RecordMeta): EffectsState => {
   const track = trackOf(state, p.chain)
   const held = Option.getOrUndefined(HashMap.get(track.headers, p.height))
   if (held !== p.hash) return ignore(state)
+  // Blocks are scanned in order, none skipped: the next one after the last scanned (unless
+  // the headers between them are no longer held), so a gap never hides a block's effects.
+  if (track.scanned !== null) {
+    const next = track.scanned.height + 1
+    if (p.height < next) return ignore(state)
+    for (let h = next; h < p.height; h++) if (HashMap.has(track.headers, h)) return ignore(state)
+  }
   const headerRlp = hexToBytes(p.headerRlp)
   if (bytesToHex(keccak_256(headerRlp)) !== p.hash) return ignore(state)
   const root = receiptsRootOfHeader(headerRlp)
