@@ -154,4 +154,70 @@ describe("effects fold", () => {
     const above = onReorg(linked, { ...reorg, forkHeight: HEIGHT } as ChainReorged, meta(3))
     expect(effectOf(above, a)?.status).toBe("included")
   })
+
+  describe("journeys: a bridge deposit and its fill, correlated by an id the logs carry", () => {
+    const topic0 = (block.receipts[1].logs[0].topics[0] as string).slice(2)
+    const dataWord0 = `0x${(block.receipts[1].logs[0].data as string).slice(2, 66)}`
+    const onChain = (chain: string, o: EffectsObserved): EffectsObserved => ({ ...o, chain }) as EffectsObserved
+    const correlated = (chain: string, role: "deposit" | "fill") =>
+      ({ chain, kind: "evm-log", filter: { address: EMITTER, topics: [topic0] }, correlate: { route: "bridge", role, id: { dataWord: 0 } } }) as unknown as EffectWatchAdded
+    // Two chains (the same real block serves as both): deposits on "hive", fills on "dest".
+    const base = (): EffectsState => {
+      let s = onHead(initialEffectsState, head(HEIGHT, HASH))
+      s = onHead(s, { ...head(HEIGHT, HASH), chain: "dest" } as ChainHeadVerified)
+      s = onWatchAdded(s, correlated("hive", "deposit"), meta(1))
+      return onWatchAdded(s, correlated("dest", "fill"), meta(2))
+    }
+    const depositId = evmLogEffectId("hive", HASH, 1, 0)
+    const fillId = evmLogEffectId("dest", HASH, 1, 0)
+
+    it("a fill seen before its deposit is held, and linked when the deposit arrives: the deposit is delivered", () => {
+      const fillFirst = onObserved(base(), onChain("dest", observed([[1, [0]]])), meta(3))
+      expect(effectOf(fillFirst, fillId)).toMatchObject({ aliases: [`bridge:${dataWord0}`], journeys: [], causalDependencies: [] })
+      const both = onObserved(fillFirst, observed([[1, [0]]]), meta(4))
+      expect(effectOf(both, depositId)).toMatchObject({
+        status: "delivered",
+        aliases: [`bridge:${dataWord0}`],
+        journeys: [{ role: "target", effect: fillId }],
+        causalDependents: [fillId],
+        evidence: { kind: "evm-receipt", effect: fillId, chain: "dest", message: meta(3).id }
+      })
+      expect(effectOf(both, fillId)).toMatchObject({ journeys: [{ role: "source", effect: depositId }], causalDependencies: [depositId] })
+    })
+
+    it("deposit first, then the fill; the fill finalized settles the deposit; a reorg of the fill rolls it back", () => {
+      const depositFirst = onObserved(base(), observed([[1, [0]]]), meta(3))
+      expect(effectOf(depositFirst, depositId)?.status).toBe("included")
+      const filled = onObserved(depositFirst, onChain("dest", observed([[1, [0]]])), meta(4))
+      expect(effectOf(filled, depositId)?.status).toBe("delivered")
+      // Finality of the deposit's own chain does not settle it; its fill's does.
+      const depositFinal = onMark(filled, "finalized", { chain: "hive", height: HEIGHT, hash: HASH } as any, meta(5))
+      expect(effectOf(depositFinal, depositId)).toMatchObject({ status: "delivered", finality: "finalized" })
+      const settled = onMark(depositFinal, "finalized", { chain: "dest", height: HEIGHT, hash: HASH } as any, meta(6))
+      expect(effectOf(settled, depositId)?.history.map((m) => [m.status, m.evidence.kind, m.evidence.chain ?? "hive"])).toEqual([
+        ["included", "evm-receipt", "hive"],
+        ["delivered", "evm-receipt", "dest"],
+        ["delivered", "chain-finalized", "hive"],
+        ["settled", "chain-finalized", "dest"]
+      ])
+      // Before the fill is final, a reorg of its chain retracts it and the deposit is back to included.
+      const reorg = { chain: "dest", forkHeight: HEIGHT - 1, forkHash: "cc".repeat(32), oldHead: { height: HEIGHT, hash: HASH }, newHead: { height: HEIGHT, hash: "dd".repeat(32) } } as unknown as ChainReorged
+      const rolled = onReorg(filled, reorg, meta(7))
+      expect(effectOf(rolled, fillId)?.status).toBe("retracted")
+      expect(effectOf(rolled, depositId)).toMatchObject({ status: "included", evidence: { kind: "chain-reorged", effect: fillId, chain: "dest" } })
+      // A deposit reorged out flags its fill.
+      const depositGone = onReorg(filled, { ...reorg, chain: "hive" } as ChainReorged, meta(7))
+      expect(effectOf(depositGone, fillId)?.dependencyRetracted).toBe(true)
+    })
+
+    it("an id in a topic works the same; a log without the word the watch names joins no journey", () => {
+      const byTopic = { ...correlated("hive", "deposit"), correlate: { route: "r", role: "deposit", id: { topic: 1 } } } as unknown as EffectWatchAdded
+      const s = onObserved(onWatchAdded(onHead(initialEffectsState, head(HEIGHT, HASH)), byTopic, meta(1)), observed([[1, [0]]]), meta(2))
+      // Log 0 of receipt 1 has one topic only: no topic 1, no journey.
+      expect(effectOf(s, depositId)?.aliases).toEqual([])
+      const farWord = { ...correlated("hive", "deposit"), correlate: { route: "r", role: "deposit", id: { dataWord: 5 } } } as unknown as EffectWatchAdded
+      const t = onObserved(onWatchAdded(onHead(initialEffectsState, head(HEIGHT, HASH)), farWord, meta(1)), observed([[1, [0]]]), meta(2))
+      expect(effectOf(t, depositId)?.aliases).toEqual([])
+    })
+  })
 })

@@ -24,7 +24,7 @@ import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js"
 import { HashMap, Option, Result } from "effect"
 import type { ChainFinalized, ChainHeadVerified, ChainReorged, ChainSafe } from "../chain/ChainMessages.ts"
 import { receiptsRootOfHeader, verifyReceiptInclusion, type ConsensusLog } from "../verify/EvmReceipts.ts"
-import type { EffectsObserved, EffectWatchAdded, EvmLogFilter } from "./EffectMessages.ts"
+import type { Correlation, EffectsObserved, EffectWatchAdded, EvmLogFilter } from "./EffectMessages.ts"
 import type { EffectStatus, EffectWatch, EvidenceRef, Finality, TrackedEffect } from "./EffectShapes.ts"
 
 /** Most effects kept; the oldest are dropped first. */
@@ -35,8 +35,16 @@ export const MAX_HISTORY = 32
 export const RETAINED_HEADERS = 1024
 /** Most active watches. */
 export const MAX_WATCHES = 1024
+/** Most fills held per journey. */
+export const MAX_FILLS = 16
 
 export type { EffectStatus, EffectWatch, EvidenceRef, Finality, Move, Origin, TrackedEffect } from "./EffectShapes.ts"
+
+/** A journey's legs as known: a fill may come before its deposit. */
+export interface Journey {
+  readonly deposit: string | null
+  readonly fills: ReadonlyArray<string>
+}
 
 /** What the fold keeps per chain. */
 export interface ChainTrack {
@@ -58,6 +66,8 @@ export interface EffectsState {
   readonly effects: HashMap.HashMap<string, TrackedEffect>
   /** Effect ids in the order they were first tracked (oldest first). */
   readonly order: ReadonlyArray<string>
+  /** Journeys by correlation (`{route}:{0x id}`): the deposit, once seen, and the fills seen. */
+  readonly journeys: HashMap.HashMap<string, Journey>
   /** Events read but not folded (a header not held, a proof that fails, a repeat). */
   readonly ignored: number
 }
@@ -67,6 +77,7 @@ export const initialEffectsState: EffectsState = {
   chains: HashMap.empty(),
   effects: HashMap.empty(),
   order: [],
+  journeys: HashMap.empty(),
   ignored: 0
 }
 
@@ -154,6 +165,7 @@ export const onReorg = (state: EffectsState, p: ChainReorged, meta: RecordMeta):
     if (e === undefined) continue
     if (e.origin.height > p.forkHeight) {
       effects = HashMap.set(effects, id, move(e, "retracted", e.finality, meta.lamport, evidence))
+      effects = undeliver(effects, e, meta.lamport, evidence)
       retracted.push(id)
     } else {
       pending.push(id)
@@ -203,10 +215,100 @@ export const onMark = (state: EffectsState, mark: "safe" | "finalized", p: Chain
     const e = Option.getOrUndefined(HashMap.get(effects, id))
     if (e === undefined) continue
     const finality = finalityAt(next, e.origin.height)
-    if (finality !== e.finality) effects = HashMap.set(effects, id, move(e, e.status, finality, meta.lamport, evidence))
+    if (finality !== e.finality) {
+      const moved = move(e, e.status, finality, meta.lamport, evidence)
+      effects = HashMap.set(effects, id, moved)
+      if (finality === "finalized") effects = settleSource(effects, moved, meta.lamport, evidence)
+    }
     if (finality !== "finalized") pending.push(id)
   }
   return { ...state, effects, chains: HashMap.set(state.chains, p.chain, { ...next, pending }) }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Journeys
+
+/** The correlation id a log carries where the watch says (`{route}:{0x id}`), if it has one there. */
+export const correlationKey = (c: Correlation, log: ConsensusLog): string | undefined => {
+  let id: string | undefined
+  if ("topic" in c.id) id = log.topics[c.id.topic]
+  else {
+    const start = 2 + 64 * c.id.dataWord
+    id = log.data.length >= start + 64 ? `0x${log.data.slice(start, start + 64)}` : undefined
+  }
+  return id === undefined ? undefined : `${c.route}:${id}`
+}
+
+type Effects = HashMap.HashMap<string, TrackedEffect>
+const get = (effects: Effects, id: string): TrackedEffect | undefined => Option.getOrUndefined(HashMap.get(effects, id))
+
+/** The evidence of another leg, as evidence for this one. */
+const legEvidence = (leg: TrackedEffect, evidence: EvidenceRef): EvidenceRef => ({ ...evidence, effect: leg.id, chain: leg.origin.chain })
+
+/** Link a deposit and a fill; the deposit is delivered by a fill included (and settled by one finalized). */
+const link = (effects: Effects, depositId: string, fillId: string, lamport: number): Effects => {
+  const d = get(effects, depositId)
+  const f = get(effects, fillId)
+  if (d === undefined || f === undefined || f.status === "retracted" || d.status === "retracted") return effects
+  let deposit: TrackedEffect = {
+    ...d,
+    causalDependents: [...d.causalDependents, fillId],
+    journeys: [...d.journeys, { role: "target", effect: fillId }]
+  }
+  const fill: TrackedEffect = {
+    ...f,
+    causalDependencies: [...f.causalDependencies, depositId],
+    journeys: [...f.journeys, { role: "source", effect: depositId }]
+  }
+  if (deposit.status === "included") deposit = move(deposit, "delivered", deposit.finality, lamport, legEvidence(fill, fill.evidence))
+  if (deposit.status === "delivered" && fill.finality === "finalized") deposit = move(deposit, "settled", deposit.finality, lamport, legEvidence(fill, fill.evidence))
+  return HashMap.set(HashMap.set(effects, depositId, deposit), fillId, fill)
+}
+
+/** A new deposit or fill joins its journey: linked now if the other side is known, held until it comes otherwise. */
+const joinJourney = (
+  effects: Effects,
+  journeys: HashMap.HashMap<string, Journey>,
+  key: string,
+  role: Correlation["role"],
+  id: string,
+  lamport: number
+): { readonly effects: Effects; readonly journeys: HashMap.HashMap<string, Journey> } => {
+  const journey = Option.getOrElse(HashMap.get(journeys, key), (): Journey => ({ deposit: null, fills: [] }))
+  if (role === "fill") {
+    const next = { ...journey, fills: [...journey.fills, id].slice(-MAX_FILLS) }
+    return { effects: journey.deposit === null ? effects : link(effects, journey.deposit, id, lamport), journeys: HashMap.set(journeys, key, next) }
+  }
+  // A second deposit with the same id is only an alias, unless the first was retracted (its block reorged out).
+  const current = journey.deposit === null ? undefined : get(effects, journey.deposit)
+  if (current !== undefined && current.status !== "retracted") return { effects, journeys }
+  let out = effects
+  for (const fill of journey.fills) out = link(out, id, fill, lamport)
+  return { effects: out, journeys: HashMap.set(journeys, key, { ...journey, deposit: id }) }
+}
+
+/** A fill became final: its deposit, delivered, is settled. */
+const settleSource = (effects: Effects, fill: TrackedEffect, lamport: number, evidence: EvidenceRef): Effects => {
+  let out = effects
+  for (const leg of fill.journeys) {
+    if (leg.role !== "source") continue
+    const d = get(out, leg.effect)
+    if (d?.status === "delivered") out = HashMap.set(out, d.id, move(d, "settled", d.finality, lamport, legEvidence(fill, evidence)))
+  }
+  return out
+}
+
+/** A fill was retracted: its deposit goes back to included unless another fill still delivers it. */
+const undeliver = (effects: Effects, fill: TrackedEffect, lamport: number, evidence: EvidenceRef): Effects => {
+  let out = effects
+  for (const leg of fill.journeys) {
+    if (leg.role !== "source") continue
+    const d = get(out, leg.effect)
+    if (d === undefined || (d.status !== "delivered" && d.status !== "settled")) continue
+    const live = d.journeys.some((j) => j.role === "target" && j.effect !== fill.id && get(out, j.effect)?.status === "included")
+    if (!live) out = HashMap.set(out, d.id, move(d, "included", d.finality, lamport, legEvidence(fill, evidence)))
+  }
+  return out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -237,6 +339,7 @@ export const onObserved = (state: EffectsState, p: EffectsObserved, meta: Record
   const evidence: EvidenceRef = { kind: "evm-receipt", message: meta.id, header: { height: p.height, hash: p.hash }, receiptsRoot: bytesToHex(root) }
   const finality = finalityAt(track, p.height)
   let effects = state.effects
+  let journeys = state.journeys
   const order = [...state.order]
   const pending = [...track.pending]
   let skipped = 0
@@ -248,11 +351,22 @@ export const onObserved = (state: EffectsState, p: EffectsObserved, meta: Record
     }
     for (const logIndex of r.logs) {
       const log = receipt.success.logs[logIndex]
-      const matched = log === undefined ? [] : watches.filter((w) => w.kind === "evm-log" && matchesEvmFilter(w.filter, log)).map((w) => w.id)
+      const matching = log === undefined ? [] : watches.filter((w) => w.kind === "evm-log" && matchesEvmFilter(w.filter, log))
+      const matched = matching.map((w) => w.id)
       const id = evmLogEffectId(p.chain, p.hash, r.transactionIndex, logIndex)
       if (log === undefined || matched.length === 0 || HashMap.has(effects, id)) {
         skipped++
         continue
+      }
+      // The first matching watch that correlates decides the effect's journey.
+      let correlation: { readonly key: string; readonly role: Correlation["role"] } | undefined
+      for (const w of matching) {
+        const c = w.kind === "evm-log" ? w.correlate : undefined
+        const key = c === undefined ? undefined : correlationKey(c, log)
+        if (c !== undefined && key !== undefined) {
+          correlation = { key, role: c.role }
+          break
+        }
       }
       const effect: TrackedEffect = {
         id,
@@ -265,7 +379,8 @@ export const onObserved = (state: EffectsState, p: EffectsObserved, meta: Record
         log,
         watches: matched,
         history: [{ status: "included", finality, lamport: meta.lamport, evidence }],
-        aliases: [],
+        aliases: correlation === undefined ? [] : [correlation.key],
+        journeys: [],
         causalDependencies: [],
         causalDependents: [],
         dependencyRetracted: false
@@ -273,6 +388,11 @@ export const onObserved = (state: EffectsState, p: EffectsObserved, meta: Record
       effects = HashMap.set(effects, id, effect)
       order.push(id)
       if (finality !== "finalized") pending.push(id)
+      if (correlation !== undefined) {
+        const joined = joinJourney(effects, journeys, correlation.key, correlation.role, id, meta.lamport)
+        effects = joined.effects
+        journeys = joined.journeys
+      }
     }
   }
   // Oldest out first, past the bound.
@@ -284,6 +404,7 @@ export const onObserved = (state: EffectsState, p: EffectsObserved, meta: Record
   const next: EffectsState = {
     ...state,
     effects,
+    journeys,
     order: kept,
     chains: HashMap.set(state.chains, p.chain, { ...track, scanned, pending: livePending })
   }

@@ -26,6 +26,22 @@ export const EvmLogFilter = Schema.Struct({
 })
 export type EvmLogFilter = typeof EvmLogFilter.Type
 
+/**
+ * Where a log carries the id that ties a bridge deposit to its fill (a bridge message id, a
+ * deposit id, an order id): topic 1-3, or a 32-byte word of its data. Effects of the same
+ * `route` with the same id are one journey: the deposit is its source leg, each fill a target
+ * leg that depends on it. The id is kept as an alias `{route}:{0x id}`.
+ */
+export const Correlation = Schema.Struct({
+  route: Name,
+  role: Schema.Literals(["deposit", "fill"]),
+  id: Schema.Union([
+    Schema.Struct({ topic: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 3 })) }),
+    Schema.Struct({ dataWord: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 1023 })) })
+  ])
+})
+export type Correlation = typeof Correlation.Type
+
 /** Which IBC packets to track: those sent on a v1 port and channel, or a v2 client. */
 export const IbcPacketFilter = Schema.Union([
   Schema.Struct({ port: Name, channel: Name }),
@@ -39,7 +55,9 @@ export const EvmLogWatch = Schema.Struct({
   kind: Schema.Literal("evm-log"),
   filter: EvmLogFilter,
   /** The first block scanned for it (default: the latest verified block when it is added); blocks the log no longer holds are not scanned. */
-  fromHeight: Schema.optional(NonNegativeInt)
+  fromHeight: Schema.optional(NonNegativeInt),
+  /** How its logs take part in a journey (a bridge deposit and its fill): see Correlation. */
+  correlate: Schema.optional(Correlation)
 })
 /** An IBC packet watch. */
 export const IbcPacketWatch = Schema.Struct({ chain: Name, kind: Schema.Literal("ibc-packet"), filter: IbcPacketFilter })

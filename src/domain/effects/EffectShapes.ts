@@ -6,7 +6,7 @@ import { Schema } from "effect"
 import { EvmLogWatch, IbcPacketWatch } from "./EffectMessages.ts"
 
 /** Where an effect's status stands. */
-export const EffectStatus = Schema.Literals(["included", "retracted"])
+export const EffectStatus = Schema.Literals(["included", "delivered", "settled", "retracted"])
 export type EffectStatus = typeof EffectStatus.Type
 
 /** How final the block holding an effect is, following the chain-state marks. */
@@ -23,7 +23,10 @@ export const EvidenceRef = Schema.Struct({
   message: Schema.String,
   header: HeaderPoint,
   /** For evm-receipt: the receipts root the proof was checked against (0x-less hex). */
-  receiptsRoot: Schema.optional(Schema.String)
+  receiptsRoot: Schema.optional(Schema.String),
+  /** When the evidence is another leg's (a deposit delivered by its fill): that effect, and its chain. */
+  effect: Schema.optional(Schema.String),
+  chain: Schema.optional(Schema.String)
 }).annotate({ identifier: "EffectEvidence" })
 export type EvidenceRef = typeof EvidenceRef.Type
 
@@ -54,6 +57,13 @@ export const EvmLog = Schema.Struct({
   data: Schema.String
 }).annotate({ identifier: "EvmLog" })
 
+/** One leg of an effect's journey: the effect on the other side, and which side it is. */
+export const JourneyLeg = Schema.Struct({
+  role: Schema.Literals(["source", "target"]),
+  effect: Schema.String
+}).annotate({ identifier: "EffectJourneyLeg" })
+export type JourneyLeg = typeof JourneyLeg.Type
+
 /** A tracked effect: `EffectEvolution` in the design's words. */
 export const TrackedEffect = Schema.Struct({
   id: Schema.String,
@@ -69,7 +79,10 @@ export const TrackedEffect = Schema.Struct({
   /** The watches it matched. */
   watches: Schema.Array(Schema.String),
   history: Schema.Array(Move),
+  /** Foreign ids that resolve to it (a bridge's message id as `{route}:{0x id}`). */
   aliases: Schema.Array(Schema.String),
+  /** The other legs of its journey: a deposit's fills (target), a fill's deposit (source). */
+  journeys: Schema.Array(JourneyLeg),
   causalDependencies: Schema.Array(Schema.String),
   causalDependents: Schema.Array(Schema.String),
   /** Set when an effect it depends on was retracted. */

@@ -50,6 +50,7 @@ const StateJson = Schema.Struct({
   watches: Schema.Array(EffectWatch),
   chains: Schema.Record(Schema.String, TrackJson),
   effects: Schema.Array(TrackedEffect),
+  journeys: Schema.Array(Schema.Tuple([Schema.String, Schema.Struct({ deposit: Schema.NullOr(Schema.String), fills: Schema.Array(Schema.String) })])),
   ignored: Schema.Number
 })
 const encodeStateJson = Schema.encodeSync(StateJson)
@@ -74,12 +75,14 @@ const encode = (state: EffectsState): Json => {
     const e = HashMap.get(state.effects, id)
     if (e._tag === "Some") effects.push(e.value)
   }
-  return encodeStateJson({
+  const json: Json = encodeStateJson({
     watches: byKey(HashMap.entries(state.watches)).map(([, w]) => w),
     chains,
     effects,
+    journeys: byKey(HashMap.entries(state.journeys)),
     ignored: state.ignored
-  }) as unknown as Json
+  })
+  return json
 }
 
 const decode = (json: Json): EffectsState => {
@@ -89,6 +92,7 @@ const decode = (json: Json): EffectsState => {
     chains: HashMap.fromIterable(Object.entries(s.chains).map(([chain, t]) => [chain, { ...t, headers: HashMap.fromIterable(t.headers) } satisfies ChainTrack] as const)),
     effects: HashMap.fromIterable(s.effects.map((e) => [e.id, e] as const)),
     order: s.effects.map((e) => e.id),
+    journeys: HashMap.fromIterable(s.journeys),
     ignored: s.ignored
   }
 }
