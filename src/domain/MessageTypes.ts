@@ -5,6 +5,7 @@
  * protocol change and goes with a protocol version or a feature flag.
  */
 import { type Result, Schema } from "effect"
+import { AssetPayloads } from "./assets/AssetMessages.ts"
 import { ChainPayloads } from "./chain/ChainMessages.ts"
 import { ClusterPayloads } from "./cluster/Authority.ts"
 import { MempoolPayloads } from "./mempool/MempoolMessages.ts"
@@ -71,7 +72,8 @@ export const PayloadSchemas = {
   NetworkHealth,
   ...ChainPayloads,
   ...MempoolPayloads,
-  ...ClusterPayloads
+  ...ClusterPayloads,
+  ...AssetPayloads
 } as const
 
 /** The name of a known message type. */

@@ -145,7 +145,9 @@ const roles: ReadonlyMap<string, DecisionRole> = new Map<string, DecisionRole>([
   ["ChainMisbehaviourDetected", "chain"],
   // A watch is an operator's request that any member can take over HTTP.
   ["ChainWatchAdded", "member"],
-  ["ChainWatchRemoved", "member"]
+  ["ChainWatchRemoved", "member"],
+  // The asset registry is the deployment's word: the leader's (src/domain/assets/AssetMessages.ts).
+  ["AssetMappingRegistered", "leader"]
 ])
 
 /** The role a message type's author must hold, if it is a decision. */
