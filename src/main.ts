@@ -30,6 +30,7 @@ import { type AuthorityConfig, clusterViewOf, initialAuthority } from "./domain/
 import { makeCluster } from "./projections/Cluster/Cluster.ts"
 import { makeChainState } from "./projections/ChainState/ChainState.ts"
 import { makeChainWatches } from "./projections/ChainWatches/ChainWatches.ts"
+import { makeAssets } from "./projections/Assets/Assets.ts"
 import { LogIndex } from "./projections/LogIndex/LogIndex.ts"
 import { makeMempool } from "./projections/Mempool/Mempool.ts"
 import { makeOperators } from "./projections/Operators/Operators.ts"
@@ -57,7 +58,8 @@ export const projections = (context: ProjectionContext): ReadonlyArray<AnyProjec
   makeOperators(context),
   makeChainState(context),
   makeChainWatches(context),
-  makeCluster(context)
+  makeCluster(context),
+  makeAssets(context)
 ]
 
 /** The authority in force as the cluster projection last folded it (what ingest checks decisions against). */
