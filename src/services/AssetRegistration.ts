@@ -24,9 +24,9 @@ export class NotAssetAuthority extends Data.TaggedError("NotAssetAuthority")<{
 
 /** What registration needs: the author, the runner to wait on, the registry's view. */
 export interface AssetRegistrationDeps {
-  readonly author: AuthorService
-  readonly runner: ProjectionsService
-  readonly assets: View<WithAuthority<AssetsState>>
+  readonly author: Pick<AuthorService, "publicKey" | "publish">
+  readonly runner: Pick<ProjectionsService, "awaitOffset">
+  readonly assets: Pick<View<WithAuthority<AssetsState>>, "state">
 }
 
 /** Publish the mappings as the instance (when it leads) and wait until they are folded; the message's receipt. */
