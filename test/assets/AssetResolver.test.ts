@@ -7,8 +7,10 @@
 import { createHash } from "node:crypto"
 import { describe, expect, it } from "@effect/vitest"
 import { Result, Schema } from "effect"
+import fc from "fast-check"
 import { type AssetMapping, AssetMappingRegistered, MAX_MAPPINGS } from "../../src/domain/assets/AssetMessages.ts"
 import { registryOf, resolveAssetReference } from "../../src/domain/assets/AssetResolver.ts"
+import { parseIbcDenomPath } from "../../src/domain/ibc/IbcDenom.ts"
 
 const sha = (path: string): string => `ibc/${createHash("sha256").update(path, "utf8").digest("hex").toUpperCase()}`
 
@@ -216,5 +218,40 @@ describe("AssetMappingRegistered", () => {
     bad({ mappings: [{ ...mappings[0], local: "x".repeat(257) }] })
     bad({ mappings: [{ ...mappings[0], extra: 1 }] })
     expect(Result.isSuccess(decode(valid))).toBe(true)
+  })
+})
+
+describe("properties", () => {
+  const printable = fc.string({ unit: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-:/"), minLength: 1, maxLength: 40 })
+    // A base that reads back as the base after a hop (no hop-like pair of its own), not an ibc/ hash.
+    .filter((b) => !b.startsWith("ibc/") && parseIbcDenomPath(`transfer/channel-0/${b}`).base === b)
+  const hop = fc.oneof(
+    fc.nat({ max: 100_000 }).map((n) => ({ port: "transfer", channel: `channel-${n}` })),
+    fc.tuple(fc.constantFrom("07-tendermint", "08-wasm", "10-evm"), fc.nat({ max: 100_000 })).map(([t, n]) => ({ port: "transfer", client: `${t}-${n}` }))
+  )
+  const text = (h: { port: string; channel?: string; client?: string }) => `${h.port}/${h.channel ?? h.client}`
+
+  it("a full path resolves to SHA-256 of its exact text on the target, its hops in order, v1 and v2 told apart", () => {
+    fc.assert(fc.property(fc.array(hop, { minLength: 1, maxLength: 16 }), printable, (hops, base) => {
+      const path = `${hops.map(text).join("/")}/${base}`
+      const named = registryOf([{ canonical: { chain: "cosmos:origin-1", id: "denom:x" }, chain: "cosmos:origin-1", local: base, provider: "native" }])
+      const r = ok(resolveAssetReference(named, "cosmos:source-1", "cosmos:target-1", path))
+      expect(r.localDenomOrAddress).toBe(sha(path))
+      expect(r.path).toEqual(hops)
+      expect(r.provider).toBe("ibc")
+    }))
+  })
+
+  it("an EVM address base in another case is another voucher of the same ERC-20", () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 20, maxLength: 20 }), fc.array(fc.boolean(), { minLength: 40, maxLength: 40 }), (bytes, upper) => {
+      const lower = Buffer.from(bytes).toString("hex")
+      const mixed = [...lower].map((c, i) => (upper[i] ? c.toUpperCase() : c)).join("")
+      fc.pre(mixed !== lower)
+      const a = ok(resolveAssetReference(registryOf([]), ETH, HUB, `transfer/08-wasm-1/0x${mixed}`))
+      const b = ok(resolveAssetReference(registryOf([]), ETH, HUB, `transfer/08-wasm-1/0x${lower}`))
+      expect(a.localDenomOrAddress).not.toBe(b.localDenomOrAddress)
+      expect(a.canonical).toEqual({ chain: ETH, id: `erc20:0x${lower}` })
+      expect(b.canonical).toEqual(a.canonical)
+    }))
   })
 })

@@ -26,8 +26,11 @@ export const MAX_PATH_LENGTH = 1024
 /** Most hops a denom path may have. */
 export const MAX_HOPS = 16
 
+/** CAIP-2's chain id syntax: `namespace:reference`. */
+export const CAIP2_CHAIN_ID = /^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}$/u
+
 /** A CAIP-2 chain id: `namespace:reference`. */
-export const ChainId = Schema.String.check(Schema.isPattern(/^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}$/u)).annotate({
+export const ChainId = Schema.String.check(Schema.isPattern(CAIP2_CHAIN_ID)).annotate({
   description: "a CAIP-2 chain id, e.g. eip155:1, cosmos:cosmoshub-4"
 })
 

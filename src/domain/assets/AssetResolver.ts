@@ -34,6 +34,7 @@ import { Data, Result } from "effect"
 import { type DenomHop, ibcDenom, isChannelId, parseIbcDenomPath } from "../ibc/IbcDenom.ts"
 import {
   type AssetMapping,
+  CAIP2_CHAIN_ID,
   type CanonicalAsset,
   canonicalKey,
   denomPathProblem,
@@ -107,13 +108,14 @@ export const registryOf = (mappings: Iterable<AssetMapping>): AssetRegistry => {
   for (const m of mappings) byLocal.set(localKey(m.chain, m.local), m)
   const byCanonical = new Map<string, Array<AssetMapping>>()
   const byName = new Map<string, Array<AssetMapping>>()
+  const add = (index: Map<string, Array<AssetMapping>>, key: string, m: AssetMapping) => {
+    const list = index.get(key)
+    if (list === undefined) index.set(key, [m])
+    else list.push(m)
+  }
   for (const m of byLocal.values()) {
-    const k = `${canonicalKey(m.canonical)}\u0000${m.chain}`
-    byCanonical.set(k, [...(byCanonical.get(k) ?? []), m])
-    if (m.path === undefined) {
-      const n = EVM_ADDRESS.test(m.local) ? m.local.toLowerCase() : m.local
-      byName.set(n, [...(byName.get(n) ?? []), m])
-    }
+    add(byCanonical, `${canonicalKey(m.canonical)}\u0000${m.chain}`, m)
+    if (m.path === undefined) add(byName, EVM_ADDRESS.test(m.local) ? m.local.toLowerCase() : m.local, m)
   }
   return {
     local: (chain, local) => byLocal.get(localKey(chain, local)),
@@ -128,7 +130,6 @@ export interface ResolveOptions {
   readonly provider?: string | undefined
 }
 
-const CHAIN_ID = /^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}$/u
 const IBC_HASH = /^ibc\/[0-9A-F]{64}$/u
 
 /** A hop of a parsed trace in the resolver's shape: a channel id is a v1 channel, any other id a v2 client. */
@@ -202,7 +203,7 @@ const onTarget = (
 }
 
 const chainProblem = (chain: string, field: "source" | "target"): InvalidAssetReference | undefined =>
-  CHAIN_ID.test(chain)
+  CAIP2_CHAIN_ID.test(chain)
     ? undefined
     : (new InvalidAssetReference({ reason: `${field} ${JSON.stringify(chain.slice(0, 80))} is not a CAIP-2 chain id (namespace:reference, e.g. eip155:1, cosmos:cosmoshub-4)`, field }))
 
