@@ -31,6 +31,7 @@ import { makeCluster } from "./projections/Cluster/Cluster.ts"
 import { makeChainState } from "./projections/ChainState/ChainState.ts"
 import { makeChainWatches } from "./projections/ChainWatches/ChainWatches.ts"
 import { makeEffects } from "./projections/Effects/Effects.ts"
+import { makeAssets } from "./projections/Assets/Assets.ts"
 import { LogIndex } from "./projections/LogIndex/LogIndex.ts"
 import { makeMempool } from "./projections/Mempool/Mempool.ts"
 import { makeOperators } from "./projections/Operators/Operators.ts"
@@ -60,7 +61,8 @@ export const projections = (context: ProjectionContext): ReadonlyArray<AnyProjec
   makeChainState(context),
   makeChainWatches(context),
   makeEffects(context),
-  makeCluster(context)
+  makeCluster(context),
+  makeAssets(context)
 ]
 
 /** The authority in force as the cluster projection last folded it (what ingest checks decisions against). */

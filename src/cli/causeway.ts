@@ -14,6 +14,7 @@ import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Console, Effect, Layer } from "effect"
 import { CliConfig, CliError, CliOutput, Command, GlobalFlag } from "effect/cli"
 import { serviceVersion } from "../Config.ts"
+import { assetCommand } from "./AssetCommand.ts"
 import { chainCommand } from "./ChainCommand.ts"
 import { CommandFailed, ServerUnreachable, UsageError, describe } from "./CliErrors.ts"
 import { keygenCommand } from "./KeygenCommand.ts"
@@ -27,7 +28,7 @@ import { submitCommand } from "./SubmitCommand.ts"
 /** The root command. */
 export const causeway = Command.make("causeway").pipe(
   Command.withDescription("A causal log of signed messages."),
-  Command.withSubcommands([serveCommand, keygenCommand, submitCommand, orderCommand, replayCommand, logCommand, chainCommand])
+  Command.withSubcommands([serveCommand, keygenCommand, submitCommand, orderCommand, replayCommand, logCommand, chainCommand, assetCommand])
 )
 
 /**

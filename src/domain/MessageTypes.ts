@@ -5,6 +5,7 @@
  * protocol change and goes with a protocol version or a feature flag.
  */
 import { type Result, Schema } from "effect"
+import { AssetPayloads } from "./assets/AssetMessages.ts"
 import { ChainPayloads } from "./chain/ChainMessages.ts"
 import { ClusterPayloads } from "./cluster/Authority.ts"
 import { EffectPayloads } from "./effects/EffectMessages.ts"
@@ -73,7 +74,8 @@ export const PayloadSchemas = {
   ...ChainPayloads,
   ...EffectPayloads,
   ...MempoolPayloads,
-  ...ClusterPayloads
+  ...ClusterPayloads,
+  ...AssetPayloads
 } as const
 
 /** The name of a known message type. */

@@ -8,6 +8,7 @@ import { Context, Effect, Layer } from "effect"
 import type { EffectsState } from "../domain/effects/EffectFold.ts"
 import type { MempoolState } from "../domain/mempool/MempoolFold.ts"
 import { authorityConfig, type InstanceKey } from "../ports/InstanceKey.ts"
+import { type AssetsState, makeAssets } from "./Assets/Assets.ts"
 import type { WithAuthority } from "./Authorized.ts"
 import { type ChainState, makeChainState } from "./ChainState/ChainState.ts"
 import { type ChainWatchesState, makeChainWatches } from "./ChainWatches/ChainWatches.ts"
@@ -39,11 +40,13 @@ export class ChainWatchesView extends Context.Service<ChainWatchesView, View<Wit
 export class EffectsView extends Context.Service<EffectsView, View<WithAuthority<EffectsState>>>()("causeway/EffectsView") {}
 /** The cluster's authority and the foreign decisions seen. */
 export class ClusterStateView extends Context.Service<ClusterStateView, View<ClusterState>>()("causeway/ClusterStateView") {}
+/** The asset registry (the authority's AssetMappingRegistered decisions). */
+export class AssetsView extends Context.Service<AssetsView, View<WithAuthority<AssetsState>>>()("causeway/AssetsView") {}
 /** The log index (counts by type and sender). */
 export class IndexView extends Context.Service<IndexView, View<LogIndexState>>()("causeway/IndexView") {}
 
 /** Every view. */
-export type Views = MempoolView | OperatorsView | ChainStateView | ChainWatchesView | EffectsView | ClusterStateView | IndexView
+export type Views = MempoolView | OperatorsView | ChainStateView | ChainWatchesView | EffectsView | ClusterStateView | IndexView | AssetsView
 
 // A projection the runner does not run is a wiring bug, not a condition to handle.
 const viewOf = <S>(runner: ProjectionsService, p: Projection<S>): View<S> => {
@@ -62,7 +65,8 @@ export const layer: Layer.Layer<Views, never, Projections | InstanceKey> = Layer
       Context.add(ChainWatchesView, viewOf(runner, makeChainWatches(context))),
       Context.add(EffectsView, viewOf(runner, makeEffects(context))),
       Context.add(ClusterStateView, viewOf(runner, makeCluster(context))),
-      Context.add(IndexView, viewOf(runner, LogIndex))
+      Context.add(IndexView, viewOf(runner, LogIndex)),
+      Context.add(AssetsView, viewOf(runner, makeAssets(context)))
     )
   })
 )

@@ -53,7 +53,8 @@ const leaderTypes = [
   "ChainReorged",
   "ChainFinalized",
   "ChainSafe",
-  "ChainMisbehaviourDetected"
+  "ChainMisbehaviourDetected",
+  "AssetMappingRegistered"
 ] as const
 const memberTypes = ["ChainWatchAdded", "ChainWatchRemoved"] as const
 const openTypes = ["UserOrder", "OrderCommitment", "OrderReveal", "UserOrderCancellation", "NetworkHealth", "ComputationIntent", "LightClientProof", "TimelockedOrder"] as const

@@ -15,6 +15,7 @@ import { ProjectionStore } from "../../src/ports/ProjectionStore.ts"
 import { authorized } from "../../src/projections/Authorized.ts"
 import { makeChainState } from "../../src/projections/ChainState/ChainState.ts"
 import { makeChainWatches } from "../../src/projections/ChainWatches/ChainWatches.ts"
+import { makeAssets } from "../../src/projections/Assets/Assets.ts"
 import { makeCluster } from "../../src/projections/Cluster/Cluster.ts"
 import { makeMempool } from "../../src/projections/Mempool/Mempool.ts"
 import { makeOperators } from "../../src/projections/Operators/Operators.ts"
@@ -133,7 +134,8 @@ describe("snapshots", () => {
     ["operators", (cfg) => makeOperators(cfg) as AnyProjection],
     ["chain-state", (cfg) => makeChainState(cfg) as AnyProjection],
     ["chain-watches", (cfg) => makeChainWatches(cfg) as AnyProjection],
-    ["cluster", (cfg) => makeCluster(cfg) as AnyProjection]
+    ["cluster", (cfg) => makeCluster(cfg) as AnyProjection],
+    ["assets", (cfg) => makeAssets(cfg) as AnyProjection]
   ]
   const otherAdmin = { instanceKey: a.publicKey, clusterAdmin: alice.publicKey }
 

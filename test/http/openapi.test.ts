@@ -271,6 +271,21 @@ describe("real requests get the statuses and bodies the document declares", () =
         yield* check("POST", "/v1/chains/nowhere/transactions", 415, "UnsupportedMediaType", { body: "raw=00", headers: { "content-type": "application/x-www-form-urlencoded" } })
       }))
 
+    it.effect("assets: computed denoms, typed 400s and 404s, a registration's 201", () =>
+      Effect.gen(function*() {
+        yield* check("GET", "/v1/assets/ibc-denom?path=transfer%2Fchannel-0%2Fuatom", 200)
+        yield* check("GET", "/v1/assets/ibc-denom?path=transfer%2Fchannel-0%2F", 400, "InvalidAssetReference")
+        yield* check("GET", "/v1/assets/ibc-denom", 400, "InvalidRequest")
+        yield* check("GET", "/v1/assets/resolve?source=cosmos%3Ahub-1&target=cosmos%3Aosmo-1&asset=transfer%2Fchannel-0%2Fuatom", 200)
+        yield* check("GET", "/v1/assets/resolve?source=hub&target=cosmos%3Aosmo-1&asset=uatom", 400, "InvalidAssetReference")
+        yield* check("GET", `/v1/assets/resolve?source=cosmos%3Ahub-1&target=cosmos%3Aosmo-1&asset=ibc%2F${"AB".repeat(32)}`, 404, "UnknownAsset")
+        yield* check("GET", "/v1/assets/resolve?source=cosmos%3Ahub-1&target=cosmos%3Aosmo-1&asset=uatom", 404, "NoRoute")
+        yield* check("GET", "/v1/assets/mappings", 200)
+        yield* postJson("/v1/assets/mappings", { mappings: [{ canonical: { chain: "cosmos:hub-1", id: "slip44:118" }, chain: "cosmos:hub-1", local: "uatom", provider: "native" }] }, 201)
+        yield* postJson("/v1/assets/mappings", { mappings: [] }, 400, "InvalidRequest")
+        yield* check("POST", "/v1/assets/mappings", 415, "UnsupportedMediaType", { body: "{}", headers: { "content-type": "text/plain" } })
+      }))
+
     it.effect("ops and projections answer as documented; an unknown path is RouteNotFound", () =>
       Effect.gen(function*() {
         yield* check("GET", "/healthz", 200)
@@ -340,7 +355,8 @@ describe("real requests get the statuses and bodies the document declares", () =
         ["GET", "/metrics"],
         ["GET", "/v1/mempool/orders"],
         ["POST", "/v1/operators/mev-distribution", "{}"],
-        ["GET", "/v1/chains"]
+        ["GET", "/v1/chains"],
+        ["GET", "/v1/assets/mappings"]
       ] as const) {
         expectDeclared(method, url, yield* send(method, url, body), { status: 503, tag: "StorageUnavailable" })
       }

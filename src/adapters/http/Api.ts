@@ -31,6 +31,7 @@ import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "
 import { MessageId } from "../../domain/Primitives.ts"
 import { Rejection } from "../../domain/Rejection.ts"
 import { TypedEnvelope } from "../../domain/TypedEnvelope.ts"
+import { AssetsGroup } from "./AssetsApi.ts"
 import { ChainsGroup } from "./ChainsApi.ts"
 import { EffectsGroup } from "./EffectsApi.ts"
 import { AnswersDefects, BodyTooLarge, DecodesInput, NeedsLog, StorageUnavailable, UnsupportedMediaType } from "./EdgeApi.ts"
@@ -317,6 +318,7 @@ const DEFAULT_PORT = "8080"
 /** The whole API. */
 export const Api = HttpApi.make("causeway")
   .add(MessagesGroup, ProjectionsGroup, OpsGroup, MempoolGroup, OperatorsGroup, ChainsGroup, EffectsGroup, ClusterGroup, InstanceGroup)
+  .add(AssetsGroup)
   .middleware(AnswersDefects)
   .annotate(OpenApi.Title, "causeway")
   .annotate(OpenApi.Version, "0.1.0")

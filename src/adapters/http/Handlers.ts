@@ -20,6 +20,7 @@ import { Draining } from "./Draining.ts"
 import { bodyTooLarge, mediaType, unsupportedMediaType } from "./Edge.ts"
 import { StorageUnavailable } from "./EdgeApi.ts"
 import { eventStream } from "./EventStream.ts"
+import * as AssetsHandlers from "./AssetsHandlers.ts"
 import * as ChainsHandlers from "./ChainsHandlers.ts"
 import * as EffectsHandlers from "./EffectsHandlers.ts"
 import * as HttpMetrics from "./HttpMetrics.ts"
@@ -217,4 +218,4 @@ const ops = HttpApiBuilder.group(Api, "ops", (handlers) =>
   }))
 
 /** Every group's handlers, over Ingest, Projections, CausalLog and the draining signal. */
-export const layer = (options: HandlerOptions) => Layer.mergeAll(messages(options), projections, ops, MempoolHandlers.layer(options), OperatorsHandlers.layer, ChainsHandlers.layer, EffectsHandlers.layer, cluster, InstanceHandlers.layer)
+export const layer = (options: HandlerOptions) => Layer.mergeAll(messages(options), projections, ops, MempoolHandlers.layer(options), OperatorsHandlers.layer, ChainsHandlers.layer, EffectsHandlers.layer, cluster, InstanceHandlers.layer, AssetsHandlers.layer)

@@ -148,7 +148,9 @@ const roles: ReadonlyMap<string, DecisionRole> = new Map<string, DecisionRole>([
   ["ChainWatchRemoved", "member"],
   ["EffectsObserved", "chain"],
   ["EffectWatchAdded", "member"],
-  ["EffectWatchRemoved", "member"]
+  ["EffectWatchRemoved", "member"],
+  // The asset registry is the deployment's word: the leader's (src/domain/assets/AssetMessages.ts).
+  ["AssetMappingRegistered", "leader"]
 ])
 
 /** The role a message type's author must hold, if it is a decision. */
