@@ -21,7 +21,7 @@
  */
 import { hash, randomUUID } from "node:crypto"
 import { DatabaseSync } from "node:sqlite"
-import { type Cause, type Context, Deferred, Effect, Exit, Layer, Metric, Option, Ref, Result, Schema, type Scope, Semaphore } from "effect"
+import { Clock, type Context, Deferred, Effect, Exit, Layer, Metric, Option, Ref, Result, Schema, type Scope, Semaphore } from "effect"
 import {
   type Admin,
   type Consumer,
@@ -44,6 +44,9 @@ import {
   type NewRecord
 } from "../../ports/CausalLog.ts"
 import {
+  causeText,
+  client,
+  describeError as describe,
   DuplicateRecord,
   KafkaClientError,
   LostSequenceRace,
@@ -63,6 +66,11 @@ import {
   type SequenceBatch
 } from "./KafkaRecordCodec.ts"
 import { type Decision, type MergePosition, type Offered, SequenceMerger } from "./SequenceMerger.ts"
+import { BrokerHealth } from "./BrokerHealth.ts"
+import { watchBrokers } from "./BrokerWatch.ts"
+import { type Capabilities, type ConnectionStatus, describeStatus } from "./KafkaConnectionStatus.ts"
+
+export { type Capabilities, type ConnectionStatus, describeStatus }
 
 /** How the Kafka log connects and lays out its topics. */
 export interface KafkaLogOptions {
@@ -130,45 +138,6 @@ export interface KafkaLogOptions {
    * Needs only Read and Describe on the topics, and Read on the consumer group.
    */
   readonly readOnly?: boolean
-}
-
-/** What the broker turned out to support (the librdkafka mock lacks some admin APIs). */
-export interface Capabilities {
-  readonly idempotentProducer: boolean
-  readonly describeConfigs: boolean
-  readonly maxRecordBytes: number
-}
-
-/** Where the connection stands. */
-export type ConnectionStatus =
-  | { readonly _tag: "Connecting"; readonly attempt: number; readonly lastError: string | undefined }
-  | { readonly _tag: "CatchingUp"; readonly target: number; readonly decided: number }
-  | { readonly _tag: "Ready"; readonly capabilities: Capabilities }
-  | {
-    readonly _tag: "Disconnected"
-    readonly capabilities: Capabilities
-    /** When a fetch or produce last succeeded (epoch ms). */
-    readonly lastContact: number
-    /** When the grace ran out (epoch ms). */
-    readonly since: number
-    /** The latest failure. */
-    readonly reason: string
-  }
-
-/** The connection's state as one line (what /readyz answers while it is not ready). */
-export const describeStatus = (s: ConnectionStatus): string => {
-  switch (s._tag) {
-    case "Connecting":
-      return s.lastError === undefined
-        ? "connecting to Kafka"
-        : `connecting to Kafka (attempt ${s.attempt} failed: ${s.lastError})`
-    case "CatchingUp":
-      return `replaying the Kafka log: ${s.decided} of ${s.target} sequence records`
-    case "Ready":
-      return "ready"
-    case "Disconnected":
-      return `lost the Kafka brokers: no fetch or produce has succeeded since ${new Date(s.lastContact).toISOString()} (${s.reason})`
-  }
 }
 
 /** A started Kafka log: its service (usable once `ready`), status and topic names. */
@@ -259,15 +228,6 @@ const sha256Text = (text: string): Uint8Array => hash("sha256", text, "buffer")
 const REFUSAL_LINES = 100
 const REFUSALS_LINE_EVERY = 1000
 
-const client = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, KafkaClientError> =>
-  Effect.tryPromise({ try: f, catch: (cause) => new KafkaClientError({ operation, cause }) })
-
-const describe = (e: unknown): string =>
-  e instanceof Error ? e.message : typeof e === "object" && e !== null && "message" in e ? String(e.message) : String(e)
-
-const causeText = (cause: Cause.Cause<unknown>): string =>
-  cause.reasons.map((r) => (r._tag === "Fail" ? describe(r.error) : r._tag === "Die" ? describe(r.defect) : "interrupted")).join("; ")
-
 /** kafkajs log entries become debug lines of the service's own log. */
 const kafkajsLogger = (services: Context.Context<never>) => () => (entry: LogEntry) => {
   if (entry.level > logLevel.WARN) return
@@ -320,20 +280,11 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
     const refusedCount: Record<string, number> = {}
     let refusals = 0
 
-    // Broker health once ready. `lastTraffic`: a fetch completed or a produce was
-    // acknowledged; `lastContact` also counts a probe the brokers answered. `failure`: the
-    // latest failure since the last contact.
-    const disconnectGraceMs = options.disconnectGraceMs ?? 5000
-    let lastTraffic = Date.now()
-    let lastContact = lastTraffic
-    let failure: string | undefined
-    const traffic = () => {
-      lastTraffic = lastContact = Date.now()
-      failure = undefined
-    }
-    const failed = (reason: string) => {
-      failure = reason
-    }
+    // Broker health once ready (BrokerHealth); kafkajs's callbacks read the time from the same Clock.
+    const clock = yield* Clock.clockWith(Effect.succeed)
+    const health = new BrokerHealth(options.disconnectGraceMs ?? 5000, clock.currentTimeMillisUnsafe())
+    const traffic = () => health.traffic(clock.currentTimeMillisUnsafe())
+    const failed = (reason: string) => health.failed(reason)
 
     const clientConfig = {
       clientId: options.clientId ?? "causeway",
@@ -845,60 +796,16 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
       }
     })
 
-    // Once ready: Ready -> Disconnected when nothing reached the brokers for the grace and
-    // something failed meanwhile; back when a fetch or produce succeeds. While neither fetches
-    // nor produces succeed (an idle consumer fetches every maxWaitTime, so only when something
-    // is wrong, or it is joining its group), a cheap admin request tells a broker outage from
-    // a quiet consumer.
-    const probeAfterMs = Math.min(1000, Math.floor(disconnectGraceMs / 3))
-    const probeTimeoutMs = Math.max(100, Math.min(3000, Math.floor(disconnectGraceMs / 2)))
-    let probing = false
-    const probeBrokers = (admin: Admin) => {
-      if (probing) return
-      probing = true
-      let timer: ReturnType<typeof setTimeout> | undefined
-      Promise.race([
-        admin.fetchTopicOffsets(topics.sequence),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${probeTimeoutMs} ms`)), probeTimeoutMs)
-        })
-      ]).then(
-        () => {
-          lastContact = Date.now()
-          failure = undefined
-        },
-        (e: unknown) => failed(`probe: ${describe(e)}`)
-      ).finally(() => {
-        clearTimeout(timer)
-        probing = false
-      })
-    }
-    const watchBrokers = Effect.gen(function*() {
-      const tickMs = Math.max(20, Math.min(250, Math.floor(disconnectGraceMs / 4)))
-      const brokers = options.brokers.join(",")
-      while (true) {
-        yield* Effect.sleep(tickMs)
-        const now = Date.now()
-        const s = yield* Ref.get(status)
-        if (s._tag === "Ready" && failure !== undefined && now - lastContact > disconnectGraceMs) {
-          const next: ConnectionStatus = { _tag: "Disconnected", capabilities: s.capabilities, lastContact: lastTraffic, since: now, reason: failure }
-          yield* Ref.set(status, next)
-          yield* Effect.logError(`kafka log: lost the brokers ${brokers}: no fetch or produce has succeeded for ${now - lastTraffic} ms (${failure}); not ready until they answer again`)
-        } else if (s._tag === "Disconnected") {
-          if (lastTraffic > s.since) {
-            yield* Ref.set(status, { _tag: "Ready", capabilities: s.capabilities })
-            yield* Effect.logInfo(`kafka log: the brokers ${brokers} answer again after ${lastTraffic - s.lastContact} ms; ready`)
-          } else if (failure !== undefined && failure !== s.reason) yield* Ref.set(status, { ...s, reason: failure })
-        }
-        if ((s._tag === "Ready" || s._tag === "Disconnected") && now - lastContact > probeAfterMs) {
-          const c = yield* Ref.get(clients)
-          if (Option.isSome(c)) probeBrokers(c.value.admin)
-        }
-      }
-    })
-
     yield* Effect.forkScoped(connectLoop)
-    yield* Effect.forkScoped(watchBrokers)
+    yield* Effect.forkScoped(watchBrokers({
+      health,
+      status,
+      brokers: options.brokers.join(","),
+      probe: Ref.get(clients).pipe(
+        // Failures are kafkajs's own, which the health describes as "probe: ..."
+        Effect.map(Option.map((c) => client("probe", () => c.admin.fetchTopicOffsets(topics.sequence)).pipe(Effect.mapError((e) => e.cause))))
+      )
+    }))
     yield* Effect.addFinalizer(() =>
       Ref.get(clients).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.void, onSome: disconnect })))
     )
