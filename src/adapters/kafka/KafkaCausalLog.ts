@@ -20,8 +20,7 @@
  *   or acknowledged produce makes it ready again. One log line per transition.
  */
 import { hash, randomUUID } from "node:crypto"
-import { DatabaseSync } from "node:sqlite"
-import { Clock, type Context, Deferred, Effect, Exit, Layer, Metric, Option, Ref, Result, Schema, type Scope, Semaphore } from "effect"
+import { Clock, type Context, Deferred, Effect, Exit, Layer, Metric, Option, Ref, Result, type Scope, Semaphore } from "effect"
 import {
   type Admin,
   type Consumer,
@@ -54,7 +53,6 @@ import {
   SequenceTimeout,
   TopicLayoutError
 } from "./KafkaErrors.ts"
-import { NonNegativeInt } from "../../domain/Primitives.ts"
 import {
   decodeEvent,
   decodeSequence,
@@ -65,12 +63,14 @@ import {
   partitionFor,
   type SequenceBatch
 } from "./KafkaRecordCodec.ts"
-import { type Decision, type MergePosition, type Offered, SequenceMerger } from "./SequenceMerger.ts"
+import type { Decision, Offered, SequenceMerger } from "./SequenceMerger.ts"
+import { type IndexStart, KafkaLocalIndex, readIndexState } from "./KafkaLocalIndex.ts"
+import { checkReadable, ensureTopics, maxBytesOf, topicEnds } from "./KafkaTopics.ts"
 import { BrokerHealth } from "./BrokerHealth.ts"
 import { watchBrokers } from "./BrokerWatch.ts"
 import { type Capabilities, type ConnectionStatus, describeStatus } from "./KafkaConnectionStatus.ts"
 
-export { type Capabilities, type ConnectionStatus, describeStatus }
+export { type Capabilities, type ConnectionStatus, describeStatus, type IndexStart, readIndexState }
 
 /** How the Kafka log connects and lays out its topics. */
 export interface KafkaLogOptions {
@@ -159,45 +159,6 @@ export interface KafkaLogHandle {
   readonly refused: Effect.Effect<Readonly<Record<string, number>>>
 }
 
-/** How the local index started at the last connect that set up the merge. */
-export type IndexStart =
-  | { readonly _tag: "Resumed"; readonly records: number; readonly sequence: number }
-  | { readonly _tag: "Rebuilt"; readonly reason: string }
-
-/** What the index file keeps besides the records: which topics it mirrors and the merge's position. */
-const SavedState = Schema.Struct({
-  v: Schema.Literal(1),
-  topics: Schema.Struct({ events: Schema.String, sequence: Schema.String }),
-  cluster: Schema.NullOr(Schema.String),
-  partitions: NonNegativeInt,
-  position: Schema.Struct({
-    sequence: NonNegativeInt,
-    last: Schema.NullOr(Schema.Struct({ offset: NonNegativeInt, key: Schema.String })),
-    resume: Schema.Array(NonNegativeInt),
-    seen: Schema.Array(NonNegativeInt)
-  })
-})
-type SavedState = typeof SavedState.Type
-const decodeSavedState = Schema.decodeUnknownResult(Schema.fromJsonString(SavedState))
-
-const STATE_TABLE = "CREATE TABLE IF NOT EXISTS kafka_index (k TEXT PRIMARY KEY, v TEXT NOT NULL) STRICT, WITHOUT ROWID"
-
-const writeState = (db: DatabaseSync, json: string | undefined) => {
-  if (json === undefined) db.prepare("DELETE FROM kafka_index WHERE k = 'state'").run()
-  else db.prepare("INSERT INTO kafka_index (k, v) VALUES ('state', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v").run(json)
-}
-
-/** Low and high watermarks of the sequence topic and of each events partition. */
-interface TopicEnds {
-  readonly sequence: PartitionEnds
-  readonly events: ReadonlyArray<PartitionEnds>
-}
-interface PartitionEnds {
-  readonly partition: number
-  readonly low: number
-  readonly high: number
-}
-
 interface Clients {
   readonly admin: Admin
   /** None when the log is read-only. */
@@ -247,21 +208,9 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
     const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromiseWith(services)(effect)
 
     const indexPath = options.indexPath ?? ":memory:"
-    const persist = indexPath !== ":memory:"
     const sequenceWindow = options.sequenceWindow ?? 100_000
-    const local = yield* SqliteCausalLog.open({ path: indexPath, synchronous: "NORMAL" })
+    const local = yield* KafkaLocalIndex.open(indexPath, topics)
     const index = local.service
-    // What the file says it mirrors and where its merge stood (nothing for a new or in-memory index).
-    let savedState: SavedState | undefined = yield* local.transact("read the index state", (db) => {
-      db.exec(STATE_TABLE)
-      const row = db.prepare("SELECT v FROM kafka_index WHERE k = 'state'").get() as { v: string } | undefined
-      return row === undefined ? undefined : Result.getOrUndefined(decodeSavedState(row.v))
-    })
-    let clusterId: string | null = null
-    let indexStart: IndexStart | undefined
-    // Why the index must be rebuilt from the topics (it does not match them, or a write failed):
-    // set when the merge is thrown away, reported by the next `restore`.
-    let rebuild: string | undefined
     let stopConsumer: Deferred.Deferred<string> | undefined
     let currentConsumer: Consumer | undefined
     const consumedCount = { events: 0, sequence: 0 }
@@ -318,18 +267,12 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
       }
     })
 
-    const stateOf = (m: SequenceMerger): string => {
-      const position = m.position()
-      const state: SavedState = { v: 1, topics, cluster: clusterId, partitions: m.partitions, position: { ...position, last: position.last ?? null } }
-      return JSON.stringify(state)
-    }
-
     // Throw the merge away and read the topics again from the beginning into an empty index:
     // the consumer is stopped, and the connect loop clears the index and reconnects.
     const requestRebuild = (reason: string) =>
       Effect.gen(function*() {
         merger = undefined
-        rebuild = reason
+        local.requestRebuild(reason)
         yield* Ref.set(status, { _tag: "Connecting", attempt: 0, lastError: `rebuilding the local index: ${reason}` })
         if (stopConsumer !== undefined) Deferred.doneUnsafe(stopConsumer, Exit.succeed(`rebuilding the local index: ${reason}`))
       })
@@ -349,10 +292,7 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         records = []
         decided = []
         inGroup.clear()
-        const state = persist ? stateOf(m) : undefined
-        const written = yield* Effect.exit(local.appendWith(batch, (db) => {
-          if (state !== undefined) writeState(db, state)
-        }))
+        const written = yield* Effect.exit(local.write(batch, m))
         for (const { decision, from } of done) {
           const outcome: AppendOutcome = Exit.isFailure(written)
             ? { _tag: "Failed", cause: written.cause }
@@ -504,58 +444,6 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
 
     // -- connecting -------------------------------------------------------------------
 
-    const ensureTopics = (admin: Admin) =>
-      Effect.gen(function*() {
-        const existing = new Set(yield* client("listTopics", () => admin.listTopics()))
-        const missing = [topics.events, topics.sequence].filter((t) => !existing.has(t))
-        if (missing.length > 0 && options.readOnly === true) {
-          return yield* new TopicLayoutError({ reason: `topics ${missing.join(", ")} do not exist (a reader never creates them)` })
-        }
-        if (missing.length > 0) {
-          const rf = options.replicationFactor
-          const created = yield* Effect.exit(client("createTopics", () =>
-            admin.createTopics({
-              waitForLeaders: true,
-              topics: missing.map((topic) => ({
-                topic,
-                numPartitions: topic === topics.sequence ? 1 : options.partitions ?? 12,
-                // Unset: the broker's default.replication.factor and min.insync.replicas.
-                ...(rf === undefined ? {} : { replicationFactor: rf }),
-                // The topics are the log itself: nothing may age out of them.
-                configEntries: [
-                  ...(rf === undefined ? [] : [{ name: "min.insync.replicas", value: String(Math.min(2, rf)) }]),
-                  { name: "retention.ms", value: "-1" },
-                  { name: "retention.bytes", value: "-1" },
-                  { name: "cleanup.policy", value: "delete" }
-                ]
-              }))
-            })))
-          if (Exit.isFailure(created)) {
-            return yield* new TopicLayoutError({
-              reason: `topics ${missing.join(", ")} are missing and the broker did not create them (${causeText(created.cause)})`
-            })
-          }
-        }
-        const meta = yield* client("fetchTopicMetadata", () => admin.fetchTopicMetadata({ topics: [topics.events, topics.sequence] }))
-        const count = (name: string) => meta.topics.find((t) => t.name === name)?.partitions.length ?? 0
-        if (count(topics.sequence) !== 1) {
-          return yield* new TopicLayoutError({ reason: `${topics.sequence} has ${count(topics.sequence)} partitions; the total order needs exactly 1` })
-        }
-        if (count(topics.events) < 1) return yield* new TopicLayoutError({ reason: `${topics.events} has no partitions` })
-        return { partitions: count(topics.events) }
-      })
-
-    const maxBytesOf = (admin: Admin) =>
-      client("describeConfigs", () =>
-        admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: topics.events, configNames: ["max.message.bytes"] }] })).pipe(
-          Effect.map((r) => {
-            const v = r.resources[0]?.configEntries.find((e) => e.configName === "max.message.bytes")?.configValue
-            return v === undefined ? undefined : Number(v)
-          }),
-          Effect.option,
-          Effect.map(Option.flatMap(Option.fromUndefinedOr))
-        )
-
     const connectProducer = Effect.gen(function*() {
       const idempotent = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
       const connected = yield* Effect.exit(client("producer.connect", () => idempotent.connect()))
@@ -588,101 +476,19 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         ]).then(() => undefined)
       )
 
-    // Where both topics start and end now (low and high watermarks).
-    const topicEnds = (admin: Admin) =>
-      Effect.gen(function*() {
-        const [sequence, events] = yield* Effect.all([
-          client("fetchTopicOffsets", () => admin.fetchTopicOffsets(topics.sequence)),
-          client("fetchTopicOffsets", () => admin.fetchTopicOffsets(topics.events))
-        ])
-        const ends = (o: { readonly partition: number; readonly low: string; readonly high: string }) => ({
-          partition: o.partition,
-          low: Number(o.low),
-          high: Number(o.high)
-        })
-        const head = sequence.find((o) => o.partition === 0)
-        const result: TopicEnds = { sequence: head === undefined ? { partition: 0, low: 0, high: 0 } : ends(head), events: events.map(ends) }
-        return result
-      })
-
-    // Set up the merge at connect: resume from the index file's saved position if it mirrors
-    // these topics, else empty the index and read the topics from the beginning. Under mergeLock.
-    const restore = (partitions: number, cluster: string | null, ends: TopicEnds) =>
-      Effect.gen(function*() {
-        const records = yield* index.endOffset
-        const saved = savedState
-        let why: string | undefined
-        if (saved === undefined) {
-          if (records > 0) why = "it holds records but no readable merge position"
-        } else if (saved.topics.events !== topics.events || saved.topics.sequence !== topics.sequence) {
-          why = `it mirrors the topics ${saved.topics.events} and ${saved.topics.sequence}`
-        } else if (saved.cluster !== null && cluster !== null && saved.cluster !== cluster) {
-          why = `it mirrors the cluster ${saved.cluster}, and the brokers are the cluster ${cluster}`
-        } else if (saved.partitions !== partitions) {
-          why = `it mirrors ${saved.partitions} events partitions, and ${topics.events} has ${partitions}`
-        } else {
-          const at = saved.position
-          // (Records deleted below the position are not a mismatch: `readable` reports them.)
-          if (ends.sequence.high < at.sequence) why = `${topics.sequence} ends at ${ends.sequence.high}, before the index's position ${at.sequence}`
-          for (const e of ends.events) {
-            if (why !== undefined) break
-            const seen = at.seen[e.partition] ?? 0
-            if (e.high < seen) why = `${topics.events}[${e.partition}] ends at ${e.high}, before the index's position ${seen}`
-          }
-        }
-        if (saved !== undefined && why === undefined) {
-          const position: MergePosition = { ...saved.position, last: saved.position.last ?? undefined }
-          merger = new SequenceMerger(partitions, position)
-          indexStart = { _tag: "Resumed", records, sequence: saved.position.sequence }
-          clusterId = saved.cluster ?? cluster
-          yield* Effect.logInfo(`kafka log: resuming the local index ${indexPath}: ${records} records, sequence record ${saved.position.sequence} next`)
-          return
-        }
-        if (why !== undefined) {
-          yield* Effect.logWarning(`kafka log: rebuilding the local index ${indexPath} from the topics: ${why}`)
-          yield* clearIndex
-        }
-        clusterId = cluster
-        merger = new SequenceMerger(partitions)
-        indexStart = { _tag: "Rebuilt", reason: why ?? rebuild ?? (persist ? "the index file is new" : "the index is in memory") }
-        rebuild = undefined
-      })
-
-    // The merge reads every partition from where it stands; records deleted below that
-    // (retention set on the topics, or their data removed) can never be read, and waiting for
-    // them would spin on the same fetch forever. Refuse to start instead, saying which.
-    const readable = (ends: TopicEnds) =>
-      Effect.gen(function*() {
-        const m = merger
-        if (m === undefined) return
-        const missing: Array<string> = []
-        if (ends.sequence.low > m.nextOffset(-1)) missing.push(`${topics.sequence} starts at ${ends.sequence.low}, the merge needs it from ${m.nextOffset(-1)}`)
-        for (const e of ends.events) {
-          const next = m.nextOffset(e.partition)
-          if (e.low > next) missing.push(`${topics.events}[${e.partition}] starts at ${e.low}, the merge needs it from ${next}`)
-        }
-        if (missing.length > 0) {
-          return yield* new TopicLayoutError({
-            reason: `records were deleted from the log's topics (retention, or their data removed), so the log cannot be read whole: ${missing.join("; ")}`
-          })
-        }
-      })
-
-    const clearIndex = Effect.gen(function*() {
-      yield* local.clear
-      yield* local.transact("clear the index state", (db) => writeState(db, undefined))
-      savedState = undefined
-    })
-
     const connectOnce = Effect.gen(function*() {
       const opened: { admin?: Admin; producer?: Producer; consumer?: Consumer } = {}
       const attempt = Effect.gen(function*() {
         const admin = probe.admin()
         opened.admin = admin
         yield* client("admin.connect", () => admin.connect())
-        const layout = yield* ensureTopics(admin)
+        const layout = yield* ensureTopics(admin, topics, {
+          partitions: options.partitions ?? 12,
+          replicationFactor: options.replicationFactor,
+          readOnly: options.readOnly === true
+        })
         // A reader produces nothing: no producer, and no record size limit to learn.
-        const maxBytes = options.readOnly === true ? Option.none() : yield* maxBytesOf(admin)
+        const maxBytes = options.readOnly === true ? Option.none() : yield* maxBytesOf(admin, topics)
         const { producer, idempotentProducer } = options.readOnly === true
           ? { producer: undefined, idempotentProducer: false }
           : yield* connectProducer
@@ -692,14 +498,14 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
           describeConfigs: Option.isSome(maxBytes),
           maxRecordBytes: Option.getOrElse(maxBytes, () => options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES)
         }
-        const ends = yield* topicEnds(admin)
+        const ends = yield* topicEnds(admin, topics)
         catchUpTarget = ends.sequence.high
         yield* mergeLock.withPermit(Effect.gen(function*() {
           if (merger !== undefined) return
           const cluster = yield* Effect.option(client("describeCluster", () => admin.describeCluster()))
-          yield* restore(layout.partitions, Option.match(cluster, { onNone: () => null, onSome: (c) => c.clusterId }), ends)
+          merger = yield* local.restore(layout.partitions, Option.match(cluster, { onNone: () => null, onSome: (c) => c.clusterId }), ends)
         }))
-        yield* readable(ends)
+        if (merger !== undefined) yield* checkReadable(merger, ends, topics)
         if (merger !== undefined && merger.partitions !== layout.partitions) {
           return yield* new TopicLayoutError({ reason: `${topics.events} went from ${merger.partitions} to ${layout.partitions} partitions` })
         }
@@ -783,14 +589,14 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
           delay = Math.min(delay * 2, options.retryMaxMs ?? 30_000)
         }
         const reason = yield* Deferred.await(stopped)
-        if (rebuild === undefined) yield* Effect.logError(`kafka log: the consumer stopped (${reason}); reconnecting`)
+        if (local.rebuilding === undefined) yield* Effect.logError(`kafka log: the consumer stopped (${reason}); reconnecting`)
         currentConsumer = undefined
         const c = yield* Ref.getAndSet(clients, Option.none())
         if (Option.isSome(c)) yield* disconnect(c.value)
-        if (rebuild !== undefined) {
+        if (local.rebuilding !== undefined) {
           yield* mergeLock.withPermit(Effect.gen(function*() {
             merger = undefined
-            yield* clearIndex
+            yield* local.clear
           }))
         }
       }
@@ -937,7 +743,7 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
       buffered: Effect.sync(() => merger?.bufferedCount ?? 0),
       groupJoins: Effect.sync(() => groupJoins),
       consumed: Effect.sync(() => ({ ...consumedCount })),
-      indexStart: Effect.sync(() => indexStart),
+      indexStart: Effect.sync(() => local.started),
       refused: Effect.sync(() => ({ ...refusedCount }))
     }
     return handle
@@ -957,33 +763,6 @@ export const make = <E>(
     else yield* Effect.scoped(whileConnecting(handle.status).pipe(Effect.andThen(handle.ready)))
     return handle.service
   })
-
-/** What a local index file says it mirrors: the topics, the cluster, and the next sequence record to merge. */
-export interface IndexState {
-  readonly topics: { readonly events: string; readonly sequence: string }
-  readonly cluster: string | null
-  readonly sequence: number
-}
-
-/**
- * What the index file at `path` says it mirrors, read beside the server that writes it;
- * undefined when it says nothing (new, being rebuilt, or written by another build).
- */
-export const readIndexState = (path: string): Effect.Effect<IndexState | undefined, CausalLogError> =>
-  Effect.acquireUseRelease(
-    Effect.try({ try: () => new DatabaseSync(path, { readOnly: true }), catch: fail("open the index") }),
-    (db) =>
-      Effect.try({
-        try: () => {
-          const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kafka_index'").get()
-          const row = table === undefined ? undefined : db.prepare("SELECT v FROM kafka_index WHERE k = 'state'").get() as { v: string } | undefined
-          const state = row === undefined ? undefined : Result.getOrUndefined(decodeSavedState(row.v))
-          return state === undefined ? undefined : { topics: state.topics, cluster: state.cluster, sequence: state.position.sequence }
-        },
-        catch: fail("read the index state")
-      }),
-    (db) => Effect.sync(() => db.close())
-  )
 
 /** The Kafka log as a layer (see `make`). */
 export const layer = <E = never>(
