@@ -20,17 +20,8 @@
  *   or acknowledged produce makes it ready again. One log line per transition.
  */
 import { hash, randomUUID } from "node:crypto"
-import { Clock, type Context, Deferred, Effect, Exit, Layer, Metric, Option, Ref, Result, type Scope, Semaphore } from "effect"
-import {
-  type Admin,
-  type Consumer,
-  type EachBatchPayload,
-  Kafka,
-  type KafkaMessage,
-  type LogEntry,
-  logLevel,
-  type Producer
-} from "kafkajs"
+import { Clock, Deferred, Effect, Exit, Layer, Metric, Option, Ref, Result, type Scope, Semaphore } from "effect"
+import type { Admin, Consumer, EachBatchPayload, KafkaMessage, Producer } from "kafkajs"
 import * as NodeCryptoSignatureVerifier from "../signatures/NodeCryptoSignatureVerifier.ts"
 import * as SqliteCausalLog from "../storage/SqliteCausalLog.ts"
 import type { SignatureVerifierService } from "../../ports/SignatureVerifier.ts"
@@ -65,6 +56,8 @@ import {
 } from "./KafkaRecordCodec.ts"
 import type { Decision, Offered, SequenceMerger } from "./SequenceMerger.ts"
 import { type IndexStart, KafkaLocalIndex, readIndexState } from "./KafkaLocalIndex.ts"
+import { type Clients, connectProducer, disconnect, isClosing, makeConsumer, makeKafka } from "./KafkaClients.ts"
+import { connectLoop } from "./ConnectLoop.ts"
 import { checkReadable, ensureTopics, maxBytesOf, topicEnds } from "./KafkaTopics.ts"
 import { BrokerHealth } from "./BrokerHealth.ts"
 import { watchBrokers } from "./BrokerWatch.ts"
@@ -159,15 +152,6 @@ export interface KafkaLogHandle {
   readonly refused: Effect.Effect<Readonly<Record<string, number>>>
 }
 
-interface Clients {
-  readonly admin: Admin
-  /** None when the log is read-only. */
-  readonly producer: Producer | undefined
-  readonly consumer: Consumer
-  readonly partitions: number
-  readonly capabilities: Capabilities
-}
-
 type AppendOutcome =
   | { readonly _tag: "Applied"; readonly acks: ReadonlyArray<Appended> }
   | { readonly _tag: "Skipped"; readonly reason: string }
@@ -188,15 +172,6 @@ const sha256Text = (text: string): Uint8Array => hash("sha256", text, "buffer")
 // flooding the topics with junk must not flood the log too).
 const REFUSAL_LINES = 100
 const REFUSALS_LINE_EVERY = 1000
-
-/** kafkajs log entries become debug lines of the service's own log. */
-const kafkajsLogger = (services: Context.Context<never>) => () => (entry: LogEntry) => {
-  if (entry.level > logLevel.WARN) return
-  const { message, ...rest } = entry.log
-  Effect.runForkWith(services)(
-    Effect.logDebug(`kafkajs ${entry.namespace}: ${message}`).pipe(Effect.annotateLogs({ kafkajs: JSON.stringify(rest).slice(0, 500) }))
-  )
-}
 
 /** Start the Kafka log in the scope: connect in the background, merge, serve. */
 export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, CausalLogError, Scope.Scope> =>
@@ -234,20 +209,7 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
     const health = new BrokerHealth(options.disconnectGraceMs ?? 5000, clock.currentTimeMillisUnsafe())
     const traffic = () => health.traffic(clock.currentTimeMillisUnsafe())
     const failed = (reason: string) => health.failed(reason)
-
-    const clientConfig = {
-      clientId: options.clientId ?? "causeway",
-      brokers: [...options.brokers],
-      connectionTimeout: 3000,
-      requestTimeout: 30_000,
-      logCreator: kafkajsLogger(services),
-      ...(options.ssl === undefined ? {} : { ssl: { ...options.ssl, rejectUnauthorized: true } }),
-      ...(options.sasl === undefined ? {} : { sasl: { ...options.sasl } })
-    }
-    // Produce and fetch retry through a broker restart (about 30 s in all)...
-    const kafka = new Kafka({ ...clientConfig, retry: { initialRetryTime: 250, maxRetryTime: 5000, retries: 10 } })
-    // ...while connecting fails fast: the connect loop below does the backoff, and logs it.
-    const probe = new Kafka({ ...clientConfig, retry: { retries: 0 } })
+    const { connecting, kafka } = makeKafka(options, services)
 
     // -- the merge --------------------------------------------------------------------
 
@@ -444,42 +406,10 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
 
     // -- connecting -------------------------------------------------------------------
 
-    const connectProducer = Effect.gen(function*() {
-      const idempotent = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
-      const connected = yield* Effect.exit(client("producer.connect", () => idempotent.connect()))
-      if (Exit.isSuccess(connected)) return { producer: idempotent, idempotentProducer: true }
-      yield* Effect.promise(() => idempotent.disconnect().catch(() => undefined))
-      yield* Effect.logWarning(
-        "kafka log: the broker refused InitProducerId; producing without idempotence (a retried produce may write a copy, which the merge drops by id)"
-      )
-      const plain = kafka.producer({ allowAutoTopicCreation: false })
-      yield* client("producer.connect", () => plain.connect())
-      return { producer: plain, idempotentProducer: false }
-    })
-
-    // kafkajs (2.2.4) cannot stop a consumer that is still joining its group: `disconnect`
-    // returns, the join completes, and the consumer goes on fetching with no owner (and keeps
-    // the process alive). So a consumer is marked closing: it disconnects again as soon as it
-    // joins, and a crash does not restart it. Leaving is not waited for beyond 500 ms.
-    const closing = new WeakMap<Consumer, { closing: boolean }>()
-    const closeConsumer = (consumer: Consumer) => {
-      const mark = closing.get(consumer)
-      if (mark !== undefined) mark.closing = true
-      return Promise.race([consumer.disconnect(), new Promise((r) => setTimeout(r, 500).unref())])
-    }
-    const disconnect = (c: Partial<Clients>) =>
-      Effect.promise(() =>
-        Promise.allSettled([
-          c.consumer === undefined ? undefined : closeConsumer(c.consumer),
-          c.producer?.disconnect(),
-          c.admin?.disconnect()
-        ]).then(() => undefined)
-      )
-
     const connectOnce = Effect.gen(function*() {
       const opened: { admin?: Admin; producer?: Producer; consumer?: Consumer } = {}
       const attempt = Effect.gen(function*() {
-        const admin = probe.admin()
+        const admin = connecting.admin()
         opened.admin = admin
         yield* client("admin.connect", () => admin.connect())
         const layout = yield* ensureTopics(admin, topics, {
@@ -491,7 +421,7 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         const maxBytes = options.readOnly === true ? Option.none() : yield* maxBytesOf(admin, topics)
         const { producer, idempotentProducer } = options.readOnly === true
           ? { producer: undefined, idempotentProducer: false }
-          : yield* connectProducer
+          : yield* connectProducer(kafka)
         opened.producer = producer
         const capabilities: Capabilities = {
           idempotentProducer,
@@ -509,22 +439,18 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
         if (merger !== undefined && merger.partitions !== layout.partitions) {
           return yield* new TopicLayoutError({ reason: `${topics.events} went from ${merger.partitions} to ${layout.partitions} partitions` })
         }
-        const mark = { closing: false }
-        const consumer = kafka.consumer({
+        const consumer = makeConsumer(kafka, {
           groupId: options.groupId ?? `${prefix}materializer.${randomUUID()}`,
           sessionTimeout: options.sessionTimeoutMs ?? 10_000,
           heartbeatInterval: options.heartbeatIntervalMs ?? 1000,
-          maxWaitTimeInMs: options.maxWaitTimeMs ?? 100,
-          allowAutoTopicCreation: false,
-          retry: { retries: 5, restartOnFailure: () => Promise.resolve(mark.closing !== true) }
+          maxWaitTimeInMs: options.maxWaitTimeMs ?? 100
         })
-        closing.set(consumer, mark)
         opened.consumer = consumer
         currentConsumer = consumer
         // After a rebalance the group resumes where its last commit (by anyone) left off, or
         // at the beginning: put each partition back where this merge stands.
         consumer.on(consumer.events.GROUP_JOIN, (event) => {
-          if (mark.closing) {
+          if (isClosing(consumer)) {
             consumer.disconnect().catch(() => undefined)
             return
           }
@@ -572,37 +498,32 @@ export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, C
     // Connect until it works: one clear line per failed attempt, backoff doubling to a cap.
     // A consumer that kafkajs gave up on (a non-retriable crash) is replaced the same way;
     // the merge keeps its place, and the new consumer seeks there on joining.
-    const connectLoop = Effect.gen(function*() {
-      while (true) {
-        let delay = options.retryInitialMs ?? 500
-        let stopped: Deferred.Deferred<string> | undefined
-        for (let attempt = 1; stopped === undefined; attempt++) {
-          const exit = yield* Effect.exit(connectOnce)
-          if (Exit.isSuccess(exit)) {
-            stopped = exit.value
-            break
-          }
-          const reason = causeText(exit.cause)
+    const connection = connectLoop({
+      connect: Effect.map(connectOnce, Deferred.await),
+      initialDelayMs: options.retryInitialMs ?? 500,
+      maxDelayMs: options.retryMaxMs ?? 30_000,
+      failed: (attempt, cause, delay) =>
+        Effect.gen(function*() {
+          const reason = causeText(cause)
           yield* Ref.set(status, { _tag: "Connecting", attempt, lastError: reason })
           yield* Effect.logWarning(`kafka log: cannot connect to ${options.brokers.join(",")} (attempt ${attempt}): ${reason}; retrying in ${delay} ms`)
-          yield* Effect.sleep(delay)
-          delay = Math.min(delay * 2, options.retryMaxMs ?? 30_000)
-        }
-        const reason = yield* Deferred.await(stopped)
-        if (local.rebuilding === undefined) yield* Effect.logError(`kafka log: the consumer stopped (${reason}); reconnecting`)
-        currentConsumer = undefined
-        const c = yield* Ref.getAndSet(clients, Option.none())
-        if (Option.isSome(c)) yield* disconnect(c.value)
-        if (local.rebuilding !== undefined) {
-          yield* mergeLock.withPermit(Effect.gen(function*() {
-            merger = undefined
-            yield* local.clear
-          }))
-        }
-      }
+        }),
+      ended: (reason) =>
+        Effect.gen(function*() {
+          if (local.rebuilding === undefined) yield* Effect.logError(`kafka log: the consumer stopped (${reason}); reconnecting`)
+          currentConsumer = undefined
+          const c = yield* Ref.getAndSet(clients, Option.none())
+          if (Option.isSome(c)) yield* disconnect(c.value)
+          if (local.rebuilding !== undefined) {
+            yield* mergeLock.withPermit(Effect.gen(function*() {
+              merger = undefined
+              yield* local.clear
+            }))
+          }
+        }).pipe(Effect.orDie)
     })
 
-    yield* Effect.forkScoped(connectLoop)
+    yield* Effect.forkScoped(connection)
     yield* Effect.forkScoped(watchBrokers({
       health,
       status,
