@@ -96,8 +96,8 @@ export class KafkaConnection {
     )
   }
 
-  /** Stop the running consumer, for `reason` (its `connect` result completes). */
-  stopConsumer(reason: string): void {
+  // Stop the running consumer, for `reason` (what its `connect` returned completes).
+  private stopConsumer(reason: string): void {
     if (this.stop !== undefined) Deferred.doneUnsafe(this.stop, Exit.succeed(reason))
   }
 
@@ -112,12 +112,11 @@ export class KafkaConnection {
 
   /** One attempt; on success, what waits for the consumer to stop (and says why). */
   get connect() {
-    const self = this
-    return Effect.gen(function*() {
+    return Effect.gen({ self: this }, function*() {
       const opened: { admin?: Admin; producer?: Producer; consumer?: Consumer } = {}
-      const exit = yield* Effect.exit(self.attempt(opened))
+      const exit = yield* Effect.exit(this.attempt(opened))
       if (Exit.isFailure(exit)) {
-        yield* Ref.set(self.clients, Option.none())
+        yield* Ref.set(this.clients, Option.none())
         yield* disconnect(opened)
       }
       return yield* exit
