@@ -10,7 +10,7 @@
 import { createServer, type Server } from "node:http"
 import type { Socket } from "node:net"
 import { Effect, type Scope } from "effect"
-import { type ConnectionStatus, describeStatus } from "./KafkaCausalLog.ts"
+import { type ConnectionStatus, describeStatus } from "./KafkaConnectionStatus.ts"
 
 /** Re-exported: the stand-in's `reason`. */
 export { describeStatus }

@@ -18,32 +18,25 @@
  * - Once ready, produce and fetch failing without a break for `disconnectGraceMs` make it
  *   `Disconnected` (the port's `unavailable` says why, so /readyz answers 503); the next fetch
  *   or acknowledged produce makes it ready again. One log line per transition.
+ *
+ * `start` composes the parts, each in its own file: `KafkaLocalIndex` (the index and its saved
+ * position), `KafkaConnection` (clients, topics, consumer; `ConnectLoop` retries it),
+ * `KafkaMerge` (the merger at work, fed by `EventChecker`), `KafkaReadiness` (Connecting →
+ * CatchingUp → Ready), `BrokerHealth` with `BrokerWatch` (Ready ⇄ Disconnected, on Effect's
+ * Clock) and `KafkaAppend` (the port's append).
  */
-import { hash, randomUUID } from "node:crypto"
-import { DatabaseSync } from "node:sqlite"
-import { type Cause, type Context, Deferred, Effect, Exit, Layer, Metric, Option, Ref, Result, Schema, type Scope, Semaphore } from "effect"
-import {
-  type Admin,
-  type Consumer,
-  type EachBatchPayload,
-  Kafka,
-  type KafkaMessage,
-  type LogEntry,
-  logLevel,
-  type Producer
-} from "kafkajs"
+import { Clock, Effect, Layer, Option, Ref, type Scope } from "effect"
+import { CausalLog, type CausalLogError, type CausalLogService } from "../../ports/CausalLog.ts"
 import * as NodeCryptoSignatureVerifier from "../signatures/NodeCryptoSignatureVerifier.ts"
-import * as SqliteCausalLog from "../storage/SqliteCausalLog.ts"
-import type { SignatureVerifierService } from "../../ports/SignatureVerifier.ts"
-import { badSignature, checkRecord, type RecordRefused, type SignatureToCheck } from "../../domain/RecordCheck.ts"
+import { BrokerHealth } from "./BrokerHealth.ts"
+import { watchBrokers } from "./BrokerWatch.ts"
+import { connectLoop } from "./ConnectLoop.ts"
+import { EventChecker } from "./EventChecker.ts"
+import { makeAppend } from "./KafkaAppend.ts"
+import { KafkaConnection } from "./KafkaConnection.ts"
+import { type Capabilities, type ConnectionStatus, describeStatus } from "./KafkaConnectionStatus.ts"
 import {
-  type Appended,
-  CausalLog,
-  CausalLogError,
-  type CausalLogService,
-  type NewRecord
-} from "../../ports/CausalLog.ts"
-import {
+  causeText,
   DuplicateRecord,
   KafkaClientError,
   LostSequenceRace,
@@ -51,125 +44,11 @@ import {
   SequenceTimeout,
   TopicLayoutError
 } from "./KafkaErrors.ts"
-import { NonNegativeInt } from "../../domain/Primitives.ts"
-import {
-  decodeEvent,
-  decodeSequence,
-  encodeSequence,
-  eventHeaders,
-  type EventRecord,
-  eventWireBytes,
-  partitionFor,
-  type SequenceBatch
-} from "./KafkaRecordCodec.ts"
-import { type Decision, type MergePosition, type Offered, SequenceMerger } from "./SequenceMerger.ts"
+import { type IndexStart, KafkaLocalIndex, readIndexState } from "./KafkaLocalIndex.ts"
+import type { KafkaLogOptions } from "./KafkaLogOptions.ts"
+import { KafkaReadiness } from "./KafkaReadiness.ts"
 
-/** How the Kafka log connects and lays out its topics. */
-export interface KafkaLogOptions {
-  readonly brokers: ReadonlyArray<string>
-  /** Prefix of the topic names (default "causeway."). */
-  readonly topicPrefix?: string
-  readonly clientId?: string
-  /** Partitions of the events topic when this adapter creates it (default 12). */
-  readonly partitions?: number
-  /** Replication factor of the topics it creates (default: the broker's default.replication.factor, and its min.insync.replicas). */
-  readonly replicationFactor?: number
-  /** Largest record when the broker does not tell its `max.message.bytes` (default Kafka's 1048588). */
-  readonly maxRecordBytes?: number
-  /** Consumer group of the materializer; default a fresh one per start (it reads from the beginning). */
-  readonly groupId?: string
-  /** How long append waits for its batch to be applied (default 30 s). */
-  readonly appendTimeoutMs?: number
-  /** Connection retry backoff (default 500 ms doubling to 30 s). */
-  readonly retryInitialMs?: number
-  readonly retryMaxMs?: number
-  /** Consumer group session timeout and heartbeat (default 10 s, 1 s). */
-  readonly sessionTimeoutMs?: number
-  readonly heartbeatIntervalMs?: number
-  /** Longest a fetch waits at the broker for new data (default 100 ms). */
-  readonly maxWaitTimeMs?: number
-  /**
-   * How long produce and fetch may fail without a break, once ready, before the log reports
-   * itself `Disconnected` (not ready; default 5 s). It is ready again at the next fetch or
-   * acknowledged produce.
-   */
-  readonly disconnectGraceMs?: number
-  /**
-   * Where the local index (the materialized log and the merge's position) is kept: a file, so
-   * a restart reads only the topics' tail, or ":memory:" (default), rebuilt from the topics at
-   * every start. A file that does not match the topics (another cluster, other topics) is
-   * rebuilt.
-   */
-  readonly indexPath?: string
-  /**
-   * How many sequence records may be written after an event's produce before the sequence
-   * record naming it: a later one is skipped (default 100,000). Each event carries its own
-   * limit (`until`), so instances configured differently still decide alike; this only bounds
-   * how long an orphan (an event whose sequence record never came) is kept and re-read.
-   */
-  readonly sequenceWindow?: number
-  /**
-   * Checks the signature of every event consumed from the topics (default node:crypto's,
-   * on libuv's thread pool). Events this instance appended itself are not checked again:
-   * its ingest admitted them.
-   */
-  readonly verifier?: SignatureVerifierService
-  /**
-   * TLS to the brokers (PEM text); absent: plaintext. The brokers' certificate is always
-   * verified (against `ca`, else Node's root certificates); `cert` and `key` authenticate this
-   * client to brokers that ask for a certificate.
-   */
-  readonly ssl?: { readonly ca?: string; readonly cert?: string; readonly key?: string }
-  /** SASL authentication to the brokers, over TLS when `ssl` is set. Never logged. */
-  readonly sasl?: {
-    readonly [M in "plain" | "scram-sha-256" | "scram-sha-512"]: { readonly mechanism: M; readonly username: string; readonly password: string }
-  }["plain" | "scram-sha-256" | "scram-sha-512"]
-  /**
-   * Read the topics only (`causeway replay --brokers`): no producer is connected, missing
-   * topics are an error instead of being created, and `append` fails with `LogIsReadOnly`.
-   * Needs only Read and Describe on the topics, and Read on the consumer group.
-   */
-  readonly readOnly?: boolean
-}
-
-/** What the broker turned out to support (the librdkafka mock lacks some admin APIs). */
-export interface Capabilities {
-  readonly idempotentProducer: boolean
-  readonly describeConfigs: boolean
-  readonly maxRecordBytes: number
-}
-
-/** Where the connection stands. */
-export type ConnectionStatus =
-  | { readonly _tag: "Connecting"; readonly attempt: number; readonly lastError: string | undefined }
-  | { readonly _tag: "CatchingUp"; readonly target: number; readonly decided: number }
-  | { readonly _tag: "Ready"; readonly capabilities: Capabilities }
-  | {
-    readonly _tag: "Disconnected"
-    readonly capabilities: Capabilities
-    /** When a fetch or produce last succeeded (epoch ms). */
-    readonly lastContact: number
-    /** When the grace ran out (epoch ms). */
-    readonly since: number
-    /** The latest failure. */
-    readonly reason: string
-  }
-
-/** The connection's state as one line (what /readyz answers while it is not ready). */
-export const describeStatus = (s: ConnectionStatus): string => {
-  switch (s._tag) {
-    case "Connecting":
-      return s.lastError === undefined
-        ? "connecting to Kafka"
-        : `connecting to Kafka (attempt ${s.attempt} failed: ${s.lastError})`
-    case "CatchingUp":
-      return `replaying the Kafka log: ${s.decided} of ${s.target} sequence records`
-    case "Ready":
-      return "ready"
-    case "Disconnected":
-      return `lost the Kafka brokers: no fetch or produce has succeeded since ${new Date(s.lastContact).toISOString()} (${s.reason})`
-  }
-}
+export { type Capabilities, type ConnectionStatus, describeStatus, type IndexStart, type KafkaLogOptions, readIndexState }
 
 /** A started Kafka log: its service (usable once `ready`), status and topic names. */
 export interface KafkaLogHandle {
@@ -190,850 +69,74 @@ export interface KafkaLogHandle {
   readonly refused: Effect.Effect<Readonly<Record<string, number>>>
 }
 
-/** How the local index started at the last connect that set up the merge. */
-export type IndexStart =
-  | { readonly _tag: "Resumed"; readonly records: number; readonly sequence: number }
-  | { readonly _tag: "Rebuilt"; readonly reason: string }
-
-/** What the index file keeps besides the records: which topics it mirrors and the merge's position. */
-const SavedState = Schema.Struct({
-  v: Schema.Literal(1),
-  topics: Schema.Struct({ events: Schema.String, sequence: Schema.String }),
-  cluster: Schema.NullOr(Schema.String),
-  partitions: NonNegativeInt,
-  position: Schema.Struct({
-    sequence: NonNegativeInt,
-    last: Schema.NullOr(Schema.Struct({ offset: NonNegativeInt, key: Schema.String })),
-    resume: Schema.Array(NonNegativeInt),
-    seen: Schema.Array(NonNegativeInt)
-  })
-})
-type SavedState = typeof SavedState.Type
-const decodeSavedState = Schema.decodeUnknownResult(Schema.fromJsonString(SavedState))
-
-const STATE_TABLE = "CREATE TABLE IF NOT EXISTS kafka_index (k TEXT PRIMARY KEY, v TEXT NOT NULL) STRICT, WITHOUT ROWID"
-
-const writeState = (db: DatabaseSync, json: string | undefined) => {
-  if (json === undefined) db.prepare("DELETE FROM kafka_index WHERE k = 'state'").run()
-  else db.prepare("INSERT INTO kafka_index (k, v) VALUES ('state', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v").run(json)
-}
-
-/** Low and high watermarks of the sequence topic and of each events partition. */
-interface TopicEnds {
-  readonly sequence: PartitionEnds
-  readonly events: ReadonlyArray<PartitionEnds>
-}
-interface PartitionEnds {
-  readonly partition: number
-  readonly low: number
-  readonly high: number
-}
-
-interface Clients {
-  readonly admin: Admin
-  /** None when the log is read-only. */
-  readonly producer: Producer | undefined
-  readonly consumer: Consumer
-  readonly partitions: number
-  readonly capabilities: Capabilities
-}
-
-type AppendOutcome =
-  | { readonly _tag: "Applied"; readonly acks: ReadonlyArray<Appended> }
-  | { readonly _tag: "Skipped"; readonly reason: string }
-  | { readonly _tag: "Failed"; readonly cause: unknown }
-
-const DEFAULT_MAX_RECORD_BYTES = 1_048_588
-
-const fail = (operation: string) => (cause: unknown) => new CausalLogError({ operation, cause })
-
-const refusedRecords = Metric.counter("causeway_log_records_refused_total", {
-  description: "Records read from the log's storage that failed the record check (never applied), by kind"
-})
-
-// Ids through node:crypto (OpenSSL), as ingest computes them.
-const sha256Text = (text: string): Uint8Array => hash("sha256", text, "buffer")
-
-// Refusals logged one by one; past this many, one line per REFUSALS_LINE_EVERY (a writer
-// flooding the topics with junk must not flood the log too).
-const REFUSAL_LINES = 100
-const REFUSALS_LINE_EVERY = 1000
-
-const client = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, KafkaClientError> =>
-  Effect.tryPromise({ try: f, catch: (cause) => new KafkaClientError({ operation, cause }) })
-
-const describe = (e: unknown): string =>
-  e instanceof Error ? e.message : typeof e === "object" && e !== null && "message" in e ? String(e.message) : String(e)
-
-const causeText = (cause: Cause.Cause<unknown>): string =>
-  cause.reasons.map((r) => (r._tag === "Fail" ? describe(r.error) : r._tag === "Die" ? describe(r.defect) : "interrupted")).join("; ")
-
-/** kafkajs log entries become debug lines of the service's own log. */
-const kafkajsLogger = (services: Context.Context<never>) => () => (entry: LogEntry) => {
-  if (entry.level > logLevel.WARN) return
-  const { message, ...rest } = entry.log
-  Effect.runForkWith(services)(
-    Effect.logDebug(`kafkajs ${entry.namespace}: ${message}`).pipe(Effect.annotateLogs({ kafkajs: JSON.stringify(rest).slice(0, 500) }))
-  )
-}
-
-/** Start the Kafka log in the scope: connect in the background, merge, serve. */
+/**
+ * Start the Kafka log in the scope: connect in the background (retrying), merge what the
+ * topics hold into the local index, watch the brokers, serve the port from the index.
+ */
 export const start = (options: KafkaLogOptions): Effect.Effect<KafkaLogHandle, CausalLogError, Scope.Scope> =>
   Effect.gen(function*() {
     const prefix = options.topicPrefix ?? "causeway."
     const topics = { events: `${prefix}events`, sequence: `${prefix}sequence` }
-    const appendTimeoutMs = options.appendTimeoutMs ?? 30_000
-    const services = yield* Effect.context<never>()
-    const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromiseWith(services)(effect)
-
     const indexPath = options.indexPath ?? ":memory:"
-    const persist = indexPath !== ":memory:"
-    const sequenceWindow = options.sequenceWindow ?? 100_000
-    const local = yield* SqliteCausalLog.open({ path: indexPath, synchronous: "NORMAL" })
-    const index = local.service
-    // What the file says it mirrors and where its merge stood (nothing for a new or in-memory index).
-    let savedState: SavedState | undefined = yield* local.transact("read the index state", (db) => {
-      db.exec(STATE_TABLE)
-      const row = db.prepare("SELECT v FROM kafka_index WHERE k = 'state'").get() as { v: string } | undefined
-      return row === undefined ? undefined : Result.getOrUndefined(decodeSavedState(row.v))
-    })
-    let clusterId: string | null = null
-    let indexStart: IndexStart | undefined
-    // Why the index must be rebuilt from the topics (it does not match them, or a write failed):
-    // set when the merge is thrown away, reported by the next `restore`.
-    let rebuild: string | undefined
-    let stopConsumer: Deferred.Deferred<string> | undefined
-    let currentConsumer: Consumer | undefined
-    const consumedCount = { events: 0, sequence: 0 }
-    const status = yield* Ref.make<ConnectionStatus>({ _tag: "Connecting", attempt: 0, lastError: undefined })
-    const readyLatch = yield* Deferred.make<void>()
-    const clients = yield* Ref.make<Option.Option<Clients>>(Option.none())
-    let merger: SequenceMerger | undefined
-    let catchUpTarget = 0
-    // One merge step at a time (kafkajs hands batches over one by one, but appends and the
-    // ready check look too); one append at a time per instance.
-    const mergeLock = yield* Semaphore.make(1)
-    const appendLock = yield* Semaphore.make(1)
-    const waiters = new Map<string, Deferred.Deferred<AppendOutcome>>()
-    let groupJoins = 0
-    const verifier = options.verifier ?? NodeCryptoSignatureVerifier.make()
-    const refusedCount: Record<string, number> = {}
-    let refusals = 0
+    const brokers = options.brokers.join(",")
+    const services = yield* Effect.context<never>()
+    const clock = yield* Clock.clockWith(Effect.succeed)
 
-    // Broker health once ready. `lastTraffic`: a fetch completed or a produce was
-    // acknowledged; `lastContact` also counts a probe the brokers answered. `failure`: the
-    // latest failure since the last contact.
-    const disconnectGraceMs = options.disconnectGraceMs ?? 5000
-    let lastTraffic = Date.now()
-    let lastContact = lastTraffic
-    let failure: string | undefined
-    const traffic = () => {
-      lastTraffic = lastContact = Date.now()
-      failure = undefined
-    }
-    const failed = (reason: string) => {
-      failure = reason
-    }
+    const local = yield* KafkaLocalIndex.open(indexPath, topics)
+    const readiness = yield* KafkaReadiness.make
+    const health = new BrokerHealth(options.disconnectGraceMs ?? 5000, clock.currentTimeMillisUnsafe())
+    const checker = new EventChecker(options.verifier ?? NodeCryptoSignatureVerifier.make(), topics.events)
+    const kafka = yield* KafkaConnection.make({ options, topics, local, checker, readiness, health, clock, services })
+    const merge = kafka.merge
 
-    const clientConfig = {
-      clientId: options.clientId ?? "causeway",
-      brokers: [...options.brokers],
-      connectionTimeout: 3000,
-      requestTimeout: 30_000,
-      logCreator: kafkajsLogger(services),
-      ...(options.ssl === undefined ? {} : { ssl: { ...options.ssl, rejectUnauthorized: true } }),
-      ...(options.sasl === undefined ? {} : { sasl: { ...options.sasl } })
-    }
-    // Produce and fetch retry through a broker restart (about 30 s in all)...
-    const kafka = new Kafka({ ...clientConfig, retry: { initialRetryTime: 250, maxRetryTime: 5000, retries: 10 } })
-    // ...while connecting fails fast: the connect loop below does the backoff, and logs it.
-    const probe = new Kafka({ ...clientConfig, retry: { retries: 0 } })
-
-    // -- the merge --------------------------------------------------------------------
-
-    const checkReady = Effect.gen(function*() {
-      if (merger === undefined) return
-      const s = yield* Ref.get(status)
-      if (s._tag === "CatchingUp") {
-        if (merger.decidedThrough >= catchUpTarget) {
-          const c = yield* Ref.get(clients)
-          if (Option.isSome(c)) {
-            yield* Effect.sync(traffic) // connecting and catching up talked to the brokers
-            yield* Ref.set(status, { _tag: "Ready", capabilities: c.value.capabilities })
-            yield* Deferred.succeed(readyLatch, undefined)
-            yield* Effect.logInfo("kafka log ready").pipe(Effect.annotateLogs({ records: yield* index.endOffset, sequence: catchUpTarget }))
-          }
-        } else yield* Ref.set(status, { ...s, decided: merger.decidedThrough })
-      }
-    })
-
-    const stateOf = (m: SequenceMerger): string => {
-      const position = m.position()
-      const state: SavedState = { v: 1, topics, cluster: clusterId, partitions: m.partitions, position: { ...position, last: position.last ?? null } }
-      return JSON.stringify(state)
-    }
-
-    // Throw the merge away and read the topics again from the beginning into an empty index:
-    // the consumer is stopped, and the connect loop clears the index and reconnects.
-    const requestRebuild = (reason: string) =>
-      Effect.gen(function*() {
-        merger = undefined
-        rebuild = reason
-        yield* Ref.set(status, { _tag: "Connecting", attempt: 0, lastError: `rebuilding the local index: ${reason}` })
-        if (stopConsumer !== undefined) Deferred.doneUnsafe(stopConsumer, Exit.succeed(`rebuilding the local index: ${reason}`))
-      })
-
-    // Decide and apply sequence records while their events are here. Consecutive decisions are
-    // written in one transaction together with the merge's position, so a file index always
-    // holds exactly the records its saved position has decided.
-    const drain = Effect.gen(function*() {
-      const m = merger
-      if (m === undefined) return
-      let records: Array<NewRecord> = []
-      let decided: Array<{ readonly decision: Extract<Decision, { readonly seqOffset: number }>; readonly from: number }> = []
-      const inGroup = new Set<string>()
-      const flush = Effect.gen(function*() {
-        if (decided.length === 0) return
-        const [batch, done] = [records, decided]
-        records = []
-        decided = []
-        inGroup.clear()
-        const state = persist ? stateOf(m) : undefined
-        const written = yield* Effect.exit(local.appendWith(batch, (db) => {
-          if (state !== undefined) writeState(db, state)
-        }))
-        for (const { decision, from } of done) {
-          const outcome: AppendOutcome = Exit.isFailure(written)
-            ? { _tag: "Failed", cause: written.cause }
-            : decision._tag === "Apply"
-            ? { _tag: "Applied", acks: written.value.slice(from, from + decision.records.length) }
-            : { _tag: "Skipped", reason: decision.reason }
-          const waiter = decision.batch === undefined ? undefined : waiters.get(decision.batch)
-          if (waiter !== undefined) {
-            waiters.delete(decision.batch as string)
-            yield* Deferred.succeed(waiter, outcome)
-          }
-        }
-        if (Exit.isFailure(written)) {
-          yield* Effect.logError(`kafka log: writing the local index ${indexPath} failed (${causeText(written.cause)}); rebuilding it from the topics`)
-          yield* requestRebuild(`a write failed: ${causeText(written.cause)}`)
-        }
-      })
-      while (merger === m) {
-        const ids = m.headIds()
-        const known = new Set<string>()
-        if (ids.length > 0) {
-          for (const id of ids) if (inGroup.has(id)) known.add(id)
-          for (const id of (yield* index.lookup(ids)).keys()) known.add(id)
-        }
-        const decision: Decision = m.decide(known)
-        if (decision._tag === "Idle" || decision._tag === "Wait") break
-        if (decision._tag === "Skip") {
-          yield* Effect.logWarning(`kafka log: sequence record ${decision.seqOffset} skipped: ${decision.reason}`)
-        }
-        m.commit(decision)
-        decided.push({ decision, from: records.length })
-        if (decision._tag === "Apply") {
-          for (const r of decision.records) {
-            records.push(r)
-            inGroup.add(r.id)
-          }
-        }
-        if (records.length >= 4096 || decided.length >= 256) yield* flush
-      }
-      yield* flush
-      yield* checkReady
-    })
-
-    const refuse = (partition: number, offset: number, kind: string, reason: string) =>
-      Effect.gen(function*() {
-        refusedCount[kind] = (refusedCount[kind] ?? 0) + 1
-        refusals++
-        yield* Metric.update(Metric.withAttributes(refusedRecords, { kind }), 1)
-        if (refusals <= REFUSAL_LINES) {
-          yield* Effect.logWarning(`kafka log: event ${topics.events}[${partition}]@${offset} refused (${kind}): ${reason}`)
-        } else if (refusals % REFUSALS_LINE_EVERY === 0) {
-          yield* Effect.logWarning(`kafka log: ${refusals} events refused so far (${JSON.stringify(refusedCount)}); latest ${topics.events}[${partition}]@${offset}: ${reason}`)
-        }
-      })
-
-    // Every event consumed from the topics is checked from its bytes before the merge may
-    // apply it (docs/adr/0002): a refused one is offered as undecodable, so the merge drops it
-    // and skips a sequence record naming it, at the same point of the log on every instance.
-    // Redeliveries (below `from`) and events the index already holds are left as they are:
-    // the merge ignores them.
-    const checkEvents = (
-      partition: number,
-      offered: ReadonlyArray<Offered<EventRecord>>,
-      from: number,
-      known: ReadonlySet<string> | undefined
-    ) =>
-      Effect.gen(function*() {
-        const out: Array<Offered<EventRecord>> = offered.slice()
-        const pending: Array<{ readonly i: number; readonly check: SignatureToCheck }> = []
-        for (let i = 0; i < offered.length; i++) {
-          const o = offered[i] as Offered<EventRecord>
-          if (o.offset < from) continue
-          if (Result.isFailure(o.value)) {
-            yield* refuse(partition, o.offset, "header", o.value.failure)
-            continue
-          }
-          if (known?.has(o.value.success.record.id) === true) continue
-          const checked = checkRecord(o.value.success.record, sha256Text)
-          if (Result.isSuccess(checked)) pending.push({ i, check: checked.success })
-          else {
-            out[i] = { offset: o.offset, value: Result.fail(`refused: ${checked.failure.reason}`) }
-            yield* refuse(partition, o.offset, checked.failure.kind, checked.failure.reason)
-          }
-        }
-        if (pending.length === 0) return out
-        const verdicts = yield* verifier.verifyMany(pending.map((p) => p.check))
-        for (let k = 0; k < pending.length; k++) {
-          if (verdicts[k] === true) continue
-          const { i } = pending[k] as { readonly i: number }
-          const o = offered[i] as Offered<EventRecord>
-          const refusal: RecordRefused = badSignature(Result.getOrThrow(o.value).record)
-          out[i] = { offset: o.offset, value: Result.fail(`refused: ${refusal.reason}`) }
-          yield* refuse(partition, o.offset, refusal.kind, refusal.reason)
-        }
-        return out
-      })
-
-    // Events are decoded and checked (signatures on the thread pool) before the merge lock is
-    // taken, so several partitions' batches are checked at once while the merge goes on; the
-    // merger's position read here only spares the check of redeliveries, which it ignores.
-    const offer = (consumer: Consumer, topic: string, partition: number, messages: ReadonlyArray<KafkaMessage>) =>
-      Effect.gen(function*() {
-        const before = merger
-        if (before === undefined || consumer !== currentConsumer) return
-        if (topic === topics.sequence) return yield* merge(consumer, topic, partition, messages, undefined)
-        consumedCount.events += messages.length
-        const offered = messages.map((msg) => ({ offset: Number(msg.offset), value: decodeEvent(msg) }))
-        // Events read again after a restart: those whose ids the index holds were applied
-        // (or are copies of applied ones) before it, and are not kept.
-        const again: Array<string> = []
-        for (const o of offered) {
-          if (before.consumedBefore(partition, o.offset) && Result.isSuccess(o.value)) again.push(o.value.success.record.id)
-        }
-        const known = again.length === 0 ? undefined : new Set((yield* index.lookup(again)).keys())
-        const checked = yield* checkEvents(partition, offered, before.nextOffset(partition), known)
-        return yield* merge(consumer, topic, partition, messages, { checked, known, merger: before })
-      })
-
-    const merge = (
-      consumer: Consumer,
-      topic: string,
-      partition: number,
-      messages: ReadonlyArray<KafkaMessage>,
-      events: { readonly checked: ReadonlyArray<Offered<EventRecord>>; readonly known: ReadonlySet<string> | undefined; readonly merger: SequenceMerger } | undefined
-    ) =>
-      mergeLock.withPermit(Effect.gen(function*() {
-        const m = merger
-        // A consumer being replaced may still hand over a batch: only the current one feeds the merge
-        // (and the merger checked against must still be the one in place).
-        if (m === undefined || consumer !== currentConsumer || (events !== undefined && events.merger !== m)) return
-        let seekTo: number | undefined
-        if (topic === topics.sequence) {
-          consumedCount.sequence += messages.length
-          seekTo = m.offerSequence(messages.map((msg) => ({ offset: Number(msg.offset), value: decodeSequence(msg.value) })))
-          if (m.mismatch !== undefined) {
-            yield* Effect.logWarning(`kafka log: the local index ${indexPath} does not match the topics (${m.mismatch}); rebuilding it from the topics`)
-            return yield* requestRebuild(m.mismatch)
-          }
-        } else if (events !== undefined) {
-          seekTo = m.offerEvents(partition, events.checked, events.known)
-        }
-        if (seekTo !== undefined) {
-          yield* Effect.logDebug(`kafka log: ${topic}[${partition}] resumed past ${seekTo}; seeking back`)
-          yield* Effect.sync(() => consumer.seek({ topic, partition, offset: String(seekTo) }))
-          return
-        }
-        yield* drain
-      }))
-
-    // -- connecting -------------------------------------------------------------------
-
-    const ensureTopics = (admin: Admin) =>
-      Effect.gen(function*() {
-        const existing = new Set(yield* client("listTopics", () => admin.listTopics()))
-        const missing = [topics.events, topics.sequence].filter((t) => !existing.has(t))
-        if (missing.length > 0 && options.readOnly === true) {
-          return yield* new TopicLayoutError({ reason: `topics ${missing.join(", ")} do not exist (a reader never creates them)` })
-        }
-        if (missing.length > 0) {
-          const rf = options.replicationFactor
-          const created = yield* Effect.exit(client("createTopics", () =>
-            admin.createTopics({
-              waitForLeaders: true,
-              topics: missing.map((topic) => ({
-                topic,
-                numPartitions: topic === topics.sequence ? 1 : options.partitions ?? 12,
-                // Unset: the broker's default.replication.factor and min.insync.replicas.
-                ...(rf === undefined ? {} : { replicationFactor: rf }),
-                // The topics are the log itself: nothing may age out of them.
-                configEntries: [
-                  ...(rf === undefined ? [] : [{ name: "min.insync.replicas", value: String(Math.min(2, rf)) }]),
-                  { name: "retention.ms", value: "-1" },
-                  { name: "retention.bytes", value: "-1" },
-                  { name: "cleanup.policy", value: "delete" }
-                ]
-              }))
-            })))
-          if (Exit.isFailure(created)) {
-            return yield* new TopicLayoutError({
-              reason: `topics ${missing.join(", ")} are missing and the broker did not create them (${causeText(created.cause)})`
-            })
-          }
-        }
-        const meta = yield* client("fetchTopicMetadata", () => admin.fetchTopicMetadata({ topics: [topics.events, topics.sequence] }))
-        const count = (name: string) => meta.topics.find((t) => t.name === name)?.partitions.length ?? 0
-        if (count(topics.sequence) !== 1) {
-          return yield* new TopicLayoutError({ reason: `${topics.sequence} has ${count(topics.sequence)} partitions; the total order needs exactly 1` })
-        }
-        if (count(topics.events) < 1) return yield* new TopicLayoutError({ reason: `${topics.events} has no partitions` })
-        return { partitions: count(topics.events) }
-      })
-
-    const maxBytesOf = (admin: Admin) =>
-      client("describeConfigs", () =>
-        admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: topics.events, configNames: ["max.message.bytes"] }] })).pipe(
-          Effect.map((r) => {
-            const v = r.resources[0]?.configEntries.find((e) => e.configName === "max.message.bytes")?.configValue
-            return v === undefined ? undefined : Number(v)
-          }),
-          Effect.option,
-          Effect.map(Option.flatMap(Option.fromUndefinedOr))
-        )
-
-    const connectProducer = Effect.gen(function*() {
-      const idempotent = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
-      const connected = yield* Effect.exit(client("producer.connect", () => idempotent.connect()))
-      if (Exit.isSuccess(connected)) return { producer: idempotent, idempotentProducer: true }
-      yield* Effect.promise(() => idempotent.disconnect().catch(() => undefined))
-      yield* Effect.logWarning(
-        "kafka log: the broker refused InitProducerId; producing without idempotence (a retried produce may write a copy, which the merge drops by id)"
-      )
-      const plain = kafka.producer({ allowAutoTopicCreation: false })
-      yield* client("producer.connect", () => plain.connect())
-      return { producer: plain, idempotentProducer: false }
-    })
-
-    // kafkajs (2.2.4) cannot stop a consumer that is still joining its group: `disconnect`
-    // returns, the join completes, and the consumer goes on fetching with no owner (and keeps
-    // the process alive). So a consumer is marked closing: it disconnects again as soon as it
-    // joins, and a crash does not restart it. Leaving is not waited for beyond 500 ms.
-    const closing = new WeakMap<Consumer, { closing: boolean }>()
-    const closeConsumer = (consumer: Consumer) => {
-      const mark = closing.get(consumer)
-      if (mark !== undefined) mark.closing = true
-      return Promise.race([consumer.disconnect(), new Promise((r) => setTimeout(r, 500).unref())])
-    }
-    const disconnect = (c: Partial<Clients>) =>
-      Effect.promise(() =>
-        Promise.allSettled([
-          c.consumer === undefined ? undefined : closeConsumer(c.consumer),
-          c.producer?.disconnect(),
-          c.admin?.disconnect()
-        ]).then(() => undefined)
-      )
-
-    // Where both topics start and end now (low and high watermarks).
-    const topicEnds = (admin: Admin) =>
-      Effect.gen(function*() {
-        const [sequence, events] = yield* Effect.all([
-          client("fetchTopicOffsets", () => admin.fetchTopicOffsets(topics.sequence)),
-          client("fetchTopicOffsets", () => admin.fetchTopicOffsets(topics.events))
-        ])
-        const ends = (o: { readonly partition: number; readonly low: string; readonly high: string }) => ({
-          partition: o.partition,
-          low: Number(o.low),
-          high: Number(o.high)
-        })
-        const head = sequence.find((o) => o.partition === 0)
-        const result: TopicEnds = { sequence: head === undefined ? { partition: 0, low: 0, high: 0 } : ends(head), events: events.map(ends) }
-        return result
-      })
-
-    // Set up the merge at connect: resume from the index file's saved position if it mirrors
-    // these topics, else empty the index and read the topics from the beginning. Under mergeLock.
-    const restore = (partitions: number, cluster: string | null, ends: TopicEnds) =>
-      Effect.gen(function*() {
-        const records = yield* index.endOffset
-        const saved = savedState
-        let why: string | undefined
-        if (saved === undefined) {
-          if (records > 0) why = "it holds records but no readable merge position"
-        } else if (saved.topics.events !== topics.events || saved.topics.sequence !== topics.sequence) {
-          why = `it mirrors the topics ${saved.topics.events} and ${saved.topics.sequence}`
-        } else if (saved.cluster !== null && cluster !== null && saved.cluster !== cluster) {
-          why = `it mirrors the cluster ${saved.cluster}, and the brokers are the cluster ${cluster}`
-        } else if (saved.partitions !== partitions) {
-          why = `it mirrors ${saved.partitions} events partitions, and ${topics.events} has ${partitions}`
-        } else {
-          const at = saved.position
-          // (Records deleted below the position are not a mismatch: `readable` reports them.)
-          if (ends.sequence.high < at.sequence) why = `${topics.sequence} ends at ${ends.sequence.high}, before the index's position ${at.sequence}`
-          for (const e of ends.events) {
-            if (why !== undefined) break
-            const seen = at.seen[e.partition] ?? 0
-            if (e.high < seen) why = `${topics.events}[${e.partition}] ends at ${e.high}, before the index's position ${seen}`
-          }
-        }
-        if (saved !== undefined && why === undefined) {
-          const position: MergePosition = { ...saved.position, last: saved.position.last ?? undefined }
-          merger = new SequenceMerger(partitions, position)
-          indexStart = { _tag: "Resumed", records, sequence: saved.position.sequence }
-          clusterId = saved.cluster ?? cluster
-          yield* Effect.logInfo(`kafka log: resuming the local index ${indexPath}: ${records} records, sequence record ${saved.position.sequence} next`)
-          return
-        }
-        if (why !== undefined) {
-          yield* Effect.logWarning(`kafka log: rebuilding the local index ${indexPath} from the topics: ${why}`)
-          yield* clearIndex
-        }
-        clusterId = cluster
-        merger = new SequenceMerger(partitions)
-        indexStart = { _tag: "Rebuilt", reason: why ?? rebuild ?? (persist ? "the index file is new" : "the index is in memory") }
-        rebuild = undefined
-      })
-
-    // The merge reads every partition from where it stands; records deleted below that
-    // (retention set on the topics, or their data removed) can never be read, and waiting for
-    // them would spin on the same fetch forever. Refuse to start instead, saying which.
-    const readable = (ends: TopicEnds) =>
-      Effect.gen(function*() {
-        const m = merger
-        if (m === undefined) return
-        const missing: Array<string> = []
-        if (ends.sequence.low > m.nextOffset(-1)) missing.push(`${topics.sequence} starts at ${ends.sequence.low}, the merge needs it from ${m.nextOffset(-1)}`)
-        for (const e of ends.events) {
-          const next = m.nextOffset(e.partition)
-          if (e.low > next) missing.push(`${topics.events}[${e.partition}] starts at ${e.low}, the merge needs it from ${next}`)
-        }
-        if (missing.length > 0) {
-          return yield* new TopicLayoutError({
-            reason: `records were deleted from the log's topics (retention, or their data removed), so the log cannot be read whole: ${missing.join("; ")}`
-          })
-        }
-      })
-
-    const clearIndex = Effect.gen(function*() {
-      yield* local.clear
-      yield* local.transact("clear the index state", (db) => writeState(db, undefined))
-      savedState = undefined
-    })
-
-    const connectOnce = Effect.gen(function*() {
-      const opened: { admin?: Admin; producer?: Producer; consumer?: Consumer } = {}
-      const attempt = Effect.gen(function*() {
-        const admin = probe.admin()
-        opened.admin = admin
-        yield* client("admin.connect", () => admin.connect())
-        const layout = yield* ensureTopics(admin)
-        // A reader produces nothing: no producer, and no record size limit to learn.
-        const maxBytes = options.readOnly === true ? Option.none() : yield* maxBytesOf(admin)
-        const { producer, idempotentProducer } = options.readOnly === true
-          ? { producer: undefined, idempotentProducer: false }
-          : yield* connectProducer
-        opened.producer = producer
-        const capabilities: Capabilities = {
-          idempotentProducer,
-          describeConfigs: Option.isSome(maxBytes),
-          maxRecordBytes: Option.getOrElse(maxBytes, () => options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES)
-        }
-        const ends = yield* topicEnds(admin)
-        catchUpTarget = ends.sequence.high
-        yield* mergeLock.withPermit(Effect.gen(function*() {
-          if (merger !== undefined) return
-          const cluster = yield* Effect.option(client("describeCluster", () => admin.describeCluster()))
-          yield* restore(layout.partitions, Option.match(cluster, { onNone: () => null, onSome: (c) => c.clusterId }), ends)
-        }))
-        yield* readable(ends)
-        if (merger !== undefined && merger.partitions !== layout.partitions) {
-          return yield* new TopicLayoutError({ reason: `${topics.events} went from ${merger.partitions} to ${layout.partitions} partitions` })
-        }
-        const mark = { closing: false }
-        const consumer = kafka.consumer({
-          groupId: options.groupId ?? `${prefix}materializer.${randomUUID()}`,
-          sessionTimeout: options.sessionTimeoutMs ?? 10_000,
-          heartbeatInterval: options.heartbeatIntervalMs ?? 1000,
-          maxWaitTimeInMs: options.maxWaitTimeMs ?? 100,
-          allowAutoTopicCreation: false,
-          retry: { retries: 5, restartOnFailure: () => Promise.resolve(mark.closing !== true) }
-        })
-        closing.set(consumer, mark)
-        opened.consumer = consumer
-        currentConsumer = consumer
-        // After a rebalance the group resumes where its last commit (by anyone) left off, or
-        // at the beginning: put each partition back where this merge stands.
-        consumer.on(consumer.events.GROUP_JOIN, (event) => {
-          if (mark.closing) {
-            consumer.disconnect().catch(() => undefined)
-            return
-          }
-          groupJoins++
-          const m = merger
-          if (m === undefined) return
-          for (const [topic, partitions] of Object.entries(event.payload.memberAssignment)) {
-            for (const partition of partitions) {
-              consumer.seek({ topic, partition, offset: String(m.nextOffset(topic === topics.sequence ? -1 : partition)) })
-            }
-          }
-        })
-        yield* client("consumer.connect", () => consumer.connect())
-        yield* client("consumer.subscribe", () => consumer.subscribe({ topics: [topics.events, topics.sequence], fromBeginning: true }))
-        yield* Ref.set(status, { _tag: "CatchingUp", target: catchUpTarget, decided: merger?.decidedThrough ?? 0 })
-        yield* Ref.set(clients, Option.some({ admin, producer, consumer, partitions: layout.partitions, capabilities }))
-        // The consumer joins its group in the background (seconds on some brokers): this
-        // instance's own appends reach the merge without it, and catching up waits for it.
-        const stopped = Deferred.makeUnsafe<string>()
-        stopConsumer = stopped
-        consumer.on(consumer.events.FETCH, traffic)
-        consumer.on(consumer.events.CRASH, (event) => {
-          failed(`consumer: ${describe(event.payload.error)}`)
-          if (!event.payload.restart) Deferred.doneUnsafe(stopped, Exit.succeed(describe(event.payload.error)))
-        })
-        consumer.run({
-          autoCommit: false,
-          eachBatchAutoResolve: true,
-          // Batches of different partitions are checked at once (one at a time per partition).
-          partitionsConsumedConcurrently: 4,
-          eachBatch: ({ batch }: EachBatchPayload) => run(offer(consumer, batch.topic, batch.partition, batch.messages))
-        }).catch((e: unknown) => Deferred.doneUnsafe(stopped, Exit.succeed(describe(e))))
-        yield* Effect.logInfo("kafka log connected").pipe(Effect.annotateLogs({ brokers: options.brokers.join(","), topics: `${topics.events},${topics.sequence}`, partitions: layout.partitions, ...capabilities }))
-        yield* mergeLock.withPermit(checkReady)
-        return stopped
-      })
-      const exit = yield* Effect.exit(attempt)
-      if (Exit.isFailure(exit)) {
-        yield* Ref.set(clients, Option.none())
-        yield* disconnect(opened)
-      }
-      return yield* exit
-    })
-
-    // Connect until it works: one clear line per failed attempt, backoff doubling to a cap.
-    // A consumer that kafkajs gave up on (a non-retriable crash) is replaced the same way;
-    // the merge keeps its place, and the new consumer seeks there on joining.
-    const connectLoop = Effect.gen(function*() {
-      while (true) {
-        let delay = options.retryInitialMs ?? 500
-        let stopped: Deferred.Deferred<string> | undefined
-        for (let attempt = 1; stopped === undefined; attempt++) {
-          const exit = yield* Effect.exit(connectOnce)
-          if (Exit.isSuccess(exit)) {
-            stopped = exit.value
-            break
-          }
-          const reason = causeText(exit.cause)
-          yield* Ref.set(status, { _tag: "Connecting", attempt, lastError: reason })
-          yield* Effect.logWarning(`kafka log: cannot connect to ${options.brokers.join(",")} (attempt ${attempt}): ${reason}; retrying in ${delay} ms`)
-          yield* Effect.sleep(delay)
-          delay = Math.min(delay * 2, options.retryMaxMs ?? 30_000)
-        }
-        const reason = yield* Deferred.await(stopped)
-        if (rebuild === undefined) yield* Effect.logError(`kafka log: the consumer stopped (${reason}); reconnecting`)
-        currentConsumer = undefined
-        const c = yield* Ref.getAndSet(clients, Option.none())
-        if (Option.isSome(c)) yield* disconnect(c.value)
-        if (rebuild !== undefined) {
-          yield* mergeLock.withPermit(Effect.gen(function*() {
-            merger = undefined
-            yield* clearIndex
-          }))
-        }
-      }
-    })
-
-    // Once ready: Ready -> Disconnected when nothing reached the brokers for the grace and
-    // something failed meanwhile; back when a fetch or produce succeeds. While neither fetches
-    // nor produces succeed (an idle consumer fetches every maxWaitTime, so only when something
-    // is wrong, or it is joining its group), a cheap admin request tells a broker outage from
-    // a quiet consumer.
-    const probeAfterMs = Math.min(1000, Math.floor(disconnectGraceMs / 3))
-    const probeTimeoutMs = Math.max(100, Math.min(3000, Math.floor(disconnectGraceMs / 2)))
-    let probing = false
-    const probeBrokers = (admin: Admin) => {
-      if (probing) return
-      probing = true
-      let timer: ReturnType<typeof setTimeout> | undefined
-      Promise.race([
-        admin.fetchTopicOffsets(topics.sequence),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${probeTimeoutMs} ms`)), probeTimeoutMs)
-        })
-      ]).then(
-        () => {
-          lastContact = Date.now()
-          failure = undefined
-        },
-        (e: unknown) => failed(`probe: ${describe(e)}`)
-      ).finally(() => {
-        clearTimeout(timer)
-        probing = false
-      })
-    }
-    const watchBrokers = Effect.gen(function*() {
-      const tickMs = Math.max(20, Math.min(250, Math.floor(disconnectGraceMs / 4)))
-      const brokers = options.brokers.join(",")
-      while (true) {
-        yield* Effect.sleep(tickMs)
-        const now = Date.now()
-        const s = yield* Ref.get(status)
-        if (s._tag === "Ready" && failure !== undefined && now - lastContact > disconnectGraceMs) {
-          const next: ConnectionStatus = { _tag: "Disconnected", capabilities: s.capabilities, lastContact: lastTraffic, since: now, reason: failure }
-          yield* Ref.set(status, next)
-          yield* Effect.logError(`kafka log: lost the brokers ${brokers}: no fetch or produce has succeeded for ${now - lastTraffic} ms (${failure}); not ready until they answer again`)
-        } else if (s._tag === "Disconnected") {
-          if (lastTraffic > s.since) {
-            yield* Ref.set(status, { _tag: "Ready", capabilities: s.capabilities })
-            yield* Effect.logInfo(`kafka log: the brokers ${brokers} answer again after ${lastTraffic - s.lastContact} ms; ready`)
-          } else if (failure !== undefined && failure !== s.reason) yield* Ref.set(status, { ...s, reason: failure })
-        }
-        if ((s._tag === "Ready" || s._tag === "Disconnected") && now - lastContact > probeAfterMs) {
-          const c = yield* Ref.get(clients)
-          if (Option.isSome(c)) probeBrokers(c.value.admin)
-        }
-      }
-    })
-
-    yield* Effect.forkScoped(connectLoop)
-    yield* Effect.forkScoped(watchBrokers)
-    yield* Effect.addFinalizer(() =>
-      Ref.get(clients).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.void, onSome: disconnect })))
-    )
-
-    // -- the port ---------------------------------------------------------------------
-
-    const connected = Ref.get(clients).pipe(
-      Effect.flatMap(Option.match({
-        onNone: () => Effect.fail(new KafkaClientError({ operation: "append", cause: new Error("not connected to Kafka") })),
-        onSome: Effect.succeed
-      }))
-    )
-
-    // Every produce's outcome feeds the broker health above.
-    const produced = <A>(effect: Effect.Effect<A, KafkaClientError>) =>
-      effect.pipe(
-        Effect.tap(() => Effect.sync(traffic)),
-        Effect.tapError((e) => Effect.sync(() => failed(`${e.operation}: ${describe(e.cause)}`)))
-      )
-
-    const produce = (c: Clients, producer: Producer, batch: ReadonlyArray<NewRecord>, until: number) =>
-      Effect.gen(function*() {
-        const partitionOf = batch.map((r) => partitionFor(r.sender, c.partitions))
-        const sent = yield* produced(client("produce events", () =>
-          producer.send({
-            topic: topics.events,
-            acks: -1,
-            messages: batch.map((r, i) => ({ partition: partitionOf[i], key: r.sender, value: r.body, headers: eventHeaders(r, until) }))
-          })))
-        // kafkajs sends one record batch per partition, in the order given: the broker gives
-        // it consecutive offsets from its base.
-        const base = new Map(sent.map((m) => [m.partition, Number(m.baseOffset)]))
-        const used = new Map<number, number>()
-        const events: Array<readonly [number, number, SequenceBatch["events"][number][2]]> = []
-        for (let i = 0; i < batch.length; i++) {
-          const p = partitionOf[i] as number
-          const k = used.get(p) ?? 0
-          used.set(p, k + 1)
-          const b = base.get(p)
-          if (b === undefined) return yield* new KafkaClientError({ operation: "produce events", cause: new Error(`no offset for partition ${p}`) })
-          events.push([p, b + k, (batch[i] as NewRecord).id])
-        }
-        return events
-      })
-
-    // Read-your-writes: what this instance produced and Kafka acknowledged is fed to the merge
-    // at once, as the bytes the consumer would deliver, decoded by the same decoders, at the
-    // offsets Kafka gave; the merge takes it only where it continues what it has (else the
-    // consumer delivers it in turn, and the copy it then gets is ignored). This saves a fetch
-    // round trip per append and changes no decision. These events are not checked again
-    // (`checkEvents`): the append's caller, this instance's ingest, admitted them, and the
-    // check is a pure function of the same bytes, so another reader accepts them alike.
-    const ownEvents = (batch: ReadonlyArray<NewRecord>, until: number, events: ReadonlyArray<readonly [number, number, string]>) =>
-      mergeLock.withPermit(Effect.sync(() => {
-        const m = merger
-        if (m === undefined) return
-        const order = events.map((e, i) => i).sort((a, b) => {
-          const [ea, eb] = [events[a] as readonly [number, number, string], events[b] as readonly [number, number, string]]
-          return ea[0] - eb[0] || ea[1] - eb[1]
-        })
-        for (const i of order) {
-          const r = batch[i] as NewRecord
-          const [partition, offset] = events[i] as readonly [number, number, string]
-          const headers = Object.fromEntries(Object.entries(eventHeaders(r, until)).map(([k, v]) => [k, Buffer.from(v)]))
-          const value = decodeEvent({ value: Buffer.from(r.body), headers })
-          if (m.nextOffset(partition) === offset) m.offerEvents(partition, [{ offset, value }])
-        }
-      }))
-
-    const ownSequence = (offset: number, value: string) =>
-      mergeLock.withPermit(Effect.gen(function*() {
-        const m = merger
-        if (m === undefined || m.nextOffset(-1) !== offset) return
-        m.offerSequence([{ offset, value: decodeSequence(Buffer.from(value)) }])
-        yield* drain
-      }))
-
-    const append = (batch: ReadonlyArray<NewRecord>) =>
-      Effect.gen(function*() {
-        if (batch.length === 0) return []
-        if (options.readOnly === true) return yield* new SqliteCausalLog.LogIsReadOnly({ path: `${topics.events}, ${topics.sequence}` })
-        const c = yield* connected
-        const producer = c.producer
-        if (producer === undefined) return yield* new KafkaClientError({ operation: "append", cause: new Error("no producer") })
-        const seen = new Set<string>()
-        for (const r of batch) {
-          if (seen.has(r.id)) return yield* new DuplicateRecord({ id: r.id })
-          seen.add(r.id)
-          const bytes = eventWireBytes(r)
-          if (bytes > c.capabilities.maxRecordBytes) return yield* new RecordTooLarge({ id: r.id, bytes, limit: c.capabilities.maxRecordBytes })
-        }
-        const known = yield* index.lookup([...seen])
-        for (const r of batch) if (known.has(r.id)) return yield* new DuplicateRecord({ id: r.id })
-
-        // The sequence record naming these events must come within the window (ADR 0001).
-        const m = merger
-        if (m === undefined) return yield* new KafkaClientError({ operation: "append", cause: new Error("the local index is being rebuilt") })
-        const until = m.nextOffset(-1) + sequenceWindow
-        const events = yield* produce(c, producer, batch, until)
-        yield* ownEvents(batch, until, events)
-        const id = randomUUID()
-        const value = encodeSequence({ v: 1, batch: id, events })
-        const waiter = yield* Deferred.make<AppendOutcome>()
-        waiters.set(id, waiter)
-        const outcome = yield* produced(client("produce sequence", () =>
-          producer.send({ topic: topics.sequence, acks: -1, messages: [{ partition: 0, value }] }))).pipe(
-            Effect.flatMap((sent) => ownSequence(Number(sent[0]?.baseOffset ?? -1), value)),
-            Effect.andThen(Deferred.await(waiter).pipe(
-              Effect.timeoutOrElse({ duration: appendTimeoutMs, orElse: () => Effect.fail(new SequenceTimeout({ batch: id, timeoutMs: appendTimeoutMs })) })
-            )),
-            Effect.ensuring(Effect.sync(() => waiters.delete(id)))
-          )
-        if (outcome._tag === "Skipped") return yield* new LostSequenceRace({ batch: id, reason: outcome.reason })
-        if (outcome._tag === "Failed") return yield* new KafkaClientError({ operation: "apply to the local index", cause: outcome.cause })
-        return outcome.acks
-      }).pipe(appendLock.withPermit, Effect.mapError(fail("append")))
+    // A consumer that kafkajs gave up on (a non-retriable crash) is replaced like a failed
+    // connect; the merge keeps its place, and the new consumer seeks there on joining.
+    yield* Effect.forkScoped(connectLoop({
+      connect: kafka.connect,
+      initialDelayMs: options.retryInitialMs ?? 500,
+      maxDelayMs: options.retryMaxMs ?? 30_000,
+      failed: (attempt, cause, delay) =>
+        Effect.gen(function*() {
+          const reason = causeText(cause)
+          yield* readiness.connecting(attempt, reason)
+          yield* Effect.logWarning(`kafka log: cannot connect to ${brokers} (attempt ${attempt}): ${reason}; retrying in ${delay} ms`)
+        }),
+      ended: (reason) =>
+        Effect.gen(function*() {
+          if (local.rebuilding === undefined) yield* Effect.logError(`kafka log: the consumer stopped (${reason}); reconnecting`)
+          yield* kafka.close
+          if (local.rebuilding !== undefined) yield* merge.reset(local.clear)
+        }).pipe(Effect.orDie)
+    }))
+    yield* Effect.forkScoped(watchBrokers({ health, status: readiness.status, brokers, probe: kafka.probe }))
+    yield* Effect.addFinalizer(() => kafka.close)
 
     const service: CausalLogService = {
-      ...index,
-      append,
-      unavailable: Ref.get(status).pipe(Effect.map((s) => s._tag === "Ready" ? Option.none() : Option.some(describeStatus(s))))
+      ...local.service,
+      append: makeAppend({
+        topics,
+        readOnly: options.readOnly === true,
+        appendTimeoutMs: options.appendTimeoutMs ?? 30_000,
+        sequenceWindow: options.sequenceWindow ?? 100_000,
+        clients: kafka.clients,
+        local,
+        merge,
+        health,
+        clock
+      }),
+      unavailable: Ref.get(readiness.status).pipe(Effect.map((s) => s._tag === "Ready" ? Option.none() : Option.some(describeStatus(s))))
     }
-
-    const handle: KafkaLogHandle = {
+    return {
       service,
-      ready: Deferred.await(readyLatch),
-      status: Ref.get(status),
+      ready: readiness.ready,
+      status: Ref.get(readiness.status),
       topics,
-      buffered: Effect.sync(() => merger?.bufferedCount ?? 0),
-      groupJoins: Effect.sync(() => groupJoins),
-      consumed: Effect.sync(() => ({ ...consumedCount })),
-      indexStart: Effect.sync(() => indexStart),
-      refused: Effect.sync(() => ({ ...refusedCount }))
+      buffered: Effect.sync(() => merge.buffered),
+      groupJoins: Effect.sync(() => kafka.groupJoins),
+      consumed: Effect.sync(() => merge.consumed),
+      indexStart: Effect.sync(() => local.started),
+      refused: Effect.sync(() => checker.refused)
     }
-    return handle
   })
 
 /**
@@ -1050,33 +153,6 @@ export const make = <E>(
     else yield* Effect.scoped(whileConnecting(handle.status).pipe(Effect.andThen(handle.ready)))
     return handle.service
   })
-
-/** What a local index file says it mirrors: the topics, the cluster, and the next sequence record to merge. */
-export interface IndexState {
-  readonly topics: { readonly events: string; readonly sequence: string }
-  readonly cluster: string | null
-  readonly sequence: number
-}
-
-/**
- * What the index file at `path` says it mirrors, read beside the server that writes it;
- * undefined when it says nothing (new, being rebuilt, or written by another build).
- */
-export const readIndexState = (path: string): Effect.Effect<IndexState | undefined, CausalLogError> =>
-  Effect.acquireUseRelease(
-    Effect.try({ try: () => new DatabaseSync(path, { readOnly: true }), catch: fail("open the index") }),
-    (db) =>
-      Effect.try({
-        try: () => {
-          const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kafka_index'").get()
-          const row = table === undefined ? undefined : db.prepare("SELECT v FROM kafka_index WHERE k = 'state'").get() as { v: string } | undefined
-          const state = row === undefined ? undefined : Result.getOrUndefined(decodeSavedState(row.v))
-          return state === undefined ? undefined : { topics: state.topics, cluster: state.cluster, sequence: state.position.sequence }
-        },
-        catch: fail("read the index state")
-      }),
-    (db) => Effect.sync(() => db.close())
-  )
 
 /** The Kafka log as a layer (see `make`). */
 export const layer = <E = never>(

@@ -1,5 +1,5 @@
 /** Why the Kafka log refused or could not do something; each travels as a CausalLogError's cause. */
-import { Data } from "effect"
+import { type Cause, Data, Effect } from "effect"
 
 /** A record is larger than the broker accepts; refused before anything of its batch is produced. */
 export class RecordTooLarge extends Data.TaggedError("RecordTooLarge")<{
@@ -56,3 +56,15 @@ export class TopicLayoutError extends Data.TaggedError("TopicLayoutError")<{ rea
     return this.reason
   }
 }
+
+/** A kafkajs call, its rejection wrapped at the edge into a `KafkaClientError` naming the operation. */
+export const client = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, KafkaClientError> =>
+  Effect.tryPromise({ try: f, catch: (cause) => new KafkaClientError({ operation, cause }) })
+
+/** What went wrong, as one line (kafkajs rejects with errors and with plain objects alike). */
+export const describeError = (e: unknown): string =>
+  e instanceof Error ? e.message : typeof e === "object" && e !== null && "message" in e ? String(e.message) : String(e)
+
+/** A cause as one line: its failures and defects described, interruptions named. */
+export const causeText = (cause: Cause.Cause<unknown>): string =>
+  cause.reasons.map((r) => (r._tag === "Fail" ? describeError(r.error) : r._tag === "Die" ? describeError(r.defect) : "interrupted")).join("; ")
