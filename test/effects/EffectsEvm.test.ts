@@ -18,7 +18,8 @@ import { coreLayer } from "../../src/main.ts"
 import { makeEffects } from "../../src/projections/Effects/Effects.ts"
 import { digestOf, foldPage } from "../../src/projections/Projection.ts"
 import type { LogRecord } from "../../src/ports/CausalLog.ts"
-import { eventually, get, layer as serverLayer, request } from "../http/support/server.ts"
+import { eventually, get, layer as serverLayer, request, TestServer } from "../http/support/server.ts"
+import { connect, type SseEvent } from "../http/support/sse.ts"
 import { type Anvil, anvil, blockNumber, lyingProxy, sendAndMine } from "../evm/support/Anvil.ts"
 
 /**
@@ -122,7 +123,33 @@ describe("effect tracker on anvil", () => {
         const doomed = yield* emit(node, address, TOPIC_A, "04")
         const doomedId = `evm-log:anvil:${(doomed.blockHash as string).slice(2)}:0:0`
         yield* eventually(get(`/v1/effects/${doomedId}`), (r) => r.status === 200, 15_000)
+        // Followed as Server-Sent Events: the effect now, then its retraction.
+        const { base } = yield* TestServer
+        const stream = yield* Effect.promise(() => connect(`${base}/v1/effects/${doomedId}/events`))
+        const nextEffect = async (): Promise<SseEvent> => {
+          for (;;) {
+            const e = await stream.next()
+            if (e === null) throw new Error("the effect stream ended")
+            if (e.event === "effect") return e
+          }
+        }
+        const now = yield* Effect.promise(nextEffect)
+        expect(JSON.parse(now.data as string)).toMatchObject({ id: doomedId, status: "included" })
         yield* Effect.promise(() => node.rpc("anvil_reorg", [1, []]))
+        const moved = yield* Effect.promise(nextEffect)
+        expect(JSON.parse(moved.data as string)).toMatchObject({ id: doomedId, status: "retracted" })
+        expect(Number(moved.id)).toBeGreaterThan(Number(now.id))
+        stream.close()
+        // Reconnecting (Last-Event-ID) sends the effect now first: nothing is missed.
+        const resumed = yield* Effect.promise(() => connect(`${base}/v1/effects/${doomedId}/events`, { "last-event-id": now.id as string }))
+        expect(JSON.parse(((yield* Effect.promise(async () => {
+          for (;;) {
+            const e = await resumed.next()
+            if (e?.event === "effect" || e === null) return e
+          }
+        })) as SseEvent).data as string).status).toBe("retracted")
+        resumed.close()
+        expect((yield* get(`/v1/effects/${doomedId}x/events`)).status).toBe(404)
         const retracted = yield* eventually(get(`/v1/effects/${doomedId}`), (r) => r.json.effect.status === "retracted", 15_000)
         expect(retracted.json.effect.evidence.kind).toBe("chain-reorged")
         const history = yield* get(`/v1/effects/${doomedId}/history`)

@@ -120,6 +120,15 @@ export const EffectsGroup = HttpApiGroup.make("effects")
       .annotate(OpenApi.Identifier, "getEffect")
       .annotate(OpenApi.Summary, "One effect with the evidence of its status")
       .annotate(OpenApi.Description, "An effect's status (included, retracted), finality (latest, safe, finalized) and the evidence that set them: its kind, the message carrying it (GET /v1/messages/{id}: an EffectsObserved holds the block header and the receipt proof, to re-check offline with causeway/verify's verifyReceiptLog) and the header it was checked against."),
+    HttpApiEndpoint.get("events", "/v1/effects/:id/events", {
+      params: { id: EffectId },
+      success: HttpApiSchema.StreamSse({ data: TrackedEffect }),
+      error: [EffectNotFound]
+    })
+      .middleware(DecodesInput)
+      .annotate(OpenApi.Identifier, "streamEffect")
+      .annotate(OpenApi.Summary, "Follow an effect as Server-Sent Events")
+      .annotate(OpenApi.Description, "Server-Sent Events `effect` with `id: <log offset>` (the records folded into it): the effect now, then the effect again on every move (status, finality, journey). Events are states, not deltas: a client that reconnects (an EventSource sends Last-Event-ID) gets the effect now first, so it misses no move. A comment every 15 s keeps the connection alive; the stream ends when the server shuts down."),
     HttpApiEndpoint.get("history", "/v1/effects/:id/history", {
       params: { id: EffectId },
       success: Schema.Struct({ id: Schema.String, history: Schema.Array(Move) }).annotate({ identifier: "EffectHistory" }),

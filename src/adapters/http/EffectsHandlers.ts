@@ -3,10 +3,14 @@
  * through the effect tracker, its failures as typed statuses. Without a tracker in context
  * (a core with no chains) adding a watch names the chain unknown.
  */
-import { Effect, HashMap, Option } from "effect"
+import { Effect, HashMap, Option, Stream } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { effectOf, listEffects } from "../../domain/effects/EffectFold.ts"
-import type { CausalLogError } from "../../ports/CausalLog.ts"
+import { CausalLog, type CausalLogError } from "../../ports/CausalLog.ts"
+import { Projections } from "../../projections/ProjectionRunner.ts"
+import type { TrackedEffect } from "../../domain/effects/EffectShapes.ts"
+import { Draining } from "./Draining.ts"
+import { eventStream } from "./EventStream.ts"
 import type { Rejection } from "../../domain/Rejection.ts"
 import { EffectsView } from "../../projections/Views.ts"
 import { EffectTracker } from "../../services/EffectTracker.ts"
@@ -24,10 +28,21 @@ const notFound = (id: string) =>
 
 const DEFAULT_LIMIT = 100
 
-/** The effects group's handlers, over the effects view (and the tracker when there is one). */
-export const layer = HttpApiBuilder.group(Api, "effects", (handlers) =>
+/** Options of the effects handlers. */
+export interface EffectsHandlerOptions {
+  /** Interval of the event stream's keep-alive comment. */
+  readonly heartbeatMs: number
+}
+
+const sse = (effect: TrackedEffect, offset: number): string => `id: ${offset}\nevent: effect\ndata: ${JSON.stringify(effect)}\n\n`
+
+/** The effects group's handlers, over the effects view, the log and the runner (and the tracker when there is one). */
+export const layer = (options: EffectsHandlerOptions) => HttpApiBuilder.group(Api, "effects", (handlers) =>
   Effect.gen(function*() {
     const { current, state } = yield* EffectsView
+    const log = yield* CausalLog
+    const runner = yield* Projections
+    const draining = yield* Draining
     const tracker = Option.getOrUndefined(yield* Effect.serviceOption(EffectTracker))
     return handlers
       .handle("listWatches", () => Effect.map(state, (s) => ({ watches: [...HashMap.values(s.watches)].sort((a, b) => (a.id < b.id ? -1 : 1)) })))
@@ -68,6 +83,37 @@ export const layer = HttpApiBuilder.group(Api, "effects", (handlers) =>
         Effect.flatMap(current, ({ offset, state: s }) => {
           const e = effectOf(s, params.id)
           return e === undefined ? Effect.fail(notFound(params.id)) : Effect.succeed({ effect: e, offset })
+        }))
+      .handle("events", ({ params }) =>
+        Effect.gen(function*() {
+          const start = yield* current
+          const first = effectOf(start.state, params.id)
+          if (first === undefined) return yield* notFound(params.id)
+          // On every (re)connection the effect now comes first, so a client that reconnects with
+          // Last-Event-ID misses nothing: the events are states, not deltas.
+          const initial = Stream.make(sse(first, start.offset))
+          let last = JSON.stringify(first)
+          // Each appended record may move the effect: wait for the projection to fold it, then look.
+          const changes = log.subscribe(start.offset).pipe(
+            Stream.mapEffect((r) =>
+              runner.awaitOffset(r.offset + 1).pipe(
+                Effect.andThen(current),
+                Effect.map(({ offset, state: s }) => ({ offset, effect: effectOf(s, params.id) }))
+              )),
+            Stream.filter((x): x is { offset: number; effect: TrackedEffect } => {
+              if (x.effect === undefined) return false
+              const text = JSON.stringify(x.effect)
+              if (text === last) return false
+              last = text
+              return true
+            }),
+            Stream.map((x) => sse(x.effect, x.offset))
+          )
+          return eventStream(Stream.concat(initial, changes), {
+            heartbeatMs: options.heartbeatMs,
+            draining,
+            failureReason: "the log's storage failed; reconnect with Last-Event-ID"
+          })
         }))
       .handle("history", ({ params }) =>
         Effect.flatMap(state, (s) => {
