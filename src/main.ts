@@ -7,6 +7,7 @@ import { Effect, Layer, Redacted } from "effect"
 import * as DrandHttpBeacon from "./adapters/beacon/DrandHttpBeacon.ts"
 import * as LocalBeaconFile from "./adapters/beacon/LocalBeaconFile.ts"
 import * as CosmjsCosmosObserver from "./adapters/cosmos/CosmjsCosmosObserver.ts"
+import * as NodeCryptoCommitVerifier from "./adapters/cosmos/NodeCryptoCommitVerifier.ts"
 import * as DataDirectory from "./adapters/files/DataDirectory.ts"
 import * as DataDirectoryLock from "./adapters/files/DataDirectoryLock.ts"
 import * as ViemEvmObserver from "./adapters/evm/ViemEvmObserver.ts"
@@ -25,6 +26,7 @@ import * as WorkerTlockDecrypter from "./adapters/timelock/WorkerTlockDecrypter.
 import { type LogConfig, type OtlpConfig, type SealerConfig, type ServeConfig, beaconKeyPath, instanceKeyPath, kafkaIndexPath, logPath, serviceName, serviceVersion, snapshotPath } from "./Config.ts"
 import { ChainObservers, type ChainObserverService } from "./ports/ChainObserver.ts"
 import { Deployment, type DeploymentInfo } from "./ports/Deployment.ts"
+import type { SignatureVerifier } from "./ports/SignatureVerifier.ts"
 import { authorityConfig, AuthorityView, ClusterAdmin, InstanceKey } from "./ports/InstanceKey.ts"
 import { type AuthorityConfig, clusterViewOf, initialAuthority } from "./domain/cluster/Authority.ts"
 import { makeCluster } from "./projections/Cluster/Cluster.ts"
@@ -96,31 +98,32 @@ export const servicesLayer = (
     return Layer.provideMerge(Author.layer, core)
   }))
 
-/** The chain observers the configuration turns on, by chain name (none by default). */
-export const chainObservers = (config: ServeConfig): ReadonlyMap<string, ChainObserverService> => {
-  const observers = new Map<string, ChainObserverService>()
-  if (config.cosmos !== undefined) {
-    const { chainId, rpc, witnesses, trustedHeight, trustedHash, pollIntervalMs } = config.cosmos
-    observers.set(chainId, CosmjsCosmosObserver.make({
-      chain: chainId,
-      rpc,
-      witnesses,
-      trustedHeight,
-      trustedHash,
-      ...(pollIntervalMs === undefined ? {} : { pollIntervalMs })
-    }))
-  }
-  if (config.evm !== undefined) {
-    const { chainId, rpcUrls, confirmations, pollIntervalMs } = config.evm
-    observers.set(chainId, ViemEvmObserver.make({
-      chain: chainId,
-      urls: rpcUrls,
-      ...(confirmations === undefined ? {} : { confirmations }),
-      ...(pollIntervalMs === undefined ? {} : { pollIntervalMs })
-    }))
-  }
-  return observers
-}
+/** The chain observers the configuration turns on, by chain name (none by default); a Cosmos one checks signatures with the SignatureVerifier in context. */
+export const chainObservers = (config: ServeConfig): Effect.Effect<ReadonlyMap<string, ChainObserverService>, never, SignatureVerifier> =>
+  Effect.gen(function*() {
+    const observers = new Map<string, ChainObserverService>()
+    if (config.cosmos !== undefined) {
+      const { chainId, rpc, witnesses, trustedHeight, trustedHash, pollIntervalMs } = config.cosmos
+      observers.set(chainId, yield* CosmjsCosmosObserver.make({
+        chain: chainId,
+        rpc,
+        witnesses,
+        trustedHeight,
+        trustedHash,
+        ...(pollIntervalMs === undefined ? {} : { pollIntervalMs })
+      }))
+    }
+    if (config.evm !== undefined) {
+      const { chainId, rpcUrls, confirmations, pollIntervalMs } = config.evm
+      observers.set(chainId, ViemEvmObserver.make({
+        chain: chainId,
+        urls: rpcUrls,
+        ...(confirmations === undefined ? {} : { confirmations }),
+        ...(pollIntervalMs === undefined ? {} : { pollIntervalMs })
+      }))
+    }
+    return observers
+  })
 
 /** A Kafka log's configuration. */
 type KafkaLogConfig = Extract<LogConfig, { readonly kind: "kafka" }>
@@ -243,7 +246,10 @@ export const coreLayer = (
     logLayer(config),
     SqliteProjectionStore.layer(snapshotPath(config.dataDir)),
     SodiumSignatureVerifier.layer,
-    Layer.succeed(ChainObservers, chainObservers(config)),
+    // The Cosmos light client's verifier: node:crypto Ed25519, each commit's selected signatures
+    // checked on the calling thread and helper threads at once (the same verdicts as libsodium's,
+    // pinned by test/adapters/Ed25519Conformance.test.ts).
+    Layer.effect(ChainObservers, chainObservers(config)).pipe(Layer.provide(NodeCryptoCommitVerifier.layer)),
     Layer.succeed(ClusterAdmin, config.clusterAdmin)
   ).pipe(Layer.provideMerge(instanceKey))
   // The chain feed publishes what the observers report (nothing when no chain is configured);

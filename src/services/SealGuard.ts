@@ -1,6 +1,6 @@
 /**
  * The seal guard: a reveal is written to the log only if the mempool would take it, judged by
- * the mempool's own rule (`revealRefusal`, src/domain/mempool/MempoolFold.ts) on the state folded
+ * the mempool's own rule (`revealRefusal`, src/domain/mempool/MempoolDecide.ts) on the state folded
  * through the reveal's dependencies. So a reveal sent before its batch's seal, without
  * naming that seal, for someone else's commitment, or with an order and salt that do not
  * open the commitment is refused with a reason (409 SealedContent), and its plaintext order
@@ -12,7 +12,7 @@
  */
 import { Duration, Effect, Layer } from "effect"
 import type { Candidate } from "../domain/Admission.ts"
-import { revealRefusal } from "../domain/mempool/MempoolFold.ts"
+import { revealRefusal } from "../domain/mempool/MempoolDecide.ts"
 import type { OrderReveal } from "../domain/mempool/MempoolMessages.ts"
 import { SealedContent } from "../domain/Rejection.ts"
 import { AdmissionGuard, type AdmissionGuardService } from "../ports/AdmissionGuard.ts"

@@ -5,10 +5,14 @@
  * node:crypto (OpenSSL) and libsodium (sodium-native), through `verify` and through
  * `verifyMany` (libsodium's worker pool included). noble (zip215: false), the pure-JS peer no
  * instance runs for ingest, is pinned too, with the three cases where its rule is looser.
+ * The Cosmos light client's verifier (NodeCryptoCommitVerifier as the port, its helper
+ * threads included) is pinned to the same verdicts.
  */
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
+import { secp256k1 } from "@noble/curves/secp256k1.js"
 import { Effect } from "effect"
+import * as NodeCryptoCommitVerifier from "../../src/adapters/cosmos/NodeCryptoCommitVerifier.ts"
 import * as NobleSignatureVerifier from "../../src/adapters/signatures/NobleSignatureVerifier.ts"
 import * as NodeCryptoSignatureVerifier from "../../src/adapters/signatures/NodeCryptoSignatureVerifier.ts"
 import * as SodiumSignatureVerifier from "../../src/adapters/signatures/SodiumSignatureVerifier.ts"
@@ -101,4 +105,35 @@ describe("Ed25519 conformance", () => {
       expect(bad.map((r) => sodium.verify(r.scheme, r.publicKey, r.message, r.signature))).toEqual([false, false, false, false, false])
       expect(yield* sodium.verifyMany([good.request, ...bad, good.request])).toEqual([true, false, false, false, false, false, true])
     }).pipe(Effect.scoped))
+
+  it.effect("the light client's verifier as the port gives the pinned verdict on every case, on the caller alone and with a helper thread", () =>
+    Effect.gen(function*() {
+      const alone = NodeCryptoCommitVerifier.signatureVerifier({ helpers: 0 })
+      expect(verdicts(alone)).toEqual(expected)
+      expect(yield* alone.verifyMany(cases.map((c) => c.request))).toEqual(expected)
+      const helped = NodeCryptoCommitVerifier.signatureVerifier({ helpers: 1, helperWaitMs: 2000 })
+      for (let i = 0; i < 5; i++) expect(yield* helped.verifyMany(cases.map((c) => c.request))).toEqual(expected)
+    }))
+
+  it.effect("the light client's verifier as the port refuses malformed keys and signatures, and leaves secp256k1 to node:crypto", () =>
+    Effect.gen(function*() {
+      const commit = NodeCryptoCommitVerifier.signatureVerifier({ helpers: 1 })
+      const good = wycheproofCases.find((c) => c.valid) as Case
+      const { publicKey, message, signature } = good.request
+      const bad: Array<VerifyRequest> = [
+        { ...good.request, publicKey: publicKey.toUpperCase() },
+        { ...good.request, publicKey: publicKey.slice(0, 62) },
+        { ...good.request, publicKey: publicKey + "zz" },
+        { ...good.request, signature: signature.subarray(0, 63) },
+        { ...good.request, message: Uint8Array.of(...message, 0) }
+      ]
+      expect(bad.map((r) => commit.verify(r.scheme, r.publicKey, r.message, r.signature))).toEqual([false, false, false, false, false])
+      expect(yield* commit.verifyMany([good.request, ...bad, good.request])).toEqual([true, false, false, false, false, false, true])
+      // secp256k1 requests go to node:crypto: a valid signature verifies, a corrupted one does not.
+      const sk = secp256k1.utils.randomSecretKey()
+      const secp = { scheme: "secp256k1" as const, publicKey: Buffer.from(secp256k1.getPublicKey(sk)).toString("hex"), message, signature: secp256k1.sign(message, sk) }
+      const corrupted = { ...secp, message: Uint8Array.of(...message, 0) }
+      expect(commit.verify(secp.scheme, secp.publicKey, secp.message, secp.signature)).toBe(true)
+      expect(yield* commit.verifyMany([secp, good.request, corrupted])).toEqual([true, true, false])
+    }))
 })

@@ -10,6 +10,7 @@
 import { Effect, Fiber, Result, Schema, Stream } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import * as CosmjsCosmosObserver from "../../src/adapters/cosmos/CosmjsCosmosObserver.ts"
+import * as NodeCryptoCommitVerifier from "../../src/adapters/cosmos/NodeCryptoCommitVerifier.ts"
 import { verifyStoreProof } from "../../src/adapters/cosmos/StoreProof.ts"
 import { ChainMisbehaviourDetected } from "../../src/domain/chain/ChainMessages.ts"
 import { headerHash } from "../../src/domain/verify/cometbft/CometBftLightClient.ts"
@@ -57,7 +58,7 @@ const serve = async (chain: TestChain) => {
 const observerFor = (server: CometBftRpcServer, options: Partial<CosmjsCosmosObserver.CosmjsCosmosObserverOptions> = {}): ChainObserverService => {
   const root = server.chain.block(1)
   if (root === undefined) throw new Error("the chain has no block 1")
-  return CosmjsCosmosObserver.make({
+  return Effect.runSync(CosmjsCosmosObserver.make({
     chain: CHAIN,
     rpc: server.url,
     trustedHeight: 1,
@@ -65,7 +66,7 @@ const observerFor = (server: CometBftRpcServer, options: Partial<CosmjsCosmosObs
     pollIntervalMs: 20,
     timeoutMs: 5_000,
     ...options
-  })
+  }).pipe(Effect.provide(NodeCryptoCommitVerifier.layer)))
 }
 
 const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> => Effect.runPromise(effect)

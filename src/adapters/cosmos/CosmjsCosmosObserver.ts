@@ -23,6 +23,11 @@
  *
  * Every verification runs under one lock, so `follow`, `prove`, `tips` and `watch` share one
  * trusted state and never race on it.
+ *
+ * Signatures are checked by the SignatureVerifier port in context (src/main.ts gives it
+ * NodeCryptoCommitVerifier; every adapter is pinned to one Ed25519 rule by
+ * test/adapters/Ed25519Conformance.test.ts): each commit's selected signatures go to it as
+ * one batch (`verifyMany`), which an adapter may spread over cores.
  */
 import { Clock, Effect, Option, Result, Semaphore, Stream } from "effect"
 import { type LightClientAttackEvidence, type VerifiedTarget, verifyToHeight } from "../../domain/verify/cometbft/CometBftBisection.ts"
@@ -30,9 +35,9 @@ import {
   DEFAULT_MAX_CLOCK_DRIFT,
   DEFAULT_TRUST_LEVEL,
   type VerifySignature,
+  type VerifySignatures,
   headerHash,
   lightBlockHash,
-  verifyOwnCommit,
   verifyOwnCommitBatch
 } from "../../domain/verify/cometbft/CometBftLightClient.ts"
 import { formatRfc3339Nanos, parseDurationNanos, parseRfc3339Nanos } from "../../domain/verify/cometbft/CometBftTime.ts"
@@ -48,7 +53,7 @@ import {
   type StateProof,
   type VerifiedHeader
 } from "../../ports/ChainObserver.ts"
-import * as NodeCryptoCommitVerifier from "./NodeCryptoCommitVerifier.ts"
+import { SignatureVerifier, type SignatureVerifierService } from "../../ports/SignatureVerifier.ts"
 import * as CometRpc from "./CometRpc.ts"
 import { checkStoreProof, encodeProofOps, parseStoreKey, storeKeyHex } from "./StoreProof.ts"
 
@@ -78,8 +83,6 @@ export interface CosmjsCosmosObserverOptions {
   readonly maxCatchUp?: number
   /** Verified headers kept in memory (default 4,096). */
   readonly keepHeaders?: number
-  /** Ed25519 verification, one signature at a time (default node:crypto with each commit's selected signatures checked as a batch on both cores; same verdicts as the domain's noble). */
-  readonly verifySignature?: VerifySignature
 }
 
 /** CometBFT's default trusting period: 168 h. */
@@ -97,8 +100,16 @@ const toVerifiedHeader = (chain: string, header: HeaderJson, hash: string): Veri
   time: Number((parseRfc3339Nanos(header.time) ?? 0n) / 1_000_000n)
 })
 
-/** Build an observer of one CometBFT chain. */
-export const make = (options: CosmjsCosmosObserverOptions): ChainObserverService => {
+const hexOf = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("hex")
+
+/** The light client's Ed25519 checks on the port: keys as the lowercase hex it takes, batches as one `verifyMany`. */
+const lightClientVerifiers = (verifier: SignatureVerifierService): { readonly one: VerifySignature; readonly many: VerifySignatures } => ({
+  one: (publicKey, message, signature) => verifier.verify("ed25519", hexOf(publicKey), message, signature),
+  many: (checks) => verifier.verifyMany(checks.map((c) => ({ scheme: "ed25519", publicKey: hexOf(c.publicKey), message: c.message, signature: c.signature })))
+})
+
+/** The observer over a given verifier. */
+const makeWith = (options: CosmjsCosmosObserverOptions, verifier: SignatureVerifierService): ChainObserverService => {
   const { chain } = options
   const chainId = options.chainId ?? chain
   const fail = (reason: ChainObserverError["reason"], detail: string, cause?: unknown) =>
@@ -113,11 +124,7 @@ export const make = (options: CosmjsCosmosObserverOptions): ChainObserverService
   const pollInterval = options.pollIntervalMs ?? 1000
   const maxCatchUp = options.maxCatchUp ?? 1024
   const keepHeaders = options.keepHeaders ?? 4096
-  // node:crypto with parsed keys cached; its batch form checks a commit's signatures on both cores.
-  // An injected verifier is used as given, one signature at a time.
-  const commitVerifier = NodeCryptoCommitVerifier.make()
-  const verifySignature = options.verifySignature ?? commitVerifier.verify
-  const verifySignatures = options.verifySignature === undefined ? commitVerifier.verifyMany : undefined
+  const { one: verifySignature, many: verifySignatures } = lightClientVerifiers(verifier)
   if (!Number.isSafeInteger(options.trustedHeight) || options.trustedHeight < 1) throw new Error("trustedHeight must be a positive integer")
   if (!/^[0-9a-fA-F]{64}$/.test(options.trustedHash)) throw new Error("trustedHash must be 32 bytes of hex")
   if (trustingPeriodNanos === undefined || parseDurationNanos(maxClockDrift) === undefined) throw new Error("durations are decimal nanoseconds")
@@ -180,9 +187,7 @@ export const make = (options: CosmjsCosmosObserverOptions): ChainObserverService
   const ensureRoot = Effect.gen(function*() {
     if (trusted !== undefined) return trusted
     const block = yield* Effect.mapError(fromPrimary(options.trustedHeight), rpcFailure)
-    const own = yield* Effect.result(
-      verifySignatures === undefined ? Effect.fromResult(verifyOwnCommit(block, verifySignature)) : verifyOwnCommitBatch(block, verifySignatures)
-    )
+    const own = yield* Effect.result(verifyOwnCommitBatch(block, verifySignatures))
     if (Result.isFailure(own)) return yield* fail("InvalidHeader", `root of trust rejected: ${own.failure.reason}: ${own.failure.detail}`, own.failure)
     if (own.success.hash !== options.trustedHash.toUpperCase()) {
       return yield* fail("InvalidHeader", `root of trust rejected: block ${options.trustedHeight} hashes to ${own.success.hash}, not the trusted hash`)
@@ -437,3 +442,7 @@ export const make = (options: CosmjsCosmosObserverOptions): ChainObserverService
     submitTransaction
   }
 }
+
+/** Build an observer of one CometBFT chain, its signatures checked by the SignatureVerifier in context. */
+export const make = (options: CosmjsCosmosObserverOptions): Effect.Effect<ChainObserverService, never, SignatureVerifier> =>
+  Effect.map(SignatureVerifier, (verifier) => makeWith(options, verifier))

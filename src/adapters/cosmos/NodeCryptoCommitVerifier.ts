@@ -8,12 +8,17 @@
  * took, and those the caller checks itself after a short wait. Each answer is exactly
  * `verify`'s, in order. Helpers start on first use, do not keep the process alive, and a
  * helper that dies only leaves more work to the caller.
+ *
+ * `layer` offers it as the SignatureVerifier port (secp256k1 on NodeCryptoSignatureVerifier),
+ * which is how the Cosmos observer (CosmjsCosmosObserver.ts) gets it.
  */
 import { type KeyObject, createPublicKey, verify as cryptoVerify } from "node:crypto"
 import { availableParallelism } from "node:os"
 import { Worker } from "node:worker_threads"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import type { SignatureCheck, VerifySignature, VerifySignatures } from "../../domain/verify/cometbft/CometBftLightClient.ts"
+import { SignatureVerifier, type SignatureVerifierService, type VerifyRequest } from "../../ports/SignatureVerifier.ts"
+import * as NodeCryptoSignatureVerifier from "../signatures/NodeCryptoSignatureVerifier.ts"
 
 // SubjectPublicKeyInfo DER prefix of an Ed25519 key (RFC 8410), followed by the 32 raw bytes.
 const ED25519_SPKI = Buffer.from("302a300506032b6570032100", "hex")
@@ -181,3 +186,56 @@ export const make = (options: NodeCryptoCommitVerifierOptions = {}): NodeCryptoC
 
   return { verify, verifyMany: (checks) => Effect.sync(() => verifyAll(checks)), helperChecks: () => helped }
 }
+
+const HEX_KEY = /^[0-9a-f]{64}$/
+
+/**
+ * The verifiers as the SignatureVerifier port: Ed25519 as above (a batch's checks shared with
+ * the helper threads), keys given as the port's lowercase hex; secp256k1 on node:crypto
+ * (NodeCryptoSignatureVerifier). A key that is not 64 lowercase hex digits does not verify,
+ * as with the other adapters.
+ */
+export const signatureVerifier = (options: NodeCryptoCommitVerifierOptions = {}): SignatureVerifierService => {
+  const ed = make(options)
+  const secp = NodeCryptoSignatureVerifier.make()
+  const keyBytes = (hex: string): Uint8Array | null => (HEX_KEY.test(hex) ? Buffer.from(hex, "hex") : null)
+  return {
+    verify: (scheme, publicKey, message, signature) => {
+      if (scheme !== "ed25519") return secp.verify(scheme, publicKey, message, signature)
+      const key = keyBytes(publicKey)
+      return key !== null && ed.verify(key, message, signature)
+    },
+    verifyMany: (requests) =>
+      Effect.suspend(() => {
+        const out = new Array<boolean>(requests.length).fill(false)
+        const edAt: Array<number> = []
+        const checks: Array<SignatureCheck> = []
+        const otherAt: Array<number> = []
+        const others: Array<VerifyRequest> = []
+        requests.forEach((r, i) => {
+          if (r.scheme !== "ed25519") {
+            otherAt.push(i)
+            others.push(r)
+            return
+          }
+          const key = keyBytes(r.publicKey)
+          if (key === null) return // refused before OpenSSL sees it
+          edAt.push(i)
+          checks.push({ publicKey: key, message: r.message, signature: r.signature })
+        })
+        const edAnswers = checks.length === 0
+          ? Effect.void
+          : Effect.map(ed.verifyMany(checks), (oks) => oks.forEach((ok, k) => (out[edAt[k] as number] = ok)))
+        const otherAnswers = others.length === 0
+          ? Effect.void
+          : Effect.map(secp.verifyMany(others), (oks) => oks.forEach((ok, k) => (out[otherAt[k] as number] = ok)))
+        return Effect.all([edAnswers, otherAnswers], { discard: true }).pipe(Effect.as(out))
+      })
+  }
+}
+
+/** The verifiers as the SignatureVerifier port, with default options. */
+export const layer = Layer.sync(SignatureVerifier, () => signatureVerifier())
+
+/** The verifiers as the SignatureVerifier port, with the given options. */
+export const layerWith = (options: NodeCryptoCommitVerifierOptions) => Layer.sync(SignatureVerifier, () => signatureVerifier(options))

@@ -2,8 +2,9 @@
  * The mempool projection: folds orders, commitments, reveals, time-locked orders, RSW modulus
  * registrations, cancellations and the instance's decisions (seals, expiries, decryptions,
  * modulus checks, matches, fills, settlement's refusals of match proposals)
- * into the mempool state (src/domain/mempool/MempoolFold.ts holds the rules). Other records are
- * skipped without reading their bodies' payloads.
+ * into the mempool state: each event is decided (src/domain/mempool/MempoolDecide.ts) and the
+ * decision applied (MempoolEvolve.ts). Other records are skipped without reading their
+ * bodies' payloads.
  */
 import { HashMap, Schema } from "effect"
 import type { Json } from "../../domain/CanonicalJson.ts"
@@ -15,10 +16,11 @@ import {
   type Modulus,
   type Puzzle,
   defaultRules,
-  evolveMempool,
   initialMempool,
   mempoolTypes
 } from "../../domain/mempool/MempoolFold.ts"
+import { decide } from "../../domain/mempool/MempoolDecide.ts"
+import { evolve } from "../../domain/mempool/MempoolEvolve.ts"
 import type { AuthorityConfig } from "../../domain/cluster/Authority.ts"
 import { authorized, type WithAuthority } from "../Authorized.ts"
 import { Batch, Entry, MessageOutcome } from "../../domain/mempool/MempoolShapes.ts"
@@ -155,7 +157,7 @@ export const makeMempool = (
     initialState: initialMempool,
     evolve: (state, record, authority) => {
       const event = mempoolEventOf(record)
-      return event === undefined ? state : evolveMempool(state, r, event, authority)
+      return event === undefined ? state : evolve(state, event, decide(state, r, event, authority))
     },
     encode,
     decode
