@@ -97,8 +97,8 @@ export const servicesLayer = (
 /** The chain observers the configuration turns on, by chain name (none by default). */
 export const chainObservers = (config: ServeConfig): ReadonlyMap<string, ChainObserverService> => {
   const observers = new Map<string, ChainObserverService>()
-  if (config.cosmos !== undefined) {
-    const { chainId, rpc, witnesses, trustedHeight, trustedHash, pollIntervalMs } = config.cosmos
+  for (const cosmos of [...(config.cosmos === undefined ? [] : [config.cosmos]), ...(config.cosmosChains ?? [])]) {
+    const { chainId, rpc, witnesses, trustedHeight, trustedHash, pollIntervalMs } = cosmos
     observers.set(chainId, CosmjsCosmosObserver.make({
       chain: chainId,
       rpc,

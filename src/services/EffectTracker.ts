@@ -13,22 +13,44 @@
  * - After a reorg the projection moves the scan position back to the fork point, so the new
  *   branch is scanned; effects of the dropped blocks are retracted by the fold.
  *
+ * - IBC v1 packets: for every Cosmos chain with a packet watch, each poll lists the watched
+ *   channels' commitments (`listKeys`, unproven discovery), proves each new one with `prove`
+ *   (the observer checks the ICS23 proof against the light-client-verified app hash) and
+ *   publishes it as IbcPacketEvidence with the packet's fields from its send_packet event;
+ *   then a reconciliation sweep re-queries every packet in flight on the chain its next leg
+ *   would be proven on (receipt, acknowledgement, the commitment's deletion, the receipt's
+ *   absence past the timeout) and publishes what it proves. The projection checks the header
+ *   binding, keys and values again (src/domain/effects/IbcPacketFold.ts).
+ *
  * A block whose fetch fails is retried at the next poll; nothing is skipped. A receipt whose
  * evidence alone exceeds a message is not published (logged): see docs/effects.md.
  */
-import { bytesToHex } from "@noble/hashes/utils.js"
+import { bytesToHex, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js"
 import { Context, Data, Effect, HashMap, Layer, Option, Semaphore } from "effect"
 import { ownsChain } from "../domain/cluster/Authority.ts"
-import type { EffectWatchAdded } from "../domain/effects/EffectMessages.ts"
+import type { EffectWatchAdded, IbcDestination, IbcLeg, IbcPacketRef } from "../domain/effects/EffectMessages.ts"
 import type { PayloadInput } from "../domain/MessageTypes.ts"
 import { MAX_RECEIPTS_PER_MESSAGE } from "../domain/effects/EffectMessages.ts"
-import { evmWatchesOf, matchesEvmFilter, trackOfChain } from "../domain/effects/EffectFold.ts"
+import { type EffectsState, evmWatchesOf, matchesEvmFilter, trackOfChain } from "../domain/effects/EffectFold.ts"
+import {
+  cosmosHeaderOf,
+  cosmosHeadOf,
+  ibcLegChain,
+  ibcLegKey,
+  ibcPacketEffectId,
+  ibcWatchesOf,
+  packetOf,
+  packetsInFlight,
+  pastTimeout,
+  sentPacketCommitment
+} from "../domain/effects/IbcPacketFold.ts"
 import type { EffectWatch } from "../domain/effects/EffectShapes.ts"
 import type { MessageId } from "../domain/Primitives.ts"
 import type { Rejection } from "../domain/Rejection.ts"
 import { receiptKey } from "../domain/verify/EvmReceipts.ts"
 import { CausalLog, type CausalLogError } from "../ports/CausalLog.ts"
-import { type BlockReceipts, ChainObservers, type ChainObserverError } from "../ports/ChainObserver.ts"
+import { type BlockReceipts, ChainObservers, type ChainObserverError, type ChainObserverService, type StateProof } from "../ports/ChainObserver.ts"
+import type { WithAuthority } from "../projections/Authorized.ts"
 import { makeEffects } from "../projections/Effects/Effects.ts"
 import { Projections } from "../projections/ProjectionRunner.ts"
 import { Author } from "./Author.ts"
@@ -64,6 +86,11 @@ export interface EffectTrackerService {
 /** The tracker tag. */
 export class EffectTracker extends Context.Service<EffectTracker, EffectTrackerService>()("causeway/EffectTracker") {}
 
+/** Most new commitments proven per watch and poll (the rest at the next poll). */
+export const MAX_DISCOVERED_PER_POLL = 64
+/** Most in-flight packets re-queried per source chain and poll, oldest first. */
+export const MAX_RECONCILED_PER_POLL = 64
+
 // Raw evidence bytes per message, leaving room for the header, the envelope and hex doubling under 64 KiB.
 const EVIDENCE_BUDGET = 28_000
 
@@ -71,6 +98,8 @@ const hex = (bytes: Uint8Array): string => bytesToHex(bytes)
 
 type Observed = PayloadInput<"EffectsObserved">
 type ObservedReceipt = Observed["receipts"][number]
+type IbcSentPacket = NonNullable<PayloadInput<"IbcPacketEvidence">["sent"]>
+type EffectsView = WithAuthority<EffectsState>
 
 /**
  * The EffectsObserved messages of one block: the receipts with logs matching a watch, with
@@ -137,7 +166,7 @@ export const make = (options: EffectTrackerOptions = {}) =>
       return (yield* Effect.orDie(runner.state(projection))).state
     })
 
-    const publishAndFold = <T extends "EffectWatchAdded" | "EffectWatchRemoved" | "EffectsObserved">(
+    const publishAndFold = <T extends "EffectWatchAdded" | "EffectWatchRemoved" | "EffectsObserved" | "IbcPacketEvidence">(
       type: T,
       payload: PayloadInput<T>,
       deps: ReadonlyArray<MessageId>
@@ -201,6 +230,156 @@ export const make = (options: EffectTrackerOptions = {}) =>
       if (observer.blockReceipts !== undefined) yield* Effect.forkScoped(follow(observer.chain, observer.blockReceipts))
     }
 
+    // --- IBC v1 packets (src/domain/effects/IbcPacketFold.ts) ---
+
+    const publishEvidence = (payload: PayloadInput<"IbcPacketEvidence">, deps: ReadonlyArray<string>) =>
+      publishAndFold("IbcPacketEvidence", payload, deps.map((d) => d as MessageId))
+
+    /** A leg's proof as the observer of `chain` checked it, at the state after `height`. */
+    const proveLeg = (chain: string, height: number, key: string) =>
+      Effect.gen(function*() {
+        const observer = observers.get(chain)
+        if (observer === undefined) return undefined
+        return yield* observer.prove(height, `ibc/${key}`)
+      })
+
+    const evidenceOf = (
+      packet: IbcPacketRef,
+      destination: IbcDestination | undefined,
+      leg: IbcLeg,
+      proof: StateProof,
+      sent?: IbcSentPacket
+    ): PayloadInput<"IbcPacketEvidence"> => ({
+      packet,
+      ...(destination === undefined ? {} : { destination }),
+      leg,
+      chain: proof.chain,
+      height: proof.height,
+      headerHash: proof.headerHash,
+      key: proof.key,
+      value: proof.value,
+      proof: proof.proof,
+      ...(sent === undefined ? {} : { sent })
+    })
+
+    /** The latest state height of a chain whose committing header the log holds (head - 1). */
+    const provableHeight = (state: EffectsView, chain: string): number | undefined => {
+      const head = cosmosHeadOf(state, chain)
+      return head === undefined || head < 2 ? undefined : head - 1
+    }
+
+    /**
+     * Discovery on a source chain: the commitments its watched channels hold (listKeys, unproven),
+     * each not yet tracked proven with `prove` and published with the packet's fields from its
+     * send_packet event when they hash to the proven commitment.
+     */
+    const discover = (observer: ChainObserverService, listKeys: NonNullable<ChainObserverService["listKeys"]>, state: EffectsView) =>
+      Effect.gen(function*() {
+        const chain = observer.chain
+        const height = provableHeight(state, chain)
+        if (height === undefined) return
+        for (const watch of ibcWatchesOf(state, chain)) {
+          const { port, channel, destination } = watch.filter
+          const prefix = `commitments/ports/${port}/channels/${channel}/sequences/`
+          const listed = yield* listKeys(height, "ibc", bytesToHex(utf8ToBytes(prefix)), MAX_DISCOVERED_PER_POLL)
+          for (const { key } of listed) {
+            const sequence = new TextDecoder().decode(hexToBytes(key)).slice(prefix.length)
+            if (!/^(?:0|[1-9][0-9]{0,19})$/.test(sequence)) continue
+            if (packetOf(state, ibcPacketEffectId(chain, port, channel, sequence)) !== undefined) continue
+            const proof = yield* observer.prove(height, `ibc/${key}`)
+            if (proof.value === "") continue
+            const reported = observer.sentPacket === undefined ? undefined : yield* observer.sentPacket(port, channel, sequence)
+            const sent: IbcSentPacket | undefined = reported === undefined
+              ? undefined
+              : { data: reported.data, timeoutHeight: reported.timeoutHeight, timeoutTimestamp: reported.timeoutTimestamp }
+            const bound = sent !== undefined && sentPacketCommitment(sent) === proof.value ? sent : undefined
+            if (sent !== undefined && bound === undefined) {
+              yield* Effect.logWarning("effect tracker: a send_packet event does not hash to the proven commitment; tracked without its timeout").pipe(
+                Effect.annotateLogs({ chain, port, channel, sequence })
+              )
+            }
+            yield* publishEvidence(evidenceOf({ chain, port, channel, sequence }, destination, "commitment", proof, bound), [])
+          }
+        }
+      })
+
+    /**
+     * Reconciliation: every in-flight packet of a source chain is re-queried on the chain
+     * where its next leg would be (receipt, then acknowledgement on the destination; the
+     * commitment's deletion on the source; a receipt's absence past the timeout), and what is
+     * found is proven and published. Legs on a chain this member does not own are left to its owner.
+     */
+    const reconcile = (sourceChain: string, state: EffectsView) =>
+      Effect.gen(function*() {
+        for (const packet of packetsInFlight(state, sourceChain).slice(0, MAX_RECONCILED_PER_POLL)) {
+          const destination = packet.destination
+          if (destination === null) continue
+          const ref: IbcPacketRef = { chain: packet.source.chain, port: packet.source.port, channel: packet.source.channel, sequence: packet.sequence }
+          const last = packet.journey.at(-1)?.message
+          const deps = last === undefined ? [] : [last]
+          const prove = (leg: IbcLeg) =>
+            Effect.gen(function*() {
+              const chain = ibcLegChain(leg, ref, destination)
+              const height = provableHeight(state, chain)
+              if (height === undefined || !ownsChain(state.authority, chain, author.publicKey)) return undefined
+              const key = ibcLegKey(leg, ref, destination)
+              // The key as `<hex of the ICS-24 path>` under the ibc store.
+              const path = key.slice(bytesToHex(utf8ToBytes("ibc/")).length)
+              return yield* proveLeg(chain, height, path)
+            })
+          switch (packet.status) {
+            case "sent": {
+              const receipt = yield* prove("receipt")
+              if (receipt === undefined) break
+              if (receipt.value !== "") {
+                yield* publishEvidence(evidenceOf(ref, destination, "receipt", receipt), deps)
+                break
+              }
+              const header = cosmosHeaderOf(state, destination.chain, receipt.height + 1)
+              if (packet.timeout !== null && header !== undefined && pastTimeout(packet.timeout, destination.chain, receipt.height + 1, header.time)) {
+                yield* publishEvidence(evidenceOf(ref, destination, "receipt-absent", receipt), deps)
+              }
+              break
+            }
+            case "delivered": {
+              const ack = yield* prove("acknowledgement")
+              if (ack !== undefined && ack.value !== "") yield* publishEvidence(evidenceOf(ref, destination, "acknowledgement", ack), deps)
+              break
+            }
+            case "executed":
+            case "timed-out": {
+              const commitment = yield* prove("commitment-deleted")
+              if (commitment !== undefined && commitment.value === "") yield* publishEvidence(evidenceOf(ref, destination, "commitment-deleted", commitment), deps)
+              break
+            }
+            default:
+              break
+          }
+        }
+      })
+
+    const followIbc = (observer: ChainObserverService, listKeys: NonNullable<ChainObserverService["listKeys"]>) =>
+      Effect.forever(
+        Effect.gen(function*() {
+          const state = yield* current
+          if (!ownsChain(state.authority, observer.chain, author.publicKey)) return
+          yield* discover(observer, listKeys, state)
+          yield* reconcile(observer.chain, yield* current)
+        }).pipe(
+          Effect.catchCause((cause) =>
+            Effect.logWarning("effect tracker: an IBC poll failed; retrying").pipe(
+              Effect.annotateLogs({ chain: observer.chain }),
+              Effect.andThen(Effect.logDebug(cause))
+            )
+          ),
+          Effect.andThen(Effect.sleep(pollInterval))
+        )
+      )
+
+    for (const observer of observers.values()) {
+      if (observer.listKeys !== undefined) yield* Effect.forkScoped(followIbc(observer, observer.listKeys))
+    }
+
     const addWatch = (spec: EffectWatchAdded) =>
       lock.withPermits(1)(Effect.gen(function*() {
         const observer = observers.get(spec.chain)
@@ -209,7 +388,18 @@ export const make = (options: EffectTrackerOptions = {}) =>
           return yield* new UnsupportedEffectKind({ chain: spec.chain, kind: spec.kind, reason: `${spec.chain} is not an EVM chain` })
         }
         if (spec.kind === "ibc-packet") {
-          return yield* new UnsupportedEffectKind({ chain: spec.chain, kind: spec.kind, reason: "IBC packet tracking is not implemented yet" })
+          if (observer.listKeys === undefined) {
+            return yield* new UnsupportedEffectKind({ chain: spec.chain, kind: spec.kind, reason: `${spec.chain} is not a Cosmos chain` })
+          }
+          if (!("port" in spec.filter)) {
+            return yield* new UnsupportedEffectKind({ chain: spec.chain, kind: spec.kind, reason: "IBC v2 (client) packets are not tracked yet" })
+          }
+          const destination = spec.filter.destination
+          if (destination !== undefined && observers.get(destination.chain)?.listKeys === undefined) {
+            return yield* new UnknownEffectChain({ chain: destination.chain })
+          }
+          const receipt = yield* publishAndFold("EffectWatchAdded", spec, [])
+          return { watch: { id: receipt.id, ...spec } as EffectWatch, receipt }
         }
         // Without a first block, the watch starts at the latest verified block the log holds.
         const head = trackOfChain(yield* current, spec.chain)?.head ?? undefined

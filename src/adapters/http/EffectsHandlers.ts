@@ -3,9 +3,10 @@
  * through the effect tracker, its failures as typed statuses. Without a tracker in context
  * (a core with no chains) adding a watch names the chain unknown.
  */
-import { Effect, HashMap, Option } from "effect"
+import { Clock, Effect, HashMap, Option } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { effectOf, listEffects } from "../../domain/effects/EffectFold.ts"
+import { listPackets, packetOf, packetView, STUCK_AFTER_MS } from "../../domain/effects/IbcPacketFold.ts"
 import type { CausalLogError } from "../../ports/CausalLog.ts"
 import type { Rejection } from "../../domain/Rejection.ts"
 import { EffectsView } from "../../projections/Views.ts"
@@ -68,6 +69,24 @@ export const layer = HttpApiBuilder.group(Api, "effects", (handlers) =>
         Effect.flatMap(current, ({ offset, state: s }) => {
           const e = effectOf(s, params.id)
           return e === undefined ? Effect.fail(notFound(params.id)) : Effect.succeed({ effect: e, offset })
+        }))
+      .handle("listPackets", ({ query }) =>
+        Effect.gen(function*() {
+          const { offset, state: s } = yield* current
+          const now = yield* Clock.currentTimeMillis
+          const packets = listPackets(s, {
+            ...(query.chain === undefined ? {} : { chain: query.chain }),
+            ...(query.status === undefined ? {} : { status: query.status }),
+            limit: query.limit ?? DEFAULT_LIMIT
+          })
+          return { packets: packets.map((p) => packetView(p, now, query.stuckAfterMs ?? STUCK_AFTER_MS)), offset }
+        }))
+      .handle("packet", ({ params, query }) =>
+        Effect.gen(function*() {
+          const { offset, state: s } = yield* current
+          const p = packetOf(s, params.id)
+          if (p === undefined) return yield* notFound(params.id)
+          return { packet: packetView(p, yield* Clock.currentTimeMillis, query.stuckAfterMs ?? STUCK_AFTER_MS), offset }
         }))
       .handle("history", ({ params }) =>
         Effect.flatMap(state, (s) => {

@@ -147,6 +147,7 @@ const roles: ReadonlyMap<string, DecisionRole> = new Map<string, DecisionRole>([
   ["ChainWatchAdded", "member"],
   ["ChainWatchRemoved", "member"],
   ["EffectsObserved", "chain"],
+  ["IbcPacketEvidence", "chain"],
   ["EffectWatchAdded", "member"],
   ["EffectWatchRemoved", "member"]
 ])
