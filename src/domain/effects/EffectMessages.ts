@@ -120,8 +120,9 @@ export type IbcSentPacket = typeof IbcSentPacket.Type
  * with the ICS23 proof (`proof`: the tendermint.crypto.ProofOps hex, as StateProof carries
  * it) against the app hash of the verified header at `height + 1`, whose hash is
  * `headerHash`. The tracker had the observer check the proof before publishing; the effects
- * projection checks that the header is the verified one it holds, that the key is the leg's
- * ICS-24 path, that the value is the leg's, and (commitment leg) that `sent` hashes to it.
+ * projection checks it again (src/domain/verify/CosmosStoreProof.ts) against the app hash of
+ * the verified header it holds, and that the key is the leg's ICS-24 path, that the value is
+ * the leg's, and (commitment leg) that `sent` hashes to it.
  */
 export const IbcPacketEvidence = Schema.Struct({
   packet: IbcPacketRef,

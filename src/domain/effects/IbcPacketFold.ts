@@ -15,14 +15,15 @@
  * (ChainReorged of either chain: every leg whose header lies above the fork point) moves the
  * packet back, to `retracted` when its commitment leg goes; dependents are flagged.
  *
- * What the fold checks: the proof's header (height + 1) is the verified header it holds for
- * that chain with that hash, the key is the leg's ICS-24 path in the `ibc` store, the value is
- * the leg's (32 bytes, 0x01, empty), and a deletion or an absence comes after the presence it
- * follows. The ICS23 proof itself is checked by the observer (CosmjsCosmosObserver.prove,
- * against the app hash of the same light-client-verified header) before the tracker publishes
- * it: the proof decoding and hashing live in an adapter (@confio/ics23), which the projection
- * may not import. It travels in the message, so anyone can check it again offline
- * (StoreProof.verifyStoreProof with the header's app hash, which the log holds).
+ * What the fold checks, itself: the proof's header (height + 1) is the verified header it
+ * holds for that chain with that hash; the ICS23 proof chain (IAVL store proof, multistore
+ * proof) proves the value, or the absence, under that header's app hash
+ * (src/domain/verify/CosmosStoreProof.ts: no library, the same verdicts as the observer's
+ * check, which the tracker ran before publishing); the key is the leg's ICS-24 path in the
+ * `ibc` store; the value is the leg's (32 bytes, 0x01, empty); and a deletion or an absence
+ * comes after the presence it follows. A forged proof moves nothing, whoever publishes it.
+ * Anyone can check a leg again offline from its message (causeway's StoreProof.verifyStoreProof
+ * with the header's app hash, GET /v1/chains/{chain}/headers/{height}).
  *
  * Ids: `ibc-packet:{chain}:{port}:{channel}:{sequence}` (the source chain as causeway names it).
  */
@@ -30,6 +31,7 @@ import { sha256 } from "@noble/hashes/sha2.js"
 import { bytesToHex, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js"
 import { HashMap, Option } from "effect"
 import type { ChainHeadVerified, ChainReorged } from "../chain/ChainMessages.ts"
+import { checkCosmosStoreProof } from "../verify/CosmosStoreProof.ts"
 import { packetAcknowledgementPathV1, packetCommitmentPathV1, packetReceiptPathV1 } from "../ibc/IbcCommitments.ts"
 import { type CosmosHeader, type EffectsState, MAX_EFFECTS, MAX_HISTORY, RETAINED_HEADERS, type RecordMeta } from "./EffectFold.ts"
 import type { IbcDestination, IbcLeg, IbcPacketEvidence, IbcPacketFilter, IbcPacketRef, IbcSentPacket } from "./EffectMessages.ts"
@@ -166,7 +168,7 @@ export const onIbcEvidence = (state: EffectsState, p: IbcPacketEvidence, meta: R
   const existing = Option.getOrUndefined(HashMap.get(state.packets, id))
   if (p.proof.length === 0 || !legValueOk(p.leg, p.value)) return ignore(state)
   const header = bindingHeader(state, p.chain, p.height, p.headerHash)
-  if (header === undefined) return ignore(state)
+  if (header === undefined || checkCosmosStoreProof(header.appHash, p.key, p.value, p.proof) !== undefined) return ignore(state)
   const leg: IbcJourneyLeg = { leg: p.leg, chain: p.chain, height: p.height, headerHash: p.headerHash, time: header.time, message: meta.id, lamport: meta.lamport }
   const evidence: EvidenceRef = { kind: EVIDENCE_KIND[p.leg], message: meta.id, header: { height: p.height + 1, hash: p.headerHash } }
 
