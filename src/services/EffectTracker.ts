@@ -35,6 +35,8 @@ import { type EffectsState, evmWatchesOf, matchesEvmFilter, trackOfChain } from 
 import {
   cosmosHeaderOf,
   cosmosHeadOf,
+  IN_FLIGHT,
+  listPackets,
   ibcLegChain,
   ibcLegKey,
   ibcPacketEffectId,
@@ -147,6 +149,33 @@ export const observationsOf = (
   }
   flush(true)
   return { messages, oversized }
+}
+
+const decodeJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v)
+
+/** A string field of ICS-20 packet data (FungibleTokenPacketData as JSON, hex), if it is one. */
+export const ics20Field = (data: string, field: string): string | undefined => {
+  const json = decodeJson(new TextDecoder().decode(hexToBytes(data)))
+  const value = isRecord(json) ? json[field] : undefined
+  return typeof value === "string" ? value : undefined
+}
+
+/** The packet-forward middleware's `forward` of an ICS-20 packet's memo (`{"forward":{"receiver","port","channel"}}`), if any. */
+export const forwardOf = (data: string): { readonly receiver: string; readonly port: string; readonly channel: string } | undefined => {
+  const memo = ics20Field(data, "memo")
+  const json = memo === undefined ? undefined : decodeJson(memo)
+  const forward = isRecord(json) ? json["forward"] : undefined
+  if (!isRecord(forward)) return undefined
+  const { receiver, port, channel } = forward
+  return typeof receiver === "string" && typeof port === "string" && typeof channel === "string" ? { receiver, port, channel } : undefined
 }
 
 /** Build the tracker over the observers, the author and the projections in context. */
@@ -298,9 +327,38 @@ export const make = (options: EffectTrackerOptions = {}) =>
                 Effect.annotateLogs({ chain, port, channel, sequence })
               )
             }
-            yield* publishEvidence(evidenceOf({ chain, port, channel, sequence }, destination, "commitment", proof, bound), [])
+            const forwards = bound === undefined ? undefined : yield* forwardedBy(state, chain, port, channel, bound.data)
+            const payload = evidenceOf({ chain, port, channel, sequence }, destination, "commitment", proof, bound)
+            yield* publishEvidence(forwards === undefined ? payload : { ...payload, forwards: forwards.ref }, forwards === undefined || forwards.last === "" ? [] : [forwards.last])
           }
         }
+      })
+
+    /**
+     * The packet a packet sent on `chain`'s `port`/`channel` forwards (packet-forward
+     * middleware), if any: a tracked packet in flight to `chain`, not yet linked, whose ICS-20
+     * memo asks `chain` to forward on that port and channel to this packet's receiver. The
+     * memo comes from the forwarded packet's send_packet event (bound to its proven
+     * commitment, but the match is a claim: the fold lets it only hold a status back).
+     */
+    const forwardedBy = (state: EffectsView, chain: string, port: string, channel: string, data: string) =>
+      Effect.gen(function*() {
+        const receiver = ics20Field(data, "receiver")
+        if (receiver === undefined) return undefined
+        for (const cause of listPackets(state, { chain, limit: MAX_RECONCILED_PER_POLL })) {
+          if (cause.destination?.chain !== chain || cause.causalDependencies.length > 0 || !IN_FLIGHT.has(cause.status)) continue
+          const source = observers.get(cause.source.chain)
+          if (source?.sentPacket === undefined) continue
+          const sent = yield* source.sentPacket(cause.source.port, cause.source.channel, cause.sequence)
+          const forward = sent === undefined ? undefined : forwardOf(sent.data)
+          if (forward?.port === port && forward.channel === channel && forward.receiver === receiver) {
+            return {
+              ref: { chain: cause.source.chain, port: cause.source.port, channel: cause.source.channel, sequence: cause.sequence },
+              last: cause.journey.at(-1)?.message ?? ""
+            }
+          }
+        }
+        return undefined
       })
 
     /**
@@ -327,34 +385,47 @@ export const make = (options: EffectTrackerOptions = {}) =>
               const path = key.slice(bytesToHex(utf8ToBytes("ibc/")).length)
               return yield* proveLeg(chain, height, path)
             })
-          switch (packet.status) {
-            case "sent": {
-              const receipt = yield* prove("receipt")
-              if (receipt === undefined) break
-              if (receipt.value !== "") {
-                yield* publishEvidence(evidenceOf(ref, destination, "receipt", receipt), deps)
+          const step = Effect.gen(function*() {
+            switch (packet.status) {
+              case "sent": {
+                const receipt = yield* prove("receipt")
+                if (receipt === undefined) break
+                if (receipt.value !== "") {
+                  yield* publishEvidence(evidenceOf(ref, destination, "receipt", receipt), deps)
+                  break
+                }
+                const header = cosmosHeaderOf(state, destination.chain, receipt.height + 1)
+                if (packet.timeout !== null && header !== undefined && pastTimeout(packet.timeout, destination.chain, receipt.height + 1, header.time)) {
+                  yield* publishEvidence(evidenceOf(ref, destination, "receipt-absent", receipt), deps)
+                }
                 break
               }
-              const header = cosmosHeaderOf(state, destination.chain, receipt.height + 1)
-              if (packet.timeout !== null && header !== undefined && pastTimeout(packet.timeout, destination.chain, receipt.height + 1, header.time)) {
-                yield* publishEvidence(evidenceOf(ref, destination, "receipt-absent", receipt), deps)
+              case "delivered": {
+                const ack = yield* prove("acknowledgement")
+                if (ack !== undefined && ack.value !== "") yield* publishEvidence(evidenceOf(ref, destination, "acknowledgement", ack), deps)
+                break
               }
-              break
+              case "executed":
+              case "timed-out": {
+                // Executed with every leg proven: held back by an open forward (resolvedStatus), nothing to re-query here.
+                if (packet.journey.some((l) => l.leg === "commitment-deleted")) break
+                const commitment = yield* prove("commitment-deleted")
+                if (commitment !== undefined && commitment.value === "") yield* publishEvidence(evidenceOf(ref, destination, "commitment-deleted", commitment), deps)
+                break
+              }
+              default:
+                break
             }
-            case "delivered": {
-              const ack = yield* prove("acknowledgement")
-              if (ack !== undefined && ack.value !== "") yield* publishEvidence(evidenceOf(ref, destination, "acknowledgement", ack), deps)
-              break
-            }
-            case "executed":
-            case "timed-out": {
-              const commitment = yield* prove("commitment-deleted")
-              if (commitment !== undefined && commitment.value === "") yield* publishEvidence(evidenceOf(ref, destination, "commitment-deleted", commitment), deps)
-              break
-            }
-            default:
-              break
-          }
+          })
+          // One packet whose chain does not answer does not hold the others back.
+          yield* step.pipe(
+            Effect.catchCause((cause) =>
+              Effect.logWarning("effect tracker: re-querying an IBC packet failed; retrying at the next poll").pipe(
+                Effect.annotateLogs({ packet: packet.id }),
+                Effect.andThen(Effect.logDebug(cause))
+              )
+            )
+          )
         }
       })
 

@@ -39,6 +39,7 @@ import { TestChain } from "../cosmos/support/TestChain.ts"
 
 const A = "chain-a"
 const B = "chain-b"
+const C = "chain-c"
 
 const newChain = (chainId: string) => {
   const validators = makeValidators(4, chainId)
@@ -214,5 +215,77 @@ describe("IBC packet effects on two CometBFT chains", () => {
       yield* log.scan(0, live.status.offset, { withBody: true }, (r) => void records.push(r))
       const projection = makeEffects({ instanceKey: live.instanceKey })
       expect(digestOf(projection, foldPage(projection, projection.initialState, records))).toBe(live.status.digest)
+    })), 120_000)
+  it.live("a two-hop route (A → B → C, packet-forward) settles its first hop only when the second has settled", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const chainA = newChain(A)
+      const chainB = newChain(B)
+      const chainC = newChain(C)
+      for (const c of [chainA, chainB, chainC]) c.produceBlocks(3)
+      const nodeA = yield* rpcServer(chainA)
+      const nodeB = yield* rpcServer(chainB)
+      const nodeC = yield* rpcServer(chainC)
+      const server = serverLayer({
+        core: (config, runner) =>
+          coreLayer({ ...config, cosmos: cosmosConfig(chainA, nodeA), cosmosChains: [cosmosConfig(chainB, nodeB), cosmosConfig(chainC, nodeC)] }, runner)
+      })
+      yield* Effect.gen(function*() {
+        for (const c of [A, B, C]) yield* eventually(get(`/v1/chains/${c}`), (r) => r.json?.latest?.height === 3, 15_000)
+        for (const [chain, channel, destination] of [[A, "channel-0", { chain: B, port: "transfer", channel: "channel-1" }], [B, "channel-2", { chain: C, port: "transfer", channel: "channel-3" }]] as const) {
+          expect((yield* postJson("/v1/effects/watches", { chain, kind: "ibc-packet", filter: { port: "transfer", channel, destination } })).status).toBe(201)
+        }
+
+        // Hop 1: A → B, its memo asking B to forward to C on transfer/channel-2.
+        const memo = JSON.stringify({ forward: { receiver: "cosmos1final", port: "transfer", channel: "channel-2" } })
+        const hop1: TestPacket = {
+          ...packet(1n, { timestamp: BigInt(Date.now() + 3_600_000) * 1_000_000n }),
+          data: Buffer.from(JSON.stringify({ amount: "100", denom: "uatom", memo, receiver: "cosmos1pfm", sender: "cosmos1sender" }), "utf8").toString("hex")
+        }
+        const hop2: TestPacket = {
+          ...packet(1n, { timestamp: BigInt(Date.now() + 3_600_000) * 1_000_000n }),
+          sourceChannel: "channel-2",
+          destinationChannel: "channel-3",
+          data: transferData("ibc/27394FB092D2ECCD56123C74F36E4C1F926001CEADA9CA97EA622B25F41E5EB2", "100", "cosmos1pfm", "cosmos1final")
+        }
+        const id1 = "ibc-packet:chain-a:transfer:channel-0:1"
+        const id2 = "ibc-packet:chain-b:transfer:channel-2:1"
+        const sent1 = sendPacket(hop1)
+        chainA.produceBlock({ writes: sent1.writes, results: [sent1.result] })
+        chainA.produceBlocks(1)
+        yield* statusIs(id1, "sent")
+
+        // B receives hop 1 and, in the same block, sends hop 2 (the middleware's forward).
+        const sent2 = sendPacket(hop2)
+        chainB.produceBlock({ writes: [receivePacket(hop1), ...sent2.writes], results: [sent2.result] })
+        chainB.produceBlocks(1)
+        yield* statusIs(id1, "delivered")
+        const forward = (yield* statusIs(id2, "sent")).json.packet
+        expect(forward.causalDependents).toEqual([id1])
+        expect((yield* packetAt(id1)).json.packet.causalDependencies).toEqual([id2])
+
+        // C's node is down while C receives and acks hop 2, B acks hop 1 and deletes hop 2's commitment, and A deletes hop 1's:
+        // every leg of hop 1 is proven, but hop 2's are not, so hop 1 is executed, not settled.
+        nodeC.down = true
+        chainC.produceBlock({ writes: [receivePacket(hop2), writeAcknowledgement(hop2, ICS20_SUCCESS_ACK)] })
+        chainC.produceBlocks(1)
+        chainB.produceBlock({ writes: [writeAcknowledgement(hop1, ICS20_SUCCESS_ACK), deleteCommitment(hop2)] })
+        chainB.produceBlocks(1)
+        chainA.produceBlock({ writes: [deleteCommitment(hop1)] })
+        chainA.produceBlocks(1)
+        const held = (yield* eventually(packetAt(id1), (r) => r.json.packet.journey.length === 4, 20_000)).json.packet
+        expect(held.journey.map((l: any) => l.leg)).toEqual(["commitment", "receipt", "acknowledgement", "commitment-deleted"])
+        expect(held.status).toBe("executed")
+        yield* Effect.sleep("1 second")
+        expect((yield* packetAt(id1)).json.packet.status).toBe("executed")
+        expect((yield* packetAt(id2)).json.packet.status).toBe("sent")
+
+        // C answers again: hop 2 is proven delivered, executed and settled, and hop 1 settles with it.
+        nodeC.down = false
+        const second = (yield* statusIs(id2, "settled")).json.packet
+        expect(second.history.map((m: any) => m.status)).toEqual(["sent", "delivered", "executed", "settled"])
+        const first = (yield* statusIs(id1, "settled")).json.packet
+        expect(first.history.map((m: any) => m.status)).toEqual(["sent", "delivered", "executed", "settled"])
+        expect(first.history.at(-1).evidence).toEqual(second.history.at(-1).evidence)
+      }).pipe(Effect.provide(Layer.fresh(server)))
     })), 120_000)
 })

@@ -137,7 +137,13 @@ export const IbcPacketEvidence = Schema.Struct({
   value: Blob,
   proof: Blob,
   /** Commitment leg: the packet's fields; they must hash to the proven commitment. */
-  sent: Schema.optional(IbcSentPacket)
+  sent: Schema.optional(IbcSentPacket),
+  /**
+   * Commitment leg: the packet this one forwards (packet-forward middleware: the middle chain
+   * sends it on receiving that one, and acknowledges that one only after this one). That
+   * packet then depends on this one: it is settled only once this one is settled or refunded.
+   */
+  forwards: Schema.optional(IbcPacketRef)
 })
 export type IbcPacketEvidence = typeof IbcPacketEvidence.Type
 

@@ -11,6 +11,12 @@
  * - `timed-out`: the receipt proven absent on the destination at a header past the packet's
  *   timeout height or timestamp; `refunded`: then the commitment proven deleted.
  *
+ * Multi-hop routes (packet-forward middleware): a commitment proven with `forwards` links the
+ * packet it forwards to it (causalDependencies / causalDependents); the forwarded packet is
+ * settled only once its forward is settled or refunded (`resolvedStatus`), and moves to
+ * settled when that happens. The link is the tracker's claim (unproven), which can only
+ * hold a status back, never move one forward.
+ *
  * The status is a function of the proven legs (`statusOf`), so a leg dropped by a reorg
  * (ChainReorged of either chain: every leg whose header lies above the fork point) moves the
  * packet back, to `retracted` when its commitment leg goes; dependents are flagged.
@@ -202,8 +208,9 @@ export const onIbcEvidence = (state: EffectsState, p: IbcPacketEvidence, meta: R
       causalDependents: [],
       dependencyRetracted: false
     }
-    const effect = withLeg({ ...base, commitment: p.value, timeout, watches: watches.map((w) => w.id) }, leg, evidence)
-    return remember(state, effect, existing === undefined)
+    const effect = withLeg({ ...base, commitment: p.value, timeout, watches: watches.map((w) => w.id) }, leg, evidence, state.packets)
+    const linked = p.forwards === undefined ? state : link(state, effect, p.forwards)
+    return remember(linked, linked === state ? effect : (packetOf(linked, id) ?? effect), existing === undefined)
   }
 
   if (existing === undefined || existing.destination === null) return ignore(state)
@@ -231,13 +238,41 @@ export const onIbcEvidence = (state: EffectsState, p: IbcPacketEvidence, meta: R
       break
     }
   }
-  const effect = withLeg(p.leg === "acknowledgement" ? { ...existing, acknowledgement: p.value } : existing, leg, evidence)
+  const effect = withLeg(p.leg === "acknowledgement" ? { ...existing, acknowledgement: p.value } : existing, leg, evidence, state.packets)
   return remember(state, effect, false)
 }
 
-const withLeg = (effect: IbcPacketEffect, leg: IbcJourneyLeg, evidence: EvidenceRef): IbcPacketEffect => {
+/** Statuses a packet ends in: a packet that depends on it may settle. */
+const TERMINAL: ReadonlySet<EffectStatus> = new Set(["settled", "refunded"])
+
+/**
+ * The status a packet's legs and dependencies give: its legs' (statusOf), except that a packet
+ * whose legs say settled stays executed while a packet it depends on (its forward, the next
+ * hop) is not settled or refunded: a multi-hop transfer is settled only when every hop is.
+ */
+export const resolvedStatus = (effect: IbcPacketEffect, packets: HashMap.HashMap<string, IbcPacketEffect>): EffectStatus => {
+  const own = statusOf(effect.journey) ?? "retracted"
+  if (own !== "settled") return own
+  const open = effect.causalDependencies.some((d) => {
+    const dep = Option.getOrUndefined(HashMap.get(packets, d))
+    return dep === undefined || !TERMINAL.has(dep.status)
+  })
+  return open ? "executed" : "settled"
+}
+
+// Link a forward (its commitment just proven) to the packet it forwards, when that one is tracked and went to the forward's chain.
+const link = (state: EffectsState, forward: IbcPacketEffect, forwards: IbcPacketRef): EffectsState => {
+  const causeId = ibcPacketEffectId(forwards.chain, forwards.port, forwards.channel, forwards.sequence)
+  const cause = Option.getOrUndefined(HashMap.get(state.packets, causeId))
+  if (cause === undefined || TERMINAL.has(cause.status) || cause.destination?.chain !== forward.source.chain || causeId === forward.id) return state
+  const dependent: IbcPacketEffect = { ...cause, causalDependencies: [...new Set([...cause.causalDependencies, forward.id])] }
+  const dependency: IbcPacketEffect = { ...forward, causalDependents: [...new Set([...forward.causalDependents, causeId])] }
+  return { ...state, packets: HashMap.set(HashMap.set(state.packets, forward.id, dependency), causeId, dependent) }
+}
+
+const withLeg = (effect: IbcPacketEffect, leg: IbcJourneyLeg, evidence: EvidenceRef, packets: HashMap.HashMap<string, IbcPacketEffect>): IbcPacketEffect => {
   const journey = [...effect.journey, leg].slice(-MAX_JOURNEY)
-  const status = statusOf(journey) ?? "retracted"
+  const status = resolvedStatus({ ...effect, journey }, packets)
   if (status === effect.status && effect.history.length > 0) return { ...effect, journey }
   return {
     ...effect,
@@ -249,12 +284,28 @@ const withLeg = (effect: IbcPacketEffect, leg: IbcJourneyLeg, evidence: Evidence
 }
 
 const remember = (state: EffectsState, effect: IbcPacketEffect, isNew: boolean): EffectsState => {
-  let packets = HashMap.set(state.packets, effect.id, effect)
+  let packets = cascade(HashMap.set(state.packets, effect.id, effect), effect)
   if (!isNew) return { ...state, packets }
   const order = [...state.packetOrder, effect.id]
   let dropped = 0
   while (order.length - dropped > MAX_EFFECTS) packets = HashMap.remove(packets, order[dropped++] as string)
   return { ...state, packets, packetOrder: dropped === 0 ? order : order.slice(dropped) }
+}
+
+// A packet moved: the packets depending on it settle once it is settled or refunded (the evidence: its last move's).
+const cascade = (packets: HashMap.HashMap<string, IbcPacketEffect>, moved: IbcPacketEffect): HashMap.HashMap<string, IbcPacketEffect> => {
+  let out = packets
+  const last = moved.history.at(-1)
+  if (last === undefined) return out
+  for (const d of moved.causalDependents) {
+    const dep = Option.getOrUndefined(HashMap.get(out, d))
+    if (dep === undefined) continue
+    const status = resolvedStatus(dep, out)
+    if (status === dep.status) continue
+    const next: IbcPacketEffect = { ...dep, status, evidence: last.evidence, history: [...dep.history, { status, finality: dep.finality, lamport: last.lamport, evidence: last.evidence }].slice(-MAX_HISTORY) }
+    out = cascade(HashMap.set(out, d, next), next)
+  }
+  return out
 }
 
 /**
@@ -273,7 +324,7 @@ export const onIbcReorg = (state: EffectsState, p: ChainReorged, meta: RecordMet
     if (e === undefined || e.status === "retracted") continue
     const journey = e.journey.filter((l) => !(l.chain === p.chain && l.height + 1 > p.forkHeight))
     if (journey.length === e.journey.length) continue
-    const status = statusOf(journey) ?? "retracted"
+    const status = resolvedStatus({ ...e, journey }, packets)
     if (status === "retracted") retracted.push(id)
     packets = HashMap.set(packets, id, {
       ...e,
