@@ -90,6 +90,12 @@ export class EffectTracker extends Context.Service<EffectTracker, EffectTrackerS
 
 /** Most new commitments proven per watch and poll (the rest at the next poll). */
 export const MAX_DISCOVERED_PER_POLL = 64
+/**
+ * Most commitments listed per watch and poll: the commitments still held, tracked or not (an
+ * SDK node answers a subspace whole, in key order, so the bound is ours). A channel with more
+ * packets in flight than this is discovered only as they clear.
+ */
+export const MAX_LISTED_PER_POLL = 10_000
 /** Most in-flight packets re-queried per source chain and poll, oldest first. */
 export const MAX_RECONCILED_PER_POLL = 64
 
@@ -310,11 +316,16 @@ export const make = (options: EffectTrackerOptions = {}) =>
         for (const watch of ibcWatchesOf(state, chain)) {
           const { port, channel, destination } = watch.filter
           const prefix = `commitments/ports/${port}/channels/${channel}/sequences/`
-          const listed = yield* listKeys(height, "ibc", bytesToHex(utf8ToBytes(prefix)), MAX_DISCOVERED_PER_POLL)
+          const listed = yield* listKeys(height, "ibc", bytesToHex(utf8ToBytes(prefix)), MAX_LISTED_PER_POLL)
+          let proved = 0
           for (const { key } of listed) {
             const sequence = new TextDecoder().decode(hexToBytes(key)).slice(prefix.length)
             if (!/^(?:0|[1-9][0-9]{0,19})$/.test(sequence)) continue
-            if (packetOf(state, ibcPacketEffectId(chain, port, channel, sequence)) !== undefined) continue
+            // Known, unless a reorg retracted it (then its commitment on the new branch is proven again).
+            const known = packetOf(state, ibcPacketEffectId(chain, port, channel, sequence))
+            if (known !== undefined && known.status !== "retracted") continue
+            if (proved >= MAX_DISCOVERED_PER_POLL) break
+            proved++
             const proof = yield* observer.prove(height, `ibc/${key}`)
             if (proof.value === "") continue
             const reported = observer.sentPacket === undefined ? undefined : yield* observer.sentPacket(port, channel, sequence)

@@ -61,14 +61,14 @@ export const ibcWatchesOf = (state: EffectsState, chain: string): ReadonlyArray<
     .filter((w): w is EffectWatch & { readonly kind: "ibc-packet"; readonly filter: V1Filter } => w.chain === chain && w.kind === "ibc-packet" && "port" in w.filter)
     .sort((a, b) => (a.id < b.id ? -1 : 1))
 
-/** The StateProof key (hex of UTF-8 `ibc/` and the ICS-24 path) a leg is proven at. */
-export const ibcLegKey = (leg: IbcLeg, packet: IbcPacketRef, destination: IbcDestination): string => {
+/** The StateProof key (hex of UTF-8 `ibc/` and the ICS-24 path) a leg is proven at; the source's legs do not read `destination`. */
+export const ibcLegKey = (leg: IbcLeg, packet: IbcPacketRef, destination: IbcDestination | undefined): string => {
   const sequence = BigInt(packet.sequence)
   const path = leg === "commitment" || leg === "commitment-deleted"
     ? packetCommitmentPathV1(packet.port, packet.channel, sequence)
     : leg === "acknowledgement"
-    ? packetAcknowledgementPathV1(destination.port, destination.channel, sequence)
-    : packetReceiptPathV1(destination.port, destination.channel, sequence)
+    ? packetAcknowledgementPathV1(destination?.port ?? "", destination?.channel ?? "", sequence)
+    : packetReceiptPathV1(destination?.port ?? "", destination?.channel ?? "", sequence)
   return bytesToHex(utf8ToBytes(`ibc/${path}`))
 }
 
@@ -183,7 +183,7 @@ export const onIbcEvidence = (state: EffectsState, p: IbcPacketEvidence, meta: R
     const watches = ibcWatchesOf(state, p.packet.chain).filter((w) => w.filter.port === p.packet.port && w.filter.channel === p.packet.channel)
     if (watches.length === 0 || p.chain !== p.packet.chain) return ignore(state)
     const destination = p.destination ?? watches.find((w) => w.filter.destination !== undefined)?.filter.destination
-    if (p.key !== ibcLegKey("commitment", p.packet, destination ?? { chain: "", port: "", channel: "" })) return ignore(state)
+    if (p.key !== ibcLegKey("commitment", p.packet, destination)) return ignore(state)
     if (p.sent !== undefined && sentPacketCommitment(p.sent) !== p.value) return ignore(state)
     const timeout = p.sent === undefined
       ? existing?.timeout ?? null
