@@ -16,6 +16,8 @@ export interface ServeConfig {
   readonly log?: LogConfig
   /** A CometBFT chain to observe through the light client; absent: off. */
   readonly cosmos?: CosmosChainConfig
+  /** Further CometBFT chains to observe (IBC counterparties); no flags yet, set by embedders and tests. */
+  readonly cosmosChains?: ReadonlyArray<CosmosChainConfig>
   /** An EVM chain to observe through viem; absent: off. */
   readonly evm?: EvmChainConfig
   /** The mempool's sealer (batches, expiries, decryptions); absent: no sealer (`appLayer` adds it when set). */

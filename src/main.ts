@@ -102,8 +102,8 @@ export const servicesLayer = (
 export const chainObservers = (config: ServeConfig): Effect.Effect<ReadonlyMap<string, ChainObserverService>, never, SignatureVerifier> =>
   Effect.gen(function*() {
     const observers = new Map<string, ChainObserverService>()
-    if (config.cosmos !== undefined) {
-      const { chainId, rpc, witnesses, trustedHeight, trustedHash, pollIntervalMs } = config.cosmos
+    for (const cosmos of [...(config.cosmos === undefined ? [] : [config.cosmos]), ...(config.cosmosChains ?? [])]) {
+      const { chainId, rpc, witnesses, trustedHeight, trustedHash, pollIntervalMs } = cosmos
       observers.set(chainId, yield* CosmjsCosmosObserver.make({
         chain: chainId,
         rpc,

@@ -158,8 +158,39 @@ export interface ChainObserverService {
    * InvalidProof). Observers of other chains leave it out.
    */
   readonly blockReceipts?: (hash: string) => Effect.Effect<BlockReceipts, ChainObserverError>
+  /**
+   * Cosmos only: the key/value pairs under `prefix` (hex) in `store` at `height`, unproven,
+   * at most `limit` in key order (abci_query `/store/<store>/subspace`, as relayers list packet
+   * commitments). Discovery only: every fact that moves anything is proven with `prove`.
+   */
+  readonly listKeys?: (height: number, store: string, prefix: string, limit: number) => Effect.Effect<ReadonlyArray<ListedKey>, ChainObserverError>
+  /**
+   * Cosmos only: the IBC v1 packet a channel sent with `sequence`, from its `send_packet`
+   * event (tx_search), unproven (the packet commitment proven on the chain binds it), or
+   * undefined when no node reports it.
+   */
+  readonly sentPacket?: (port: string, channel: string, sequence: string) => Effect.Effect<SentPacket | undefined, ChainObserverError>
   /** Submit a signed raw transaction (hex); its hash. */
   readonly submitTransaction: (raw: string) => Effect.Effect<string, ChainObserverError>
+}
+
+/** A key and its value as a node listed them, unproven: lowercase hex (the key without the store name). */
+export interface ListedKey {
+  readonly key: string
+  readonly value: string
+}
+
+/** An IBC v1 packet as its send_packet event reports it (unproven). Numbers are uint64 decimal strings. */
+export interface SentPacket {
+  /** The height of the block that sent it. */
+  readonly height: number
+  /** Hex. */
+  readonly data: string
+  readonly timeoutHeight: { readonly revisionNumber: string; readonly revisionHeight: string }
+  /** Nanoseconds since the epoch; "0" for none. */
+  readonly timeoutTimestamp: string
+  readonly destinationPort: string
+  readonly destinationChannel: string
 }
 
 /**

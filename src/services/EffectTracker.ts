@@ -13,22 +13,46 @@
  * - After a reorg the projection moves the scan position back to the fork point, so the new
  *   branch is scanned; effects of the dropped blocks are retracted by the fold.
  *
+ * - IBC v1 packets: for every Cosmos chain with a packet watch, each poll lists the watched
+ *   channels' commitments (`listKeys`, unproven discovery), proves each new one with `prove`
+ *   (the observer checks the ICS23 proof against the light-client-verified app hash) and
+ *   publishes it as IbcPacketEvidence with the packet's fields from its send_packet event;
+ *   then a reconciliation sweep re-queries every packet in flight on the chain its next leg
+ *   would be proven on (receipt, acknowledgement, the commitment's deletion, the receipt's
+ *   absence past the timeout) and publishes what it proves. The projection checks the header
+ *   binding, keys and values again (src/domain/effects/IbcPacketFold.ts).
+ *
  * A block whose fetch fails is retried at the next poll; nothing is skipped. A receipt whose
  * evidence alone exceeds a message is not published (logged): see docs/effects.md.
  */
-import { bytesToHex } from "@noble/hashes/utils.js"
+import { bytesToHex, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js"
 import { Context, Data, Effect, HashMap, Layer, Option, Semaphore } from "effect"
 import { ownsChain } from "../domain/cluster/Authority.ts"
-import type { EffectWatchAdded } from "../domain/effects/EffectMessages.ts"
+import type { EffectWatchAdded, IbcDestination, IbcLeg, IbcPacketRef } from "../domain/effects/EffectMessages.ts"
 import type { PayloadInput } from "../domain/MessageTypes.ts"
 import { MAX_RECEIPTS_PER_MESSAGE } from "../domain/effects/EffectMessages.ts"
-import { evmWatchesOf, matchesEvmFilter, trackOfChain } from "../domain/effects/EffectFold.ts"
+import { type EffectsState, evmWatchesOf, matchesEvmFilter, trackOfChain } from "../domain/effects/EffectFold.ts"
+import {
+  cosmosHeaderOf,
+  cosmosHeadOf,
+  IN_FLIGHT,
+  listPackets,
+  ibcLegChain,
+  ibcLegKey,
+  ibcPacketEffectId,
+  ibcWatchesOf,
+  packetOf,
+  packetsInFlight,
+  pastTimeout,
+  sentPacketCommitment
+} from "../domain/effects/IbcPacketFold.ts"
 import type { EffectWatch } from "../domain/effects/EffectShapes.ts"
 import type { MessageId } from "../domain/Primitives.ts"
 import type { Rejection } from "../domain/Rejection.ts"
 import { receiptKey } from "../domain/verify/EvmReceipts.ts"
 import { CausalLog, type CausalLogError } from "../ports/CausalLog.ts"
-import { type BlockReceipts, ChainObservers, type ChainObserverError } from "../ports/ChainObserver.ts"
+import { type BlockReceipts, ChainObservers, type ChainObserverError, type ChainObserverService, type StateProof } from "../ports/ChainObserver.ts"
+import type { WithAuthority } from "../projections/Authorized.ts"
 import { makeEffects } from "../projections/Effects/Effects.ts"
 import { Projections } from "../projections/ProjectionRunner.ts"
 import { Author } from "./Author.ts"
@@ -68,6 +92,17 @@ export class EffectTracker extends Context.Service<EffectTracker, EffectTrackerS
 const BLOCKS_PER_BATCH = 32
 const FETCH_CONCURRENCY = 4
 
+/** Most new commitments proven per watch and poll (the rest at the next poll). */
+export const MAX_DISCOVERED_PER_POLL = 64
+/**
+ * Most commitments listed per watch and poll: the commitments still held, tracked or not (an
+ * SDK node answers a subspace whole, in key order, so the bound is ours). A channel with more
+ * packets in flight than this is discovered only as they clear.
+ */
+export const MAX_LISTED_PER_POLL = 10_000
+/** Most in-flight packets re-queried per source chain and poll, oldest first. */
+export const MAX_RECONCILED_PER_POLL = 64
+
 // Raw evidence bytes per message, leaving room for the header, the envelope and hex doubling under 64 KiB.
 const EVIDENCE_BUDGET = 28_000
 
@@ -75,6 +110,8 @@ const hex = (bytes: Uint8Array): string => bytesToHex(bytes)
 
 type Observed = PayloadInput<"EffectsObserved">
 type ObservedReceipt = Observed["receipts"][number]
+type IbcSentPacket = NonNullable<PayloadInput<"IbcPacketEvidence">["sent"]>
+type EffectsView = WithAuthority<EffectsState>
 
 /**
  * The EffectsObserved messages of one block: the receipts with logs matching a watch, with
@@ -124,6 +161,33 @@ export const observationsOf = (
   return { messages, oversized }
 }
 
+const decodeJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v)
+
+/** A string field of ICS-20 packet data (FungibleTokenPacketData as JSON, hex), if it is one. */
+export const ics20Field = (data: string, field: string): string | undefined => {
+  const json = decodeJson(new TextDecoder().decode(hexToBytes(data)))
+  const value = isRecord(json) ? json[field] : undefined
+  return typeof value === "string" ? value : undefined
+}
+
+/** The packet-forward middleware's `forward` of an ICS-20 packet's memo (`{"forward":{"receiver","port","channel"}}`), if any. */
+export const forwardOf = (data: string): { readonly receiver: string; readonly port: string; readonly channel: string } | undefined => {
+  const memo = ics20Field(data, "memo")
+  const json = memo === undefined ? undefined : decodeJson(memo)
+  const forward = isRecord(json) ? json["forward"] : undefined
+  if (!isRecord(forward)) return undefined
+  const { receiver, port, channel } = forward
+  return typeof receiver === "string" && typeof port === "string" && typeof channel === "string" ? { receiver, port, channel } : undefined
+}
+
 /** Build the tracker over the observers, the author and the projections in context. */
 export const make = (options: EffectTrackerOptions = {}) =>
   Effect.gen(function*() {
@@ -141,7 +205,7 @@ export const make = (options: EffectTrackerOptions = {}) =>
       return (yield* Effect.orDie(runner.state(projection))).state
     })
 
-    const publishAndFold = <T extends "EffectWatchAdded" | "EffectWatchRemoved" | "EffectsObserved">(
+    const publishAndFold = <T extends "EffectWatchAdded" | "EffectWatchRemoved" | "EffectsObserved" | "IbcPacketEvidence">(
       type: T,
       payload: PayloadInput<T>,
       deps: ReadonlyArray<MessageId>
@@ -212,6 +276,203 @@ export const make = (options: EffectTrackerOptions = {}) =>
       if (observer.blockReceipts !== undefined) yield* Effect.forkScoped(follow(observer.chain, observer.blockReceipts))
     }
 
+    // --- IBC v1 packets (src/domain/effects/IbcPacketFold.ts) ---
+
+    const publishEvidence = (payload: PayloadInput<"IbcPacketEvidence">, deps: ReadonlyArray<string>) =>
+      publishAndFold("IbcPacketEvidence", payload, deps.map((d) => d as MessageId))
+
+    /** A leg's proof as the observer of `chain` checked it, at the state after `height`. */
+    const proveLeg = (chain: string, height: number, key: string) =>
+      Effect.gen(function*() {
+        const observer = observers.get(chain)
+        if (observer === undefined) return undefined
+        return yield* observer.prove(height, `ibc/${key}`)
+      })
+
+    const evidenceOf = (
+      packet: IbcPacketRef,
+      destination: IbcDestination | undefined,
+      leg: IbcLeg,
+      proof: StateProof,
+      sent?: IbcSentPacket
+    ): PayloadInput<"IbcPacketEvidence"> => ({
+      packet,
+      ...(destination === undefined ? {} : { destination }),
+      leg,
+      chain: proof.chain,
+      height: proof.height,
+      headerHash: proof.headerHash,
+      key: proof.key,
+      value: proof.value,
+      proof: proof.proof,
+      ...(sent === undefined ? {} : { sent })
+    })
+
+    /** The latest state height of a chain whose committing header the log holds (head - 1). */
+    const provableHeight = (state: EffectsView, chain: string): number | undefined => {
+      const head = cosmosHeadOf(state, chain)
+      return head === undefined || head < 2 ? undefined : head - 1
+    }
+
+    /**
+     * Discovery on a source chain: the commitments its watched channels hold (listKeys, unproven),
+     * each not yet tracked proven with `prove` and published with the packet's fields from its
+     * send_packet event when they hash to the proven commitment.
+     */
+    const discover = (observer: ChainObserverService, listKeys: NonNullable<ChainObserverService["listKeys"]>, state: EffectsView) =>
+      Effect.gen(function*() {
+        const chain = observer.chain
+        const height = provableHeight(state, chain)
+        if (height === undefined) return
+        for (const watch of ibcWatchesOf(state, chain)) {
+          const { port, channel, destination } = watch.filter
+          const prefix = `commitments/ports/${port}/channels/${channel}/sequences/`
+          const listed = yield* listKeys(height, "ibc", bytesToHex(utf8ToBytes(prefix)), MAX_LISTED_PER_POLL)
+          let proved = 0
+          for (const { key } of listed) {
+            const sequence = new TextDecoder().decode(hexToBytes(key)).slice(prefix.length)
+            if (!/^(?:0|[1-9][0-9]{0,19})$/.test(sequence)) continue
+            // Known, unless a reorg retracted it (then its commitment on the new branch is proven again).
+            const known = packetOf(state, ibcPacketEffectId(chain, port, channel, sequence))
+            if (known !== undefined && known.status !== "retracted") continue
+            if (proved >= MAX_DISCOVERED_PER_POLL) break
+            proved++
+            const proof = yield* observer.prove(height, `ibc/${key}`)
+            if (proof.value === "") continue
+            const reported = observer.sentPacket === undefined ? undefined : yield* observer.sentPacket(port, channel, sequence)
+            const sent: IbcSentPacket | undefined = reported === undefined
+              ? undefined
+              : { data: reported.data, timeoutHeight: reported.timeoutHeight, timeoutTimestamp: reported.timeoutTimestamp }
+            const bound = sent !== undefined && sentPacketCommitment(sent) === proof.value ? sent : undefined
+            if (sent !== undefined && bound === undefined) {
+              yield* Effect.logWarning("effect tracker: a send_packet event does not hash to the proven commitment; tracked without its timeout").pipe(
+                Effect.annotateLogs({ chain, port, channel, sequence })
+              )
+            }
+            const forwards = bound === undefined ? undefined : yield* forwardedBy(state, chain, port, channel, bound.data)
+            const payload = evidenceOf({ chain, port, channel, sequence }, destination, "commitment", proof, bound)
+            yield* publishEvidence(forwards === undefined ? payload : { ...payload, forwards: forwards.ref }, forwards === undefined || forwards.last === "" ? [] : [forwards.last])
+          }
+        }
+      })
+
+    /**
+     * The packet a packet sent on `chain`'s `port`/`channel` forwards (packet-forward
+     * middleware), if any: a tracked packet in flight to `chain`, not yet linked, whose ICS-20
+     * memo asks `chain` to forward on that port and channel to this packet's receiver. The
+     * memo comes from the forwarded packet's send_packet event (bound to its proven
+     * commitment, but the match is a claim: the fold lets it only hold a status back).
+     */
+    const forwardedBy = (state: EffectsView, chain: string, port: string, channel: string, data: string) =>
+      Effect.gen(function*() {
+        const receiver = ics20Field(data, "receiver")
+        if (receiver === undefined) return undefined
+        for (const cause of listPackets(state, { chain, limit: MAX_RECONCILED_PER_POLL })) {
+          if (cause.destination?.chain !== chain || cause.causalDependencies.length > 0 || !IN_FLIGHT.has(cause.status)) continue
+          const source = observers.get(cause.source.chain)
+          if (source?.sentPacket === undefined) continue
+          const sent = yield* source.sentPacket(cause.source.port, cause.source.channel, cause.sequence)
+          const forward = sent === undefined ? undefined : forwardOf(sent.data)
+          if (forward?.port === port && forward.channel === channel && forward.receiver === receiver) {
+            return {
+              ref: { chain: cause.source.chain, port: cause.source.port, channel: cause.source.channel, sequence: cause.sequence },
+              last: cause.journey.at(-1)?.message ?? ""
+            }
+          }
+        }
+        return undefined
+      })
+
+    /**
+     * Reconciliation: every in-flight packet of a source chain is re-queried on the chain
+     * where its next leg would be (receipt, then acknowledgement on the destination; the
+     * commitment's deletion on the source; a receipt's absence past the timeout), and what is
+     * found is proven and published. Legs on a chain this member does not own are left to its owner.
+     */
+    const reconcile = (sourceChain: string, state: EffectsView) =>
+      Effect.gen(function*() {
+        for (const packet of packetsInFlight(state, sourceChain).slice(0, MAX_RECONCILED_PER_POLL)) {
+          const destination = packet.destination
+          if (destination === null) continue
+          const ref: IbcPacketRef = { chain: packet.source.chain, port: packet.source.port, channel: packet.source.channel, sequence: packet.sequence }
+          const last = packet.journey.at(-1)?.message
+          const deps = last === undefined ? [] : [last]
+          const prove = (leg: IbcLeg) =>
+            Effect.gen(function*() {
+              const chain = ibcLegChain(leg, ref, destination)
+              const height = provableHeight(state, chain)
+              if (height === undefined || !ownsChain(state.authority, chain, author.publicKey)) return undefined
+              const key = ibcLegKey(leg, ref, destination)
+              // The key as `<hex of the ICS-24 path>` under the ibc store.
+              const path = key.slice(bytesToHex(utf8ToBytes("ibc/")).length)
+              return yield* proveLeg(chain, height, path)
+            })
+          const step = Effect.gen(function*() {
+            switch (packet.status) {
+              case "sent": {
+                const receipt = yield* prove("receipt")
+                if (receipt === undefined) break
+                if (receipt.value !== "") {
+                  yield* publishEvidence(evidenceOf(ref, destination, "receipt", receipt), deps)
+                  break
+                }
+                const header = cosmosHeaderOf(state, destination.chain, receipt.height + 1)
+                if (packet.timeout !== null && header !== undefined && pastTimeout(packet.timeout, destination.chain, receipt.height + 1, header.time)) {
+                  yield* publishEvidence(evidenceOf(ref, destination, "receipt-absent", receipt), deps)
+                }
+                break
+              }
+              case "delivered": {
+                const ack = yield* prove("acknowledgement")
+                if (ack !== undefined && ack.value !== "") yield* publishEvidence(evidenceOf(ref, destination, "acknowledgement", ack), deps)
+                break
+              }
+              case "executed":
+              case "timed-out": {
+                // Executed with every leg proven: held back by an open forward (resolvedStatus), nothing to re-query here.
+                if (packet.journey.some((l) => l.leg === "commitment-deleted")) break
+                const commitment = yield* prove("commitment-deleted")
+                if (commitment !== undefined && commitment.value === "") yield* publishEvidence(evidenceOf(ref, destination, "commitment-deleted", commitment), deps)
+                break
+              }
+              default:
+                break
+            }
+          })
+          // One packet whose chain does not answer does not hold the others back.
+          yield* step.pipe(
+            Effect.catchCause((cause) =>
+              Effect.logWarning("effect tracker: re-querying an IBC packet failed; retrying at the next poll").pipe(
+                Effect.annotateLogs({ packet: packet.id }),
+                Effect.andThen(Effect.logDebug(cause))
+              )
+            )
+          )
+        }
+      })
+
+    const followIbc = (observer: ChainObserverService, listKeys: NonNullable<ChainObserverService["listKeys"]>) =>
+      Effect.forever(
+        Effect.gen(function*() {
+          const state = yield* current
+          if (!ownsChain(state.authority, observer.chain, author.publicKey)) return
+          yield* discover(observer, listKeys, state)
+          yield* reconcile(observer.chain, yield* current)
+        }).pipe(
+          Effect.catchCause((cause) =>
+            Effect.logWarning("effect tracker: an IBC poll failed; retrying").pipe(
+              Effect.annotateLogs({ chain: observer.chain }),
+              Effect.andThen(Effect.logDebug(cause))
+            )
+          ),
+          Effect.andThen(Effect.sleep(pollInterval))
+        )
+      )
+
+    for (const observer of observers.values()) {
+      if (observer.listKeys !== undefined) yield* Effect.forkScoped(followIbc(observer, observer.listKeys))
+    }
+
     const addWatch = (spec: EffectWatchAdded) =>
       lock.withPermits(1)(Effect.gen(function*() {
         const observer = observers.get(spec.chain)
@@ -220,7 +481,18 @@ export const make = (options: EffectTrackerOptions = {}) =>
           return yield* new UnsupportedEffectKind({ chain: spec.chain, kind: spec.kind, reason: `${spec.chain} is not an EVM chain` })
         }
         if (spec.kind === "ibc-packet") {
-          return yield* new UnsupportedEffectKind({ chain: spec.chain, kind: spec.kind, reason: "IBC packet tracking is not implemented yet" })
+          if (observer.listKeys === undefined) {
+            return yield* new UnsupportedEffectKind({ chain: spec.chain, kind: spec.kind, reason: `${spec.chain} is not a Cosmos chain` })
+          }
+          if (!("port" in spec.filter)) {
+            return yield* new UnsupportedEffectKind({ chain: spec.chain, kind: spec.kind, reason: "IBC v2 (client) packets are not tracked yet" })
+          }
+          const destination = spec.filter.destination
+          if (destination !== undefined && observers.get(destination.chain)?.listKeys === undefined) {
+            return yield* new UnknownEffectChain({ chain: destination.chain })
+          }
+          const receipt = yield* publishAndFold("EffectWatchAdded", spec, [])
+          return { watch: { id: receipt.id, ...spec } as EffectWatch, receipt }
         }
         // Without a first block, the watch starts at the latest verified block the log holds.
         const head = trackOfChain(yield* current, spec.chain)?.head ?? undefined

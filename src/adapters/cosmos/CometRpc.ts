@@ -70,6 +70,16 @@ export interface CometRpc {
   readonly header: (height: number) => Effect.Effect<HeaderJson, CometRpcError>
   readonly query: (path: string, data: Uint8Array, height: number) => Effect.Effect<QueryAnswer, CometRpcError>
   readonly broadcastTxSync: (tx: Uint8Array) => Effect.Effect<BroadcastAnswer, CometRpcError>
+  /** abci_query without a proof (`/store/<name>/subspace` lists; the SDK proves only `/key`). */
+  readonly queryUnproven: (path: string, data: Uint8Array, height: number) => Effect.Effect<QueryAnswer, CometRpcError>
+  /** tx_search: the matching transactions' heights and events, ascending, at most `perPage`. */
+  readonly txSearch: (query: string, perPage: number) => Effect.Effect<ReadonlyArray<SearchedTx>, CometRpcError>
+}
+
+/** A transaction tx_search found: its height and its result's events. */
+export interface SearchedTx {
+  readonly height: number
+  readonly events: ReadonlyArray<{ readonly type: string; readonly attributes: ReadonlyArray<{ readonly key: string; readonly value: string }> }>
 }
 
 /** Options of a connection. */
@@ -191,6 +201,14 @@ export const make = (endpoint: string, options: CometRpcOptions): CometRpc => {
           value: r.value,
           ops: r.proof?.ops ?? []
         }))
+      ),
+    queryUnproven: (path, data, height) =>
+      call("abci_query", (c) => c.abciQuery({ path, data, height, prove: false })).pipe(
+        Effect.map((r) => ({ code: r.code ?? 0, log: r.log ?? "", height: r.height ?? height, key: r.key, value: r.value, ops: [] }))
+      ),
+    txSearch: (query, perPage) =>
+      call("tx_search", (c) => c.txSearch({ query, per_page: perPage, order_by: "asc" })).pipe(
+        Effect.map((r) => r.txs.map((t) => ({ height: t.height, events: t.result.events.map((e) => ({ type: e.type, attributes: e.attributes.map((a) => ({ key: a.key, value: a.value })) })) })))
       ),
     broadcastTxSync: (tx) =>
       call("broadcast_tx_sync", (c) => c.broadcastTxSync({ tx })).pipe(

@@ -48,6 +48,8 @@ import {
   type ChainObserverService,
   type ChainTips,
   type FollowCursor,
+  type ListedKey,
+  type SentPacket,
   type HeadEvent,
   type MisbehaviourEvidence,
   type StateProof,
@@ -55,7 +57,7 @@ import {
 } from "../../ports/ChainObserver.ts"
 import { SignatureVerifier, type SignatureVerifierService } from "../../ports/SignatureVerifier.ts"
 import * as CometRpc from "./CometRpc.ts"
-import { checkStoreProof, encodeProofOps, parseStoreKey, storeKeyHex } from "./StoreProof.ts"
+import { checkStoreProof, decodeKvPairs, encodeProofOps, parseStoreKey, storeKeyHex } from "./StoreProof.ts"
 
 /** How to observe one CometBFT chain. */
 export interface CosmjsCosmosObserverOptions {
@@ -422,6 +424,53 @@ const makeWith = (options: CosmjsCosmosObserverOptions, verifier: SignatureVerif
       )
     })
 
+  // Discovery, unproven: a node may hide or invent keys; whatever counts is proven with `prove`.
+  const listKeys = (height: number, store: string, prefix: string, limit: number): Effect.Effect<ReadonlyArray<ListedKey>, ChainObserverError> =>
+    Effect.gen(function*() {
+      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(store) || !/^(?:[0-9a-fA-F]{2})*$/.test(prefix)) return yield* fail("InvalidKey", `not a store and hex prefix: ${store} ${prefix.slice(0, 120)}`)
+      if (!Number.isSafeInteger(height) || height < 1) return yield* fail("NotFound", `no state at height ${height}`)
+      const answer = yield* Effect.mapError(primary.queryUnproven(`/store/${store}/subspace`, Uint8Array.from(Buffer.from(prefix, "hex")), height), rpcFailure)
+      if (answer.code !== 0) return yield* fail("NotFound", `abci_query ${store} subspace at ${height}: code ${answer.code} ${answer.log}`)
+      const pairs = decodeKvPairs(answer.value)
+      if (pairs === undefined) return yield* fail("Unreachable", `abci_query ${store} subspace at ${height}: the answer is not kv.Pairs`)
+      const wanted = prefix.toLowerCase()
+      return pairs
+        .map((p) => ({ key: Buffer.from(p.key).toString("hex"), value: Buffer.from(p.value).toString("hex") }))
+        .filter((p) => p.key.startsWith(wanted))
+        .slice(0, Math.max(0, limit))
+    }).pipe(Effect.withSpan("CosmjsCosmosObserver.listKeys", { attributes: { chain, height, store } }))
+
+  const IBC_ID = /^[A-Za-z0-9._+\-#[\]<>]{1,128}$/
+  const sentPacket = (port: string, channel: string, sequence: string): Effect.Effect<SentPacket | undefined, ChainObserverError> =>
+    Effect.gen(function*() {
+      if (!IBC_ID.test(port) || !IBC_ID.test(channel) || !/^\d{1,20}$/.test(sequence)) return yield* fail("InvalidKey", `not a port, channel and sequence: ${port} ${channel} ${sequence}`)
+      const query = `send_packet.packet_src_port='${port}' AND send_packet.packet_src_channel='${channel}' AND send_packet.packet_sequence='${sequence}'`
+      const txs = yield* Effect.mapError(primary.txSearch(query, 10), rpcFailure)
+      for (const tx of txs) {
+        for (const event of tx.events) {
+          if (event.type !== "send_packet") continue
+          const attr = (key: string) => event.attributes.find((a) => a.key === key)?.value
+          if (attr("packet_src_port") !== port || attr("packet_src_channel") !== channel || attr("packet_sequence") !== sequence) continue
+          const timeoutHeight = /^(\d{1,20})-(\d{1,20})$/.exec(attr("packet_timeout_height") ?? "")
+          const data = attr("packet_data_hex")
+          const timeoutTimestamp = attr("packet_timeout_timestamp")
+          const destinationPort = attr("packet_dst_port")
+          const destinationChannel = attr("packet_dst_channel")
+          if (timeoutHeight === null || data === undefined || !/^(?:[0-9a-fA-F]{2})*$/.test(data) || timeoutTimestamp === undefined || !/^\d{1,20}$/.test(timeoutTimestamp)) continue
+          if (destinationPort === undefined || destinationChannel === undefined) continue
+          return {
+            height: tx.height,
+            data: data.toLowerCase(),
+            timeoutHeight: { revisionNumber: timeoutHeight[1] ?? "0", revisionHeight: timeoutHeight[2] ?? "0" },
+            timeoutTimestamp,
+            destinationPort,
+            destinationChannel
+          } satisfies SentPacket
+        }
+      }
+      return undefined
+    }).pipe(Effect.withSpan("CosmjsCosmosObserver.sentPacket", { attributes: { chain, port, channel, sequence } }))
+
   const submitTransaction = (raw: string): Effect.Effect<string, ChainObserverError> =>
     Effect.gen(function*() {
       const hex = raw.startsWith("0x") || raw.startsWith("0X") ? raw.slice(2) : raw
@@ -439,6 +488,8 @@ const makeWith = (options: CosmjsCosmosObserverOptions, verifier: SignatureVerif
     followFrom: (cursor) => followFrom(cursor),
     prove,
     watch,
+    listKeys,
+    sentPacket,
     submitTransaction
   }
 }

@@ -176,3 +176,20 @@ export const verifyStoreProof = (appHash: string, key: string, value: string, pr
   const ops = decodeProofOps(Uint8Array.from(Buffer.from(proof, "hex")))
   return ops !== undefined && checkStoreProof(appHash, parsed, Uint8Array.from(Buffer.from(value, "hex")), ops) === undefined
 }
+
+/**
+ * Decode the SDK's answer to `/store/<name>/subspace`: `kv.Pairs` (pairs = 1; Pair: key = 1,
+ * value = 2), or undefined when malformed. Unproven: discovery only.
+ */
+export const decodeKvPairs = (bytes: Uint8Array): Array<{ readonly key: Uint8Array; readonly value: Uint8Array }> | undefined => {
+  const outer = readFields(bytes)
+  if (outer === undefined || outer.some((f) => f.tag !== 1)) return undefined
+  const pairs: Array<{ readonly key: Uint8Array; readonly value: Uint8Array }> = []
+  for (const { value } of outer) {
+    const inner = readFields(value)
+    if (inner === undefined) return undefined
+    const get = (tag: number) => inner.find((f) => f.tag === tag)?.value ?? new Uint8Array(0)
+    pairs.push({ key: Uint8Array.from(get(1)), value: Uint8Array.from(get(2)) })
+  }
+  return pairs
+}

@@ -7,7 +7,7 @@
 import { Schema, SchemaTransformation } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { EvmLogWatch, IbcPacketWatch } from "../../domain/effects/EffectMessages.ts"
-import { EffectStatus, EffectWatch, Move, TrackedEffect } from "../../domain/effects/EffectShapes.ts"
+import { EffectStatus, EffectWatch, IbcPacketView, Move, TrackedEffect } from "../../domain/effects/EffectShapes.ts"
 import { DecodesInput, NeedsLog, ReadsJsonBody } from "./EdgeApi.ts"
 
 // ---------------------------------------------------------------------------------------
@@ -59,6 +59,10 @@ const Limit = Schema.String.check(Schema.isPattern(/^(?:[1-9][0-9]{0,2}|1000)$/u
   Schema.decodeTo(Schema.Int, SchemaTransformation.numberFromString)
 ).annotate({ description: "most effects answered, 1 to 1,000 (default 100)" })
 
+const StuckAfter = Schema.String.check(Schema.isPattern(/^(?:0|[1-9][0-9]{0,11})$/u)).pipe(
+  Schema.decodeTo(Schema.Int, SchemaTransformation.numberFromString)
+).annotate({ description: "a packet in flight longer than this (ms) since its last proven leg is reported stuck" })
+
 /** Where the instance's message landed in the log. */
 export const EffectLogReceipt = Schema.Struct({ id: Schema.String, offset: Schema.Finite, lamport: Schema.Finite }).annotate({ identifier: "EffectLogReceipt" })
 
@@ -93,7 +97,7 @@ export const EffectsGroup = HttpApiGroup.make("effects")
       .middleware(ReadsJsonBody)
       .annotate(OpenApi.Identifier, "addEffectWatch")
       .annotate(OpenApi.Summary, "Start tracking effects")
-      .annotate(OpenApi.Description, "Record an EffectWatchAdded decision in the log: from the chain's next verified block on, every log matching the filter (address, topics; null matches any topic) is tracked with its receipt proof. Addresses and topics are lowercase hex without 0x. 404 for a chain no observer follows, 422 for a kind the chain's observer cannot track (IBC packets: not yet)."),
+      .annotate(OpenApi.Description, "Record an EffectWatchAdded decision in the log: from the chain's next verified block on, every log matching the filter (address, topics; null matches any topic) is tracked with its receipt proof. Addresses and topics are lowercase hex without 0x. 404 for a chain no observer follows, 422 for a kind the chain's observer cannot track (IBC packets on a chain that is not a Cosmos chain, IBC v2 clients). An IBC v1 watch (port, channel, and the counterparty `destination` {chain, port, channel}) tracks the packets sent on the channel from their commitment to their settlement or timeout (GET /v1/ibc/packets)."),
     HttpApiEndpoint.delete("removeWatch", "/v1/effects/watches", {
       query: { id: WatchId },
       success: Schema.Struct({ id: Schema.String, receipt: EffectLogReceipt }).annotate({ identifier: "EffectWatchRemoved" }),
@@ -137,7 +141,25 @@ export const EffectsGroup = HttpApiGroup.make("effects")
       .middleware(DecodesInput)
       .annotate(OpenApi.Identifier, "getEffectHistory")
       .annotate(OpenApi.Summary, "Every status move of an effect")
-      .annotate(OpenApi.Description, "The effect's moves in log order (the last 32), each with its Lamport time and evidence.")
+      .annotate(OpenApi.Description, "The effect's moves in log order (the last 32), each with its Lamport time and evidence."),
+    HttpApiEndpoint.get("listPackets", "/v1/ibc/packets", {
+      query: { chain: Schema.optional(Schema.String), status: Schema.optional(EffectStatus), limit: Schema.optional(Limit), stuckAfterMs: Schema.optional(StuckAfter) },
+      success: Schema.Struct({ packets: Schema.Array(IbcPacketView), offset: Schema.Finite }).annotate({ identifier: "IbcPacketList" })
+    })
+      .middleware(DecodesInput)
+      .annotate(OpenApi.Identifier, "listIbcPackets")
+      .annotate(OpenApi.Summary, "List tracked IBC packets")
+      .annotate(OpenApi.Description, "Tracked IBC v1 packets, oldest first, filtered by chain (source or destination) and status (sent, delivered, executed, settled, timed-out, refunded, retracted); `stuck` is set on a packet in flight whose last proven leg's header time is older than `stuckAfterMs` (default 10 minutes), computed at query time."),
+    HttpApiEndpoint.get("packet", "/v1/ibc/packets/:id", {
+      params: { id: EffectId },
+      query: { stuckAfterMs: Schema.optional(StuckAfter) },
+      success: Schema.Struct({ packet: IbcPacketView, offset: Schema.Finite }).annotate({ identifier: "IbcPacketAnswer" }),
+      error: [EffectNotFound]
+    })
+      .middleware(DecodesInput)
+      .annotate(OpenApi.Identifier, "getIbcPacket")
+      .annotate(OpenApi.Summary, "One IBC packet with its journey")
+      .annotate(OpenApi.Description, "An IBC v1 packet (id ibc-packet:{chain}:{port}:{channel}:{sequence}): its status, the proven legs of its journey (commitment, receipt, acknowledgement, commitment deleted, receipt absent; each names its IbcPacketEvidence message, whose ICS23 proof re-checks offline against the app hash of the header it names) and its history.")
   )
   .middleware(NeedsLog)
   .annotate(OpenApi.Description, "On-chain effects tracked across chains: each status moved only by evidence checked against headers a light client verified, and retracted when a reorg drops its block.")

@@ -3,9 +3,10 @@
  * through the effect tracker, its failures as typed statuses. Without a tracker in context
  * (a core with no chains) adding a watch names the chain unknown.
  */
-import { Effect, HashMap, Option, Stream } from "effect"
+import { Clock, Effect, HashMap, Option, Stream } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { effectOf, listEffects } from "../../domain/effects/EffectFold.ts"
+import { listPackets, packetOf, packetView, STUCK_AFTER_MS } from "../../domain/effects/IbcPacketFold.ts"
 import { CausalLog, type CausalLogError } from "../../ports/CausalLog.ts"
 import { Projections } from "../../projections/ProjectionRunner.ts"
 import type { TrackedEffect } from "../../domain/effects/EffectShapes.ts"
@@ -114,6 +115,24 @@ export const layer = (options: EffectsHandlerOptions) => HttpApiBuilder.group(Ap
             draining,
             failureReason: "the log's storage failed; reconnect with Last-Event-ID"
           })
+        }))
+      .handle("listPackets", ({ query }) =>
+        Effect.gen(function*() {
+          const { offset, state: s } = yield* current
+          const now = yield* Clock.currentTimeMillis
+          const packets = listPackets(s, {
+            ...(query.chain === undefined ? {} : { chain: query.chain }),
+            ...(query.status === undefined ? {} : { status: query.status }),
+            limit: query.limit ?? DEFAULT_LIMIT
+          })
+          return { packets: packets.map((p) => packetView(p, now, query.stuckAfterMs ?? STUCK_AFTER_MS)), offset }
+        }))
+      .handle("packet", ({ params, query }) =>
+        Effect.gen(function*() {
+          const { offset, state: s } = yield* current
+          const p = packetOf(s, params.id)
+          if (p === undefined) return yield* notFound(params.id)
+          return { packet: packetView(p, yield* Clock.currentTimeMillis, query.stuckAfterMs ?? STUCK_AFTER_MS), offset }
         }))
       .handle("history", ({ params }) =>
         Effect.flatMap(state, (s) => {

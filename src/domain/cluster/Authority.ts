@@ -147,6 +147,7 @@ const roles: ReadonlyMap<string, DecisionRole> = new Map<string, DecisionRole>([
   ["ChainWatchAdded", "member"],
   ["ChainWatchRemoved", "member"],
   ["EffectsObserved", "chain"],
+  ["IbcPacketEvidence", "chain"],
   ["EffectWatchAdded", "member"],
   ["EffectWatchRemoved", "member"],
   // The asset registry is the deployment's word: the leader's (src/domain/assets/AssetMessages.ts).

@@ -25,7 +25,7 @@ import { HashMap, Option, Result } from "effect"
 import type { ChainFinalized, ChainHeadVerified, ChainReorged, ChainSafe } from "../chain/ChainMessages.ts"
 import { receiptsRootOfHeader, verifyReceiptInclusion, type ConsensusLog } from "../verify/EvmReceipts.ts"
 import type { Correlation, EffectsObserved, EffectWatchAdded, EvmLogFilter } from "./EffectMessages.ts"
-import type { EffectStatus, EffectWatch, EvidenceRef, Finality, TrackedEffect } from "./EffectShapes.ts"
+import type { EffectStatus, EffectWatch, EvidenceRef, Finality, IbcPacketEffect, TrackedEffect } from "./EffectShapes.ts"
 
 /** Most effects kept; the oldest are dropped first. */
 export const MAX_EFFECTS = 50_000
@@ -70,6 +70,20 @@ export interface EffectsState {
   readonly journeys: HashMap.HashMap<string, Journey>
   /** Events read but not folded (a header not held, a proof that fails, a repeat). */
   readonly ignored: number
+  /** IBC packets (src/domain/effects/IbcPacketFold.ts), by effect id. */
+  readonly packets: HashMap.HashMap<string, IbcPacketEffect>
+  /** Packet ids in the order they were first tracked (oldest first). */
+  readonly packetOrder: ReadonlyArray<string>
+  /** Verified CometBFT headers of each chain by height (the newest RETAINED_HEADERS): what IBC proofs are bound to. */
+  readonly cosmosHeaders: HashMap.HashMap<string, HashMap.HashMap<number, CosmosHeader>>
+}
+
+/** A verified CometBFT header as the IBC fold keeps it. */
+export interface CosmosHeader {
+  readonly hash: string
+  readonly appHash: string
+  /** Unix ms. */
+  readonly time: number
 }
 
 export const initialEffectsState: EffectsState = {
@@ -78,7 +92,10 @@ export const initialEffectsState: EffectsState = {
   effects: HashMap.empty(),
   order: [],
   journeys: HashMap.empty(),
-  ignored: 0
+  ignored: 0,
+  packets: HashMap.empty(),
+  packetOrder: [],
+  cosmosHeaders: HashMap.empty()
 }
 
 const newTrack: ChainTrack = { headers: HashMap.empty(), head: null, safe: null, finalized: null, scanned: null, pending: [] }

@@ -42,9 +42,17 @@ export const Correlation = Schema.Struct({
 })
 export type Correlation = typeof Correlation.Type
 
-/** Which IBC packets to track: those sent on a v1 port and channel, or a v2 client. */
+/** The other end of a v1 channel: the destination chain as causeway names it, its port and channel. */
+export const IbcDestination = Schema.Struct({ chain: Name, port: Name, channel: Name })
+export type IbcDestination = typeof IbcDestination.Type
+
+/**
+ * Which IBC packets to track: those sent on a v1 port and channel, or a v2 client. With a v1
+ * `destination`, packets are followed onto it (receipt, acknowledgement, timeout); without,
+ * only their commitment on the source is tracked.
+ */
 export const IbcPacketFilter = Schema.Union([
-  Schema.Struct({ port: Name, channel: Name }),
+  Schema.Struct({ port: Name, channel: Name, destination: Schema.optional(IbcDestination) }),
   Schema.Struct({ clientId: Name })
 ])
 export type IbcPacketFilter = typeof IbcPacketFilter.Type
@@ -101,9 +109,66 @@ export const EffectsObserved = Schema.Struct({
 })
 export type EffectsObserved = typeof EffectsObserved.Type
 
+/** A uint64 as a decimal string. */
+export const Uint64String = Schema.String.check(Schema.isPattern(/^(?:0|[1-9][0-9]{0,19})$/u))
+
+/**
+ * Which fact about a packet a proof shows: its commitment present on the source, its receipt
+ * or its acknowledgement (commitment) present on the destination, its commitment deleted on
+ * the source, or its receipt absent on the destination.
+ */
+export const IbcLeg = Schema.Literals(["commitment", "receipt", "acknowledgement", "commitment-deleted", "receipt-absent"])
+export type IbcLeg = typeof IbcLeg.Type
+
+/** An IBC v1 packet: its source chain (as causeway names it), port, channel and sequence. */
+export const IbcPacketRef = Schema.Struct({ chain: Name, port: Name, channel: Name, sequence: Uint64String })
+export type IbcPacketRef = typeof IbcPacketRef.Type
+
+/** A v1 packet's committed fields, as its send_packet event gives them. */
+export const IbcSentPacket = Schema.Struct({
+  data: Blob,
+  timeoutHeight: Schema.Struct({ revisionNumber: Uint64String, revisionHeight: Uint64String }),
+  timeoutTimestamp: Uint64String
+})
+export type IbcSentPacket = typeof IbcSentPacket.Type
+
+/**
+ * One leg of an IBC v1 packet's journey, proven (published by the owner of `chain`): the
+ * value of `key` in the `ibc` store of `chain` after block `height` (empty for an absence),
+ * with the ICS23 proof (`proof`: the tendermint.crypto.ProofOps hex, as StateProof carries
+ * it) against the app hash of the verified header at `height + 1`, whose hash is
+ * `headerHash`. The tracker had the observer check the proof before publishing; the effects
+ * projection checks it again (src/domain/verify/CosmosStoreProof.ts) against the app hash of
+ * the verified header it holds, and that the key is the leg's ICS-24 path, that the value is
+ * the leg's, and (commitment leg) that `sent` hashes to it.
+ */
+export const IbcPacketEvidence = Schema.Struct({
+  packet: IbcPacketRef,
+  /** Where the packet goes: given with the commitment leg, checked against the later legs. */
+  destination: Schema.optional(IbcDestination),
+  leg: IbcLeg,
+  chain: Name,
+  height: NonNegativeInt,
+  headerHash: ChainHash,
+  /** The StateProof key: hex of UTF-8 `ibc/` then the ICS-24 path. */
+  key: Blob,
+  value: Blob,
+  proof: Blob,
+  /** Commitment leg: the packet's fields; they must hash to the proven commitment. */
+  sent: Schema.optional(IbcSentPacket),
+  /**
+   * Commitment leg: the packet this one forwards (packet-forward middleware: the middle chain
+   * sends it on receiving that one, and acknowledges that one only after this one). That
+   * packet then depends on this one: it is settled only once this one is settled or refunded.
+   */
+  forwards: Schema.optional(IbcPacketRef)
+})
+export type IbcPacketEvidence = typeof IbcPacketEvidence.Type
+
 /** Effect tracker payload schemas, by message type. */
 export const EffectPayloads = {
   EffectWatchAdded,
   EffectWatchRemoved,
-  EffectsObserved
+  EffectsObserved,
+  IbcPacketEvidence
 } as const

@@ -3,10 +3,20 @@
  * projection's snapshot and the HTTP answers are all derived from these.
  */
 import { Schema } from "effect"
-import { EvmLogWatch, IbcPacketWatch } from "./EffectMessages.ts"
+import { EvmLogWatch, IbcLeg, IbcPacketWatch } from "./EffectMessages.ts"
 
 /** Where an effect's status stands. */
-export const EffectStatus = Schema.Literals(["included", "delivered", "settled", "retracted"])
+export const EffectStatus = Schema.Literals([
+  "included",
+  "retracted",
+  // IBC packets (src/domain/effects/IbcPacketFold.ts)
+  "sent",
+  "delivered",
+  "executed",
+  "settled",
+  "timed-out",
+  "refunded"
+])
 export type EffectStatus = typeof EffectStatus.Type
 
 /** How final the block holding an effect is, following the chain-state marks. */
@@ -18,7 +28,18 @@ export const HeaderPoint = Schema.Struct({ height: Schema.Number, hash: Schema.S
 
 /** The evidence behind a move: the kind, the message carrying it and the header it was checked against. */
 export const EvidenceRef = Schema.Struct({
-  kind: Schema.Literals(["evm-receipt", "chain-safe", "chain-finalized", "chain-reorged"]),
+  kind: Schema.Literals([
+    "evm-receipt",
+    "chain-safe",
+    "chain-finalized",
+    "chain-reorged",
+    // IBC packet legs, each an ICS23 proof in an IbcPacketEvidence message
+    "ibc-commitment",
+    "ibc-receipt",
+    "ibc-acknowledgement",
+    "ibc-commitment-deleted",
+    "ibc-receipt-absent"
+  ]),
   /** The message id: fetch it (GET /v1/messages/{id}) to re-check offline with causeway/verify. */
   message: Schema.String,
   header: HeaderPoint,
@@ -96,3 +117,57 @@ export const EffectWatch = Schema.Union([
   Schema.Struct({ id: Schema.String, ...IbcPacketWatch.fields })
 ]).annotate({ identifier: "EffectWatch" })
 export type EffectWatch = typeof EffectWatch.Type
+
+/** One proven leg of an IBC packet's journey. */
+export const IbcJourneyLeg = Schema.Struct({
+  leg: IbcLeg,
+  chain: Schema.String,
+  /** The state's height; the proof is against header height + 1. */
+  height: Schema.Number,
+  headerHash: Schema.String,
+  /** That header's time, Unix ms (verified): when the leg was known to hold. */
+  time: Schema.Number,
+  /** The IbcPacketEvidence message: fetch it to re-check the proof offline (verifyStoreProof). */
+  message: Schema.String,
+  lamport: Schema.Number
+}).annotate({ identifier: "IbcJourneyLeg" })
+export type IbcJourneyLeg = typeof IbcJourneyLeg.Type
+
+/** A v1 channel end. */
+export const IbcChannelEnd = Schema.Struct({ chain: Schema.String, port: Schema.String, channel: Schema.String })
+
+/** A tracked IBC v1 packet: its status moves with the legs proven on either chain. */
+export const IbcPacketEffect = Schema.Struct({
+  id: Schema.String,
+  kind: Schema.Literal("ibc-packet"),
+  source: IbcChannelEnd,
+  sequence: Schema.String,
+  destination: Schema.NullOr(IbcChannelEnd),
+  status: EffectStatus,
+  /** CometBFT commits are final: always "finalized" while not retracted. */
+  finality: Finality,
+  evidence: EvidenceRef,
+  /** The v1 packet commitment (hex). */
+  commitment: Schema.String,
+  /** The packet's timeout, when its fields were given with the commitment (uint64 decimal strings; timestamp in ns). */
+  timeout: Schema.NullOr(Schema.Struct({ revisionNumber: Schema.String, revisionHeight: Schema.String, timestamp: Schema.String })),
+  /** The acknowledgement commitment proven on the destination (hex). */
+  acknowledgement: Schema.NullOr(Schema.String),
+  /** The proven legs, in the order they were folded. */
+  journey: Schema.Array(IbcJourneyLeg),
+  watches: Schema.Array(Schema.String),
+  history: Schema.Array(Move),
+  aliases: Schema.Array(Schema.String),
+  causalDependencies: Schema.Array(Schema.String),
+  causalDependents: Schema.Array(Schema.String),
+  dependencyRetracted: Schema.Boolean
+}).annotate({ identifier: "IbcPacketEffect" })
+export type IbcPacketEffect = typeof IbcPacketEffect.Type
+
+/** An IBC packet as queries answer it: `stuck` is computed at query time (see packetView). */
+export const IbcPacketView = Schema.Struct({
+  ...IbcPacketEffect.fields,
+  /** In flight (sent, delivered or executed) for longer than the threshold since its last proven leg's header time; null otherwise. */
+  stuck: Schema.NullOr(Schema.Struct({ sinceMs: Schema.Number, forMs: Schema.Number }))
+}).annotate({ identifier: "IbcPacketView" })
+export type IbcPacketView = typeof IbcPacketView.Type

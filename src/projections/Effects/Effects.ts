@@ -3,6 +3,8 @@
  * from the log. Chain observations and EffectsObserved count from the chain's owner at their
  * place in the log (a deployment of one: the instance), watches from any member, as for the
  * chain-state and chain-watches projections; the fold re-checks every receipt proof itself.
+ * IbcPacketEvidence counts from the owner of the chain the leg is proven on
+ * (src/domain/effects/IbcPacketFold.ts).
  */
 import { HashMap, Schema } from "effect"
 import type { Json } from "../../domain/CanonicalJson.ts"
@@ -18,7 +20,8 @@ import {
   onWatchAdded,
   onWatchRemoved
 } from "../../domain/effects/EffectFold.ts"
-import { EffectWatch, TrackedEffect } from "../../domain/effects/EffectShapes.ts"
+import { EffectWatch, IbcPacketEffect, TrackedEffect } from "../../domain/effects/EffectShapes.ts"
+import { onIbcEvidence, onIbcHead, onIbcReorg } from "../../domain/effects/IbcPacketFold.ts"
 import { authorized, type WithAuthority } from "../Authorized.ts"
 import type { Projection } from "../Projection.ts"
 import { payloadOf } from "../RecordEvents.ts"
@@ -34,7 +37,8 @@ export const effectsTypes: ReadonlySet<string> = new Set([
   "ChainFinalized",
   "EffectWatchAdded",
   "EffectWatchRemoved",
-  "EffectsObserved"
+  "EffectsObserved",
+  "IbcPacketEvidence"
 ])
 
 const NullableNumber = Schema.NullOr(Schema.Number)
@@ -51,7 +55,9 @@ const StateJson = Schema.Struct({
   chains: Schema.Record(Schema.String, TrackJson),
   effects: Schema.Array(TrackedEffect),
   journeys: Schema.Array(Schema.Tuple([Schema.String, Schema.Struct({ deposit: Schema.NullOr(Schema.String), fills: Schema.Array(Schema.String) })])),
-  ignored: Schema.Number
+  ignored: Schema.Number,
+  packets: Schema.optional(Schema.Array(IbcPacketEffect)),
+  cosmosHeaders: Schema.optional(Schema.Record(Schema.String, Schema.Array(Schema.Tuple([Schema.Number, Schema.String, Schema.String, Schema.Number]))))
 })
 const encodeStateJson = Schema.encodeSync(StateJson)
 const decodeStateJson = Schema.decodeUnknownSync(StateJson)
@@ -75,12 +81,23 @@ const encode = (state: EffectsState): Json => {
     const e = HashMap.get(state.effects, id)
     if (e._tag === "Some") effects.push(e.value)
   }
+  const packets: Array<IbcPacketEffect> = []
+  for (const id of state.packetOrder) {
+    const e = HashMap.get(state.packets, id)
+    if (e._tag === "Some") packets.push(e.value)
+  }
+  const cosmosHeaders: Record<string, Array<readonly [number, string, string, number]>> = {}
+  for (const [chain, headers] of byKey(HashMap.entries(state.cosmosHeaders))) {
+    cosmosHeaders[chain] = [...HashMap.entries(headers)].sort((a, b) => a[0] - b[0]).map(([h, x]) => [h, x.hash, x.appHash, x.time] as const)
+  }
   const json: Json = encodeStateJson({
     watches: byKey(HashMap.entries(state.watches)).map(([, w]) => w),
     chains,
     effects,
     journeys: byKey(HashMap.entries(state.journeys)),
-    ignored: state.ignored
+    ignored: state.ignored,
+    packets,
+    cosmosHeaders
   })
   return json
 }
@@ -93,7 +110,12 @@ const decode = (json: Json): EffectsState => {
     effects: HashMap.fromIterable(s.effects.map((e) => [e.id, e] as const)),
     order: s.effects.map((e) => e.id),
     journeys: HashMap.fromIterable(s.journeys),
-    ignored: s.ignored
+    ignored: s.ignored,
+    packets: HashMap.fromIterable((s.packets ?? []).map((e) => [e.id, e] as const)),
+    packetOrder: (s.packets ?? []).map((e) => e.id),
+    cosmosHeaders: HashMap.fromIterable(
+      Object.entries(s.cosmosHeaders ?? {}).map(([chain, hs]) => [chain, HashMap.fromIterable(hs.map(([h, hash, appHash, time]) => [h, { hash, appHash, time }] as const))] as const)
+    )
   }
 }
 
@@ -101,7 +123,7 @@ const decode = (json: Json): EffectsState => {
 export const makeEffects = (context: AuthorityConfig): Projection<WithAuthority<EffectsState>> =>
   authorized(context, {
     name: EFFECTS,
-    version: 1,
+    version: 2,
     needsLinks: true,
     handles: effectsTypes,
     initialState: initialEffectsState,
@@ -119,11 +141,11 @@ export const makeEffects = (context: AuthorityConfig): Projection<WithAuthority<
         }
         case "ChainHeadVerified": {
           const p = payloadOf(record, "ChainHeadVerified")
-          return p === undefined || !heedsChain(authority, p.chain, record.sender) ? state : onHead(state, p)
+          return p === undefined || !heedsChain(authority, p.chain, record.sender) ? state : onIbcHead(onHead(state, p), p)
         }
         case "ChainReorged": {
           const p = payloadOf(record, "ChainReorged")
-          return p === undefined || !heedsChain(authority, p.chain, record.sender) ? state : onReorg(state, p, meta)
+          return p === undefined || !heedsChain(authority, p.chain, record.sender) ? state : onIbcReorg(onReorg(state, p, meta), p, meta)
         }
         case "ChainSafe":
         case "ChainFinalized": {
@@ -133,6 +155,10 @@ export const makeEffects = (context: AuthorityConfig): Projection<WithAuthority<
         case "EffectsObserved": {
           const p = payloadOf(record, "EffectsObserved")
           return p === undefined || !heedsChain(authority, p.chain, record.sender) ? state : onObserved(state, p, meta)
+        }
+        case "IbcPacketEvidence": {
+          const p = payloadOf(record, "IbcPacketEvidence")
+          return p === undefined || !heedsChain(authority, p.chain, record.sender) ? state : onIbcEvidence(state, p, meta)
         }
         default:
           return state

@@ -8,7 +8,8 @@
  *
  * Methods: status, health, abci_info, commit, header, block, validators (paginated: page,
  * per_page default 30, max 100), abci_query (`/store/<name>/key` with prove: the
- * SDK's two ICS23 proof ops; `/key` on the kv store), broadcast_tx_sync. Errors are JSON-RPC
+ * SDK's two ICS23 proof ops; `/store/<name>/subspace`: the KV pairs under a prefix, unproven;
+ * `/key` on the kv store), tx_search (events tests attached to blocks), broadcast_tx_sync. Errors are JSON-RPC
  * errors (code -32603 with CometBFT's message in `data`, -32601 for unknown methods).
  *
  * `tamper` lets a test alter a response after it is built (a forged signature, a wrong
@@ -156,6 +157,68 @@ const validatorSetAt = (chain: TestChain, height: number): ValidatorSetJson => {
   throw internal(`could not find validator set for height ${height}`)
 }
 
+// protobuf: a length-delimited field.
+const lengthField = (tag: number, bytes: Uint8Array): Array<number> => {
+  const out = [(tag << 3) | 2]
+  let n = bytes.length
+  while (n >= 0x80) {
+    out.push((n & 0x7f) | 0x80)
+    n >>>= 7
+  }
+  out.push(n, ...bytes)
+  return out
+}
+
+/**
+ * The SDK's rootmulti answer to `/store/<name>/subspace` (iavl store `Query`): every KV pair
+ * whose key starts with the query data, in key order, marshalled as `kv.Pairs` (pairs = 1;
+ * Pair: key = 1, value = 2), with no proof (the SDK proves only `/key`).
+ */
+const subspaceAnswer = (chain: TestChain, height: number, store: string, prefix: Uint8Array) => {
+  const contents = chain.states.get(height)?.contents.get(store)
+  if (contents === undefined) {
+    return { response: { code: 1, log: `no such store: ${store}`, info: "", index: "0", key: null, value: null, proofOps: null, height: String(height), codespace: "sdk" } }
+  }
+  const want = Buffer.from(prefix)
+  const pairs = [...contents.entries()]
+    .map(([hex, value]) => [Buffer.from(hex, "hex"), value] as const)
+    .filter(([key]) => key.subarray(0, want.length).equals(want))
+    .sort((a, b) => Buffer.compare(a[0], b[0]))
+  const body = pairs.flatMap(([key, value]) => lengthField(1, Uint8Array.from([...lengthField(1, key), ...lengthField(2, value)])))
+  return {
+    response: { code: 0, log: "", info: "", index: "0", key: b64(prefix), value: b64(Uint8Array.from(body)), proofOps: null, height: String(height), codespace: "" }
+  }
+}
+
+/**
+ * CometBFT's `tx_search` over the results tests attached to blocks: `type.attr='value'`
+ * conditions joined by AND (each must hold on some event of that type), ascending by height.
+ */
+const txSearch = (chain: TestChain, params: RpcParams) => {
+  const query = stringParam(params, "query")
+  const conditions = query.split(/\s+AND\s+/).map((c) => /^([\w.-]+)\.([\w-]+)\s*=\s*'([^']*)'$/.exec(c.trim()))
+  if (conditions.some((c) => c === null)) throw internal(`failed to parse query: ${query}`)
+  const txs: Array<unknown> = []
+  for (let h = 1; h <= chain.height; h++) {
+    const results = chain.block(h)?.results ?? []
+    results.forEach((r, index) => {
+      const matches = conditions.every((c) =>
+        r.events.some((e) => e.type === c?.[1] && e.attributes.some((a) => a.key === c[2] && a.value === c[3]))
+      )
+      if (!matches) return
+      txs.push({
+        hash: hexUpper(sha256(r.tx)),
+        height: String(h),
+        index,
+        tx_result: { code: 0, data: null, log: "", info: "", gas_wanted: "0", gas_used: "0", events: r.events, codespace: "" },
+        tx: b64(r.tx)
+      })
+    })
+  }
+  const perPage = Math.min(Math.max(intParam(params, "per_page") ?? 30, 1), 100)
+  return { txs: txs.slice(0, perPage), total_count: String(txs.length) }
+}
+
 const methods: Record<string, (chain: TestChain, params: RpcParams) => unknown> = {
   health: () => ({}),
   status: (chain) => {
@@ -241,6 +304,8 @@ const methods: Record<string, (chain: TestChain, params: RpcParams) => unknown> 
     const prove = boolParam(params, "prove")
     const state = chain.stateAt(height)
     if (state === undefined) throw internal(`no state at ${height}`)
+    const subspace = /^\/store\/([^/]+)\/subspace$/.exec(path)
+    if (subspace !== null) return subspaceAnswer(chain, height, subspace[1] ?? "", data)
     const storeMatch = /^\/store\/([^/]+)\/key$/.exec(path)
     const storeName = storeMatch?.[1] ?? (path === "/key" || path === "" ? "kv" : undefined)
     const answer = storeName === undefined ? undefined : state.query(storeName, data)
@@ -261,6 +326,7 @@ const methods: Record<string, (chain: TestChain, params: RpcParams) => unknown> 
       }
     }
   },
+  tx_search: txSearch,
   broadcast_tx_sync: (chain, params) => {
     const tx = bytesParam(params, "tx", "base64")
     // CheckTx of the kvstore application: `key=value` or refused.

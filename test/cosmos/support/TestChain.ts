@@ -36,11 +36,25 @@ export interface TestChainConfig {
   readonly genesisState: StoreContents
 }
 
+/** An ABCI event (CometBFT 0.38: attributes as strings). */
+export interface TestEvent {
+  readonly type: string
+  readonly attributes: ReadonlyArray<{ readonly key: string; readonly value: string }>
+}
+
+/** A transaction's result as `tx_search` answers it (kept beside the block, not in its data). */
+export interface TxResult {
+  readonly tx: Uint8Array
+  readonly events: ReadonlyArray<TestEvent>
+}
+
 /** One committed block. */
 export interface CommittedBlock {
   readonly light: LightBlock
   readonly blockId: BlockIdJson
   readonly txs: ReadonlyArray<Uint8Array>
+  /** Results of transactions whose events tests emit (ibc's send_packet), for tx_search. */
+  readonly results?: ReadonlyArray<TxResult>
 }
 
 /** Options of one produced block. */
@@ -50,6 +64,8 @@ export interface ProduceOptions {
   readonly signers?: ReadonlyArray<TestValidator>
   /** Time offset added to the scheduled block time, nanoseconds. */
   readonly timeOffsetNanos?: bigint
+  /** Transaction results with events (searchable with tx_search). */
+  readonly results?: ReadonlyArray<TxResult>
 }
 
 const utf8 = new TextEncoder()
@@ -128,7 +144,7 @@ export class TestChain {
     })
     const contents = applyWrites(prevState.contents, [...kvWrites(txs), ...(options.writes ?? [])])
     this.states.set(height, { contents, store: new MultiStore(contents, height) })
-    const block: CommittedBlock = { light, blockId: light.signed_header.commit.block_id, txs }
+    const block: CommittedBlock = { light, blockId: light.signed_header.commit.block_id, txs, ...(options.results === undefined ? {} : { results: options.results }) }
     this.blocks.set(height, block)
     return block
   }

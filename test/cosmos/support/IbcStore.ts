@@ -1,0 +1,100 @@
+/**
+ * The `ibc` store of a test chain, written as ibc-go's core keeper writes it (ICS-24 v1 paths
+ * as UTF-8 keys): a packet commitment at `commitments/ports/{port}/channels/{channel}/sequences/{seq}`
+ * (the v1 commitment, 32 bytes), a receipt at `receipts/...` (0x01), an acknowledgement at
+ * `acks/...` (its commitment, sha256 of the ack bytes), and the commitment deleted when the
+ * source learns the ack (or the timeout). Sending also gives the `send_packet` event ibc-go
+ * emits, which the CometBFT server answers on `tx_search` (how relayers find a packet's data).
+ *
+ * Commitments are computed with src/domain/ibc/IbcCommitments.ts, pinned on ibc-go's vectors
+ * in test/verify/effects/Ibc.test.ts.
+ */
+import { sha256 } from "@noble/hashes/sha2.js"
+import { Result } from "effect"
+import {
+  acknowledgementCommitmentV1Bytes,
+  packetAcknowledgementPathV1,
+  packetCommitmentPathV1,
+  packetCommitmentV1Bytes,
+  packetReceiptPathV1
+} from "../../../src/domain/ibc/IbcCommitments.ts"
+import type { StoreWrite, TxResult } from "./TestChain.ts"
+
+/** A v1 packet as the test sends it. */
+export interface TestPacket {
+  readonly sourcePort: string
+  readonly sourceChannel: string
+  readonly destinationPort: string
+  readonly destinationChannel: string
+  readonly sequence: bigint
+  /** Hex. */
+  readonly data: string
+  readonly timeoutHeight: { readonly revisionNumber: bigint; readonly revisionHeight: bigint }
+  /** Nanoseconds since the epoch; 0 for none. */
+  readonly timeoutTimestamp: bigint
+}
+
+/** The hex store key of an ICS-24 path. */
+export const ibcKey = (path: string): string => Buffer.from(path, "utf8").toString("hex")
+
+const orThrow = <A>(r: Result.Result<A, unknown>): A => {
+  if (Result.isFailure(r)) throw new Error(String(r.failure))
+  return r.success
+}
+
+/** The packet's v1 commitment. */
+export const commitmentOf = (p: TestPacket): Uint8Array => orThrow(packetCommitmentV1Bytes(p))
+
+/** The writes and the `send_packet` event of sending `p` on its source chain. */
+export const sendPacket = (p: TestPacket): { readonly writes: ReadonlyArray<StoreWrite>; readonly result: TxResult } => ({
+  writes: [{ store: "ibc", key: ibcKey(packetCommitmentPathV1(p.sourcePort, p.sourceChannel, p.sequence)), value: commitmentOf(p) }],
+  result: {
+    tx: new TextEncoder().encode(`ibc-transfer/${p.sourcePort}/${p.sourceChannel}/${p.sequence}`),
+    events: [{
+      type: "send_packet",
+      attributes: [
+        { key: "packet_data_hex", value: p.data },
+        { key: "packet_timeout_height", value: `${p.timeoutHeight.revisionNumber}-${p.timeoutHeight.revisionHeight}` },
+        { key: "packet_timeout_timestamp", value: String(p.timeoutTimestamp) },
+        { key: "packet_sequence", value: String(p.sequence) },
+        { key: "packet_src_port", value: p.sourcePort },
+        { key: "packet_src_channel", value: p.sourceChannel },
+        { key: "packet_dst_port", value: p.destinationPort },
+        { key: "packet_dst_channel", value: p.destinationChannel },
+        { key: "packet_channel_ordering", value: "ORDER_UNORDERED" },
+        { key: "packet_connection", value: "connection-0" }
+      ]
+    }]
+  }
+})
+
+/** The receipt the destination writes on RecvPacket (unordered channels: 0x01). */
+export const receivePacket = (p: TestPacket): StoreWrite => ({
+  store: "ibc",
+  key: ibcKey(packetReceiptPathV1(p.destinationPort, p.destinationChannel, p.sequence)),
+  value: Uint8Array.of(1)
+})
+
+/** The acknowledgement commitment the destination writes (`ack`: the ack bytes, hex). */
+export const writeAcknowledgement = (p: TestPacket, ack: string): StoreWrite => ({
+  store: "ibc",
+  key: ibcKey(packetAcknowledgementPathV1(p.destinationPort, p.destinationChannel, p.sequence)),
+  value: orThrow(acknowledgementCommitmentV1Bytes(ack))
+})
+
+/** The source deletes the commitment on AcknowledgePacket or TimeoutPacket. */
+export const deleteCommitment = (p: TestPacket): StoreWrite => ({
+  store: "ibc",
+  key: ibcKey(packetCommitmentPathV1(p.sourcePort, p.sourceChannel, p.sequence)),
+  value: undefined
+})
+
+/** ICS-20's success acknowledgement `{"result":"AQ=="}`, hex. */
+export const ICS20_SUCCESS_ACK = Buffer.from(`{"result":"AQ=="}`, "utf8").toString("hex")
+
+/** An ICS-20 FungibleTokenPacketData as JSON bytes, hex. */
+export const transferData = (denom: string, amount: string, sender: string, receiver: string): string =>
+  Buffer.from(JSON.stringify({ amount, denom, receiver, sender }), "utf8").toString("hex")
+
+/** sha256, for tests comparing hashes. */
+export const sha256Hex = (hex: string): string => Buffer.from(sha256(Buffer.from(hex, "hex"))).toString("hex")
