@@ -225,12 +225,23 @@ const decodeAnswer = <A>(what: string, reply: Reply, ok: number, schema: Schema.
 export const getJson = <A>(base: string, path: string, schema: Schema.ConstraintDecoder<A>, what: string): Effect.Effect<A, CommandFailed | ServerUnreachable> =>
   Effect.flatMap(request(`${base}${path}`), (reply) => decodeAnswer(what, reply, 200, schema))
 
-/** POST a JSON body, a JSON answer of `schema` (200), or CommandFailed with the server's reason. */
-export const postJson = <A>(base: string, path: string, body: unknown, schema: Schema.ConstraintDecoder<A>, what: string): Effect.Effect<A, CommandFailed | ServerUnreachable> =>
+/** POST a JSON body, a JSON answer of `schema` (`status`, default 200), or CommandFailed with the server's reason. */
+export const postJson = <A>(
+  base: string,
+  path: string,
+  body: unknown,
+  schema: Schema.ConstraintDecoder<A>,
+  what: string,
+  status = 200
+): Effect.Effect<A, CommandFailed | ServerUnreachable> =>
   Effect.flatMap(
     request(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
-    (reply) => decodeAnswer(what, reply, 200, schema)
+    (reply) => decodeAnswer(what, reply, status, schema)
   )
+
+/** DELETE, a JSON answer of `schema` (200), or CommandFailed with the server's reason. */
+export const deleteJson = <A>(base: string, path: string, schema: Schema.ConstraintDecoder<A>, what: string): Effect.Effect<A, CommandFailed | ServerUnreachable> =>
+  Effect.flatMap(request(`${base}${path}`, { method: "DELETE" }), (reply) => decodeAnswer(what, reply, 200, schema))
 
 /** GET a JSON answer of `schema` (200), none on 404, or CommandFailed with the server's reason. */
 export const getOptionalJson = <A>(base: string, path: string, schema: Schema.ConstraintDecoder<A>, what: string): Effect.Effect<Option.Option<A>, CommandFailed | ServerUnreachable> =>

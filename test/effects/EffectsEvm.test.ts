@@ -20,15 +20,9 @@ import { digestOf, foldPage } from "../../src/projections/Projection.ts"
 import type { LogRecord } from "../../src/ports/CausalLog.ts"
 import { eventually, get, layer as serverLayer, request, TestServer } from "../http/support/server.ts"
 import { connect, type SseEvent } from "../http/support/sse.ts"
-import { type Anvil, anvil, blockNumber, lyingProxy, sendAndMine } from "../evm/support/Anvil.ts"
+import { type Anvil, anvil, blockNumber, EMITTER_CONTRACT, lyingProxy, sendAndMine } from "../evm/support/Anvil.ts"
 
-/**
- * A contract that logs its calldata: LOG1 with the first calldata word as topic 0 and the
- * whole calldata as data.
- *   init:    PUSH1 0e PUSH1 0c PUSH1 00 CODECOPY; PUSH1 0e PUSH1 00 RETURN
- *   runtime: CALLDATASIZE PUSH1 0 PUSH1 0 CALLDATACOPY; PUSH1 0 CALLDATALOAD CALLDATASIZE PUSH1 0 LOG1; STOP
- */
-const EMITTER = "0x600e600c600039600e6000f3" + "366000600037600035366000a100"
+const EMITTER = EMITTER_CONTRACT
 const TOPIC_A = "aa".repeat(32)
 const TOPIC_B = "bb".repeat(32)
 

@@ -12,11 +12,12 @@
  *   are known, is still the same process: refused, naming the pid;
  * - otherwise stale (the pid is gone, or was reused by another process since, or the
  *   machine restarted), or unreadable and not written for STALE_UNREADABLE_MS: taken over.
- * Taking over moves the stale file away by rename, checks that the file moved is the one
- * judged (same inode), deletes it, and creates a fresh lock exclusively: two servers taking
- * over at once cannot both succeed. (If another one replaced the stale file in between, the
- * file moved is put back with link(2), which fails rather than overwrite; only a third
- * starting in that instant could then also create one, and this start fails saying so.)
+ * Taking over happens under a second file, `serve.lock.takeover`, created exclusively: its
+ * holder checks that the lock file is still the one judged stale (same inode), deletes it, and
+ * then creates a fresh lock exclusively like any start. Only the mutex's holder ever deletes a
+ * lock file it did not create, and a lock file only appears where none is, so two servers
+ * taking over at once cannot both succeed. A mutex left by a start that died in that instant
+ * is moved away once STALE_TAKEOVER_MS old.
  *
  * Released when the scope closes (graceful shutdown, or a start that fails later on): the
  * file is deleted if it is still this holder's own. Readers beside a server (`replay`,
@@ -205,30 +206,52 @@ const read = (path: string): Found | undefined => {
 type TakeOver =
   | { readonly _tag: "Removed" }
   | { readonly _tag: "Changed" }
-  | { readonly _tag: "Lost"; readonly replaced: string }
+  | { readonly _tag: "Busy" }
 
-/** Move the stale lock `found` away and delete it, if the file at `path` is still that one. */
-const takeOver = (path: string, found: Found): TakeOver => {
-  const grave = `${path}.stale-${process.pid}-${randomBytes(6).toString("hex")}`
-  try {
-    renameSync(path, grave)
-  } catch (e) {
-    if (errnoOf(e) === "ENOENT") return { _tag: "Changed" }
-    throw e
+/** A takeover mutex left by a start that died while taking over is removed once this old, ms. */
+export const STALE_TAKEOVER_MS = 10_000
+
+/**
+ * Delete the stale lock `found`, if the file at `path` is still that one, under the takeover
+ * mutex `path.takeover` (created exclusively): only its holder deletes a lock file, and it
+ * checks the file's identity while no one else can replace it (a lock file only ever appears
+ * where none is, by O_EXCL), so two starts taking over at once cannot both succeed. "Busy":
+ * another start holds the mutex; try again.
+ */
+const takeOver = (path: string, found: Found, text: string): TakeOver => {
+  const mutex = `${path}.takeover`
+  const held = create(mutex, text)
+  if (held === undefined) {
+    // A mutex left by a start that died mid-takeover: move it away, checking it is the one judged old.
+    const old = read(mutex)
+    if (old !== undefined && old.ageMs >= STALE_TAKEOVER_MS) {
+      const grave = `${mutex}.stale-${process.pid}-${randomBytes(6).toString("hex")}`
+      try {
+        renameSync(mutex, grave)
+        const moved = lstatSync(grave)
+        if (moved.dev === old.dev && moved.ino === old.ino) unlinkSync(grave)
+        else {
+          try {
+            linkSync(grave, mutex)
+          } catch {
+            // A fresh mutex is there already: ours moved aside is simply dropped.
+          }
+          unlinkSync(grave)
+        }
+      } catch (e) {
+        if (errnoOf(e) !== "ENOENT") throw e
+      }
+    }
+    return { _tag: "Busy" }
   }
-  const moved = lstatSync(grave)
-  if (moved.dev === found.dev && moved.ino === found.ino) {
-    unlinkSync(grave)
+  try {
+    const now = read(path)
+    if (now === undefined || now.dev !== found.dev || now.ino !== found.ino) return { _tag: "Changed" }
+    unlinkSync(path)
     return { _tag: "Removed" }
-  }
-  // Another start took it over first and its fresh lock was moved: put that back.
-  try {
-    linkSync(grave, path)
-    unlinkSync(grave)
-    return { _tag: "Changed" }
-  } catch (e) {
-    if (errnoOf(e) !== "EEXIST") throw e
-    return { _tag: "Lost", replaced: grave }
+  } finally {
+    const mine = read(mutex)
+    if (mine !== undefined && mine.dev === held.dev && mine.ino === held.ino) unlinkSync(mutex)
   }
 }
 
@@ -269,12 +292,11 @@ export const acquire = Effect.fn("DataDirectoryLock.acquire")(function*(dir: str
       if (verdict._tag === "Held") return yield* new DataDirectoryLocked({ dir, path, holder: found.holder, reason: verdict.reason })
       stale = verdict.reason
     }
-    const outcome = yield* Effect.try({ try: () => takeOver(path, found), catch: io })
-    if (outcome._tag === "Lost") {
-      return yield* new DataDirectoryError({
-        path,
-        reason: `several servers started at once on a stale lock; the lock of one of them is now ${outcome.replaced}: check that only one server runs on ${dir}`
-      })
+    const outcome = yield* Effect.try({ try: () => takeOver(path, found, text), catch: io })
+    if (outcome._tag === "Busy") {
+      last = "another start is taking over the stale lock"
+      yield* Effect.sleep(RETRY_MS)
+      continue
     }
     if (outcome._tag === "Removed") {
       tookOver = stale

@@ -110,6 +110,14 @@ export const rpc = async (url: string, method: string, params: ReadonlyArray<unk
  */
 export const STORE_CONTRACT = "0x602a600055" + "6008601160003960086000f3" + "6020356000355500"
 
+/**
+ * A contract that logs its calldata: LOG1 with the first calldata word as topic 0 and the
+ * whole calldata as data.
+ *   init:    PUSH1 0e PUSH1 0c PUSH1 00 CODECOPY; PUSH1 0e PUSH1 00 RETURN
+ *   runtime: CALLDATASIZE PUSH1 0 PUSH1 0 CALLDATACOPY; PUSH1 0 CALLDATALOAD CALLDATASIZE PUSH1 0 LOG1; STOP
+ */
+export const EMITTER_CONTRACT = "0x600e600c600039600e6000f3" + "366000600037600035366000a100"
+
 const word = (n: bigint): string => n.toString(16).padStart(64, "0")
 
 /** A transaction's receipt, once mined (anvil mines each transaction in a block of its own, soon after). */

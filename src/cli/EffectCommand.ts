@@ -1,0 +1,164 @@
+/**
+ * `causeway effect ...`: the effect tracker of a running server (docs/effects.md).
+ *
+ *   effect show ID [--json]                  an effect, the evidence of its status, its journey and history
+ *   effect list [--chain C] [--status S]     tracked effects, oldest first
+ *   effect watch --chain C [--address A] [--topic T]... [--from-height N]
+ *                [--correlate ROUTE:ROLE:topic=N|word=N]   start tracking EVM logs (EffectWatchAdded)
+ *   effect unwatch ID                        stop a watch (EffectWatchRemoved)
+ *   effect watches                           the active watches
+ *
+ * Exit codes, as `chain`: 0 done; 1 the server said no (its status, tag and reason on stderr);
+ * 2 bad flags; 3 the server cannot be reached.
+ */
+import { Console, Effect, Option, Schema } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import { EffectLogReceipt, EffectView } from "../adapters/http/EffectsApi.ts"
+import { EffectStatus, EffectWatch, TrackedEffect } from "../domain/effects/EffectShapes.ts"
+import { UsageError } from "./CliErrors.ts"
+import { urlFlag } from "./Flags.ts"
+import * as ServerClient from "./ServerClient.ts"
+
+const jsonFlag = Flag.Boolean("json").pipe(Flag.withDescription("Print the answer as JSON"), Flag.withDefault(false))
+
+/** An effect, for people. */
+export const describeEffect = (e: TrackedEffect): string => {
+  const o = e.origin
+  const lines = [
+    `${e.id}`,
+    `  ${e.status} (${e.finality})${e.dependencyRetracted ? "  [an effect it depends on was retracted]" : ""}`,
+    `  at ${o.chain} block ${o.height} 0x${o.blockHash}, transaction ${o.transactionIndex}, log ${o.logIndex}`,
+    `  log: ${e.log.address} topics ${e.log.topics.join(" ") || "-"} data ${e.log.data.length > 74 ? `${e.log.data.slice(0, 74)}…` : e.log.data}`,
+    `  evidence: ${e.evidence.kind} in message ${e.evidence.message} (header ${e.evidence.header.height} 0x${e.evidence.header.hash}${e.evidence.chain === undefined ? "" : ` of ${e.evidence.chain}`})`
+  ]
+  if (e.aliases.length > 0) lines.push(`  aliases: ${e.aliases.join(", ")}`)
+  for (const j of e.journeys) lines.push(`  journey: ${j.role} ${j.effect}`)
+  lines.push("  history:")
+  for (const m of e.history) lines.push(`    lamport ${m.lamport}: ${m.status} (${m.finality}) by ${m.evidence.kind} ${m.evidence.message}`)
+  return lines.join("\n")
+}
+
+const show = Command.make(
+  "show",
+  { id: Argument.String("id").pipe(Argument.withDescription("The effect's id, e.g. evm-log:CHAIN:BLOCKHASH:TX:LOG")), url: urlFlag, json: jsonFlag },
+  Effect.fn("causeway.effect.show")(function*({ id, url, json }) {
+    const base = yield* ServerClient.serverBase(url)
+    const answer = yield* ServerClient.getJson(base, `/v1/effects/${encodeURIComponent(id)}`, EffectView, `effect ${id}`)
+    yield* Console.log(json ? JSON.stringify(answer.effect) : describeEffect(answer.effect))
+  })
+).pipe(Command.withDescription("Show an effect: its status, the evidence that set it, its journey and history."))
+
+const EffectList = Schema.Struct({ effects: Schema.Array(TrackedEffect), offset: Schema.Finite })
+
+const list = Command.make(
+  "list",
+  {
+    chain: Flag.String("chain").pipe(Flag.withDescription("Only effects on this chain"), Flag.optional),
+    status: Flag.Literals("status", EffectStatus.literals).pipe(Flag.withDescription("Only effects in this status"), Flag.optional),
+    url: urlFlag,
+    json: jsonFlag
+  },
+  Effect.fn("causeway.effect.list")(function*(flags) {
+    const base = yield* ServerClient.serverBase(flags.url)
+    const query = new URLSearchParams({
+      ...(Option.isSome(flags.chain) ? { chain: flags.chain.value } : {}),
+      ...(Option.isSome(flags.status) ? { status: flags.status.value } : {}),
+      limit: "1000"
+    })
+    const answer = yield* ServerClient.getJson(base, `/v1/effects?${query.toString()}`, EffectList, "the effects")
+    if (flags.json) return yield* Console.log(JSON.stringify(answer.effects))
+    for (const e of answer.effects) yield* Console.log(`${e.id}  ${e.status} (${e.finality})`)
+  })
+).pipe(Command.withDescription("List tracked effects, oldest first."))
+
+const HEX_ADDRESS = /^(?:0x)?([0-9a-fA-F]{40})$/u
+const HEX_TOPIC = /^(?:0x)?([0-9a-fA-F]{64})$/u
+const CORRELATE = /^([\x21-\x39\x3b-\x7e]{1,64}):(deposit|fill):(topic=([1-3])|word=([0-9]{1,4}))$/u
+
+const WatchCreated = Schema.Struct({ watch: EffectWatch, receipt: EffectLogReceipt })
+
+const watch = Command.make(
+  "watch",
+  {
+    chain: Flag.String("chain").pipe(Flag.withDescription("The chain, as the server names it (GET /v1/chains)")),
+    address: Flag.String("address").pipe(Flag.withDescription("Only logs this contract emits (20-byte hex)"), Flag.optional),
+    topic: Flag.String("topic").pipe(
+      Flag.withDescription("Topic i (in order; `any` matches every value), 32-byte hex; repeat for topics 0..3"),
+      Flag.between(0, 4)
+    ),
+    fromHeight: Flag.Int("from-height").pipe(Flag.withDescription("The first block scanned (default: the latest verified one)"), Flag.optional),
+    correlate: Flag.String("correlate").pipe(
+      Flag.withDescription("ROUTE:deposit|fill:topic=N|word=N — the id tying a bridge deposit to its fill, in topic N (1-3) or data word N"),
+      Flag.optional
+    ),
+    url: urlFlag,
+    json: jsonFlag
+  },
+  Effect.fn("causeway.effect.watch")(function*(flags) {
+    const base = yield* ServerClient.serverBase(flags.url)
+    let address: string | undefined
+    if (Option.isSome(flags.address)) {
+      const m = HEX_ADDRESS.exec(flags.address.value)
+      if (m === null) return yield* new UsageError({ message: `--address ${JSON.stringify(flags.address.value)} is not a 20-byte hex address` })
+      address = (m[1] as string).toLowerCase()
+    }
+    const topics: Array<string | null> = []
+    for (const t of flags.topic) {
+      if (t === "any") {
+        topics.push(null)
+        continue
+      }
+      const m = HEX_TOPIC.exec(t)
+      if (m === null) return yield* new UsageError({ message: `--topic ${JSON.stringify(t)} is neither 32-byte hex nor "any"` })
+      topics.push((m[1] as string).toLowerCase())
+    }
+    if (Option.isSome(flags.fromHeight) && flags.fromHeight.value < 0) return yield* new UsageError({ message: "--from-height must not be negative" })
+    let correlate: unknown
+    if (Option.isSome(flags.correlate)) {
+      const m = CORRELATE.exec(flags.correlate.value)
+      if (m === null) return yield* new UsageError({ message: `--correlate ${JSON.stringify(flags.correlate.value)} is not ROUTE:deposit|fill:topic=1..3|word=N` })
+      correlate = { route: m[1], role: m[2], id: m[4] !== undefined ? { topic: Number(m[4]) } : { dataWord: Number(m[5]) } }
+    }
+    const body = {
+      chain: flags.chain,
+      kind: "evm-log",
+      filter: { ...(address === undefined ? {} : { address }), ...(topics.length === 0 ? {} : { topics }) },
+      ...(Option.isSome(flags.fromHeight) ? { fromHeight: flags.fromHeight.value } : {}),
+      ...(correlate === undefined ? {} : { correlate })
+    }
+    const created = yield* ServerClient.postJson(base, "/v1/effects/watches", body, WatchCreated, `watching ${flags.chain}`, 201)
+    yield* Console.log(flags.json ? JSON.stringify(created) : `watch ${created.watch.id} on ${created.watch.chain} (EffectWatchAdded at offset ${created.receipt.offset})`)
+  })
+).pipe(Command.withDescription("Start tracking EVM logs by emitter and topics: an EffectWatchAdded decision in the log."))
+
+const WatchRemoved = Schema.Struct({ id: Schema.String, receipt: EffectLogReceipt })
+
+const unwatch = Command.make(
+  "unwatch",
+  { id: Argument.String("id").pipe(Argument.withDescription("The watch's id (its EffectWatchAdded message id)")), url: urlFlag },
+  Effect.fn("causeway.effect.unwatch")(function*({ id, url }) {
+    const base = yield* ServerClient.serverBase(url)
+    if (!/^[0-9a-f]{64}$/u.test(id)) return yield* new UsageError({ message: `${JSON.stringify(id.slice(0, 80))} is not a watch id (64 lowercase hex digits)` })
+    const removed = yield* ServerClient.deleteJson(base, `/v1/effects/watches?id=${id}`, WatchRemoved, `removing watch ${id}`)
+    yield* Console.log(`watch ${removed.id} removed (EffectWatchRemoved at offset ${removed.receipt.offset})`)
+  })
+).pipe(Command.withDescription("Stop a watch: an EffectWatchRemoved decision in the log."))
+
+const Watches = Schema.Struct({ watches: Schema.Array(EffectWatch) })
+
+const watches = Command.make(
+  "watches",
+  { url: urlFlag, json: jsonFlag },
+  Effect.fn("causeway.effect.watches")(function*({ url, json }) {
+    const base = yield* ServerClient.serverBase(url)
+    const answer = yield* ServerClient.getJson(base, "/v1/effects/watches", Watches, "the effect watches")
+    if (json) return yield* Console.log(JSON.stringify(answer.watches))
+    for (const w of answer.watches) yield* Console.log(`${w.id}  ${w.chain} ${w.kind} ${JSON.stringify(w.filter)}`)
+  })
+).pipe(Command.withDescription("List the active effect watches."))
+
+/** The effect command (its subcommands). */
+export const effectCommand = Command.make("effect").pipe(
+  Command.withDescription("Cross-chain effects: show and list tracked effects, add and remove watches."),
+  Command.withSubcommands([show, list, watch, unwatch, watches])
+)
