@@ -168,4 +168,50 @@ describe("effect tracker on anvil", () => {
       const projection = makeEffects({ instanceKey: live.instanceKey })
       expect(digestOf(projection, foldPage(projection, projection.initialState, records))).toBe(live.status.digest)
     }), 120_000)
+
+  it.live("a bridge journey: a fill seen before its deposit is linked when the deposit lands; reorged deposits flag their fills", () =>
+    Effect.gen(function*() {
+      const node = yield* anvil()
+      const depositor = ((yield* Effect.promise(() => sendAndMine(node, { data: EMITTER }))).contractAddress as string).toLowerCase()
+      const filler = ((yield* Effect.promise(() => sendAndMine(node, { data: EMITTER }))).contractAddress as string).toLowerCase()
+      const server = serverLayer({
+        core: (config, runner) => coreLayer({ ...config, evm: { chainId: "anvil", rpcUrls: [node.url], confirmations: 2, pollIntervalMs: 25 } }, runner)
+      })
+      yield* Effect.gen(function*() {
+        const start = yield* Effect.promise(() => blockNumber(node))
+        yield* eventually(get("/v1/chains/anvil"), (r) => r.json?.latest?.height === start, 10_000)
+        // The bridge's message id is the data's second word (the first is the topic).
+        for (const [address, role] of [[depositor, "deposit"], [filler, "fill"]] as const) {
+          const added = yield* postJson("/v1/effects/watches", { chain: "anvil", kind: "evm-log", filter: { address: address.slice(2) }, correlate: { route: "bridge", role, id: { dataWord: 1 } } })
+          expect(added.status, added.text).toBe(201)
+        }
+        const ID1 = "11".repeat(32)
+        const ID2 = "22".repeat(32)
+        const idOf = (r: any) => `evm-log:anvil:${(r.blockHash as string).slice(2)}:0:0`
+
+        // The fill first: held, its alias names it.
+        const fill1 = yield* emit(node, filler, TOPIC_B, ID1)
+        const held = yield* eventually(get(`/v1/effects/bridge:0x${ID1}`), (r) => r.status === 200, 15_000)
+        expect(held.json.effect).toMatchObject({ id: idOf(fill1), journeys: [], aliases: [`bridge:0x${ID1}`] })
+        // The deposit lands: linked, delivered by the fill, and the alias now names the deposit.
+        const deposit1 = yield* emit(node, depositor, TOPIC_A, ID1)
+        const delivered = yield* eventually(get(`/v1/effects/bridge:0x${ID1}`), (r) => r.json?.effect?.id === idOf(deposit1), 15_000)
+        expect(delivered.json.effect).toMatchObject({ status: "delivered", journeys: [{ role: "target", effect: idOf(fill1) }], causalDependents: [idOf(fill1)] })
+        expect((yield* get(`/v1/effects/${idOf(fill1)}`)).json.effect).toMatchObject({ journeys: [{ role: "source", effect: idOf(deposit1) }], causalDependencies: [idOf(deposit1)] })
+
+        // A second journey whose deposit is in the newest block: a reorg retracts it and flags its fill.
+        const fill2 = yield* emit(node, filler, TOPIC_B, ID2)
+        const deposit2 = yield* emit(node, depositor, TOPIC_A, ID2)
+        yield* eventually(get(`/v1/effects/${idOf(deposit2)}`), (r) => r.json?.effect?.status === "delivered", 15_000)
+        yield* Effect.promise(() => node.rpc("anvil_reorg", [1, []]))
+        yield* eventually(get(`/v1/effects/${idOf(deposit2)}`), (r) => r.json.effect.status === "retracted", 15_000)
+        expect((yield* get(`/v1/effects/${idOf(fill2)}`)).json.effect).toMatchObject({ status: "included", dependencyRetracted: true })
+
+        // The first fill final: its deposit is settled, with the fill's chain mark as evidence.
+        yield* Effect.promise(() => node.rpc("anvil_mine", ["0x3"]))
+        const settled = yield* eventually(get(`/v1/effects/${idOf(deposit1)}`), (r) => r.json.effect.status === "settled", 15_000)
+        const settling = (settled.json.effect.history as Array<any>).find((m) => m.status === "settled")
+        expect(settling.evidence).toMatchObject({ kind: "chain-finalized", effect: idOf(fill1), chain: "anvil" })
+      }).pipe(Effect.provide(Layer.fresh(server)))
+    }), 120_000)
 })

@@ -49,7 +49,7 @@ export class EffectPublishFailed extends Schema.TaggedError<EffectPublishFailed>
 // ---------------------------------------------------------------------------------------
 
 const EffectId = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(100)).annotate({
-  description: "an effect id, e.g. evm-log:{chain}:{blockHash}:{transactionIndex}:{logIndex}"
+  description: "an effect id, e.g. evm-log:{chain}:{blockHash}:{transactionIndex}:{logIndex}, or an alias ({route}:{0x id}: a bridge's message id names its deposit)"
 })
 const WatchId = Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/u)).annotate({ description: "a watch's id: its EffectWatchAdded message id" })
 const Lamport = Schema.String.check(Schema.isPattern(/^(?:0|[1-9][0-9]{0,14})$/u)).pipe(

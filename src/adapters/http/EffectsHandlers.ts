@@ -5,7 +5,7 @@
  */
 import { Clock, Effect, HashMap, Option, Stream } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
-import { effectOf, listEffects } from "../../domain/effects/EffectFold.ts"
+import { effectOf, listEffects, resolveEffects } from "../../domain/effects/EffectFold.ts"
 import { listPackets, packetOf, packetView, STUCK_AFTER_MS } from "../../domain/effects/IbcPacketFold.ts"
 import { CausalLog, type CausalLogError } from "../../ports/CausalLog.ts"
 import { Projections } from "../../projections/ProjectionRunner.ts"
@@ -82,7 +82,8 @@ export const layer = (options: EffectsHandlerOptions) => HttpApiBuilder.group(Ap
         })))
       .handle("effect", ({ params }) =>
         Effect.flatMap(current, ({ offset, state: s }) => {
-          const e = effectOf(s, params.id)
+          // An alias (a bridge's message id) resolves to its journey's first leg: the deposit once seen.
+          const e = resolveEffects(s, params.id)[0]
           return e === undefined ? Effect.fail(notFound(params.id)) : Effect.succeed({ effect: e, offset })
         }))
       .handle("events", ({ params }) =>

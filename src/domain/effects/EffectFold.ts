@@ -434,6 +434,19 @@ export const onObserved = (state: EffectsState, p: EffectsObserved, meta: Record
 /** An effect by id. */
 export const effectOf = (state: EffectsState, id: string): TrackedEffect | undefined => Option.getOrUndefined(HashMap.get(state.effects, id))
 
+/**
+ * The effects an id names: the effect of that id, else those that carry it as an alias (a
+ * bridge's message id `{route}:{0x id}` names the deposit and its fills), oldest first.
+ */
+export const resolveEffects = (state: EffectsState, idOrAlias: string): ReadonlyArray<TrackedEffect> => {
+  const direct = effectOf(state, idOrAlias)
+  if (direct !== undefined) return [direct]
+  const journey = Option.getOrUndefined(HashMap.get(state.journeys, idOrAlias))
+  if (journey === undefined) return []
+  const ids = [...(journey.deposit === null ? [] : [journey.deposit]), ...journey.fills]
+  return ids.map((id) => effectOf(state, id)).filter((e): e is TrackedEffect => e !== undefined)
+}
+
 /** Effects in the order they were tracked, filtered. `since`: a lamport time; only effects that moved after it. */
 export const listEffects = (
   state: EffectsState,
