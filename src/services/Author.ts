@@ -4,10 +4,13 @@
  * appended and replayed like any message. Publications are serialized: each takes the next
  * nonce and a Lamport time above the instance clock and above its dependencies.
  */
+import { createPrivateKey, hash, type KeyObject, sign } from "node:crypto"
 import { Context, Effect, Layer, Result, Semaphore } from "effect"
 import type { AuthorityConfig } from "../domain/cluster/Authority.ts"
-import { PROTOCOL_VERSION } from "../domain/Envelope.ts"
-import { signEnvelope } from "../domain/Keys.ts"
+import { canonicalBytes } from "../domain/CanonicalJson.ts"
+import { type Envelope, PROTOCOL_VERSION, signingBytes, type UnsignedEnvelope, unsignedOf } from "../domain/Envelope.ts"
+import { type KeyFile, signEnvelope } from "../domain/Keys.ts"
+import type { Hex } from "../domain/Primitives.ts"
 import type { MessageType, PayloadInput } from "../domain/MessageTypes.ts"
 import type { MessageId } from "../domain/Primitives.ts"
 import type { Rejection } from "../domain/Rejection.ts"
@@ -48,6 +51,26 @@ export interface AuthorService {
 /** One event of a batch publication. */
 export type PublishedEvent = { readonly [T in MessageType]: { readonly type: T; readonly payload: PayloadInput<T>; readonly options?: PublishOptions } }[MessageType]
 
+// PKCS#8 DER of an Ed25519 private key is this prefix and the 32-byte seed (RFC 8410).
+const ED25519_PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex")
+
+/**
+ * Sign as `signEnvelope` does, byte for byte (Ed25519 signatures are deterministic), through
+ * node:crypto: OpenSSL hashes the canonical text and signs in tens of µs where noble takes
+ * most of a millisecond, and the instance signs every decision it publishes (a block of
+ * effects is tens of KiB). secp256k1 keys keep noble.
+ */
+export const envelopeSigner = (key: KeyFile): (<P>(unsigned: Omit<UnsignedEnvelope<P>, "scheme" | "sender">) => Envelope<P>) => {
+  if (key.scheme !== "ed25519") return (unsigned) => signEnvelope(key, unsigned)
+  const secret: KeyObject = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, Buffer.from(key.secretKey, "hex")]), format: "der", type: "pkcs8" })
+  return <P>(unsigned: Omit<UnsignedEnvelope<P>, "scheme" | "sender">): Envelope<P> => {
+    const body: UnsignedEnvelope<P> = { ...unsigned, scheme: key.scheme, sender: key.publicKey as Hex }
+    const id = hash("sha256", canonicalBytes(unsignedOf(body)), "buffer")
+    const sig = sign(null, signingBytes(id), secret)
+    return { ...body, sig: sig.toString("hex") as Hex }
+  }
+}
+
 /** The author service tag. */
 export class Author extends Context.Service<Author, AuthorService>()("causeway/Author") {}
 
@@ -60,6 +83,7 @@ export const make = Effect.gen(function*() {
   const lock = Semaphore.makeUnsafe(1)
   const highest = yield* log.highestNonce(key.publicKey)
   let nonce = highest._tag === "Some" ? highest.value : -1
+  const signed = envelopeSigner(key)
 
   const publish = Effect.fn("Author.publish")(function*<T extends MessageType>(type: T, payload: PayloadInput<T>, options?: PublishOptions) {
     const deps = [...new Set(options?.deps ?? [])].sort() as Array<MessageId>
@@ -67,7 +91,7 @@ export const make = Effect.gen(function*() {
     let lamport = (yield* ingest.clock) + 1
     for (const d of deps) lamport = Math.max(lamport, (refs.get(d)?.lamport ?? 0) + 1)
     nonce += 1
-    const envelope = signEnvelope(key, {
+    const envelope = signed({
       v: PROTOCOL_VERSION,
       flags: 0,
       type,
@@ -89,7 +113,7 @@ export const make = Effect.gen(function*() {
       lamport += 1
       for (const d of deps) lamport = Math.max(lamport, (refs.get(d)?.lamport ?? 0) + 1)
       nonce += 1
-      return signEnvelope(key, { v: PROTOCOL_VERSION, flags: 0, type: e.type, nonce, lamport, deps, expiry: e.options?.expiry ?? null, payload: e.payload })
+      return signed({ v: PROTOCOL_VERSION, flags: 0, type: e.type, nonce, lamport, deps, expiry: e.options?.expiry ?? null, payload: e.payload })
     })
     const results = yield* ingest.submitMany(envelopes)
     const receipts: Array<Appended> = []

@@ -30,7 +30,7 @@ import { Context, Data, Effect, HashMap, Layer, Option, Semaphore } from "effect
 import { ownsChain } from "../domain/cluster/Authority.ts"
 import type { EffectWatchAdded, IbcDestination, IbcLeg, IbcPacketRef } from "../domain/effects/EffectMessages.ts"
 import type { PayloadInput } from "../domain/MessageTypes.ts"
-import { MAX_RECEIPTS_PER_MESSAGE } from "../domain/effects/EffectMessages.ts"
+import { MAX_NODES_PER_MESSAGE, MAX_RECEIPTS_PER_MESSAGE } from "../domain/effects/EffectMessages.ts"
 import { type EffectsState, evmWatchesOf, matchesEvmFilter, trackOfChain } from "../domain/effects/EffectFold.ts"
 import {
   cosmosHeaderOf,
@@ -123,9 +123,21 @@ export const observationsOf = (
   watches: ReadonlyArray<EffectWatch>
 ): { readonly messages: ReadonlyArray<Observed>; readonly oversized: ReadonlyArray<number> } => {
   const headerRlp = hex(block.headerRlp)
-  const matched: Array<{ readonly entry: ObservedReceipt; readonly size: number }> = []
+  const messages: Array<Observed> = []
   const oversized: Array<number> = []
-  const { receipts, encodings, trie } = block.receipts
+  const { receipts, trie } = block.receipts
+  // The message being filled: its node table (each node once) and receipts.
+  let nodes: Array<string> = []
+  let index = new Map<string, number>()
+  let batch: Array<ObservedReceipt> = []
+  let used = 0
+  const flush = (last: boolean) => {
+    messages.push({ chain: block.chain, height: block.height, hash: block.hash, headerRlp, nodes, receipts: batch, last })
+    nodes = []
+    index = new Map()
+    batch = []
+    used = 0
+  }
   for (let i = 0; i < receipts.length; i++) {
     const logs: Array<number> = []
     const rpcLogs = (receipts[i] as (typeof receipts)[number]).logs
@@ -135,27 +147,27 @@ export const observationsOf = (
       if (watches.some((w) => w.kind === "evm-log" && matchesEvmFilter(w.filter, log))) logs.push(j)
     }
     if (logs.length === 0) continue
-    const encoding = encodings[i] as Uint8Array
-    const proof = trie.prove(receiptKey(i))
-    const size = encoding.length + proof.reduce((n, p) => n + p.length, 0)
+    const proof = trie.prove(receiptKey(i)).map(hex)
+    const size = proof.reduce((n, p) => n + p.length / 2, 0)
     if (size > EVIDENCE_BUDGET) {
       oversized.push(i)
       continue
     }
-    matched.push({ entry: { transactionIndex: i, receipt: hex(encoding), proof: proof.map(hex), logs }, size })
-  }
-  const messages: Array<Observed> = []
-  let batch: Array<ObservedReceipt> = []
-  let used = 0
-  const flush = (last: boolean) => {
-    messages.push({ chain: block.chain, height: block.height, hash: block.hash, headerRlp, receipts: batch, last })
-    batch = []
-    used = 0
-  }
-  for (const m of matched) {
-    if (batch.length > 0 && (used + m.size > EVIDENCE_BUDGET || batch.length >= MAX_RECEIPTS_PER_MESSAGE)) flush(false)
-    batch.push(m.entry)
-    used += m.size
+    const added = proof.reduce((n, p) => n + (index.has(p) ? 0 : p.length / 2), 0)
+    if (batch.length > 0 && (used + added > EVIDENCE_BUDGET || batch.length >= MAX_RECEIPTS_PER_MESSAGE || nodes.length + proof.length > MAX_NODES_PER_MESSAGE)) {
+      flush(false)
+    }
+    const positions = proof.map((p) => {
+      let at = index.get(p)
+      if (at === undefined) {
+        at = nodes.length
+        nodes.push(p)
+        index.set(p, at)
+        used += p.length / 2
+      }
+      return at
+    })
+    batch.push({ transactionIndex: i, proof: positions, logs })
   }
   flush(true)
   return { messages, oversized }

@@ -38,18 +38,26 @@ const built = (() => {
   if (Result.isFailure(r)) throw new Error(r.failure._tag)
   return r.success
 })()
+// The receipts' proofs over one node table, each node once, as the tracker builds them.
+const nodeTable = (indexes: ReadonlyArray<[number, ReadonlyArray<number>]>) => {
+  const nodes: Array<string> = []
+  const receipts = indexes.map(([i, logs]) => ({
+    transactionIndex: i,
+    proof: built.trie.prove(receiptKey(i)).map(hex).map((n) => {
+      const at = nodes.indexOf(n)
+      return at >= 0 ? at : nodes.push(n) - 1
+    }),
+    logs
+  }))
+  return { nodes, receipts }
+}
 const observed = (indexes: ReadonlyArray<[number, ReadonlyArray<number>]>, over: Partial<EffectsObserved> = {}): EffectsObserved =>
   ({
     chain: "hive",
     height: HEIGHT,
     hash: HASH,
     headerRlp: (block.headerRlp as string).slice(2),
-    receipts: indexes.map(([i, logs]) => ({
-      transactionIndex: i,
-      receipt: hex(built.encodings[i] as Uint8Array),
-      proof: built.trie.prove(receiptKey(i)).map(hex),
-      logs
-    })),
+    ...nodeTable(indexes),
     last: true,
     ...over
   }) as EffectsObserved
@@ -99,11 +107,16 @@ describe("effects fold", () => {
   it("skips a receipt whose proof fails: altered receipt, wrong index, cut proof", () => {
     const good = observed([[1, [0]]])
     const r = good.receipts[0]!
-    const altered = { ...r, receipt: r.receipt.slice(0, -2) + (r.receipt.endsWith("00") ? "01" : "00") }
-    const wrongIndex = { ...r, transactionIndex: 2 }
-    const cut = { ...r, proof: r.proof.slice(0, 1) }
-    for (const bad of [altered, wrongIndex, cut]) {
-      const s = onObserved(withHead(), { ...good, receipts: [bad] } as unknown as EffectsObserved, meta(2))
+    const leaf = r.proof.at(-1)!
+    const flipped = good.nodes.map((n, i) => (i === leaf ? n.slice(0, -2) + (n.endsWith("00") ? "01" : "00") : n))
+    const variants = [
+      { ...good, nodes: flipped }, // the receipt altered
+      { ...good, receipts: [{ ...r, transactionIndex: 2 }] }, // another transaction's place
+      { ...good, receipts: [{ ...r, proof: r.proof.slice(0, 1) }] }, // a proof cut short
+      { ...good, receipts: [{ ...r, proof: [...r.proof.slice(0, -1), good.nodes.length] }] } // a node the table lacks
+    ]
+    for (const bad of variants) {
+      const s = onObserved(withHead(), bad as unknown as EffectsObserved, meta(2))
       expect([HashMap.size(s.effects), s.ignored]).toEqual([0, 1])
     }
   })

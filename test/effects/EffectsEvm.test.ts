@@ -96,8 +96,7 @@ describe("effect tracker on anvil", () => {
         const proven = verifyReceiptLog({
           header: { hash: `0x${observed.hash}`, rlp: `0x${observed.headerRlp}` },
           transactionIndex: observed.receipts[0].transactionIndex,
-          receipt: `0x${observed.receipts[0].receipt}`,
-          proof: observed.receipts[0].proof.map((p: string) => `0x${p}`),
+          proof: observed.receipts[0].proof.map((i: number) => `0x${observed.nodes[i]}`),
           logIndex: observed.receipts[0].logs[0]
         })
         expect(Result.isSuccess(proven) && proven.success.log).toEqual({ address, topics: [`0x${TOPIC_A}`], data: `0x${TOPIC_A}01` })

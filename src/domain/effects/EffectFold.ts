@@ -360,9 +360,13 @@ export const onObserved = (state: EffectsState, p: EffectsObserved, meta: Record
   const order = [...state.order]
   const pending = [...track.pending]
   let skipped = 0
+  const nodes = p.nodes.map((n) => hexToBytes(n))
   for (const r of p.receipts) {
-    const receipt = verifyReceiptInclusion(root, r.transactionIndex, hexToBytes(r.receipt), r.proof.map((n) => hexToBytes(n)))
-    if (Result.isFailure(receipt)) {
+    const proof = r.proof.map((i) => nodes[i])
+    const receipt = proof.every((n) => n !== undefined)
+      ? verifyReceiptInclusion(root, r.transactionIndex, undefined, proof as ReadonlyArray<Uint8Array>)
+      : undefined
+    if (receipt === undefined || Result.isFailure(receipt)) {
       skipped++
       continue
     }

@@ -79,14 +79,17 @@ export type EffectWatchRemoved = typeof EffectWatchRemoved.Type
 
 /** Most receipts one EffectsObserved message carries (a block's matches may span several messages). */
 export const MAX_RECEIPTS_PER_MESSAGE = 256
+/** Most distinct trie nodes one EffectsObserved message carries. */
+export const MAX_NODES_PER_MESSAGE = 1024
 
-/** One receipt of the block with the positions of its logs that matched a watch, and its trie proof. */
+/**
+ * One receipt of the block with the positions of its logs that matched a watch, and its trie
+ * proof: the hashed nodes on the path to RLP(transactionIndex), root first, as indexes into the
+ * message's `nodes`. The receipt is the value the proof proves (its EIP-2718 encoding).
+ */
 export const ObservedReceipt = Schema.Struct({
   transactionIndex: NonNegativeInt,
-  /** The receipt's EIP-2718 encoding, as the receipts trie holds it. */
-  receipt: Blob,
-  /** The hashed trie nodes on the path to RLP(transactionIndex), root first. */
-  proof: Schema.Array(Blob).check(Schema.isMaxLength(16)),
+  proof: Schema.Array(NonNegativeInt).check(Schema.isMinLength(1), Schema.isMaxLength(16)),
   /** Positions in the receipt's logs (not the block-wide logIndex), ascending. */
   logs: Schema.Array(NonNegativeInt).check(Schema.isMinLength(1), Schema.isMaxLength(1024))
 })
@@ -94,16 +97,19 @@ export type ObservedReceipt = typeof ObservedReceipt.Type
 
 /**
  * EVM logs found in one verified block, with the evidence: the header's RLP (whose keccak256 is
- * `hash`) holds the receipts root every receipt proof is checked against. `last` is true on the
- * block's final message: the block has been scanned for every watch of the chain, and a
- * restarted tracker resumes after it. Every scanned block of a watched chain is published,
- * with no receipts when nothing matched, so the log says how far each chain was scanned.
+ * `hash`) holds the receipts root every receipt proof is checked against; `nodes` are the trie
+ * nodes the receipts' proofs run through, each once (the root and the branches near it are
+ * shared by every proof). `last` is true on the block's final message: the block has been
+ * scanned for every watch of the chain, and a restarted tracker resumes after it. Every scanned
+ * block of a watched chain is published, with no receipts when nothing matched, so the log
+ * says how far each chain was scanned.
  */
 export const EffectsObserved = Schema.Struct({
   chain: Name,
   height: NonNegativeInt,
   hash: ChainHash,
   headerRlp: Blob,
+  nodes: Schema.Array(Blob).check(Schema.isMaxLength(MAX_NODES_PER_MESSAGE)),
   receipts: Schema.Array(ObservedReceipt).check(Schema.isMaxLength(MAX_RECEIPTS_PER_MESSAGE)),
   last: Schema.Boolean
 })

@@ -231,8 +231,8 @@ export interface ReceiptLogEvidence {
   readonly header?: { readonly hash: string; readonly rlp: string }
   /** The transaction's position in the block. */
   readonly transactionIndex: number
-  /** The receipt's EIP-2718 encoding, as the trie holds it. */
-  readonly receipt: string
+  /** The receipt's EIP-2718 encoding, as the trie holds it; when left out, the value the proof proves. */
+  readonly receipt?: string
   /** The hashed trie nodes on the path to `RLP(transactionIndex)`, root first. */
   readonly proof: ReadonlyArray<string>
   /** The log's position among the receipt's logs (not the block-wide logIndex). */
@@ -319,20 +319,22 @@ export const decodeConsensusReceipt = (encoded: Uint8Array): Result.Result<Conse
 }
 
 /**
- * Check that `receipt` (its EIP-2718 bytes) is what the trie under `root` holds for
- * transaction `transactionIndex`, by its proof, and decode it.
+ * Check that the trie under `root` holds a receipt for transaction `transactionIndex`, by its
+ * proof, and decode it; with `receipt` (its EIP-2718 bytes), that it is that one.
  */
 export const verifyReceiptInclusion = (
   root: Uint8Array,
   transactionIndex: number,
-  receipt: Uint8Array,
+  receipt: Uint8Array | undefined,
   proof: ReadonlyArray<Uint8Array>
 ): Result.Result<ConsensusReceipt, ReceiptProofRejected | ReceiptNotProven | MalformedLogEvidence> => {
   const proven = verifyMerklePatriciaProof(root, receiptKey(transactionIndex), proof)
   if (Result.isFailure(proven)) return Result.fail(new ReceiptProofRejected({ cause: proven.failure }))
   if (Option.isNone(proven.success)) return Result.fail(new ReceiptNotProven({ transactionIndex, reason: "the proof shows no receipt at this index" }))
-  if (!sameBytes(proven.success.value, receipt)) return Result.fail(new ReceiptNotProven({ transactionIndex, reason: "the proven receipt differs from the one given" }))
-  const decoded = decodeConsensusReceipt(receipt)
+  if (receipt !== undefined && !sameBytes(proven.success.value, receipt)) {
+    return Result.fail(new ReceiptNotProven({ transactionIndex, reason: "the proven receipt differs from the one given" }))
+  }
+  const decoded = decodeConsensusReceipt(proven.success.value)
   return Result.isFailure(decoded) ? Result.fail(new MalformedLogEvidence({ reason: decoded.failure })) : Result.succeed(decoded.success)
 }
 
@@ -365,7 +367,7 @@ export const verifyReceiptLog = (evidence: ReceiptLogEvidence): Result.Result<Ve
   if (typeof evidence !== "object" || evidence === null) return Result.fail(new MalformedLogEvidence({ reason: "evidence is not an object" }))
   const { transactionIndex, logIndex, receipt, proof } = evidence
   if (!isIndex(transactionIndex) || !isIndex(logIndex)) return Result.fail(new MalformedLogEvidence({ reason: "transactionIndex and logIndex are non-negative integers" }))
-  if (!isHex0x(receipt) || !Array.isArray(proof) || !proof.every(isHex0x)) {
+  if ((receipt !== undefined && !isHex0x(receipt)) || !Array.isArray(proof) || !proof.every(isHex0x)) {
     return Result.fail(new MalformedLogEvidence({ reason: "receipt and proof nodes are 0x-prefixed hex" }))
   }
   let root: Uint8Array | undefined
@@ -383,7 +385,7 @@ export const verifyReceiptLog = (evidence: ReceiptLogEvidence): Result.Result<Ve
     root = given
   }
   if (root === undefined) return Result.fail(new MalformedLogEvidence({ reason: "neither receiptsRoot nor header" }))
-  const decoded = verifyReceiptInclusion(root, transactionIndex, bytesOf(receipt), proof.map(bytesOf))
+  const decoded = verifyReceiptInclusion(root, transactionIndex, receipt === undefined ? undefined : bytesOf(receipt), proof.map(bytesOf))
   if (Result.isFailure(decoded)) return Result.fail(decoded.failure)
   const log = decoded.success.logs[logIndex]
   if (log === undefined) return Result.fail(new LogNotInReceipt({ logIndex, logCount: decoded.success.logs.length }))
