@@ -19,6 +19,7 @@ import { Effect, Layer } from "effect"
 import type { SignatureCheck, VerifySignature, VerifySignatures } from "../../domain/verify/cometbft/CometBftLightClient.ts"
 import { SignatureVerifier, type SignatureVerifierService, type VerifyRequest } from "../../ports/SignatureVerifier.ts"
 import * as NodeCryptoSignatureVerifier from "../signatures/NodeCryptoSignatureVerifier.ts"
+import { verifyManyByScheme } from "../signatures/SchemeBatch.ts"
 
 // SubjectPublicKeyInfo DER prefix of an Ed25519 key (RFC 8410), followed by the 32 raw bytes.
 const ED25519_SPKI = Buffer.from("302a300506032b6570032100", "hex")
@@ -206,31 +207,12 @@ export const signatureVerifier = (options: NodeCryptoCommitVerifierOptions = {})
       return key !== null && ed.verify(key, message, signature)
     },
     verifyMany: (requests) =>
-      Effect.suspend(() => {
-        const out = new Array<boolean>(requests.length).fill(false)
-        const edAt: Array<number> = []
-        const checks: Array<SignatureCheck> = []
-        const otherAt: Array<number> = []
-        const others: Array<VerifyRequest> = []
-        requests.forEach((r, i) => {
-          if (r.scheme !== "ed25519") {
-            otherAt.push(i)
-            others.push(r)
-            return
-          }
-          const key = keyBytes(r.publicKey)
-          if (key === null) return // refused before OpenSSL sees it
-          edAt.push(i)
-          checks.push({ publicKey: key, message: r.message, signature: r.signature })
-        })
-        const edAnswers = checks.length === 0
-          ? Effect.void
-          : Effect.map(ed.verifyMany(checks), (oks) => oks.forEach((ok, k) => (out[edAt[k] as number] = ok)))
-        const otherAnswers = others.length === 0
-          ? Effect.void
-          : Effect.map(secp.verifyMany(others), (oks) => oks.forEach((ok, k) => (out[otherAt[k] as number] = ok)))
-        return Effect.all([edAnswers, otherAnswers], { discard: true }).pipe(Effect.as(out))
-      })
+      verifyManyByScheme(
+        requests,
+        (r) => keyBytes(r.publicKey),
+        (edRequests, keys) => ed.verifyMany(edRequests.map((r, k) => ({ publicKey: keys[k] as Uint8Array, message: r.message, signature: r.signature }))),
+        secp.verifyMany
+      )
   }
 }
 

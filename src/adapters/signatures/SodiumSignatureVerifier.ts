@@ -19,6 +19,7 @@ import sodium from "sodium-native"
 import { Effect, Layer } from "effect"
 import { SignatureVerifier, type SignatureVerifierService, type VerifyRequest } from "../../ports/SignatureVerifier.ts"
 import * as NodeCryptoSignatureVerifier from "./NodeCryptoSignatureVerifier.ts"
+import { verifyManyByScheme } from "./SchemeBatch.ts"
 
 /** Options of the verifier. */
 export interface SodiumOptions {
@@ -124,38 +125,19 @@ export const make = (options: SodiumOptions = defaults) =>
       scheme === "ed25519" ? ed25519(publicKey, message, signature) : secp.verify(scheme, publicKey, message, signature)
 
     const verifyMany = (requests: ReadonlyArray<VerifyRequest>): Effect.Effect<ReadonlyArray<boolean>> =>
-      Effect.suspend(() => {
-        const out = new Array<boolean>(requests.length).fill(false)
-        const edAt: Array<number> = []
-        const edRequests: Array<VerifyRequest> = []
-        const edKeys: Array<Buffer> = []
-        const otherAt: Array<number> = []
-        const others: Array<VerifyRequest> = []
-        requests.forEach((r, i) => {
-          if (r.scheme !== "ed25519") {
-            otherAt.push(i)
-            others.push(r)
-            return
-          }
-          const key = keyBytes(r.publicKey)
-          if (key === null || r.signature.length !== 64) return // refused before libsodium sees it
-          edAt.push(i)
-          edRequests.push(r)
-          edKeys.push(key)
-        })
-        const ed: Effect.Effect<void> = edRequests.length === 0
-          ? Effect.void
-          : pool === null
-          ? Effect.sync(() => edRequests.forEach((r, k) => (out[edAt[k] as number] = sodium.crypto_sign_verify_detached(r.signature, r.message, edKeys[k] as Buffer))))
-          : Effect.tryPromise(() => pool.run(edRequests, edKeys)).pipe(
-            Effect.orDie, // a worker crashed: nothing a caller can act on
-            Effect.map((answers) => answers.forEach((a, k) => (out[edAt[k] as number] = a === 1)))
-          )
-        const rest: Effect.Effect<void> = others.length === 0
-          ? Effect.void
-          : Effect.map(secp.verifyMany(others), (oks) => oks.forEach((ok, k) => (out[otherAt[k] as number] = ok)))
-        return Effect.all([ed, rest], { concurrency: 2, discard: true }).pipe(Effect.as(out))
-      })
+      verifyManyByScheme(
+        requests,
+        // Refused before libsodium sees it: a key that is not 32 bytes of hex, a signature not 64 bytes.
+        (r) => (r.signature.length === 64 ? keyBytes(r.publicKey) : null),
+        (edRequests, edKeys) =>
+          pool === null
+            ? Effect.sync(() => edRequests.map((r, k) => sodium.crypto_sign_verify_detached(r.signature, r.message, edKeys[k] as Buffer)))
+            : Effect.tryPromise(() => pool.run(edRequests, edKeys)).pipe(
+              Effect.orDie, // a worker crashed: nothing a caller can act on
+              Effect.map((answers) => Array.from(answers, (a) => a === 1))
+            ),
+        secp.verifyMany
+      )
     return { verify, verifyMany } satisfies SignatureVerifierService
   })
 

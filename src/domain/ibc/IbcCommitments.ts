@@ -16,7 +16,7 @@
  * input is a `MalformedIbcInput` failure, never a throw.
  */
 import { sha256 } from "@noble/hashes/sha2.js"
-import { bytesToHex, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js"
+import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js"
 import { Data, Result } from "effect"
 
 /** An input is not what the commitment needs (hex bytes, a uint64, a string). */
@@ -81,15 +81,7 @@ const be8 = (n: bigint): Uint8Array => {
   return out
 }
 
-const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
+const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => concatBytes(...parts)
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null
 

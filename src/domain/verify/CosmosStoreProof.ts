@@ -14,7 +14,7 @@
  * cosmos/ics23 Go); this file decodes the protobuf and does the hashing.
  */
 import { sha256 } from "@noble/hashes/sha2.js"
-import { hexToBytes } from "@noble/hashes/utils.js"
+import { concatBytes, hexToBytes } from "@noble/hashes/utils.js"
 import {
   type DoHash,
   type ExistenceProof,
@@ -148,15 +148,7 @@ const withLength = (op: number, data: Uint8Array): Uint8Array => {
   throw new Error(`unsupported length op ${op}`)
 }
 
-const concat = (...parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
+const concat = concatBytes
 
 const bytesEqual = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i])
 
