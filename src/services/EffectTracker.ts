@@ -143,7 +143,8 @@ export const observationsOf = (
     const rpcLogs = (receipts[i] as (typeof receipts)[number]).logs
     for (let j = 0; j < rpcLogs.length; j++) {
       const l = rpcLogs[j] as (typeof rpcLogs)[number]
-      const log = { address: l.address.toLowerCase(), topics: l.topics.map((t) => t.toLowerCase()), data: l.data.toLowerCase() }
+      // Hex may come in either case; the data is not matched on.
+      const log = { address: l.address.toLowerCase(), topics: l.topics.map((t) => t.toLowerCase()), data: "" }
       if (watches.some((w) => w.kind === "evm-log" && matchesEvmFilter(w.filter, log))) logs.push(j)
     }
     if (logs.length === 0) continue

@@ -361,10 +361,17 @@ export const onObserved = (state: EffectsState, p: EffectsObserved, meta: Record
   const pending = [...track.pending]
   let skipped = 0
   const nodes = p.nodes.map((n) => hexToBytes(n))
+  // The proofs share the root and the branches near it: each node of the table is hashed once.
+  const hashes = new Map<Uint8Array, Uint8Array>()
+  const hashOnce = (node: Uint8Array): Uint8Array => {
+    let h = hashes.get(node)
+    if (h === undefined) hashes.set(node, h = keccak_256(node))
+    return h
+  }
   for (const r of p.receipts) {
     const proof = r.proof.map((i) => nodes[i])
     const receipt = proof.every((n) => n !== undefined)
-      ? verifyReceiptInclusion(root, r.transactionIndex, undefined, proof as ReadonlyArray<Uint8Array>)
+      ? verifyReceiptInclusion(root, r.transactionIndex, undefined, proof as ReadonlyArray<Uint8Array>, hashOnce)
       : undefined
     if (receipt === undefined || Result.isFailure(receipt)) {
       skipped++

@@ -326,9 +326,10 @@ export const verifyReceiptInclusion = (
   root: Uint8Array,
   transactionIndex: number,
   receipt: Uint8Array | undefined,
-  proof: ReadonlyArray<Uint8Array>
+  proof: ReadonlyArray<Uint8Array>,
+  hash?: (node: Uint8Array) => Uint8Array
 ): Result.Result<ConsensusReceipt, ReceiptProofRejected | ReceiptNotProven | MalformedLogEvidence> => {
-  const proven = verifyMerklePatriciaProof(root, receiptKey(transactionIndex), proof)
+  const proven = verifyMerklePatriciaProof(root, receiptKey(transactionIndex), proof, hash)
   if (Result.isFailure(proven)) return Result.fail(new ReceiptProofRejected({ cause: proven.failure }))
   if (Option.isNone(proven.success)) return Result.fail(new ReceiptNotProven({ transactionIndex, reason: "the proof shows no receipt at this index" }))
   if (receipt !== undefined && !sameBytes(proven.success.value, receipt)) {

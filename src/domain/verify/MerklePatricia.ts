@@ -59,18 +59,20 @@ const absent: Result.Result<Option.Option<Uint8Array>, never> = Result.succeed(O
  * Verify a Merkle-Patricia proof: the value stored under `path` in the trie whose root hash is
  * `root` (`Some`), its proven absence (`None`), or why the proof is rejected. `path` is the
  * trie key itself: secure tries (Ethereum state and storage) take keccak256 of the key.
- * A root that is not 32 bytes matches no node.
+ * A root that is not 32 bytes matches no node. `hash` is keccak256; a caller checking many
+ * proofs through the same node objects may pass it memoized (each node hashed once).
  */
 export const verifyMerklePatriciaProof = (
   root: Uint8Array,
   path: Uint8Array,
-  proof: ReadonlyArray<Uint8Array>
+  proof: ReadonlyArray<Uint8Array>,
+  hash: (node: Uint8Array) => Uint8Array = keccak_256
 ): Result.Result<Option.Option<Uint8Array>, MptProofError> => {
   const first = proof[0]
   if (first === undefined) {
     return root.length === 32 && equalBytesAt(EMPTY_TRIE_ROOT, root, 0) ? absent : Result.fail(new ProofTruncated({ index: 0 }))
   }
-  if (root.length !== 32 || !equalBytesAt(keccak_256(first), root, 0)) {
+  if (root.length !== 32 || !equalBytesAt(hash(first), root, 0)) {
     return Result.fail(new ProofNodeHashMismatch({ index: 0 }))
   }
   const rootSpan = readRlpSpan(first, 0, first.length)
@@ -81,14 +83,15 @@ export const verifyMerklePatriciaProof = (
     if (rootSpan.payloadStart !== rootSpan.end) return malformed(0, "node is a string, not a list")
     return proof.length === 1 ? absent : Result.fail(new ProofPathMismatch({ index: 1 }))
   }
-  return walk(path, proof, first, rootSpan)
+  return walk(path, proof, first, rootSpan, hash)
 }
 
 const walk = (
   path: Uint8Array,
   proof: ReadonlyArray<Uint8Array>,
   firstNode: Uint8Array,
-  rootSpan: RlpSpan
+  rootSpan: RlpSpan,
+  hash: (node: Uint8Array) => Uint8Array
 ): Result.Result<Option.Option<Uint8Array>, MptProofError> => {
   const keyNibbles = path.length * 2
   let pos = 0
@@ -191,7 +194,7 @@ const walk = (
     if (child.end - child.payloadStart !== 32) return malformed(index, "child reference is not a 32-byte hash")
     const next = proof[index + 1]
     if (next === undefined) return Result.fail(new ProofTruncated({ index: index + 1 }))
-    if (!equalBytesAt(keccak_256(next), buf, child.payloadStart)) {
+    if (!equalBytesAt(hash(next), buf, child.payloadStart)) {
       return Result.fail(new ProofNodeHashMismatch({ index: index + 1 }))
     }
     index++
