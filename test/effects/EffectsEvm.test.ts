@@ -62,6 +62,9 @@ describe("effect tracker on anvil", () => {
         expect((yield* postJson("/v1/effects/watches", { chain: "anvil", kind: "evm-log", filter: { address: "0xNOPE" } })).status).toBe(400)
         expect((yield* request("DELETE", `/v1/effects/watches?id=${"00".repeat(32)}`)).status).toBe(404)
         expect((yield* get("/v1/effects/evm-log:anvil:00:0:0")).status).toBe(404)
+        // An id with a 64-character chain name and a block hash still reaches the handler (past the router's default 100).
+        const long = yield* get(`/v1/effects/evm-log:${"c".repeat(64)}:${"00".repeat(32)}:0:0`)
+        expect([long.status, long.json?._tag]).toEqual([404, "EffectNotFound"])
 
         const added = yield* postJson("/v1/effects/watches", { chain: "anvil", kind: "evm-log", filter: { address: address.slice(2), topics: [TOPIC_A] } })
         expect(added.status).toBe(201)

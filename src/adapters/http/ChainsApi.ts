@@ -316,7 +316,7 @@ export const ChainsGroup = HttpApiGroup.make("chains")
       .annotate(OpenApi.Identifier, "watchChainKey")
       .annotate(OpenApi.Summary, "Watch a state key")
       .annotate(OpenApi.Description, "Watch a key: its value now is proven and published, then the decision (ChainWatchAdded) is recorded in the log; from then on every change is proven and published. `created` is false when the key was already watched (nothing is published). Errors as for proving."),
-    // The key is a query parameter: a proven key (up to 1,024 bytes as hex) exceeds the router's 100-character path parameters.
+    // The key is a query parameter: a proven key (up to 1,024 bytes as hex) exceeds the router's 256-character path parameters.
     HttpApiEndpoint.delete("unwatch", "/v1/chains/:chain/watches", {
       params: { chain: ChainName },
       query: { key: ProvenKey },

@@ -48,7 +48,7 @@ export class EffectPublishFailed extends Schema.TaggedError<EffectPublishFailed>
 // Inputs and answers
 // ---------------------------------------------------------------------------------------
 
-const EffectId = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(100)).annotate({
+const EffectId = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(256)).annotate({
   description: "an effect id, e.g. evm-log:{chain}:{blockHash}:{transactionIndex}:{logIndex}, or an alias ({route}:{0x id}: a bridge's message id names its deposit)"
 })
 const WatchId = Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/u)).annotate({ description: "a watch's id: its EffectWatchAdded message id" })

@@ -148,6 +148,9 @@ const isJson = (response: HttpServerResponse.HttpServerResponse): boolean => {
 }
 
 /** Router middleware: every failure, and every error response, answers JSON with a reason. */
+/** Longest path parameter the router matches, characters. */
+export const MAX_PATH_PARAMETER = 256
+
 const errorBodies = HttpRouter.middleware(
   (app) =>
     Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
@@ -280,7 +283,9 @@ export const layer = (config: HttpConfig) => {
         Layer.provide(Edge.layer({ maxJsonBodyBytes: config.maxJsonBodyBytes ?? DEFAULT_MAX_JSON_BODY_BYTES })),
         Layer.provide(Layer.succeed(Draining, Deferred.await(draining)))
       )
-      const app = yield* HttpRouter.toHttpEffect(routes)
+      // Path parameters up to 256 characters (the router's default is 100): an effect id names
+      // its chain (up to 64 characters) and a 32-byte block hash.
+      const app = yield* HttpRouter.toHttpEffect(routes).pipe(Effect.provideService(HttpRouter.RouterConfig, { maxParamLength: MAX_PATH_PARAMETER }))
       yield* HttpServer.serveEffect(app, observe).pipe(
         // Read by Effect's HTTP tracer middleware on every request: a server span named
         // `METHOD /route/:template` (OpenTelemetry's convention), or none.
