@@ -12,12 +12,8 @@ import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Result } from "effect"
 import { verifyReceiptLog } from "causeway/verify"
-import * as SqliteCausalLog from "../../src/adapters/storage/SqliteCausalLog.ts"
-import { logPath } from "../../src/Config.ts"
 import { coreLayer } from "../../src/main.ts"
-import { makeEffects } from "../../src/projections/Effects/Effects.ts"
-import { digestOf, foldPage } from "../../src/projections/Projection.ts"
-import type { LogRecord } from "../../src/ports/CausalLog.ts"
+import { expectReplayEqualsLive, liveEffects } from "./support/replay.ts"
 import { eventually, get, layer as serverLayer, request, TestServer } from "../http/support/server.ts"
 import { connect, type SseEvent } from "../http/support/sse.ts"
 import { type Anvil, anvil, blockNumber, EMITTER_CONTRACT, lyingProxy, sendAndMine } from "../evm/support/Anvil.ts"
@@ -158,17 +154,11 @@ describe("effect tracker on anvil", () => {
         yield* Effect.sleep("1 second")
         expect((yield* effects()).length).toBe(3)
 
-        const projections = (yield* get("/v1/projections")).json as Array<any>
-        const instance = (yield* get("/v1/instance")).json
-        return { status: projections.find((p) => p.name === "effects"), instanceKey: instance.publicKey as string }
+        return yield* liveEffects
       }).pipe(Effect.provide(Layer.fresh(server)))
 
       // Replay: the same records folded from nothing give the same state.
-      const log = yield* SqliteCausalLog.make({ path: logPath(dataDir), synchronous: "NORMAL" })
-      const records: Array<LogRecord> = []
-      yield* log.scan(0, live.status.offset, { withBody: true }, (r) => void records.push(r))
-      const projection = makeEffects({ instanceKey: live.instanceKey })
-      expect(digestOf(projection, foldPage(projection, projection.initialState, records))).toBe(live.status.digest)
+      yield* expectReplayEqualsLive(dataDir, live)
     }), 120_000)
 
   it.live("a bridge journey: a fill seen before its deposit is linked when the deposit lands; reorged deposits flag their fills", () =>

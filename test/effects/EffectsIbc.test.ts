@@ -14,13 +14,9 @@ import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { verifyStoreProof } from "../../src/adapters/cosmos/StoreProof.ts"
-import * as SqliteCausalLog from "../../src/adapters/storage/SqliteCausalLog.ts"
-import { logPath } from "../../src/Config.ts"
 import type { CosmosChainConfig } from "../../src/Config.ts"
 import { coreLayer } from "../../src/main.ts"
-import type { LogRecord } from "../../src/ports/CausalLog.ts"
-import { makeEffects } from "../../src/projections/Effects/Effects.ts"
-import { digestOf, foldPage } from "../../src/projections/Projection.ts"
+import { expectReplayEqualsLive, liveEffects } from "./support/replay.ts"
 import { eventually, get, layer as serverLayer, request } from "../http/support/server.ts"
 import { makeValidators, seconds } from "../verify/cometbft/ChainBuilder.ts"
 import { type CometBftRpcServer, startCometBftRpcServer } from "../cosmos/support/CometBftRpcServer.ts"
@@ -204,17 +200,11 @@ describe("IBC packet effects on two CometBFT chains", () => {
         expect(refunded.history.map((m: any) => m.status)).toEqual(["sent", "timed-out", "refunded"])
 
         expect((yield* get("/v1/ibc/packets?status=settled")).json.packets.map((p: any) => p.id)).toEqual([id])
-        const projections = (yield* get("/v1/projections")).json as Array<any>
-        const instance = (yield* get("/v1/instance")).json
-        return { status: projections.find((p) => p.name === "effects"), instanceKey: instance.publicKey as string }
+        return yield* liveEffects
       }).pipe(Effect.provide(Layer.fresh(server)))
 
       // Replay: the same records folded from nothing give the same state.
-      const log = yield* SqliteCausalLog.make({ path: logPath(dataDir), synchronous: "NORMAL" })
-      const records: Array<LogRecord> = []
-      yield* log.scan(0, live.status.offset, { withBody: true }, (r) => void records.push(r))
-      const projection = makeEffects({ instanceKey: live.instanceKey })
-      expect(digestOf(projection, foldPage(projection, projection.initialState, records))).toBe(live.status.digest)
+      yield* expectReplayEqualsLive(dataDir, live)
     })), 120_000)
   it.live("a two-hop route (A → B → C, packet-forward) settles its first hop only when the second has settled", () =>
     Effect.scoped(Effect.gen(function*() {

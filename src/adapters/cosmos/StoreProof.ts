@@ -16,6 +16,7 @@
  * protobuf `tendermint.crypto.ProofOps` the node sent, so anyone can check it again with
  * `verifyStoreProof`.
  */
+import { uvarint } from "../../domain/verify/CosmosStoreProof.ts"
 import { calculateIcs23Root, verifyIcs23Membership, verifyIcs23NonMembership } from "./Ics23Verifier.ts"
 
 /** One proof op (`tendermint.crypto.ProofOp`). */
@@ -102,16 +103,7 @@ export const checkStoreProof = (
 
 // --- tendermint.crypto.ProofOps protobuf: ops = 1 (repeated ProofOp); ProofOp: type = 1, key = 2, data = 3 ---
 
-const varint = (n: number): Array<number> => {
-  const out: Array<number> = []
-  let v = n
-  while (v >= 0x80) {
-    out.push((v & 0x7f) | 0x80)
-    v = Math.floor(v / 128)
-  }
-  out.push(v)
-  return out
-}
+const varint = uvarint
 
 const field = (tag: number, bytes: Uint8Array): Array<number> => (bytes.length === 0 ? [] : [(tag << 3) | 2, ...varint(bytes.length), ...bytes])
 

@@ -131,7 +131,8 @@ const doHash: DoHash = (op, data) => {
 
 const prehash = (op: number, data: Uint8Array): Uint8Array => (op === HashOp.NO_HASH ? data : doHash(op, data))
 
-const uvarint = (n: number): Array<number> => {
+/** The protobuf varint (unsigned LEB128) bytes of a non-negative integer. */
+export const uvarint = (n: number): Array<number> => {
   const out: Array<number> = []
   let v = n
   while (v >= 0x80) {
