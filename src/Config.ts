@@ -20,6 +20,8 @@ export interface ServeConfig {
   readonly cosmosChains?: ReadonlyArray<CosmosChainConfig>
   /** An EVM chain to observe through viem; absent: off. */
   readonly evm?: EvmChainConfig
+  /** Further EVM chains to observe (the other side of a bridge); no flags yet, set by embedders and tests. */
+  readonly evmChains?: ReadonlyArray<EvmChainConfig>
   /** The mempool's sealer (batches, expiries, decryptions); absent: no sealer (`appLayer` adds it when set). */
   readonly sealer?: SealerConfig
   /** The cluster admin's ed25519 public key (hex); absent: a deployment of this one instance. */

@@ -113,8 +113,8 @@ export const chainObservers = (config: ServeConfig): Effect.Effect<ReadonlyMap<s
         ...(pollIntervalMs === undefined ? {} : { pollIntervalMs })
       }))
     }
-    if (config.evm !== undefined) {
-      const { chainId, rpcUrls, confirmations, pollIntervalMs } = config.evm
+    for (const evm of [...(config.evm === undefined ? [] : [config.evm]), ...(config.evmChains ?? [])]) {
+      const { chainId, rpcUrls, confirmations, pollIntervalMs } = evm
       observers.set(chainId, ViemEvmObserver.make({
         chain: chainId,
         urls: rpcUrls,

@@ -206,4 +206,51 @@ describe("effect tracker on anvil", () => {
         expect(settling.evidence).toMatchObject({ kind: "chain-finalized", effect: idOf(fill1), chain: "anvil" })
       }).pipe(Effect.provide(Layer.fresh(server)))
     }), 120_000)
+
+  it.live("across two chains: a deposit on one anvil is delivered and settled by its fill on another; a reorg of the fill's chain rolls it back", () =>
+    Effect.gen(function*() {
+      const source = yield* anvil()
+      const target = yield* anvil()
+      const depositor = ((yield* Effect.promise(() => sendAndMine(source, { data: EMITTER }))).contractAddress as string).toLowerCase()
+      const filler = ((yield* Effect.promise(() => sendAndMine(target, { data: EMITTER }))).contractAddress as string).toLowerCase()
+      const chain = (id: string, node: Anvil) => ({ chainId: id, rpcUrls: [node.url], confirmations: 2, pollIntervalMs: 25 })
+      const server = serverLayer({
+        core: (config, runner) => coreLayer({ ...config, evm: chain("source", source), evmChains: [chain("target", target)] }, runner)
+      })
+      yield* Effect.gen(function*() {
+        for (const [name, node] of [["source", source], ["target", target]] as const) {
+          const height = yield* Effect.promise(() => blockNumber(node))
+          yield* eventually(get(`/v1/chains/${name}`), (r) => r.json?.latest?.height === height, 10_000)
+        }
+        const watch = (name: string, address: string, role: "deposit" | "fill") =>
+          postJson("/v1/effects/watches", { chain: name, kind: "evm-log", filter: { address: address.slice(2) }, correlate: { route: "bridge", role, id: { dataWord: 1 } } })
+        expect((yield* watch("source", depositor, "deposit")).status).toBe(201)
+        expect((yield* watch("target", filler, "fill")).status).toBe(201)
+        const ID = "33".repeat(32)
+        const deposit = yield* emit(source, depositor, TOPIC_A, ID)
+        const depositId = `evm-log:source:${(deposit.blockHash as string).slice(2)}:0:0`
+        yield* eventually(get(`/v1/effects/${depositId}`), (r) => r.json?.effect?.status === "included", 15_000)
+
+        // The fill lands on the other chain: the deposit is delivered, with the fill's receipt proof on "target" as evidence.
+        const fill = yield* emit(target, filler, TOPIC_B, ID)
+        const fillId = `evm-log:target:${(fill.blockHash as string).slice(2)}:0:0`
+        const delivered = yield* eventually(get(`/v1/effects/${depositId}`), (r) => r.json.effect.status === "delivered", 15_000)
+        expect(delivered.json.effect).toMatchObject({ journeys: [{ role: "target", effect: fillId }], evidence: { kind: "evm-receipt", effect: fillId, chain: "target" } })
+
+        // The target chain drops the fill's block: the deposit is back to included.
+        yield* Effect.promise(() => target.rpc("anvil_reorg", [1, []]))
+        const rolled = yield* eventually(get(`/v1/effects/${depositId}`), (r) => r.json.effect.status === "included", 15_000)
+        expect(rolled.json.effect.evidence).toMatchObject({ kind: "chain-reorged", effect: fillId, chain: "target" })
+        expect((yield* get(`/v1/effects/${fillId}`)).json.effect.status).toBe("retracted")
+
+        // A new fill, finalized on the target, settles the deposit; finality on the source alone does not.
+        yield* Effect.promise(() => source.rpc("anvil_mine", ["0x3"]))
+        const refill = yield* emit(target, filler, TOPIC_B, ID)
+        const refillId = `evm-log:target:${(refill.blockHash as string).slice(2)}:0:0`
+        yield* eventually(get(`/v1/effects/${depositId}`), (r) => r.json.effect.status === "delivered" && r.json.effect.finality === "finalized", 15_000)
+        yield* Effect.promise(() => target.rpc("anvil_mine", ["0x3"]))
+        const settled = yield* eventually(get(`/v1/effects/${depositId}`), (r) => r.json.effect.status === "settled", 15_000)
+        expect(settled.json.effect.history.find((m: any) => m.status === "settled").evidence).toMatchObject({ kind: "chain-finalized", effect: refillId, chain: "target" })
+      }).pipe(Effect.provide(Layer.fresh(server)))
+    }), 120_000)
 })
