@@ -6,7 +6,8 @@
  * of the verified header it names, ending settled; a packet left unreceived past its timeout
  * height proven timed out by the receipt's absence on B, then refunded; a node that lies about
  * a value moves nothing; an in-flight packet reported stuck; the log replayed from scratch
- * folds to the live state, digest for digest.
+ * folds to the live state, digest for digest. The same journey for an IBC v2 packet, on
+ * ibc-go's binary client keys (commitment, receipt 0x02, v2 ack commitment).
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -26,14 +27,21 @@ import { makeValidators, seconds } from "../verify/cometbft/ChainBuilder.ts"
 import { type CometBftRpcServer, startCometBftRpcServer } from "../cosmos/support/CometBftRpcServer.ts"
 import {
   commitmentOf,
+  commitmentV2Of,
   deleteCommitment,
+  deleteCommitmentV2,
   ibcKey,
   ICS20_SUCCESS_ACK,
   receivePacket,
+  receivePacketV2,
   sendPacket,
+  sendPacketV2,
   type TestPacket,
+  type TestPacketV2,
   transferData,
-  writeAcknowledgement
+  transferPayloadV2,
+  writeAcknowledgement,
+  writeAcknowledgementV2
 } from "../cosmos/support/IbcStore.ts"
 import { TestChain } from "../cosmos/support/TestChain.ts"
 
@@ -287,5 +295,98 @@ describe("IBC packet effects on two CometBFT chains", () => {
         expect(first.history.map((m: any) => m.status)).toEqual(["sent", "delivered", "executed", "settled"])
         expect(first.history.at(-1).evidence).toEqual(second.history.at(-1).evidence)
       }).pipe(Effect.provide(Layer.fresh(server)))
+    })), 120_000)
+  it.live("an IBC v2 packet (client ids) settles leg by leg on the binary v2 keys; replay equals live", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const chainA = newChain(A)
+      const chainB = newChain(B)
+      chainA.produceBlocks(3)
+      chainB.produceBlocks(3)
+      const nodeA = yield* rpcServer(chainA)
+      const nodeB = yield* rpcServer(chainB)
+      const dataDir = mkdtempSync(join(tmpdir(), "causeway-ibc2-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dataDir, { recursive: true, force: true })))
+      const server = serverLayer({
+        dataDir,
+        core: (config, runner) => coreLayer({ ...config, cosmos: cosmosConfig(chainA, nodeA), cosmosChains: [cosmosConfig(chainB, nodeB)] }, runner)
+      })
+
+      const live = yield* Effect.gen(function*() {
+        yield* eventually(get(`/v1/chains/${A}`), (r) => r.json?.latest?.height === 3, 15_000)
+        yield* eventually(get(`/v1/chains/${B}`), (r) => r.json?.latest?.height === 3, 15_000)
+
+        const nowhere = yield* postJson("/v1/effects/watches", { chain: A, kind: "ibc-packet", filter: { clientId: "07-tendermint-0", destination: { chain: "nope", clientId: "08-wasm-1369" } } })
+        expect(nowhere.status).toBe(404)
+        const added = yield* postJson("/v1/effects/watches", {
+          chain: A,
+          kind: "ibc-packet",
+          filter: { clientId: "07-tendermint-0", destination: { chain: B, clientId: "08-wasm-1369" } }
+        })
+        expect(added.status).toBe(201)
+
+        // Another client's commitment (its id extends this one's) is not listed under this client's prefix.
+        const transfer: TestPacketV2 = {
+          sourceClient: "07-tendermint-0",
+          destinationClient: "08-wasm-1369",
+          sequence: 1n,
+          timeoutTimestamp: BigInt(Math.floor(Date.now() / 1000) + 3_600),
+          payloads: [transferPayloadV2("uatom", "100", "cosmos1sender", "cosmos1receiver")]
+        }
+        const other: TestPacketV2 = { ...transfer, sourceClient: "07-tendermint-01" }
+        chainA.produceBlock({ writes: [sendPacketV2(transfer), sendPacketV2(other)] })
+        chainA.produceBlocks(1)
+        const id = "ibc-packet-v2:chain-a:07-tendermint-0:1"
+        const first = yield* statusIs(id, "sent")
+        expect(first.json.packet).toMatchObject({
+          source: { chain: A, clientId: "07-tendermint-0" },
+          destination: { chain: B, clientId: "08-wasm-1369" },
+          sequence: "1",
+          commitment: Buffer.from(commitmentV2Of(transfer)).toString("hex")
+        })
+
+        chainB.produceBlock({ writes: [receivePacketV2(transfer)] })
+        chainB.produceBlocks(1)
+        yield* statusIs(id, "delivered")
+        chainB.produceBlock({ writes: [writeAcknowledgementV2(transfer, [ICS20_SUCCESS_ACK])] })
+        chainB.produceBlocks(1)
+        yield* statusIs(id, "executed")
+        chainA.produceBlock({ writes: [deleteCommitmentV2(transfer)] })
+        chainA.produceBlocks(1)
+        const settled = (yield* statusIs(id, "settled")).json.packet
+        expect(settled.journey.map((l: any) => [l.leg, l.chain])).toEqual([
+          ["commitment", A],
+          ["receipt", B],
+          ["acknowledgement", B],
+          ["commitment-deleted", A]
+        ])
+        expect(settled.history.map((m: any) => [m.status, m.evidence.kind])).toEqual([
+          ["sent", "ibc-commitment"],
+          ["delivered", "ibc-receipt"],
+          ["executed", "ibc-acknowledgement"],
+          ["settled", "ibc-commitment-deleted"]
+        ])
+
+        // Every leg re-checks offline against the app hash of the verified header it names.
+        for (const leg of settled.journey) {
+          const message = (yield* get(`/v1/messages/${leg.message}`)).json
+          expect(message.envelope.type).toBe("IbcPacketEvidenceV2")
+          const evidence = message.envelope.payload
+          const header = (yield* get(`/v1/chains/${leg.chain}/headers/${leg.height + 1}`)).json.header
+          expect(header.hash).toBe(evidence.headerHash)
+          expect(verifyStoreProof(header.stateRoot, evidence.key, evidence.value, evidence.proof)).toBe(true)
+          expect(verifyStoreProof(header.stateRoot, evidence.key, evidence.value === "" ? "02" : "", evidence.proof)).toBe(false)
+        }
+        expect((yield* get("/v1/ibc/packets")).json.packets.map((p: any) => p.id)).toEqual([id])
+
+        const projections = (yield* get("/v1/projections")).json as Array<any>
+        const instance = (yield* get("/v1/instance")).json
+        return { status: projections.find((p) => p.name === "effects"), instanceKey: instance.publicKey as string }
+      }).pipe(Effect.provide(Layer.fresh(server)))
+
+      const log = yield* SqliteCausalLog.make({ path: logPath(dataDir), synchronous: "NORMAL" })
+      const records: Array<LogRecord> = []
+      yield* log.scan(0, live.status.offset, { withBody: true }, (r) => void records.push(r))
+      const projection = makeEffects({ instanceKey: live.instanceKey })
+      expect(digestOf(projection, foldPage(projection, projection.initialState, records))).toBe(live.status.digest)
     })), 120_000)
 })
