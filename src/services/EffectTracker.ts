@@ -23,10 +23,10 @@
  *   binding, keys and values again (src/domain/effects/IbcPacketFold.ts).
  * - IBC v2 packets: the same for every v2 watch (a source client with a destination), on the
  *   binary 24-host/v2 keys: discovery lists `clientId || 0x01` in the `ibc` store, each new
- *   commitment is proven and published as IbcPacketEvidenceV2 (without the packet's fields:
- *   v2 send_packet events are not read yet, so a v2 packet's timeout is not known to the
- *   tracker), and the sweep proves its receipt, acknowledgement and the commitment's deletion
- *   (src/domain/effects/IbcPacketV2Fold.ts).
+ *   commitment is proven and published as IbcPacketEvidenceV2 with the packet's fields from
+ *   its v2 send_packet event (`encoded_packet_hex`) when they hash to it, and the sweep proves
+ *   its receipt (or its absence past the timeout), acknowledgement and the commitment's
+ *   deletion (src/domain/effects/IbcPacketV2Fold.ts).
  *
  * A block whose fetch fails is retried at the next poll; nothing is skipped. A receipt whose
  * evidence alone exceeds a message is not published (logged): see docs/effects.md.
@@ -52,7 +52,7 @@ import {
   pastTimeout,
   sentPacketCommitment
 } from "../domain/effects/IbcPacketFold.ts"
-import { ibcPacketV2EffectId, ibcV2LegChain, ibcV2StoreKey, ibcV2WatchesOf } from "../domain/effects/IbcPacketV2Fold.ts"
+import { ibcPacketV2EffectId, ibcV2LegChain, ibcV2StoreKey, ibcV2WatchesOf, sentPacketV2Commitment } from "../domain/effects/IbcPacketV2Fold.ts"
 import type { EffectWatch, IbcPacketEffect } from "../domain/effects/EffectShapes.ts"
 import type { MessageId } from "../domain/Primitives.ts"
 import type { Rejection } from "../domain/Rejection.ts"
@@ -118,6 +118,7 @@ const hex = (bytes: Uint8Array): string => bytesToHex(bytes)
 type Observed = PayloadInput<"EffectsObserved">
 type ObservedReceipt = Observed["receipts"][number]
 type IbcSentPacket = NonNullable<PayloadInput<"IbcPacketEvidence">["sent"]>
+type IbcSentPacketV2 = NonNullable<PayloadInput<"IbcPacketEvidenceV2">["sent"]>
 type EffectsView = WithAuthority<EffectsState>
 
 /**
@@ -417,7 +418,19 @@ export const make = (options: EffectTrackerOptions = {}) =>
             proved++
             const proof = yield* observer.prove(height, `ibc/${key}`)
             if (proof.value === "") continue
-            yield* publishAndFold("IbcPacketEvidenceV2", evidenceV2Of({ chain, clientId, sequence }, destination, "commitment", proof), [])
+            const reported = observer.sentPacketV2 === undefined ? undefined : yield* observer.sentPacketV2(clientId, sequence)
+            // The fields count only if they went to the watched destination client and hash to the proven commitment.
+            const sent: IbcSentPacketV2 | undefined = reported === undefined || destination === undefined || reported.destinationClient !== destination.clientId
+              ? undefined
+              : { timeoutTimestamp: reported.timeoutTimestamp, payloads: reported.payloads }
+            const bound = sent !== undefined && destination !== undefined && sentPacketV2Commitment(sent, destination.clientId) === proof.value ? sent : undefined
+            if (reported !== undefined && bound === undefined) {
+              yield* Effect.logWarning("effect tracker: a v2 send_packet event does not hash to the proven commitment; tracked without its timeout").pipe(
+                Effect.annotateLogs({ chain, clientId, sequence })
+              )
+            }
+            const payload = evidenceV2Of({ chain, clientId, sequence }, destination, "commitment", proof)
+            yield* publishAndFold("IbcPacketEvidenceV2", bound === undefined ? payload : { ...payload, sent: bound }, [])
           }
         }
       })

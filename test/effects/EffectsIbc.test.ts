@@ -36,6 +36,7 @@ import {
   receivePacketV2,
   sendPacket,
   sendPacketV2,
+  sendPacketV2Tx,
   type TestPacket,
   type TestPacketV2,
   transferData,
@@ -296,7 +297,7 @@ describe("IBC packet effects on two CometBFT chains", () => {
         expect(first.history.at(-1).evidence).toEqual(second.history.at(-1).evidence)
       }).pipe(Effect.provide(Layer.fresh(server)))
     })), 120_000)
-  it.live("an IBC v2 packet (client ids) settles leg by leg on the binary v2 keys; replay equals live", () =>
+  it.live("an IBC v2 packet (client ids) settles leg by leg on the binary v2 keys, an unreceived one times out by timestamp and is refunded; replay equals live", () =>
     Effect.scoped(Effect.gen(function*() {
       const chainA = newChain(A)
       const chainB = newChain(B)
@@ -333,7 +334,8 @@ describe("IBC packet effects on two CometBFT chains", () => {
           payloads: [transferPayloadV2("uatom", "100", "cosmos1sender", "cosmos1receiver")]
         }
         const other: TestPacketV2 = { ...transfer, sourceClient: "07-tendermint-01" }
-        chainA.produceBlock({ writes: [sendPacketV2(transfer), sendPacketV2(other)] })
+        const sent = sendPacketV2Tx(transfer)
+        chainA.produceBlock({ writes: [...sent.writes, sendPacketV2(other)], results: [sent.result] })
         chainA.produceBlocks(1)
         const id = "ibc-packet-v2:chain-a:07-tendermint-0:1"
         const first = yield* statusIs(id, "sent")
@@ -341,7 +343,9 @@ describe("IBC packet effects on two CometBFT chains", () => {
           source: { chain: A, clientId: "07-tendermint-0" },
           destination: { chain: B, clientId: "08-wasm-1369" },
           sequence: "1",
-          commitment: Buffer.from(commitmentV2Of(transfer)).toString("hex")
+          commitment: Buffer.from(commitmentV2Of(transfer)).toString("hex"),
+          // From the v2 send_packet event, bound to the proven commitment: seconds, kept as ns, no height.
+          timeout: { revisionNumber: "0", revisionHeight: "0", timestamp: String(transfer.timeoutTimestamp * 1_000_000_000n) }
         })
 
         chainB.produceBlock({ writes: [receivePacketV2(transfer)] })
@@ -377,6 +381,26 @@ describe("IBC packet effects on two CometBFT chains", () => {
           expect(verifyStoreProof(header.stateRoot, evidence.key, evidence.value === "" ? "02" : "", evidence.proof)).toBe(false)
         }
         expect((yield* get("/v1/ibc/packets")).json.packets.map((p: any) => p.id)).toEqual([id])
+
+        // A v2 packet never received: timed out once B's verified header time passes its timeout (seconds), refunded once A deletes it.
+        const lost: TestPacketV2 = { ...transfer, sequence: 2n, timeoutTimestamp: chainB.timeAt(chainB.height + 4) / 1_000_000_000n }
+        const lostSent = sendPacketV2Tx(lost)
+        chainA.produceBlock({ writes: lostSent.writes, results: [lostSent.result] })
+        chainA.produceBlocks(1)
+        const lostId = "ibc-packet-v2:chain-a:07-tendermint-0:2"
+        yield* statusIs(lostId, "sent")
+        chainB.produceBlocks(1)
+        yield* Effect.sleep("1 second")
+        expect((yield* packetAt(lostId)).json.packet.status).toBe("sent")
+        chainB.produceBlocks(4)
+        const timedOut = (yield* statusIs(lostId, "timed-out")).json.packet
+        const absent = timedOut.journey.at(-1)
+        expect([absent.leg, absent.chain]).toEqual(["receipt-absent", B])
+        expect(chainB.timeAt(absent.height + 1)).toBeGreaterThanOrEqual(lost.timeoutTimestamp * 1_000_000_000n)
+        chainA.produceBlock({ writes: [deleteCommitmentV2(lost)] })
+        chainA.produceBlocks(1)
+        const refunded = (yield* statusIs(lostId, "refunded")).json.packet
+        expect(refunded.history.map((m: any) => m.status)).toEqual(["sent", "timed-out", "refunded"])
 
         const projections = (yield* get("/v1/projections")).json as Array<any>
         const instance = (yield* get("/v1/instance")).json

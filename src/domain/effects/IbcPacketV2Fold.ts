@@ -23,9 +23,9 @@
 import { bytesToHex, concatBytes, utf8ToBytes } from "@noble/hashes/utils.js"
 import { HashMap, Result } from "effect"
 import { checkCosmosStoreProof } from "../verify/CosmosStoreProof.ts"
-import { packetAcknowledgementKeyV2, packetCommitmentKeyV2, packetCommitmentV2Bytes, packetReceiptKeyV2 } from "../ibc/IbcCommitments.ts"
+import { packetAcknowledgementKeyV2, packetCommitmentKeyV2, packetCommitmentV2Bytes, packetReceiptKeyV2, type PayloadV2 } from "../ibc/IbcCommitments.ts"
 import type { EffectsState, RecordMeta } from "./EffectFold.ts"
-import type { IbcClientDestination, IbcLeg, IbcPacketEvidenceV2, IbcPacketFilter, IbcPacketRefV2, IbcSentPacketV2 } from "./EffectMessages.ts"
+import type { IbcClientDestination, IbcLeg, IbcPacketEvidenceV2, IbcPacketFilter, IbcPacketRefV2 } from "./EffectMessages.ts"
 import type { EffectWatch, EvidenceRef, IbcJourneyLeg, IbcPacketEffect } from "./EffectShapes.ts"
 import { bindingHeader, EVIDENCE_KIND, ignore, packetOf, pastTimeout, remember, statusOf, withLeg } from "./IbcPacketFold.ts"
 
@@ -58,7 +58,7 @@ export const ibcV2LegChain = (leg: IbcLeg, packet: IbcPacketRefV2, destination: 
   leg === "commitment" || leg === "commitment-deleted" ? packet.chain : destination.chain
 
 /** The v2 commitment of a packet's fields sent to `destinationClient` (ibc-go's CommitPacket v2), hex; undefined when malformed. */
-export const sentPacketV2Commitment = (sent: IbcSentPacketV2, destinationClient: string): string | undefined => {
+export const sentPacketV2Commitment = (sent: { readonly timeoutTimestamp: string; readonly payloads: ReadonlyArray<PayloadV2> }, destinationClient: string): string | undefined => {
   const r = packetCommitmentV2Bytes({ destinationClient, timeoutTimestamp: sent.timeoutTimestamp, payloads: sent.payloads })
   return Result.isSuccess(r) ? bytesToHex(r.success) : undefined
 }

@@ -13,6 +13,7 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js"
 import { Result } from "effect"
+import { encodePacketV2 } from "../../../src/adapters/cosmos/IbcPacketV2Proto.ts"
 import {
   acknowledgementCommitmentV1Bytes,
   acknowledgementCommitmentV2Bytes,
@@ -158,4 +159,31 @@ export const transferPayloadV2 = (denom: string, amount: string, sender: string,
   version: "ics20-1",
   encoding: "application/json",
   value: transferData(denom, amount, sender, receiver)
+})
+
+/** The commitment and the v2 `send_packet` event (ibc-go v10's emitSendPacketEvents: the packet protobuf-encoded) of sending `p`. */
+export const sendPacketV2Tx = (p: TestPacketV2): { readonly writes: ReadonlyArray<StoreWrite>; readonly result: TxResult } => ({
+  writes: [sendPacketV2(p)],
+  result: {
+    tx: new TextEncoder().encode(`ibc-v2-send/${p.sourceClient}/${p.sequence}`),
+    events: [{
+      type: "send_packet",
+      attributes: [
+        { key: "packet_source_client", value: p.sourceClient },
+        { key: "packet_dest_client", value: p.destinationClient },
+        { key: "packet_sequence", value: String(p.sequence) },
+        { key: "packet_timeout_timestamp", value: String(p.timeoutTimestamp) },
+        {
+          key: "encoded_packet_hex",
+          value: Buffer.from(encodePacketV2({
+            sequence: String(p.sequence),
+            sourceClient: p.sourceClient,
+            destinationClient: p.destinationClient,
+            timeoutTimestamp: String(p.timeoutTimestamp),
+            payloads: p.payloads
+          })).toString("hex")
+        }
+      ]
+    }]
+  }
 })
