@@ -7,10 +7,10 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { encodeProofOps, parseStoreKey, storeKeyHex } from "../../src/adapters/cosmos/StoreProof.ts"
-import type { ChainHeadVerified } from "../../src/domain/chain/ChainMessages.ts"
+import type { ChainHeadVerified, ChainReorged } from "../../src/domain/chain/ChainMessages.ts"
 import { type EffectsState, initialEffectsState, onWatchAdded } from "../../src/domain/effects/EffectFold.ts"
 import type { EffectWatchAdded, IbcLeg, IbcPacketEvidenceV2 } from "../../src/domain/effects/EffectMessages.ts"
-import { listPackets, onIbcHead, packetOf } from "../../src/domain/effects/IbcPacketFold.ts"
+import { listPackets, onIbcHead, onIbcReorg, packetOf } from "../../src/domain/effects/IbcPacketFold.ts"
 import { ibcPacketV2EffectId, ibcV2LegKey, onIbcEvidenceV2 } from "../../src/domain/effects/IbcPacketV2Fold.ts"
 import { packetReceiptKeyV2 } from "../../src/domain/ibc/IbcCommitments.ts"
 import { MultiStore } from "../cosmos/support/IavlStore.ts"
@@ -189,5 +189,16 @@ describe("IBC v2 packets in the effects fold", () => {
     const noFields = fold(watched, ev({ ...commitment, sent: undefined } as unknown as IbcPacketEvidenceV2))
     const unknown = onIbcEvidenceV2(noFields, evidence("receipt-absent", B, 40, bEmpty, receivePacketV2(PACKET)), meta(70))
     expect([packetOf(unknown, ID)?.status, unknown.ignored]).toEqual(["sent", 1])
+  })
+  it("a reorg of the destination rolls a v2 packet's legs above the fork point back", () => {
+    const s = fold(
+      watched,
+      ev(commitment),
+      ev(evidence("receipt", B, 20, bReceived, receivePacketV2(PACKET))),
+      ev(evidence("acknowledgement", B, 22, bAcked, acked))
+    )
+    const reorg = { chain: B, forkHeight: 21, forkHash: hashOf(B, 21), oldHead: { height: 50, hash: hashOf(B, 50) }, newHead: { height: 50, hash: "cc".repeat(32) } } as unknown as ChainReorged
+    const back = onIbcReorg(s, reorg, meta(90))
+    expect([packetOf(back, ID)?.status, packetOf(back, ID)?.acknowledgement, packetOf(back, ID)?.history.at(-1)?.evidence.kind]).toEqual(["delivered", null, "chain-reorged"])
   })
 })
