@@ -170,6 +170,12 @@ export interface ChainObserverService {
    * undefined when no node reports it.
    */
   readonly sentPacket?: (port: string, channel: string, sequence: string) => Effect.Effect<SentPacket | undefined, ChainObserverError>
+  /**
+   * Cosmos only: the IBC v2 packet a client sent with `sequence`, from its v2 `send_packet`
+   * event (tx_search on `packet_source_client` and `packet_sequence`, the packet decoded from
+   * `encoded_packet_hex`), unproven, or undefined when no node reports it.
+   */
+  readonly sentPacketV2?: (clientId: string, sequence: string) => Effect.Effect<SentPacketV2 | undefined, ChainObserverError>
   /** Submit a signed raw transaction (hex); its hash. */
   readonly submitTransaction: (raw: string) => Effect.Effect<string, ChainObserverError>
 }
@@ -191,6 +197,16 @@ export interface SentPacket {
   readonly timeoutTimestamp: string
   readonly destinationPort: string
   readonly destinationChannel: string
+}
+
+/** An IBC v2 packet as its send_packet event reports it (unproven). Numbers are uint64 decimal strings. */
+export interface SentPacketV2 {
+  /** The height of the block that sent it. */
+  readonly height: number
+  readonly destinationClient: string
+  /** Seconds since the epoch. */
+  readonly timeoutTimestamp: string
+  readonly payloads: ReadonlyArray<{ readonly sourcePort: string; readonly destinationPort: string; readonly version: string; readonly encoding: string; readonly value: string }>
 }
 
 /**

@@ -21,6 +21,12 @@
  *   would be proven on (receipt, acknowledgement, the commitment's deletion, the receipt's
  *   absence past the timeout) and publishes what it proves. The projection checks the header
  *   binding, keys and values again (src/domain/effects/IbcPacketFold.ts).
+ * - IBC v2 packets: the same for every v2 watch (a source client with a destination), on the
+ *   binary 24-host/v2 keys: discovery lists `clientId || 0x01` in the `ibc` store, each new
+ *   commitment is proven and published as IbcPacketEvidenceV2 with the packet's fields from
+ *   its v2 send_packet event (`encoded_packet_hex`) when they hash to it, and the sweep proves
+ *   its receipt (or its absence past the timeout), acknowledgement and the commitment's
+ *   deletion (src/domain/effects/IbcPacketV2Fold.ts).
  *
  * A block whose fetch fails is retried at the next poll; nothing is skipped. A receipt whose
  * evidence alone exceeds a message is not published (logged): see docs/effects.md.
@@ -28,7 +34,7 @@
 import { bytesToHex, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js"
 import { Context, Data, Effect, HashMap, Layer, Option, Semaphore } from "effect"
 import { ownsChain } from "../domain/cluster/Authority.ts"
-import type { EffectWatchAdded, IbcDestination, IbcLeg, IbcPacketRef } from "../domain/effects/EffectMessages.ts"
+import type { EffectWatchAdded, IbcClientDestination, IbcDestination, IbcLeg, IbcPacketRef, IbcPacketRefV2 } from "../domain/effects/EffectMessages.ts"
 import type { PayloadInput } from "../domain/MessageTypes.ts"
 import { MAX_NODES_PER_MESSAGE, MAX_RECEIPTS_PER_MESSAGE } from "../domain/effects/EffectMessages.ts"
 import { type EffectsState, evmWatchesOf, matchesEvmFilter, trackOfChain } from "../domain/effects/EffectFold.ts"
@@ -46,7 +52,8 @@ import {
   pastTimeout,
   sentPacketCommitment
 } from "../domain/effects/IbcPacketFold.ts"
-import type { EffectWatch } from "../domain/effects/EffectShapes.ts"
+import { ibcPacketV2EffectId, ibcV2LegChain, ibcV2StoreKey, ibcV2WatchesOf, sentPacketV2Commitment } from "../domain/effects/IbcPacketV2Fold.ts"
+import type { EffectWatch, IbcPacketEffect } from "../domain/effects/EffectShapes.ts"
 import type { MessageId } from "../domain/Primitives.ts"
 import type { Rejection } from "../domain/Rejection.ts"
 import { receiptKey } from "../domain/verify/EvmReceipts.ts"
@@ -111,6 +118,7 @@ const hex = (bytes: Uint8Array): string => bytesToHex(bytes)
 type Observed = PayloadInput<"EffectsObserved">
 type ObservedReceipt = Observed["receipts"][number]
 type IbcSentPacket = NonNullable<PayloadInput<"IbcPacketEvidence">["sent"]>
+type IbcSentPacketV2 = NonNullable<PayloadInput<"IbcPacketEvidenceV2">["sent"]>
 type EffectsView = WithAuthority<EffectsState>
 
 /**
@@ -218,7 +226,7 @@ export const make = (options: EffectTrackerOptions = {}) =>
       return (yield* Effect.orDie(runner.state(projection))).state
     })
 
-    const publishAndFold = <T extends "EffectWatchAdded" | "EffectWatchRemoved" | "EffectsObserved" | "IbcPacketEvidence">(
+    const publishAndFold = <T extends "EffectWatchAdded" | "EffectWatchRemoved" | "EffectsObserved" | "IbcPacketEvidence" | "IbcPacketEvidenceV2">(
       type: T,
       payload: PayloadInput<T>,
       deps: ReadonlyArray<MessageId>
@@ -321,6 +329,23 @@ export const make = (options: EffectTrackerOptions = {}) =>
       ...(sent === undefined ? {} : { sent })
     })
 
+    const evidenceV2Of = (
+      packet: IbcPacketRefV2,
+      destination: IbcClientDestination | undefined,
+      leg: IbcLeg,
+      proof: StateProof
+    ): PayloadInput<"IbcPacketEvidenceV2"> => ({
+      packet,
+      ...(destination === undefined ? {} : { destination }),
+      leg,
+      chain: proof.chain,
+      height: proof.height,
+      headerHash: proof.headerHash,
+      key: proof.key,
+      value: proof.value,
+      proof: proof.proof
+    })
+
     /** The latest state height of a chain whose committing header the log holds (head - 1). */
     const provableHeight = (state: EffectsView, chain: string): number | undefined => {
       const head = cosmosHeadOf(state, chain)
@@ -367,6 +392,47 @@ export const make = (options: EffectTrackerOptions = {}) =>
             yield* publishEvidence(forwards === undefined ? payload : { ...payload, forwards: forwards.ref }, forwards === undefined || forwards.last === "" ? [] : [forwards.last])
           }
         }
+        yield* discoverV2(observer, listKeys, state, height)
+      })
+
+    /**
+     * Discovery of IBC v2 packets: the commitments under each watched source client's prefix
+     * `clientId || 0x01` (listKeys, unproven), each not yet tracked proven and published.
+     */
+    const discoverV2 = (observer: ChainObserverService, listKeys: NonNullable<ChainObserverService["listKeys"]>, state: EffectsView, height: number) =>
+      Effect.gen(function*() {
+        const chain = observer.chain
+        for (const watch of ibcV2WatchesOf(state, chain)) {
+          const { clientId, destination } = watch.filter
+          // The commitment key of sequence 0 without its sequence: the client's commitment prefix.
+          const prefix = hex(ibcV2StoreKey("commitment", { chain, clientId, sequence: "0" }, undefined)).slice(0, -16)
+          const listed = yield* listKeys(height, "ibc", prefix, MAX_LISTED_PER_POLL)
+          let proved = 0
+          for (const { key } of listed) {
+            // Exactly the prefix and 8 bytes of sequence (another client's id may extend this one's).
+            if (!key.startsWith(prefix) || key.length !== prefix.length + 16) continue
+            const sequence = BigInt(`0x${key.slice(prefix.length)}`).toString()
+            const known = packetOf(state, ibcPacketV2EffectId(chain, clientId, sequence))
+            if (known !== undefined && known.status !== "retracted") continue
+            if (proved >= MAX_DISCOVERED_PER_POLL) break
+            proved++
+            const proof = yield* observer.prove(height, `ibc/${key}`)
+            if (proof.value === "") continue
+            const reported = observer.sentPacketV2 === undefined ? undefined : yield* observer.sentPacketV2(clientId, sequence)
+            // The fields count only if they went to the watched destination client and hash to the proven commitment.
+            const sent: IbcSentPacketV2 | undefined = reported === undefined || destination === undefined || reported.destinationClient !== destination.clientId
+              ? undefined
+              : { timeoutTimestamp: reported.timeoutTimestamp, payloads: reported.payloads }
+            const bound = sent !== undefined && destination !== undefined && sentPacketV2Commitment(sent, destination.clientId) === proof.value ? sent : undefined
+            if (reported !== undefined && bound === undefined) {
+              yield* Effect.logWarning("effect tracker: a v2 send_packet event does not hash to the proven commitment; tracked without its timeout").pipe(
+                Effect.annotateLogs({ chain, clientId, sequence })
+              )
+            }
+            const payload = evidenceV2Of({ chain, clientId, sequence }, destination, "commitment", proof)
+            yield* publishAndFold("IbcPacketEvidenceV2", bound === undefined ? payload : { ...payload, sent: bound }, [])
+          }
+        }
       })
 
     /**
@@ -381,7 +447,7 @@ export const make = (options: EffectTrackerOptions = {}) =>
         const receiver = ics20Field(data, "receiver")
         if (receiver === undefined) return undefined
         for (const cause of listPackets(state, { chain, limit: MAX_RECONCILED_PER_POLL })) {
-          if (cause.destination?.chain !== chain || cause.causalDependencies.length > 0 || !IN_FLIGHT.has(cause.status)) continue
+          if (!("port" in cause.source) || cause.destination?.chain !== chain || cause.causalDependencies.length > 0 || !IN_FLIGHT.has(cause.status)) continue
           const source = observers.get(cause.source.chain)
           if (source?.sentPacket === undefined) continue
           const sent = yield* source.sentPacket(cause.source.port, cause.source.channel, cause.sequence)
@@ -397,28 +463,60 @@ export const make = (options: EffectTrackerOptions = {}) =>
       })
 
     /**
-     * Reconciliation: every in-flight packet of a source chain is re-queried on the chain
-     * where its next leg would be (receipt, then acknowledgement on the destination; the
+     * How one packet's legs are proven and published: the chain a leg is on, its store key
+     * (hex, in the `ibc` store) and the message that carries it (v1 IbcPacketEvidence, v2
+     * IbcPacketEvidenceV2).
+     */
+    interface PacketLegs {
+      readonly chainOf: (leg: IbcLeg) => string
+      readonly storeKey: (leg: IbcLeg) => string
+      readonly publish: (leg: IbcLeg, proof: StateProof, deps: ReadonlyArray<string>) => Effect.Effect<unknown, Rejection | CausalLogError>
+    }
+
+    const legsOf = (packet: IbcPacketEffect): PacketLegs | undefined => {
+      const { source, destination } = packet
+      if (destination === null) return undefined
+      if ("port" in source && "port" in destination) {
+        const ref: IbcPacketRef = { chain: source.chain, port: source.port, channel: source.channel, sequence: packet.sequence }
+        return {
+          chainOf: (leg) => ibcLegChain(leg, ref, destination),
+          // The key as `<hex of the ICS-24 path>` under the ibc store.
+          storeKey: (leg) => ibcLegKey(leg, ref, destination).slice(bytesToHex(utf8ToBytes("ibc/")).length),
+          publish: (leg, proof, deps) => publishEvidence(evidenceOf(ref, destination, leg, proof), deps)
+        }
+      }
+      if ("clientId" in source && "clientId" in destination) {
+        const ref: IbcPacketRefV2 = { chain: source.chain, clientId: source.clientId, sequence: packet.sequence }
+        const to: IbcClientDestination = { chain: destination.chain, clientId: destination.clientId }
+        return {
+          chainOf: (leg) => ibcV2LegChain(leg, ref, to),
+          storeKey: (leg) => bytesToHex(ibcV2StoreKey(leg, ref, to)),
+          publish: (leg, proof, deps) => publishAndFold("IbcPacketEvidenceV2", evidenceV2Of(ref, to, leg, proof), deps.map((d) => d as MessageId))
+        }
+      }
+      return undefined
+    }
+
+    /**
+     * Reconciliation: every in-flight packet (v1 or v2) of a source chain is re-queried on the
+     * chain where its next leg would be (receipt, then acknowledgement on the destination; the
      * commitment's deletion on the source; a receipt's absence past the timeout), and what is
      * found is proven and published. Legs on a chain this member does not own are left to its owner.
      */
     const reconcile = (sourceChain: string, state: EffectsView) =>
       Effect.gen(function*() {
         for (const packet of packetsInFlight(state, sourceChain).slice(0, MAX_RECONCILED_PER_POLL)) {
-          const destination = packet.destination
-          if (destination === null) continue
-          const ref: IbcPacketRef = { chain: packet.source.chain, port: packet.source.port, channel: packet.source.channel, sequence: packet.sequence }
+          const legs = legsOf(packet)
+          if (legs === undefined) continue
+          const destinationChain = legs.chainOf("receipt")
           const last = packet.journey.at(-1)?.message
           const deps = last === undefined ? [] : [last]
           const prove = (leg: IbcLeg) =>
             Effect.gen(function*() {
-              const chain = ibcLegChain(leg, ref, destination)
+              const chain = legs.chainOf(leg)
               const height = provableHeight(state, chain)
               if (height === undefined || !ownsChain(state.authority, chain, author.publicKey)) return undefined
-              const key = ibcLegKey(leg, ref, destination)
-              // The key as `<hex of the ICS-24 path>` under the ibc store.
-              const path = key.slice(bytesToHex(utf8ToBytes("ibc/")).length)
-              return yield* proveLeg(chain, height, path)
+              return yield* proveLeg(chain, height, legs.storeKey(leg))
             })
           const step = Effect.gen(function*() {
             switch (packet.status) {
@@ -426,18 +524,18 @@ export const make = (options: EffectTrackerOptions = {}) =>
                 const receipt = yield* prove("receipt")
                 if (receipt === undefined) break
                 if (receipt.value !== "") {
-                  yield* publishEvidence(evidenceOf(ref, destination, "receipt", receipt), deps)
+                  yield* legs.publish("receipt", receipt, deps)
                   break
                 }
-                const header = cosmosHeaderOf(state, destination.chain, receipt.height + 1)
-                if (packet.timeout !== null && header !== undefined && pastTimeout(packet.timeout, destination.chain, receipt.height + 1, header.time)) {
-                  yield* publishEvidence(evidenceOf(ref, destination, "receipt-absent", receipt), deps)
+                const header = cosmosHeaderOf(state, destinationChain, receipt.height + 1)
+                if (packet.timeout !== null && header !== undefined && pastTimeout(packet.timeout, destinationChain, receipt.height + 1, header.time)) {
+                  yield* legs.publish("receipt-absent", receipt, deps)
                 }
                 break
               }
               case "delivered": {
                 const ack = yield* prove("acknowledgement")
-                if (ack !== undefined && ack.value !== "") yield* publishEvidence(evidenceOf(ref, destination, "acknowledgement", ack), deps)
+                if (ack !== undefined && ack.value !== "") yield* legs.publish("acknowledgement", ack, deps)
                 break
               }
               case "executed":
@@ -445,7 +543,7 @@ export const make = (options: EffectTrackerOptions = {}) =>
                 // Executed with every leg proven: held back by an open forward (resolvedStatus), nothing to re-query here.
                 if (packet.journey.some((l) => l.leg === "commitment-deleted")) break
                 const commitment = yield* prove("commitment-deleted")
-                if (commitment !== undefined && commitment.value === "") yield* publishEvidence(evidenceOf(ref, destination, "commitment-deleted", commitment), deps)
+                if (commitment !== undefined && commitment.value === "") yield* legs.publish("commitment-deleted", commitment, deps)
                 break
               }
               default:
@@ -497,8 +595,9 @@ export const make = (options: EffectTrackerOptions = {}) =>
           if (observer.listKeys === undefined) {
             return yield* new UnsupportedEffectKind({ chain: spec.chain, kind: spec.kind, reason: `${spec.chain} is not a Cosmos chain` })
           }
-          if (!("port" in spec.filter)) {
-            return yield* new UnsupportedEffectKind({ chain: spec.chain, kind: spec.kind, reason: "IBC v2 (client) packets are not tracked yet" })
+          // A v2 commitment commits to the destination's client: a v2 watch names it.
+          if (!("port" in spec.filter) && spec.filter.destination === undefined) {
+            return yield* new UnsupportedEffectKind({ chain: spec.chain, kind: spec.kind, reason: "an IBC v2 (client) packet watch needs a destination { chain, clientId }" })
           }
           const destination = spec.filter.destination
           if (destination !== undefined && observers.get(destination.chain)?.listKeys === undefined) {

@@ -6,7 +6,8 @@
  * of the verified header it names, ending settled; a packet left unreceived past its timeout
  * height proven timed out by the receipt's absence on B, then refunded; a node that lies about
  * a value moves nothing; an in-flight packet reported stuck; the log replayed from scratch
- * folds to the live state, digest for digest.
+ * folds to the live state, digest for digest. The same journey for an IBC v2 packet, on
+ * ibc-go's binary client keys (commitment, receipt 0x02, v2 ack commitment).
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -22,14 +23,22 @@ import { makeValidators, seconds } from "../verify/cometbft/ChainBuilder.ts"
 import { type CometBftRpcServer, startCometBftRpcServer } from "../cosmos/support/CometBftRpcServer.ts"
 import {
   commitmentOf,
+  commitmentV2Of,
   deleteCommitment,
+  deleteCommitmentV2,
   ibcKey,
   ICS20_SUCCESS_ACK,
   receivePacket,
+  receivePacketV2,
   sendPacket,
+  sendPacketV2,
+  sendPacketV2Tx,
   type TestPacket,
+  type TestPacketV2,
   transferData,
-  writeAcknowledgement
+  transferPayloadV2,
+  writeAcknowledgement,
+  writeAcknowledgementV2
 } from "../cosmos/support/IbcStore.ts"
 import { TestChain } from "../cosmos/support/TestChain.ts"
 
@@ -277,5 +286,121 @@ describe("IBC packet effects on two CometBFT chains", () => {
         expect(first.history.map((m: any) => m.status)).toEqual(["sent", "delivered", "executed", "settled"])
         expect(first.history.at(-1).evidence).toEqual(second.history.at(-1).evidence)
       }).pipe(Effect.provide(Layer.fresh(server)))
+    })), 120_000)
+  it.live("an IBC v2 packet (client ids) settles leg by leg on the binary v2 keys, an unreceived one times out by timestamp and is refunded; replay equals live", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const chainA = newChain(A)
+      const chainB = newChain(B)
+      chainA.produceBlocks(3)
+      chainB.produceBlocks(3)
+      const nodeA = yield* rpcServer(chainA)
+      const nodeB = yield* rpcServer(chainB)
+      const dataDir = mkdtempSync(join(tmpdir(), "causeway-ibc2-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dataDir, { recursive: true, force: true })))
+      const server = serverLayer({
+        dataDir,
+        core: (config, runner) => coreLayer({ ...config, cosmos: cosmosConfig(chainA, nodeA), cosmosChains: [cosmosConfig(chainB, nodeB)] }, runner)
+      })
+
+      const live = yield* Effect.gen(function*() {
+        yield* eventually(get(`/v1/chains/${A}`), (r) => r.json?.latest?.height === 3, 15_000)
+        yield* eventually(get(`/v1/chains/${B}`), (r) => r.json?.latest?.height === 3, 15_000)
+
+        const nowhere = yield* postJson("/v1/effects/watches", { chain: A, kind: "ibc-packet", filter: { clientId: "07-tendermint-0", destination: { chain: "nope", clientId: "08-wasm-1369" } } })
+        expect(nowhere.status).toBe(404)
+        const added = yield* postJson("/v1/effects/watches", {
+          chain: A,
+          kind: "ibc-packet",
+          filter: { clientId: "07-tendermint-0", destination: { chain: B, clientId: "08-wasm-1369" } }
+        })
+        expect(added.status).toBe(201)
+
+        // Another client's commitment (its id extends this one's) is not listed under this client's prefix.
+        const transfer: TestPacketV2 = {
+          sourceClient: "07-tendermint-0",
+          destinationClient: "08-wasm-1369",
+          sequence: 1n,
+          timeoutTimestamp: BigInt(Math.floor(Date.now() / 1000) + 3_600),
+          payloads: [transferPayloadV2("uatom", "100", "cosmos1sender", "cosmos1receiver")]
+        }
+        const other: TestPacketV2 = { ...transfer, sourceClient: "07-tendermint-01" }
+        const sent = sendPacketV2Tx(transfer)
+        chainA.produceBlock({ writes: [...sent.writes, sendPacketV2(other)], results: [sent.result] })
+        chainA.produceBlocks(1)
+        const id = "ibc-packet-v2:chain-a:07-tendermint-0:1"
+        const first = yield* statusIs(id, "sent")
+        expect(first.json.packet).toMatchObject({
+          source: { chain: A, clientId: "07-tendermint-0" },
+          destination: { chain: B, clientId: "08-wasm-1369" },
+          sequence: "1",
+          commitment: Buffer.from(commitmentV2Of(transfer)).toString("hex"),
+          // From the v2 send_packet event, bound to the proven commitment: seconds, kept as ns, no height.
+          timeout: { revisionNumber: "0", revisionHeight: "0", timestamp: String(transfer.timeoutTimestamp * 1_000_000_000n) }
+        })
+
+        chainB.produceBlock({ writes: [receivePacketV2(transfer)] })
+        chainB.produceBlocks(1)
+        yield* statusIs(id, "delivered")
+        chainB.produceBlock({ writes: [writeAcknowledgementV2(transfer, [ICS20_SUCCESS_ACK])] })
+        chainB.produceBlocks(1)
+        yield* statusIs(id, "executed")
+        chainA.produceBlock({ writes: [deleteCommitmentV2(transfer)] })
+        chainA.produceBlocks(1)
+        const settled = (yield* statusIs(id, "settled")).json.packet
+        expect(settled.journey.map((l: any) => [l.leg, l.chain])).toEqual([
+          ["commitment", A],
+          ["receipt", B],
+          ["acknowledgement", B],
+          ["commitment-deleted", A]
+        ])
+        expect(settled.history.map((m: any) => [m.status, m.evidence.kind])).toEqual([
+          ["sent", "ibc-commitment"],
+          ["delivered", "ibc-receipt"],
+          ["executed", "ibc-acknowledgement"],
+          ["settled", "ibc-commitment-deleted"]
+        ])
+
+        // Every leg re-checks offline against the app hash of the verified header it names.
+        for (const leg of settled.journey) {
+          const message = (yield* get(`/v1/messages/${leg.message}`)).json
+          expect(message.envelope.type).toBe("IbcPacketEvidenceV2")
+          const evidence = message.envelope.payload
+          const header = (yield* get(`/v1/chains/${leg.chain}/headers/${leg.height + 1}`)).json.header
+          expect(header.hash).toBe(evidence.headerHash)
+          expect(verifyStoreProof(header.stateRoot, evidence.key, evidence.value, evidence.proof)).toBe(true)
+          expect(verifyStoreProof(header.stateRoot, evidence.key, evidence.value === "" ? "02" : "", evidence.proof)).toBe(false)
+        }
+        expect((yield* get("/v1/ibc/packets")).json.packets.map((p: any) => p.id)).toEqual([id])
+
+        // A v2 packet never received: timed out once B's verified header time passes its timeout (seconds), refunded once A deletes it.
+        const lost: TestPacketV2 = { ...transfer, sequence: 2n, timeoutTimestamp: chainB.timeAt(chainB.height + 4) / 1_000_000_000n }
+        const lostSent = sendPacketV2Tx(lost)
+        chainA.produceBlock({ writes: lostSent.writes, results: [lostSent.result] })
+        chainA.produceBlocks(1)
+        const lostId = "ibc-packet-v2:chain-a:07-tendermint-0:2"
+        yield* statusIs(lostId, "sent")
+        chainB.produceBlocks(1)
+        yield* Effect.sleep("1 second")
+        expect((yield* packetAt(lostId)).json.packet.status).toBe("sent")
+        chainB.produceBlocks(4)
+        const timedOut = (yield* statusIs(lostId, "timed-out")).json.packet
+        const absent = timedOut.journey.at(-1)
+        expect([absent.leg, absent.chain]).toEqual(["receipt-absent", B])
+        expect(chainB.timeAt(absent.height + 1)).toBeGreaterThanOrEqual(lost.timeoutTimestamp * 1_000_000_000n)
+        chainA.produceBlock({ writes: [deleteCommitmentV2(lost)] })
+        chainA.produceBlocks(1)
+        const refunded = (yield* statusIs(lostId, "refunded")).json.packet
+        expect(refunded.history.map((m: any) => m.status)).toEqual(["sent", "timed-out", "refunded"])
+
+        const projections = (yield* get("/v1/projections")).json as Array<any>
+        const instance = (yield* get("/v1/instance")).json
+        return { status: projections.find((p) => p.name === "effects"), instanceKey: instance.publicKey as string }
+      }).pipe(Effect.provide(Layer.fresh(server)))
+
+      const log = yield* SqliteCausalLog.make({ path: logPath(dataDir), synchronous: "NORMAL" })
+      const records: Array<LogRecord> = []
+      yield* log.scan(0, live.status.offset, { withBody: true }, (r) => void records.push(r))
+      const projection = makeEffects({ instanceKey: live.instanceKey })
+      expect(digestOf(projection, foldPage(projection, projection.initialState, records))).toBe(live.status.digest)
     })), 120_000)
 })

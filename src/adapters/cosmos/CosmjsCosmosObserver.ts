@@ -50,6 +50,7 @@ import {
   type FollowCursor,
   type ListedKey,
   type SentPacket,
+  type SentPacketV2,
   type HeadEvent,
   type MisbehaviourEvidence,
   type StateProof,
@@ -57,6 +58,7 @@ import {
 } from "../../ports/ChainObserver.ts"
 import { SignatureVerifier, type SignatureVerifierService } from "../../ports/SignatureVerifier.ts"
 import * as CometRpc from "./CometRpc.ts"
+import { decodePacketV2 } from "./IbcPacketV2Proto.ts"
 import { checkStoreProof, decodeKvPairs, encodeProofOps, parseStoreKey, storeKeyHex } from "./StoreProof.ts"
 
 /** How to observe one CometBFT chain. */
@@ -471,6 +473,29 @@ const makeWith = (options: CosmjsCosmosObserverOptions, verifier: SignatureVerif
       return undefined
     }).pipe(Effect.withSpan("CosmjsCosmosObserver.sentPacket", { attributes: { chain, port, channel, sequence } }))
 
+  const sentPacketV2 = (clientId: string, sequence: string): Effect.Effect<SentPacketV2 | undefined, ChainObserverError> =>
+    Effect.gen(function*() {
+      if (!IBC_ID.test(clientId) || !/^\d{1,20}$/.test(sequence)) return yield* fail("InvalidKey", `not a client and sequence: ${clientId} ${sequence}`)
+      const query = `send_packet.packet_source_client='${clientId}' AND send_packet.packet_sequence='${sequence}'`
+      const txs = yield* Effect.mapError(primary.txSearch(query, 10), rpcFailure)
+      for (const tx of txs) {
+        for (const event of tx.events) {
+          if (event.type !== "send_packet") continue
+          const encoded = event.attributes.find((a) => a.key === "encoded_packet_hex")?.value
+          if (encoded === undefined || !/^(?:[0-9a-fA-F]{2})*$/.test(encoded)) continue
+          const packet = decodePacketV2(Uint8Array.from(Buffer.from(encoded, "hex")))
+          if (packet === undefined || packet.sourceClient !== clientId || packet.sequence !== sequence) continue
+          return {
+            height: tx.height,
+            destinationClient: packet.destinationClient,
+            timeoutTimestamp: packet.timeoutTimestamp,
+            payloads: packet.payloads
+          } satisfies SentPacketV2
+        }
+      }
+      return undefined
+    }).pipe(Effect.withSpan("CosmjsCosmosObserver.sentPacketV2", { attributes: { chain, clientId, sequence } }))
+
   const submitTransaction = (raw: string): Effect.Effect<string, ChainObserverError> =>
     Effect.gen(function*() {
       const hex = raw.startsWith("0x") || raw.startsWith("0X") ? raw.slice(2) : raw
@@ -490,6 +515,7 @@ const makeWith = (options: CosmjsCosmosObserverOptions, verifier: SignatureVerif
     watch,
     listKeys,
     sentPacket,
+    sentPacketV2,
     submitTransaction
   }
 }

@@ -148,6 +148,7 @@ const roles: ReadonlyMap<string, DecisionRole> = new Map<string, DecisionRole>([
   ["ChainWatchRemoved", "member"],
   ["EffectsObserved", "chain"],
   ["IbcPacketEvidence", "chain"],
+  ["IbcPacketEvidenceV2", "chain"],
   ["EffectWatchAdded", "member"],
   ["EffectWatchRemoved", "member"],
   // The asset registry is the deployment's word: the leader's (src/domain/assets/AssetMessages.ts).

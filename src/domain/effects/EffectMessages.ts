@@ -46,14 +46,18 @@ export type Correlation = typeof Correlation.Type
 export const IbcDestination = Schema.Struct({ chain: Name, port: Name, channel: Name })
 export type IbcDestination = typeof IbcDestination.Type
 
+/** The other end of a v2 client: the destination chain as causeway names it, and its client (the one that tracks the source). */
+export const IbcClientDestination = Schema.Struct({ chain: Name, clientId: Name })
+export type IbcClientDestination = typeof IbcClientDestination.Type
+
 /**
- * Which IBC packets to track: those sent on a v1 port and channel, or a v2 client. With a v1
+ * Which IBC packets to track: those sent on a v1 port and channel, or from a v2 client. With a
  * `destination`, packets are followed onto it (receipt, acknowledgement, timeout); without,
  * only their commitment on the source is tracked.
  */
 export const IbcPacketFilter = Schema.Union([
   Schema.Struct({ port: Name, channel: Name, destination: Schema.optional(IbcDestination) }),
-  Schema.Struct({ clientId: Name })
+  Schema.Struct({ clientId: Name, destination: Schema.optional(IbcClientDestination) })
 ])
 export type IbcPacketFilter = typeof IbcPacketFilter.Type
 
@@ -171,10 +175,48 @@ export const IbcPacketEvidence = Schema.Struct({
 })
 export type IbcPacketEvidence = typeof IbcPacketEvidence.Type
 
+/** An IBC v2 packet: its source chain (as causeway names it), source client and sequence. */
+export const IbcPacketRefV2 = Schema.Struct({ chain: Name, clientId: Name, sequence: Uint64String })
+export type IbcPacketRefV2 = typeof IbcPacketRefV2.Type
+
+/** One payload of a v2 packet (`value` hex). */
+export const IbcPayloadV2 = Schema.Struct({ sourcePort: Schema.String, destinationPort: Schema.String, version: Schema.String, encoding: Schema.String, value: Blob })
+
+/** A v2 packet's committed fields other than its destination client (which the destination gives): timeout in seconds, payloads. */
+export const IbcSentPacketV2 = Schema.Struct({
+  timeoutTimestamp: Uint64String,
+  payloads: Schema.Array(IbcPayloadV2).check(Schema.isMinLength(1), Schema.isMaxLength(16))
+})
+export type IbcSentPacketV2 = typeof IbcSentPacketV2.Type
+
+/**
+ * One leg of an IBC v2 packet's journey, proven, as IbcPacketEvidence is for v1: the key is
+ * hex of UTF-8 `ibc/` then the binary 24-host/v2 key (`clientId || 0x01|0x02|0x03 ||
+ * be8(sequence)`: the source client's commitment, the destination client's receipt and
+ * acknowledgement), the value the v2 commitment (32 bytes), the receipt (0x02), the v2
+ * acknowledgement commitment (32 bytes), or empty for an absence.
+ */
+export const IbcPacketEvidenceV2 = Schema.Struct({
+  packet: IbcPacketRefV2,
+  /** Where the packet goes: given with the commitment leg, checked against the later legs. */
+  destination: Schema.optional(IbcClientDestination),
+  leg: IbcLeg,
+  chain: Name,
+  height: NonNegativeInt,
+  headerHash: ChainHash,
+  key: Blob,
+  value: Blob,
+  proof: Blob,
+  /** Commitment leg: the packet's fields; with the destination's client they must hash to the proven commitment. */
+  sent: Schema.optional(IbcSentPacketV2)
+})
+export type IbcPacketEvidenceV2 = typeof IbcPacketEvidenceV2.Type
+
 /** Effect tracker payload schemas, by message type. */
 export const EffectPayloads = {
   EffectWatchAdded,
   EffectWatchRemoved,
   EffectsObserved,
-  IbcPacketEvidence
+  IbcPacketEvidence,
+  IbcPacketEvidenceV2
 } as const

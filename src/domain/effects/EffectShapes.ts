@@ -135,21 +135,25 @@ export type IbcJourneyLeg = typeof IbcJourneyLeg.Type
 
 /** A v1 channel end. */
 export const IbcChannelEnd = Schema.Struct({ chain: Schema.String, port: Schema.String, channel: Schema.String })
+/** A v2 client end. */
+export const IbcClientEnd = Schema.Struct({ chain: Schema.String, clientId: Schema.String })
+/** A packet's end: a v1 channel or a v2 client. */
+export const IbcPacketEnd = Schema.Union([IbcChannelEnd, IbcClientEnd])
 
-/** A tracked IBC v1 packet: its status moves with the legs proven on either chain. */
+/** A tracked IBC packet (v1: channel ends; v2: client ends): its status moves with the legs proven on either chain. */
 export const IbcPacketEffect = Schema.Struct({
   id: Schema.String,
   kind: Schema.Literal("ibc-packet"),
-  source: IbcChannelEnd,
+  source: IbcPacketEnd,
   sequence: Schema.String,
-  destination: Schema.NullOr(IbcChannelEnd),
+  destination: Schema.NullOr(IbcPacketEnd),
   status: EffectStatus,
   /** CometBFT commits are final: always "finalized" while not retracted. */
   finality: Finality,
   evidence: EvidenceRef,
-  /** The v1 packet commitment (hex). */
+  /** The packet commitment (hex; v1 or v2 by its ends). */
   commitment: Schema.String,
-  /** The packet's timeout, when its fields were given with the commitment (uint64 decimal strings; timestamp in ns). */
+  /** The packet's timeout, when its fields were given with the commitment (uint64 decimal strings; timestamp in ns; v2: no height, its seconds as ns). */
   timeout: Schema.NullOr(Schema.Struct({ revisionNumber: Schema.String, revisionHeight: Schema.String, timestamp: Schema.String })),
   /** The acknowledgement commitment proven on the destination (hex). */
   acknowledgement: Schema.NullOr(Schema.String),

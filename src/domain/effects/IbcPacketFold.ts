@@ -121,7 +121,8 @@ export const statusOf = (journey: ReadonlyArray<IbcJourneyLeg>): EffectStatus | 
   return "sent"
 }
 
-const EVIDENCE_KIND = {
+/** The evidence kind of each leg. */
+export const EVIDENCE_KIND = {
   commitment: "ibc-commitment",
   receipt: "ibc-receipt",
   acknowledgement: "ibc-acknowledgement",
@@ -129,7 +130,8 @@ const EVIDENCE_KIND = {
   "receipt-absent": "ibc-receipt-absent"
 } as const satisfies Record<IbcLeg, EvidenceRef["kind"]>
 
-const ignore = (state: EffectsState): EffectsState => ({ ...state, ignored: state.ignored + 1 })
+/** Count a message the fold does not take. */
+export const ignore = (state: EffectsState): EffectsState => ({ ...state, ignored: state.ignored + 1 })
 
 const headersOf = (state: EffectsState, chain: string): HashMap.HashMap<number, CosmosHeader> =>
   Option.getOrElse(HashMap.get(state.cosmosHeaders, chain), () => HashMap.empty<number, CosmosHeader>())
@@ -144,7 +146,7 @@ export const onIbcHead = (state: EffectsState, p: ChainHeadVerified): EffectsSta
 }
 
 /** A fold's view of one leg's header: the header at height + 1 held with that hash. */
-const bindingHeader = (state: EffectsState, chain: string, height: number, headerHash: string): CosmosHeader | undefined => {
+export const bindingHeader = (state: EffectsState, chain: string, height: number, headerHash: string): CosmosHeader | undefined => {
   const held = Option.getOrUndefined(HashMap.get(headersOf(state, chain), height + 1))
   return held !== undefined && held.hash === headerHash ? held : undefined
 }
@@ -213,7 +215,8 @@ export const onIbcEvidence = (state: EffectsState, p: IbcPacketEvidence, meta: R
     return remember(linked, linked === state ? effect : (packetOf(linked, id) ?? effect), existing === undefined)
   }
 
-  if (existing === undefined || existing.destination === null) return ignore(state)
+  // A v2 packet (client ends) has its own id, so an existing one here is always v1; the check narrows its ends.
+  if (existing === undefined || existing.destination === null || !("port" in existing.destination)) return ignore(state)
   const destination = existing.destination
   if (p.destination !== undefined && (p.destination.chain !== destination.chain || p.destination.port !== destination.port || p.destination.channel !== destination.channel)) {
     return ignore(state)
@@ -270,7 +273,8 @@ const link = (state: EffectsState, forward: IbcPacketEffect, forwards: IbcPacket
   return { ...state, packets: HashMap.set(HashMap.set(state.packets, forward.id, dependency), causeId, dependent) }
 }
 
-const withLeg = (effect: IbcPacketEffect, leg: IbcJourneyLeg, evidence: EvidenceRef, packets: HashMap.HashMap<string, IbcPacketEffect>): IbcPacketEffect => {
+/** A packet with one more proven leg: its status (and history) follows. */
+export const withLeg = (effect: IbcPacketEffect, leg: IbcJourneyLeg, evidence: EvidenceRef, packets: HashMap.HashMap<string, IbcPacketEffect>): IbcPacketEffect => {
   const journey = [...effect.journey, leg].slice(-MAX_JOURNEY)
   const status = resolvedStatus({ ...effect, journey }, packets)
   if (status === effect.status && effect.history.length > 0) return { ...effect, journey }
@@ -283,7 +287,8 @@ const withLeg = (effect: IbcPacketEffect, leg: IbcJourneyLeg, evidence: Evidence
   }
 }
 
-const remember = (state: EffectsState, effect: IbcPacketEffect, isNew: boolean): EffectsState => {
+/** Store a packet (new ones in tracking order, the oldest dropped past MAX_EFFECTS) and move its dependents. */
+export const remember = (state: EffectsState, effect: IbcPacketEffect, isNew: boolean): EffectsState => {
   let packets = cascade(HashMap.set(state.packets, effect.id, effect), effect)
   if (!isNew) return { ...state, packets }
   const order = [...state.packetOrder, effect.id]

@@ -3,8 +3,8 @@
  * from the log. Chain observations and EffectsObserved count from the chain's owner at their
  * place in the log (a deployment of one: the instance), watches from any member, as for the
  * chain-state and chain-watches projections; the fold re-checks every receipt proof itself.
- * IbcPacketEvidence counts from the owner of the chain the leg is proven on
- * (src/domain/effects/IbcPacketFold.ts).
+ * IbcPacketEvidence and IbcPacketEvidenceV2 count from the owner of the chain the leg is proven on
+ * (src/domain/effects/IbcPacketFold.ts, IbcPacketV2Fold.ts).
  */
 import { HashMap, Schema } from "effect"
 import type { Json } from "../../domain/CanonicalJson.ts"
@@ -22,6 +22,7 @@ import {
 } from "../../domain/effects/EffectFold.ts"
 import { EffectWatch, IbcPacketEffect, TrackedEffect } from "../../domain/effects/EffectShapes.ts"
 import { onIbcEvidence, onIbcHead, onIbcReorg } from "../../domain/effects/IbcPacketFold.ts"
+import { onIbcEvidenceV2 } from "../../domain/effects/IbcPacketV2Fold.ts"
 import { authorized, type WithAuthority } from "../Authorized.ts"
 import type { Projection } from "../Projection.ts"
 import { payloadOf } from "../RecordEvents.ts"
@@ -38,7 +39,8 @@ export const effectsTypes: ReadonlySet<string> = new Set([
   "EffectWatchAdded",
   "EffectWatchRemoved",
   "EffectsObserved",
-  "IbcPacketEvidence"
+  "IbcPacketEvidence",
+  "IbcPacketEvidenceV2"
 ])
 
 const NullableNumber = Schema.NullOr(Schema.Number)
@@ -159,6 +161,10 @@ export const makeEffects = (context: AuthorityConfig): Projection<WithAuthority<
         case "IbcPacketEvidence": {
           const p = payloadOf(record, "IbcPacketEvidence")
           return p === undefined || !heedsChain(authority, p.chain, record.sender) ? state : onIbcEvidence(state, p, meta)
+        }
+        case "IbcPacketEvidenceV2": {
+          const p = payloadOf(record, "IbcPacketEvidenceV2")
+          return p === undefined || !heedsChain(authority, p.chain, record.sender) ? state : onIbcEvidenceV2(state, p, meta)
         }
         default:
           return state

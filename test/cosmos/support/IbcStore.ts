@@ -6,17 +6,26 @@
  * source learns the ack (or the timeout). Sending also gives the `send_packet` event ibc-go
  * emits, which the CometBFT server answers on `tx_search` (how relayers find a packet's data).
  *
+ * IBC v2 packets (ibc-go v10's channel/v2 keeper) are below, on their binary keys.
+ *
  * Commitments are computed with src/domain/ibc/IbcCommitments.ts, pinned on ibc-go's vectors
  * in test/verify/effects/Ibc.test.ts.
  */
 import { sha256 } from "@noble/hashes/sha2.js"
 import { Result } from "effect"
+import { encodePacketV2 } from "../../../src/adapters/cosmos/IbcPacketV2Proto.ts"
 import {
   acknowledgementCommitmentV1Bytes,
+  acknowledgementCommitmentV2Bytes,
+  packetAcknowledgementKeyV2,
   packetAcknowledgementPathV1,
+  packetCommitmentKeyV2,
   packetCommitmentPathV1,
   packetCommitmentV1Bytes,
-  packetReceiptPathV1
+  packetCommitmentV2Bytes,
+  packetReceiptKeyV2,
+  packetReceiptPathV1,
+  type PayloadV2
 } from "../../../src/domain/ibc/IbcCommitments.ts"
 import type { StoreWrite, TxResult } from "./TestChain.ts"
 
@@ -98,3 +107,83 @@ export const transferData = (denom: string, amount: string, sender: string, rece
 
 /** sha256, for tests comparing hashes. */
 export const sha256Hex = (hex: string): string => Buffer.from(sha256(Buffer.from(hex, "hex"))).toString("hex")
+
+// ---------------------------------------------------------------------------------------------
+// IBC v2 (ibc-go v10 channel/v2 keeper): binary keys `clientId || 0x01|0x02|0x03 || be8(seq)`
+// in the same `ibc` store; the receipt is `[]byte{byte(2)}`; the ack is the v2 ack commitment.
+
+/** A v2 packet as the test sends it (`timeoutTimestamp` in seconds). */
+export interface TestPacketV2 {
+  readonly sourceClient: string
+  readonly destinationClient: string
+  readonly sequence: bigint
+  readonly timeoutTimestamp: bigint
+  readonly payloads: ReadonlyArray<PayloadV2>
+}
+
+/** The packet's v2 commitment. */
+export const commitmentV2Of = (p: TestPacketV2): Uint8Array => orThrow(packetCommitmentV2Bytes(p))
+
+/** The commitment the source writes on SendPacket (v2). */
+export const sendPacketV2 = (p: TestPacketV2): StoreWrite => ({
+  store: "ibc",
+  key: Buffer.from(packetCommitmentKeyV2(p.sourceClient, p.sequence)).toString("hex"),
+  value: commitmentV2Of(p)
+})
+
+/** The receipt the destination writes on RecvPacket (v2: 0x02). */
+export const receivePacketV2 = (p: TestPacketV2): StoreWrite => ({
+  store: "ibc",
+  key: Buffer.from(packetReceiptKeyV2(p.destinationClient, p.sequence)).toString("hex"),
+  value: Uint8Array.of(2)
+})
+
+/** The v2 acknowledgement commitment the destination writes (`acks`: the apps' acknowledgements, hex). */
+export const writeAcknowledgementV2 = (p: TestPacketV2, acks: ReadonlyArray<string>): StoreWrite => ({
+  store: "ibc",
+  key: Buffer.from(packetAcknowledgementKeyV2(p.destinationClient, p.sequence)).toString("hex"),
+  value: orThrow(acknowledgementCommitmentV2Bytes(acks))
+})
+
+/** The source deletes the v2 commitment on Acknowledgement or Timeout. */
+export const deleteCommitmentV2 = (p: TestPacketV2): StoreWrite => ({
+  store: "ibc",
+  key: Buffer.from(packetCommitmentKeyV2(p.sourceClient, p.sequence)).toString("hex"),
+  value: undefined
+})
+
+/** An ICS-20 v2 transfer payload (JSON encoding). */
+export const transferPayloadV2 = (denom: string, amount: string, sender: string, receiver: string): PayloadV2 => ({
+  sourcePort: "transfer",
+  destinationPort: "transfer",
+  version: "ics20-1",
+  encoding: "application/json",
+  value: transferData(denom, amount, sender, receiver)
+})
+
+/** The commitment and the v2 `send_packet` event (ibc-go v10's emitSendPacketEvents: the packet protobuf-encoded) of sending `p`. */
+export const sendPacketV2Tx = (p: TestPacketV2): { readonly writes: ReadonlyArray<StoreWrite>; readonly result: TxResult } => ({
+  writes: [sendPacketV2(p)],
+  result: {
+    tx: new TextEncoder().encode(`ibc-v2-send/${p.sourceClient}/${p.sequence}`),
+    events: [{
+      type: "send_packet",
+      attributes: [
+        { key: "packet_source_client", value: p.sourceClient },
+        { key: "packet_dest_client", value: p.destinationClient },
+        { key: "packet_sequence", value: String(p.sequence) },
+        { key: "packet_timeout_timestamp", value: String(p.timeoutTimestamp) },
+        {
+          key: "encoded_packet_hex",
+          value: Buffer.from(encodePacketV2({
+            sequence: String(p.sequence),
+            sourceClient: p.sourceClient,
+            destinationClient: p.destinationClient,
+            timeoutTimestamp: String(p.timeoutTimestamp),
+            payloads: p.payloads
+          })).toString("hex")
+        }
+      ]
+    }]
+  }
+})
