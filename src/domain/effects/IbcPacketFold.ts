@@ -76,6 +76,22 @@ export const ibcLegKey = (leg: IbcLeg, packet: IbcPacketRef, destination: IbcDes
 export const ibcLegChain = (leg: IbcLeg, packet: IbcPacketRef, destination: IbcDestination): string =>
   leg === "commitment" || leg === "commitment-deleted" ? packet.chain : destination.chain
 
+
+/** A packet effect as its commitment leg first makes it: sent, with no move yet (the leg adds it). */
+export const newPacketEffect = (fields: Pick<IbcPacketEffect, "id" | "source" | "sequence" | "destination" | "evidence" | "commitment" | "timeout" | "watches">): IbcPacketEffect => ({
+  ...fields,
+  kind: "ibc-packet",
+  status: "sent",
+  finality: "finalized",
+  acknowledgement: null,
+  journey: [],
+  history: [],
+  aliases: [],
+  causalDependencies: [],
+  causalDependents: [],
+  dependencyRetracted: false
+})
+
 const be8 = (n: bigint): Uint8Array => {
   const out = new Uint8Array(8)
   new DataView(out.buffer).setBigUint64(0, n)
@@ -190,26 +206,16 @@ export const onIbcEvidence = (state: EffectsState, p: IbcPacketEvidence, meta: R
     const timeout = p.sent === undefined
       ? existing?.timeout ?? null
       : { revisionNumber: p.sent.timeoutHeight.revisionNumber, revisionHeight: p.sent.timeoutHeight.revisionHeight, timestamp: p.sent.timeoutTimestamp }
-    const base: IbcPacketEffect = existing ?? {
+    const base: IbcPacketEffect = existing ?? newPacketEffect({
       id,
-      kind: "ibc-packet",
       source: { chain: p.packet.chain, port: p.packet.port, channel: p.packet.channel },
       sequence: p.packet.sequence,
       destination: destination === undefined ? null : { chain: destination.chain, port: destination.port, channel: destination.channel },
-      status: "sent",
-      finality: "finalized",
       evidence,
       commitment: p.value,
       timeout,
-      acknowledgement: null,
-      journey: [],
-      watches: watches.map((w) => w.id),
-      history: [],
-      aliases: [],
-      causalDependencies: [],
-      causalDependents: [],
-      dependencyRetracted: false
-    }
+      watches: watches.map((w) => w.id)
+    })
     const effect = withLeg({ ...base, commitment: p.value, timeout, watches: watches.map((w) => w.id) }, leg, evidence, state.packets)
     const linked = p.forwards === undefined ? state : link(state, effect, p.forwards)
     return remember(linked, linked === state ? effect : (packetOf(linked, id) ?? effect), existing === undefined)

@@ -27,7 +27,7 @@ import { packetAcknowledgementKeyV2, packetCommitmentKeyV2, packetCommitmentV2By
 import type { EffectsState, RecordMeta } from "./EffectFold.ts"
 import type { IbcClientDestination, IbcLeg, IbcPacketEvidenceV2, IbcPacketFilter, IbcPacketRefV2 } from "./EffectMessages.ts"
 import type { EffectWatch, EvidenceRef, IbcJourneyLeg, IbcPacketEffect } from "./EffectShapes.ts"
-import { bindingHeader, EVIDENCE_KIND, ignore, packetOf, pastTimeout, remember, statusOf, withLeg } from "./IbcPacketFold.ts"
+import { bindingHeader, EVIDENCE_KIND, ignore, newPacketEffect, packetOf, pastTimeout, remember, statusOf, withLeg } from "./IbcPacketFold.ts"
 
 /** The id of an IBC v2 packet effect. */
 export const ibcPacketV2EffectId = (chain: string, clientId: string, sequence: string): string => `ibc-packet-v2:${chain}:${clientId}:${sequence}`
@@ -107,26 +107,16 @@ export const onIbcEvidenceV2 = (state: EffectsState, p: IbcPacketEvidenceV2, met
     const timeout = p.sent === undefined
       ? existing?.timeout ?? null
       : { revisionNumber: "0", revisionHeight: "0", timestamp: String(BigInt(p.sent.timeoutTimestamp) * 1_000_000_000n) }
-    const base: IbcPacketEffect = existing ?? {
+    const base: IbcPacketEffect = existing ?? newPacketEffect({
       id,
-      kind: "ibc-packet",
       source: { chain: p.packet.chain, clientId: p.packet.clientId },
       sequence: p.packet.sequence,
       destination: destination === undefined ? null : { chain: destination.chain, clientId: destination.clientId },
-      status: "sent",
-      finality: "finalized",
       evidence,
       commitment: p.value,
       timeout,
-      acknowledgement: null,
-      journey: [],
-      watches: watches.map((w) => w.id),
-      history: [],
-      aliases: [],
-      causalDependencies: [],
-      causalDependents: [],
-      dependencyRetracted: false
-    }
+      watches: watches.map((w) => w.id)
+    })
     const effect = withLeg({ ...base, commitment: p.value, timeout, watches: watches.map((w) => w.id) }, leg, evidence, state.packets)
     return remember(state, effect, existing === undefined)
   }
