@@ -8,6 +8,8 @@
  * instance), which the chain-observer projection folds.
  */
 import { Context, Data, type Effect, type Stream } from "effect"
+import type { EffectWatch } from "../domain/effects/EffectShapes.ts"
+import type { BlockObservations } from "../domain/effects/Observations.ts"
 import type { ReceiptsTrie } from "../domain/verify/EvmReceipts.ts"
 
 /** The families of chains causeway observes. */
@@ -158,6 +160,12 @@ export interface ChainObserverService {
    * InvalidProof). Observers of other chains leave it out.
    */
   readonly blockReceipts?: (hash: string) => Effect.Effect<BlockReceipts, ChainObserverError>
+  /**
+   * EVM only, optional: the block's EffectsObserved messages for these watches, built from its
+   * receipts checked as `blockReceipts` checks them, where the observer can do it off the
+   * event loop (a worker thread).
+   */
+  readonly blockObservations?: (hash: string, watches: ReadonlyArray<EffectWatch>) => Effect.Effect<BlockObservations, ChainObserverError>
   /**
    * Cosmos only: the key/value pairs under `prefix` (hex) in `store` at `height`, unproven,
    * at most `limit` in key order (abci_query `/store/<store>/subspace`, as relayers list packet

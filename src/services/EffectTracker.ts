@@ -32,12 +32,11 @@
  * evidence alone exceeds a message is not published (logged): see docs/effects.md.
  */
 import { bytesToHex, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js"
-import { Context, Data, Effect, HashMap, Layer, Option, Semaphore } from "effect"
+import { Context, Data, Effect, Fiber, HashMap, Layer, Option, Semaphore } from "effect"
 import { ownsChain } from "../domain/cluster/Authority.ts"
 import type { EffectWatchAdded, IbcClientDestination, IbcDestination, IbcLeg, IbcPacketRef, IbcPacketRefV2 } from "../domain/effects/EffectMessages.ts"
 import type { PayloadInput } from "../domain/MessageTypes.ts"
-import { MAX_NODES_PER_MESSAGE, MAX_RECEIPTS_PER_MESSAGE } from "../domain/effects/EffectMessages.ts"
-import { type EffectsState, evmWatchesOf, matchesEvmFilter, trackOfChain } from "../domain/effects/EffectFold.ts"
+import { type EffectsState, evmWatchesOf, trackOfChain } from "../domain/effects/EffectFold.ts"
 import {
   cosmosHeaderOf,
   cosmosHeadOf,
@@ -54,11 +53,11 @@ import {
 } from "../domain/effects/IbcPacketFold.ts"
 import { ibcPacketV2EffectId, ibcV2LegChain, ibcV2StoreKey, ibcV2WatchesOf, sentPacketV2Commitment } from "../domain/effects/IbcPacketV2Fold.ts"
 import type { EffectWatch, IbcPacketEffect } from "../domain/effects/EffectShapes.ts"
+import { type BlockObservations, type Observed, observationsOf } from "../domain/effects/Observations.ts"
 import type { MessageId } from "../domain/Primitives.ts"
 import type { Rejection } from "../domain/Rejection.ts"
-import { receiptKey } from "../domain/verify/EvmReceipts.ts"
 import { CausalLog, type CausalLogError } from "../ports/CausalLog.ts"
-import { type BlockReceipts, ChainObservers, type ChainObserverError, type ChainObserverService, type StateProof } from "../ports/ChainObserver.ts"
+import { ChainObservers, type ChainObserverError, type ChainObserverService, type StateProof } from "../ports/ChainObserver.ts"
 import type { WithAuthority } from "../projections/Authorized.ts"
 import { makeEffects } from "../projections/Effects/Effects.ts"
 import { Projections } from "../projections/ProjectionRunner.ts"
@@ -110,77 +109,12 @@ export const MAX_LISTED_PER_POLL = 10_000
 /** Most in-flight packets re-queried per source chain and poll, oldest first. */
 export const MAX_RECONCILED_PER_POLL = 64
 
-// Raw evidence bytes per message, leaving room for the header, the envelope and hex doubling under 64 KiB.
-const EVIDENCE_BUDGET = 28_000
 
-const hex = (bytes: Uint8Array): string => bytesToHex(bytes)
 
-type Observed = PayloadInput<"EffectsObserved">
-type ObservedReceipt = Observed["receipts"][number]
 type IbcSentPacket = NonNullable<PayloadInput<"IbcPacketEvidence">["sent"]>
 type IbcSentPacketV2 = NonNullable<PayloadInput<"IbcPacketEvidenceV2">["sent"]>
 type EffectsView = WithAuthority<EffectsState>
 
-/**
- * The EffectsObserved messages of one block: the receipts with logs matching a watch, with
- * their proofs, split so each message stays under the budget. Always at least one message
- * (the last closes the block, with no receipts when nothing matched).
- */
-export const observationsOf = (
-  block: BlockReceipts,
-  watches: ReadonlyArray<EffectWatch>
-): { readonly messages: ReadonlyArray<Observed>; readonly oversized: ReadonlyArray<number> } => {
-  const headerRlp = hex(block.headerRlp)
-  const messages: Array<Observed> = []
-  const oversized: Array<number> = []
-  const { receipts, trie } = block.receipts
-  // The message being filled: its node table (each node once) and receipts.
-  let nodes: Array<string> = []
-  let index = new Map<string, number>()
-  let batch: Array<ObservedReceipt> = []
-  let used = 0
-  const flush = (last: boolean) => {
-    messages.push({ chain: block.chain, height: block.height, hash: block.hash, headerRlp, nodes, receipts: batch, last })
-    nodes = []
-    index = new Map()
-    batch = []
-    used = 0
-  }
-  for (let i = 0; i < receipts.length; i++) {
-    const logs: Array<number> = []
-    const rpcLogs = (receipts[i] as (typeof receipts)[number]).logs
-    for (let j = 0; j < rpcLogs.length; j++) {
-      const l = rpcLogs[j] as (typeof rpcLogs)[number]
-      // Hex may come in either case; the data is not matched on.
-      const log = { address: l.address.toLowerCase(), topics: l.topics.map((t) => t.toLowerCase()), data: "" }
-      if (watches.some((w) => w.kind === "evm-log" && matchesEvmFilter(w.filter, log))) logs.push(j)
-    }
-    if (logs.length === 0) continue
-    const proof = trie.prove(receiptKey(i)).map(hex)
-    const size = proof.reduce((n, p) => n + p.length / 2, 0)
-    if (size > EVIDENCE_BUDGET) {
-      oversized.push(i)
-      continue
-    }
-    const added = proof.reduce((n, p) => n + (index.has(p) ? 0 : p.length / 2), 0)
-    if (batch.length > 0 && (used + added > EVIDENCE_BUDGET || batch.length >= MAX_RECEIPTS_PER_MESSAGE || nodes.length + proof.length > MAX_NODES_PER_MESSAGE)) {
-      flush(false)
-    }
-    const positions = proof.map((p) => {
-      let at = index.get(p)
-      if (at === undefined) {
-        at = nodes.length
-        nodes.push(p)
-        index.set(p, at)
-        used += p.length / 2
-      }
-      return at
-    })
-    batch.push({ transactionIndex: i, proof: positions, logs })
-  }
-  flush(true)
-  return { messages, oversized }
-}
 
 const decodeJson = (text: string): unknown => {
   try {
@@ -237,13 +171,23 @@ export const make = (options: EffectTrackerOptions = {}) =>
         return receipt
       })
 
+    /** A block's observations: from the observer where it builds them (off the event loop), else built here from its checked receipts. */
+    type Observe = (hash: string, watches: ReadonlyArray<EffectWatch>) => Effect.Effect<BlockObservations, ChainObserverError>
+    const observeWith = (observer: ChainObserverService): Observe | undefined => {
+      if (observer.blockObservations !== undefined) return observer.blockObservations
+      const blockReceipts = observer.blockReceipts
+      if (blockReceipts === undefined) return undefined
+      return (hash, watches) => Effect.map(blockReceipts(hash), (block) => observationsOf(observer.chain, block, watches))
+    }
+
     /**
      * Scan the blocks the log holds as verified above the last scanned one, in order: up to
      * BLOCKS_PER_BATCH blocks fetched (FETCH_CONCURRENCY at a time) and published as one
-     * batch, then folded and checked before the next batch.
+     * batch, then folded and checked before the next batch. The next batch is fetched while
+     * one is published and folded (a reorg meanwhile only wastes that fetch: the fold refuses it).
      */
-    const scanChain = (chain: string, blockReceipts: (hash: string) => Effect.Effect<BlockReceipts, ChainObserverError>) =>
-      Effect.gen(function*() {
+    const scanChain = (chain: string, observe: Observe) =>
+      Effect.scoped(Effect.gen(function*() {
         const state = yield* current
         if (!ownsChain(state.authority, chain, author.publicKey)) return
         const watches = evmWatchesOf(state, chain)
@@ -253,23 +197,30 @@ export const make = (options: EffectTrackerOptions = {}) =>
         // A chain first watched is scanned from its watches' first block on.
         const from = Math.min(...watches.map((w) => (w.kind === "evm-log" ? w.fromHeight : undefined) ?? head))
         let height = track.scanned === null ? from : track.scanned.height + 1
-        while (height <= head) {
+        const nextBatch = () => {
           const heights: Array<{ readonly height: number; readonly hash: string }> = []
           for (; height <= head && heights.length < BLOCKS_PER_BATCH; height++) {
             const hash = Option.getOrUndefined(HashMap.get(track.headers, height))
             if (hash !== undefined) heights.push({ height, hash })
           }
-          if (heights.length === 0) continue
-          const blocks = yield* Effect.forEach(heights, (h) => blockReceipts(h.hash), { concurrency: FETCH_CONCURRENCY })
+          return heights
+        }
+        const fetch = (heights: ReadonlyArray<{ readonly height: number; readonly hash: string }>) =>
+          Effect.forkScoped(Effect.forEach(heights, (h) => observe(h.hash, watches), { concurrency: FETCH_CONCURRENCY }))
+        let heights = nextBatch()
+        let pending = yield* fetch(heights)
+        while (heights.length > 0) {
+          const blocks = yield* Fiber.join(pending)
+          const following = nextBatch()
+          if (following.length > 0) pending = yield* fetch(following)
           const messages: Array<Observed> = []
           for (const block of blocks) {
-            const observed = observationsOf(block, watches)
-            if (observed.oversized.length > 0) {
+            if (block.oversized.length > 0) {
               yield* Effect.logWarning("effect tracker: receipts whose evidence exceeds one message were not published").pipe(
-                Effect.annotateLogs({ chain, height: block.height, transactionIndexes: observed.oversized.join(",") })
+                Effect.annotateLogs({ chain, height: block.height, transactionIndexes: block.oversized.join(",") })
               )
             }
-            messages.push(...observed.messages)
+            messages.push(...block.messages)
           }
           const receipts = yield* author.publishMany(messages.map((payload) => ({ type: "EffectsObserved" as const, payload })))
           yield* runner.awaitOffset((receipts.at(-1)?.offset ?? 0) + 1)
@@ -277,12 +228,13 @@ export const make = (options: EffectTrackerOptions = {}) =>
           const last = heights.at(-1) as { readonly hash: string }
           const after = trackOfChain((yield* Effect.orDie(runner.state(projection))).state, chain)
           if (after?.scanned?.hash !== last.hash) return
+          heights = following
         }
-      })
+      }))
 
-    const follow = (chain: string, blockReceipts: (hash: string) => Effect.Effect<BlockReceipts, ChainObserverError>) =>
+    const follow = (chain: string, observe: Observe) =>
       Effect.forever(
-        scanChain(chain, blockReceipts).pipe(
+        scanChain(chain, observe).pipe(
           Effect.catchCause((cause) =>
             Effect.logWarning("effect tracker: scanning a chain failed; retrying").pipe(
               Effect.annotateLogs({ chain }),
@@ -294,7 +246,8 @@ export const make = (options: EffectTrackerOptions = {}) =>
       )
 
     for (const observer of observers.values()) {
-      if (observer.blockReceipts !== undefined) yield* Effect.forkScoped(follow(observer.chain, observer.blockReceipts))
+      const observe = observeWith(observer)
+      if (observe !== undefined) yield* Effect.forkScoped(follow(observer.chain, observe))
     }
 
     // --- IBC v1 packets (src/domain/effects/IbcPacketFold.ts) ---
@@ -405,7 +358,7 @@ export const make = (options: EffectTrackerOptions = {}) =>
         for (const watch of ibcV2WatchesOf(state, chain)) {
           const { clientId, destination } = watch.filter
           // The commitment key of sequence 0 without its sequence: the client's commitment prefix.
-          const prefix = hex(ibcV2StoreKey("commitment", { chain, clientId, sequence: "0" }, undefined)).slice(0, -16)
+          const prefix = bytesToHex(ibcV2StoreKey("commitment", { chain, clientId, sequence: "0" }, undefined)).slice(0, -16)
           const listed = yield* listKeys(height, "ibc", prefix, MAX_LISTED_PER_POLL)
           let proved = 0
           for (const { key } of listed) {
@@ -588,7 +541,7 @@ export const make = (options: EffectTrackerOptions = {}) =>
       lock.withPermits(1)(Effect.gen(function*() {
         const observer = observers.get(spec.chain)
         if (observer === undefined) return yield* new UnknownEffectChain({ chain: spec.chain })
-        if (spec.kind === "evm-log" && observer.blockReceipts === undefined) {
+        if (spec.kind === "evm-log" && observer.blockReceipts === undefined && observer.blockObservations === undefined) {
           return yield* new UnsupportedEffectKind({ chain: spec.chain, kind: spec.kind, reason: `${spec.chain} is not an EVM chain` })
         }
         if (spec.kind === "ibc-packet") {

@@ -16,6 +16,9 @@ import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js"
 import { Effect, Result } from "effect"
 import { BaseError, createPublicClient, http } from "viem"
 import { checkBlockReceipts } from "../../domain/chain/EvmBlockReceipts.ts"
+import type { EffectWatch } from "../../domain/effects/EffectShapes.ts"
+import type { BlockObservations } from "../../domain/effects/Observations.ts"
+import { sharedChecker } from "./BlockChecker.ts"
 import { verifyEvmHeader } from "../../domain/chain/EvmHeader.ts"
 import { type BlockReceipts, ChainObserverError, type VerifiedHeader } from "../../ports/ChainObserver.ts"
 
@@ -50,6 +53,8 @@ export interface EvmRpcPool {
   ) => Effect.Effect<A, ChainObserverError>
   /** A block's header RLP and receipts, checked (header hash, receipts root), from the first endpoint whose answer verifies. */
   readonly blockReceipts: (hash: string) => Effect.Effect<BlockReceipts, ChainObserverError>
+  /** A block's EffectsObserved messages for the watches, its header and receipts checked on a worker thread (as `blockReceipts` checks them). */
+  readonly blockObservations: (hash: string, watches: ReadonlyArray<EffectWatch>) => Effect.Effect<BlockObservations, ChainObserverError>
   /** eth_sendRawTransaction at every endpoint; the transaction's hash (computed here) once one accepted it. */
   readonly sendRawTransaction: (raw: Uint8Array) => Effect.Effect<string, ChainObserverError>
 }
@@ -207,7 +212,22 @@ export const make = (options: EvmRpcPoolOptions): EvmRpcPool => {
     )
   })
 
-  return { chain, urls: options.urls, header, headerByHash, proof, blockReceipts, sendRawTransaction }
+  const blockObservations = Effect.fn("EvmRpcPool.blockObservations")(function*(hash: string, watches: ReadonlyArray<EffectWatch>) {
+    return yield* firstOf((e) =>
+      Effect.gen(function*() {
+        const header = yield* e.request("eth_getBlockByHash", [`0x${hash}`, false])
+        if (header === null || header === undefined) return yield* fail("NotFound", `${e.url} has no block 0x${hash}`)
+        const receipts = yield* e.request("eth_getBlockReceipts", [`0x${hash}`])
+        return yield* sharedChecker().check(chain, hash, header, receipts, watches).pipe(
+          Effect.mapError((f) =>
+            fail(f.tag === "MalformedEvmHeader" || f.tag === "BlockHashMismatch" ? "InvalidHeader" : f.tag === "WorkerFailed" || f.tag === "Defect" ? "Unreachable" : "InvalidProof", `${e.url} block 0x${hash}: ${f.detail}`)
+          )
+        )
+      })
+    )
+  })
+
+  return { chain, urls: options.urls, header, headerByHash, proof, blockReceipts, blockObservations, sendRawTransaction }
 }
 
 /** Bytes of 0x-prefixed or bare hex; undefined when it is not hex. */

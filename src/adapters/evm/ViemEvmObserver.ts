@@ -202,6 +202,7 @@ export const make = (options: ViemEvmObserverOptions): ChainObserverService => {
     prove,
     watch,
     blockReceipts: pool.blockReceipts,
+    blockObservations: pool.blockObservations,
     submitTransaction
   }
 }

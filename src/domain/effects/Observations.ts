@@ -1,0 +1,90 @@
+/**
+ * The EffectsObserved messages of one checked block: what the effect tracker publishes. Pure,
+ * so it runs wherever the block was checked (the tracker, or a worker thread next to the
+ * chain's RPC adapter).
+ */
+import { bytesToHex } from "@noble/hashes/utils.js"
+import type { CheckedBlockReceipts } from "../chain/EvmBlockReceipts.ts"
+import type { PayloadInput } from "../MessageTypes.ts"
+import { receiptKey } from "../verify/EvmReceipts.ts"
+import { matchesEvmFilter } from "./EffectFold.ts"
+import { MAX_NODES_PER_MESSAGE, MAX_RECEIPTS_PER_MESSAGE } from "./EffectMessages.ts"
+import type { EffectWatch } from "./EffectShapes.ts"
+
+// Raw evidence bytes per message, leaving room for the header, the envelope and hex doubling under 64 KiB.
+const EVIDENCE_BUDGET = 28_000
+
+const hex = (bytes: Uint8Array): string => bytesToHex(bytes)
+
+/** An EffectsObserved payload as published. */
+export type Observed = PayloadInput<"EffectsObserved">
+type ObservedReceipt = Observed["receipts"][number]
+
+/** A block's messages, and the receipts whose evidence alone exceeds a message (not published). */
+export interface BlockObservations {
+  readonly height: number
+  readonly messages: ReadonlyArray<Observed>
+  readonly oversized: ReadonlyArray<number>
+}
+
+/**
+ * The EffectsObserved messages of one block: the receipts with logs matching a watch, with
+ * their proofs, split so each message stays under the budget. Always at least one message
+ * (the last closes the block, with no receipts when nothing matched).
+ */
+export const observationsOf = (
+  chain: string,
+  block: CheckedBlockReceipts,
+  watches: ReadonlyArray<EffectWatch>
+): BlockObservations => {
+  const headerRlp = hex(block.headerRlp)
+  const messages: Array<Observed> = []
+  const oversized: Array<number> = []
+  const { receipts, trie } = block.receipts
+  // The message being filled: its node table (each node once) and receipts.
+  let nodes: Array<string> = []
+  let index = new Map<string, number>()
+  let batch: Array<ObservedReceipt> = []
+  let used = 0
+  const flush = (last: boolean) => {
+    messages.push({ chain, height: block.height, hash: block.hash, headerRlp, nodes, receipts: batch, last })
+    nodes = []
+    index = new Map()
+    batch = []
+    used = 0
+  }
+  for (let i = 0; i < receipts.length; i++) {
+    const logs: Array<number> = []
+    const rpcLogs = (receipts[i] as (typeof receipts)[number]).logs
+    for (let j = 0; j < rpcLogs.length; j++) {
+      const l = rpcLogs[j] as (typeof rpcLogs)[number]
+      // Hex may come in either case; the data is not matched on.
+      const log = { address: l.address.toLowerCase(), topics: l.topics.map((t) => t.toLowerCase()), data: "" }
+      if (watches.some((w) => w.kind === "evm-log" && matchesEvmFilter(w.filter, log))) logs.push(j)
+    }
+    if (logs.length === 0) continue
+    const proof = trie.prove(receiptKey(i)).map(hex)
+    const size = proof.reduce((n, p) => n + p.length / 2, 0)
+    if (size > EVIDENCE_BUDGET) {
+      oversized.push(i)
+      continue
+    }
+    const added = proof.reduce((n, p) => n + (index.has(p) ? 0 : p.length / 2), 0)
+    if (batch.length > 0 && (used + added > EVIDENCE_BUDGET || batch.length >= MAX_RECEIPTS_PER_MESSAGE || nodes.length + proof.length > MAX_NODES_PER_MESSAGE)) {
+      flush(false)
+    }
+    const positions = proof.map((p) => {
+      let at = index.get(p)
+      if (at === undefined) {
+        at = nodes.length
+        nodes.push(p)
+        index.set(p, at)
+        used += p.length / 2
+      }
+      return at
+    })
+    batch.push({ transactionIndex: i, proof: positions, logs })
+  }
+  flush(true)
+  return { height: block.height, messages, oversized }
+}
