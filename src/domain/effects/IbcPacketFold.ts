@@ -167,6 +167,24 @@ export const bindingHeader = (state: EffectsState, chain: string, height: number
   return held !== undefined && held.hash === headerHash ? held : undefined
 }
 
+/**
+ * The journey leg and evidence an IBC evidence message (v1 or v2) proves, once its header is a
+ * verified one held for its chain and its proof holds under that header's app hash; undefined
+ * otherwise.
+ */
+export const provenLeg = (
+  state: EffectsState,
+  p: { readonly leg: IbcLeg; readonly chain: string; readonly height: number; readonly headerHash: string; readonly key: string; readonly value: string; readonly proof: string },
+  meta: RecordMeta
+): { readonly leg: IbcJourneyLeg; readonly evidence: EvidenceRef } | undefined => {
+  const header = bindingHeader(state, p.chain, p.height, p.headerHash)
+  if (header === undefined || checkCosmosStoreProof(header.appHash, p.key, p.value, p.proof) !== undefined) return undefined
+  return {
+    leg: { leg: p.leg, chain: p.chain, height: p.height, headerHash: p.headerHash, time: header.time, message: meta.id, lamport: meta.lamport },
+    evidence: { kind: EVIDENCE_KIND[p.leg], message: meta.id, header: { height: p.height + 1, hash: p.headerHash } }
+  }
+}
+
 const legValueOk = (leg: IbcLeg, value: string): boolean => {
   switch (leg) {
     case "commitment":
@@ -191,10 +209,9 @@ export const onIbcEvidence = (state: EffectsState, p: IbcPacketEvidence, meta: R
   const id = ibcPacketEffectId(p.packet.chain, p.packet.port, p.packet.channel, p.packet.sequence)
   const existing = Option.getOrUndefined(HashMap.get(state.packets, id))
   if (p.proof.length === 0 || !legValueOk(p.leg, p.value)) return ignore(state)
-  const header = bindingHeader(state, p.chain, p.height, p.headerHash)
-  if (header === undefined || checkCosmosStoreProof(header.appHash, p.key, p.value, p.proof) !== undefined) return ignore(state)
-  const leg: IbcJourneyLeg = { leg: p.leg, chain: p.chain, height: p.height, headerHash: p.headerHash, time: header.time, message: meta.id, lamport: meta.lamport }
-  const evidence: EvidenceRef = { kind: EVIDENCE_KIND[p.leg], message: meta.id, header: { height: p.height + 1, hash: p.headerHash } }
+  const proven = provenLeg(state, p, meta)
+  if (proven === undefined) return ignore(state)
+  const { leg, evidence } = proven
 
   if (p.leg === "commitment") {
     if (existing !== undefined && statusOf(existing.journey) !== undefined) return ignore(state)
@@ -228,6 +245,22 @@ export const onIbcEvidence = (state: EffectsState, p: IbcPacketEvidence, meta: R
     return ignore(state)
   }
   if (p.chain !== ibcLegChain(p.leg, p.packet, destination) || p.key !== ibcLegKey(p.leg, p.packet, destination)) return ignore(state)
+  return withLaterLeg(state, existing, p, leg, evidence)
+}
+
+/**
+ * A tracked packet's leg after its commitment (v1 and v2 alike), if it follows from the legs
+ * proven so far: not a repeat; a receipt not after its proven absence; a deletion above the
+ * commitment's height; an absence only without a receipt or ack, past the packet's timeout.
+ * Otherwise ignored (counted).
+ */
+export const withLaterLeg = (
+  state: EffectsState,
+  existing: IbcPacketEffect,
+  p: { readonly leg: IbcLeg; readonly chain: string; readonly height: number; readonly value: string },
+  leg: IbcJourneyLeg,
+  evidence: EvidenceRef
+): EffectsState => {
   const proven = (l: IbcLeg) => existing.journey.find((j) => j.leg === l)
   if (proven(p.leg) !== undefined) return ignore(state)
   const commitment = proven("commitment")
@@ -243,7 +276,7 @@ export const onIbcEvidence = (state: EffectsState, p: IbcPacketEvidence, meta: R
       break
     case "receipt-absent": {
       if (proven("receipt") !== undefined || proven("acknowledgement") !== undefined || existing.timeout === null) return ignore(state)
-      if (!pastTimeout(existing.timeout, p.chain, p.height + 1, header.time)) return ignore(state)
+      if (!pastTimeout(existing.timeout, p.chain, p.height + 1, leg.time)) return ignore(state)
       break
     }
   }

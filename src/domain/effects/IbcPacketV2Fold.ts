@@ -22,12 +22,11 @@
  */
 import { bytesToHex, concatBytes, utf8ToBytes } from "@noble/hashes/utils.js"
 import { HashMap, Result } from "effect"
-import { checkCosmosStoreProof } from "../verify/CosmosStoreProof.ts"
 import { packetAcknowledgementKeyV2, packetCommitmentKeyV2, packetCommitmentV2Bytes, packetReceiptKeyV2, type PayloadV2 } from "../ibc/IbcCommitments.ts"
 import type { EffectsState, RecordMeta } from "./EffectFold.ts"
 import type { IbcClientDestination, IbcLeg, IbcPacketEvidenceV2, IbcPacketFilter, IbcPacketRefV2 } from "./EffectMessages.ts"
-import type { EffectWatch, EvidenceRef, IbcJourneyLeg, IbcPacketEffect } from "./EffectShapes.ts"
-import { bindingHeader, EVIDENCE_KIND, ignore, newPacketEffect, packetOf, pastTimeout, remember, statusOf, withLeg } from "./IbcPacketFold.ts"
+import type { EffectWatch, IbcPacketEffect } from "./EffectShapes.ts"
+import { ignore, newPacketEffect, packetOf, provenLeg, remember, statusOf, withLaterLeg, withLeg } from "./IbcPacketFold.ts"
 
 /** The id of an IBC v2 packet effect. */
 export const ibcPacketV2EffectId = (chain: string, clientId: string, sequence: string): string => `ibc-packet-v2:${chain}:${clientId}:${sequence}`
@@ -90,10 +89,9 @@ export const onIbcEvidenceV2 = (state: EffectsState, p: IbcPacketEvidenceV2, met
   const id = ibcPacketV2EffectId(p.packet.chain, p.packet.clientId, p.packet.sequence)
   const existing = packetOf(state, id)
   if (p.proof.length === 0 || !legValueOk(p.leg, p.value)) return ignore(state)
-  const header = bindingHeader(state, p.chain, p.height, p.headerHash)
-  if (header === undefined || checkCosmosStoreProof(header.appHash, p.key, p.value, p.proof) !== undefined) return ignore(state)
-  const leg: IbcJourneyLeg = { leg: p.leg, chain: p.chain, height: p.height, headerHash: p.headerHash, time: header.time, message: meta.id, lamport: meta.lamport }
-  const evidence: EvidenceRef = { kind: EVIDENCE_KIND[p.leg], message: meta.id, header: { height: p.height + 1, hash: p.headerHash } }
+  const proven = provenLeg(state, p, meta)
+  if (proven === undefined) return ignore(state)
+  const { leg, evidence } = proven
 
   if (p.leg === "commitment") {
     if (existing !== undefined && statusOf(existing.journey) !== undefined) return ignore(state)
@@ -125,24 +123,5 @@ export const onIbcEvidenceV2 = (state: EffectsState, p: IbcPacketEvidenceV2, met
   const destination: IbcClientDestination = { chain: existing.destination.chain, clientId: existing.destination.clientId }
   if (p.destination !== undefined && !sameDestination(p.destination, destination)) return ignore(state)
   if (p.chain !== ibcV2LegChain(p.leg, p.packet, destination) || p.key !== ibcV2LegKey(p.leg, p.packet, destination)) return ignore(state)
-  const proven = (l: IbcLeg) => existing.journey.find((j) => j.leg === l)
-  if (proven(p.leg) !== undefined) return ignore(state)
-  const commitment = proven("commitment")
-  if (commitment === undefined) return ignore(state)
-  switch (p.leg) {
-    case "receipt":
-      if (proven("receipt-absent") !== undefined) return ignore(state)
-      break
-    case "acknowledgement":
-      break
-    case "commitment-deleted":
-      if (p.height <= commitment.height) return ignore(state)
-      break
-    case "receipt-absent":
-      if (proven("receipt") !== undefined || proven("acknowledgement") !== undefined || existing.timeout === null) return ignore(state)
-      if (!pastTimeout(existing.timeout, p.chain, p.height + 1, header.time)) return ignore(state)
-      break
-  }
-  const effect = withLeg(p.leg === "acknowledgement" ? { ...existing, acknowledgement: p.value } : existing, leg, evidence, state.packets)
-  return remember(state, effect, false)
+  return withLaterLeg(state, existing, p, leg, evidence)
 }
