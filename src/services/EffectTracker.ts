@@ -263,6 +263,16 @@ export const make = (options: EffectTrackerOptions = {}) =>
         return yield* observer.prove(height, `ibc/${key}`)
       })
 
+    /** What an IBC evidence message carries of a state proof (v1 and v2 alike). */
+    const provenFields = (proof: StateProof) => ({
+      chain: proof.chain,
+      height: proof.height,
+      headerHash: proof.headerHash,
+      key: proof.key,
+      value: proof.value,
+      proof: proof.proof
+    })
+
     const evidenceOf = (
       packet: IbcPacketRef,
       destination: IbcDestination | undefined,
@@ -273,12 +283,7 @@ export const make = (options: EffectTrackerOptions = {}) =>
       packet,
       ...(destination === undefined ? {} : { destination }),
       leg,
-      chain: proof.chain,
-      height: proof.height,
-      headerHash: proof.headerHash,
-      key: proof.key,
-      value: proof.value,
-      proof: proof.proof,
+      ...provenFields(proof),
       ...(sent === undefined ? {} : { sent })
     })
 
@@ -291,12 +296,7 @@ export const make = (options: EffectTrackerOptions = {}) =>
       packet,
       ...(destination === undefined ? {} : { destination }),
       leg,
-      chain: proof.chain,
-      height: proof.height,
-      headerHash: proof.headerHash,
-      key: proof.key,
-      value: proof.value,
-      proof: proof.proof
+      ...provenFields(proof)
     })
 
     /** The latest state height of a chain whose committing header the log holds (head - 1). */
