@@ -2,7 +2,7 @@
  * `causeway effect ...`: the effect tracker of a running server (docs/effects.md).
  *
  *   effect show ID [--json]                  an effect, the evidence of its status, its journey and history
- *   effect list [--chain C] [--status S]     tracked effects, oldest first
+ *   effect list [--kind K] [--chain C] [--status S]   tracked effects (EVM logs, IBC packets), oldest first
  *   effect watch --chain C [--address A] [--topic T]... [--from-height N]
  *                [--correlate ROUTE:ROLE:topic=N|word=N]   start tracking EVM logs (EffectWatchAdded)
  *   effect unwatch ID                        stop a watch (EffectWatchRemoved)
@@ -14,15 +14,37 @@
 import { Console, Effect, Option, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { EffectLogReceipt, EffectView } from "../adapters/http/EffectsApi.ts"
-import { EffectStatus, EffectWatch, TrackedEffect } from "../domain/effects/EffectShapes.ts"
+import { type AnyEffectView, AnyEffectView as AnyEffectViewSchema, EffectStatus, EffectWatch, type IbcPacketView, type TrackedEffect } from "../domain/effects/EffectShapes.ts"
 import { UsageError } from "./CliErrors.ts"
 import { urlFlag } from "./Flags.ts"
 import * as ServerClient from "./ServerClient.ts"
 
 const jsonFlag = Flag.Boolean("json").pipe(Flag.withDescription("Print the answer as JSON"), Flag.withDefault(false))
 
-/** An effect, for people. */
-export const describeEffect = (e: TrackedEffect): string => {
+/** An effect of any kind, for people. */
+export const describeEffect = (e: AnyEffectView): string => (e.kind === "evm-log" ? describeEvmEffect(e) : describePacket(e))
+
+const endOf = (end: IbcPacketView["source"]): string => ("port" in end ? `${end.chain} ${end.port}/${end.channel}` : `${end.chain} client ${end.clientId}`)
+
+/** An IBC packet, for people. */
+const describePacket = (e: IbcPacketView): string => {
+  const lines = [
+    `${e.id}`,
+    `  ${e.status} (${e.finality})${e.stuck === null ? "" : `  [stuck for ${Math.round(e.stuck.forMs / 1000)} s]`}${e.dependencyRetracted ? "  [a packet it depends on was retracted]" : ""}`,
+    `  sequence ${e.sequence} from ${endOf(e.source)} to ${e.destination === null ? "-" : endOf(e.destination)}`,
+    `  commitment ${e.commitment}${e.acknowledgement === null ? "" : `, acknowledgement ${e.acknowledgement}`}`,
+    `  evidence: ${e.evidence.kind} in message ${e.evidence.message} (header ${e.evidence.header.height} ${e.evidence.header.hash}${e.evidence.chain === undefined ? "" : ` of ${e.evidence.chain}`})`
+  ]
+  for (const l of e.journey) lines.push(`  leg: ${l.leg} on ${l.chain} at ${l.height} (message ${l.message})`)
+  if (e.causalDependencies.length > 0) lines.push(`  depends on: ${e.causalDependencies.join(", ")}`)
+  if (e.causalDependents.length > 0) lines.push(`  dependents: ${e.causalDependents.join(", ")}`)
+  lines.push("  history:")
+  for (const m of e.history) lines.push(`    lamport ${m.lamport}: ${m.status} (${m.finality}) by ${m.evidence.kind} ${m.evidence.message}`)
+  return lines.join("\n")
+}
+
+/** An EVM effect, for people. */
+const describeEvmEffect = (e: TrackedEffect): string => {
   const o = e.origin
   const lines = [
     `${e.id}`,
@@ -40,7 +62,7 @@ export const describeEffect = (e: TrackedEffect): string => {
 
 const show = Command.make(
   "show",
-  { id: Argument.String("id").pipe(Argument.withDescription("The effect's id, e.g. evm-log:CHAIN:BLOCKHASH:TX:LOG")), url: urlFlag, json: jsonFlag },
+  { id: Argument.String("id").pipe(Argument.withDescription("The effect's id, e.g. evm-log:CHAIN:BLOCKHASH:TX:LOG or ibc-packet:CHAIN:PORT:CHANNEL:SEQ, or an alias")), url: urlFlag, json: jsonFlag },
   Effect.fn("causeway.effect.show")(function*({ id, url, json }) {
     const base = yield* ServerClient.serverBase(url)
     const answer = yield* ServerClient.getJson(base, `/v1/effects/${encodeURIComponent(id)}`, EffectView, `effect ${id}`)
@@ -48,12 +70,13 @@ const show = Command.make(
   })
 ).pipe(Command.withDescription("Show an effect: its status, the evidence that set it, its journey and history."))
 
-const EffectList = Schema.Struct({ effects: Schema.Array(TrackedEffect), offset: Schema.Finite })
+const EffectList = Schema.Struct({ effects: Schema.Array(AnyEffectViewSchema), offset: Schema.Finite })
 
 const list = Command.make(
   "list",
   {
-    chain: Flag.String("chain").pipe(Flag.withDescription("Only effects on this chain"), Flag.optional),
+    kind: Flag.Literals("kind", ["evm-log", "ibc-packet"]).pipe(Flag.withDescription("Only effects of this kind"), Flag.optional),
+    chain: Flag.String("chain").pipe(Flag.withDescription("Only effects on this chain (a packet matches either end)"), Flag.optional),
     status: Flag.Literals("status", EffectStatus.literals).pipe(Flag.withDescription("Only effects in this status"), Flag.optional),
     url: urlFlag,
     json: jsonFlag
@@ -61,6 +84,7 @@ const list = Command.make(
   Effect.fn("causeway.effect.list")(function*(flags) {
     const base = yield* ServerClient.serverBase(flags.url)
     const query = new URLSearchParams({
+      ...(Option.isSome(flags.kind) ? { kind: flags.kind.value } : {}),
       ...(Option.isSome(flags.chain) ? { chain: flags.chain.value } : {}),
       ...(Option.isSome(flags.status) ? { status: flags.status.value } : {}),
       limit: "1000"

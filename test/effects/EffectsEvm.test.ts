@@ -117,20 +117,25 @@ describe("effect tracker on anvil", () => {
         yield* eventually(get(`/v1/effects/${doomedId}`), (r) => r.status === 200, 15_000)
         // Followed as Server-Sent Events: the effect now, then its retraction.
         const { base } = yield* TestServer
-        const stream = yield* Effect.promise(() => connect(`${base}/v1/effects/${doomedId}/events`))
-        const nextEffect = async (): Promise<SseEvent> => {
+        const opened = yield* Effect.promise(() => connect(`${base}/v1/effects/${doomedId}/events`))
+        const nextEffect = (stream: typeof opened) => async (): Promise<SseEvent> => {
           for (;;) {
             const e = await stream.next()
             if (e === null) throw new Error("the effect stream ended")
             if (e.event === "effect") return e
           }
         }
-        const now = yield* Effect.promise(nextEffect)
+        const now = yield* Effect.promise(nextEffect(opened))
         expect(JSON.parse(now.data as string)).toMatchObject({ id: doomedId, status: "included" })
+        expect(now.id).toMatch(/^\d+\.[0-9a-f]{16}$/)
+        opened.close()
+        // Resumed with the last event's id while the effect has not changed: no resend; the first
+        // event is the next change.
+        const stream = yield* Effect.promise(() => connect(`${base}/v1/effects/${doomedId}/events`, { "last-event-id": now.id as string }))
         yield* Effect.promise(() => node.rpc("anvil_reorg", [1, []]))
-        const moved = yield* Effect.promise(nextEffect)
+        const moved = yield* Effect.promise(nextEffect(stream))
         expect(JSON.parse(moved.data as string)).toMatchObject({ id: doomedId, status: "retracted" })
-        expect(Number(moved.id)).toBeGreaterThan(Number(now.id))
+        expect(Number((moved.id as string).split(".")[0])).toBeGreaterThan(Number((now.id as string).split(".")[0]))
         stream.close()
         // Reconnecting (Last-Event-ID) sends the effect now first: nothing is missed.
         const resumed = yield* Effect.promise(() => connect(`${base}/v1/effects/${doomedId}/events`, { "last-event-id": now.id as string }))
@@ -142,6 +147,10 @@ describe("effect tracker on anvil", () => {
         })) as SseEvent).data as string).status).toBe("retracted")
         resumed.close()
         expect((yield* get(`/v1/effects/${doomedId}x/events`)).status).toBe(404)
+        // A Last-Event-ID that is neither an offset nor `<offset>.<digest>`: 400 with a reason.
+        const badResume = yield* Effect.promise(() => fetch(`${base}/v1/effects/${doomedId}/events`, { headers: { "last-event-id": "yesterday" } }))
+        expect(badResume.status).toBe(400)
+        expect(yield* Effect.promise(() => badResume.json())).toMatchObject({ _tag: "InvalidRequest" })
         const retracted = yield* eventually(get(`/v1/effects/${doomedId}`), (r) => r.json.effect.status === "retracted", 15_000)
         expect(retracted.json.effect.evidence.kind).toBe("chain-reorged")
         const history = yield* get(`/v1/effects/${doomedId}/history`)

@@ -209,6 +209,14 @@ describe("IBC packet effects on two CometBFT chains", () => {
         expect(refunded.history.map((m: any) => m.status)).toEqual(["sent", "timed-out", "refunded"])
 
         expect((yield* get("/v1/ibc/packets?status=settled")).json.packets.map((p: any) => p.id)).toEqual([id])
+        // The effects API answers packets too: by id, in listings, history and its event stream.
+        const asEffect = yield* get(`/v1/effects/${id}`)
+        expect([asEffect.status, asEffect.json.effect.kind, asEffect.json.effect.status]).toEqual([200, "ibc-packet", "settled"])
+        expect(asEffect.json.effect.journey).toEqual((yield* packetAt(id)).json.packet.journey)
+        expect((yield* get("/v1/effects?kind=ibc-packet&status=settled")).json.effects.map((e: any) => e.id)).toEqual([id])
+        expect((yield* get(`/v1/effects?chain=${B}&kind=ibc-packet`)).json.effects.map((e: any) => e.id)).toContain(id)
+        expect((yield* get("/v1/effects?kind=evm-log")).json.effects).toEqual([])
+        expect((yield* get(`/v1/effects/${lostId}/history`)).json.history.map((m: any) => m.status)).toEqual(["sent", "timed-out", "refunded"])
         return yield* liveEffects
       }).pipe(Effect.provide(Layer.fresh(server)))
 

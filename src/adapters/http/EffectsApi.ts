@@ -7,7 +7,7 @@
 import { Schema, SchemaTransformation } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { EvmLogWatch, IbcPacketWatch } from "../../domain/effects/EffectMessages.ts"
-import { EffectStatus, EffectWatch, IbcPacketView, Move, TrackedEffect } from "../../domain/effects/EffectShapes.ts"
+import { AnyEffect, AnyEffectView, EffectStatus, EffectWatch, IbcPacketView, Move } from "../../domain/effects/EffectShapes.ts"
 import { DecodesInput, NeedsLog, ReadsJsonBody } from "./EdgeApi.ts"
 
 // ---------------------------------------------------------------------------------------
@@ -49,7 +49,17 @@ export class EffectPublishFailed extends Schema.TaggedError<EffectPublishFailed>
 // ---------------------------------------------------------------------------------------
 
 const EffectId = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(256)).annotate({
-  description: "an effect id, e.g. evm-log:{chain}:{blockHash}:{transactionIndex}:{logIndex}, or an alias ({route}:{0x id}: a bridge's message id names its deposit)"
+  description:
+    "an effect id: evm-log:{chain}:{blockHash}:{transactionIndex}:{logIndex}, ibc-packet:{chain}:{port}:{channel}:{sequence}, ibc-packet-v2:{chain}:{clientId}:{sequence}; or an alias ({route}:{0x id}: a bridge's message id names its deposit)"
+})
+const EffectKind = Schema.Literals(["evm-log", "ibc-packet"]).annotate({ description: "only effects of this kind" })
+/**
+ * An effect stream's event id: `<offset>.<digest>`, the log offset the state was read at and
+ * the first 16 hex digits of the SHA-256 of the effect's canonical JSON. A client that
+ * reconnects sends it back as Last-Event-ID; a bare offset is accepted too.
+ */
+export const EffectEventId = Schema.String.check(Schema.isPattern(/^(?:0|[1-9][0-9]{0,15})(?:\.[0-9a-f]{16})?$/u)).annotate({
+  description: "the id of the last event received (`<offset>.<digest>`, or a bare log offset): the stream resumes after it, sending the effect now only when it differs from that event's"
 })
 const WatchId = Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/u)).annotate({ description: "a watch's id: its EffectWatchAdded message id" })
 const Lamport = Schema.String.check(Schema.isPattern(/^(?:0|[1-9][0-9]{0,14})$/u)).pipe(
@@ -68,7 +78,7 @@ export const EffectLogReceipt = Schema.Struct({ id: Schema.String, offset: Schem
 
 /** One effect, with the log offset the answer covers. */
 export const EffectView = Schema.Struct({
-  effect: TrackedEffect,
+  effect: AnyEffectView,
   offset: Schema.Finite.annotate({ description: "log records folded into this answer" })
 }).annotate({ identifier: "EffectAnswer" })
 
@@ -108,13 +118,19 @@ export const EffectsGroup = HttpApiGroup.make("effects")
       .annotate(OpenApi.Summary, "Stop a watch")
       .annotate(OpenApi.Description, "Stop the watch `?id=` (its EffectWatchAdded message id, as GET /v1/effects/watches lists it): an EffectWatchRemoved decision is recorded in the log. No new effects are tracked for it; those tracked stay and keep following finality and reorgs."),
     HttpApiEndpoint.get("list", "/v1/effects", {
-      query: { chain: Schema.optional(Schema.String), status: Schema.optional(EffectStatus), since: Schema.optional(Lamport), limit: Schema.optional(Limit) },
-      success: Schema.Struct({ effects: Schema.Array(TrackedEffect), offset: Schema.Finite }).annotate({ identifier: "EffectList" })
+      query: {
+        kind: Schema.optional(EffectKind),
+        chain: Schema.optional(Schema.String),
+        status: Schema.optional(EffectStatus),
+        since: Schema.optional(Lamport),
+        limit: Schema.optional(Limit)
+      },
+      success: Schema.Struct({ effects: Schema.Array(AnyEffectView), offset: Schema.Finite }).annotate({ identifier: "EffectList" })
     })
       .middleware(DecodesInput)
       .annotate(OpenApi.Identifier, "listEffects")
       .annotate(OpenApi.Summary, "List tracked effects")
-      .annotate(OpenApi.Description, "Tracked effects, oldest first, filtered by chain, status and `since` (a Lamport time: only effects whose status moved after it). Answered from the effects projection."),
+      .annotate(OpenApi.Description, "Tracked effects of every kind (EVM logs and IBC packets, `kind` tells which), oldest first by the Lamport time each was first tracked, filtered by kind, chain (a packet matches either end), status and `since` (a Lamport time: only effects whose status moved after it). Answered from the effects projection."),
     HttpApiEndpoint.get("effect", "/v1/effects/:id", {
       params: { id: EffectId },
       success: EffectView,
@@ -123,16 +139,17 @@ export const EffectsGroup = HttpApiGroup.make("effects")
       .middleware(DecodesInput)
       .annotate(OpenApi.Identifier, "getEffect")
       .annotate(OpenApi.Summary, "One effect with the evidence of its status")
-      .annotate(OpenApi.Description, "An effect's status (included, retracted), finality (latest, safe, finalized) and the evidence that set them: its kind, the message carrying it (GET /v1/messages/{id}: an EffectsObserved holds the block header and the receipt proof, to re-check offline with causeway/verify's verifyReceiptLog) and the header it was checked against."),
+      .annotate(OpenApi.Description, "An effect of any kind (an EVM log, an IBC v1 or v2 packet), by id or alias: its status, finality (latest, safe, finalized) and the evidence that set them: its kind, the message carrying it (GET /v1/messages/{id}: an EffectsObserved holds the block header and the receipt proof, to re-check offline with causeway/verify's verifyReceiptLog; an IbcPacketEvidence its ICS23 proof) and the header it was checked against. A packet carries its proven journey and `stuck`."),
     HttpApiEndpoint.get("events", "/v1/effects/:id/events", {
       params: { id: EffectId },
-      success: HttpApiSchema.StreamSse({ data: TrackedEffect }),
+      headers: { "last-event-id": Schema.optionalKey(EffectEventId) },
+      success: HttpApiSchema.StreamSse({ data: AnyEffect }),
       error: [EffectNotFound]
     })
       .middleware(DecodesInput)
       .annotate(OpenApi.Identifier, "streamEffect")
       .annotate(OpenApi.Summary, "Follow an effect as Server-Sent Events")
-      .annotate(OpenApi.Description, "Server-Sent Events `effect` with `id: <log offset>` (the records folded into it): the effect now, then the effect again on every move (status, finality, journey). Events are states, not deltas: a client that reconnects (an EventSource sends Last-Event-ID) gets the effect now first, so it misses no move. A comment every 15 s keeps the connection alive; the stream ends when the server shuts down."),
+      .annotate(OpenApi.Description, "Server-Sent Events `effect` (an EVM effect or an IBC packet) with `id: <log offset>.<digest>` (the records folded into it, and a digest of the effect's canonical JSON): the effect now, then the effect again on every change (status, finality, journey, dependents). Events are states carrying their whole history, not deltas. Resumable: a client that reconnects with Last-Event-ID (an EventSource sends it) gets the effect now only when it changed since that event, then every later change, so it misses nothing and sees nothing twice; a bare log offset as Last-Event-ID resends the effect unless no record was folded since. A comment every 15 s keeps the connection alive; the stream ends when the server shuts down."),
     HttpApiEndpoint.get("history", "/v1/effects/:id/history", {
       params: { id: EffectId },
       success: Schema.Struct({ id: Schema.String, history: Schema.Array(Move) }).annotate({ identifier: "EffectHistory" }),
@@ -141,7 +158,7 @@ export const EffectsGroup = HttpApiGroup.make("effects")
       .middleware(DecodesInput)
       .annotate(OpenApi.Identifier, "getEffectHistory")
       .annotate(OpenApi.Summary, "Every status move of an effect")
-      .annotate(OpenApi.Description, "The effect's moves in log order (the last 32), each with its Lamport time and evidence."),
+      .annotate(OpenApi.Description, "The effect's moves in log order (the last 32), each with its Lamport time and evidence; for an EVM effect or an IBC packet."),
     HttpApiEndpoint.get("listPackets", "/v1/ibc/packets", {
       query: { chain: Schema.optional(Schema.String), status: Schema.optional(EffectStatus), limit: Schema.optional(Limit), stuckAfterMs: Schema.optional(StuckAfter) },
       success: Schema.Struct({ packets: Schema.Array(IbcPacketView), offset: Schema.Finite }).annotate({ identifier: "IbcPacketList" })

@@ -3,13 +3,16 @@
  * through the effect tracker, its failures as typed statuses. Without a tracker in context
  * (a core with no chains) adding a watch names the chain unknown.
  */
+import { sha256 } from "@noble/hashes/sha2.js"
+import { bytesToHex } from "@noble/hashes/utils.js"
 import { Clock, Effect, HashMap, Option, Stream } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
-import { effectOf, listEffects, resolveEffects } from "../../domain/effects/EffectFold.ts"
+import { canonicalBytes } from "../../domain/CanonicalJson.ts"
+import { anyEffectOf, listAnyEffects, resolveAnyEffects } from "../../domain/effects/EffectQueries.ts"
 import { listPackets, packetOf, packetView, STUCK_AFTER_MS } from "../../domain/effects/IbcPacketFold.ts"
 import { CausalLog, type CausalLogError } from "../../ports/CausalLog.ts"
 import { Projections } from "../../projections/ProjectionRunner.ts"
-import type { TrackedEffect } from "../../domain/effects/EffectShapes.ts"
+import type { AnyEffect, AnyEffectView } from "../../domain/effects/EffectShapes.ts"
 import { Draining } from "./Draining.ts"
 import { eventStream } from "./EventStream.ts"
 import type { Rejection } from "../../domain/Rejection.ts"
@@ -35,7 +38,19 @@ export interface EffectsHandlerOptions {
   readonly heartbeatMs: number
 }
 
-const sse = (effect: TrackedEffect, offset: number): string => `id: ${offset}\nevent: effect\ndata: ${JSON.stringify(effect)}\n\n`
+/** An effect's digest in its stream's event ids: the first 16 hex digits of SHA-256 over its canonical JSON. */
+const digestOf = (effect: AnyEffect): string => bytesToHex(sha256(canonicalBytes(effect))).slice(0, 16)
+
+const sse = (effect: AnyEffect, offset: number, digest: string): string => `id: ${offset}.${digest}\nevent: effect\ndata: ${JSON.stringify(effect)}\n\n`
+
+/** A Last-Event-ID (EffectEventId, already checked by the contract): its offset, and its digest when it has one. */
+const parseEventId = (id: string): { readonly offset: number; readonly digest: string | undefined } => {
+  const dot = id.indexOf(".")
+  return dot < 0 ? { offset: Number(id), digest: undefined } : { offset: Number(id.slice(0, dot)), digest: id.slice(dot + 1) }
+}
+
+/** An effect as queries answer it: a packet with `stuck` as of now (default threshold). */
+const viewOf = (e: AnyEffect, nowMs: number): AnyEffectView => (e.kind === "evm-log" ? e : packetView(e, nowMs, STUCK_AFTER_MS))
 
 /** The effects group's handlers, over the effects view, the log and the runner (and the tracker when there is one). */
 export const layer = (options: EffectsHandlerOptions) => HttpApiBuilder.group(Api, "effects", (handlers) =>
@@ -71,45 +86,53 @@ export const layer = (options: EffectsHandlerOptions) => HttpApiBuilder.group(Ap
             Effect.catch((e) => (e._tag === "EffectWatchNotFound" || e._tag === "EffectPublishFailed" ? Effect.fail(e) : Effect.die(e)))
           ))
       .handle("list", ({ query }) =>
-        Effect.map(current, ({ offset, state: s }) => ({
-          effects: listEffects(s, {
+        Effect.gen(function*() {
+          const { offset, state: s } = yield* current
+          const now = yield* Clock.currentTimeMillis
+          const effects = listAnyEffects(s, {
+            ...(query.kind === undefined ? {} : { kind: query.kind }),
             ...(query.chain === undefined ? {} : { chain: query.chain }),
             ...(query.status === undefined ? {} : { status: query.status }),
             ...(query.since === undefined ? {} : { since: query.since }),
             limit: query.limit ?? DEFAULT_LIMIT
-          }),
-          offset
-        })))
-      .handle("effect", ({ params }) =>
-        Effect.flatMap(current, ({ offset, state: s }) => {
-          // An alias (a bridge's message id) resolves to its journey's first leg: the deposit once seen.
-          const e = resolveEffects(s, params.id)[0]
-          return e === undefined ? Effect.fail(notFound(params.id)) : Effect.succeed({ effect: e, offset })
+          })
+          return { effects: effects.map((e) => viewOf(e, now)), offset }
         }))
-      .handle("events", ({ params }) =>
+      .handle("effect", ({ params }) =>
+        Effect.gen(function*() {
+          const { offset, state: s } = yield* current
+          // An alias (a bridge's message id) resolves to its journey's first leg: the deposit once seen.
+          const e = resolveAnyEffects(s, params.id)[0]
+          if (e === undefined) return yield* notFound(params.id)
+          return { effect: viewOf(e, yield* Clock.currentTimeMillis), offset }
+        }))
+      .handle("events", ({ headers, params }) =>
         Effect.gen(function*() {
           const start = yield* current
-          const first = effectOf(start.state, params.id)
+          const first = anyEffectOf(start.state, params.id)
           if (first === undefined) return yield* notFound(params.id)
-          // On every (re)connection the effect now comes first, so a client that reconnects with
-          // Last-Event-ID misses nothing: the events are states, not deltas.
-          const initial = Stream.make(sse(first, start.offset))
-          let last = JSON.stringify(first)
-          // Each appended record may move the effect: wait for the projection to fold it, then look.
+          let last = digestOf(first)
+          // Resuming: the client already holds the effect as of its last event; it gets the
+          // effect now only if that differs (by digest; with a bare offset, if any record was
+          // folded since), then every later change. Events are whole states, so nothing is missed.
+          const resumed = headers["last-event-id"] === undefined ? undefined : parseEventId(headers["last-event-id"])
+          const upToDate = resumed !== undefined && (resumed.digest === undefined ? resumed.offset >= start.offset : resumed.digest === last)
+          const initial = upToDate ? Stream.empty : Stream.make(sse(first, start.offset, last))
+          // Each appended record may change the effect: wait for the projection to fold it, then look.
           const changes = log.subscribe(start.offset).pipe(
             Stream.mapEffect((r) =>
               runner.awaitOffset(r.offset + 1).pipe(
                 Effect.andThen(current),
-                Effect.map(({ offset, state: s }) => ({ offset, effect: effectOf(s, params.id) }))
+                Effect.map(({ offset, state: s }) => ({ offset, effect: anyEffectOf(s, params.id) }))
               )),
-            Stream.filter((x): x is { offset: number; effect: TrackedEffect } => {
+            Stream.filter((x): x is { offset: number; effect: AnyEffect } => {
               if (x.effect === undefined) return false
-              const text = JSON.stringify(x.effect)
-              if (text === last) return false
-              last = text
+              const digest = digestOf(x.effect)
+              if (digest === last) return false
+              last = digest
               return true
             }),
-            Stream.map((x) => sse(x.effect, x.offset))
+            Stream.map((x) => sse(x.effect, x.offset, last))
           )
           return eventStream(Stream.concat(initial, changes), {
             heartbeatMs: options.heartbeatMs,
@@ -137,7 +160,7 @@ export const layer = (options: EffectsHandlerOptions) => HttpApiBuilder.group(Ap
         }))
       .handle("history", ({ params }) =>
         Effect.flatMap(state, (s) => {
-          const e = effectOf(s, params.id)
+          const e = anyEffectOf(s, params.id)
           return e === undefined ? Effect.fail(notFound(params.id)) : Effect.succeed({ id: e.id, history: e.history })
         }))
   }))

@@ -175,3 +175,11 @@ export const IbcPacketView = Schema.Struct({
   stuck: Schema.NullOr(Schema.Struct({ sinceMs: Schema.Number, forMs: Schema.Number }))
 }).annotate({ identifier: "IbcPacketView" })
 export type IbcPacketView = typeof IbcPacketView.Type
+
+/** A tracked effect of any kind, as its event stream carries it (`kind` tells which). */
+export const AnyEffect = Schema.Union([TrackedEffect, IbcPacketEffect]).annotate({ identifier: "AnyEffect" })
+export type AnyEffect = typeof AnyEffect.Type
+
+/** A tracked effect of any kind as queries answer it (a packet with `stuck`). */
+export const AnyEffectView = Schema.Union([TrackedEffect, IbcPacketView]).annotate({ identifier: "AnyEffectView" })
+export type AnyEffectView = typeof AnyEffectView.Type
