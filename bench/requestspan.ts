@@ -21,6 +21,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Worker } from "node:worker_threads"
 import { Layer, ManagedRuntime } from "effect"
+import * as ApiAuth from "../src/adapters/http/ApiAuth.ts"
 import * as HttpService from "../src/adapters/http/HttpService.ts"
 import { defaultServeConfig } from "../src/Config.ts"
 import { coreLayer } from "../src/main.ts"
@@ -52,6 +53,7 @@ const server = async (traceRequests: boolean) => {
   const rt = ManagedRuntime.make(
     HttpService.layer({ host: "127.0.0.1", port: 0, traceRequests }).pipe(
       Layer.provide(coreLayer(config)),
+      Layer.provide(ApiAuth.layerClosed),
       Layer.provide(HttpService.logging("Warn"))
     )
   )

@@ -30,6 +30,10 @@ export interface ServeConfig {
   readonly clusterSessionTimeoutMs?: number
   /** Traces and metrics exported over OTLP/HTTP to this collector; absent: nothing is exported. */
   readonly otlp?: OtlpConfig
+  /** The API token file (named, scoped token hashes); absent: the data directory's admin token (docs/security.md). */
+  readonly apiTokensFile?: string
+  /** Every read but the probes needs a token too. */
+  readonly privateReads?: boolean
 }
 
 /** Where traces and metrics are exported (src/adapters/observability/OtlpHttpExport.ts). */

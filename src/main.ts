@@ -11,6 +11,7 @@ import * as NodeCryptoCommitVerifier from "./adapters/cosmos/NodeCryptoCommitVer
 import * as DataDirectory from "./adapters/files/DataDirectory.ts"
 import * as DataDirectoryLock from "./adapters/files/DataDirectoryLock.ts"
 import * as ViemEvmObserver from "./adapters/evm/ViemEvmObserver.ts"
+import * as ApiTokenFile from "./adapters/files/ApiTokenFile.ts"
 import * as HttpService from "./adapters/http/HttpService.ts"
 import * as InstanceKeyFile from "./adapters/files/InstanceKeyFile.ts"
 import * as OtlpHttpExport from "./adapters/observability/OtlpHttpExport.ts"
@@ -308,6 +309,8 @@ export const appLayer = (config: ServeConfig) => {
   const telemetry = config.otlp === undefined ? Layer.empty : telemetryLayer(config.otlp).pipe(Layer.provide(instanceKey))
   return HttpService.layer({ host: config.host, port: config.port, maxBatch: config.ingest.maxBatch, traceRequests: config.otlp !== undefined }).pipe(
     Layer.provide(config.sealer === undefined ? core : sealerLayer(config.sealer, config.dataDir).pipe(Layer.provideMerge(core))),
+    // After the core: the data directory exists, is private and is this instance's.
+    Layer.provide(ApiTokenFile.layer({ dataDir: config.dataDir, tokensFile: config.apiTokensFile, privateReads: config.privateReads ?? false })),
     Layer.provide(Layer.succeed(Deployment, deploymentOf(config))),
     // Built before the rest and closed after it: the last spans and metrics are flushed at shutdown.
     Layer.provideMerge(telemetry),

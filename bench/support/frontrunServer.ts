@@ -10,6 +10,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Exit, Layer, Logger, References, Scope } from "effect"
 import * as LocalBeacon from "../../src/adapters/beacon/LocalBeacon.ts"
+import * as ApiAuth from "../../src/adapters/http/ApiAuth.ts"
 import * as HttpService from "../../src/adapters/http/HttpService.ts"
 import * as InstanceKeyFile from "../../src/adapters/files/InstanceKeyFile.ts"
 import * as NodeCryptoSignatureVerifier from "../../src/adapters/signatures/NodeCryptoSignatureVerifier.ts"
@@ -96,6 +97,7 @@ export const startServer = async (options: FrontrunServerOptions): Promise<Front
   )
   const app = HttpService.layer({ host: "127.0.0.1", port: 0, heartbeatMs: 1000, shutdownTimeoutMs: 2000 }).pipe(
     Layer.provide(core),
+    Layer.provide(ApiAuth.layerClosed),
     Layer.provide(logging)
   )
   const scope = Effect.runSync(Scope.make())

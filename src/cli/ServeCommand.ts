@@ -410,7 +410,9 @@ export const serveEnv = {
   "beacon-key": "BEACON_KEY",
   "cluster-admin": "CLUSTER_ADMIN",
   "cluster-session-timeout-ms": "CLUSTER_SESSION_TIMEOUT_MS",
-  "otlp-url": "OTEL_EXPORTER_OTLP_ENDPOINT"
+  "otlp-url": "OTEL_EXPORTER_OTLP_ENDPOINT",
+  "api-tokens": "API_TOKENS_FILE",
+  "private-reads": "PRIVATE_READS"
 } as const satisfies Record<string, string>
 
 /** A serve flag's name. */
@@ -536,6 +538,15 @@ export const serveCommand = Command.make(
     otlpUrl: optionalString(
       "otlp-url",
       "Export traces and metrics over OTLP/HTTP (JSON) to this collector URL, e.g. http://127.0.0.1:4318 (env OTEL_EXPORTER_OTLP_ENDPOINT; default off)"
+    ),
+    apiTokens: optionalString(
+      "api-tokens",
+      "The API token file: named, scoped token hashes written by `causeway token create` (env API_TOKENS_FILE; default: one admin token in <data dir>/api-token, created at first start)"
+    ),
+    privateReads: Flag.Boolean("private-reads").pipe(
+      Flag.withDescription("Every read but /healthz and /readyz needs a token too (env PRIVATE_READS=true; default: reads are public)"),
+      Flag.withFallbackConfig(Config.Boolean(serveEnv["private-reads"])),
+      Flag.withDefault(false)
     )
   },
   Effect.fn("causeway.serve")(function*(flags) {
@@ -603,7 +614,9 @@ export const serveCommand = Command.make(
       sealer: sealer.success,
       ...(Option.isSome(clusterAdmin) ? { clusterAdmin: clusterAdmin.value } : {}),
       ...(Option.isSome(flags.clusterSessionTimeoutMs) ? { clusterSessionTimeoutMs: flags.clusterSessionTimeoutMs.value } : {}),
-      ...(Option.isSome(flags.otlpUrl) ? { otlp: { url: flags.otlpUrl.value } } : {})
+      ...(Option.isSome(flags.otlpUrl) ? { otlp: { url: flags.otlpUrl.value } } : {}),
+      ...(Option.isSome(flags.apiTokens) ? { apiTokensFile: flags.apiTokens.value } : {}),
+      privateReads: flags.privateReads
     }
     // Built after the server is listening, so the line tells the bound port (also for --port 0);
     // its finalizer runs first on shutdown.

@@ -5,11 +5,14 @@
  * (refused, reset, timed out) become ServerUnreachable; answers the contract does not allow
  * become CommandFailed.
  */
+import { readFileSync } from "node:fs"
 import { Effect, Option, Schema, Stream } from "effect"
 import * as Sse from "effect/encoding/Sse"
 import { ProjectionStatus, Acknowledgment, RecordView } from "../adapters/http/Api.ts"
 import { StatusView } from "../adapters/http/MempoolApi.ts"
 import type { Envelope } from "../domain/Envelope.ts"
+import { adminTokenPath } from "../adapters/files/ApiTokenFile.ts"
+import { defaultServeConfig } from "../Config.ts"
 import { CommandFailed, ServerUnreachable, UsageError, describe } from "./CliErrors.ts"
 
 /** Default server address. */
@@ -64,11 +67,35 @@ const unreachable = (url: string) => (cause: unknown) =>
     cause
   })
 
+/** The environment variable holding the API token the CLI sends. */
+export const TOKEN_ENV = "CAUSEWAY_TOKEN"
+
+/**
+ * The API token the CLI sends (docs/security.md): CAUSEWAY_TOKEN, else the admin token of the
+ * data directory (DATA_DIR, default ./data) when this user may read it; none otherwise.
+ */
+export const apiToken = (): string | undefined => {
+  const fromEnv = process.env[TOKEN_ENV]?.trim()
+  if (fromEnv !== undefined && fromEnv !== "") return fromEnv
+  try {
+    const text = readFileSync(adminTokenPath(process.env["DATA_DIR"] ?? defaultServeConfig.dataDir), "utf8").trim()
+    return text === "" ? undefined : text
+  } catch {
+    return undefined
+  }
+}
+
+/** `init`'s headers with the API token's Authorization, when there is a token. */
+const withToken = (init: RequestInit): RequestInit => {
+  const token = apiToken()
+  return token === undefined ? init : { ...init, headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${token}` } }
+}
+
 /** One request, read whole. */
 const request = (url: string, init: RequestInit = {}): Effect.Effect<Reply, ServerUnreachable> =>
   Effect.tryPromise({
     try: async (signal) => {
-      const response = await fetch(url, { ...init, signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) })
+      const response = await fetch(url, { ...withToken(init), signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) })
       return { status: response.status, text: await response.text() }
     },
     catch: unreachable(url)
@@ -78,7 +105,10 @@ const request = (url: string, init: RequestInit = {}): Effect.Effect<Reply, Serv
 const explain = (reply: Reply): string =>
   Option.match(decodeErrorBody(parseJson(reply.text)), {
     onNone: () => `HTTP ${reply.status}${reply.text === "" ? "" : `: ${reply.text.slice(0, 300)}`}`,
-    onSome: (body) => `${reply.status} ${body._tag}: ${body.reason}`
+    onSome: (body) =>
+      `${reply.status} ${body._tag}: ${body.reason}${
+        reply.status === 401 ? ` (the CLI sends ${TOKEN_ENV}, else the token in the data directory's api-token: set ${TOKEN_ENV} or DATA_DIR)` : ""
+      }`
   })
 
 const unexpected = (what: string, reply: Reply) => new CommandFailed({ message: `${what}: unexpected answer ${explain(reply)}` })
@@ -143,7 +173,7 @@ const followSse = (
         (c) => Effect.sync(() => c.abort())
       )
       const response = yield* Effect.tryPromise({
-        try: () => fetch(url, { headers: { accept: "text/event-stream" }, signal: controller.signal }),
+        try: () => fetch(url, { ...withToken({ headers: { accept: "text/event-stream" } }), signal: controller.signal }),
         catch: unreachable(url)
       }).pipe(
         Effect.timeoutOrElse({

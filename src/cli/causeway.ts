@@ -25,11 +25,12 @@ import { replayCommand } from "./ReplayCommand.ts"
 import { serveCommand } from "./ServeCommand.ts"
 import { teardown } from "./Signals.ts"
 import { submitCommand } from "./SubmitCommand.ts"
+import { tokenCommand } from "./TokenCommand.ts"
 
 /** The root command. */
 export const causeway = Command.make("causeway").pipe(
   Command.withDescription("A causal log of signed messages."),
-  Command.withSubcommands([serveCommand, keygenCommand, submitCommand, orderCommand, replayCommand, logCommand, chainCommand, effectCommand, assetCommand])
+  Command.withSubcommands([serveCommand, keygenCommand, submitCommand, orderCommand, replayCommand, logCommand, chainCommand, effectCommand, assetCommand, tokenCommand])
 )
 
 /**

@@ -6,6 +6,8 @@
  * path that cannot be one exits 2.
  */
 import { createHash } from "node:crypto"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { cleanup, cli, closedPort, startServer, tempDir } from "./support/cli.ts"
 
@@ -23,7 +25,8 @@ describe("causeway asset", () => {
     try {
       const registered = await fetch(`${server.url}/v1/assets/mappings`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        // The admin token the server created in its data directory at first start.
+        headers: { "content-type": "application/json", authorization: `Bearer ${readFileSync(join(dataDir, "api-token"), "utf8").trim()}` },
         body: JSON.stringify({
           mappings: [
             { canonical: atom, chain: HUB, local: "uatom", provider: "native" },

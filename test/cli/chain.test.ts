@@ -39,7 +39,7 @@ describe("causeway chain", () => {
       yield* Effect.promise(() => eventually(() => getJson(`${server.url}/v1/chains/anvil`), (r) => r.body?.latest?.height === height))
 
       // --json: the proof, the header it was checked against, the LightClientProof's receipt.
-      const proved = yield* Effect.promise(() => cli(["chain", "prove", "--chain", "anvil", "--key", `${address}/0`, "--url", server.url, "--json"]))
+      const proved = yield* Effect.promise(() => cli(["chain", "prove", "--chain", "anvil", "--key", `${address}/0`, "--url", server.url, "--json"], { env: { DATA_DIR: dataDir } }))
       expect(proved.code, proved.stderr).toBe(0)
       const answer = JSON.parse(proved.stdout)
       expect(answer.proof).toMatchObject({ chain: "anvil", height, kind: "eip1186", key: address.slice(2) + word(0n), value: word(0x2an) })
@@ -50,7 +50,7 @@ describe("causeway chain", () => {
       expect(message.body.envelope.payload).toEqual(answer.proof)
 
       // Without --json, an explicit older height and the account key: a summary naming the log offset.
-      const summary = yield* Effect.promise(() => cli(["chain", "prove", "--chain", "anvil", "--key", address, "--height", String(height - 1), "--url", server.url]))
+      const summary = yield* Effect.promise(() => cli(["chain", "prove", "--chain", "anvil", "--key", address, "--height", String(height - 1), "--url", server.url], { env: { DATA_DIR: dataDir } }))
       expect(summary.code, summary.stderr).toBe(0)
       expect(summary.stdout).toContain(`on anvil at height ${height - 1}`)
       const offset = /LightClientProof ([0-9a-f]{64}) at offset (\d+)/.exec(summary.stdout)
@@ -61,13 +61,13 @@ describe("causeway chain", () => {
       expect(list.code, list.stderr).toBe(0)
       expect(JSON.parse(list.stdout)).toMatchObject([{ chain: "anvil", kind: "evm", latest: { height } }])
 
-      const unknown = yield* Effect.promise(() => cli(["chain", "prove", "--chain", "nope", "--key", address, "--url", server.url]))
+      const unknown = yield* Effect.promise(() => cli(["chain", "prove", "--chain", "nope", "--key", address, "--url", server.url], { env: { DATA_DIR: dataDir } }))
       expect(unknown.code).toBe(1)
       expect(unknown.stdout).toBe("")
       expect(unknown.stderr).toMatch(/404 UnknownChain: .*nope/)
 
       mode.lie = true
-      const lie = yield* Effect.promise(() => cli(["chain", "prove", "--chain", "anvil", "--key", `${address}/0`, "--url", server.url, "--json"]))
+      const lie = yield* Effect.promise(() => cli(["chain", "prove", "--chain", "anvil", "--key", `${address}/0`, "--url", server.url, "--json"], { env: { DATA_DIR: dataDir } }))
       expect(lie.code).toBe(1)
       expect(lie.stdout).toBe("")
       expect(lie.stderr).toMatch(/502 ChainAnswerInvalid: .*nothing was published/)

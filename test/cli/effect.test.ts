@@ -4,6 +4,8 @@
  * it (JSON and for people), `effect unwatch` removes the watch; the server's refusals exit 1
  * with its status and reason, bad flags exit 2, no server exits 3.
  */
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { anvil, EMITTER_CONTRACT, sendAndMine } from "../evm/support/Anvil.ts"
@@ -29,9 +31,9 @@ describe("causeway effect", () => {
 
       const [badAddress, badCorrelate, unknownChain] = yield* Effect.promise(() =>
         Promise.all([
-          cli(["effect", "watch", "--chain", "anvil", "--address", "0x12", "--url", url]),
-          cli(["effect", "watch", "--chain", "anvil", "--correlate", "r:both:topic=1", "--url", url]),
-          cli(["effect", "watch", "--chain", "nope", "--url", url])
+          cli(["effect", "watch", "--chain", "anvil", "--address", "0x12", "--url", url], { env: { DATA_DIR: dataDir } }),
+          cli(["effect", "watch", "--chain", "anvil", "--correlate", "r:both:topic=1", "--url", url], { env: { DATA_DIR: dataDir } }),
+          cli(["effect", "watch", "--chain", "nope", "--url", url], { env: { DATA_DIR: dataDir } })
         ])
       )
       expect(badAddress.code).toBe(2)
@@ -39,8 +41,12 @@ describe("causeway effect", () => {
       expect(badCorrelate.code).toBe(2)
       expect(unknownChain.code).toBe(1)
       expect(unknownChain.stderr).toMatch(/404 EffectChainUnknown/)
+      // Without a token (no CAUSEWAY_TOKEN, another data directory): the server's 401, exit 1, with where the CLI looks.
+      const anonymous = yield* Effect.promise(() => cli(["effect", "watch", "--chain", "anvil", "--url", url], { env: { DATA_DIR: tempDir() } }))
+      expect(anonymous.code).toBe(1)
+      expect(anonymous.stderr).toMatch(/401 Unauthorized: .*set CAUSEWAY_TOKEN or DATA_DIR/)
 
-      const watched = yield* Effect.promise(() => cli(["effect", "watch", "--chain", "anvil", "--address", address, "--topic", TOPIC, "--json"], { env: { CAUSEWAY_URL: url } }))
+      const watched = yield* Effect.promise(() => cli(["effect", "watch", "--chain", "anvil", "--address", address, "--topic", TOPIC, "--json"], { env: { CAUSEWAY_URL: url, CAUSEWAY_TOKEN: readFileSync(join(dataDir, "api-token"), "utf8").trim() } }))
       expect(watched.code, watched.stderr).toBe(0)
       const watchId = JSON.parse(watched.stdout).watch.id as string
       const listed = yield* Effect.promise(() => cli(["effect", "watches", "--url", url]))
@@ -60,10 +66,10 @@ describe("causeway effect", () => {
       expect(missing.code).toBe(1)
       expect(missing.stderr).toMatch(/404 EffectNotFound/)
 
-      const removed = yield* Effect.promise(() => cli(["effect", "unwatch", watchId, "--url", url]))
+      const removed = yield* Effect.promise(() => cli(["effect", "unwatch", watchId, "--url", url], { env: { DATA_DIR: dataDir } }))
       expect(removed.code, removed.stderr).toBe(0)
       expect(removed.stdout).toContain(`watch ${watchId} removed`)
-      const again = yield* Effect.promise(() => cli(["effect", "unwatch", watchId, "--url", url]))
+      const again = yield* Effect.promise(() => cli(["effect", "unwatch", watchId, "--url", url], { env: { DATA_DIR: dataDir } }))
       expect(again.code).toBe(1)
       expect(again.stderr).toMatch(/404 EffectWatchNotFound/)
     }), 90_000)

@@ -8,6 +8,7 @@
 import { expect } from "@effect/vitest"
 import { Effect, Layer, Logger, References } from "effect"
 import * as LocalBeacon from "../../src/adapters/beacon/LocalBeacon.ts"
+import * as ApiAuth from "../../src/adapters/http/ApiAuth.ts"
 import * as HttpService from "../../src/adapters/http/HttpService.ts"
 import * as InstanceKeyFile from "../../src/adapters/files/InstanceKeyFile.ts"
 import * as MemoryCausalLog from "../../src/adapters/storage/MemoryCausalLog.ts"
@@ -62,7 +63,7 @@ export const leakServer = (options: {
     Logger.layer([Logger.map(Logger.formatJson, (line) => void options.lines.push(line))]),
     Layer.succeed(References.MinimumLogLevel, "Trace")
   )
-  return HttpService.layer({ host: "127.0.0.1", port: 0, heartbeatMs: 200 }).pipe(Layer.provide(core), Layer.provide(logging))
+  return HttpService.layer({ host: "127.0.0.1", port: 0, heartbeatMs: 200 }).pipe(Layer.provide(core), Layer.provide(ApiAuth.layerClosed), Layer.provide(logging))
 }
 
 /**

@@ -8,7 +8,7 @@
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { AssetMappingRegistered, MAX_MAPPINGS, MAX_PATH_LENGTH } from "../../domain/assets/AssetMessages.ts"
-import { DecodesInput, NeedsLog, ReadsJsonBody } from "./EdgeApi.ts"
+import { NeedsAssetsScope, DecodesInput, NeedsLog, ReadsJsonBody } from "./EdgeApi.ts"
 
 // ---------------------------------------------------------------------------------------
 // Errors
@@ -183,6 +183,7 @@ export const AssetsGroup = HttpApiGroup.make("assets")
     })
       .middleware(DecodesInput)
       .middleware(ReadsJsonBody)
+      .middleware(NeedsAssetsScope)
       .annotate(OpenApi.Identifier, "registerAssetMappings")
       .annotate(OpenApi.Summary, "Register asset mappings")
       .annotate(

@@ -12,7 +12,7 @@
  */
 import { Schema, SchemaTransformation } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
-import { DecodesInput, NeedsLog, ReadsJsonBody } from "./EdgeApi.ts"
+import { NeedsChainsScope, DecodesInput, NeedsLog, ReadsJsonBody } from "./EdgeApi.ts"
 
 // ---------------------------------------------------------------------------------------
 // Errors
@@ -290,6 +290,7 @@ export const ChainsGroup = HttpApiGroup.make("chains")
     })
       .middleware(DecodesInput)
       .middleware(ReadsJsonBody)
+      .middleware(NeedsChainsScope)
       .annotate(OpenApi.Identifier, "proveChainState")
       .annotate(OpenApi.Summary, "Prove a state key and publish the proof")
       .annotate(
@@ -313,6 +314,7 @@ export const ChainsGroup = HttpApiGroup.make("chains")
     })
       .middleware(DecodesInput)
       .middleware(ReadsJsonBody)
+      .middleware(NeedsChainsScope)
       .annotate(OpenApi.Identifier, "watchChainKey")
       .annotate(OpenApi.Summary, "Watch a state key")
       .annotate(OpenApi.Description, "Watch a key: its value now is proven and published, then the decision (ChainWatchAdded) is recorded in the log; from then on every change is proven and published. `created` is false when the key was already watched (nothing is published). Errors as for proving."),
@@ -324,6 +326,7 @@ export const ChainsGroup = HttpApiGroup.make("chains")
       error: [UnknownChain, WatchNotFound, WatchConfigured, PublishFailed]
     })
       .middleware(DecodesInput)
+      .middleware(NeedsChainsScope)
       .annotate(OpenApi.Identifier, "unwatchChainKey")
       .annotate(OpenApi.Summary, "Stop watching a state key")
       .annotate(OpenApi.Description, "Stop watching a key (`?key=`, in proven form as GET …/watches lists it): the decision (ChainWatchRemoved) is recorded in the log. 409 WatchConfigured for a watch set by the service's configuration, which only a restart without it removes."),
@@ -335,6 +338,7 @@ export const ChainsGroup = HttpApiGroup.make("chains")
     })
       .middleware(DecodesInput)
       .middleware(ReadsJsonBody)
+      .middleware(NeedsChainsScope)
       .annotate(OpenApi.Identifier, "submitChainTransaction")
       .annotate(OpenApi.Summary, "Submit a signed raw transaction to a chain")
       .annotate(OpenApi.Description, "Send a signed raw transaction to the chain's endpoints and answer its hash (computed locally for EVM chains). 422 when the chain's node refuses it (its answer is in the reason), 503 when no endpoint answers. Nothing is recorded in the log.")

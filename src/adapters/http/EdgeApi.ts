@@ -8,7 +8,7 @@
  * Every error body is JSON carrying `_tag` and a human-readable `reason`.
  */
 import { Schema } from "effect"
-import { HttpApiMiddleware } from "effect/http-api"
+import { HttpApiMiddleware, HttpApiSecurity, OpenApi } from "effect/http-api"
 
 // ---------------------------------------------------------------------------------------
 // Errors
@@ -40,6 +40,17 @@ export class RouteNotFound extends Schema.TaggedError<RouteNotFound>()("RouteNot
 export class StorageUnavailable extends Schema.TaggedError<StorageUnavailable>()("StorageUnavailable", {
   reason: Schema.String
 }, { httpApiStatus: 503 }) {}
+
+/** No bearer token, or one this server does not know (docs/security.md). */
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", {
+  reason: Schema.String
+}, { httpApiStatus: 401 }) {}
+
+/** A known token without the scope the operation needs. */
+export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", {
+  reason: Schema.String,
+  scope: Schema.String.annotate({ description: "the scope the operation needs" })
+}, { httpApiStatus: 403 }) {}
 
 /** A defect in the server: a bug, never the client's input. */
 export class InternalError extends Schema.TaggedError<InternalError>()("InternalError", {
@@ -78,4 +89,27 @@ export class NeedsLog extends HttpApiMiddleware.Service<NeedsLog>()("causeway/ht
 /** Every endpoint: a defect is answered 500 InternalError (and logged). */
 export class AnswersDefects extends HttpApiMiddleware.Service<AnswersDefects>()("causeway/http/AnswersDefects", {
   error: InternalError
+}) {}
+
+// Security: each operation that changes state or costs the instance work (other than
+// submitting a signed message, which authenticates itself) needs a bearer token with a scope.
+
+const bearer = { bearer: HttpApiSecurity.bearer.pipe(HttpApiSecurity.annotate(OpenApi.Description, "an API token (`causeway token create`; by default DATA_DIR/api-token, scope admin)")) }
+
+/** The operation needs a token with scope `chains` (or `admin`): chain proofs, watches and transactions. */
+export class NeedsChainsScope extends HttpApiMiddleware.Service<NeedsChainsScope>()("causeway/http/NeedsChainsScope", {
+  security: bearer,
+  error: [Unauthorized, Forbidden]
+}) {}
+
+/** The operation needs a token with scope `effects` (or `admin`): effect watches. */
+export class NeedsEffectsScope extends HttpApiMiddleware.Service<NeedsEffectsScope>()("causeway/http/NeedsEffectsScope", {
+  security: bearer,
+  error: [Unauthorized, Forbidden]
+}) {}
+
+/** The operation needs a token with scope `assets` (or `admin`): asset mappings. */
+export class NeedsAssetsScope extends HttpApiMiddleware.Service<NeedsAssetsScope>()("causeway/http/NeedsAssetsScope", {
+  security: bearer,
+  error: [Unauthorized, Forbidden]
 }) {}

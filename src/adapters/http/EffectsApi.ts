@@ -8,7 +8,7 @@ import { Schema, SchemaTransformation } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { EvmLogWatch, IbcPacketWatch } from "../../domain/effects/EffectMessages.ts"
 import { AnyEffect, AnyEffectView, EffectStatus, EffectWatch, IbcPacketView, Move } from "../../domain/effects/EffectShapes.ts"
-import { DecodesInput, NeedsLog, ReadsJsonBody } from "./EdgeApi.ts"
+import { NeedsEffectsScope, DecodesInput, NeedsLog, ReadsJsonBody } from "./EdgeApi.ts"
 
 // ---------------------------------------------------------------------------------------
 // Errors
@@ -105,6 +105,7 @@ export const EffectsGroup = HttpApiGroup.make("effects")
     })
       .middleware(DecodesInput)
       .middleware(ReadsJsonBody)
+      .middleware(NeedsEffectsScope)
       .annotate(OpenApi.Identifier, "addEffectWatch")
       .annotate(OpenApi.Summary, "Start tracking effects")
       .annotate(OpenApi.Description, "Record an EffectWatchAdded decision in the log: from the chain's next verified block on, every log matching the filter (address, topics; null matches any topic) is tracked with its receipt proof. Addresses and topics are lowercase hex without 0x. 404 for a chain no observer follows, 422 for a kind the chain's observer cannot track (IBC packets on a chain that is not a Cosmos chain, IBC v2 clients). An IBC v1 watch (port, channel, and the counterparty `destination` {chain, port, channel}) tracks the packets sent on the channel from their commitment to their settlement or timeout (GET /v1/ibc/packets)."),
@@ -114,6 +115,7 @@ export const EffectsGroup = HttpApiGroup.make("effects")
       error: [EffectWatchNotFound, EffectPublishFailed]
     })
       .middleware(DecodesInput)
+      .middleware(NeedsEffectsScope)
       .annotate(OpenApi.Identifier, "removeEffectWatch")
       .annotate(OpenApi.Summary, "Stop a watch")
       .annotate(OpenApi.Description, "Stop the watch `?id=` (its EffectWatchAdded message id, as GET /v1/effects/watches lists it): an EffectWatchRemoved decision is recorded in the log. No new effects are tracked for it; those tracked stay and keep following finality and reorgs."),

@@ -27,6 +27,7 @@ import {
 import { HttpApiBuilder, HttpApiError, HttpApiScalar } from "effect/http-api"
 import { defaultOptions as defaultIngestOptions } from "../../services/Ingest.ts"
 import { Api } from "./Api.ts"
+import * as ApiAuth from "./ApiAuth.ts"
 import { BodyTooLarge, InternalError, InvalidRequest, RouteNotFound } from "./EdgeApi.ts"
 import { Draining } from "./Draining.ts"
 import * as Edge from "./Edge.ts"
@@ -159,6 +160,8 @@ const errorBodies = HttpRouter.middleware(
         Effect.map((response) =>
           response.status >= 400 && !isJson(response)
             ? HttpServerResponse.jsonUnsafe({ _tag: "HttpError", reason: `HTTP ${response.status}` }, { status: response.status })
+            : response.status === 401
+            ? HttpServerResponse.setHeader(response, "www-authenticate", "Bearer realm=\"causeway\"")
             : response
         )
       )),
@@ -277,9 +280,11 @@ export const layer = (config: HttpConfig) => {
         HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }),
         // The bundled Scalar script is inlined in the page: /docs works offline.
         HttpApiScalar.layer(Api, { path: "/docs", scalar: { withDefaultFonts: false } }),
-        errorBodies
+        errorBodies,
+        ApiAuth.privateReads
       ).pipe(
         Layer.provide(Handlers.layer(options)),
+        Layer.provide(ApiAuth.middlewares),
         Layer.provide(Edge.layer({ maxJsonBodyBytes: config.maxJsonBodyBytes ?? DEFAULT_MAX_JSON_BODY_BYTES })),
         Layer.provide(Layer.succeed(Draining, Deferred.await(draining)))
       )

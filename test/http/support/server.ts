@@ -2,11 +2,14 @@
  * A real causeway server for HTTP tests: the HTTP layer over the core on SQLite in a fresh
  * temporary directory, listening on 127.0.0.1 port 0; and a small fetch client.
  */
+import { randomBytes } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Context, Effect, Layer } from "effect"
+import * as ApiAuth from "../../../src/adapters/http/ApiAuth.ts"
 import * as HttpService from "../../../src/adapters/http/HttpService.ts"
+import { hashToken, type Scope, tokenStore, tokenText } from "../../../src/domain/auth/ApiTokens.ts"
 import { type ServeConfig, defaultServeConfig } from "../../../src/Config.ts"
 import { coreLayer } from "../../../src/main.ts"
 import type { Envelope } from "../../../src/domain/Envelope.ts"
@@ -21,6 +24,10 @@ export interface TestServerInfo {
   readonly base: string
   readonly port: number
   readonly dataDir: string
+  /** An admin API token: `request` sends it unless told otherwise. */
+  readonly token: string
+  /** A token of each extra scope set asked for in `options.tokens`, by name. */
+  readonly tokens: Readonly<Record<string, string>>
 }
 
 /** The running test server. */
@@ -31,6 +38,10 @@ export interface TestServerOptions {
   readonly ingest?: Partial<Ingest.IngestOptions>
   readonly runner?: Partial<ProjectionRunner.RunnerOptions>
   readonly http?: Partial<HttpService.HttpConfig>
+  /** Extra API tokens, by name, with their scopes. */
+  readonly tokens?: Readonly<Record<string, ReadonlyArray<Scope>>>
+  /** Every read but the probes needs a token. */
+  readonly privateReads?: boolean
   /** Use this data directory (kept) instead of a fresh temporary one (removed). */
   readonly dataDir?: string
   /** Replace the core (ingest, projections, log) the composition root would build. */
@@ -57,13 +68,23 @@ export const layer = (options: TestServerOptions = {}) =>
         (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
       ))
       const config = testConfig(dataDir, options)
+      const newToken = () => tokenText(new Uint8Array(randomBytes(32)))
+      const token = newToken()
+      const tokens = Object.fromEntries(Object.keys(options.tokens ?? {}).map((name) => [name, newToken()]))
+      const store = tokenStore({
+        tokens: [
+          { name: "test-admin", sha256: hashToken(token), scopes: ["admin"] },
+          ...Object.entries(options.tokens ?? {}).map(([name, scopes]) => ({ name, sha256: hashToken(tokens[name] as string), scopes }))
+        ]
+      })
       const app = HttpService.layer({ host: "127.0.0.1", port: 0, maxBatch: config.ingest.maxBatch, ...options.http }).pipe(
         Layer.provide((options.core ?? coreLayer)(config, { ...ProjectionRunner.defaultRunnerOptions, ...options.runner })),
+        Layer.provide(Layer.succeed(ApiAuth.ApiAuth, { store, privateReads: options.privateReads ?? false })),
         Layer.provide(HttpService.logging("Warn"))
       )
       const context = yield* Layer.build(app)
       const port = yield* HttpService.boundPort.pipe(Effect.provideContext(context))
-      return { base: `http://127.0.0.1:${port}`, port, dataDir }
+      return { base: `http://127.0.0.1:${port}`, port, dataDir, token, tokens }
     })
   )
 
@@ -84,16 +105,21 @@ const parse = (text: string): unknown => {
   }
 }
 
-/** Send a request to the test server and read the whole answer. */
+/**
+ * Send a request to the test server and read the whole answer: with the admin token, unless
+ * `token` says which (null: none) or the headers carry an authorization of their own.
+ */
 export const request = (
   method: string,
   path: string,
-  init: { readonly body?: string | Uint8Array; readonly headers?: Record<string, string> } = {}
+  init: { readonly body?: string | Uint8Array; readonly headers?: Record<string, string>; readonly token?: string | null } = {}
 ) =>
   Effect.gen(function*() {
-    const { base } = yield* TestServer
+    const server = yield* TestServer
+    const token = init.token === undefined ? server.token : init.token
+    const headers = token === null || init.headers?.authorization !== undefined ? init.headers : { authorization: `Bearer ${token}`, ...init.headers }
     return yield* Effect.tryPromise(async (): Promise<Reply> => {
-      const response = await fetch(base + path, { method, body: init.body, headers: init.headers })
+      const response = await fetch(server.base + path, { method, body: init.body, headers })
       const text = await response.text()
       return { status: response.status, headers: response.headers, text, json: parse(text) }
     }).pipe(Effect.orDie)

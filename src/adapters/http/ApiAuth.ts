@@ -1,0 +1,70 @@
+/**
+ * Bearer-token authentication of the HTTP API (docs/security.md): the token store the server
+ * checks against, the scope middlewares the contract puts on operations that change state or
+ * cost the instance work (EdgeApi.ts), and, with private reads, a token for every read.
+ */
+import { Context, Effect, Layer, Redacted, Result } from "effect"
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { authorize, identify, type Scope, type TokenStore } from "../../domain/auth/ApiTokens.ts"
+import { Forbidden, NeedsAssetsScope, NeedsChainsScope, NeedsEffectsScope, Unauthorized } from "./EdgeApi.ts"
+
+/** What the server authenticates against. */
+export interface ApiAuthConfig {
+  /** The tokens' hashes, names and scopes. */
+  readonly store: TokenStore
+  /** Every read but /healthz and /readyz needs a token too (any scope). */
+  readonly privateReads: boolean
+}
+
+/** The server's token store and read policy. */
+export class ApiAuth extends Context.Service<ApiAuth, ApiAuthConfig>()("causeway/http/ApiAuth") {}
+
+/** Reads answered without a token even when reads are private: liveness and readiness probes. */
+const ALWAYS_PUBLIC: ReadonlySet<string> = new Set(["/healthz", "/readyz"])
+
+/** The credential of an `Authorization: Bearer` header ("" when there is none). */
+const bearerOf = (authorization: string | undefined): string => {
+  if (authorization === undefined) return ""
+  const m = /^Bearer[ ]+(\S+)\s*$/iu.exec(authorization)
+  return m?.[1] ?? ""
+}
+
+const check = (config: ApiAuthConfig, credential: string, scope: Scope): Effect.Effect<void, Unauthorized | Forbidden> => {
+  const decided = authorize(config.store, credential, scope)
+  if (Result.isSuccess(decided)) return Effect.void
+  const e = decided.failure
+  return e._tag === "TokenMissing" ? Effect.fail(new Unauthorized({ reason: e.reason })) : Effect.fail(new Forbidden({ reason: e.reason, scope: e.scope }))
+}
+
+/** The scope middlewares, over the ApiAuth service. */
+export const middlewares = Layer.unwrap(Effect.map(ApiAuth, (config) =>
+  Layer.mergeAll(
+    Layer.succeed(NeedsChainsScope, { bearer: (httpEffect, { credential }) => Effect.andThen(check(config, Redacted.value(credential), "chains"), httpEffect) }),
+    Layer.succeed(NeedsEffectsScope, { bearer: (httpEffect, { credential }) => Effect.andThen(check(config, Redacted.value(credential), "effects"), httpEffect) }),
+    Layer.succeed(NeedsAssetsScope, { bearer: (httpEffect, { credential }) => Effect.andThen(check(config, Redacted.value(credential), "assets"), httpEffect) })
+  )))
+
+/**
+ * Router middleware: with private reads, a GET (or HEAD) of anything but the probes needs a
+ * known token of any scope; answered 401 otherwise. Operations with a scope check their own.
+ */
+export const privateReads = HttpRouter.middleware(
+  (app) =>
+    Effect.gen(function*() {
+      const config = yield* ApiAuth
+      if (!config.privateReads) return yield* app
+      const request = yield* HttpServerRequest.HttpServerRequest
+      if (request.method !== "GET" && request.method !== "HEAD") return yield* app
+      const q = request.url.search(/[?#]/u)
+      const path = q === -1 ? request.url : request.url.slice(0, q)
+      if (ALWAYS_PUBLIC.has(path)) return yield* app
+      const found = identify(config.store, bearerOf(request.headers.authorization))
+      if (Result.isSuccess(found)) return yield* app
+      const body = new Unauthorized({ reason: `reads are private on this server: ${found.failure.reason}` })
+      return HttpServerResponse.jsonUnsafe({ _tag: body._tag, reason: body.reason }, { status: 401 })
+    }),
+  { global: true }
+)
+
+/** No token at all: every operation with a scope is refused (embedders that serve only public operations). */
+export const layerClosed = Layer.succeed(ApiAuth, { store: { entries: [] }, privateReads: false })
