@@ -8,6 +8,7 @@
  * write is unknown; bytes not bound to the proven commitment are unknown.
  */
 import { describe, expect, it } from "@effect/vitest"
+import { Schema } from "effect"
 import fc from "fast-check"
 import { decodeAcknowledgementV2, encodeAcknowledgementV2 } from "../../src/adapters/cosmos/IbcPacketV2Proto.ts"
 import {
@@ -19,6 +20,7 @@ import {
   readAcknowledgementV2,
   UNIVERSAL_ERROR_ACKNOWLEDGEMENT
 } from "../../src/domain/ibc/IbcAcknowledgement.ts"
+import { IbcPacketEvidence, IbcPacketEvidenceV2, MAX_ACK_HEX } from "../../src/domain/effects/EffectMessages.ts"
 import { sha256Hex } from "../cosmos/support/IbcStore.ts"
 
 const hexOf = (text: string) => Buffer.from(text, "utf8").toString("hex")
@@ -112,5 +114,19 @@ describe("IBC acknowledgements: ok, error or unknown", () => {
       const hex = acks.map((a) => Buffer.from(a).toString("hex"))
       expect(decodeAcknowledgementV2(encodeAcknowledgementV2(hex))).toEqual(hex)
     }))
+  })
+
+  it("an evidence message carries at most 64 KiB of ack hex (v2: 1 to 16 acks, 64 KiB in all)", () => {
+    const leg = { leg: "acknowledgement", chain: "b", height: 1, headerHash: "aa".repeat(32), key: "00", value: "11".repeat(32), proof: "00" }
+    const v1 = (acknowledgement: string) => Schema.decodeUnknownExit(IbcPacketEvidence)({ ...leg, packet: { chain: "a", port: "transfer", channel: "channel-0", sequence: "1" }, acknowledgement })
+    const v2 = (appAcknowledgements: ReadonlyArray<string>) =>
+      Schema.decodeUnknownExit(IbcPacketEvidenceV2)({ ...leg, packet: { chain: "a", clientId: "07-tendermint-0", sequence: "1" }, appAcknowledgements })
+    expect(v1("ab".repeat(MAX_ACK_HEX / 2))._tag).toBe("Success")
+    expect(v1("ab".repeat(MAX_ACK_HEX / 2 + 1))._tag).toBe("Failure")
+    expect(v1("AB")._tag).toBe("Failure") // lowercase hex only
+    expect(v2(["ab".repeat(MAX_ACK_HEX / 4), "ab".repeat(MAX_ACK_HEX / 4)])._tag).toBe("Success")
+    expect(v2(["ab".repeat(MAX_ACK_HEX / 4), "ab".repeat(MAX_ACK_HEX / 4 + 1)])._tag).toBe("Failure")
+    expect(v2(Array.from({ length: 17 }, () => "01"))._tag).toBe("Failure")
+    expect(v2([])._tag).toBe("Failure")
   })
 })
