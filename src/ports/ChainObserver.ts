@@ -184,6 +184,20 @@ export interface ChainObserverService {
    * `encoded_packet_hex`), unproven, or undefined when no node reports it.
    */
   readonly sentPacketV2?: (clientId: string, sequence: string) => Effect.Effect<SentPacketV2 | undefined, ChainObserverError>
+  /**
+   * Cosmos only: the acknowledgement this (destination) chain wrote for an IBC v1 packet, from
+   * its `write_acknowledgement` event (tx_search on the destination port, channel and
+   * sequence; `packet_ack_hex`, or the deprecated `packet_ack`), unproven (the fold binds it to
+   * the proven ack commitment), or undefined when no node reports it.
+   */
+  readonly writtenAcknowledgement?: (packet: IbcPacketEnds) => Effect.Effect<WrittenAcknowledgement | undefined, ChainObserverError>
+  /**
+   * Cosmos only: the apps' acknowledgements this (destination) chain wrote for an IBC v2
+   * packet, from its v2 `write_acknowledgement` event (tx_search on `packet_dest_client` and
+   * `packet_sequence`, the acks decoded from `encoded_acknowledgement_hex`), unproven, or
+   * undefined when no node reports it.
+   */
+  readonly writtenAcknowledgementV2?: (sourceClient: string, destinationClient: string, sequence: string) => Effect.Effect<WrittenAcknowledgementV2 | undefined, ChainObserverError>
   /** Submit a signed raw transaction (hex); its hash. */
   readonly submitTransaction: (raw: string) => Effect.Effect<string, ChainObserverError>
 }
@@ -205,6 +219,31 @@ export interface SentPacket {
   readonly timeoutTimestamp: string
   readonly destinationPort: string
   readonly destinationChannel: string
+}
+
+/** An IBC v1 packet's two channel ends and sequence. */
+export interface IbcPacketEnds {
+  readonly sourcePort: string
+  readonly sourceChannel: string
+  readonly destinationPort: string
+  readonly destinationChannel: string
+  readonly sequence: string
+}
+
+/** An acknowledgement as a write_acknowledgement event reports it (unproven). */
+export interface WrittenAcknowledgement {
+  /** The height of the block that wrote it. */
+  readonly height: number
+  /** The ack bytes, hex. */
+  readonly acknowledgement: string
+}
+
+/** A v2 acknowledgement as a v2 write_acknowledgement event reports it (unproven). */
+export interface WrittenAcknowledgementV2 {
+  /** The height of the block that wrote it. */
+  readonly height: number
+  /** The apps' acks, hex, in payload order. */
+  readonly appAcknowledgements: ReadonlyArray<string>
 }
 
 /** An IBC v2 packet as its send_packet event reports it (unproven). Numbers are uint64 decimal strings. */

@@ -19,8 +19,10 @@
  *   publishes it as IbcPacketEvidence with the packet's fields from its send_packet event;
  *   then a reconciliation sweep re-queries every packet in flight on the chain its next leg
  *   would be proven on (receipt, acknowledgement, the commitment's deletion, the receipt's
- *   absence past the timeout) and publishes what it proves. The projection checks the header
- *   binding, keys and values again (src/domain/effects/IbcPacketFold.ts).
+ *   absence past the timeout) and publishes what it proves. A proven acknowledgement goes
+ *   with its bytes from the destination's write_acknowledgement event when they hash to the
+ *   proven ack commitment (the fold reads ok or error from them). The projection checks the
+ *   header binding, keys, values and that binding again (src/domain/effects/IbcPacketFold.ts).
  * - IBC v2 packets: the same for every v2 watch (a source client with a destination), on the
  *   binary 24-host/v2 keys: discovery lists `clientId || 0x01` in the `ibc` store, each new
  *   commitment is proven and published as IbcPacketEvidenceV2 with the packet's fields from
@@ -32,7 +34,7 @@
  * evidence alone exceeds a message is not published (logged): see docs/effects.md.
  */
 import { bytesToHex, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js"
-import { Context, Data, Effect, Fiber, HashMap, Layer, Option, Semaphore } from "effect"
+import { Context, Data, Effect, Fiber, HashMap, Layer, Option, Result, Semaphore } from "effect"
 import { ownsChain } from "../domain/cluster/Authority.ts"
 import type { EffectWatchAdded, IbcClientDestination, IbcDestination, IbcLeg, IbcPacketRef, IbcPacketRefV2 } from "../domain/effects/EffectMessages.ts"
 import type { PayloadInput } from "../domain/MessageTypes.ts"
@@ -52,6 +54,7 @@ import {
   sentPacketCommitment
 } from "../domain/effects/IbcPacketFold.ts"
 import { ibcPacketV2EffectId, ibcV2LegChain, ibcV2StoreKey, ibcV2WatchesOf, sentPacketV2Commitment } from "../domain/effects/IbcPacketV2Fold.ts"
+import { acknowledgementCommitmentV1Bytes, acknowledgementCommitmentV2Bytes } from "../domain/ibc/IbcCommitments.ts"
 import type { EffectWatch, IbcPacketEffect } from "../domain/effects/EffectShapes.ts"
 import { type BlockObservations, type Observed, observationsOf } from "../domain/effects/Observations.ts"
 import type { MessageId } from "../domain/Primitives.ts"
@@ -278,25 +281,29 @@ export const make = (options: EffectTrackerOptions = {}) =>
       destination: IbcDestination | undefined,
       leg: IbcLeg,
       proof: StateProof,
-      sent?: IbcSentPacket
+      sent?: IbcSentPacket,
+      acknowledgement?: string
     ): PayloadInput<"IbcPacketEvidence"> => ({
       packet,
       ...(destination === undefined ? {} : { destination }),
       leg,
       ...provenFields(proof),
-      ...(sent === undefined ? {} : { sent })
+      ...(sent === undefined ? {} : { sent }),
+      ...(acknowledgement === undefined ? {} : { acknowledgement })
     })
 
     const evidenceV2Of = (
       packet: IbcPacketRefV2,
       destination: IbcClientDestination | undefined,
       leg: IbcLeg,
-      proof: StateProof
+      proof: StateProof,
+      appAcknowledgements?: ReadonlyArray<string>
     ): PayloadInput<"IbcPacketEvidenceV2"> => ({
       packet,
       ...(destination === undefined ? {} : { destination }),
       leg,
-      ...provenFields(proof)
+      ...provenFields(proof),
+      ...(appAcknowledgements === undefined ? {} : { appAcknowledgements })
     })
 
     /** The latest state height of a chain whose committing header the log holds (head - 1). */
@@ -424,7 +431,21 @@ export const make = (options: EffectTrackerOptions = {}) =>
       readonly chainOf: (leg: IbcLeg) => string
       readonly storeKey: (leg: IbcLeg) => string
       readonly publish: (leg: IbcLeg, proof: StateProof, deps: ReadonlyArray<string>) => Effect.Effect<unknown, Rejection | CausalLogError>
+      /** Publish a proven acknowledgement, with its bytes from the destination's write_acknowledgement event when they hash to it. */
+      readonly publishAcknowledgement: (proof: StateProof, deps: ReadonlyArray<string>) => Effect.Effect<unknown, Rejection | CausalLogError | ChainObserverError>
     }
+
+    /** The event's ack bytes if bound to the proven ack commitment; a warning (and none) when they do not hash to it. */
+    const boundAck = <A>(packet: string, reported: A | undefined, commitment: (a: A) => string | undefined, value: string) =>
+      Effect.gen(function*() {
+        if (reported === undefined) return undefined
+        if (commitment(reported) === value) return reported
+        yield* Effect.logWarning("effect tracker: a write_acknowledgement event does not hash to the proven ack commitment; published without its bytes (result unknown)").pipe(
+          Effect.annotateLogs({ packet })
+        )
+        return undefined
+      })
+    const hexOf = (r: Result.Result<Uint8Array, unknown>): string | undefined => (Result.isSuccess(r) ? bytesToHex(r.success) : undefined)
 
     const legsOf = (packet: IbcPacketEffect): PacketLegs | undefined => {
       const { source, destination } = packet
@@ -435,7 +456,22 @@ export const make = (options: EffectTrackerOptions = {}) =>
           chainOf: (leg) => ibcLegChain(leg, ref, destination),
           // The key as `<hex of the ICS-24 path>` under the ibc store.
           storeKey: (leg) => ibcLegKey(leg, ref, destination).slice(bytesToHex(utf8ToBytes("ibc/")).length),
-          publish: (leg, proof, deps) => publishEvidence(evidenceOf(ref, destination, leg, proof), deps)
+          publish: (leg, proof, deps) => publishEvidence(evidenceOf(ref, destination, leg, proof), deps),
+          publishAcknowledgement: (proof, deps) =>
+            Effect.gen(function*() {
+              const observer = observers.get(destination.chain)
+              const written = observer?.writtenAcknowledgement === undefined
+                ? undefined
+                : yield* observer.writtenAcknowledgement({
+                  sourcePort: ref.port,
+                  sourceChannel: ref.channel,
+                  destinationPort: destination.port,
+                  destinationChannel: destination.channel,
+                  sequence: ref.sequence
+                })
+              const ack = yield* boundAck(packet.id, written?.acknowledgement, (a) => hexOf(acknowledgementCommitmentV1Bytes(a)), proof.value)
+              return yield* publishEvidence(evidenceOf(ref, destination, "acknowledgement", proof, undefined, ack), deps)
+            })
         }
       }
       if ("clientId" in source && "clientId" in destination) {
@@ -444,7 +480,14 @@ export const make = (options: EffectTrackerOptions = {}) =>
         return {
           chainOf: (leg) => ibcV2LegChain(leg, ref, to),
           storeKey: (leg) => bytesToHex(ibcV2StoreKey(leg, ref, to)),
-          publish: (leg, proof, deps) => publishAndFold("IbcPacketEvidenceV2", evidenceV2Of(ref, to, leg, proof), deps.map((d) => d as MessageId))
+          publish: (leg, proof, deps) => publishAndFold("IbcPacketEvidenceV2", evidenceV2Of(ref, to, leg, proof), deps.map((d) => d as MessageId)),
+          publishAcknowledgement: (proof, deps) =>
+            Effect.gen(function*() {
+              const observer = observers.get(to.chain)
+              const written = observer?.writtenAcknowledgementV2 === undefined ? undefined : yield* observer.writtenAcknowledgementV2(ref.clientId, to.clientId, ref.sequence)
+              const acks = yield* boundAck(packet.id, written?.appAcknowledgements, (a) => hexOf(acknowledgementCommitmentV2Bytes(a)), proof.value)
+              return yield* publishAndFold("IbcPacketEvidenceV2", evidenceV2Of(ref, to, "acknowledgement", proof, acks), deps.map((d) => d as MessageId))
+            })
         }
       }
       return undefined
@@ -488,7 +531,7 @@ export const make = (options: EffectTrackerOptions = {}) =>
               }
               case "delivered": {
                 const ack = yield* prove("acknowledgement")
-                if (ack !== undefined && ack.value !== "") yield* legs.publish("acknowledgement", ack, deps)
+                if (ack !== undefined && ack.value !== "") yield* legs.publishAcknowledgement(ack, deps)
                 break
               }
               case "executed":

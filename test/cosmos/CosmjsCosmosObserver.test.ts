@@ -5,7 +5,10 @@
  * changes (bisection where a skip lacks trust, 64-validator sets fetched in pages), rejects
  * a forged commit signature, a wrong validator set and a root of trust past the trusting
  * period, reports a witness's conflicting header as misbehaviour, and proves store values
- * and absences against verified app hashes while rejecting a forged value.
+ * and absences against verified app hashes while rejecting a forged value. It reads the
+ * acknowledgement a destination wrote from its write_acknowledgement event (v1: `packet_ack_hex`,
+ * or the deprecated `packet_ack`; v2: the decoded `encoded_acknowledgement_hex`), for the
+ * packet asked about only.
  */
 import { Effect, Fiber, Result, Schema, Stream } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
@@ -17,6 +20,7 @@ import { headerHash } from "../../src/domain/verify/cometbft/CometBftLightClient
 import type { ChainObserverError, ChainObserverService, HeadEvent, MisbehaviourEvidence } from "../../src/ports/ChainObserver.ts"
 import { type TestValidator, makeValidators, seconds } from "../verify/cometbft/ChainBuilder.ts"
 import { type CometBftRpcServer, startCometBftRpcServer } from "./support/CometBftRpcServer.ts"
+import { ICS20_ERROR_ACK, ICS20_SUCCESS_ACK, type TestPacket, type TestPacketV2, transferData, transferPayloadV2, UNIVERSAL_ERROR_ACK, writeAcknowledgementTx, writeAcknowledgementV2Tx } from "./support/IbcStore.ts"
 import { TestChain } from "./support/TestChain.ts"
 
 const CHAIN = "cosmos-test-1"
@@ -338,5 +342,46 @@ describe("CosmjsCosmosObserver", () => {
     }
     const refused = await failureOf(observer.submitTransaction(hex(enc("no-equals-sign"))))
     expect(refused.reason).toBe("Rejected")
+  })
+
+  it("reads a written acknowledgement from the destination's write_acknowledgement event, for that packet only", async () => {
+    const chain = newChain()
+    const packet: TestPacket = {
+      sourcePort: "transfer",
+      sourceChannel: "channel-0",
+      destinationPort: "transfer",
+      destinationChannel: "channel-1",
+      sequence: 5n,
+      data: transferData("uatom", "5", "cosmos1a", "cosmos1b"),
+      timeoutHeight: { revisionNumber: 0n, revisionHeight: 0n },
+      timeoutTimestamp: 1n
+    }
+    const ends = { sourcePort: "transfer", sourceChannel: "channel-0", destinationPort: "transfer", destinationChannel: "channel-1", sequence: "5" }
+    // Another source channel's packet 5 into the same destination channel would be another packet: skipped.
+    const other = writeAcknowledgementTx({ ...packet, sourceChannel: "channel-9" }, ICS20_ERROR_ACK)
+    const written = writeAcknowledgementTx(packet, ICS20_SUCCESS_ACK)
+    // ibc-go before v8 also wrote `packet_ack` (the ack as a string); an event with only that one still counts.
+    const legacy = writeAcknowledgementTx({ ...packet, sequence: 6n }, ICS20_ERROR_ACK)
+    const legacyEvent = legacy.result.events[0]
+    if (legacyEvent === undefined) throw new Error("no event")
+    const legacyResult = {
+      ...legacy.result,
+      events: [{ ...legacyEvent, attributes: [...legacyEvent.attributes.filter((a) => a.key !== "packet_ack_hex"), { key: "packet_ack", value: Buffer.from(ICS20_ERROR_ACK, "hex").toString("utf8") }] }]
+    }
+    const v2: TestPacketV2 = { sourceClient: "07-tendermint-0", destinationClient: "08-wasm-1", sequence: 5n, timeoutTimestamp: 100n, payloads: [transferPayloadV2("uatom", "5", "cosmos1a", "cosmos1b")] }
+    const v2Written = writeAcknowledgementV2Tx(v2, [UNIVERSAL_ERROR_ACK])
+    chain.produceBlocks(2)
+    chain.produceBlock({ results: [other.result, written.result, legacyResult, v2Written.result] })
+    chain.produceBlocks(1)
+    const observer = observerFor(await serve(chain))
+    const { writtenAcknowledgement, writtenAcknowledgementV2 } = observer
+    if (writtenAcknowledgement === undefined || writtenAcknowledgementV2 === undefined) throw new Error("no write_acknowledgement lookup")
+    expect(await run(writtenAcknowledgement(ends))).toEqual({ height: 3, acknowledgement: ICS20_SUCCESS_ACK })
+    expect(await run(writtenAcknowledgement({ ...ends, sequence: "6" }))).toEqual({ height: 3, acknowledgement: ICS20_ERROR_ACK })
+    expect(await run(writtenAcknowledgement({ ...ends, sequence: "7" }))).toBeUndefined()
+    expect(await run(writtenAcknowledgementV2("07-tendermint-0", "08-wasm-1", "5"))).toEqual({ height: 3, appAcknowledgements: [UNIVERSAL_ERROR_ACK] })
+    // The event's packet is another source client's: not this packet's ack.
+    expect(await run(writtenAcknowledgementV2("07-tendermint-1", "08-wasm-1", "5"))).toBeUndefined()
+    expect((await failureOf(writtenAcknowledgement({ ...ends, destinationPort: "tr'ansfer" }))).reason).toBe("InvalidKey")
   })
 })

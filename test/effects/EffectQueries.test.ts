@@ -42,6 +42,7 @@ const packet = (n: number, lamports: ReadonlyArray<number>, aliases: ReadonlyArr
   commitment: "cc".repeat(32),
   timeout: null,
   acknowledgement: null,
+  execution: null,
   journey: [{ leg: "commitment", chain: "chain-a", height: 6, headerHash: header.hash, time: 1_000, message: "p".repeat(64), lamport: lamports[0] as number }],
   watches: [],
   history: lamports.map((lamport) => ({ status: "sent" as const, finality: "finalized" as const, lamport, evidence: { kind: "ibc-commitment" as const, message: "p".repeat(64), header } })),

@@ -5,7 +5,10 @@
  * commitment deleted (A), each leg an ICS23 proof that re-checks offline against the app hash
  * of the verified header it names, ending settled; a packet left unreceived past its timeout
  * height proven timed out by the receipt's absence on B, then refunded; a node that lies about
- * a value moves nothing; an in-flight packet reported stuck; the log replayed from scratch
+ * a value moves nothing; an in-flight packet reported stuck; the acknowledgement's result read
+ * from the destination's write_acknowledgement event (tx_search) only when its bytes hash to the
+ * proven ack commitment: ok, error (then refunded on the deletion), or unknown when a node
+ * reports bytes that do not hash to it; the log replayed from scratch
  * folds to the live state, digest for digest. The same journey for an IBC v2 packet, on
  * ibc-go's binary client keys (commitment, receipt 0x02, v2 ack commitment).
  */
@@ -27,18 +30,22 @@ import {
   deleteCommitment,
   deleteCommitmentV2,
   ibcKey,
+  ICS20_ERROR_ACK,
   ICS20_SUCCESS_ACK,
   receivePacket,
   receivePacketV2,
   sendPacket,
   sendPacketV2,
   sendPacketV2Tx,
+  sha256Hex,
   type TestPacket,
   type TestPacketV2,
   transferData,
   transferPayloadV2,
+  UNIVERSAL_ERROR_ACK,
   writeAcknowledgement,
-  writeAcknowledgementV2
+  writeAcknowledgementTx,
+  writeAcknowledgementV2Tx
 } from "../cosmos/support/IbcStore.ts"
 import { TestChain } from "../cosmos/support/TestChain.ts"
 
@@ -152,9 +159,12 @@ describe("IBC packet effects on two CometBFT chains", () => {
         chainB.produceBlock({ writes: [receivePacket(transfer)] })
         chainB.produceBlocks(1)
         yield* statusIs(id, "delivered")
-        chainB.produceBlock({ writes: [writeAcknowledgement(transfer, ICS20_SUCCESS_ACK)] })
+        const ackTx = writeAcknowledgementTx(transfer, ICS20_SUCCESS_ACK)
+        chainB.produceBlock({ writes: ackTx.writes, results: [ackTx.result] })
         chainB.produceBlocks(1)
-        yield* statusIs(id, "executed")
+        // The ack bytes from B's write_acknowledgement event hash to the proven ack commitment: ok.
+        expect((yield* statusIs(id, "executed")).json.packet.execution).toEqual({ result: "ok", acknowledgement: ICS20_SUCCESS_ACK })
+        expect(nodeB.calls.some((c) => c.method === "tx_search" && String(c.params["query"]).startsWith("write_acknowledgement.packet_dst_port='transfer'"))).toBe(true)
         chainA.produceBlock({ writes: [deleteCommitment(transfer)] })
         chainA.produceBlocks(1)
         const settled = (yield* statusIs(id, "settled")).json.packet
@@ -217,6 +227,48 @@ describe("IBC packet effects on two CometBFT chains", () => {
         expect((yield* get(`/v1/effects?chain=${B}&kind=ibc-packet`)).json.effects.map((e: any) => e.id)).toContain(id)
         expect((yield* get("/v1/effects?kind=evm-log")).json.effects).toEqual([])
         expect((yield* get(`/v1/effects/${lostId}/history`)).json.history.map((m: any) => m.status)).toEqual(["sent", "timed-out", "refunded"])
+
+        // A transfer B's app refuses: its error ack is proven and bound (executed, error); A's deletion then refunds it.
+        const refused = packet(3n, { timestamp: BigInt(Date.now() + 3_600_000) * 1_000_000n })
+        const refusedId = "ibc-packet:chain-a:transfer:channel-0:3"
+        const refusedSent = sendPacket(refused)
+        chainA.produceBlock({ writes: refusedSent.writes, results: [refusedSent.result] })
+        chainA.produceBlocks(1)
+        yield* statusIs(refusedId, "sent")
+        const errorAck = writeAcknowledgementTx(refused, ICS20_ERROR_ACK)
+        chainB.produceBlock({ writes: [receivePacket(refused), ...errorAck.writes], results: [errorAck.result] })
+        chainB.produceBlocks(1)
+        const failed = (yield* statusIs(refusedId, "executed")).json.packet
+        expect(failed.execution).toEqual({ result: "error", error: "ABCI code: 1: error handling packet: see events for details", acknowledgement: ICS20_ERROR_ACK })
+        chainA.produceBlock({ writes: [deleteCommitment(refused)] })
+        chainA.produceBlocks(1)
+        const refundedOnError = (yield* statusIs(refusedId, "refunded")).json.packet
+        expect(refundedOnError.history.map((m: any) => [m.status, m.evidence.kind])).toEqual([
+          ["sent", "ibc-commitment"],
+          ["delivered", "ibc-receipt"],
+          ["executed", "ibc-acknowledgement"],
+          ["refunded", "ibc-commitment-deleted"]
+        ])
+
+        // B's node lies about the ack bytes (success for a proven error ack): the ack leg counts, its result stays unknown.
+        nodeB.tamper = (method, _params, result: any) => {
+          if (method !== "tx_search" || !Array.isArray(result?.txs)) return result
+          const lie = (e: any) =>
+            e.type !== "write_acknowledgement" ? e : { ...e, attributes: e.attributes.map((a: any) => (a.key === "packet_ack_hex" ? { ...a, value: ICS20_SUCCESS_ACK } : a)) }
+          return { ...result, txs: result.txs.map((t: any) => ({ ...t, tx_result: { ...t.tx_result, events: t.tx_result.events.map(lie) } })) }
+        }
+        const lied = packet(4n, { timestamp: BigInt(Date.now() + 3_600_000) * 1_000_000n })
+        const liedId = "ibc-packet:chain-a:transfer:channel-0:4"
+        const liedSent = sendPacket(lied)
+        chainA.produceBlock({ writes: liedSent.writes, results: [liedSent.result] })
+        chainA.produceBlocks(1)
+        yield* statusIs(liedId, "sent")
+        const liedAck = writeAcknowledgementTx(lied, ICS20_ERROR_ACK)
+        chainB.produceBlock({ writes: [receivePacket(lied), ...liedAck.writes], results: [liedAck.result] })
+        chainB.produceBlocks(1)
+        const unknown = (yield* statusIs(liedId, "executed")).json.packet
+        expect([unknown.acknowledgement, unknown.execution]).toEqual([sha256Hex(ICS20_ERROR_ACK), { result: "unknown" }])
+        nodeB.tamper = undefined
         return yield* liveEffects
       }).pipe(Effect.provide(Layer.fresh(server)))
 
@@ -349,9 +401,11 @@ describe("IBC packet effects on two CometBFT chains", () => {
         chainB.produceBlock({ writes: [receivePacketV2(transfer)] })
         chainB.produceBlocks(1)
         yield* statusIs(id, "delivered")
-        chainB.produceBlock({ writes: [writeAcknowledgementV2(transfer, [ICS20_SUCCESS_ACK])] })
+        const ackTx = writeAcknowledgementV2Tx(transfer, [ICS20_SUCCESS_ACK])
+        chainB.produceBlock({ writes: ackTx.writes, results: [ackTx.result] })
         chainB.produceBlocks(1)
-        yield* statusIs(id, "executed")
+        // The apps' acks from B's v2 write_acknowledgement event (encoded_acknowledgement_hex) hash to the proven v2 ack commitment: ok.
+        expect((yield* statusIs(id, "executed")).json.packet.execution).toEqual({ result: "ok", appAcknowledgements: [ICS20_SUCCESS_ACK] })
         chainA.produceBlock({ writes: [deleteCommitmentV2(transfer)] })
         chainA.produceBlocks(1)
         const settled = (yield* statusIs(id, "settled")).json.packet
@@ -399,6 +453,25 @@ describe("IBC packet effects on two CometBFT chains", () => {
         chainA.produceBlocks(1)
         const refunded = (yield* statusIs(lostId, "refunded")).json.packet
         expect(refunded.history.map((m: any) => m.status)).toEqual(["sent", "timed-out", "refunded"])
+
+        // A v2 packet whose app failed: the universal error ack, proven and bound (executed, error), then refunded.
+        const refused: TestPacketV2 = { ...transfer, sequence: 3n }
+        const refusedId = "ibc-packet-v2:chain-a:07-tendermint-0:3"
+        const refusedSent = sendPacketV2Tx(refused)
+        chainA.produceBlock({ writes: refusedSent.writes, results: [refusedSent.result] })
+        chainA.produceBlocks(1)
+        yield* statusIs(refusedId, "sent")
+        const errorAck = writeAcknowledgementV2Tx(refused, [UNIVERSAL_ERROR_ACK])
+        chainB.produceBlock({ writes: [receivePacketV2(refused), ...errorAck.writes], results: [errorAck.result] })
+        chainB.produceBlocks(1)
+        expect((yield* statusIs(refusedId, "executed")).json.packet.execution).toEqual({
+          result: "error",
+          error: "UNIVERSAL_ERROR_ACKNOWLEDGEMENT",
+          appAcknowledgements: [UNIVERSAL_ERROR_ACK]
+        })
+        chainA.produceBlock({ writes: [deleteCommitmentV2(refused)] })
+        chainA.produceBlocks(1)
+        yield* statusIs(refusedId, "refunded")
 
         return yield* liveEffects
       }).pipe(Effect.provide(Layer.fresh(server)))

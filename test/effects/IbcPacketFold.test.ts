@@ -4,6 +4,9 @@
  * verified header the fold holds at height + 1; a forged proof, a header not held, a key of
  * another path, a packet no watch names, fields that do not hash to the commitment, an
  * absence before the timeout all count for nothing; a reorg of either chain rolls legs back.
+ * The acknowledgement's bytes, when they hash to the proven ack commitment, say whether the
+ * execution was ok or an error (an error ack then the deletion: refunded); bytes that do not
+ * hash to it leave the result unknown.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { encodeProofOps, parseStoreKey, storeKeyHex } from "../../src/adapters/cosmos/StoreProof.ts"
@@ -11,7 +14,7 @@ import type { ChainHeadVerified, ChainReorged } from "../../src/domain/chain/Cha
 import { type EffectsState, initialEffectsState, onWatchAdded } from "../../src/domain/effects/EffectFold.ts"
 import type { EffectWatchAdded, IbcLeg, IbcPacketEvidence } from "../../src/domain/effects/EffectMessages.ts"
 import { ibcPacketEffectId, listPackets, onIbcEvidence, onIbcHead, onIbcReorg, packetOf, packetView, statusOf } from "../../src/domain/effects/IbcPacketFold.ts"
-import { commitmentOf, deleteCommitment, ICS20_SUCCESS_ACK, receivePacket, sendPacket, type TestPacket, transferData, writeAcknowledgement } from "../cosmos/support/IbcStore.ts"
+import { commitmentOf, deleteCommitment, ICS20_ERROR_ACK, ICS20_SUCCESS_ACK, receivePacket, sendPacket, type TestPacket, transferData, writeAcknowledgement } from "../cosmos/support/IbcStore.ts"
 import { MultiStore } from "../cosmos/support/IavlStore.ts"
 import type { StoreWrite } from "../cosmos/support/TestChain.ts"
 
@@ -70,6 +73,9 @@ const aDeleted = storeWith([...sent, deleteCommitment(PACKET)])
 const bReceived = storeWith([receivePacket(PACKET)])
 const bAcked = storeWith([receivePacket(PACKET), writeAcknowledgement(PACKET, ICS20_SUCCESS_ACK)])
 const bEmpty = storeWith([])
+const bErrorAcked = storeWith([receivePacket(PACKET), writeAcknowledgement(PACKET, ICS20_ERROR_ACK)])
+const APP_ACK = Buffer.from("custom app ack", "utf8").toString("hex")
+const bAppAcked = storeWith([receivePacket(PACKET), writeAcknowledgement(PACKET, APP_ACK)])
 
 const watch: EffectWatchAdded = { chain: A, kind: "ibc-packet", filter: { port: "transfer", channel: "channel-0", destination: DEST } } as unknown as EffectWatchAdded
 
@@ -80,7 +86,7 @@ const ev = (e: IbcPacketEvidence) => (s: EffectsState) => onIbcEvidence(s, e, me
 
 const watched = fold(
   onWatchAdded(initialEffectsState, watch, meta(1)),
-  heads(head(A, 11, aSent), head(A, 13, aDeleted), head(B, 21, bReceived), head(B, 23, bAcked), head(B, 31, bEmpty), head(B, 41, bEmpty))
+  heads(head(A, 11, aSent), head(A, 13, aDeleted), head(B, 21, bReceived), head(B, 23, bAcked), head(B, 31, bEmpty), head(B, 41, bEmpty), head(B, 25, bErrorAcked), head(B, 27, bAppAcked))
 )
 const commitment = evidence("commitment", A, 10, aSent, sent[0] as StoreWrite, { sent: SENT } as Partial<IbcPacketEvidence>)
 
@@ -173,5 +179,49 @@ describe("IBC packets in the effects fold", () => {
     // The fork's headers are gone: a proof against them no longer counts.
     const replayed = onIbcEvidence(backB, evidence("acknowledgement", B, 22, bAcked, writeAcknowledgement(PACKET, ICS20_SUCCESS_ACK)), meta(92))
     expect(packetOf(replayed, ID)?.status).toBe("delivered")
+  })
+
+  it("the ack's bytes bound to the proven ack commitment say ok or error; an error ack then the deletion is refunded; unbound bytes leave it unknown", () => {
+    // Up to the ack leg proven at B's state `height` of `store`, carrying `bytes` (if any).
+    const acked = (height: number, store: MultiStore, ack: string, bytes: string | undefined) =>
+      fold(
+        watched,
+        ev(commitment),
+        ev(evidence("receipt", B, 20, bReceived, receivePacket(PACKET))),
+        ev(evidence("acknowledgement", B, height, store, writeAcknowledgement(PACKET, ack), bytes === undefined ? {} : { acknowledgement: bytes } as Partial<IbcPacketEvidence>))
+      )
+    const deleted = ev(evidence("commitment-deleted", A, 12, aDeleted, deleteCommitment(PACKET)))
+
+    const ok = acked(22, bAcked, ICS20_SUCCESS_ACK, ICS20_SUCCESS_ACK)
+    expect([packetOf(ok, ID)?.status, packetOf(ok, ID)?.execution, ok.ignored]).toEqual(["executed", { result: "ok", acknowledgement: ICS20_SUCCESS_ACK }, 0])
+    expect(packetOf(fold(ok, deleted), ID)?.history.map((m) => m.status)).toEqual(["sent", "delivered", "executed", "settled"])
+
+    const failed = acked(24, bErrorAcked, ICS20_ERROR_ACK, ICS20_ERROR_ACK)
+    expect(packetOf(failed, ID)?.execution).toEqual({
+      result: "error",
+      error: "ABCI code: 1: error handling packet: see events for details",
+      acknowledgement: ICS20_ERROR_ACK
+    })
+    expect(packetOf(failed, ID)?.status).toBe("executed")
+    // ICS-20 refunds the sender on an error ack: the deletion that follows it is a refund.
+    const refunded = packetOf(fold(failed, deleted), ID)
+    expect(refunded?.history.map((m) => [m.status, m.evidence.kind])).toEqual([
+      ["sent", "ibc-commitment"],
+      ["delivered", "ibc-receipt"],
+      ["executed", "ibc-acknowledgement"],
+      ["refunded", "ibc-commitment-deleted"]
+    ])
+
+    // An RPC's bytes that do not hash to the proven (error) ack commitment: the leg counts, the result is unknown.
+    const lying = acked(24, bErrorAcked, ICS20_ERROR_ACK, ICS20_SUCCESS_ACK)
+    expect([packetOf(lying, ID)?.status, packetOf(lying, ID)?.execution, lying.ignored]).toEqual(["executed", { result: "unknown" }, 0])
+    expect(packetOf(fold(lying, deleted), ID)?.status).toBe("settled")
+    // No bytes: unknown. An app's own ack format, bound: unknown, its bytes kept.
+    expect(packetOf(acked(22, bAcked, ICS20_SUCCESS_ACK, undefined), ID)?.execution).toEqual({ result: "unknown" })
+    expect(packetOf(acked(26, bAppAcked, APP_ACK, APP_ACK), ID)?.execution).toEqual({ result: "unknown", acknowledgement: APP_ACK })
+
+    // A reorg that drops the ack leg drops its result; the deletion alone is not a refund.
+    const reorged = onIbcReorg(fold(failed, deleted), { chain: B, forkHeight: 21, forkHash: hashOf(B, 21), oldHead: { height: 50, hash: hashOf(B, 50) }, newHead: { height: 50, hash: "cc".repeat(32) } } as unknown as ChainReorged, meta(95))
+    expect([packetOf(reorged, ID)?.status, packetOf(reorged, ID)?.execution]).toEqual(["delivered", null])
   })
 })

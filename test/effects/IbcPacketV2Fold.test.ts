@@ -3,7 +3,9 @@
  * ibc-go v10's binary v2 keys (test/cosmos/support/IbcStore.ts): a packet's journey leg by
  * proven leg; a forged proof, a v1 path, a receipt of the wrong value, fields that do not hash
  * to the v2 commitment move nothing; a timeout (seconds, no height) is proven by the receipt's
- * absence at a header whose verified time is past it, and only then.
+ * absence at a header whose verified time is past it, and only then. The apps' acks, when their
+ * v2 ack commitment is the proven one, say ok or error (the universal error ack: error, then
+ * refunded); acks that do not hash to it leave the result unknown.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { encodeProofOps, parseStoreKey, storeKeyHex } from "../../src/adapters/cosmos/StoreProof.ts"
@@ -26,6 +28,7 @@ import {
   type TestPacketV2,
   transferData,
   transferPayloadV2,
+  UNIVERSAL_ERROR_ACK,
   writeAcknowledgementV2
 } from "../cosmos/support/IbcStore.ts"
 import type { StoreWrite } from "../cosmos/support/TestChain.ts"
@@ -86,6 +89,8 @@ const bReceived = storeWith([receivePacketV2(PACKET)])
 const acked = writeAcknowledgementV2(PACKET, [ICS20_SUCCESS_ACK])
 const bAcked = storeWith([receivePacketV2(PACKET), acked])
 const bEmpty = storeWith([])
+const errorAcked = writeAcknowledgementV2(PACKET, [UNIVERSAL_ERROR_ACK])
+const bErrorAcked = storeWith([receivePacketV2(PACKET), errorAcked])
 
 const watch = { chain: A, kind: "ibc-packet", filter: { clientId: "07-tendermint-0", destination: DEST } } as unknown as EffectWatchAdded
 
@@ -96,7 +101,7 @@ const ev = (e: IbcPacketEvidenceV2) => (s: EffectsState) => onIbcEvidenceV2(s, e
 
 const watched = fold(
   onWatchAdded(initialEffectsState, watch, meta(1)),
-  heads(head(A, 11, aSent), head(A, 13, aDeleted), head(B, 21, bReceived), head(B, 23, bAcked), head(B, 31, bEmpty), head(B, 41, bEmpty))
+  heads(head(A, 11, aSent), head(A, 13, aDeleted), head(B, 21, bReceived), head(B, 23, bAcked), head(B, 31, bEmpty), head(B, 41, bEmpty), head(B, 25, bErrorAcked))
 )
 const commitment = evidence("commitment", A, 10, aSent, sent, { sent: SENT } as Partial<IbcPacketEvidenceV2>)
 
@@ -200,5 +205,28 @@ describe("IBC v2 packets in the effects fold", () => {
     const reorg = { chain: B, forkHeight: 21, forkHash: hashOf(B, 21), oldHead: { height: 50, hash: hashOf(B, 50) }, newHead: { height: 50, hash: "cc".repeat(32) } } as unknown as ChainReorged
     const back = onIbcReorg(s, reorg, meta(90))
     expect([packetOf(back, ID)?.status, packetOf(back, ID)?.acknowledgement, packetOf(back, ID)?.history.at(-1)?.evidence.kind]).toEqual(["delivered", null, "chain-reorged"])
+  })
+  it("the apps' acks bound to the proven v2 ack commitment say ok or error (the universal error ack, then refunded); unbound acks leave it unknown", () => {
+    const upToAck = (height: number, store: MultiStore, write: StoreWrite, acks: ReadonlyArray<string> | undefined) =>
+      fold(
+        watched,
+        ev(commitment),
+        ev(evidence("receipt", B, 20, bReceived, receivePacketV2(PACKET))),
+        ev(evidence("acknowledgement", B, height, store, write, acks === undefined ? {} : { appAcknowledgements: acks } as Partial<IbcPacketEvidenceV2>))
+      )
+    const deleted = ev(evidence("commitment-deleted", A, 12, aDeleted, sent))
+
+    const ok = upToAck(22, bAcked, acked, [ICS20_SUCCESS_ACK])
+    expect([packetOf(ok, ID)?.execution, ok.ignored]).toEqual([{ result: "ok", appAcknowledgements: [ICS20_SUCCESS_ACK] }, 0])
+    expect(packetOf(fold(ok, deleted), ID)?.status).toBe("settled")
+
+    const failed = upToAck(24, bErrorAcked, errorAcked, [UNIVERSAL_ERROR_ACK])
+    expect(packetOf(failed, ID)?.execution).toEqual({ result: "error", error: "UNIVERSAL_ERROR_ACKNOWLEDGEMENT", appAcknowledgements: [UNIVERSAL_ERROR_ACK] })
+    expect(packetOf(fold(failed, deleted), ID)?.history.map((m) => m.status)).toEqual(["sent", "delivered", "executed", "refunded"])
+
+    // Success acks reported for a proven universal error ack: the leg counts, the result is unknown.
+    const lying = upToAck(24, bErrorAcked, errorAcked, [ICS20_SUCCESS_ACK])
+    expect([packetOf(lying, ID)?.status, packetOf(lying, ID)?.execution, lying.ignored]).toEqual(["executed", { result: "unknown" }, 0])
+    expect(packetOf(upToAck(22, bAcked, acked, undefined), ID)?.execution).toEqual({ result: "unknown" })
   })
 })

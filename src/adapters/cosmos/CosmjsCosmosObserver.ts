@@ -51,6 +51,9 @@ import {
   type ListedKey,
   type SentPacket,
   type SentPacketV2,
+  type IbcPacketEnds,
+  type WrittenAcknowledgement,
+  type WrittenAcknowledgementV2,
   type HeadEvent,
   type MisbehaviourEvidence,
   type StateProof,
@@ -58,7 +61,8 @@ import {
 } from "../../ports/ChainObserver.ts"
 import { SignatureVerifier, type SignatureVerifierService } from "../../ports/SignatureVerifier.ts"
 import * as CometRpc from "./CometRpc.ts"
-import { decodePacketV2 } from "./IbcPacketV2Proto.ts"
+import { MAX_ACK_HEX } from "../../domain/effects/EffectMessages.ts"
+import { decodeAcknowledgementV2, decodePacketV2 } from "./IbcPacketV2Proto.ts"
 import { checkStoreProof, decodeKvPairs, encodeProofOps, parseStoreKey, storeKeyHex } from "./StoreProof.ts"
 
 /** How to observe one CometBFT chain. */
@@ -496,6 +500,59 @@ const makeWith = (options: CosmjsCosmosObserverOptions, verifier: SignatureVerif
       return undefined
     }).pipe(Effect.withSpan("CosmjsCosmosObserver.sentPacketV2", { attributes: { chain, clientId, sequence } }))
 
+  // Ack bytes longer than an evidence message carries are not reported (the leg is published without them).
+  const HEX = /^(?:[0-9a-fA-F]{2})*$/
+  const writtenAcknowledgement = (packet: IbcPacketEnds): Effect.Effect<WrittenAcknowledgement | undefined, ChainObserverError> =>
+    Effect.gen(function*() {
+      const { sourcePort, sourceChannel, destinationPort, destinationChannel, sequence } = packet
+      if (![sourcePort, sourceChannel, destinationPort, destinationChannel].every((id) => IBC_ID.test(id)) || !/^\d{1,20}$/.test(sequence)) {
+        return yield* fail("InvalidKey", `not ports, channels and a sequence: ${JSON.stringify(packet).slice(0, 300)}`)
+      }
+      const query = `write_acknowledgement.packet_dst_port='${destinationPort}' AND write_acknowledgement.packet_dst_channel='${destinationChannel}' AND write_acknowledgement.packet_sequence='${sequence}'`
+      const txs = yield* Effect.mapError(primary.txSearch(query, 10), rpcFailure)
+      for (const tx of txs) {
+        for (const event of tx.events) {
+          if (event.type !== "write_acknowledgement") continue
+          const attr = (key: string) => event.attributes.find((a) => a.key === key)?.value
+          if (attr("packet_src_port") !== sourcePort || attr("packet_src_channel") !== sourceChannel) continue
+          if (attr("packet_dst_port") !== destinationPort || attr("packet_dst_channel") !== destinationChannel || attr("packet_sequence") !== sequence) continue
+          const hex = attr("packet_ack_hex")
+          const text = attr("packet_ack")
+          // ibc-go before v8 also wrote the ack as a string (`packet_ack`); later ones write only the hex.
+          const ack = hex !== undefined ? (HEX.test(hex) ? hex.toLowerCase() : undefined) : text === undefined ? undefined : Buffer.from(text, "utf8").toString("hex")
+          if (ack === undefined || ack.length > MAX_ACK_HEX) continue
+          return { height: tx.height, acknowledgement: ack } satisfies WrittenAcknowledgement
+        }
+      }
+      return undefined
+    }).pipe(Effect.withSpan("CosmjsCosmosObserver.writtenAcknowledgement", { attributes: { chain, ...packet } }))
+
+  const writtenAcknowledgementV2 = (sourceClient: string, destinationClient: string, sequence: string): Effect.Effect<WrittenAcknowledgementV2 | undefined, ChainObserverError> =>
+    Effect.gen(function*() {
+      if (!IBC_ID.test(sourceClient) || !IBC_ID.test(destinationClient) || !/^\d{1,20}$/.test(sequence)) {
+        return yield* fail("InvalidKey", `not clients and a sequence: ${sourceClient} ${destinationClient} ${sequence}`)
+      }
+      const query = `write_acknowledgement.packet_dest_client='${destinationClient}' AND write_acknowledgement.packet_sequence='${sequence}'`
+      const txs = yield* Effect.mapError(primary.txSearch(query, 10), rpcFailure)
+      for (const tx of txs) {
+        for (const event of tx.events) {
+          if (event.type !== "write_acknowledgement") continue
+          const attr = (key: string) => event.attributes.find((a) => a.key === key)?.value
+          const encodedPacket = attr("encoded_packet_hex")
+          const encodedAck = attr("encoded_acknowledgement_hex")
+          if (encodedPacket === undefined || encodedAck === undefined || !HEX.test(encodedPacket) || !HEX.test(encodedAck)) continue
+          // The whole event is bounded by what one evidence message may carry (framing included).
+          if (encodedAck.length > MAX_ACK_HEX + 16 * 8) continue
+          const packet = decodePacketV2(Uint8Array.from(Buffer.from(encodedPacket, "hex")))
+          if (packet === undefined || packet.sourceClient !== sourceClient || packet.destinationClient !== destinationClient || packet.sequence !== sequence) continue
+          const acks = decodeAcknowledgementV2(Uint8Array.from(Buffer.from(encodedAck, "hex")))
+          if (acks === undefined || acks.length === 0 || acks.length > 16 || acks.reduce((n, a) => n + a.length, 0) > MAX_ACK_HEX) continue
+          return { height: tx.height, appAcknowledgements: acks } satisfies WrittenAcknowledgementV2
+        }
+      }
+      return undefined
+    }).pipe(Effect.withSpan("CosmjsCosmosObserver.writtenAcknowledgementV2", { attributes: { chain, sourceClient, destinationClient, sequence } }))
+
   const submitTransaction = (raw: string): Effect.Effect<string, ChainObserverError> =>
     Effect.gen(function*() {
       const hex = raw.startsWith("0x") || raw.startsWith("0X") ? raw.slice(2) : raw
@@ -516,6 +573,8 @@ const makeWith = (options: CosmjsCosmosObserverOptions, verifier: SignatureVerif
     listKeys,
     sentPacket,
     sentPacketV2,
+    writtenAcknowledgement,
+    writtenAcknowledgementV2,
     submitTransaction
   }
 }

@@ -5,6 +5,9 @@
  * source_port = 1, destination_port = 2, version = 3, encoding = 4 (strings), value = 5
  * (bytes)). Decoding is strict on wire types and lengths; unknown fields are skipped, as
  * gogoproto does. What it gives is unproven: the tracker binds it to the proven commitment.
+ *
+ * Also `ibc.core.channel.v2.Acknowledgement` (a v2 `write_acknowledgement` event's
+ * `encoded_acknowledgement_hex`): app_acknowledgements = 1 (repeated bytes).
  */
 
 /** A decoded v2 packet (uint64 fields as decimal strings, `value` hex). */
@@ -156,4 +159,26 @@ export const encodePacketV2 = (p: DecodedPacketV2): Uint8Array => {
     ...uintField(4, BigInt(p.timeoutTimestamp)),
     ...payloads
   ])
+}
+
+/** Decode an encoded v2 acknowledgement (bytes) into its apps' acks (hex), or undefined when it is not one. */
+export const decodeAcknowledgementV2 = (bytes: Uint8Array): ReadonlyArray<string> | undefined => {
+  const fields = fieldsOf(bytes)
+  if (fields === undefined) return undefined
+  const acks: Array<string> = []
+  for (const f of fields) {
+    if (f.number !== 1) continue
+    if (f.bytes === undefined) return undefined
+    acks.push(Buffer.from(f.bytes).toString("hex"))
+  }
+  return acks
+}
+
+/** Encode a v2 acknowledgement as gogoproto marshals it: the inverse of decodeAcknowledgementV2. */
+export const encodeAcknowledgementV2 = (acks: ReadonlyArray<string>): Uint8Array => {
+  // Each element of a repeated bytes field is written, an empty one too.
+  return Uint8Array.from(acks.flatMap((a) => {
+    const body = Buffer.from(a, "hex")
+    return [...varintBytes(BigInt((1 << 3) | 2)), ...varintBytes(BigInt(body.length)), ...body]
+  }))
 }

@@ -142,6 +142,12 @@ export const IbcSentPacket = Schema.Struct({
 })
 export type IbcSentPacket = typeof IbcSentPacket.Type
 
+/** Most hex characters of acknowledgement bytes one evidence message carries (32 KiB of bytes; v2: all apps' acks together). */
+export const MAX_ACK_HEX = 65_536
+
+/** Acknowledgement bytes as a destination's write_acknowledgement event reports them, hex. */
+export const IbcAckBytes = Blob.check(Schema.isMaxLength(MAX_ACK_HEX))
+
 /**
  * One leg of an IBC v1 packet's journey, proven (published by the owner of `chain`): the
  * value of `key` in the `ibc` store of `chain` after block `height` (empty for an absence),
@@ -171,7 +177,13 @@ export const IbcPacketEvidence = Schema.Struct({
    * sends it on receiving that one, and acknowledges that one only after this one). That
    * packet then depends on this one: it is settled only once this one is settled or refunded.
    */
-  forwards: Schema.optional(IbcPacketRef)
+  forwards: Schema.optional(IbcPacketRef),
+  /**
+   * Acknowledgement leg: the ack bytes (from the destination's write_acknowledgement event).
+   * They tell the execution's result (ok or error) only if their sha256 is the proven ack
+   * commitment; otherwise the leg still counts and the result is unknown.
+   */
+  acknowledgement: Schema.optional(IbcAckBytes)
 })
 export type IbcPacketEvidence = typeof IbcPacketEvidence.Type
 
@@ -208,7 +220,19 @@ export const IbcPacketEvidenceV2 = Schema.Struct({
   value: Blob,
   proof: Blob,
   /** Commitment leg: the packet's fields; with the destination's client they must hash to the proven commitment. */
-  sent: Schema.optional(IbcSentPacketV2)
+  sent: Schema.optional(IbcSentPacketV2),
+  /**
+   * Acknowledgement leg: the apps' acks (the v2 write_acknowledgement event's
+   * `encoded_acknowledgement_hex`, decoded). They tell the result only if their v2 ack
+   * commitment is the proven value; otherwise the leg counts and the result is unknown.
+   */
+  appAcknowledgements: Schema.optional(
+    Schema.Array(IbcAckBytes).check(
+      Schema.isMinLength(1),
+      Schema.isMaxLength(16),
+      Schema.makeFilter((acks) => acks.reduce((n, a) => n + a.length, 0) <= MAX_ACK_HEX || `more than ${MAX_ACK_HEX} hex characters of acks`)
+    )
+  )
 })
 export type IbcPacketEvidenceV2 = typeof IbcPacketEvidenceV2.Type
 

@@ -140,6 +140,23 @@ export const IbcClientEnd = Schema.Struct({ chain: Schema.String, clientId: Sche
 /** A packet's end: a v1 channel or a v2 client. */
 export const IbcPacketEnd = Schema.Union([IbcChannelEnd, IbcClientEnd])
 
+/**
+ * How a packet's execution on the destination ended, as its acknowledgement says
+ * (src/domain/ibc/IbcAcknowledgement.ts): read from ack bytes only when they hash to the
+ * acknowledgement commitment proven in the same evidence; "unknown" when no bytes were bound
+ * or the app's ack format is not ibc-go's.
+ */
+export const IbcExecution = Schema.Struct({
+  result: Schema.Literals(["ok", "error", "unknown"]),
+  /** An error ack's string (at most 256 characters kept). */
+  error: Schema.optional(Schema.String),
+  /** v1: the ack bytes (hex), kept when at most 512 hex characters (the evidence message holds them all). */
+  acknowledgement: Schema.optional(Schema.String),
+  /** v2: the apps' acks (hex), kept when at most 512 hex characters in all. */
+  appAcknowledgements: Schema.optional(Schema.Array(Schema.String))
+}).annotate({ identifier: "IbcExecution" })
+export type IbcExecution = typeof IbcExecution.Type
+
 /** A tracked IBC packet (v1: channel ends; v2: client ends): its status moves with the legs proven on either chain. */
 export const IbcPacketEffect = Schema.Struct({
   id: Schema.String,
@@ -157,6 +174,8 @@ export const IbcPacketEffect = Schema.Struct({
   timeout: Schema.NullOr(Schema.Struct({ revisionNumber: Schema.String, revisionHeight: Schema.String, timestamp: Schema.String })),
   /** The acknowledgement commitment proven on the destination (hex). */
   acknowledgement: Schema.NullOr(Schema.String),
+  /** With the acknowledgement proven: the execution's result (ok, error, unknown); null before. */
+  execution: Schema.NullOr(IbcExecution),
   /** The proven legs, in the order they were folded. */
   journey: Schema.Array(IbcJourneyLeg),
   watches: Schema.Array(Schema.String),

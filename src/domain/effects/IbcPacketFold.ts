@@ -6,8 +6,11 @@
  * - `sent`: the commitment proven present on the source (with the packet's fields, when given,
  *   hashing to it: the timeout becomes known);
  * - `delivered`: the receipt (0x01) proven present on the destination;
- * - `executed`: the acknowledgement commitment proven present on the destination;
+ * - `executed`: the acknowledgement commitment proven present on the destination; with the
+ *   ack bytes (the write_acknowledgement event's) hashing to it, `execution` says ok or error
+ *   (src/domain/ibc/IbcAcknowledgement.ts), otherwise unknown;
  * - `settled`: the commitment proven deleted on the source after the acknowledgement;
+ *   `refunded` instead when the acknowledgement was proven an error (ICS-20 refunds the sender);
  * - `timed-out`: the receipt proven absent on the destination at a header past the packet's
  *   timeout height or timestamp; `refunded`: then the commitment proven deleted.
  *
@@ -38,10 +41,11 @@ import { bytesToHex, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js"
 import { HashMap, Option } from "effect"
 import type { ChainHeadVerified, ChainReorged } from "../chain/ChainMessages.ts"
 import { checkCosmosStoreProof } from "../verify/CosmosStoreProof.ts"
+import { executionOfV1 } from "../ibc/IbcAcknowledgement.ts"
 import { packetAcknowledgementPathV1, packetCommitmentPathV1, packetReceiptPathV1 } from "../ibc/IbcCommitments.ts"
 import { type CosmosHeader, type EffectsState, MAX_EFFECTS, MAX_HISTORY, RETAINED_HEADERS, type RecordMeta } from "./EffectFold.ts"
 import type { IbcDestination, IbcLeg, IbcPacketEvidence, IbcPacketFilter, IbcPacketRef, IbcSentPacket } from "./EffectMessages.ts"
-import type { EffectStatus, EffectWatch, EvidenceRef, IbcJourneyLeg, IbcPacketEffect, IbcPacketView } from "./EffectShapes.ts"
+import type { EffectStatus, EffectWatch, EvidenceRef, IbcExecution, IbcJourneyLeg, IbcPacketEffect, IbcPacketView } from "./EffectShapes.ts"
 
 /** How long a packet may stay in flight after its last proven leg before queries call it stuck (default), ms. */
 export const STUCK_AFTER_MS = 10 * 60_000
@@ -84,6 +88,7 @@ export const newPacketEffect = (fields: Pick<IbcPacketEffect, "id" | "source" | 
   status: "sent",
   finality: "finalized",
   acknowledgement: null,
+  execution: null,
   journey: [],
   history: [],
   aliases: [],
@@ -127,11 +132,14 @@ export const pastTimeout = (timeout: NonNullable<IbcPacketEffect["timeout"]>, ch
   return byHeight || byTime
 }
 
-/** The status the proven legs give (undefined: no commitment, the packet is not known to exist). */
-export const statusOf = (journey: ReadonlyArray<IbcJourneyLeg>): EffectStatus | undefined => {
+/**
+ * The status the proven legs give (undefined: no commitment, the packet is not known to exist).
+ * An acknowledgement proven an error (`execution`), then the commitment's deletion: refunded.
+ */
+export const statusOf = (journey: ReadonlyArray<IbcJourneyLeg>, execution: IbcExecution | null = null): EffectStatus | undefined => {
   const has = new Set(journey.map((l) => l.leg))
   if (!has.has("commitment")) return undefined
-  if (has.has("acknowledgement")) return has.has("commitment-deleted") ? "settled" : "executed"
+  if (has.has("acknowledgement")) return has.has("commitment-deleted") ? (execution?.result === "error" ? "refunded" : "settled") : "executed"
   if (has.has("receipt-absent")) return has.has("commitment-deleted") ? "refunded" : "timed-out"
   if (has.has("receipt")) return "delivered"
   return "sent"
@@ -245,21 +253,23 @@ export const onIbcEvidence = (state: EffectsState, p: IbcPacketEvidence, meta: R
     return ignore(state)
   }
   if (p.chain !== ibcLegChain(p.leg, p.packet, destination) || p.key !== ibcLegKey(p.leg, p.packet, destination)) return ignore(state)
-  return withLaterLeg(state, existing, p, leg, evidence)
+  return withLaterLeg(state, existing, p, leg, evidence, p.leg === "acknowledgement" ? executionOfV1(p.acknowledgement, p.value) : null)
 }
 
 /**
  * A tracked packet's leg after its commitment (v1 and v2 alike), if it follows from the legs
  * proven so far: not a repeat; a receipt not after its proven absence; a deletion above the
  * commitment's height; an absence only without a receipt or ack, past the packet's timeout.
- * Otherwise ignored (counted).
+ * Otherwise ignored (counted). An acknowledgement leg brings its `execution` (what its bound
+ * ack bytes say, or unknown).
  */
 export const withLaterLeg = (
   state: EffectsState,
   existing: IbcPacketEffect,
   p: { readonly leg: IbcLeg; readonly chain: string; readonly height: number; readonly value: string },
   leg: IbcJourneyLeg,
-  evidence: EvidenceRef
+  evidence: EvidenceRef,
+  execution: IbcExecution | null
 ): EffectsState => {
   const proven = (l: IbcLeg) => existing.journey.find((j) => j.leg === l)
   if (proven(p.leg) !== undefined) return ignore(state)
@@ -280,7 +290,7 @@ export const withLaterLeg = (
       break
     }
   }
-  const effect = withLeg(p.leg === "acknowledgement" ? { ...existing, acknowledgement: p.value } : existing, leg, evidence, state.packets)
+  const effect = withLeg(p.leg === "acknowledgement" ? { ...existing, acknowledgement: p.value, execution } : existing, leg, evidence, state.packets)
   return remember(state, effect, false)
 }
 
@@ -293,7 +303,7 @@ const TERMINAL: ReadonlySet<EffectStatus> = new Set(["settled", "refunded"])
  * hop) is not settled or refunded: a multi-hop transfer is settled only when every hop is.
  */
 export const resolvedStatus = (effect: IbcPacketEffect, packets: HashMap.HashMap<string, IbcPacketEffect>): EffectStatus => {
-  const own = statusOf(effect.journey) ?? "retracted"
+  const own = statusOf(effect.journey, effect.execution) ?? "retracted"
   if (own !== "settled") return own
   const open = effect.causalDependencies.some((d) => {
     const dep = Option.getOrUndefined(HashMap.get(packets, d))
@@ -376,6 +386,7 @@ export const onIbcReorg = (state: EffectsState, p: ChainReorged, meta: RecordMet
       status,
       evidence,
       acknowledgement: journey.some((l) => l.leg === "acknowledgement") ? e.acknowledgement : null,
+      execution: journey.some((l) => l.leg === "acknowledgement") ? e.execution : null,
       history: [...e.history, { status, finality: e.finality, lamport: meta.lamport, evidence }].slice(-MAX_HISTORY)
     })
   }

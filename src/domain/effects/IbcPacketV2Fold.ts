@@ -10,7 +10,10 @@
  * - `delivered`: the receipt at `destinationClient || 0x02 || be8(seq)` on the destination,
  *   `0x02` (ibc-go's channel/v2 keeper SetPacketReceipt);
  * - `executed`: the acknowledgement commitment at `destinationClient || 0x03 || be8(seq)`;
- * - `settled` / `refunded`: the commitment proven deleted after the ack / the timeout;
+ *   with the apps' acks (the v2 write_acknowledgement event's) hashing to it, `execution`
+ *   says ok or error (a single UNIVERSAL_ERROR_ACKNOWLEDGEMENT: error), otherwise unknown;
+ * - `settled` / `refunded`: the commitment proven deleted after the ack / the timeout or an
+ *   error ack;
  * - `timed-out`: the receipt proven absent at a header whose verified time is past the
  *   packet's timeout (v2 timeouts are a timestamp in seconds; no height), as ibc-go's v2
  *   timeout check compares the proof's consensus time with the timeout in nanoseconds.
@@ -22,6 +25,7 @@
  */
 import { bytesToHex, concatBytes, utf8ToBytes } from "@noble/hashes/utils.js"
 import { HashMap, Result } from "effect"
+import { executionOfV2 } from "../ibc/IbcAcknowledgement.ts"
 import { packetAcknowledgementKeyV2, packetCommitmentKeyV2, packetCommitmentV2Bytes, packetReceiptKeyV2, type PayloadV2 } from "../ibc/IbcCommitments.ts"
 import type { EffectsState, RecordMeta } from "./EffectFold.ts"
 import type { IbcClientDestination, IbcLeg, IbcPacketEvidenceV2, IbcPacketFilter, IbcPacketRefV2 } from "./EffectMessages.ts"
@@ -123,5 +127,5 @@ export const onIbcEvidenceV2 = (state: EffectsState, p: IbcPacketEvidenceV2, met
   const destination: IbcClientDestination = { chain: existing.destination.chain, clientId: existing.destination.clientId }
   if (p.destination !== undefined && !sameDestination(p.destination, destination)) return ignore(state)
   if (p.chain !== ibcV2LegChain(p.leg, p.packet, destination) || p.key !== ibcV2LegKey(p.leg, p.packet, destination)) return ignore(state)
-  return withLaterLeg(state, existing, p, leg, evidence)
+  return withLaterLeg(state, existing, p, leg, evidence, p.leg === "acknowledgement" ? executionOfV2(p.appAcknowledgements, p.value) : null)
 }

@@ -125,7 +125,7 @@ const decode = (json: Json): EffectsState => {
 export const makeEffects = (context: AuthorityConfig): Projection<WithAuthority<EffectsState>> =>
   authorized(context, {
     name: EFFECTS,
-    version: 2,
+    version: 3,
     needsLinks: true,
     handles: effectsTypes,
     initialState: initialEffectsState,

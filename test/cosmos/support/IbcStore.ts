@@ -4,7 +4,8 @@
  * (the v1 commitment, 32 bytes), a receipt at `receipts/...` (0x01), an acknowledgement at
  * `acks/...` (its commitment, sha256 of the ack bytes), and the commitment deleted when the
  * source learns the ack (or the timeout). Sending also gives the `send_packet` event ibc-go
- * emits, which the CometBFT server answers on `tx_search` (how relayers find a packet's data).
+ * emits, which the CometBFT server answers on `tx_search` (how relayers find a packet's data);
+ * writing an acknowledgement gives ibc-go's `write_acknowledgement` event likewise.
  *
  * IBC v2 packets (ibc-go v10's channel/v2 keeper) are below, on their binary keys.
  *
@@ -13,7 +14,7 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js"
 import { Result } from "effect"
-import { encodePacketV2 } from "../../../src/adapters/cosmos/IbcPacketV2Proto.ts"
+import { encodeAcknowledgementV2, encodePacketV2 } from "../../../src/adapters/cosmos/IbcPacketV2Proto.ts"
 import {
   acknowledgementCommitmentV1Bytes,
   acknowledgementCommitmentV2Bytes,
@@ -101,6 +102,40 @@ export const deleteCommitment = (p: TestPacket): StoreWrite => ({
 /** ICS-20's success acknowledgement `{"result":"AQ=="}`, hex. */
 export const ICS20_SUCCESS_ACK = Buffer.from(`{"result":"AQ=="}`, "utf8").toString("hex")
 
+/**
+ * An ibc-go error acknowledgement (NewErrorAcknowledgement of an error with ABCI code 1), hex:
+ * the bytes ibc-go v10's modules/core/04-channel/types/acknowledgement_test.go expects.
+ */
+export const ICS20_ERROR_ACK = Buffer.from(`{"error":"ABCI code: 1: error handling packet: see events for details"}`, "utf8").toString("hex")
+
+/**
+ * The acknowledgement commitment the destination writes and the `write_acknowledgement` event
+ * ibc-go v10's emitWriteAcknowledgementEvent gives with it (04-channel/keeper/events.go).
+ */
+export const writeAcknowledgementTx = (p: TestPacket, ack: string): { readonly writes: ReadonlyArray<StoreWrite>; readonly result: TxResult } => ({
+  writes: [writeAcknowledgement(p, ack)],
+  result: {
+    tx: new TextEncoder().encode(`ibc-recv/${p.destinationPort}/${p.destinationChannel}/${p.sequence}`),
+    events: [{
+      type: "write_acknowledgement",
+      attributes: [
+        { key: "packet_data_hex", value: p.data },
+        { key: "packet_timeout_height", value: `${p.timeoutHeight.revisionNumber}-${p.timeoutHeight.revisionHeight}` },
+        { key: "packet_timeout_timestamp", value: String(p.timeoutTimestamp) },
+        { key: "packet_sequence", value: String(p.sequence) },
+        { key: "packet_src_port", value: p.sourcePort },
+        { key: "packet_src_channel", value: p.sourceChannel },
+        { key: "packet_dst_port", value: p.destinationPort },
+        { key: "packet_dst_channel", value: p.destinationChannel },
+        { key: "packet_ack_hex", value: ack },
+        { key: "packet_channel_ordering", value: "ORDER_UNORDERED" },
+        { key: "packet_connection", value: "connection-0" },
+        { key: "connection_id", value: "connection-0" }
+      ]
+    }]
+  }
+})
+
 /** An ICS-20 FungibleTokenPacketData as JSON bytes, hex. */
 export const transferData = (denom: string, amount: string, sender: string, receiver: string): string =>
   Buffer.from(JSON.stringify({ amount, denom, receiver, sender }), "utf8").toString("hex")
@@ -183,6 +218,41 @@ export const sendPacketV2Tx = (p: TestPacketV2): { readonly writes: ReadonlyArra
             payloads: p.payloads
           })).toString("hex")
         }
+      ]
+    }]
+  }
+})
+
+/** ibc-go v2's ErrorAcknowledgement, sha256("UNIVERSAL_ERROR_ACKNOWLEDGEMENT"), hex (04-channel/v2/types/acknowledgement.go). */
+export const UNIVERSAL_ERROR_ACK = Buffer.from(sha256(new TextEncoder().encode("UNIVERSAL_ERROR_ACKNOWLEDGEMENT"))).toString("hex")
+
+/**
+ * The v2 acknowledgement commitment the destination writes and the v2 `write_acknowledgement`
+ * event ibc-go v10's emitWriteAcknowledgementEvents gives with it (04-channel/v2/keeper/events.go:
+ * the packet and the Acknowledgement protobuf-encoded).
+ */
+export const writeAcknowledgementV2Tx = (p: TestPacketV2, acks: ReadonlyArray<string>): { readonly writes: ReadonlyArray<StoreWrite>; readonly result: TxResult } => ({
+  writes: [writeAcknowledgementV2(p, acks)],
+  result: {
+    tx: new TextEncoder().encode(`ibc-v2-recv/${p.destinationClient}/${p.sequence}`),
+    events: [{
+      type: "write_acknowledgement",
+      attributes: [
+        { key: "packet_source_client", value: p.sourceClient },
+        { key: "packet_dest_client", value: p.destinationClient },
+        { key: "packet_sequence", value: String(p.sequence) },
+        { key: "packet_timeout_timestamp", value: String(p.timeoutTimestamp) },
+        {
+          key: "encoded_packet_hex",
+          value: Buffer.from(encodePacketV2({
+            sequence: String(p.sequence),
+            sourceClient: p.sourceClient,
+            destinationClient: p.destinationClient,
+            timeoutTimestamp: String(p.timeoutTimestamp),
+            payloads: p.payloads
+          })).toString("hex")
+        },
+        { key: "encoded_acknowledgement_hex", value: Buffer.from(encodeAcknowledgementV2(acks)).toString("hex") }
       ]
     }]
   }
