@@ -14,7 +14,7 @@
 import { Console, Effect, Option, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { EffectLogReceipt, EffectView } from "../adapters/http/EffectsApi.ts"
-import { EffectStatus, EffectWatch, TrackedEffect } from "../domain/effects/EffectShapes.ts"
+import { EffectStatus, EffectWatch, EffectWatchView, TrackedEffect } from "../domain/effects/EffectShapes.ts"
 import { UsageError } from "./CliErrors.ts"
 import { urlFlag } from "./Flags.ts"
 import * as ServerClient from "./ServerClient.ts"
@@ -144,7 +144,7 @@ const unwatch = Command.make(
   })
 ).pipe(Command.withDescription("Stop a watch: an EffectWatchRemoved decision in the log."))
 
-const Watches = Schema.Struct({ watches: Schema.Array(EffectWatch) })
+const Watches = Schema.Struct({ watches: Schema.Array(EffectWatchView) })
 
 const watches = Command.make(
   "watches",
@@ -153,7 +153,10 @@ const watches = Command.make(
     const base = yield* ServerClient.serverBase(url)
     const answer = yield* ServerClient.getJson(base, "/v1/effects/watches", Watches, "the effect watches")
     if (json) return yield* Console.log(JSON.stringify(answer.watches))
-    for (const w of answer.watches) yield* Console.log(`${w.id}  ${w.chain} ${w.kind} ${JSON.stringify(w.filter)}`)
+    for (const w of answer.watches) {
+      const backfill = w.backfill === null ? "" : ` back-filling ${w.backfill.next} down to ${w.backfill.until}`
+      yield* Console.log(`${w.id}  ${w.chain} ${w.kind} ${JSON.stringify(w.filter)}${backfill}`)
+    }
   })
 ).pipe(Command.withDescription("List the active effect watches."))
 

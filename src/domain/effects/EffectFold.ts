@@ -26,7 +26,7 @@ import type { ChainFinalized, ChainHeadVerified, ChainReorged, ChainSafe } from 
 import { parentHashOfHeader } from "../chain/EvmHeader.ts"
 import { receiptsRootOfHeader, verifyReceiptInclusion, type ConsensusLog } from "../verify/EvmReceipts.ts"
 import type { Correlation, EffectsObserved, EffectWatchAdded, EvmLogFilter } from "./EffectMessages.ts"
-import type { EffectBackfill, EffectStatus, EffectWatch, EvidenceRef, Finality, IbcPacketEffect, TrackedEffect } from "./EffectShapes.ts"
+import type { EffectBackfill, EffectStatus, EffectWatch, EffectWatchView, EvidenceRef, Finality, IbcPacketEffect, TrackedEffect } from "./EffectShapes.ts"
 
 /** Most effects kept; the oldest are dropped first. */
 export const MAX_EFFECTS = 50_000
@@ -553,6 +553,13 @@ export const listEffects = (
   }
   return out
 }
+
+/** The active watches by id, each with its back-fill's progress (null: none running). */
+export const listWatches = (state: EffectsState): ReadonlyArray<EffectWatchView> =>
+  [...HashMap.values(state.watches)].sort((a, b) => (a.id < b.id ? -1 : 1)).map((w) => {
+    const c = Option.getOrUndefined(HashMap.get(state.backfills, w.id))
+    return { ...w, backfill: c === undefined ? null : { next: c.next, until: c.until } }
+  })
 
 /** The chain's scan position and marks, as the effects fold holds them. */
 export const trackOfChain = (state: EffectsState, chain: string): ChainTrack | undefined => Option.getOrUndefined(HashMap.get(state.chains, chain))
