@@ -86,7 +86,7 @@ const watch = Command.make(
       Flag.withDescription("Topic i (in order; `any` matches every value), 32-byte hex; repeat for topics 0..3"),
       Flag.between(0, 4)
     ),
-    fromHeight: Flag.Int("from-height").pipe(Flag.withDescription("The first block scanned (default: the latest verified one)"), Flag.optional),
+    fromHeight: Flag.Int("from-height").pipe(Flag.withDescription("The first block scanned (default: the latest verified one); blocks below the scan position are back-filled"), Flag.optional),
     correlate: Flag.String("correlate").pipe(
       Flag.withDescription("ROUTE:deposit|fill:topic=N|word=N — the id tying a bridge deposit to its fill, in topic N (1-3) or data word N"),
       Flag.optional

@@ -27,6 +27,8 @@ import { onBackfillObserved } from "../../src/domain/effects/EffectBackfill.ts"
 import { buildReceiptsTrie, receiptKey } from "../../src/domain/verify/EvmReceipts.ts"
 import { decodeRlp, encodeRlp, type RlpItem, scalarToBytes } from "../../src/domain/verify/Rlp.ts"
 import { keccak_256 } from "@noble/hashes/sha3.js"
+import { makeEffects } from "../../src/projections/Effects/Effects.ts"
+import { serialize } from "../../src/projections/Projection.ts"
 
 const file = JSON.parse(readFileSync(path.resolve(import.meta.dirname, "../vectors/evm-receipts/receipts.json"), "utf8"))
 const block = file.blocks.find((b: any) => b.name === "hive-2026-block-54-legacy-logs")
@@ -340,6 +342,16 @@ describe("effects fold", () => {
       expect(cursorOf(s, meta(1).id)).toMatchObject({ value: { next: HEIGHT, hash: HASH, until: HEIGHT - 10 } })
       s = onBackfillObserved(s, backfill(observed([[3, [0]]]), meta(1).id), meta(3))
       expect(listEffects(s, { limit: 10 }).map((e) => e.origin.height)).toEqual([HEIGHT + 1, HEIGHT])
+    })
+
+    it("the projection's snapshot carries the cursors", () => {
+      const projection = makeEffects({ instanceKey: "00".repeat(32) })
+      const s = onBackfillObserved(withB({ address: OTHER }, HEIGHT - 3), backfill(observed([[3, [0]]])), meta(4))
+      const state = { ...projection.initialState, ...s }
+      const text = serialize(projection, state)
+      const restored = projection.decode(JSON.parse(text))
+      expect(cursorOf(restored, B)).toEqual(cursorOf(s, B))
+      expect(serialize(projection, restored)).toBe(text)
     })
 
     it("finality follows the chain's marks by height; a reorg below the cursor moves it to the fork point and retracts what it found above", () => {
