@@ -14,7 +14,7 @@
 import { Console, Effect, Option, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { EffectLogReceipt, EffectView } from "../adapters/http/EffectsApi.ts"
-import { type AnyEffectView, AnyEffectView as AnyEffectViewSchema, EffectStatus, EffectWatch, type IbcPacketView, type TrackedEffect } from "../domain/effects/EffectShapes.ts"
+import { type AnyEffectView, AnyEffectView as AnyEffectViewSchema, EffectStatus, EffectWatch, EffectWatchView, type IbcPacketView, type TrackedEffect } from "../domain/effects/EffectShapes.ts"
 import { UsageError } from "./CliErrors.ts"
 import { urlFlag } from "./Flags.ts"
 import * as ServerClient from "./ServerClient.ts"
@@ -110,7 +110,7 @@ const watch = Command.make(
       Flag.withDescription("Topic i (in order; `any` matches every value), 32-byte hex; repeat for topics 0..3"),
       Flag.between(0, 4)
     ),
-    fromHeight: Flag.Int("from-height").pipe(Flag.withDescription("The first block scanned (default: the latest verified one)"), Flag.optional),
+    fromHeight: Flag.Int("from-height").pipe(Flag.withDescription("The first block scanned (default: the latest verified one); blocks below the scan position are back-filled"), Flag.optional),
     correlate: Flag.String("correlate").pipe(
       Flag.withDescription("ROUTE:deposit|fill:topic=N|word=N — the id tying a bridge deposit to its fill, in topic N (1-3) or data word N"),
       Flag.optional
@@ -168,7 +168,7 @@ const unwatch = Command.make(
   })
 ).pipe(Command.withDescription("Stop a watch: an EffectWatchRemoved decision in the log."))
 
-const Watches = Schema.Struct({ watches: Schema.Array(EffectWatch) })
+const Watches = Schema.Struct({ watches: Schema.Array(EffectWatchView) })
 
 const watches = Command.make(
   "watches",
@@ -177,7 +177,10 @@ const watches = Command.make(
     const base = yield* ServerClient.serverBase(url)
     const answer = yield* ServerClient.getJson(base, "/v1/effects/watches", Watches, "the effect watches")
     if (json) return yield* Console.log(JSON.stringify(answer.watches))
-    for (const w of answer.watches) yield* Console.log(`${w.id}  ${w.chain} ${w.kind} ${JSON.stringify(w.filter)}`)
+    for (const w of answer.watches) {
+      const backfill = w.backfill === null ? "" : ` back-filling ${w.backfill.next} down to ${w.backfill.until}`
+      yield* Console.log(`${w.id}  ${w.chain} ${w.kind} ${JSON.stringify(w.filter)}${backfill}`)
+    }
   })
 ).pipe(Command.withDescription("List the active effect watches."))
 

@@ -12,6 +12,10 @@
  *   effects projection checks every proof again before anything counts.
  * - After a reorg the projection moves the scan position back to the fork point, so the new
  *   branch is scanned; effects of the dropped blocks are retracted by the fold.
+ * - Back-fill: a watch added with a first block below the scan position has a cursor in the
+ *   projection (src/domain/effects/EffectBackfill.ts); beside the forward scan, each cursor's
+ *   blocks are fetched going down, each by the parent hash its child's header names, and
+ *   published as EffectsObserved for that watch only.
  *
  * - IBC v1 packets: for every Cosmos chain with a packet watch, each poll lists the watched
  *   channels' commitments (`listKeys`, unproven discovery), proves each new one with `prove`
@@ -38,7 +42,8 @@ import { Context, Data, Effect, Fiber, HashMap, Layer, Option, Result, Semaphore
 import { ownsChain } from "../domain/cluster/Authority.ts"
 import type { EffectWatchAdded, IbcClientDestination, IbcDestination, IbcLeg, IbcPacketRef, IbcPacketRefV2 } from "../domain/effects/EffectMessages.ts"
 import type { PayloadInput } from "../domain/MessageTypes.ts"
-import { type EffectsState, evmWatchesOf, trackOfChain } from "../domain/effects/EffectFold.ts"
+import { backfillsOf, type EffectsState, evmWatchesOf, trackOfChain } from "../domain/effects/EffectFold.ts"
+import { parentHashOfHeader } from "../domain/chain/EvmHeader.ts"
 import {
   cosmosHeaderOf,
   cosmosHeadOf,
@@ -197,9 +202,10 @@ export const make = (options: EffectTrackerOptions = {}) =>
         const track = trackOfChain(state, chain)
         if (watches.length === 0 || track === undefined || track.head === null) return
         const head = track.head
-        // A chain first watched is scanned from its watches' first block on.
+        // A chain first watched is scanned from its watches' first block on, or from the first
+        // header held (the fold back-fills below it).
         const from = Math.min(...watches.map((w) => (w.kind === "evm-log" ? w.fromHeight : undefined) ?? head))
-        let height = track.scanned === null ? from : track.scanned.height + 1
+        let height = track.scanned === null ? Math.max(from, Math.min(...HashMap.keys(track.headers))) : track.scanned.height + 1
         const nextBatch = () => {
           const heights: Array<{ readonly height: number; readonly hash: string }> = []
           for (; height <= head && heights.length < BLOCKS_PER_BATCH; height++) {
@@ -248,9 +254,68 @@ export const make = (options: EffectTrackerOptions = {}) =>
         )
       )
 
+    /**
+     * One round of back-fill on a chain: for each cursor in turn, up to BLOCKS_PER_BATCH blocks
+     * going down from it, each fetched by the hash its child's header names (so one at a time),
+     * published as one batch for that watch and folded before the next cursor. Whether a cursor
+     * moved: while one does, the next round follows at once.
+     */
+    const backfillChain = (chain: string, observe: Observe) =>
+      Effect.gen(function*() {
+        const state = yield* current
+        if (!ownsChain(state.authority, chain, author.publicKey)) return false
+        let moved = false
+        for (const cursor of backfillsOf(state, chain)) {
+          const watch = Option.getOrUndefined(HashMap.get(state.watches, cursor.watch))
+          if (watch === undefined) continue
+          const messages: Array<Observed> = []
+          let next = cursor.next
+          let hash = cursor.hash
+          while (next >= cursor.until && next > cursor.next - BLOCKS_PER_BATCH) {
+            const block = yield* observe(hash, [watch])
+            const header = block.messages[0]?.headerRlp
+            const parent = header === undefined ? undefined : parentHashOfHeader(hexToBytes(header))
+            // The observer checked that the header hashes to `hash`; a height other than the cursor's would be refused.
+            if (block.height !== next || parent === undefined) break
+            if (block.oversized.length > 0) {
+              yield* Effect.logWarning("effect tracker: receipts whose evidence exceeds one message were not published").pipe(
+                Effect.annotateLogs({ chain, height: block.height, transactionIndexes: block.oversized.join(",") })
+              )
+            }
+            messages.push(...block.messages.map((m) => ({ ...m, backfill: cursor.watch as MessageId })))
+            next--
+            hash = parent
+          }
+          if (messages.length === 0) continue
+          const receipts = yield* author.publishMany(messages.map((payload) => ({ type: "EffectsObserved" as const, payload })))
+          yield* runner.awaitOffset((receipts.at(-1)?.offset ?? 0) + 1)
+          const after = Option.getOrUndefined(HashMap.get((yield* Effect.orDie(runner.state(projection))).state.backfills, cursor.watch))
+          if (after === undefined || after.next < cursor.next) moved = true
+        }
+        return moved
+      })
+
+    const followBackfill = (chain: string, observe: Observe) =>
+      Effect.forever(
+        backfillChain(chain, observe).pipe(
+          Effect.catchCause((cause) =>
+            Effect.logWarning("effect tracker: back-filling a chain failed; retrying").pipe(
+              Effect.annotateLogs({ chain }),
+              Effect.andThen(Effect.logDebug(cause)),
+              Effect.as(false)
+            )
+          ),
+          Effect.flatMap((moved) => (moved ? Effect.yieldNow : Effect.sleep(pollInterval)))
+        )
+      )
+
+    // The forward scan and the back-fill of a chain run side by side: a long back-fill never holds new blocks back.
     for (const observer of observers.values()) {
       const observe = observeWith(observer)
-      if (observe !== undefined) yield* Effect.forkScoped(follow(observer.chain, observe))
+      if (observe !== undefined) {
+        yield* Effect.forkScoped(follow(observer.chain, observe))
+        yield* Effect.forkScoped(followBackfill(observer.chain, observe))
+      }
     }
 
     // --- IBC v1 packets (src/domain/effects/IbcPacketFold.ts) ---

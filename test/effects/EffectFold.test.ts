@@ -23,7 +23,12 @@ import {
 } from "../../src/domain/effects/EffectFold.ts"
 import type { ChainHeadVerified, ChainReorged } from "../../src/domain/chain/ChainMessages.ts"
 import type { EffectsObserved, EffectWatchAdded } from "../../src/domain/effects/EffectMessages.ts"
+import { onBackfillObserved } from "../../src/domain/effects/EffectBackfill.ts"
 import { buildReceiptsTrie, receiptKey } from "../../src/domain/verify/EvmReceipts.ts"
+import { decodeRlp, encodeRlp, type RlpItem, scalarToBytes } from "../../src/domain/verify/Rlp.ts"
+import { keccak_256 } from "@noble/hashes/sha3.js"
+import { makeEffects } from "../../src/projections/Effects/Effects.ts"
+import { serialize } from "../../src/projections/Projection.ts"
 
 const file = JSON.parse(readFileSync(path.resolve(import.meta.dirname, "../vectors/evm-receipts/receipts.json"), "utf8"))
 const block = file.blocks.find((b: any) => b.name === "hive-2026-block-54-legacy-logs")
@@ -231,6 +236,138 @@ describe("effects fold", () => {
       const farWord = { ...correlated("hive", "deposit"), correlate: { route: "r", role: "deposit", id: { dataWord: 5 } } } as unknown as EffectWatchAdded
       const t = onObserved(onWatchAdded(onHead(initialEffectsState, head(HEIGHT, HASH)), farWord, meta(1)), observed([[1, [0]]]), meta(2))
       expect(effectOf(t, depositId)?.aliases).toEqual([])
+    })
+  })
+
+  describe("back-fill: a watch whose first block is below the scan position", () => {
+    // The block's child, made for the test: the same receipts (so the same logs), parentHash the real block's hash.
+    const fields = (() => {
+      const d = decodeRlp(Buffer.from((block.headerRlp as string).slice(2), "hex"))
+      if (Result.isFailure(d) || d.success instanceof Uint8Array) throw new Error("header")
+      return d.success as ReadonlyArray<RlpItem>
+    })()
+    const PARENT = hex(fields[0] as Uint8Array)
+    const childRlp = encodeRlp([Buffer.from(HASH, "hex"), ...fields.slice(1, 8), scalarToBytes(BigInt(HEIGHT + 1)), ...fields.slice(9)])
+    const CHILD = hex(keccak_256(childRlp))
+    // A block of another branch at the same height: the same fields but the timestamp.
+    const siblingRlp = encodeRlp([...fields.slice(0, 11), scalarToBytes(0x5eedn), ...fields.slice(12)])
+    const child = (indexes: ReadonlyArray<[number, ReadonlyArray<number>]>, over: Partial<EffectsObserved> = {}) =>
+      observed(indexes, { height: HEIGHT + 1, hash: CHILD, headerRlp: hex(childRlp), ...over } as Partial<EffectsObserved>)
+    const fromHeight = (filter: object, from: number): EffectWatchAdded => ({ ...watch(filter), fromHeight: from }) as EffectWatchAdded
+    const B = meta(3).id
+    const cursorOf = (s: EffectsState, w: string) => s.backfills.pipe(HashMap.get(w))
+    // Watch A (the emitter) scanned the block; B (the other address's logs) is added after, from the block on.
+    const scanned = (): EffectsState => onObserved(withHead(), observed([[1, [0, 1]]]), meta(2))
+    const withB = (filter: object = { address: OTHER }, from = HEIGHT) => onWatchAdded(scanned(), fromHeight(filter, from), meta(3))
+    const backfill = (o: EffectsObserved, w = B) => ({ ...o, backfill: w }) as EffectsObserved
+
+    it("a watch added at or below the scan position gets a cursor from the scan position down; above it, or on a chain never scanned, none", () => {
+      expect(cursorOf(withB(), B)).toMatchObject({ _tag: "Some", value: { watch: B, chain: "hive", next: HEIGHT, hash: HASH, until: HEIGHT } })
+      expect(cursorOf(withB({}, HEIGHT - 7), B)).toMatchObject({ value: { next: HEIGHT, until: HEIGHT - 7 } })
+      expect(cursorOf(withB({}, HEIGHT + 1), B)._tag).toBe("None")
+      expect(cursorOf(onWatchAdded(scanned(), watch({}), meta(3)), B)._tag).toBe("None")
+      expect(HashMap.size(onWatchAdded(withHead(), fromHeight({}, 0), meta(3)).backfills)).toBe(0)
+      // Removing the watch stops its back-fill.
+      expect(HashMap.size(onWatchRemoved(withB(), B).backfills)).toBe(0)
+    })
+
+    it("the cursor's block: its logs for that watch only, with proofs; the cursor moves to its parent, and past the first block it is dropped", () => {
+      const s = onBackfillObserved(withB({ address: OTHER }, HEIGHT - 1), backfill(observed([[3, [0]]])), meta(4))
+      const id = evmLogEffectId("hive", HASH, 3, 0)
+      expect(effectOf(s, id)).toMatchObject({
+        status: "included",
+        watches: [B],
+        origin: { height: HEIGHT, blockHash: HASH, lamport: 4 },
+        evidence: { kind: "evm-receipt", message: meta(4).id, header: { height: HEIGHT, hash: HASH }, receiptsRoot: (block.receiptsRoot as string).slice(2) }
+      })
+      expect(cursorOf(s, B)).toMatchObject({ value: { next: HEIGHT - 1, hash: PARENT, until: HEIGHT - 1 } })
+      // The forward scan position is the forward scan's.
+      expect(s.chains.pipe(HashMap.get("hive"))).toMatchObject({ value: { scanned: { height: HEIGHT, id: meta(2).id } } })
+      // Down to the first block: the cursor is dropped.
+      expect(cursorOf(onBackfillObserved(withB(), backfill(observed([[3, [0]]])), meta(4)), B)._tag).toBe("None")
+    })
+
+    it("refuses a block other than the cursor's: another branch's, another height, a header that does not hash to it, no cursor", () => {
+      const base = withB()
+      const wrongHash = backfill(observed([[3, [0]]], { hash: hex(keccak_256(siblingRlp)), headerRlp: hex(siblingRlp) } as Partial<EffectsObserved>))
+      const wrongHeight = backfill(child([[3, [0]]]))
+      const forged = backfill({ ...observed([[3, [0]]]), headerRlp: hex(childRlp) } as EffectsObserved)
+      const noCursor = backfill(observed([[3, [0]]]), meta(1).id)
+      for (const bad of [wrongHash, wrongHeight, forged, noCursor]) {
+        const s = onBackfillObserved(base, bad, meta(4))
+        expect([HashMap.size(s.effects), s.ignored - base.ignored, cursorOf(s, B)]).toEqual([HashMap.size(base.effects), 1, cursorOf(base, B)])
+      }
+    })
+
+    it("a log the forward scan already tracked gains the watch, not a second effect; a receipt whose proof fails is skipped", () => {
+      const base = withB({ address: EMITTER })
+      const s = onBackfillObserved(base, backfill(observed([[1, [0, 1, 2]]])), meta(4))
+      const first = evmLogEffectId("hive", HASH, 1, 0)
+      expect(effectOf(s, first)).toMatchObject({ watches: [meta(1).id, B], origin: { lamport: 2 }, history: [{ lamport: 2 }] })
+      expect(effectOf(s, evmLogEffectId("hive", HASH, 1, 2))).toMatchObject({ watches: [B], origin: { lamport: 4 } })
+      expect([HashMap.size(s.effects), s.order.length, s.ignored - base.ignored]).toEqual([3, 3, 0])
+      const good = observed([[3, [0]]])
+      const cut = backfill({ ...good, receipts: [{ ...good.receipts[0]!, proof: good.receipts[0]!.proof.slice(0, 1) }] } as EffectsObserved)
+      const t = onBackfillObserved(withB(), cut, meta(4))
+      expect([HashMap.size(t.effects) - HashMap.size(withB().effects), t.ignored - withB().ignored]).toEqual([0, 1])
+    })
+
+    it("walks the parent hashes below the headers held: a message that is not the block's last leaves the cursor", () => {
+      // Only the child's header is held; the chain is first scanned there, and B is added from the real block on.
+      let s = onWatchAdded(onHead(initialEffectsState, head(HEIGHT + 1, CHILD)), fromHeight({ address: EMITTER }, HEIGHT + 1), meta(1))
+      s = onObserved(s, child([[1, [0]]]), meta(2))
+      s = onWatchAdded(s, fromHeight({ address: OTHER }, HEIGHT), meta(3))
+      expect(cursorOf(s, B)).toMatchObject({ value: { next: HEIGHT + 1, hash: CHILD } })
+      s = onBackfillObserved(s, backfill(child([[3, [0]]], { last: false })), meta(4))
+      expect(cursorOf(s, B)).toMatchObject({ value: { next: HEIGHT + 1, hash: CHILD } })
+      s = onBackfillObserved(s, backfill(child([], { last: true })), meta(5))
+      expect(cursorOf(s, B)).toMatchObject({ value: { next: HEIGHT, hash: HASH } })
+      expect(s.chains.pipe(HashMap.get("hive"))).toMatchObject({ value: { headers: HashMap.make([HEIGHT + 1, CHILD]) } })
+      s = onBackfillObserved(s, backfill(observed([[3, [0]]])), meta(6))
+      expect(listEffects(s, { limit: 10 }).map((e) => [e.origin.height, e.origin.transactionIndex, e.watches])).toEqual([
+        [HEIGHT + 1, 1, [meta(1).id]],
+        [HEIGHT + 1, 3, [B]],
+        [HEIGHT, 3, [B]]
+      ])
+      expect(HashMap.size(s.backfills)).toBe(0)
+      // Pending stays by ascending height: the back-filled block is below the others.
+      expect(s.chains.pipe(HashMap.get("hive"))).toMatchObject({
+        value: { pending: [evmLogEffectId("hive", HASH, 3, 0), evmLogEffectId("hive", CHILD, 1, 0), evmLogEffectId("hive", CHILD, 3, 0)] }
+      })
+    })
+
+    it("a chain first scanned above a watch's first block (no longer held) back-fills it from the first scanned block's parent", () => {
+      let s = onWatchAdded(onHead(initialEffectsState, head(HEIGHT + 1, CHILD)), fromHeight({ address: OTHER }, HEIGHT - 10), meta(1))
+      s = onObserved(s, child([[3, [0]]]), meta(2))
+      expect(cursorOf(s, meta(1).id)).toMatchObject({ value: { next: HEIGHT, hash: HASH, until: HEIGHT - 10 } })
+      s = onBackfillObserved(s, backfill(observed([[3, [0]]]), meta(1).id), meta(3))
+      expect(listEffects(s, { limit: 10 }).map((e) => e.origin.height)).toEqual([HEIGHT + 1, HEIGHT])
+    })
+
+    it("the projection's snapshot carries the cursors", () => {
+      const projection = makeEffects({ instanceKey: "00".repeat(32) })
+      const s = onBackfillObserved(withB({ address: OTHER }, HEIGHT - 3), backfill(observed([[3, [0]]])), meta(4))
+      const state = { ...projection.initialState, ...s }
+      const text = serialize(projection, state)
+      const restored = projection.decode(JSON.parse(text))
+      expect(cursorOf(restored, B)).toEqual(cursorOf(s, B))
+      expect(serialize(projection, restored)).toBe(text)
+    })
+
+    it("finality follows the chain's marks by height; a reorg below the cursor moves it to the fork point and retracts what it found above", () => {
+      const final = onBackfillObserved(onMark(withB(), "finalized", { chain: "hive", height: HEIGHT, hash: HASH } as any, meta(4)), backfill(observed([[3, [0]]])), meta(5))
+      expect(effectOf(final, evmLogEffectId("hive", HASH, 3, 0))?.finality).toBe("finalized")
+      let s = onObserved(onHead(withHead(), head(HEIGHT + 1, CHILD)), child([[1, [0]]]), meta(2))
+      s = onWatchAdded(s, fromHeight({ address: OTHER }, HEIGHT - 5), meta(3))
+      s = onBackfillObserved(s, backfill(child([[3, [0]]])), meta(4))
+      expect(cursorOf(s, B)).toMatchObject({ value: { next: HEIGHT, hash: HASH } })
+      const reorg = { chain: "hive", forkHeight: HEIGHT - 2, forkHash: "cc".repeat(32), oldHead: { height: HEIGHT + 1, hash: CHILD }, newHead: { height: HEIGHT + 1, hash: "dd".repeat(32) } } as unknown as ChainReorged
+      const after = onReorg(s, reorg, meta(5))
+      expect(cursorOf(after, B)).toMatchObject({ value: { next: HEIGHT - 2, hash: "cc".repeat(32), until: HEIGHT - 5 } })
+      expect(effectOf(after, evmLogEffectId("hive", CHILD, 3, 0))?.status).toBe("retracted")
+      // A fork above the cursor leaves it; a fork below the watch's first block drops it.
+      expect(cursorOf(onReorg(s, { ...reorg, forkHeight: HEIGHT } as ChainReorged, meta(5)), B)).toEqual(cursorOf(s, B))
+      expect(cursorOf(onReorg(s, { ...reorg, forkHeight: HEIGHT - 6 } as ChainReorged, meta(5)), B)._tag).toBe("None")
     })
   })
 })

@@ -170,6 +170,70 @@ describe("effect tracker on anvil", () => {
       yield* expectReplayEqualsLive(dataDir, live)
     }), 120_000)
 
+  it.live("a watch added from a block below the scan position back-fills its past logs, by parent hash, with verified receipt proofs and no duplicates; replay equals live", () =>
+    Effect.gen(function*() {
+      const node = yield* anvil()
+      const address = ((yield* Effect.promise(() => sendAndMine(node, { data: EMITTER }))).contractAddress as string).toLowerCase()
+      // Logs in early blocks, before the server runs: the log never holds their headers.
+      const early: Array<any> = []
+      for (const extra of ["01", "02", "03"]) early.push(yield* emit(node, address, TOPIC_B, extra))
+      yield* Effect.promise(() => node.rpc("anvil_mine", ["0x2"]))
+      const dataDir = mkdtempSync(join(tmpdir(), "causeway-backfill-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dataDir, { recursive: true, force: true })))
+      const server = serverLayer({
+        dataDir,
+        core: (config, runner) => coreLayer({ ...config, evm: { chainId: "anvil", rpcUrls: [node.url], confirmations: 2, pollIntervalMs: 25 } }, runner)
+      })
+      const idOf = (r: any) => `evm-log:anvil:${(r.blockHash as string).slice(2)}:0:0`
+
+      const live = yield* Effect.gen(function*() {
+        const start = yield* Effect.promise(() => blockNumber(node))
+        yield* eventually(get("/v1/chains/anvil"), (r) => r.json?.latest?.height === start, 10_000)
+        // Watch A (topic A) from the head: the tracker scans past the early blocks' heights without them.
+        const a = yield* postJson("/v1/effects/watches", { chain: "anvil", kind: "evm-log", filter: { address: address.slice(2), topics: [TOPIC_A] } })
+        expect(a.status).toBe(201)
+        const logA = yield* emit(node, address, TOPIC_A, "04")
+        yield* eventually(effects(), (es) => es.length === 1, 15_000)
+
+        // Watch B (any topic of the emitter) from the first early block: back-filled down to it.
+        const from = Number(early[0].blockNumber)
+        const b = yield* postJson("/v1/effects/watches", { chain: "anvil", kind: "evm-log", filter: { address: address.slice(2) }, fromHeight: from })
+        expect(b.status).toBe(201)
+        const watchA = a.json.watch.id as string
+        const watchB = b.json.watch.id as string
+        const all = yield* eventually(effects(), (es) => es.length === 4, 20_000)
+        expect(all.map((e) => [e.id, e.status, e.watches])).toEqual([
+          [idOf(logA), "included", [watchA, watchB]],
+          ...[...early].reverse().map((r) => [idOf(r), "included", [watchB]])
+        ])
+        expect(all.slice(1).map((e) => e.log.data)).toEqual([`0x${TOPIC_B}03`, `0x${TOPIC_B}02`, `0x${TOPIC_B}01`])
+        // The early blocks are final by now (2 confirmations): so are their effects, at once.
+        expect(all.slice(1).map((e) => e.finality)).toEqual(["finalized", "finalized", "finalized"])
+        const listed = yield* eventually(get("/v1/effects/watches"), (r) => r.json.watches.every((w: any) => w.backfill === null), 10_000)
+        expect(listed.json.watches.map((w: any) => w.id).sort()).toEqual([watchA, watchB].sort())
+
+        // A back-filled effect's evidence re-checks offline from the message it names.
+        const first = (yield* get(`/v1/effects/${idOf(early[0])}`)).json.effect
+        const message = (yield* get(`/v1/messages/${first.evidence.message}`)).json
+        const observed = message.envelope.payload
+        expect([message.envelope.type, observed.backfill, observed.height]).toEqual(["EffectsObserved", watchB, from])
+        const proven = verifyReceiptLog({
+          header: { hash: `0x${observed.hash}`, rlp: `0x${observed.headerRlp}` },
+          transactionIndex: observed.receipts[0].transactionIndex,
+          proof: observed.receipts[0].proof.map((i: number) => `0x${observed.nodes[i]}`),
+          logIndex: observed.receipts[0].logs[0]
+        })
+        expect(proven).toMatchObject({ success: { blockHash: early[0].blockHash, log: { address, topics: [`0x${TOPIC_B}`], data: `0x${TOPIC_B}01` } } })
+
+        // The forward scan covers B from the scan position on.
+        const later = yield* emit(node, address, TOPIC_B, "05")
+        yield* eventually(get(`/v1/effects/${idOf(later)}`), (r) => r.json?.effect?.watches?.join() === watchB, 15_000)
+        return yield* liveEffects
+      }).pipe(Effect.provide(Layer.fresh(server)))
+
+      yield* expectReplayEqualsLive(dataDir, live)
+    }), 120_000)
+
   it.live("a bridge journey: a fill seen before its deposit is linked when the deposit lands; reorged deposits flag their fills", () =>
     Effect.gen(function*() {
       const node = yield* anvil()

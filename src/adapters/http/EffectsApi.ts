@@ -7,7 +7,7 @@
 import { Schema, SchemaTransformation } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { EvmLogWatch, IbcPacketWatch } from "../../domain/effects/EffectMessages.ts"
-import { AnyEffect, AnyEffectView, EffectStatus, EffectWatch, IbcPacketView, Move } from "../../domain/effects/EffectShapes.ts"
+import { AnyEffect, AnyEffectView, EffectStatus, EffectWatch, EffectWatchView, IbcPacketView, Move } from "../../domain/effects/EffectShapes.ts"
 import { NeedsEffectsScope, DecodesInput, NeedsLog, ReadsJsonBody } from "./EdgeApi.ts"
 
 // ---------------------------------------------------------------------------------------
@@ -93,11 +93,11 @@ export const EffectWatchRequest = Schema.Union([EvmLogWatch, IbcPacketWatch]).an
 export const EffectsGroup = HttpApiGroup.make("effects")
   .add(
     HttpApiEndpoint.get("listWatches", "/v1/effects/watches", {
-      success: Schema.Struct({ watches: Schema.Array(EffectWatch) }).annotate({ identifier: "EffectWatches" })
+      success: Schema.Struct({ watches: Schema.Array(EffectWatchView) }).annotate({ identifier: "EffectWatches" })
     })
       .annotate(OpenApi.Identifier, "listEffectWatches")
       .annotate(OpenApi.Summary, "List the effect watches")
-      .annotate(OpenApi.Description, "The active watches: which chains' logs (by emitter address and topics) or IBC packets are tracked, each named by its EffectWatchAdded message id."),
+      .annotate(OpenApi.Description, "The active watches: which chains' logs (by emitter address and topics) or IBC packets are tracked, each named by its EffectWatchAdded message id. `backfill` shows an EVM log watch's back-fill below the chain's scan position while it runs: the next block down it observes, and its first block (`until`); null when none runs."),
     HttpApiEndpoint.post("addWatch", "/v1/effects/watches", {
       payload: EffectWatchRequest,
       success: Schema.Struct({ watch: EffectWatch, receipt: EffectLogReceipt }).annotate({ identifier: "EffectWatchCreated" }).pipe(HttpApiSchema.status(201)),
@@ -108,7 +108,7 @@ export const EffectsGroup = HttpApiGroup.make("effects")
       .middleware(NeedsEffectsScope)
       .annotate(OpenApi.Identifier, "addEffectWatch")
       .annotate(OpenApi.Summary, "Start tracking effects")
-      .annotate(OpenApi.Description, "Record an EffectWatchAdded decision in the log: from the chain's next verified block on, every log matching the filter (address, topics; null matches any topic) is tracked with its receipt proof. Addresses and topics are lowercase hex without 0x. 404 for a chain no observer follows, 422 for a kind the chain's observer cannot track (IBC packets on a chain that is not a Cosmos chain, IBC v2 clients). An IBC v1 watch (port, channel, and the counterparty `destination` {chain, port, channel}) tracks the packets sent on the channel from their commitment to their settlement or timeout (GET /v1/ibc/packets)."),
+      .annotate(OpenApi.Description, "Record an EffectWatchAdded decision in the log: from the chain's next verified block on (or from `fromHeight`: blocks below the chain's scan position are back-filled, going down by parent hash), every log matching the filter (address, topics; null matches any topic) is tracked with its receipt proof. Addresses and topics are lowercase hex without 0x. 404 for a chain no observer follows, 422 for a kind the chain's observer cannot track (IBC packets on a chain that is not a Cosmos chain, IBC v2 clients). An IBC v1 watch (port, channel, and the counterparty `destination` {chain, port, channel}) tracks the packets sent on the channel from their commitment to their settlement or timeout (GET /v1/ibc/packets)."),
     HttpApiEndpoint.delete("removeWatch", "/v1/effects/watches", {
       query: { id: WatchId },
       success: Schema.Struct({ id: Schema.String, receipt: EffectLogReceipt }).annotate({ identifier: "EffectWatchRemoved" }),

@@ -5,10 +5,11 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js"
 import { bytesToHex } from "@noble/hashes/utils.js"
-import { Clock, Effect, HashMap, Option, Stream } from "effect"
+import { Clock, Effect, Option, Stream } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { canonicalBytes } from "../../domain/CanonicalJson.ts"
 import { anyEffectOf, listAnyEffects, resolveAnyEffects } from "../../domain/effects/EffectQueries.ts"
+import { listWatches } from "../../domain/effects/EffectFold.ts"
 import { listPackets, packetOf, packetView, STUCK_AFTER_MS } from "../../domain/effects/IbcPacketFold.ts"
 import { CausalLog, type CausalLogError } from "../../ports/CausalLog.ts"
 import { Projections } from "../../projections/ProjectionRunner.ts"
@@ -61,7 +62,7 @@ export const layer = (options: EffectsHandlerOptions) => HttpApiBuilder.group(Ap
     const draining = yield* Draining
     const tracker = Option.getOrUndefined(yield* Effect.serviceOption(EffectTracker))
     return handlers
-      .handle("listWatches", () => Effect.map(state, (s) => ({ watches: [...HashMap.values(s.watches)].sort((a, b) => (a.id < b.id ? -1 : 1)) })))
+      .handle("listWatches", () => Effect.map(state, (s) => ({ watches: listWatches(s) })))
       .handle("addWatch", ({ payload }) =>
         tracker === undefined
           ? Effect.fail(new EffectChainUnknown({ reason: `no chain ${JSON.stringify(payload.chain)} is observed by this instance`, chain: payload.chain }))

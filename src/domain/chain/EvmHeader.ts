@@ -17,7 +17,7 @@
 import { keccak_256 } from "@noble/hashes/sha3.js"
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js"
 import { Data, Result, Schema } from "effect"
-import { encodeRlp, scalarToBytes } from "../verify/Rlp.ts"
+import { decodeRlp, encodeRlp, scalarToBytes } from "../verify/Rlp.ts"
 
 const hexOfBytes = (n: number) => Schema.String.check(Schema.isPattern(new RegExp(`^0x[0-9a-fA-F]{${2 * n}}$`, "u")))
 const Hash0x = hexOfBytes(32)
@@ -163,3 +163,11 @@ export const verifyEvmHeader = (block: unknown): Result.Result<CheckedEvmHeader,
 
 const encodeField = (value: string, encoding: Encoding): Uint8Array =>
   encoding === "quantity" ? scalarToBytes(BigInt(value)) : hexToBytes(value.slice(2))
+
+/** The parentHash a header's RLP holds (field 0; 0x-less lowercase hex), if the RLP is a header list. */
+export const parentHashOfHeader = (headerRlp: Uint8Array): string | undefined => {
+  const decoded = decodeRlp(headerRlp)
+  if (Result.isFailure(decoded) || decoded.success instanceof Uint8Array) return undefined
+  const parent = decoded.success[0]
+  return parent instanceof Uint8Array && parent.length === 32 ? bytesToHex(parent) : undefined
+}

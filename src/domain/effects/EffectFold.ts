@@ -23,9 +23,10 @@ import { keccak_256 } from "@noble/hashes/sha3.js"
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js"
 import { HashMap, Option, Result } from "effect"
 import type { ChainFinalized, ChainHeadVerified, ChainReorged, ChainSafe } from "../chain/ChainMessages.ts"
+import { parentHashOfHeader } from "../chain/EvmHeader.ts"
 import { receiptsRootOfHeader, verifyReceiptInclusion, type ConsensusLog } from "../verify/EvmReceipts.ts"
 import type { Correlation, EffectsObserved, EffectWatchAdded, EvmLogFilter } from "./EffectMessages.ts"
-import type { EffectStatus, EffectWatch, EvidenceRef, Finality, IbcPacketEffect, TrackedEffect } from "./EffectShapes.ts"
+import type { EffectBackfill, EffectStatus, EffectWatch, EffectWatchView, EvidenceRef, Finality, IbcPacketEffect, TrackedEffect } from "./EffectShapes.ts"
 
 /** Most effects kept; the oldest are dropped first. */
 export const MAX_EFFECTS = 50_000
@@ -38,7 +39,7 @@ export const MAX_WATCHES = 1024
 /** Most fills held per journey. */
 export const MAX_FILLS = 16
 
-export type { EffectStatus, EffectWatch, EvidenceRef, Finality, Move, Origin, TrackedEffect } from "./EffectShapes.ts"
+export type { EffectBackfill, EffectStatus, EffectWatch, EvidenceRef, Finality, Move, Origin, TrackedEffect } from "./EffectShapes.ts"
 
 /** A journey's legs as known: a fill may come before its deposit. */
 export interface Journey {
@@ -76,6 +77,8 @@ export interface EffectsState {
   readonly packetOrder: ReadonlyArray<string>
   /** Verified CometBFT headers of each chain by height (the newest RETAINED_HEADERS): what IBC proofs are bound to. */
   readonly cosmosHeaders: HashMap.HashMap<string, HashMap.HashMap<number, CosmosHeader>>
+  /** Back-fill cursors of EVM log watches, by watch id (at most one per watch: MAX_WATCHES). */
+  readonly backfills: HashMap.HashMap<string, EffectBackfill>
 }
 
 /** A verified CometBFT header as the IBC fold keeps it. */
@@ -95,7 +98,8 @@ export const initialEffectsState: EffectsState = {
   ignored: 0,
   packets: HashMap.empty(),
   packetOrder: [],
-  cosmosHeaders: HashMap.empty()
+  cosmosHeaders: HashMap.empty(),
+  backfills: HashMap.empty()
 }
 
 const newTrack: ChainTrack = { headers: HashMap.empty(), head: null, safe: null, finalized: null, scanned: null, pending: [] }
@@ -144,15 +148,49 @@ export interface RecordMeta {
 // ---------------------------------------------------------------------------------------------
 // Watches
 
-/** Fold a watch decision. */
+/**
+ * Fold a watch decision. An EVM log watch whose first block is at or below the chain's scan
+ * position is back-filled: the forward scan covers it above the scan position, and a cursor
+ * walks down from the scan position's block (scanned before the watch existed) to its first block.
+ */
 export const onWatchAdded = (state: EffectsState, p: EffectWatchAdded, meta: RecordMeta): EffectsState => {
   if (HashMap.size(state.watches) >= MAX_WATCHES) return ignore(state)
-  return { ...state, watches: HashMap.set(state.watches, meta.id, { id: meta.id, ...p }) }
+  const next = { ...state, watches: HashMap.set(state.watches, meta.id, { id: meta.id, ...p }) }
+  const scanned = trackOf(state, p.chain).scanned
+  if (p.kind !== "evm-log" || p.fromHeight === undefined || scanned === null || p.fromHeight > scanned.height) return next
+  return withBackfill(next, { watch: meta.id, chain: p.chain, next: scanned.height, hash: scanned.hash, until: p.fromHeight })
 }
 
-/** Fold a watch's removal. */
+/** Fold a watch's removal: its back-fill stops. */
 export const onWatchRemoved = (state: EffectsState, watch: string): EffectsState =>
-  HashMap.has(state.watches, watch) ? { ...state, watches: HashMap.remove(state.watches, watch) } : ignore(state)
+  HashMap.has(state.watches, watch) ? { ...state, watches: HashMap.remove(state.watches, watch), backfills: HashMap.remove(state.backfills, watch) } : ignore(state)
+
+/** Set a back-fill cursor, or drop it once it is below its last block. */
+export const withBackfill = (state: EffectsState, cursor: EffectBackfill): EffectsState => ({
+  ...state,
+  backfills: cursor.next < cursor.until ? HashMap.remove(state.backfills, cursor.watch) : HashMap.set(state.backfills, cursor.watch, cursor)
+})
+
+/**
+ * The first block scanned on a chain (`p`, its last message): every watch of the chain whose
+ * first block is below it (its header no longer held when the scan began) is back-filled
+ * from its parent down.
+ */
+const backfillBelowFirstScan = (state: EffectsState, p: EffectsObserved, headerRlp: Uint8Array): EffectsState => {
+  const parent = parentHashOfHeader(headerRlp)
+  if (parent === undefined) return state
+  let out = state
+  for (const w of evmWatchesOf(state, p.chain)) {
+    if (w.kind === "evm-log" && w.fromHeight !== undefined && w.fromHeight < p.height) {
+      out = withBackfill(out, { watch: w.id, chain: p.chain, next: p.height - 1, hash: parent, until: w.fromHeight })
+    }
+  }
+  return out
+}
+
+/** The back-fill cursors of a chain, by watch id. */
+export const backfillsOf = (state: EffectsState, chain: string): ReadonlyArray<EffectBackfill> =>
+  [...HashMap.values(state.backfills)].filter((c) => c.chain === chain).sort((a, b) => (a.watch < b.watch ? -1 : 1))
 
 // ---------------------------------------------------------------------------------------------
 // Chain events
@@ -191,11 +229,16 @@ export const onReorg = (state: EffectsState, p: ChainReorged, meta: RecordMeta):
   effects = flagDependents(effects, retracted)
   // Scanning resumes on the new branch, after the fork point.
   const scanned = track.scanned !== null && track.scanned.height > p.forkHeight ? { height: p.forkHeight, hash: p.forkHash, id: meta.id } : track.scanned
-  return {
+  const next: EffectsState = {
     ...state,
     effects,
     chains: HashMap.set(state.chains, p.chain, { ...track, headers, head: p.forkHeight, scanned, pending })
   }
+  // A back-fill above the fork point was walking the dropped branch: it resumes at the fork
+  // point (the forward scan covers the new branch above it, with every watch).
+  let out = next
+  for (const c of backfillsOf(next, p.chain)) if (c.next > p.forkHeight) out = withBackfill(out, { ...c, next: p.forkHeight, hash: p.forkHash })
+  return out
 }
 
 const flagDependents = (effects: HashMap.HashMap<string, TrackedEffect>, retracted: ReadonlyArray<string>): HashMap.HashMap<string, TrackedEffect> => {
@@ -352,13 +395,35 @@ export const onObserved = (state: EffectsState, p: EffectsObserved, meta: Record
   if (bytesToHex(keccak_256(headerRlp)) !== p.hash) return ignore(state)
   const root = receiptsRootOfHeader(headerRlp)
   if (root === undefined) return ignore(state)
-  const watches = evmWatchesOf(state, p.chain)
+  const folded = foldBlockLogs(state, track, p, meta, root, evmWatchesOf(state, p.chain), false)
+  const scanned = p.last ? { height: p.height, hash: p.hash, id: meta.id } : track.scanned
+  const next: EffectsState = { ...folded, chains: HashMap.set(folded.chains, p.chain, { ...trackOf(folded, p.chain), scanned }) }
+  // The first block scanned on a chain: watches that start below it are back-filled from its parent down.
+  return p.last && track.scanned === null ? backfillBelowFirstScan(next, p, headerRlp) : next
+}
+
+/**
+ * Fold the logs of a block's message whose header was checked (its receipts root `root`): each
+ * receipt's proof is verified against the root, each listed log matched against `watches`, and
+ * each match not yet tracked becomes an effect. A log already tracked is skipped, unless
+ * `addWatches`: then the watches that match it are added to its own. Skipped receipts and logs
+ * count as ignored. The scan position and back-fill cursors are left to the caller.
+ */
+export const foldBlockLogs = (
+  state: EffectsState,
+  track: ChainTrack,
+  p: EffectsObserved,
+  meta: RecordMeta,
+  root: Uint8Array,
+  watches: ReadonlyArray<EffectWatch>,
+  addWatches: boolean
+): EffectsState => {
   const evidence: EvidenceRef = { kind: "evm-receipt", message: meta.id, header: { height: p.height, hash: p.hash }, receiptsRoot: bytesToHex(root) }
   const finality = finalityAt(track, p.height)
   let effects = state.effects
   let journeys = state.journeys
   const order = [...state.order]
-  const pending = [...track.pending]
+  const added: Array<string> = []
   let skipped = 0
   const nodes = p.nodes.map((n) => hexToBytes(n))
   // The proofs share the root and the branches near it: each node of the table is hashed once.
@@ -382,7 +447,12 @@ export const onObserved = (state: EffectsState, p: EffectsObserved, meta: Record
       const matching = log === undefined ? [] : watches.filter((w) => w.kind === "evm-log" && matchesEvmFilter(w.filter, log))
       const matched = matching.map((w) => w.id)
       const id = evmLogEffectId(p.chain, p.hash, r.transactionIndex, logIndex)
-      if (log === undefined || matched.length === 0 || HashMap.has(effects, id)) {
+      const known = get(effects, id)
+      if (addWatches && known !== undefined && matched.some((w) => !known.watches.includes(w))) {
+        effects = HashMap.set(effects, id, { ...known, watches: [...known.watches, ...matched.filter((w) => !known.watches.includes(w))] })
+        continue
+      }
+      if (log === undefined || matched.length === 0 || known !== undefined) {
         skipped++
         continue
       }
@@ -415,7 +485,7 @@ export const onObserved = (state: EffectsState, p: EffectsObserved, meta: Record
       }
       effects = HashMap.set(effects, id, effect)
       order.push(id)
-      if (finality !== "finalized") pending.push(id)
+      if (finality !== "finalized") added.push(id)
       if (correlation !== undefined) {
         const joined = joinJourney(effects, journeys, correlation.key, correlation.role, id, meta.lamport)
         effects = joined.effects
@@ -427,16 +497,24 @@ export const onObserved = (state: EffectsState, p: EffectsObserved, meta: Record
   let dropped = 0
   while (order.length - dropped > MAX_EFFECTS) effects = HashMap.remove(effects, order[dropped++] as string)
   const kept = dropped === 0 ? order : order.slice(dropped)
+  const pending = withPending(track.pending, added, p.height, effects)
   const livePending = dropped === 0 ? pending : pending.filter((id) => HashMap.has(effects, id))
-  const scanned = p.last ? { height: p.height, hash: p.hash, id: meta.id } : track.scanned
   const next: EffectsState = {
     ...state,
     effects,
     journeys,
     order: kept,
-    chains: HashMap.set(state.chains, p.chain, { ...track, scanned, pending: livePending })
+    chains: HashMap.set(state.chains, p.chain, { ...track, pending: livePending })
   }
   return skipped === 0 ? next : { ...next, ignored: next.ignored + skipped }
+}
+
+/** Pending ids with those of a block at `height` added, by ascending height (a back-filled block is below others). */
+const withPending = (pending: ReadonlyArray<string>, added: ReadonlyArray<string>, height: number, effects: Effects): ReadonlyArray<string> => {
+  if (added.length === 0) return pending
+  let at = pending.length
+  while (at > 0 && (get(effects, pending[at - 1] as string)?.origin.height ?? 0) > height) at--
+  return at === pending.length ? [...pending, ...added] : [...pending.slice(0, at), ...added, ...pending.slice(at)]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -475,6 +553,13 @@ export const listEffects = (
   }
   return out
 }
+
+/** The active watches by id, each with its back-fill's progress (null: none running). */
+export const listWatches = (state: EffectsState): ReadonlyArray<EffectWatchView> =>
+  [...HashMap.values(state.watches)].sort((a, b) => (a.id < b.id ? -1 : 1)).map((w) => {
+    const c = Option.getOrUndefined(HashMap.get(state.backfills, w.id))
+    return { ...w, backfill: c === undefined ? null : { next: c.next, until: c.until } }
+  })
 
 /** The chain's scan position and marks, as the effects fold holds them. */
 export const trackOfChain = (state: EffectsState, chain: string): ChainTrack | undefined => Option.getOrUndefined(HashMap.get(state.chains, chain))

@@ -66,7 +66,10 @@ export const EvmLogWatch = Schema.Struct({
   chain: Name,
   kind: Schema.Literal("evm-log"),
   filter: EvmLogFilter,
-  /** The first block scanned for it (default: the latest verified block when it is added); blocks the log no longer holds are not scanned. */
+  /**
+   * The first block scanned for it (default: the latest verified block when it is added).
+   * Blocks below the chain's scan position are back-filled for it, going down by parent hash.
+   */
   fromHeight: Schema.optional(NonNegativeInt),
   /** How its logs take part in a journey (a bridge deposit and its fill): see Correlation. */
   correlate: Schema.optional(Correlation)
@@ -107,6 +110,11 @@ export type ObservedReceipt = typeof ObservedReceipt.Type
  * scanned for every watch of the chain, and a restarted tracker resumes after it. Every scanned
  * block of a watched chain is published, with no receipts when nothing matched, so the log
  * says how far each chain was scanned.
+ *
+ * With `backfill` (a watch's id), the block is one of that watch's back-fill, below the scan
+ * position: it must be the block the watch's back-fill cursor expects (its hash, proven by
+ * the parent hash of the block above), its logs are matched against that watch only, and its
+ * last message moves the cursor down to its parent.
  */
 export const EffectsObserved = Schema.Struct({
   chain: Name,
@@ -115,7 +123,8 @@ export const EffectsObserved = Schema.Struct({
   headerRlp: Blob,
   nodes: Schema.Array(Blob).check(Schema.isMaxLength(MAX_NODES_PER_MESSAGE)),
   receipts: Schema.Array(ObservedReceipt).check(Schema.isMaxLength(MAX_RECEIPTS_PER_MESSAGE)),
-  last: Schema.Boolean
+  last: Schema.Boolean,
+  backfill: Schema.optional(MessageId)
 })
 export type EffectsObserved = typeof EffectsObserved.Type
 

@@ -118,6 +118,30 @@ export const EffectWatch = Schema.Union([
 ]).annotate({ identifier: "EffectWatch" })
 export type EffectWatch = typeof EffectWatch.Type
 
+/**
+ * A watch's back-fill cursor: the block to observe next for it, going down, and its hash (a
+ * hash the fold already proved: the scan position, or the parentHash of a block it checked),
+ * until `until` (the watch's fromHeight) is passed.
+ */
+export const EffectBackfill = Schema.Struct({
+  watch: Schema.String,
+  chain: Schema.String,
+  next: Schema.Number,
+  hash: Schema.String,
+  until: Schema.Number
+}).annotate({ identifier: "EffectBackfill" })
+export type EffectBackfill = typeof EffectBackfill.Type
+
+/** A back-fill's progress as answered: the next block down it observes, and the last. */
+export const EffectBackfillProgress = Schema.Struct({ next: Schema.Number, until: Schema.Number }).annotate({ identifier: "EffectBackfillProgress" })
+
+/** A watch as GET /v1/effects/watches answers it: with its back-fill's progress (null: none running). */
+export const EffectWatchView = Schema.Union([
+  Schema.Struct({ id: Schema.String, ...EvmLogWatch.fields, backfill: Schema.NullOr(EffectBackfillProgress) }),
+  Schema.Struct({ id: Schema.String, ...IbcPacketWatch.fields, backfill: Schema.NullOr(EffectBackfillProgress) })
+]).annotate({ identifier: "EffectWatchView" })
+export type EffectWatchView = typeof EffectWatchView.Type
+
 /** One proven leg of an IBC packet's journey. */
 export const IbcJourneyLeg = Schema.Struct({
   leg: IbcLeg,

@@ -20,7 +20,8 @@ import {
   onWatchAdded,
   onWatchRemoved
 } from "../../domain/effects/EffectFold.ts"
-import { EffectWatch, IbcPacketEffect, TrackedEffect } from "../../domain/effects/EffectShapes.ts"
+import { onBackfillObserved } from "../../domain/effects/EffectBackfill.ts"
+import { EffectBackfill, EffectWatch, IbcPacketEffect, TrackedEffect } from "../../domain/effects/EffectShapes.ts"
 import { onIbcEvidence, onIbcHead, onIbcReorg } from "../../domain/effects/IbcPacketFold.ts"
 import { onIbcEvidenceV2 } from "../../domain/effects/IbcPacketV2Fold.ts"
 import { authorized, type WithAuthority } from "../Authorized.ts"
@@ -59,7 +60,8 @@ const StateJson = Schema.Struct({
   journeys: Schema.Array(Schema.Tuple([Schema.String, Schema.Struct({ deposit: Schema.NullOr(Schema.String), fills: Schema.Array(Schema.String) })])),
   ignored: Schema.Number,
   packets: Schema.optional(Schema.Array(IbcPacketEffect)),
-  cosmosHeaders: Schema.optional(Schema.Record(Schema.String, Schema.Array(Schema.Tuple([Schema.Number, Schema.String, Schema.String, Schema.Number]))))
+  cosmosHeaders: Schema.optional(Schema.Record(Schema.String, Schema.Array(Schema.Tuple([Schema.Number, Schema.String, Schema.String, Schema.Number])))),
+  backfills: Schema.Array(EffectBackfill)
 })
 const encodeStateJson = Schema.encodeSync(StateJson)
 const decodeStateJson = Schema.decodeUnknownSync(StateJson)
@@ -99,7 +101,8 @@ const encode = (state: EffectsState): Json => {
     journeys: byKey(HashMap.entries(state.journeys)),
     ignored: state.ignored,
     packets,
-    cosmosHeaders
+    cosmosHeaders,
+    backfills: byKey(HashMap.entries(state.backfills)).map(([, c]) => c)
   })
   return json
 }
@@ -117,7 +120,8 @@ const decode = (json: Json): EffectsState => {
     packetOrder: (s.packets ?? []).map((e) => e.id),
     cosmosHeaders: HashMap.fromIterable(
       Object.entries(s.cosmosHeaders ?? {}).map(([chain, hs]) => [chain, HashMap.fromIterable(hs.map(([h, hash, appHash, time]) => [h, { hash, appHash, time }] as const))] as const)
-    )
+    ),
+    backfills: HashMap.fromIterable(s.backfills.map((c) => [c.watch, c] as const))
   }
 }
 
@@ -156,7 +160,8 @@ export const makeEffects = (context: AuthorityConfig): Projection<WithAuthority<
         }
         case "EffectsObserved": {
           const p = payloadOf(record, "EffectsObserved")
-          return p === undefined || !heedsChain(authority, p.chain, record.sender) ? state : onObserved(state, p, meta)
+          if (p === undefined || !heedsChain(authority, p.chain, record.sender)) return state
+          return p.backfill === undefined ? onObserved(state, p, meta) : onBackfillObserved(state, p, meta)
         }
         case "IbcPacketEvidence": {
           const p = payloadOf(record, "IbcPacketEvidence")
