@@ -260,14 +260,14 @@ describe("effects fold", () => {
     const hash = hex(keccak_256(encodeRlp(fields)))
     const txHash = (i: number) => `0x${txTrie.hashes[i]}`
     const withTransactions = (indexes: ReadonlyArray<[number, ReadonlyArray<number>]>, proofIndex = (i: number) => i): EffectsObserved => {
-      const base = observed(indexes, { hash, headerRlp } as Partial<EffectsObserved>)
-      const nodes = [...base.nodes]
+      const base = observed(indexes, { hash, headerRlp } as unknown as Partial<EffectsObserved>)
+      const nodes: Array<string> = [...base.nodes]
       const at = (n: string) => {
         const i = nodes.indexOf(n)
         return i >= 0 ? i : nodes.push(n) - 1
       }
       const receipts = base.receipts.map((r) => ({ ...r, transactionProof: txTrie.trie.prove(transactionKey(proofIndex(r.transactionIndex))).map(hex).map(at) }))
-      return { ...base, nodes, receipts } as EffectsObserved
+      return { ...base, nodes, receipts } as unknown as EffectsObserved
     }
     const held = () => onWatchAdded(onHead(initialEffectsState, head(HEIGHT, hash)), watch({}), meta(1))
 
@@ -292,7 +292,7 @@ describe("effects fold", () => {
       const good = withTransactions([[1, [0]]])
       const r = good.receipts[0]!
       const leaf = r.transactionProof!.at(-1)!
-      const flipped = good.nodes.map((n, i) => (i === leaf ? n.slice(0, -2) + (n.endsWith("00") ? "01" : "00") : n))
+      const flipped = good.nodes.map((n, i) => (i === leaf ? n.slice(0, -2) + (n.endsWith("00") ? "01" : "00") : n)) as unknown as EffectsObserved["nodes"]
       const variants: Array<EffectsObserved> = [
         { ...good, nodes: flipped }, // the transaction altered
         withTransactions([[1, [0]]], () => 2), // another transaction's proof
@@ -307,7 +307,7 @@ describe("effects fold", () => {
         expect(resolveEffects(s, txHash(1))).toEqual([])
       }
       // The block's real header holds another transactions root: the same proofs prove nothing there.
-      const real = onObserved(withHead(), { ...good, hash: HASH, headerRlp: (block.headerRlp as string).slice(2) }, meta(2))
+      const real = onObserved(withHead(), { ...good, hash: HASH, headerRlp: (block.headerRlp as string).slice(2) } as EffectsObserved, meta(2))
       expect(effectOf(real, evmLogEffectId("hive", HASH, 1, 0))?.aliases).toEqual([])
     })
   })
