@@ -49,7 +49,10 @@ export class EffectPublishFailed extends Schema.TaggedError<EffectPublishFailed>
 // ---------------------------------------------------------------------------------------
 
 const EffectId = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(256)).annotate({
-  description: "an effect id, e.g. evm-log:{chain}:{blockHash}:{transactionIndex}:{logIndex}, or an alias ({route}:{0x id}: a bridge's message id names its deposit)"
+  description: "an effect id, e.g. evm-log:{chain}:{blockHash}:{transactionIndex}:{logIndex}, or an alias ({route}:{0x id}: a bridge's message id names its deposit; a proven transaction hash, 0x hex, names its first matched log's effect)"
+})
+const TransactionHash = Schema.String.check(Schema.isPattern(/^0x[0-9a-fA-F]{64}$/u)).annotate({
+  description: "a transaction hash (0x hex): only the effects of that transaction whose transaction proof verified, in log order"
 })
 const WatchId = Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/u)).annotate({ description: "a watch's id: its EffectWatchAdded message id" })
 const Lamport = Schema.String.check(Schema.isPattern(/^(?:0|[1-9][0-9]{0,14})$/u)).pipe(
@@ -108,13 +111,13 @@ export const EffectsGroup = HttpApiGroup.make("effects")
       .annotate(OpenApi.Summary, "Stop a watch")
       .annotate(OpenApi.Description, "Stop the watch `?id=` (its EffectWatchAdded message id, as GET /v1/effects/watches lists it): an EffectWatchRemoved decision is recorded in the log. No new effects are tracked for it; those tracked stay and keep following finality and reorgs."),
     HttpApiEndpoint.get("list", "/v1/effects", {
-      query: { chain: Schema.optional(Schema.String), status: Schema.optional(EffectStatus), since: Schema.optional(Lamport), limit: Schema.optional(Limit) },
+      query: { chain: Schema.optional(Schema.String), status: Schema.optional(EffectStatus), since: Schema.optional(Lamport), tx: Schema.optional(TransactionHash), limit: Schema.optional(Limit) },
       success: Schema.Struct({ effects: Schema.Array(TrackedEffect), offset: Schema.Finite }).annotate({ identifier: "EffectList" })
     })
       .middleware(DecodesInput)
       .annotate(OpenApi.Identifier, "listEffects")
       .annotate(OpenApi.Summary, "List tracked effects")
-      .annotate(OpenApi.Description, "Tracked effects, oldest first, filtered by chain, status and `since` (a Lamport time: only effects whose status moved after it). Answered from the effects projection."),
+      .annotate(OpenApi.Description, "Tracked effects, oldest first, filtered by chain, status, `since` (a Lamport time: only effects whose status moved after it) and `tx` (a transaction hash: every matched log of that transaction, in log order, when its transactions-trie proof verified). Answered from the effects projection."),
     HttpApiEndpoint.get("effect", "/v1/effects/:id", {
       params: { id: EffectId },
       success: EffectView,
@@ -123,7 +126,7 @@ export const EffectsGroup = HttpApiGroup.make("effects")
       .middleware(DecodesInput)
       .annotate(OpenApi.Identifier, "getEffect")
       .annotate(OpenApi.Summary, "One effect with the evidence of its status")
-      .annotate(OpenApi.Description, "An effect's status (included, retracted), finality (latest, safe, finalized) and the evidence that set them: its kind, the message carrying it (GET /v1/messages/{id}: an EffectsObserved holds the block header and the receipt proof, to re-check offline with causeway/verify's verifyReceiptLog) and the header it was checked against."),
+      .annotate(OpenApi.Description, "An effect's status (included, retracted), finality (latest, safe, finalized) and the evidence that set them: its kind, the message carrying it (GET /v1/messages/{id}: an EffectsObserved holds the block header and the receipt proof, to re-check offline with causeway/verify's verifyReceiptLog, and the transaction's proof for verifyTransactionProof) and the header it was checked against. The id may be an alias: a bridge's message id answers its deposit; a transaction hash answers its first matched log's effect (GET /v1/effects?tx= lists them all)."),
     HttpApiEndpoint.get("events", "/v1/effects/:id/events", {
       params: { id: EffectId },
       success: HttpApiSchema.StreamSse({ data: TrackedEffect }),

@@ -76,13 +76,14 @@ export const layer = (options: EffectsHandlerOptions) => HttpApiBuilder.group(Ap
             ...(query.chain === undefined ? {} : { chain: query.chain }),
             ...(query.status === undefined ? {} : { status: query.status }),
             ...(query.since === undefined ? {} : { since: query.since }),
+            ...(query.tx === undefined ? {} : { transaction: query.tx }),
             limit: query.limit ?? DEFAULT_LIMIT
           }),
           offset
         })))
       .handle("effect", ({ params }) =>
         Effect.flatMap(current, ({ offset, state: s }) => {
-          // An alias (a bridge's message id) resolves to its journey's first leg: the deposit once seen.
+          // An alias resolves to its first effect: a bridge message id's deposit once seen, a transaction's first matched log.
           const e = resolveEffects(s, params.id)[0]
           return e === undefined ? Effect.fail(notFound(params.id)) : Effect.succeed({ effect: e, offset })
         }))
