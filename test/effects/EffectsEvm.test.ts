@@ -189,7 +189,8 @@ describe("effect tracker on anvil", () => {
         // The fill first: held, its alias names it.
         const fill1 = yield* emit(node, filler, TOPIC_B, ID1)
         const held = yield* eventually(get(`/v1/effects/bridge:0x${ID1}`), (r) => r.status === 200, 15_000)
-        expect(held.json.effect).toMatchObject({ id: idOf(fill1), journeys: [], aliases: [`bridge:0x${ID1}`] })
+        // Its aliases: the bridge's message id, and its transaction's proven hash.
+        expect(held.json.effect).toMatchObject({ id: idOf(fill1), journeys: [], aliases: [`bridge:0x${ID1}`, fill1.transactionHash] })
         // The deposit lands: linked, delivered by the fill, and the alias now names the deposit.
         const deposit1 = yield* emit(node, depositor, TOPIC_A, ID1)
         const delivered = yield* eventually(get(`/v1/effects/bridge:0x${ID1}`), (r) => r.json?.effect?.id === idOf(deposit1), 15_000)
