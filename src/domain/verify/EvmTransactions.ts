@@ -118,7 +118,12 @@ const bytesOf = (hex: string): Uint8Array => {
   return hexToBytes(digits.length % 2 === 1 ? `0${digits}` : digits)
 }
 const hex0x = (bytes: Uint8Array): string => `0x${bytesToHex(bytes)}`
-const scalar = (hex: string): Uint8Array => encodeRlpBytes(scalarToBytes(BigInt(hex)))
+// A QUANTITY as an RLP scalar: big-endian, no leading zero bytes (0 is the empty string).
+const scalar = (hex: string): Uint8Array => {
+  let digits = hex.slice(2).replace(/^0+/u, "")
+  if (digits.length % 2 === 1) digits = `0${digits}`
+  return encodeRlpBytes(hexToBytes(digits))
+}
 const bytes = (hex: string): Uint8Array => encodeRlpBytes(bytesOf(hex))
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i])
 
