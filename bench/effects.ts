@@ -9,8 +9,10 @@
  * RPC (the parsed eth_getBlockByHash and eth_getBlockReceipts answers, handed over without
  * HTTP) and checks it exactly as the EVM adapter does, on the adapter's worker thread
  * (`checkBlockReceipts`: the header hashes to the block hash, the receipts are decoded, encoded
- * and rebuild the header's receipts root; then every log matched and each matching receipt's
- * trie proof built), while the main thread publishes the previous batch as EffectsObserved
+ * and rebuild the header's receipts root, the block's transactions (every block has a match, so
+ * each comes with them, as eth_getBlockByHash(hash, true) gives them) are encoded and rebuild
+ * its transactions root; then every log matched and each matching receipt's trie proof and its
+ * transaction's built), while the main thread publishes the previous batch as EffectsObserved
  * (signed, admitted, appended) and the effects fold verifies every proof again. The peer is one
  * thread; end to end uses the second core for the block checks, as the service does.
  *
@@ -19,7 +21,7 @@
  * tracked per second end to end over that: how close tracking comes to the trie rebuild it
  * cannot avoid. `effectsPerSec` counts effects (matched logs).
  *
- * Workload (defaults, mainnet-like): 256 blocks of 150 receipts (types 0-2 cycling), 2 logs
+ * Workload (defaults, mainnet-like): 256 blocks of 150 transactions and receipts (types 0-2 cycling; 68 bytes of calldata each), 2 logs
  * each with 3 topics and 64 bytes of data, a bloom per receipt; every 10th receipt's logs come
  * from the watched contract (30 effects per block).
  *
@@ -39,6 +41,7 @@ import { checkBlockReceipts } from "../src/domain/chain/EvmBlockReceipts.ts"
 import { evmHeaderHash, type RpcBlockHeader } from "../src/domain/chain/EvmHeader.ts"
 import { generateKey } from "../src/domain/Keys.ts"
 import { buildReceiptsTrie } from "../src/domain/verify/EvmReceipts.ts"
+import { buildTransactionsTrie } from "../src/domain/verify/EvmTransactions.ts"
 import * as Ingest from "../src/services/Ingest.ts"
 import { servicesLayer } from "../src/main.ts"
 import { ChainObservers, ChainObserverError, type ChainObserverService } from "../src/ports/ChainObserver.ts"
@@ -80,6 +83,7 @@ interface Block {
   readonly hash: string
   readonly header: Record<string, string>
   readonly receipts: ReadonlyArray<Record<string, unknown>>
+  readonly transactions: ReadonlyArray<Record<string, unknown>>
 }
 
 const makeBlocks = (): ReadonlyArray<Block> => {
@@ -117,12 +121,22 @@ const makeBlocks = (): ReadonlyArray<Block> => {
     })
     const built = buildReceiptsTrie(receipts)
     if (Result.isFailure(built)) throw new Error(`synthetic receipts do not encode: ${built.failure._tag}`)
+    const unhashed = Array.from({ length: RECEIPTS }, (_, i) => {
+      const type = i % 3
+      const common = { type: q(type), nonce: q(i), gas: q(60_000), to: `0x${randomHex(20)}`, value: q(i), input: `0x${randomHex(68)}`, r: `0x${randomHex(32)}`, s: `0x${randomHex(31)}`, transactionIndex: q(i) }
+      if (type === 0) return { ...common, gasPrice: q(1_000_000_000 + i), v: q(37 + (i % 2)) }
+      const typed = { ...common, chainId: q(1), accessList: [], yParity: q(i % 2), v: q(i % 2) }
+      return type === 1 ? { ...typed, gasPrice: q(1_000_000_000 + i) } : { ...typed, maxPriorityFeePerGas: q(1_000_000), maxFeePerGas: q(2_000_000_000 + i) }
+    })
+    const txTrie = buildTransactionsTrie(unhashed)
+    if (Result.isFailure(txTrie)) throw new Error(`synthetic transactions do not encode: ${txTrie.failure._tag}`)
+    const transactions = unhashed.map((t, i) => ({ ...t, hash: `0x${txTrie.success.hashes[i]}` }))
     const header: Record<string, string> = {
       parentHash: `0x${parent}`,
       sha3Uncles: `0x${randomHex(32)}`,
       miner: `0x${randomHex(20)}`,
       stateRoot: `0x${randomHex(32)}`,
-      transactionsRoot: `0x${randomHex(32)}`,
+      transactionsRoot: `0x${Buffer.from(txTrie.success.root).toString("hex")}`,
       receiptsRoot: `0x${Buffer.from(built.success.root).toString("hex")}`,
       logsBloom: `0x${randomHex(256)}`,
       difficulty: "0x0",
@@ -138,7 +152,7 @@ const makeBlocks = (): ReadonlyArray<Block> => {
     }
     const hash = evmHeaderHash(header as unknown as RpcBlockHeader)
     header.hash = `0x${hash}`
-    blocks.push({ height: b, hash, header, receipts })
+    blocks.push({ height: b, hash, header, receipts, transactions })
     parent = hash
   }
   return blocks
@@ -173,7 +187,7 @@ const observerOf = (blocks: ReadonlyArray<Block>): ChainObserverService => {
       Effect.suspend(() => {
         const b = byHash.get(hash)
         if (b === undefined) return Effect.fail(new ChainObserverError({ chain: CHAIN, reason: "NotFound", detail: hash }))
-        return checker.check(CHAIN, hash, b.header, b.receipts, watches).pipe(
+        return checker.check(CHAIN, hash, { ...b.header, transactions: b.transactions }, b.receipts, watches).pipe(
           Effect.mapError((f) => new ChainObserverError({ chain: CHAIN, reason: "InvalidProof", detail: f.detail }))
         )
       }),
@@ -235,6 +249,7 @@ const endToEnd = (blocks: ReadonlyArray<Block>): Promise<EndToEnd> => {
       const state = yield* view.state
       const track = HashMap.get(state.chains, CHAIN)
       if (Option.isSome(track) && track.value.scanned?.height === last.height) {
+        if (HashMap.size(state.transactions) !== blocks.length * Math.ceil(RECEIPTS / MATCH_EVERY)) throw new Error("not every effect's transaction hash was proven")
         return { ms: performance.now() - t0, effects: HashMap.size(state.effects) }
       }
       yield* Effect.sleep(1)

@@ -1,7 +1,7 @@
 /**
  * causeway's offline verifiers as a library (`import … from "causeway/verify"`): check
- * CometBFT light blocks, ICS23 store proofs, EIP-1186 account/storage proofs and the
- * instance's signed ordering receipts (`checkReceipt`, against the key GET /v1/instance
+ * CometBFT light blocks, ICS23 store proofs, EIP-1186 account/storage proofs, EVM receipt and
+ * transaction proofs and the instance's signed ordering receipts (`checkReceipt`, against the key GET /v1/instance
  * publishes) without running the service or trusting whoever handed them over.
  *
  * Conventions: times are RFC 3339 strings, durations nanoseconds as decimal strings, heights
@@ -43,6 +43,13 @@ import {
   receiptsRootOf,
   UnsupportedReceiptType
 } from "./domain/verify/EvmReceipts.ts"
+import {
+  MalformedTransactions,
+  TransactionHashMismatch,
+  TransactionOutOfPlace,
+  transactionsRootOf,
+  UnsupportedTransactionType
+} from "./domain/verify/EvmTransactions.ts"
 import {
   acknowledgementCommitmentV1Bytes,
   acknowledgementCommitmentV2Bytes,
@@ -222,6 +229,22 @@ export {
   verifyBlockReceipts,
   verifyReceiptLog
 } from "./domain/verify/EvmReceipts.ts"
+export {
+  type BlockTransactionsError,
+  MalformedTransactionEvidence,
+  MalformedTransactions,
+  TransactionHashMismatch,
+  TransactionHeaderMismatch,
+  TransactionNotProven,
+  TransactionOutOfPlace,
+  TransactionProofRejected,
+  type TransactionEvidence,
+  type TransactionProofError,
+  TransactionsRootMismatch,
+  UnsupportedTransactionType,
+  type VerifiedTransaction,
+  verifyTransactionProof
+} from "./domain/verify/EvmTransactions.ts"
 export { type DenomHop, type DenomPath, parseIbcDenomPath } from "./domain/ibc/IbcDenom.ts"
 export { MalformedIbcInput, type PacketV1, type PacketV2, type PayloadV2 } from "./domain/ibc/IbcCommitments.ts"
 
@@ -237,6 +260,16 @@ const computed = <E>(result: Result.Result<string, E>): Computed<E> => (Result.i
  */
 export const computeReceiptsRoot = (receipts: unknown): Computed<MalformedReceipts | UnsupportedReceiptType | ReceiptOutOfPlace> =>
   computed(receiptsRootOf(receipts))
+
+/**
+ * The transactions root (0x-prefixed lowercase hex) of a full block's `transactions`
+ * (`eth_getBlockByHash(hash, true)`; `transactions[i]` is transaction i; types 0x0-0x4, blob
+ * transactions without sidecars); a failure for transactions it cannot encode, out of place,
+ * or whose fields hash to another `hash` than the one given.
+ */
+export const computeTransactionsRoot = (
+  transactions: unknown
+): Computed<MalformedTransactions | UnsupportedTransactionType | TransactionOutOfPlace | TransactionHashMismatch> => computed(transactionsRootOf(transactions))
 
 /** The v1 packet commitment (lowercase hex, no 0x), as ibc-go's CommitPacket prints it. */
 export const ibcPacketCommitment = (packet: PacketV1): Computed<MalformedIbcInput> =>

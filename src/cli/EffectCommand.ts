@@ -2,7 +2,8 @@
  * `causeway effect ...`: the effect tracker of a running server (docs/effects.md).
  *
  *   effect show ID [--json]                  an effect, the evidence of its status, its journey and history
- *   effect list [--kind K] [--chain C] [--status S]   tracked effects (EVM logs, IBC packets), oldest first
+ *                                            (ID may be an alias: a bridge message id, a transaction hash)
+ *   effect list [--kind K] [--chain C] [--status S] [--tx HASH]   tracked effects (EVM logs, IBC packets), oldest first
  *   effect watch --chain C [--address A] [--topic T]... [--from-height N]
  *                [--correlate ROUTE:ROLE:topic=N|word=N]   start tracking EVM logs (EffectWatchAdded)
  *   effect unwatch ID                        stop a watch (EffectWatchRemoved)
@@ -49,7 +50,7 @@ const describeEvmEffect = (e: TrackedEffect): string => {
   const lines = [
     `${e.id}`,
     `  ${e.status} (${e.finality})${e.dependencyRetracted ? "  [an effect it depends on was retracted]" : ""}`,
-    `  at ${o.chain} block ${o.height} 0x${o.blockHash}, transaction ${o.transactionIndex}, log ${o.logIndex}`,
+    `  at ${o.chain} block ${o.height} 0x${o.blockHash}, transaction ${o.transactionIndex}${o.transactionHash === undefined ? "" : ` (${o.transactionHash})`}, log ${o.logIndex}`,
     `  log: ${e.log.address} topics ${e.log.topics.join(" ") || "-"} data ${e.log.data.length > 74 ? `${e.log.data.slice(0, 74)}…` : e.log.data}`,
     `  evidence: ${e.evidence.kind} in message ${e.evidence.message} (header ${e.evidence.header.height} 0x${e.evidence.header.hash}${e.evidence.chain === undefined ? "" : ` of ${e.evidence.chain}`})`
   ]
@@ -62,7 +63,13 @@ const describeEvmEffect = (e: TrackedEffect): string => {
 
 const show = Command.make(
   "show",
-  { id: Argument.String("id").pipe(Argument.withDescription("The effect's id, e.g. evm-log:CHAIN:BLOCKHASH:TX:LOG or ibc-packet:CHAIN:PORT:CHANNEL:SEQ, or an alias")), url: urlFlag, json: jsonFlag },
+  {
+    id: Argument.String("id").pipe(
+      Argument.withDescription("The effect's id, e.g. evm-log:CHAIN:BLOCKHASH:TX:LOG or ibc-packet:CHAIN:PORT:CHANNEL:SEQ, or an alias: a bridge's ROUTE:0xID, a transaction hash 0x… (its first matched log; `effect list --tx` lists them all)")
+    ),
+    url: urlFlag,
+    json: jsonFlag
+  },
   Effect.fn("causeway.effect.show")(function*({ id, url, json }) {
     const base = yield* ServerClient.serverBase(url)
     const answer = yield* ServerClient.getJson(base, `/v1/effects/${encodeURIComponent(id)}`, EffectView, `effect ${id}`)
@@ -78,6 +85,7 @@ const list = Command.make(
     kind: Flag.Literals("kind", ["evm-log", "ibc-packet"]).pipe(Flag.withDescription("Only effects of this kind"), Flag.optional),
     chain: Flag.String("chain").pipe(Flag.withDescription("Only effects on this chain (a packet matches either end)"), Flag.optional),
     status: Flag.Literals("status", EffectStatus.literals).pipe(Flag.withDescription("Only effects in this status"), Flag.optional),
+    tx: Flag.String("tx").pipe(Flag.withDescription("Only the effects of this transaction (its hash, 0x…), proven by its transaction proof"), Flag.optional),
     url: urlFlag,
     json: jsonFlag
   },
@@ -87,6 +95,7 @@ const list = Command.make(
       ...(Option.isSome(flags.kind) ? { kind: flags.kind.value } : {}),
       ...(Option.isSome(flags.chain) ? { chain: flags.chain.value } : {}),
       ...(Option.isSome(flags.status) ? { status: flags.status.value } : {}),
+      ...(Option.isSome(flags.tx) ? { tx: flags.tx.value } : {}),
       limit: "1000"
     })
     const answer = yield* ServerClient.getJson(base, `/v1/effects?${query.toString()}`, EffectList, "the effects")

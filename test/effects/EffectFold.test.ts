@@ -3,9 +3,12 @@
  * 11 logs in 4 receipts): effects appear only with receipt proofs that verify against the
  * header the log holds as verified; marks move finality; a reorg retracts and flags
  * dependents; a forged receipt, a header not held, a log no watch matches count for nothing.
+ * Transaction proofs (execution-apis transactions put in the block's header as its
+ * transactionsRoot) alias the effects by the transaction hash; a forged one costs only the alias.
  */
 import { readFileSync } from "node:fs"
 import path from "node:path"
+import { keccak_256 } from "@noble/hashes/sha3.js"
 import { describe, expect, it } from "@effect/vitest"
 import { HashMap, Result } from "effect"
 import {
@@ -19,16 +22,17 @@ import {
   onObserved,
   onReorg,
   onWatchAdded,
-  onWatchRemoved
+  onWatchRemoved,
+  resolveEffects
 } from "../../src/domain/effects/EffectFold.ts"
 import type { ChainHeadVerified, ChainReorged } from "../../src/domain/chain/ChainMessages.ts"
 import type { EffectsObserved, EffectWatchAdded } from "../../src/domain/effects/EffectMessages.ts"
 import { onBackfillObserved } from "../../src/domain/effects/EffectBackfill.ts"
 import { buildReceiptsTrie, receiptKey } from "../../src/domain/verify/EvmReceipts.ts"
 import { decodeRlp, encodeRlp, type RlpItem, scalarToBytes } from "../../src/domain/verify/Rlp.ts"
-import { keccak_256 } from "@noble/hashes/sha3.js"
 import { makeEffects } from "../../src/projections/Effects/Effects.ts"
 import { serialize } from "../../src/projections/Projection.ts"
+import { buildTransactionsTrie, transactionKey } from "../../src/domain/verify/EvmTransactions.ts"
 
 const file = JSON.parse(readFileSync(path.resolve(import.meta.dirname, "../vectors/evm-receipts/receipts.json"), "utf8"))
 const block = file.blocks.find((b: any) => b.name === "hive-2026-block-54-legacy-logs")
@@ -368,6 +372,78 @@ describe("effects fold", () => {
       // A fork above the cursor leaves it; a fork below the watch's first block drops it.
       expect(cursorOf(onReorg(s, { ...reorg, forkHeight: HEIGHT } as ChainReorged, meta(5)), B)).toEqual(cursorOf(s, B))
       expect(cursorOf(onReorg(s, { ...reorg, forkHeight: HEIGHT - 6 } as ChainReorged, meta(5)), B)._tag).toBe("None")
+    })
+  })
+
+  describe("transaction hashes: the transactions trie under the header's transactionsRoot", () => {
+    // Block 0x36 with a transactions root of its own: four vector transactions at positions 0-3
+    // (the receipts stay the block's); the header's hash is recomputed, and that header is the one held.
+    const vectors = JSON.parse(readFileSync(path.resolve(import.meta.dirname, "../verify/effects/vectors/evm-transactions/transactions.json"), "utf8"))
+    const txs = (vectors.transactions as Array<any>).slice(0, 4).map((c, i) => ({ ...c.transaction, transactionIndex: `0x${i}` }))
+    const txTrie = (() => {
+      const r = buildTransactionsTrie(txs)
+      if (Result.isFailure(r)) throw new Error(r.failure._tag)
+      return r.success
+    })()
+    const fields = (() => {
+      const r = decodeRlp(Buffer.from((block.headerRlp as string).slice(2), "hex"))
+      if (Result.isFailure(r) || r.success instanceof Uint8Array) throw new Error("header")
+      return [...r.success]
+    })()
+    fields[4] = txTrie.root
+    const headerRlp = hex(encodeRlp(fields))
+    const hash = hex(keccak_256(encodeRlp(fields)))
+    const txHash = (i: number) => `0x${txTrie.hashes[i]}`
+    const withTransactions = (indexes: ReadonlyArray<[number, ReadonlyArray<number>]>, proofIndex = (i: number) => i): EffectsObserved => {
+      const base = observed(indexes, { hash, headerRlp } as unknown as Partial<EffectsObserved>)
+      const nodes: Array<string> = [...base.nodes]
+      const at = (n: string) => {
+        const i = nodes.indexOf(n)
+        return i >= 0 ? i : nodes.push(n) - 1
+      }
+      const receipts = base.receipts.map((r) => ({ ...r, transactionProof: txTrie.trie.prove(transactionKey(proofIndex(r.transactionIndex))).map(hex).map(at) }))
+      return { ...base, nodes, receipts } as unknown as EffectsObserved
+    }
+    const held = () => onWatchAdded(onHead(initialEffectsState, head(HEIGHT, hash)), watch({}), meta(1))
+
+    it("aliases each effect of a proven transaction by its hash; the hash resolves to them in log order", () => {
+      const s = onObserved(held(), withTransactions([[1, [0, 1, 2]], [3, [0]]]), meta(2))
+      const effects = listEffects(s, { limit: 10 })
+      expect(effects.map((e) => [e.origin.transactionIndex, e.origin.transactionHash, e.aliases])).toEqual([
+        [1, txHash(1), [txHash(1)]],
+        [1, txHash(1), [txHash(1)]],
+        [1, txHash(1), [txHash(1)]],
+        [3, txHash(3), [txHash(3)]]
+      ])
+      expect(txHash(1)).toBe(vectors.transactions[1].hash)
+      expect(resolveEffects(s, txHash(1)).map((e) => e.origin.logIndex)).toEqual([0, 1, 2])
+      expect(resolveEffects(s, txHash(1).toUpperCase().replace("0X", "0x")).length).toBe(3)
+      expect(listEffects(s, { transaction: txHash(3), limit: 10 }).map((e) => e.id)).toEqual([evmLogEffectId("hive", hash, 3, 0)])
+      expect(listEffects(s, { transaction: txHash(0), limit: 10 })).toEqual([])
+      expect(s.ignored).toBe(0)
+    })
+
+    it("a forged transaction proof gives no alias, and the receipt still counts", () => {
+      const good = withTransactions([[1, [0]]])
+      const r = good.receipts[0]!
+      const leaf = r.transactionProof!.at(-1)!
+      const flipped = good.nodes.map((n, i) => (i === leaf ? n.slice(0, -2) + (n.endsWith("00") ? "01" : "00") : n)) as unknown as EffectsObserved["nodes"]
+      const variants: Array<EffectsObserved> = [
+        { ...good, nodes: flipped }, // the transaction altered
+        withTransactions([[1, [0]]], () => 2), // another transaction's proof
+        { ...good, receipts: [{ ...r, transactionProof: r.transactionProof!.slice(0, 1) }] }, // cut short
+        { ...good, receipts: [{ ...r, transactionProof: [good.nodes.length] }] }, // a node the table lacks
+        { ...good, receipts: [{ ...r, transactionProof: r.proof }] } // the receipt's proof, against the transactions root
+      ]
+      for (const bad of variants) {
+        const s = onObserved(held(), bad, meta(2))
+        const e = effectOf(s, evmLogEffectId("hive", hash, 1, 0))
+        expect([e?.status, e?.aliases, e?.origin.transactionHash, s.ignored]).toEqual(["included", [], undefined, 0])
+        expect(resolveEffects(s, txHash(1))).toEqual([])
+      }
+      // The block's real header holds another transactions root: the same proofs prove nothing there.
+      const real = onObserved(withHead(), { ...good, hash: HASH, headerRlp: (block.headerRlp as string).slice(2) } as EffectsObserved, meta(2))
+      expect(effectOf(real, evmLogEffectId("hive", HASH, 1, 0))?.aliases).toEqual([])
     })
   })
 })

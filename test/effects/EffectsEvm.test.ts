@@ -4,19 +4,24 @@
  * offline (causeway/verify's verifyReceiptLog on the EffectsObserved message the effect names);
  * a log no watch matches is not tracked; an RPC that alters a receipt moves nothing; the effect
  * becomes final with the chain's marks; anvil_reorg drops a block and its effect is retracted;
- * the log replayed from scratch folds to the live state, digest for digest.
+ * the log replayed from scratch folds to the live state, digest for digest. Effects resolve by
+ * their transaction's hash (legacy, EIP-2930 and EIP-1559 transactions in one block, hashes as
+ * viem's sendTransaction returned them), proven against anvil's transactionsRoot; an RPC that
+ * alters one transaction of the block costs the alias, not the effect.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Result } from "effect"
-import { verifyReceiptLog } from "causeway/verify"
+import { createWalletClient, http } from "viem"
+import { privateKeyToAccount } from "viem/accounts"
+import { verifyReceiptLog, verifyTransactionProof } from "causeway/verify"
 import { coreLayer } from "../../src/main.ts"
 import { expectReplayEqualsLive, liveEffects } from "./support/replay.ts"
 import { eventually, get, layer as serverLayer, request, TestServer } from "../http/support/server.ts"
 import { connect, type SseEvent } from "../http/support/sse.ts"
-import { type Anvil, anvil, blockNumber, EMITTER_CONTRACT, lyingProxy, sendAndMine } from "../evm/support/Anvil.ts"
+import { type Anvil, anvil, blockNumber, DEV_KEY, EMITTER_CONTRACT, lyingProxy, receiptOf, sendAndMine } from "../evm/support/Anvil.ts"
 
 const EMITTER = EMITTER_CONTRACT
 const TOPIC_A = "aa".repeat(32)
@@ -257,7 +262,8 @@ describe("effect tracker on anvil", () => {
         // The fill first: held, its alias names it.
         const fill1 = yield* emit(node, filler, TOPIC_B, ID1)
         const held = yield* eventually(get(`/v1/effects/bridge:0x${ID1}`), (r) => r.status === 200, 15_000)
-        expect(held.json.effect).toMatchObject({ id: idOf(fill1), journeys: [], aliases: [`bridge:0x${ID1}`] })
+        // Its aliases: the bridge's message id, and its transaction's proven hash.
+        expect(held.json.effect).toMatchObject({ id: idOf(fill1), journeys: [], aliases: [`bridge:0x${ID1}`, fill1.transactionHash] })
         // The deposit lands: linked, delivered by the fill, and the alias now names the deposit.
         const deposit1 = yield* emit(node, depositor, TOPIC_A, ID1)
         const delivered = yield* eventually(get(`/v1/effects/bridge:0x${ID1}`), (r) => r.json?.effect?.id === idOf(deposit1), 15_000)
@@ -324,6 +330,89 @@ describe("effect tracker on anvil", () => {
         yield* Effect.promise(() => target.rpc("anvil_mine", ["0x3"]))
         const settled = yield* eventually(get(`/v1/effects/${depositId}`), (r) => r.json.effect.status === "settled", 15_000)
         expect(settled.json.effect.history.find((m: any) => m.status === "settled").evidence).toMatchObject({ kind: "chain-finalized", effect: refillId, chain: "target" })
+      }).pipe(Effect.provide(Layer.fresh(server)))
+    }), 120_000)
+
+  it.live("a transaction's hash resolves to its effects: legacy, EIP-2930 and EIP-1559 in one block, proven against transactionsRoot; a lying block costs the alias only", () =>
+    Effect.gen(function*() {
+      const node = yield* anvil()
+      const address = ((yield* Effect.promise(() => sendAndMine(node, { data: EMITTER }))).contractAddress as string).toLowerCase()
+      const lie = { on: false }
+      const url = yield* lyingProxy(node.url, (method, params, result) => {
+        if (!lie.on || method !== "eth_getBlockByHash" || params[1] !== true || !Array.isArray(result?.transactions) || result.transactions.length === 0) return result
+        // One transaction's value changed: its fields no longer hash to its hash, nor rebuild the root.
+        const [first, ...rest] = result.transactions
+        return { ...result, transactions: [{ ...first, value: "0x2a" }, ...rest] }
+      })
+      const server = serverLayer({
+        core: (config, runner) => coreLayer({ ...config, evm: { chainId: "anvil", rpcUrls: [url], confirmations: 2, pollIntervalMs: 25 } }, runner)
+      })
+      const wallet = createWalletClient({ account: privateKeyToAccount(DEV_KEY), transport: http(node.url) })
+      const chain = { id: 31337, name: "anvil", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [node.url] } } } as const
+      yield* Effect.gen(function*() {
+        const start = yield* Effect.promise(() => blockNumber(node))
+        yield* eventually(get("/v1/chains/anvil"), (r) => r.json?.latest?.height === start, 10_000)
+        expect((yield* postJson("/v1/effects/watches", { chain: "anvil", kind: "evm-log", filter: { address: address.slice(2) } })).status).toBe(201)
+
+        // Three transactions of three types in one block, each emitting one log.
+        yield* Effect.promise(() => node.rpc("evm_setAutomine", [false]))
+        const nonce = Number(yield* Effect.promise(() => node.rpc("eth_getTransactionCount", [wallet.account.address, "latest"])))
+        const send = (type: "legacy" | "eip2930" | "eip1559", i: number) =>
+          Effect.promise(() =>
+            wallet.sendTransaction({
+              chain,
+              type,
+              to: address as `0x${string}`,
+              data: `0x${TOPIC_A}0${i}`,
+              nonce: nonce + i,
+              gas: 100_000n,
+              ...(type === "eip1559" ? { maxFeePerGas: 10_000_000_000n, maxPriorityFeePerGas: 1n } : { gasPrice: 10_000_000_000n }),
+              ...(type === "eip2930" ? { accessList: [{ address: address as `0x${string}`, storageKeys: [`0x${"00".repeat(32)}`] }] } : {})
+            } as never)
+          )
+        const hashes = [yield* send("legacy", 0), yield* send("eip2930", 1), yield* send("eip1559", 2)]
+        yield* Effect.promise(() => node.rpc("evm_mine", []))
+        yield* Effect.promise(() => node.rpc("evm_setAutomine", [true]))
+        const receipts = yield* Effect.promise(() => Promise.all(hashes.map((h) => receiptOf(node, h))))
+        expect(receipts.map((r) => [r.type, r.blockHash, Number(r.transactionIndex)])).toEqual([
+          ["0x0", receipts[0].blockHash, 0],
+          ["0x1", receipts[0].blockHash, 1],
+          ["0x2", receipts[0].blockHash, 2]
+        ])
+
+        for (const [i, hash] of hashes.entries()) {
+          const found = yield* eventually(get(`/v1/effects/${hash}`), (r) => r.status === 200, 15_000)
+          expect(found.json.effect).toMatchObject({
+            id: `evm-log:anvil:${(receipts[0].blockHash as string).slice(2)}:${i}:0`,
+            aliases: [hash],
+            origin: { transactionIndex: i, transactionHash: hash },
+            log: { data: `0x${TOPIC_A}0${i}` }
+          })
+        }
+        expect((yield* get(`/v1/effects?tx=${hashes[1]}`)).json.effects.map((e: any) => e.origin.transactionIndex)).toEqual([1])
+        expect((yield* get(`/v1/effects?tx=${"0x" + "00".repeat(32)}`)).json.effects).toEqual([])
+        expect((yield* get("/v1/effects?tx=nope")).status).toBe(400)
+
+        // The transaction proof re-checks offline from the message, against the header it carries.
+        const effect = (yield* get(`/v1/effects/${hashes[2]}`)).json.effect
+        const observed = (yield* get(`/v1/messages/${effect.evidence.message}`)).json.envelope.payload
+        const r = observed.receipts.find((x: any) => x.transactionIndex === 2)
+        const proven = verifyTransactionProof({
+          header: { hash: `0x${observed.hash}`, rlp: `0x${observed.headerRlp}` },
+          transactionIndex: 2,
+          proof: r.transactionProof.map((i: number) => `0x${observed.nodes[i]}`)
+        })
+        expect(proven).toMatchObject({ success: { transactionHash: hashes[2], blockHash: receipts[0].blockHash } })
+
+        // A lying RPC alters one transaction of the block: the effect is proven by its receipt, without the alias.
+        lie.on = true
+        const lied = yield* Effect.promise(() => sendAndMine(node, { to: address, data: `0x${TOPIC_A}09` }))
+        const liedId = `evm-log:anvil:${(lied.blockHash as string).slice(2)}:0:0`
+        const tracked = yield* eventually(get(`/v1/effects/${liedId}`), (x) => x.status === 200, 15_000)
+        lie.on = false
+        expect(tracked.json.effect).toMatchObject({ status: "included", aliases: [] })
+        expect(tracked.json.effect.origin.transactionHash).toBeUndefined()
+        expect((yield* get(`/v1/effects/${lied.transactionHash}`)).status).toBe(404)
       }).pipe(Effect.provide(Layer.fresh(server)))
     }), 120_000)
 })

@@ -8,7 +8,10 @@
  *   for), so the first endpoint that answers with it is enough;
  * - a proof is accepted from the first endpoint whose proof the caller's check accepts;
  * - a block's receipts are accepted from the first endpoint whose header hashes to the block
- *   hash asked for and whose receipts rebuild that header's receipts root;
+ *   hash asked for and whose receipts rebuild that header's receipts root; a block whose
+ *   receipts hold a log a watch may match is asked for with its transactions
+ *   (eth_getBlockByHash(hash, true), which every node serves), re-encoded and checked against
+ *   its transactions root, so its effects are aliased by their proven transaction hashes;
  * - a raw transaction goes to every endpoint, and its hash is computed here.
  */
 import { keccak_256 } from "@noble/hashes/sha3.js"
@@ -17,7 +20,7 @@ import { Effect, Result } from "effect"
 import { BaseError, createPublicClient, http } from "viem"
 import { checkBlockReceipts } from "../../domain/chain/EvmBlockReceipts.ts"
 import type { EffectWatch } from "../../domain/effects/EffectShapes.ts"
-import type { BlockObservations } from "../../domain/effects/Observations.ts"
+import { type BlockObservations, receiptsMayMatch } from "../../domain/effects/Observations.ts"
 import { sharedChecker } from "./BlockChecker.ts"
 import { verifyEvmHeader } from "../../domain/chain/EvmHeader.ts"
 import { type BlockReceipts, ChainObserverError, type VerifiedHeader } from "../../ports/ChainObserver.ts"
@@ -215,14 +218,21 @@ export const make = (options: EvmRpcPoolOptions): EvmRpcPool => {
   const blockObservations = Effect.fn("EvmRpcPool.blockObservations")(function*(hash: string, watches: ReadonlyArray<EffectWatch>) {
     return yield* firstOf((e) =>
       Effect.gen(function*() {
-        const header = yield* e.request("eth_getBlockByHash", [`0x${hash}`, false])
-        if (header === null || header === undefined) return yield* fail("NotFound", `${e.url} has no block 0x${hash}`)
         const receipts = yield* e.request("eth_getBlockReceipts", [`0x${hash}`])
-        return yield* sharedChecker().check(chain, hash, header, receipts, watches).pipe(
+        // Only a block with a match needs its transactions (for the transaction hashes); the check decides what counts.
+        const header = yield* e.request("eth_getBlockByHash", [`0x${hash}`, receiptsMayMatch(receipts, watches)])
+        if (header === null || header === undefined) return yield* fail("NotFound", `${e.url} has no block 0x${hash}`)
+        const observed = yield* sharedChecker().check(chain, hash, header, receipts, watches).pipe(
           Effect.mapError((f) =>
             fail(f.tag === "MalformedEvmHeader" || f.tag === "BlockHashMismatch" ? "InvalidHeader" : f.tag === "WorkerFailed" || f.tag === "Defect" ? "Unreachable" : "InvalidProof", `${e.url} block 0x${hash}: ${f.detail}`)
           )
         )
+        if (observed.transactionsRejected !== undefined) {
+          yield* Effect.logWarning("EVM RPC: a block's transactions do not rebuild its transactionsRoot; its effects are tracked without transaction hashes").pipe(
+            Effect.annotateLogs({ chain, url: e.url, block: hash, reason: observed.transactionsRejected })
+          )
+        }
+        return observed
       })
     )
   })

@@ -50,7 +50,10 @@ export class EffectPublishFailed extends Schema.TaggedError<EffectPublishFailed>
 
 const EffectId = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(256)).annotate({
   description:
-    "an effect id: evm-log:{chain}:{blockHash}:{transactionIndex}:{logIndex}, ibc-packet:{chain}:{port}:{channel}:{sequence}, ibc-packet-v2:{chain}:{clientId}:{sequence}; or an alias ({route}:{0x id}: a bridge's message id names its deposit)"
+    "an effect id: evm-log:{chain}:{blockHash}:{transactionIndex}:{logIndex}, ibc-packet:{chain}:{port}:{channel}:{sequence}, ibc-packet-v2:{chain}:{clientId}:{sequence}; or an alias ({route}:{0x id}: a bridge's message id names its deposit; a proven transaction hash, 0x hex, names its first matched log's effect)"
+})
+const TransactionHash = Schema.String.check(Schema.isPattern(/^0x[0-9a-fA-F]{64}$/u)).annotate({
+  description: "a transaction hash (0x hex): only the effects of that transaction whose transaction proof verified, in log order"
 })
 const EffectKind = Schema.Literals(["evm-log", "ibc-packet"]).annotate({ description: "only effects of this kind" })
 /**
@@ -125,6 +128,7 @@ export const EffectsGroup = HttpApiGroup.make("effects")
         chain: Schema.optional(Schema.String),
         status: Schema.optional(EffectStatus),
         since: Schema.optional(Lamport),
+        tx: Schema.optional(TransactionHash),
         limit: Schema.optional(Limit)
       },
       success: Schema.Struct({ effects: Schema.Array(AnyEffectView), offset: Schema.Finite }).annotate({ identifier: "EffectList" })
@@ -132,7 +136,7 @@ export const EffectsGroup = HttpApiGroup.make("effects")
       .middleware(DecodesInput)
       .annotate(OpenApi.Identifier, "listEffects")
       .annotate(OpenApi.Summary, "List tracked effects")
-      .annotate(OpenApi.Description, "Tracked effects of every kind (EVM logs and IBC packets, `kind` tells which), oldest first by the Lamport time each was first tracked, filtered by kind, chain (a packet matches either end), status and `since` (a Lamport time: only effects whose status moved after it). Answered from the effects projection."),
+      .annotate(OpenApi.Description, "Tracked effects of every kind (EVM logs and IBC packets, `kind` tells which), oldest first by the Lamport time each was first tracked, filtered by kind, chain (a packet matches either end), status `since` (a Lamport time: only effects whose status moved after it) and `tx` (a transaction hash: every matched log of that transaction, in log order, when its transactions-trie proof verified). Answered from the effects projection."),
     HttpApiEndpoint.get("effect", "/v1/effects/:id", {
       params: { id: EffectId },
       success: EffectView,
@@ -141,7 +145,7 @@ export const EffectsGroup = HttpApiGroup.make("effects")
       .middleware(DecodesInput)
       .annotate(OpenApi.Identifier, "getEffect")
       .annotate(OpenApi.Summary, "One effect with the evidence of its status")
-      .annotate(OpenApi.Description, "An effect of any kind (an EVM log, an IBC v1 or v2 packet), by id or alias: its status, finality (latest, safe, finalized) and the evidence that set them: its kind, the message carrying it (GET /v1/messages/{id}: an EffectsObserved holds the block header and the receipt proof, to re-check offline with causeway/verify's verifyReceiptLog; an IbcPacketEvidence its ICS23 proof) and the header it was checked against. A packet carries its proven journey and `stuck`."),
+      .annotate(OpenApi.Description, "An effect of any kind (an EVM log, an IBC v1 or v2 packet), by id or alias: its status, finality (latest, safe, finalized) and the evidence that set them: its kind, the message carrying it (GET /v1/messages/{id}: an EffectsObserved holds the block header and the receipt proof, to re-check offline with causeway/verify's verifyReceiptLog; and the transaction's proof for verifyTransactionProof; an IbcPacketEvidence its ICS23 proof) and the header it was checked against. A packet carries its proven journey and `stuck`. The id may be an alias: a bridge's message id answers its deposit; a transaction hash answers its first matched log's effect (GET /v1/effects?tx= lists them all)."),
     HttpApiEndpoint.get("events", "/v1/effects/:id/events", {
       params: { id: EffectId },
       headers: { "last-event-id": Schema.optionalKey(EffectEventId) },

@@ -95,6 +95,7 @@ export const layer = (options: EffectsHandlerOptions) => HttpApiBuilder.group(Ap
             ...(query.chain === undefined ? {} : { chain: query.chain }),
             ...(query.status === undefined ? {} : { status: query.status }),
             ...(query.since === undefined ? {} : { since: query.since }),
+            ...(query.tx === undefined ? {} : { transaction: query.tx }),
             limit: query.limit ?? DEFAULT_LIMIT
           })
           return { effects: effects.map((e) => viewOf(e, now)), offset }

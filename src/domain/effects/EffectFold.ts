@@ -12,6 +12,10 @@
  * - `retracted`: a ChainReorged whose fork point is below the effect's block: the block left
  *   the canonical chain. Every effect that depends on it is flagged.
  *
+ * An effect whose receipt comes with its transaction's proof (the transactions trie under the
+ * header's transactionsRoot, same key) is aliased by that transaction's hash: keccak256 of the
+ * proven encoding. A transaction proof that fails costs the alias only: the receipt is proven.
+ *
  * Ids are derived from the chain: `evm-log:{chain}:{blockHash}:{transactionIndex}:{logIndex}`
  * (logIndex: the log's position in its transaction's receipt, which is what the receipt proof
  * proves; the block-wide index is kept as `blockLogIndex` when known).
@@ -25,6 +29,7 @@ import { HashMap, Option, Result } from "effect"
 import type { ChainFinalized, ChainHeadVerified, ChainReorged, ChainSafe } from "../chain/ChainMessages.ts"
 import { parentHashOfHeader } from "../chain/EvmHeader.ts"
 import { receiptsRootOfHeader, verifyReceiptInclusion, type ConsensusLog } from "../verify/EvmReceipts.ts"
+import { transactionsRootOfHeader, verifyTransactionInclusion } from "../verify/EvmTransactions.ts"
 import type { Correlation, EffectsObserved, EffectWatchAdded, EvmLogFilter } from "./EffectMessages.ts"
 import type { EffectBackfill, EffectStatus, EffectWatch, EffectWatchView, EvidenceRef, Finality, IbcPacketEffect, TrackedEffect } from "./EffectShapes.ts"
 
@@ -69,6 +74,8 @@ export interface EffectsState {
   readonly order: ReadonlyArray<string>
   /** Journeys by correlation (`{route}:{0x id}`): the deposit, once seen, and the fills seen. */
   readonly journeys: HashMap.HashMap<string, Journey>
+  /** Effect ids by their proven transaction hash (0x lowercase), in log order: derived from the effects' origins. */
+  readonly transactions: HashMap.HashMap<string, ReadonlyArray<string>>
   /** Events read but not folded (a header not held, a proof that fails, a repeat). */
   readonly ignored: number
   /** IBC packets (src/domain/effects/IbcPacketFold.ts), by effect id. */
@@ -95,6 +102,7 @@ export const initialEffectsState: EffectsState = {
   effects: HashMap.empty(),
   order: [],
   journeys: HashMap.empty(),
+  transactions: HashMap.empty(),
   ignored: 0,
   packets: HashMap.empty(),
   packetOrder: [],
@@ -418,10 +426,12 @@ export const foldBlockLogs = (
   watches: ReadonlyArray<EffectWatch>,
   addWatches: boolean
 ): EffectsState => {
+  const transactionsRoot = p.receipts.some((r) => r.transactionProof !== undefined) ? transactionsRootOfHeader(hexToBytes(p.headerRlp)) : undefined
   const evidence: EvidenceRef = { kind: "evm-receipt", message: meta.id, header: { height: p.height, hash: p.hash }, receiptsRoot: bytesToHex(root) }
   const finality = finalityAt(track, p.height)
   let effects = state.effects
   let journeys = state.journeys
+  let transactions = state.transactions
   const order = [...state.order]
   const added: Array<string> = []
   let skipped = 0
@@ -442,6 +452,7 @@ export const foldBlockLogs = (
       skipped++
       continue
     }
+    const transactionHash = transactionHashOf(transactionsRoot, r.transactionIndex, r.transactionProof, nodes, hashOnce)
     for (const logIndex of r.logs) {
       const log = receipt.success.logs[logIndex]
       const matching = log === undefined ? [] : watches.filter((w) => w.kind === "evm-log" && matchesEvmFilter(w.filter, log))
@@ -469,7 +480,15 @@ export const foldBlockLogs = (
       const effect: TrackedEffect = {
         id,
         kind: "evm-log",
-        origin: { chain: p.chain, height: p.height, blockHash: p.hash, lamport: meta.lamport, transactionIndex: r.transactionIndex, logIndex },
+        origin: {
+          chain: p.chain,
+          height: p.height,
+          blockHash: p.hash,
+          lamport: meta.lamport,
+          transactionIndex: r.transactionIndex,
+          logIndex,
+          ...(transactionHash === undefined ? {} : { transactionHash })
+        },
         status: "included",
         finality,
         evidence,
@@ -477,7 +496,7 @@ export const foldBlockLogs = (
         log,
         watches: matched,
         history: [{ status: "included", finality, lamport: meta.lamport, evidence }],
-        aliases: correlation === undefined ? [] : [correlation.key],
+        aliases: [...(correlation === undefined ? [] : [correlation.key]), ...(transactionHash === undefined ? [] : [transactionHash])],
         journeys: [],
         causalDependencies: [],
         causalDependents: [],
@@ -485,6 +504,9 @@ export const foldBlockLogs = (
       }
       effects = HashMap.set(effects, id, effect)
       order.push(id)
+      if (transactionHash !== undefined) {
+        transactions = HashMap.set(transactions, transactionHash, [...Option.getOrElse(HashMap.get(transactions, transactionHash), () => []), id])
+      }
       if (finality !== "finalized") added.push(id)
       if (correlation !== undefined) {
         const joined = joinJourney(effects, journeys, correlation.key, correlation.role, id, meta.lamport)
@@ -495,7 +517,15 @@ export const foldBlockLogs = (
   }
   // Oldest out first, past the bound.
   let dropped = 0
-  while (order.length - dropped > MAX_EFFECTS) effects = HashMap.remove(effects, order[dropped++] as string)
+  while (order.length - dropped > MAX_EFFECTS) {
+    const id = order[dropped++] as string
+    const tx = get(effects, id)?.origin.transactionHash
+    effects = HashMap.remove(effects, id)
+    if (tx !== undefined) {
+      const rest = Option.getOrElse(HashMap.get(transactions, tx), () => []).filter((x) => x !== id)
+      transactions = rest.length === 0 ? HashMap.remove(transactions, tx) : HashMap.set(transactions, tx, rest)
+    }
+  }
   const kept = dropped === 0 ? order : order.slice(dropped)
   const pending = withPending(track.pending, added, p.height, effects)
   const livePending = dropped === 0 ? pending : pending.filter((id) => HashMap.has(effects, id))
@@ -503,6 +533,7 @@ export const foldBlockLogs = (
     ...state,
     effects,
     journeys,
+    transactions,
     order: kept,
     chains: HashMap.set(state.chains, p.chain, { ...track, pending: livePending })
   }
@@ -517,6 +548,21 @@ const withPending = (pending: ReadonlyArray<string>, added: ReadonlyArray<string
   return at === pending.length ? [...pending, ...added] : [...pending.slice(0, at), ...added, ...pending.slice(at)]
 }
 
+/** The hash (0x lowercase) of the transaction a proof proves at `transactionIndex` under the transactions root, if it does. */
+const transactionHashOf = (
+  root: Uint8Array | undefined,
+  transactionIndex: number,
+  proof: ReadonlyArray<number> | undefined,
+  nodes: ReadonlyArray<Uint8Array>,
+  hash: (node: Uint8Array) => Uint8Array
+): string | undefined => {
+  if (root === undefined || proof === undefined) return undefined
+  const path = proof.map((i) => nodes[i])
+  if (!path.every((n) => n !== undefined)) return undefined
+  const proven = verifyTransactionInclusion(root, transactionIndex, path as ReadonlyArray<Uint8Array>, hash)
+  return Result.isSuccess(proven) ? `0x${bytesToHex(keccak_256(proven.success))}` : undefined
+}
+
 // ---------------------------------------------------------------------------------------------
 // Queries
 
@@ -525,24 +571,33 @@ export const effectOf = (state: EffectsState, id: string): TrackedEffect | undef
 
 /**
  * The effects an id names: the effect of that id, else those that carry it as an alias (a
- * bridge's message id `{route}:{0x id}` names the deposit and its fills), oldest first.
+ * bridge's message id `{route}:{0x id}` names the deposit and its fills, oldest first; a
+ * transaction hash names its matched logs' effects, in log order).
  */
 export const resolveEffects = (state: EffectsState, idOrAlias: string): ReadonlyArray<TrackedEffect> => {
   const direct = effectOf(state, idOrAlias)
   if (direct !== undefined) return [direct]
   const journey = Option.getOrUndefined(HashMap.get(state.journeys, idOrAlias))
-  if (journey === undefined) return []
-  const ids = [...(journey.deposit === null ? [] : [journey.deposit]), ...journey.fills]
+  const ids = journey === undefined
+    ? Option.getOrElse(HashMap.get(state.transactions, idOrAlias.toLowerCase()), () => [])
+    : [...(journey.deposit === null ? [] : [journey.deposit]), ...journey.fills]
   return ids.map((id) => effectOf(state, id)).filter((e): e is TrackedEffect => e !== undefined)
 }
 
-/** Effects in the order they were tracked, filtered. `since`: a lamport time; only effects that moved after it. */
+/** The effects of a transaction (its hash, 0x hex), in log order: those whose transaction proof verified. */
+export const effectsOfTransaction = (state: EffectsState, transactionHash: string): ReadonlyArray<TrackedEffect> =>
+  Option.getOrElse(HashMap.get(state.transactions, transactionHash.toLowerCase()), () => [])
+    .map((id) => effectOf(state, id))
+    .filter((e): e is TrackedEffect => e !== undefined)
+
+/** Effects in the order they were tracked, filtered. `since`: a lamport time; only effects that moved after it. `transaction`: only that transaction's (its hash). */
 export const listEffects = (
   state: EffectsState,
-  query: { readonly chain?: string; readonly status?: EffectStatus; readonly since?: number; readonly limit: number }
+  query: { readonly chain?: string; readonly status?: EffectStatus; readonly since?: number; readonly transaction?: string; readonly limit: number }
 ): ReadonlyArray<TrackedEffect> => {
   const out: Array<TrackedEffect> = []
-  for (const id of state.order) {
+  const ids = query.transaction === undefined ? state.order : effectsOfTransaction(state, query.transaction).map((e) => e.id)
+  for (const id of ids) {
     const e = Option.getOrUndefined(HashMap.get(state.effects, id))
     if (e === undefined) continue
     if (query.chain !== undefined && e.origin.chain !== query.chain) continue

@@ -4,7 +4,8 @@
  * published by the chain's owner as `EffectsObserved`, one block at a time, with the evidence
  * that proves it: the block's header in the chain's own encoding (its keccak256 must be a
  * header the log holds as verified) and, per receipt, the receipts-trie proof of that receipt
- * (src/domain/verify/EvmReceipts.ts). The effects projection re-checks every proof when it
+ * (src/domain/verify/EvmReceipts.ts) and, when the observer had the block's transactions, the
+ * transactions-trie proof of its transaction (src/domain/verify/EvmTransactions.ts). The effects projection re-checks every proof when it
  * folds, so nothing moves on an RPC's word, nor on the author's.
  */
 import { Schema } from "effect"
@@ -93,12 +94,16 @@ export const MAX_NODES_PER_MESSAGE = 1024
  * One receipt of the block with the positions of its logs that matched a watch, and its trie
  * proof: the hashed nodes on the path to RLP(transactionIndex), root first, as indexes into the
  * message's `nodes`. The receipt is the value the proof proves (its EIP-2718 encoding).
+ * Optionally, the transaction's proof in the transactions trie, under the same key, in the same
+ * node table: the value it proves is the transaction's encoding, whose keccak256 is its hash.
  */
 export const ObservedReceipt = Schema.Struct({
   transactionIndex: NonNegativeInt,
   proof: Schema.Array(NonNegativeInt).check(Schema.isMinLength(1), Schema.isMaxLength(16)),
   /** Positions in the receipt's logs (not the block-wide logIndex), ascending. */
-  logs: Schema.Array(NonNegativeInt).check(Schema.isMinLength(1), Schema.isMaxLength(1024))
+  logs: Schema.Array(NonNegativeInt).check(Schema.isMinLength(1), Schema.isMaxLength(1024)),
+  /** The transaction's trie proof against the header's transactionsRoot: proves the transaction hash every effect of this receipt is aliased by. */
+  transactionProof: Schema.optional(Schema.Array(NonNegativeInt).check(Schema.isMinLength(1), Schema.isMaxLength(16)))
 })
 export type ObservedReceipt = typeof ObservedReceipt.Type
 

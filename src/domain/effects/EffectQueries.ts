@@ -4,7 +4,7 @@
  * and `causeway effect show` take either.
  */
 import { HashMap, Option } from "effect"
-import { type EffectsState, resolveEffects } from "./EffectFold.ts"
+import { effectsOfTransaction, type EffectsState, resolveEffects } from "./EffectFold.ts"
 import type { AnyEffect, EffectStatus, IbcPacketEffect } from "./EffectShapes.ts"
 
 /** The kinds of effect. */
@@ -47,12 +47,20 @@ const onChain = (e: AnyEffect, chain: string): boolean =>
 
 /**
  * Tracked effects of every kind, oldest first (by the Lamport time they were first tracked; the
- * two kinds' lists are merged), filtered by kind, chain (a packet matches either end), status
- * and `since` (only effects whose status moved after that Lamport time).
+ * two kinds' lists are merged), filtered by kind, chain (a packet matches either end), status,
+ * `since` (only effects whose status moved after that Lamport time) and transaction.
  */
 export const listAnyEffects = (
   state: EffectsState,
-  query: { readonly kind?: EffectKind; readonly chain?: string; readonly status?: EffectStatus; readonly since?: number; readonly limit: number }
+  query: {
+    readonly kind?: EffectKind
+    readonly chain?: string
+    readonly status?: EffectStatus
+    readonly since?: number
+    /** Only that transaction's EVM effects (its hash), in log order. */
+    readonly transaction?: string
+    readonly limit: number
+  }
 ): ReadonlyArray<AnyEffect> => {
   const keep = (e: AnyEffect | undefined): e is AnyEffect =>
     e !== undefined &&
@@ -60,8 +68,8 @@ export const listAnyEffects = (
     (query.chain === undefined || onChain(e, query.chain)) &&
     (query.status === undefined || e.status === query.status) &&
     (query.since === undefined || movedAt(e) > query.since)
-  const evm = query.kind === "ibc-packet" ? [] : state.order
-  const ibc = query.kind === "evm-log" ? [] : state.packetOrder
+  const evm = query.kind === "ibc-packet" ? [] : query.transaction === undefined ? state.order : effectsOfTransaction(state, query.transaction).map((e) => e.id)
+  const ibc = query.kind === "evm-log" || query.transaction !== undefined ? [] : state.packetOrder
   const out: Array<AnyEffect> = []
   let i = 0
   let j = 0

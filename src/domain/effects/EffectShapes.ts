@@ -67,7 +67,9 @@ export const Origin = Schema.Struct({
   blockHash: Schema.String,
   lamport: Schema.Number,
   transactionIndex: Schema.Number,
-  logIndex: Schema.Number
+  logIndex: Schema.Number,
+  /** The transaction's hash (0x lowercase), when its transactions-trie proof verified against the header's transactionsRoot. */
+  transactionHash: Schema.optional(Schema.String)
 }).annotate({ identifier: "EffectOrigin" })
 export type Origin = typeof Origin.Type
 
@@ -100,7 +102,7 @@ export const TrackedEffect = Schema.Struct({
   /** The watches it matched. */
   watches: Schema.Array(Schema.String),
   history: Schema.Array(Move),
-  /** Foreign ids that resolve to it (a bridge's message id as `{route}:{0x id}`). */
+  /** Foreign ids that resolve to it (a bridge's message id as `{route}:{0x id}`; its transaction's hash, 0x lowercase, when proven). */
   aliases: Schema.Array(Schema.String),
   /** The other legs of its journey: a deposit's fills (target), a fill's deposit (source). */
   journeys: Schema.Array(JourneyLeg),

@@ -7,6 +7,7 @@ import { bytesToHex } from "@noble/hashes/utils.js"
 import type { CheckedBlockReceipts } from "../chain/EvmBlockReceipts.ts"
 import type { PayloadInput } from "../MessageTypes.ts"
 import { receiptKey } from "../verify/EvmReceipts.ts"
+import { transactionKey } from "../verify/EvmTransactions.ts"
 import { matchesEvmFilter } from "./EffectFold.ts"
 import { MAX_NODES_PER_MESSAGE, MAX_RECEIPTS_PER_MESSAGE } from "./EffectMessages.ts"
 import type { EffectWatch } from "./EffectShapes.ts"
@@ -25,12 +26,36 @@ export interface BlockObservations {
   readonly height: number
   readonly messages: ReadonlyArray<Observed>
   readonly oversized: ReadonlyArray<number>
+  /** Why the block's transactions were not accepted, when it came with some: no transaction proofs then. */
+  readonly transactionsRejected?: string
+}
+
+/**
+ * Could a log of these receipts (an eth_getBlockReceipts answer, not yet checked) match a
+ * watch? Decides whether the block's transactions are fetched: only blocks with a match need
+ * them. A wrong answer costs a fetch or the transaction proofs, never a check.
+ */
+export const receiptsMayMatch = (receipts: unknown, watches: ReadonlyArray<EffectWatch>): boolean => {
+  if (!Array.isArray(receipts)) return false
+  for (const r of receipts) {
+    const logs: unknown = typeof r === "object" && r !== null ? (r as { logs?: unknown }).logs : undefined
+    if (!Array.isArray(logs)) continue
+    for (const l of logs) {
+      const { address, topics } = (typeof l === "object" && l !== null ? l : {}) as { address?: unknown; topics?: unknown }
+      if (typeof address !== "string" || !Array.isArray(topics) || !topics.every((t) => typeof t === "string")) continue
+      const log = { address: address.toLowerCase(), topics: topics.map((t: string) => t.toLowerCase()), data: "" }
+      if (watches.some((w) => w.kind === "evm-log" && matchesEvmFilter(w.filter, log))) return true
+    }
+  }
+  return false
 }
 
 /**
  * The EffectsObserved messages of one block: the receipts with logs matching a watch, with
- * their proofs, split so each message stays under the budget. Always at least one message
- * (the last closes the block, with no receipts when nothing matched).
+ * their proofs (and their transactions' proofs when the block's transactions were checked),
+ * split so each message stays under the budget. Always at least one message (the last closes
+ * the block, with no receipts when nothing matched). A transaction proof that would not fit
+ * in a message with its receipt's is left out: that receipt's effects get no transaction hash.
  */
 export const observationsOf = (
   chain: string,
@@ -69,11 +94,14 @@ export const observationsOf = (
       oversized.push(i)
       continue
     }
-    const added = proof.reduce((n, p) => n + (index.has(p) ? 0 : p.length / 2), 0)
-    if (batch.length > 0 && (used + added > EVIDENCE_BUDGET || batch.length >= MAX_RECEIPTS_PER_MESSAGE || nodes.length + proof.length > MAX_NODES_PER_MESSAGE)) {
+    const proven = block.transactions?.trie.prove(transactionKey(i)).map(hex) ?? []
+    const txProof = size + proven.reduce((n, p) => n + p.length / 2, 0) > EVIDENCE_BUDGET ? [] : proven
+    const paths = [...proof, ...txProof]
+    const added = [...new Set(paths.filter((p) => !index.has(p)))].reduce((n, p) => n + p.length / 2, 0)
+    if (batch.length > 0 && (used + added > EVIDENCE_BUDGET || batch.length >= MAX_RECEIPTS_PER_MESSAGE || nodes.length + paths.length > MAX_NODES_PER_MESSAGE)) {
       flush(false)
     }
-    const positions = proof.map((p) => {
+    const positionsOf = (path: ReadonlyArray<string>) => path.map((p) => {
       let at = index.get(p)
       if (at === undefined) {
         at = nodes.length
@@ -83,8 +111,9 @@ export const observationsOf = (
       }
       return at
     })
-    batch.push({ transactionIndex: i, proof: positions, logs })
+    const positions = positionsOf(proof)
+    batch.push(txProof.length === 0 ? { transactionIndex: i, proof: positions, logs } : { transactionIndex: i, proof: positions, logs, transactionProof: positionsOf(txProof) })
   }
   flush(true)
-  return { height: block.height, messages, oversized }
+  return { height: block.height, messages, oversized, ...(block.transactionsRejected === undefined ? {} : { transactionsRejected: block.transactionsRejected }) }
 }

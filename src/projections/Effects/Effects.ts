@@ -107,6 +107,19 @@ const encode = (state: EffectsState): Json => {
   return json
 }
 
+// The transaction index is derived: rebuilt from the effects' proven transaction hashes, in their order.
+const transactionsOf = (effects: ReadonlyArray<TrackedEffect>): HashMap.HashMap<string, ReadonlyArray<string>> => {
+  const index = new Map<string, Array<string>>()
+  for (const e of effects) {
+    const tx = e.origin.transactionHash
+    if (tx === undefined) continue
+    const ids = index.get(tx)
+    if (ids === undefined) index.set(tx, [e.id])
+    else ids.push(e.id)
+  }
+  return HashMap.fromIterable(index)
+}
+
 const decode = (json: Json): EffectsState => {
   const s = decodeStateJson(json)
   return {
@@ -115,6 +128,7 @@ const decode = (json: Json): EffectsState => {
     effects: HashMap.fromIterable(s.effects.map((e) => [e.id, e] as const)),
     order: s.effects.map((e) => e.id),
     journeys: HashMap.fromIterable(s.journeys),
+    transactions: transactionsOf(s.effects),
     ignored: s.ignored,
     packets: HashMap.fromIterable((s.packets ?? []).map((e) => [e.id, e] as const)),
     packetOrder: (s.packets ?? []).map((e) => e.id),
@@ -129,7 +143,7 @@ const decode = (json: Json): EffectsState => {
 export const makeEffects = (context: AuthorityConfig): Projection<WithAuthority<EffectsState>> =>
   authorized(context, {
     name: EFFECTS,
-    version: 3,
+    version: 4,
     needsLinks: true,
     handles: effectsTypes,
     initialState: initialEffectsState,
