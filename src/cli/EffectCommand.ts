@@ -5,7 +5,7 @@
  *                                            (ID may be an alias: a bridge message id, a transaction hash)
  *   effect list [--kind K] [--chain C] [--status S] [--tx HASH]   tracked effects (EVM logs, IBC packets), oldest first
  *   effect watch --chain C [--address A] [--topic T]... [--from-height N]
- *                [--correlate ROUTE:ROLE:topic=N|word=N]   start tracking EVM logs (EffectWatchAdded)
+ *                [--correlate ROUTE:ROLE:topic=N|word=N] [--transaction-hashes]   start tracking EVM logs (EffectWatchAdded)
  *   effect unwatch ID                        stop a watch (EffectWatchRemoved)
  *   effect watches                           the active watches
  *
@@ -124,6 +124,10 @@ const watch = Command.make(
       Flag.withDescription("ROUTE:deposit|fill:topic=N|word=N — the id tying a bridge deposit to its fill, in topic N (1-3) or data word N"),
       Flag.optional
     ),
+    transactionHashes: Flag.Boolean("transaction-hashes").pipe(
+      Flag.withDescription("Prove each matched log's transaction hash, an alias of its effect (costs a transactions-trie rebuild per block with a match)"),
+      Flag.withDefault(false)
+    ),
     url: urlFlag,
     json: jsonFlag
   },
@@ -157,7 +161,8 @@ const watch = Command.make(
       kind: "evm-log",
       filter: { ...(address === undefined ? {} : { address }), ...(topics.length === 0 ? {} : { topics }) },
       ...(Option.isSome(flags.fromHeight) ? { fromHeight: flags.fromHeight.value } : {}),
-      ...(correlate === undefined ? {} : { correlate })
+      ...(correlate === undefined ? {} : { correlate }),
+      ...(flags.transactionHashes ? { transactionHashes: true } : {})
     }
     const created = yield* ServerClient.postJson(base, "/v1/effects/watches", body, WatchCreated, `watching ${flags.chain}`, 201)
     yield* Console.log(flags.json ? JSON.stringify(created) : `watch ${created.watch.id} on ${created.watch.chain} (EffectWatchAdded at offset ${created.receipt.offset})`)

@@ -46,7 +46,7 @@ describe("causeway effect", () => {
       expect(anonymous.code).toBe(1)
       expect(anonymous.stderr).toMatch(/401 Unauthorized: .*set CAUSEWAY_TOKEN or DATA_DIR/)
 
-      const watched = yield* Effect.promise(() => cli(["effect", "watch", "--chain", "anvil", "--address", address, "--topic", TOPIC, "--json"], { env: { CAUSEWAY_URL: url, CAUSEWAY_TOKEN: readFileSync(join(dataDir, "api-token"), "utf8").trim() } }))
+      const watched = yield* Effect.promise(() => cli(["effect", "watch", "--chain", "anvil", "--address", address, "--topic", TOPIC, "--transaction-hashes", "--json"], { env: { CAUSEWAY_URL: url, CAUSEWAY_TOKEN: readFileSync(join(dataDir, "api-token"), "utf8").trim() } }))
       expect(watched.code, watched.stderr).toBe(0)
       const watchId = JSON.parse(watched.stdout).watch.id as string
       const listed = yield* Effect.promise(() => cli(["effect", "watches", "--url", url]))
@@ -62,6 +62,10 @@ describe("causeway effect", () => {
       expect(shown.code, shown.stderr).toBe(0)
       expect(shown.stdout).toContain(`${id}\n  included (`)
       expect(shown.stdout).toMatch(/evidence: evm-receipt in message [0-9a-f]{64}/)
+      // The watch asked for transaction hashes: the transaction's hash names the effect.
+      const byTx = yield* Effect.promise(() => cli(["effect", "show", emitted.transactionHash as string, "--json", "--url", url]))
+      expect(byTx.code, byTx.stderr).toBe(0)
+      expect(JSON.parse(byTx.stdout)).toMatchObject({ id, origin: { transactionHash: emitted.transactionHash }, aliases: [emitted.transactionHash] })
       const missing = yield* Effect.promise(() => cli(["effect", "show", "evm-log:anvil:00:0:0", "--url", url]))
       expect(missing.code).toBe(1)
       expect(missing.stderr).toMatch(/404 EffectNotFound/)

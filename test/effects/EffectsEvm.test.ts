@@ -91,6 +91,8 @@ describe("effect tracker on anvil", () => {
         ])
         expect(tracked[0].log.data).toBe(`0x${TOPIC_A}01`)
         expect(tracked[0].id).toBe(`evm-log:anvil:${(lied.blockHash as string).slice(2)}:0:0`)
+        // This watch did not ask for transaction hashes: none is proven, none is an alias.
+        expect(tracked.map((e) => [e.origin.transactionHash, e.aliases])).toEqual([[undefined, []], [undefined, []]])
 
         // The evidence re-checks offline from the message it names.
         const first = (yield* get(`/v1/effects/${tracked[0].id}`)).json.effect
@@ -252,7 +254,7 @@ describe("effect tracker on anvil", () => {
         yield* eventually(get("/v1/chains/anvil"), (r) => r.json?.latest?.height === start, 10_000)
         // The bridge's message id is the data's second word (the first is the topic).
         for (const [address, role] of [[depositor, "deposit"], [filler, "fill"]] as const) {
-          const added = yield* postJson("/v1/effects/watches", { chain: "anvil", kind: "evm-log", filter: { address: address.slice(2) }, correlate: { route: "bridge", role, id: { dataWord: 1 } } })
+          const added = yield* postJson("/v1/effects/watches", { chain: "anvil", kind: "evm-log", filter: { address: address.slice(2) }, correlate: { route: "bridge", role, id: { dataWord: 1 } }, transactionHashes: true })
           expect(added.status, added.text).toBe(201)
         }
         const ID1 = "11".repeat(32)
@@ -352,7 +354,7 @@ describe("effect tracker on anvil", () => {
       yield* Effect.gen(function*() {
         const start = yield* Effect.promise(() => blockNumber(node))
         yield* eventually(get("/v1/chains/anvil"), (r) => r.json?.latest?.height === start, 10_000)
-        expect((yield* postJson("/v1/effects/watches", { chain: "anvil", kind: "evm-log", filter: { address: address.slice(2) } })).status).toBe(201)
+        expect((yield* postJson("/v1/effects/watches", { chain: "anvil", kind: "evm-log", filter: { address: address.slice(2) }, transactionHashes: true })).status).toBe(201)
 
         // Three transactions of three types in one block, each emitting one log.
         yield* Effect.promise(() => node.rpc("evm_setAutomine", [false]))

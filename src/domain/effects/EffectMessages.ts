@@ -73,7 +73,13 @@ export const EvmLogWatch = Schema.Struct({
    */
   fromHeight: Schema.optional(NonNegativeInt),
   /** How its logs take part in a journey (a bridge deposit and its fill): see Correlation. */
-  correlate: Schema.optional(Correlation)
+  correlate: Schema.optional(Correlation),
+  /**
+   * Prove each matched log's transaction hash (an alias of its effect): a block with a match is
+   * fetched with its transactions, which must rebuild its transactionsRoot. Off by default: it
+   * costs about half again the CPU of the receipts check per block with a match (docs/effects.md).
+   */
+  transactionHashes: Schema.optional(Schema.Boolean)
 })
 /** An IBC packet watch. */
 export const IbcPacketWatch = Schema.Struct({ chain: Name, kind: Schema.Literal("ibc-packet"), filter: IbcPacketFilter })

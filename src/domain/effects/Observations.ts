@@ -32,11 +32,13 @@ export interface BlockObservations {
 
 /**
  * Could a log of these receipts (an eth_getBlockReceipts answer, not yet checked) match a
- * watch? Decides whether the block's transactions are fetched: only blocks with a match need
- * them. A wrong answer costs a fetch or the transaction proofs, never a check.
+ * watch that asks for transaction hashes? Decides whether the block's transactions are
+ * fetched: only blocks with such a match need them. A wrong answer costs a fetch or the
+ * transaction proofs, never a check.
  */
-export const receiptsMayMatch = (receipts: unknown, watches: ReadonlyArray<EffectWatch>): boolean => {
-  if (!Array.isArray(receipts)) return false
+export const receiptsMayMatch = (receipts: unknown, allWatches: ReadonlyArray<EffectWatch>): boolean => {
+  const watches = allWatches.filter((w) => w.kind === "evm-log" && w.transactionHashes === true)
+  if (watches.length === 0 || !Array.isArray(receipts)) return false
   for (const r of receipts) {
     const logs: unknown = typeof r === "object" && r !== null ? (r as { logs?: unknown }).logs : undefined
     if (!Array.isArray(logs)) continue
