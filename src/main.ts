@@ -308,9 +308,9 @@ export const appLayer = (config: ServeConfig) => {
   const core = coreLayer(config, ProjectionRunner.defaultRunnerOptions, instanceKey)
   const telemetry = config.otlp === undefined ? Layer.empty : telemetryLayer(config.otlp).pipe(Layer.provide(instanceKey))
   return HttpService.layer({ host: config.host, port: config.port, maxBatch: config.ingest.maxBatch, traceRequests: config.otlp !== undefined }).pipe(
-    Layer.provide(config.sealer === undefined ? core : sealerLayer(config.sealer, config.dataDir).pipe(Layer.provideMerge(core))),
-    // After the core: the data directory exists, is private and is this instance's.
+    // Read (or created) once the core holds the data directory: it exists, is private and is this instance's.
     Layer.provide(ApiTokenFile.layer({ dataDir: config.dataDir, tokensFile: config.apiTokensFile, privateReads: config.privateReads ?? false })),
+    Layer.provide(config.sealer === undefined ? core : sealerLayer(config.sealer, config.dataDir).pipe(Layer.provideMerge(core))),
     Layer.provide(Layer.succeed(Deployment, deploymentOf(config))),
     // Built before the rest and closed after it: the last spans and metrics are flushed at shutdown.
     Layer.provideMerge(telemetry),

@@ -96,6 +96,8 @@ describe("effect tracker on anvil", () => {
 
         // The evidence re-checks offline from the message it names.
         const first = (yield* get(`/v1/effects/${tracked[0].id}`)).json.effect
+        // The design's EffectEvolution names the id effectId: the answer carries both.
+        expect(first.effectId).toBe(tracked[0].id)
         const message = (yield* get(`/v1/messages/${first.history[0].evidence.message}`)).json
         expect(message.envelope.type).toBe("EffectsObserved")
         const observed = message.envelope.payload
@@ -133,7 +135,7 @@ describe("effect tracker on anvil", () => {
           }
         }
         const now = yield* Effect.promise(nextEffect(opened))
-        expect(JSON.parse(now.data as string)).toMatchObject({ id: doomedId, status: "included" })
+        expect(JSON.parse(now.data as string)).toMatchObject({ id: doomedId, effectId: doomedId, status: "included" })
         expect(now.id).toMatch(/^\d+\.[0-9a-f]{16}$/)
         opened.close()
         // Resumed with the last event's id while the effect has not changed: no resend; the first

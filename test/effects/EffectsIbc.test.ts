@@ -221,7 +221,7 @@ describe("IBC packet effects on two CometBFT chains", () => {
         expect((yield* get("/v1/ibc/packets?status=settled")).json.packets.map((p: any) => p.id)).toEqual([id])
         // The effects API answers packets too: by id, in listings, history and its event stream.
         const asEffect = yield* get(`/v1/effects/${id}`)
-        expect([asEffect.status, asEffect.json.effect.kind, asEffect.json.effect.status]).toEqual([200, "ibc-packet", "settled"])
+        expect([asEffect.status, asEffect.json.effect.kind, asEffect.json.effect.status, asEffect.json.effect.effectId]).toEqual([200, "ibc-packet", "settled", id])
         expect(asEffect.json.effect.journey).toEqual((yield* packetAt(id)).json.packet.journey)
         expect((yield* get("/v1/effects?kind=ibc-packet&status=settled")).json.effects.map((e: any) => e.id)).toEqual([id])
         expect((yield* get(`/v1/effects?chain=${B}&kind=ibc-packet`)).json.effects.map((e: any) => e.id)).toContain(id)

@@ -12,6 +12,7 @@ import { randomBytes } from "node:crypto"
 import { Data, Effect, Layer, Result } from "effect"
 import { join } from "node:path"
 import { hashToken, parseTokenFile, tokenStore, tokenText, type TokenStore } from "../../domain/auth/ApiTokens.ts"
+import { InstanceKey } from "../../ports/InstanceKey.ts"
 import { ApiAuth } from "../http/ApiAuth.ts"
 import { KeyFileModeError, readIfExists, writeSecret } from "./SecretFile.ts"
 
@@ -71,6 +72,9 @@ export const layer = (config: ApiTokensConfig) =>
   Layer.effect(
     ApiAuth,
     Effect.gen(function*() {
+      // Only once the instance holds its data directory (locked, private; its key read): a
+      // refused start creates nothing there.
+      yield* InstanceKey
       if (config.tokensFile !== undefined) {
         const store = yield* loadTokenFile(config.tokensFile)
         yield* Effect.logInfo("API tokens read").pipe(Effect.annotateLogs({ path: config.tokensFile, tokens: store.entries.length, privateReads: config.privateReads }))

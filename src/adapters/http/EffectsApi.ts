@@ -7,7 +7,7 @@
 import { Schema, SchemaTransformation } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { EvmLogWatch, IbcPacketWatch } from "../../domain/effects/EffectMessages.ts"
-import { AnyEffect, AnyEffectView, EffectStatus, EffectWatch, EffectWatchView, IbcPacketView, Move } from "../../domain/effects/EffectShapes.ts"
+import { AnyEffectEvent, AnyEffectView, EffectStatus, EffectWatch, EffectWatchView, IbcPacketView, Move } from "../../domain/effects/EffectShapes.ts"
 import { NeedsEffectsScope, DecodesInput, NeedsLog, ReadsJsonBody } from "./EdgeApi.ts"
 
 // ---------------------------------------------------------------------------------------
@@ -149,7 +149,7 @@ export const EffectsGroup = HttpApiGroup.make("effects")
     HttpApiEndpoint.get("events", "/v1/effects/:id/events", {
       params: { id: EffectId },
       headers: { "last-event-id": Schema.optionalKey(EffectEventId) },
-      success: HttpApiSchema.StreamSse({ data: AnyEffect }),
+      success: HttpApiSchema.StreamSse({ data: AnyEffectEvent }),
       error: [EffectNotFound]
     })
       .middleware(DecodesInput)

@@ -13,7 +13,7 @@ import { listWatches } from "../../domain/effects/EffectFold.ts"
 import { listPackets, packetOf, packetView, STUCK_AFTER_MS } from "../../domain/effects/IbcPacketFold.ts"
 import { CausalLog, type CausalLogError } from "../../ports/CausalLog.ts"
 import { Projections } from "../../projections/ProjectionRunner.ts"
-import type { AnyEffect, AnyEffectView } from "../../domain/effects/EffectShapes.ts"
+import { type AnyEffect, type AnyEffectView, effectEvent } from "../../domain/effects/EffectShapes.ts"
 import { Draining } from "./Draining.ts"
 import { eventStream } from "./EventStream.ts"
 import type { Rejection } from "../../domain/Rejection.ts"
@@ -42,7 +42,7 @@ export interface EffectsHandlerOptions {
 /** An effect's digest in its stream's event ids: the first 16 hex digits of SHA-256 over its canonical JSON. */
 const digestOf = (effect: AnyEffect): string => bytesToHex(sha256(canonicalBytes(effect))).slice(0, 16)
 
-const sse = (effect: AnyEffect, offset: number, digest: string): string => `id: ${offset}.${digest}\nevent: effect\ndata: ${JSON.stringify(effect)}\n\n`
+const sse = (effect: AnyEffect, offset: number, digest: string): string => `id: ${offset}.${digest}\nevent: effect\ndata: ${JSON.stringify(effectEvent(effect))}\n\n`
 
 /** A Last-Event-ID (EffectEventId, already checked by the contract): its offset, and its digest when it has one. */
 const parseEventId = (id: string): { readonly offset: number; readonly digest: string | undefined } => {
@@ -51,7 +51,7 @@ const parseEventId = (id: string): { readonly offset: number; readonly digest: s
 }
 
 /** An effect as queries answer it: a packet with `stuck` as of now (default threshold). */
-const viewOf = (e: AnyEffect, nowMs: number): AnyEffectView => (e.kind === "evm-log" ? e : packetView(e, nowMs, STUCK_AFTER_MS))
+const viewOf = (e: AnyEffect, nowMs: number): AnyEffectView => (e.kind === "evm-log" ? { effectId: e.id, ...e } : packetView(e, nowMs, STUCK_AFTER_MS))
 
 /** The effects group's handlers, over the effects view, the log and the runner (and the tracker when there is one). */
 export const layer = (options: EffectsHandlerOptions) => HttpApiBuilder.group(Api, "effects", (handlers) =>

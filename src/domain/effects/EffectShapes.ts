@@ -213,18 +213,36 @@ export const IbcPacketEffect = Schema.Struct({
 }).annotate({ identifier: "IbcPacketEffect" })
 export type IbcPacketEffect = typeof IbcPacketEffect.Type
 
+/** The effect's id under the name the design gives it (`EffectEvolution.effectId`); the same as `id`. */
+const EffectId = { effectId: Schema.String }
+
+/** An EVM effect as queries and its event stream answer it: with `effectId`. */
+export const EvmEffectView = Schema.Struct({ ...EffectId, ...TrackedEffect.fields }).annotate({ identifier: "EvmEffectView" })
+export type EvmEffectView = typeof EvmEffectView.Type
+
+/** An IBC packet as its event stream carries it: with `effectId`. */
+export const IbcPacketEvent = Schema.Struct({ ...EffectId, ...IbcPacketEffect.fields }).annotate({ identifier: "IbcPacketEvent" })
+export type IbcPacketEvent = typeof IbcPacketEvent.Type
+
 /** An IBC packet as queries answer it: `stuck` is computed at query time (see packetView). */
 export const IbcPacketView = Schema.Struct({
+  ...EffectId,
   ...IbcPacketEffect.fields,
   /** In flight (sent, delivered or executed) for longer than the threshold since its last proven leg's header time; null otherwise. */
   stuck: Schema.NullOr(Schema.Struct({ sinceMs: Schema.Number, forMs: Schema.Number }))
 }).annotate({ identifier: "IbcPacketView" })
 export type IbcPacketView = typeof IbcPacketView.Type
 
-/** A tracked effect of any kind, as its event stream carries it (`kind` tells which). */
-export const AnyEffect = Schema.Union([TrackedEffect, IbcPacketEffect]).annotate({ identifier: "AnyEffect" })
-export type AnyEffect = typeof AnyEffect.Type
+/** A tracked effect of any kind, as the fold holds it (`kind` tells which). */
+export type AnyEffect = TrackedEffect | IbcPacketEffect
+
+/** A tracked effect of any kind as its event stream carries it (`kind` tells which). */
+export const AnyEffectEvent = Schema.Union([EvmEffectView, IbcPacketEvent]).annotate({ identifier: "AnyEffectEvent" })
+export type AnyEffectEvent = typeof AnyEffectEvent.Type
 
 /** A tracked effect of any kind as queries answer it (a packet with `stuck`). */
-export const AnyEffectView = Schema.Union([TrackedEffect, IbcPacketView]).annotate({ identifier: "AnyEffectView" })
+export const AnyEffectView = Schema.Union([EvmEffectView, IbcPacketView]).annotate({ identifier: "AnyEffectView" })
 export type AnyEffectView = typeof AnyEffectView.Type
+
+/** An effect as its event stream carries it: with `effectId`. */
+export const effectEvent = (e: AnyEffect): AnyEffectEvent => ({ effectId: e.id, ...e })

@@ -425,7 +425,7 @@ export const IN_FLIGHT: ReadonlySet<EffectStatus> = new Set(["sent", "delivered"
 export const packetView = (effect: IbcPacketEffect, nowMs: number, stuckAfterMs: number): IbcPacketView => {
   const since = effect.journey.reduce((t, l) => Math.max(t, l.time), 0)
   const stuck = IN_FLIGHT.has(effect.status) && since > 0 && nowMs - since > stuckAfterMs ? { sinceMs: since, forMs: nowMs - since } : null
-  return { ...effect, stuck }
+  return { effectId: effect.id, ...effect, stuck }
 }
 
 /** Packets in the order they were tracked, filtered. */
