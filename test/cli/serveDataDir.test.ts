@@ -49,7 +49,7 @@ describe("causeway serve's data directory", () => {
     const keyText = readFileSync(key)
     rmSync(key)
     const before = snapshot(dataDir)
-    expect(Object.keys(before)).toStrictEqual(["beacon.key", "log.sqlite", "projections.sqlite"])
+    expect(Object.keys(before)).toStrictEqual(["api-token", "beacon.key", "log.sqlite", "projections.sqlite"])
 
     const run = await cli(["serve", "--port", "0", "--data-dir", dataDir])
     expect(run.code).toBe(1)
