@@ -35,7 +35,7 @@ describe("causeway serve's data directory", () => {
     try {
       expect((await getJson(`${server.url}/readyz`)).status).toBe(200)
       expect(modeOf(dataDir)).toBe(0o700)
-      const files = [instanceKeyPath(dataDir), beaconKeyPath(dataDir)]
+      const files = [instanceKeyPath(dataDir), beaconKeyPath(dataDir), join(dataDir, "api-token")]
       for (const db of [logPath(dataDir), snapshotPath(dataDir)]) files.push(db, `${db}-wal`, `${db}-shm`)
       for (const file of files) expect([file, modeOf(file)]).toStrictEqual([file, 0o600])
     } finally {
