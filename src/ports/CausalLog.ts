@@ -6,6 +6,12 @@ import { Context, Data, type Effect, type Option, type Stream } from "effect"
 import type { MessageId } from "../domain/Primitives.ts"
 
 /** A record to append: the decoded header fields plus the canonical envelope text. */
+/** A page of a message's dependents: records at offset `from` or later (default 0), at most `limit`. */
+export interface DependentsPage {
+  readonly from?: number
+  readonly limit?: number
+}
+
 export interface NewRecord {
   readonly id: MessageId
   readonly lamport: number
@@ -66,8 +72,8 @@ export interface CausalLogService {
   readonly get: (id: string) => Effect.Effect<Option.Option<LogRecord>, CausalLogError>
   /** Offset and Lamport time of every id that is in the log. */
   readonly lookup: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, RecordRef>, CausalLogError>
-  /** Records that name `id` among their dependencies, in log order. */
-  readonly dependents: (id: string) => Effect.Effect<ReadonlyArray<LogRecord>, CausalLogError>
+  /** Records that name `id` among their dependencies, in log order: from offset `page.from` on, at most `page.limit` (default: all). */
+  readonly dependents: (id: string, page?: DependentsPage) => Effect.Effect<ReadonlyArray<LogRecord>, CausalLogError>
   /** The highest nonce accepted from a sender, if any. */
   readonly highestNonce: (sender: string) => Effect.Effect<Option.Option<number>, CausalLogError>
   /** The highest Lamport time in the log (0 when empty). */

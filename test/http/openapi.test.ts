@@ -136,7 +136,7 @@ describe("real requests get the statuses and bodies the document declares", () =
   layer(
     Server.layer({
       ingest: { maxMessageBytes: 1024, maxBatch: 4, pendingTimeoutMs: 100, rate: { ratePerSec: 1, burst: 6 } },
-      http: { maxBodyBytes: MAX_BODY, maxJsonBodyBytes: MAX_JSON_BODY }
+      http: { maxBodyBytes: MAX_BODY, maxJsonBodyBytes: MAX_JSON_BODY, maxOrderingBodyBytes: MAX_JSON_BODY }
     }),
     { excludeTestServices: true, ...timeout }
   )((it) => {

@@ -262,6 +262,11 @@ export const causalLogContract = (
           expect(yield* log.dependents(r3.id)).toEqual([at(5)])
           expect(yield* log.dependents(r5.id)).toEqual([])
           expect(yield* log.dependents(unknownId)).toEqual([])
+          // Paged: from an offset on, at most `limit`.
+          expect(yield* log.dependents(r0.id, { limit: 2 })).toEqual([at(2), at(3)])
+          expect(yield* log.dependents(r0.id, { from: at(3).offset })).toEqual([at(3), at(5)])
+          expect(yield* log.dependents(r0.id, { from: at(3).offset + 1, limit: 5 })).toEqual([at(5)])
+          expect(yield* log.dependents(r0.id, { from: at(5).offset + 1 })).toEqual([])
         }))
 
       it.effect("highestNonce is the highest (not the last) nonce per sender", () =>

@@ -211,13 +211,17 @@ const listMessages = HttpApiEndpoint.get("listMessages", "/v1/messages", {
 
 const dependents = HttpApiEndpoint.get("dependents", "/v1/messages/:id/dependents", {
   params: { id: MessageId.annotate({ description: "a message id: 64 lowercase hex digits" }) },
+  query: {
+    from: Schema.optionalKey(DecimalInt.annotate({ description: "the log offset to start at (default 0)" })),
+    limit: Schema.optionalKey(PageLimit.annotate({ description: `most records returned (default ${DEFAULT_PAGE}, at most ${MAX_PAGE})` }))
+  },
   success: Schema.Array(LogRecord),
   error: [StorageUnavailable]
 })
   .middleware(DecodesInput)
   .annotate(OpenApi.Identifier, "listDependents")
   .annotate(OpenApi.Summary, "List the messages that depend on one")
-  .annotate(OpenApi.Description, "Log records that name this message among their dependencies (`deps`), in log order; empty when none does (or the message is not in the log).")
+  .annotate(OpenApi.Description, `Log records that name this message among their dependencies (\`deps\`), in log order from offset \`from\` (default 0); limit defaults to ${DEFAULT_PAGE}, at most ${MAX_PAGE}: page on from the last record's offset + 1. Empty when none does (or the message is not in the log).`)
 
 const stream = HttpApiEndpoint.get("stream", "/v1/stream", {
   query: { from: Schema.optionalKey(DecimalInt.annotate({ description: "the log offset to start at (default: the end of the log, new records only)" })) },

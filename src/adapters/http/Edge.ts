@@ -4,7 +4,7 @@
  * size. NeedsLog and AnswersDefects only declare what is answered elsewhere (the Kafka
  * stand-in; HttpService's error bodies), so they pass the request through.
  */
-import { ByteSize, Effect, Layer } from "effect"
+import { ByteSize, Context, Effect, Layer, Option } from "effect"
 import { HttpIncomingMessage, HttpServerError, HttpServerRequest } from "effect/http"
 import { HttpApiMiddleware } from "effect/http-api"
 import {
@@ -12,6 +12,7 @@ import {
   BodyTooLarge,
   DecodesInput,
   InvalidRequest,
+  JsonBodyLimit,
   ReadsJsonBody,
   NeedsLog,
   UnsupportedMediaType
@@ -39,8 +40,10 @@ const isBodyTooLarge = (defect: unknown): boolean =>
 
 /** Limits the edge enforces. */
 export interface EdgeOptions {
-  /** Largest JSON body the schema-decoded endpoints read, in bytes. */
+  /** Largest JSON body the schema-decoded endpoints read, in bytes (unless annotated with a JsonBodyLimit). */
   readonly maxJsonBodyBytes: number
+  /** Largest body of the ordering check (JsonBodyLimit "ordering"), in bytes. */
+  readonly maxOrderingBodyBytes: number
 }
 
 /** The edge's middlewares. */
@@ -51,7 +54,7 @@ export const layer = (options: EdgeOptions) =>
       inputKinds.has(e.kind)
         ? Effect.fail(new InvalidRequest({ reason: `${e.kind.toLowerCase()}: ${oneLine(e.cause.message)}` }))
         : Effect.fail(e)),
-    Layer.succeed(ReadsJsonBody, (httpEffect) =>
+    Layer.succeed(ReadsJsonBody, (httpEffect, { endpoint }) =>
       Effect.gen(function*() {
         const request = yield* HttpServerRequest.HttpServerRequest
         const contentType = request.headers["content-type"]
@@ -59,7 +62,10 @@ export const layer = (options: EdgeOptions) =>
         if (contentType !== undefined && mediaType(contentType) !== "application/json") {
           return yield* unsupportedMediaType(contentType)
         }
-        const limit = options.maxJsonBodyBytes
+        const limit = Option.match(Context.getOption(endpoint.annotations, JsonBodyLimit), {
+          onNone: () => options.maxJsonBodyBytes,
+          onSome: () => options.maxOrderingBodyBytes
+        })
         if (Number(request.headers["content-length"] ?? "0") > limit) return yield* bodyTooLarge(limit)
         // The decoder reads the body as a defect when it fails: the one for the limit is the client's, 413.
         return yield* httpEffect.pipe(

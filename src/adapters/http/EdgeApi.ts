@@ -7,7 +7,7 @@
  *
  * Every error body is JSON carrying `_tag` and a human-readable `reason`.
  */
-import { Schema } from "effect"
+import { Context, Schema } from "effect"
 import { HttpApiMiddleware, HttpApiSecurity, OpenApi } from "effect/http-api"
 
 // ---------------------------------------------------------------------------------------
@@ -71,11 +71,16 @@ export class DecodesInput extends HttpApiMiddleware.Service<DecodesInput>()("cau
 
 /**
  * The endpoint reads a JSON body: a body sent as another content type is answered 415
- * UnsupportedMediaType, one over the limit 413 BodyTooLarge.
+ * UnsupportedMediaType, one over the limit 413 BodyTooLarge. The limit is the server's
+ * (1 MiB by default) unless the endpoint is annotated with a JsonBodyLimit naming another of
+ * the server's limits (the ordering check's: 8 MiB by default).
  */
 export class ReadsJsonBody extends HttpApiMiddleware.Service<ReadsJsonBody>()("causeway/http/ReadsJsonBody", {
   error: [BodyTooLarge, UnsupportedMediaType]
 }) {}
+
+/** An endpoint's own JSON body limit, by name (an annotation ReadsJsonBody looks up in the server's limits). */
+export class JsonBodyLimit extends Context.Service<JsonBodyLimit, "ordering">()("causeway/http/JsonBodyLimit") {}
 
 /**
  * The endpoint is served once the log can be reached: until then it is answered 503

@@ -130,7 +130,8 @@ const messages = (options: HandlerOptions) =>
           ))
         .handle("listMessages", ({ query }) =>
           storage(log.readCausal(query.fromLamport ?? 0, query.limit ?? DEFAULT_PAGE)).pipe(Effect.map((rs) => recordsJson(rs.map(recordView)))))
-        .handle("dependents", ({ params }) => storage(log.dependents(params.id)).pipe(Effect.map((rs) => recordsJson(rs.map(recordView)))))
+        .handle("dependents", ({ params, query }) =>
+          storage(log.dependents(params.id, { from: query.from ?? 0, limit: query.limit ?? DEFAULT_PAGE })).pipe(Effect.map((rs) => recordsJson(rs.map(recordView)))))
         .handle("stream", ({ headers, query }) =>
           Effect.gen(function*() {
             const lastEventId = headers["last-event-id"]

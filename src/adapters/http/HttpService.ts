@@ -27,6 +27,7 @@ import {
 import { HttpApiBuilder, HttpApiError, HttpApiScalar } from "effect/http-api"
 import { defaultOptions as defaultIngestOptions } from "../../services/Ingest.ts"
 import { Api } from "./Api.ts"
+import { ORDERING_BODY_BYTES } from "./MempoolApi.ts"
 import * as ApiAuth from "./ApiAuth.ts"
 import { BodyTooLarge, InternalError, InvalidRequest, RouteNotFound } from "./EdgeApi.ts"
 import { Draining } from "./Draining.ts"
@@ -45,10 +46,11 @@ export interface HttpConfig {
   readonly maxBodyBytes?: number
   /**
    * Largest JSON body the schema-decoded endpoints read (proofs, watches, transactions, the
-   * ordering and MEV checks), in bytes; defaults to 64 MiB: an ordering check may carry
-   * 100,000 signed receipts.
+   * MEV check), in bytes; defaults to 1 MiB. The ordering check has its own limit.
    */
   readonly maxJsonBodyBytes?: number
+  /** Largest body of the ordering check, in bytes; defaults to 8 MiB (10,000 signed receipts). */
+  readonly maxOrderingBodyBytes?: number
   /** Keep-alive comment interval of the event stream; defaults to 15 s. */
   readonly heartbeatMs?: number
   /** How long shutdown waits for in-flight requests; defaults to 10 s. */
@@ -63,8 +65,8 @@ export interface HttpConfig {
 /** 8 MiB. */
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 
-/** 64 MiB. */
-export const DEFAULT_MAX_JSON_BODY_BYTES = 64 * 1024 * 1024
+/** 1 MiB. */
+export const DEFAULT_MAX_JSON_BODY_BYTES = 1024 * 1024
 
 // ---------------------------------------------------------------------------------------
 // Route templates (metric labels must not carry ids)
@@ -285,7 +287,10 @@ export const layer = (config: HttpConfig) => {
       ).pipe(
         Layer.provide(Handlers.layer(options)),
         Layer.provide(ApiAuth.middlewares),
-        Layer.provide(Edge.layer({ maxJsonBodyBytes: config.maxJsonBodyBytes ?? DEFAULT_MAX_JSON_BODY_BYTES })),
+        Layer.provide(Edge.layer({
+          maxJsonBodyBytes: config.maxJsonBodyBytes ?? DEFAULT_MAX_JSON_BODY_BYTES,
+          maxOrderingBodyBytes: config.maxOrderingBodyBytes ?? ORDERING_BODY_BYTES
+        })),
         Layer.provide(Layer.succeed(Draining, Deferred.await(draining)))
       )
       // Path parameters up to 256 characters (the router's default is 100): an effect id names

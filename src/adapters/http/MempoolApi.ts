@@ -10,7 +10,7 @@ import { Batch, MessageView, OrderView } from "../../domain/mempool/MempoolShape
 import { Violation } from "../../domain/mempool/OrderingFairness.ts"
 import { SignedReceipt } from "../../domain/mempool/Receipt.ts"
 import { MessageId, Name } from "../../domain/Primitives.ts"
-import { DecodesInput, NeedsLog, ReadsJsonBody } from "./EdgeApi.ts"
+import { DecodesInput, JsonBodyLimit, NeedsLog, ReadsJsonBody } from "./EdgeApi.ts"
 
 /** No mempool message (order, commitment, reveal, …) with that id. */
 export class OrderNotFound extends Schema.TaggedError<OrderNotFound>()("OrderNotFound", {
@@ -25,6 +25,11 @@ export class BatchNotFound extends Schema.TaggedError<BatchNotFound>()("BatchNot
 }, { httpApiStatus: 404 }) {}
 
 /** That id is a message without a position (a reveal, a cancellation): it has no receipt. */
+/** The ordering check's worker is busy with as many checks as it queues; retry shortly. */
+export class VerifierBusy extends Schema.TaggedError<VerifierBusy>()("VerifierBusy", {
+  reason: Schema.String
+}, { httpApiStatus: 503 }) {}
+
 export class NoReceipt extends Schema.TaggedError<NoReceipt>()("NoReceipt", {
   reason: Schema.String,
   id: Schema.String
@@ -51,12 +56,18 @@ export const StatusView = Schema.Union([OrderView, MessageView], { mode: "oneOf"
 /** A sealed batch. */
 export const BatchView = Batch
 
+/** Most receipts, and most processing-order entries, one ordering check takes. */
+export const MAX_ORDERING_ENTRIES = 10_000
+
+/** The ordering check's default JSON body limit: 10,000 receipts and order ids fit with room to spare. */
+export const ORDERING_BODY_BYTES = 8 * 1024 * 1024
+
 /** The ordering-fairness check's input. */
 export const VerifyOrderingRequest = Schema.Struct({
-  processingOrder: Schema.Array(Schema.Unknown).check(Schema.isMaxLength(100_000)).annotate({
+  processingOrder: Schema.Array(Schema.Unknown).check(Schema.isMaxLength(MAX_ORDERING_ENTRIES)).annotate({
     description: "order ids (64 lowercase hex digits), first processed first; an entry that is not one is reported as a MalformedProcessingOrder violation"
   }),
-  receipts: Schema.Array(Schema.Unknown).check(Schema.isMaxLength(100_000)).annotate({
+  receipts: Schema.Array(Schema.Unknown).check(Schema.isMaxLength(MAX_ORDERING_ENTRIES)).annotate({
     description: "signed receipts (OrderReceipt, as GET /v1/mempool/orders/{id}/receipt and …/batches/{batch}/receipts serve them); one that does not decode is reported as a MalformedReceipt violation"
   }),
   instanceKey: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}(?:[0-9a-f]{2})?$/u)).annotate({
@@ -154,12 +165,14 @@ const processing = HttpApiEndpoint.get("processing", "/v1/mempool/processing", {
 
 const verifyOrdering = HttpApiEndpoint.post("verifyOrdering", "/v1/mempool/verify-ordering", {
   payload: VerifyOrderingRequest,
-  success: VerifyOrderingVerdict
+  success: VerifyOrderingVerdict,
+  error: VerifierBusy
 })
   .middleware(ReadsJsonBody)
+  .annotate(JsonBodyLimit, "ordering")
   .annotate(OpenApi.Identifier, "verifyOrdering")
   .annotate(OpenApi.Summary, "Check that a processing order follows the signed sequence")
-  .annotate(OpenApi.Description, "verifyOrderingFairness(processingOrder, receipts): does the processing order follow the sequence the signed receipts fix? The same check as the causeway/verify library's, run here; a verdict either way (200), with the violations when it is not fair. Receipts signed by instanceKey, or by any of members, count (default: the signer of the first receipt).")
+  .annotate(OpenApi.Description, "verifyOrderingFairness(processingOrder, receipts): does the processing order follow the sequence the signed receipts fix? The same check as the causeway/verify library's, run here; a verdict either way (200), with the violations when it is not fair. Receipts signed by instanceKey, or by any of members, count (default: the signer of the first receipt). At most 10,000 receipts and 10,000 order ids in a body of at most 8 MiB (413 beyond); the check runs on a worker thread, one at a time with at most 4 waiting: 503 VerifierBusy beyond that.")
 
 /** The mempool group. */
 export const MempoolGroup = HttpApiGroup.make("mempool")

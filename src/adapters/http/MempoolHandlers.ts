@@ -5,7 +5,7 @@
  * instance key, deterministically (ed25519), from the state: the same entry always gets the
  * same receipt, and a small cache spares re-signing.
  */
-import { Clock, Effect, Result, Stream } from "effect"
+import { Clock, Effect, Stream } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { LRUCache } from "lru-cache"
 import { entryOf } from "../../domain/mempool/MempoolFold.ts"
@@ -21,7 +21,6 @@ import {
   statusView
 } from "../../domain/mempool/MempoolViews.ts"
 import type { Entry } from "../../domain/mempool/MempoolFold.ts"
-import { verifyOrderingFairness } from "../../domain/mempool/OrderingFairness.ts"
 import { type SignedReceipt, signReceipt } from "../../domain/mempool/Receipt.ts"
 import { CausalLog } from "../../ports/CausalLog.ts"
 import { InstanceKey } from "../../ports/InstanceKey.ts"
@@ -30,7 +29,8 @@ import { Projections } from "../../projections/ProjectionRunner.ts"
 import { Api } from "./Api.ts"
 import { Draining } from "./Draining.ts"
 import { eventStream } from "./EventStream.ts"
-import { BatchNotFound, DEFAULT_ROWS, NoReceipt, OrderNotFound } from "./MempoolApi.ts"
+import { BatchNotFound, DEFAULT_ROWS, NoReceipt, OrderNotFound, VerifierBusy } from "./MempoolApi.ts"
+import * as OrderingChecker from "./OrderingChecker.ts"
 
 /** Limits of the mempool endpoints. */
 export interface MempoolHandlerOptions {
@@ -45,6 +45,7 @@ const sse = (view: OrderView | MessageView, offset: number): string =>
 export const layer = (options: MempoolHandlerOptions) =>
   HttpApiBuilder.group(Api, "mempool", (handlers) =>
     Effect.gen(function*() {
+      const orderingChecker = OrderingChecker.make()
       const runner = yield* Projections
       const log = yield* CausalLog
       const key = yield* InstanceKey
@@ -137,13 +138,13 @@ export const layer = (options: MempoolHandlerOptions) =>
         .handle("processing", ({ query }) =>
           state.pipe(Effect.map((s) => ({ orderIds: processingOrder(s, query.from ?? 0, query.limit ?? DEFAULT_ROWS) }))))
         .handle("verifyOrdering", ({ payload }) =>
-          Effect.sync(() => {
-            const r = verifyOrderingFairness(payload.processingOrder, payload.receipts, {
-              ...(payload.instanceKey === undefined ? {} : { instanceKey: payload.instanceKey }),
-              ...(payload.members === undefined ? {} : { members: payload.members })
+          orderingChecker.check(payload.processingOrder, payload.receipts, {
+            ...(payload.instanceKey === undefined ? {} : { instanceKey: payload.instanceKey }),
+            ...(payload.members === undefined ? {} : { members: payload.members })
+          }).pipe(
+            Effect.catchTags({
+              OrderingCheckBusy: (e) => Effect.fail(new VerifierBusy({ reason: `the ordering check is busy (${e.waiting} checks waiting); retry in a second` })),
+              OrderingCheckFailed: (e) => Effect.die(new Error(`the ordering check's worker failed: ${e.detail}`))
             })
-            return Result.isSuccess(r)
-              ? { fair: true as const, ...r.success }
-              : { fair: false as const, reason: r.failure.reason, violations: r.failure.violations }
-          }))
+          ))
     }))

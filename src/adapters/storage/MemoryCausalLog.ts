@@ -79,8 +79,13 @@ export const make: Effect.Effect<CausalLogService> = Effect.gen(function*() {
         }
         return out
       }),
-    dependents: (id) =>
-      Effect.sync(() => (dependentsOf.get(id) ?? []).map((o) => records[o] as LogRecord)),
+    dependents: (id, page) =>
+      Effect.sync(() =>
+        (dependentsOf.get(id) ?? [])
+          .filter((o) => o >= (page?.from ?? 0))
+          .slice(0, page?.limit ?? Number.POSITIVE_INFINITY)
+          .map((o) => records[o] as LogRecord)
+      ),
     highestNonce: (sender) => Effect.sync(() => Option.fromUndefinedOr(nonces.get(sender))),
     maxLamport: Effect.sync(() => maxLamport),
     endOffset: Effect.sync(() => records.length),

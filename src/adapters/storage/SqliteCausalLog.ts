@@ -238,7 +238,7 @@ export const open = (options: SqliteOptions) =>
     const selectById = arrays(db.prepare(`SELECT ${COLUMNS} FROM log WHERE id = ?`))
     const selectRef = arrays(db.prepare("SELECT seq, lamport FROM log WHERE id = ?"))
     const selectDependents = arrays(
-      db.prepare(`SELECT ${COLUMNS} FROM log_deps d JOIN log USING (seq) WHERE d.dep = ? ORDER BY seq`)
+      db.prepare(`SELECT ${COLUMNS} FROM log_deps d JOIN log USING (seq) WHERE d.dep = ? AND seq >= ? ORDER BY seq LIMIT ?`)
     )
     const selectNonce = arrays(
       db.prepare(version >= 1 ? "SELECT nonce FROM sender_nonce WHERE sender = ?" : "SELECT MAX(nonce) FROM log WHERE sender = ?")
@@ -358,9 +358,10 @@ export const open = (options: SqliteOptions) =>
           },
           catch: fail("lookup")
         }),
-      dependents: (id) =>
+      dependents: (id, page) =>
         Effect.try({
-          try: () => (selectDependents.all(id) as unknown as Array<Row>).map(toRecord),
+          // LIMIT -1: no limit.
+          try: () => (selectDependents.all(id, page?.from ?? 0, page?.limit ?? -1) as unknown as Array<Row>).map(toRecord),
           catch: fail("dependents")
         }),
       highestNonce: (sender) =>
