@@ -18,6 +18,7 @@ import {
   timeOfRound
 } from "../../domain/timelock/ChainInfo.ts"
 import { Beacon, BeaconUnavailableError, type BeaconService, RoundNotReached, scheduleOf } from "../../ports/Beacon.ts"
+import { scrubEndpoint } from "../rpc/EndpointLabel.ts"
 
 /** drand HTTP beacon settings. */
 export interface DrandHttpBeaconOptions {
@@ -37,22 +38,24 @@ const decodeInfo = Schema.decodeUnknownResult(Schema.fromJsonString(DrandInfoJso
 const decodeBeacon = Schema.decodeUnknownResult(Schema.fromJsonString(DrandBeaconJson))
 
 /** GET a URL as text, with a timeout; statuses other than 200 come back as the status. */
-const get = (fetchFn: typeof globalThis.fetch, url: string, timeoutMs: number) =>
+const get = (fetchFn: typeof globalThis.fetch, url: string, timeoutMs: number, shown: string) =>
   Effect.tryPromise({
     try: async () => {
       const response = await fetchFn(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: "application/json" } })
       return { status: response.status, body: await response.text() }
     },
-    catch: (cause) => new BeaconUnavailableError({ operation: `GET ${url}`, reason: "request failed", cause })
+    catch: (cause) => new BeaconUnavailableError({ operation: `GET ${shown}`, reason: "request failed", cause })
   })
 
 /** Fetch the chain info, decode it and check it hashes to the configured chain hash. */
 const fetchChainInfo = Effect.fn("DrandHttpBeacon.chainInfo")(function*(options: DrandHttpBeaconOptions) {
   const url = `${options.baseUrl}/${options.chainHash}/info`
-  const fail = (reason: string) => Effect.fail(new BeaconUnavailableError({ operation: `GET ${url}`, reason }))
+  // Errors name the relay by scheme and host only: its URL may hold an API key.
+  const shown = scrubEndpoint(url, options.baseUrl)
+  const fail = (reason: string) => Effect.fail(new BeaconUnavailableError({ operation: `GET ${shown}`, reason }))
   let info = options.chainInfo
   if (info === undefined) {
-    const { status, body } = yield* get(options.fetch ?? globalThis.fetch, url, options.timeoutMs ?? 5000)
+    const { status, body } = yield* get(options.fetch ?? globalThis.fetch, url, options.timeoutMs ?? 5000, shown)
     if (status !== 200) return yield* fail(`HTTP ${status}`)
     const decoded = decodeInfo(body)
     if (Result.isFailure(decoded)) return yield* fail(`undecodable chain info: ${decoded.failure.message}`)
@@ -81,13 +84,14 @@ export const make = Effect.fn("DrandHttpBeacon.make")(function*(options: DrandHt
       Effect.fail(new RoundNotReached({ reason: `round ${round} ${why}`, round, availableAtMs: Math.max(now, timeOfRound(chainInfo, round)) }))
     if (schedule.roundAt(now) < round) return yield* notYet(`is emitted at ${new Date(timeOfRound(chainInfo, round)).toISOString()}`)
     const url = `${options.baseUrl}/${chainInfo.chainHash}/public/${round}`
-    const { status, body } = yield* get(fetchFn, url, timeoutMs)
+    const shown = scrubEndpoint(url, options.baseUrl)
+    const { status, body } = yield* get(fetchFn, url, timeoutMs, shown)
     // A relay answers 404 or 425 (Too Early) for a round it has not seen yet.
     if (status === 404 || status === 425) return yield* notYet(`is not served yet (HTTP ${status})`)
-    if (status !== 200) return yield* Effect.fail(new BeaconUnavailableError({ operation: `GET ${url}`, reason: `HTTP ${status}` }))
+    if (status !== 200) return yield* Effect.fail(new BeaconUnavailableError({ operation: `GET ${shown}`, reason: `HTTP ${status}` }))
     const decoded = decodeBeacon(body)
     if (Result.isFailure(decoded)) {
-      return yield* Effect.fail(new BeaconUnavailableError({ operation: `GET ${url}`, reason: `undecodable beacon: ${decoded.failure.message}` }))
+      return yield* Effect.fail(new BeaconUnavailableError({ operation: `GET ${shown}`, reason: `undecodable beacon: ${decoded.failure.message}` }))
     }
     const b = decoded.success
     const verified = verifyBeacon(
@@ -97,7 +101,7 @@ export const make = Effect.fn("DrandHttpBeacon.make")(function*(options: DrandHt
     )
     if (Result.isFailure(verified)) {
       return yield* Effect.fail(
-        verified.failure._tag === "InvalidBeacon" ? verified.failure : new BeaconUnavailableError({ operation: `GET ${url}`, reason: verified.failure.reason })
+        verified.failure._tag === "InvalidBeacon" ? verified.failure : new BeaconUnavailableError({ operation: `GET ${shown}`, reason: verified.failure.reason })
       )
     }
     if (cache.size >= 1024) cache.delete(cache.keys().next().value as number)

@@ -31,6 +31,7 @@ import type {
   LightBlock,
   ValidatorSetJson
 } from "../../domain/verify/cometbft/LightBlock.ts"
+import { endpointLabel, scrubEndpoint } from "../rpc/EndpointLabel.ts"
 
 /** A call to the node failed (unreachable, timed out, an RPC error, or an answer cosmjs could not decode). */
 export class CometRpcError extends Data.TaggedError("CometRpcError")<{
@@ -140,9 +141,13 @@ const notFoundMessage = /must be less than or equal to the current blockchain he
 /** Connect (lazily) to the node at `endpoint`. */
 export const make = (endpoint: string, options: CometRpcOptions): CometRpc => {
   let client: CometClient | undefined
+  // Errors, logs, spans and evidence name the node by scheme and host only: its URL may hold an API key.
+  const label = endpointLabel(endpoint)
 
-  const fail = (method: string) => (cause: unknown) =>
-    new CometRpcError({ endpoint, method, notFound: notFoundMessage.test(String(cause instanceof Error ? cause.message : cause)), cause })
+  const fail = (method: string) => (raw: unknown) => {
+    const message = scrubEndpoint(String(raw instanceof Error ? raw.message : raw), endpoint)
+    return new CometRpcError({ endpoint: label, method, notFound: notFoundMessage.test(message), cause: new Error(message) })
+  }
 
   const connect = Effect.tryPromise({
     try: async (): Promise<CometClient> => {
@@ -158,14 +163,14 @@ export const make = (endpoint: string, options: CometRpcOptions): CometRpc => {
 
   const call = <A>(method: string, f: (c: CometClient) => Promise<A>): Effect.Effect<A, CometRpcError> =>
     Effect.flatMap(connect, (c) => Effect.tryPromise({ try: () => f(c), catch: fail(method) })).pipe(
-      Effect.withSpan(`CometRpc.${method}`, { attributes: { endpoint } })
+      Effect.withSpan(`CometRpc.${method}`, { attributes: { endpoint: label } })
     )
 
   const validators = (height: number) =>
     call("validators", (c) => c.validatorsAll(height)).pipe(Effect.map((r) => validatorSetJson(r.validators)))
 
   return {
-    endpoint,
+    endpoint: label,
     latestHeight: call("status", (c) => c.status()).pipe(Effect.map((s) => s.syncInfo.latestBlockHeight)),
     lightBlock: (height) =>
       Effect.all(

@@ -21,6 +21,7 @@ import { BaseError, createPublicClient, http } from "viem"
 import { checkBlockReceipts } from "../../domain/chain/EvmBlockReceipts.ts"
 import type { EffectWatch } from "../../domain/effects/EffectShapes.ts"
 import { type BlockObservations, receiptsMayMatch } from "../../domain/effects/Observations.ts"
+import { endpointLabel, scrubEndpoint } from "../rpc/EndpointLabel.ts"
 import { sharedChecker } from "./BlockChecker.ts"
 import { verifyEvmHeader } from "../../domain/chain/EvmHeader.ts"
 import { type BlockReceipts, ChainObserverError, type VerifiedHeader } from "../../ports/ChainObserver.ts"
@@ -64,6 +65,8 @@ export interface EvmRpcPool {
 
 interface Endpoint {
   readonly url: string
+  /** What errors and logs call it: scheme and host only (EndpointLabel.ts). */
+  readonly label: string
   readonly request: (method: string, params: ReadonlyArray<unknown>) => Effect.Effect<unknown, ChainObserverError>
 }
 
@@ -74,8 +77,9 @@ const rpcCode = (e: unknown): number | undefined => {
   return found === null ? undefined : (found as unknown as { code: number }).code
 }
 
-const short = (e: unknown): string =>
-  (e instanceof BaseError ? e.shortMessage : e instanceof Error ? e.message : String(e)).slice(0, 300)
+/** A library error's message, with the endpoint's URL in it replaced by its label (it may hold an API key). */
+const short = (e: unknown, url: string): string =>
+  scrubEndpoint(e instanceof BaseError ? e.shortMessage : e instanceof Error ? e.message : String(e), url).slice(0, 300)
 
 /** Build the pool over viem HTTP clients. */
 export const make = (options: EvmRpcPoolOptions): EvmRpcPool => {
@@ -92,14 +96,15 @@ export const make = (options: EvmRpcPoolOptions): EvmRpcPool => {
     const send = client.request as unknown as (args: { method: string; params: ReadonlyArray<unknown> }) => Promise<unknown>
     return {
       url,
+      label: endpointLabel(url),
       request: (method, params) =>
         Effect.tryPromise({
           try: () => send({ method, params }),
           // A node that answered with a JSON-RPC error is reachable: it refused or lacks the thing.
           catch: (e) =>
             rpcCode(e) === undefined
-              ? fail("Unreachable", `${url} ${method}: ${short(e)}`, e)
-              : fail(method === "eth_sendRawTransaction" ? "Rejected" : "NotFound", `${url} ${method}: ${short(e)}`, e)
+              ? fail("Unreachable", `${endpointLabel(url)} ${method}: ${short(e, url)}`, e)
+              : fail(method === "eth_sendRawTransaction" ? "Rejected" : "NotFound", `${endpointLabel(url)} ${method}: ${short(e, url)}`, e)
         })
     }
   })
@@ -119,7 +124,7 @@ export const make = (options: EvmRpcPoolOptions): EvmRpcPool => {
 
   const fetchHeader = (endpoint: Endpoint, block: BlockRef) =>
     endpoint.request("eth_getBlockByNumber", [typeof block === "number" ? `0x${block.toString(16)}` : block, false]).pipe(
-      Effect.flatMap((json) => Effect.fromResult(toHeader(endpoint.url, String(block), json)))
+      Effect.flatMap((json) => Effect.fromResult(toHeader(endpoint.label, String(block), json)))
     )
 
   const all = <A>(f: (e: Endpoint) => Effect.Effect<A, ChainObserverError>) =>
@@ -128,7 +133,7 @@ export const make = (options: EvmRpcPoolOptions): EvmRpcPool => {
   const agree = (height: number, headers: ReadonlyArray<VerifiedHeader>) => {
     const hashes = new Set(headers.map((h) => h.hash))
     if (hashes.size === 1) return Effect.succeed(headers[0] as VerifiedHeader)
-    const detail = endpoints.map((e, i) => `${e.url}: ${headers[i]?.hash}`).join(", ")
+    const detail = endpoints.map((e, i) => `${e.label}: ${headers[i]?.hash}`).join(", ")
     return Effect.fail(fail("Disagreement", `endpoints disagree on the header at height ${height}: ${detail}`))
   }
 
@@ -162,9 +167,9 @@ export const make = (options: EvmRpcPoolOptions): EvmRpcPool => {
   const headerByHash = Effect.fn("EvmRpcPool.headerByHash")(function*(hash: string) {
     return yield* firstOf((e) =>
       e.request("eth_getBlockByHash", [`0x${hash}`, false]).pipe(
-        Effect.flatMap((json) => Effect.fromResult(toHeader(e.url, `0x${hash}`, json))),
+        Effect.flatMap((json) => Effect.fromResult(toHeader(e.label, `0x${hash}`, json))),
         Effect.flatMap((h) =>
-          h.hash === hash ? Effect.succeed(h) : Effect.fail(fail("InvalidHeader", `${e.url} answered block 0x${h.hash} when asked for 0x${hash}`))
+          h.hash === hash ? Effect.succeed(h) : Effect.fail(fail("InvalidHeader", `${e.label} answered block 0x${h.hash} when asked for 0x${hash}`))
         )
       )
     )
@@ -204,12 +209,12 @@ export const make = (options: EvmRpcPoolOptions): EvmRpcPool => {
     return yield* firstOf((e) =>
       Effect.gen(function*() {
         const header = yield* e.request("eth_getBlockByHash", [`0x${hash}`, false])
-        if (header === null || header === undefined) return yield* fail("NotFound", `${e.url} has no block 0x${hash}`)
+        if (header === null || header === undefined) return yield* fail("NotFound", `${e.label} has no block 0x${hash}`)
         const receipts = yield* e.request("eth_getBlockReceipts", [`0x${hash}`])
         const checked = checkBlockReceipts(hash, header, receipts)
         if (Result.isSuccess(checked)) return { chain, ...checked.success } satisfies BlockReceipts
         const f = checked.failure
-        const detail = `${e.url} block 0x${hash}: ${f._tag}${"reason" in f ? `: ${f.reason}` : ""}`
+        const detail = `${e.label} block 0x${hash}: ${f._tag}${"reason" in f ? `: ${f.reason}` : ""}`
         return yield* fail(f._tag === "MalformedEvmHeader" || f._tag === "BlockHashMismatch" ? "InvalidHeader" : "InvalidProof", detail, f)
       })
     )
@@ -221,15 +226,15 @@ export const make = (options: EvmRpcPoolOptions): EvmRpcPool => {
         const receipts = yield* e.request("eth_getBlockReceipts", [`0x${hash}`])
         // Only a block with a match needs its transactions (for the transaction hashes); the check decides what counts.
         const header = yield* e.request("eth_getBlockByHash", [`0x${hash}`, receiptsMayMatch(receipts, watches)])
-        if (header === null || header === undefined) return yield* fail("NotFound", `${e.url} has no block 0x${hash}`)
+        if (header === null || header === undefined) return yield* fail("NotFound", `${e.label} has no block 0x${hash}`)
         const observed = yield* sharedChecker().check(chain, hash, header, receipts, watches).pipe(
           Effect.mapError((f) =>
-            fail(f.tag === "MalformedEvmHeader" || f.tag === "BlockHashMismatch" ? "InvalidHeader" : f.tag === "WorkerFailed" || f.tag === "Defect" ? "Unreachable" : "InvalidProof", `${e.url} block 0x${hash}: ${f.detail}`)
+            fail(f.tag === "MalformedEvmHeader" || f.tag === "BlockHashMismatch" ? "InvalidHeader" : f.tag === "WorkerFailed" || f.tag === "Defect" ? "Unreachable" : "InvalidProof", `${e.label} block 0x${hash}: ${f.detail}`)
           )
         )
         if (observed.transactionsRejected !== undefined) {
           yield* Effect.logWarning("EVM RPC: a block's transactions do not rebuild its transactionsRoot; its effects are tracked without transaction hashes").pipe(
-            Effect.annotateLogs({ chain, url: e.url, block: hash, reason: observed.transactionsRejected })
+            Effect.annotateLogs({ chain, url: e.label, block: hash, reason: observed.transactionsRejected })
           )
         }
         return observed
