@@ -84,6 +84,19 @@ describe("operations endpoints", () => {
         expect(index.json.state.total).toBe(end)
         expect(index.json.state.bySender[k.publicKey]).toEqual({ count: 2, latestLamport: 8 })
         expect(index.json.state.byType.NetworkHealth).toBe(end)
+        // Senders come in pages: one at a time, the cursor names the last, the count tells all.
+        const senders = index.json.state.senders as number
+        expect(senders).toBe(Object.keys(index.json.state.bySender).length)
+        const walked: Array<string> = []
+        let next: string | null = null
+        do {
+          const page: Server.Reply = yield* Server.get(`/v1/projections/log-index?limit=1${next === null ? "" : `&afterSender=${next}`}`)
+          expect(Object.keys(page.json.state.bySender).length).toBeLessThanOrEqual(1)
+          walked.push(...Object.keys(page.json.state.bySender))
+          next = page.json.state.nextSender
+        } while (next !== null)
+        expect(walked).toEqual(Object.keys(index.json.state.bySender).sort())
+        expect((yield* Server.get("/v1/projections/log-index?limit=1001")).status).toBe(400)
       }))
 
     it.effect("GET /openapi.json is the contract: valid JSON listing every path", () =>

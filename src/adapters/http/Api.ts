@@ -158,8 +158,10 @@ export const LogIndexView = Schema.Struct({
     total: Schema.Finite,
     byType: Schema.Record(Schema.String, Schema.Finite).annotate({ description: "records by message type" }),
     bySender: Schema.Record(Schema.String, Schema.Struct({ count: Schema.Finite, latestLamport: Schema.Finite })).annotate({
-      description: "records by sender public key, with the sender's latest Lamport time"
-    })
+      description: "records by sender public key, with the sender's latest Lamport time: one page of senders in key order (see senders and nextSender)"
+    }),
+    senders: Schema.Finite.annotate({ description: "how many senders the log holds in all" }),
+    nextSender: Schema.NullOr(Schema.String).annotate({ description: "the last sender of this page when more follow: ask again with afterSender set to it; null on the last page" })
   })
 }).annotate({ identifier: "LogIndex" })
 
@@ -250,10 +252,17 @@ export const ProjectionsGroup = HttpApiGroup.make("projections")
       .annotate(OpenApi.Identifier, "listProjections")
       .annotate(OpenApi.Summary, "List the projections and their positions")
       .annotate(OpenApi.Description, "Every projection (the views folded from the log: log index, mempool, operators, chain state, cluster) with its version, the log offset it has folded up to, and the digest of its state. Two instances at the same offset with the same digest hold the same state."),
-    HttpApiEndpoint.get("logIndex", "/v1/projections/log-index", { success: LogIndexView })
+    HttpApiEndpoint.get("logIndex", "/v1/projections/log-index", {
+      query: {
+        afterSender: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^[0-9a-f]{1,132}$/u)).annotate({ description: "the page starts after this sender key (lowercase hex)" })),
+        limit: Schema.optionalKey(PageLimit.annotate({ description: `most senders returned (default ${DEFAULT_PAGE}, at most ${MAX_PAGE})` }))
+      },
+      success: LogIndexView
+    })
+      .middleware(DecodesInput)
       .annotate(OpenApi.Identifier, "getLogIndex")
       .annotate(OpenApi.Summary, "Count the log's records by type and sender")
-      .annotate(OpenApi.Description, "The log index projection's state: how many records the log holds in all, by message type and by sender (with each sender's latest Lamport time), and the offset it covers.")
+      .annotate(OpenApi.Description, "The log index projection's state: how many records the log holds in all, by message type and by sender (with each sender's latest Lamport time), and the offset it covers. Senders come in pages in key order (afterSender, limit: default 100, at most 1,000); senders tells how many there are.")
   )
   .middleware(NeedsLog)
   .annotate(OpenApi.Description, "The projections folded from the log: their positions, digests and the log index.")

@@ -3,13 +3,13 @@
  * on a service (Ingest, Projections, CausalLog) and the answer back into the contract's
  * shapes; admission rules live in the ingest service, never here.
  */
-import { ByteSize, Effect, Layer, Metric, Option, Result, Schema, Stream } from "effect"
+import { ByteSize, Effect, HashMap, Layer, Metric, Option, Result, Schema, Stream } from "effect"
 import { HttpIncomingMessage, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { MalformedMessage, type Rejection } from "../../domain/Rejection.ts"
 import { clusterViewOf } from "../../domain/cluster/Authority.ts"
 import type { ClusterState } from "../../projections/Cluster/Cluster.ts"
-import { LogIndex } from "../../projections/LogIndex/LogIndex.ts"
+import { LogIndex, senderPage } from "../../projections/LogIndex/LogIndex.ts"
 import { InstanceKey } from "../../ports/InstanceKey.ts"
 import { Projections } from "../../projections/ProjectionRunner.ts"
 import { ClusterStateView, IndexView } from "../../projections/Views.ts"
@@ -150,17 +150,21 @@ const projections = HttpApiBuilder.group(Api, "projections", (handlers) =>
   Effect.gen(function*() {
     const runner = yield* Projections
     const index = yield* IndexView
-    const decodeState = Schema.decodeUnknownSync(LogIndexView.fields.state)
     return handlers
       .handle("list", () => runner.status)
-      .handle("logIndex", () =>
+      .handle("logIndex", ({ query }) =>
         index.current.pipe(
-          Effect.map(({ offset, state }) => ({
-            name: LogIndex.name,
-            version: LogIndex.version,
-            offset,
-            state: decodeState(LogIndex.encode(state))
-          }))
+          Effect.map(({ offset, state }) => {
+            const page = senderPage(state, query.afterSender, query.limit ?? DEFAULT_PAGE)
+            const byType: Record<string, number> = {}
+            for (const [t, n] of state.byType) byType[t] = n
+            return {
+              name: LogIndex.name,
+              version: LogIndex.version,
+              offset,
+              state: { total: state.total, byType, bySender: page.bySender, senders: HashMap.size(state.bySender), nextSender: page.next }
+            }
+          })
         ))
   }))
 

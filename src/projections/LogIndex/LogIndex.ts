@@ -112,3 +112,36 @@ export const LogIndex: Projection<LogIndexState> = {
   encode,
   decode
 }
+
+/**
+ * One page of senders in key order: those after `after` (all when undefined), at most `limit`,
+ * and the page's last key when more follow. One pass over the senders, keeping only the
+ * `limit + 1` smallest keys seen: the answer and its sorting stay bounded by `limit`.
+ */
+export const senderPage = (
+  state: LogIndexState,
+  after: string | undefined,
+  limit: number
+): { readonly bySender: Record<string, { readonly count: number; readonly latestLamport: number }>; readonly next: string | null } => {
+  const kept: Array<string> = []
+  for (const key of HashMap.keys(state.bySender)) {
+    if (after !== undefined && key <= after) continue
+    if (kept.length > limit && key >= (kept[kept.length - 1] as string)) continue
+    let lo = 0
+    let hi = kept.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if ((kept[mid] as string) < key) lo = mid + 1
+      else hi = mid
+    }
+    kept.splice(lo, 0, key)
+    if (kept.length > limit + 1) kept.pop()
+  }
+  const page = kept.slice(0, limit)
+  const bySender: Record<string, { readonly count: number; readonly latestLamport: number }> = {}
+  for (const key of page) {
+    const v = Option.getOrUndefined(HashMap.get(state.bySender, key))
+    if (v !== undefined) bySender[key] = { count: v.count, latestLamport: v.latestLamport }
+  }
+  return { bySender, next: kept.length > limit ? (page.at(-1) ?? null) : null }
+}
