@@ -318,7 +318,10 @@ interface HttpResult {
 const httpRound = async (): Promise<HttpResult | string> => {
   const dir = mkdtempSync(join(tmpdir(), "causeway-bench-http-"))
   const port = await freePort()
-  const config = { ...defaultServeConfig, host: "127.0.0.1", port, dataDir: dir, logLevel: "Warn" as const, synchronous: "FULL" as const }
+  // One client on loopback submitting for many senders: measured without its address budget
+  // (serve --address-rate/--address-burst), as a relayer's token with a budget would be.
+  const unlimited = { ratePerSec: 1_000_000_000, burst: 1_000_000_000 }
+  const config = { ...defaultServeConfig, host: "127.0.0.1", port, dataDir: dir, logLevel: "Warn" as const, synchronous: "FULL" as const, clientBudgets: { address: unlimited } }
   const rt = ManagedRuntime.make(appLayer(config))
   try {
     await rt.runPromise(Effect.void) // build every layer: opens the stores, starts the server if any

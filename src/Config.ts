@@ -1,6 +1,7 @@
 /** Service configuration: flags override environment variables, which override defaults. */
 import { join } from "node:path"
 import type { Redacted } from "effect"
+import type * as ClientBudgets from "./services/ClientBudgets.ts"
 import * as Ingest from "./services/Ingest.ts"
 
 /** Everything `causeway serve` is configured by. */
@@ -12,6 +13,8 @@ export interface ServeConfig {
   /** fsync policy of the embedded log. */
   readonly synchronous: "FULL" | "NORMAL"
   readonly ingest: Ingest.IngestOptions
+  /** Clients' admission budgets for POST /v1/messages (src/services/ClientBudgets.ts); absent parts: its defaults. */
+  readonly clientBudgets?: Partial<ClientBudgets.ClientBudgetOptions>
   /** Where the causal log lives; absent: the embedded SQLite store in the data directory. */
   readonly log?: LogConfig
   /** A CometBFT chain to observe through the light client; absent: off. */

@@ -307,7 +307,13 @@ export const appLayer = (config: ServeConfig) => {
   const instanceKey = instanceKeyLayer(config)
   const core = coreLayer(config, ProjectionRunner.defaultRunnerOptions, instanceKey)
   const telemetry = config.otlp === undefined ? Layer.empty : telemetryLayer(config.otlp).pipe(Layer.provide(instanceKey))
-  return HttpService.layer({ host: config.host, port: config.port, maxBatch: config.ingest.maxBatch, traceRequests: config.otlp !== undefined }).pipe(
+  return HttpService.layer({
+    host: config.host,
+    port: config.port,
+    maxBatch: config.ingest.maxBatch,
+    traceRequests: config.otlp !== undefined,
+    ...(config.clientBudgets === undefined ? {} : { clientBudgets: config.clientBudgets })
+  }).pipe(
     // Read (or created) once the core holds the data directory: it exists, is private and is this instance's.
     Layer.provide(ApiTokenFile.layer({ dataDir: config.dataDir, tokensFile: config.apiTokensFile, privateReads: config.privateReads ?? false })),
     Layer.provide(config.sealer === undefined ? core : sealerLayer(config.sealer, config.dataDir).pipe(Layer.provideMerge(core))),

@@ -23,6 +23,7 @@ import {
   kafkaSaslMechanisms
 } from "../Config.ts"
 import { appLayer } from "../main.ts"
+import * as ClientBudgets from "../services/ClientBudgets.ts"
 import { CommandFailed, UsageError, describe } from "./CliErrors.ts"
 import { dataDirEnv, dataDirFlag } from "./Flags.ts"
 import { runsUntilStopped } from "./Signals.ts"
@@ -412,7 +413,10 @@ export const serveEnv = {
   "cluster-session-timeout-ms": "CLUSTER_SESSION_TIMEOUT_MS",
   "otlp-url": "OTEL_EXPORTER_OTLP_ENDPOINT",
   "api-tokens": "API_TOKENS_FILE",
-  "private-reads": "PRIVATE_READS"
+  "private-reads": "PRIVATE_READS",
+  "address-rate": "ADDRESS_RATE",
+  "address-burst": "ADDRESS_BURST",
+  "ingest-queue": "INGEST_QUEUE"
 } as const satisfies Record<string, string>
 
 /** A serve flag's name. */
@@ -547,6 +551,18 @@ export const serveCommand = Command.make(
       Flag.withDescription("Every read but /healthz and /readyz needs a token too (env PRIVATE_READS=true; default: reads are public)"),
       Flag.withFallbackConfig(Config.Boolean(serveEnv["private-reads"])),
       Flag.withDefault(false)
+    ),
+    addressRate: optionalInt(
+      "address-rate",
+      `POST /v1/messages: messages per second the anonymous clients of one address (an IPv4 address, an IPv6 /64) share; a token with a budget has its own (env ADDRESS_RATE, default ${ClientBudgets.defaultOptions.address.ratePerSec})`
+    ),
+    addressBurst: optionalInt(
+      "address-burst",
+      `POST /v1/messages: messages at once the clients of one address may send (env ADDRESS_BURST, default ${ClientBudgets.defaultOptions.address.burst})`
+    ),
+    ingestQueue: optionalInt(
+      "ingest-queue",
+      `Most clients' messages queued for the ingest writer; beyond it POST /v1/messages answers 503 IngestBusy with Retry-After (env INGEST_QUEUE, default ${defaultServeConfig.ingest.maxQueued})`
     )
   },
   Effect.fn("causeway.serve")(function*(flags) {
@@ -593,6 +609,15 @@ export const serveCommand = Command.make(
         return yield* new UsageError({ message: `--cluster-session-timeout-ms ${ms} is not a whole number of milliseconds in 1000..300000` })
       }
     }
+    for (const [flag, value] of [["--address-rate", flags.addressRate], ["--address-burst", flags.addressBurst], ["--ingest-queue", flags.ingestQueue]] as const) {
+      if (Option.isSome(value) && (!Number.isInteger(value.value) || value.value < 1 || value.value > 1_000_000_000)) {
+        return yield* new UsageError({ message: `${flag} ${value.value} is not a whole number in 1..1000000000` })
+      }
+    }
+    const address = {
+      ratePerSec: Option.getOrElse(flags.addressRate, () => ClientBudgets.defaultOptions.address.ratePerSec),
+      burst: Option.getOrElse(flags.addressBurst, () => ClientBudgets.defaultOptions.address.burst)
+    }
     if (Option.isSome(flags.otlpUrl) && !isHttpUrl(flags.otlpUrl.value)) {
       return yield* new UsageError({ message: `--otlp-url ${JSON.stringify(flags.otlpUrl.value)} is not an http(s) URL` })
     }
@@ -609,6 +634,8 @@ export const serveCommand = Command.make(
       port: flags.port,
       dataDir: flags.dataDir,
       logLevel: flags.logLevel,
+      ingest: { ...defaultServeConfig.ingest, ...(Option.isSome(flags.ingestQueue) ? { maxQueued: flags.ingestQueue.value } : {}) },
+      clientBudgets: { address },
       ...(cosmos.success === undefined ? {} : { cosmos: cosmos.success }),
       ...(evm.success === undefined ? {} : { evm: evm.success }),
       sealer: sealer.success,

@@ -2,9 +2,11 @@
  * `causeway token ...`: the API token file a server reads with `--api-tokens FILE`
  * (docs/security.md).
  *
- *   token create --name N --scope S [--scope S]... [--api-tokens FILE]   a new token: its hash
- *                added to the file (created 0600), the token printed once on stdout
- *   token list [--api-tokens FILE]                                       names and scopes
+ *   token create --name N [--scope S]... [--budget-per-second N --budget-burst N] [--api-tokens FILE]
+ *                a new token: its hash added to the file (created 0600), the token printed once
+ *                on stdout; with a budget, its POST /v1/messages are counted against it rather
+ *                than against the client's address (a relayer); a scope, a budget or both
+ *   token list [--api-tokens FILE]                                       names, scopes, budgets
  *   token remove --name N [--api-tokens FILE]                            drop a token
  *
  * A running server reads the file at start: restart it to apply a change. Exit codes: 0 done;
@@ -13,7 +15,7 @@
 import { randomBytes } from "node:crypto"
 import { Config, Console, Effect, FileSystem, Option, Result } from "effect"
 import { Command, Flag } from "effect/cli"
-import { hashToken, MAX_TOKENS, parseTokenFile, SCOPES, type TokenFile, tokenText } from "../domain/auth/ApiTokens.ts"
+import { hashToken, MAX_TOKENS, parseTokenFile, SCOPES, type TokenBudget, type TokenFile, tokenText } from "../domain/auth/ApiTokens.ts"
 import { CommandFailed, UsageError } from "./CliErrors.ts"
 
 const fileFlag = Flag.String("api-tokens").pipe(
@@ -53,17 +55,31 @@ const create = Command.make(
   "create",
   {
     name: Flag.String("name").pipe(Flag.withDescription("The token's name (letters, digits, . _ -; at most 64)")),
-    scope: Flag.Literals("scope", SCOPES).pipe(Flag.withDescription(`A scope: ${SCOPES.join(", ")} (admin: all); repeat for more`), Flag.atLeast(1)),
+    scope: Flag.Literals("scope", SCOPES).pipe(Flag.withDescription(`A scope: ${SCOPES.join(", ")} (admin: all); repeat for more; none for a token that only carries a budget`), Flag.atLeast(0)),
+    budgetPerSecond: Flag.Int("budget-per-second").pipe(
+      Flag.withDescription("The token's own budget for POST /v1/messages, messages per second (with --budget-burst); without one, the client's address budget applies"),
+      Flag.optional
+    ),
+    budgetBurst: Flag.Int("budget-burst").pipe(Flag.withDescription("The token's own budget: messages at once (with --budget-per-second)"), Flag.optional),
     file: fileFlag
   },
-  Effect.fn("causeway.token.create")(function*({ name, scope, file }) {
+  Effect.fn("causeway.token.create")(function*({ name, scope, budgetPerSecond, budgetBurst, file }) {
     const path = yield* fileOf(file)
     if (!/^[A-Za-z0-9._-]{1,64}$/u.test(name)) return yield* new UsageError({ message: `--name ${JSON.stringify(name)}: use 1 to 64 letters, digits, dots, underscores or dashes` })
+    if (Option.isSome(budgetPerSecond) !== Option.isSome(budgetBurst)) return yield* new UsageError({ message: "give --budget-per-second and --budget-burst together" })
+    const budget: TokenBudget | undefined = Option.isSome(budgetPerSecond) && Option.isSome(budgetBurst)
+      ? { perSecond: budgetPerSecond.value, burst: budgetBurst.value }
+      : undefined
+    if (budget !== undefined && ![budget.perSecond, budget.burst].every((n) => Number.isInteger(n) && n >= 1 && n <= 1_000_000_000)) {
+      return yield* new UsageError({ message: "--budget-per-second and --budget-burst are whole numbers in 1..1000000000" })
+    }
+    if (scope.length === 0 && budget === undefined) return yield* new UsageError({ message: "give a token at least one --scope, or a budget (--budget-per-second, --budget-burst)" })
     const current = yield* readFile(path)
     if (current.tokens.some((t) => t.name === name)) return yield* new CommandFailed({ message: `${path} already has a token named ${JSON.stringify(name)}; remove it first` })
     if (current.tokens.length >= MAX_TOKENS) return yield* new CommandFailed({ message: `${path} holds ${MAX_TOKENS} tokens, the most a server reads` })
     const token = tokenText(new Uint8Array(randomBytes(32)))
-    yield* writeFile(path, { tokens: [...current.tokens, { name, sha256: hashToken(token), scopes: [...new Set(scope)] }] })
+    const entry = { name, sha256: hashToken(token), scopes: [...new Set(scope)], ...(budget === undefined ? {} : { budget }) }
+    yield* writeFile(path, { tokens: [...current.tokens, entry] })
     yield* Console.log(token)
   })
 ).pipe(Command.withDescription("Create a token: its hash is added to the file, the token is printed once (restart the server to apply)."))
@@ -73,9 +89,12 @@ const list = Command.make(
   { file: fileFlag },
   Effect.fn("causeway.token.list")(function*({ file }) {
     const path = yield* fileOf(file)
-    for (const t of (yield* readFile(path)).tokens) yield* Console.log(`${t.name}  ${t.scopes.join(",")}`)
+    for (const t of (yield* readFile(path)).tokens) {
+      const budget = t.budget === undefined ? "" : `  budget ${t.budget.perSecond}/s burst ${t.budget.burst}`
+      yield* Console.log(`${t.name}  ${t.scopes.length === 0 ? "-" : t.scopes.join(",")}${budget}`)
+    }
   })
-).pipe(Command.withDescription("List the file's tokens: names and scopes (the tokens themselves are not kept)."))
+).pipe(Command.withDescription("List the file's tokens: names, scopes and budgets (the tokens themselves are not kept)."))
 
 const remove = Command.make(
   "remove",

@@ -8,6 +8,10 @@
  * sealed and the mempool would take it: src/services/SealGuard.ts). Any failed step is a typed Rejection and nothing
  * is appended for that message.
  *
+ * Clients' messages (`offerMany`, the HTTP edge's) enter a bounded queue: beyond `maxQueued`
+ * messages waiting for the writer, they are answered IngestBusy before anything is checked;
+ * the instance's own (`submit`, `submitMany`) and held messages going back are never refused.
+ *
  * The writer takes whatever is queued (up to `maxBatch`) and appends it in one transaction:
  * concurrent submissions share one fsync, which is what makes durable acknowledgments cheap.
  * All admission state (nonces, buckets, the held buffer, the instance clock) lives in the
@@ -20,6 +24,7 @@ import { LRUCache } from "lru-cache"
 import { type Candidate, type TextSha256, admit } from "../domain/Admission.ts"
 import { signingBytes } from "../domain/Envelope.ts"
 import { type AdmissionPolicy, decide } from "../domain/AdmissionDecider.ts"
+import { IngestBusy } from "../domain/IngestBusy.ts"
 import { InvalidSignature, NotAuthorized, type Rejection, UnknownDependencies } from "../domain/Rejection.ts"
 import type { TokenBucket, TokenBucketPolicy } from "../domain/TokenBucket.ts"
 import { type Appended, CausalLog, type CausalLogError, type NewRecord, type RecordRef } from "../ports/CausalLog.ts"
@@ -34,6 +39,9 @@ export type { Appended } from "../ports/CausalLog.ts"
 /** What a submission ends in: a receipt, or why not. */
 export type SubmitResult = Result.Result<Appended, Rejection | CausalLogError>
 
+/** What a client's submission ends in: a receipt, why not, or that the queue was full. */
+export type OfferResult = Result.Result<Appended, Rejection | CausalLogError | IngestBusy>
+
 /** Tunables of the pipeline. */
 export interface IngestOptions {
   /** Largest canonical envelope in bytes. */
@@ -46,6 +54,8 @@ export interface IngestOptions {
   readonly rate: TokenBucketPolicy
   /** Most messages held waiting for dependencies. */
   readonly pendingLimit: number
+  /** Most clients' messages queued for the writer (being checked or waiting): beyond it, IngestBusy. */
+  readonly maxQueued: number
   /** How long a message waits for its dependencies. */
   readonly pendingTimeoutMs: number
   /** Senders not rate limited (the instance's own key). */
@@ -59,13 +69,17 @@ export interface IngestOptions {
   readonly verifyOffThread: boolean
 }
 
-/** Defaults: 64 KiB messages, 1,024-message batches, 1,000 msg/s per sender with a 2,000 burst. */
+/**
+ * Defaults: 64 KiB messages, 1,024-message batches, 1,000 msg/s per sender with a 2,000 burst,
+ * 16,384 clients' messages queued (16 batches; at most 1 GiB of envelopes at their size limit).
+ */
 export const defaultOptions: IngestOptions = {
   maxMessageBytes: 65_536,
   maxBatch: 1024,
   maxLamportAhead: 1_000_000,
   rate: { ratePerSec: 1000, burst: 2000 },
   pendingLimit: 10_000,
+  maxQueued: 16_384,
   pendingTimeoutMs: 5000,
   exemptSenders: [],
   verifyOffThread: availableParallelism() > 1
@@ -77,6 +91,11 @@ export interface IngestService {
   readonly submit: (value: unknown) => Effect.Effect<Appended, Rejection | CausalLogError>
   /** Admit many; one result per value, in order. */
   readonly submitMany: (values: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<SubmitResult>>
+  /**
+   * Admit a client's values within the queue's bound: those beyond the room left are answered
+   * IngestBusy unchecked (the first ones get the room); one result per value, in order.
+   */
+  readonly offerMany: (values: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<OfferResult>>
   /** The instance's Lamport clock now. */
   readonly clock: Effect.Effect<number>
   /** How many messages are waiting for dependencies. */
@@ -87,6 +106,7 @@ export interface IngestService {
 export class Ingest extends Context.Service<Ingest, IngestService>()("causeway/Ingest") {}
 
 const accepted = Metric.counter("causeway_ingest_accepted_total", { description: "Messages appended to the log" })
+const queuedGauge = Metric.gauge("causeway_ingest_queued", { description: "Clients' messages queued for the writer (bounded by maxQueued)" })
 const rejected = Metric.counter("causeway_ingest_rejected_total", { description: "Messages rejected, by reason" })
 const batchSize = Metric.histogram("causeway_ingest_batch_size", {
   description: "Messages per append transaction",
@@ -102,6 +122,8 @@ interface Job {
   readonly done: (outcome: JobOutcome) => void
   /** Already charged to the sender's bucket (a held message is not charged twice). */
   charged: boolean
+  /** Holds a place of the bounded queue until the writer takes it. */
+  queued: boolean
 }
 interface Tick {
   readonly _tag: "Tick"
@@ -116,6 +138,10 @@ interface Held {
 // Signatures handed to the thread pool together: small enough that the pool starts while
 // the rest of a batch is being decoded, large enough that a hand-off costs little per message.
 const VERIFY_CHUNK = 64
+
+// When a client refused for a full queue may try again: about what the writer takes to drain
+// a few batches.
+const BUSY_RETRY_MS = 1000
 
 // Ids through node:crypto (OpenSSL), about three times noble's speed on envelope-sized texts.
 const sha256Text: TextSha256 = (text) => hash("sha256", text, "buffer")
@@ -135,6 +161,10 @@ export const make = (options: IngestOptions = defaultOptions) =>
       exempt: new Set(options.exemptSenders)
     }
     const queue = yield* Queue.unbounded<Work>()
+    // Places of the bounded queue taken by clients' messages: counted from before their
+    // signature is checked until the writer takes them (the queue itself stays unbounded, so
+    // held messages going back and the instance's own are never refused).
+    let queued = 0
 
     // Writer-owned state.
     let clock = yield* log.maxLamport
@@ -299,9 +329,20 @@ export const make = (options: IngestOptions = defaultOptions) =>
       const work = yield* Queue.takeBetween(queue, 1, options.maxBatch)
       const jobs: Array<Job> = []
       let tick = false
+      let freed = 0
       for (const w of work) {
-        if (w._tag === "Job") jobs.push(w)
-        else tick = true
+        if (w._tag === "Tick") tick = true
+        else {
+          jobs.push(w)
+          if (w.queued) {
+            w.queued = false
+            freed++
+          }
+        }
+      }
+      if (freed > 0) {
+        queued -= freed
+        yield* Metric.update(queuedGauge, queued)
       }
       const exit = yield* Effect.exit(processJobs(jobs))
       if (Exit.isFailure(exit)) {
@@ -411,7 +452,62 @@ export const make = (options: IngestOptions = defaultOptions) =>
       _tag: "Job",
       candidate,
       done,
-      charged: false
+      charged: false,
+      queued: false
+    })
+
+    // Steps 1-4, then the writer: one result per value, in order. With `bounded`, only as many
+    // values as the queue has room for are taken (the rest are answered IngestBusy unchecked),
+    // each holding a place from now until the writer takes it (or its checks refuse it).
+    const submitAll = Effect.fnUntraced(function*(values: ReadonlyArray<unknown>, bounded: boolean) {
+      const room = bounded ? Math.max(0, Math.min(values.length, options.maxQueued - queued)) : values.length
+      let reserved = bounded ? room : 0
+      queued += reserved
+      const release = Effect.suspend(() => {
+        if (reserved === 0) return Effect.void
+        queued -= reserved
+        reserved = 0
+        return Metric.update(queuedGauge, queued)
+      })
+      return yield* Effect.gen(function*() {
+        if (bounded) yield* Metric.update(queuedGauge, queued)
+        const now = yield* Clock.currentTimeMillis
+        const checked = yield* check(room === values.length ? values : values.slice(0, room), now)
+        const out = new Array<OfferResult>(values.length)
+        const jobs: Array<Job> = []
+        const at: Array<number> = []
+        const { all, doneAt } = collect(checked.filter(Result.isSuccess).length)
+        for (let i = 0; i < checked.length; i++) {
+          const c = checked[i] as Result.Result<Candidate, Rejection | CausalLogError>
+          if (Result.isFailure(c)) {
+            yield* countFailure(c.failure)
+            out[i] = Result.fail(c.failure)
+          } else {
+            const job = jobFor(c.success, doneAt(at.length))
+            job.queued = bounded
+            jobs.push(job)
+            at.push(i)
+          }
+        }
+        for (let i = room; i < values.length; i++) {
+          out[i] = Result.fail(new IngestBusy({ reason: `the ingest queue holds its limit of ${options.maxQueued} messages; retry later`, retryAfterMs: BUSY_RETRY_MS }))
+        }
+        // The places of refused messages are free again; the others pass to the writer with their jobs.
+        if (bounded) {
+          queued -= reserved - jobs.length
+          reserved = 0
+          yield* Metric.update(queuedGauge, queued)
+        }
+        if (jobs.length === 0) return out
+        // One offer for the whole batch, so the writer takes it as one transaction.
+        yield* Queue.offerAll(queue, jobs)
+        const outcomes = yield* Deferred.await(all)
+        for (let k = 0; k < at.length; k++) {
+          const o = outcomes[k] as JobOutcome
+          out[at[k] as number] = Exit.isSuccess(o) ? Result.succeed(o.value) : yield* Effect.result(o)
+        }
+        return out
+      }).pipe(Effect.ensuring(release))
     })
 
     const service: IngestService = {
@@ -427,31 +523,10 @@ export const make = (options: IngestOptions = defaultOptions) =>
         return yield* ((yield* Deferred.await(all))[0] as JobOutcome)
       }),
       submitMany: Effect.fn("Ingest.submitMany")(function*(values: ReadonlyArray<unknown>) {
-        const now = yield* Clock.currentTimeMillis
-        const checked = yield* check(values, now)
-        const out = new Array<SubmitResult>(checked.length)
-        const jobs: Array<Job> = []
-        const at: Array<number> = []
-        const { all, doneAt } = collect(checked.filter(Result.isSuccess).length)
-        for (let i = 0; i < checked.length; i++) {
-          const c = checked[i] as Result.Result<Candidate, Rejection | CausalLogError>
-          if (Result.isFailure(c)) {
-            yield* countFailure(c.failure)
-            out[i] = Result.fail(c.failure)
-          } else {
-            jobs.push(jobFor(c.success, doneAt(at.length)))
-            at.push(i)
-          }
-        }
-        if (jobs.length === 0) return out
-        // One offer for the whole batch, so the writer takes it as one transaction.
-        yield* Queue.offerAll(queue, jobs)
-        const outcomes = yield* Deferred.await(all)
-        for (let k = 0; k < at.length; k++) {
-          const o = outcomes[k] as JobOutcome
-          out[at[k] as number] = Exit.isSuccess(o) ? Result.succeed(o.value) : yield* Effect.result(o)
-        }
-        return out
+        return (yield* submitAll(values, false)) as ReadonlyArray<SubmitResult>
+      }),
+      offerMany: Effect.fn("Ingest.offerMany")(function*(values: ReadonlyArray<unknown>) {
+        return yield* submitAll(values, true)
       }),
       clock: Effect.sync(() => clock),
       pending: Effect.sync(() => held.size)

@@ -41,6 +41,16 @@ describe("API tokens", () => {
     }
   })
 
+  it("a token may carry an admission budget, and with one needs no scope", () => {
+    const budget = { perSecond: 5000, burst: 10000 }
+    const ok = parseTokenFile(JSON.stringify({ tokens: [{ name: "relayer", sha256: hashToken(token(2)), scopes: [], budget }] }))
+    expect(Result.isSuccess(ok) && ok.success.tokens[0]?.budget).toEqual(budget)
+    for (const wrong of [{ perSecond: 0, burst: 1 }, { perSecond: 1.5, burst: 1 }, { perSecond: 1 }, { perSecond: 1, burst: 2e9 }]) {
+      const text = JSON.stringify({ tokens: [{ name: "relayer", sha256: hashToken(token(2)), scopes: ["chains"], budget: wrong }] })
+      expect(Result.isFailure(parseTokenFile(text)), text).toBe(true)
+    }
+  })
+
   it("authorizes by scope: admin covers every scope; an unknown or malformed token is missing, a known one without the scope is refused", () => {
     const store = tokenStore({
       tokens: [

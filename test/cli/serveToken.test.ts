@@ -99,4 +99,16 @@ describe("causeway serve: API tokens", () => {
     const notAFile = await cli(["token", "list", "--api-tokens", file])
     expect([notAFile.code, notAFile.stderr]).toEqual([1, expect.stringContaining("is not a token file")])
   }, 90_000)
+
+  it("token create --budget-per-second/--budget-burst: a relayer's budget, with or without a scope", async () => {
+    const file = join(tempDir(), "tokens.json")
+    const created = await cli(["token", "create", "--name", "relayer", "--budget-per-second", "5000", "--budget-burst", "10000", "--api-tokens", file])
+    expect(created.code, created.stderr).toBe(0)
+    expect(JSON.parse(readFileSync(file, "utf8")).tokens[0]).toMatchObject({ name: "relayer", scopes: [], budget: { perSecond: 5000, burst: 10000 } })
+    expect((await cli(["token", "list", "--api-tokens", file])).stdout).toBe("relayer  -  budget 5000/s burst 10000\n")
+    for (const args of [["--name", "n1"], ["--name", "n2", "--budget-per-second", "5"], ["--name", "n3", "--scope", "admin", "--budget-per-second", "0", "--budget-burst", "1"]]) {
+      const refused = await cli(["token", "create", ...args, "--api-tokens", file])
+      expect(refused.code, args.join(" ")).toBe(2)
+    }
+  }, 90_000)
 })

@@ -74,7 +74,7 @@ export const flows = async (baseUrl: string, order: Schemas["UserOrderEnvelope"]
   assertType<Equal<NonNullable<typeof submitted.error>["_tag"],
     | "MessageTooLarge" | "MalformedMessage" | "UnsupportedProtocol" | "UnknownMessageType" | "InvalidSignature" | "DuplicateMessage"
     | "NonceReplayed" | "MessageExpired" | "InvalidLamport" | "RateLimited" | "UnknownDependencies" | "NotAuthorized" | "SealedContent"
-    | "BodyTooLarge" | "BatchTooLarge" | "UnsupportedMediaType" | "StorageUnavailable" | "InternalError">>()
+    | "BodyTooLarge" | "BatchTooLarge" | "UnsupportedMediaType" | "Unauthorized" | "IngestBusy" | "StorageUnavailable" | "InternalError">>()
   if (submitted.data === undefined || !("id" in submitted.data)) return fail("submit", submitted)
   const receipt = submitted.data
   // @ts-expect-error a UserOrder's payload needs market, side, amounts and price

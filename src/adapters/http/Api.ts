@@ -28,13 +28,14 @@
  */
 import { Schema, SchemaTransformation } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
+import { IngestBusy } from "../../domain/IngestBusy.ts"
 import { MessageId } from "../../domain/Primitives.ts"
 import { Rejection } from "../../domain/Rejection.ts"
 import { TypedEnvelope } from "../../domain/TypedEnvelope.ts"
 import { AssetsGroup } from "./AssetsApi.ts"
 import { ChainsGroup } from "./ChainsApi.ts"
 import { EffectsGroup } from "./EffectsApi.ts"
-import { AnswersDefects, BodyTooLarge, DecodesInput, NeedsLog, StorageUnavailable, UnsupportedMediaType } from "./EdgeApi.ts"
+import { AnswersDefects, BodyTooLarge, DecodesInput, NeedsLog, StorageUnavailable, Unauthorized, UnsupportedMediaType } from "./EdgeApi.ts"
 import { InstanceGroup } from "./InstanceApi.ts"
 import { MempoolGroup } from "./MempoolApi.ts"
 import { discriminate } from "./OpenApiDiscriminators.ts"
@@ -131,7 +132,7 @@ export const BatchItem = Schema.Union([
   Schema.Struct({
     ok: Schema.Literal(false),
     status: Schema.Finite.annotate({ description: "the HTTP status this message alone would have been answered with" }),
-    error: Schema.Union([...RejectionErrors, StorageUnavailable])
+    error: Schema.Union([...RejectionErrors, IngestBusy, StorageUnavailable])
   }).annotate({ identifier: "BatchRefused" })
 ], { mode: "oneOf" }).annotate({ identifier: "BatchItem" })
 export type BatchItem = typeof BatchItem.Type
@@ -176,13 +177,13 @@ const submit = HttpApiEndpoint.post("submit", "/v1/messages", {
     description: "one signed envelope, or an array of them (a batch, at most maxBatch: 1,024 by default)"
   }),
   success: [Acknowledgment.pipe(HttpApiSchema.status(201)), BatchResults],
-  error: [...RejectionErrors, BodyTooLarge, BatchTooLarge, UnsupportedMediaType, StorageUnavailable]
+  error: [...RejectionErrors, BodyTooLarge, BatchTooLarge, UnsupportedMediaType, Unauthorized, IngestBusy, StorageUnavailable]
 })
   .annotate(OpenApi.Identifier, "submitMessages")
   .annotate(OpenApi.Summary, "Submit a signed message, or a batch")
   .annotate(
     OpenApi.Description,
-    "Admit one signed envelope (201 with its receipt, or the rejection's status and body) or a batch: a JSON array of envelopes, answered 200 with one result per envelope in order, each its receipt or the status and body it would have got alone. The body must be sent as application/json, at most 8 MiB by default; an envelope's canonical JSON at most 64 KiB. A message whose dependencies are not in the log yet is held until they arrive (up to 5 s by default, then 424). Nothing is appended for a rejected message."
+    "Admit one signed envelope (201 with its receipt, or the rejection's status and body) or a batch: a JSON array of envelopes, answered 200 with one result per envelope in order, each its receipt or the status and body it would have got alone. The body must be sent as application/json, at most 8 MiB by default; an envelope's canonical JSON at most 64 KiB. A message whose dependencies are not in the log yet is held until they arrive (up to 5 s by default, then 424). Nothing is appended for a rejected message.\n\nAdmission budgets: every message counts against its client before its signature is checked, then against its sender. A client is its TCP address (an IPv4 address, an IPv6 /64), whose anonymous callers share 1,000 messages/s with a burst of 2,000 by default, or an API token sent as `Authorization: Bearer` that carries its own budget (a relayer); a token without a budget counts against its address, and an unknown one is answered 401 Unauthorized (no token is needed: a signed message authenticates itself). Over a client's or a sender's budget: 429 RateLimited with `retryAfterMs` and a `Retry-After` header (seconds); in a batch, the messages beyond the client's budget are refused so, and a batch refused whole is answered 429. When the instance's ingest queue is full (16,384 messages by default): 503 IngestBusy with `retryAfterMs` and `Retry-After`, the message unchecked and nothing appended; in a batch, the messages beyond the room left are refused so, and a batch refused whole is answered 503."
   )
 
 const getMessage = HttpApiEndpoint.get("getMessage", "/v1/messages/:id", {

@@ -23,7 +23,7 @@ export class ApiAuth extends Context.Service<ApiAuth, ApiAuthConfig>()("causeway
 const ALWAYS_PUBLIC: ReadonlySet<string> = new Set(["/healthz", "/readyz"])
 
 /** The credential of an `Authorization: Bearer` header ("" when there is none). */
-const bearerOf = (authorization: string | undefined): string => {
+export const bearerOf = (authorization: string | undefined): string => {
   if (authorization === undefined) return ""
   const m = /^Bearer[ ]+(\S+)\s*$/iu.exec(authorization)
   return m?.[1] ?? ""

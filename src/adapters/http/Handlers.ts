@@ -6,7 +6,10 @@
 import { ByteSize, Effect, HashMap, Layer, Metric, Option, Result, Schema, Stream } from "effect"
 import { HttpIncomingMessage, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
-import { MalformedMessage, type Rejection } from "../../domain/Rejection.ts"
+import { identify } from "../../domain/auth/ApiTokens.ts"
+import { clientAddressKey } from "../../domain/ClientAddress.ts"
+import type { IngestBusy } from "../../domain/IngestBusy.ts"
+import { MalformedMessage, type RateLimited, type Rejection } from "../../domain/Rejection.ts"
 import { clusterViewOf } from "../../domain/cluster/Authority.ts"
 import type { ClusterState } from "../../projections/Cluster/Cluster.ts"
 import { LogIndex, senderPage } from "../../projections/LogIndex/LogIndex.ts"
@@ -14,11 +17,13 @@ import { InstanceKey } from "../../ports/InstanceKey.ts"
 import { Projections } from "../../projections/ProjectionRunner.ts"
 import { ClusterStateView, IndexView } from "../../projections/Views.ts"
 import { CausalLog, type CausalLogError, type LogRecord } from "../../ports/CausalLog.ts"
-import { Ingest, type SubmitResult } from "../../services/Ingest.ts"
+import * as ClientBudgets from "../../services/ClientBudgets.ts"
+import { Ingest, type OfferResult } from "../../services/Ingest.ts"
 import { Api, BatchTooLarge, type BatchItem, DEFAULT_PAGE, LogIndexView, MessageNotFound, NotReady, type RecordView, RejectionErrors } from "./Api.ts"
+import { ApiAuth, bearerOf } from "./ApiAuth.ts"
 import { Draining } from "./Draining.ts"
 import { bodyTooLarge, mediaType, unsupportedMediaType } from "./Edge.ts"
-import { StorageUnavailable } from "./EdgeApi.ts"
+import { StorageUnavailable, Unauthorized } from "./EdgeApi.ts"
 import { eventStream } from "./EventStream.ts"
 import * as AssetsHandlers from "./AssetsHandlers.ts"
 import * as ChainsHandlers from "./ChainsHandlers.ts"
@@ -37,6 +42,8 @@ export interface HandlerOptions {
   readonly maxBodyBytes: number
   /** Interval of the event stream's keep-alive comment. */
   readonly heartbeatMs: number
+  /** Clients' admission budgets for POST /v1/messages. */
+  readonly clientBudgets: ClientBudgets.ClientBudgetOptions
 }
 
 /** A log record as the API serves it. */
@@ -62,11 +69,52 @@ const statusOf = (r: Rejection): number => {
   return (cls === undefined ? undefined : Schema.resolveAnnotations(cls)?.httpApiStatus) ?? 400
 }
 
-const batchItem = (result: SubmitResult): BatchItem => {
+const batchItem = (result: OfferResult): BatchItem => {
   if (Result.isSuccess(result)) return { ok: true, receipt: result.success }
   const e = result.failure
   if (e._tag === "CausalLogError") return { ok: false, status: 503, error: unavailable(e) }
+  if (e._tag === "IngestBusy") return { ok: false, status: 503, error: e }
   return { ok: false, status: statusOf(e), error: e }
+}
+
+/** A refusal to come back later, answered with its status and `Retry-After` (whole seconds, at least 1). */
+const retryLater = (e: RateLimited | IngestBusy) =>
+  HttpServerResponse.jsonUnsafe({ _tag: e._tag, reason: e.reason, retryAfterMs: e.retryAfterMs }, {
+    status: e._tag === "IngestBusy" ? 503 : 429,
+    headers: { "retry-after": String(Math.max(1, Math.ceil(e.retryAfterMs / 1000))) }
+  })
+
+/**
+ * Who a submission is charged to: the API token it carries, if that token has a budget of its
+ * own, else its TCP peer's address (IPv4, IPv6 /64). A token that is sent must be known (401
+ * otherwise), even though a signed message needs none.
+ */
+const clientOf = (
+  request: HttpServerRequest.HttpServerRequest,
+  auth: ApiAuth["Service"],
+  address: ClientBudgets.ClientBudgetOptions["address"]
+): Effect.Effect<ClientBudgets.Client, Unauthorized> => {
+  const authorization = request.headers.authorization
+  if (authorization !== undefined) {
+    const found = identify(auth.store, bearerOf(authorization))
+    if (Result.isFailure(found)) return Effect.fail(new Unauthorized({ reason: found.failure.reason }))
+    const { name, budget } = found.success
+    if (budget !== undefined) {
+      return Effect.succeed({ key: `token:${name}`, policy: { ratePerSec: budget.perSecond, burst: budget.burst }, label: `the token ${JSON.stringify(name)}` })
+    }
+  }
+  const peer = Option.match(request.remoteAddress, { onNone: () => "unknown", onSome: clientAddressKey })
+  return Effect.succeed({ key: `address:${peer}`, policy: address, label: `client address ${peer}` })
+}
+
+/** The queue's refusal when it refused every message of a batch. */
+const busyWhole = (results: ReadonlyArray<OfferResult>): IngestBusy | undefined => {
+  let busy: IngestBusy | undefined
+  for (const r of results) {
+    if (Result.isSuccess(r) || r.failure._tag !== "IngestBusy") return undefined
+    busy = r.failure
+  }
+  return busy
 }
 
 /** Read and parse a JSON request body, within the size limit. */
@@ -106,19 +154,40 @@ const messages = (options: HandlerOptions) =>
       const ingest = yield* Ingest
       const log = yield* CausalLog
       const draining = yield* Draining
+      const auth = yield* ApiAuth
+      const budgets = ClientBudgets.make(options.clientBudgets)
       return handlers
         .handleRaw("submit", ({ request }) =>
           Effect.gen(function*() {
+            const client = yield* clientOf(request, auth, options.clientBudgets.address)
             const body = yield* readJson(request, options.maxBodyBytes)
             if (!Array.isArray(body)) {
-              return yield* ingest.submit(body).pipe(Effect.catchTag("CausalLogError", (e) => Effect.fail(unavailable(e))))
+              // The client's budget first: a refused message costs neither a place in the
+              // queue nor a signature check.
+              const charged = yield* budgets.charge(client, 1)
+              if (charged.refusal !== undefined) return retryLater(charged.refusal)
+              const result = (yield* ingest.offerMany([body]))[0] as OfferResult
+              if (Result.isSuccess(result)) return result.success
+              const e = result.failure
+              if (e._tag === "CausalLogError") return yield* unavailable(e)
+              if (e._tag === "RateLimited" || e._tag === "IngestBusy") return retryLater(e)
+              return yield* Effect.fail(e)
             }
             if (body.length === 0) return yield* new MalformedMessage({ reason: "the batch is empty" })
             if (body.length > options.maxBatch) {
               return yield* new BatchTooLarge({ reason: `a batch holds at most ${options.maxBatch} envelopes, this one ${body.length}`, size: body.length, limit: options.maxBatch })
             }
-            const results = yield* ingest.submitMany(body)
-            return { results: results.map(batchItem) }
+            const charged = yield* budgets.charge(client, body.length)
+            if (charged.granted === 0 && charged.refusal !== undefined) return retryLater(charged.refusal)
+            const results = yield* ingest.offerMany(charged.granted === body.length ? body : body.slice(0, charged.granted))
+            const busy = busyWhole(results)
+            if (busy !== undefined && charged.refusal === undefined) return retryLater(busy)
+            const items = results.map(batchItem)
+            if (charged.refusal !== undefined) {
+              const refused: BatchItem = { ok: false, status: 429, error: charged.refusal }
+              for (let i = charged.granted; i < body.length; i++) items.push(refused)
+            }
+            return { results: items }
           }))
         .handle("getMessage", ({ params }) =>
           storage(log.get(params.id)).pipe(

@@ -25,6 +25,7 @@ import {
   HttpServerResponse
 } from "effect/http"
 import { HttpApiBuilder, HttpApiError, HttpApiScalar } from "effect/http-api"
+import * as ClientBudgets from "../../services/ClientBudgets.ts"
 import { defaultOptions as defaultIngestOptions } from "../../services/Ingest.ts"
 import { Api } from "./Api.ts"
 import { ORDERING_BODY_BYTES } from "./MempoolApi.ts"
@@ -51,6 +52,8 @@ export interface HttpConfig {
   readonly maxJsonBodyBytes?: number
   /** Largest body of the ordering check, in bytes; defaults to 8 MiB (10,000 signed receipts). */
   readonly maxOrderingBodyBytes?: number
+  /** Clients' admission budgets for POST /v1/messages (per address, table size); defaults to ClientBudgets.defaultOptions. */
+  readonly clientBudgets?: Partial<ClientBudgets.ClientBudgetOptions>
   /** Keep-alive comment interval of the event stream; defaults to 15 s. */
   readonly heartbeatMs?: number
   /** How long shutdown waits for in-flight requests; defaults to 10 s. */
@@ -270,7 +273,8 @@ export const layer = (config: HttpConfig) => {
   const options: Handlers.HandlerOptions = {
     maxBatch: config.maxBatch ?? defaultIngestOptions.maxBatch,
     maxBodyBytes: config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-    heartbeatMs: config.heartbeatMs ?? 15_000
+    heartbeatMs: config.heartbeatMs ?? 15_000,
+    clientBudgets: { ...ClientBudgets.defaultOptions, ...config.clientBudgets }
   }
   const shutdownTimeoutMs = config.shutdownTimeoutMs ?? 10_000
   const traceRequests = config.traceRequests ?? true

@@ -21,11 +21,26 @@ export const SCOPES: ReadonlyArray<Scope> = Scope.literals
 /** A token's name: what logs and answers call it. */
 const TokenName = Schema.String.check(Schema.isPattern(/^[A-Za-z0-9._-]{1,64}$/u))
 
-/** One entry of the token file: the token's name, the SHA-256 of its text (lowercase hex) and its scopes. */
+/** A positive whole number of messages, at most a billion. */
+const Count = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1_000_000_000 }))
+
+/**
+ * A token's own admission budget for `POST /v1/messages` (a relayer submitting for many
+ * users): its messages are counted against it rather than against the client's address.
+ */
+export const TokenBudget = Schema.Struct({
+  perSecond: Count.annotate({ description: "messages per second, sustained" }),
+  burst: Count.annotate({ description: "messages at once (the bucket's size)" })
+}).annotate({ identifier: "ApiTokenBudget" })
+export type TokenBudget = typeof TokenBudget.Type
+
+/** One entry of the token file: the token's name, the SHA-256 of its text (lowercase hex), its scopes and optionally its budget. */
 export const TokenEntry = Schema.Struct({
   name: TokenName,
   sha256: Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/u)),
-  scopes: Schema.Array(Scope).check(Schema.isMinLength(1), Schema.isMaxLength(8))
+  // No scope: the token only carries a budget (parseTokenFile requires one then).
+  scopes: Schema.Array(Scope).check(Schema.isMaxLength(8)),
+  budget: Schema.optionalKey(TokenBudget)
 }).annotate({ identifier: "ApiTokenEntry" })
 export type TokenEntry = typeof TokenEntry.Type
 
@@ -74,6 +89,7 @@ export const parseTokenFile = (text: string): Result.Result<TokenFile, TokenFile
   const names = new Set<string>()
   for (const t of decoded.success.tokens) {
     if (names.has(t.name)) return Result.fail(new TokenFileInvalid({ reason: `the name ${JSON.stringify(t.name)} is used twice` }))
+    if (t.scopes.length === 0 && t.budget === undefined) return Result.fail(new TokenFileInvalid({ reason: `the token ${JSON.stringify(t.name)} has neither a scope nor a budget` }))
     names.add(t.name)
   }
   return Result.succeed(decoded.success)
@@ -117,7 +133,8 @@ export const allows = (entry: TokenEntry, scope: Scope): boolean => entry.scopes
 export const authorize = (store: TokenStore, presented: string, scope: Scope): Result.Result<TokenEntry, TokenMissing | ScopeMissing> => {
   const found = identify(store, presented)
   if (Result.isFailure(found)) return found
+  const has = found.success.scopes.length === 0 ? "none" : found.success.scopes.join(", ")
   return allows(found.success, scope)
     ? found
-    : Result.fail(new ScopeMissing({ reason: `the token ${JSON.stringify(found.success.name)} lacks the scope ${scope} (it has ${found.success.scopes.join(", ")})`, token: found.success.name, scope }))
+    : Result.fail(new ScopeMissing({ reason: `the token ${JSON.stringify(found.success.name)} lacks the scope ${scope} (it has ${has})`, token: found.success.name, scope }))
 }

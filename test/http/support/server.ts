@@ -9,7 +9,7 @@ import { join } from "node:path"
 import { Context, Effect, Layer } from "effect"
 import * as ApiAuth from "../../../src/adapters/http/ApiAuth.ts"
 import * as HttpService from "../../../src/adapters/http/HttpService.ts"
-import { hashToken, type Scope, tokenStore, tokenText } from "../../../src/domain/auth/ApiTokens.ts"
+import { hashToken, type Scope, type TokenBudget, tokenStore, tokenText } from "../../../src/domain/auth/ApiTokens.ts"
 import { type ServeConfig, defaultServeConfig } from "../../../src/Config.ts"
 import { coreLayer } from "../../../src/main.ts"
 import type { Envelope } from "../../../src/domain/Envelope.ts"
@@ -40,6 +40,8 @@ export interface TestServerOptions {
   readonly http?: Partial<HttpService.HttpConfig>
   /** Extra API tokens, by name, with their scopes. */
   readonly tokens?: Readonly<Record<string, ReadonlyArray<Scope>>>
+  /** Admission budgets of some of those tokens, by name. */
+  readonly budgets?: Readonly<Record<string, TokenBudget>>
   /** Every read but the probes needs a token. */
   readonly privateReads?: boolean
   /** Use this data directory (kept) instead of a fresh temporary one (removed). */
@@ -74,7 +76,10 @@ export const layer = (options: TestServerOptions = {}) =>
       const store = tokenStore({
         tokens: [
           { name: "test-admin", sha256: hashToken(token), scopes: ["admin"] },
-          ...Object.entries(options.tokens ?? {}).map(([name, scopes]) => ({ name, sha256: hashToken(tokens[name] as string), scopes }))
+          ...Object.entries(options.tokens ?? {}).map(([name, scopes]) => {
+            const budget = options.budgets?.[name]
+            return { name, sha256: hashToken(tokens[name] as string), scopes, ...(budget === undefined ? {} : { budget }) }
+          })
         ]
       })
       const app = HttpService.layer({ host: "127.0.0.1", port: 0, maxBatch: config.ingest.maxBatch, ...options.http }).pipe(
