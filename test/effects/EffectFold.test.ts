@@ -382,6 +382,13 @@ describe("effects fold", () => {
       u = block_(u, "back", 8, 30, 13, [[1, [9]]])
       u = onMark(u, "finalized", { chain: "back", height: 8, hash: crafted(8, 30).hash } as any, meta(14))
       expect(effectOf(u, depositId)).toMatchObject({ status: "refunded", deadline: { passed: [] } })
+      // A fill and a refund: the first to land decides; the other takes over when the first is reorged out.
+      let v = block_(block_(twoFillChains(), "dest", 101, 5, 11, [[1, [9]]]), "back", 7, 1, 12, [[1, [9]]])
+      const fillId = evmLogEffectId("dest", crafted(101, 5).hash, 1, 9)
+      expect(effectOf(v, depositId)?.journeys).toEqual([{ role: "target", effect: fillId }, { role: "refund", effect: refundId }])
+      expect(effectOf(v, depositId)?.status).toBe("delivered")
+      v = onReorg(v, { ...reorg, chain: "dest", forkHeight: 100 } as ChainReorged, meta(13))
+      expect(effectOf(v, depositId)).toMatchObject({ status: "refunded", evidence: { kind: "chain-reorged", effect: fillId, chain: "dest" } })
     })
 
     it("the projection's snapshot carries deadlines, the expired and refunds; replayed from it, expiry goes on the same", () => {

@@ -23,7 +23,8 @@
  * proves; the block-wide index is kept as `blockLogIndex` when known).
  *
  * Bounded: at most MAX_EFFECTS effects are kept (the oldest are dropped first), MAX_HISTORY
- * moves per effect, RETAINED_HEADERS header hashes per chain, MAX_WATCHES watches.
+ * moves per effect, RETAINED_HEADERS header hashes per chain, MAX_WATCHES watches, MAX_FILLS
+ * fills and refunds per journey; the deadline and expired lists hold only kept effects.
  */
 import { keccak_256 } from "@noble/hashes/sha3.js"
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js"
@@ -443,7 +444,13 @@ const undeliver = (effects: Effects, gone: TrackedEffect, lamport: number, evide
     if (live(as === "refund" ? "refund" : "target") !== undefined) continue
     const fill = as === "refund" ? live("target") : undefined
     const refund = as === "refund" ? undefined : live("refund")
-    const status: EffectStatus = refund !== undefined ? "refunded" : fill !== undefined ? "delivered" : "included"
+    const status: EffectStatus = refund !== undefined
+      ? "refunded"
+      : fill === undefined
+      ? "included"
+      : get(out, fill.effect)?.finality === "finalized"
+      ? "settled"
+      : "delivered"
     out = HashMap.set(out, d.id, move(d, status, d.finality, lamport, legEvidence(gone, evidence)))
     if (status === "included") included.push(d.id)
   }
