@@ -5,7 +5,8 @@
  *                                            (ID may be an alias: a bridge message id, a transaction hash)
  *   effect list [--kind K] [--chain C] [--status S] [--tx HASH]   tracked effects (EVM logs, IBC packets), oldest first
  *   effect watch --chain C [--address A] [--topic T]... [--from-height N]
- *                [--correlate ROUTE:ROLE:topic=N|word=N] [--transaction-hashes]   start tracking EVM logs (EffectWatchAdded)
+ *                [--correlate ROUTE:deposit|fill|refund:topic=N|word=N [--deadline topic=N|word=N]]
+ *                [--transaction-hashes]                   start tracking EVM logs (EffectWatchAdded)
  *   effect unwatch ID                        stop a watch (EffectWatchRemoved)
  *   effect watches                           the active watches
  *
@@ -55,6 +56,7 @@ const describeEvmEffect = (e: TrackedEffect): string => {
     `  evidence: ${e.evidence.kind} in message ${e.evidence.message} (header ${e.evidence.header.height} 0x${e.evidence.header.hash}${e.evidence.chain === undefined ? "" : ` of ${e.evidence.chain}`})`
   ]
   if (e.aliases.length > 0) lines.push(`  aliases: ${e.aliases.join(", ")}`)
+  if (e.deadline !== undefined) lines.push(`  deadline: Unix second ${e.deadline.time}${e.deadline.passed.map((p) => `; passed on ${p.chain} at ${p.height} (time ${p.time}, message ${p.message})`).join("")}`)
   for (const j of e.journeys) lines.push(`  journey: ${j.role} ${j.effect}`)
   lines.push("  history:")
   for (const m of e.history) lines.push(`    lamport ${m.lamport}: ${m.status} (${m.finality}) by ${m.evidence.kind} ${m.evidence.message}`)
@@ -106,7 +108,8 @@ const list = Command.make(
 
 const HEX_ADDRESS = /^(?:0x)?([0-9a-fA-F]{40})$/u
 const HEX_TOPIC = /^(?:0x)?([0-9a-fA-F]{64})$/u
-const CORRELATE = /^([\x21-\x39\x3b-\x7e]{1,64}):(deposit|fill):(topic=([1-3])|word=([0-9]{1,4}))$/u
+const CORRELATE = /^([\x21-\x39\x3b-\x7e]{1,64}):(deposit|fill|refund):(topic=([1-3])|word=([0-9]{1,4}))$/u
+const LOG_WORD = /^(?:topic=([1-3])|word=([0-9]{1,4}))$/u
 
 const WatchCreated = Schema.Struct({ watch: EffectWatch, receipt: EffectLogReceipt })
 
@@ -121,7 +124,11 @@ const watch = Command.make(
     ),
     fromHeight: Flag.Int("from-height").pipe(Flag.withDescription("The first block scanned (default: the latest verified one); blocks below the scan position are back-filled"), Flag.optional),
     correlate: Flag.String("correlate").pipe(
-      Flag.withDescription("ROUTE:deposit|fill:topic=N|word=N — the id tying a bridge deposit to its fill, in topic N (1-3) or data word N"),
+      Flag.withDescription("ROUTE:deposit|fill|refund:topic=N|word=N — the id tying a bridge deposit to its fills and refunds, in topic N (1-3) or data word N"),
+      Flag.optional
+    ),
+    deadline: Flag.String("deadline").pipe(
+      Flag.withDescription("topic=N|word=N — with --correlate ROUTE:deposit:…, where the deposit log carries its deadline (uint256 Unix seconds): past it on every fill chain with no fill, the deposit expires"),
       Flag.optional
     ),
     transactionHashes: Flag.Boolean("transaction-hashes").pipe(
@@ -153,8 +160,17 @@ const watch = Command.make(
     let correlate: unknown
     if (Option.isSome(flags.correlate)) {
       const m = CORRELATE.exec(flags.correlate.value)
-      if (m === null) return yield* new UsageError({ message: `--correlate ${JSON.stringify(flags.correlate.value)} is not ROUTE:deposit|fill:topic=1..3|word=N` })
-      correlate = { route: m[1], role: m[2], id: m[4] !== undefined ? { topic: Number(m[4]) } : { dataWord: Number(m[5]) } }
+      if (m === null) return yield* new UsageError({ message: `--correlate ${JSON.stringify(flags.correlate.value)} is not ROUTE:deposit|fill|refund:topic=1..3|word=N` })
+      let deadline: unknown
+      if (Option.isSome(flags.deadline)) {
+        const d = LOG_WORD.exec(flags.deadline.value)
+        if (d === null) return yield* new UsageError({ message: `--deadline ${JSON.stringify(flags.deadline.value)} is not topic=1..3|word=N` })
+        if (m[2] !== "deposit") return yield* new UsageError({ message: "--deadline is a deposit's: use it with --correlate ROUTE:deposit:…" })
+        deadline = d[1] !== undefined ? { topic: Number(d[1]) } : { dataWord: Number(d[2]) }
+      }
+      correlate = { route: m[1], role: m[2], id: m[4] !== undefined ? { topic: Number(m[4]) } : { dataWord: Number(m[5]) }, ...(deadline === undefined ? {} : { deadline }) }
+    } else if (Option.isSome(flags.deadline)) {
+      return yield* new UsageError({ message: "--deadline needs --correlate ROUTE:deposit:…" })
     }
     const body = {
       chain: flags.chain,

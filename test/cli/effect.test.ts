@@ -29,13 +29,17 @@ describe("causeway effect", () => {
       const url = server.url
       yield* Effect.promise(() => eventually(() => fetch(`${url}/v1/chains/anvil`).then((r) => r.json() as Promise<any>), (c) => c?.latest?.height >= 1, 20_000))
 
-      const [badAddress, badCorrelate, unknownChain] = yield* Effect.promise(() =>
+      const [badAddress, badCorrelate, unknownChain, fillDeadline, badDeadline] = yield* Effect.promise(() =>
         Promise.all([
           cli(["effect", "watch", "--chain", "anvil", "--address", "0x12", "--url", url], { env: { DATA_DIR: dataDir } }),
           cli(["effect", "watch", "--chain", "anvil", "--correlate", "r:both:topic=1", "--url", url], { env: { DATA_DIR: dataDir } }),
-          cli(["effect", "watch", "--chain", "nope", "--url", url], { env: { DATA_DIR: dataDir } })
+          cli(["effect", "watch", "--chain", "nope", "--url", url], { env: { DATA_DIR: dataDir } }),
+          cli(["effect", "watch", "--chain", "anvil", "--correlate", "r:fill:topic=1", "--deadline", "word=2", "--url", url], { env: { DATA_DIR: dataDir } }),
+          cli(["effect", "watch", "--chain", "anvil", "--correlate", "r:deposit:topic=1", "--deadline", "word=x", "--url", url], { env: { DATA_DIR: dataDir } })
         ])
       )
+      expect([fillDeadline.code, badDeadline.code]).toEqual([2, 2])
+      expect(fillDeadline.stderr).toMatch(/--deadline is a deposit's/)
       expect(badAddress.code).toBe(2)
       expect(badAddress.stderr).toMatch(/--address "0x12" is not a 20-byte hex address/)
       expect(badCorrelate.code).toBe(2)
@@ -69,6 +73,18 @@ describe("causeway effect", () => {
       const missing = yield* Effect.promise(() => cli(["effect", "show", "evm-log:anvil:00:0:0", "--url", url]))
       expect(missing.code).toBe(1)
       expect(missing.stderr).toMatch(/404 EffectNotFound/)
+
+      // A deposit watch with a deadline, and a refund watch: the server records both as given.
+      const deposits = yield* Effect.promise(() =>
+        cli(["effect", "watch", "--chain", "anvil", "--address", `0x${"00".repeat(19)}01`, "--correlate", "bridge:deposit:word=1", "--deadline", "word=2", "--json", "--url", url], { env: { DATA_DIR: dataDir } })
+      )
+      expect(deposits.code, deposits.stderr).toBe(0)
+      expect(JSON.parse(deposits.stdout).watch.correlate).toEqual({ route: "bridge", role: "deposit", id: { dataWord: 1 }, deadline: { dataWord: 2 } })
+      const refunds = yield* Effect.promise(() =>
+        cli(["effect", "watch", "--chain", "anvil", "--address", `0x${"00".repeat(19)}02`, "--correlate", "bridge:refund:topic=1", "--json", "--url", url], { env: { DATA_DIR: dataDir } })
+      )
+      expect(refunds.code, refunds.stderr).toBe(0)
+      expect(JSON.parse(refunds.stdout).watch.correlate).toEqual({ route: "bridge", role: "refund", id: { topic: 1 } })
 
       const removed = yield* Effect.promise(() => cli(["effect", "unwatch", watchId, "--url", url], { env: { DATA_DIR: dataDir } }))
       expect(removed.code, removed.stderr).toBe(0)

@@ -243,6 +243,167 @@ describe("effects fold", () => {
     })
   })
 
+  describe("deadlines and refunds: a deposit with no fill expires past its deadline; a refund leg refunds it", () => {
+    const header = (() => {
+      const d = decodeRlp(Buffer.from((block.headerRlp as string).slice(2), "hex"))
+      if (Result.isFailure(d) || d.success instanceof Uint8Array) throw new Error("header")
+      return d.success as ReadonlyArray<RlpItem>
+    })()
+    // A header of the block's receipts at another height and time (its receiptsRoot is the block's: the same proofs hold).
+    const crafted = (height: number, time: number) => {
+      const rlp = encodeRlp([...header.slice(0, 8), scalarToBytes(BigInt(height)), ...header.slice(9, 11), scalarToBytes(BigInt(time)), ...header.slice(12)])
+      return { rlp: hex(rlp), hash: hex(keccak_256(rlp)) }
+    }
+    // A verified block of `chain` at `height` with header time `time`, scanned with the logs `indexes`.
+    const block_ = (s: EffectsState, chain: string, height: number, time: number, n: number, indexes: ReadonlyArray<[number, ReadonlyArray<number>]> = []) => {
+      const h = crafted(height, time)
+      const held = onHead(s, { ...head(height, h.hash), chain } as ChainHeadVerified)
+      return onObserved(held, observed(indexes, { chain, height, hash: h.hash, headerRlp: h.rlp } as Partial<EffectsObserved>), meta(n))
+    }
+    const correlated = (chain: string, role: "deposit" | "fill" | "refund", deadline = true) =>
+      ({
+        chain,
+        kind: "evm-log",
+        filter: { address: EMITTER },
+        correlate: { route: "bridge", role, id: { dataWord: 0 }, ...(deadline && role === "deposit" ? { deadline: { dataWord: 0 } } : {}) }
+      }) as unknown as EffectWatchAdded
+    // Log 9's data word is 10: its id, and (as the deposit watch reads it) its deadline, Unix second 10.
+    const depositId = evmLogEffectId("hive", HASH, 1, 9)
+    const deposited = (watches: ReadonlyArray<EffectWatchAdded>): EffectsState => {
+      let s = onWatchAdded(onHead(initialEffectsState, head(HEIGHT, HASH)), correlated("hive", "deposit"), meta(1))
+      watches.forEach((w, i) => s = onWatchAdded(s, w, meta(2 + i)))
+      return onObserved(s, observed([[1, [9]]]), meta(10))
+    }
+    const twoFillChains = () => deposited([correlated("dest", "fill"), correlated("dest2", "fill"), correlated("back", "refund")])
+
+    it("keeps the deadline; expires only once every fill chain's scanned block is past it, with that message as evidence", () => {
+      let s = twoFillChains()
+      expect(effectOf(s, depositId)).toMatchObject({ status: "included", deadline: { time: "10", passed: [] } })
+      // dest at the deadline (time 10 is not past 10), then past it; dest2 not yet scanned.
+      s = block_(s, "dest", 100, 10, 11)
+      expect(effectOf(s, depositId)?.status).toBe("included")
+      s = block_(s, "dest", 101, 11, 12)
+      expect(effectOf(s, depositId)?.status).toBe("included")
+      // Neither the deposit's own chain nor a refund chain proves a fill's absence.
+      s = block_(s, "back", 7, 99, 13)
+      expect(effectOf(s, depositId)?.status).toBe("included")
+      s = block_(s, "dest2", 50, 12, 14)
+      const e = effectOf(s, depositId)!
+      expect(e).toMatchObject({
+        status: "expired",
+        evidence: { kind: "deadline-passed", message: meta(14).id, header: { height: 50, hash: crafted(50, 12).hash }, chain: "dest2", time: "12" },
+        deadline: {
+          time: "10",
+          passed: [
+            { chain: "dest", height: 101, hash: crafted(101, 11).hash, message: meta(12).id, time: "11" },
+            { chain: "dest2", height: 50, hash: crafted(50, 12).hash, message: meta(14).id, time: "12" }
+          ]
+        }
+      })
+      expect(s.deadlines).toEqual([])
+      expect(s.expired).toEqual([depositId])
+      // Once: later blocks move nothing more.
+      expect(effectOf(block_(s, "dest", 102, 20, 15), depositId)?.history.length).toBe(e.history.length)
+    })
+
+    it("no fill watch for the route: nothing expires; a fill watch back-filling holds expiry until it is done; a deposit without the deadline word never expires", () => {
+      const noFill = block_(deposited([correlated("back", "refund")]), "back", 7, 99, 11)
+      expect(effectOf(noFill, depositId)?.status).toBe("included")
+      // A fill watch added below dest's scan position back-fills: a fill may still be found below.
+      let s = block_(deposited([correlated("dest", "fill")]), "dest", 100, 5, 11)
+      s = onWatchAdded(s, { ...correlated("dest", "fill"), fromHeight: 90 } as EffectWatchAdded, meta(12))
+      s = block_(s, "dest", 101, 11, 13)
+      expect(effectOf(s, depositId)?.status).toBe("included")
+      s = onWatchRemoved(s, meta(12).id)
+      s = block_(s, "dest", 102, 12, 14)
+      expect(effectOf(s, depositId)).toMatchObject({ status: "expired", evidence: { message: meta(14).id } })
+      const noWord = { ...correlated("hive", "deposit"), correlate: { route: "bridge", role: "deposit", id: { dataWord: 0 }, deadline: { dataWord: 3 } } } as unknown as EffectWatchAdded
+      let t = onWatchAdded(onWatchAdded(onHead(initialEffectsState, head(HEIGHT, HASH)), noWord, meta(1)), correlated("dest", "fill"), meta(2))
+      t = block_(onObserved(t, observed([[1, [9]]]), meta(10)), "dest", 100, 1_000, 11)
+      expect(effectOf(t, depositId)).toMatchObject({ status: "included" })
+      expect(effectOf(t, depositId)?.deadline).toBeUndefined()
+    })
+
+    it("a reorg below the block that passed the deadline un-expires the deposit; the new branch expires it again; a reorg above leaves it", () => {
+      let s = block_(block_(twoFillChains(), "dest", 101, 11, 11), "dest2", 50, 12, 12)
+      expect(effectOf(s, depositId)?.status).toBe("expired")
+      const reorg = (chain: string, forkHeight: number) =>
+        ({ chain, forkHeight, forkHash: "cc".repeat(32), oldHead: { height: 101, hash: "" }, newHead: { height: 101, hash: "dd".repeat(32) } }) as unknown as ChainReorged
+      expect(effectOf(onReorg(s, reorg("dest", 101), meta(13)), depositId)?.status).toBe("expired")
+      s = onReorg(s, reorg("dest", 100), meta(13))
+      expect(effectOf(s, depositId)).toMatchObject({ status: "included", evidence: { kind: "chain-reorged", message: meta(13).id, chain: "dest" }, deadline: { passed: [] } })
+      expect([s.deadlines, s.expired]).toEqual([[depositId], []])
+      // The new branch's block 101, past the deadline: expired again, by it.
+      s = block_(s, "dest", 101, 13, 14)
+      expect(effectOf(s, depositId)).toMatchObject({ status: "expired", evidence: { message: meta(14).id, chain: "dest", time: "13" } })
+      expect(effectOf(s, depositId)?.history.map((m) => [m.status, m.evidence.kind])).toEqual([
+        ["included", "evm-receipt"],
+        ["expired", "deadline-passed"],
+        ["included", "chain-reorged"],
+        ["expired", "deadline-passed"]
+      ])
+    })
+
+    it("a fill proven after expiry (found late) still delivers the deposit", () => {
+      let s = block_(block_(twoFillChains(), "dest", 101, 11, 11), "dest2", 50, 12, 12)
+      s = block_(s, "dest", 102, 13, 13, [[1, [9]]])
+      const fillId = evmLogEffectId("dest", crafted(102, 13).hash, 1, 9)
+      expect(effectOf(s, depositId)).toMatchObject({ status: "delivered", evidence: { kind: "evm-receipt", effect: fillId, chain: "dest" }, deadline: { passed: [] } })
+    })
+
+    it("a refund proven moves the deposit to refunded, with the refund as evidence; one seen first is held and linked; a reorg of the refund un-refunds", () => {
+      let s = block_(twoFillChains(), "back", 7, 1, 11, [[1, [9]]])
+      const refundId = evmLogEffectId("back", crafted(7, 1).hash, 1, 9)
+      expect(effectOf(s, depositId)).toMatchObject({
+        status: "refunded",
+        evidence: { kind: "evm-receipt", effect: refundId, chain: "back", message: meta(11).id },
+        journeys: [{ role: "refund", effect: refundId }],
+        causalDependents: [refundId]
+      })
+      expect(effectOf(s, refundId)).toMatchObject({ journeys: [{ role: "source", effect: depositId }], causalDependencies: [depositId] })
+      // Refunded is not expired: fill chains passing the deadline move nothing.
+      s = block_(block_(s, "dest", 101, 11, 12), "dest2", 50, 12, 13)
+      expect(effectOf(s, depositId)?.status).toBe("refunded")
+      // The refund's block reorged out: the deposit is included again, and expires on the next fill-chain block past its deadline.
+      const reorg = { chain: "back", forkHeight: 6, forkHash: "cc".repeat(32), oldHead: { height: 7, hash: "" }, newHead: { height: 7, hash: "dd".repeat(32) } } as unknown as ChainReorged
+      s = onReorg(s, reorg, meta(14))
+      expect(effectOf(s, depositId)).toMatchObject({ status: "included", evidence: { kind: "chain-reorged", effect: refundId, chain: "back" } })
+      expect(effectOf(block_(s, "dest", 102, 14, 15), depositId)).toMatchObject({ status: "expired", evidence: { message: meta(15).id } })
+
+      // The refund before its deposit: held, then linked when the deposit lands.
+      let t = onWatchAdded(onHead(initialEffectsState, head(HEIGHT, HASH)), correlated("hive", "deposit"), meta(1))
+      t = onWatchAdded(t, correlated("back", "refund"), meta(2))
+      t = block_(t, "back", 7, 1, 3, [[1, [9]]])
+      expect(effectOf(t, refundId)).toMatchObject({ journeys: [], aliases: [`bridge:0x${"00".repeat(31)}0a`] })
+      t = onObserved(t, observed([[1, [9]]]), meta(4))
+      expect(effectOf(t, depositId)).toMatchObject({ status: "refunded", journeys: [{ role: "refund", effect: refundId }], evidence: { effect: refundId, message: meta(3).id } })
+      // An expired deposit is refunded too; a finalized refund does not settle it.
+      let u = block_(block_(twoFillChains(), "dest", 101, 11, 11), "dest2", 50, 12, 12)
+      u = block_(u, "back", 8, 30, 13, [[1, [9]]])
+      u = onMark(u, "finalized", { chain: "back", height: 8, hash: crafted(8, 30).hash } as any, meta(14))
+      expect(effectOf(u, depositId)).toMatchObject({ status: "refunded", deadline: { passed: [] } })
+      // A fill and a refund: the first to land decides; the other takes over when the first is reorged out.
+      let v = block_(block_(twoFillChains(), "dest", 101, 5, 11, [[1, [9]]]), "back", 7, 1, 12, [[1, [9]]])
+      const fillId = evmLogEffectId("dest", crafted(101, 5).hash, 1, 9)
+      expect(effectOf(v, depositId)?.journeys).toEqual([{ role: "target", effect: fillId }, { role: "refund", effect: refundId }])
+      expect(effectOf(v, depositId)?.status).toBe("delivered")
+      v = onReorg(v, { ...reorg, chain: "dest", forkHeight: 100 } as ChainReorged, meta(13))
+      expect(effectOf(v, depositId)).toMatchObject({ status: "refunded", evidence: { kind: "chain-reorged", effect: fillId, chain: "dest" } })
+    })
+
+    it("the projection's snapshot carries deadlines, the expired and refunds; replayed from it, expiry goes on the same", () => {
+      const projection = makeEffects({ instanceKey: "00".repeat(32) })
+      const s = block_(block_(twoFillChains(), "dest", 101, 11, 11), "dest2", 50, 12, 12)
+      const text = serialize(projection, { ...projection.initialState, ...s })
+      const restored = projection.decode(JSON.parse(text))
+      expect(serialize(projection, restored)).toBe(text)
+      expect(effectOf(restored, depositId)).toEqual(effectOf(s, depositId))
+      const before = block_(twoFillChains(), "dest", 101, 11, 11)
+      const again = projection.decode(JSON.parse(serialize(projection, { ...projection.initialState, ...before })))
+      expect(serialize(projection, { ...projection.initialState, ...block_(again, "dest2", 50, 12, 12) })).toBe(text)
+    })
+  })
+
   describe("back-fill: a watch whose first block is below the scan position", () => {
     // The block's child, made for the test: the same receipts (so the same logs), parentHash the real block's hash.
     const fields = (() => {

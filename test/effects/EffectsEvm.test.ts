@@ -14,7 +14,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Result } from "effect"
-import { createWalletClient, http } from "viem"
+import { createWalletClient, http, keccak256 } from "viem"
 import { privateKeyToAccount } from "viem/accounts"
 import { verifyReceiptLog, verifyTransactionProof } from "causeway/verify"
 import { coreLayer } from "../../src/main.ts"
@@ -335,6 +335,80 @@ describe("effect tracker on anvil", () => {
         const settled = yield* eventually(get(`/v1/effects/${depositId}`), (r) => r.json.effect.status === "settled", 15_000)
         expect(settled.json.effect.history.find((m: any) => m.status === "settled").evidence).toMatchObject({ kind: "chain-finalized", effect: refillId, chain: "target" })
       }).pipe(Effect.provide(Layer.fresh(server)))
+    }), 120_000)
+
+  it.live("a deposit with a deadline and no fill expires once the fill chain passes it, by that block's message; a refund then refunds it; replay equals live", () =>
+    Effect.gen(function*() {
+      const source = yield* anvil()
+      const target = yield* anvil()
+      const depositor = ((yield* Effect.promise(() => sendAndMine(source, { data: EMITTER }))).contractAddress as string).toLowerCase()
+      const refunder = ((yield* Effect.promise(() => sendAndMine(source, { data: EMITTER }))).contractAddress as string).toLowerCase()
+      const filler = ((yield* Effect.promise(() => sendAndMine(target, { data: EMITTER }))).contractAddress as string).toLowerCase()
+      const dataDir = mkdtempSync(join(tmpdir(), "causeway-effects-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dataDir, { recursive: true, force: true })))
+      const chain = (id: string, node: Anvil) => ({ chainId: id, rpcUrls: [node.url], confirmations: 2, pollIntervalMs: 25 })
+      const server = serverLayer({
+        dataDir,
+        core: (config, runner) => coreLayer({ ...config, evm: chain("source", source), evmChains: [chain("target", target)] }, runner)
+      })
+      const timeOf = (node: Anvil) => Effect.promise(() => node.rpc("eth_getBlockByNumber", ["latest", false])).pipe(Effect.map((b: any) => BigInt(b.timestamp)))
+      const live = yield* Effect.gen(function*() {
+        for (const [name, node] of [["source", source], ["target", target]] as const) {
+          const height = yield* Effect.promise(() => blockNumber(node))
+          yield* eventually(get(`/v1/chains/${name}`), (r) => r.json?.latest?.height === height, 10_000)
+        }
+        // Across's shape: the deposit id in data word 1, its fillDeadline (Unix seconds) in word 2.
+        const watch = (name: string, address: string, role: "deposit" | "fill" | "refund") =>
+          postJson("/v1/effects/watches", {
+            chain: name,
+            kind: "evm-log",
+            filter: { address: address.slice(2) },
+            correlate: { route: "across", role, id: { dataWord: 1 }, ...(role === "deposit" ? { deadline: { dataWord: 2 } } : {}) }
+          })
+        expect((yield* watch("source", depositor, "deposit")).status).toBe(201)
+        expect((yield* watch("target", filler, "fill")).status).toBe(201)
+        expect((yield* watch("source", refunder, "refund")).status).toBe(201)
+        const ID = "44".repeat(32)
+        const deadline = (yield* timeOf(target)) + 600n
+        const deposit = yield* emit(source, depositor, TOPIC_A, `${ID}${deadline.toString(16).padStart(64, "0")}`)
+        const depositId = `evm-log:source:${(deposit.blockHash as string).slice(2)}:0:0`
+        const included = yield* eventually(get(`/v1/effects/${depositId}`), (r) => r.json?.effect?.status === "included", 15_000)
+        expect(included.json.effect.deadline).toEqual({ time: deadline.toString(), passed: [] })
+
+        // Blocks on the target before the deadline: still included.
+        yield* Effect.promise(() => target.rpc("anvil_mine", ["0x2"]))
+        const before = yield* Effect.promise(() => blockNumber(target))
+        yield* eventually(get("/v1/chains/target"), (r) => r.json?.latest?.height >= before, 10_000)
+        yield* Effect.sleep("500 millis")
+        expect((yield* get(`/v1/effects/${depositId}`)).json.effect.status).toBe("included")
+
+        // The target's next block is past the deadline, and no fill came: expired, that block's EffectsObserved the evidence.
+        yield* Effect.promise(() => target.rpc("evm_setNextBlockTimestamp", [`0x${(deadline + 1n).toString(16)}`]))
+        yield* Effect.promise(() => target.rpc("evm_mine", []))
+        const expired = yield* eventually(get(`/v1/effects/across:0x${ID}`), (r) => r.json?.effect?.status === "expired", 15_000)
+        const evidence = expired.json.effect.evidence
+        expect(evidence).toMatchObject({ kind: "deadline-passed", chain: "target", time: (deadline + 1n).toString() })
+        const passedBlock = yield* Effect.promise(() => target.rpc("eth_getBlockByNumber", [`0x${evidence.header.height.toString(16)}`, false]))
+        expect(`0x${evidence.header.hash}`).toBe((passedBlock as any).hash)
+        expect(BigInt((passedBlock as any).timestamp)).toBeGreaterThan(deadline)
+        // The message carries the header: its keccak256 is the block's hash, its time field the one past the deadline.
+        const message = (yield* get(`/v1/messages/${evidence.message}`)).json.envelope
+        expect(message.type).toBe("EffectsObserved")
+        expect(message.payload).toMatchObject({ chain: "target", height: evidence.header.height, hash: evidence.header.hash, last: true })
+        expect(keccak256(`0x${message.payload.headerRlp}`)).toBe((passedBlock as any).hash)
+        expect(expired.json.effect.deadline.passed).toEqual([{ chain: "target", height: evidence.header.height, hash: evidence.header.hash, message: evidence.message, time: evidence.time }])
+
+        // The bridge refunds the depositor on the source chain: refunded, the refund's receipt proof the evidence.
+        const refund = yield* emit(source, refunder, TOPIC_B, ID)
+        const refundId = `evm-log:source:${(refund.blockHash as string).slice(2)}:0:0`
+        const refunded = yield* eventually(get(`/v1/effects/${depositId}`), (r) => r.json?.effect?.status === "refunded", 15_000)
+        expect(refunded.json.effect).toMatchObject({ journeys: [{ role: "refund", effect: refundId }], evidence: { kind: "evm-receipt", effect: refundId, chain: "source" } })
+        expect(refunded.json.effect.history.map((m: any) => m.status)).toEqual(["included", "expired", "refunded"])
+        expect((yield* get(`/v1/effects/${refundId}`)).json.effect).toMatchObject({ journeys: [{ role: "source", effect: depositId }], causalDependencies: [depositId] })
+        return yield* liveEffects
+      }).pipe(Effect.provide(Layer.fresh(server)))
+
+      yield* expectReplayEqualsLive(dataDir, live)
     }), 120_000)
 
   it.live("a transaction's hash resolves to its effects: legacy, EIP-2930 and EIP-1559 in one block, proven against transactionsRoot; a lying block costs the alias only", () =>

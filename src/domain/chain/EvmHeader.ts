@@ -171,3 +171,12 @@ export const parentHashOfHeader = (headerRlp: Uint8Array): string | undefined =>
   const parent = decoded.success[0]
   return parent instanceof Uint8Array && parent.length === 32 ? bytesToHex(parent) : undefined
 }
+
+/** The timestamp (header field 11: Unix seconds) of a header's RLP, if it is a header list. */
+export const timestampOfHeader = (headerRlp: Uint8Array): bigint | undefined => {
+  const decoded = decodeRlp(headerRlp)
+  if (Result.isFailure(decoded) || decoded.success instanceof Uint8Array) return undefined
+  const time = decoded.success[11]
+  if (!(time instanceof Uint8Array) || time.length > 8 || (time.length > 0 && time[0] === 0)) return undefined
+  return time.length === 0 ? 0n : BigInt(`0x${bytesToHex(time)}`)
+}

@@ -11,6 +11,8 @@
  *   effect's height (the mark's message is the evidence).
  * - `retracted`: a ChainReorged whose fork point is below the effect's block: the block left
  *   the canonical chain. Every effect that depends on it is flagged.
+ * - bridge deposits (journeys): `delivered` / `settled` by a fill, `refunded` by a refund,
+ *   `expired` once every fill chain of the route is scanned past its deadline with no fill.
  *
  * An effect whose receipt comes with its transaction's proof (the transactions trie under the
  * header's transactionsRoot, same key) is aliased by that transaction's hash: keccak256 of the
@@ -21,17 +23,18 @@
  * proves; the block-wide index is kept as `blockLogIndex` when known).
  *
  * Bounded: at most MAX_EFFECTS effects are kept (the oldest are dropped first), MAX_HISTORY
- * moves per effect, RETAINED_HEADERS header hashes per chain, MAX_WATCHES watches.
+ * moves per effect, RETAINED_HEADERS header hashes per chain, MAX_WATCHES watches, MAX_FILLS
+ * fills and refunds per journey; the deadline and expired lists hold only kept effects.
  */
 import { keccak_256 } from "@noble/hashes/sha3.js"
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js"
 import { HashMap, Option, Result } from "effect"
 import type { ChainFinalized, ChainHeadVerified, ChainReorged, ChainSafe } from "../chain/ChainMessages.ts"
-import { parentHashOfHeader } from "../chain/EvmHeader.ts"
+import { parentHashOfHeader, timestampOfHeader } from "../chain/EvmHeader.ts"
 import { receiptsRootOfHeader, verifyReceiptInclusion, type ConsensusLog } from "../verify/EvmReceipts.ts"
 import { transactionsRootOfHeader, verifyTransactionInclusion } from "../verify/EvmTransactions.ts"
-import type { Correlation, EffectsObserved, EffectWatchAdded, EvmLogFilter } from "./EffectMessages.ts"
-import type { EffectBackfill, EffectStatus, EffectWatch, EffectWatchView, EvidenceRef, Finality, IbcPacketEffect, TrackedEffect } from "./EffectShapes.ts"
+import type { Correlation, EffectsObserved, EffectWatchAdded, EvmLogFilter, LogWord } from "./EffectMessages.ts"
+import type { DeadlinePassed, EffectBackfill, EffectStatus, EffectWatch, EffectWatchView, EvidenceRef, Finality, IbcPacketEffect, TrackedEffect } from "./EffectShapes.ts"
 
 /** Most effects kept; the oldest are dropped first. */
 export const MAX_EFFECTS = 50_000
@@ -41,15 +44,16 @@ export const MAX_HISTORY = 32
 export const RETAINED_HEADERS = 1024
 /** Most active watches. */
 export const MAX_WATCHES = 1024
-/** Most fills held per journey. */
+/** Most fills (and most refunds) held per journey. */
 export const MAX_FILLS = 16
 
 export type { EffectBackfill, EffectStatus, EffectWatch, EvidenceRef, Finality, Move, Origin, TrackedEffect } from "./EffectShapes.ts"
 
-/** A journey's legs as known: a fill may come before its deposit. */
+/** A journey's legs as known: a fill or a refund may come before its deposit. */
 export interface Journey {
   readonly deposit: string | null
   readonly fills: ReadonlyArray<string>
+  readonly refunds: ReadonlyArray<string>
 }
 
 /** What the fold keeps per chain. */
@@ -59,8 +63,8 @@ export interface ChainTrack {
   readonly head: number | null
   readonly safe: number | null
   readonly finalized: number | null
-  /** The last block scanned completely, and the message that closed it. */
-  readonly scanned: { readonly height: number; readonly hash: string; readonly id: string } | null
+  /** The last block scanned completely, the message that closed it, and its header's time (Unix seconds, decimal; absent after a reorg reset it). */
+  readonly scanned: { readonly height: number; readonly hash: string; readonly id: string; readonly time?: string } | null
   /** Ids of effects on this chain not yet finalized nor retracted, by ascending height. */
   readonly pending: ReadonlyArray<string>
 }
@@ -86,6 +90,13 @@ export interface EffectsState {
   readonly cosmosHeaders: HashMap.HashMap<string, HashMap.HashMap<number, CosmosHeader>>
   /** Back-fill cursors of EVM log watches, by watch id (at most one per watch: MAX_WATCHES). */
   readonly backfills: HashMap.HashMap<string, EffectBackfill>
+  /**
+   * Journey deposits with a deadline that may expire, by ascending deadline: each was
+   * `included` when listed (one that moved since is dropped when next met). At most one entry per effect kept.
+   */
+  readonly deadlines: ReadonlyArray<string>
+  /** Deposits that expired, which a reorg of a fill chain may un-expire (one that moved since is dropped when next met). */
+  readonly expired: ReadonlyArray<string>
 }
 
 /** A verified CometBFT header as the IBC fold keeps it. */
@@ -107,7 +118,9 @@ export const initialEffectsState: EffectsState = {
   packets: HashMap.empty(),
   packetOrder: [],
   cosmosHeaders: HashMap.empty(),
-  backfills: HashMap.empty()
+  backfills: HashMap.empty(),
+  deadlines: [],
+  expired: []
 }
 
 const newTrack: ChainTrack = { headers: HashMap.empty(), head: null, safe: null, finalized: null, scanned: null, pending: [] }
@@ -223,23 +236,43 @@ export const onReorg = (state: EffectsState, p: ChainReorged, meta: RecordMeta):
   let effects = state.effects
   const retracted: Array<string> = []
   const pending: Array<string> = []
+  const back: Array<string> = []
   for (const id of track.pending) {
     const e = Option.getOrUndefined(HashMap.get(effects, id))
     if (e === undefined) continue
     if (e.origin.height > p.forkHeight) {
       effects = HashMap.set(effects, id, move(e, "retracted", e.finality, meta.lamport, evidence))
-      effects = undeliver(effects, e, meta.lamport, evidence)
+      const undone = undeliver(effects, e, meta.lamport, evidence)
+      effects = undone.effects
+      back.push(...undone.included)
       retracted.push(id)
     } else {
       pending.push(id)
     }
   }
   effects = flagDependents(effects, retracted)
+  // An expired deposit whose evidence on this chain (its block past the deadline) left the
+  // canonical chain is included again: it expires again once the new branch passes the deadline.
+  const expired: Array<string> = []
+  for (const id of state.expired) {
+    const d = get(effects, id)
+    if (d?.status !== "expired" || d.deadline === undefined) continue
+    if (!d.deadline.passed.some((x) => x.chain === p.chain && x.height > p.forkHeight)) {
+      expired.push(id)
+      continue
+    }
+    effects = HashMap.set(effects, id, move({ ...d, deadline: { ...d.deadline, passed: [] } }, "included", d.finality, meta.lamport, { ...evidence, chain: p.chain }))
+    back.push(id)
+  }
+  let deadlines = state.deadlines
+  for (const id of back) deadlines = withDeadline(deadlines, effects, id)
   // Scanning resumes on the new branch, after the fork point.
   const scanned = track.scanned !== null && track.scanned.height > p.forkHeight ? { height: p.forkHeight, hash: p.forkHash, id: meta.id } : track.scanned
   const next: EffectsState = {
     ...state,
     effects,
+    deadlines,
+    expired,
     chains: HashMap.set(state.chains, p.chain, { ...track, headers, head: p.forkHeight, scanned, pending })
   }
   // A back-fill above the fork point was walking the dropped branch: it resumes at the fork
@@ -296,16 +329,28 @@ export const onMark = (state: EffectsState, mark: "safe" | "finalized", p: Chain
 // ---------------------------------------------------------------------------------------------
 // Journeys
 
+/** The 32-byte word a log carries where `at` says (0x hex), if it has one there. */
+const wordOf = (at: LogWord, log: ConsensusLog): string | undefined => {
+  if ("topic" in at) return log.topics[at.topic]
+  const start = 2 + 64 * at.dataWord
+  return log.data.length >= start + 64 ? `0x${log.data.slice(start, start + 64)}` : undefined
+}
+
 /** The correlation id a log carries where the watch says (`{route}:{0x id}`), if it has one there. */
 export const correlationKey = (c: Correlation, log: ConsensusLog): string | undefined => {
-  let id: string | undefined
-  if ("topic" in c.id) id = log.topics[c.id.topic]
-  else {
-    const start = 2 + 64 * c.id.dataWord
-    id = log.data.length >= start + 64 ? `0x${log.data.slice(start, start + 64)}` : undefined
-  }
+  const id = wordOf(c.id, log)
   return id === undefined ? undefined : `${c.route}:${id}`
 }
+
+/** A deposit's deadline (Unix seconds, decimal) where its watch says the log carries it, if it does. */
+const deadlineOf = (c: Correlation, log: ConsensusLog): string | undefined => {
+  if (c.role !== "deposit" || c.deadline === undefined) return undefined
+  const word = wordOf(c.deadline, log)
+  return word === undefined ? undefined : BigInt(word).toString()
+}
+
+/** The route of a journey key `{route}:{0x id}` (a route may hold ':', the id never does). */
+const routeOfKey = (key: string): string => key.slice(0, key.lastIndexOf(":"))
 
 type Effects = HashMap.HashMap<string, TrackedEffect>
 const get = (effects: Effects, id: string): TrackedEffect | undefined => Option.getOrUndefined(HashMap.get(effects, id))
@@ -313,27 +358,37 @@ const get = (effects: Effects, id: string): TrackedEffect | undefined => Option.
 /** The evidence of another leg, as evidence for this one. */
 const legEvidence = (leg: TrackedEffect, evidence: EvidenceRef): EvidenceRef => ({ ...evidence, effect: leg.id, chain: leg.origin.chain })
 
-/** Link a deposit and a fill; the deposit is delivered by a fill included (and settled by one finalized). */
-const link = (effects: Effects, depositId: string, fillId: string, lamport: number): Effects => {
+/** A deposit leaving `expired` no longer holds the blocks that expired it. */
+const unexpired = (d: TrackedEffect): TrackedEffect =>
+  d.status === "expired" && d.deadline !== undefined ? { ...d, deadline: { ...d.deadline, passed: [] } } : d
+
+/**
+ * Link a deposit and a fill (`target`) or a refund (`refund`). A fill included delivers a
+ * deposit included or expired (and one finalized settles it); a refund included refunds it.
+ * A deposit already delivered or refunded keeps its status: the journey shows both legs.
+ */
+const link = (effects: Effects, depositId: string, legId: string, role: "target" | "refund", lamport: number): Effects => {
   const d = get(effects, depositId)
-  const f = get(effects, fillId)
+  const f = get(effects, legId)
   if (d === undefined || f === undefined || f.status === "retracted" || d.status === "retracted") return effects
   let deposit: TrackedEffect = {
     ...d,
-    causalDependents: [...d.causalDependents, fillId],
-    journeys: [...d.journeys, { role: "target", effect: fillId }]
+    causalDependents: [...d.causalDependents, legId],
+    journeys: [...d.journeys, { role, effect: legId }]
   }
-  const fill: TrackedEffect = {
+  const leg: TrackedEffect = {
     ...f,
     causalDependencies: [...f.causalDependencies, depositId],
     journeys: [...f.journeys, { role: "source", effect: depositId }]
   }
-  if (deposit.status === "included") deposit = move(deposit, "delivered", deposit.finality, lamport, legEvidence(fill, fill.evidence))
-  if (deposit.status === "delivered" && fill.finality === "finalized") deposit = move(deposit, "settled", deposit.finality, lamport, legEvidence(fill, fill.evidence))
-  return HashMap.set(HashMap.set(effects, depositId, deposit), fillId, fill)
+  const open = deposit.status === "included" || deposit.status === "expired"
+  if (open && role === "refund") deposit = move(unexpired(deposit), "refunded", deposit.finality, lamport, legEvidence(leg, leg.evidence))
+  if (open && role === "target") deposit = move(unexpired(deposit), "delivered", deposit.finality, lamport, legEvidence(leg, leg.evidence))
+  if (role === "target" && deposit.status === "delivered" && leg.finality === "finalized") deposit = move(deposit, "settled", deposit.finality, lamport, legEvidence(leg, leg.evidence))
+  return HashMap.set(HashMap.set(effects, depositId, deposit), legId, leg)
 }
 
-/** A new deposit or fill joins its journey: linked now if the other side is known, held until it comes otherwise. */
+/** A new deposit, fill or refund joins its journey: linked now if the deposit side is known, held until it comes otherwise. */
 const joinJourney = (
   effects: Effects,
   journeys: HashMap.HashMap<string, Journey>,
@@ -342,16 +397,18 @@ const joinJourney = (
   id: string,
   lamport: number
 ): { readonly effects: Effects; readonly journeys: HashMap.HashMap<string, Journey> } => {
-  const journey = Option.getOrElse(HashMap.get(journeys, key), (): Journey => ({ deposit: null, fills: [] }))
-  if (role === "fill") {
-    const next = { ...journey, fills: [...journey.fills, id].slice(-MAX_FILLS) }
-    return { effects: journey.deposit === null ? effects : link(effects, journey.deposit, id, lamport), journeys: HashMap.set(journeys, key, next) }
+  const journey = Option.getOrElse(HashMap.get(journeys, key), (): Journey => ({ deposit: null, fills: [], refunds: [] }))
+  if (role === "fill" || role === "refund") {
+    const next = role === "fill" ? { ...journey, fills: [...journey.fills, id].slice(-MAX_FILLS) } : { ...journey, refunds: [...journey.refunds, id].slice(-MAX_FILLS) }
+    const linked = journey.deposit === null ? effects : link(effects, journey.deposit, id, role === "fill" ? "target" : "refund", lamport)
+    return { effects: linked, journeys: HashMap.set(journeys, key, next) }
   }
   // A second deposit with the same id is only an alias, unless the first was retracted (its block reorged out).
   const current = journey.deposit === null ? undefined : get(effects, journey.deposit)
   if (current !== undefined && current.status !== "retracted") return { effects, journeys }
   let out = effects
-  for (const fill of journey.fills) out = link(out, id, fill, lamport)
+  for (const fill of journey.fills) out = link(out, id, fill, "target", lamport)
+  for (const refund of journey.refunds) out = link(out, id, refund, "refund", lamport)
   return { effects: out, journeys: HashMap.set(journeys, key, { ...journey, deposit: id }) }
 }
 
@@ -361,22 +418,114 @@ const settleSource = (effects: Effects, fill: TrackedEffect, lamport: number, ev
   for (const leg of fill.journeys) {
     if (leg.role !== "source") continue
     const d = get(out, leg.effect)
-    if (d?.status === "delivered") out = HashMap.set(out, d.id, move(d, "settled", d.finality, lamport, legEvidence(fill, evidence)))
+    // A refund's deposit is not settled by it: only a fill (a target leg of the deposit) settles.
+    if (d?.status !== "delivered" || !d.journeys.some((j) => j.role === "target" && j.effect === fill.id)) continue
+    out = HashMap.set(out, d.id, move(d, "settled", d.finality, lamport, legEvidence(fill, evidence)))
   }
   return out
 }
 
-/** A fill was retracted: its deposit goes back to included unless another fill still delivers it. */
-const undeliver = (effects: Effects, fill: TrackedEffect, lamport: number, evidence: EvidenceRef): Effects => {
+/**
+ * A fill or refund was retracted: its deposit falls back on what its other legs still prove
+ * (a live refund: refunded; a live fill: delivered; neither: included). `included`: the
+ * deposits that went back to included.
+ */
+const undeliver = (effects: Effects, gone: TrackedEffect, lamport: number, evidence: EvidenceRef): { readonly effects: Effects; readonly included: ReadonlyArray<string> } => {
   let out = effects
-  for (const leg of fill.journeys) {
+  const included: Array<string> = []
+  for (const leg of gone.journeys) {
     if (leg.role !== "source") continue
     const d = get(out, leg.effect)
-    if (d === undefined || (d.status !== "delivered" && d.status !== "settled")) continue
-    const live = d.journeys.some((j) => j.role === "target" && j.effect !== fill.id && get(out, j.effect)?.status === "included")
-    if (!live) out = HashMap.set(out, d.id, move(d, "included", d.finality, lamport, legEvidence(fill, evidence)))
+    if (d === undefined) continue
+    const as = d.journeys.find((j) => j.effect === gone.id)?.role
+    const proves = as === "refund" ? d.status === "refunded" : d.status === "delivered" || d.status === "settled"
+    if (!proves) continue
+    const live = (role: "target" | "refund") => d.journeys.find((j) => j.role === role && j.effect !== gone.id && get(out, j.effect)?.status === "included")
+    if (live(as === "refund" ? "refund" : "target") !== undefined) continue
+    const fill = as === "refund" ? live("target") : undefined
+    const refund = as === "refund" ? undefined : live("refund")
+    const status: EffectStatus = refund !== undefined
+      ? "refunded"
+      : fill === undefined
+      ? "included"
+      : get(out, fill.effect)?.finality === "finalized"
+      ? "settled"
+      : "delivered"
+    out = HashMap.set(out, d.id, move(d, status, d.finality, lamport, legEvidence(gone, evidence)))
+    if (status === "included") included.push(d.id)
   }
-  return out
+  return { effects: out, included }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deadlines
+
+/** List a deposit that may expire (included, with a deadline), by ascending deadline; already listed or not such a deposit: unchanged. */
+const withDeadline = (deadlines: ReadonlyArray<string>, effects: Effects, id: string): ReadonlyArray<string> => {
+  const d = get(effects, id)
+  if (d?.status !== "included" || d.deadline === undefined || deadlines.includes(id)) return deadlines
+  const at = BigInt(d.deadline.time)
+  let i = deadlines.length
+  while (i > 0) {
+    const prev = get(effects, deadlines[i - 1] as string)?.deadline
+    if (prev === undefined || BigInt(prev.time) <= at) break
+    i--
+  }
+  return [...deadlines.slice(0, i), id, ...deadlines.slice(i)]
+}
+
+/**
+ * Chain `chain` was scanned through a block whose header time is `time` (the message `meta`,
+ * `p`): every listed deposit with a deadline below it, of a route this chain has a fill watch
+ * for, expires if every chain with a fill watch of its route was scanned past its deadline and
+ * no fill watch of the route is back-filling (a fill below the scan position may still come).
+ * A route with no fill watch expires nothing: no chain can show the fill's absence.
+ */
+const expireDeposits = (state: EffectsState, p: EffectsObserved, meta: RecordMeta, time: bigint): EffectsState => {
+  if (state.deadlines.length === 0) return state
+  const fillWatches = [...HashMap.values(state.watches)].filter((w) => w.kind === "evm-log" && w.correlate?.role === "fill")
+  if (!fillWatches.some((w) => w.chain === p.chain)) return state
+  // Per route: each fill chain's scanned block, or null when the route cannot show absence now.
+  const routes = new Map<string, ReadonlyArray<{ readonly chain: string; readonly height: number; readonly hash: string; readonly id: string; readonly time: bigint }> | null>()
+  const passedOf = (route: string) => {
+    if (routes.has(route)) return routes.get(route) ?? null
+    const watches = fillWatches.filter((w) => w.kind === "evm-log" && w.correlate?.route === route)
+    let out: Array<{ readonly chain: string; readonly height: number; readonly hash: string; readonly id: string; readonly time: bigint }> | null = []
+    if (!watches.some((w) => w.chain === p.chain) || watches.some((w) => HashMap.has(state.backfills, w.id))) out = null
+    for (const chain of [...new Set(watches.map((w) => w.chain))].sort()) {
+      const scanned = trackOf(state, chain).scanned
+      if (out === null || scanned?.time === undefined) {
+        out = null
+        break
+      }
+      out.push({ ...scanned, chain, time: BigInt(scanned.time) })
+    }
+    routes.set(route, out)
+    return out
+  }
+  const evidence: EvidenceRef = { kind: "deadline-passed", message: meta.id, header: { height: p.height, hash: p.hash }, chain: p.chain, time: time.toString() }
+  let effects = state.effects
+  const kept: Array<string> = []
+  const expired = [...state.expired]
+  let i = 0
+  for (; i < state.deadlines.length; i++) {
+    const id = state.deadlines[i] as string
+    const d = get(effects, id)
+    if (d?.status !== "included" || d.deadline === undefined) continue
+    const at = BigInt(d.deadline.time)
+    if (at >= time) break
+    const key = d.aliases[0]
+    const chains = key === undefined ? null : passedOf(routeOfKey(key))
+    if (chains === null || chains.some((c) => c.time <= at)) {
+      kept.push(id)
+      continue
+    }
+    const passed: Array<DeadlinePassed> = chains.map((c) => ({ chain: c.chain, height: c.height, hash: c.hash, message: c.id, time: c.time.toString() }))
+    effects = HashMap.set(effects, id, move({ ...d, deadline: { ...d.deadline, passed } }, "expired", d.finality, meta.lamport, evidence))
+    expired.push(id)
+  }
+  if (kept.length === i) return state
+  return { ...state, effects, expired, deadlines: [...kept, ...state.deadlines.slice(i)] }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -404,10 +553,13 @@ export const onObserved = (state: EffectsState, p: EffectsObserved, meta: Record
   const root = receiptsRootOfHeader(headerRlp)
   if (root === undefined) return ignore(state)
   const folded = foldBlockLogs(state, track, p, meta, root, evmWatchesOf(state, p.chain), false)
-  const scanned = p.last ? { height: p.height, hash: p.hash, id: meta.id } : track.scanned
+  const time = timestampOfHeader(headerRlp)
+  const scanned = p.last ? { height: p.height, hash: p.hash, id: meta.id, ...(time === undefined ? {} : { time: time.toString() }) } : track.scanned
   const next: EffectsState = { ...folded, chains: HashMap.set(folded.chains, p.chain, { ...trackOf(folded, p.chain), scanned }) }
+  // The block closed: deposits whose deadline it passed may expire (if this chain fills their route).
+  const expired = p.last && time !== undefined ? expireDeposits(next, p, meta, time) : next
   // The first block scanned on a chain: watches that start below it are back-filled from its parent down.
-  return p.last && track.scanned === null ? backfillBelowFirstScan(next, p, headerRlp) : next
+  return p.last && track.scanned === null ? backfillBelowFirstScan(expired, p, headerRlp) : expired
 }
 
 /**
@@ -432,6 +584,7 @@ export const foldBlockLogs = (
   let effects = state.effects
   let journeys = state.journeys
   let transactions = state.transactions
+  let deadlines = state.deadlines
   const order = [...state.order]
   const added: Array<string> = []
   let skipped = 0
@@ -468,12 +621,12 @@ export const foldBlockLogs = (
         continue
       }
       // The first matching watch that correlates decides the effect's journey.
-      let correlation: { readonly key: string; readonly role: Correlation["role"] } | undefined
+      let correlation: { readonly key: string; readonly role: Correlation["role"]; readonly deadline: string | undefined } | undefined
       for (const w of matching) {
         const c = w.kind === "evm-log" ? w.correlate : undefined
         const key = c === undefined ? undefined : correlationKey(c, log)
         if (c !== undefined && key !== undefined) {
-          correlation = { key, role: c.role }
+          correlation = { key, role: c.role, deadline: deadlineOf(c, log) }
           break
         }
       }
@@ -498,6 +651,7 @@ export const foldBlockLogs = (
         history: [{ status: "included", finality, lamport: meta.lamport, evidence }],
         aliases: [...(correlation === undefined ? [] : [correlation.key]), ...(transactionHash === undefined ? [] : [transactionHash])],
         journeys: [],
+        ...(correlation?.deadline === undefined ? {} : { deadline: { time: correlation.deadline, passed: [] } }),
         causalDependencies: [],
         causalDependents: [],
         dependencyRetracted: false
@@ -512,6 +666,8 @@ export const foldBlockLogs = (
         const joined = joinJourney(effects, journeys, correlation.key, correlation.role, id, meta.lamport)
         effects = joined.effects
         journeys = joined.journeys
+        // The journey's deposit, with a deadline and no fill yet: it may expire.
+        if (correlation.deadline !== undefined && Option.getOrUndefined(HashMap.get(journeys, correlation.key))?.deposit === id) deadlines = withDeadline(deadlines, effects, id)
       }
     }
   }
@@ -527,6 +683,8 @@ export const foldBlockLogs = (
     }
   }
   const kept = dropped === 0 ? order : order.slice(dropped)
+  if (dropped > 0) deadlines = deadlines.filter((id) => HashMap.has(effects, id))
+  const expired = dropped === 0 ? state.expired : state.expired.filter((id) => HashMap.has(effects, id))
   const pending = withPending(track.pending, added, p.height, effects)
   const livePending = dropped === 0 ? pending : pending.filter((id) => HashMap.has(effects, id))
   const next: EffectsState = {
@@ -534,6 +692,8 @@ export const foldBlockLogs = (
     effects,
     journeys,
     transactions,
+    deadlines,
+    expired,
     order: kept,
     chains: HashMap.set(state.chains, p.chain, { ...track, pending: livePending })
   }

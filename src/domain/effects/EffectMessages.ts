@@ -27,20 +27,30 @@ export const EvmLogFilter = Schema.Struct({
 })
 export type EvmLogFilter = typeof EvmLogFilter.Type
 
+/** Where a log carries a 32-byte value: topic 1-3, or a 32-byte word of its data. */
+export const LogWord = Schema.Union([
+  Schema.Struct({ topic: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 3 })) }),
+  Schema.Struct({ dataWord: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 1023 })) })
+])
+export type LogWord = typeof LogWord.Type
+
 /**
  * Where a log carries the id that ties a bridge deposit to its fill (a bridge message id, a
  * deposit id, an order id): topic 1-3, or a 32-byte word of its data. Effects of the same
  * `route` with the same id are one journey: the deposit is its source leg, each fill a target
- * leg that depends on it. The id is kept as an alias `{route}:{0x id}`.
+ * leg that depends on it, each refund (the bridge giving the deposit back, unfilled) a refund
+ * leg. The id is kept as an alias `{route}:{0x id}`.
+ *
+ * A deposit watch may name where its log carries its `deadline`: a uint256 Unix time in
+ * seconds (Across's fillDeadline). A deposit with a deadline and no fill expires once every
+ * chain with a fill watch of the route is scanned past a block whose header time is above it.
  */
 export const Correlation = Schema.Struct({
   route: Name,
-  role: Schema.Literals(["deposit", "fill"]),
-  id: Schema.Union([
-    Schema.Struct({ topic: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 3 })) }),
-    Schema.Struct({ dataWord: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 1023 })) })
-  ])
-})
+  role: Schema.Literals(["deposit", "fill", "refund"]),
+  id: LogWord,
+  deadline: Schema.optional(LogWord)
+}).check(Schema.makeFilter((c) => c.deadline === undefined || c.role === "deposit" || "only a deposit has a deadline"))
 export type Correlation = typeof Correlation.Type
 
 /** The other end of a v1 channel: the destination chain as causeway names it, its port and channel. */

@@ -9,6 +9,8 @@ import { EvmLogWatch, IbcLeg, IbcPacketWatch } from "./EffectMessages.ts"
 export const EffectStatus = Schema.Literals([
   "included",
   "retracted",
+  // A bridge deposit whose deadline passed on every fill chain with no fill (docs/effects.md, "Deadlines")
+  "expired",
   // IBC packets (src/domain/effects/IbcPacketFold.ts)
   "sent",
   "delivered",
@@ -33,6 +35,8 @@ export const EvidenceRef = Schema.Struct({
     "chain-safe",
     "chain-finalized",
     "chain-reorged",
+    // A deposit's deadline passed: the fill chain's scanned block whose header time is above it
+    "deadline-passed",
     // IBC packet legs, each an ICS23 proof in an IbcPacketEvidence message
     "ibc-commitment",
     "ibc-receipt",
@@ -47,7 +51,9 @@ export const EvidenceRef = Schema.Struct({
   receiptsRoot: Schema.optional(Schema.String),
   /** When the evidence is another leg's (a deposit delivered by its fill): that effect, and its chain. */
   effect: Schema.optional(Schema.String),
-  chain: Schema.optional(Schema.String)
+  chain: Schema.optional(Schema.String),
+  /** For deadline-passed: the header's time (Unix seconds, decimal), read from its RLP in the message. */
+  time: Schema.optional(Schema.String)
 }).annotate({ identifier: "EffectEvidence" })
 export type EvidenceRef = typeof EvidenceRef.Type
 
@@ -80,12 +86,33 @@ export const EvmLog = Schema.Struct({
   data: Schema.String
 }).annotate({ identifier: "EvmLog" })
 
-/** One leg of an effect's journey: the effect on the other side, and which side it is. */
+/** One leg of an effect's journey: the effect on the other side, and which side it is (a deposit's refund is its `refund` leg). */
 export const JourneyLeg = Schema.Struct({
-  role: Schema.Literals(["source", "target"]),
+  role: Schema.Literals(["source", "target", "refund"]),
   effect: Schema.String
 }).annotate({ identifier: "EffectJourneyLeg" })
 export type JourneyLeg = typeof JourneyLeg.Type
+
+/** A fill chain's scanned block whose header time is above a deposit's deadline: part of the evidence the deposit expired. */
+export const DeadlinePassed = Schema.Struct({
+  chain: Schema.String,
+  height: Schema.Number,
+  hash: Schema.String,
+  /** The EffectsObserved message that closed the block (its headerRlp holds the time). */
+  message: Schema.String,
+  /** The header's time, Unix seconds (decimal). */
+  time: Schema.String
+}).annotate({ identifier: "EffectDeadlinePassed" })
+export type DeadlinePassed = typeof DeadlinePassed.Type
+
+/** A bridge deposit's deadline, as its log carries it where its watch's `correlate.deadline` says. */
+export const EffectDeadline = Schema.Struct({
+  /** Unix seconds (a uint256, decimal). */
+  time: Schema.String,
+  /** While expired: each fill chain's block past the deadline (a reorg below one un-expires the deposit); empty otherwise. */
+  passed: Schema.Array(DeadlinePassed)
+}).annotate({ identifier: "EffectDeadline" })
+export type EffectDeadline = typeof EffectDeadline.Type
 
 /** A tracked effect: `EffectEvolution` in the design's words. */
 export const TrackedEffect = Schema.Struct({
@@ -104,8 +131,10 @@ export const TrackedEffect = Schema.Struct({
   history: Schema.Array(Move),
   /** Foreign ids that resolve to it (a bridge's message id as `{route}:{0x id}`; its transaction's hash, 0x lowercase, when proven). */
   aliases: Schema.Array(Schema.String),
-  /** The other legs of its journey: a deposit's fills (target), a fill's deposit (source). */
+  /** The other legs of its journey: a deposit's fills (target) and refunds (refund), a fill's or refund's deposit (source). */
   journeys: Schema.Array(JourneyLeg),
+  /** A bridge deposit's deadline, when its watch names where the log carries it. */
+  deadline: Schema.optional(EffectDeadline),
   causalDependencies: Schema.Array(Schema.String),
   causalDependents: Schema.Array(Schema.String),
   /** Set when an effect it depends on was retracted. */

@@ -50,18 +50,22 @@ const TrackJson = Schema.Struct({
   head: NullableNumber,
   safe: NullableNumber,
   finalized: NullableNumber,
-  scanned: Schema.NullOr(Schema.Struct({ height: Schema.Number, hash: Schema.String, id: Schema.String })),
+  scanned: Schema.NullOr(Schema.Struct({ height: Schema.Number, hash: Schema.String, id: Schema.String, time: Schema.optional(Schema.String) })),
   pending: Schema.Array(Schema.String)
 })
 const StateJson = Schema.Struct({
   watches: Schema.Array(EffectWatch),
   chains: Schema.Record(Schema.String, TrackJson),
   effects: Schema.Array(TrackedEffect),
-  journeys: Schema.Array(Schema.Tuple([Schema.String, Schema.Struct({ deposit: Schema.NullOr(Schema.String), fills: Schema.Array(Schema.String) })])),
+  journeys: Schema.Array(
+    Schema.Tuple([Schema.String, Schema.Struct({ deposit: Schema.NullOr(Schema.String), fills: Schema.Array(Schema.String), refunds: Schema.Array(Schema.String) })])
+  ),
   ignored: Schema.Number,
   packets: Schema.optional(Schema.Array(IbcPacketEffect)),
   cosmosHeaders: Schema.optional(Schema.Record(Schema.String, Schema.Array(Schema.Tuple([Schema.Number, Schema.String, Schema.String, Schema.Number])))),
-  backfills: Schema.Array(EffectBackfill)
+  backfills: Schema.Array(EffectBackfill),
+  deadlines: Schema.Array(Schema.String),
+  expired: Schema.Array(Schema.String)
 })
 const encodeStateJson = Schema.encodeSync(StateJson)
 const decodeStateJson = Schema.decodeUnknownSync(StateJson)
@@ -102,7 +106,9 @@ const encode = (state: EffectsState): Json => {
     ignored: state.ignored,
     packets,
     cosmosHeaders,
-    backfills: byKey(HashMap.entries(state.backfills)).map(([, c]) => c)
+    backfills: byKey(HashMap.entries(state.backfills)).map(([, c]) => c),
+    deadlines: state.deadlines,
+    expired: state.expired
   })
   return json
 }
@@ -135,7 +141,9 @@ const decode = (json: Json): EffectsState => {
     cosmosHeaders: HashMap.fromIterable(
       Object.entries(s.cosmosHeaders ?? {}).map(([chain, hs]) => [chain, HashMap.fromIterable(hs.map(([h, hash, appHash, time]) => [h, { hash, appHash, time }] as const))] as const)
     ),
-    backfills: HashMap.fromIterable(s.backfills.map((c) => [c.watch, c] as const))
+    backfills: HashMap.fromIterable(s.backfills.map((c) => [c.watch, c] as const)),
+    deadlines: s.deadlines,
+    expired: s.expired
   }
 }
 
@@ -143,7 +151,7 @@ const decode = (json: Json): EffectsState => {
 export const makeEffects = (context: AuthorityConfig): Projection<WithAuthority<EffectsState>> =>
   authorized(context, {
     name: EFFECTS,
-    version: 4,
+    version: 5,
     needsLinks: true,
     handles: effectsTypes,
     initialState: initialEffectsState,
