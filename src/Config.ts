@@ -15,6 +15,8 @@ export interface ServeConfig {
   readonly ingest: Ingest.IngestOptions
   /** Clients' admission budgets for POST /v1/messages (src/services/ClientBudgets.ts); absent parts: its defaults. */
   readonly clientBudgets?: Partial<ClientBudgets.ClientBudgetOptions>
+  /** Bounds on open event streams, in all and per client address (src/adapters/http/StreamSlots.ts). */
+  readonly streams?: { readonly total: number; readonly perAddress: number }
   /** Where the causal log lives; absent: the embedded SQLite store in the data directory. */
   readonly log?: LogConfig
   /** A CometBFT chain to observe through the light client; absent: off. */

@@ -312,7 +312,8 @@ export const appLayer = (config: ServeConfig) => {
     port: config.port,
     maxBatch: config.ingest.maxBatch,
     traceRequests: config.otlp !== undefined,
-    ...(config.clientBudgets === undefined ? {} : { clientBudgets: config.clientBudgets })
+    ...(config.clientBudgets === undefined ? {} : { clientBudgets: config.clientBudgets }),
+    ...(config.streams === undefined ? {} : { streams: config.streams })
   }).pipe(
     // Read (or created) once the core holds the data directory: it exists, is private and is this instance's.
     Layer.provide(ApiTokenFile.layer({ dataDir: config.dataDir, tokensFile: config.apiTokensFile, privateReads: config.privateReads ?? false })),

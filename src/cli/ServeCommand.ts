@@ -9,6 +9,7 @@ import { existsSync } from "node:fs"
 import { resolve } from "node:path"
 import { Config, Effect, FileSystem, Layer, Option, Redacted, Result } from "effect"
 import { Command, Flag } from "effect/cli"
+import * as StreamSlots from "../adapters/http/StreamSlots.ts"
 import * as HttpService from "../adapters/http/HttpService.ts"
 import {
   type CosmosChainConfig,
@@ -416,7 +417,9 @@ export const serveEnv = {
   "private-reads": "PRIVATE_READS",
   "address-rate": "ADDRESS_RATE",
   "address-burst": "ADDRESS_BURST",
-  "ingest-queue": "INGEST_QUEUE"
+  "ingest-queue": "INGEST_QUEUE",
+  "max-streams": "MAX_STREAMS",
+  "max-streams-per-address": "MAX_STREAMS_PER_ADDRESS"
 } as const satisfies Record<string, string>
 
 /** A serve flag's name. */
@@ -563,6 +566,14 @@ export const serveCommand = Command.make(
     ingestQueue: optionalInt(
       "ingest-queue",
       `Most clients' messages queued for the ingest writer; beyond it POST /v1/messages answers 503 IngestBusy with Retry-After (env INGEST_QUEUE, default ${defaultServeConfig.ingest.maxQueued})`
+    ),
+    maxStreams: optionalInt(
+      "max-streams",
+      `Most open event streams on the server; beyond it a stream answers 503 StreamsFull (env MAX_STREAMS, default ${StreamSlots.defaultStreamSlotOptions.total})`
+    ),
+    maxStreamsPerAddress: optionalInt(
+      "max-streams-per-address",
+      `Most open event streams per client address (an IPv4 address, an IPv6 /64); beyond it 429 TooManyStreams (env MAX_STREAMS_PER_ADDRESS, default ${StreamSlots.defaultStreamSlotOptions.perAddress})`
     )
   },
   Effect.fn("causeway.serve")(function*(flags) {
@@ -609,7 +620,15 @@ export const serveCommand = Command.make(
         return yield* new UsageError({ message: `--cluster-session-timeout-ms ${ms} is not a whole number of milliseconds in 1000..300000` })
       }
     }
-    for (const [flag, value] of [["--address-rate", flags.addressRate], ["--address-burst", flags.addressBurst], ["--ingest-queue", flags.ingestQueue]] as const) {
+    for (
+      const [flag, value] of [
+        ["--address-rate", flags.addressRate],
+        ["--address-burst", flags.addressBurst],
+        ["--ingest-queue", flags.ingestQueue],
+        ["--max-streams", flags.maxStreams],
+        ["--max-streams-per-address", flags.maxStreamsPerAddress]
+      ] as const
+    ) {
       if (Option.isSome(value) && (!Number.isInteger(value.value) || value.value < 1 || value.value > 1_000_000_000)) {
         return yield* new UsageError({ message: `${flag} ${value.value} is not a whole number in 1..1000000000` })
       }
@@ -636,6 +655,10 @@ export const serveCommand = Command.make(
       logLevel: flags.logLevel,
       ingest: { ...defaultServeConfig.ingest, ...(Option.isSome(flags.ingestQueue) ? { maxQueued: flags.ingestQueue.value } : {}) },
       clientBudgets: { address },
+      streams: {
+        total: Option.getOrElse(flags.maxStreams, () => StreamSlots.defaultStreamSlotOptions.total),
+        perAddress: Option.getOrElse(flags.maxStreamsPerAddress, () => StreamSlots.defaultStreamSlotOptions.perAddress)
+      },
       ...(cosmos.success === undefined ? {} : { cosmos: cosmos.success }),
       ...(evm.success === undefined ? {} : { evm: evm.success }),
       sealer: sealer.success,

@@ -35,7 +35,7 @@ import { TypedEnvelope } from "../../domain/TypedEnvelope.ts"
 import { AssetsGroup } from "./AssetsApi.ts"
 import { ChainsGroup } from "./ChainsApi.ts"
 import { EffectsGroup } from "./EffectsApi.ts"
-import { AnswersDefects, BodyTooLarge, DecodesInput, NeedsLog, StorageUnavailable, Unauthorized, UnsupportedMediaType } from "./EdgeApi.ts"
+import { AnswersDefects, BodyTooLarge, DecodesInput, NeedsLog, StorageUnavailable, Unauthorized, UnsupportedMediaType, OpensStream } from "./EdgeApi.ts"
 import { InstanceGroup } from "./InstanceApi.ts"
 import { MempoolGroup } from "./MempoolApi.ts"
 import { discriminate } from "./OpenApiDiscriminators.ts"
@@ -233,6 +233,7 @@ const stream = HttpApiEndpoint.get("stream", "/v1/stream", {
   error: [StorageUnavailable]
 })
   .middleware(DecodesInput)
+  .middleware(OpensStream)
   .annotate(OpenApi.Identifier, "streamMessages")
   .annotate(OpenApi.Summary, "Follow the log as Server-Sent Events")
   .annotate(

@@ -52,6 +52,18 @@ export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", {
   scope: Schema.String.annotate({ description: "the scope the operation needs" })
 }, { httpApiStatus: 403 }) {}
 
+/** This client (its address) holds as many open event streams as it may. */
+export class TooManyStreams extends Schema.TaggedError<TooManyStreams>()("TooManyStreams", {
+  reason: Schema.String,
+  limit: Schema.Finite.annotate({ description: "the most open streams per client address" })
+}, { httpApiStatus: 429 }) {}
+
+/** The server holds as many open event streams as it serves; retry later. */
+export class StreamsFull extends Schema.TaggedError<StreamsFull>()("StreamsFull", {
+  reason: Schema.String,
+  limit: Schema.Finite.annotate({ description: "the most open streams the server holds" })
+}, { httpApiStatus: 503 }) {}
+
 /** A defect in the server: a bug, never the client's input. */
 export class InternalError extends Schema.TaggedError<InternalError>()("InternalError", {
   reason: Schema.String
@@ -81,6 +93,14 @@ export class ReadsJsonBody extends HttpApiMiddleware.Service<ReadsJsonBody>()("c
 
 /** An endpoint's own JSON body limit, by name (an annotation ReadsJsonBody looks up in the server's limits). */
 export class JsonBodyLimit extends Context.Service<JsonBodyLimit, "ordering">()("causeway/http/JsonBodyLimit") {}
+
+/**
+ * The endpoint opens a Server-Sent Events stream: one slot of the server's (503 StreamsFull
+ * beyond) and of the client address's (429 TooManyStreams beyond), held while it is open.
+ */
+export class OpensStream extends HttpApiMiddleware.Service<OpensStream>()("causeway/http/OpensStream", {
+  error: [TooManyStreams, StreamsFull]
+}) {}
 
 /**
  * The endpoint is served once the log can be reached: until then it is answered 503

@@ -8,7 +8,7 @@ import { Schema, SchemaTransformation } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { EvmLogWatch, IbcPacketWatch } from "../../domain/effects/EffectMessages.ts"
 import { AnyEffectEvent, AnyEffectView, EffectStatus, EffectWatch, EffectWatchView, IbcPacketView, Move } from "../../domain/effects/EffectShapes.ts"
-import { NeedsEffectsScope, DecodesInput, NeedsLog, ReadsJsonBody } from "./EdgeApi.ts"
+import { NeedsEffectsScope, DecodesInput, NeedsLog, OpensStream, ReadsJsonBody } from "./EdgeApi.ts"
 
 // ---------------------------------------------------------------------------------------
 // Errors
@@ -153,6 +153,7 @@ export const EffectsGroup = HttpApiGroup.make("effects")
       error: [EffectNotFound]
     })
       .middleware(DecodesInput)
+      .middleware(OpensStream)
       .annotate(OpenApi.Identifier, "streamEffect")
       .annotate(OpenApi.Summary, "Follow an effect as Server-Sent Events")
       .annotate(OpenApi.Description, "Server-Sent Events `effect` (an EVM effect or an IBC packet) with `id: <log offset>.<digest>` (the records folded into it, and a digest of the effect's canonical JSON): the effect now, then the effect again on every change (status, finality, journey, dependents). Events are states carrying their whole history, not deltas. Resumable: a client that reconnects with Last-Event-ID (an EventSource sends it) gets the effect now only when it changed since that event, then every later change, so it misses nothing and sees nothing twice; a bare log offset as Last-Event-ID resends the effect unless no record was folded since. A comment every 15 s keeps the connection alive; the stream ends when the server shuts down."),

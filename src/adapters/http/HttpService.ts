@@ -30,6 +30,7 @@ import { defaultOptions as defaultIngestOptions } from "../../services/Ingest.ts
 import { Api } from "./Api.ts"
 import { ORDERING_BODY_BYTES } from "./MempoolApi.ts"
 import * as ApiAuth from "./ApiAuth.ts"
+import * as StreamSlots from "./StreamSlots.ts"
 import { BodyTooLarge, InternalError, InvalidRequest, RouteNotFound } from "./EdgeApi.ts"
 import { Draining } from "./Draining.ts"
 import * as Edge from "./Edge.ts"
@@ -54,6 +55,8 @@ export interface HttpConfig {
   readonly maxOrderingBodyBytes?: number
   /** Clients' admission budgets for POST /v1/messages (per address, table size); defaults to ClientBudgets.defaultOptions. */
   readonly clientBudgets?: Partial<ClientBudgets.ClientBudgetOptions>
+  /** Bounds on open event streams (in all, per client address); defaults to StreamSlots.defaultStreamSlotOptions. */
+  readonly streams?: Partial<StreamSlots.StreamSlotOptions>
   /** Keep-alive comment interval of the event stream; defaults to 15 s. */
   readonly heartbeatMs?: number
   /** How long shutdown waits for in-flight requests; defaults to 10 s. */
@@ -291,6 +294,7 @@ export const layer = (config: HttpConfig) => {
       ).pipe(
         Layer.provide(Handlers.layer(options)),
         Layer.provide(ApiAuth.middlewares),
+        Layer.provide(StreamSlots.layer({ ...StreamSlots.defaultStreamSlotOptions, ...config.streams })),
         Layer.provide(Edge.layer({
           maxJsonBodyBytes: config.maxJsonBodyBytes ?? DEFAULT_MAX_JSON_BODY_BYTES,
           maxOrderingBodyBytes: config.maxOrderingBodyBytes ?? ORDERING_BODY_BYTES

@@ -10,7 +10,7 @@ import { Batch, MessageView, OrderView } from "../../domain/mempool/MempoolShape
 import { Violation } from "../../domain/mempool/OrderingFairness.ts"
 import { SignedReceipt } from "../../domain/mempool/Receipt.ts"
 import { MessageId, Name } from "../../domain/Primitives.ts"
-import { DecodesInput, JsonBodyLimit, NeedsLog, ReadsJsonBody } from "./EdgeApi.ts"
+import { DecodesInput, JsonBodyLimit, NeedsLog, OpensStream, ReadsJsonBody } from "./EdgeApi.ts"
 
 /** No mempool message (order, commitment, reveal, …) with that id. */
 export class OrderNotFound extends Schema.TaggedError<OrderNotFound>()("OrderNotFound", {
@@ -112,6 +112,7 @@ const events = HttpApiEndpoint.get("events", "/v1/mempool/orders/:id/events", {
   success: HttpApiSchema.StreamSse({ data: StatusView }),
   error: [OrderNotFound]
 })
+  .middleware(OpensStream)
   .annotate(OpenApi.Identifier, "streamOrderStatus")
   .annotate(OpenApi.Summary, "Follow an order's status as Server-Sent Events")
   .annotate(OpenApi.Description, "Server-Sent Events: a `status` event with the order's view now, then one on every change; the stream ends after a final status (filled, expired, cancelled, refused), at once for a message without a position. A comment every 15 s keeps the connection alive.")
