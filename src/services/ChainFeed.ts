@@ -45,7 +45,7 @@ import {
   makeChainState,
   proofHeaderHeight
 } from "../projections/ChainState/ChainState.ts"
-import { makeChainWatches, watchesOf } from "../projections/ChainWatches/ChainWatches.ts"
+import { MAX_CHAIN_WATCHES, makeChainWatches, watchesOf } from "../projections/ChainWatches/ChainWatches.ts"
 import { Projections } from "../projections/ProjectionRunner.ts"
 import { Author } from "./Author.ts"
 import type { Appended } from "./Ingest.ts"
@@ -82,6 +82,9 @@ export class HeaderNotHeld extends Data.TaggedError("HeaderNotHeld")<{
 
 /** The key is not watched on that chain. */
 export class WatchNotFound extends Data.TaggedError("WatchNotFound")<{ readonly chain: string; readonly key: string }> {}
+
+/** The chain already has as many watched keys as it may (MAX_CHAIN_WATCHES). */
+export class WatchLimitReached extends Data.TaggedError("WatchLimitReached")<{ readonly chain: string; readonly limit: number }> {}
 
 /** The watch was configured at startup (options), not decided at run time: it cannot be removed. */
 export class WatchConfigured extends Data.TaggedError("WatchConfigured")<{ readonly chain: string; readonly key: string }> {}
@@ -124,7 +127,7 @@ export interface ChainFeedService {
    * Start watching a key: proves it at the latest verified header and publishes that proof,
    * then ChainWatchAdded (its key in proven form). An already watched key publishes nothing.
    */
-  readonly addWatch: (chain: string, key: string) => Effect.Effect<{ readonly watch: WatchView; readonly created: boolean; readonly proof?: PublishedProof }, PublishError>
+  readonly addWatch: (chain: string, key: string) => Effect.Effect<{ readonly watch: WatchView; readonly created: boolean; readonly proof?: PublishedProof }, PublishError | WatchLimitReached>
   /** Stop watching a key (in proven form): publishes ChainWatchRemoved. */
   readonly removeWatch: (chain: string, key: string) => Effect.Effect<Appended, UnknownChain | WatchNotFound | WatchConfigured | Rejection | CausalLogError>
   /** Submit a signed raw transaction (hex) to a chain; its hash. */
@@ -388,6 +391,8 @@ export const make = (options: ChainFeedOptions = {}) =>
         // The key as given may be in another form than the proven one: find it after proving, unless given in proven form.
         const given = keys.get(key)
         if (given !== undefined) return { watch: { key, id: given }, created: false }
+        // Refused before the proof: past the bound a watch would only cost work (the fold would ignore it).
+        if (keys.size >= MAX_CHAIN_WATCHES) return yield* new WatchLimitReached({ chain, limit: MAX_CHAIN_WATCHES })
         const proof = yield* prove(chain, key)
         const same = keys.get(proof.proof.key)
         if (same !== undefined) return { watch: { key: proof.proof.key, id: same }, created: false, proof }

@@ -42,7 +42,7 @@ import { Context, Data, Effect, Fiber, HashMap, Layer, Option, Result, Semaphore
 import { ownsChain } from "../domain/cluster/Authority.ts"
 import type { EffectWatchAdded, IbcClientDestination, IbcDestination, IbcLeg, IbcPacketRef, IbcPacketRefV2 } from "../domain/effects/EffectMessages.ts"
 import type { PayloadInput } from "../domain/MessageTypes.ts"
-import { backfillsOf, type EffectsState, evmWatchesOf, trackOfChain } from "../domain/effects/EffectFold.ts"
+import { backfillsOf, type EffectsState, evmWatchesOf, MAX_WATCHES, trackOfChain } from "../domain/effects/EffectFold.ts"
 import { parentHashOfHeader } from "../domain/chain/EvmHeader.ts"
 import {
   cosmosHeaderOf,
@@ -81,6 +81,9 @@ export interface EffectTrackerOptions {
 /** No observer follows that chain. */
 export class UnknownEffectChain extends Data.TaggedError("UnknownEffectChain")<{ readonly chain: string }> {}
 
+/** The deployment has as many active effect watches as the fold keeps (MAX_WATCHES). */
+export class EffectWatchLimit extends Data.TaggedError("EffectWatchLimit")<{ readonly limit: number }> {}
+
 /** The chain's observer cannot track this kind of effect (yet). */
 export class UnsupportedEffectKind extends Data.TaggedError("UnsupportedEffectKind")<{
   readonly chain: string
@@ -94,7 +97,9 @@ export class EffectWatchNotFound extends Data.TaggedError("EffectWatchNotFound")
 /** The tracker service. */
 export interface EffectTrackerService {
   /** Start tracking: publishes EffectWatchAdded; the watch once the projection folded it. */
-  readonly addWatch: (spec: EffectWatchAdded) => Effect.Effect<{ readonly watch: EffectWatch; readonly receipt: Appended }, UnknownEffectChain | UnsupportedEffectKind | Rejection | CausalLogError>
+  readonly addWatch: (
+    spec: EffectWatchAdded
+  ) => Effect.Effect<{ readonly watch: EffectWatch; readonly receipt: Appended }, UnknownEffectChain | UnsupportedEffectKind | EffectWatchLimit | Rejection | CausalLogError>
   /** Stop a watch: publishes EffectWatchRemoved. */
   readonly removeWatch: (id: string) => Effect.Effect<Appended, EffectWatchNotFound | Rejection | CausalLogError>
 }
@@ -649,6 +654,8 @@ export const make = (options: EffectTrackerOptions = {}) =>
       lock.withPermits(1)(Effect.gen(function*() {
         const observer = observers.get(spec.chain)
         if (observer === undefined) return yield* new UnknownEffectChain({ chain: spec.chain })
+        // Past the bound the fold would ignore the watch: refuse it rather than publish it.
+        if (HashMap.size((yield* current).watches) >= MAX_WATCHES) return yield* new EffectWatchLimit({ limit: MAX_WATCHES })
         if (spec.kind === "evm-log" && observer.blockReceipts === undefined && observer.blockObservations === undefined) {
           return yield* new UnsupportedEffectKind({ chain: spec.chain, kind: spec.kind, reason: `${spec.chain} is not an EVM chain` })
         }

@@ -16,7 +16,9 @@ import { join } from "node:path"
 import { Effect, Layer, Result } from "effect"
 import { verifyEip1186Proof } from "../../src/domain/verify/Eip1186.ts"
 import { coreLayer } from "../../src/main.ts"
-import { eventually, get, layer as serverLayer, request } from "../http/support/server.ts"
+import { MAX_WATCHES } from "../../src/domain/effects/EffectFold.ts"
+import { MAX_CHAIN_WATCHES } from "../../src/projections/ChainWatches/ChainWatches.ts"
+import { eventually, get, layer as serverLayer, request, sample } from "../http/support/server.ts"
 import { type Anvil, anvil, blockNumber, deployStore, receiptOf, signedTransfer, store } from "./support/Anvil.ts"
 
 const word = (n: bigint) => n.toString(16).padStart(64, "0")
@@ -63,6 +65,14 @@ const serverOver = (url: string, dataDir?: string) =>
   })
 
 /** The instance's messages of a type, from the log over HTTP. */
+/** How many records of a type the log holds, once the log index has folded the whole log. */
+const countOf = (type: string) =>
+  Effect.gen(function*() {
+    const end = Number(sample((yield* get("/metrics")).text, "causeway_log_end_offset"))
+    const index = yield* eventually(get("/v1/projections/log-index?limit=1"), (r) => r.json?.offset >= end, 10_000)
+    return (index.json.state.byType[type] ?? 0) as number
+  })
+
 const messagesOf = (type: string) =>
   get("/v1/messages?limit=1000").pipe(Effect.map((r) => (r.json as Array<any>).filter((m) => m.type === type)))
 
@@ -206,4 +216,55 @@ describe("POST /v1/chains/{chain}/transactions", () => {
         expect((yield* postJson("/v1/chains/nope/transactions", { raw })).status).toBe(404)
       }).pipe(Effect.provide(Layer.fresh(serverOver(node.url))))
     }), 60_000)
+})
+
+describe("the bound on a chain's watches", () => {
+  it.live(`at most MAX_CHAIN_WATCHES (${MAX_CHAIN_WATCHES}) keys per chain: the next is 429 WatchLimitReached before anything is proven or published`, () =>
+    Effect.gen(function*() {
+      const node = yield* anvil()
+      const address = yield* Effect.promise(() => deployStore(node))
+      yield* Effect.gen(function*() {
+        const height = yield* Effect.promise(() => blockNumber(node))
+        yield* eventually(get("/v1/chains/anvil"), (r) => r.json?.latest?.height === height, 10_000)
+        for (let slot = 0; slot < MAX_CHAIN_WATCHES; slot++) {
+          const added = yield* postJson("/v1/chains/anvil/watches", { key: `${address}/${slot}` })
+          expect(added.status, added.text).toBe(200)
+        }
+        const [proofs, adds] = [yield* countOf("LightClientProof"), yield* countOf("ChainWatchAdded")]
+        const refused = yield* postJson("/v1/chains/anvil/watches", { key: `${address}/${MAX_CHAIN_WATCHES}` })
+        expect([refused.status, refused.json._tag, refused.json.limit]).toEqual([429, "WatchLimitReached", MAX_CHAIN_WATCHES])
+        expect(refused.json.reason).toContain("remove one first")
+        expect([yield* countOf("LightClientProof"), yield* countOf("ChainWatchAdded")]).toEqual([proofs, adds])
+        expect((yield* get("/v1/chains/anvil/watches")).json.watches.length).toBe(MAX_CHAIN_WATCHES)
+        // An already watched key is still answered (nothing new), and removing one makes room.
+        const key0 = address.slice(2) + word(0n)
+        expect((yield* postJson("/v1/chains/anvil/watches", { key: key0 })).json.created).toBe(false)
+        expect((yield* request("DELETE", `/v1/chains/anvil/watches?key=${key0}`)).status).toBe(200)
+        expect((yield* postJson("/v1/chains/anvil/watches", { key: `${address}/${MAX_CHAIN_WATCHES}` })).status).toBe(200)
+      }).pipe(Effect.provide(Layer.fresh(serverOver(node.url))))
+    }), 120_000)
+})
+
+describe("the bound on the deployment's effect watches", () => {
+  it.live(`at most MAX_WATCHES (${MAX_WATCHES}) active effect watches: the next is 429 EffectWatchLimitReached, nothing published`, () =>
+    Effect.gen(function*() {
+      const node = yield* anvil()
+      yield* Effect.gen(function*() {
+        yield* eventually(get("/v1/chains/anvil"), (r) => r.json?.latest?.height >= 0, 10_000)
+        let first = ""
+        for (let i = 0; i < MAX_WATCHES; i++) {
+          const added = yield* postJson("/v1/effects/watches", { chain: "anvil", kind: "evm-log", filter: { address: i.toString(16).padStart(40, "0") } })
+          expect(added.status, added.text).toBe(201)
+          if (i === 0) first = added.json.watch.id
+        }
+        const adds = yield* countOf("EffectWatchAdded")
+        expect(adds).toBe(MAX_WATCHES)
+        const refused = yield* postJson("/v1/effects/watches", { chain: "anvil", kind: "evm-log", filter: {} })
+        expect([refused.status, refused.json._tag, refused.json.limit]).toEqual([429, "EffectWatchLimitReached", MAX_WATCHES])
+        expect(yield* countOf("EffectWatchAdded")).toBe(adds)
+        // Removing one makes room.
+        expect((yield* request("DELETE", `/v1/effects/watches?id=${first}`)).status).toBe(200)
+        expect((yield* postJson("/v1/effects/watches", { chain: "anvil", kind: "evm-log", filter: {} })).status).toBe(201)
+      }).pipe(Effect.provide(Layer.fresh(serverOver(node.url))))
+    }), 180_000)
 })

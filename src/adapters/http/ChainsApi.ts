@@ -77,6 +77,13 @@ export class WatchNotFound extends Schema.TaggedError<WatchNotFound>()("WatchNot
   key: Schema.String
 }, { httpApiStatus: 404 }) {}
 
+/** The chain has as many watched keys as it may; remove one first. */
+export class WatchLimitReached extends Schema.TaggedError<WatchLimitReached>()("WatchLimitReached", {
+  reason: Schema.String,
+  chain: Schema.String,
+  limit: Schema.Finite
+}, { httpApiStatus: 429 }) {}
+
 /** The watch was configured at startup, not decided at run time: it cannot be removed over HTTP. */
 export class WatchConfigured extends Schema.TaggedError<WatchConfigured>()("WatchConfigured", {
   reason: Schema.String,
@@ -310,14 +317,14 @@ export const ChainsGroup = HttpApiGroup.make("chains")
       params: { chain: ChainName },
       payload: WatchRequest,
       success: WatchAdded,
-      error: ObserverErrors
+      error: [...ObserverErrors, WatchLimitReached]
     })
       .middleware(DecodesInput)
       .middleware(ReadsJsonBody)
       .middleware(NeedsChainsScope)
       .annotate(OpenApi.Identifier, "watchChainKey")
       .annotate(OpenApi.Summary, "Watch a state key")
-      .annotate(OpenApi.Description, "Watch a key: its value now is proven and published, then the decision (ChainWatchAdded) is recorded in the log; from then on every change is proven and published. `created` is false when the key was already watched (nothing is published). Errors as for proving."),
+      .annotate(OpenApi.Description, "Watch a key: its value now is proven and published, then the decision (ChainWatchAdded) is recorded in the log; from then on every change is proven and published. `created` is false when the key was already watched (nothing is published). At most 256 keys are watched per chain: 429 WatchLimitReached beyond, before anything is proven. Errors as for proving."),
     // The key is a query parameter: a proven key (up to 1,024 bytes as hex) exceeds the router's 256-character path parameters.
     HttpApiEndpoint.delete("unwatch", "/v1/chains/:chain/watches", {
       params: { chain: ChainName },

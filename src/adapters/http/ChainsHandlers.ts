@@ -37,6 +37,7 @@ import {
   TransactionRejected,
   UnknownChain,
   WatchConfigured,
+  WatchLimitReached,
   WatchNotFound
 } from "./ChainsApi.ts"
 
@@ -196,7 +197,10 @@ export const layer = HttpApiBuilder.group(Api, "chains", (handlers) =>
             watch: { key: r.watch.key, messageId: r.watch.id },
             proof: r.proof === undefined ? null : publishedView(r.proof)
           })),
-          Effect.catch(feedFailure(params.chain, payload.key))
+          Effect.catch((e): Effect.Effect<never, WatchLimitReached | Effect.Error<ReturnType<ReturnType<typeof feedFailure>>>> =>
+            e._tag === "WatchLimitReached"
+              ? Effect.fail(new WatchLimitReached({ reason: `${e.chain} has ${e.limit} watched keys, the most it may; remove one first (DELETE /v1/chains/${e.chain}/watches)`, chain: e.chain, limit: e.limit }))
+              : feedFailure(params.chain, payload.key)(e))
         ))
       .handle("unwatch", ({ params, query }) =>
         Effect.flatMap(feedFor(params.chain), (f) => f.removeWatch(params.chain, query.key)).pipe(

@@ -39,6 +39,12 @@ export class EffectWatchNotFound extends Schema.TaggedError<EffectWatchNotFound>
   id: Schema.String
 }, { httpApiStatus: 404 }) {}
 
+/** The deployment has as many active effect watches as it keeps; remove one first. */
+export class EffectWatchLimitReached extends Schema.TaggedError<EffectWatchLimitReached>()("EffectWatchLimitReached", {
+  reason: Schema.String,
+  limit: Schema.Finite
+}, { httpApiStatus: 429 }) {}
+
 /** The instance could not append its message to the log; retrying later may succeed. */
 export class EffectPublishFailed extends Schema.TaggedError<EffectPublishFailed>()("EffectPublishFailed", {
   reason: Schema.String
@@ -104,7 +110,7 @@ export const EffectsGroup = HttpApiGroup.make("effects")
     HttpApiEndpoint.post("addWatch", "/v1/effects/watches", {
       payload: EffectWatchRequest,
       success: Schema.Struct({ watch: EffectWatch, receipt: EffectLogReceipt }).annotate({ identifier: "EffectWatchCreated" }).pipe(HttpApiSchema.status(201)),
-      error: [EffectChainUnknown, EffectKindUnsupported, EffectPublishFailed]
+      error: [EffectChainUnknown, EffectKindUnsupported, EffectWatchLimitReached, EffectPublishFailed]
     })
       .middleware(DecodesInput)
       .middleware(ReadsJsonBody)

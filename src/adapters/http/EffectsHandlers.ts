@@ -20,7 +20,7 @@ import type { Rejection } from "../../domain/Rejection.ts"
 import { EffectsView } from "../../projections/Views.ts"
 import { EffectTracker } from "../../services/EffectTracker.ts"
 import { Api } from "./Api.ts"
-import { EffectChainUnknown, EffectKindUnsupported, EffectNotFound, EffectPublishFailed, EffectWatchNotFound } from "./EffectsApi.ts"
+import { EffectChainUnknown, EffectKindUnsupported, EffectNotFound, EffectPublishFailed, EffectWatchLimitReached, EffectWatchNotFound } from "./EffectsApi.ts"
 
 // A rejection of the instance's own message is a bug (its payloads are built to decode); a storage failure may pass.
 const publishFailed = (e: Rejection | CausalLogError) =>
@@ -71,9 +71,13 @@ export const layer = (options: EffectsHandlerOptions) => HttpApiBuilder.group(Ap
             Effect.catchTags({
               UnknownEffectChain: (e) => Effect.fail(new EffectChainUnknown({ reason: `no chain ${JSON.stringify(e.chain)} is observed by this instance; GET /v1/chains lists them`, chain: e.chain })),
               UnsupportedEffectKind: (e) => Effect.fail(new EffectKindUnsupported({ reason: e.reason, chain: e.chain, kind: e.kind })),
+              EffectWatchLimit: (e) =>
+                Effect.fail(new EffectWatchLimitReached({ reason: `the deployment has ${e.limit} active effect watches, the most it keeps; remove one first (DELETE /v1/effects/watches)`, limit: e.limit })),
               CausalLogError: publishFailed
             }),
-            Effect.catch((e) => (e._tag === "EffectChainUnknown" || e._tag === "EffectKindUnsupported" || e._tag === "EffectPublishFailed" ? Effect.fail(e) : Effect.die(e)))
+            Effect.catch((e) =>
+              e._tag === "EffectChainUnknown" || e._tag === "EffectKindUnsupported" || e._tag === "EffectWatchLimitReached" || e._tag === "EffectPublishFailed" ? Effect.fail(e) : Effect.die(e)
+            )
           ))
       .handle("removeWatch", ({ query }) =>
         tracker === undefined

@@ -27,6 +27,9 @@ export interface ChainWatchesState {
 
 const initialState: ChainWatchesState = { chains: HashMap.empty(), ignored: 0 }
 
+/** Most keys watched on one chain: each costs a proof at every head where it changed (the chain feed refuses more). */
+export const MAX_CHAIN_WATCHES = 256
+
 /** Fold one watch decision (already known to come from the instance). */
 export const evolveWatches = (
   state: ChainWatchesState,
@@ -36,6 +39,7 @@ export const evolveWatches = (
   const keys = Option.getOrElse(HashMap.get(state.chains, event.chain), () => HashMap.empty<string, string>())
   const watched = HashMap.has(keys, event.key)
   if (event.type === "ChainWatchAdded" ? watched : !watched) return { ...state, ignored: state.ignored + 1 }
+  if (event.type === "ChainWatchAdded" && HashMap.size(keys) >= MAX_CHAIN_WATCHES) return { ...state, ignored: state.ignored + 1 }
   const next = event.type === "ChainWatchAdded" ? HashMap.set(keys, event.key, id) : HashMap.remove(keys, event.key)
   return { ...state, chains: HashMap.size(next) === 0 ? HashMap.remove(state.chains, event.chain) : HashMap.set(state.chains, event.chain, next) }
 }
