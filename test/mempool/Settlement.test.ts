@@ -7,7 +7,9 @@
  * reaches the live digests. A cancellation folded between a decision and its OrdersMatched
  * makes the mempool refuse the whole verdict, and settlement refuses a fill report on that
  * proposal with the fold's reason. A proposal settlement refused shows its refusal in the
- * mempool's status view.
+ * mempool's status view. Only registered operators' proposals, reports and intents reach the
+ * log: anyone else's are refused at ingest (OperatorNotRegistered) and cost no verdict, and a
+ * non-operator's proposal already in the log (an older version's) gets none either.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Option, Schema } from "effect"
@@ -37,6 +39,17 @@ const layer = Settlement.layer.pipe(Layer.provideMerge(stack({ windowMs: 12_000,
 const users = Array.from({ length: 4 }, (_, i) => testKey(`settle-user-${i}`))
 const op = testKey("settle-operator")
 const rival = testKey("settle-rival")
+
+/** The instance registers the operators and the projections fold it. */
+const register = (...keys: ReadonlyArray<KeyFile>) =>
+  Effect.gen(function*() {
+    const author = yield* Author.Author
+    const runner = yield* ProjectionRunner.Projections
+    for (const k of keys) {
+      const r = yield* author.publish("OperatorRegistered", { operator: k.publicKey })
+      yield* runner.awaitOffset(r.offset + 1)
+    }
+  })
 
 const Decision = Schema.Struct({ type: Schema.String, payload: Schema.Unknown })
 const bodyOf = (r: LogRecord) => Schema.decodeUnknownSync(Decision)(JSON.parse(r.body))
@@ -68,6 +81,7 @@ describe("settlement", () => {
   it.effect("accepts an intent holder's match and fill, refuses the rest with reasons, ignores forgeries, decides once, and replays to the live digests", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(T0)
+      yield* register(op, rival)
       const sealer = yield* Sealer.Sealer
       const settlement = yield* Settlement.Settlement
       const runner = yield* ProjectionRunner.Projections
@@ -196,6 +210,7 @@ describe("settlement", () => {
   it.effect("a cancellation between settlement's decision and its OrdersMatched leaves every order of the proposal unmatched (bundle or not); the refusal is in the status view; replay equals the live digest", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(T0)
+      yield* register(op, rival)
       const sealer = yield* Sealer.Sealer
       const author = yield* Author.Author
       const runner = yield* ProjectionRunner.Projections
@@ -275,6 +290,7 @@ describe("settlement", () => {
   it.effect("a fill naming evidence needs the instance's CrossChainEvent of that transaction on the order's chain", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(T0)
+      yield* register(op, rival)
       const sealer = yield* Sealer.Sealer
       const author = yield* Author.Author
       const a = yield* submit(users[0]!, "UserOrder", order(11))

@@ -47,6 +47,9 @@ describe("operators HTTP", () => {
         const instance = yield* InstanceKeyFile.loadOrCreate(instanceKeyPath(dataDir))
         let batch = 0
         const seal = (sealedAt: number) => submit(instance, "BatchSealed", { batch: batch++, sealedAt, beaconRound: null })
+        // Intents count only from registered operators.
+        for (const k of [alice, bob]) expect((yield* postJson("/v1/operators", { operator: k.publicKey })).status).toBe(201)
+        nonces.set(instance.publicKey, 2) // the server's Author signed the two registrations with the instance key
 
         const a = yield* submit(alice, "ComputationIntent", intent([1, 2], T, T + 60_000))
         const b = yield* submit(bob, "ComputationIntent", intent([2], T, T + 60_000))
