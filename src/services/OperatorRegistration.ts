@@ -7,11 +7,8 @@
  */
 import { Data, Effect } from "effect"
 import type { PayloadInput } from "../domain/MessageTypes.ts"
-import { isLeader } from "../domain/cluster/Authority.ts"
-import type { OperatorsState } from "../projections/Operators/Operators.ts"
-import type { WithAuthority } from "../projections/Authorized.ts"
+import { type AuthorityState, isLeader } from "../domain/cluster/Authority.ts"
 import type { ProjectionsService } from "../projections/ProjectionRunner.ts"
-import type { View } from "../projections/Views.ts"
 import type { Appended } from "./Ingest.ts"
 import type { AuthorService } from "./Author.ts"
 
@@ -26,7 +23,8 @@ export class NotOperatorAuthority extends Data.TaggedError("NotOperatorAuthority
 export interface OperatorRegistrationDeps {
   readonly author: Pick<AuthorService, "publicKey" | "publish">
   readonly runner: Pick<ProjectionsService, "awaitOffset">
-  readonly operators: Pick<View<WithAuthority<OperatorsState>>, "state">
+  /** Any view folded under the authority (the operators'). */
+  readonly operators: { readonly state: Effect.Effect<{ readonly authority: AuthorityState }> }
 }
 
 const publishAsAuthority = <T extends "OperatorRegistered" | "OperatorRemoved">(deps: OperatorRegistrationDeps, type: T, payload: PayloadInput<T>) =>
