@@ -153,7 +153,7 @@ if ("skipped" in choice) {
             headers: { "content-type": "application/json", authorization: `Bearer ${readFileSync(join(dirs[i]!, "api-token"), "utf8").trim()}` }
           })
         const follower = await register((keys.indexOf(leaderKey) + 1) % 3)
-        expect([follower.status, (await follower.json())._tag]).toEqual([409, "NotOperatorAuthority"])
+        expect([follower.status, ((await follower.json()) as { _tag: string })._tag]).toEqual([409, "NotOperatorAuthority"])
         const registered = await register(keys.indexOf(leaderKey))
         expect(registered.status, await registered.clone().text()).toBe(201)
         for (const s of servers) {
