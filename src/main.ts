@@ -29,6 +29,9 @@ import { ChainObservers, type ChainObserverService } from "./ports/ChainObserver
 import { Deployment, type DeploymentInfo } from "./ports/Deployment.ts"
 import type { SignatureVerifier } from "./ports/SignatureVerifier.ts"
 import { authorityConfig, AuthorityView, ClusterAdmin, InstanceKey } from "./ports/InstanceKey.ts"
+import { OperatorRoster } from "./ports/OperatorRoster.ts"
+import { isOperator } from "./domain/operators/OperatorRegistry.ts"
+import { openIntentsOf } from "./domain/operators/Intents.ts"
 import { type AuthorityConfig, clusterViewOf, initialAuthority } from "./domain/cluster/Authority.ts"
 import { makeCluster } from "./projections/Cluster/Cluster.ts"
 import { makeChainState } from "./projections/ChainState/ChainState.ts"
@@ -77,6 +80,21 @@ const authorityViewLayer = Layer.effect(
   })
 )
 
+/** The operator registry as the operators projection last folded it (what ingest checks operators' messages against). */
+export const operatorRosterLayer = Layer.effect(
+  OperatorRoster,
+  Effect.gen(function*() {
+    const operators = yield* Views.OperatorsView
+    return {
+      current: Effect.map(operators.current, ({ offset, state }) => ({
+        offset,
+        isOperator: (sender: string) => isOperator(state.registry, state.authority, sender),
+        openIntents: (sender: string) => openIntentsOf(state.intents, sender)
+      }))
+    }
+  })
+)
+
 /**
  * Ingest, projections and the instance as author, over a log, verifier, snapshot store and
  * instance key in context. The instance's own key is never rate limited.
@@ -93,7 +111,7 @@ export const servicesLayer = (
     // Ingest reads the authority from the runner's cluster projection (one runner for both)
     // and asks the seal guard (over the same runner's mempool) before a reveal is written.
     const core = Ingest.layer({ ...ingest, exemptSenders: [...ingest.exemptSenders, key.publicKey] }).pipe(
-      Layer.provide(Layer.merge(authorityViewLayer, SealGuard.layer)),
+      Layer.provide(Layer.mergeAll(authorityViewLayer, operatorRosterLayer, SealGuard.layer)),
       Layer.provideMerge(runnerLayer)
     )
     return Layer.provideMerge(Author.layer, core)

@@ -1,7 +1,8 @@
 /**
  * The stateful half of admission, as a pure decider: given a message that passed the
  * stateless checks and its signature (src/domain/Admission.ts), and the writer's state as of
- * that message, decide whether it is a duplicate, replays a nonce, exceeds its sender's rate,
+ * that message, decide whether it is a duplicate, replays a nonce, is an operator's message
+ * from a key that is not a registered operator (or one over its open intents), exceeds its sender's rate,
  * is too far ahead in Lamport time, waits for dependencies, or is accepted.
  *
  * The ingest writer (src/services/Ingest.ts) owns the state and the I/O: it asks the store
@@ -11,7 +12,8 @@
  */
 import type { Envelope } from "./Envelope.ts"
 import { isAboveDependencies, isTooFarAhead, receive } from "./Lamport.ts"
-import { DuplicateMessage, InvalidLamport, NonceReplayed, RateLimited, type Rejection } from "./Rejection.ts"
+import { MAX_OPEN_INTENTS, operatorRefusal } from "./operators/OperatorRegistry.ts"
+import { DuplicateMessage, InvalidLamport, NonceReplayed, OperatorNotRegistered, RateLimited, type Rejection, TooManyOpenIntents } from "./Rejection.ts"
 import { type TokenBucket, type TokenBucketPolicy, take } from "./TokenBucket.ts"
 
 /** A read-only set (a Set, a Map's keys, an LRU cache's keys). */
@@ -37,6 +39,14 @@ export interface AdmitMessage {
   readonly charged: boolean
 }
 
+/** The operator registry as the writer sees it: the projection's, with the intents appended since counted in. */
+export interface OperatorRoster {
+  /** Is the sender a registered operator (or one of the deployment's instances)? */
+  readonly isOperator: (sender: string) => boolean
+  /** How many intents the sender has open, this batch's accepted ones included. */
+  readonly openIntents: (sender: string) => number
+}
+
 /** The writer's state as of the message being decided. */
 export interface AdmissionState {
   /** The instance clock, with the batch's earlier acceptances received. */
@@ -55,6 +65,8 @@ export interface AdmissionState {
   readonly batchIds: Members<string>
   /** How many messages wait for dependencies. */
   readonly held: number
+  /** The operator registry (absent: no operator check, as in tests of ingest alone). */
+  readonly operators?: OperatorRoster | undefined
 }
 
 /** The writer's rules. */
@@ -98,6 +110,16 @@ export const decide = (command: AdmitMessage, state: AdmissionState, policy: Adm
       state.logged.has(id)
         ? new DuplicateMessage({ reason: `message ${id} is already in the log`, id })
         : new NonceReplayed({ reason: `nonce ${e.nonce} is not above the sender's highest accepted nonce ${highest}`, nonce: e.nonce, highest })
+    )
+  }
+  // Refused before any budget is spent on it: junk from keys that are not operators must not
+  // cost a signed verdict, nor an intent reserve orders.
+  const refusal = state.operators === undefined ? null : operatorRefusal(e.type, e.sender, state.operators, MAX_OPEN_INTENTS)
+  if (refusal !== null) {
+    return rejected(
+      refusal._tag === "NotRegistered"
+        ? new OperatorNotRegistered({ reason: refusal.reason, type: e.type })
+        : new TooManyOpenIntents({ reason: refusal.reason, open: refusal.open, limit: MAX_OPEN_INTENTS })
     )
   }
   let charge: Charge | undefined

@@ -11,6 +11,7 @@ import { ClusterPayloads } from "./cluster/Authority.ts"
 import { EffectPayloads } from "./effects/EffectMessages.ts"
 import { MempoolPayloads } from "./mempool/MempoolMessages.ts"
 import { IntentBody } from "./operators/OperatorMessages.ts"
+import { OperatorRegistryPayloads } from "./operators/OperatorRegistry.ts"
 import { Blob, Hex, MessageId, Name, NonNegativeInt, PositiveInt } from "./Primitives.ts"
 
 /** Orders live with the mempool's payloads; re-exported here for existing importers. */
@@ -75,7 +76,8 @@ export const PayloadSchemas = {
   ...EffectPayloads,
   ...MempoolPayloads,
   ...ClusterPayloads,
-  ...AssetPayloads
+  ...AssetPayloads,
+  ...OperatorRegistryPayloads
 } as const
 
 /** The name of a known message type. */

@@ -87,6 +87,22 @@ export class SealedContent extends Schema.TaggedError<SealedContent>()("SealedCo
   type: Schema.String
 }, { httpApiStatus: 409 }) {}
 
+/**
+ * A `MatchProposal`, `FillReport`, `ComputationIntent` or `IntentCommitment` from a key that is
+ * not an operator the deployment's authority registered (src/domain/operators/OperatorRegistry.ts).
+ */
+export class OperatorNotRegistered extends Schema.TaggedError<OperatorNotRegistered>()("OperatorNotRegistered", {
+  ...fields,
+  type: Schema.String
+}, { httpApiStatus: 403 }) {}
+
+/** The operator already has the most open intents it may have; more once some settle or expire. */
+export class TooManyOpenIntents extends Schema.TaggedError<TooManyOpenIntents>()("TooManyOpenIntents", {
+  ...fields,
+  open: Schema.Number,
+  limit: Schema.Number
+}, { httpApiStatus: 429 }) {}
+
 /** Any rejection. */
 export const Rejection = Schema.Union([
   MessageTooLarge,
@@ -101,6 +117,8 @@ export const Rejection = Schema.Union([
   RateLimited,
   UnknownDependencies,
   NotAuthorized,
-  SealedContent
+  SealedContent,
+  OperatorNotRegistered,
+  TooManyOpenIntents
 ])
 export type Rejection = typeof Rejection.Type

@@ -1,7 +1,8 @@
 /**
  * The ingest pipeline. Each message passes, in order: size limit, schema decode, protocol
  * version, signature (on the caller's fiber: CPU work that needs no shared state), then in
- * the single writer fiber: duplicate id, nonce replay, per-sender rate limit, Lamport bound,
+ * the single writer fiber: duplicate id, nonce replay, operators' messages only from registered
+ * operators (and their open intents bounded), per-sender rate limit, Lamport bound,
  * dependencies known (else held in a bounded buffer until they are, or a timeout), Lamport
  * above dependencies, append, acknowledge. Before the writer, after the signature: the
  * sender's authority for decisions, and the admission guard (a reveal only once its batch is
@@ -30,6 +31,8 @@ import type { TokenBucket, TokenBucketPolicy } from "../domain/TokenBucket.ts"
 import { type Appended, CausalLog, type CausalLogError, type NewRecord, type RecordRef } from "../ports/CausalLog.ts"
 import { AdmissionGuard } from "../ports/AdmissionGuard.ts"
 import { AuthorityView } from "../ports/InstanceKey.ts"
+import { OperatorRoster } from "../ports/OperatorRoster.ts"
+import { intentTypes } from "../domain/operators/OperatorRegistry.ts"
 import { SignatureVerifier, type VerifyRequest } from "../ports/SignatureVerifier.ts"
 import { authoringRefusal } from "../domain/cluster/Authority.ts"
 
@@ -153,6 +156,7 @@ export const make = (options: IngestOptions = defaultOptions) =>
     const verifier = yield* SignatureVerifier
     const authorityView = yield* AuthorityView
     const guard = yield* AdmissionGuard
+    const roster = yield* OperatorRoster
     const policy: AdmissionPolicy = {
       maxLamportAhead: options.maxLamportAhead,
       rate: options.rate,
@@ -175,6 +179,9 @@ export const make = (options: IngestOptions = defaultOptions) =>
     const buckets = new LRUCache<string, TokenBucket>({ max: 100_000 })
     const held = new Map<Job, Held>()
     const waiters = new Map<string, Set<Job>>()
+    // Offsets of intents appended but perhaps not folded yet, by sender: counted beside the
+    // folded ones, so a burst faster than the projection does not slip past the bound.
+    const unfoldedIntents = new Map<string, Array<number>>()
 
     const countRejection = (r: Rejection) => Metric.update(Metric.withAttributes(rejected, { reason: r._tag }), 1)
     const reject = (job: Job, rejection: Rejection) =>
@@ -220,6 +227,22 @@ export const make = (options: IngestOptions = defaultOptions) =>
       return ready
     }
 
+    // The registry as last folded, with the intents appended since and this batch's counted in.
+    const operatorsAsOf = Effect.fnUntraced(function*(batchIntents: ReadonlyMap<string, number>) {
+      if (roster === undefined) return undefined
+      const folded = yield* roster.current
+      for (const [sender, offsets] of unfoldedIntents) {
+        const rest = offsets.filter((o) => o >= folded.offset)
+        if (rest.length === 0) unfoldedIntents.delete(sender)
+        else if (rest.length < offsets.length) unfoldedIntents.set(sender, rest)
+      }
+      return {
+        isOperator: folded.isOperator,
+        openIntents: (sender: string) =>
+          folded.openIntents(sender) + (unfoldedIntents.get(sender)?.length ?? 0) + (batchIntents.get(sender) ?? 0)
+      }
+    })
+
     const processJobs = Effect.fn("Ingest.processJobs")(function*(jobs: ReadonlyArray<Job>) {
       const now = yield* Clock.currentTimeMillis
       const ids = new Set<string>()
@@ -249,6 +272,8 @@ export const make = (options: IngestOptions = defaultOptions) =>
       const inBatch = new Map<string, RecordRef>()
       const batchNonces = new Map<string, number>()
       const asked = new Set<string>()
+      const batchIntents = new Map<string, number>()
+      const operators = roster === undefined ? undefined : yield* operatorsAsOf(batchIntents)
       const state = {
         clock,
         highestNonce: { get: (s: string) => batchNonces.get(s) ?? nonces.get(s), has: (s: string) => batchNonces.has(s) || nonces.has(s) },
@@ -257,7 +282,8 @@ export const make = (options: IngestOptions = defaultOptions) =>
         logged: { get: (id: string) => refs.get(id) ?? recent.get(id), has: (id: string) => refs.has(id) || recent.has(id) },
         asked,
         batchIds,
-        held: held.size
+        held: held.size,
+        operators
       }
       const take1: Array<Job> = []
       const records: Array<NewRecord> = []
@@ -284,6 +310,7 @@ export const make = (options: IngestOptions = defaultOptions) =>
           case "Accepted":
             inBatch.set(id, { offset: -1, lamport: e.lamport })
             batchNonces.set(e.sender, e.nonce)
+            if (intentTypes.has(e.type)) batchIntents.set(e.sender, (batchIntents.get(e.sender) ?? 0) + 1)
             state.clock = decision.clock
             take1.push(job)
             records.push({ id, lamport: e.lamport, type: e.type, sender: e.sender, nonce: e.nonce, deps: e.deps, body })
@@ -300,6 +327,15 @@ export const make = (options: IngestOptions = defaultOptions) =>
       clock = batchClock
       for (const [sender, n] of batchNonces) nonces.set(sender, n)
       for (const a of appended.value) recent.set(a.id, { offset: a.offset, lamport: a.lamport })
+      if (roster !== undefined) {
+        appended.value.forEach((a, i) => {
+          const r = records[i] as NewRecord
+          if (!intentTypes.has(r.type)) return
+          const offsets = unfoldedIntents.get(r.sender)
+          if (offsets === undefined) unfoldedIntents.set(r.sender, [a.offset])
+          else offsets.push(a.offset)
+        })
+      }
       yield* Metric.update(accepted, records.length)
       yield* Metric.update(batchSize, records.length)
       appended.value.forEach((a, i) => (take1[i] as Job).done(Exit.succeed(a)))

@@ -10,8 +10,14 @@
  * dependent (GET /v1/messages/{id}/dependents), and a restarted service skips what it
  * already decided. Decisions are made one at a time, each folded before the next, so two
  * proposals over one order never both pass. Replay folds the verdicts and never re-decides.
+ *
+ * Only operators' inputs are decided: a proposal or report whose sender was not an operator
+ * at its place in the log (`operatorAt`, src/domain/operators/OperatorRegistry.ts; ingest
+ * refuses them, so one in the log came before a removal was folded, or from a version
+ * without the rule) gets no verdict, the same on every instance.
  */
 import { isLeader, ledAt } from "../domain/cluster/Authority.ts"
+import { operatorAt } from "../domain/operators/OperatorRegistry.ts"
 import { Context, Effect, HashMap, Layer, Option, Schedule, Stream, SubscriptionRef } from "effect"
 import { decideFill, decideMatch, type ProposalFacts, type Referenced, type Verdict } from "../domain/settlement/SettlementRules.ts"
 import type { MessageType, PayloadInput } from "../domain/MessageTypes.ts"
@@ -151,6 +157,10 @@ export const make = Effect.gen(function*() {
       if (!inputs.has(record.type)) return
       // Decide only once the projections have folded the input itself, and only as the leader.
       yield* runner.awaitOffset(record.offset + 1)
+      const o = yield* operators.state
+      if (!operatorAt(o.registry, o.authority, record.sender, record.offset)) {
+        return yield* Effect.logDebug(`settlement: ${record.type} ${record.id} is not from an operator; no verdict`)
+      }
       if (!(yield* mayDecide(record.id))) return
       yield* record.type === "MatchProposal" ? onProposal(record) : onReport(record)
     }).pipe(Effect.catchCause((cause) => Effect.logError(`settlement: deciding on ${record.id} failed`, cause)))

@@ -145,6 +145,21 @@ if ("skipped" in choice) {
         expect(elected.map((c) => c.isLeader)).toEqual(keys.map((k) => k === leaderKey))
         for (const s of servers) await eventually(() => getJson(`${s.url}/readyz`), (r) => r.status === 200, 15_000)
 
+        // The leader registers the operator (a member that does not lead refuses to); every member folds it.
+        const register = (i: number) =>
+          fetch(`${servers[i]!.url}/v1/operators`, {
+            method: "POST",
+            body: JSON.stringify({ operator: operator.publicKey }),
+            headers: { "content-type": "application/json", authorization: `Bearer ${readFileSync(join(dirs[i]!, "api-token"), "utf8").trim()}` }
+          })
+        const follower = await register((keys.indexOf(leaderKey) + 1) % 3)
+        expect([follower.status, ((await follower.json()) as { _tag: string })._tag]).toEqual([409, "NotOperatorAuthority"])
+        const registered = await register(keys.indexOf(leaderKey))
+        expect(registered.status, await registered.clone().text()).toBe(201)
+        for (const s of servers) {
+          await eventually(() => getJson(`${s.url}/v1/operators`), (r) => r.body?.operators?.some((o: { operator: string }) => o.operator === operator.publicKey), 15_000)
+        }
+
         // Orders of every kind, each to another member; an operator's intent over two of them.
         const plain = await Promise.all(servers.map((s, i) => post(s.url, users[i]!, "UserOrder", order(i + 1))))
         const now = Date.now()

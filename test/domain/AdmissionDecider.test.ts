@@ -10,6 +10,7 @@ import type { Envelope } from "../../src/domain/Envelope.ts"
 import { isAboveDependencies, isTooFarAhead, receive } from "../../src/domain/Lamport.ts"
 import type { MessageId } from "../../src/domain/Primitives.ts"
 import { DuplicateMessage, InvalidLamport, NonceReplayed, RateLimited, type Rejection } from "../../src/domain/Rejection.ts"
+import { MAX_OPEN_INTENTS } from "../../src/domain/operators/OperatorRegistry.ts"
 import { type TokenBucket, take } from "../../src/domain/TokenBucket.ts"
 import { envelope, testKey } from "../support/fixtures.ts"
 
@@ -50,6 +51,21 @@ describe("AdmissionDecider.decide", () => {
   it("accepts a fresh message, charges its sender and receives its lamport", () => {
     const d = decide(command(msg({ lamport: 7 })), state({ clock: 3 }), policy, 1000)
     expect(d).toEqual({ _tag: "Accepted", clock: 8, charge: { sender: "alice", bucket: { tokens: 1, updatedAt: 1000 }, charged: true } })
+  })
+
+  it("refuses an operator's message from a key that is not an operator, or an intent beyond the open bound, charging nothing", () => {
+    const operators = { isOperator: (k: string) => k === "op", openIntents: (k: string) => (k === "op" ? MAX_OPEN_INTENTS : 0) }
+    const typed = (type: string, sender: string) => ({ ...msg({ sender }), type })
+    for (const type of ["MatchProposal", "FillReport", "ComputationIntent", "IntentCommitment"]) {
+      const d = decide(command(typed(type, "alice")), state({ operators }), policy, 0)
+      expect(d).toMatchObject({ _tag: "Rejected", charge: undefined, rejection: { _tag: "OperatorNotRegistered", type } })
+    }
+    const full = decide(command(typed("ComputationIntent", "op")), state({ operators, highestNonce: new Map([["op", 0]]) }), policy, 0)
+    expect(full).toMatchObject({ _tag: "Rejected", charge: undefined, rejection: { _tag: "TooManyOpenIntents", open: MAX_OPEN_INTENTS, limit: MAX_OPEN_INTENTS } })
+    // An operator's proposal, anyone's other types, and no registry at all (ingest alone): no such check.
+    expect(decide(command(typed("MatchProposal", "op")), state({ operators, highestNonce: new Map([["op", 0]]) }), policy, 0)._tag).toBe("Accepted")
+    expect(decide(command(typed("UserOrder", "alice")), state({ operators }), policy, 0)._tag).toBe("Accepted")
+    expect(decide(command(typed("MatchProposal", "alice")), state(), policy, 0)._tag).toBe("Accepted")
   })
 
   it("refuses an id accepted earlier in the batch as a duplicate, charging nothing", () => {

@@ -22,7 +22,9 @@ const protectedOps: ReadonlyArray<{ readonly method: string; readonly path: stri
   { method: "POST", path: "/v1/chains/nochain/transactions", scope: "chains", body: { raw: "0x00" } },
   { method: "POST", path: "/v1/effects/watches", scope: "effects", body: { chain: "nochain", kind: "evm-log", filter: { address: "11".repeat(20), topics: [] } } },
   { method: "DELETE", path: "/v1/effects/watches?id=" + "a".repeat(64), scope: "effects" },
-  { method: "POST", path: "/v1/assets/mappings", scope: "assets", body: {} }
+  { method: "POST", path: "/v1/assets/mappings", scope: "assets", body: {} },
+  { method: "POST", path: "/v1/operators", scope: "admin", body: {} },
+  { method: "DELETE", path: "/v1/operators?key=" + "a".repeat(64), scope: "admin" }
 ]
 
 const send = (method: string, path: string, init: { readonly body?: unknown; readonly token?: string | null; readonly authorization?: string } = {}) =>
@@ -90,7 +92,7 @@ describe("API tokens and scopes", () => {
 
     it.effect("reads and signed messages need no token", () =>
       Effect.gen(function*() {
-        for (const path of ["/v1/effects", "/v1/effects/watches", "/v1/chains", "/v1/projections", "/healthz", "/openapi.json"]) {
+        for (const path of ["/v1/effects", "/v1/effects/watches", "/v1/chains", "/v1/operators", "/v1/projections", "/healthz", "/openapi.json"]) {
           const r = yield* Server.request("GET", path, { token: null })
           expect(r.status, `${path}: ${r.text.slice(0, 200)}`).toBe(200)
         }

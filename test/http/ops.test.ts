@@ -140,6 +140,7 @@ describe("operations endpoints", () => {
           "/v1/messages",
           "/v1/messages/{id}",
           "/v1/messages/{id}/dependents",
+          "/v1/operators",
           "/v1/operators/auctions/{batch}",
           "/v1/operators/intents",
           "/v1/operators/intents/{id}",

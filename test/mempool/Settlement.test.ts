@@ -7,25 +7,31 @@
  * reaches the live digests. A cancellation folded between a decision and its OrdersMatched
  * makes the mempool refuse the whole verdict, and settlement refuses a fill report on that
  * proposal with the fold's reason. A proposal settlement refused shows its refusal in the
- * mempool's status view.
+ * mempool's status view. Only registered operators' proposals, reports and intents reach the
+ * log: anyone else's are refused at ingest (OperatorNotRegistered) and cost no verdict, and a
+ * non-operator's proposal already in the log (an older version's) gets none either.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Option, Schema } from "effect"
+import { Effect, Layer, Option, Result, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { entryOf, type MempoolState, statusOf } from "../../src/domain/mempool/MempoolFold.ts"
 import { statusView } from "../../src/domain/mempool/MempoolViews.ts"
 import { commitmentOf } from "../../src/domain/mempool/OrderBytes.ts"
 import { decideMatch } from "../../src/domain/settlement/SettlementRules.ts"
 import type { MessageType } from "../../src/domain/MessageTypes.ts"
+import { canonicalize } from "../../src/domain/CanonicalJson.ts"
+import { idOf } from "../../src/domain/Envelope.ts"
+import { MAX_OPEN_INTENTS } from "../../src/domain/operators/OperatorRegistry.ts"
 import type { KeyFile } from "../../src/domain/Keys.ts"
 import { CausalLog, type LogRecord } from "../../src/ports/CausalLog.ts"
 import { makeMempool } from "../../src/projections/Mempool/Mempool.ts"
 import { makeOperators, type OperatorsState } from "../../src/projections/Operators/Operators.ts"
 import * as ProjectionRunner from "../../src/projections/ProjectionRunner.ts"
 import * as Author from "../../src/services/Author.ts"
+import * as Ingest from "../../src/services/Ingest.ts"
 import * as Sealer from "../../src/services/Sealer.ts"
 import * as Settlement from "../../src/services/Settlement.ts"
-import { testKey } from "../support/fixtures.ts"
+import { envelope, testKey } from "../support/fixtures.ts"
 import { instance, stack, submit } from "./stack.ts"
 import { order, salt } from "./support.ts"
 
@@ -37,6 +43,17 @@ const layer = Settlement.layer.pipe(Layer.provideMerge(stack({ windowMs: 12_000,
 const users = Array.from({ length: 4 }, (_, i) => testKey(`settle-user-${i}`))
 const op = testKey("settle-operator")
 const rival = testKey("settle-rival")
+
+/** The instance registers the operators and the projections fold it. */
+const register = (...keys: ReadonlyArray<KeyFile>) =>
+  Effect.gen(function*() {
+    const author = yield* Author.Author
+    const runner = yield* ProjectionRunner.Projections
+    for (const k of keys) {
+      const r = yield* author.publish("OperatorRegistered", { operator: k.publicKey })
+      yield* runner.awaitOffset(r.offset + 1)
+    }
+  })
 
 const Decision = Schema.Struct({ type: Schema.String, payload: Schema.Unknown })
 const bodyOf = (r: LogRecord) => Schema.decodeUnknownSync(Decision)(JSON.parse(r.body))
@@ -68,6 +85,7 @@ describe("settlement", () => {
   it.effect("accepts an intent holder's match and fill, refuses the rest with reasons, ignores forgeries, decides once, and replays to the live digests", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(T0)
+      yield* register(op, rival)
       const sealer = yield* Sealer.Sealer
       const settlement = yield* Settlement.Settlement
       const runner = yield* ProjectionRunner.Projections
@@ -196,6 +214,7 @@ describe("settlement", () => {
   it.effect("a cancellation between settlement's decision and its OrdersMatched leaves every order of the proposal unmatched (bundle or not); the refusal is in the status view; replay equals the live digest", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(T0)
+      yield* register(op, rival)
       const sealer = yield* Sealer.Sealer
       const author = yield* Author.Author
       const runner = yield* ProjectionRunner.Projections
@@ -275,6 +294,7 @@ describe("settlement", () => {
   it.effect("a fill naming evidence needs the instance's CrossChainEvent of that transaction on the order's chain", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(T0)
+      yield* register(op, rival)
       const sealer = yield* Sealer.Sealer
       const author = yield* Author.Author
       const a = yield* submit(users[0]!, "UserOrder", order(11))
@@ -295,5 +315,96 @@ describe("settlement", () => {
       expect(yield* statusById(a.id)).toBe("matched")
       expect(yield* report(verified.id)).toMatchObject({ type: "OrderFilled", payload: { orderId: a.id, txHash: "beef" } })
       expect(yield* statusById(a.id)).toBe("filled")
+    }).pipe(Effect.provide(layer)), 60_000)
+
+  it.effect("refuses a non-operator's proposals, reports and intents at ingest with no verdict and nothing logged; a removal refuses later ones; an older version's non-operator proposal gets no verdict; replay equals live", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const sealer = yield* Sealer.Sealer
+      const settlement = yield* Settlement.Settlement
+      const runner = yield* ProjectionRunner.Projections
+      const ingest = yield* Ingest.Ingest
+      const log = yield* CausalLog
+      yield* register(op)
+      const junk = testKey("settle-junk")
+      const a = yield* submit(users[0]!, "UserOrder", order(31))
+      const refusedAs = (key: KeyFile, type: MessageType, payload: unknown) => Effect.map(Effect.flip(submit(key, type, payload)), (e) => e._tag)
+
+      // Junk from a key nobody registered: refused before the writer appends anything.
+      const before = yield* log.endOffset
+      const junkIntent = { orderIds: [a.id], windowStart: T0, windowEnd: T0 + 100_000 }
+      for (let i = 0; i < 20; i++) {
+        expect(yield* refusedAs(junk, "MatchProposal", { orders: [clearing(a.id, 31)] })).toBe("OperatorNotRegistered")
+        expect(yield* refusedAs(junk, "FillReport", { proposalId: a.id, orderId: a.id, chain: "eth", txHash: "aa" })).toBe("OperatorNotRegistered")
+      }
+      expect(yield* refusedAs(junk, "ComputationIntent", junkIntent)).toBe("OperatorNotRegistered")
+      expect(yield* refusedAs(junk, "IntentCommitment", { commitment: "ab".repeat(32) })).toBe("OperatorNotRegistered")
+      const refusal = yield* Effect.flip(submit(junk, "MatchProposal", { orders: [clearing(a.id, 31)] }))
+      expect(refusal).toMatchObject({ _tag: "OperatorNotRegistered", type: "MatchProposal", reason: expect.stringMatching(/only from operators the deployment registered/) })
+      yield* settlement.awaitProcessed(yield* log.endOffset)
+      expect(yield* log.endOffset).toBe(before)
+
+      // The registered operator's intent, proposal and fill go through end to end.
+      yield* submit(op, "ComputationIntent", junkIntent)
+      yield* sealer.tick
+      yield* TestClock.adjust("12 seconds")
+      expect((yield* sealer.tick).sealed).toBe(0)
+      const match = yield* send(op, "MatchProposal", { orders: [clearing(a.id, 31)] })
+      expect(Option.getOrThrow(match.decision)).toMatchObject({ type: "OrdersMatched", sender: instance.publicKey, payload: { orderIds: [a.id] } })
+
+      // Removed: its later proposals and reports are refused at ingest too.
+      const author = yield* Author.Author
+      const removed = yield* author.publish("OperatorRemoved", { operator: op.publicKey })
+      yield* runner.awaitOffset(removed.offset + 1)
+      expect(yield* refusedAs(op, "FillReport", { proposalId: match.id, orderId: a.id, chain: "eth", txHash: "a1" })).toBe("OperatorNotRegistered")
+      expect(yield* refusedAs(op, "MatchProposal", { orders: [clearing(a.id, 31)] })).toBe("OperatorNotRegistered")
+
+      // A proposal and a report an older version accepted from a non-operator (appended past
+      // ingest): settlement publishes no verdict on them.
+      const old = [
+        envelope(junk, { type: "MatchProposal", payload: { orders: [clearing(a.id, 31)] }, nonce: 1000, lamport: (yield* ingest.clock) + 1 }),
+        envelope(junk, { type: "FillReport", payload: { proposalId: match.id, orderId: a.id, chain: "eth", txHash: "a2" }, nonce: 1001, lamport: (yield* ingest.clock) + 2 })
+      ]
+      const appended = yield* log.append(old.map((e) => ({ id: idOf(e), lamport: e.lamport, type: e.type, sender: e.sender, nonce: e.nonce, deps: e.deps, body: canonicalize(e) })))
+      const end = (appended.at(-1)?.offset ?? 0) + 1
+      yield* settlement.awaitProcessed(end)
+      for (const r of appended) expect(Option.isNone(yield* settlement.decisionOf(r.id))).toBe(true)
+      expect(yield* log.endOffset).toBe(end)
+      expect(yield* statusById(a.id)).toBe("matched")
+
+      // Replay from offset 0 reaches the live digests.
+      yield* runner.awaitOffset(end)
+      const status = yield* runner.status
+      const replayed = yield* ProjectionRunner.replay(log, [mempool, operators])
+      expect(replayed.digests[mempool.name]).toBe(status.find((s) => s.name === mempool.name)!.digest)
+      expect(replayed.digests[operators.name]).toBe(status.find((s) => s.name === operators.name)!.digest)
+    }).pipe(Effect.provide(layer)), 60_000)
+
+  it.effect(`an operator may have at most ${MAX_OPEN_INTENTS} intents open: more are refused at ingest, within one batch too`, () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const ingest = yield* Ingest.Ingest
+      const log = yield* CausalLog
+      const busy = testKey("settle-busy")
+      yield* register(busy)
+      const clock = yield* ingest.clock
+      const intents = Array.from({ length: MAX_OPEN_INTENTS + 2 }, (_, i) =>
+        envelope(busy, {
+          type: i % 2 === 0 ? "ComputationIntent" : "IntentCommitment",
+          payload: i % 2 === 0 ? { orderIds: [idOf(envelope(busy, { nonce: 10_000 + i }))], windowStart: T0, windowEnd: T0 + 100_000 } : { commitment: salt(`busy-${i}`) },
+          nonce: 100 + i,
+          lamport: clock + 1 + i
+        }))
+      const before = yield* log.endOffset
+      const results = yield* ingest.submitMany(intents)
+      expect(results.slice(0, MAX_OPEN_INTENTS).every(Result.isSuccess)).toBe(true)
+      for (const r of results.slice(MAX_OPEN_INTENTS)) {
+        expect(Result.isFailure(r) && r.failure).toMatchObject({ _tag: "TooManyOpenIntents", open: MAX_OPEN_INTENTS, limit: MAX_OPEN_INTENTS })
+      }
+      expect(yield* log.endOffset).toBe(before + MAX_OPEN_INTENTS)
+      // Once folded, still refused (the projection's count).
+      yield* (yield* ProjectionRunner.Projections).awaitOffset(before + MAX_OPEN_INTENTS)
+      const more = envelope(busy, { type: "ComputationIntent", payload: { orderIds: [idOf(envelope(busy, { nonce: 1 }))], windowStart: T0, windowEnd: T0 + 100_000 }, nonce: 1000, lamport: (yield* ingest.clock) + 1 })
+      expect(yield* Effect.flip(ingest.submit(more))).toMatchObject({ _tag: "TooManyOpenIntents" })
     }).pipe(Effect.provide(layer)), 60_000)
 })

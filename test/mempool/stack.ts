@@ -1,6 +1,6 @@
 /**
  * The mempool's services in process for tests: ingest, the projection runner (log index +
- * mempool), the instance as author, a local beacon and the in-process tlock decrypter over
+ * mempool), ingest checking operators' messages against the registry, the instance as author, a local beacon and the in-process tlock decrypter over
  * a memory log, the worker-thread RSW solver and modulus checker; the sealer driven by hand
  * (no background loop).
  */
@@ -17,7 +17,7 @@ import type { KeyFile } from "../../src/domain/Keys.ts"
 import type { MessageType } from "../../src/domain/MessageTypes.ts"
 import type { MessageId } from "../../src/domain/Primitives.ts"
 import type { MempoolRules } from "../../src/domain/mempool/MempoolFold.ts"
-import { projections } from "../../src/main.ts"
+import { operatorRosterLayer, projections } from "../../src/main.ts"
 import { MEMPOOL, makeMempool } from "../../src/projections/Mempool/Mempool.ts"
 import * as ProjectionRunner from "../../src/projections/ProjectionRunner.ts"
 import * as Views from "../../src/projections/Views.ts"
@@ -55,9 +55,10 @@ export const stack = (
     WorkerRswSolver.layerWith({ concurrency: 2 }),
     checker
   )
-  const core = Layer.mergeAll(
-    Ingest.layer({ ...Ingest.defaultOptions, exemptSenders: [instance.publicKey] }),
-    Views.layer.pipe(Layer.provideMerge(ProjectionRunner.layer(list, { snapshotEvery: 1_000_000, pageSize: 4096 })))
+  // Ingest checks operators' messages against the runner's registry, as the service does.
+  const core = Ingest.layer({ ...Ingest.defaultOptions, exemptSenders: [instance.publicKey] }).pipe(
+    Layer.provide(operatorRosterLayer),
+    Layer.provideMerge(Views.layer.pipe(Layer.provideMerge(ProjectionRunner.layer(list, { snapshotEvery: 1_000_000, pageSize: 4096 }))))
   )
   return Sealer.layer({ background: false, ...sealer }).pipe(
     Layer.provideMerge(Author.layer),

@@ -47,6 +47,9 @@ describe("operators HTTP", () => {
         const instance = yield* InstanceKeyFile.loadOrCreate(instanceKeyPath(dataDir))
         let batch = 0
         const seal = (sealedAt: number) => submit(instance, "BatchSealed", { batch: batch++, sealedAt, beaconRound: null })
+        // Intents count only from registered operators.
+        for (const k of [alice, bob]) expect((yield* postJson("/v1/operators", { operator: k.publicKey })).status).toBe(201)
+        nonces.set(instance.publicKey, 2) // the server's Author signed the two registrations with the instance key
 
         const a = yield* submit(alice, "ComputationIntent", intent([1, 2], T, T + 60_000))
         const b = yield* submit(bob, "ComputationIntent", intent([2], T, T + 60_000))
@@ -132,6 +135,64 @@ describe("operators HTTP", () => {
           expect(typeof r.json?.reason, r.text).toBe("string")
           expect(r.json.reason, r.text).toMatch(reason)
         }
+      }))
+  })
+})
+
+describe("the operator registry over HTTP", () => {
+  layer(Server.layer(), { excludeTestServices: true, timeout: "60 seconds" })((it) => {
+    it.effect("lists, registers and removes operators; ingest refuses a non-operator's proposals, reports and intents with 403 and logs nothing; the instance's own key counts", () =>
+      Effect.gen(function*() {
+        const { dataDir } = yield* Server.TestServer
+        const instance = yield* InstanceKeyFile.loadOrCreate(instanceKeyPath(dataDir))
+        const [carol, mallory] = ["http-carol", "http-mallory"].map((l) => testKey(l)) as [KeyFile, KeyFile]
+        const sent = new Map<string, number>()
+        const send = (key: KeyFile, type: MessageType, payload: unknown) => {
+          const nonce = (sent.get(key.publicKey) ?? 0) + 1
+          sent.set(key.publicKey, nonce)
+          return Server.post(envelope(key, { type, payload, nonce, lamport: 1000 + nonce }))
+        }
+        const logEnd = Effect.map(Server.get("/v1/projections/log-index"), (r) => r.json.offset as number)
+        const empty = yield* Server.get("/v1/operators")
+        expect(empty.json).toMatchObject({ operators: [], instanceCounts: true, maxOpenIntents: 64 })
+
+        // Junk from an unregistered key: 403 with a reason, nothing appended.
+        const before = yield* logEnd
+        const proposal = { orders: [{ orderId: orderId(1), amountIn: "1", amountOut: "1" }] }
+        for (const [type, payload] of [
+          ["MatchProposal", proposal],
+          ["FillReport", { proposalId: orderId(2), orderId: orderId(1), chain: "eth", txHash: "aa" }],
+          ["ComputationIntent", intent([1], T, T + 60_000)],
+          ["IntentCommitment", { commitment: salt("m") }]
+        ] as const) {
+          const r = yield* send(mallory, type, payload)
+          expect([r.status, r.json?._tag, r.json?.type], r.text).toEqual([403, "OperatorNotRegistered", type])
+          expect(r.json.reason).toMatch(/registered \(POST \/v1\/operators\)/)
+        }
+        expect(yield* logEnd).toBe(before)
+
+        // Registered: listed, and its intent is taken.
+        expect((yield* postJson("/v1/operators", { operator: "XYZ" })).status).toBe(400)
+        const registered = yield* postJson("/v1/operators", { operator: carol.publicKey, name: "carol" })
+        expect([registered.status, registered.json.operator], registered.text).toEqual([201, carol.publicKey])
+        const listed = yield* Server.get("/v1/operators")
+        expect(listed.json.operators).toEqual([{ operator: carol.publicKey, name: "carol", messageId: registered.json.id, messageOffset: registered.json.offset, since: registered.json.offset }])
+        expect((yield* send(carol, "ComputationIntent", intent([1], T, T + 60_000))).status).toBe(201)
+
+
+        // Removed: refused from then on; removing it again is 404.
+        const removed = yield* Server.request("DELETE", `/v1/operators?key=${carol.publicKey}`)
+        expect([removed.status, removed.json.operator], removed.text).toEqual([200, carol.publicKey])
+        expect((yield* Server.get("/v1/operators")).json.operators).toEqual([])
+        const after = yield* send(carol, "ComputationIntent", intent([2], T, T + 60_000))
+        expect([after.status, after.json?._tag]).toEqual([403, "OperatorNotRegistered"])
+        const again = yield* Server.request("DELETE", `/v1/operators?key=${carol.publicKey}`)
+        expect([again.status, again.json?._tag]).toEqual([404, "OperatorNotFound"])
+
+        // The instance's own key is an operator without registration (the Quick start's single
+        // operator). Last: a nonce this high would get ahead of the server's own Author.
+        const own = yield* Server.post(envelope(instance, { type: "MatchProposal", payload: proposal, nonce: 1000, lamport: 5000 }))
+        expect(own.status, own.text).toBe(201)
       }))
   })
 })

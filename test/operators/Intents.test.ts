@@ -17,6 +17,8 @@ import {
   type OperatorsState,
   refusalOf
 } from "../../src/projections/Operators/Operators.ts"
+import type { KeyFile } from "../../src/domain/Keys.ts"
+import { MAX_OPEN_INTENTS, operatorsOf } from "../../src/domain/operators/OperatorRegistry.ts"
 import { testKey } from "../support/fixtures.ts"
 import { handLog, intent, orderId, salt } from "./support.ts"
 
@@ -27,8 +29,10 @@ const carol = testKey("carol")
 const Operators = makeOperators({ instanceKey: instance.publicKey })
 const fold = (records: ReadonlyArray<LogRecord>): OperatorsState => records.reduce(Operators.evolve, Operators.initialState)
 
-const setup = () => {
+const setup = (operators: ReadonlyArray<KeyFile> = [alice, bob, carol]) => {
   const log = handLog()
+  // Intents count only from operators the authority registered.
+  for (const o of operators) log.append(instance, "OperatorRegistered", { operator: o.publicKey })
   let batch = 0
   const seal = (sealedAt: number, key = instance) => log.append(key, "BatchSealed", { batch: key === instance ? batch++ : batch, sealedAt, beaconRound: null })
   return { ...log, seal, state: () => fold(log.records) }
@@ -208,5 +212,53 @@ describe("computation intents", () => {
     seal(T)
     expect(intentById(state(), a.id)?.status).toBe("held")
     expect(state().openBatch).toBe(1)
+  })
+
+  it("count only from operators at their place in the log: registered ones (not forged registrations) and the instance; a removal stops later ones", () => {
+    const { append, seal, state } = setup([alice])
+    const fromAlice = append(alice, "ComputationIntent", intent([1], T, T + 60_000))
+    const fromBob = append(bob, "ComputationIntent", intent([2], T, T + 60_000))
+    const bobCommit = append(bob, "IntentCommitment", { commitment: intentCommitment(bob.publicKey, intent([3], T, T + 60_000), salt("b")) })
+    const fromInstance = append(instance, "ComputationIntent", intent([4], T, T + 60_000))
+    // A registration counts only from the authority.
+    append(carol, "OperatorRegistered", { operator: carol.publicKey })
+    const fromCarol = append(carol, "ComputationIntent", intent([5], T, T + 60_000))
+    expect(intentById(state(), fromAlice.id)?.status).toBe("pending")
+    expect(intentById(state(), fromInstance.id)?.status).toBe("pending")
+    for (const ignored of [fromBob, bobCommit, fromCarol]) expect(intentById(state(), ignored.id)).toBeUndefined()
+    expect(intentsByOrder(state(), orderId(2))).toEqual([])
+    // Registered from here on: bob's later intent counts, the earlier one stays ignored.
+    append(instance, "OperatorRegistered", { operator: bob.publicKey, name: "bob" })
+    const later = append(bob, "ComputationIntent", intent([2], T, T + 60_000))
+    expect(operatorsOf(state().registry).map((o) => [o.operator, o.name])).toEqual([[alice.publicKey, null], [bob.publicKey, "bob"]].sort())
+    append(instance, "OperatorRemoved", { operator: alice.publicKey })
+    const afterRemoval = append(alice, "ComputationIntent", intent([6], T, T + 60_000))
+    seal(T)
+    const s = state()
+    expect(intentById(s, later.id)?.status).toBe("held")
+    expect(intentById(s, fromAlice.id)?.status).toBe("held") // sent while registered: kept
+    expect(intentById(s, afterRemoval.id)).toBeUndefined()
+    expect(intentsByOrder(s, orderId(2)).map((i) => i.id)).toEqual([later.id])
+  })
+
+  it(`an operator has at most ${MAX_OPEN_INTENTS} intents open; the next is recorded refused, and settling frees room`, () => {
+    const { append, seal, state } = setup()
+    seal(T)
+    const open = Array.from({ length: MAX_OPEN_INTENTS }, (_, i) => append(alice, "ComputationIntent", intent([100 + i], T, T + 1000)))
+    const over = append(alice, "ComputationIntent", intent([1], T, T + 60_000))
+    const overCommit = append(alice, "IntentCommitment", { commitment: intentCommitment(alice.publicKey, intent([2], T, T + 60_000), salt("o")) })
+    const bobs = append(bob, "ComputationIntent", intent([1], T, T + 60_000))
+    expect(intentById(state(), over.id)).toMatchObject({ status: "refused", reason: expect.stringMatching(new RegExp(`${MAX_OPEN_INTENTS} open intents`)) })
+    expect(intentById(state(), overCommit.id)).toMatchObject({ status: "refused" })
+    expect(intentById(state(), bobs.id)?.status).toBe("pending")
+    // Held intents stay open until a seal at or after their window's end expires them.
+    seal(T + 500)
+    expect(open.every((r) => intentById(state(), r.id)?.status === "held")).toBe(true)
+    const stillFull = append(alice, "ComputationIntent", intent([3], T, T + 60_000))
+    expect(intentById(state(), stillFull.id)?.status).toBe("refused")
+    seal(T + 1000)
+    expect(open.every((r) => intentById(state(), r.id)?.status === "expired")).toBe(true)
+    const room = append(alice, "ComputationIntent", intent([4], T + 1000, T + 60_000))
+    expect(intentById(state(), room.id)?.status).toBe("pending")
   })
 })

@@ -48,6 +48,8 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 /** Build the log of a history; reveals are appended once enough seals have passed, then after a few more steps. */
 const build = (ops: ReadonlyArray<Op>): ReadonlyArray<LogRecord> => {
   const log = handLog({ signed: false })
+  // All but the last are registered operators: the last one's intents are ignored.
+  for (const o of operators.slice(0, -1)) log.append(instance, "OperatorRegistered", { operator: o.publicKey })
   let now = 1_000_000
   let batch = 0
   let queue: Array<{ seals: number; delay: number; run: () => void }> = []
@@ -92,6 +94,8 @@ const build = (ops: ReadonlyArray<Op>): ReadonlyArray<LogRecord> => {
 
 const checkInvariants = (s: OperatorsState, records: ReadonlyArray<LogRecord>) => {
   const all = [...s.intents.intents].map(([, i]) => i)
+  // Only registered operators' intents are folded.
+  for (const i of all) expect(i.operator).not.toBe(operators.at(-1)?.publicKey)
   const granted = all.filter((i) => i.status === "held" || i.status === "expired")
   for (const a of granted) {
     for (const b of granted) {

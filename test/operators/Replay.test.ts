@@ -27,7 +27,7 @@ import { envelope, testKey } from "../support/fixtures.ts"
 import { intent, salt } from "./support.ts"
 
 const instance = testKey("instance")
-const [alice, bob, carol] = ["alice", "bob", "carol"].map((l) => testKey(l)) as [KeyFile, KeyFile, KeyFile]
+const [alice, bob, carol, dave] = ["alice", "bob", "carol", "dave"].map((l) => testKey(l)) as [KeyFile, KeyFile, KeyFile, KeyFile]
 const context = { instanceKey: instance.publicKey }
 const Operators = makeOperators(context)
 const runnerOptions = { snapshotEvery: 1_000_000, pageSize: 7 }
@@ -64,6 +64,11 @@ describe("operators replay", () => {
 
       const live = yield* Effect.scoped(Effect.gen(function*() {
         const runner = yield* ProjectionRunner.make(projections(context), runnerOptions)
+        // Alice, bob and carol are registered operators; dave is not. This ingest has no registry
+        // check, as a version before the rule: dave's intents reach the log, and every fold
+        // ignores them the same way. Carol is removed later, and her intent after that is ignored too.
+        for (const k of [alice, bob, carol]) yield* author.publish("OperatorRegistered", { operator: k.publicKey })
+        const d1 = yield* submit(dave, "ComputationIntent", intent([1], T, T + 20_000))
         // Round 0: alice and bob want order 1; alice first. Bob commits to order 2 and reveals; carol bids.
         const a1 = yield* submit(alice, "ComputationIntent", intent([1, 3], T, T + 20_000))
         const b1 = yield* submit(bob, "ComputationIntent", intent([1], T, T + 20_000))
@@ -84,6 +89,8 @@ describe("operators replay", () => {
         yield* seal(T + 21_000) // batch 1: alice's intent expires; auction 0 settles
         const b2 = yield* submit(bob, "ComputationIntent", intent([1, 3], T + 21_000, T + 40_000))
         const lateBid = yield* submit(carol, "AuctionBidReveal", { commitmentId: cBid, amount: "99", salt: salt("cb") })
+        yield* author.publish("OperatorRemoved", { operator: carol.publicKey })
+        const c3 = yield* submit(carol, "ComputationIntent", intent([5], T + 21_000, T + 40_000))
         yield* seal(T + 22_000)
         yield* runner.awaitOffset(yield* log.endOffset)
         const { state } = yield* runner.state(Operators)
@@ -94,6 +101,8 @@ describe("operators replay", () => {
         expect(refusalOf(state, lateReveal)?.reason).toMatch(/settled unrevealed/)
         expect(intentById(state, c2)).toMatchObject({ status: "refused", conflictWith: bc })
         expect(intentById(state, b2)).toMatchObject({ status: "held", settledInBatch: 2 })
+        expect(intentById(state, d1)).toBeUndefined()
+        expect(intentById(state, c3)).toBeUndefined()
         expect(refusalOf(state, early)?.reason).toMatch(/still open/)
         expect(refusalOf(state, lateBid)?.reason).toMatch(/forfeited/)
         const auction = auctionOf(state, 0)

@@ -6,7 +6,7 @@
 import { Context, Effect, Layer, Redacted, Result } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { authorize, identify, type Scope, type TokenStore } from "../../domain/auth/ApiTokens.ts"
-import { Forbidden, NeedsAssetsScope, NeedsChainsScope, NeedsEffectsScope, Unauthorized } from "./EdgeApi.ts"
+import { Forbidden, NeedsAdminScope, NeedsAssetsScope, NeedsChainsScope, NeedsEffectsScope, Unauthorized } from "./EdgeApi.ts"
 
 /** What the server authenticates against. */
 export interface ApiAuthConfig {
@@ -41,7 +41,8 @@ export const middlewares = Layer.unwrap(Effect.map(ApiAuth, (config) =>
   Layer.mergeAll(
     Layer.succeed(NeedsChainsScope, { bearer: (httpEffect, { credential }) => Effect.andThen(check(config, Redacted.value(credential), "chains"), httpEffect) }),
     Layer.succeed(NeedsEffectsScope, { bearer: (httpEffect, { credential }) => Effect.andThen(check(config, Redacted.value(credential), "effects"), httpEffect) }),
-    Layer.succeed(NeedsAssetsScope, { bearer: (httpEffect, { credential }) => Effect.andThen(check(config, Redacted.value(credential), "assets"), httpEffect) })
+    Layer.succeed(NeedsAssetsScope, { bearer: (httpEffect, { credential }) => Effect.andThen(check(config, Redacted.value(credential), "assets"), httpEffect) }),
+    Layer.succeed(NeedsAdminScope, { bearer: (httpEffect, { credential }) => Effect.andThen(check(config, Redacted.value(credential), "admin"), httpEffect) })
   )))
 
 /**

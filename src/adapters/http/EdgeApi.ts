@@ -138,3 +138,9 @@ export class NeedsAssetsScope extends HttpApiMiddleware.Service<NeedsAssetsScope
   security: bearer,
   error: [Unauthorized, Forbidden]
 }) {}
+
+/** The operation needs a token with scope `admin`: the operator registry. */
+export class NeedsAdminScope extends HttpApiMiddleware.Service<NeedsAdminScope>()("causeway/http/NeedsAdminScope", {
+  security: bearer,
+  error: [Unauthorized, Forbidden]
+}) {}

@@ -1,13 +1,15 @@
 /**
  * The operators group of the HTTP contract: computation intents (one, by operator, by
  * order), the MEV auction of a batch, why a reveal or bid was refused, and the MEV
- * distribution calculation. Handlers: OperatorsHandlers.ts. Rules: docs/operators.md.
+ * distribution calculation; and the operator registry (list, register, remove: scope admin).
+ * Handlers: OperatorsHandlers.ts. Rules: docs/operators.md.
  */
 import { Schema, SchemaTransformation } from "effect"
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { InvalidMevDistribution } from "../../domain/operators/MevDistribution.ts"
+import { MAX_OPEN_INTENTS, OperatorKey, OperatorRegistered } from "../../domain/operators/OperatorRegistry.ts"
 import { DecimalAmount, MessageId } from "../../domain/Primitives.ts"
-import { DecodesInput, InvalidRequest, NeedsLog, ReadsJsonBody } from "./EdgeApi.ts"
+import { DecodesInput, InvalidRequest, NeedsAdminScope, NeedsLog, ReadsJsonBody } from "./EdgeApi.ts"
 
 // ---------------------------------------------------------------------------------------
 // Errors
@@ -30,6 +32,23 @@ export class RefusalNotFound extends Schema.TaggedError<RefusalNotFound>()("Refu
   reason: Schema.String,
   id: Schema.String
 }, { httpApiStatus: 404 }) {}
+
+/** This instance does not hold the right to register operators (a cluster member out of its term). */
+export class NotOperatorAuthority extends Schema.TaggedError<NotOperatorAuthority>()("NotOperatorAuthority", {
+  reason: Schema.String,
+  leader: Schema.NullOr(Schema.String).annotate({ description: "the leader now, whose instance registers operators (null: none)" })
+}, { httpApiStatus: 409 }) {}
+
+/** The key is not a registered operator. */
+export class OperatorNotFound extends Schema.TaggedError<OperatorNotFound>()("OperatorNotFound", {
+  reason: Schema.String,
+  operator: Schema.String
+}, { httpApiStatus: 404 }) {}
+
+/** The instance could not append its registry message to the log; retrying later may succeed. */
+export class OperatorNotPublished extends Schema.TaggedError<OperatorNotPublished>()("OperatorNotPublished", {
+  reason: Schema.String
+}, { httpApiStatus: 503 }) {}
 
 // ---------------------------------------------------------------------------------------
 // Inputs
@@ -139,9 +158,74 @@ export const MevDistributionView = Schema.Struct({
   shares: Schema.Array(Schema.Struct({ id: Schema.String, weight: Schema.String, share: Schema.String }))
 }).annotate({ identifier: "MevDistribution" })
 
+/** A registered operator and the message that registered it. */
+export const OperatorView = Schema.Struct({
+  operator: Schema.String,
+  name: Schema.NullOr(Schema.String),
+  messageId: Schema.String.annotate({ description: "the latest OperatorRegistered message naming it" }),
+  messageOffset: Schema.Finite,
+  since: Schema.Finite.annotate({ description: "offset of the registration that made it an operator (a later one only renames it)" })
+}).annotate({ identifier: "Operator" })
+
+/** The registry. */
+export const OperatorList = Schema.Struct({
+  operators: Schema.Array(OperatorView),
+  instanceCounts: Schema.Boolean.annotate({ description: "the deployment's own instances (this instance, or a cluster's members) count as operators without registration" }),
+  maxOpenIntents: Schema.Finite.annotate({ description: "the most intents one operator may have open" }),
+  offset: Schema.Finite.annotate({ description: "log records folded into this answer" })
+}).annotate({ identifier: "Operators" })
+
+/** The receipt of a registration or removal. */
+export const OperatorChanged = Schema.Struct({
+  id: Schema.String.annotate({ description: "the OperatorRegistered or OperatorRemoved message's id" }),
+  offset: Schema.Finite,
+  lamport: Schema.Finite,
+  operator: Schema.String
+}).annotate({ identifier: "OperatorChanged" })
+
+/** Body of POST /v1/operators: the OperatorRegistered payload. */
+export const RegisterOperatorRequest = OperatorRegistered.annotate({
+  identifier: "RegisterOperator",
+  description: "the operator's public key and an optional name (1 to 64 printable ASCII characters)"
+})
+
 // ---------------------------------------------------------------------------------------
 // Endpoints
 // ---------------------------------------------------------------------------------------
+
+const listOperators = HttpApiEndpoint.get("operators", "/v1/operators", {
+  success: OperatorList
+})
+  .annotate(OpenApi.Identifier, "listOperators")
+  .annotate(OpenApi.Summary, "List the registered operators")
+  .annotate(OpenApi.Description, "The operators the deployment's authority registered (OperatorRegistered, not since removed), sorted by key. Only operators may send MatchProposal, FillReport, ComputationIntent and IntentCommitment; the deployment's own instances count without registration.")
+
+const register = HttpApiEndpoint.post("registerOperator", "/v1/operators", {
+  payload: RegisterOperatorRequest,
+  success: OperatorChanged.pipe(HttpApiSchema.status(201)),
+  error: [NotOperatorAuthority, OperatorNotPublished]
+})
+  .middleware(ReadsJsonBody)
+  .middleware(NeedsAdminScope)
+  .annotate(OpenApi.Identifier, "registerOperator")
+  .annotate(OpenApi.Summary, "Register an operator")
+  .annotate(
+    OpenApi.Description,
+    `Publish an OperatorRegistered as the instance (a decision of the deployment's authority) and answer 201 with its receipt once the registry has folded it: from then on the key may send MatchProposal, FillReport, ComputationIntent and IntentCommitment, with at most ${MAX_OPEN_INTENTS} intents open. Registering a registered key renames it. Scope admin. 409 NotOperatorAuthority when this instance does not lead the cluster, 503 when the log cannot take the message.`
+  )
+
+const remove = HttpApiEndpoint.delete("removeOperator", "/v1/operators", {
+  query: { key: OperatorKey.annotate({ description: "the operator's public key" }) },
+  success: OperatorChanged,
+  error: [OperatorNotFound, NotOperatorAuthority, OperatorNotPublished]
+})
+  .middleware(NeedsAdminScope)
+  .annotate(OpenApi.Identifier, "removeOperator")
+  .annotate(OpenApi.Summary, "Remove an operator")
+  .annotate(
+    OpenApi.Description,
+    "Publish an OperatorRemoved as the instance and answer with its receipt once the registry has folded it: the key's later proposals, reports and intents are refused (403 OperatorNotRegistered); what it sent before stays. Scope admin. 404 OperatorNotFound when the key is not registered, 409 NotOperatorAuthority when this instance does not lead the cluster, 503 when the log cannot take the message."
+  )
 
 const intent = HttpApiEndpoint.get("intent", "/v1/operators/intents/:id", {
   params: { id: MessageId.annotate({ description: "the id of a ComputationIntent or IntentCommitment: 64 lowercase hex digits" }) },
@@ -197,7 +281,7 @@ const distribution = HttpApiEndpoint.post("mevDistribution", "/v1/operators/mev-
 
 /** The operators group. */
 export const OperatorsGroup = HttpApiGroup.make("operators")
-  .add(intent, intents, auction, refusal, distribution)
+  .add(listOperators, register, remove, intent, intents, auction, refusal, distribution)
   .middleware(DecodesInput)
   .middleware(NeedsLog)
-  .annotate(OpenApi.Description, "Operators' computation intents, the sealed-bid MEV auction of each batch, refusals of operators' messages, and the MEV distribution calculation (docs/operators.md).")
+  .annotate(OpenApi.Description, "Operators' computation intents, the sealed-bid MEV auction of each batch, refusals of operators' messages, the MEV distribution calculation (docs/operators.md), and the operator registry.")

@@ -1,12 +1,21 @@
 /**
  * Handlers of the operators group (OperatorsApi.ts): each reads the operators projection's
  * state and translates it into the contract's views; the MEV distribution is the domain's
- * calculateMevDistribution. No rule is decided here.
+ * calculateMevDistribution. No rule is decided here. Registering and removing an operator
+ * call OperatorRegistration, which decides and publishes; without Author in context (a core
+ * that cannot publish) they are answered 503.
  */
-import { Effect, Result } from "effect"
+import { Effect, Option, Result } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import type { Intent } from "../../domain/operators/Intents.ts"
 import { calculateMevDistribution } from "../../domain/operators/MevDistribution.ts"
+import { MAX_OPEN_INTENTS, operatorOf, operatorsOf } from "../../domain/operators/OperatorRegistry.ts"
+import type { Rejection } from "../../domain/Rejection.ts"
+import type { CausalLogError } from "../../ports/CausalLog.ts"
+import { Projections } from "../../projections/ProjectionRunner.ts"
+import { Author } from "../../services/Author.ts"
+import type { Appended } from "../../services/Ingest.ts"
+import { type NotOperatorAuthority as NotLeading, registerOperator, removeOperator } from "../../services/OperatorRegistration.ts"
 import { InstanceKey } from "../../ports/InstanceKey.ts"
 import {
   auctionOf,
@@ -23,8 +32,29 @@ import {
   DEFAULT_INTENTS,
   IntentNotFound,
   type IntentView,
+  NotOperatorAuthority,
+  OperatorNotFound,
+  OperatorNotPublished,
   RefusalNotFound
 } from "./OperatorsApi.ts"
+
+const notPublished = (reason: string) => new OperatorNotPublished({ reason })
+
+/** A registry change's failure as the contract's error; a rejection of the instance's own message is a bug unless it says who may decide. */
+const registryError = (e: NotLeading | Rejection | CausalLogError): Effect.Effect<never, NotOperatorAuthority | OperatorNotPublished> => {
+  switch (e._tag) {
+    case "NotOperatorAuthority":
+      return Effect.fail(new NotOperatorAuthority({ reason: e.reason, leader: e.leader }))
+    case "NotAuthorized":
+      return Effect.fail(new NotOperatorAuthority({ reason: `${e.reason}: this instance is not a member of the cluster`, leader: null }))
+    case "CausalLogError":
+      return Effect.fail(notPublished(`the log's storage failed during ${e.operation}; nothing was changed; retry later`))
+    default:
+      return Effect.die(e)
+  }
+}
+
+const receipt = (operator: string) => (r: Appended) => ({ id: r.id, offset: r.offset, lamport: r.lamport, operator })
 
 /** An intent as the API serves it. */
 export const intentView = (i: Intent): IntentView => ({
@@ -49,9 +79,35 @@ export const intentView = (i: Intent): IntentView => ({
 export const layer = HttpApiBuilder.group(Api, "operators", (handlers) =>
   Effect.gen(function*() {
     const key = yield* InstanceKey
-    const { current, state } = yield* OperatorsView
+    const operators = yield* OperatorsView
+    const { current, state } = operators
+    const runner = yield* Projections
+    const author = yield* Effect.serviceOption(Author)
+    const deps = Option.isSome(author) ? { author: author.value, runner, operators } : undefined
+    const register = deps === undefined ? undefined : registerOperator(deps)
+    const remove = deps === undefined ? undefined : removeOperator(deps)
 
     return handlers
+      .handle("operators", () =>
+        Effect.map(current, ({ offset, state: s }) => ({
+          operators: operatorsOf(s.registry).map((o) => ({ operator: o.operator, name: o.name, messageId: o.id, messageOffset: o.offset, since: o.since })),
+          instanceCounts: true,
+          maxOpenIntents: MAX_OPEN_INTENTS,
+          offset
+        })))
+      .handle("registerOperator", ({ payload }) =>
+        register === undefined
+          ? Effect.fail(notPublished("this server has no instance author: it cannot publish registrations"))
+          : register(payload).pipe(Effect.map(receipt(payload.operator)), Effect.catch(registryError)))
+      .handle("removeOperator", ({ query }) =>
+        Effect.gen(function*() {
+          if (remove === undefined) return yield* notPublished("this server has no instance author: it cannot publish removals")
+          const s = yield* state
+          if (operatorOf(s.registry, query.key) === undefined) {
+            return yield* new OperatorNotFound({ reason: `${query.key} is not a registered operator`, operator: query.key })
+          }
+          return yield* remove({ operator: query.key }).pipe(Effect.map(receipt(query.key)), Effect.catch(registryError))
+        }))
       .handle("intent", ({ params }) =>
         state.pipe(Effect.flatMap((s) => {
           const found = intentById(s, params.id)

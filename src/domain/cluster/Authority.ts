@@ -152,7 +152,10 @@ const roles: ReadonlyMap<string, DecisionRole> = new Map<string, DecisionRole>([
   ["EffectWatchAdded", "member"],
   ["EffectWatchRemoved", "member"],
   // The asset registry is the deployment's word: the leader's (src/domain/assets/AssetMessages.ts).
-  ["AssetMappingRegistered", "leader"]
+  ["AssetMappingRegistered", "leader"],
+  // So is the operator registry (src/domain/operators/OperatorRegistry.ts).
+  ["OperatorRegistered", "leader"],
+  ["OperatorRemoved", "leader"]
 ])
 
 /** The role a message type's author must hold, if it is a decision. */

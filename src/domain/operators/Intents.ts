@@ -155,26 +155,52 @@ const fresh = (
   expiredInBatch: null
 })
 
-/** A plain intent joins the round, or is recorded refused if its body cannot be held. */
+/** How many intents `operator` has open: pending in the round (committed ones too) or held. */
+export const openIntentsOf = (state: IntentsState, operator: string): number => {
+  const ids = HashMap.get(state.byOperator, operator)
+  if (Option.isNone(ids)) return 0
+  let open = 0
+  for (const id of ids.value) if (HashSet.has(state.pending, id) || HashSet.has(state.active, id)) open += 1
+  return open
+}
+
+// Why an operator may open no further intent (it holds `maxOpen` already), or null.
+const overLimit = (state: IntentsState, operator: string, maxOpen: number): string | null => {
+  const open = openIntentsOf(state, operator)
+  return open >= maxOpen ? `the operator has ${open} open intents, the most it may have is ${maxOpen}` : null
+}
+
+/**
+ * A plain intent joins the round, or is recorded refused if its body cannot be held or its
+ * operator has `maxOpen` intents open already.
+ */
 export const submitIntent = (
   state: IntentsState,
   input: { readonly id: string; readonly operator: string; readonly offset: number; readonly body: IntentBody },
-  now: number
+  now: number,
+  maxOpen: number
 ): IntentsState => {
-  const problem = checkIntentBody(input.body, now)
+  const problem = overLimit(state, input.operator, maxOpen) ?? checkIntentBody(input.body, now)
   const intent = fresh(input.id, input.operator, input.offset, "plain", input.body, null)
   const withBody = { ...record(state, problem === null ? intent : { ...intent, status: "refused", reason: problem }), byOrder: indexOrders(state, input.id, input.body) }
   return problem === null ? { ...withBody, pending: HashSet.add(state.pending, input.id) } : withBody
 }
 
-/** A committed intent joins the round at its commitment's position, its content unknown. */
+/**
+ * A committed intent joins the round at its commitment's position, its content unknown; it is
+ * recorded refused if its operator has `maxOpen` intents open already.
+ */
 export const commitIntent = (
   state: IntentsState,
-  input: { readonly id: string; readonly operator: string; readonly offset: number; readonly commitment: string }
-): IntentsState => ({
-  ...record(state, fresh(input.id, input.operator, input.offset, "commit-reveal", null, input.commitment)),
-  pending: HashSet.add(state.pending, input.id)
-})
+  input: { readonly id: string; readonly operator: string; readonly offset: number; readonly commitment: string },
+  maxOpen: number
+): IntentsState => {
+  const problem = overLimit(state, input.operator, maxOpen)
+  const intent = fresh(input.id, input.operator, input.offset, "commit-reveal", null, input.commitment)
+  return problem === null
+    ? { ...record(state, intent), pending: HashSet.add(state.pending, input.id) }
+    : record(state, { ...intent, status: "refused", reason: problem })
+}
 
 /** A reveal opens a pending commitment of the same sender, or is refused with a reason. */
 export const revealIntent = (
@@ -194,6 +220,7 @@ export const revealIntent = (
   const c = found.value
   if (c.operator !== input.operator) return refuse(`intent commitment ${c.id} was made by another sender`)
   if (c.revealId !== null) return refuse(`intent commitment ${c.id} is already revealed by ${c.revealId}`)
+  if (c.status === "refused") return refuse(`intent commitment ${c.id} was refused: ${c.reason ?? "no reason"}`)
   if (c.status !== "pending") {
     return refuse(`intent commitment ${c.id} was settled unrevealed in batch ${c.settledInBatch}; a reveal must precede the next seal after its commitment`)
   }

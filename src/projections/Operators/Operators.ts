@@ -4,6 +4,12 @@
  * src/domain/operators/Intents.ts and Auction.ts; this module decodes records, keeps the log's
  * time and batch count, and encodes the state. Time advances only with the instance's
  * BatchSealed events (their `sealedAt`), never with a clock (docs/operators.md).
+ *
+ * It also folds the operator registry (src/domain/operators/OperatorRegistry.ts): the
+ * authority's OperatorRegistered and OperatorRemoved. An intent or commitment from a sender
+ * that is not an operator at its place in the log is ignored (ingest refuses them; one in the
+ * log was let through before a removal was folded, or by a version without the rule), and
+ * one beyond the operator's MAX_OPEN_INTENTS open ones is recorded refused.
  */
 import { HashMap, HashSet, Option, Schema } from "effect"
 import type { Json } from "../../domain/CanonicalJson.ts"
@@ -27,6 +33,16 @@ import {
   submitIntent
 } from "../../domain/operators/Intents.ts"
 import { IntentBody } from "../../domain/operators/OperatorMessages.ts"
+import {
+  emptyRegistry,
+  isOperator,
+  MAX_OPEN_INTENTS,
+  type OperatorRegistryState,
+  type OperatorSpan,
+  registerOperator,
+  type RegisteredOperator,
+  removeOperator
+} from "../../domain/operators/OperatorRegistry.ts"
 import type { LogRecord } from "../../ports/CausalLog.ts"
 import { type AuthorityConfig, type AuthorityState, heeds } from "../../domain/cluster/Authority.ts"
 import { authorized, type WithAuthority } from "../Authorized.ts"
@@ -52,6 +68,8 @@ export interface OperatorsState {
   readonly auctions: AuctionsState
   /** Refused reveals and bids, by message id. */
   readonly refusals: HashMap.HashMap<string, Refusal>
+  /** The registered operators. */
+  readonly registry: OperatorRegistryState
 }
 
 const initialState: OperatorsState = {
@@ -60,7 +78,8 @@ const initialState: OperatorsState = {
   lastSeal: null,
   intents: emptyIntents,
   auctions: emptyAuctions,
-  refusals: HashMap.empty()
+  refusals: HashMap.empty(),
+  registry: emptyRegistry
 }
 
 /** The message types the projection reads. */
@@ -70,7 +89,9 @@ export const operatorTypes: ReadonlySet<string> = new Set([
   "IntentCommitment",
   "IntentReveal",
   "AuctionBidCommitment",
-  "AuctionBidReveal"
+  "AuctionBidReveal",
+  "OperatorRegistered",
+  "OperatorRemoved"
 ])
 
 const refuse = (state: OperatorsState, record: LogRecord, reason: string | null): OperatorsState["refusals"] =>
@@ -96,13 +117,27 @@ export const evolveOperators = (state: OperatorsState, record: LogRecord, author
     }
     case "ComputationIntent": {
       const p = payloadOf(record, "ComputationIntent")
-      if (p === undefined) return state
-      return { ...state, intents: submitIntent(state.intents, { id: record.id, operator: record.sender, offset: record.offset, body: p }, state.now) }
+      if (p === undefined || !isOperator(state.registry, authority, record.sender)) return state
+      const input = { id: record.id, operator: record.sender, offset: record.offset, body: p }
+      return { ...state, intents: submitIntent(state.intents, input, state.now, MAX_OPEN_INTENTS) }
     }
     case "IntentCommitment": {
       const p = payloadOf(record, "IntentCommitment")
+      if (p === undefined || !isOperator(state.registry, authority, record.sender)) return state
+      const input = { id: record.id, operator: record.sender, offset: record.offset, commitment: p.commitment }
+      return { ...state, intents: commitIntent(state.intents, input, MAX_OPEN_INTENTS) }
+    }
+    case "OperatorRegistered": {
+      if (!heeds(authority, record.type, record.sender)) return state
+      const p = payloadOf(record, "OperatorRegistered")
       if (p === undefined) return state
-      return { ...state, intents: commitIntent(state.intents, { id: record.id, operator: record.sender, offset: record.offset, commitment: p.commitment }) }
+      return { ...state, registry: registerOperator(state.registry, { operator: p.operator, name: p.name, id: record.id, offset: record.offset }) }
+    }
+    case "OperatorRemoved": {
+      if (!heeds(authority, record.type, record.sender)) return state
+      const p = payloadOf(record, "OperatorRemoved")
+      if (p === undefined) return state
+      return { ...state, registry: removeOperator(state.registry, p.operator, record.offset) }
     }
     case "IntentReveal": {
       const p = payloadOf(record, "IntentReveal")
@@ -208,7 +243,15 @@ const Encoded = Schema.Struct({
   intents: Schema.Record(Schema.String, IntentJson),
   bids: Schema.Record(Schema.String, BidJson),
   auctions: Schema.Record(Schema.String, AuctionJson),
-  refusals: Schema.Record(Schema.String, Schema.Struct({ type: Schema.String, offset: Schema.Number, reason: Schema.String }))
+  refusals: Schema.Record(Schema.String, Schema.Struct({ type: Schema.String, offset: Schema.Number, reason: Schema.String })),
+  operators: Schema.Record(Schema.String, Schema.Struct({
+    operator: Schema.String,
+    name: Schema.NullOr(Schema.String),
+    id: Schema.String,
+    offset: Schema.Number,
+    since: Schema.Number
+  })),
+  pastOperators: Schema.Record(Schema.String, Schema.Array(Schema.Struct({ from: Schema.Number, to: Schema.Number })))
 })
 const decodeEncoded = Schema.decodeUnknownSync(Encoded)
 
@@ -241,7 +284,11 @@ const encode = (state: OperatorsState): Json => {
   }
   const refusals: Record<string, Json> = {}
   for (const [id, r] of state.refusals) refusals[id] = { ...r }
-  return { openBatch: state.openBatch, now: state.now, lastSeal: state.lastSeal, intents, bids, auctions, refusals }
+  const operators: Record<string, Json> = {}
+  for (const [key, o] of state.registry.operators) operators[key] = { ...o }
+  const pastOperators: Record<string, Json> = {}
+  for (const [key, spans] of state.registry.past) pastOperators[key] = spans.map((span) => ({ ...span }))
+  return { openBatch: state.openBatch, now: state.now, lastSeal: state.lastSeal, intents, bids, auctions, refusals, operators, pastOperators }
 }
 
 const addTo = (index: HashMap.HashMap<string, HashSet.HashSet<string>>, key: string, id: string) =>
@@ -283,7 +330,11 @@ const decode = (json: Json): OperatorsState => {
     lastSeal: o.lastSeal,
     intents,
     auctions,
-    refusals: HashMap.fromIterable(Object.entries(o.refusals))
+    refusals: HashMap.fromIterable(Object.entries(o.refusals)),
+    registry: {
+      operators: HashMap.fromIterable(Object.entries(o.operators).map(([key, e]): [string, RegisteredOperator] => [key, e])),
+      past: HashMap.fromIterable(Object.entries(o.pastOperators).map(([key, spans]): [string, ReadonlyArray<OperatorSpan>] => [key, spans]))
+    }
   }
 }
 
@@ -292,7 +343,8 @@ export const makeOperators = (context: AuthorityConfig): Projection<WithAuthorit
   authorized(context, {
     name: "operators",
     // 2: seals count from the authority at their place in the log (cluster leader terms).
-    version: 2,
+    // 3: the operator registry; intents only from operators, at most MAX_OPEN_INTENTS open.
+    version: 3,
     handles: operatorTypes,
     initialState,
     evolve: evolveOperators,
