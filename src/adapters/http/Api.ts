@@ -344,7 +344,7 @@ export const Api = HttpApi.make("causeway")
       "",
       "Clients submit signed envelopes (`POST /v1/messages`); each names its type, and its payload has that type's schema (see `Envelope`). Everything else is read from the log and the projections folded from it.",
       "",
-      "Every error is answered as JSON with `_tag` (the error's name) and a human-readable `reason`; each operation lists the statuses it can answer. Besides those, any request may be answered, before it reaches an operation: 404 `RouteNotFound` (no operation at that method and path), 400 `InvalidRequest` (not valid HTTP, or a path that is not valid percent-encoded UTF-8), 408 (request timeout) or 431 (headers too large)."
+      "Every error is answered as JSON with `_tag` (the error's name) and a human-readable `reason`; each operation lists the statuses it can answer. Besides those, any request may be answered, before it reaches an operation: 404 `RouteNotFound` (no operation at that method and path), 400 `InvalidRequest` (not valid HTTP, or a path that is not valid percent-encoded UTF-8), 408 (request timeout), 417 `ExpectationFailed` (an `Expect` header other than `100-continue`) or 431 (headers too large)."
     ].join("\n")
   )
   // Tagged unions for client generators (see OpenApiDiscriminators.ts).

@@ -10,7 +10,7 @@
  * are told to end first, then the server stops accepting connections and waits for
  * in-flight requests; only then are the layers below (ingest, projections, log) released.
  */
-import { type IncomingMessage, STATUS_CODES, type Server, createServer } from "node:http"
+import { type IncomingMessage, STATUS_CODES, type Server, type ServerResponse, createServer } from "node:http"
 import type { Socket } from "node:net"
 import type { Duplex } from "node:stream"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
@@ -253,10 +253,17 @@ const onClientError = (error: NodeJS.ErrnoException, socket: Duplex) => {
   )
 }
 
+// An Expect other than 100-continue: node:http would answer 417 itself, with no body; answer it in JSON too.
+const onCheckExpectation = (request: IncomingMessage, response: ServerResponse) => {
+  const body = JSON.stringify({ _tag: "ExpectationFailed", reason: `the expectation ${JSON.stringify(String(request.headers.expect ?? "").slice(0, 100))} is not supported; only 100-continue is` })
+  response.writeHead(417, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body)
+}
+
 /** A node:http server that remembers which connections have not sent a request yet. */
 const makeNodeServer = () => {
   const server = createServer({ keepAliveTimeout: 5_000 })
   server.on("clientError", onClientError)
+  server.on("checkExpectation", onCheckExpectation)
   const fresh = new Set<Socket>()
   server.on("connection", (socket: Socket) => {
     fresh.add(socket)
@@ -265,6 +272,7 @@ const makeNodeServer = () => {
   const used = (request: IncomingMessage) => fresh.delete(request.socket)
   server.on("request", used)
   server.on("checkContinue", used)
+  server.on("checkExpectation", used)
   return { server, fresh }
 }
 
