@@ -99,6 +99,8 @@ export interface IngestService {
    * IngestBusy unchecked (the first ones get the room); one result per value, in order.
    */
   readonly offerMany: (values: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<OfferResult>>
+  /** Admit one client's value within the queue's bound (IngestBusy when it is full): what a single POST /v1/messages takes, traced as Ingest.submit. */
+  readonly offer: (value: unknown) => Effect.Effect<OfferResult>
   /** The instance's Lamport clock now. */
   readonly clock: Effect.Effect<number>
   /** How many messages are waiting for dependencies. */
@@ -563,6 +565,9 @@ export const make = (options: IngestOptions = defaultOptions) =>
       }),
       offerMany: Effect.fn("Ingest.offerMany")(function*(values: ReadonlyArray<unknown>) {
         return yield* submitAll(values, true)
+      }),
+      offer: Effect.fn("Ingest.submit")(function*(value: unknown) {
+        return (yield* submitAll([value], true))[0] as OfferResult
       }),
       clock: Effect.sync(() => clock),
       pending: Effect.sync(() => held.size)

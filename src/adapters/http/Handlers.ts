@@ -166,7 +166,7 @@ const messages = (options: HandlerOptions) =>
               // queue nor a signature check.
               const charged = yield* budgets.charge(client, 1)
               if (charged.refusal !== undefined) return retryLater(charged.refusal)
-              const result = (yield* ingest.offerMany([body]))[0] as OfferResult
+              const result = yield* ingest.offer(body)
               if (Result.isSuccess(result)) return result.success
               const e = result.failure
               if (e._tag === "CausalLogError") return yield* unavailable(e)
