@@ -7,12 +7,11 @@
  */
 import { Data, Effect } from "effect"
 import type { PayloadInput } from "../domain/MessageTypes.ts"
-import { isLeader } from "../domain/cluster/Authority.ts"
 import type { AssetsState } from "../projections/Assets/Assets.ts"
 import type { WithAuthority } from "../projections/Authorized.ts"
 import type { ProjectionsService } from "../projections/ProjectionRunner.ts"
 import type { View } from "../projections/Views.ts"
-import type { Appended } from "./Ingest.ts"
+import { publishAsLeader } from "./LeaderDecision.ts"
 import type { AuthorService } from "./Author.ts"
 
 /** This instance does not hold the right to register mappings at this point of the log. */
@@ -32,16 +31,11 @@ export interface AssetRegistrationDeps {
 /** Publish the mappings as the instance (when it leads) and wait until they are folded; the message's receipt. */
 export const registerMappings = (deps: AssetRegistrationDeps) =>
   Effect.fn("AssetRegistration.register")(function*(payload: PayloadInput<"AssetMappingRegistered">) {
-    const { authority } = yield* deps.assets.state
-    if (!isLeader(authority, deps.author.publicKey)) {
-      return yield* new NotAssetAuthority({
-        reason: authority.leader === null
-          ? "the cluster has no leader now: mappings count only from the leader; retry once a member leads (GET /v1/cluster)"
-          : `this instance does not lead the cluster: mappings count only from the leader ${authority.leader}; register them there`,
-        leader: authority.leader
-      })
-    }
-    const appended: Appended = yield* deps.author.publish("AssetMappingRegistered", payload)
-    yield* deps.runner.awaitOffset(appended.offset + 1)
-    return appended
+    return yield* publishAsLeader(
+      { author: deps.author, runner: deps.runner, authority: Effect.map(deps.assets.state, (s) => s.authority) },
+      "mappings are registered",
+      "AssetMappingRegistered",
+      payload,
+      (reason, leader) => new NotAssetAuthority({ reason, leader })
+    )
   })

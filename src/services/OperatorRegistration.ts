@@ -7,9 +7,9 @@
  */
 import { Data, Effect } from "effect"
 import type { PayloadInput } from "../domain/MessageTypes.ts"
-import { type AuthorityState, isLeader } from "../domain/cluster/Authority.ts"
+import type { AuthorityState } from "../domain/cluster/Authority.ts"
 import type { ProjectionsService } from "../projections/ProjectionRunner.ts"
-import type { Appended } from "./Ingest.ts"
+import { publishAsLeader } from "./LeaderDecision.ts"
 import type { AuthorService } from "./Author.ts"
 
 /** This instance does not hold the right to register operators at this point of the log. */
@@ -28,20 +28,13 @@ export interface OperatorRegistrationDeps {
 }
 
 const publishAsAuthority = <T extends "OperatorRegistered" | "OperatorRemoved">(deps: OperatorRegistrationDeps, type: T, payload: PayloadInput<T>) =>
-  Effect.gen(function*() {
-    const { authority } = yield* deps.operators.state
-    if (!isLeader(authority, deps.author.publicKey)) {
-      return yield* new NotOperatorAuthority({
-        reason: authority.leader === null
-          ? "the cluster has no leader now: operators are registered only by the leader; retry once a member leads (GET /v1/cluster)"
-          : `this instance does not lead the cluster: operators are registered only by the leader ${authority.leader}; register them there`,
-        leader: authority.leader
-      })
-    }
-    const appended: Appended = yield* deps.author.publish(type, payload)
-    yield* deps.runner.awaitOffset(appended.offset + 1)
-    return appended
-  })
+  publishAsLeader(
+    { author: deps.author, runner: deps.runner, authority: Effect.map(deps.operators.state, (s) => s.authority) },
+    "operators are registered",
+    type,
+    payload,
+    (reason, leader) => new NotOperatorAuthority({ reason, leader })
+  )
 
 /** Publish an OperatorRegistered as the instance (when it leads) and wait until it is folded; the message's receipt. */
 export const registerOperator = (deps: OperatorRegistrationDeps) =>

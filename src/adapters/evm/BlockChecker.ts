@@ -4,10 +4,10 @@
  * on another core than the one that signs, appends and folds. One worker; it does not keep
  * the process alive while idle.
  */
-import { Worker } from "node:worker_threads"
 import { Effect } from "effect"
 import type { EffectWatch } from "../../domain/effects/EffectShapes.ts"
 import type { BlockObservations } from "../../domain/effects/Observations.ts"
+import { workerCalls } from "../WorkerCalls.ts"
 
 /** Why a block did not check (the receipts or header tag, e.g. ReceiptsRootMismatch), or the worker failed. */
 export interface BlockCheckFailure {
@@ -21,50 +21,15 @@ export interface BlockChecker {
   readonly close: () => Promise<void>
 }
 
-type Answer = { readonly id: number; readonly ok?: BlockObservations; readonly error?: BlockCheckFailure }
-
-/** Start the checker's worker. */
+/** Start the checker (its worker starts on the first check). */
 export const make = (): BlockChecker => {
-  const url = new URL("./BlockCheckWorker.ts", import.meta.url)
-  const pending = new Map<number, (answer: Answer) => void>()
-  let next = 0
-  let worker = new Worker(url)
-  const wire = (w: Worker) => {
-    w.unref()
-    w.on("message", (answer: Answer) => {
-      const done = pending.get(answer.id)
-      pending.delete(answer.id)
-      if (pending.size === 0) w.unref()
-      done?.(answer)
-    })
-    const fail = (detail: string) => {
-      for (const [id, done] of pending) done({ id, error: { tag: "WorkerFailed", detail } })
-      pending.clear()
-    }
-    w.on("error", (e) => fail(e.message))
-    w.on("exit", (code) => {
-      if (closed) return
-      fail(`block check worker exited with code ${code}`)
-      worker = new Worker(url)
-      wire(worker)
-    })
-  }
-  let closed = false
-  wire(worker)
+  const calls = workerCalls<BlockObservations, BlockCheckFailure>(new URL("./BlockCheckWorker.ts", import.meta.url), (detail) => ({ tag: "WorkerFailed", detail }))
   const check: BlockChecker["check"] = (chain, hash, header, receipts, watches) =>
-    Effect.callback<BlockObservations, BlockCheckFailure>((resume) => {
-      const id = next++
-      pending.set(id, (answer) => resume(answer.ok !== undefined ? Effect.succeed(answer.ok) : Effect.fail(answer.error ?? { tag: "WorkerFailed", detail: "no answer" })))
-      worker.ref()
-      worker.postMessage({ id, chain, hash, header, receipts, watches })
-    })
-  return {
-    check,
-    close: async () => {
-      closed = true
-      await worker.terminate()
-    }
-  }
+    Effect.callback<BlockObservations, BlockCheckFailure>((resume) =>
+      calls.call({ chain, hash, header, receipts, watches }, (answer) =>
+        resume(answer.ok !== undefined ? Effect.succeed(answer.ok) : Effect.fail(answer.error ?? { tag: "WorkerFailed", detail: "no answer" })))
+    )
+  return { check, close: calls.close }
 }
 
 let shared: BlockChecker | undefined

@@ -5,9 +5,9 @@
  * beyond that is refused as busy rather than queued without bound. The worker does not keep
  * the process alive while idle.
  */
-import { Worker } from "node:worker_threads"
 import { Data, Effect } from "effect"
 import type { FairnessOptions, FairOrdering, Violation } from "../../domain/mempool/OrderingFairness.ts"
+import { workerCalls } from "../WorkerCalls.ts"
 
 /** Most checks waiting for the worker; more are refused. */
 export const MAX_WAITING = 4
@@ -32,44 +32,17 @@ export interface OrderingChecker {
   ) => Effect.Effect<OrderingVerdict, OrderingCheckBusy | OrderingCheckFailed>
 }
 
-type Answer = { readonly id: number; readonly ok?: OrderingVerdict; readonly error?: string }
-
 /** Start the checker (its worker starts on the first check). */
 export const make = (): OrderingChecker => {
-  const url = new URL("./OrderingCheckWorker.ts", import.meta.url)
-  const pending = new Map<number, (answer: Answer) => void>()
-  let next = 0
-  let worker: Worker | undefined
-  const start = (): Worker => {
-    const w = new Worker(url)
-    w.unref()
-    w.on("message", (answer: Answer) => {
-      const done = pending.get(answer.id)
-      pending.delete(answer.id)
-      if (pending.size === 0) w.unref()
-      done?.(answer)
-    })
-    const fail = (detail: string) => {
-      for (const [id, done] of pending) done({ id, error: detail })
-      pending.clear()
-      worker = undefined
-    }
-    w.on("error", (e) => fail(e.message))
-    w.on("exit", (code) => fail(`ordering check worker exited with code ${code}`))
-    return w
-  }
+  const calls = workerCalls<OrderingVerdict, string>(new URL("./OrderingCheckWorker.ts", import.meta.url), (detail) => detail)
   const check: OrderingChecker["check"] = (processingOrder, receipts, options) =>
     Effect.suspend((): Effect.Effect<OrderingVerdict, OrderingCheckBusy | OrderingCheckFailed> => {
       // One running and MAX_WAITING behind it: beyond that, refuse now.
-      if (pending.size > MAX_WAITING) return Effect.fail(new OrderingCheckBusy({ waiting: pending.size }))
-      return Effect.callback<OrderingVerdict, OrderingCheckFailed>((resume) => {
-        const id = next++
-        pending.set(id, (answer) =>
+      if (calls.pending() > MAX_WAITING) return Effect.fail(new OrderingCheckBusy({ waiting: calls.pending() }))
+      return Effect.callback<OrderingVerdict, OrderingCheckFailed>((resume) =>
+        calls.call({ processingOrder, receipts, options }, (answer) =>
           resume(answer.ok !== undefined ? Effect.succeed(answer.ok) : Effect.fail(new OrderingCheckFailed({ detail: answer.error ?? "no answer" }))))
-        const w = (worker ??= start())
-        w.ref()
-        w.postMessage({ id, processingOrder, receipts, options })
-      })
+      )
     })
   return { check }
 }

@@ -341,13 +341,16 @@ export const verifyReceiptInclusion = (
 
 const RECEIPTS_ROOT_FIELD = 5
 
-/** The receipts root a header's RLP holds (field 5), if the RLP is a header list. */
-export const receiptsRootOfHeader = (headerRlp: Uint8Array): Uint8Array | undefined => {
+/** The 32-byte root a header's RLP holds at `field` (4 transactions, 5 receipts), if the RLP is a header list. */
+export const headerRootAt = (headerRlp: Uint8Array, field: number): Uint8Array | undefined => {
   const decoded = decodeRlp(headerRlp)
   if (Result.isFailure(decoded) || decoded.success instanceof Uint8Array) return undefined
-  const root = decoded.success[RECEIPTS_ROOT_FIELD]
+  const root = decoded.success[field]
   return root instanceof Uint8Array && root.length === 32 ? root : undefined
 }
+
+/** The receipts root a header's RLP holds (field 5), if the RLP is a header list. */
+export const receiptsRootOfHeader = (headerRlp: Uint8Array): Uint8Array | undefined => headerRootAt(headerRlp, RECEIPTS_ROOT_FIELD)
 
 const rootFromHeader = (header: { readonly hash: unknown; readonly rlp: unknown }): Result.Result<{ root: Uint8Array; hash: string }, MalformedLogEvidence | HeaderMismatch> => {
   if (!isHex0x(header.rlp) || !(typeof header.hash === "string" && /^0x[0-9a-fA-F]{64}$/u.test(header.hash))) {

@@ -21,7 +21,8 @@ import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js"
 import { Data, Option, Result, Schema } from "effect"
 import { type MptProofError, verifyMerklePatriciaProof } from "./MerklePatricia.ts"
 import { MerklePatriciaTrie } from "./MerklePatriciaTrie.ts"
-import { decodeRlp, encodeRlpBytes, encodeRlpList, scalarToBytes } from "./Rlp.ts"
+import { headerRootAt } from "./EvmReceipts.ts"
+import { encodeRlpBytes, encodeRlpList, scalarToBytes } from "./Rlp.ts"
 
 /** Most transactions one block may carry here (a 30M-gas block holds ~1,400 transfers; rollups more). */
 export const MAX_BLOCK_TRANSACTIONS = 100_000
@@ -285,12 +286,7 @@ export const verifyTransactionInclusion = (
 const TRANSACTIONS_ROOT_FIELD = 4
 
 /** The transactions root a header's RLP holds (field 4), if the RLP is a header list. */
-export const transactionsRootOfHeader = (headerRlp: Uint8Array): Uint8Array | undefined => {
-  const decoded = decodeRlp(headerRlp)
-  if (Result.isFailure(decoded) || decoded.success instanceof Uint8Array) return undefined
-  const root = decoded.success[TRANSACTIONS_ROOT_FIELD]
-  return root instanceof Uint8Array && root.length === 32 ? root : undefined
-}
+export const transactionsRootOfHeader = (headerRlp: Uint8Array): Uint8Array | undefined => headerRootAt(headerRlp, TRANSACTIONS_ROOT_FIELD)
 
 /**
  * The evidence that a transaction is in a block, all hex 0x-prefixed: give `transactionsRoot`,

@@ -196,6 +196,24 @@ export const transferPayloadV2 = (denom: string, amount: string, sender: string,
   value: transferData(denom, amount, sender, receiver)
 })
 
+/** The attributes ibc-go v10's v2 packet events share: the packet's ends, sequence, timeout and its protobuf encoding. */
+const packetV2Attributes = (p: TestPacketV2): Array<{ readonly key: string; readonly value: string }> => [
+  { key: "packet_source_client", value: p.sourceClient },
+  { key: "packet_dest_client", value: p.destinationClient },
+  { key: "packet_sequence", value: String(p.sequence) },
+  { key: "packet_timeout_timestamp", value: String(p.timeoutTimestamp) },
+  {
+    key: "encoded_packet_hex",
+    value: Buffer.from(encodePacketV2({
+      sequence: String(p.sequence),
+      sourceClient: p.sourceClient,
+      destinationClient: p.destinationClient,
+      timeoutTimestamp: String(p.timeoutTimestamp),
+      payloads: p.payloads
+    })).toString("hex")
+  }
+]
+
 /** The commitment and the v2 `send_packet` event (ibc-go v10's emitSendPacketEvents: the packet protobuf-encoded) of sending `p`. */
 export const sendPacketV2Tx = (p: TestPacketV2): { readonly writes: ReadonlyArray<StoreWrite>; readonly result: TxResult } => ({
   writes: [sendPacketV2(p)],
@@ -204,20 +222,7 @@ export const sendPacketV2Tx = (p: TestPacketV2): { readonly writes: ReadonlyArra
     events: [{
       type: "send_packet",
       attributes: [
-        { key: "packet_source_client", value: p.sourceClient },
-        { key: "packet_dest_client", value: p.destinationClient },
-        { key: "packet_sequence", value: String(p.sequence) },
-        { key: "packet_timeout_timestamp", value: String(p.timeoutTimestamp) },
-        {
-          key: "encoded_packet_hex",
-          value: Buffer.from(encodePacketV2({
-            sequence: String(p.sequence),
-            sourceClient: p.sourceClient,
-            destinationClient: p.destinationClient,
-            timeoutTimestamp: String(p.timeoutTimestamp),
-            payloads: p.payloads
-          })).toString("hex")
-        }
+        ...packetV2Attributes(p)
       ]
     }]
   }
@@ -238,20 +243,7 @@ export const writeAcknowledgementV2Tx = (p: TestPacketV2, acks: ReadonlyArray<st
     events: [{
       type: "write_acknowledgement",
       attributes: [
-        { key: "packet_source_client", value: p.sourceClient },
-        { key: "packet_dest_client", value: p.destinationClient },
-        { key: "packet_sequence", value: String(p.sequence) },
-        { key: "packet_timeout_timestamp", value: String(p.timeoutTimestamp) },
-        {
-          key: "encoded_packet_hex",
-          value: Buffer.from(encodePacketV2({
-            sequence: String(p.sequence),
-            sourceClient: p.sourceClient,
-            destinationClient: p.destinationClient,
-            timeoutTimestamp: String(p.timeoutTimestamp),
-            payloads: p.payloads
-          })).toString("hex")
-        },
+        ...packetV2Attributes(p),
         { key: "encoded_acknowledgement_hex", value: Buffer.from(encodeAcknowledgementV2(acks)).toString("hex") }
       ]
     }]
