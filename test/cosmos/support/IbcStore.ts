@@ -55,6 +55,18 @@ const orThrow = <A>(r: Result.Result<A, unknown>): A => {
 /** The packet's v1 commitment. */
 export const commitmentOf = (p: TestPacket): Uint8Array => orThrow(packetCommitmentV1Bytes(p))
 
+/** The attributes ibc-go v10's v1 packet events share: the packet's data, timeout, sequence and ends. */
+const packetV1Attributes = (p: TestPacket): Array<{ readonly key: string; readonly value: string }> => [
+  { key: "packet_data_hex", value: p.data },
+  { key: "packet_timeout_height", value: `${p.timeoutHeight.revisionNumber}-${p.timeoutHeight.revisionHeight}` },
+  { key: "packet_timeout_timestamp", value: String(p.timeoutTimestamp) },
+  { key: "packet_sequence", value: String(p.sequence) },
+  { key: "packet_src_port", value: p.sourcePort },
+  { key: "packet_src_channel", value: p.sourceChannel },
+  { key: "packet_dst_port", value: p.destinationPort },
+  { key: "packet_dst_channel", value: p.destinationChannel }
+]
+
 /** The writes and the `send_packet` event of sending `p` on its source chain. */
 export const sendPacket = (p: TestPacket): { readonly writes: ReadonlyArray<StoreWrite>; readonly result: TxResult } => ({
   writes: [{ store: "ibc", key: ibcKey(packetCommitmentPathV1(p.sourcePort, p.sourceChannel, p.sequence)), value: commitmentOf(p) }],
@@ -63,14 +75,7 @@ export const sendPacket = (p: TestPacket): { readonly writes: ReadonlyArray<Stor
     events: [{
       type: "send_packet",
       attributes: [
-        { key: "packet_data_hex", value: p.data },
-        { key: "packet_timeout_height", value: `${p.timeoutHeight.revisionNumber}-${p.timeoutHeight.revisionHeight}` },
-        { key: "packet_timeout_timestamp", value: String(p.timeoutTimestamp) },
-        { key: "packet_sequence", value: String(p.sequence) },
-        { key: "packet_src_port", value: p.sourcePort },
-        { key: "packet_src_channel", value: p.sourceChannel },
-        { key: "packet_dst_port", value: p.destinationPort },
-        { key: "packet_dst_channel", value: p.destinationChannel },
+        ...packetV1Attributes(p),
         { key: "packet_channel_ordering", value: "ORDER_UNORDERED" },
         { key: "packet_connection", value: "connection-0" }
       ]
@@ -119,14 +124,7 @@ export const writeAcknowledgementTx = (p: TestPacket, ack: string): { readonly w
     events: [{
       type: "write_acknowledgement",
       attributes: [
-        { key: "packet_data_hex", value: p.data },
-        { key: "packet_timeout_height", value: `${p.timeoutHeight.revisionNumber}-${p.timeoutHeight.revisionHeight}` },
-        { key: "packet_timeout_timestamp", value: String(p.timeoutTimestamp) },
-        { key: "packet_sequence", value: String(p.sequence) },
-        { key: "packet_src_port", value: p.sourcePort },
-        { key: "packet_src_channel", value: p.sourceChannel },
-        { key: "packet_dst_port", value: p.destinationPort },
-        { key: "packet_dst_channel", value: p.destinationChannel },
+        ...packetV1Attributes(p),
         { key: "packet_ack_hex", value: ack },
         { key: "packet_channel_ordering", value: "ORDER_UNORDERED" },
         { key: "packet_connection", value: "connection-0" },
