@@ -65,6 +65,8 @@ export interface AdmissionState {
   readonly batchIds: Members<string>
   /** How many messages wait for dependencies. */
   readonly held: number
+  /** How many of them each sender has (absent: no share is kept, as in tests of the global bound alone). */
+  readonly heldBy?: ((sender: string) => number) | undefined
   /** The operator registry (absent: no operator check, as in tests of ingest alone). */
   readonly operators?: OperatorRoster | undefined
 }
@@ -74,6 +76,8 @@ export interface AdmissionPolicy {
   readonly maxLamportAhead: number
   readonly rate: TokenBucketPolicy
   readonly pendingLimit: number
+  /** Most messages one sender may have waiting for dependencies: no sender fills the buffer alone. */
+  readonly pendingPerSender?: number | undefined
   readonly pendingTimeoutMs: number
   /** Senders not rate limited. */
   readonly exempt: Members<string>
@@ -146,6 +150,10 @@ export const decide = (command: AdmitMessage, state: AdmissionState, policy: Adm
   if (missing.length > 0) {
     if (state.held >= policy.pendingLimit) {
       return rejected(new RateLimited({ reason: `${state.held} messages already wait for dependencies`, retryAfterMs: policy.pendingTimeoutMs }), charge)
+    }
+    const mine = state.heldBy?.(e.sender) ?? 0
+    if (policy.pendingPerSender !== undefined && mine >= policy.pendingPerSender) {
+      return rejected(new RateLimited({ reason: `this sender already has ${mine} messages waiting for dependencies, its share of the buffer`, retryAfterMs: policy.pendingTimeoutMs }), charge)
     }
     return { _tag: "Held", missing, charge }
   }

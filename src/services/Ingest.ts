@@ -57,6 +57,8 @@ export interface IngestOptions {
   readonly rate: TokenBucketPolicy
   /** Most messages held waiting for dependencies. */
   readonly pendingLimit: number
+  /** Most of them from one sender (its share; defaults to a 40th of pendingLimit, at least 64 or all of it when smaller). */
+  readonly pendingPerSender?: number
   /** Most clients' messages queued for the writer (being checked or waiting): beyond it, IngestBusy. */
   readonly maxQueued: number
   /** How long a message waits for its dependencies. */
@@ -163,6 +165,7 @@ export const make = (options: IngestOptions = defaultOptions) =>
       maxLamportAhead: options.maxLamportAhead,
       rate: options.rate,
       pendingLimit: options.pendingLimit,
+      pendingPerSender: options.pendingPerSender ?? Math.max(Math.floor(options.pendingLimit / 40), Math.min(options.pendingLimit, 64)),
       pendingTimeoutMs: options.pendingTimeoutMs,
       exempt: new Set(options.exemptSenders)
     }
@@ -180,6 +183,14 @@ export const make = (options: IngestOptions = defaultOptions) =>
     const recent = new LRUCache<string, RecordRef>({ max: 100_000 })
     const buckets = new LRUCache<string, TokenBucket>({ max: 100_000 })
     const held = new Map<Job, Held>()
+    // Held messages by sender: each sender's share of the buffer.
+    const heldBySender = new Map<string, number>()
+    const countHeld = (job: Job, by: 1 | -1) => {
+      const sender = job.candidate.envelope.sender
+      const n = (heldBySender.get(sender) ?? 0) + by
+      if (n <= 0) heldBySender.delete(sender)
+      else heldBySender.set(sender, n)
+    }
     const waiters = new Map<string, Set<Job>>()
     // Offsets of intents appended but perhaps not folded yet, by sender: counted beside the
     // folded ones, so a burst faster than the projection does not slip past the bound.
@@ -191,6 +202,7 @@ export const make = (options: IngestOptions = defaultOptions) =>
 
     const hold = (job: Job, missing: ReadonlyArray<string>, now: number) => {
       held.set(job, { missing: new Set(missing), deadline: now + options.pendingTimeoutMs })
+      countHeld(job, 1)
       for (const d of missing) {
         const set = waiters.get(d)
         if (set === undefined) waiters.set(d, new Set([job]))
@@ -202,6 +214,7 @@ export const make = (options: IngestOptions = defaultOptions) =>
       const h = held.get(job)
       if (h === undefined) return
       held.delete(job)
+      countHeld(job, -1)
       for (const d of h.missing) {
         const set = waiters.get(d)
         set?.delete(job)
@@ -222,6 +235,7 @@ export const make = (options: IngestOptions = defaultOptions) =>
           h.missing.delete(id)
           if (h.missing.size === 0) {
             held.delete(job)
+            countHeld(job, -1)
             ready.push(job)
           }
         }
@@ -285,6 +299,7 @@ export const make = (options: IngestOptions = defaultOptions) =>
         asked,
         batchIds,
         held: held.size,
+        heldBy: (sender: string) => heldBySender.get(sender) ?? 0,
         operators
       }
       const take1: Array<Job> = []

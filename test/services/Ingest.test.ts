@@ -10,6 +10,7 @@ import { envelope, testKey } from "../support/fixtures.ts"
 
 const alice = testKey("alice")
 const bob = testKey("bob", "secp256k1")
+const carol = testKey("carol")
 
 // Every case runs with signatures checked on the thread pool and on the event loop.
 for (const verifyOffThread of [true, false]) {
@@ -167,6 +168,29 @@ for (const verifyOffThread of [true, false]) {
           "RateLimited"
         ])
       }).pipe(Effect.provide(pipeline({ pendingLimit: 2 }))))
+
+    it.effect("holds at most a sender's share of the buffer: one sender cannot fill it for the others", () =>
+      Effect.gen(function*() {
+        const ingest = yield* Ingest.Ingest
+        const ghost = idOf(envelope(alice, { nonce: 1000 }))
+        const results = yield* Effect.forkChild(
+          ingest.submitMany([
+            ...[1, 2, 3].map((n) => envelope(bob, { nonce: n, lamport: 2, deps: [ghost] })),
+            envelope(carol, { nonce: 1, lamport: 2, deps: [ghost] })
+          ])
+        )
+        yield* untilHeld(3)
+        yield* TestClock.adjust("10 seconds")
+        const out = yield* Fiber.join(results)
+        expect(out.map((r) => (Result.isFailure(r) ? r.failure._tag : "ok"))).toEqual([
+          "UnknownDependencies",
+          "UnknownDependencies",
+          "RateLimited",
+          "UnknownDependencies"
+        ])
+        const refused = out[2]
+        expect(refused !== undefined && Result.isFailure(refused) && refused.failure._tag === "RateLimited" && refused.failure.reason).toMatch(/its share of the buffer/)
+      }).pipe(Effect.provide(pipeline({ pendingLimit: 10, pendingPerSender: 2 }))))
 
     it.effect("submitMany answers a batch larger than a hand-off to the pool in order, bad signatures where they were", () =>
       Effect.gen(function*() {
