@@ -70,6 +70,17 @@ describe("operations endpoints", () => {
         }
       }))
 
+    it.effect("GET /metrics exposes the event loop's largest and 99th-percentile delay as gauges", () =>
+      Effect.gen(function*() {
+        // Exported, not their value (no timed assertions): present, numeric, not negative.
+        yield* metrics
+        const text = yield* metrics
+        expect(text).toContain("# TYPE causeway_event_loop_delay_max_seconds gauge")
+        expect(text).toContain("# TYPE causeway_event_loop_delay_p99_seconds gauge")
+        expect(Server.sample(text, "causeway_event_loop_delay_max_seconds")).toBeGreaterThanOrEqual(0)
+        expect(Server.sample(text, "causeway_event_loop_delay_p99_seconds")).toBeGreaterThanOrEqual(0)
+      }))
+
     it.effect("GET /v1/projections and /v1/projections/log-index", () =>
       Effect.gen(function*() {
         const k = testKey("indexed")

@@ -289,7 +289,7 @@ export const OpsGroup = HttpApiGroup.make("ops")
       .middleware(NeedsLog)
       .annotate(OpenApi.Identifier, "getMetrics")
       .annotate(OpenApi.Summary, "Prometheus metrics")
-      .annotate(OpenApi.Description, "Every metric in Prometheus text exposition (requests, latencies, ingest outcomes, log and projection offsets, open streams, …), for a Prometheus scraper.")
+      .annotate(OpenApi.Description, "Every metric in Prometheus text exposition (requests, latencies, ingest outcomes, log and projection offsets, open streams, the event loop's largest and 99th-percentile delay since the previous scrape, …), for a Prometheus scraper. Each scrape starts a new event-loop delay window.")
   )
   .annotate(OpenApi.Description, "Liveness, readiness and metrics, for orchestrators and monitoring.")
 

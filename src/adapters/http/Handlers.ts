@@ -28,6 +28,7 @@ import { eventStream } from "./EventStream.ts"
 import * as AssetsHandlers from "./AssetsHandlers.ts"
 import * as ChainsHandlers from "./ChainsHandlers.ts"
 import * as EffectsHandlers from "./EffectsHandlers.ts"
+import * as EventLoopDelay from "./EventLoopDelay.ts"
 import * as HttpMetrics from "./HttpMetrics.ts"
 import * as InstanceHandlers from "./InstanceHandlers.ts"
 import * as MempoolHandlers from "./MempoolHandlers.ts"
@@ -265,6 +266,7 @@ const ops = HttpApiBuilder.group(Api, "ops", (handlers) =>
     const log = yield* CausalLog
     const key = yield* InstanceKey
     const clusterState = yield* ClusterStateView
+    yield* Effect.sync(EventLoopDelay.start)
     return handlers
       .handle("healthz", () => Effect.succeed({ status: "ok" as const }))
       .handle("readyz", () =>
@@ -287,6 +289,9 @@ const ops = HttpApiBuilder.group(Api, "ops", (handlers) =>
           for (const s of yield* runner.status) {
             yield* Metric.update(Metric.withAttributes(HttpMetrics.projectionOffset, { projection: s.name }), s.offset)
           }
+          const delay = EventLoopDelay.readAndReset()
+          yield* Metric.update(HttpMetrics.eventLoopDelayMax, delay.maxSeconds)
+          yield* Metric.update(HttpMetrics.eventLoopDelayP99, delay.p99Seconds)
           return yield* Prometheus.exposition
         }))
   }))

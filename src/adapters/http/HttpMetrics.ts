@@ -26,3 +26,13 @@ export const logEndOffset = Metric.gauge("causeway_log_end_offset", {
 export const projectionOffset = Metric.gauge("causeway_projection_offset", {
   description: "Records folded into each projection"
 })
+
+/** The event loop's largest delay since the previous scrape (EventLoopDelay.ts). */
+export const eventLoopDelayMax = Metric.gauge("causeway_event_loop_delay_max_seconds", {
+  description: "Largest event-loop delay since the previous /metrics scrape, in seconds (beyond the 10 ms sampling interval)"
+})
+
+/** The 99th percentile of the event loop's delays since the previous scrape. */
+export const eventLoopDelayP99 = Metric.gauge("causeway_event_loop_delay_p99_seconds", {
+  description: "99th percentile of event-loop delays since the previous /metrics scrape, in seconds (beyond the 10 ms sampling interval)"
+})
