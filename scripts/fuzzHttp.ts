@@ -15,11 +15,10 @@
  * Progress goes to stderr; the last line of stdout is one JSON object with the figures. Exits 1
  * when a check fails.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
-import { startServer } from "../test/cli/support/cli.ts"
+import { startWatchedServer } from "./support/WatchedServer.ts"
 import { describeFailure, run, type Summary, world } from "../test/http/support/httpFuzz.ts"
 
 const { values } = parseArgs({
@@ -40,19 +39,8 @@ const endOffset = async (base: string): Promise<number> => {
 }
 
 const main = async (): Promise<number> => {
-  const dataDir = mkdtempSync(join(tmpdir(), "causeway-fuzz-"))
-  const server = await startServer(dataDir, { timeoutMs: 24 * 3600_000 })
-  // Its request log is not kept (a million lines): only what follows a crash matters.
-  server.child.stdout?.removeAllListeners("data").resume()
-  let stderrTail = ""
-  server.child.stderr?.removeAllListeners("data").on("data", (d: string) => (stderrTail = (stderrTail + d).slice(-8000)))
-  let crashed = false
-  let stopping = false
-  void server.exited.then((r) => {
-    if (stopping) return
-    crashed = true
-    log(`causeway serve exited during the run: code ${r.code}, signal ${r.signal}\n${stderrTail}`)
-  })
+  const watched = await startWatchedServer("causeway-fuzz-", 24 * 3600_000, log)
+  const { server, dataDir } = watched
   try {
     const base = server.url.replace(/\/$/, "")
     const token = readFileSync(join(dataDir, "api-token"), "utf8").trim()
@@ -112,7 +100,7 @@ const main = async (): Promise<number> => {
       serverErrors,
       failing: summary.failureCount,
       unsendable: summary.unsendable,
-      crashes: crashed ? 1 : 0,
+      crashes: watched.crashed() ? 1 : 0,
       healthzAtEnd: health,
       healthzMaxMs: Math.round(probeMaxMs),
       logBefore: before,
@@ -120,13 +108,11 @@ const main = async (): Promise<number> => {
       accepted: summary.appended,
       logMovedOnlyByAccepted: after - before === summary.appended
     }
-    const ok = serverErrors === 0 && summary.failureCount === 0 && !crashed && health === 200 && figures.logMovedOnlyByAccepted
+    const ok = serverErrors === 0 && summary.failureCount === 0 && !watched.crashed() && health === 200 && figures.logMovedOnlyByAccepted
     console.log(JSON.stringify({ ok, ...figures }))
     return ok ? 0 : 1
   } finally {
-    stopping = true
-    await server.stop()
-    rmSync(dataDir, { recursive: true, force: true })
+    await watched.stop()
   }
 }
 

@@ -18,15 +18,14 @@
  * statuses, ...}. Exits 1 when a sample after minute 2 is more than 20% from the baseline (or the
  * server exits).
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { readFileSync } from "node:fs"
 import { Agent, request } from "node:http"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
 import { generateKey, signEnvelope } from "../src/domain/Keys.ts"
 import type { MessageId } from "../src/domain/Primitives.ts"
 import { idOf, type Envelope } from "../src/domain/Envelope.ts"
-import { startServer } from "../test/cli/support/cli.ts"
+import { startWatchedServer } from "./support/WatchedServer.ts"
 
 const { values } = parseArgs({
   options: {
@@ -143,18 +142,9 @@ let lamport = 1
 const hex = (bytes: number) => Array.from({ length: bytes * 2 }, () => "0123456789abcdef"[Math.floor(Math.random() * 16)]).join("")
 
 const main = async (): Promise<number> => {
-  const dataDir = mkdtempSync(join(tmpdir(), "causeway-soak-"))
-  const server = await startServer(dataDir, { timeoutMs: (MINUTES + 10) * 60_000 })
-  server.child.stdout?.removeAllListeners("data").resume()
-  let stderrTail = ""
-  server.child.stderr?.removeAllListeners("data").on("data", (d: string) => (stderrTail = (stderrTail + d).slice(-8000)))
-  let crashed = false
-  let stopping = false
-  void server.exited.then((r) => {
-    if (stopping) return
-    crashed = true
-    log(`causeway serve exited during the run: code ${r.code}, signal ${r.signal}\n${stderrTail}`)
-  })
+  const watched = await startWatchedServer("causeway-soak-", (MINUTES + 10) * 60_000, log)
+  const { server, dataDir } = watched
+  const crashedNow = watched.crashed
   const pid = server.child.pid!
   const rssMb = (): number => {
     const status = readFileSync(`/proc/${pid}/status`, "utf8")
@@ -166,7 +156,7 @@ const main = async (): Promise<number> => {
   const admin = { authorization: `Bearer ${token}` }
   const durationMs = MINUTES * 60_000
   const started = performance.now()
-  const running = () => !crashed && performance.now() - started < durationMs
+  const running = () => !crashedNow() && performance.now() - started < durationMs
   const agentFor = (i: number) => agents[i % agents.length]!
   let accepted = 0
   let refusedAtIngest = 0
@@ -237,8 +227,8 @@ const main = async (): Promise<number> => {
   const sampler = (async () => {
     for (let i = 1; i <= Math.floor((MINUTES * 60) / SAMPLE_SECONDS); i++) {
       const due = started + i * SAMPLE_SECONDS * 1000
-      while (performance.now() < due && !crashed) await new Promise((r) => setTimeout(r, Math.min(1000, due - performance.now())))
-      if (crashed) return
+      while (performance.now() < due && !crashedNow()) await new Promise((r) => setTimeout(r, Math.min(1000, due - performance.now())))
+      if (crashedNow()) return
       const mb = rssMb()
       samples.push({ atSeconds: i * SAMPLE_SECONDS, mb, accepted })
       const seconds = (performance.now() - started) / 1000
@@ -254,15 +244,13 @@ const main = async (): Promise<number> => {
   ])
 
   const healthz = await call("GET", "/healthz", undefined, agentFor(0)).then((r) => r.status)
-  stopping = true
-  await server.stop()
-  rmSync(dataDir, { recursive: true, force: true })
+  await watched.stop()
   for (const a of agents) a.destroy()
 
   const baseline = samples.find((s) => s.atSeconds >= BASELINE_SECONDS) ?? samples[samples.length - 1]
   const after = samples.filter((s) => baseline !== undefined && s.atSeconds > baseline.atSeconds)
   const maxDeviation = baseline === undefined ? NaN : Math.max(0, ...after.map((s) => Math.abs(s.mb / baseline.mb - 1)))
-  const within = !crashed && baseline !== undefined && maxDeviation <= 0.2
+  const within = !crashedNow() && baseline !== undefined && maxDeviation <= 0.2
   log(`series (MB, every ${SAMPLE_SECONDS} s): ${samples.map((s) => s.mb).join(", ")}`)
   console.log(
     JSON.stringify({
@@ -281,7 +269,7 @@ const main = async (): Promise<number> => {
       streamsOpened,
       transportErrors,
       clientAddresses: ADDRESSES,
-      crashed,
+      crashed: crashedNow(),
       healthzAtEnd: healthz
     })
   )
