@@ -193,13 +193,18 @@ export const provenLeg = (
   }
 }
 
-const legValueOk = (leg: IbcLeg, value: string): boolean => {
+/** The value ibc-go stores as a packet receipt: v1 `01`, v2 `02` (04-channel/v2 PacketReceipt). */
+export const RECEIPT_V1 = "01"
+export const RECEIPT_V2 = "02"
+
+/** Whether a proven value fits its leg: a 32-byte commitment, the receipt marker, or absence. */
+export const legValueOk = (leg: IbcLeg, value: string, receiptMarker: string): boolean => {
   switch (leg) {
     case "commitment":
     case "acknowledgement":
       return value.length === 64
     case "receipt":
-      return value === "01"
+      return value === receiptMarker
     case "commitment-deleted":
     case "receipt-absent":
       return value === ""
@@ -216,7 +221,7 @@ const legValueOk = (leg: IbcLeg, value: string): boolean => {
 export const onIbcEvidence = (state: EffectsState, p: IbcPacketEvidence, meta: RecordMeta): EffectsState => {
   const id = ibcPacketEffectId(p.packet.chain, p.packet.port, p.packet.channel, p.packet.sequence)
   const existing = Option.getOrUndefined(HashMap.get(state.packets, id))
-  if (p.proof.length === 0 || !legValueOk(p.leg, p.value)) return ignore(state)
+  if (p.proof.length === 0 || !legValueOk(p.leg, p.value, RECEIPT_V1)) return ignore(state)
   const proven = provenLeg(state, p, meta)
   if (proven === undefined) return ignore(state)
   const { leg, evidence } = proven

@@ -30,7 +30,7 @@ import { packetAcknowledgementKeyV2, packetCommitmentKeyV2, packetCommitmentV2By
 import type { EffectsState, RecordMeta } from "./EffectFold.ts"
 import type { IbcClientDestination, IbcLeg, IbcPacketEvidenceV2, IbcPacketFilter, IbcPacketRefV2 } from "./EffectMessages.ts"
 import type { EffectWatch, IbcPacketEffect } from "./EffectShapes.ts"
-import { ignore, newPacketEffect, packetOf, provenLeg, remember, statusOf, withLaterLeg, withLeg } from "./IbcPacketFold.ts"
+import { ignore, legValueOk, newPacketEffect, RECEIPT_V2, packetOf, provenLeg, remember, statusOf, withLaterLeg, withLeg } from "./IbcPacketFold.ts"
 
 /** The id of an IBC v2 packet effect. */
 export const ibcPacketV2EffectId = (chain: string, clientId: string, sequence: string): string => `ibc-packet-v2:${chain}:${clientId}:${sequence}`
@@ -66,18 +66,6 @@ export const sentPacketV2Commitment = (sent: { readonly timeoutTimestamp: string
   return Result.isSuccess(r) ? bytesToHex(r.success) : undefined
 }
 
-const legValueOk = (leg: IbcLeg, value: string): boolean => {
-  switch (leg) {
-    case "commitment":
-    case "acknowledgement":
-      return value.length === 64
-    case "receipt":
-      return value === "02"
-    case "commitment-deleted":
-    case "receipt-absent":
-      return value === ""
-  }
-}
 
 const sameDestination = (a: IbcClientDestination, b: { readonly chain: string; readonly clientId: string }): boolean =>
   a.chain === b.chain && a.clientId === b.clientId
@@ -92,7 +80,7 @@ const sameDestination = (a: IbcClientDestination, b: { readonly chain: string; r
 export const onIbcEvidenceV2 = (state: EffectsState, p: IbcPacketEvidenceV2, meta: RecordMeta): EffectsState => {
   const id = ibcPacketV2EffectId(p.packet.chain, p.packet.clientId, p.packet.sequence)
   const existing = packetOf(state, id)
-  if (p.proof.length === 0 || !legValueOk(p.leg, p.value)) return ignore(state)
+  if (p.proof.length === 0 || !legValueOk(p.leg, p.value, RECEIPT_V2)) return ignore(state)
   const proven = provenLeg(state, p, meta)
   if (proven === undefined) return ignore(state)
   const { leg, evidence } = proven
