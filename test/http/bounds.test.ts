@@ -59,14 +59,21 @@ describe("bounded request bodies and the ordering check", () => {
   it.effect("the checker runs one check at a time with MAX_WAITING behind it: beyond that, busy at once", () =>
     Effect.gen(function*() {
       const checker = makeOrderingChecker()
-      const receipts = Array.from({ length: 2_000 }, () => ({}))
+      const body = (o: unknown) => new TextEncoder().encode(JSON.stringify(o))
+      const receipts = body({ processingOrder: [], receipts: Array.from({ length: 2_000 }, () => ({})) })
       // All asked for in the same turn of the event loop: the worker cannot have answered any.
-      const exits = yield* Effect.all(Array.from({ length: MAX_WAITING + 3 }, () => Effect.exit(checker.check([], receipts, {}))), { concurrency: "unbounded" })
+      const exits = yield* Effect.all(Array.from({ length: MAX_WAITING + 3 }, () => Effect.exit(checker.check(receipts))), { concurrency: "unbounded" })
       const busy = exits.filter((e) => Exit.isFailure(e))
       expect(busy.length).toBe(2)
       for (const e of exits.filter(Exit.isSuccess)) expect(e.value).toMatchObject({ fair: false })
       // Once they are answered there is room again.
-      const again = yield* checker.check([id(1)], [], {})
+      const again = yield* checker.check(body({ processingOrder: [id(1)], receipts: [] }))
       expect(again).toMatchObject({ fair: false, violations: [{ kind: "MissingReceipt" }] })
+      // The worker parses and decodes the body: what is not a request is refused with the reason.
+      const notJson = yield* Effect.flip(checker.check(new TextEncoder().encode("{")))
+      expect(notJson).toMatchObject({ _tag: "OrderingRequestInvalid", reason: "payload: the body is not valid JSON" })
+      const wrongShape = yield* Effect.flip(checker.check(body({ processingOrder: "x", receipts: [] })))
+      expect(wrongShape._tag).toBe("OrderingRequestInvalid")
+      expect(wrongShape.reason).toMatch(/^payload: .*processingOrder/)
     }))
 })

@@ -4,6 +4,7 @@ import { Result } from "effect"
 import type { MessageId } from "../../src/domain/Primitives.ts"
 import { verifyOrderingFairness } from "../../src/domain/mempool/OrderingFairness.ts"
 import { type SignedReceipt, signReceipt, verifyReceiptSignature } from "../../src/domain/mempool/Receipt.ts"
+import { nodeCryptoReceiptCheck } from "../../src/adapters/signatures/NodeCryptoReceiptCheck.ts"
 import { testKey } from "../support/fixtures.ts"
 
 const instance = testKey("instance")
@@ -25,6 +26,25 @@ describe("receipts", () => {
     for (const change of [{ batch: 1 }, { position: 1 }, { lamport: 99 }, { offset: 7 }, { orderId: id(9) }, { instance: other.publicKey }]) {
       expect(verifyReceiptSignature({ ...r!, ...change } as SignedReceipt)).toBe(false)
     }
+  })
+})
+
+describe("the server's OpenSSL receipt check", () => {
+  it("gives noble's verdict on valid, changed, forged and malformed receipts, Ed25519 and secp256k1", () => {
+    const k1 = testKey("instance-k1", "secp256k1")
+    const valid = [...receipts(2), ...receipts(2, k1)]
+    const cases: Array<SignedReceipt> = [...valid]
+    for (const r of valid) {
+      for (const change of [{ batch: 9 }, { lamport: 99 }, { orderId: id(9) }, { instance: other.publicKey }]) cases.push({ ...r, ...change } as SignedReceipt)
+      cases.push({ ...r, signature: "00".repeat(64) }, { ...r, signature: r.signature.slice(0, 126) }, { ...r, signature: `${r.signature.slice(0, 126)}zz` })
+      cases.push({ ...r, instance: `${r.instance.slice(0, -2)}zz` }, { ...r, instance: "00".repeat(32) })
+    }
+    const verdicts = cases.map((r) => [verifyReceiptSignature(r), nodeCryptoReceiptCheck(r)])
+    for (const [noble, openssl] of verdicts) expect(openssl).toBe(noble)
+    expect(verdicts.filter(([v]) => v).length).toBe(valid.length)
+    // The whole check gives the same verdict with either.
+    const mixed = [...receipts(4), { ...receipts(4)[2]!, position: 0 }]
+    expect(verifyOrderingFairness([id(1), id(3)], mixed, {}, nodeCryptoReceiptCheck)).toEqual(verifyOrderingFairness([id(1), id(3)], mixed))
   })
 })
 

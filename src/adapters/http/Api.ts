@@ -37,7 +37,7 @@ import { ChainsGroup } from "./ChainsApi.ts"
 import { EffectsGroup } from "./EffectsApi.ts"
 import { AnswersDefects, BodyTooLarge, DecodesInput, NeedsLog, StorageUnavailable, Unauthorized, UnsupportedMediaType, OpensStream } from "./EdgeApi.ts"
 import { InstanceGroup } from "./InstanceApi.ts"
-import { MempoolGroup } from "./MempoolApi.ts"
+import { MempoolGroup, orderingRequestDocument } from "./MempoolApi.ts"
 import { discriminate } from "./OpenApiDiscriminators.ts"
 import { OperatorsGroup } from "./OperatorsApi.ts"
 
@@ -348,7 +348,7 @@ export const Api = HttpApi.make("causeway")
     ].join("\n")
   )
   // Tagged unions for client generators (see OpenApiDiscriminators.ts).
-  .annotate(OpenApi.Transform, discriminate({ Envelope: "type", MempoolStatus: "kind" }))
+  .annotate(OpenApi.Transform, (spec) => orderingRequestDocument(discriminate({ Envelope: "type", MempoolStatus: "kind" })(spec)))
   .annotate(OpenApi.Servers, [{
     url: "http://{host}:{port}",
     description: "A causeway server (`causeway serve`). It listens on 127.0.0.1:8080 unless --host/--port (or HOST/PORT) say otherwise.",

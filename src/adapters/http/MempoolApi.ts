@@ -4,7 +4,7 @@
  * the ordering-fairness check. Handlers: MempoolHandlers.ts. No answer carries a committed
  * or time-locked order's content before its batch is sealed (docs/mempool.md).
  */
-import { Schema, SchemaTransformation } from "effect"
+import { JsonSchema, Schema, SchemaTransformation } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { Batch, MessageView, OrderView } from "../../domain/mempool/MempoolShapes.ts"
 import { Violation } from "../../domain/mempool/OrderingFairness.ts"
@@ -56,29 +56,30 @@ export const StatusView = Schema.Union([OrderView, MessageView], { mode: "oneOf"
 /** A sealed batch. */
 export const BatchView = Batch
 
-/** Most receipts, and most processing-order entries, one ordering check takes. */
-export const MAX_ORDERING_ENTRIES = 10_000
+import { MAX_ORDERING_ENTRIES, ORDERING_BODY_BYTES, VerifyOrderingRequest } from "./OrderingRequest.ts"
 
-/** The ordering check's default JSON body limit: 10,000 receipts and order ids fit with room to spare. */
-export const ORDERING_BODY_BYTES = 8 * 1024 * 1024
+export { MAX_ORDERING_ENTRIES, ORDERING_BODY_BYTES, VerifyOrderingRequest }
 
-/** The ordering-fairness check's input. */
-export const VerifyOrderingRequest = Schema.Struct({
-  processingOrder: Schema.Array(Schema.Unknown).check(Schema.isMaxLength(MAX_ORDERING_ENTRIES)).annotate({
-    description: "order ids (64 lowercase hex digits), first processed first; an entry that is not one is reported as a MalformedProcessingOrder violation"
-  }),
-  receipts: Schema.Array(Schema.Unknown).check(Schema.isMaxLength(MAX_ORDERING_ENTRIES)).annotate({
-    description: "signed receipts (OrderReceipt, as GET /v1/mempool/orders/{id}/receipt and …/batches/{batch}/receipts serve them); one that does not decode is reported as a MalformedReceipt violation"
-  }),
-  instanceKey: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}(?:[0-9a-f]{2})?$/u)).annotate({
-    description: "the instance key the receipts must be signed by (default: whichever key signed the first)"
-  })),
-  members: Schema.optionalKey(
-    Schema.Array(Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}(?:[0-9a-f]{2})?$/u))).check(Schema.isMaxLength(64)).annotate({
-      description: "a cluster's members (GET /v1/cluster): receipts signed by any of them count (instanceKey is then ignored)"
-    })
-  )
-}).annotate({ identifier: "VerifyOrderingRequest" })
+/**
+ * The ordering check's body as the endpoint reads it: its bytes, parsed and decoded by the
+ * worker (OrderingRequest.ts), never on the event loop. The OpenAPI document describes it as
+ * the JSON it is (VerifyOrderingRequest, see `orderingRequestDocument`).
+ */
+const VerifyOrderingBody = Schema.Uint8Array.pipe(HttpApiSchema.asUint8Array({ contentType: "application/json" }))
+
+/**
+ * An OpenApi.Transform of the whole document: the ordering check's request body is the
+ * VerifyOrderingRequest JSON schema (a component), not the bytes the endpoint reads it as.
+ */
+export const orderingRequestDocument = (spec: Record<string, any>): Record<string, any> => {
+  const draft = Schema.toJsonSchemaDocument(VerifyOrderingRequest)
+  const document = JsonSchema.toMultiDocumentOpenApi3_1({ dialect: draft.dialect, schemas: [draft.schema], definitions: draft.definitions })
+  const operation = spec.paths?.["/v1/mempool/verify-ordering"]?.post
+  if (operation === undefined) return spec
+  operation.requestBody = { required: true, content: { "application/json": { schema: document.schemas[0] } } }
+  spec.components = { ...spec.components, schemas: { ...spec.components?.schemas, ...document.definitions } }
+  return spec
+}
 
 /** The ordering-fairness verdict (a verdict, not an error: 200 either way). */
 export const VerifyOrderingVerdict = Schema.Union([
@@ -165,7 +166,7 @@ const processing = HttpApiEndpoint.get("processing", "/v1/mempool/processing", {
   .annotate(OpenApi.Description, `Matched order ids in the order they were processed (as the instance's OrdersMatched messages record it), from index \`from\` (default 0); limit defaults to ${DEFAULT_ROWS}, at most ${MAX_ROWS}.`)
 
 const verifyOrdering = HttpApiEndpoint.post("verifyOrdering", "/v1/mempool/verify-ordering", {
-  payload: VerifyOrderingRequest,
+  payload: VerifyOrderingBody,
   success: VerifyOrderingVerdict,
   error: VerifierBusy
 })

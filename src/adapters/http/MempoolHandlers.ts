@@ -31,6 +31,7 @@ import { Draining } from "./Draining.ts"
 import { eventStream } from "./EventStream.ts"
 import { BatchNotFound, DEFAULT_ROWS, NoReceipt, OrderNotFound, VerifierBusy } from "./MempoolApi.ts"
 import * as OrderingChecker from "./OrderingChecker.ts"
+import { InvalidRequest } from "./EdgeApi.ts"
 
 /** Limits of the mempool endpoints. */
 export interface MempoolHandlerOptions {
@@ -138,11 +139,9 @@ export const layer = (options: MempoolHandlerOptions) =>
         .handle("processing", ({ query }) =>
           state.pipe(Effect.map((s) => ({ orderIds: processingOrder(s, query.from ?? 0, query.limit ?? DEFAULT_ROWS) }))))
         .handle("verifyOrdering", ({ payload }) =>
-          orderingChecker.check(payload.processingOrder, payload.receipts, {
-            ...(payload.instanceKey === undefined ? {} : { instanceKey: payload.instanceKey }),
-            ...(payload.members === undefined ? {} : { members: payload.members })
-          }).pipe(
+          orderingChecker.check(payload).pipe(
             Effect.catchTags({
+              OrderingRequestInvalid: (e) => Effect.fail(new InvalidRequest({ reason: e.reason })),
               OrderingCheckBusy: (e) => Effect.fail(new VerifierBusy({ reason: `the ordering check is busy (${e.waiting} checks waiting); retry in a second` })),
               OrderingCheckFailed: (e) => Effect.die(new Error(`the ordering check's worker failed: ${e.detail}`))
             })

@@ -65,11 +65,16 @@ const MAX_REPORTED = 100
 
 const before = (a: SignedReceipt, b: SignedReceipt): boolean => a.batch < b.batch || (a.batch === b.batch && a.position < b.position)
 
-/** Check a processing order (order ids, first processed first) against signed receipts. */
+/**
+ * Check a processing order (order ids, first processed first) against signed receipts.
+ * `checkSignature` is the receipts' signature check: noble by default; the server's worker
+ * passes OpenSSL's, with the same verdicts.
+ */
 export const verifyOrderingFairness = (
   processingOrder: ReadonlyArray<unknown>,
   receipts: ReadonlyArray<unknown>,
-  options: FairnessOptions = {}
+  options: FairnessOptions = {},
+  checkSignature: (r: SignedReceipt) => boolean = verifyReceiptSignature
 ): Result.Result<FairOrdering, UnfairOrdering> => {
   const violations: Array<Violation> = []
   const byId = new Map<string, SignedReceipt>()
@@ -86,7 +91,7 @@ export const verifyOrderingFairness = (
       return
     }
     const r = decoded.success
-    if (!verifyReceiptSignature(r)) return void violations.push({ kind: "InvalidSignature", orderId: r.orderId })
+    if (!checkSignature(r)) return void violations.push({ kind: "InvalidSignature", orderId: r.orderId })
     if (members !== undefined) {
       if (!members.has(r.instance)) return void violations.push({ kind: "ForeignSigner", orderId: r.orderId, signer: r.instance })
     } else {
