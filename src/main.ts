@@ -330,6 +330,7 @@ export const appLayer = (config: ServeConfig) => {
     port: config.port,
     maxBatch: config.ingest.maxBatch,
     traceRequests: config.otlp !== undefined,
+    dashboard: true,
     ...(config.clientBudgets === undefined ? {} : { clientBudgets: config.clientBudgets }),
     ...(config.streams === undefined ? {} : { streams: config.streams })
   }).pipe(

@@ -142,6 +142,7 @@ describe("operations endpoints", () => {
           "/v1/instance",
           "/v1/mempool/batches/{batch}",
           "/v1/mempool/batches/{batch}/receipts",
+          "/v1/mempool/open",
           "/v1/mempool/orders",
           "/v1/mempool/orders/{id}",
           "/v1/mempool/orders/{id}/events",

@@ -46,9 +46,25 @@ describe("mempool HTTP API", () => {
         const view = yield* settled(`/v1/mempool/orders/${b.id}`, () => true)
         expect(view.json).toMatchObject({ kind: "order", mode: "plain", status: "committed", batch: 0, position: 2, order: null })
 
+        // The open batch lists ids and modes in position order, never content; no sealer runs here.
+        const openBefore = yield* settled("/v1/mempool/open", (j) => j.count === 3)
+        expect(openBefore.json).toMatchObject({
+          batch: 0,
+          count: 3,
+          entries: [{ id: a.id, position: 0, mode: "plain" }, { id: c.id, position: 1, mode: "commit" }, { id: b.id, position: 2, mode: "plain" }],
+          previousSealedAt: null,
+          windowMs: null,
+          sealNotBefore: null
+        })
+        expect(JSON.stringify(openBefore.json)).not.toContain("ETH-USDC")
+
         // The instance seals (here by hand: this server runs no sealer).
-        const seal = yield* submit(instance, "BatchSealed", { batch: 0, sealedAt: Date.now(), beaconRound: null })
+        const sealedAt = Date.now()
+        const seal = yield* submit(instance, "BatchSealed", { batch: 0, sealedAt, beaconRound: null })
         const batch = yield* settled("/v1/mempool/batches/0", () => true)
+        const openAfter = (yield* Server.get("/v1/mempool/open")).json
+        expect(openAfter).toMatchObject({ batch: 1, count: 0, entries: [], previousSealedAt: sealedAt, sealNotBefore: null })
+        expect(openAfter.offset).toBeGreaterThan(seal.offset)
         expect(batch.json).toMatchObject({ batch: 0, sealId: seal.id, count: 3 })
         const reveal = yield* submit(bob, "OrderReveal", { commitmentId: c.id, order: order(2), salt: salt("http") }, [seal.id])
         yield* settled(`/v1/mempool/orders/${c.id}`, (j) => j.status === "revealed")

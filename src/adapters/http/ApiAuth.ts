@@ -6,6 +6,7 @@
 import { Context, Effect, Layer, Redacted, Result } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { authorize, identify, type Scope, type TokenStore } from "../../domain/auth/ApiTokens.ts"
+import { DASHBOARD_PATHS } from "./Dashboard.ts"
 import { Forbidden, NeedsAdminScope, NeedsAssetsScope, NeedsChainsScope, NeedsEffectsScope, Unauthorized } from "./EdgeApi.ts"
 
 /** What the server authenticates against. */
@@ -19,8 +20,12 @@ export interface ApiAuthConfig {
 /** The server's token store and read policy. */
 export class ApiAuth extends Context.Service<ApiAuth, ApiAuthConfig>()("causeway/http/ApiAuth") {}
 
-/** Reads answered without a token even when reads are private: liveness and readiness probes. */
-const ALWAYS_PUBLIC: ReadonlySet<string> = new Set(["/healthz", "/readyz"])
+/**
+ * Reads answered without a token even when reads are private: liveness and readiness probes,
+ * and the dashboard's page, script and style sheet (no data: the page reads the API with the
+ * token the user gives it).
+ */
+const ALWAYS_PUBLIC: ReadonlySet<string> = new Set(["/healthz", "/readyz", ...DASHBOARD_PATHS])
 
 /** The credential of an `Authorization: Bearer` header ("" when there is none). */
 export const bearerOf = (authorization: string | undefined): string => {

@@ -33,6 +33,7 @@ import * as ApiAuth from "./ApiAuth.ts"
 import * as StreamSlots from "./StreamSlots.ts"
 import { BodyTooLarge, InternalError, InvalidRequest, RouteNotFound } from "./EdgeApi.ts"
 import { Draining } from "./Draining.ts"
+import * as Dashboard from "./Dashboard.ts"
 import * as Edge from "./Edge.ts"
 import * as Handlers from "./Handlers.ts"
 import * as HttpMetrics from "./HttpMetrics.ts"
@@ -66,6 +67,8 @@ export interface HttpConfig {
    * request pays for a span nobody reads. Defaults to true.
    */
   readonly traceRequests?: boolean
+  /** Serve the dashboard (web/) at / (Dashboard.ts); off by default, on in `causeway serve`. */
+  readonly dashboard?: boolean
 }
 
 /** 8 MiB. */
@@ -83,7 +86,8 @@ const templates: ReadonlyArray<{ readonly method: string; readonly path: string;
     Object.values(group.endpoints).map((e) => ({ method: e.method, path: e.path }))
   ),
   { method: "GET", path: "/openapi.json" },
-  { method: "GET", path: "/docs" }
+  { method: "GET", path: "/docs" },
+  ...Dashboard.DASHBOARD_PATHS.map((path) => ({ method: "GET", path }))
 ].map((t) => ({
   ...t,
   pattern: new RegExp(`^${t.path.split("/").map((s: string) => (s.startsWith(":") ? "[^/]+" : s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))).join("/")}$`)
@@ -298,7 +302,8 @@ export const layer = (config: HttpConfig) => {
         // The bundled Scalar script is inlined in the page: /docs works offline.
         HttpApiScalar.layer(Api, { path: "/docs", scalar: { withDefaultFonts: false } }),
         errorBodies,
-        ApiAuth.privateReads
+        ApiAuth.privateReads,
+        config.dashboard === true ? Dashboard.layer() : Dashboard.layerNone
       ).pipe(
         Layer.provide(Handlers.layer(options)),
         Layer.provide(ApiAuth.middlewares),

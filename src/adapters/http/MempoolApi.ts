@@ -87,6 +87,29 @@ export const VerifyOrderingVerdict = Schema.Union([
   Schema.Struct({ fair: Schema.Literal(false), reason: Schema.String, violations: Schema.Array(Violation) })
 ]).annotate({ identifier: "OrderingVerdict" })
 
+/** Most entries of the open batch its view lists. */
+export const MAX_OPEN_LISTED = 256
+
+/** One entry of the open batch: where it stands and how it entered, never its content. */
+export const OpenEntry = Schema.Struct({
+  id: Schema.String.annotate({ description: "the entry's id (an order, commitment or time-locked order)" }),
+  position: Schema.Finite,
+  mode: Schema.Literals(["plain", "commit", "tlock", "rsw"])
+}).annotate({ identifier: "MempoolOpenEntry" })
+
+/** The batch now filling. */
+export const OpenBatchView = Schema.Struct({
+  batch: Schema.Finite.annotate({ description: "the open batch's number (= how many batches are sealed)" }),
+  count: Schema.Finite.annotate({ description: "entries it holds so far" }),
+  entries: Schema.Array(OpenEntry).annotate({ description: `its first entries (at most ${MAX_OPEN_LISTED}) in position order: ids and modes only, never content` }),
+  previousSealedAt: Schema.NullOr(Schema.Finite).annotate({ description: "when the previous batch was sealed (Unix ms); null for batch 0" }),
+  windowMs: Schema.NullOr(Schema.Finite).annotate({ description: "the sealer's batch window (ms); null when this instance runs no sealer" }),
+  sealNotBefore: Schema.NullOr(Schema.Finite).annotate({
+    description: "the earliest time the sealer may seal it (Unix ms): the previous seal plus the window. The sealer seals on its next tick (1 s) once the window has passed both since the previous seal and since it first saw the batch hold something; null without a sealer or for batch 0"
+  }),
+  offset: Schema.Finite.annotate({ description: "log records folded into this answer" })
+}).annotate({ identifier: "MempoolOpenBatch" })
+
 const OrderId = MessageId.annotate({ description: "the id of an order, commitment or time-locked order (or of a reveal or cancellation): 64 lowercase hex digits" })
 const BatchNumber = DecimalInt.annotate({ description: "a batch number (batches count from 0)" })
 
@@ -131,6 +154,11 @@ const pending = HttpApiEndpoint.get("pending", "/v1/mempool/orders", {
   .annotate(OpenApi.Identifier, "listPendingOrders")
   .annotate(OpenApi.Summary, "List pending orders in sequence order")
   .annotate(OpenApi.Description, `Pending orders in sequence order (batch, position): what a solver or operator works from. chain and market match disclosed orders only; minAgeMs counts from the seal of the order's batch; revealedOnly=true leaves out orders whose content is not disclosed (listed without content otherwise). limit defaults to ${DEFAULT_ROWS}, at most ${MAX_ROWS}.`)
+
+const open = HttpApiEndpoint.get("open", "/v1/mempool/open", { success: OpenBatchView })
+  .annotate(OpenApi.Identifier, "getOpenBatch")
+  .annotate(OpenApi.Summary, "The batch now filling")
+  .annotate(OpenApi.Description, `The open batch: its number, how many entries it holds, the ids and modes of its first ${MAX_OPEN_LISTED} in position order (never their content: that waits for the seal), and when the sealer may seal it at the earliest. The sealed batches before it are GET /v1/mempool/batches/{batch} for batch - 1 down to 0.`)
 
 const batch = HttpApiEndpoint.get("batch", "/v1/mempool/batches/:batch", {
   params: { batch: BatchNumber },
@@ -178,7 +206,7 @@ const verifyOrdering = HttpApiEndpoint.post("verifyOrdering", "/v1/mempool/verif
 
 /** The mempool group. */
 export const MempoolGroup = HttpApiGroup.make("mempool")
-  .add(order, receipt, events, pending, batch, batchReceipts, processing, verifyOrdering)
+  .add(order, receipt, events, pending, open, batch, batchReceipts, processing, verifyOrdering)
   .middleware(DecodesInput)
   .middleware(NeedsLog)
   .annotate(OpenApi.Description, "The fair-ordering mempool: orders' status and signed receipts, pending orders, sealed batches, the processing order, and the ordering-fairness check. No answer carries a committed or time-locked order's content before its batch is sealed.")

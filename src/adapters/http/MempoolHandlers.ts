@@ -5,10 +5,10 @@
  * instance key, deterministically (ed25519), from the state: the same entry always gets the
  * same receipt, and a small cache spares re-signing.
  */
-import { Clock, Effect, Stream } from "effect"
+import { Clock, Effect, HashMap, Stream } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { LRUCache } from "lru-cache"
-import { entryOf } from "../../domain/mempool/MempoolFold.ts"
+import { batchOf, entryOf } from "../../domain/mempool/MempoolFold.ts"
 import {
   type MessageView,
   type OrderView,
@@ -23,13 +23,14 @@ import {
 import type { Entry } from "../../domain/mempool/MempoolFold.ts"
 import { type SignedReceipt, signReceipt } from "../../domain/mempool/Receipt.ts"
 import { CausalLog } from "../../ports/CausalLog.ts"
+import { Deployment } from "../../ports/Deployment.ts"
 import { InstanceKey } from "../../ports/InstanceKey.ts"
 import { MempoolView } from "../../projections/Views.ts"
 import { Projections } from "../../projections/ProjectionRunner.ts"
 import { Api } from "./Api.ts"
 import { Draining } from "./Draining.ts"
 import { eventStream } from "./EventStream.ts"
-import { BatchNotFound, DEFAULT_ROWS, NoReceipt, OrderNotFound, VerifierBusy } from "./MempoolApi.ts"
+import { BatchNotFound, DEFAULT_ROWS, MAX_OPEN_LISTED, NoReceipt, OrderNotFound, VerifierBusy } from "./MempoolApi.ts"
 import * as OrderingChecker from "./OrderingChecker.ts"
 import { InvalidRequest } from "./EdgeApi.ts"
 
@@ -52,6 +53,7 @@ export const layer = (options: MempoolHandlerOptions) =>
       const key = yield* InstanceKey
       const draining = yield* Draining
       const { current, state } = yield* MempoolView
+      const windowMs = (yield* Deployment)?.batchWindowMs ?? null
 
       const signatures = new LRUCache<string, SignedReceipt>({ max: 100_000 })
       const receiptOf = (e: Entry): SignedReceipt => {
@@ -122,6 +124,21 @@ export const layer = (options: MempoolHandlerOptions) =>
             }, now)
             return { orders }
           }))
+        .handle("open", () =>
+          current.pipe(Effect.map(({ offset, state: s }) => {
+            const previous = s.batch === 0 ? undefined : batchOf(s, s.batch - 1)
+            const previousSealedAt = previous?.sealedAt ?? null
+            const entries = batchEntries(s, s.batch, 0, MAX_OPEN_LISTED).map((e) => ({ id: e.id, position: e.position, mode: e.mode }))
+            return {
+              batch: s.batch,
+              count: HashMap.size(s.open),
+              entries,
+              previousSealedAt,
+              windowMs,
+              sealNotBefore: windowMs === null || previousSealedAt === null ? null : previousSealedAt + windowMs,
+              offset
+            }
+          })))
         .handle("batch", ({ params }) =>
           state.pipe(Effect.flatMap((s) => {
             const b = batchView(s, params.batch)
