@@ -23,7 +23,8 @@
  *
  * Env: ATTACK_SYBIL (messages from fresh keys from one address, default 20000),
  * ATTACK_FLOOD_ADDRESSES (64), ATTACK_FLOOD_PER_ADDRESS (1500), ATTACK_STREAMS (1000),
- * ATTACK_ONLY (scenario names, comma-separated: run only those).
+ * ATTACK_ONLY (scenario names, comma-separated: run only those), ATTACK_CPU_PROF (a directory: the
+ * server writes V8 CPU profiles there, to find what holds its event loop).
  */
 import { createHash, sign } from "node:crypto"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
@@ -202,7 +203,11 @@ const hex64 = (s: string) => createHash("sha256").update(s).digest("hex")
 
 const main = async (): Promise<number> => {
   const dataDir = mkdtempSync(join(tmpdir(), "causeway-attack-"))
-  const server = await startServer(dataDir, { timeoutMs: 3600_000 })
+  const profileDir = process.env.ATTACK_CPU_PROF
+  const server = await startServer(dataDir, {
+    timeoutMs: 3600_000,
+    ...(profileDir === undefined ? {} : { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir} --cpu-prof-interval 200` } })
+  })
   server.child.stdout?.removeAllListeners("data").resume()
   let stderrTail = ""
   server.child.stderr?.removeAllListeners("data").on("data", (d: string) => (stderrTail = (stderrTail + d).slice(-8000)))

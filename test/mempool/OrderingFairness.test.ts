@@ -36,8 +36,8 @@ describe("the server's OpenSSL receipt check", () => {
     const cases: Array<SignedReceipt> = [...valid]
     for (const r of valid) {
       for (const change of [{ batch: 9 }, { lamport: 99 }, { orderId: id(9) }, { instance: other.publicKey }]) cases.push({ ...r, ...change } as SignedReceipt)
-      cases.push({ ...r, signature: "00".repeat(64) }, { ...r, signature: r.signature.slice(0, 126) }, { ...r, signature: `${r.signature.slice(0, 126)}zz` })
-      cases.push({ ...r, instance: `${r.instance.slice(0, -2)}zz` }, { ...r, instance: "00".repeat(32) })
+      for (const signature of ["00".repeat(64), r.signature.slice(0, 126), `${r.signature.slice(0, 126)}zz`]) cases.push({ ...r, signature } as SignedReceipt)
+      for (const key of [`${r.instance.slice(0, -2)}zz`, "00".repeat(32)]) cases.push({ ...r, instance: key } as SignedReceipt)
     }
     const verdicts = cases.map((r) => [verifyReceiptSignature(r), nodeCryptoReceiptCheck(r)])
     for (const [noble, openssl] of verdicts) expect(openssl).toBe(noble)
