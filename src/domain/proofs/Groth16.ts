@@ -176,20 +176,24 @@ type Fp12 = ReturnType<typeof bn254.millerLoopBatch>
 interface PreparedKey {
   readonly nPublic: number
   readonly ic: ReadonlyArray<G1Point>
+  /** How many IC points carry a multiplication table. */
+  readonly tabled: number
   /** The Miller loop of e(alpha, beta), before the final exponentiation. */
   readonly alphaBeta: Fp12
   readonly gamma: Precompute
   readonly delta: Precompute
 }
 
-// Multiplication tables (window 6) make a public input's scalar multiplication ~6x faster but
-// take ~0.3 MB per IC point: only for keys with few publics, and only for the last few keys.
+// A multiplication table (window 6) makes a public input's scalar multiplication ~6x faster
+// but takes ~330 KiB per IC point: tables for at most TABLE_BUDGET points over the cached keys
+// (~21 MiB); a key beyond the budget multiplies without them.
 const TABLE_WINDOW = 6
-const TABLES_UP_TO_PUBLICS = 16
-const CACHED_KEYS = 8
+const TABLE_BUDGET = 64
+const CACHED_KEYS = 16
 const preparedKeys = new Map<string, PreparedKey>()
+let tabledPoints = 0
 
-const prepareKey = (vk: VerificationKeyJson): Result.Result<PreparedKey, Groth16Error> => {
+const prepareKey = (vk: VerificationKeyJson, withTables: boolean): Result.Result<PreparedKey, Groth16Error> => {
   const alpha = g1FromJson(vk.vk_alpha_1, "vk.vk_alpha_1", false)
   if (Result.isFailure(alpha)) return Result.fail(alpha.failure)
   const g2s: Array<G2Point> = []
@@ -200,15 +204,20 @@ const prepareKey = (vk: VerificationKeyJson): Result.Result<PreparedKey, Groth16
   }
   const [beta, gamma, delta] = g2s as [G2Point, G2Point, G2Point]
   const ic: Array<G1Point> = []
+  let tabled = 0
   for (const [i, json] of vk.IC.entries()) {
     const point = g1FromJson(json, `vk.IC[${i}]`, true)
     if (Result.isFailure(point)) return Result.fail(point.failure)
-    ic.push(vk.nPublic <= TABLES_UP_TO_PUBLICS && i > 0 && !point.success.is0() ? point.success.precompute(TABLE_WINDOW) : point.success)
+    // IC[0] is only added, never multiplied.
+    const table = withTables && i > 0 && !point.success.is0()
+    if (table) tabled++
+    ic.push(table ? point.success.precompute(TABLE_WINDOW) : point.success)
   }
   const a = alpha.success.toAffine()
   return Result.succeed({
     nPublic: vk.nPublic,
     ic,
+    tabled,
     alphaBeta: bn254.millerLoopBatch([[bn254.utils.calcPairingPrecomputes(beta), a.x, a.y]]),
     gamma: bn254.utils.calcPairingPrecomputes(gamma),
     delta: bn254.utils.calcPairingPrecomputes(delta)
@@ -224,11 +233,15 @@ const preparedKeyOf = (vk: VerificationKeyJson): Result.Result<PreparedKey, Grot
     preparedKeys.set(id, known)
     return Result.succeed(known)
   }
-  const prepared = prepareKey(vk)
+  const prepared = prepareKey(vk, tabledPoints + vk.nPublic <= TABLE_BUDGET)
   if (Result.isSuccess(prepared)) {
     preparedKeys.set(id, prepared.success)
-    const oldest = preparedKeys.keys().next()
-    if (preparedKeys.size > CACHED_KEYS && oldest.done !== true) preparedKeys.delete(oldest.value)
+    tabledPoints += prepared.success.tabled
+    for (const [oldId, old] of preparedKeys) {
+      if (preparedKeys.size <= CACHED_KEYS) break
+      preparedKeys.delete(oldId)
+      tabledPoints -= old.tabled
+    }
   }
   return prepared
 }
