@@ -93,7 +93,12 @@ describe("verifyGroth16 bounds and strictness beyond the vectors", () => {
     const n = MAX_PUBLIC_INPUTS + 1
     const big = { ...vk, nPublic: n, IC: Array.from({ length: n + 1 }, () => vk.IC[0]) }
     const verdict = verifyGroth16(big, base.proof, Array.from({ length: n }, () => "1"))
-    expect(Result.isFailure(verdict) && verdict.failure).toMatchObject({ _tag: "MalformedGroth16Input", field: "vk" })
+    expect(Result.isFailure(verdict) && verdict.failure).toMatchObject({ _tag: "MalformedGroth16Input", field: "vk.IC" })
+    // nPublic over the bound with IC within it: the key's shape refuses it.
+    const declared = verifyGroth16({ ...vk, nPublic: n }, base.proof, base.publicSignals)
+    expect(Result.isFailure(declared) && declared.failure).toMatchObject({ _tag: "MalformedGroth16Input", field: "vk" })
+    const many = verifyGroth16(vk, base.proof, Array.from({ length: 1_000_000 }, () => "1"))
+    expect(Result.isFailure(many) && many.failure).toMatchObject({ _tag: "MalformedGroth16Input", field: "publicSignals" })
   })
 
   it("a public with a leading zero, a sign or a space is not read as the same number", () => {

@@ -28,7 +28,7 @@ export const make = (options: { readonly maxWaiting?: number } = {}): ProofVerif
   const maxWaiting = Math.max(0, options.maxWaiting ?? MAX_WAITING)
   const calls = workerCalls<EncodedVerdict, string>(new URL("./ProofVerifyWorker.ts", import.meta.url), (detail) => detail)
   const verify: ProofVerifierService["verify"] = (proofSystem, vk, proof, publicSignals) =>
-    Effect.suspend(() => {
+    Effect.suspend((): Effect.Effect<Result.Result<VerifiedProof, ProofVerificationError>, ProofVerifierBusy | ProofVerifierError> => {
       // One running and maxWaiting behind it: beyond that, refuse now.
       if (calls.pending() > maxWaiting) return Effect.fail(new ProofVerifierBusy({ waiting: calls.pending() }))
       return Effect.callback<EncodedVerdict, ProofVerifierError>((resume) =>

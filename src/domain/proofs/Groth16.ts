@@ -136,6 +136,7 @@ const decodePublicSignals = Schema.decodeUnknownResult(PublicSignalsJson)
 
 const BN254_NAMES: ReadonlySet<string> = new Set(["bn128", "bn254"])
 
+const lengthOver = (value: unknown, max: number): boolean => Array.isArray(value) && value.length > max
 const malformed = (field: string, reason: string) => Result.fail(new MalformedGroth16Input({ field, reason }))
 const oneLine = (message: string) => message.replace(/\s*\n\s*/g, " ")
 
@@ -278,6 +279,9 @@ export const verifyGroth16 = (vk: unknown, proof: unknown, publicSignals: unknow
   const proofChecked = checkSystem(proofSystem.success.protocol, proofSystem.success.curve)
   if (Result.isFailure(proofChecked)) return Result.fail(proofChecked.failure)
 
+  // Lengths before decoding, so an oversized array costs no more than its length check.
+  if (typeof vk === "object" && vk !== null && "IC" in vk && lengthOver(vk.IC, MAX_PUBLIC_INPUTS + 1)) return malformed("vk.IC", `more than ${MAX_PUBLIC_INPUTS + 1} points`)
+  if (lengthOver(publicSignals, MAX_PUBLIC_INPUTS)) return malformed("publicSignals", `more than ${MAX_PUBLIC_INPUTS} signals`)
   const key = decodeKey(vk, { errors: "first" })
   if (Result.isFailure(key)) return malformed("vk", oneLine(key.failure.message))
   if (key.success.IC.length !== key.success.nPublic + 1) {
