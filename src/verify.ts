@@ -1,13 +1,14 @@
 /**
  * causeway's offline verifiers as a library (`import … from "causeway/verify"`): check
  * CometBFT light blocks, ICS23 store proofs, EIP-1186 account/storage proofs, EVM receipt and
- * transaction proofs and the instance's signed ordering receipts (`checkReceipt`, against the key GET /v1/instance
- * publishes) without running the service or trusting whoever handed them over.
+ * transaction proofs, the instance's signed ordering receipts (`checkReceipt`, against the key GET /v1/instance
+ * publishes) and Groth16 proofs over BN254 (`verifyGroth16`, snarkjs JSON) without running the
+ * service or trusting whoever handed them over.
  *
  * Conventions: times are RFC 3339 strings, durations nanoseconds as decimal strings, heights
  * numbers, hashes and keys hex strings, `trustLevel` a `{ numerator, denominator }` fraction;
  * light blocks are in the CometBFT RPC JSON shape (`/commit` + `/validators`). Verdicts are
- * values, never throws: `verifyLightBlock`, `verifyToHeight` and `verifyEip1186Proof` return
+ * values, never throws: `verifyLightBlock`, `verifyToHeight`, `verifyEip1186Proof` and `verifyGroth16` return
  * an effect `Result` (a plain object: `{ _tag: "Success", success }` or
  * `{ _tag: "Failure", failure }`, where `failure._tag` names the reason); the ICS23 checks
  * return a boolean.
@@ -61,6 +62,7 @@ import {
   packetCommitmentV2Bytes
 } from "./domain/ibc/IbcCommitments.ts"
 import { ibcDenom as ibcDenomOf } from "./domain/ibc/IbcDenom.ts"
+import { type Groth16Error, type VerifiedGroth16, verifyGroth16 as verifyGroth16Proof } from "./domain/proofs/Groth16.ts"
 
 export type { Ics23SpecName } from "./adapters/cosmos/Ics23Verifier.ts"
 export type { ProofSpec } from "./domain/verify/Ics23.ts"
@@ -290,3 +292,33 @@ export const ibcAcknowledgementCommitmentV2 = (acks: ReadonlyArray<string>): Com
 /** `ibc/` + uppercase hex SHA-256 of a full denom path; a path with no hop is returned unchanged. */
 export const ibcDenom = (path: string): Computed<MalformedIbcInput> =>
   typeof path === "string" ? ibcDenomOf(path) : computed(Result.fail(new MalformedIbcInput({ field: "path", reason: "not a string" })))
+
+// ---------------------------------------------------------------------------------------------
+// Zero-knowledge proofs: Groth16 over BN254
+
+export { CoordinateOutOfRange, PointNotInSubgroup, PointNotOnCurve } from "./domain/proofs/Bn254Pairing.ts"
+export {
+  type Groth16Error,
+  MalformedGroth16Input,
+  MAX_PUBLIC_INPUTS,
+  PairingCheckFailed,
+  PointAtInfinity,
+  PublicInputCountMismatch,
+  ScalarOutOfRange,
+  UnsupportedCurve,
+  UnsupportedProofSystem,
+  type VerifiedGroth16
+} from "./domain/proofs/Groth16.ts"
+
+/**
+ * Verify a Groth16 proof over BN254 as snarkjs writes it: `vk` is verification_key.json
+ * (protocol "groth16", curve "bn128"), `proof` is proof.json, `publicSignals` the public
+ * signals as decimal strings (public.json); the same check the instance runs on shared proofs.
+ * Success holds the public signals proven; failure's `_tag` names why: MalformedGroth16Input,
+ * UnsupportedProofSystem, UnsupportedCurve (e.g. a BLS12-381 key), CoordinateOutOfRange,
+ * PointNotOnCurve, PointNotInSubgroup, PointAtInfinity, PublicInputCountMismatch,
+ * ScalarOutOfRange (a public at or above the field order: refused, never reduced) or
+ * PairingCheckFailed (the proof does not prove these publics under this key). Never throws.
+ */
+export const verifyGroth16 = (vk: unknown, proof: unknown, publicSignals: unknown): Result.Result<VerifiedGroth16, Groth16Error> =>
+  verifyGroth16Proof(vk, proof, publicSignals)

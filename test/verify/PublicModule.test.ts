@@ -10,6 +10,7 @@ import {
   type LightBlock,
   type TrustedLightBlock,
   verifyEip1186Proof,
+  verifyGroth16,
   verifyIcs23Membership,
   verifyIcs23NonMembership,
   verifyLightBlock,
@@ -124,5 +125,22 @@ describe("causeway/verify (package self-reference)", () => {
     }
     const bad = verifyEip1186Proof(withStorage.stateRoot, forged)
     expect(bad._tag).toBe("Failure")
+  })
+
+  it("verifyGroth16: a snarkjs proof from the groth16 vectors verifies, the same with a changed public and a BLS12-381 key fail typed", () => {
+    const cases = readJson("groth16/cases.json") as ReadonlyArray<{ name: string; vk: unknown; proof: unknown; publicSignals: ReadonlyArray<string> }>
+    const byName = (name: string) => {
+      const c = cases.find((x) => x.name === name)
+      if (c === undefined) throw new Error(`vector ${name} missing`)
+      return c
+    }
+    const poseidon = byName("co-snarks/bn254-poseidon")
+    expect(verifyGroth16(poseidon.vk, poseidon.proof, poseidon.publicSignals)).toMatchObject({ _tag: "Success", success: { publicSignals: poseidon.publicSignals } })
+    const [signal = ""] = poseidon.publicSignals
+    const changed = verifyGroth16(poseidon.vk, poseidon.proof, [signal.endsWith("1") ? `${signal.slice(0, -1)}2` : `${signal.slice(0, -1)}1`])
+    expect(changed._tag === "Failure" && changed.failure._tag).toBe("PairingCheckFailed")
+    const bls = byName("co-snarks/bls12-381-poseidon")
+    const refused = verifyGroth16(bls.vk, bls.proof, bls.publicSignals)
+    expect(refused._tag === "Failure" && refused.failure).toMatchObject({ _tag: "UnsupportedCurve", curve: "bls12381" })
   })
 })
