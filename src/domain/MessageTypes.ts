@@ -12,6 +12,7 @@ import { EffectPayloads } from "./effects/EffectMessages.ts"
 import { MempoolPayloads } from "./mempool/MempoolMessages.ts"
 import { IntentBody } from "./operators/OperatorMessages.ts"
 import { OperatorRegistryPayloads } from "./operators/OperatorRegistry.ts"
+import { ProofPayloads } from "./proofs/ProofMessages.ts"
 import { Blob, Hex, MessageId, Name, NonNegativeInt, PositiveInt } from "./Primitives.ts"
 
 /** Orders live with the mempool's payloads; re-exported here for existing importers. */
@@ -19,22 +20,6 @@ export { UserOrder, UserOrderCancellation } from "./mempool/MempoolMessages.ts"
 
 /** An operator reserves orders for a time window to compute over them (docs/operators.md). */
 export const ComputationIntent = IntentBody
-
-/** An operator announces a proof of a computation. */
-export const ProofAnnouncement = Schema.Struct({
-  computationId: Name,
-  proofSystem: Name,
-  commitment: Hex,
-  publicInputsHash: Hex,
-  shares: PositiveInt
-})
-
-/** One share of an announced proof. */
-export const ProofShare = Schema.Struct({
-  announcementId: MessageId,
-  index: NonNegativeInt,
-  data: Blob
-})
 
 /** An event observed on a chain, to be acted on elsewhere. */
 export const CrossChainEvent = Schema.Struct({
@@ -67,8 +52,6 @@ export const NetworkHealth = Schema.Struct({
 /** Payload schema of every known message type, by type name. */
 export const PayloadSchemas = {
   ComputationIntent,
-  ProofAnnouncement,
-  ProofShare,
   CrossChainEvent,
   LightClientProof,
   NetworkHealth,
@@ -77,7 +60,8 @@ export const PayloadSchemas = {
   ...MempoolPayloads,
   ...ClusterPayloads,
   ...AssetPayloads,
-  ...OperatorRegistryPayloads
+  ...OperatorRegistryPayloads,
+  ...ProofPayloads
 } as const
 
 /** The name of a known message type. */

@@ -162,7 +162,7 @@ describe("settlement", () => {
       expect(yield* statusById(f.id)).toBe("revealed")
 
       // With a ProofAnnouncement of its own, the bundle f + g at better than their rates is accepted.
-      const proof = yield* submit(op, "ProofAnnouncement", { computationId: "batch-0", proofSystem: "groth16", commitment: "ab", publicInputsHash: "cd", shares: 1 })
+      const proof = yield* submit(op, "ProofAnnouncement", { computationId: "batch-0", proofSystem: "groth16", vkId: "ab".repeat(32), commitment: "cd".repeat(32), publicInputs: ["1"], shares: 1, bytes: 800 })
       const bundle = yield* send(op, "MatchProposal", { orders: [clearing(g.id, 4, { amountOut: 9_999_999_999n }), clearing(f.id, 3)], proof: proof.id }, [proof.id])
       expect(Option.getOrThrow(bundle.decision)).toMatchObject({ type: "OrdersMatched", payload: { orderIds: [g.id, f.id] } })
 
