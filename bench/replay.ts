@@ -60,7 +60,7 @@ const payloadOf = (i: number): { readonly type: string; readonly payload: unknow
   }
   return {
     type: "ProofAnnouncement",
-    payload: { computationId: `batch-${i}`, proofSystem: "groth16", commitment: hex(`c:${i}`), publicInputsHash: hex(`p:${i}`), shares: 4 }
+    payload: { computationId: `batch-${i}`, proofSystem: "groth16", vkId: hex(`v:${i % 4}`), commitment: hex(`c:${i}`), publicInputs: [String(i)], shares: 4, bytes: 100_000 }
   }
 }
 
