@@ -8,7 +8,8 @@
 import { HashMap, Schema } from "effect"
 import type { Json } from "../../domain/CanonicalJson.ts"
 import { type AuthorityConfig, type AuthorityState, heeds } from "../../domain/cluster/Authority.ts"
-import { isOperator } from "../../domain/operators/OperatorRegistry.ts"
+import { isOperator, operatorsOf } from "../../domain/operators/OperatorRegistry.ts"
+import { suggestedClaimant } from "../../domain/sequences/Rendezvous.ts"
 import {
   announce,
   type At,
@@ -19,6 +20,7 @@ import {
   leaseExpired,
   proofDecided,
   type Sequence,
+  sequenceOf,
   type SequencesState,
   submitResult
 } from "../../domain/sequences/Sequences.ts"
@@ -165,3 +167,17 @@ export const makeSequences = (context: AuthorityConfig): Projection<WithAuthorit
     encode,
     decode
   })
+
+/** Who should take each node of a sequence not yet completed: the rendezvous choice among the registered operators (none registered: none). */
+export const suggestionsOf = (state: SequencesProjectionState, sequenceId: string): ReadonlyMap<string, string> => {
+  const sequence = sequenceOf(state, sequenceId)
+  const out = new Map<string, string>()
+  if (sequence === undefined) return out
+  const operators = operatorsOf(state.known.registry).map((o) => o.operator)
+  for (const n of sequence.nodes) {
+    if (n.status === "completed") continue
+    const o = suggestedClaimant(operators, sequence.id, n.id)
+    if (o !== undefined) out.set(n.id, o)
+  }
+  return out
+}
