@@ -41,6 +41,8 @@ import { makeAssets } from "./projections/Assets/Assets.ts"
 import { LogIndex } from "./projections/LogIndex/LogIndex.ts"
 import { makeMempool } from "./projections/Mempool/Mempool.ts"
 import { makeOperators } from "./projections/Operators/Operators.ts"
+import { makeRegisters } from "./projections/Registers/Registers.ts"
+import { makeSequences } from "./projections/Sequences/Sequences.ts"
 import type { AnyProjection } from "./projections/Projection.ts"
 import * as ProjectionRunner from "./projections/ProjectionRunner.ts"
 import * as Views from "./projections/Views.ts"
@@ -68,7 +70,9 @@ export const projections = (context: ProjectionContext): ReadonlyArray<AnyProjec
   makeChainWatches(context),
   makeEffects(context),
   makeCluster(context),
-  makeAssets(context)
+  makeAssets(context),
+  makeRegisters(context),
+  makeSequences(context)
 ]
 
 /** The authority in force as the cluster projection last folded it (what ingest checks decisions against). */
