@@ -53,6 +53,7 @@ import * as Ingest from "./services/Ingest.ts"
 import * as Leadership from "./services/Leadership.ts"
 import * as SealGuard from "./services/SealGuard.ts"
 import * as Sealer from "./services/Sealer.ts"
+import * as SequenceCoordinator from "./services/SequenceCoordinator.ts"
 import * as Settlement from "./services/Settlement.ts"
 
 /**
@@ -297,8 +298,9 @@ export const sealerLayer = (config: SealerConfig, dataDir: string) => {
     Layer.provide(Layer.mergeAll(WorkerTlockDecrypter.layer, WorkerRswSolver.layer, WorkerRswModulusChecker.layer)),
     Layer.provideMerge(beacon)
   )
-  // Settlement decides operators' match proposals and fill reports beside the sealer.
-  return Layer.merge(sealer, Settlement.layer)
+  // Settlement decides operators' match proposals and fill reports beside the sealer; the
+  // sequence coordinator expires claims' leases and completes or fails execution sequences.
+  return Layer.mergeAll(sealer, Settlement.layer, SequenceCoordinator.layer())
 }
 
 /** What GET /v1/instance reports of the configuration. */
