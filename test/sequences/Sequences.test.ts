@@ -166,9 +166,9 @@ describe("the DAG is checked before it is written", () => {
   it("a cycle, an unknown dependency, a node named twice: refused by the schema (so by ingest)", () => {
     const cyclic = [{ id: "x", deps: ["z"], spec: null }, { id: "y", deps: ["x"], spec: null }, { id: "z", deps: ["y"], spec: null }, { id: "w", deps: [], spec: null }]
     expect(dagProblem(cyclic)).toBe("the dependencies form a cycle through x, y, z")
-    expect(dagProblem([{ id: "x", deps: ["x"], spec: null }])).toContain("cycle")
-    expect(dagProblem([{ id: "x", deps: ["q"], spec: null }])).toContain("depends on q")
-    expect(dagProblem([{ id: "x", deps: [], spec: null }, { id: "x", deps: [], spec: null }])).toContain("named twice")
+    expect(dagProblem([{ id: "x", deps: ["x"] }])).toContain("cycle")
+    expect(dagProblem([{ id: "x", deps: ["q"] }])).toContain("depends on q")
+    expect(dagProblem([{ id: "x", deps: [] }, { id: "x", deps: [] }])).toContain("named twice")
     expect(dagProblem(tenNodes)).toBeUndefined()
     expect(Result.isFailure(decodePayload("ExecutionSequenceAnnounced", { sequenceId: "s", nodes: cyclic }))).toBe(true)
     expect(Result.isSuccess(decodePayload("ExecutionSequenceAnnounced", { sequenceId: "s", nodes: tenNodes }))).toBe(true)
