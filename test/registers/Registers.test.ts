@@ -87,6 +87,26 @@ describe("register updates apply on top of the state they name", () => {
     expect(registerOf(s, "r2")).toBeUndefined()
   })
 
+  it("the state hash is SHA-256 of the canonical JSON (keys sorted; checked against Python's hashlib)", () => {
+    expect(stateHashOf({ b: [true, null, "x"], a: 1 })).toBe("eca8cfb31ab74533e1eb2f4c74d2d55dfe3c79ac704787e54be8647ea7777eb1")
+  })
+
+  it("an update that would grow the register past 256 KiB of canonical JSON is refused", () => {
+    const log = operatorsLog()
+    let contents: RegisterContents = {}
+    let hash: string | null = null
+    for (let i = 0; i < 5; i++) {
+      const d = [setOp(`k${i}`, "x".repeat(60_000))]
+      const next = applyDelta(contents, d)
+      log.append(i % 2 === 0 ? alice : bob, "RegisterUpdated", { registerId: "big", previousStateHash: hash, newStateHash: stateHashOf(next), delta: d })
+      contents = next
+      hash = stateHashOf(next)
+    }
+    const r = registerOf(fold(log.records), "big")
+    expect(r?.version).toBe(4)
+    expect(r?.recent[4]?.reason).toContain("more than 262144 bytes")
+  })
+
   it("the schema refuses an update with both or neither of delta and fullState", () => {
     const base = { registerId: "r1", previousStateHash: null, newStateHash: h0 }
     expect(Result.isFailure(decodePayload("RegisterUpdated", base))).toBe(true)

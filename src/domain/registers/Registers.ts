@@ -78,11 +78,13 @@ export interface RegistersState {
   readonly pending: HashMap.HashMap<string, PendingUpdate>
 }
 
+const encoder = new TextEncoder()
+
 /** No register. */
 export const emptyRegisters: RegistersState = { registers: HashMap.empty(), pending: HashMap.empty() }
 
 /** A register's state hash: SHA-256 of the canonical JSON of its contents, lowercase hex. */
-export const stateHashOf = (contents: RegisterContents): string => bytesToHex(sha256(new TextEncoder().encode(canonicalize(contents))))
+export const stateHashOf = (contents: RegisterContents): string => bytesToHex(sha256(encoder.encode(canonicalize(contents))))
 
 /** The contents after a delta's operations, in order. */
 export const applyDelta = (contents: RegisterContents, delta: ReadonlyArray<RegisterOperation>): RegisterContents => {
@@ -116,9 +118,9 @@ export const judgeUpdate = (register: Register, u: RegisterUpdated): { readonly 
   }
   const contents = u.fullState ?? applyDelta(register.contents, u.delta ?? [])
   if (Object.keys(contents).length > MAX_REGISTER_KEYS) return { refused: `the register would hold more than ${MAX_REGISTER_KEYS} keys` }
-  const text = canonicalize(contents)
-  if (text.length > MAX_REGISTER_BYTES) return { refused: `the register would be more than ${MAX_REGISTER_BYTES} bytes of canonical JSON` }
-  const hash = bytesToHex(sha256(new TextEncoder().encode(text)))
+  const bytes = encoder.encode(canonicalize(contents))
+  if (bytes.length > MAX_REGISTER_BYTES) return { refused: `the register would be more than ${MAX_REGISTER_BYTES} bytes of canonical JSON` }
+  const hash = bytesToHex(sha256(bytes))
   return hash === u.newStateHash ? { contents, hash } : { refused: `the update gives state hash ${hash}, not newStateHash ${u.newStateHash}` }
 }
 
