@@ -41,6 +41,8 @@ import { makeAssets } from "./projections/Assets/Assets.ts"
 import { LogIndex } from "./projections/LogIndex/LogIndex.ts"
 import { makeMempool } from "./projections/Mempool/Mempool.ts"
 import { makeOperators } from "./projections/Operators/Operators.ts"
+import { makeRegisters } from "./projections/Registers/Registers.ts"
+import { makeSequences } from "./projections/Sequences/Sequences.ts"
 import type { AnyProjection } from "./projections/Projection.ts"
 import * as ProjectionRunner from "./projections/ProjectionRunner.ts"
 import * as Views from "./projections/Views.ts"
@@ -51,6 +53,7 @@ import * as Ingest from "./services/Ingest.ts"
 import * as Leadership from "./services/Leadership.ts"
 import * as SealGuard from "./services/SealGuard.ts"
 import * as Sealer from "./services/Sealer.ts"
+import * as SequenceCoordinator from "./services/SequenceCoordinator.ts"
 import * as Settlement from "./services/Settlement.ts"
 
 /**
@@ -68,7 +71,9 @@ export const projections = (context: ProjectionContext): ReadonlyArray<AnyProjec
   makeChainWatches(context),
   makeEffects(context),
   makeCluster(context),
-  makeAssets(context)
+  makeAssets(context),
+  makeRegisters(context),
+  makeSequences(context)
 ]
 
 /** The authority in force as the cluster projection last folded it (what ingest checks decisions against). */
@@ -293,8 +298,9 @@ export const sealerLayer = (config: SealerConfig, dataDir: string) => {
     Layer.provide(Layer.mergeAll(WorkerTlockDecrypter.layer, WorkerRswSolver.layer, WorkerRswModulusChecker.layer)),
     Layer.provideMerge(beacon)
   )
-  // Settlement decides operators' match proposals and fill reports beside the sealer.
-  return Layer.merge(sealer, Settlement.layer)
+  // Settlement decides operators' match proposals and fill reports beside the sealer; the
+  // sequence coordinator expires claims' leases and completes or fails execution sequences.
+  return Layer.mergeAll(sealer, Settlement.layer, SequenceCoordinator.layer())
 }
 
 /** What GET /v1/instance reports of the configuration. */

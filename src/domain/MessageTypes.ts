@@ -13,6 +13,8 @@ import { MempoolPayloads } from "./mempool/MempoolMessages.ts"
 import { IntentBody } from "./operators/OperatorMessages.ts"
 import { OperatorRegistryPayloads } from "./operators/OperatorRegistry.ts"
 import { ProofPayloads } from "./proofs/ProofMessages.ts"
+import { RegisterPayloads } from "./registers/RegisterMessages.ts"
+import { SequencePayloads } from "./sequences/SequenceMessages.ts"
 import { Blob, Hex, MessageId, Name, NonNegativeInt, PositiveInt } from "./Primitives.ts"
 
 /** Orders live with the mempool's payloads; re-exported here for existing importers. */
@@ -61,7 +63,9 @@ export const PayloadSchemas = {
   ...ClusterPayloads,
   ...AssetPayloads,
   ...OperatorRegistryPayloads,
-  ...ProofPayloads
+  ...ProofPayloads,
+  ...RegisterPayloads,
+  ...SequencePayloads
 } as const
 
 /** The name of a known message type. */

@@ -18,6 +18,8 @@ import { LogIndex, type LogIndexState } from "./LogIndex/LogIndex.ts"
 import { makeMempool } from "./Mempool/Mempool.ts"
 import { makeOperators, type OperatorsState } from "./Operators/Operators.ts"
 import type { Projection } from "./Projection.ts"
+import { makeRegisters, type RegistersProjectionState } from "./Registers/Registers.ts"
+import { makeSequences, type SequencesProjectionState } from "./Sequences/Sequences.ts"
 import { Projections, type ProjectionsService } from "./ProjectionRunner.ts"
 
 /** A projection's state as the runner holds it now. */
@@ -42,11 +44,25 @@ export class EffectsView extends Context.Service<EffectsView, View<WithAuthority
 export class ClusterStateView extends Context.Service<ClusterStateView, View<ClusterState>>()("causeway/ClusterStateView") {}
 /** The asset registry (the authority's AssetMappingRegistered decisions). */
 export class AssetsView extends Context.Service<AssetsView, View<WithAuthority<AssetsState>>>()("causeway/AssetsView") {}
+/** The registers (RegisterUpdated, with the proofs they wait on). */
+export class RegistersView extends Context.Service<RegistersView, View<WithAuthority<RegistersProjectionState>>>()("causeway/RegistersView") {}
+/** The execution sequences (announcements, claims, results, the authority's outcomes). */
+export class SequencesView extends Context.Service<SequencesView, View<WithAuthority<SequencesProjectionState>>>()("causeway/SequencesView") {}
 /** The log index (counts by type and sender). */
 export class IndexView extends Context.Service<IndexView, View<LogIndexState>>()("causeway/IndexView") {}
 
 /** Every view. */
-export type Views = MempoolView | OperatorsView | ChainStateView | ChainWatchesView | EffectsView | ClusterStateView | IndexView | AssetsView
+export type Views =
+  | MempoolView
+  | OperatorsView
+  | ChainStateView
+  | ChainWatchesView
+  | EffectsView
+  | ClusterStateView
+  | IndexView
+  | AssetsView
+  | RegistersView
+  | SequencesView
 
 // A projection the runner does not run is a wiring bug, not a condition to handle.
 const viewOf = <S>(runner: ProjectionsService, p: Projection<S>): View<S> => {
@@ -66,7 +82,9 @@ export const layer: Layer.Layer<Views, never, Projections | InstanceKey> = Layer
       Context.add(EffectsView, viewOf(runner, makeEffects(context))),
       Context.add(ClusterStateView, viewOf(runner, makeCluster(context))),
       Context.add(IndexView, viewOf(runner, LogIndex)),
-      Context.add(AssetsView, viewOf(runner, makeAssets(context)))
+      Context.add(AssetsView, viewOf(runner, makeAssets(context))),
+      Context.add(RegistersView, viewOf(runner, makeRegisters(context))),
+      Context.add(SequencesView, viewOf(runner, makeSequences(context)))
     )
   })
 )

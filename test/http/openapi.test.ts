@@ -284,6 +284,10 @@ describe("real requests get the statuses and bodies the document declares", () =
         yield* postJson("/v1/assets/mappings", { mappings: [{ canonical: { chain: "cosmos:hub-1", id: "slip44:118" }, chain: "cosmos:hub-1", local: "uatom", provider: "native" }] }, 201)
         yield* postJson("/v1/assets/mappings", { mappings: [] }, 400, "InvalidRequest")
         yield* check("POST", "/v1/assets/mappings", 415, "UnsupportedMediaType", { body: "{}", headers: { "content-type": "text/plain" } })
+        yield* check("GET", "/v1/registers/nothing-here", 404, "RegisterNotFound")
+        yield* check("GET", "/v1/registers/r?since=XYZ", 400, "InvalidRequest")
+        yield* check("GET", "/v1/sequences/nothing-here", 404, "SequenceNotFound")
+        yield* check("GET", "/v1/sequences/nothing-here/events", 404, "SequenceNotFound")
       }))
 
     it.effect("ops and projections answer as documented; an unknown path is RouteNotFound", () =>
@@ -356,7 +360,9 @@ describe("real requests get the statuses and bodies the document declares", () =
         ["GET", "/v1/mempool/orders"],
         ["POST", "/v1/operators/mev-distribution", "{}"],
         ["GET", "/v1/chains"],
-        ["GET", "/v1/assets/mappings"]
+        ["GET", "/v1/assets/mappings"],
+        ["GET", "/v1/registers/r1"],
+        ["GET", "/v1/sequences/s1"]
       ] as const) {
         expectDeclared(method, url, yield* send(method, url, body), { status: 503, tag: "StorageUnavailable" })
       }

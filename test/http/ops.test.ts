@@ -160,6 +160,9 @@ describe("operations endpoints", () => {
           "/v1/operators/refusals/{id}",
           "/v1/projections",
           "/v1/projections/log-index",
+          "/v1/registers/{id}",
+          "/v1/sequences/{id}",
+          "/v1/sequences/{id}/events",
           "/v1/stream"
         ])
         expect(Object.keys(r.json.paths["/v1/messages"]).sort()).toEqual(["get", "post"])

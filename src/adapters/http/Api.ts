@@ -40,6 +40,8 @@ import { InstanceGroup } from "./InstanceApi.ts"
 import { MempoolGroup, orderingRequestDocument } from "./MempoolApi.ts"
 import { discriminate } from "./OpenApiDiscriminators.ts"
 import { OperatorsGroup } from "./OperatorsApi.ts"
+import { RegistersGroup } from "./RegistersApi.ts"
+import { SequencesGroup } from "./SequencesApi.ts"
 
 // ---------------------------------------------------------------------------------------
 // Errors of the messages and ops groups (the edge's are in EdgeApi.ts)
@@ -334,6 +336,7 @@ const DEFAULT_PORT = "8080"
 export const Api = HttpApi.make("causeway")
   .add(MessagesGroup, ProjectionsGroup, OpsGroup, MempoolGroup, OperatorsGroup, ChainsGroup, EffectsGroup, ClusterGroup, InstanceGroup)
   .add(AssetsGroup)
+  .add(RegistersGroup, SequencesGroup)
   .middleware(AnswersDefects)
   .annotate(OpenApi.Title, "causeway")
   .annotate(OpenApi.Version, "0.1.0")

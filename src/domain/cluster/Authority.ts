@@ -155,7 +155,11 @@ const roles: ReadonlyMap<string, DecisionRole> = new Map<string, DecisionRole>([
   ["AssetMappingRegistered", "leader"],
   // So is the operator registry (src/domain/operators/OperatorRegistry.ts).
   ["OperatorRegistered", "leader"],
-  ["OperatorRemoved", "leader"]
+  ["OperatorRemoved", "leader"],
+  // Execution sequences: lease expiries and outcomes (src/domain/sequences/SequenceMessages.ts).
+  ["NodeLeaseExpired", "leader"],
+  ["ExecutionSequenceCompleted", "leader"],
+  ["ExecutionSequenceFailed", "leader"]
 ])
 
 /** The role a message type's author must hold, if it is a decision. */

@@ -38,7 +38,17 @@ export const OperatorRemoved = Schema.Struct({
 export const OperatorRegistryPayloads = { OperatorRegistered, OperatorRemoved } as const
 
 /** Message types only an operator may send. */
-export const operatorOnlyTypes: ReadonlySet<string> = new Set(["MatchProposal", "FillReport", "ComputationIntent", "IntentCommitment"])
+export const operatorOnlyTypes: ReadonlySet<string> = new Set([
+  "MatchProposal",
+  "FillReport",
+  "ComputationIntent",
+  "IntentCommitment",
+  // Registers and execution sequences (docs/proofs-registers-sequences.md).
+  "RegisterUpdated",
+  "ExecutionSequenceAnnounced",
+  "NodeClaimed",
+  "NodeResultSubmitted"
+])
 
 /** Message types that open an intent (a plain one, or a commitment to reveal). */
 export const intentTypes: ReadonlySet<string> = new Set(["ComputationIntent", "IntentCommitment"])
