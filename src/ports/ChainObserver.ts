@@ -121,6 +121,18 @@ export interface ChainTips {
   readonly finalized: VerifiedHeader
 }
 
+/**
+ * What a chain's RPC endpoint last answered as its latest block: a claim, not verified
+ * (nothing links it to the verified chain yet) and not in the log (service state a replay
+ * does not reproduce). How far the verified head trails it is the observer's lag.
+ */
+export interface RpcHeadClaim {
+  /** The height the endpoint answered as its latest. */
+  readonly height: number
+  /** When it answered, Unix ms. */
+  readonly at: number
+}
+
 /** Why an observation failed. */
 export class ChainObserverError extends Data.TaggedError("ChainObserverError")<{
   readonly chain: string
@@ -200,6 +212,11 @@ export interface ChainObserverService {
   readonly writtenAcknowledgementV2?: (sourceClient: string, destinationClient: string, sequence: string) => Effect.Effect<WrittenAcknowledgementV2 | undefined, ChainObserverError>
   /** Submit a signed raw transaction (hex); its hash. */
   readonly submitTransaction: (raw: string) => Effect.Effect<string, ChainObserverError>
+  /**
+   * Optional: the latest block height the chain's (primary) endpoint last claimed when the
+   * observer asked, undefined before any answer. Unverified; for showing the lag only.
+   */
+  readonly rpcHead?: Effect.Effect<RpcHeadClaim | undefined>
 }
 
 /** A key and its value as a node listed them, unproven: lowercase hex (the key without the store name). */

@@ -32,6 +32,7 @@ import {
   ChainObservers,
   type ChainObserverService,
   type HeadEvent,
+  type RpcHeadClaim,
   type StateProof
 } from "../ports/ChainObserver.ts"
 import {
@@ -132,6 +133,12 @@ export interface ChainFeedService {
   readonly removeWatch: (chain: string, key: string) => Effect.Effect<Appended, UnknownChain | WatchNotFound | WatchConfigured | Rejection | CausalLogError>
   /** Submit a signed raw transaction (hex) to a chain; its hash. */
   readonly submitTransaction: (chain: string, raw: string) => Effect.Effect<string, UnknownChain | ChainObserverError>
+  /**
+   * The latest height the chain's RPC last claimed to this instance's observer (unverified,
+   * not in the log), or undefined: an observer that does not say, or that has not asked yet
+   * (in a cluster, a chain another member observes is not asked here).
+   */
+  readonly rpcHead: (chain: string) => Effect.Effect<RpcHeadClaim | undefined>
 }
 
 /** The feed tag. */
@@ -415,7 +422,9 @@ export const make = (options: ChainFeedOptions = {}) =>
 
     const submitTransaction = (chain: string, raw: string) => Effect.flatMap(observerOf(chain), (o) => o.submitTransaction(raw))
 
-    return { chains: [...observers.keys()].sort(), publishProof, prove, watches, addWatch, removeWatch, submitTransaction } satisfies ChainFeedService
+    const rpcHead = (chain: string) => observers.get(chain)?.rpcHead ?? Effect.undefined
+
+    return { chains: [...observers.keys()].sort(), publishProof, prove, watches, addWatch, removeWatch, submitTransaction, rpcHead } satisfies ChainFeedService
   })
 
 /** The feed as a scoped layer: one follower per observer, stopped with the scope. */

@@ -1,9 +1,10 @@
 /**
  * End to end on the composition root: a server with a Cosmos chain configured follows the
  * in-process CometBFT RPC server through the light client; the chain feed publishes the
- * verified heads and the chain-state projection answers them over GET /v1/chains. With a
- * witness serving a conflicting fork, the evidence is published (ChainMisbehaviourDetected)
- * and no head of the conflicting height.
+ * verified heads and the chain-state projection answers them over GET /v1/chains, with the
+ * head the node's status claimed (rpcHead). With a witness serving a conflicting fork, the
+ * evidence is published (ChainMisbehaviourDetected) and no head of the conflicting height,
+ * while the primary's claimed head runs ahead of the verified one.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
@@ -54,6 +55,8 @@ describe("a served Cosmos chain", () => {
           chain.produceBlocks(4)
           const after = yield* eventually(get(`/v1/chains/${CHAIN}`), (r) => r.json?.latest?.height === 7 && r.json?.finalized?.height === 7, 15_000)
           expect(after.json).toMatchObject({ chain: CHAIN, kind: "cosmos", latestHeader: { height: 7, hash: hashAt(chain, 7) }, reorgCount: 0, ignored: 0 })
+          // The node's status claimed 7 (the observer's state, unverified): no lag.
+          expect(after.json.rpcHead).toEqual({ height: 7, at: expect.any(Number) })
           for (const h of [4, 5, 6]) {
             const header = yield* get(`/v1/chains/${CHAIN}/headers/${h}`)
             expect(header.status).toBe(200)
@@ -94,6 +97,8 @@ describe("a served Cosmos chain", () => {
             expect.objectContaining({ height: 5, primaryHash: hashAt(chain, 5), witnessHash: hashAt(fork, 5), commonHeight: 4, commonHash: hashAt(chain, 4) })
           ])
           expect(reported.json.latest).toEqual({ height: 3, hash: hashAt(chain, 3) })
+          // The primary claims a head the halted observer will not verify: the verified head lags it.
+          expect(reported.json.rpcHead.height).toBe(5)
         }).pipe(Effect.provide(Layer.fresh(server)))
       })
     ))

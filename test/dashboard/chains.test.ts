@@ -1,6 +1,6 @@
 /**
  * The dashboard's chains view against `causeway serve` following a real anvil: the chain's
- * verified head and marks, and a reorg made on anvil (anvil_reorg) drawn on its timeline with
+ * verified head and marks, the head anvil claims and the lag behind it, and a reorg made on anvil (anvil_reorg) drawn on its timeline with
  * its fork height and depth. A screenshot goes to test-artifacts/dashboard/.
  */
 import { join } from "node:path"
@@ -29,6 +29,10 @@ describe.skipIf(!haveChromium)("the dashboard's chains view, in Chromium", () =>
         await page.locator("[data-testid=chain-anvil][data-latest='4']").waitFor({ timeout: 20_000 })
         await page.locator("[data-testid=no-reorgs]").waitFor()
         expect(await card.getAttribute("data-reorgs")).toBe("0")
+        // The head anvil claimed to the observer, and the verified head's lag behind it (none: it is verified).
+        await page.locator("[data-testid=chain-anvil][data-rpc-head='4']").waitFor({ timeout: 20_000 })
+        expect(await card.getAttribute("data-lag")).toBe("0")
+        expect(await card.locator("[data-testid=lag]").textContent()).toMatch(/Lag behind the RPC's head: 0 blocks .*claimed 4 .*not verified/)
 
         await node.rpc("anvil_reorg", [1, []])
         await node.rpc("anvil_mine", ["0x1"])
@@ -37,6 +41,7 @@ describe.skipIf(!haveChromium)("the dashboard's chains view, in Chromium", () =>
         expect(await reorg.getAttribute("data-fork")).toBe("3")
         expect(await reorg.getAttribute("data-depth")).toBe("1")
         expect(await card.getAttribute("data-reorgs")).toBe("1")
+        await page.locator("[data-testid=chain-anvil][data-rpc-head='5']").waitFor({ timeout: 20_000 })
         await screenshot(page, "chains-reorg")
       })
       expect(errors).toStrictEqual([])

@@ -3,7 +3,8 @@
  * in headless Chromium: the page and its assets (content types, CSP, no console error), the
  * views switched by keyboard, an order submitted through the API shown in the open batch and
  * then in its sealed batch, and the browser's receipt check passing a real receipt and
- * failing a tampered one. Screenshots of each view go to test-artifacts/dashboard/.
+ * failing a tampered one, and the cluster view's charts drawn from the server's recent
+ * samples. Screenshots of each view go to test-artifacts/dashboard/.
  */
 import { existsSync, statSync } from "node:fs"
 import { join } from "node:path"
@@ -16,6 +17,15 @@ import { order } from "../mempool/support.ts"
 import { haveChromium, launch, openPage, screenshot } from "./support.ts"
 
 const alice = testKey("dashboard-alice")
+
+/** Wait until `holds` (polled every 100 ms), or fail after `ms`. */
+const until = async (holds: () => Promise<boolean>, ms: number): Promise<void> => {
+  const deadline = Date.now() + ms
+  while (!(await holds())) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
 
 describe.skipIf(!haveChromium)("the dashboard, in Chromium", () => {
   let server: Server
@@ -143,6 +153,36 @@ describe.skipIf(!haveChromium)("the dashboard, in Chromium", () => {
     await input.fill(JSON.stringify({ ...receipt, instance: "ab".repeat(32) }, null, 2))
     await page.locator("[data-testid=check-receipt]").click()
     expect(await verdict.textContent()).toMatch(/^invalid: signed by abab/)
+    expect(errors).toStrictEqual([])
+  })
+
+  it("the cluster view charts the server's recent samples at once, and adds each new one live", async () => {
+    // The server samples every 5 s from its start: by now (after the tests above) it holds some.
+    const held = async () => ((await (await fetch(`${server.url}/v1/metrics/recent`)).json()) as { samples: Array<unknown> }).samples.length
+    await until(async () => (await held()) >= 1, 10_000)
+    const before = await held()
+    expect(before).toBeGreaterThanOrEqual(1)
+    const { page, errors } = await open("/#/cluster")
+    const charts = page.locator("[data-testid=charts]")
+    // The history the server holds, as soon as the view opens (no /metrics read, no waiting for scrapes).
+    // (Polled from here: the page's CSP forbids the string evaluation waitForFunction polls with.)
+    const samplesShown = async () => Number(await charts.getAttribute("data-samples"))
+    await until(async () => (await samplesShown()) >= before, 5000)
+    const accepted = charts.locator("figure.spark").first()
+    expect(await accepted.locator("figcaption").textContent()).toMatch(/^accepted .*msg\/s$/)
+    expect(Number(await accepted.getAttribute("data-points"))).toBeGreaterThanOrEqual(before)
+    expect(await accepted.locator(".dot").count()).toBe(1)
+    // The next sample arrives over /v1/metrics/events and is drawn.
+    const shown = await samplesShown()
+    await until(async () => (await samplesShown()) > shown, 12_000)
+    // The two orders accepted above are in the samples the chart draws (once a sample after the second was taken).
+    const acceptedInSamples = async () => {
+      const { samples } = (await (await fetch(`${server.url}/v1/metrics/recent`)).json()) as { samples: Array<{ acceptedPerSecond: number; intervalMs: number }> }
+      return Math.round(samples.reduce((n, x) => n + (x.acceptedPerSecond * x.intervalMs) / 1000, 0))
+    }
+    await until(async () => (await acceptedInSamples()) >= 2, 12_000)
+    expect(await page.locator("[data-testid=charts] .spark path.line").count()).toBeGreaterThanOrEqual(1)
+    await screenshot(page, "cluster-charts")
     expect(errors).toStrictEqual([])
   })
 

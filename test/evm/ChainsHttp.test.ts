@@ -1,7 +1,7 @@
 /**
  * The chains HTTP group on a real server (the composition root's core with an EVM chain
  * configured) following a real anvil: the list, one chain with its reorg history and proven
- * values, headers by height, and 4xx answers with reasons.
+ * values, headers by height, the head anvil last claimed (rpcHead), and 4xx answers with reasons.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
@@ -45,6 +45,9 @@ describe("GET /v1/chains", () => {
           ignored: 0
         })
         expect(chain.json.headers.to).toBe(5)
+        // What anvil last answered as its latest block: the observer's state, not the log's; nothing was mined since.
+        expect(chain.json.rpcHead).toEqual({ height: 5, at: expect.any(Number) })
+        expect(Math.abs(chain.json.rpcHead.at - Date.now())).toBeLessThan(60_000)
 
         const header = yield* get("/v1/chains/anvil/headers/4")
         expect(header.status).toBe(200)

@@ -152,6 +152,8 @@ describe("operations endpoints", () => {
           "/v1/messages",
           "/v1/messages/{id}",
           "/v1/messages/{id}/dependents",
+          "/v1/metrics/events",
+          "/v1/metrics/recent",
           "/v1/operators",
           "/v1/operators/auctions/{batch}",
           "/v1/operators/intents",

@@ -12,12 +12,14 @@
  * - the Dockerfile, parsed into instructions: Node 24 images, ENTRYPOINT file exists, ENV
  *   names are read by serve, COPY sources exist and are not .dockerignored, EXPOSE = PORT, a
  *   non-root USER;
- * - the runtime stage for real: package.json, package-lock.json and src/ copied as its COPY
- *   instructions say into a temporary directory, the deps stage's `npm ci` RUN command run
- *   there (the npm registry), then ENTRYPOINT + CMD started with the Dockerfile's ENV on Node
- *   24: /healthz and /readyz answer 200, the HEALTHCHECK commands of both files exit 0, it
- *   writes nothing outside DATA_DIR, and SIGTERM ends it with 0. So the production dependency
- *   set (no devDependencies, no optional ones) runs the service. The same copy is then started
+ * - the runtime stage for real: package.json, package-lock.json, src/ and web/ copied as its
+ *   COPY instructions say into a temporary directory, the deps stage's `npm ci` RUN command
+ *   (and the pruning after it) run there (the npm registry), then ENTRYPOINT + CMD started with
+ *   the Dockerfile's ENV on Node 24: /healthz and /readyz answer 200, the dashboard (/ and its
+ *   bundle, built by esbuild at start) answers 200, the HEALTHCHECK commands of both files
+ *   exit 0, it writes nothing outside DATA_DIR, and SIGTERM ends it with 0. So the production
+ *   dependency set (no devDependencies, no optional package but esbuild's binary for this
+ *   platform) runs the service and its dashboard. The same copy is then started
  *   with a compose member's Kafka settings against the librdkafka mock cluster (when
  *   available; see test/kafka/support/TestBroker.ts) and must become ready.
  */
@@ -377,9 +379,8 @@ const build = async (base: string): Promise<{ readonly app: string; readonly npm
           cpSync(from, to, { recursive: true })
         }
       } else if (keyword === "RUN" && /^npm\s/.test(args)) {
-        // The deps stage's install, exactly as written.
-        const words = args.split(/\s+/)
-        const result = await run(words[0] as string, words.slice(1), { cwd: dir, env: cleanEnv(), timeoutMs: 240_000 })
+        // The deps stage's install (and what follows it in the same RUN), exactly as written, by the shell as Docker runs it.
+        const result = await run("/bin/sh", ["-c", args], { cwd: dir, env: cleanEnv(), timeoutMs: 240_000 })
         npmOutput += result.stdout + result.stderr
         if (result.code !== 0) throw new Error(`RUN ${args} failed (${result.code}):\n${npmOutput}`)
       } else if (keyword === "RUN") {
@@ -424,13 +425,18 @@ describe("infra/Dockerfile's runtime stage, simulated with the production depend
     ;({ app } = await build(base))
   }, 300_000)
 
-  it("installs exactly the lock file's production packages: no devDependency, no optional one", () => {
+  it("installs exactly the lock file's production packages and esbuild's binary for this platform: no devDependency, no other optional one", () => {
     const lock = JSON.parse(readFileSync(join(root, "package-lock.json"), "utf8")) as {
       readonly packages: Record<string, { readonly dev?: boolean; readonly optional?: boolean; readonly devOptional?: boolean; readonly link?: boolean }>
     }
     const entries = Object.entries(lock.packages).filter(([path, p]) => path.startsWith("node_modules/") && p.link !== true)
-    const production = entries.filter(([, p]) => p.dev !== true && p.optional !== true && p.devOptional !== true).map(([path]) => path)
-    const omitted = entries.filter(([, p]) => p.dev === true || p.optional === true || p.devOptional === true).map(([path]) => path)
+    // esbuild's binary for this platform (an optional dependency of esbuild) bundles the dashboard at start.
+    const esbuildBinary = `node_modules/@esbuild/${process.platform}-${process.arch}`
+    const kept = ([path, p]: (typeof entries)[number]) =>
+      (p.dev !== true && p.optional !== true && p.devOptional !== true) || (path === esbuildBinary && p.dev !== true)
+    const production = entries.filter(kept).map(([path]) => path)
+    const omitted = entries.filter((e) => !kept(e)).map(([path]) => path)
+    expect(production).toContain(esbuildBinary)
     expect(production.length).toBeGreaterThan(0)
     expect(production.filter((path) => !existsSync(join(app, path, "package.json")))).toStrictEqual([])
     expect(omitted.filter((path) => existsSync(join(app, path)))).toStrictEqual([])
@@ -440,7 +446,7 @@ describe("infra/Dockerfile's runtime stage, simulated with the production depend
     for (const name of ["vitest", "typescript", "node", "yaml", "@testcontainers/kafka", "@foundry-rs/anvil-linux-amd64"]) {
       expect(existsSync(join(app, "node_modules", name)), name).toBe(false)
     }
-    expect(readdirSync(app).sort()).toStrictEqual(["node_modules", "package.json", "src"])
+    expect(readdirSync(app).sort()).toStrictEqual(["node_modules", "package.json", "src", "web"])
   })
 
   it("serves /healthz and /readyz on PORT, passes both HEALTHCHECKs, writes only to DATA_DIR, exits 0 on SIGTERM", async () => {
@@ -458,6 +464,13 @@ describe("infra/Dockerfile's runtime stage, simulated with the production depend
       expect(await probe("/readyz")).toStrictEqual({ status: 200, body: { ready: true } })
       // A path it does not serve is not 200: the probes below could fail.
       expect((await probe("/nope")).status).toBe(404)
+      // The dashboard: its page, and its script bundled by esbuild at start (503 if it could not be).
+      for (const [path, type] of [["/", "text/html"], ["/dashboard.js", "text/javascript"]] as const) {
+        const r = await fetch(`${url}${path}`)
+        expect(r.status, `${path}: ${server.output()}`).toBe(200)
+        expect(r.headers.get("content-type"), path).toContain(type)
+        expect((await r.text()).length, path).toBeGreaterThan(100)
+      }
 
       // The image's HEALTHCHECK as written (it reads PORT).
       expect(healthcheck[0]).toBe("node")

@@ -1,7 +1,8 @@
 /**
  * The chains: each observed chain's verified head with its safe and finalized marks drawn on
- * a height track, its reorgs on a timeline (fork height, depth), and its watched keys with
- * their last proven values. Everything from GET /v1/chains, /v1/chains/{chain} and
+ * a height track, how far it trails the head the chain's RPC claims (the RPC's word, drawn
+ * dashed: unverified), its reorgs on a timeline (fork height, depth), and its watched keys
+ * with their last proven values. Everything from GET /v1/chains, /v1/chains/{chain} and
  * /v1/chains/{chain}/watches, refreshed when the log moves.
  */
 import { useCallback, useState } from "preact/hooks"
@@ -40,6 +41,8 @@ interface Chain {
   readonly reorgCount: number
   readonly reorgs: ReadonlyArray<Reorg>
   readonly proven: ReadonlyArray<Proven>
+  /** What the chain's RPC last claimed as its head: unverified, this instance's observer state. */
+  readonly rpcHead?: { readonly height: number; readonly at: number } | null
 }
 
 interface Watch {
@@ -47,18 +50,32 @@ interface Watch {
   readonly messageId: string | null
 }
 
+/** How many blocks the verified head trails the RPC's claimed head (never below 0), or undefined without a claim. */
+const lagOf = (c: Chain): number | undefined =>
+  c.rpcHead == null ? undefined : Math.max(0, c.rpcHead.height - (c.latest?.height ?? 0))
+
 const HeightTrack = (props: { readonly chain: Chain }) => {
   const c = props.chain
-  const top = c.latest?.height ?? 0
+  const claimed = c.rpcHead?.height
+  const top = Math.max(c.latest?.height ?? 0, claimed ?? 0)
   const bottom = Math.min(c.headers?.from ?? top, c.finalized?.height ?? top, top)
   const span = Math.max(1, top - bottom)
   const w = 600
   const x = (h: number) => 20 + ((h - bottom) / span) * (w - 40)
   const marks: Array<[string, Point | null]> = [["finalized", c.finalized], ["safe", c.safe], ["latest", c.latest]]
   return (
-    <svg class="track" viewBox={`0 0 ${w} 70`} role="img" aria-label={`heights: ${marks.map(([n, p]) => `${n} ${p?.height ?? "none"}`).join(", ")}`}>
+    <svg class="track" viewBox={`0 0 ${w} ${claimed === undefined ? 70 : 84}`} role="img" aria-label={`heights: ${marks.map(([n, p]) => `${n} ${p?.height ?? "none"}`).join(", ")}${claimed === undefined ? "" : `, RPC claims ${claimed} (unverified)`}`}>
       <line class="axis" x1="20" y1="30" x2={w - 20} y2="30" />
       {c.finalized === null ? null : <rect class="final-span" x="20" y="24" width={Math.max(0, x(c.finalized.height) - 20)} height="12" rx="3" />}
+      {claimed === undefined || c.latest === null || claimed <= c.latest.height ? null : (
+        <rect class="lag-span" data-testid="lag-span" x={x(c.latest.height)} y="26" width={Math.max(2, x(claimed) - x(c.latest.height))} height="8" rx="2" />
+      )}
+      {claimed === undefined ? null : (
+        <g class="mark rpc">
+          <line x1={x(claimed)} y1="18" x2={x(claimed)} y2="42" />
+          <text x={x(claimed)} y="80" text-anchor="middle">{`RPC claims ${claimed}`}</text>
+        </g>
+      )}
       {marks.map(([name, p], i) =>
         p === null ? null : (
           <g key={name} class={`mark ${name}`}>
@@ -110,14 +127,34 @@ const ChainCard = (props: { readonly name: string; readonly now: number }) => {
   if (chain === undefined) return <article class="card"><h3>{props.name}</h3><p class="muted">Reading…</p></article>
   if (typeof chain === "string") return <article class="card"><h3>{props.name}</h3><p class="error">{chain}</p></article>
   const age = chain.latestHeader === null ? null : Math.max(0, props.now - chain.latestHeader.time)
+  const lag = lagOf(chain)
   return (
-    <article class="card wide" data-testid={`chain-${chain.chain}`} data-latest={chain.latest?.height ?? ""} data-reorgs={chain.reorgCount}>
+    <article
+      class="card wide"
+      data-testid={`chain-${chain.chain}`}
+      data-latest={chain.latest?.height ?? ""}
+      data-reorgs={chain.reorgCount}
+      data-rpc-head={chain.rpcHead?.height ?? ""}
+      data-lag={lag ?? ""}
+    >
       <h3>
         {chain.chain} <span class="muted">({chain.kind})</span>
       </h3>
       <p>
         Verified head <strong>{chain.latest?.height ?? "none"}</strong>
         {age === null ? "" : `, its block ${(age / 1000).toFixed(0)} s old`}; {chain.reorgCount} {chain.reorgCount === 1 ? "reorg" : "reorgs"} seen
+      </p>
+      <p data-testid="lag">
+        {chain.rpcHead == null || lag === undefined
+          ? <span class="muted">The chain's RPC head is not known here (this instance has not asked its RPC: another member may observe the chain).</span>
+          : (
+            <>
+              Lag behind the RPC's head: <strong class={lag > 0 ? "error" : undefined}>{lag} {lag === 1 ? "block" : "blocks"}</strong>{" "}
+              <span class="muted">
+                (the RPC claimed {chain.rpcHead.height} {Math.max(0, (props.now - chain.rpcHead.at) / 1000).toFixed(0)} s ago; its word, not verified)
+              </span>
+            </>
+          )}
       </p>
       <HeightTrack chain={chain} />
       <h4>Reorgs</h4>

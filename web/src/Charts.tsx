@@ -27,13 +27,15 @@ export const Sparkline = (props: {
   const last = shown[shown.length - 1]
   const text = last === undefined ? "no data yet" : `${last[1].toFixed(props.digits ?? 0)} ${props.unit}`
   return (
-    <figure class="spark">
+    <figure class="spark" data-points={shown.length}>
       <figcaption>
         <span>{props.label}</span> <strong>{text}</strong>
       </figcaption>
       <svg viewBox={`0 0 ${w} ${h}`} role="img" aria-label={`${props.label}: ${text}, last ${Math.round(props.windowMs / 60_000)} minutes`} preserveAspectRatio="none">
         <line class="axis" x1="0" y1={h - 4} x2={w} y2={h - 4} />
         {path === "" ? null : <path class="line" d={path} />}
+        {/* The latest point, round however the chart stretches (a zero-length stroke with round caps). */}
+        {last === undefined ? null : <line class="dot" x1={x(last[0])} y1={y(last[1])} x2={x(last[0])} y2={y(last[1])} />}
         <text class="max" x="2" y="10">{`max ${max < 1e-6 ? 0 : max.toFixed(props.digits ?? 0)}`}</text>
       </svg>
     </figure>

@@ -1,15 +1,15 @@
 /**
  * The cluster: its members around the leader and term (GET /v1/cluster), who observes which
- * chain, and small live charts of the last 10 minutes from /metrics (read every 5 s while
- * this view is open): messages accepted per second, rejections per second by reason, the
- * event loop's delay and how far the slowest projection trails the log. The charts start
- * when the view opens: nothing is kept between visits.
+ * chain, and small live charts of the last 10 minutes as the server sampled them (GET
+ * /v1/metrics/recent, then /v1/metrics/events): messages accepted per second, rejections per
+ * second by reason, the event loop's delay and how far the slowest projection trails the log.
+ * The whole window shows as soon as the view opens; /metrics is not read (its scrapes reset
+ * the event-loop window a Prometheus relies on).
  */
-import { useCallback, useState } from "preact/hooks"
-import { getJson, getText, reasonOf } from "./api.ts"
+import { useCallback, useEffect, useState } from "preact/hooks"
+import { follow, getJson, reasonOf } from "./api.ts"
 import { type Sample, Sparkline } from "./Charts.tsx"
 import { useRefresh } from "./feed.ts"
-import { parseMetrics, sum, type MetricLine } from "./prometheus.ts"
 
 interface Cluster {
   readonly instance: string
@@ -22,7 +22,6 @@ interface Cluster {
 }
 
 const WINDOW_MS = 10 * 60_000
-const SCRAPE_MS = 5000
 
 const short = (key: string) => `${key.slice(0, 8)}…`
 
@@ -51,57 +50,68 @@ const Members = (props: { readonly cluster: Cluster }) => {
   )
 }
 
-interface Series {
-  readonly accepted: Array<Sample>
-  readonly rejected: Map<string, Array<Sample>>
-  readonly loopP99: Array<Sample>
-  readonly lag: Array<Sample>
+/** A sample of GET /v1/metrics/recent and /v1/metrics/events (MetricsSample). */
+interface MetricsSample {
+  readonly at: number
+  readonly intervalMs: number
+  readonly acceptedPerSecond: number
+  readonly rejectedPerSecond: ReadonlyArray<{ readonly reason: string; readonly perSecond: number }>
+  readonly eventLoopDelayP99Ms: number
+  readonly eventLoopDelayMaxMs: number
+  readonly logEnd: number | null
+  readonly projectionLag: number | null
 }
 
-const trim = (xs: Array<Sample>, now: number) => {
-  while (xs.length > 0 && (xs[0]?.[0] ?? now) < now - WINDOW_MS) xs.shift()
+/**
+ * The server's samples of the last 10 minutes: those it holds (GET /v1/metrics/recent), then
+ * each new one as it is taken (GET /v1/metrics/events), oldest dropped past the window.
+ */
+const useRecentMetrics = (): { readonly samples: ReadonlyArray<MetricsSample>; readonly error: string | undefined } => {
+  const [samples, setSamples] = useState<ReadonlyArray<MetricsSample>>([])
+  const [error, setError] = useState<string | undefined>(undefined)
+  useEffect(() => {
+    const abort = new AbortController()
+    const add = (fresh: ReadonlyArray<MetricsSample>) =>
+      setSamples((held) => {
+        const byAt = new Map([...held, ...fresh].map((s) => [s.at, s]))
+        const last = Math.max(...byAt.keys())
+        return [...byAt.values()].filter((s) => s.at > last - WINDOW_MS).sort((a, b) => a.at - b.at)
+      })
+    void getJson<{ samples: ReadonlyArray<MetricsSample> }>("/v1/metrics/recent", abort.signal).then((a) => {
+      if (abort.signal.aborted) return
+      if (!a.ok) return setError(reasonOf(a))
+      setError(undefined)
+      add(a.body.samples)
+    })
+    follow("/v1/metrics/events", (e) => {
+      if (e.event !== "sample") return
+      try {
+        add([JSON.parse(e.data) as MetricsSample])
+      } catch {
+        // not a sample the server sends; ignore it
+      }
+    }, abort.signal)
+    return () => abort.abort()
+  }, [])
+  return { samples, error }
 }
 
 /** The cluster view. */
 export const ClusterView = (props: { readonly now: number }) => {
   const [cluster, setCluster] = useState<Cluster | string | undefined>(undefined)
-  const [series] = useState<Series>(() => ({ accepted: [], rejected: new Map(), loopP99: [], lag: [] }))
-  const [previous, setPrevious] = useState<{ at: number; lines: ReadonlyArray<MetricLine> } | undefined>(undefined)
-  const [metricsError, setMetricsError] = useState<string | undefined>(undefined)
-
   const refreshCluster = useCallback(() => {
     void getJson<Cluster>("/v1/cluster").then((a) => setCluster(a.ok ? a.body : reasonOf(a)))
   }, [])
   useRefresh(refreshCluster, CLUSTER_TYPES, 5000)
-
-  const scrape = useCallback(() => {
-    void getText("/metrics").then((a) => {
-      if (!a.ok) return setMetricsError(a.status === 0 ? a.body : `HTTP ${a.status}`)
-      setMetricsError(undefined)
-      const at = Date.now()
-      const lines = parseMetrics(a.body)
-      setPrevious((prev) => {
-        if (prev !== undefined) {
-          const dt = (at - prev.at) / 1000
-          const rate = (name: string, labels: Record<string, string> = {}) => Math.max(0, (sum(lines, name, labels) - sum(prev.lines, name, labels)) / dt)
-          series.accepted.push([at, rate("causeway_ingest_accepted_total")])
-          const reasons = new Set(lines.filter((l) => l.name === "causeway_ingest_rejected_total").map((l) => l.labels["reason"] ?? ""))
-          for (const reason of reasons) {
-            const xs = series.rejected.get(reason) ?? []
-            xs.push([at, rate("causeway_ingest_rejected_total", { reason })])
-            series.rejected.set(reason, xs)
-          }
-        }
-        return { at, lines }
-      })
-      series.loopP99.push([at, sum(lines, "causeway_event_loop_delay_p99_seconds") * 1000])
-      const end = sum(lines, "causeway_log_end_offset")
-      const offsets = lines.filter((l) => l.name === "causeway_projection_offset").map((l) => l.value)
-      series.lag.push([at, offsets.length === 0 ? 0 : Math.max(0, end - Math.min(...offsets))])
-      for (const xs of [series.accepted, series.loopP99, series.lag, ...series.rejected.values()]) trim(xs, at)
+  const metrics = useRecentMetrics()
+  const series = (pick: (s: MetricsSample) => number | null): ReadonlyArray<Sample> =>
+    metrics.samples.flatMap((s) => {
+      const v = pick(s)
+      return v === null ? [] : [[s.at, v] as const]
     })
-  }, [series])
-  useRefresh(scrape, NO_TYPES, SCRAPE_MS)
+  const reasons = [...new Set(metrics.samples.flatMap((s) => s.rejectedPerSecond.map((r) => r.reason)))].sort()
+  // The charts end at the latest sample (the server's clock), or now before the first.
+  const end = metrics.samples.at(-1)?.at ?? props.now
 
   const c = typeof cluster === "object" ? cluster : undefined
   return (
@@ -126,15 +136,26 @@ export const ClusterView = (props: { readonly now: number }) => {
             </>
           )}
         </article>
-        <article class="card" data-testid="charts">
+        <article class="card" data-testid="charts" data-samples={metrics.samples.length}>
           <h3>Last 10 minutes</h3>
-          {metricsError === undefined ? null : <p class="error">/metrics: {metricsError}</p>}
-          <Sparkline label="accepted" unit="msg/s" samples={series.accepted} windowMs={WINDOW_MS} now={props.now} digits={1} />
-          {series.rejected.size === 0
+          <p class="muted small">Sampled by the server every few seconds (GET /v1/metrics/recent, then live).</p>
+          {metrics.error === undefined ? null : <p class="error">/v1/metrics/recent: {metrics.error}</p>}
+          <Sparkline label="accepted" unit="msg/s" samples={series((s) => s.acceptedPerSecond)} windowMs={WINDOW_MS} now={end} digits={1} />
+          {reasons.length === 0
             ? <p class="muted">No rejection so far.</p>
-            : [...series.rejected.entries()].map(([reason, xs]) => <Sparkline key={reason} label={`rejected: ${reason}`} unit="msg/s" samples={xs} windowMs={WINDOW_MS} now={props.now} digits={1} />)}
-          <Sparkline label="event-loop delay p99" unit="ms" samples={series.loopP99} windowMs={WINDOW_MS} now={props.now} digits={1} />
-          <Sparkline label="projection lag" unit="records" samples={series.lag} windowMs={WINDOW_MS} now={props.now} />
+            : reasons.map((reason) => (
+              <Sparkline
+                key={reason}
+                label={`rejected: ${reason}`}
+                unit="msg/s"
+                samples={series((s) => s.rejectedPerSecond.find((r) => r.reason === reason)?.perSecond ?? 0)}
+                windowMs={WINDOW_MS}
+                now={end}
+                digits={1}
+              />
+            ))}
+          <Sparkline label="event-loop delay p99" unit="ms" samples={series((s) => s.eventLoopDelayP99Ms)} windowMs={WINDOW_MS} now={end} digits={1} />
+          <Sparkline label="projection lag" unit="records" samples={series((s) => s.projectionLag)} windowMs={WINDOW_MS} now={end} />
         </article>
       </div>
     </section>
@@ -142,4 +163,3 @@ export const ClusterView = (props: { readonly now: number }) => {
 }
 
 const CLUSTER_TYPES: ReadonlySet<string> = new Set(["ClusterMembersSet", "LeaderClaimed", "ChainOwnersAssigned"])
-const NO_TYPES: ReadonlySet<string> = new Set()

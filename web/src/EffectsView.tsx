@@ -1,11 +1,15 @@
 /**
  * The effects: the tracked effects (GET /v1/effects) in three lanes — stuck (a packet the API
- * reports stuck, with for how long), in flight and settled — and one effect's journey
- * (GET /v1/effects/{id}) as its legs, each with the message carrying its evidence.
+ * reports stuck, with for how long), in flight and settled — and one effect's journey as a
+ * graph (journey.ts): its legs by chain (the effect, the effects its journey and dependencies
+ * name, each read with GET /v1/effects/{id}; an IBC packet's proven legs), the dependencies
+ * between them as arrows, and the selected leg's evidence: the message carrying it and the
+ * header it was checked against.
  */
 import { useCallback, useState } from "preact/hooks"
 import { getJson, reasonOf } from "./api.ts"
 import { useRefresh } from "./feed.ts"
+import { type AnyEffect, journeyGraph, type JourneyGraph, type Leg, NODE, relatedIds } from "./journey.ts"
 
 interface EffectSummary {
   readonly id: string
@@ -21,32 +25,152 @@ const SETTLED = new Set(["settled", "refunded", "timed-out", "executed", "expire
 const laneOf = (e: EffectSummary): "stuck" | "in flight" | "settled" =>
   e.stuck != null ? "stuck" : SETTLED.has(e.status) ? "settled" : "in flight"
 
+// The most effects drawn around the focused one (a deposit holds at most 16 fills and 16 refunds).
+const MAX_EFFECTS = 40
+
+/** The focused effect and those its journey and dependencies reach, read by id (breadth first, bounded). */
+const readJourney = async (id: string): Promise<ReadonlyArray<AnyEffect> | string> => {
+  const first = await getJson<{ effect: AnyEffect }>(`/v1/effects/${encodeURIComponent(id)}`)
+  if (!first.ok) return reasonOf(first)
+  const found = new Map<string, AnyEffect>([[first.body.effect.id, first.body.effect]])
+  let frontier: ReadonlyArray<AnyEffect> = [first.body.effect]
+  while (frontier.length > 0 && found.size < MAX_EFFECTS) {
+    const next = [...new Set(frontier.flatMap(relatedIds))].filter((x) => !found.has(x)).slice(0, MAX_EFFECTS - found.size)
+    const answers = await Promise.all(next.map((x) => getJson<{ effect: AnyEffect }>(`/v1/effects/${encodeURIComponent(x)}`)))
+    frontier = answers.flatMap((a) => (a.ok ? [a.body.effect] : []))
+    for (const e of frontier) found.set(e.id, e)
+  }
+  return [...found.values()]
+}
+
+const short = (s: string, n = 16) => (s.length > n ? `${s.slice(0, n)}…` : s)
+
+const Evidence = (props: { readonly leg: Leg }) => {
+  const { leg } = props
+  const ev = leg.evidence
+  return (
+    <div class="evidence" data-testid="leg-evidence" data-leg={leg.key} role="region" aria-live="polite" aria-label={`evidence of the ${leg.label} on ${leg.chain}`}>
+      <h5>
+        {leg.label} on {leg.chain}: {leg.status} <span class="muted">({leg.finality})</span>
+      </h5>
+      <dl>
+        <dt>evidence</dt>
+        <dd data-testid="evidence-kind">{ev.kind}{ev.effect === undefined || ev.effect === leg.effectId ? "" : <> (of <code title={ev.effect}>{short(ev.effect, 40)}</code>)</>}</dd>
+        <dt>message</dt>
+        <dd><code title={ev.message}>{short(ev.message, 24)}</code> <span class="muted">(GET /v1/messages/{"{id}"}: re-check it offline with causeway/verify)</span></dd>
+        <dt>checked against</dt>
+        <dd>
+          {ev.stateHeight === undefined ? "" : `the state at ${ev.stateHeight}, `}header {ev.header.height} <code title={ev.header.hash}>{short(ev.header.hash)}</code>
+          {ev.receiptsRoot === undefined ? "" : <>, receipts root <code title={ev.receiptsRoot}>{short(ev.receiptsRoot)}</code></>}
+          {ev.time === undefined ? "" : `, verified time ${new Date(ev.time).toISOString()}`}
+        </dd>
+        <dt>effect</dt>
+        <dd><code title={leg.effectId}>{short(leg.effectId, 60)}</code></dd>
+      </dl>
+      {leg.history.length === 0 ? null : (
+        <ol class="moves">
+          {leg.history.map((m, i) => <li key={i}>{m.status}: {m.evidence.kind} in <code title={m.evidence.message}>{short(m.evidence.message)}</code> at {m.evidence.header.height}</li>)}
+        </ol>
+      )}
+    </div>
+  )
+}
+
+const JourneyGraphView = (props: { readonly graph: JourneyGraph; readonly focused: string; readonly selected: string | undefined; readonly onSelect: (key: string) => void }) => {
+  const g = props.graph
+  const at = new Map(g.legs.map((l) => [l.key, l]))
+  return (
+    <svg
+      class="journey-graph"
+      data-testid="journey-graph"
+      viewBox={`0 0 ${g.width} ${g.height}`}
+      style={{ maxWidth: `${g.width}px` }}
+      role="group"
+      aria-label={`journey: ${g.legs.length} legs on ${g.lanes.length} chains, ${g.edges.length} dependencies`}
+    >
+      <defs>
+        <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+          <path d="M0,0 L10,5 L0,10 z" class="arrowhead" />
+        </marker>
+      </defs>
+      {g.lanes.map((lane) => (
+        <g key={lane.chain} class="lane">
+          <rect x="0" y={lane.y} width={g.width} height={lane.height} rx="6" />
+          <text x="8" y={lane.y + lane.height / 2 + 4}>{short(lane.chain, 14)}</text>
+        </g>
+      ))}
+      {g.edges.map((d) => {
+        const a = at.get(d.from)
+        const b = at.get(d.to)
+        if (a === undefined || b === undefined) return null
+        const x1 = a.x + NODE.width
+        const y1 = a.y + NODE.height / 2
+        const x2 = b.x
+        const y2 = b.y + NODE.height / 2
+        const mid = (x1 + x2) / 2
+        return (
+          <g key={`${d.from}>${d.to}`} class="dep" data-testid="dependency" data-from={d.from} data-to={d.to}>
+            <title>{`${d.label}: ${at.get(d.to)?.label} on ${b.chain} needs ${a.label} on ${a.chain}`}</title>
+            <path d={`M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2 - 2},${y2}`} marker-end="url(#arrow)" />
+            <text x={mid} y={(y1 + y2) / 2 - 4} text-anchor="middle" class="small">{d.label}</text>
+          </g>
+        )
+      })}
+      {g.legs.map((l) => (
+        <g
+          key={l.key}
+          class={`leg status-${l.status}${l.effectId === props.focused ? " focused" : ""}${l.key === props.selected ? " selected" : ""}`}
+          data-testid="leg"
+          data-key={l.key}
+          data-chain={l.chain}
+          data-status={l.status}
+          data-label={l.label}
+          role="button"
+          // Lower case: on an SVG element Preact sets the attribute as written, and only `tabindex` makes it focusable.
+          tabindex={0}
+          aria-pressed={l.key === props.selected}
+          aria-label={`${l.label} on ${l.chain}: ${l.status}, ${l.finality}; evidence ${l.evidence.kind}`}
+          onClick={() => props.onSelect(l.key)}
+          onKeyDown={(e) => {
+            if (e.key === "Enter" || e.key === " ") {
+              e.preventDefault()
+              props.onSelect(l.key)
+            }
+          }}
+        >
+          <rect x={l.x} y={l.y} width={NODE.width} height={NODE.height} rx="7" />
+          <text x={l.x + NODE.width / 2} y={l.y + 18} text-anchor="middle">{l.label}</text>
+          <text x={l.x + NODE.width / 2} y={l.y + 34} text-anchor="middle" class="small">{`${l.status} · ${l.evidence.kind}`}</text>
+        </g>
+      ))}
+    </svg>
+  )
+}
+
 const Journey = (props: { readonly id: string }) => {
-  const [effect, setEffect] = useState<EffectSummary | string | undefined>(undefined)
+  const [effects, setEffects] = useState<ReadonlyArray<AnyEffect> | string | undefined>(undefined)
+  const [selected, setSelected] = useState<string | undefined>(undefined)
   const refresh = useCallback(() => {
-    void getJson<{ effect: EffectSummary }>(`/v1/effects/${encodeURIComponent(props.id)}`).then((a) => setEffect(a.ok ? a.body.effect : reasonOf(a)))
+    void readJourney(props.id).then(setEffects)
   }, [props.id])
   useRefresh(refresh, undefined, 5000)
-  if (effect === undefined) return <p class="muted">Reading…</p>
-  if (typeof effect === "string") return <p class="error">{effect}</p>
-  const moves = effect.history ?? []
-  const w = Math.max(1, moves.length) * 130
+  if (effects === undefined) return <p class="muted">Reading…</p>
+  if (typeof effects === "string") return <p class="error">{effects}</p>
+  const focused = effects[0]!
+  const graph = journeyGraph(effects)
+  const leg = graph.legs.find((l) => l.key === selected)
   return (
-    <div data-testid="journey">
-      <h4>{effect.id}</h4>
-      <svg class="journey" viewBox={`0 0 ${w} 60`} role="img" aria-label={`moves: ${moves.map((m) => m.status).join(" then ")}`}>
-        {moves.map((m, i) => (
-          <g key={i} class="leg">
-            {i > 0 ? <line x1={130 * i - 50} y1="20" x2={130 * i + 20} y2="20" /> : null}
-            <rect x={130 * i + 20} y="6" width="90" height="28" rx="6" />
-            <text x={130 * i + 65} y="25" text-anchor="middle">{m.status}</text>
-            <text class="small" x={130 * i + 65} y="52" text-anchor="middle">{m.evidence.kind}</text>
-          </g>
-        ))}
-      </svg>
-      <ol>
-        {moves.map((m, i) => <li key={i}>{m.status}: {m.evidence.kind}{m.evidence.messageId === undefined ? "" : <> in <code>{m.evidence.messageId.slice(0, 16)}…</code></>}</li>)}
-      </ol>
+    <div data-testid="journey" data-status={focused.status}>
+      <h4>
+        <code title={focused.id}>{short(focused.id, 60)}</code>: {focused.status} <span class="muted">({focused.finality})</span>
+      </h4>
+      <p class="muted small">
+        Legs by chain, left to right in the order they depend on each other; focus a leg (Tab, then Enter) or click it for its evidence.
+      </p>
+      <div class="scroll-x">
+        <JourneyGraphView graph={graph} focused={focused.id} selected={selected} onSelect={setSelected} />
+      </div>
+      {leg === undefined ? <p class="muted">No leg selected.</p> : <Evidence leg={leg} />}
     </div>
   )
 }

@@ -36,21 +36,11 @@ export const getJson = async <A = unknown>(path: string, signal?: AbortSignal): 
     try {
       body = text === "" ? undefined : JSON.parse(text)
     } catch {
-      // not JSON (the metrics): the text as it is
+      // not JSON: the text as it is
     }
     return { ok: response.ok, status: response.status, body: body as A }
   } catch (e) {
     return { ok: false, status: 0, body: { _tag: "NetworkError", reason: e instanceof Error ? e.message : String(e) } as A }
-  }
-}
-
-/** GET a text answer (the metrics). */
-export const getText = async (path: string): Promise<Answer<string>> => {
-  try {
-    const response = await fetch(path, { headers: headers() })
-    return { ok: response.ok, status: response.status, body: await response.text() }
-  } catch (e) {
-    return { ok: false, status: 0, body: e instanceof Error ? e.message : String(e) }
   }
 }
 

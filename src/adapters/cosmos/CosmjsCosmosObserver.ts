@@ -56,6 +56,7 @@ import {
   type WrittenAcknowledgementV2,
   type HeadEvent,
   type MisbehaviourEvidence,
+  type RpcHeadClaim,
   type StateProof,
   type VerifiedHeader
 } from "../../ports/ChainObserver.ts"
@@ -324,7 +325,11 @@ const makeWith = (options: CosmjsCosmosObserverOptions, verifier: SignatureVerif
       })
     )
 
-  const latestHeight = Effect.mapError(primary.latestHeight, rpcFailure)
+  // What the primary last answered as its latest height (its status: a claim until the light client verifies it).
+  let claimed: RpcHeadClaim | undefined
+  const latestHeight = Effect.mapError(primary.latestHeight, rpcFailure).pipe(
+    Effect.tap((height) => Effect.map(Clock.currentTimeMillis, (at) => void (claimed = { height, at })))
+  )
 
   const tips: Effect.Effect<ChainTips, ChainObserverError> = Effect.gen(function*() {
     const latest = yield* headerAt(yield* latestHeight)
@@ -575,7 +580,8 @@ const makeWith = (options: CosmjsCosmosObserverOptions, verifier: SignatureVerif
     sentPacketV2,
     writtenAcknowledgement,
     writtenAcknowledgementV2,
-    submitTransaction
+    submitTransaction,
+    rpcHead: Effect.sync(() => claimed)
   }
 }
 

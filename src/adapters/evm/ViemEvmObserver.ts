@@ -12,7 +12,7 @@
  * word, empty hex for a proven absence; the proof is the eth_getProof JSON (as UTF-8 hex).
  */
 import { bytesToHex } from "@noble/hashes/utils.js"
-import { Effect, Option, Result, Stream } from "effect"
+import { Clock, Effect, Option, Result, Stream } from "effect"
 import { type VerifiedEip1186Proof, verifyEip1186Proof } from "../../domain/verify/Eip1186.ts"
 import { encodeRlp, scalarToBytes } from "../../domain/verify/Rlp.ts"
 import {
@@ -21,6 +21,7 @@ import {
   type ChainTips,
   type FollowCursor,
   type HeadEvent,
+  type RpcHeadClaim,
   type StateProof,
   type VerifiedHeader
 } from "../../ports/ChainObserver.ts"
@@ -93,9 +94,15 @@ export const make = (options: ViemEvmObserverOptions): ChainObserverService => {
     new ChainObserverError({ chain, reason, detail, cause })
   const pollInterval = options.pollIntervalMs ?? 2000
 
+  // What the endpoints last answered as their latest block (its height only: unlinked, a claim).
+  let claimed: RpcHeadClaim | undefined
+  const latest = pool.header("latest").pipe(
+    Effect.tap((h) => Effect.map(Clock.currentTimeMillis, (at) => void (claimed = { height: h.height, at })))
+  )
+
   const source: HeaderSource = {
     chain,
-    latest: pool.header("latest"),
+    latest,
     byHash: pool.headerByHash,
     tagged: (tag) => pool.header(tag)
   }
@@ -121,13 +128,13 @@ export const make = (options: ViemEvmObserverOptions): ChainObserverService => {
     })
 
   const tips: Effect.Effect<ChainTips, ChainObserverError> = Effect.gen(function*() {
-    const latest = yield* pool.header("latest")
+    const head = yield* latest
     if (options.confirmations !== undefined) {
-      const finalized = yield* pool.header(Math.max(0, latest.height - options.confirmations))
-      return { latest, safe: finalized, finalized }
+      const finalized = yield* pool.header(Math.max(0, head.height - options.confirmations))
+      return { latest: head, safe: finalized, finalized }
     }
     const [safe, finalized] = yield* Effect.all([pool.header("safe"), pool.header("finalized")], { concurrency: 2 })
-    return { latest, safe, finalized }
+    return { latest: head, safe, finalized }
   })
 
   /** Prove a key against a header this observer verified. */
@@ -203,6 +210,7 @@ export const make = (options: ViemEvmObserverOptions): ChainObserverService => {
     watch,
     blockReceipts: pool.blockReceipts,
     blockObservations: pool.blockObservations,
-    submitTransaction
+    submitTransaction,
+    rpcHead: Effect.sync(() => claimed)
   }
 }

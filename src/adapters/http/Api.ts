@@ -33,6 +33,7 @@ import { MessageId } from "../../domain/Primitives.ts"
 import { Rejection } from "../../domain/Rejection.ts"
 import { TypedEnvelope } from "../../domain/TypedEnvelope.ts"
 import { AssetsGroup } from "./AssetsApi.ts"
+import { MetricsGroup } from "./MetricsApi.ts"
 import { ChainsGroup } from "./ChainsApi.ts"
 import { EffectsGroup } from "./EffectsApi.ts"
 import { AnswersDefects, BodyTooLarge, DecodesInput, NeedsLog, StorageUnavailable, Unauthorized, UnsupportedMediaType, OpensStream } from "./EdgeApi.ts"
@@ -335,7 +336,7 @@ const DEFAULT_PORT = "8080"
 /** The whole API. */
 export const Api = HttpApi.make("causeway")
   .add(MessagesGroup, ProjectionsGroup, OpsGroup, MempoolGroup, OperatorsGroup, ChainsGroup, EffectsGroup, ClusterGroup, InstanceGroup)
-  .add(AssetsGroup)
+  .add(AssetsGroup, MetricsGroup)
   .add(RegistersGroup, SequencesGroup)
   .middleware(AnswersDefects)
   .annotate(OpenApi.Title, "causeway")

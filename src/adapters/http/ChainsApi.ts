@@ -242,6 +242,15 @@ export const ChainSummary = Schema.Struct({
 }).annotate({ identifier: "ChainSummary" })
 export type ChainSummary = typeof ChainSummary.Type
 
+/** What the chain's RPC last claimed as its head: service state, unverified. */
+export const RpcHeadView = Schema.Struct({
+  height: Schema.Finite.annotate({ description: "the height the chain's RPC endpoint last answered as its latest block" }),
+  at: Schema.Finite.annotate({ description: "when it answered, Unix ms" })
+}).annotate({
+  identifier: "ChainRpcHead",
+  description: "the RPC's claim, not verified and not in the log (this instance's observer state; a replay does not reproduce it): how far the verified head trails it is the observer's lag"
+})
+
 /** One chain in full. */
 export const ChainView = Schema.Struct({
   chain: Schema.String,
@@ -256,7 +265,10 @@ export const ChainView = Schema.Struct({
   proven: Schema.Array(ProvenValueView),
   misbehaviours: Schema.Array(MisbehaviourView),
   ignored: Schema.Finite.annotate({ description: "the instance's messages about this chain that did not fit what was known" }),
-  offset: Schema.Finite.annotate({ description: "log records folded into this answer" })
+  offset: Schema.Finite.annotate({ description: "log records folded into this answer" }),
+  rpcHead: Schema.NullOr(RpcHeadView).annotate({
+    description: "the latest height the chain's RPC last claimed to this instance's observer, unverified; null when this instance has not asked (it does not observe the chain, or another cluster member does)"
+  })
 }).annotate({ identifier: "Chain" })
 export type ChainView = typeof ChainView.Type
 
@@ -279,7 +291,7 @@ export const ChainsGroup = HttpApiGroup.make("chains")
       .middleware(DecodesInput)
       .annotate(OpenApi.Identifier, "getChain")
       .annotate(OpenApi.Summary, "One observed chain in full")
-      .annotate(OpenApi.Description, "One chain: its latest verified header, safe and finalized marks, the range of headers held, reorg history (last 64), misbehaviour reports, and the latest proven value of each key. Answered from the chain-state projection."),
+      .annotate(OpenApi.Description, "One chain: its latest verified header, safe and finalized marks, the range of headers held, reorg history (last 64), misbehaviour reports, and the latest proven value of each key. Answered from the chain-state projection; only `rpcHead` (what the chain's RPC last claimed as its head, unverified, to show how far the verified head trails it) is this instance's observer state instead."),
     HttpApiEndpoint.get("header", "/v1/chains/:chain/headers/:height", {
       params: { chain: ChainName, height: Height },
       success: HeaderAtView,

@@ -19,7 +19,7 @@ import {
 } from "../../projections/ChainState/ChainState.ts"
 import { ChainStateView } from "../../projections/Views.ts"
 import type { CausalLogError } from "../../ports/CausalLog.ts"
-import type { ChainObserverError } from "../../ports/ChainObserver.ts"
+import type { ChainObserverError, RpcHeadClaim } from "../../ports/ChainObserver.ts"
 import { ChainFeed, type HeaderNotHeld, type PublishedProof, type UnknownChain as UnknownChainFailure } from "../../services/ChainFeed.ts"
 import type { Rejection } from "../../domain/Rejection.ts"
 import { Api } from "./Api.ts"
@@ -60,8 +60,8 @@ export const chainSummary = (chain: string, c: ChainEntry): ChainSummary => ({
   reorgCount: c.reorgCount
 })
 
-/** A chain in full. */
-export const chainView = (chain: string, c: ChainEntry, offset: number): ChainView => {
+/** A chain in full, with what its RPC last claimed as its head (service state, null when unknown). */
+export const chainView = (chain: string, c: ChainEntry, offset: number, rpcHead: RpcHeadClaim | null = null): ChainView => {
   const headers = headersOf(c)
   const latest = c.head === null ? undefined : headerOf(c, c.head.height)
   return {
@@ -72,7 +72,8 @@ export const chainView = (chain: string, c: ChainEntry, offset: number): ChainVi
     proven: latestProofs(c).map(({ id, ...p }) => ({ ...p, messageId: id })),
     misbehaviours: c.misbehaviours.map(({ id, ...m }) => ({ ...m, messageId: id })),
     ignored: c.ignored,
-    offset
+    offset,
+    rpcHead
   }
 }
 
@@ -160,7 +161,9 @@ export const layer = HttpApiBuilder.group(Api, "chains", (handlers) =>
       .handle("chain", ({ params }) =>
         Effect.gen(function*() {
           const { offset, state } = yield* current
-          return chainView(params.chain, yield* known(state, params.chain), offset)
+          const c = yield* known(state, params.chain)
+          const claim = withFeed === undefined ? undefined : yield* withFeed.rpcHead(params.chain)
+          return chainView(params.chain, c, offset, claim ?? null)
         }))
       .handle("header", ({ params }) =>
         Effect.gen(function*() {

@@ -34,6 +34,7 @@ import * as EventLoopDelay from "./EventLoopDelay.ts"
 import * as HttpMetrics from "./HttpMetrics.ts"
 import * as InstanceHandlers from "./InstanceHandlers.ts"
 import * as MempoolHandlers from "./MempoolHandlers.ts"
+import * as MetricsHandlers from "./MetricsHandlers.ts"
 import * as OperatorsHandlers from "./OperatorsHandlers.ts"
 import * as Prometheus from "./Prometheus.ts"
 
@@ -298,5 +299,5 @@ const ops = HttpApiBuilder.group(Api, "ops", (handlers) =>
         }))
   }))
 
-/** Every group's handlers, over Ingest, Projections, CausalLog and the draining signal. */
-export const layer = (options: HandlerOptions) => Layer.mergeAll(messages(options), projections, ops, MempoolHandlers.layer(options), OperatorsHandlers.layer, ChainsHandlers.layer, EffectsHandlers.layer(options), cluster, InstanceHandlers.layer, AssetsHandlers.layer, RegistersHandlers.layer, SequencesHandlers.layer(options))
+/** Every group's handlers, over Ingest, Projections, CausalLog, the recent-metrics sampler and the draining signal. */
+export const layer = (options: HandlerOptions) => Layer.mergeAll(messages(options), projections, ops, MempoolHandlers.layer(options), OperatorsHandlers.layer, ChainsHandlers.layer, EffectsHandlers.layer(options), cluster, InstanceHandlers.layer, AssetsHandlers.layer, MetricsHandlers.layer(options), RegistersHandlers.layer, SequencesHandlers.layer(options))

@@ -37,6 +37,7 @@ import * as Dashboard from "./Dashboard.ts"
 import * as Edge from "./Edge.ts"
 import * as Handlers from "./Handlers.ts"
 import * as HttpMetrics from "./HttpMetrics.ts"
+import * as RecentMetrics from "./RecentMetrics.ts"
 
 /** Where and how the server listens. */
 export interface HttpConfig {
@@ -69,6 +70,8 @@ export interface HttpConfig {
   readonly traceRequests?: boolean
   /** Serve the dashboard (web/) at / (Dashboard.ts); off by default, on in `causeway serve`. */
   readonly dashboard?: boolean
+  /** How often /v1/metrics/recent samples and how far back it keeps; defaults to RecentMetrics.defaultRecentMetricsOptions (5 s, 10 min). */
+  readonly recentMetrics?: Partial<RecentMetrics.RecentMetricsOptions>
 }
 
 /** 8 MiB. */
@@ -305,7 +308,7 @@ export const layer = (config: HttpConfig) => {
         ApiAuth.privateReads,
         config.dashboard === true ? Dashboard.layer() : Dashboard.layerNone
       ).pipe(
-        Layer.provide(Handlers.layer(options)),
+        Layer.provide(Handlers.layer(options).pipe(Layer.provide(RecentMetrics.layer(config.recentMetrics)))),
         Layer.provide(ApiAuth.middlewares),
         Layer.provide(StreamSlots.layer({ ...StreamSlots.defaultStreamSlotOptions, ...config.streams })),
         Layer.provide(Edge.layer({
