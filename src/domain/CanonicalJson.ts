@@ -91,3 +91,50 @@ const encoder = new TextEncoder()
 
 /** The canonical UTF-8 bytes of a value. */
 export const canonicalBytes = (value: unknown): Uint8Array => encoder.encode(canonicalize(value))
+
+/**
+ * `canonicalize` in steps, for texts too large to write in one go (a projection's snapshot):
+ * a generator that yields between every `step` members of an array or object with more than
+ * `step` of them, and returns exactly the text `canonicalize` returns. It looks for such large
+ * members down to STEPPED_DEPTH levels (where projections keep their collections), and in any
+ * large one below; other values are written at once. The caller decides what to do at each
+ * yield (give the event loop back).
+ */
+export function* canonicalizeInSteps(value: unknown, step = 512): Generator<void, string> {
+  return yield* encodeInSteps(value, "$", 0, step)
+}
+
+const STEPPED_DEPTH = 3
+
+function* encodeInSteps(value: unknown, path: string, depth: number, step: number): Generator<void, string> {
+  if (value === null || typeof value !== "object" || depth >= MAX_DEPTH) return encodeValue(value, path, depth)
+  if (Array.isArray(value)) {
+    if (value.length <= step && depth >= STEPPED_DEPTH) return encodeValue(value, path, depth)
+    let out = "["
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ","
+      out += yield* encodeInSteps(value[i], `${path}[${i}]`, depth + 1, step)
+      if (i % step === step - 1) yield
+    }
+    return out + "]"
+  }
+  const proto = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) return encodeValue(value, path, depth)
+  const record = value as Record<string, unknown>
+  const keys = Object.keys(record)
+  if (keys.length <= step && depth >= STEPPED_DEPTH) return encodeValue(value, path, depth)
+  keys.sort()
+  if (keys.length > step) yield
+  let out = "{"
+  let first = true
+  let n = 0
+  for (const key of keys) {
+    const v = record[key]
+    if (v === undefined) continue
+    if (!first) out += ","
+    first = false
+    out += encodeString(key, path) + ":" + (yield* encodeInSteps(v, `${path}.${key}`, depth + 1, step))
+    if (++n % step === 0) yield
+  }
+  return out + "}"
+}

@@ -5,7 +5,7 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js"
 import { bytesToHex } from "@noble/hashes/utils.js"
-import { type Json, canonicalize } from "../domain/CanonicalJson.ts"
+import { type Json, canonicalize, canonicalizeInSteps } from "../domain/CanonicalJson.ts"
 import type { LogRecord } from "../ports/CausalLog.ts"
 
 /** A projection definition. */
@@ -45,6 +45,31 @@ export const serialize = <S>(p: Projection<S>, state: S): string => canonicalize
 
 /** SHA-256 (hex) of serialized state text. */
 export const digestText = (text: string): string => bytesToHex(sha256(new TextEncoder().encode(text)))
+
+/**
+ * `serialize` then `digestText`, in steps: a generator that yields between parts of the work
+ * (see canonicalizeInSteps; the digest is taken over 1 MiB slices of the text) and returns the
+ * same text and digest. The runner writes snapshots with it, giving the event loop back
+ * between steps, so a large state's snapshot does not stall ingest for seconds.
+ */
+export function* serializeInSteps<S>(p: Projection<S>, state: S): Generator<void, { readonly text: string; readonly digest: string }> {
+  const encoded = p.encode(state)
+  yield
+  const text = yield* canonicalizeInSteps(encoded)
+  const hash = sha256.create()
+  const encoder = new TextEncoder()
+  const SLICE = 1 << 20
+  for (let at = 0; at < text.length;) {
+    let end = Math.min(text.length, at + SLICE)
+    // Never cut a surrogate pair: both halves go to the same slice.
+    const last = text.charCodeAt(end - 1)
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end++
+    hash.update(encoder.encode(text.slice(at, end)))
+    at = end
+    yield
+  }
+  return { text, digest: bytesToHex(hash.digest()) }
+}
 
 /** The digest of a state. */
 export const digestOf = <S>(p: Projection<S>, state: S): string => digestText(serialize(p, state))

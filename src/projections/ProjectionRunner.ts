@@ -15,7 +15,8 @@ import {
   digestText,
   foldPage,
   scanOptionsFor,
-  serialize
+  serialize,
+  serializeInSteps
 } from "./Projection.ts"
 
 /** A projection's position and digest. */
@@ -54,6 +55,9 @@ export interface RunnerOptions {
 }
 
 export const defaultRunnerOptions: RunnerOptions = { snapshotEvery: 50_000, pageSize: 4096 }
+
+/** Longest stretch of snapshot writing before the event loop is given back, in ms. */
+const SLICE_MS = 8
 
 /** The result of folding a log into projections. */
 export interface ReplayResult {
@@ -137,9 +141,21 @@ export const make = (projections: ReadonlyArray<AnyProjection>, options: RunnerO
       state: unknown
     ): Effect.Effect<void, ProjectionStoreError | CausalLogError> =>
       Effect.gen(function*() {
-        const text = serialize(p, state)
+        // Written in slices of about SLICE_MS, the event loop given back between them: the
+        // state is immutable, so folding goes on meanwhile without changing what is written.
+        const steps = serializeInSteps(p, state)
+        let sliceStart = performance.now()
+        let step = steps.next()
+        while (step.done !== true) {
+          if (performance.now() - sliceStart > SLICE_MS) {
+            yield* Effect.yieldNow
+            sliceStart = performance.now()
+          }
+          step = steps.next()
+        }
+        const { text, digest } = step.value
         const lastId = yield* lastIdAt(offset)
-        yield* store.save({ name: p.name, version: p.version, offset, lastId, digest: digestText(text), state: text })
+        yield* store.save({ name: p.name, version: p.version, offset, lastId, digest, state: text })
       })
 
     const logEnd = yield* log.endOffset.pipe(Effect.orDie)

@@ -1,0 +1,69 @@
+/**
+ * Snapshots are written in steps (serializeInSteps, canonicalizeInSteps) so that a large state
+ * does not hold the event loop: the text and digest must be exactly those written in one go.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import fc from "fast-check"
+import { canonicalize, canonicalizeInSteps } from "../../src/domain/CanonicalJson.ts"
+import { digestText, type Projection, serialize, serializeInSteps } from "../../src/projections/Projection.ts"
+
+const run = <A>(g: Generator<void, A>): { readonly value: A; readonly yields: number } => {
+  let yields = 0
+  for (;;) {
+    const step = g.next()
+    if (step.done === true) return { value: step.value, yields }
+    yields++
+  }
+}
+const outcome = (f: () => string): string => {
+  try {
+    return `ok:${f()}`
+  } catch (e) {
+    return `error:${String((e as { reason?: string }).reason ?? e)}`
+  }
+}
+
+describe("canonicalizeInSteps", () => {
+  it("writes what canonicalize writes, or fails as it does, at every step size", () => {
+    const value = fc.oneof(fc.jsonValue({ maxDepth: 4 }), fc.constantFrom({ a: "\uD800" }, [1, 2 ** 60], { x: [1.5] }, { deep: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]] }))
+    fc.assert(
+      fc.property(value, fc.integer({ min: 1, max: 4 }), (v, step) => {
+        expect(outcome(() => run(canonicalizeInSteps(v, step)).value)).toBe(outcome(() => canonicalize(v)))
+      }),
+      { numRuns: 500 }
+    )
+  })
+
+  it("yields between the members of a large object or array, not for small ones", () => {
+    const big = Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`k${i}`, { i, list: Array.from({ length: 3 }, (_, j) => j) }]))
+    const { value, yields } = run(canonicalizeInSteps({ big, small: [1, 2, 3] }, 512))
+    expect(value).toBe(canonicalize({ big, small: [1, 2, 3] }))
+    expect(yields).toBeGreaterThanOrEqual(Math.floor(5_000 / 512))
+    expect(run(canonicalizeInSteps({ small: [1, 2, 3] }, 512)).yields).toBe(0)
+  })
+})
+
+describe("serializeInSteps", () => {
+  const projection = (encoded: unknown): Projection<null> => ({
+    name: "test",
+    version: 1,
+    initialState: null,
+    evolve: (s) => s,
+    encode: () => encoded as never,
+    decode: () => null
+  })
+
+  it("gives serialize's text and digestText's digest, a surrogate pair across a 1 MiB slice boundary included", () => {
+    // The text is {"s":"…"}: the string starts at index 6, so padding puts a surrogate pair's
+    // first half at the last index of the first 1 MiB slice.
+    const pad = (1 << 20) - 1 - 6
+    for (const filler of [pad, pad - 1, pad + 1]) {
+      const p = projection({ s: `${"a".repeat(filler)}😀 and more ✓ ${"é".repeat(3000)}` })
+      const { value, yields } = run(serializeInSteps(p, null))
+      const text = serialize(p, null)
+      expect(value.text).toBe(text)
+      expect(value.digest).toBe(digestText(text))
+      expect(yields).toBeGreaterThanOrEqual(2)
+    }
+  })
+})
