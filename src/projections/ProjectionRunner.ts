@@ -33,8 +33,14 @@ export class ProjectionNotFound extends Data.TaggedError("ProjectionNotFound")<{
 
 /** The runner service. */
 export interface ProjectionsService {
-  /** Every projection's status, in registration order. */
+  /**
+   * Every projection's status, in registration order. Its digest serializes the whole state
+   * when the projection moved since it was last asked (seconds for a large one): for the
+   * positions alone (metrics, lag) use `positions`.
+   */
   readonly status: Effect.Effect<ReadonlyArray<ProjectionStatus>>
+  /** Every projection's name and the offset it has folded to, in registration order: no digest, no cost. */
+  readonly positions: Effect.Effect<ReadonlyArray<{ readonly name: string; readonly offset: number }>>
   /** A registered projection's state now, with the offset it covers. */
   readonly state: <S>(p: Projection<S>) => Effect.Effect<{ readonly offset: number; readonly state: S }, ProjectionNotFound>
   /** Have all projections folded every record in the log? */
@@ -239,6 +245,11 @@ export const make = (projections: ReadonlyArray<AnyProjection>, options: RunnerO
           digestCache.set(l.projection.name, { offset, digest })
           out.push({ name: l.projection.name, version: l.projection.version, offset, digest })
         }
+        return out
+      }),
+      positions: Effect.gen(function*() {
+        const out: Array<{ readonly name: string; readonly offset: number }> = []
+        for (const l of lives) out.push({ name: l.projection.name, offset: (yield* SubscriptionRef.get(l.position)).offset })
         return out
       }),
       state: <S>(p: Projection<S>) => {

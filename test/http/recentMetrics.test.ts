@@ -98,14 +98,18 @@ describe("recent metrics", () => {
         // /metrics opens a window, then the loop stalls ~150 ms (the server runs in this process).
         yield* Server.get("/metrics")
         // (The monitor's first interval after a reset is not measured: EventLoopDelay.ts.)
-        yield* Effect.sleep(30)
-        yield* Effect.sync(() => {
-          const until = performance.now() + 150
-          while (performance.now() < until) { /* busy */ }
-        })
+        // A stall right after one of the sampler's resets falls in its monitor's unmeasured first
+        // interval: three stalls at other phases of its 50 ms period, so one at least is measured.
+        for (const pause of [30, 45, 65]) {
+          yield* Effect.sleep(pause)
+          yield* Effect.sync(() => {
+            const until = performance.now() + 150
+            while (performance.now() < until) { /* busy */ }
+          })
+        }
         // Samples taken after the stall reset the sampler's monitor, not /metrics' one (the stall
         // shows in the first sample taken after the monitor's timer fired: within a few).
-        const events = (yield* samples(c.next, 8)).map((e) => JSON.parse(e.data as string))
+        const events = (yield* samples(c.next, 12)).map((e) => JSON.parse(e.data as string))
         expect(Math.max(...events.map((s) => s.eventLoopDelayMaxMs))).toBeGreaterThanOrEqual(100)
         const scrape = yield* Server.get("/metrics")
         expect(Server.sample(scrape.text, "causeway_event_loop_delay_max_seconds")).toBeGreaterThanOrEqual(0.1)

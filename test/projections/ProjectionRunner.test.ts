@@ -64,6 +64,20 @@ describe("ProjectionRunner", () => {
       expect(yield* projections.caughtUp).toBe(true)
     }).pipe(Effect.scoped, Effect.provide(storage)))
 
+  it.effect("positions give every projection's offset without serializing any state (what /metrics and the dashboard's sampler read)", () =>
+    Effect.gen(function*() {
+      const log = yield* CausalLog
+      yield* seed(log, 20)
+      let encodes = 0
+      const Counted: Projection<number> = { ...LatencySum, name: "counted", encode: (s) => (encodes++, s) }
+      const projections = yield* runner({ ...ProjectionRunner.defaultRunnerOptions, snapshotEvery: 1_000_000 }, [LogIndex, Counted])
+      yield* projections.awaitOffset(20)
+      expect(yield* projections.positions).toEqual([{ name: "log-index", offset: 20 }, { name: "counted", offset: 20 }])
+      expect(encodes).toBe(0)
+      yield* projections.status
+      expect(encodes).toBe(1)
+    }).pipe(Effect.scoped, Effect.provide(storage)))
+
   it.effect("replay reads header columns only for projections that do not need bodies", () =>
     Effect.gen(function*() {
       const log = yield* CausalLog

@@ -47,6 +47,7 @@ describe("serializeInSteps", () => {
   const projection = (encoded: unknown): Projection<null> => ({
     name: "test",
     version: 1,
+    needsBody: false,
     initialState: null,
     evolve: (s) => s,
     encode: () => encoded as never,

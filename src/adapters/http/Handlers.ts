@@ -289,7 +289,7 @@ const ops = HttpApiBuilder.group(Api, "ops", (handlers) =>
         Effect.gen(function*() {
           // A storage failure leaves the gauge at its last value rather than failing the scrape.
           yield* log.endOffset.pipe(Effect.flatMap((end) => Metric.update(HttpMetrics.logEndOffset, end)), Effect.ignore)
-          for (const s of yield* runner.status) {
+          for (const s of yield* runner.positions) {
             yield* Metric.update(Metric.withAttributes(HttpMetrics.projectionOffset, { projection: s.name }), s.offset)
           }
           const delay = EventLoopDelay.readAndReset()

@@ -117,7 +117,7 @@ export const make = (options: RecentMetricsOptions = defaultRecentMetricsOptions
       const intervalMs = Math.max(1, at - previous.at)
       const rate = (after: number, before: number) => Math.max(0, after - before) / (intervalMs / 1000)
       const logEnd = yield* Effect.orElseSucceed(log.endOffset, () => null)
-      const status = yield* runner.status
+      const status = yield* runner.positions
       const slowest = status.length === 0 ? logEnd : Math.min(...status.map((s) => s.offset))
       const s: MetricsSample = {
         at,
