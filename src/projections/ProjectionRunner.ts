@@ -41,6 +41,12 @@ export interface ProjectionsService {
   readonly status: Effect.Effect<ReadonlyArray<ProjectionStatus>>
   /** Every projection's name and the offset it has folded to, in registration order: no digest, no cost. */
   readonly positions: Effect.Effect<ReadonlyArray<{ readonly name: string; readonly offset: number }>>
+  /**
+   * A registered projection's state and offset from now on, the latest only: a consumer slower
+   * than the folds sees the newest state when it next pulls, never a backlog. For following one
+   * thing in the state (an order's status) without reading the log's records.
+   */
+  readonly changes: <S>(p: Projection<S>) => Stream.Stream<{ readonly offset: number; readonly state: S }, ProjectionNotFound>
   /** A registered projection's state now, with the offset it covers. */
   readonly state: <S>(p: Projection<S>) => Effect.Effect<{ readonly offset: number; readonly state: S }, ProjectionNotFound>
   /** Have all projections folded every record in the log? */
@@ -252,6 +258,11 @@ export const make = (projections: ReadonlyArray<AnyProjection>, options: RunnerO
         for (const l of lives) out.push({ name: l.projection.name, offset: (yield* SubscriptionRef.get(l.position)).offset })
         return out
       }),
+      changes: <S>(p: Projection<S>) => {
+        const l = byName.get(p.name)
+        if (l === undefined) return Stream.fail(new ProjectionNotFound({ name: p.name }))
+        return SubscriptionRef.changes(l.position).pipe(Stream.buffer({ capacity: 1, strategy: "sliding" })) as Stream.Stream<{ offset: number; state: S }>
+      },
       state: <S>(p: Projection<S>) => {
         const l = byName.get(p.name)
         if (l === undefined) return Effect.fail(new ProjectionNotFound({ name: p.name }))

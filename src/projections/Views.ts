@@ -4,7 +4,7 @@
  * name and casting it. Built once over the runner (`layer`), beside it in the composition
  * root; the lookup by name and the one cast live here.
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Stream } from "effect"
 import type { EffectsState } from "../domain/effects/EffectFold.ts"
 import type { MempoolState } from "../domain/mempool/MempoolFold.ts"
 import { authorityConfig, type InstanceKey } from "../ports/InstanceKey.ts"
@@ -28,6 +28,8 @@ export interface View<S> {
   readonly current: Effect.Effect<{ readonly offset: number; readonly state: S }>
   /** The state alone. */
   readonly state: Effect.Effect<S>
+  /** The state and offset now and after each fold step, the latest only (ProjectionsService.changes). */
+  readonly changes: Stream.Stream<{ readonly offset: number; readonly state: S }>
 }
 
 /** The mempool's state. */
@@ -67,7 +69,7 @@ export type Views =
 // A projection the runner does not run is a wiring bug, not a condition to handle.
 const viewOf = <S>(runner: ProjectionsService, p: Projection<S>): View<S> => {
   const current = runner.state(p).pipe(Effect.orDie)
-  return { current, state: Effect.map(current, (c) => c.state) }
+  return { current, state: Effect.map(current, (c) => c.state), changes: runner.changes(p).pipe(Stream.orDie) }
 }
 
 /** The views over the runner in context (its projections built for the deployment's authority). */

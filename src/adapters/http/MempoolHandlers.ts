@@ -52,7 +52,7 @@ export const layer = (options: MempoolHandlerOptions) =>
       const log = yield* CausalLog
       const key = yield* InstanceKey
       const draining = yield* Draining
-      const { current, state } = yield* MempoolView
+      const { current, state, changes: mempoolChanges } = yield* MempoolView
       const windowMs = (yield* Deployment)?.batchWindowMs ?? null
 
       const signatures = new LRUCache<string, SignedReceipt>({ max: 100_000 })
@@ -87,13 +87,11 @@ export const layer = (options: MempoolHandlerOptions) =>
             if (first === undefined) return yield* notFound(params.id)
             let last = JSON.stringify(first)
             const final = (v: OrderView | MessageView) => v.kind === "message" || isFinalStatus(v.status)
-            // Each appended record may change the order: wait for the projection to fold it, then look.
-            const changes = log.subscribe(start.offset).pipe(
-              Stream.mapEffect((r) =>
-                runner.awaitOffset(r.offset + 1).pipe(
-                  Effect.andThen(current),
-                  Effect.map(({ offset, state: s }) => ({ offset, view: statusView(s, params.id) }))
-                )),
+            // Each fold of the mempool may change the order: look at the newest state after each
+            // (a slow client skips states, never falls behind), not at every record of the log.
+            const changes = mempoolChanges.pipe(
+              Stream.filter(({ offset }) => offset > start.offset),
+              Stream.map(({ offset, state: s }) => ({ offset, view: statusView(s, params.id) })),
               Stream.filter((x): x is { offset: number; view: OrderView | MessageView } => {
                 if (x.view === undefined) return false
                 const text = JSON.stringify(x.view)
