@@ -155,7 +155,9 @@ const roles: ReadonlyMap<string, DecisionRole> = new Map<string, DecisionRole>([
   ["AssetMappingRegistered", "leader"],
   // So is the operator registry (src/domain/operators/OperatorRegistry.ts).
   ["OperatorRegistered", "leader"],
-  ["OperatorRemoved", "leader"]
+  ["OperatorRemoved", "leader"],
+  // A proof's verdict is the leader's, so replay folds it and never re-runs a pairing (docs/proofs.md).
+  ["ProofVerified", "leader"]
 ])
 
 /** The role a message type's author must hold, if it is a decision. */

@@ -37,8 +37,19 @@ export const OperatorRemoved = Schema.Struct({
 /** The registry's payload schemas, by message type. */
 export const OperatorRegistryPayloads = { OperatorRegistered, OperatorRemoved } as const
 
-/** Message types only an operator may send. */
-export const operatorOnlyTypes: ReadonlySet<string> = new Set(["MatchProposal", "FillReport", "ComputationIntent", "IntentCommitment"])
+/**
+ * Message types only an operator may send. Proofs too (docs/proofs.md): a key, an announcement
+ * and its shares cost every instance storage and the leader a verification.
+ */
+export const operatorOnlyTypes: ReadonlySet<string> = new Set([
+  "MatchProposal",
+  "FillReport",
+  "ComputationIntent",
+  "IntentCommitment",
+  "VerificationKeyRegistered",
+  "ProofAnnouncement",
+  "ProofShare"
+])
 
 /** Message types that open an intent (a plain one, or a commitment to reveal). */
 export const intentTypes: ReadonlySet<string> = new Set(["ComputationIntent", "IntentCommitment"])
