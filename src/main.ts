@@ -24,6 +24,7 @@ import * as SqliteProjectionStore from "./adapters/storage/SqliteProjectionStore
 import * as WorkerRswModulusChecker from "./adapters/timelock/WorkerRswModulusChecker.ts"
 import * as WorkerRswSolver from "./adapters/timelock/WorkerRswSolver.ts"
 import * as WorkerTlockDecrypter from "./adapters/timelock/WorkerTlockDecrypter.ts"
+import * as WorkerProofVerifier from "./adapters/proofs/WorkerProofVerifier.ts"
 import { type LogConfig, type OtlpConfig, type SealerConfig, type ServeConfig, beaconKeyPath, instanceKeyPath, kafkaIndexPath, logPath, serviceName, serviceVersion, snapshotPath } from "./Config.ts"
 import { ChainObservers, type ChainObserverService } from "./ports/ChainObserver.ts"
 import { Deployment, type DeploymentInfo } from "./ports/Deployment.ts"
@@ -41,6 +42,7 @@ import { makeAssets } from "./projections/Assets/Assets.ts"
 import { LogIndex } from "./projections/LogIndex/LogIndex.ts"
 import { makeMempool } from "./projections/Mempool/Mempool.ts"
 import { makeOperators } from "./projections/Operators/Operators.ts"
+import { makeProofs } from "./projections/Proofs/Proofs.ts"
 import type { AnyProjection } from "./projections/Projection.ts"
 import * as ProjectionRunner from "./projections/ProjectionRunner.ts"
 import * as Views from "./projections/Views.ts"
@@ -49,6 +51,7 @@ import * as ChainFeed from "./services/ChainFeed.ts"
 import * as EffectTracker from "./services/EffectTracker.ts"
 import * as Ingest from "./services/Ingest.ts"
 import * as Leadership from "./services/Leadership.ts"
+import * as ProofVerdicts from "./services/ProofVerdicts.ts"
 import * as SealGuard from "./services/SealGuard.ts"
 import * as Sealer from "./services/Sealer.ts"
 import * as Settlement from "./services/Settlement.ts"
@@ -68,7 +71,8 @@ export const projections = (context: ProjectionContext): ReadonlyArray<AnyProjec
   makeChainWatches(context),
   makeEffects(context),
   makeCluster(context),
-  makeAssets(context)
+  makeAssets(context),
+  makeProofs(context)
 ]
 
 /** The authority in force as the cluster projection last folded it (what ingest checks decisions against). */
@@ -272,8 +276,11 @@ export const coreLayer = (
     Layer.succeed(ClusterAdmin, config.clusterAdmin)
   ).pipe(Layer.provideMerge(instanceKey))
   // The chain feed publishes what the observers report (nothing when no chain is configured);
-  // in a cluster, the leadership loop claims terms when the election gives this member the lease.
-  return Layer.mergeAll(ChainFeed.layer(), EffectTracker.layer(), leadershipLayer(config)).pipe(Layer.provideMerge(servicesLayer(config.ingest, runner)), Layer.provideMerge(storage))
+  // in a cluster, the leadership loop claims terms when the election gives this member the lease;
+  // the leader's proof verdicts, over the worker-thread verifier (also an output: POST
+  // /v1/proofs/verify uses it), whose thread stops with the layer.
+  const proofs = ProofVerdicts.layer().pipe(Layer.provideMerge(WorkerProofVerifier.layer))
+  return Layer.mergeAll(ChainFeed.layer(), EffectTracker.layer(), leadershipLayer(config), proofs).pipe(Layer.provideMerge(servicesLayer(config.ingest, runner)), Layer.provideMerge(storage))
 }
 
 /**

@@ -18,6 +18,7 @@ import { LogIndex, type LogIndexState } from "./LogIndex/LogIndex.ts"
 import { makeMempool } from "./Mempool/Mempool.ts"
 import { makeOperators, type OperatorsState } from "./Operators/Operators.ts"
 import type { Projection } from "./Projection.ts"
+import { makeProofs, type ProofsProjectionState } from "./Proofs/Proofs.ts"
 import { Projections, type ProjectionsService } from "./ProjectionRunner.ts"
 
 /** A projection's state as the runner holds it now. */
@@ -42,11 +43,13 @@ export class EffectsView extends Context.Service<EffectsView, View<WithAuthority
 export class ClusterStateView extends Context.Service<ClusterStateView, View<ClusterState>>()("causeway/ClusterStateView") {}
 /** The asset registry (the authority's AssetMappingRegistered decisions). */
 export class AssetsView extends Context.Service<AssetsView, View<WithAuthority<AssetsState>>>()("causeway/AssetsView") {}
+/** The proofs: verification keys, announced proofs, their shares and verdicts. */
+export class ProofsView extends Context.Service<ProofsView, View<WithAuthority<ProofsProjectionState>>>()("causeway/ProofsView") {}
 /** The log index (counts by type and sender). */
 export class IndexView extends Context.Service<IndexView, View<LogIndexState>>()("causeway/IndexView") {}
 
 /** Every view. */
-export type Views = MempoolView | OperatorsView | ChainStateView | ChainWatchesView | EffectsView | ClusterStateView | IndexView | AssetsView
+export type Views = MempoolView | OperatorsView | ChainStateView | ChainWatchesView | EffectsView | ClusterStateView | IndexView | AssetsView | ProofsView
 
 // A projection the runner does not run is a wiring bug, not a condition to handle.
 const viewOf = <S>(runner: ProjectionsService, p: Projection<S>): View<S> => {
@@ -66,7 +69,8 @@ export const layer: Layer.Layer<Views, never, Projections | InstanceKey> = Layer
       Context.add(EffectsView, viewOf(runner, makeEffects(context))),
       Context.add(ClusterStateView, viewOf(runner, makeCluster(context))),
       Context.add(IndexView, viewOf(runner, LogIndex)),
-      Context.add(AssetsView, viewOf(runner, makeAssets(context)))
+      Context.add(AssetsView, viewOf(runner, makeAssets(context))),
+      Context.add(ProofsView, viewOf(runner, makeProofs(context)))
     )
   })
 )
