@@ -18,6 +18,7 @@ import { Clock, Context, Effect, Layer, Option, Result, Schedule } from "effect"
 import { isLeader } from "../domain/cluster/Authority.ts"
 import { type AnnouncementEntry, announcementOf, announcementsOf, keyOf, verdictReason } from "../domain/proofs/ProofFold.ts"
 import { type ProofSharesError, reassembleProof } from "../domain/proofs/ProofShares.ts"
+import type { ProofVerificationError } from "../domain/proofs/ProofSystems.ts"
 import type { PayloadInput } from "../domain/MessageTypes.ts"
 import type { MessageId } from "../domain/Primitives.ts"
 import { CausalLog, type CausalLogError } from "../ports/CausalLog.ts"
@@ -81,6 +82,13 @@ const shareFailure = (e: ProofSharesError): string => {
   }
 }
 
+/** A proof system's failure as a verdict's reason: its tag, then its message or its fields. */
+const failureReason = (e: ProofVerificationError): string => {
+  const { _tag, ...fields } = e as unknown as { readonly _tag: string } & Record<string, unknown>
+  const detail = e.message !== "" ? e.message : Object.keys(fields).length > 0 ? JSON.stringify(fields) : "the proof does not verify under the key with these public inputs"
+  return verdictReason(_tag, detail)
+}
+
 const decoder = new TextDecoder("utf-8", { fatal: true })
 
 /** Build the service over Author, Projections, CausalLog, the proofs view and the ProofVerifier; its loop lives in the layer's scope. */
@@ -118,10 +126,14 @@ export const make = (options: ProofVerdictOptions = defaultProofVerdictOptions) 
         return { ok: false, reason: verdictReason("MalformedProof", "the proof's bytes are not UTF-8 JSON") }
       }
       verifications += 1
-      const verdict = yield* verifier.verify(a.proofSystem, key.vk, proof, a.publicInputs).pipe(Effect.option)
+      // Busy or a failed thread: no verdict now, the next tick tries again.
+      const verdict = yield* verifier.verify(a.proofSystem, key.vk, proof, a.publicInputs).pipe(
+        Effect.tapError((e) => Effect.logWarning(`proofs: ${a.id} not verified now (${e._tag}); retrying`)),
+        Effect.option
+      )
       if (Option.isNone(verdict)) return undefined
       const v = verdict.value
-      return Result.isSuccess(v) ? { ok: true } : { ok: false, reason: verdictReason(v.failure._tag, v.failure.message || v.failure._tag) }
+      return Result.isSuccess(v) ? { ok: true } : { ok: false, reason: failureReason(v.failure) }
     })
 
     const step = Effect.gen(function*() {
