@@ -279,7 +279,9 @@ export const coreLayer = (
   // in a cluster, the leadership loop claims terms when the election gives this member the lease;
   // the leader's proof verdicts, over the worker-thread verifier (also an output: POST
   // /v1/proofs/verify uses it), whose thread stops with the layer.
-  const proofs = ProofVerdicts.layer().pipe(Layer.provideMerge(WorkerProofVerifier.layer))
+  const proofs = ProofVerdicts.layer({ ...ProofVerdicts.defaultProofVerdictOptions, ...(config.proofDeadlineMs === undefined ? {} : { deadlineMs: config.proofDeadlineMs }) }).pipe(
+    Layer.provideMerge(WorkerProofVerifier.layer)
+  )
   return Layer.mergeAll(ChainFeed.layer(), EffectTracker.layer(), leadershipLayer(config), proofs).pipe(Layer.provideMerge(servicesLayer(config.ingest, runner)), Layer.provideMerge(storage))
 }
 

@@ -83,7 +83,7 @@ const shareFailure = (e: ProofSharesError): string => {
 }
 
 /** A proof system's failure as a verdict's reason: its tag, then its message or its fields. */
-const failureReason = (e: ProofVerificationError): string => {
+export const failureReason = (e: ProofVerificationError): string => {
   const { _tag, ...fields } = e as unknown as { readonly _tag: string } & Record<string, unknown>
   const detail = e.message !== "" ? e.message : Object.keys(fields).length > 0 ? JSON.stringify(fields) : "the proof does not verify under the key with these public inputs"
   return verdictReason(_tag, detail)

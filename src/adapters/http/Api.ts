@@ -35,6 +35,7 @@ import { TypedEnvelope } from "../../domain/TypedEnvelope.ts"
 import { AssetsGroup } from "./AssetsApi.ts"
 import { ChainsGroup } from "./ChainsApi.ts"
 import { EffectsGroup } from "./EffectsApi.ts"
+import { ProofsGroup } from "./ProofsApi.ts"
 import { AnswersDefects, BodyTooLarge, DecodesInput, NeedsLog, StorageUnavailable, Unauthorized, UnsupportedMediaType, OpensStream } from "./EdgeApi.ts"
 import { InstanceGroup } from "./InstanceApi.ts"
 import { MempoolGroup, orderingRequestDocument } from "./MempoolApi.ts"
@@ -333,7 +334,7 @@ const DEFAULT_PORT = "8080"
 /** The whole API. */
 export const Api = HttpApi.make("causeway")
   .add(MessagesGroup, ProjectionsGroup, OpsGroup, MempoolGroup, OperatorsGroup, ChainsGroup, EffectsGroup, ClusterGroup, InstanceGroup)
-  .add(AssetsGroup)
+  .add(AssetsGroup, ProofsGroup)
   .middleware(AnswersDefects)
   .annotate(OpenApi.Title, "causeway")
   .annotate(OpenApi.Version, "0.1.0")

@@ -28,6 +28,7 @@ import { eventStream } from "./EventStream.ts"
 import * as AssetsHandlers from "./AssetsHandlers.ts"
 import * as ChainsHandlers from "./ChainsHandlers.ts"
 import * as EffectsHandlers from "./EffectsHandlers.ts"
+import * as ProofsHandlers from "./ProofsHandlers.ts"
 import * as EventLoopDelay from "./EventLoopDelay.ts"
 import * as HttpMetrics from "./HttpMetrics.ts"
 import * as InstanceHandlers from "./InstanceHandlers.ts"
@@ -297,4 +298,4 @@ const ops = HttpApiBuilder.group(Api, "ops", (handlers) =>
   }))
 
 /** Every group's handlers, over Ingest, Projections, CausalLog and the draining signal. */
-export const layer = (options: HandlerOptions) => Layer.mergeAll(messages(options), projections, ops, MempoolHandlers.layer(options), OperatorsHandlers.layer, ChainsHandlers.layer, EffectsHandlers.layer(options), cluster, InstanceHandlers.layer, AssetsHandlers.layer)
+export const layer = (options: HandlerOptions) => Layer.mergeAll(messages(options), projections, ops, MempoolHandlers.layer(options), OperatorsHandlers.layer, ChainsHandlers.layer, EffectsHandlers.layer(options), cluster, InstanceHandlers.layer, AssetsHandlers.layer, ProofsHandlers.layer(options))

@@ -98,6 +98,8 @@ export interface AnnouncementEntry {
   /** Why an announcement was rejected when it arrived (status `rejected`), else null. */
   readonly rejection: string | null
   readonly verdict: VerdictEntry | null
+  /** Offset of the last record that changed it (what event streams resume from). */
+  readonly updated: number
 }
 
 /** The fold's state. */
@@ -214,7 +216,8 @@ export const announce = (state: ProofsState, input: AnnouncementInput): ProofsSt
     receivedBytes: 0,
     status: refusal === null ? "gathering" : "rejected",
     rejection: refusal,
-    verdict: null
+    verdict: null,
+    updated: input.offset
   }
   const known = refusal === null ? claimVerdict(state, claimKeyOf(input)) : undefined
   const placed = known === undefined
@@ -227,6 +230,7 @@ export const announce = (state: ProofsState, input: AnnouncementInput): ProofsSt
 /** A share as the fold reads it. */
 export interface ShareInput {
   readonly id: string
+  readonly offset: number
   readonly sender: string
   readonly announcementId: string
   readonly index: number
@@ -241,7 +245,7 @@ export const addShare = (state: ProofsState, input: ShareInput): ProofsState => 
   if (a.shareIds[input.index] !== null) return ignore(state)
   const shareIds = a.shareIds.map((id, i) => (i === input.index ? input.id : id))
   const received = a.received + 1
-  return put(state, { ...a, shareIds, received, receivedBytes: a.receivedBytes + input.bytes, status: received === a.shares ? "complete" : "gathering" })
+  return put(state, { ...a, shareIds, received, receivedBytes: a.receivedBytes + input.bytes, status: received === a.shares ? "complete" : "gathering", updated: input.offset })
 }
 
 /** A verdict as the fold reads it (its sender already judged the authority). */
@@ -261,7 +265,7 @@ export const applyVerdict = (state: ProofsState, input: VerdictInput): ProofsSta
   // Only a proof that was complete can be judged valid; a deadline or a refusal may come at any time.
   if (input.ok && a.status !== "complete") return ignore(state)
   const verdict: VerdictEntry = { ok: input.ok, reason: input.reason, id: input.id, offset: input.offset, reusedFrom: null }
-  let next = put(state, { ...a, status: statusOfVerdict(input.ok, input.reason), verdict })
+  let next = put(state, { ...a, status: statusOfVerdict(input.ok, input.reason), verdict, updated: input.offset })
   const assembled = input.ok || (input.reason !== null && !ASSEMBLY_FAILURES.has(reasonTag(input.reason)))
   if (!assembled) return next
   const claim = claimKeyOf(a)
@@ -269,7 +273,7 @@ export const applyVerdict = (state: ProofsState, input: VerdictInput): ProofsSta
   // Every other pending announcement of the same claim takes the verdict now.
   for (const other of announcementsOfCommitment(next, a.commitment)) {
     if (other.id === a.id || !isPending(other) || claimKeyOf(other) !== claim) continue
-    next = put(next, { ...other, status: statusOfVerdict(input.ok, input.reason), verdict: { ...verdict, reusedFrom: a.id } })
+    next = put(next, { ...other, status: statusOfVerdict(input.ok, input.reason), verdict: { ...verdict, reusedFrom: a.id }, updated: input.offset })
   }
   return next
 }

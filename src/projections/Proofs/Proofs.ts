@@ -82,7 +82,7 @@ export const evolveProofs = (state: ProofsProjectionState, record: LogRecord, au
     case "ProofShare": {
       const p = payloadOf(record, "ProofShare")
       if (p === undefined) return state
-      return { ...state, ...addShare(state, { id: record.id, sender: record.sender, announcementId: p.announcementId, index: p.index, bytes: base64Length(p.data) }) }
+      return { ...state, ...addShare(state, { id: record.id, offset: record.offset, sender: record.sender, announcementId: p.announcementId, index: p.index, bytes: base64Length(p.data) }) }
     }
     case "ProofVerified": {
       const p = payloadOf(record, "ProofVerified")
@@ -129,7 +129,8 @@ const AnnouncementJson = Schema.Struct({
   receivedBytes: Schema.Number,
   status: Schema.Literals(["gathering", "complete", "verified", "refused", "incomplete", "rejected"]),
   rejection: Schema.NullOr(Schema.String),
-  verdict: Schema.NullOr(VerdictJson)
+  verdict: Schema.NullOr(VerdictJson),
+  updated: Schema.Number
 })
 const OperatorJson = Schema.Struct({ operator: Schema.String, name: Schema.NullOr(Schema.String), id: Schema.String, offset: Schema.Number, since: Schema.Number })
 const SpanJson = Schema.Struct({ from: Schema.Number, to: Schema.Number })
