@@ -160,6 +160,10 @@ describe("operations endpoints", () => {
           "/v1/operators/refusals/{id}",
           "/v1/projections",
           "/v1/projections/log-index",
+          "/v1/proofs",
+          "/v1/proofs/events",
+          "/v1/proofs/verify",
+          "/v1/proofs/{commitment}",
           "/v1/stream"
         ])
         expect(Object.keys(r.json.paths["/v1/messages"]).sort()).toEqual(["get", "post"])
