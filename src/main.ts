@@ -52,7 +52,7 @@ import * as EffectTracker from "./services/EffectTracker.ts"
 import * as Ingest from "./services/Ingest.ts"
 import * as Leadership from "./services/Leadership.ts"
 import * as ProofVerdicts from "./services/ProofVerdicts.ts"
-import * as SealGuard from "./services/SealGuard.ts"
+import * as AdmissionGuards from "./services/AdmissionGuards.ts"
 import * as Sealer from "./services/Sealer.ts"
 import * as Settlement from "./services/Settlement.ts"
 
@@ -113,9 +113,10 @@ export const servicesLayer = (
     // The runner and the typed views over its projections.
     const runnerLayer = Views.layer.pipe(Layer.provideMerge(ProjectionRunner.layer(projections(context), runner)))
     // Ingest reads the authority from the runner's cluster projection (one runner for both)
-    // and asks the seal guard (over the same runner's mempool) before a reveal is written.
+    // and asks the guards (over the same runner's mempool and proofs) before a reveal or a
+    // proof-sharing message is written.
     const core = Ingest.layer({ ...ingest, exemptSenders: [...ingest.exemptSenders, key.publicKey] }).pipe(
-      Layer.provide(Layer.mergeAll(authorityViewLayer, operatorRosterLayer, SealGuard.layer)),
+      Layer.provide(Layer.mergeAll(authorityViewLayer, operatorRosterLayer, AdmissionGuards.layer)),
       Layer.provideMerge(runnerLayer)
     )
     return Layer.provideMerge(Author.layer, core)

@@ -15,7 +15,9 @@ import { OpenApi } from "effect/http-api"
 import { Api } from "../../src/adapters/http/Api.ts"
 import * as SqliteCausalLog from "../../src/adapters/storage/SqliteCausalLog.ts"
 import { logPath } from "../../src/Config.ts"
+import type { KeyFile } from "../../src/domain/Keys.ts"
 import type { MessageType } from "../../src/domain/MessageTypes.ts"
+import { MAX_PENDING_PER_ANNOUNCER } from "../../src/domain/proofs/ProofFold.ts"
 import { projections } from "../../src/main.ts"
 import { CausalLog } from "../../src/ports/CausalLog.ts"
 import * as ProjectionRunner from "../../src/projections/ProjectionRunner.ts"
@@ -29,6 +31,7 @@ import { connect, type SseEvent } from "./support/sse.ts"
 const doc = OpenApi.fromApi(Api)
 const MiB = 1024 * 1024
 const operator = testKey("http-proof-operator")
+const stranger = testKey("http-proof-stranger")
 const valid = groth16Case("co-snarks/bn254-multiplier2")
 const tampered = groth16Case("co-snarks/bn254-multiplier2/tamper/public0-plus-1")
 
@@ -47,11 +50,21 @@ const call = (method: string, url: string, status: number, init: { readonly body
     return r.json
   })
 
-let nonce = 0
-const signed = (type: MessageType, payload: unknown) => {
-  nonce += 1
-  return envelope(operator, { type, payload, nonce, lamport: nonce })
+const nonces = new Map<string, number>()
+const signed = (type: MessageType, payload: unknown, key: KeyFile = operator) => {
+  const nonce = (nonces.get(key.publicKey) ?? 0) + 1
+  nonces.set(key.publicKey, nonce)
+  return envelope(key, { type, payload, nonce, lamport: nonce })
 }
+/** One message refused at ingest: its status and tag, the reason checked against `reason`. */
+const refusedAs = (key: KeyFile, type: MessageType, payload: unknown, status: number, tag: string, reason: RegExp) =>
+  Effect.gen(function*() {
+    const r = yield* Server.post(signed(type, payload, key))
+    expect([r.status, r.json?._tag], r.text.slice(0, 300)).toEqual([status, tag])
+    expect(r.json.reason).toMatch(reason)
+  })
+// The announcement verified in the first test.
+let verifiedAnnouncement = ""
 /** Submit the operator's messages as one batch: every one accepted. */
 const submit = (messages: ReadonlyArray<{ readonly type: MessageType; readonly payload: unknown }>) =>
   Effect.gen(function*() {
@@ -104,6 +117,7 @@ describe("shared proofs over HTTP", () => {
         expect([stream.status, stream.contentType]).toEqual([200, "text/event-stream; charset=utf-8"])
         const [ann] = yield* submit([{ type: "ProofAnnouncement", payload: big.announcement }])
         if (ann === undefined) throw new Error("no announcement")
+        verifiedAnnouncement = ann
         const arrivals = shuffled([...big.shares, ...big.shares.slice(8, 12), ...big.shares.slice(31)], 21)
         expect(arrivals[0]?.index).not.toBe(0)
         // In three batches, as a client would send them.
@@ -180,6 +194,31 @@ describe("shared proofs over HTTP", () => {
         for (const p of live) expect(digests[p.name], p.name).toBe(p.digest)
         // One verdict per decided announcement that needed one: verified, refused, incomplete; the reuse needed none.
         expect(verdicts).toBe(3)
+      }))
+
+    it.effect("what the fold would not count is refused at ingest, typed: strangers' shares, unknown proofs and keys, decided proofs, the pending bound", () =>
+      Effect.gen(function*() {
+        yield* call("POST", "/v1/operators", 201, { body: { operator: stranger.publicKey } })
+        const small = sharedProof(valid, 70_000, { computationId: "guarded" })
+        const [open] = yield* submit([{ type: "ProofAnnouncement", payload: small.announcement }])
+        const [first] = small.shares
+        if (open === undefined || first === undefined) throw new Error("no announcement")
+        // Another operator's share, even one that would fit: only the announcer's count.
+        yield* refusedAs(stranger, "ProofShare", { announcementId: open, ...first }, 409, "ProofRefused", /only from its announcement's announcer/)
+        yield* refusedAs(operator, "ProofShare", { announcementId: "cd".repeat(32), ...first }, 409, "ProofRefused", /no proof was announced/)
+        yield* refusedAs(operator, "ProofShare", { announcementId: open, index: 3, data: first.data }, 409, "ProofRefused", /beyond the announced 3 shares/)
+        yield* refusedAs(operator, "ProofShare", { announcementId: verifiedAnnouncement, ...first }, 409, "ProofRefused", /the proof is verified/)
+        yield* refusedAs(operator, "ProofAnnouncement", { ...small.announcement, vkId: "ef".repeat(32) }, 409, "ProofRefused", /is not registered/)
+        yield* refusedAs(operator, "VerificationKeyRegistered", { proofSystem: "plonk", vk: valid.vk }, 409, "ProofRefused", /unknown proof system/)
+        yield* refusedAs(operator, "VerificationKeyRegistered", { proofSystem: "groth16", vk: { protocol: "groth16" } }, 409, "ProofRefused", /verification_key/)
+        // Anyone who is not an operator: refused as such.
+        yield* refusedAs(testKey("http-proof-nobody"), "ProofAnnouncement", small.announcement, 403, "OperatorNotRegistered", /operators/)
+        // The announcer's pending bound: `open` and three more pending, the next is refused.
+        yield* submit(Array.from({ length: MAX_PENDING_PER_ANNOUNCER - 1 }, (_, i) => ({ type: "ProofAnnouncement" as const, payload: { ...small.announcement, computationId: `pending-${i}` } })))
+        yield* refusedAs(operator, "ProofAnnouncement", { ...small.announcement, computationId: "one-too-many" }, 429, "TooManyPendingProofs", /4 proofs pending/)
+        // Another announcer is not bounded by this one's proofs.
+        const r = yield* Server.post(signed("ProofAnnouncement", { ...small.announcement, computationId: "strangers-own" }, stranger))
+        expect(r.status, r.text).toBe(201)
       }))
 
     it.effect("POST /v1/proofs/verify: a proofs token checks a proof against a registered key, publishing nothing", () =>

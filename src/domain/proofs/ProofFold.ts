@@ -185,14 +185,21 @@ export interface AnnouncementInput {
   readonly bytes: number
 }
 
-/** Why an announcement is rejected as it arrives, or null. */
-export const announcementRefusal = (state: ProofsState, input: AnnouncementInput): string | null => {
+/** Why an announcement does not count: it is invalid here, or over a pending bound (`bound`). */
+export interface AnnouncementRefusal {
+  readonly bound: boolean
+  readonly reason: string
+}
+
+/** Why an announcement is rejected as it arrives, or null (what the fold records and ingest refuses with). */
+export const announcementRefusal = (state: ProofsState, input: AnnouncementInput): AnnouncementRefusal | null => {
+  const invalid = (reason: string): AnnouncementRefusal => ({ bound: false, reason })
   const key = keyOf(state, input.vkId)
-  if (key === undefined) return `the verification key ${input.vkId} is not registered`
-  if (key.proofSystem !== input.proofSystem) return `the key ${input.vkId} is a ${key.proofSystem} key, not ${input.proofSystem}`
-  if (input.bytes > input.shares * MAX_SHARE_BYTES) return `${input.bytes} bytes do not fit ${input.shares} shares of at most ${MAX_SHARE_BYTES}`
-  if (input.bytes < input.shares) return `${input.bytes} bytes cannot fill ${input.shares} shares`
-  if (HashMap.has(state.announcements, input.id)) return "announced already"
+  if (key === undefined) return invalid(`the verification key ${input.vkId} is not registered`)
+  if (key.proofSystem !== input.proofSystem) return invalid(`the key ${input.vkId} is a ${key.proofSystem} key, not ${input.proofSystem}`)
+  if (input.bytes > input.shares * MAX_SHARE_BYTES) return invalid(`${input.bytes} bytes do not fit ${input.shares} shares of at most ${MAX_SHARE_BYTES}`)
+  if (input.bytes < input.shares) return invalid(`${input.bytes} bytes cannot fill ${input.shares} shares`)
+  if (HashMap.has(state.announcements, input.id)) return invalid("announced already")
   let mine = 0
   let pendingBytes = 0
   for (const a of HashMap.values(state.announcements)) {
@@ -200,8 +207,22 @@ export const announcementRefusal = (state: ProofsState, input: AnnouncementInput
     if (a.announcer === input.announcer) mine += 1
     pendingBytes += a.bytes
   }
-  if (mine >= MAX_PENDING_PER_ANNOUNCER) return `the announcer has ${mine} proofs pending, the most it may have; wait for their verdicts`
-  if (pendingBytes + input.bytes > MAX_PENDING_BYTES) return `${pendingBytes} announced bytes are pending; ${input.bytes} more would pass the bound of ${MAX_PENDING_BYTES}`
+  if (mine >= MAX_PENDING_PER_ANNOUNCER) {
+    return { bound: true, reason: `the announcer has ${mine} proofs pending, the most it may have (${MAX_PENDING_PER_ANNOUNCER}); wait for their verdicts` }
+  }
+  if (pendingBytes + input.bytes > MAX_PENDING_BYTES) {
+    return { bound: true, reason: `${pendingBytes} announced bytes are pending; ${input.bytes} more would pass the bound of ${MAX_PENDING_BYTES}; wait for verdicts` }
+  }
+  return null
+}
+
+/** Why a share does not count here, or null (a repeat of an index already held is not refused: the fold ignores it). */
+export const shareRefusal = (state: ProofsState, input: Omit<ShareInput, "id" | "offset">): string | null => {
+  const a = announcementOf(state, input.announcementId)
+  if (a === undefined) return `no proof was announced as ${input.announcementId}`
+  if (input.sender !== a.announcer) return "a share is accepted only from its announcement's announcer"
+  if (a.status !== "gathering") return `the proof is ${a.status}: it takes no more shares`
+  if (input.index >= a.shares) return `index ${input.index} is beyond the announced ${a.shares} shares`
   return null
 }
 
@@ -215,7 +236,7 @@ export const announce = (state: ProofsState, input: AnnouncementInput): ProofsSt
     received: 0,
     receivedBytes: 0,
     status: refusal === null ? "gathering" : "rejected",
-    rejection: refusal,
+    rejection: refusal?.reason ?? null,
     verdict: null,
     updated: input.offset
   }
@@ -241,8 +262,7 @@ export interface ShareInput {
 /** Fold a share: counted only from the announcer, while gathering, for an index not yet held. */
 export const addShare = (state: ProofsState, input: ShareInput): ProofsState => {
   const a = announcementOf(state, input.announcementId)
-  if (a === undefined || a.status !== "gathering" || input.sender !== a.announcer || input.index >= a.shares) return ignore(state)
-  if (a.shareIds[input.index] !== null) return ignore(state)
+  if (a === undefined || shareRefusal(state, input) !== null || a.shareIds[input.index] !== null) return ignore(state)
   const shareIds = a.shareIds.map((id, i) => (i === input.index ? input.id : id))
   const received = a.received + 1
   return put(state, { ...a, shareIds, received, receivedBytes: a.receivedBytes + input.bytes, status: received === a.shares ? "complete" : "gathering", updated: input.offset })
