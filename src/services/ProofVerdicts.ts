@@ -16,7 +16,7 @@
  */
 import { Clock, Context, Effect, Layer, Option, Result, Schedule } from "effect"
 import { isLeader } from "../domain/cluster/Authority.ts"
-import { type AnnouncementEntry, announcementOf, announcementsOf, keyOf, verdictReason } from "../domain/proofs/ProofFold.ts"
+import { type AnnouncementEntry, announcementOf, keyOf, pendingOf, verdictReason } from "../domain/proofs/ProofFold.ts"
 import { type ProofSharesError, reassembleProof } from "../domain/proofs/ProofShares.ts"
 import type { ProofVerificationError } from "../domain/proofs/ProofSystems.ts"
 import type { PayloadInput } from "../domain/MessageTypes.ts"
@@ -139,7 +139,7 @@ export const make = (options: ProofVerdictOptions = defaultProofVerdictOptions) 
     const step = Effect.gen(function*() {
       const { state } = yield* proofs.current
       const now = yield* Clock.currentTimeMillis
-      const pending = announcementsOf(state).filter((a) => a.status === "gathering" || a.status === "complete")
+      const pending = pendingOf(state)
       const ids = new Set(pending.map((a) => a.id))
       for (const id of seen.keys()) if (!ids.has(id)) seen.delete(id)
       for (const a of pending) if (!seen.has(a.id)) seen.set(a.id, now)

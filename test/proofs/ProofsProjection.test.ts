@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from "vitest"
 import { type AuthorityConfig } from "../../src/domain/cluster/Authority.ts"
-import { announcementOf, keysOf, MAX_PENDING_PER_ANNOUNCER } from "../../src/domain/proofs/ProofFold.ts"
+import { announcementOf, keysOf, MAX_PENDING_PER_ANNOUNCER, pendingOf } from "../../src/domain/proofs/ProofFold.ts"
 import type { LogRecord } from "../../src/ports/CausalLog.ts"
 import { digestOf, foldPage, serialize } from "../../src/projections/Projection.ts"
 import { makeProofs } from "../../src/projections/Proofs/Proofs.ts"
@@ -140,14 +140,19 @@ describe("the proofs fold", () => {
     log.append(a, "OperatorRemoved", { operator: operator.publicKey })
     log.append(operator, "ProofAnnouncement", { ...big.announcement, computationId: "after-removal" })
     log.append(a, "ProofVerified", { announcementId: ann.id, commitment: big.announcement.commitment, ok: false, reason: "SharesMissing: late" })
+    log.append(a, "OperatorRegistered", { operator: operator.publicKey })
+    log.append(operator, "ProofAnnouncement", { ...big.announcement, computationId: "still-pending" })
     const p = makeProofs(soloConfig(a))
     const full = foldPage(p, p.initialState, log.records)
-    expect(full.announcements.pipe((m) => [...m].length)).toBe(1)
+    expect(full.announcements.pipe((m) => [...m].length)).toBe(2)
+    expect(pendingOf(full).map((x) => x.computationId)).toEqual(["still-pending"])
     for (let cut = 0; cut <= log.records.length; cut++) {
       const at = foldPage(p, p.initialState, log.records.slice(0, cut))
       const text = serialize(p, at)
       const back = p.decode(JSON.parse(text))
       expect(serialize(p, back)).toBe(text)
+      // The pending index (derived, not stored) comes back the same.
+      expect(pendingOf(back).map((x) => x.id)).toEqual(pendingOf(at).map((x) => x.id))
       expect(digestOf(p, foldPage(p, back, log.records.slice(cut)))).toBe(digestOf(p, full))
     }
   })

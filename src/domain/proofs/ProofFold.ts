@@ -110,6 +110,8 @@ export interface ProofsState {
   readonly byCommitment: HashMap.HashMap<string, ReadonlyArray<string>>
   /** The verdict of each claim whose proof was assembled: the announcement that carries it. */
   readonly claims: HashMap.HashMap<string, string>
+  /** The announcements gathering shares or complete without a verdict, by id (derived: what bounds and the leader look at). */
+  readonly pending: HashMap.HashMap<string, AnnouncementEntry>
   /** Shares, announcements and verdicts that did not count (a stranger's share, a repeat, a late one). */
   readonly ignored: number
 }
@@ -120,6 +122,7 @@ export const initialProofsState: ProofsState = {
   announcements: HashMap.empty(),
   byCommitment: HashMap.empty(),
   claims: HashMap.empty(),
+  pending: HashMap.empty(),
   ignored: 0
 }
 
@@ -159,7 +162,15 @@ export const keysOf = (state: ProofsState): ReadonlyArray<KeyEntry> =>
 export const registerKey = (state: ProofsState, input: Omit<KeyEntry, never>): ProofsState =>
   HashMap.has(state.keys, input.vkId) ? ignore(state) : { ...state, keys: HashMap.set(state.keys, input.vkId, input) }
 
-const put = (state: ProofsState, a: AnnouncementEntry): ProofsState => ({ ...state, announcements: HashMap.set(state.announcements, a.id, a) })
+const put = (state: ProofsState, a: AnnouncementEntry): ProofsState => ({
+  ...state,
+  announcements: HashMap.set(state.announcements, a.id, a),
+  pending: isPending(a) ? HashMap.set(state.pending, a.id, a) : HashMap.remove(state.pending, a.id)
+})
+
+/** The announcements still pending (gathering or complete), in log order. */
+export const pendingOf = (state: ProofsState): ReadonlyArray<AnnouncementEntry> =>
+  [...HashMap.values(state.pending)].sort((a, b) => a.offset - b.offset)
 
 /** The verdict of a claim already decided on assembled bytes, if any. */
 const claimVerdict = (state: ProofsState, claim: string): { readonly from: AnnouncementEntry; readonly verdict: VerdictEntry } | undefined => {
@@ -202,8 +213,7 @@ export const announcementRefusal = (state: ProofsState, input: AnnouncementInput
   if (HashMap.has(state.announcements, input.id)) return invalid("announced already")
   let mine = 0
   let pendingBytes = 0
-  for (const a of HashMap.values(state.announcements)) {
-    if (!isPending(a)) continue
+  for (const a of HashMap.values(state.pending)) {
     if (a.announcer === input.announcer) mine += 1
     pendingBytes += a.bytes
   }

@@ -19,6 +19,7 @@ import {
   applyVerdict,
   base64Length,
   initialProofsState,
+  isPending,
   type KeyEntry,
   keyRefusal,
   keysOf,
@@ -169,6 +170,7 @@ export const decodeProofs = (json: Json): ProofsProjectionState => {
     announcements: HashMap.fromIterable(announcements.map((a) => [a.id, a] as const)),
     byCommitment: HashMap.fromIterable(byCommitment),
     claims: HashMap.fromIterable(s.claims),
+    pending: HashMap.fromIterable(announcements.filter(isPending).map((a) => [a.id, a] as const)),
     ignored: s.ignored,
     refusedKeys: s.refusedKeys,
     registry: {
