@@ -33,9 +33,9 @@ describe("causeway proof", () => {
       const post = async (type: string, payload: unknown) => {
         nonce += 1
         const r = await fetch(`${server.url}/v1/messages`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(envelope(operator, { type, payload, nonce, lamport: nonce })) })
-        const body = await r.json()
+        const body = (await r.json()) as { readonly id: string }
         expect(r.status, JSON.stringify(body)).toBe(201)
-        return body.id as string
+        return body.id
       }
       await post("VerificationKeyRegistered", p.key)
       const ann = await post("ProofAnnouncement", p.announcement)
@@ -44,7 +44,8 @@ describe("causeway proof", () => {
       let status = ""
       for (let i = 0; i < 200 && status !== "verified"; i++) {
         await new Promise((r) => setTimeout(r, 50))
-        status = (await (await fetch(`${server.url}/v1/proofs/${commitment}`)).json()).announcements?.[0]?.status
+        const answer = (await (await fetch(`${server.url}/v1/proofs/${commitment}`)).json()) as { readonly announcements?: ReadonlyArray<{ readonly status: string }> }
+        status = answer.announcements?.[0]?.status ?? ""
       }
       expect(status).toBe("verified")
 

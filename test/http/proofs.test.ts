@@ -71,9 +71,10 @@ const submit = (messages: ReadonlyArray<{ readonly type: MessageType; readonly p
     const envelopes = messages.map((m) => signed(m.type, m.payload))
     const r = yield* Server.post(envelopes.length === 1 ? envelopes[0] : envelopes)
     expect(r.status, r.text.slice(0, 300)).toBe(envelopes.length === 1 ? 201 : 200)
-    const results: ReadonlyArray<any> = envelopes.length === 1 ? [r.json] : r.json.results ?? r.json
-    expect(results.map((x) => x.id ?? x._tag), r.text.slice(0, 300)).toEqual(results.map((x) => x.id))
-    return results.map((x) => x.id as string)
+    // One message: its receipt; a batch: each one's receipt (BatchAccepted), in order.
+    const receipts: ReadonlyArray<any> = envelopes.length === 1 ? [r.json] : r.json.results.map((x: any) => (x.ok === true ? x.receipt : x))
+    expect(receipts.map((x) => typeof x.id), r.text.slice(0, 300)).toEqual(envelopes.map(() => "string"))
+    return receipts.map((x) => x.id as string)
   })
 const sharesOf = (announcementId: string, shares: ReadonlyArray<{ readonly index: number; readonly data: string }>) =>
   shares.map((s) => ({ type: "ProofShare" as const, payload: { announcementId, ...s } }))
@@ -89,18 +90,18 @@ const settled = (commitment: string, announcementId: string) =>
     }
   })
 
-/** Read events until one whose proof reaches `status`. */
-const until = async (next: () => Promise<SseEvent | null>, status: string): Promise<Array<any>> => {
+/** Read `proof` events until `done` holds of those seen. */
+const until = async (next: () => Promise<SseEvent | null>, done: (seen: ReadonlyArray<any>) => boolean): Promise<Array<any>> => {
   const seen: Array<any> = []
   while (true) {
     const e = await next()
     if (e === null) throw new Error("the stream ended")
     if (e.event !== "proof") continue
-    const data = JSON.parse(e.data ?? "null")
-    seen.push({ ...data, eventId: e.id })
-    if (data.status === status) return seen
+    seen.push({ ...JSON.parse(e.data ?? "null"), eventId: e.id })
+    if (done(seen)) return seen
   }
 }
+const verifiedCount = (n: number) => (seen: ReadonlyArray<any>) => seen.filter((e) => e.status === "verified").length >= n
 
 describe("shared proofs over HTTP", () => {
   layer(Server.layer({ proofDeadlineMs: 1500, tokens: { prover: ["proofs"], watcher: ["effects"] } }), { excludeTestServices: true, timeout: "60 seconds" })((it) => {
@@ -115,8 +116,12 @@ describe("shared proofs over HTTP", () => {
 
         const stream = yield* Effect.promise(() => connect(`${server.base}/v1/proofs/events?vk=${big.vkId}`))
         expect([stream.status, stream.contentType]).toEqual([200, "text/event-stream; charset=utf-8"])
-        const [ann] = yield* submit([{ type: "ProofAnnouncement", payload: big.announcement }])
-        if (ann === undefined) throw new Error("no announcement")
+        // Two announcements of the same claim before any share: the second takes the first's verdict.
+        const [ann, twin] = yield* submit([
+          { type: "ProofAnnouncement", payload: big.announcement },
+          { type: "ProofAnnouncement", payload: { ...big.announcement, computationId: "twin" } }
+        ])
+        if (ann === undefined || twin === undefined) throw new Error("no announcement")
         verifiedAnnouncement = ann
         const arrivals = shuffled([...big.shares, ...big.shares.slice(8, 12), ...big.shares.slice(31)], 21)
         expect(arrivals[0]?.index).not.toBe(0)
@@ -136,24 +141,30 @@ describe("shared proofs over HTTP", () => {
         })
         expect(answer.vk).toEqual(valid.vk)
         expect(Buffer.from(answer.proof, "base64").equals(Buffer.from(big.proof))).toBe(true)
+        expect(answer.announcements.find((a: any) => a.announcementId === twin)).toMatchObject({ status: "verified", received: 0, verdict: { ...announcement.verdict, reusedFrom: ann } })
 
-        // The stream told the story in log order, each event the proof as it then was (states, not
-        // deltas: records folded together come as one): announced, shares counted, verified.
-        const events = yield* Effect.promise(() => until(stream.next, "verified"))
+        // The stream told the story in log order, each event a proof as it then was (states, not
+        // deltas: records folded together come as one): announced, shares counted, verified;
+        // the verdict's record changed both announcements, each its own event.
+        const events = yield* Effect.promise(() => until(stream.next, verifiedCount(2)))
         stream.close()
-        expect(events[0]).toMatchObject({ announcementId: ann, status: "gathering", received: 0 })
-        const offsets = events.map((e) => Number(e.eventId))
-        expect(offsets).toEqual([...offsets].sort((x, y) => x - y))
-        expect(new Set(offsets).size).toBe(offsets.length)
-        expect(events.map((e) => e.received)).toEqual(events.map((e) => e.received).sort((x, y) => x - y))
-        expect(events.length).toBeGreaterThan(2)
-        // Resuming from the event before the verdict: only the verdict comes again.
-        const resumed = yield* Effect.promise(() => connect(`${server.base}/v1/proofs/events?vk=${big.vkId}`, { "last-event-id": events.at(-2).eventId }))
-        const again = yield* Effect.promise(() => until(resumed.next, "verified"))
+        expect(events.slice(0, 2).map((e) => [e.announcementId, e.status, e.received]).sort()).toEqual([[ann, "gathering", 0], [twin, "gathering", 0]].sort())
+        const order = events.map((e) => e.eventId as string)
+        const key = (id: string) => { const [o, a] = id.split("."); return [Number(o), a as string] as const }
+        expect([...order].sort((x, y) => key(x)[0] - key(y)[0] || (key(x)[1] < key(y)[1] ? -1 : 1))).toEqual(order)
+        expect(new Set(order).size).toBe(order.length)
+        const mine = events.filter((e) => e.announcementId === ann)
+        expect(mine.map((e) => e.received)).toEqual(mine.map((e) => e.received).sort((x, y) => x - y))
+        expect(mine.length).toBeGreaterThan(2)
+        const [lastButOne, last] = events.slice(-2)
+        expect([lastButOne.status, last.status, key(lastButOne.eventId)[0]]).toEqual(["verified", "verified", key(last.eventId)[0]])
+        // Resuming after the first of the two verdict events: only the second comes again.
+        const resumed = yield* Effect.promise(() => connect(`${server.base}/v1/proofs/events?vk=${big.vkId}`, { "last-event-id": lastButOne.eventId }))
+        const again = yield* Effect.promise(() => until(resumed.next, verifiedCount(1)))
         resumed.close()
-        expect(again.map((e) => [e.status, e.eventId])).toEqual([["verified", events.at(-1).eventId]])
+        expect(again.map((e) => [e.status, e.eventId])).toEqual([["verified", last.eventId]])
 
-        // The same claim again: the verdict at once, no verification.
+        // The same claim announced later: the verdict at once, no verification.
         const [second] = yield* submit([{ type: "ProofAnnouncement", payload: { ...big.announcement, computationId: "again" } }])
         const reused = yield* settled(big.announcement.commitment, second as string)
         expect(reused.announcement.verdict).toEqual({ ...announcement.verdict, reusedFrom: ann })
@@ -175,6 +186,17 @@ describe("shared proofs over HTTP", () => {
 
         const list = yield* call("GET", `/v1/proofs?vk=${big.vkId}&computation=again`, 200)
         expect(list.proofs.map((p: any) => p.announcementId)).toEqual([second])
+        // Paging: two at a time, each page after the last one's offset.
+        const paged: Array<string> = []
+        let afterOffset: number | undefined
+        while (true) {
+          const page = yield* call("GET", `/v1/proofs?limit=2${afterOffset === undefined ? "" : `&after=${afterOffset}`}`, 200)
+          if (page.proofs.length === 0) break
+          paged.push(...page.proofs.map((p: any) => p.announcementId))
+          afterOffset = page.proofs.at(-1).offset
+        }
+        expect(paged).toEqual((yield* call("GET", "/v1/proofs", 200)).proofs.map((p: any) => p.announcementId))
+        expect(paged).toHaveLength(5)
         yield* call("GET", `/v1/proofs/${"0".repeat(64)}`, 404)
 
         // Replay: the projections alone over the server's log reach the server's digests.

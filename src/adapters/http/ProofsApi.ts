@@ -40,10 +40,17 @@ const VkId = Sha256Hex.annotate({ description: "a verification key's id: the SHA
 const Limit = Schema.String.check(Schema.isPattern(/^(?:[1-9][0-9]{0,2}|1000)$/u)).pipe(
   Schema.decodeTo(Schema.Int, SchemaTransformation.numberFromString)
 ).annotate({ description: "most proofs answered, 1 to 1,000 (default 100)" })
-/** A proofs stream's event id: the log offset of the change it carries. */
-export const ProofEventId = Schema.String.check(Schema.isPattern(/^(?:0|[1-9][0-9]{0,15})$/u)).annotate({
-  description: "the id of the last event received (a log offset): the stream resumes with the proofs changed after it"
+/**
+ * A proofs stream's event id: `<offset>.<announcement id>`, the log offset of the change it
+ * carries and the announcement it is about (one record may change several: a verdict that its
+ * claim's other announcements take). A bare offset is accepted too.
+ */
+export const ProofEventId = Schema.String.check(Schema.isPattern(/^(?:0|[1-9][0-9]{0,15})(?:\.[0-9a-f]{64})?$/u)).annotate({
+  description: "the id of the last event received (`<offset>.<announcement id>`, or a bare log offset): the stream resumes with the changes after it"
 })
+const After = Schema.String.check(Schema.isPattern(/^(?:0|[1-9][0-9]{0,15})$/u)).pipe(
+  Schema.decodeTo(Schema.Int, SchemaTransformation.numberFromString)
+).annotate({ description: "a log offset: only announcements after it (page on from the last one's offset)" })
 
 const ProofStatus = Schema.Literals(["gathering", "complete", "verified", "refused", "incomplete", "rejected"]).annotate({
   description: "gathering: waiting for shares; complete: every share in, waiting for the verdict; verified / refused: the leader's verdict; incomplete: the shares did not all arrive by the deadline; rejected: the announcement did not count (unknown key, the announcer's pending bound)"
@@ -117,15 +124,15 @@ export const ProofsGroup = HttpApiGroup.make("proofs")
       .middleware(OpensStream)
       .annotate(OpenApi.Identifier, "streamProofs")
       .annotate(OpenApi.Summary, "Follow shared proofs as Server-Sent Events")
-      .annotate(OpenApi.Description, "Server-Sent Events `proof` with `id: <log offset>`: each announced proof (of the key `?vk=`, or every key) whenever a record changes it (announced, a share counted, complete, the verdict), in log order. Without Last-Event-ID the stream starts with the proofs changed from now on; with it (an EventSource sends it), it first sends every proof changed after that offset, as it is now, then every later change, so a client that reconnects misses nothing. A comment every 15 s keeps the connection alive; the stream ends when the server shuts down."),
+      .annotate(OpenApi.Description, "Server-Sent Events `proof` with `id: <log offset>.<announcement id>`: each announced proof (of the key `?vk=`, or every key) whenever a record changes it (announced, a share counted, complete, the verdict), in log order. Events are states: records folded together may come as one. Without Last-Event-ID the stream starts with the proofs changed from now on; with it (an EventSource sends it), it first sends every proof changed after that event, as it is now, then every later change, so a client that reconnects misses nothing. A comment every 15 s keeps the connection alive; the stream ends when the server shuts down."),
     HttpApiEndpoint.get("list", "/v1/proofs", {
-      query: { vk: Schema.optional(VkId), computation: Schema.optional(Schema.String), limit: Schema.optional(Limit) },
+      query: { vk: Schema.optional(VkId), computation: Schema.optional(Schema.String), after: Schema.optional(After), limit: Schema.optional(Limit) },
       success: Schema.Struct({ proofs: Schema.Array(ProofView), offset: Schema.Finite }).annotate({ identifier: "ProofList" })
     })
       .middleware(DecodesInput)
       .annotate(OpenApi.Identifier, "listProofs")
       .annotate(OpenApi.Summary, "List announced proofs")
-      .annotate(OpenApi.Description, "Announced proofs, oldest first, filtered by verification key id (`vk`) and computation id (`computation`). Answered from the proofs projection."),
+      .annotate(OpenApi.Description, "Announced proofs, oldest first, filtered by verification key id (`vk`) and computation id (`computation`), after the log offset `after` (page on from the last one's `offset`). Answered from the proofs projection."),
     HttpApiEndpoint.get("proof", "/v1/proofs/:commitment", {
       params: { commitment: Commitment },
       success: ProofAnswer,

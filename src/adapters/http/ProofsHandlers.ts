@@ -54,7 +54,23 @@ const viewOf = (a: AnnouncementEntry) => ({
   updated: a.updated
 })
 
-const sse = (a: AnnouncementEntry): string => `id: ${a.updated}\nevent: proof\ndata: ${JSON.stringify(viewOf(a))}\n\n`
+const sse = (a: AnnouncementEntry): string => `id: ${a.updated}.${a.id}\nevent: proof\ndata: ${JSON.stringify(viewOf(a))}\n\n`
+
+/** Where a stream stands: the last change sent, as (offset, announcement id). */
+interface Mark {
+  readonly offset: number
+  readonly id: string
+}
+
+/** Is the announcement's change after the mark? Changes are ordered by offset, then announcement id. */
+const after = (a: AnnouncementEntry, mark: Mark): boolean => a.updated > mark.offset || (a.updated === mark.offset && a.id > mark.id)
+const byChange = (a: AnnouncementEntry, b: AnnouncementEntry): number => a.updated - b.updated || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+
+/** A Last-Event-ID (ProofEventId, checked by the contract): a bare offset stands after every change at it. */
+const markOf = (id: string): Mark => {
+  const dot = id.indexOf(".")
+  return dot < 0 ? { offset: Number(id), id: "g" } : { offset: Number(id.slice(0, dot)), id: id.slice(dot + 1) }
+}
 
 /** The announcements a proofs record may have changed. */
 const touchedBy = (state: ProofsState, r: LogRecord): ReadonlyArray<AnnouncementEntry> => {
@@ -88,7 +104,10 @@ export const layer = (options: ProofsHandlerOptions) => HttpApiBuilder.group(Api
       .handle("list", ({ query }) =>
         Effect.map(current, ({ offset, state: s }) => ({
           proofs: announcementsOf(s)
-            .filter((a) => (query.vk === undefined || a.vkId === query.vk) && (query.computation === undefined || a.computationId === query.computation))
+            .filter((a) =>
+              (query.vk === undefined || a.vkId === query.vk) && (query.computation === undefined || a.computationId === query.computation) &&
+              (query.after === undefined || a.offset > query.after)
+            )
             .slice(0, query.limit ?? DEFAULT_LIMIT)
             .map(viewOf),
           offset
@@ -117,16 +136,18 @@ export const layer = (options: ProofsHandlerOptions) => HttpApiBuilder.group(Api
           const start = yield* current
           const wanted = (a: AnnouncementEntry) => query.vk === undefined || a.vkId === query.vk
           // Resuming: every proof changed after the client's last event, as it is now.
-          const resumeAt = headers["last-event-id"] === undefined ? undefined : Number(headers["last-event-id"])
-          const since = resumeAt ?? start.offset - 1
-          const initial = announcementsOf(start.state).filter((a) => wanted(a) && a.updated > since).sort((a, b) => a.updated - b.updated)
-          let sent = Math.max(since, ...initial.map((a) => a.updated))
+          const resumed = headers["last-event-id"] === undefined ? undefined : markOf(headers["last-event-id"])
+          let sent: Mark = resumed ?? { offset: start.offset - 1, id: "g" }
+          const initial = announcementsOf(start.state).filter((a) => wanted(a) && after(a, sent)).sort(byChange)
+          const last = initial.at(-1)
+          if (last !== undefined) sent = { offset: last.updated, id: last.id }
           const changes = log.subscribe(start.offset).pipe(
             Stream.filter((r) => r.type === "ProofAnnouncement" || r.type === "ProofShare" || r.type === "ProofVerified"),
             Stream.mapEffect((r) => Effect.andThen(runner.awaitOffset(r.offset + 1), Effect.map(state, (s) => touchedBy(s, r)))),
             Stream.flatMap((touched) => {
-              const fresh = touched.filter((a) => wanted(a) && a.updated > sent).sort((a, b) => a.updated - b.updated)
-              for (const a of fresh) sent = Math.max(sent, a.updated)
+              const fresh = touched.filter((a) => wanted(a) && after(a, sent)).sort(byChange)
+              const newest = fresh.at(-1)
+              if (newest !== undefined) sent = { offset: newest.updated, id: newest.id }
               return Stream.fromIterable(fresh.map(sse))
             })
           )

@@ -67,27 +67,32 @@ export const evolveProofs = (state: ProofsProjectionState, record: LogRecord, au
       if (p === undefined || !heeds(authority, record.type, record.sender)) return state
       return { ...state, registry: removeOperator(state.registry, p.operator, record.offset) }
     }
+    // Who may send is judged before the payload is decoded: most such records in a long log are
+    // nobody's business here, and decoding them would only cost replay time.
     case "VerificationKeyRegistered": {
+      if (!isOperator(state.registry, authority, record.sender)) return { ...state, refusedKeys: state.refusedKeys + 1 }
       const p = payloadOf(record, "VerificationKeyRegistered")
       if (p === undefined) return state
-      if (!isOperator(state.registry, authority, record.sender) || keyRefusal(p.proofSystem, p.vk) !== null) {
-        return { ...state, refusedKeys: state.refusedKeys + 1 }
-      }
+      if (keyRefusal(p.proofSystem, p.vk) !== null) return { ...state, refusedKeys: state.refusedKeys + 1 }
       return { ...state, ...registerKey(state, { vkId: vkIdOf(p.vk), proofSystem: p.proofSystem, vk: p.vk as Json, id: record.id, offset: record.offset, sender: record.sender }) }
     }
     case "ProofAnnouncement": {
+      if (!isOperator(state.registry, authority, record.sender)) return state
       const p = payloadOf(record, "ProofAnnouncement")
-      if (p === undefined || !isOperator(state.registry, authority, record.sender)) return state
+      if (p === undefined) return state
       return { ...state, ...announce(state, { id: record.id, offset: record.offset, announcer: record.sender, ...p }) }
     }
     case "ProofShare": {
+      // No proof is waiting for shares: nothing to look at.
+      if (HashMap.isEmpty(state.pending)) return { ...state, ignored: state.ignored + 1 }
       const p = payloadOf(record, "ProofShare")
       if (p === undefined) return state
       return { ...state, ...addShare(state, { id: record.id, offset: record.offset, sender: record.sender, announcementId: p.announcementId, index: p.index, bytes: base64Length(p.data) }) }
     }
     case "ProofVerified": {
+      if (!heeds(authority, record.type, record.sender)) return state
       const p = payloadOf(record, "ProofVerified")
-      if (p === undefined || !heeds(authority, record.type, record.sender)) return state
+      if (p === undefined) return state
       return { ...state, ...applyVerdict(state, { id: record.id, offset: record.offset, announcementId: p.announcementId, commitment: p.commitment, ok: p.ok, reason: p.reason ?? null }) }
     }
     default:
