@@ -16,6 +16,7 @@ import { authorized } from "../../src/projections/Authorized.ts"
 import { makeChainState } from "../../src/projections/ChainState/ChainState.ts"
 import { makeChainWatches } from "../../src/projections/ChainWatches/ChainWatches.ts"
 import { makeAssets } from "../../src/projections/Assets/Assets.ts"
+import { makeProofs } from "../../src/projections/Proofs/Proofs.ts"
 import { makeCluster } from "../../src/projections/Cluster/Cluster.ts"
 import { makeMempool } from "../../src/projections/Mempool/Mempool.ts"
 import { makeOperators } from "../../src/projections/Operators/Operators.ts"
@@ -135,7 +136,8 @@ describe("snapshots", () => {
     ["chain-state", (cfg) => makeChainState(cfg) as AnyProjection],
     ["chain-watches", (cfg) => makeChainWatches(cfg) as AnyProjection],
     ["cluster", (cfg) => makeCluster(cfg) as AnyProjection],
-    ["assets", (cfg) => makeAssets(cfg) as AnyProjection]
+    ["assets", (cfg) => makeAssets(cfg) as AnyProjection],
+    ["proofs", (cfg) => makeProofs(cfg) as AnyProjection]
   ]
   const otherAdmin = { instanceKey: a.publicKey, clusterAdmin: alice.publicKey }
 

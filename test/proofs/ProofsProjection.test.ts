@@ -13,7 +13,7 @@ import { announcementOf, keysOf, MAX_PENDING_PER_ANNOUNCER, pendingOf } from "..
 import type { LogRecord } from "../../src/ports/CausalLog.ts"
 import { digestOf, foldPage, serialize } from "../../src/projections/Projection.ts"
 import { makeProofs } from "../../src/projections/Proofs/Proofs.ts"
-import { keys, soloConfig } from "../cluster/support.ts"
+import { clusterConfig, clusterLog, keys, soloConfig } from "../cluster/support.ts"
 import { testKey } from "../support/fixtures.ts"
 import { handLog } from "../support/handLog.ts"
 import { changedShare, groth16Case, sharedProof, shuffled } from "./support/proofCase.ts"
@@ -154,6 +154,28 @@ describe("the proofs fold", () => {
       // The pending index (derived, not stored) comes back the same.
       expect(pendingOf(back).map((x) => x.id)).toEqual(pendingOf(at).map((x) => x.id))
       expect(digestOf(p, foldPage(p, back, log.records.slice(cut)))).toBe(digestOf(p, full))
+    }
+  })
+})
+
+describe("the proofs fold in a cluster", () => {
+  it("a verdict counts from the leader of its term only: not a member, not a deposed leader; keys and announcements from members count", () => {
+    const log = clusterLog()
+    const { b } = keys
+    log.set([a, b])
+    log.claim(a, 1)
+    log.append(b, "VerificationKeyRegistered", big.key)
+    const ann = log.append(b, "ProofAnnouncement", big.announcement)
+    for (const s of big.shares) log.append(b, "ProofShare", { announcementId: ann.id, ...s })
+    const verdict = (by: typeof a) => log.append(by, "ProofVerified", { announcementId: ann.id, commitment: big.announcement.commitment, ok: true })
+    verdict(b) // a member, not the leader
+    log.claim(b, 2)
+    verdict(a) // deposed
+    const counted = verdict(b)
+    for (const config of [clusterConfig(a), clusterConfig(b)]) {
+      const p = makeProofs(config)
+      const s = foldPage(p, p.initialState, log.records)
+      expect(announcementOf(s, ann.id)).toMatchObject({ status: "verified", verdict: { id: counted.id } })
     }
   })
 })
