@@ -5,7 +5,8 @@
  * announcement of an unknown key, a share of an unknown or decided proof, from anyone but its
  * announcer, or beyond its announced shares is refused (409 ProofRefused); an announcement
  * over the announcer's or the deployment's pending bound is refused (429 TooManyPendingProofs).
- * A repeat of a share already held passes (the fold ignores it), and so does a non-operator's
+ * A share of an announcement in the same batch passes (not folded yet: the fold judges it). A
+ * repeat of a share already held passes (the fold ignores it), and so does a non-operator's
  * message: admission refuses it next (403 OperatorNotRegistered). Messages of one batch are
  * judged against the same state; the fold judges again at each record's place, so what the
  * guard lets through stays bounded.
@@ -41,7 +42,7 @@ export const make = (foldWait: Duration.Input = DEFAULT_FOLD_WAIT) =>
         Effect.map((folded) => folded._tag === "None" ? refuse(type, `the proofs projection has not folded the log through offset ${offset - 1} yet; retry`) : null)
       )
 
-    const check = Effect.fnUntraced(function*(c: Candidate) {
+    const check = Effect.fnUntraced(function*(c: Candidate, batch: ReadonlySet<string>) {
       const e = c.envelope
       // A non-operator's message is refused by admission itself (OperatorNotRegistered), after the guard.
       const now = yield* proofs.state
@@ -63,6 +64,8 @@ export const make = (foldWait: Duration.Input = DEFAULT_FOLD_WAIT) =>
         }
         case "ProofShare": {
           const p = e.payload as PayloadOf<"ProofShare">
+          // Announced in the same batch: not folded yet, the fold judges it at its place.
+          if (batch.has(p.announcementId)) return null
           const found = (yield* log.lookup([p.announcementId])).get(p.announcementId)
           if (found === undefined) return refuse(e.type, `no proof was announced as ${p.announcementId}`)
           const late = yield* foldedThrough(e.type, found.offset + 1)
@@ -76,9 +79,11 @@ export const make = (foldWait: Duration.Input = DEFAULT_FOLD_WAIT) =>
     })
 
     const service: AdmissionGuardService = {
-      refusals: (candidates) =>
-        Effect.forEach(candidates, (c): Effect.Effect<Rejection | CausalLogError | null> =>
-          proofTypes.has(c.envelope.type) ? check(c).pipe(Effect.catch((error) => Effect.succeed(error))) : Effect.succeed(null), { concurrency: 16 })
+      refusals: (candidates) => {
+        const announced = new Set(candidates.filter((c) => c.envelope.type === "ProofAnnouncement").map((c) => c.id))
+        return Effect.forEach(candidates, (c): Effect.Effect<Rejection | CausalLogError | null> =>
+          proofTypes.has(c.envelope.type) ? check(c, announced).pipe(Effect.catch((error) => Effect.succeed(error))) : Effect.succeed(null), { concurrency: 16 })
+      }
     }
     return service
   })

@@ -14,6 +14,7 @@ import * as InstanceKeyFile from "../../src/adapters/files/InstanceKeyFile.ts"
 import * as NodeCryptoSignatureVerifier from "../../src/adapters/signatures/NodeCryptoSignatureVerifier.ts"
 import * as MemoryCausalLog from "../../src/adapters/storage/MemoryCausalLog.ts"
 import * as SqliteProjectionStore from "../../src/adapters/storage/SqliteProjectionStore.ts"
+import { type Envelope, idOf } from "../../src/domain/Envelope.ts"
 import type { KeyFile } from "../../src/domain/Keys.ts"
 import type { MessageType } from "../../src/domain/MessageTypes.ts"
 import { type AnnouncementEntry, announcementOf } from "../../src/domain/proofs/ProofFold.ts"
@@ -133,6 +134,24 @@ describe("the leader's proof verdicts", () => {
       expect(yield* settled(partialAnn.id)).toMatchObject({ status: "incomplete", verdict: { ok: false, reason: expect.stringMatching(/^SharesMissing: 1 of 7 shares/) } })
       expect(calls).toBe(2)
 
+      // An announcement and its shares in one batch: the shares are judged by the fold, verified.
+      const oneBatch = sharedProof(valid, 50_000, { computationId: "one-batch" })
+      const ingest = yield* Ingest.Ingest
+      const batch = [{ type: "ProofAnnouncement" as const, payload: oneBatch.announcement }].map((m) => {
+        const nonce = (nonces.get(operator.publicKey) ?? 0) + 1
+        nonces.set(operator.publicKey, nonce)
+        return envelope(operator, { ...m, nonce, lamport: 100_000 + nonce })
+      })
+      const announcementId = idOf(batch[0] as Envelope)
+      for (const s of oneBatch.shares) {
+        const nonce = (nonces.get(operator.publicKey) ?? 0) + 1
+        nonces.set(operator.publicKey, nonce)
+        batch.push(envelope(operator, { type: "ProofShare", payload: { announcementId, ...s }, nonce, lamport: 100_000 + nonce }))
+      }
+      expect((yield* ingest.submitMany(batch)).map((r) => r._tag)).toEqual(batch.map(() => "Success"))
+      expect(yield* settled(announcementId)).toMatchObject({ status: "verified", received: 2 })
+      expect(calls).toBe(3)
+
       // Proofs are operators' messages: anyone else's are refused before they are written.
       const refused = yield* Effect.flip(submit(alice, "ProofAnnouncement", big.announcement))
       expect(refused._tag).toBe("OperatorNotRegistered")
@@ -147,7 +166,7 @@ describe("the leader's proof verdicts", () => {
       const replayed = yield* ProjectionRunner.replay(log, projections({ instanceKey: a.publicKey }))
       expect(live?.offset).toBe(end)
       expect(replayed.digests[PROOFS]).toBe(live?.digest)
-      expect(calls).toBe(2)
+      expect(calls).toBe(3)
       expect(Option.isSome(yield* log.get(ann.id))).toBe(true)
     }).pipe(Effect.provide(stack)), { timeout: 60_000 })
 })
