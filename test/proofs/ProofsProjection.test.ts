@@ -115,6 +115,16 @@ describe("the proofs fold", () => {
     expect(announcementOf(fold(log.records), again.id)?.status).toBe("gathering")
   })
 
+  it("a deadline decided as the last share landed loses to it: the complete proof waits for its verdict", () => {
+    const log = start()
+    const ann = log.append(operator, "ProofAnnouncement", big.announcement)
+    for (const s of big.shares) log.append(operator, "ProofShare", { announcementId: ann.id, ...s })
+    log.append(a, "ProofVerified", { announcementId: ann.id, commitment: big.announcement.commitment, ok: false, reason: "SharesMissing: 1 of 32 shares did not arrive" })
+    expect(announcementOf(fold(log.records), ann.id)?.status).toBe("complete")
+    const ok = log.append(a, "ProofVerified", { announcementId: ann.id, commitment: big.announcement.commitment, ok: true })
+    expect(announcementOf(fold(log.records), ann.id)).toMatchObject({ status: "verified", verdict: { id: ok.id } })
+  })
+
   it("content addressing: a verified claim's verdict goes to every other announcement of it, pending or later; a changed-share refusal does not", () => {
     const log = start()
     const first = log.append(operator, "ProofAnnouncement", big.announcement)

@@ -43,7 +43,8 @@ export const ASSEMBLY_FAILURES: ReadonlySet<string> = new Set([
   "InvalidShare",
   "ShareIndexOutOfRange",
   "InvalidAnnouncement",
-  "SizeMismatch"
+  "SizeMismatch",
+  "UnknownKey"
 ])
 
 /** The tag a verdict's reason begins with (`Tag: detail`), or the whole reason. */
@@ -292,8 +293,11 @@ export interface VerdictInput {
 export const applyVerdict = (state: ProofsState, input: VerdictInput): ProofsState => {
   const a = announcementOf(state, input.announcementId)
   if (a === undefined || !isPending(a) || a.commitment !== input.commitment) return ignore(state)
-  // Only a proof that was complete can be judged valid; a deadline or a refusal may come at any time.
+  // Only a proof that was complete can be judged valid, and only one still gathering can miss
+  // its deadline (a deadline decided as the last share landed loses to it); a refusal may come at any time.
   if (input.ok && a.status !== "complete") return ignore(state)
+  const deadline = !input.ok && input.reason !== null && reasonTag(input.reason) === "SharesMissing"
+  if (deadline && a.status !== "gathering") return ignore(state)
   const verdict: VerdictEntry = { ok: input.ok, reason: input.reason, id: input.id, offset: input.offset, reusedFrom: null }
   let next = put(state, { ...a, status: statusOfVerdict(input.ok, input.reason), verdict, updated: input.offset })
   const assembled = input.ok || (input.reason !== null && !ASSEMBLY_FAILURES.has(reasonTag(input.reason)))
