@@ -44,7 +44,7 @@ export const defaultProofVerdictOptions: ProofVerdictOptions = { deadlineMs: DEF
 
 /** The verdict service: what it has done, for logs and tests. */
 export interface ProofVerdictsService {
-  /** Proofs handed to the verifier since start. */
+  /** Proofs the verifier answered since start (each verified once: replay and reused verdicts add none). */
   readonly verifications: Effect.Effect<number>
 }
 
@@ -91,6 +91,15 @@ export const failureReason = (e: ProofVerificationError): string => {
 
 const decoder = new TextDecoder("utf-8", { fatal: true })
 
+/** The proof's bytes as JSON (UTF-8), if they are. */
+const jsonOf = (bytes: Uint8Array): Option.Option<unknown> => {
+  try {
+    return Option.some(JSON.parse(decoder.decode(bytes)) as unknown)
+  } catch {
+    return Option.none()
+  }
+}
+
 /** Build the service over Author, Projections, CausalLog, the proofs view and the ProofVerifier; its loop lives in the layer's scope. */
 export const make = (options: ProofVerdictOptions = defaultProofVerdictOptions) =>
   Effect.gen(function*() {
@@ -119,19 +128,15 @@ export const make = (options: ProofVerdictOptions = defaultProofVerdictOptions) 
       if (bytes.success.length !== a.bytes) return { ok: false, reason: verdictReason("SizeMismatch", `${bytes.success.length} bytes, announced ${a.bytes}`) }
       const key = keyOf(state, a.vkId)
       if (key === undefined) return { ok: false, reason: verdictReason("UnknownKey", `the key ${a.vkId} is not registered`) }
-      let proof: unknown
-      try {
-        proof = JSON.parse(decoder.decode(bytes.success))
-      } catch {
-        return { ok: false, reason: verdictReason("MalformedProof", "the proof's bytes are not UTF-8 JSON") }
-      }
-      verifications += 1
+      const proof = jsonOf(bytes.success)
+      if (Option.isNone(proof)) return { ok: false, reason: verdictReason("MalformedProof", "the proof's bytes are not UTF-8 JSON") }
       // Busy or a failed thread: no verdict now, the next tick tries again.
-      const verdict = yield* verifier.verify(a.proofSystem, key.vk, proof, a.publicInputs).pipe(
+      const verdict = yield* verifier.verify(a.proofSystem, key.vk, proof.value, a.publicInputs).pipe(
         Effect.tapError((e) => Effect.logWarning(`proofs: ${a.id} not verified now (${e._tag}); retrying`)),
         Effect.option
       )
       if (Option.isNone(verdict)) return undefined
+      verifications += 1
       const v = verdict.value
       return Result.isSuccess(v) ? { ok: true } : { ok: false, reason: failureReason(v.failure) }
     })
@@ -148,12 +153,16 @@ export const make = (options: ProofVerdictOptions = defaultProofVerdictOptions) 
         // Each verdict is folded before the next is decided: the fold may have given this one its claim's verdict.
         const latest = announcementOf(yield* proofs.state, a.id)
         if (latest === undefined) continue
-        if (latest.status === "complete") {
-          const verdict = yield* judge(latest)
-          if (verdict !== undefined) yield* publish(latest, verdict.ok, verdict.reason)
-        } else if (latest.status === "gathering" && now - (seen.get(a.id) ?? now) >= options.deadlineMs) {
-          yield* publish(latest, false, verdictReason("SharesMissing", `${latest.shares - latest.received} of ${latest.shares} shares did not arrive within ${options.deadlineMs} ms`))
-        }
+        const decided = Effect.gen(function*() {
+          if (latest.status === "complete") {
+            const verdict = yield* judge(latest)
+            if (verdict !== undefined) yield* publish(latest, verdict.ok, verdict.reason)
+          } else if (latest.status === "gathering" && now - (seen.get(a.id) ?? now) >= options.deadlineMs) {
+            yield* publish(latest, false, verdictReason("SharesMissing", `${latest.shares - latest.received} of ${latest.shares} shares did not arrive within ${options.deadlineMs} ms`))
+          }
+        })
+        // One proof's failure (the log's storage, a refused publication) does not hold up the others.
+        yield* decided.pipe(Effect.catchCause((cause) => Effect.logError(`proofs: deciding on ${a.id} failed; retrying`, cause)))
       }
     })
 

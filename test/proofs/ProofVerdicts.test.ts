@@ -167,6 +167,7 @@ describe("the leader's proof verdicts", () => {
       expect(live?.offset).toBe(end)
       expect(replayed.digests[PROOFS]).toBe(live?.digest)
       expect(calls).toBe(3)
+      expect(yield* (yield* ProofVerdicts.ProofVerdicts).verifications).toBe(3)
       expect(Option.isSome(yield* log.get(ann.id))).toBe(true)
     }).pipe(Effect.provide(stack)), { timeout: 60_000 })
 })
