@@ -5,9 +5,10 @@
  * announcement of an unknown key, a share of an unknown or decided proof, from anyone but its
  * announcer, or beyond its announced shares is refused (409 ProofRefused); an announcement
  * over the announcer's or the deployment's pending bound is refused (429 TooManyPendingProofs).
- * A share of an announcement in the same batch passes (not folded yet: the fold judges it). A
- * repeat of a share already held passes (the fold ignores it), and so does a non-operator's
- * message: admission refuses it next (403 OperatorNotRegistered). Messages of one batch are
+ * A repeat of a share already held is refused too (it would only grow the log); repeats within
+ * one batch pass and the fold ignores all but the first. A share of an announcement in the same
+ * batch passes (not folded yet: the fold judges it), and so does a non-operator's message:
+ * admission refuses it next (403 OperatorNotRegistered). Messages of one batch are
  * judged against the same state; the fold judges again at each record's place, so what the
  * guard lets through stays bounded.
  */
@@ -15,7 +16,7 @@ import { Duration, Effect } from "effect"
 import type { Candidate } from "../domain/Admission.ts"
 import type { PayloadOf } from "../domain/MessageTypes.ts"
 import { isOperator } from "../domain/operators/OperatorRegistry.ts"
-import { announcementRefusal, base64Length, keyRefusal, shareRefusal } from "../domain/proofs/ProofFold.ts"
+import { announcementRefusal, base64Length, keyRefusal, shareHeld, shareRefusal } from "../domain/proofs/ProofFold.ts"
 import { ProofRefused, type Rejection, TooManyPendingProofs } from "../domain/Rejection.ts"
 import type { AdmissionGuardService } from "../ports/AdmissionGuard.ts"
 import { CausalLog, type CausalLogError } from "../ports/CausalLog.ts"
@@ -68,10 +69,14 @@ export const make = (foldWait: Duration.Input = DEFAULT_FOLD_WAIT) =>
           if (batch.has(p.announcementId)) return null
           const found = (yield* log.lookup([p.announcementId])).get(p.announcementId)
           if (found === undefined) return refuse(e.type, `no proof was announced as ${p.announcementId}`)
-          const late = yield* foldedThrough(e.type, found.offset + 1)
+          // Folded through what the log holds now: the announcement and the shares before this one.
+          const late = yield* foldedThrough(e.type, Math.max(found.offset + 1, yield* log.endOffset))
           if (late !== null) return late
-          const reason = shareRefusal(yield* proofs.state, { sender: e.sender, announcementId: p.announcementId, index: p.index, bytes: base64Length(p.data) })
-          return reason === null ? null : refuse(e.type, reason)
+          const folded = yield* proofs.state
+          const reason = shareRefusal(folded, { sender: e.sender, announcementId: p.announcementId, index: p.index, bytes: base64Length(p.data) })
+          if (reason !== null) return refuse(e.type, reason)
+          // A repeat would only grow the log: the first share of each index stands.
+          return shareHeld(folded, p.announcementId, p.index) ? refuse(e.type, `share ${p.index} is already held (the first in log order stands)`) : null
         }
         default:
           return null

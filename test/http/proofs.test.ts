@@ -125,8 +125,24 @@ describe("shared proofs over HTTP", () => {
         verifiedAnnouncement = ann
         const arrivals = shuffled([...big.shares, ...big.shares.slice(8, 12), ...big.shares.slice(31)], 21)
         expect(arrivals[0]?.index).not.toBe(0)
-        // In three batches, as a client would send them.
-        for (const part of [arrivals.slice(0, 12), arrivals.slice(12, 25), arrivals.slice(25)]) yield* submit(sharesOf(ann, part))
+        // In three batches, as a client would send them: a repeat of a share held from an earlier
+        // batch is refused (one within a batch is taken, and the fold ignores it:
+        // test/proofs/ProofVerdicts.test.ts).
+        const held = new Set<number>()
+        let refusedRepeats = 0
+        for (const part of [arrivals.slice(0, 12), arrivals.slice(12, 25), arrivals.slice(25)]) {
+          const r = yield* Server.post(part.map((x) => signed("ProofShare", { announcementId: ann, ...x })))
+          expect(r.status, r.text.slice(0, 300)).toBe(200)
+          const outcomes = r.json.results.map((x: any) => (x.ok === true ? "accepted" : `${x.status} ${x.error._tag} ${x.error.reason}`))
+          expect(outcomes.map((o: string) => o.replace(/ refused before it was logged: share \d+ is already held.*/u, " held"))).toEqual(
+            part.map((x) => (held.has(x.index) ? "409 ProofRefused ProofShare held" : "accepted"))
+          )
+          refusedRepeats += part.filter((x) => held.has(x.index)).length
+          for (const x of part) held.add(x.index)
+        }
+        expect(arrivals.length - held.size).toBe(5)
+        // With this shuffle every repeat comes in a later batch than its first copy.
+        expect(refusedRepeats).toBe(5)
 
         const { answer, announcement } = yield* settled(big.announcement.commitment, ann)
         expect(announcement).toMatchObject({

@@ -227,7 +227,7 @@ export const announcementRefusal = (state: ProofsState, input: AnnouncementInput
   return null
 }
 
-/** Why a share does not count here, or null (a repeat of an index already held is not refused: the fold ignores it). */
+/** Why a share does not count here, or null (a repeat of an index already held: see `shareHeld`). */
 export const shareRefusal = (state: ProofsState, input: Omit<ShareInput, "id" | "offset">): string | null => {
   const a = announcementOf(state, input.announcementId)
   if (a === undefined) return `no proof was announced as ${input.announcementId}`
@@ -236,6 +236,10 @@ export const shareRefusal = (state: ProofsState, input: Omit<ShareInput, "id" | 
   if (input.index >= a.shares) return `index ${input.index} is beyond the announced ${a.shares} shares`
   return null
 }
+
+/** Is that share's index already held (the fold ignores a repeat; ingest refuses it)? */
+export const shareHeld = (state: ProofsState, announcementId: string, index: number): boolean =>
+  (announcementOf(state, announcementId)?.shareIds[index] ?? null) !== null
 
 /** Fold an announcement: rejected with its reason, given its claim's verdict when one exists, or gathering. */
 export const announce = (state: ProofsState, input: AnnouncementInput): ProofsState => {
