@@ -39,6 +39,8 @@ export interface ServeConfig {
   readonly apiTokensFile?: string
   /** Every read but the probes needs a token too. */
   readonly privateReads?: boolean
+  /** How long (ms) an announced proof may gather its shares before the leader declares it incomplete; absent: 60,000. */
+  readonly proofDeadlineMs?: number
 }
 
 /** Where traces and metrics are exported (src/adapters/observability/OtlpHttpExport.ts). */

@@ -24,6 +24,7 @@ import * as SqliteProjectionStore from "./adapters/storage/SqliteProjectionStore
 import * as WorkerRswModulusChecker from "./adapters/timelock/WorkerRswModulusChecker.ts"
 import * as WorkerRswSolver from "./adapters/timelock/WorkerRswSolver.ts"
 import * as WorkerTlockDecrypter from "./adapters/timelock/WorkerTlockDecrypter.ts"
+import * as WorkerProofVerifier from "./adapters/proofs/WorkerProofVerifier.ts"
 import { type LogConfig, type OtlpConfig, type SealerConfig, type ServeConfig, beaconKeyPath, instanceKeyPath, kafkaIndexPath, logPath, serviceName, serviceVersion, snapshotPath } from "./Config.ts"
 import { ChainObservers, type ChainObserverService } from "./ports/ChainObserver.ts"
 import { Deployment, type DeploymentInfo } from "./ports/Deployment.ts"
@@ -43,6 +44,7 @@ import { makeMempool } from "./projections/Mempool/Mempool.ts"
 import { makeOperators } from "./projections/Operators/Operators.ts"
 import { makeRegisters } from "./projections/Registers/Registers.ts"
 import { makeSequences } from "./projections/Sequences/Sequences.ts"
+import { makeProofs } from "./projections/Proofs/Proofs.ts"
 import type { AnyProjection } from "./projections/Projection.ts"
 import * as ProjectionRunner from "./projections/ProjectionRunner.ts"
 import * as Views from "./projections/Views.ts"
@@ -51,7 +53,8 @@ import * as ChainFeed from "./services/ChainFeed.ts"
 import * as EffectTracker from "./services/EffectTracker.ts"
 import * as Ingest from "./services/Ingest.ts"
 import * as Leadership from "./services/Leadership.ts"
-import * as SealGuard from "./services/SealGuard.ts"
+import * as ProofVerdicts from "./services/ProofVerdicts.ts"
+import * as AdmissionGuards from "./services/AdmissionGuards.ts"
 import * as Sealer from "./services/Sealer.ts"
 import * as SequenceCoordinator from "./services/SequenceCoordinator.ts"
 import * as Settlement from "./services/Settlement.ts"
@@ -73,7 +76,8 @@ export const projections = (context: ProjectionContext): ReadonlyArray<AnyProjec
   makeCluster(context),
   makeAssets(context),
   makeRegisters(context),
-  makeSequences(context)
+  makeSequences(context),
+  makeProofs(context)
 ]
 
 /** The authority in force as the cluster projection last folded it (what ingest checks decisions against). */
@@ -114,9 +118,10 @@ export const servicesLayer = (
     // The runner and the typed views over its projections.
     const runnerLayer = Views.layer.pipe(Layer.provideMerge(ProjectionRunner.layer(projections(context), runner)))
     // Ingest reads the authority from the runner's cluster projection (one runner for both)
-    // and asks the seal guard (over the same runner's mempool) before a reveal is written.
+    // and asks the guards (over the same runner's mempool and proofs) before a reveal or a
+    // proof-sharing message is written.
     const core = Ingest.layer({ ...ingest, exemptSenders: [...ingest.exemptSenders, key.publicKey] }).pipe(
-      Layer.provide(Layer.mergeAll(authorityViewLayer, operatorRosterLayer, SealGuard.layer)),
+      Layer.provide(Layer.mergeAll(authorityViewLayer, operatorRosterLayer, AdmissionGuards.layer)),
       Layer.provideMerge(runnerLayer)
     )
     return Layer.provideMerge(Author.layer, core)
@@ -277,8 +282,13 @@ export const coreLayer = (
     Layer.succeed(ClusterAdmin, config.clusterAdmin)
   ).pipe(Layer.provideMerge(instanceKey))
   // The chain feed publishes what the observers report (nothing when no chain is configured);
-  // in a cluster, the leadership loop claims terms when the election gives this member the lease.
-  return Layer.mergeAll(ChainFeed.layer(), EffectTracker.layer(), leadershipLayer(config)).pipe(Layer.provideMerge(servicesLayer(config.ingest, runner)), Layer.provideMerge(storage))
+  // in a cluster, the leadership loop claims terms when the election gives this member the lease;
+  // the leader's proof verdicts, over the worker-thread verifier (also an output: POST
+  // /v1/proofs/verify uses it), whose thread stops with the layer.
+  const proofs = ProofVerdicts.layer({ ...ProofVerdicts.defaultProofVerdictOptions, ...(config.proofDeadlineMs === undefined ? {} : { deadlineMs: config.proofDeadlineMs }) }).pipe(
+    Layer.provideMerge(WorkerProofVerifier.layer)
+  )
+  return Layer.mergeAll(ChainFeed.layer(), EffectTracker.layer(), leadershipLayer(config), proofs).pipe(Layer.provideMerge(servicesLayer(config.ingest, runner)), Layer.provideMerge(storage))
 }
 
 /**

@@ -415,6 +415,7 @@ export const serveEnv = {
   "otlp-url": "OTEL_EXPORTER_OTLP_ENDPOINT",
   "api-tokens": "API_TOKENS_FILE",
   "private-reads": "PRIVATE_READS",
+  "proof-deadline-ms": "PROOF_DEADLINE_MS",
   "address-rate": "ADDRESS_RATE",
   "address-burst": "ADDRESS_BURST",
   "ingest-queue": "INGEST_QUEUE",
@@ -550,6 +551,10 @@ export const serveCommand = Command.make(
       "api-tokens",
       "The API token file: named, scoped token hashes written by `causeway token create` (env API_TOKENS_FILE; default: one admin token in <data dir>/api-token, created at first start)"
     ),
+    proofDeadlineMs: optionalInt(
+      "proof-deadline-ms",
+      "How long an announced proof may gather its shares, ms, before the leader publishes it incomplete (env PROOF_DEADLINE_MS, default 60000)"
+    ),
     privateReads: Flag.Boolean("private-reads").pipe(
       Flag.withDescription("Every read but /healthz and /readyz needs a token too (env PRIVATE_READS=true; default: reads are public)"),
       Flag.withFallbackConfig(Config.Boolean(serveEnv["private-reads"])),
@@ -666,7 +671,8 @@ export const serveCommand = Command.make(
       ...(Option.isSome(flags.clusterSessionTimeoutMs) ? { clusterSessionTimeoutMs: flags.clusterSessionTimeoutMs.value } : {}),
       ...(Option.isSome(flags.otlpUrl) ? { otlp: { url: flags.otlpUrl.value } } : {}),
       ...(Option.isSome(flags.apiTokens) ? { apiTokensFile: flags.apiTokens.value } : {}),
-      privateReads: flags.privateReads
+      privateReads: flags.privateReads,
+      ...(Option.isSome(flags.proofDeadlineMs) ? { proofDeadlineMs: flags.proofDeadlineMs.value } : {})
     }
     // Built after the server is listening, so the line tells the bound port (also for --port 0);
     // its finalizer runs first on shutdown.

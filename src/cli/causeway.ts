@@ -15,6 +15,7 @@ import { Cause, Console, Effect, Layer } from "effect"
 import { CliConfig, CliError, CliOutput, Command, GlobalFlag } from "effect/cli"
 import { serviceVersion } from "../Config.ts"
 import { assetCommand } from "./AssetCommand.ts"
+import { proofCommand } from "./ProofCommand.ts"
 import { operatorCommand } from "./OperatorCommand.ts"
 import { effectCommand } from "./EffectCommand.ts"
 import { chainCommand } from "./ChainCommand.ts"
@@ -31,7 +32,7 @@ import { tokenCommand } from "./TokenCommand.ts"
 /** The root command. */
 export const causeway = Command.make("causeway").pipe(
   Command.withDescription("A causal log of signed messages."),
-  Command.withSubcommands([serveCommand, keygenCommand, submitCommand, orderCommand, replayCommand, logCommand, chainCommand, effectCommand, assetCommand, operatorCommand, tokenCommand])
+  Command.withSubcommands([serveCommand, keygenCommand, submitCommand, orderCommand, replayCommand, logCommand, chainCommand, effectCommand, assetCommand, proofCommand, operatorCommand, tokenCommand])
 )
 
 /**

@@ -103,6 +103,21 @@ export class TooManyOpenIntents extends Schema.TaggedError<TooManyOpenIntents>()
   limit: Schema.Number
 }, { httpApiStatus: 429 }) {}
 
+/**
+ * A proof-sharing message the proofs projection would not count (docs/proofs.md): a key its
+ * system does not take, an announcement of an unknown key, a share of an unknown or decided
+ * proof or from anyone but its announcer.
+ */
+export class ProofRefused extends Schema.TaggedError<ProofRefused>()("ProofRefused", {
+  ...fields,
+  type: Schema.String
+}, { httpApiStatus: 409 }) {}
+
+/** The announcer already has the most proofs pending it may have, or all pending proofs the most bytes; more once verdicts land. */
+export class TooManyPendingProofs extends Schema.TaggedError<TooManyPendingProofs>()("TooManyPendingProofs", fields, {
+  httpApiStatus: 429
+}) {}
+
 /** Any rejection. */
 export const Rejection = Schema.Union([
   MessageTooLarge,
@@ -119,6 +134,8 @@ export const Rejection = Schema.Union([
   NotAuthorized,
   SealedContent,
   OperatorNotRegistered,
-  TooManyOpenIntents
+  TooManyOpenIntents,
+  ProofRefused,
+  TooManyPendingProofs
 ])
 export type Rejection = typeof Rejection.Type

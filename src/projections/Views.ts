@@ -20,6 +20,7 @@ import { makeOperators, type OperatorsState } from "./Operators/Operators.ts"
 import type { Projection } from "./Projection.ts"
 import { makeRegisters, type RegistersProjectionState } from "./Registers/Registers.ts"
 import { makeSequences, type SequencesProjectionState } from "./Sequences/Sequences.ts"
+import { makeProofs, type ProofsProjectionState } from "./Proofs/Proofs.ts"
 import { Projections, type ProjectionsService } from "./ProjectionRunner.ts"
 
 /** A projection's state as the runner holds it now. */
@@ -50,6 +51,8 @@ export class AssetsView extends Context.Service<AssetsView, View<WithAuthority<A
 export class RegistersView extends Context.Service<RegistersView, View<WithAuthority<RegistersProjectionState>>>()("causeway/RegistersView") {}
 /** The execution sequences (announcements, claims, results, the authority's outcomes). */
 export class SequencesView extends Context.Service<SequencesView, View<WithAuthority<SequencesProjectionState>>>()("causeway/SequencesView") {}
+/** The proofs: verification keys, announced proofs, their shares and verdicts. */
+export class ProofsView extends Context.Service<ProofsView, View<WithAuthority<ProofsProjectionState>>>()("causeway/ProofsView") {}
 /** The log index (counts by type and sender). */
 export class IndexView extends Context.Service<IndexView, View<LogIndexState>>()("causeway/IndexView") {}
 
@@ -65,6 +68,7 @@ export type Views =
   | AssetsView
   | RegistersView
   | SequencesView
+  | ProofsView
 
 // A projection the runner does not run is a wiring bug, not a condition to handle.
 const viewOf = <S>(runner: ProjectionsService, p: Projection<S>): View<S> => {
@@ -86,7 +90,8 @@ export const layer: Layer.Layer<Views, never, Projections | InstanceKey> = Layer
       Context.add(IndexView, viewOf(runner, LogIndex)),
       Context.add(AssetsView, viewOf(runner, makeAssets(context))),
       Context.add(RegistersView, viewOf(runner, makeRegisters(context))),
-      Context.add(SequencesView, viewOf(runner, makeSequences(context)))
+      Context.add(SequencesView, viewOf(runner, makeSequences(context))),
+      Context.add(ProofsView, viewOf(runner, makeProofs(context)))
     )
   })
 )

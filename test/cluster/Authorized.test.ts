@@ -18,6 +18,7 @@ import { makeChainWatches } from "../../src/projections/ChainWatches/ChainWatche
 import { makeAssets } from "../../src/projections/Assets/Assets.ts"
 import { makeRegisters } from "../../src/projections/Registers/Registers.ts"
 import { makeSequences } from "../../src/projections/Sequences/Sequences.ts"
+import { makeProofs } from "../../src/projections/Proofs/Proofs.ts"
 import { makeCluster } from "../../src/projections/Cluster/Cluster.ts"
 import { makeMempool } from "../../src/projections/Mempool/Mempool.ts"
 import { makeOperators } from "../../src/projections/Operators/Operators.ts"
@@ -139,7 +140,8 @@ describe("snapshots", () => {
     ["cluster", (cfg) => makeCluster(cfg) as AnyProjection],
     ["assets", (cfg) => makeAssets(cfg) as AnyProjection],
     ["registers", (cfg) => makeRegisters(cfg) as AnyProjection],
-    ["sequences", (cfg) => makeSequences(cfg) as AnyProjection]
+    ["sequences", (cfg) => makeSequences(cfg) as AnyProjection],
+    ["proofs", (cfg) => makeProofs(cfg) as AnyProjection]
   ]
   const otherAdmin = { instanceKey: a.publicKey, clusterAdmin: alice.publicKey }
 

@@ -23,6 +23,7 @@ const protectedOps: ReadonlyArray<{ readonly method: string; readonly path: stri
   { method: "POST", path: "/v1/effects/watches", scope: "effects", body: { chain: "nochain", kind: "evm-log", filter: { address: "11".repeat(20), topics: [] } } },
   { method: "DELETE", path: "/v1/effects/watches?id=" + "a".repeat(64), scope: "effects" },
   { method: "POST", path: "/v1/assets/mappings", scope: "assets", body: {} },
+  { method: "POST", path: "/v1/proofs/verify", scope: "proofs", body: { vkId: "ab".repeat(32), proof: {}, publicInputs: [] } },
   { method: "POST", path: "/v1/operators", scope: "admin", body: {} },
   { method: "DELETE", path: "/v1/operators?key=" + "a".repeat(64), scope: "admin" }
 ]
@@ -43,7 +44,7 @@ const documented = (method: string, path: string, r: Server.Reply) => {
 }
 
 describe("API tokens and scopes", () => {
-  layer(Server.layer({ tokens: { watcher: ["effects"], prover: ["chains"], registrar: ["assets"] } }), { excludeTestServices: true, timeout: "60 seconds" })((it) => {
+  layer(Server.layer({ tokens: { watcher: ["effects"], prover: ["chains"], registrar: ["assets"], checker: ["proofs"] } }), { excludeTestServices: true, timeout: "60 seconds" })((it) => {
     it.effect("without a token: 401 Unauthorized with a reason and WWW-Authenticate, before the body is read", () =>
       Effect.gen(function*() {
         for (const op of protectedOps) {
@@ -63,7 +64,7 @@ describe("API tokens and scopes", () => {
     it.effect("an unknown or malformed token is 401; a token of another scope is 403 naming the scope; the right scope passes", () =>
       Effect.gen(function*() {
         const { tokens } = yield* Server.TestServer
-        const byScope: Record<string, string> = { chains: tokens.prover as string, effects: tokens.watcher as string, assets: tokens.registrar as string }
+        const byScope: Record<string, string> = { chains: tokens.prover as string, effects: tokens.watcher as string, assets: tokens.registrar as string, proofs: tokens.checker as string }
         const unknown = `cw_${"A".repeat(43)}`
         for (const op of protectedOps) {
           const body = op.body === undefined ? {} : { body: op.body }

@@ -290,6 +290,18 @@ describe("real requests get the statuses and bodies the document declares", () =
         yield* check("GET", "/v1/sequences/nothing-here/events", 404, "SequenceNotFound")
       }))
 
+    it.effect("proofs: a list, an unknown commitment's 404, typed 400s; a check needs its scope and a registered key", () =>
+      Effect.gen(function*() {
+        yield* check("GET", "/v1/proofs", 200)
+        yield* check("GET", `/v1/proofs?vk=${"ab".repeat(32)}&computation=x&limit=5`, 200)
+        yield* check("GET", "/v1/proofs?vk=AB", 400, "InvalidRequest")
+        yield* check("GET", `/v1/proofs/${"0".repeat(64)}`, 404, "ProofNotFound")
+        yield* check("GET", "/v1/proofs/not-a-commitment", 400, "InvalidRequest")
+        yield* postJson("/v1/proofs/verify", { vkId: "ab".repeat(32), proof: {}, publicInputs: ["1"] }, 404, "VerificationKeyNotFound")
+        yield* postJson("/v1/proofs/verify", { vkId: "ab".repeat(32), proof: {}, publicInputs: ["01"] }, 400, "InvalidRequest")
+        yield* check("POST", "/v1/proofs/verify", 415, "UnsupportedMediaType", { body: "{}", headers: { "content-type": "text/plain" } })
+      }))
+
     it.effect("ops and projections answer as documented; an unknown path is RouteNotFound", () =>
       Effect.gen(function*() {
         yield* check("GET", "/healthz", 200)

@@ -36,6 +36,7 @@ import { AssetsGroup } from "./AssetsApi.ts"
 import { MetricsGroup } from "./MetricsApi.ts"
 import { ChainsGroup } from "./ChainsApi.ts"
 import { EffectsGroup } from "./EffectsApi.ts"
+import { ProofsGroup } from "./ProofsApi.ts"
 import { AnswersDefects, BodyTooLarge, DecodesInput, NeedsLog, StorageUnavailable, Unauthorized, UnsupportedMediaType, OpensStream } from "./EdgeApi.ts"
 import { InstanceGroup } from "./InstanceApi.ts"
 import { MempoolGroup, orderingRequestDocument } from "./MempoolApi.ts"
@@ -336,7 +337,7 @@ const DEFAULT_PORT = "8080"
 /** The whole API. */
 export const Api = HttpApi.make("causeway")
   .add(MessagesGroup, ProjectionsGroup, OpsGroup, MempoolGroup, OperatorsGroup, ChainsGroup, EffectsGroup, ClusterGroup, InstanceGroup)
-  .add(AssetsGroup, MetricsGroup)
+  .add(AssetsGroup, MetricsGroup, ProofsGroup)
   .add(RegistersGroup, SequencesGroup)
   .middleware(AnswersDefects)
   .annotate(OpenApi.Title, "causeway")

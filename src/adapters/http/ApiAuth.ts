@@ -7,7 +7,7 @@ import { Context, Effect, Layer, Redacted, Result } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { authorize, identify, type Scope, type TokenStore } from "../../domain/auth/ApiTokens.ts"
 import { DASHBOARD_PATHS } from "./Dashboard.ts"
-import { Forbidden, NeedsAdminScope, NeedsAssetsScope, NeedsChainsScope, NeedsEffectsScope, Unauthorized } from "./EdgeApi.ts"
+import { Forbidden, NeedsAdminScope, NeedsAssetsScope, NeedsChainsScope, NeedsEffectsScope, NeedsProofsScope, Unauthorized } from "./EdgeApi.ts"
 
 /** What the server authenticates against. */
 export interface ApiAuthConfig {
@@ -47,6 +47,7 @@ export const middlewares = Layer.unwrap(Effect.map(ApiAuth, (config) =>
     Layer.succeed(NeedsChainsScope, { bearer: (httpEffect, { credential }) => Effect.andThen(check(config, Redacted.value(credential), "chains"), httpEffect) }),
     Layer.succeed(NeedsEffectsScope, { bearer: (httpEffect, { credential }) => Effect.andThen(check(config, Redacted.value(credential), "effects"), httpEffect) }),
     Layer.succeed(NeedsAssetsScope, { bearer: (httpEffect, { credential }) => Effect.andThen(check(config, Redacted.value(credential), "assets"), httpEffect) }),
+    Layer.succeed(NeedsProofsScope, { bearer: (httpEffect, { credential }) => Effect.andThen(check(config, Redacted.value(credential), "proofs"), httpEffect) }),
     Layer.succeed(NeedsAdminScope, { bearer: (httpEffect, { credential }) => Effect.andThen(check(config, Redacted.value(credential), "admin"), httpEffect) })
   )))
 

@@ -139,6 +139,12 @@ export class NeedsAssetsScope extends HttpApiMiddleware.Service<NeedsAssetsScope
   error: [Unauthorized, Forbidden]
 }) {}
 
+/** The operation needs a token with scope `proofs` (or `admin`): checking a proof on request. */
+export class NeedsProofsScope extends HttpApiMiddleware.Service<NeedsProofsScope>()("causeway/http/NeedsProofsScope", {
+  security: bearer,
+  error: [Unauthorized, Forbidden]
+}) {}
+
 /** The operation needs a token with scope `admin`: the operator registry. */
 export class NeedsAdminScope extends HttpApiMiddleware.Service<NeedsAdminScope>()("causeway/http/NeedsAdminScope", {
   security: bearer,

@@ -12,7 +12,7 @@ import { Data, Result, Schema } from "effect"
 import * as Base64Url from "effect/encoding/Base64Url"
 
 /** What a token may do. `admin` may do everything; any token may read when reads are private. */
-export const Scope = Schema.Literals(["chains", "effects", "assets", "admin"])
+export const Scope = Schema.Literals(["chains", "effects", "assets", "proofs", "admin"])
 export type Scope = typeof Scope.Type
 
 /** The scopes, for messages and flags. */

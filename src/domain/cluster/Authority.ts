@@ -159,7 +159,9 @@ const roles: ReadonlyMap<string, DecisionRole> = new Map<string, DecisionRole>([
   // Execution sequences: lease expiries and outcomes (src/domain/sequences/SequenceMessages.ts).
   ["NodeLeaseExpired", "leader"],
   ["ExecutionSequenceCompleted", "leader"],
-  ["ExecutionSequenceFailed", "leader"]
+  ["ExecutionSequenceFailed", "leader"],
+  // A proof's verdict is the leader's, so replay folds it and never re-runs a pairing (docs/proofs.md).
+  ["ProofVerified", "leader"]
 ])
 
 /** The role a message type's author must hold, if it is a decision. */

@@ -37,7 +37,10 @@ export const OperatorRemoved = Schema.Struct({
 /** The registry's payload schemas, by message type. */
 export const OperatorRegistryPayloads = { OperatorRegistered, OperatorRemoved } as const
 
-/** Message types only an operator may send. */
+/**
+ * Message types only an operator may send. Proofs too (docs/proofs.md): a key, an announcement
+ * and its shares cost every instance storage and the leader a verification.
+ */
 export const operatorOnlyTypes: ReadonlySet<string> = new Set([
   "MatchProposal",
   "FillReport",
@@ -47,7 +50,10 @@ export const operatorOnlyTypes: ReadonlySet<string> = new Set([
   "RegisterUpdated",
   "ExecutionSequenceAnnounced",
   "NodeClaimed",
-  "NodeResultSubmitted"
+  "NodeResultSubmitted",
+  "VerificationKeyRegistered",
+  "ProofAnnouncement",
+  "ProofShare"
 ])
 
 /** Message types that open an intent (a plain one, or a commitment to reveal). */

@@ -697,6 +697,23 @@ export const describeFailure = (seed: number, f: Summary["failures"][number]): s
   `seed ${seed} index ${f.index} [${f.kind}] ${f.request} -> ${f.status} ${f.body} (${f.problem})`
 
 /**
+ * The 503s a server answers when a bounded worker is full (the ordering check's, the proof
+ * verifier's): documented load shedding whose reason says to retry. A client retries them, so
+ * the run does too (a second later, a few times) and checks the answer it then gets; which
+ * cases land together depends on the document's operations, not on the server.
+ */
+const RETRY_LATER: ReadonlySet<string> = new Set(["VerifierBusy", "VerifierUnavailable"])
+
+const sendRetryingBusy = async (base: URL, agent: Agent, c: FuzzCase, timeoutMs: number | undefined): Promise<Outcome> => {
+  for (let attempt = 0; ; attempt++) {
+    const o = await send(base, agent, c, timeoutMs)
+    const tag = o.status === 503 ? (parse(o.text) as { readonly _tag?: unknown } | undefined)?._tag : undefined
+    if (attempt >= 3 || typeof tag !== "string" || !RETRY_LATER.has(tag)) return o
+    await new Promise((r) => setTimeout(r, 1000))
+  }
+}
+
+/**
  * Run cases `from` .. `from + count - 1` of `seed` against `base` with `concurrency` requests
  * in flight (keep-alive); slow cases (held for unknown dependencies) run on their own lane of
  * `slowConcurrency` so they do not stall the rest.
@@ -759,12 +776,12 @@ export const run = async (options: {
       if (c.slow === true) {
         while (slow.size >= slowLimit) await Promise.race(slow)
         const t = performance.now()
-        const p: Promise<void> = send(base, agent, c, options.timeoutMs).then((o) => record(index, c, o, performance.now() - t)).finally(() => slow.delete(p))
+        const p: Promise<void> = sendRetryingBusy(base, agent, c, options.timeoutMs).then((o) => record(index, c, o, performance.now() - t)).finally(() => slow.delete(p))
         slow.add(p)
         continue
       }
       const t = performance.now()
-      record(index, c, await send(base, agent, c, options.timeoutMs), performance.now() - t)
+      record(index, c, await sendRetryingBusy(base, agent, c, options.timeoutMs), performance.now() - t)
     }
   }
   await Promise.all(Array.from({ length: concurrency }, worker))

@@ -44,6 +44,8 @@ export interface TestServerOptions {
   readonly budgets?: Readonly<Record<string, TokenBudget>>
   /** Every read but the probes needs a token. */
   readonly privateReads?: boolean
+  /** How long an announced proof may gather its shares (ms). */
+  readonly proofDeadlineMs?: number
   /** Use this data directory (kept) instead of a fresh temporary one (removed). */
   readonly dataDir?: string
   /** Replace the core (ingest, projections, log) the composition root would build. */
@@ -57,7 +59,8 @@ export const testConfig = (dataDir: string, options: TestServerOptions = {}): Se
   dataDir,
   logLevel: "Warn",
   synchronous: "NORMAL",
-  ingest: { ...defaultServeConfig.ingest, ...options.ingest }
+  ingest: { ...defaultServeConfig.ingest, ...options.ingest },
+  ...(options.proofDeadlineMs === undefined ? {} : { proofDeadlineMs: options.proofDeadlineMs })
 })
 
 /** A server as the composition root wires it, with test knobs; released with the scope. */
