@@ -1,6 +1,6 @@
 /**
  * The sequence coordinator: the authority's hand in execution sequences
- * (docs/proofs-registers-sequences.md). On every tick, when this instance leads, it
+ * (docs/proofs.md). On every tick, when this instance leads, it
  * 1. expires each claim whose lease ran out without a result that counts (NodeLeaseExpired),
  *    the lease measured from when the coordinator first saw the claim folded: a new leader
  *    starts counting afresh, so a lease may last longer after a failover, never shorter;

@@ -1,5 +1,5 @@
 /**
- * The registers group of the HTTP contract (docs/proofs-registers-sequences.md): a register's
+ * The registers group of the HTTP contract (docs/proofs.md): a register's
  * contents and state hash, and lazy loading: the updates since a state the reader holds, or
  * the full state when that state is not among those kept. Read from the registers projection.
  * Handlers: RegistersHandlers.ts.
@@ -68,7 +68,7 @@ export const RegistersGroup = HttpApiGroup.make("registers")
       .annotate(OpenApi.Summary, "A register's state, or the deltas since a state")
       .annotate(
         OpenApi.Description,
-        `A register's contents (a JSON object) and state hash (SHA-256 of its canonical JSON), with its latest updates' outcomes (applied, refused with the reason, or pending on a proof). With ?since=<hash> (lazy loading): the applied updates that lead from that state to the current one (kind deltas; none when it is current), or the full state (kind full) when the hash is not among the last ${MAX_HISTORY} states. An update applies only on top of the state whose hash it names; one naming a proof only once the authority verified it (docs/proofs-registers-sequences.md).`
+        `A register's contents (a JSON object) and state hash (SHA-256 of its canonical JSON), with its latest updates' outcomes (applied, refused with the reason, or pending on a proof). With ?since=<hash> (lazy loading): the applied updates that lead from that state to the current one (kind deltas; none when it is current), or the full state (kind full) when the hash is not among the last ${MAX_HISTORY} states. An update applies only on top of the state whose hash it names; one naming a proof only once the authority verified it (docs/proofs.md).`
       )
   )
   .middleware(NeedsLog)

@@ -1,5 +1,5 @@
 /**
- * The sequences group of the HTTP contract (docs/proofs-registers-sequences.md): an execution
+ * The sequences group of the HTTP contract (docs/proofs.md): an execution
  * sequence with each node's status, attempts, result and suggested claimant, and its events
  * as Server-Sent Events. Read from the sequences projection. Handlers: SequencesHandlers.ts.
  */
@@ -86,7 +86,7 @@ export const SequencesGroup = HttpApiGroup.make("sequences")
       .annotate(OpenApi.Summary, "An execution sequence and its nodes")
       .annotate(
         OpenApi.Description,
-        "An execution sequence (a DAG of nodes announced by an operator): its status and, per node, whether it is blocked, runnable, claimed, proving, completed or exhausted, its attempts (each claim, and how it ended), its result, and who should take it (rendezvous hashing over the registered operators, so operators split the work without talking). A claim holds for `leaseMs` until the authority expires it (NodeLeaseExpired); a node gets `maxAttempts` claims; the authority completes the sequence once every node completed, or fails it once a node used up its attempts (docs/proofs-registers-sequences.md)."
+        "An execution sequence (a DAG of nodes announced by an operator): its status and, per node, whether it is blocked, runnable, claimed, proving, completed or exhausted, its attempts (each claim, and how it ended), its result, and who should take it (rendezvous hashing over the registered operators, so operators split the work without talking). A claim holds for `leaseMs` until the authority expires it (NodeLeaseExpired); a node gets `maxAttempts` claims; the authority completes the sequence once every node completed, or fails it once a node used up its attempts (docs/proofs.md)."
       ),
     HttpApiEndpoint.get("sequenceEvents", "/v1/sequences/:id/events", {
       params: { id: SequenceId },

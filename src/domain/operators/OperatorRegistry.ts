@@ -46,7 +46,7 @@ export const operatorOnlyTypes: ReadonlySet<string> = new Set([
   "FillReport",
   "ComputationIntent",
   "IntentCommitment",
-  // Registers and execution sequences (docs/proofs-registers-sequences.md).
+  // Registers and execution sequences (docs/proofs.md).
   "RegisterUpdated",
   "ExecutionSequenceAnnounced",
   "NodeClaimed",

@@ -1,5 +1,5 @@
 /**
- * How a proof binds what it is attached to (issue #15, docs/proofs-registers-sequences.md).
+ * How a proof binds what it is attached to (issue #15, docs/proofs.md).
  *
  * A proof's public inputs are BN254 scalar-field elements (r ≈ 2^253.6), written as decimal
  * strings. A SHA-256 digest is 256 bits and does not fit one element, and reducing it mod r

@@ -1,5 +1,5 @@
 /**
- * Register state synchronization (issue #15, docs/proofs-registers-sequences.md): a register
+ * Register state synchronization (issue #15, docs/proofs.md): a register
  * is a named JSON object whose state hash is the SHA-256 of its canonical JSON
  * (`stateHashOf`, src/domain/registers/Registers.ts). Operators move it by
  *

@@ -1,5 +1,5 @@
 /**
- * Register rules (issue #15, docs/proofs-registers-sequences.md), pure: a register's state
+ * Register rules (issue #15, docs/proofs.md), pure: a register's state
  * hash, a delta applied on top of the state it names, and the fold of RegisterUpdated,
  * ProofAnnouncement and the authority's ProofVerified.
  *
@@ -177,7 +177,7 @@ export const submitUpdate = (state: RegistersState, p: PendingUpdate, proofs: Kn
   const proof = knownProof(proofs, proofId)
   if (proof === undefined) return refuseAt(state, p, `proof ${proofId} names no ProofAnnouncement earlier in the log`)
   if (!binds(proof.inputs, registerBinding(p.update.previousStateHash, p.update.newStateHash))) {
-    return refuseAt(state, p, `proof ${proofId}'s public inputs do not open with the limbs of previousStateHash and newStateHash (docs/proofs-registers-sequences.md)`)
+    return refuseAt(state, p, `proof ${proofId}'s public inputs do not open with the limbs of previousStateHash and newStateHash (docs/proofs.md)`)
   }
   if (proof.verdict !== null) return proof.verdict.ok ? settle(state, p) : refuseAt(state, p, `proof ${proofId} was refused: ${proof.verdict.reason ?? "it did not verify"}`)
   // Full early in the check: a refused update would not have counted anyway.

@@ -1,5 +1,5 @@
 /**
- * Execution sequences (issue #15, docs/proofs-registers-sequences.md): a DAG of nodes that
+ * Execution sequences (issue #15, docs/proofs.md): a DAG of nodes that
  * registered operators claim and run, coordinated through the log.
  *
  * - `ExecutionSequenceAnnounced {sequenceId, nodes: [{id, deps, spec}], leaseMs?, maxAttempts?}`

@@ -1,5 +1,5 @@
 /**
- * Execution sequence rules (issue #15, docs/proofs-registers-sequences.md), pure. The fold
+ * Execution sequence rules (issue #15, docs/proofs.md), pure. The fold
  * judges each record at its place in the log; the projection checks who sent it (an operator,
  * or the authority for its decisions) before it calls these.
  *
@@ -203,7 +203,7 @@ export const submitResult = (state: SequencesState, at: At, p: NodeResultSubmitt
   const proof = knownProof(proofs, p.proof)
   if (proof === undefined) return accepted(endAttempt(sequence, node, "failed", `proof ${p.proof} names no ProofAnnouncement earlier in the log`))
   if (!binds(proof.inputs, resultBinding(sequence.id, node.id, p.result))) {
-    return accepted(endAttempt(sequence, node, "failed", `proof ${p.proof}'s public inputs do not open with the limbs of the result's digest (docs/proofs-registers-sequences.md)`))
+    return accepted(endAttempt(sequence, node, "failed", `proof ${p.proof}'s public inputs do not open with the limbs of the result's digest (docs/proofs.md)`))
   }
   if (proof.verdict !== null) {
     return accepted(proof.verdict.ok ? complete(node, result) : endAttempt(sequence, node, "failed", `proof ${p.proof} was refused: ${proof.verdict.reason ?? "it did not verify"}`))

@@ -1,5 +1,5 @@
 /**
- * The registers projection (issue #15, docs/proofs-registers-sequences.md): RegisterUpdated
+ * The registers projection (issue #15, docs/proofs.md): RegisterUpdated
  * from operators folded by the rules of src/domain/registers/Registers.ts, with the
  * ProofAnnouncements and the authority's ProofVerified the proof-bound updates wait on, and
  * the operator registry that says who may update (judged at each record's place in the log).

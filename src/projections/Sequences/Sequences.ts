@@ -1,5 +1,5 @@
 /**
- * The execution sequences projection (issue #15, docs/proofs-registers-sequences.md):
+ * The execution sequences projection (issue #15, docs/proofs.md):
  * announcements, claims and results from operators, and the authority's lease expiries and
  * outcomes, folded by the rules of src/domain/sequences/Sequences.ts, with the
  * ProofAnnouncements and the authority's ProofVerified that proof-bound results wait on and
