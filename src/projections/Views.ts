@@ -4,7 +4,8 @@
  * name and casting it. Built once over the runner (`layer`), beside it in the composition
  * root; the lookup by name and the one cast live here.
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, type Option } from "effect"
+import type { Json } from "../domain/CanonicalJson.ts"
 import type { EffectsState } from "../domain/effects/EffectFold.ts"
 import type { MempoolState } from "../domain/mempool/MempoolFold.ts"
 import { authorityConfig, type InstanceKey } from "../ports/InstanceKey.ts"
@@ -26,6 +27,8 @@ export interface View<S> {
   readonly current: Effect.Effect<{ readonly offset: number; readonly state: S }>
   /** The state alone. */
   readonly state: Effect.Effect<S>
+  /** An entry the projection dropped from memory (retention), as it is kept on disk. */
+  readonly archived: (key: string) => Effect.Effect<Option.Option<Json>>
 }
 
 /** The mempool's state. */
@@ -51,7 +54,7 @@ export type Views = MempoolView | OperatorsView | ChainStateView | ChainWatchesV
 // A projection the runner does not run is a wiring bug, not a condition to handle.
 const viewOf = <S>(runner: ProjectionsService, p: Projection<S>): View<S> => {
   const current = runner.state(p).pipe(Effect.orDie)
-  return { current, state: Effect.map(current, (c) => c.state) }
+  return { current, state: Effect.map(current, (c) => c.state), archived: (key) => runner.archived(p, key).pipe(Effect.orDie) }
 }
 
 /** The views over the runner in context (its projections built for the deployment's authority). */

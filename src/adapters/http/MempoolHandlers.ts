@@ -3,9 +3,10 @@
  * and answers through the domain's views (src/domain/mempool/MempoolViews.ts), which never
  * show an order's content before its batch is sealed. Receipts are signed here with the
  * instance key, deterministically (ed25519), from the state: the same entry always gets the
- * same receipt, and a small cache spares re-signing.
+ * same receipt, and a small cache spares re-signing. An entry or outcome retention dropped
+ * from memory is answered from the projection's archive on disk, as it was last.
  */
-import { Clock, Effect, Stream } from "effect"
+import { Clock, Effect, Option, Stream } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { LRUCache } from "lru-cache"
 import { entryOf } from "../../domain/mempool/MempoolFold.ts"
@@ -18,9 +19,10 @@ import {
   pendingOrders,
   processingOrder,
   receiptBodyOf,
+  seatKey,
   statusView
 } from "../../domain/mempool/MempoolViews.ts"
-import type { Entry } from "../../domain/mempool/MempoolFold.ts"
+import type { Entry, MempoolState } from "../../domain/mempool/MempoolFold.ts"
 import { type SignedReceipt, signReceipt } from "../../domain/mempool/Receipt.ts"
 import { CausalLog } from "../../ports/CausalLog.ts"
 import { InstanceKey } from "../../ports/InstanceKey.ts"
@@ -50,10 +52,10 @@ export const layer = (options: MempoolHandlerOptions) =>
       const log = yield* CausalLog
       const key = yield* InstanceKey
       const draining = yield* Draining
-      const { current, state } = yield* MempoolView
+      const { archived, current, state } = yield* MempoolView
 
-      const signatures = new LRUCache<string, SignedReceipt>({ max: 100_000 })
-      const receiptOf = (e: Entry): SignedReceipt => {
+      const signatures = new LRUCache<string, SignedReceipt>({ max: 10_000 })
+      const receiptOf = (e: Pick<Entry, "id" | "batch" | "position" | "lamport" | "offset">): SignedReceipt => {
         const cached = signatures.get(e.id)
         if (cached !== undefined) return cached
         const signed = signReceipt(key, receiptBodyOf(e))
@@ -63,24 +65,33 @@ export const layer = (options: MempoolHandlerOptions) =>
 
       const notFound = (id: string) => new OrderNotFound({ reason: `the mempool has no message ${id}`, id })
 
+      // In memory, else as retention left it on disk (final: it changes no more).
+      const viewAt = (s: MempoolState, id: string): Effect.Effect<OrderView | MessageView | undefined> => {
+        const view = statusView(s, id)
+        if (view !== undefined) return Effect.succeed(view)
+        return archived(id).pipe(Effect.map((json) => Option.getOrUndefined(json) as OrderView | MessageView | undefined))
+      }
+
       return handlers
         .handle("order", ({ params }) =>
-          state.pipe(Effect.flatMap((s) => {
-            const view = statusView(s, params.id)
-            return view === undefined ? Effect.fail(notFound(params.id)) : Effect.succeed(view)
-          })))
+          state.pipe(
+            Effect.flatMap((s) => viewAt(s, params.id)),
+            Effect.flatMap((view) => view === undefined ? Effect.fail(notFound(params.id)) : Effect.succeed(view))
+          ))
         .handle("receipt", ({ params }) =>
           Effect.gen(function*() {
             const s = yield* state
             const e = entryOf(s, params.id)
             if (e !== undefined) return receiptOf(e)
-            if (statusView(s, params.id) === undefined) return yield* notFound(params.id)
+            const view = yield* viewAt(s, params.id)
+            if (view === undefined) return yield* notFound(params.id)
+            if (view.kind === "order") return receiptOf(view)
             return yield* new NoReceipt({ reason: `${params.id} holds no position in the mempool (a reveal, a cancellation, a refused order or a decision)`, id: params.id })
           }))
         .handle("events", ({ params }) =>
           Effect.gen(function*() {
             const start = yield* current
-            const first = statusView(start.state, params.id)
+            const first = yield* viewAt(start.state, params.id)
             if (first === undefined) return yield* notFound(params.id)
             let last = JSON.stringify(first)
             const final = (v: OrderView | MessageView) => v.kind === "message" || isFinalStatus(v.status)
@@ -133,7 +144,14 @@ export const layer = (options: MempoolHandlerOptions) =>
             if (batchView(s, params.batch) === undefined) {
               return Effect.fail(new BatchNotFound({ reason: `batch ${params.batch} is not sealed (the open batch is ${s.batch})`, batch: params.batch }))
             }
-            return Effect.succeed({ receipts: batchEntries(s, params.batch, query.from ?? 0, query.limit ?? DEFAULT_ROWS).map(receiptOf) })
+            return Effect.forEach(batchEntries(s, params.batch, query.from ?? 0, query.limit ?? DEFAULT_ROWS), (e) => {
+              if (typeof e !== "number") return Effect.succeed([receiptOf(e)])
+              // Dropped from memory by retention: its id, then its view, from disk.
+              return archived(seatKey(params.batch, e)).pipe(
+                Effect.flatMap((id) => typeof Option.getOrUndefined(id) === "string" ? archived(Option.getOrThrow(id) as string) : Effect.succeedNone),
+                Effect.map((view) => Option.match(view, { onNone: () => [], onSome: (v) => [receiptOf(v as unknown as OrderView)] }))
+              )
+            }).pipe(Effect.map((rs) => ({ receipts: rs.flat() })))
           })))
         .handle("processing", ({ query }) =>
           state.pipe(Effect.map((s) => ({ orderIds: processingOrder(s, query.from ?? 0, query.limit ?? DEFAULT_ROWS) }))))
