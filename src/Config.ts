@@ -32,7 +32,7 @@ export interface ServeConfig {
   /**
    * Retention (ms of the instance's seal times): settled, expired, cancelled and refused orders
    * and recorded outcomes leave memory this long after their batch's seal and are served from
-   * disk; absent: the mempool's default (two minutes). Every instance of a deployment must use one.
+   * disk; absent: the mempool's default (30 s). Every instance of a deployment must use one.
    */
   readonly retentionMs?: number
   /** The cluster admin's ed25519 public key (hex); absent: a deployment of this one instance. */

@@ -65,12 +65,12 @@ export interface SealerOptions {
   readonly background: boolean
 }
 
-/** Defaults: 12 s batches, a 24 s reveal window, orders open at most 10 min and 50,000 at once, a tick per second. */
+/** Defaults: 12 s batches, a 24 s reveal window, orders open at most 2 min (ten batches) and 20,000 at once, a tick per second. */
 export const defaultSealerOptions: SealerOptions = {
   windowMs: 12_000,
   revealWindowMs: 24_000,
-  maxOrderLifetimeMs: 600_000,
-  maxOpenOrders: 50_000,
+  maxOrderLifetimeMs: 120_000,
+  maxOpenOrders: 20_000,
   tickMs: 1000,
   maxDecryptedBytes: 48_000,
   background: true

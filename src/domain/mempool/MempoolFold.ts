@@ -105,8 +105,8 @@ export interface MempoolRules {
   readonly retentionMs: number
 }
 
-/** The default retention: two minutes. */
-export const DEFAULT_RETENTION_MS = 120_000
+/** The default retention: 30 seconds (what leaves memory is still served from disk). */
+export const DEFAULT_RETENTION_MS = 30_000
 
 /** Default rule parameters. */
 export const defaultRules = {
