@@ -29,6 +29,12 @@ export interface ServeConfig {
   readonly evmChains?: ReadonlyArray<EvmChainConfig>
   /** The mempool's sealer (batches, expiries, decryptions); absent: no sealer (`appLayer` adds it when set). */
   readonly sealer?: SealerConfig
+  /**
+   * Retention (ms of the instance's seal times): settled, expired, cancelled and refused orders
+   * and recorded outcomes leave memory this long after their batch's seal and are served from
+   * disk; absent: the mempool's default (30 s). Every instance of a deployment must use one.
+   */
+  readonly retentionMs?: number
   /** The cluster admin's ed25519 public key (hex); absent: a deployment of this one instance. */
   readonly clusterAdmin?: string
   /** The leader election's group session timeout (ms; default 6,000): a dead leader's lease moves after about this long. */
@@ -58,6 +64,10 @@ export interface SealerConfig {
   /** A batch is sealed this long after the previous seal, if it holds anything (ms). */
   readonly batchWindowMs: number
   readonly beacon: BeaconConfig
+  /** A disclosed order still open this long after its seal is expired (ms; 0: never); absent: the sealer's default. */
+  readonly orderLifetimeMs?: number
+  /** Most open orders at once, the oldest sealed ones beyond it expired (0: no bound); absent: the sealer's default. */
+  readonly maxOpenOrders?: number
 }
 
 /** The local beacon (its key in the data directory, `beacon.key`) or a drand network over HTTP. */

@@ -61,14 +61,15 @@ import * as Settlement from "./services/Settlement.ts"
 
 /**
  * What projections are built with: facts of the deployment, fixed for its whole log (the
- * instance key, and the cluster admin when the deployment is a cluster).
+ * instance key, and the cluster admin when the deployment is a cluster), and the mempool's
+ * retention (absent: its default).
  */
-export type ProjectionContext = AuthorityConfig
+export type ProjectionContext = AuthorityConfig & { readonly retentionMs?: number | undefined }
 
 /** Every projection the service runs, in the order they are listed over HTTP. */
 export const projections = (context: ProjectionContext): ReadonlyArray<AnyProjection> => [
   LogIndex,
-  makeMempool(context),
+  makeMempool(context, context.retentionMs === undefined ? {} : { retentionMs: context.retentionMs }),
   makeOperators(context),
   makeChainState(context),
   makeChainWatches(context),
@@ -110,11 +111,12 @@ export const operatorRosterLayer = Layer.effect(
  */
 export const servicesLayer = (
   ingest: Ingest.IngestOptions,
-  runner: ProjectionRunner.RunnerOptions = ProjectionRunner.defaultRunnerOptions
+  runner: ProjectionRunner.RunnerOptions = ProjectionRunner.defaultRunnerOptions,
+  retentionMs?: number
 ) =>
   Layer.unwrap(Effect.gen(function*() {
     const key = yield* InstanceKey
-    const context = yield* authorityConfig
+    const context: ProjectionContext = { ...(yield* authorityConfig), retentionMs }
     // The runner and the typed views over its projections.
     const runnerLayer = Views.layer.pipe(Layer.provideMerge(ProjectionRunner.layer(projections(context), runner)))
     // Ingest reads the authority from the runner's cluster projection (one runner for both)
@@ -288,7 +290,7 @@ export const coreLayer = (
   const proofs = ProofVerdicts.layer({ ...ProofVerdicts.defaultProofVerdictOptions, ...(config.proofDeadlineMs === undefined ? {} : { deadlineMs: config.proofDeadlineMs }) }).pipe(
     Layer.provideMerge(WorkerProofVerifier.layer)
   )
-  return Layer.mergeAll(ChainFeed.layer(), EffectTracker.layer(), leadershipLayer(config), proofs).pipe(Layer.provideMerge(servicesLayer(config.ingest, runner)), Layer.provideMerge(storage))
+  return Layer.mergeAll(ChainFeed.layer(), EffectTracker.layer(), leadershipLayer(config), proofs).pipe(Layer.provideMerge(servicesLayer(config.ingest, runner, config.retentionMs)), Layer.provideMerge(storage))
 }
 
 /**
@@ -304,7 +306,12 @@ export const sealerLayer = (config: SealerConfig, dataDir: string) => {
   // A tick per tenth of the window (at most a second), so a seal is late by at most that.
   const tickMs = Math.min(1000, Math.max(10, Math.floor(config.batchWindowMs / 10)))
   // The beacon stays in the output: GET /v1/beacon/... serves it to clients.
-  const sealer = Sealer.layer({ windowMs: config.batchWindowMs, tickMs }).pipe(
+  const sealer = Sealer.layer({
+    windowMs: config.batchWindowMs,
+    tickMs,
+    ...(config.orderLifetimeMs === undefined ? {} : { maxOrderLifetimeMs: config.orderLifetimeMs }),
+    ...(config.maxOpenOrders === undefined ? {} : { maxOpenOrders: config.maxOpenOrders })
+  }).pipe(
     Layer.provide(Layer.mergeAll(WorkerTlockDecrypter.layer, WorkerRswSolver.layer, WorkerRswModulusChecker.layer)),
     Layer.provideMerge(beacon)
   )

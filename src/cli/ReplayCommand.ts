@@ -23,7 +23,8 @@
  * block the writer); the fold covers the records present when it starts.
  *
  * The projections heed the deployment's authority: the instance key in DIR/instance.key, and
- * in a cluster its admin (--cluster-admin, else as DIR's snapshots record it).
+ * in a cluster its admin (--cluster-admin, else as DIR's snapshots record it); the mempool
+ * drops what the server's retention dropped (--retention-ms, else as its snapshot records it).
  */
 import { existsSync } from "node:fs"
 import { Config, Console, Effect, Layer, Logger, Option, References, Result } from "effect"
@@ -33,8 +34,8 @@ import * as KafkaCausalLog from "../adapters/kafka/KafkaCausalLog.ts"
 import * as NodeCryptoSignatureVerifier from "../adapters/signatures/NodeCryptoSignatureVerifier.ts"
 import * as SqliteProjectionStore from "../adapters/storage/SqliteProjectionStore.ts"
 import { type LogConfig, instanceKeyPath, kafkaIndexPath, snapshotPath } from "../Config.ts"
-import type { AuthorityConfig } from "../domain/cluster/Authority.ts"
-import { kafkaLogOptions, projections as projectionsFor } from "../main.ts"
+import { kafkaLogOptions, type ProjectionContext, projections as projectionsFor } from "../main.ts"
+import { MEMPOOL } from "../projections/Mempool/Mempool.ts"
 import { CLUSTER } from "../projections/Cluster/Cluster.ts"
 import type { AnyProjection } from "../projections/Projection.ts"
 import { replay } from "../projections/ProjectionRunner.ts"
@@ -266,6 +267,20 @@ const clusterAdminOf = (given: Option.Option<string>, clusterSnapshot: Option.Op
     return flag.value
   })
 
+/** The mempool's retention: the flag's, else the one DIR's mempool snapshot was folded with, else the default. */
+const retentionOf = (given: Option.Option<number>, mempoolSnapshot: Option.Option<Snapshot>) =>
+  Effect.gen(function*() {
+    if (Option.isSome(given)) {
+      if (!Number.isInteger(given.value) || given.value < 0) return yield* new UsageError({ message: `--retention-ms ${given.value} is not a whole number of milliseconds` })
+      return given.value
+    }
+    const recorded = Option.flatMap(mempoolSnapshot, (s) => {
+      const retention = (JSON.parse(s.state) as { retention?: unknown }).retention
+      return typeof retention === "number" ? Option.some(retention) : Option.none()
+    })
+    return Option.getOrUndefined(recorded)
+  })
+
 /** Warnings and errors (a Kafka log's connection trouble) as `causeway: …` lines on stderr; nothing below them. */
 const stderrLogging = Layer.mergeAll(
   Logger.layer([
@@ -303,6 +318,11 @@ export const replayCommand = Command.make(
       Flag.withDescription("The cluster admin's public key (hex) of a cluster member's data directory (env CLUSTER_ADMIN; default: as its snapshots record it, else a deployment of one)"),
       Flag.withFallbackConfig(Config.String(serveEnv["cluster-admin"])),
       Flag.optional
+    ),
+    retentionMs: Flag.Int("retention-ms").pipe(
+      Flag.withDescription("The mempool's retention the server ran with, ms (env RETENTION_MS; default: as its mempool snapshot records it, else serve's default)"),
+      Flag.withFallbackConfig(Config.Int(serveEnv["retention-ms"])),
+      Flag.optional
     )
   },
   Effect.fn("causeway.replay")(function*(flags) {
@@ -320,7 +340,8 @@ export const replayCommand = Command.make(
     const names = projectionsFor({ instanceKey }).map((p) => p.name)
     const snapshots = yield* loadSnapshots(dir, names)
     const clusterAdmin = yield* clusterAdminOf(flags.clusterAdmin, snapshots[names.indexOf(CLUSTER)] ?? Option.none())
-    const context: AuthorityConfig = { instanceKey, ...(clusterAdmin === undefined ? {} : { clusterAdmin }) }
+    const retentionMs = yield* retentionOf(flags.retentionMs, snapshots[names.indexOf(MEMPOOL)] ?? Option.none())
+    const context: ProjectionContext = { instanceKey, ...(clusterAdmin === undefined ? {} : { clusterAdmin }), retentionMs }
     const projections = projectionsFor(context)
     const { log, refused } = yield* openSource(source, dir, flags.topicPrefix)
     const reportRefused = Effect.gen(function*() {

@@ -25,6 +25,8 @@ import {
 } from "../Config.ts"
 import { appLayer } from "../main.ts"
 import * as ClientBudgets from "../services/ClientBudgets.ts"
+import * as Sealer from "../services/Sealer.ts"
+import { DEFAULT_RETENTION_MS } from "../domain/mempool/MempoolFold.ts"
 import { CommandFailed, UsageError, describe } from "./CliErrors.ts"
 import { dataDirEnv, dataDirFlag } from "./Flags.ts"
 import { runsUntilStopped } from "./Signals.ts"
@@ -420,7 +422,10 @@ export const serveEnv = {
   "address-burst": "ADDRESS_BURST",
   "ingest-queue": "INGEST_QUEUE",
   "max-streams": "MAX_STREAMS",
-  "max-streams-per-address": "MAX_STREAMS_PER_ADDRESS"
+  "max-streams-per-address": "MAX_STREAMS_PER_ADDRESS",
+  "retention-ms": "RETENTION_MS",
+  "order-lifetime-ms": "ORDER_LIFETIME_MS",
+  "max-open-orders": "MAX_OPEN_ORDERS"
 } as const satisfies Record<string, string>
 
 /** A serve flag's name. */
@@ -579,6 +584,18 @@ export const serveCommand = Command.make(
     maxStreamsPerAddress: optionalInt(
       "max-streams-per-address",
       `Most open event streams per client address (an IPv4 address, an IPv6 /64); beyond it 429 TooManyStreams (env MAX_STREAMS_PER_ADDRESS, default ${StreamSlots.defaultStreamSlotOptions.perAddress})`
+    ),
+    retentionMs: optionalInt(
+      "retention-ms",
+      `Retention: settled, expired, cancelled and refused orders and recorded outcomes leave memory this long after their batch's seal (in the instance's seal times) and are served from disk; every member of a cluster must use the same, and replay needs it too (env RETENTION_MS, default ${DEFAULT_RETENTION_MS})`
+    ),
+    orderLifetimeMs: optionalInt(
+      "order-lifetime-ms",
+      `A disclosed order still open this long after its batch's seal is expired by the sealer; 0: never (env ORDER_LIFETIME_MS, default ${Sealer.defaultSealerOptions.maxOrderLifetimeMs})`
+    ),
+    maxOpenOrders: optionalInt(
+      "max-open-orders",
+      `Most open orders at once: the sealer expires the oldest sealed ones beyond it; 0: no bound (env MAX_OPEN_ORDERS, default ${Sealer.defaultSealerOptions.maxOpenOrders})`
     )
   },
   Effect.fn("causeway.serve")(function*(flags) {
@@ -638,6 +655,17 @@ export const serveCommand = Command.make(
         return yield* new UsageError({ message: `${flag} ${value.value} is not a whole number in 1..1000000000` })
       }
     }
+    for (
+      const [flag, value, most] of [
+        ["--retention-ms", flags.retentionMs, 30 * 86_400_000],
+        ["--order-lifetime-ms", flags.orderLifetimeMs, 30 * 86_400_000],
+        ["--max-open-orders", flags.maxOpenOrders, 100_000_000]
+      ] as const
+    ) {
+      if (Option.isSome(value) && (!Number.isInteger(value.value) || value.value < 0 || value.value > most)) {
+        return yield* new UsageError({ message: `${flag} ${value.value} is not a whole number in 0..${most}` })
+      }
+    }
     const address = {
       ratePerSec: Option.getOrElse(flags.addressRate, () => ClientBudgets.defaultOptions.address.ratePerSec),
       burst: Option.getOrElse(flags.addressBurst, () => ClientBudgets.defaultOptions.address.burst)
@@ -666,7 +694,12 @@ export const serveCommand = Command.make(
       },
       ...(cosmos.success === undefined ? {} : { cosmos: cosmos.success }),
       ...(evm.success === undefined ? {} : { evm: evm.success }),
-      sealer: sealer.success,
+      sealer: {
+        ...sealer.success,
+        ...(Option.isSome(flags.orderLifetimeMs) ? { orderLifetimeMs: flags.orderLifetimeMs.value } : {}),
+        ...(Option.isSome(flags.maxOpenOrders) ? { maxOpenOrders: flags.maxOpenOrders.value } : {})
+      },
+      ...(Option.isSome(flags.retentionMs) ? { retentionMs: flags.retentionMs.value } : {}),
       ...(Option.isSome(clusterAdmin) ? { clusterAdmin: clusterAdmin.value } : {}),
       ...(Option.isSome(flags.clusterSessionTimeoutMs) ? { clusterSessionTimeoutMs: flags.clusterSessionTimeoutMs.value } : {}),
       ...(Option.isSome(flags.otlpUrl) ? { otlp: { url: flags.otlpUrl.value } } : {}),

@@ -47,6 +47,13 @@ export class CausalLogError extends Data.TaggedError("CausalLogError")<{
   readonly cause: unknown
 }> {}
 
+/** What the log holds of one sender: its records and its latest Lamport time. */
+export interface SenderStats {
+  readonly sender: string
+  readonly count: number
+  readonly latestLamport: number
+}
+
 /** The causal log port. */
 export interface CausalLogService {
   /** Append records atomically, in order; success means every one of them is durable. */
@@ -76,6 +83,15 @@ export interface CausalLogService {
   readonly dependents: (id: string, page?: DependentsPage) => Effect.Effect<ReadonlyArray<LogRecord>, CausalLogError>
   /** The highest nonce accepted from a sender, if any. */
   readonly highestNonce: (sender: string) => Effect.Effect<Option.Option<number>, CausalLogError>
+  /**
+   * A page of the log's senders in key order: those after `after` (all when undefined), at most
+   * `limit`; and how many senders the log holds. Kept on disk beside the records (the log index
+   * keeps no per-sender table in memory).
+   */
+  readonly senders: (
+    after: string | undefined,
+    limit: number
+  ) => Effect.Effect<{ readonly page: ReadonlyArray<SenderStats>; readonly total: number }, CausalLogError>
   /** The highest Lamport time in the log (0 when empty). */
   readonly maxLamport: Effect.Effect<number, CausalLogError>
   /** The offset the next record will get (= number of records). */

@@ -24,10 +24,20 @@ export class ProjectionStoreError extends Data.TaggedError("ProjectionStoreError
   readonly cause: unknown
 }> {}
 
+/** An entry a projection dropped from memory (retention): its key and its last value, canonical JSON. */
+export interface ArchivedRow {
+  readonly key: string
+  readonly value: string
+}
+
 /** The projection store port. */
 export interface ProjectionStoreService {
   readonly load: (name: string) => Effect.Effect<Option.Option<Snapshot>, ProjectionStoreError>
   readonly save: (snapshot: Snapshot) => Effect.Effect<void, ProjectionStoreError>
+  /** Keep entries a projection dropped from memory (a key written again takes the new value). */
+  readonly archive: (name: string, rows: ReadonlyArray<ArchivedRow>) => Effect.Effect<void, ProjectionStoreError>
+  /** An archived entry's value, if any. */
+  readonly archived: (name: string, key: string) => Effect.Effect<Option.Option<string>, ProjectionStoreError>
 }
 
 /** The projection store tag. */

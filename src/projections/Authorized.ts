@@ -18,7 +18,7 @@ import {
 } from "../domain/cluster/Authority.ts"
 import { Schema } from "effect"
 import type { LogRecord } from "../ports/CausalLog.ts"
-import type { Projection } from "./Projection.ts"
+import type { Archived, Projection } from "./Projection.ts"
 
 /** A projection's fold given the authority in force before each record. */
 export interface AuthorizedFold<S> {
@@ -29,6 +29,8 @@ export interface AuthorizedFold<S> {
   readonly handles?: ReadonlySet<string>
   readonly initialState: S
   evolve(state: S, record: LogRecord, authority: AuthorityState): S
+  /** Retention's outbox (Projection.drain); it must keep the state's other fields (the authority among them). */
+  drain?<T extends S>(state: T): { readonly state: T; readonly archived: ReadonlyArray<Archived> }
   /** Must encode to a JSON object (the wrapper adds `authority` to it). */
   encode(state: S): Json
   decode(json: Json): S
@@ -59,6 +61,7 @@ export const authorized = <S extends object>(config: AuthorityConfig, fold: Auth
       const next = fold.evolve(state, record, state.authority)
       return next === state ? state : "authority" in next && next.authority === state.authority ? (next as WithAuthority<S>) : attach(next, state.authority)
     },
+    ...(fold.drain === undefined ? {} : { drain: (state: WithAuthority<S>) => fold.drain!(state) }),
     encode: (state) => {
       const { authority, ...inner } = state
       const json = fold.encode(inner as unknown as S)

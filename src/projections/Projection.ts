@@ -31,10 +31,23 @@ export interface Projection<S> {
    * that fold exactly (a property test holds each projection to it).
    */
   evolvePage?(state: S, records: ReadonlyArray<LogRecord>): S
+  /**
+   * Optional (retention): the entries the fold dropped from memory since the last drain, taken
+   * out of the state, for the runner to keep on disk (ProjectionStore's archive) before it
+   * publishes the state, so a reader finds each one in the state or on disk. The outbox is not
+   * part of `encode`: draining never changes the digest.
+   */
+  drain?(state: S): { readonly state: S; readonly archived: ReadonlyArray<Archived> }
   /** The state as JSON: what the digest covers and what snapshots store. */
   encode(state: S): Json
   /** The inverse of encode, for snapshots; throws on a value encode cannot have made. */
   decode(json: Json): S
+}
+
+/** One entry a projection dropped from memory, as it is kept on disk: its key and its last value. */
+export interface Archived {
+  readonly key: string
+  readonly value: Json
 }
 
 /** Any projection, for lists of them. */

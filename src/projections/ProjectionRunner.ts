@@ -8,8 +8,11 @@
 import { Context, Data, Effect, Layer, Option, Schedule, Stream, SubscriptionRef } from "effect"
 import { CausalLog, type CausalLogError, type CausalLogService, type LogRecord } from "../ports/CausalLog.ts"
 import { ProjectionStore, type ProjectionStoreError, type Snapshot } from "../ports/ProjectionStore.ts"
+import type { Json } from "../domain/CanonicalJson.ts"
+import { canonicalize } from "../domain/CanonicalJson.ts"
 import {
   type AnyProjection,
+  type Archived,
   type Projection,
   digestOf,
   digestText,
@@ -53,6 +56,8 @@ export interface ProjectionsService {
   readonly caughtUp: Effect.Effect<boolean, CausalLogError>
   /** Wait until every projection has folded the records below `offset`. */
   readonly awaitOffset: (offset: number) => Effect.Effect<void>
+  /** An entry a projection dropped from memory (retention) and keeps on disk, by key. */
+  readonly archived: <S>(p: Projection<S>, key: string) => Effect.Effect<Option.Option<Json>, ProjectionStoreError>
 }
 
 /** The runner tag. */
@@ -78,6 +83,12 @@ export interface ReplayResult {
   readonly states: ReadonlyArray<unknown>
 }
 
+/** Fold a page, then take out what the fold dropped from memory (retention), if the projection drops anything. */
+const foldAndDrain = (p: AnyProjection, state: unknown, page: ReadonlyArray<LogRecord>): { readonly state: unknown; readonly archived: ReadonlyArray<Archived> } => {
+  const folded = foldPage(p, state, page)
+  return p.drain === undefined ? { state: folded, archived: [] } : p.drain(folded)
+}
+
 /**
  * Fold records [from, to) into the given projections in one scan, starting from the given
  * states (initial ones by default). Envelope bodies are read only if some projection needs them.
@@ -97,7 +108,8 @@ export const replay = (
       const to = Math.min(end, offset + pageSize)
       const page: Array<LogRecord> = []
       yield* log.scan(offset, to, scanOptions, (r) => void page.push(r))
-      projections.forEach((p, i) => (states[i] = foldPage(p, states[i], page)))
+      // What retention drops is on the server's disk already: a replay only needs the states.
+      projections.forEach((p, i) => (states[i] = foldAndDrain(p, states[i], page).state))
       offset += page.length
       options.onProgress?.(offset, end)
       if (offset < to) break // the log ended before `to`
@@ -170,6 +182,14 @@ export const make = (projections: ReadonlyArray<AnyProjection>, options: RunnerO
         yield* store.save({ name: p.name, version: p.version, offset, lastId, digest, state: text })
       })
 
+    // Fold, and keep on disk what the fold dropped from memory before the state is published,
+    // so a reader finds every entry in the state or in the archive.
+    const foldAndArchive = (p: AnyProjection, state: unknown, page: ReadonlyArray<LogRecord>): Effect.Effect<unknown, ProjectionStoreError> => {
+      const { state: next, archived } = foldAndDrain(p, state, page)
+      if (archived.length === 0) return Effect.succeed(next)
+      return store.archive(p.name, archived.map((a) => ({ key: a.key, value: canonicalize(a.value) }))).pipe(Effect.as(next))
+    }
+
     const logEnd = yield* log.endOffset.pipe(Effect.orDie)
     const lives: Array<Live> = []
     for (const p of projections) {
@@ -197,7 +217,7 @@ export const make = (projections: ReadonlyArray<AnyProjection>, options: RunnerO
           const to = Math.min(end, offset + options.pageSize)
           const page: Array<LogRecord> = []
           yield* log.scan(offset, to, scanOptionsFor([p]), (r) => void page.push(r))
-          state = foldPage(p, state, page)
+          state = yield* foldAndArchive(p, state, page)
           const visited = page.length
           offset += visited
           sinceSnapshot += visited
@@ -211,7 +231,7 @@ export const make = (projections: ReadonlyArray<AnyProjection>, options: RunnerO
         yield* log.subscribe(offset).pipe(
           Stream.runForEachArray((records) =>
             Effect.gen(function*() {
-              state = foldPage(p, state, records)
+              state = yield* foldAndArchive(p, state, records)
               offset = (records[records.length - 1] as LogRecord).offset + 1
               sinceSnapshot += records.length
               yield* SubscriptionRef.set(live.position, { offset, state })
@@ -273,6 +293,7 @@ export const make = (projections: ReadonlyArray<AnyProjection>, options: RunnerO
         for (const l of lives) if ((yield* SubscriptionRef.get(l.position)).offset < end) return false
         return true
       }),
+      archived: (p, key) => store.archived(p.name, key).pipe(Effect.map(Option.map((text) => JSON.parse(text) as Json))),
       awaitOffset: (offset) =>
         Effect.forEach(lives, (l) =>
           SubscriptionRef.changes(l.position).pipe(Stream.filter((p) => p.offset >= offset), Stream.runHead), { discard: true })

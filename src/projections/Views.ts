@@ -4,7 +4,8 @@
  * name and casting it. Built once over the runner (`layer`), beside it in the composition
  * root; the lookup by name and the one cast live here.
  */
-import { Context, Effect, Layer, Stream } from "effect"
+import { Context, Effect, Layer, type Option, Stream } from "effect"
+import type { Json } from "../domain/CanonicalJson.ts"
 import type { EffectsState } from "../domain/effects/EffectFold.ts"
 import type { MempoolState } from "../domain/mempool/MempoolFold.ts"
 import { authorityConfig, type InstanceKey } from "../ports/InstanceKey.ts"
@@ -31,6 +32,8 @@ export interface View<S> {
   readonly state: Effect.Effect<S>
   /** The state and offset now and after each fold step, the latest only (ProjectionsService.changes). */
   readonly changes: Stream.Stream<{ readonly offset: number; readonly state: S }>
+  /** An entry the projection dropped from memory (retention), as it is kept on disk. */
+  readonly archived: (key: string) => Effect.Effect<Option.Option<Json>>
 }
 
 /** The mempool's state. */
@@ -73,7 +76,7 @@ export type Views =
 // A projection the runner does not run is a wiring bug, not a condition to handle.
 const viewOf = <S>(runner: ProjectionsService, p: Projection<S>): View<S> => {
   const current = runner.state(p).pipe(Effect.orDie)
-  return { current, state: Effect.map(current, (c) => c.state), changes: runner.changes(p).pipe(Stream.orDie) }
+  return { current, state: Effect.map(current, (c) => c.state), changes: runner.changes(p).pipe(Stream.orDie), archived: (key) => runner.archived(p, key).pipe(Effect.orDie) }
 }
 
 /** The views over the runner in context (its projections built for the deployment's authority). */

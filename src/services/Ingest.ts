@@ -78,6 +78,13 @@ export interface IngestOptions {
  * Defaults: 64 KiB messages, 1,024-message batches, 1,000 msg/s per sender with a 2,000 burst,
  * 16,384 clients' messages queued (16 batches; at most 1 GiB of envelopes at their size limit).
  */
+/**
+ * Entries of each of the writer's in-memory tables (highest nonces, recent ids, senders' rate
+ * buckets). Each is a cache: a nonce or id pushed out is asked of the log, and a bucket pushed
+ * out comes back full, which a sender's bucket is anyway after 2 s idle (1,000/s, burst 2,000).
+ */
+export const TABLE_ENTRIES = 20_000
+
 export const defaultOptions: IngestOptions = {
   maxMessageBytes: 65_536,
   maxBatch: 1024,
@@ -184,11 +191,13 @@ export const make = (options: IngestOptions = defaultOptions) =>
 
     // Writer-owned state.
     let clock = yield* log.maxLamport
-    const nonces = new LRUCache<string, number>({ max: 100_000 })
+    // Per-sender and per-id tables are caches of the log (or, for buckets, refill in 2 s):
+    // bounded at TABLE_ENTRIES each, so a flood of fresh keys does not grow them past it.
+    const nonces = new LRUCache<string, number>({ max: TABLE_ENTRIES })
     // Recently appended ids: answers duplicate checks and dependency lookups (which mostly
     // name recent messages) without asking the store.
-    const recent = new LRUCache<string, RecordRef>({ max: 100_000 })
-    const buckets = new LRUCache<string, TokenBucket>({ max: 100_000 })
+    const recent = new LRUCache<string, RecordRef>({ max: TABLE_ENTRIES })
+    const buckets = new LRUCache<string, TokenBucket>({ max: TABLE_ENTRIES })
     const held = new Map<Job, Held>()
     // Held messages by sender: each sender's share of the buffer.
     const heldBySender = new Map<string, number>()

@@ -3,7 +3,9 @@
  * 1. closes the open batch (BatchSealed) once `windowMs` has passed since the last seal and
  *    the batch holds something, stamping the beacon's current round;
  * 2. expires sealed commitments not revealed within `revealWindowMs` of their seal
- *    (CommitmentExpired) and orders past their envelope's expiry (OrderExpired);
+ *    (CommitmentExpired), and orders (OrderExpired) past their envelope's expiry, disclosed
+ *    ones unfilled `maxOrderLifetimeMs` after their seal, and the oldest sealed ones beyond
+ *    `maxOpenOrders` open at once (the mempool's bounds: its memory stays flat under a flood);
  * 3. decrypts the time-locked orders of sealed batches whose round is out: fetches the
  *    verified round signature from the Beacon, opens the ciphertexts through the
  *    TlockDecrypter, and publishes the plaintexts (BatchDecrypted), earliest deadline first;
@@ -27,7 +29,8 @@ import {
   batchOf,
   entryOf,
   isSealed,
-  puzzleOf
+  puzzleOf,
+  statusOf
 } from "../domain/mempool/MempoolFold.ts"
 import { type DecryptedOrder, MAX_IDS_PER_EVENT } from "../domain/mempool/MempoolMessages.ts"
 import { orderFromBytes } from "../domain/mempool/OrderBytes.ts"
@@ -52,16 +55,22 @@ export interface SealerOptions {
   readonly revealWindowMs: number
   /** How often the sealer looks at the mempool. */
   readonly tickMs: number
+  /** A disclosed order (revealed) still open this long after its batch's seal is expired; 0: never. */
+  readonly maxOrderLifetimeMs: number
+  /** Most open orders (committed or revealed, not matched) at once: the oldest sealed ones beyond it are expired; 0: no bound. */
+  readonly maxOpenOrders: number
   /** Largest BatchDecrypted payload, in bytes of JSON (the message cap is 64 KiB). */
   readonly maxDecryptedBytes: number
   /** Run the loop in the background (false: callers drive `tick`, as tests do). */
   readonly background: boolean
 }
 
-/** Defaults: 12 s batches, a 24 s reveal window, a tick per second. */
+/** Defaults: 12 s batches, a 24 s reveal window, orders open at most 2 min (ten batches) and 20,000 at once, a tick per second. */
 export const defaultSealerOptions: SealerOptions = {
   windowMs: 12_000,
   revealWindowMs: 24_000,
+  maxOrderLifetimeMs: 120_000,
+  maxOpenOrders: 20_000,
   tickMs: 1000,
   maxDecryptedBytes: 48_000,
   background: true
@@ -172,14 +181,27 @@ export const make = (options: SealerOptions = defaultSealerOptions) =>
     const sweep = Effect.fn("Sealer.sweep")(function*(state: MempoolState, now: number) {
       const commitments: Array<MessageId> = []
       const orders: Array<MessageId> = []
+      // Open orders not expired by this sweep, sealed ones: the oldest go beyond `maxOpenOrders`.
+      let open = 0
+      const sealedOpen: Array<Entry> = []
       for (const id of HashMap.keys(state.live)) {
         const e = entryOf(state, id)
         if (e === undefined || (e.status !== "committed" && e.status !== "revealed")) continue
+        const batch = isSealed(state, e) ? batchOf(state, e.batch) : undefined
         if (e.expiry !== null && e.expiry <= now) orders.push(e.id as MessageId)
-        else if (e.mode === "commit" && e.status === "committed" && isSealed(state, e)) {
-          const batch = batchOf(state, e.batch)
-          if (batch !== undefined && batch.sealedAt + options.revealWindowMs <= now) commitments.push(e.id as MessageId)
+        else if (e.mode === "commit" && e.status === "committed" && batch !== undefined) {
+          if (batch.sealedAt + options.revealWindowMs <= now) commitments.push(e.id as MessageId)
+          else open++
+        } else if (options.maxOrderLifetimeMs > 0 && batch !== undefined && statusOf(state, e) === "revealed" && batch.sealedAt + options.maxOrderLifetimeMs <= now) {
+          orders.push(e.id as MessageId)
+        } else {
+          open++
+          if (batch !== undefined && options.maxOpenOrders > 0) sealedOpen.push(e)
         }
+      }
+      if (options.maxOpenOrders > 0 && open > options.maxOpenOrders) {
+        sealedOpen.sort((a, b) => a.batch - b.batch || a.position - b.position)
+        for (const e of sealedOpen.slice(0, open - options.maxOpenOrders)) orders.push(e.id as MessageId)
       }
       let c = 0
       let o = 0

@@ -95,6 +95,7 @@ export const causalLogContract = (
         expect((yield* log.lookup([r0.id])).size).toBe(0)
         expect(yield* log.dependents(r0.id)).toEqual([])
         expect(yield* log.highestNonce(alice.publicKey)).toEqual(Option.none())
+        expect(yield* log.senders(undefined, 10)).toEqual({ page: [], total: 0 })
       })))
 
     it.effect("append acknowledges dense offsets and the records' Lamport times, across batches", () =>
@@ -275,6 +276,17 @@ export const causalLogContract = (
           expect(yield* log.highestNonce(alice.publicKey)).toEqual(Option.some(3))
           expect(yield* log.highestNonce(bob.publicKey)).toEqual(Option.some(7))
           expect(yield* log.highestNonce("02" + "00".repeat(32))).toEqual(Option.none())
+        }))
+
+      it.effect("senders: each sender's record count and latest Lamport time, in key order, in pages, with the count of all", () =>
+        Effect.gen(function*() {
+          const log = yield* CausalLog
+          const [first, second] = [alice.publicKey, bob.publicKey].sort() as [string, string]
+          const stats = { [alice.publicKey]: { count: 3, latestLamport: 2 }, [bob.publicKey]: { count: 3, latestLamport: 5 } }
+          expect(yield* log.senders(undefined, 10)).toEqual({ page: [first, second].map((sender) => ({ sender, ...stats[sender] })), total: 2 })
+          expect(yield* log.senders(undefined, 1)).toEqual({ page: [{ sender: first, ...stats[first] }], total: 2 })
+          expect(yield* log.senders(first, 1)).toEqual({ page: [{ sender: second, ...stats[second] }], total: 2 })
+          expect(yield* log.senders(second, 1)).toEqual({ page: [], total: 2 })
         }))
 
       it.effect("maxLamport and endOffset", () =>

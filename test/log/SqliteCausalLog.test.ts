@@ -119,7 +119,7 @@ describe("SqliteCausalLog", () => {
       expect(existsSync(join(dir, "absent"))).toBe(false)
     }))
 
-  it.effect("migrates a version-0 file (sender and nonce index) to version 1 on a read-write open", () =>
+  it.effect("migrates a version-0 file (sender and nonce index) to the current version on a read-write open", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const path = join(dir, "log.db")
@@ -131,6 +131,7 @@ describe("SqliteCausalLog", () => {
         const log = yield* CausalLog
         expect(yield* log.highestNonce(key.publicKey)).toEqual(Option.some(5))
         expect(yield* log.read(0, 10)).toEqual(old.map((r, offset) => ({ ...r, offset })))
+        expect(yield* log.senders(undefined, 10)).toEqual({ page: [{ sender: key.publicKey, count: 3, latestLamport: 3 }], total: 1 })
       }).pipe(Effect.provide(SqliteCausalLog.layer({ path, readOnly: true }), { local: true }))
       expect(schemaOf(path)).toEqual({ version: 0, senderNonceIndex: true, senderNonceTable: false })
 
@@ -141,8 +142,10 @@ describe("SqliteCausalLog", () => {
         expect(yield* log.read(0, 10)).toEqual(old.map((r, offset) => ({ ...r, offset })))
         expect(yield* log.highestNonce(key.publicKey)).toEqual(Option.some(5))
         expect(yield* log.dependents(old[0]?.id ?? "")).toEqual([])
+        expect(yield* log.senders(undefined, 10)).toEqual({ page: [{ sender: key.publicKey, count: 3, latestLamport: 3 }], total: 1 })
         expect(yield* log.append([later])).toEqual([{ id: later.id, offset: 3, lamport: 7 }])
         expect(yield* log.highestNonce(key.publicKey)).toEqual(Option.some(9))
+        expect(yield* log.senders(undefined, 10)).toEqual({ page: [{ sender: key.publicKey, count: 4, latestLamport: 7 }], total: 1 })
       }).pipe(Effect.provide(SqliteCausalLog.layer({ path }), { local: true }))
       expect(schemaOf(path)).toEqual({ version: SqliteCausalLog.SCHEMA_VERSION, senderNonceIndex: false, senderNonceTable: true })
       const db = new DatabaseSync(path, { readOnly: true })
@@ -151,6 +154,26 @@ describe("SqliteCausalLog", () => {
       } finally {
         db.close()
       }
+    }))
+
+  it.effect("migrates a version-1 file (nonces in their own table) to version 2: each sender's count and latest Lamport time", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = join(dir, "log.db")
+      const old = [record(1, 4), record(5, 2), record(3, 3)]
+      writeVersion0(path, old)
+      // Version 1: the nonces in sender_nonce (sender, nonce), the index dropped.
+      const db = new DatabaseSync(path)
+      db.exec(`CREATE TABLE sender_nonce (sender TEXT PRIMARY KEY, nonce INTEGER NOT NULL) STRICT, WITHOUT ROWID;
+        INSERT INTO sender_nonce (sender, nonce) SELECT sender, MAX(nonce) FROM log GROUP BY sender;
+        DROP INDEX log_sender_nonce; PRAGMA user_version = 1;`)
+      db.close()
+      yield* Effect.gen(function*() {
+        const log = yield* CausalLog
+        expect(yield* log.senders(undefined, 10)).toEqual({ page: [{ sender: key.publicKey, count: 3, latestLamport: 4 }], total: 1 })
+        expect(yield* log.highestNonce(key.publicKey)).toEqual(Option.some(5))
+      }).pipe(Effect.provide(SqliteCausalLog.layer({ path }), { local: true }))
+      expect(schemaOf(path)).toMatchObject({ version: 2, senderNonceTable: true })
     }))
 
   it.effect("refuses a file of a newer schema version with UnsupportedLogSchema, read-write or read-only", () =>

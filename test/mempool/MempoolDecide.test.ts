@@ -117,6 +117,8 @@ describe("decide", () => {
       batch: 0,
       sealedAt: 1000,
       beaconRound: 60,
+      retire: [],
+      forgiven: [],
       refused: [{ id: early.id, status: "refused", reason: "locked to round 50, already public at sealing (round 60)" }]
     })
   })
@@ -254,6 +256,8 @@ describe("evolve", () => {
       batch: 0,
       sealedAt: 1000,
       beaconRound: 60,
+      retire: [],
+      forgiven: [],
       refused: [{ id: early.id, status: "refused", reason: "locked to round 50, already public at sealing (round 60)" }]
     })
     expect(batchOf(state, 0)).toEqual({ batch: 0, sealId: seal.id, sealOffset: seal.offset, sealedAt: 1000, beaconRound: 60, count: 1, digest: before.openDigest })

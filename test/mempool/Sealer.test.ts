@@ -112,4 +112,34 @@ describe("Sealer", () => {
       expect(decrypted.length).toBeGreaterThan(1)
       expect(decrypted.flat()).toEqual([...ids].reverse())
     }).pipe(Effect.provide(stack({ maxDecryptedBytes: 700 }))))
+
+  it.effect("bounds the open orders: a disclosed order unfilled for the lifetime expires, and beyond the capacity the oldest sealed ones do", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const sealer = yield* Sealer.Sealer
+      // Batch 0: two plain orders and a commitment (never revealed: the reveal window, not the lifetime, ends it).
+      const a = yield* submit(alice, "UserOrder", order(1))
+      const b = yield* submit(bob, "UserOrder", order(2))
+      const hidden = yield* submit(carol, "OrderCommitment", { commitment: commitmentOf(order(3), salt("carol")) })
+      expect(yield* sealer.sealNow).toEqual(Option.some(0))
+      // Batch 1: three more plain orders: five disclosed open orders, the capacity is four.
+      yield* TestClock.adjust("10 seconds")
+      const later = [yield* submit(dave, "UserOrder", order(4)), yield* submit(alice, "UserOrder", order(5)), yield* submit(bob, "UserOrder", order(6))]
+      expect(yield* sealer.sealNow).toEqual(Option.some(1))
+      // Capacity: six open (the commitment counts), four allowed: the two oldest sealed go, in position order.
+      expect((yield* sealer.tick).expiredOrders).toBe(2)
+      let s = yield* state
+      expect([a, b].map((r) => statusOf(s, entryOf(s, r.id)!))).toEqual(["expired", "expired"])
+      expect(statusOf(s, entryOf(s, hidden.id)!)).toBe("sequenced")
+      expect(later.map((r) => statusOf(s, entryOf(s, r.id)!))).toEqual(["revealed", "revealed", "revealed"])
+      // Lifetime: 60 s after batch 1's seal its orders expire; nothing twice.
+      yield* TestClock.adjust("59 seconds")
+      expect((yield* sealer.tick).expiredOrders).toBe(0)
+      yield* TestClock.adjust("1 second")
+      expect((yield* sealer.tick).expiredOrders).toBe(3)
+      s = yield* state
+      expect(later.map((r) => statusOf(s, entryOf(s, r.id)!))).toEqual(["expired", "expired", "expired"])
+      expect(statusOf(s, entryOf(s, hidden.id)!)).toBe("expired") // its reveal window (24 s) ended first
+      expect(HashMap.size(s.live)).toBe(0)
+    }).pipe(Effect.provide(stack({ maxOrderLifetimeMs: 60_000, maxOpenOrders: 4 }))))
 })

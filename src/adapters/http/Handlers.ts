@@ -12,7 +12,7 @@ import type { IngestBusy } from "../../domain/IngestBusy.ts"
 import { MalformedMessage, type RateLimited, type Rejection } from "../../domain/Rejection.ts"
 import { clusterViewOf } from "../../domain/cluster/Authority.ts"
 import type { ClusterState } from "../../projections/Cluster/Cluster.ts"
-import { LogIndex, senderPage } from "../../projections/LogIndex/LogIndex.ts"
+import { LogIndex } from "../../projections/LogIndex/LogIndex.ts"
 import { InstanceKey } from "../../ports/InstanceKey.ts"
 import { Projections } from "../../projections/ProjectionRunner.ts"
 import { ClusterStateView, IndexView } from "../../projections/Views.ts"
@@ -224,22 +224,26 @@ const projections = HttpApiBuilder.group(Api, "projections", (handlers) =>
   Effect.gen(function*() {
     const runner = yield* Projections
     const index = yield* IndexView
+    const log = yield* CausalLog
     return handlers
       .handle("list", () => runner.status)
       .handle("logIndex", ({ query }) =>
-        index.current.pipe(
-          Effect.map(({ offset, state }) => {
-            const page = senderPage(state, query.afterSender, query.limit ?? DEFAULT_PAGE)
-            const byType: Record<string, number> = {}
-            for (const [t, n] of state.byType) byType[t] = n
-            return {
-              name: LogIndex.name,
-              version: LogIndex.version,
-              offset,
-              state: { total: state.total, byType, bySender: page.bySender, senders: HashMap.size(state.bySender), nextSender: page.next }
-            }
-          })
-        ))
+        Effect.gen(function*() {
+          const { offset, state } = yield* index.current
+          // Senders from the log's own table on disk, one page in key order (they may count records appended past `offset`).
+          const limit = query.limit ?? DEFAULT_PAGE
+          const { page, total } = yield* log.senders(query.afterSender, limit + 1).pipe(Effect.orDie)
+          const bySender: Record<string, { readonly count: number; readonly latestLamport: number }> = {}
+          for (const s of page.slice(0, limit)) bySender[s.sender] = { count: s.count, latestLamport: s.latestLamport }
+          const byType: Record<string, number> = {}
+          for (const [t, n] of state.byType) byType[t] = n
+          return {
+            name: LogIndex.name,
+            version: LogIndex.version,
+            offset,
+            state: { total: state.total, byType, bySender, senders: total, nextSender: page.length > limit ? (page[limit - 1]?.sender ?? null) : null }
+          }
+        }))
   }))
 
 const cluster = HttpApiBuilder.group(Api, "cluster", (handlers) =>

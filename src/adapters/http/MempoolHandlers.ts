@@ -3,9 +3,10 @@
  * and answers through the domain's views (src/domain/mempool/MempoolViews.ts), which never
  * show an order's content before its batch is sealed. Receipts are signed here with the
  * instance key, deterministically (ed25519), from the state: the same entry always gets the
- * same receipt, and a small cache spares re-signing.
+ * same receipt, and a small cache spares re-signing. An entry or outcome retention dropped
+ * from memory is answered from the projection's archive on disk, as it was last.
  */
-import { Clock, Effect, HashMap, Stream } from "effect"
+import { Clock, Effect, HashMap, Option, Stream } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { LRUCache } from "lru-cache"
 import { batchOf, entryOf } from "../../domain/mempool/MempoolFold.ts"
@@ -18,9 +19,10 @@ import {
   pendingOrders,
   processingOrder,
   receiptBodyOf,
+  seatKey,
   statusView
 } from "../../domain/mempool/MempoolViews.ts"
-import type { Entry } from "../../domain/mempool/MempoolFold.ts"
+import type { Entry, MempoolState } from "../../domain/mempool/MempoolFold.ts"
 import { type SignedReceipt, signReceipt } from "../../domain/mempool/Receipt.ts"
 import { CausalLog } from "../../ports/CausalLog.ts"
 import { Deployment } from "../../ports/Deployment.ts"
@@ -52,11 +54,11 @@ export const layer = (options: MempoolHandlerOptions) =>
       const log = yield* CausalLog
       const key = yield* InstanceKey
       const draining = yield* Draining
-      const { current, state, changes: mempoolChanges } = yield* MempoolView
+      const { archived, current, state, changes: mempoolChanges } = yield* MempoolView
       const windowMs = (yield* Deployment)?.batchWindowMs ?? null
 
-      const signatures = new LRUCache<string, SignedReceipt>({ max: 100_000 })
-      const receiptOf = (e: Entry): SignedReceipt => {
+      const signatures = new LRUCache<string, SignedReceipt>({ max: 10_000 })
+      const receiptOf = (e: Pick<Entry, "id" | "batch" | "position" | "lamport" | "offset">): SignedReceipt => {
         const cached = signatures.get(e.id)
         if (cached !== undefined) return cached
         const signed = signReceipt(key, receiptBodyOf(e))
@@ -66,24 +68,33 @@ export const layer = (options: MempoolHandlerOptions) =>
 
       const notFound = (id: string) => new OrderNotFound({ reason: `the mempool has no message ${id}`, id })
 
+      // In memory, else as retention left it on disk (final: it changes no more).
+      const viewAt = (s: MempoolState, id: string): Effect.Effect<OrderView | MessageView | undefined> => {
+        const view = statusView(s, id)
+        if (view !== undefined) return Effect.succeed(view)
+        return archived(id).pipe(Effect.map((json) => Option.getOrUndefined(json) as OrderView | MessageView | undefined))
+      }
+
       return handlers
         .handle("order", ({ params }) =>
-          state.pipe(Effect.flatMap((s) => {
-            const view = statusView(s, params.id)
-            return view === undefined ? Effect.fail(notFound(params.id)) : Effect.succeed(view)
-          })))
+          state.pipe(
+            Effect.flatMap((s) => viewAt(s, params.id)),
+            Effect.flatMap((view) => view === undefined ? Effect.fail(notFound(params.id)) : Effect.succeed(view))
+          ))
         .handle("receipt", ({ params }) =>
           Effect.gen(function*() {
             const s = yield* state
             const e = entryOf(s, params.id)
             if (e !== undefined) return receiptOf(e)
-            if (statusView(s, params.id) === undefined) return yield* notFound(params.id)
+            const view = yield* viewAt(s, params.id)
+            if (view === undefined) return yield* notFound(params.id)
+            if (view.kind === "order") return receiptOf(view)
             return yield* new NoReceipt({ reason: `${params.id} holds no position in the mempool (a reveal, a cancellation, a refused order or a decision)`, id: params.id })
           }))
         .handle("events", ({ params }) =>
           Effect.gen(function*() {
             const start = yield* current
-            const first = statusView(start.state, params.id)
+            const first = yield* viewAt(start.state, params.id)
             if (first === undefined) return yield* notFound(params.id)
             let last = JSON.stringify(first)
             const final = (v: OrderView | MessageView) => v.kind === "message" || isFinalStatus(v.status)
@@ -91,7 +102,8 @@ export const layer = (options: MempoolHandlerOptions) =>
             // (a slow client skips states, never falls behind), not at every record of the log.
             const changes = mempoolChanges.pipe(
               Stream.filter(({ offset }) => offset > start.offset),
-              Stream.map(({ offset, state: s }) => ({ offset, view: statusView(s, params.id) })),
+              // From the archive once retention dropped it (a client that skipped its final state).
+              Stream.mapEffect(({ offset, state: s }) => Effect.map(viewAt(s, params.id), (view) => ({ offset, view }))),
               Stream.filter((x): x is { offset: number; view: OrderView | MessageView } => {
                 if (x.view === undefined) return false
                 const text = JSON.stringify(x.view)
@@ -126,7 +138,8 @@ export const layer = (options: MempoolHandlerOptions) =>
           current.pipe(Effect.map(({ offset, state: s }) => {
             const previous = s.batch === 0 ? undefined : batchOf(s, s.batch - 1)
             const previousSealedAt = previous?.sealedAt ?? null
-            const entries = batchEntries(s, s.batch, 0, MAX_OPEN_LISTED).map((e) => ({ id: e.id, position: e.position, mode: e.mode }))
+            // The open batch's entries are all in memory (retention drops entries only after a later seal).
+            const entries = batchEntries(s, s.batch, 0, MAX_OPEN_LISTED).flatMap((e) => typeof e === "number" ? [] : [{ id: e.id, position: e.position, mode: e.mode }])
             return {
               batch: s.batch,
               count: HashMap.size(s.open),
@@ -149,7 +162,14 @@ export const layer = (options: MempoolHandlerOptions) =>
             if (batchView(s, params.batch) === undefined) {
               return Effect.fail(new BatchNotFound({ reason: `batch ${params.batch} is not sealed (the open batch is ${s.batch})`, batch: params.batch }))
             }
-            return Effect.succeed({ receipts: batchEntries(s, params.batch, query.from ?? 0, query.limit ?? DEFAULT_ROWS).map(receiptOf) })
+            return Effect.forEach(batchEntries(s, params.batch, query.from ?? 0, query.limit ?? DEFAULT_ROWS), (e) => {
+              if (typeof e !== "number") return Effect.succeed([receiptOf(e)])
+              // Dropped from memory by retention: its id, then its view, from disk.
+              return archived(seatKey(params.batch, e)).pipe(
+                Effect.flatMap((id) => typeof Option.getOrUndefined(id) === "string" ? archived(Option.getOrThrow(id) as string) : Effect.succeedNone),
+                Effect.map((view) => Option.match(view, { onNone: () => [], onSome: (v) => [receiptOf(v as unknown as OrderView)] }))
+              )
+            }).pipe(Effect.map((rs) => ({ receipts: rs.flat() })))
           })))
         .handle("processing", ({ query }) =>
           state.pipe(Effect.map((s) => ({ orderIds: processingOrder(s, query.from ?? 0, query.limit ?? DEFAULT_ROWS) }))))

@@ -18,6 +18,7 @@ export const make: Effect.Effect<CausalLogService> = Effect.gen(function*() {
   const byId = new Map<string, LogRecord>()
   const dependentsOf = new Map<string, Array<number>>()
   const nonces = new Map<string, number>()
+  const senders = new Map<string, { count: number; latestLamport: number }>()
   let maxLamport = 0
   const end = yield* SubscriptionRef.make(0)
 
@@ -44,6 +45,12 @@ export const make: Effect.Effect<CausalLogService> = Effect.gen(function*() {
             else list.push(rec.offset)
           }
           nonces.set(rec.sender, Math.max(nonces.get(rec.sender) ?? -1, rec.nonce))
+          const stats = senders.get(rec.sender)
+          if (stats === undefined) senders.set(rec.sender, { count: 1, latestLamport: rec.lamport })
+          else {
+            stats.count++
+            stats.latestLamport = Math.max(stats.latestLamport, rec.lamport)
+          }
           if (rec.lamport > maxLamport) maxLamport = rec.lamport
           out.push({ id: rec.id, offset: rec.offset, lamport: rec.lamport })
         }
@@ -86,6 +93,11 @@ export const make: Effect.Effect<CausalLogService> = Effect.gen(function*() {
           .slice(0, page?.limit ?? Number.POSITIVE_INFINITY)
           .map((o) => records[o] as LogRecord)
       ),
+    senders: (after, limit) =>
+      Effect.sync(() => {
+        const keys = [...senders.keys()].filter((k) => after === undefined || k > after).sort().slice(0, Math.max(0, limit))
+        return { page: keys.map((sender) => ({ sender, ...(senders.get(sender) as { count: number; latestLamport: number }) })), total: senders.size }
+      }),
     highestNonce: (sender) => Effect.sync(() => Option.fromUndefinedOr(nonces.get(sender))),
     maxLamport: Effect.sync(() => maxLamport),
     endOffset: Effect.sync(() => records.length),

@@ -8,8 +8,10 @@
  *
  * Schema versions (PRAGMA user_version): 0 had an index on (sender, nonce) that answered
  * `highestNonce`; 1 keeps the highest nonce per sender in its own table, written once per
- * sender per append, which costs less than an index entry per record. A version-0 file is
- * migrated when opened read-write; opened read-only it is read as it is.
+ * sender per append, which costs less than an index entry per record; 2 adds to that row the
+ * sender's record count and latest Lamport time (`senders`: the log index's per-sender table
+ * lives on disk, not in a projection's memory). An older file is migrated when opened
+ * read-write; opened read-only it is read as it is.
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite"
 import { Data, Effect, Layer, Option, SubscriptionRef } from "effect"
@@ -21,7 +23,8 @@ import {
   type CausalLogService,
   type LogRecord,
   type NewRecord,
-  type RecordRef
+  type RecordRef,
+  type SenderStats
 } from "../../ports/CausalLog.ts"
 import { tail } from "./LogTail.ts"
 import * as SqlitePrivateDatabase from "./SqlitePrivateDatabase.ts"
@@ -62,7 +65,7 @@ const CACHE_KIB = 65_536
 const CHECKPOINT_PAGES = 10_000
 
 /** The schema version this build writes. */
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 
 const LOG_TABLES = `
 CREATE TABLE IF NOT EXISTS log (
@@ -84,11 +87,26 @@ CREATE TABLE IF NOT EXISTS log_deps (
 `
 
 // Version 1: the highest nonce of each sender in its own table instead of an index on log.
+// Version 2: with the sender's record count and latest Lamport time.
 const SENDER_NONCE = `
 CREATE TABLE IF NOT EXISTS sender_nonce (
-  sender TEXT    PRIMARY KEY,
-  nonce  INTEGER NOT NULL
+  sender         TEXT    PRIMARY KEY,
+  nonce          INTEGER NOT NULL,
+  count          INTEGER NOT NULL DEFAULT 0,
+  latest_lamport INTEGER NOT NULL DEFAULT 0
 ) STRICT, WITHOUT ROWID;
+`
+
+// Version 1 to 2: the two columns, filled from the log in one pass.
+const SENDER_STATS = `
+ALTER TABLE sender_nonce ADD COLUMN count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sender_nonce ADD COLUMN latest_lamport INTEGER NOT NULL DEFAULT 0;
+CREATE TEMP TABLE sender_stats AS SELECT sender, COUNT(*) AS n, MAX(lamport) AS l FROM log GROUP BY sender;
+CREATE UNIQUE INDEX temp.sender_stats_sender ON sender_stats (sender);
+UPDATE sender_nonce SET
+  count = (SELECT n FROM temp.sender_stats s WHERE s.sender = sender_nonce.sender),
+  latest_lamport = (SELECT l FROM temp.sender_stats s WHERE s.sender = sender_nonce.sender);
+DROP TABLE temp.sender_stats;
 `
 
 /** The file's schema version; a version newer than this build's is refused. */
@@ -113,11 +131,15 @@ const migrate = (db: DatabaseSync, path: string): number => {
       return SCHEMA_VERSION
     }
     const hadLog = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log'").get() !== undefined
+    const hadNonces = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sender_nonce'").get() !== undefined
     db.exec(LOG_TABLES)
-    db.exec(SENDER_NONCE)
-    if (hadLog) {
-      db.exec("INSERT INTO sender_nonce (sender, nonce) SELECT sender, MAX(nonce) FROM log GROUP BY sender")
-      db.exec("DROP INDEX IF EXISTS log_sender_nonce")
+    if (hadNonces) db.exec(SENDER_STATS)
+    else {
+      db.exec(SENDER_NONCE)
+      if (hadLog) {
+        db.exec("INSERT INTO sender_nonce (sender, nonce, count, latest_lamport) SELECT sender, MAX(nonce), COUNT(*), MAX(lamport) FROM log GROUP BY sender")
+        db.exec("DROP INDEX IF EXISTS log_sender_nonce")
+      }
     }
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`)
     db.exec("COMMIT")
@@ -222,9 +244,11 @@ export const open = (options: SqliteOptions) =>
     const writer = readOnly ? undefined : {
       insert: db.prepare("INSERT INTO log (seq, id, lamport, type, sender, nonce, deps, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
       insertDep: db.prepare("INSERT INTO log_deps (dep, seq) VALUES (?, ?)"),
-      raiseNonce: db.prepare(
-        "INSERT INTO sender_nonce (sender, nonce) VALUES (?, ?) ON CONFLICT (sender) DO UPDATE SET nonce = MAX(nonce, excluded.nonce)"
-      )
+      // RETURNING the count: equal to this batch's, the sender is new to the log.
+      raiseNonce: arrays(db.prepare(
+        "INSERT INTO sender_nonce (sender, nonce, count, latest_lamport) VALUES (?, ?, ?, ?) ON CONFLICT (sender) DO UPDATE SET " +
+          "nonce = MAX(nonce, excluded.nonce), count = count + excluded.count, latest_lamport = MAX(latest_lamport, excluded.latest_lamport) RETURNING count"
+      ))
     }
     const selectRange = arrays(db.prepare(`SELECT ${COLUMNS} FROM log WHERE seq >= ? AND seq < ? ORDER BY seq`))
     const scanStatement = (columns: string) =>
@@ -250,6 +274,16 @@ export const open = (options: SqliteOptions) =>
       (stmt.get(...args) as unknown as ReadonlyArray<unknown>)[0]
 
     let next = Number(scalar(selectEnd))
+
+    // Senders: from their rows (version 2), else (an older file, read-only) from the log itself.
+    const selectSenders = arrays(db.prepare(
+      version >= 2
+        ? "SELECT sender, count, latest_lamport FROM sender_nonce WHERE sender > ? ORDER BY sender LIMIT ?"
+        : "SELECT sender, COUNT(*), MAX(lamport) FROM log WHERE sender > ? GROUP BY sender ORDER BY sender LIMIT ?"
+    ))
+    const countSenders = arrays(db.prepare(version >= 1 ? "SELECT COUNT(*) FROM sender_nonce" : "SELECT COUNT(DISTINCT sender) FROM log"))
+    // How many senders the log holds, kept as appends add them (a reader beside a writer counts afresh).
+    let senderTotal: number | undefined = readOnly ? undefined : Number(scalar(countSenders))
     const end = yield* SubscriptionRef.make(next)
 
     const read = (from: number, to: number) =>
@@ -266,20 +300,30 @@ export const open = (options: SqliteOptions) =>
         try {
           db.exec("BEGIN IMMEDIATE")
           let seq = next
-          // The highest nonce of each sender in the batch: one row write per sender.
-          const highest = new Map<string, number>()
+          // The highest nonce, count and latest Lamport time of each sender in the batch: one row write per sender.
+          const highest = new Map<string, { nonce: number; count: number; lamport: number }>()
           for (const r of batch) {
             writer.insert.run(seq, r.id, r.lamport, r.type, r.sender, r.nonce, r.deps.join(","), r.body)
             for (const d of r.deps) writer.insertDep.run(d, seq)
             const h = highest.get(r.sender)
-            if (h === undefined || r.nonce > h) highest.set(r.sender, r.nonce)
+            if (h === undefined) highest.set(r.sender, { nonce: r.nonce, count: 1, lamport: r.lamport })
+            else {
+              h.count++
+              if (r.nonce > h.nonce) h.nonce = r.nonce
+              if (r.lamport > h.lamport) h.lamport = r.lamport
+            }
             out.push({ id: r.id, offset: seq, lamport: r.lamport })
             seq++
           }
-          for (const [sender, nonce] of highest) writer.raiseNonce.run(sender, nonce)
+          let fresh = 0
+          for (const [sender, h] of highest) {
+            const row = writer.raiseNonce.get(sender, h.nonce, h.count, h.lamport) as unknown as [number]
+            if (row[0] === h.count) fresh++
+          }
           also?.(db)
           db.exec("COMMIT")
           next = seq
+          if (senderTotal !== undefined) senderTotal += fresh
         } catch (cause) {
           if (db.isTransaction) db.exec("ROLLBACK")
           return Effect.fail(fail("append")(cause))
@@ -309,6 +353,7 @@ export const open = (options: SqliteOptions) =>
       if (version >= 1) db.exec("DELETE FROM sender_nonce")
     }).pipe(Effect.andThen(Effect.suspend(() => {
       next = 0
+      if (senderTotal !== undefined) senderTotal = 0
       return SubscriptionRef.set(end, 0)
     })))
 
@@ -372,6 +417,15 @@ export const open = (options: SqliteOptions) =>
             return row === undefined || row[0] === null ? Option.none() : Option.some(Number(row[0]))
           },
           catch: fail("highestNonce")
+        }),
+      senders: (after, limit) =>
+        Effect.try({
+          try: () => {
+            const rows = selectSenders.all(after ?? "", Math.max(0, limit)) as unknown as Array<[string, number, number]>
+            const page: Array<SenderStats> = rows.map(([sender, count, latestLamport]) => ({ sender, count, latestLamport }))
+            return { page, total: senderTotal ?? Number(scalar(countSenders)) }
+          },
+          catch: fail("senders")
         }),
       maxLamport: Effect.try({ try: () => Number(scalar(selectMaxLamport)), catch: fail("maxLamport") }),
       endOffset: Effect.sync(() => next),

@@ -1,10 +1,16 @@
-/** Projection snapshots in SQLite (its own file beside the log), plus an in-memory store for tests. */
+/**
+ * Projection snapshots in SQLite (its own file beside the log), and the archive of entries the
+ * projections dropped from memory (retention), plus an in-memory store for tests.
+ */
 import { DatabaseSync } from "node:sqlite"
 import { Effect, Layer, Option } from "effect"
-import { ProjectionStore, ProjectionStoreError, type ProjectionStoreService, type Snapshot } from "../../ports/ProjectionStore.ts"
+import { type ArchivedRow, ProjectionStore, ProjectionStoreError, type ProjectionStoreService, type Snapshot } from "../../ports/ProjectionStore.ts"
 import * as SqlitePrivateDatabase from "./SqlitePrivateDatabase.ts"
 
 const fail = (operation: string) => (cause: unknown) => new ProjectionStoreError({ operation, cause })
+
+const archivedValue = (row: unknown): Option.Option<string> =>
+  row === undefined ? Option.none() : Option.some((row as { readonly value: string }).value)
 
 /** Open the store at `path` (":memory:" allowed); closed with the scope. */
 export const make = (path: string) =>
@@ -22,6 +28,8 @@ export const make = (path: string) =>
           // snapshots then fail the last-record check once and are rebuilt.
           const columns = db.prepare("SELECT name FROM pragma_table_info('snapshots')").all() as Array<{ name: string }>
           if (!columns.some((c) => c.name === "last_id")) db.exec("ALTER TABLE snapshots ADD COLUMN last_id TEXT")
+          db.exec(`CREATE TABLE IF NOT EXISTS archive (
+            name TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (name, key)) STRICT, WITHOUT ROWID`)
           return db
         },
         catch: fail("open")
@@ -34,6 +42,8 @@ export const make = (path: string) =>
         "ON CONFLICT (name) DO UPDATE SET version = excluded.version, offset_ = excluded.offset_, " +
         "last_id = excluded.last_id, digest = excluded.digest, state = excluded.state"
     )
+    const putArchived = db.prepare("INSERT INTO archive (name, key, value) VALUES (?, ?, ?) ON CONFLICT (name, key) DO UPDATE SET value = excluded.value")
+    const getArchived = db.prepare("SELECT value FROM archive WHERE name = ? AND key = ?")
     const service: ProjectionStoreService = {
       load: (name) =>
         Effect.try({
@@ -41,7 +51,22 @@ export const make = (path: string) =>
           catch: fail("load")
         }),
       save: (s) =>
-        Effect.try({ try: () => void upsert.run(s.name, s.version, s.offset, s.lastId, s.digest, s.state), catch: fail("save") })
+        Effect.try({ try: () => void upsert.run(s.name, s.version, s.offset, s.lastId, s.digest, s.state), catch: fail("save") }),
+      archive: (name, rows) =>
+        rows.length === 0 ? Effect.void : Effect.try({
+          try: () => {
+            db.exec("BEGIN IMMEDIATE")
+            try {
+              for (const r of rows) putArchived.run(name, r.key, r.value)
+              db.exec("COMMIT")
+            } catch (cause) {
+              if (db.isTransaction) db.exec("ROLLBACK")
+              throw cause
+            }
+          },
+          catch: fail("archive")
+        }),
+      archived: (name, key) => Effect.try({ try: () => archivedValue(getArchived.get(name, key)), catch: fail("archived") })
     }
     return service
   })
@@ -65,13 +90,23 @@ export const makeReadOnly = (path: string) =>
       },
       catch: fail("open")
     })
+    const getArchived = yield* Effect.try({
+      try: () => {
+        const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'archive'").all()
+        return tables.length === 0 ? undefined : db.prepare("SELECT value FROM archive WHERE name = ? AND key = ?")
+      },
+      catch: fail("open")
+    })
+    const readOnly = (operation: string) => Effect.fail(new ProjectionStoreError({ operation, cause: new Error(`the snapshot store ${path} is open read-only`) }))
     const service: ProjectionStoreService = {
       load: (name) =>
         Effect.try({
           try: () => Option.fromUndefinedOr(select?.get(name) as unknown as Snapshot | undefined),
           catch: fail("load")
         }),
-      save: () => Effect.fail(new ProjectionStoreError({ operation: "save", cause: new Error(`the snapshot store ${path} is open read-only`) }))
+      save: () => readOnly("save"),
+      archive: () => readOnly("archive"),
+      archived: (name, key) => Effect.try({ try: () => archivedValue(getArchived?.get(name, key)), catch: fail("archived") })
     }
     return service
   })
@@ -82,9 +117,17 @@ export const layer = (path: string) => Layer.effect(ProjectionStore, make(path))
 /** An in-memory store (tests). */
 export const layerMemory = Layer.sync(ProjectionStore, () => {
   const snapshots = new Map<string, Snapshot>()
+  const archive = new Map<string, Map<string, string>>()
   const service: ProjectionStoreService = {
     load: (name) => Effect.sync(() => Option.fromUndefinedOr(snapshots.get(name))),
-    save: (s) => Effect.sync(() => void snapshots.set(s.name, s))
+    save: (s) => Effect.sync(() => void snapshots.set(s.name, s)),
+    archive: (name, rows: ReadonlyArray<ArchivedRow>) =>
+      Effect.sync(() => {
+        let kept = archive.get(name)
+        if (kept === undefined) archive.set(name, kept = new Map())
+        for (const r of rows) kept.set(r.key, r.value)
+      }),
+    archived: (name, key) => Effect.sync(() => Option.fromUndefinedOr(archive.get(name)?.get(key)))
   }
   return service
 })

@@ -20,6 +20,7 @@ import {
   type Modulus,
   type Puzzle,
   type Transition,
+  debtAt,
   debtOf,
   isSealed,
   isTerminal,
@@ -91,13 +92,19 @@ export type MempoolDecision =
   }
   | { readonly _tag: "Revealed"; readonly commitmentId: string; readonly order: UserOrder }
   | { readonly _tag: "Cancelled"; readonly orderId: string }
-  /** The open batch closes; `refused`: time-locked entries whose round was already out. */
+  /**
+   * The open batch closes; `refused`: time-locked entries whose round was already out;
+   * `retire`: the retention batches whose keys leave memory now; `forgiven`: senders whose
+   * debts are fully forgiven once this batch is sealed.
+   */
   | {
     readonly _tag: "Sealed"
     readonly batch: number
     readonly sealedAt: number
     readonly beaconRound: number | null
     readonly refused: ReadonlyArray<Transition>
+    readonly retire: ReadonlyArray<number>
+    readonly forgiven: ReadonlyArray<string>
   }
   | ({ readonly _tag: "Expired" } & EntrySteps)
   | ({ readonly _tag: "Decrypted" } & EntrySteps)
@@ -264,7 +271,29 @@ const cancel = (state: MempoolState, e: EventHeader, p: typeof UserOrderCancella
   return { _tag: "Cancelled", orderId: p.orderId }
 }
 
-const seal = (state: MempoolState, p: typeof BatchSealed.Type): MempoolDecision => {
+/**
+ * Retention (docs/mempool.md): keys recorded while batch `b` was open leave memory at the
+ * first seal whose `sealedAt` is at least `retentionMs` after batch `b`'s own seal. Time is
+ * the instance's, in the log (each BatchSealed's `sealedAt`), never this process's clock.
+ */
+const retireAt = (state: MempoolState, rules: MempoolRules, p: typeof BatchSealed.Type): Array<number> => {
+  const horizon = p.sealedAt - rules.retentionMs
+  const due: Array<number> = []
+  for (const b of HashMap.keys(state.retiring)) {
+    const sealedAt = b === p.batch ? p.sealedAt : get(state.batches, b)?.sealedAt
+    if (sealedAt !== undefined && sealedAt <= horizon) due.push(b)
+  }
+  return due.sort((a, b) => a - b)
+}
+
+/** Senders whose debt is all forgiven once `batch` batches are sealed (their record is dropped). */
+const forgivenAt = (state: MempoolState, rules: MempoolRules, batch: number): Array<string> => {
+  const out: Array<string> = []
+  for (const [sender, d] of state.debts) if (debtAt(d, rules, batch) === 0) out.push(sender)
+  return out.sort()
+}
+
+const seal = (state: MempoolState, rules: MempoolRules, p: typeof BatchSealed.Type): MempoolDecision => {
   if (p.batch !== state.batch) return refused(null, `batch ${p.batch} is not the open batch ${state.batch}`)
   const refusedAtSeal: Array<Transition> = []
   // A time-locked order whose round was already out when its batch closed could have been
@@ -278,7 +307,15 @@ const seal = (state: MempoolState, p: typeof BatchSealed.Type): MempoolDecision 
       }
     }
   }
-  return { _tag: "Sealed", batch: p.batch, sealedAt: p.sealedAt, beaconRound: p.beaconRound, refused: refusedAtSeal }
+  return {
+    _tag: "Sealed",
+    batch: p.batch,
+    sealedAt: p.sealedAt,
+    beaconRound: p.beaconRound,
+    refused: refusedAtSeal,
+    retire: retireAt(state, rules, p),
+    forgiven: forgivenAt(state, rules, p.batch + 1)
+  }
 }
 
 const expireCommitments = (state: MempoolState, rules: MempoolRules, e: EventHeader, p: typeof CommitmentExpired.Type): MempoolDecision => {
@@ -444,7 +481,7 @@ export const decide = (state: MempoolState, rules: MempoolRules, e: MempoolEvent
     case "UserOrderCancellation":
       return cancel(state, e, e.payload)
     case "BatchSealed":
-      return seal(state, e.payload)
+      return seal(state, rules, e.payload)
     case "CommitmentExpired":
       return expireCommitments(state, rules, e, e.payload)
     case "OrderExpired":

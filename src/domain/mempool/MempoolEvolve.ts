@@ -15,6 +15,7 @@ import type { EntrySteps, MempoolDecision, ProposalRefusal } from "./MempoolDeci
 import {
   type Batch,
   type Entry,
+  type MessageOutcome,
   type MempoolEvent,
   type MempoolState,
   type Transition,
@@ -27,29 +28,78 @@ import {
 
 const get = <K, V>(m: HashMap.HashMap<K, V>, k: K): V | undefined => Option.getOrUndefined(HashMap.get(m, k))
 
-/** Record the event's own outcome: accepted when `reason` is null. */
-const note = (state: MempoolState, e: MempoolEvent, target: string | null, reason: string | null): MempoolState => ({
+/** Retention: `key` (`e:<id>` or `o:<id>`) leaves memory a retention window after the open batch's seal. */
+const retiring = (state: MempoolState, key: string): HashMap.HashMap<number, HashMap.HashMap<string, true>> =>
+  HashMap.set(state.retiring, state.batch, HashMap.set(get(state.retiring, state.batch) ?? HashMap.empty(), key, true))
+
+/** Set an outcome (it is retired like a terminal entry). */
+const putOutcome = (state: MempoolState, id: string, outcome: MessageOutcome): MempoolState => ({
   ...state,
-  outcomes: HashMap.set(state.outcomes, e.id, { type: e.type, offset: e.offset, target, accepted: reason === null, reason })
+  outcomes: HashMap.set(state.outcomes, id, outcome),
+  retiring: retiring(state, `o:${id}`)
 })
 
-const putEntry = (state: MempoolState, entry: Entry): MempoolState => ({
-  ...state,
-  entries: HashMap.set(state.entries, entry.id, entry),
-  live: isTerminal(entry.status) ? HashMap.remove(state.live, entry.id) : state.live
-})
+/** Record the event's own outcome: accepted when `reason` is null. */
+const note = (state: MempoolState, e: MempoolEvent, target: string | null, reason: string | null): MempoolState =>
+  putOutcome(state, e.id, { type: e.type, offset: e.offset, target, accepted: reason === null, reason })
+
+/** Store an entry; one that has just reached a terminal status leaves the live set and starts retiring. */
+const putEntry = (state: MempoolState, entry: Entry, before: Entry): MempoolState => {
+  const ends = isTerminal(entry.status) && !isTerminal(before.status)
+  return {
+    ...state,
+    entries: HashMap.set(state.entries, entry.id, entry),
+    live: isTerminal(entry.status) ? HashMap.remove(state.live, entry.id) : state.live,
+    retiring: ends ? retiring(state, `e:${entry.id}`) : state.retiring
+  }
+}
 
 /** Apply a transition to the entry it names (decide named only entries it found). */
 const step = (state: MempoolState, e: MempoolEvent, t: Transition): MempoolState => {
   const entry = get(state.entries, t.id)
-  return entry === undefined ? state : putEntry(state, transitioned(entry, t, e.offset))
+  return entry === undefined ? state : putEntry(state, transitioned(entry, t, e.offset), entry)
 }
 
 /** A match proposal's refusal as its own outcome. */
-const refuseProposal = (state: MempoolState, e: MempoolEvent, r: ProposalRefusal): MempoolState => ({
-  ...state,
-  outcomes: HashMap.set(state.outcomes, r.proposal, { type: "MatchProposal", offset: e.offset, target: e.id, accepted: false, reason: r.reason })
-})
+const refuseProposal = (state: MempoolState, e: MempoolEvent, r: ProposalRefusal): MempoolState =>
+  putOutcome(state, r.proposal, { type: "MatchProposal", offset: e.offset, target: e.id, accepted: false, reason: r.reason })
+
+/**
+ * Drop from memory what the seal retires: terminal entries (from the entries, the puzzles and
+ * their batch's seats) and outcomes, in batch order, each added to `evicted` as it was last.
+ */
+const evict = (state: MempoolState, batches: ReadonlyArray<number>): MempoolState => {
+  if (batches.length === 0) return state
+  const evicted = [...state.evicted]
+  let { entries, outcomes, live, puzzles, seats, retiring } = state
+  for (const b of batches) {
+    const keys = get(retiring, b)
+    retiring = HashMap.remove(retiring, b)
+    if (keys === undefined) continue
+    for (const key of HashMap.keys(keys)) {
+      const id = key.slice(2)
+      if (key.startsWith("e:")) {
+        const entry = get(entries, id)
+        if (entry === undefined || !isTerminal(entry.status)) continue
+        entries = HashMap.remove(entries, id)
+        live = HashMap.remove(live, id)
+        puzzles = HashMap.remove(puzzles, id)
+        const seated = get(seats, entry.batch)
+        if (seated !== undefined) {
+          const left = HashMap.remove(seated, entry.position)
+          seats = HashMap.size(left) === 0 ? HashMap.remove(seats, entry.batch) : HashMap.set(seats, entry.batch, left)
+        }
+        evicted.push({ kind: "entry", entry })
+      } else {
+        const outcome = get(outcomes, id)
+        if (outcome === undefined) continue
+        outcomes = HashMap.remove(outcomes, id)
+        evicted.push({ kind: "outcome", id, outcome })
+      }
+    }
+  }
+  return { ...state, entries, outcomes, live, puzzles, seats, retiring, evicted }
+}
 
 const admit = (state: MempoolState, e: MempoolEvent, d: Extract<MempoolDecision, { _tag: "Admitted" }>): MempoolState => {
   const position = HashMap.size(state.open)
@@ -81,24 +131,28 @@ const admit = (state: MempoolState, e: MempoolEvent, d: Extract<MempoolDecision,
 
 const seal = (state: MempoolState, e: MempoolEvent, d: Extract<MempoolDecision, { _tag: "Sealed" }>): MempoolState => {
   const refused = d.refused.reduce((s, t) => step(s, e, t), state)
-  const batch: Batch = {
-    batch: d.batch,
-    sealId: e.id,
-    sealOffset: e.offset,
-    sealedAt: d.sealedAt,
-    beaconRound: d.beaconRound,
-    count: HashMap.size(state.open),
-    digest: state.openDigest
-  }
-  return {
+  const sealed: MempoolState = {
     ...note(refused, e, null, null),
     batch: state.batch + 1,
     open: HashMap.empty(),
     openDigest: EMPTY_DIGEST,
-    batches: HashMap.set(state.batches, d.batch, batch),
-    seats: HashMap.set(state.seats, d.batch, state.open)
+    batches: HashMap.set(state.batches, d.batch, sealedBatch(state, e, d)),
+    seats: HashMap.set(state.seats, d.batch, state.open),
+    debts: d.forgiven.reduce((m, sender) => HashMap.remove(m, sender), refused.debts)
   }
+  return evict(sealed, d.retire)
 }
+
+/** The batch a seal closes: the open batch as it was before the seal. */
+const sealedBatch = (state: MempoolState, e: MempoolEvent, d: Extract<MempoolDecision, { _tag: "Sealed" }>): Batch => ({
+  batch: d.batch,
+  sealId: e.id,
+  sealOffset: e.offset,
+  sealedAt: d.sealedAt,
+  beaconRound: d.beaconRound,
+  count: HashMap.size(state.open),
+  digest: state.openDigest
+})
 
 /** Expiries, decryptions, a fill: each step, the puzzles done with, the debts; the outcome lists what was skipped. */
 const steps = (state: MempoolState, e: MempoolEvent, d: EntrySteps): MempoolState => {
@@ -112,16 +166,16 @@ const steps = (state: MempoolState, e: MempoolEvent, d: EntrySteps): MempoolStat
 }
 
 const modulusChecked = (state: MempoolState, e: MempoolEvent, d: Extract<MempoolDecision, { _tag: "ModulusChecked" }>): MempoolState => {
+  const recorded = putOutcome(state, d.registrationId, {
+    type: "RswModulusRegistration",
+    offset: d.modulus.offset,
+    target: null,
+    accepted: d.ok,
+    reason: d.reason
+  })
   const next: MempoolState = {
-    ...state,
+    ...recorded,
     pendingModuli: HashMap.remove(state.pendingModuli, d.registrationId),
-    outcomes: HashMap.set(state.outcomes, d.registrationId, {
-      type: "RswModulusRegistration",
-      offset: d.modulus.offset,
-      target: null,
-      accepted: d.ok,
-      reason: d.reason
-    }),
     moduli: d.ok ? HashMap.set(state.moduli, d.registrationId, d.modulus) : state.moduli,
     debts: d.debt === null ? state.debts : HashMap.set(state.debts, d.modulus.sender, d.debt)
   }
@@ -136,7 +190,7 @@ const match = (state: MempoolState, e: MempoolEvent, d: Extract<MempoolDecision,
     const entry = get(s.entries, id)
     if (entry === undefined) continue // unreachable: decide matched only known entries
     processing = HashMap.set(processing, count, id)
-    s = putEntry(s, { ...transitioned(entry, { id, status: "matched" }, e.offset), processed: count++ })
+    s = putEntry(s, { ...transitioned(entry, { id, status: "matched" }, e.offset), processed: count++ }, entry)
   }
   return note({ ...s, processing, processedCount: count }, e, d.proposal, null)
 }

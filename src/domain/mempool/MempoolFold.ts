@@ -67,7 +67,24 @@ export interface MempoolState {
   /** Matched ids in processing order. */
   readonly processing: HashMap.HashMap<number, string>
   readonly processedCount: number
+  /**
+   * Retention: the keys of entries that reached a terminal status (`e:<id>`) and of outcomes
+   * recorded (`o:<id>`), by the batch open when that happened. Once that batch was sealed at
+   * least `retentionMs` before a later seal's `sealedAt` (the instance's time, in the log),
+   * that later seal drops them from memory (`evicted`).
+   */
+  readonly retiring: HashMap.HashMap<number, HashMap.HashMap<string, true>>
+  /**
+   * What retention dropped since the projection last drained it (oldest first), for the
+   * runner to keep on disk. Not part of the encoding or the digest.
+   */
+  readonly evicted: ReadonlyArray<Evicted>
 }
+
+/** An entry or outcome retention dropped from memory, as it was last. */
+export type Evicted =
+  | { readonly kind: "entry"; readonly entry: Entry }
+  | { readonly kind: "outcome"; readonly id: string; readonly outcome: MessageOutcome }
 
 /** The parameters of the mempool's rules (fixed for a deployment's log: changing them changes replay). */
 export interface MempoolRules {
@@ -81,10 +98,25 @@ export interface MempoolRules {
   readonly maxModuliPerSender: number
   /** Most registrations awaiting the instance's check at once, all senders together: more are refused (no debt; resubmit later). */
   readonly maxPendingModuli: number
+  /**
+   * Retention: how long, in the instance's seal times, a settled, expired, cancelled or refused
+   * entry and a recorded outcome stay in memory before a seal drops them (they stay on disk).
+   */
+  readonly retentionMs: number
 }
 
+/** The default retention: 30 seconds (what leaves memory is still served from disk). */
+export const DEFAULT_RETENTION_MS = 30_000
+
 /** Default rule parameters. */
-export const defaultRules = { maxExpiryDebt: 4, debtDecayBatches: 10, rsw: defaultLimits, maxModuliPerSender: 2, maxPendingModuli: 16 } as const
+export const defaultRules = {
+  maxExpiryDebt: 4,
+  debtDecayBatches: 10,
+  rsw: defaultLimits,
+  maxModuliPerSender: 2,
+  maxPendingModuli: 16,
+  retentionMs: DEFAULT_RETENTION_MS
+} as const
 
 /** The digest chain's start: 32 zero bytes. */
 export const EMPTY_DIGEST = "00".repeat(32)
@@ -108,7 +140,9 @@ export const initialMempool: MempoolState = {
   pendingModuli: HashMap.empty(),
   puzzles: HashMap.empty(),
   processing: HashMap.empty(),
-  processedCount: 0
+  processedCount: 0,
+  retiring: HashMap.empty(),
+  evicted: []
 }
 
 /** The mempool message types (the projection skips every other record). */
@@ -174,11 +208,14 @@ export const puzzleOf = (state: MempoolState, id: string): RswPuzzle | undefined
   return p === undefined || m === undefined ? undefined : puzzleOfLock(m.n, p)
 }
 
+/** What is left of a debt once `batch` batches are sealed. */
+export const debtAt = (d: Debt, rules: MempoolRules, batch: number): number =>
+  Math.max(0, d.debt - Math.floor((batch - d.since) / rules.debtDecayBatches))
+
 /** A sender's debt now, after decay. */
 export const debtOf = (state: MempoolState, rules: MempoolRules, sender: string): number => {
   const d = get(state.debts, sender)
-  if (d === undefined) return 0
-  return Math.max(0, d.debt - Math.floor((state.batch - d.since) / rules.debtDecayBatches))
+  return d === undefined ? 0 : debtAt(d, rules, state.batch)
 }
 
 /** The outcome a registration shows while its proof awaits the instance's check. */

@@ -84,23 +84,32 @@ export interface PendingQuery {
  */
 export const pendingOrders = (state: MempoolState, query: PendingQuery, now: number): ReadonlyArray<OrderView> => {
   const rows: Array<Entry> = []
-  for (const id of HashMap.keys(state.live)) {
-    const e = entryOf(state, id)
-    if (e === undefined) continue
+  const take = (id: string | undefined): void => {
+    const e = id === undefined || !HashMap.has(state.live, id) ? undefined : entryOf(state, id)
+    if (e === undefined) return
     const status = statusOf(state, e)
-    if (status !== "committed" && status !== "sequenced" && status !== "revealed") continue
+    if (status !== "committed" && status !== "sequenced" && status !== "revealed") return
     const order = visibleOrder(state, e)
-    if ((query.revealedOnly === true || query.chain !== undefined || query.market !== undefined) && order === null) continue
-    if (query.chain !== undefined && order?.chain !== query.chain) continue
-    if (query.market !== undefined && order?.market !== query.market) continue
+    if ((query.revealedOnly === true || query.chain !== undefined || query.market !== undefined) && order === null) return
+    if (query.chain !== undefined && order?.chain !== query.chain) return
+    if (query.market !== undefined && order?.market !== query.market) return
     if (query.minAgeMs !== undefined && query.minAgeMs > 0) {
       const batch = isSealed(state, e) ? batchOf(state, e.batch) : undefined
-      if (batch === undefined || now - batch.sealedAt < query.minAgeMs) continue
+      if (batch === undefined || now - batch.sealedAt < query.minAgeMs) return
     }
     rows.push(e)
   }
-  rows.sort((a, b) => a.batch - b.batch || a.position - b.position)
-  return rows.slice(0, query.limit).map((e) => orderView(state, e))
+  // Batches in order (the sealed ones still holding entries in memory, then the open one), each
+  // in position order, until `limit` are found: the work follows the answer, not the whole pool.
+  const sealed = [...HashMap.keys(state.seats)].sort((a, b) => a - b)
+  for (const b of sealed) {
+    const seats = Option.getOrUndefined(HashMap.get(state.seats, b))
+    const count = batchOf(state, b)?.count ?? 0
+    for (let p = 0; seats !== undefined && p < count && rows.length < query.limit; p++) take(Option.getOrUndefined(HashMap.get(seats, p)))
+    if (rows.length >= query.limit) break
+  }
+  for (let p = 0; p < HashMap.size(state.open) && rows.length < query.limit; p++) take(Option.getOrUndefined(HashMap.get(state.open, p)))
+  return rows.map((e) => orderView(state, e))
 }
 
 /** A sealed batch as clients see it: the batch itself. */
@@ -109,21 +118,28 @@ export type BatchView = Batch
 /** A sealed batch, if any. */
 export const batchView = (state: MempoolState, batch: number): BatchView | undefined => batchOf(state, batch)
 
-/** The entries of a batch (sealed or open) in position order, from position `from`, at most `limit`. */
-export const batchEntries = (state: MempoolState, batch: number, from: number, limit: number): ReadonlyArray<Entry> => {
+/** Where retention keeps the id of the entry at a batch's position (src/projections/Mempool). */
+export const seatKey = (batch: number, position: number): string => `seat:${batch}:${position}`
+
+/**
+ * The entries of a batch (sealed or open) in position order, from position `from`, at most
+ * `limit`; a position whose entry retention dropped from memory is given as its number (its
+ * entry is on disk under `seatKey`).
+ */
+export const batchEntries = (state: MempoolState, batch: number, from: number, limit: number): ReadonlyArray<Entry | number> => {
+  const count = batch === state.batch ? HashMap.size(state.open) : batchOf(state, batch)?.count ?? 0
   const seats = batch === state.batch ? state.open : Option.getOrUndefined(HashMap.get(state.seats, batch))
-  if (seats === undefined) return []
-  const out: Array<Entry> = []
-  for (let p = from; p < Math.min(HashMap.size(seats), from + limit); p++) {
-    const id = Option.getOrUndefined(HashMap.get(seats, p))
+  const out: Array<Entry | number> = []
+  for (let p = from; p < Math.min(count, from + limit); p++) {
+    const id = seats === undefined ? undefined : Option.getOrUndefined(HashMap.get(seats, p))
     const e = id === undefined ? undefined : entryOf(state, id)
-    if (e !== undefined) out.push(e)
+    out.push(e ?? p)
   }
   return out
 }
 
 /** What an entry's receipt states (signed by the caller with the instance key). */
-export const receiptBodyOf = (e: Entry): Omit<ReceiptBody, "v" | "instance" | "scheme"> => ({
+export const receiptBodyOf = (e: Pick<Entry, "id" | "batch" | "position" | "lamport" | "offset">): Omit<ReceiptBody, "v" | "instance" | "scheme"> => ({
   orderId: e.id as MessageId,
   batch: e.batch,
   position: e.position,

@@ -25,7 +25,8 @@ import type { AuthorityConfig } from "../../domain/cluster/Authority.ts"
 import { authorized, type WithAuthority } from "../Authorized.ts"
 import { Batch, Entry, MessageOutcome } from "../../domain/mempool/MempoolShapes.ts"
 import type { LogRecord } from "../../ports/CausalLog.ts"
-import type { Projection } from "../Projection.ts"
+import type { Archived, Projection } from "../Projection.ts"
+import { orderView, seatKey } from "../../domain/mempool/MempoolViews.ts"
 import { eventOf } from "../RecordEvents.ts"
 
 /**
@@ -66,7 +67,9 @@ const Encoded = Schema.Struct({
   moduli: Schema.Record(Schema.String, ModulusJson),
   pendingModuli: Schema.Record(Schema.String, ModulusJson),
   puzzles: Schema.Record(Schema.String, Schema.Struct({ modulusId: Schema.String, t: Schema.Number, seed: Schema.String, ciphertext: Schema.String })),
-  processing: Schema.Array(Schema.String)
+  processing: Schema.Array(Schema.String),
+  retention: Schema.Number,
+  retiring: Schema.Record(Schema.String, Schema.Array(Schema.String))
 })
 const decodeEncoded = Schema.decodeUnknownSync(Encoded)
 
@@ -76,7 +79,7 @@ const byIndex = (m: HashMap.HashMap<number, string>): Array<string> => {
   return out
 }
 
-const encode = (s: MempoolState): Json => {
+const encodeWith = (retentionMs: number) => (s: MempoolState): Json => {
   const entries: Record<string, Json> = {}
   for (const [id, e] of s.entries) entries[id] = e
   const outcomes: Record<string, Json> = {}
@@ -90,6 +93,8 @@ const encode = (s: MempoolState): Json => {
   const puzzles: Record<string, Json> = {}
   for (const [k, p] of s.puzzles) puzzles[k] = { modulusId: p.modulusId, t: p.t, seed: p.seed, ciphertext: p.ciphertext }
   const batches = [...HashMap.values(s.batches)].sort((a, b) => a.batch - b.batch)
+  const retiring: Record<string, Json> = {}
+  for (const [b, keys] of s.retiring) retiring[String(b)] = [...HashMap.keys(keys)].sort()
   return {
     entries,
     batch: s.batch,
@@ -101,12 +106,16 @@ const encode = (s: MempoolState): Json => {
     moduli,
     pendingModuli,
     puzzles,
-    processing: byIndex(s.processing)
+    processing: byIndex(s.processing),
+    retention: retentionMs,
+    retiring
   }
 }
 
-const decode = (json: Json): MempoolState => {
+const decodeWith = (retentionMs: number) => (json: Json): MempoolState => {
   const o = decodeEncoded(json, { onExcessProperty: "error" })
+  // A snapshot folded under another retention dropped other entries: it is rebuilt from the log.
+  if (o.retention !== retentionMs) throw new Error(`the snapshot was folded with a retention of ${o.retention} ms, not ${retentionMs} ms`)
   const entries = HashMap.fromIterable(Object.entries(o.entries))
   const live = HashMap.fromIterable(
     Object.values(o.entries).filter((e) => e.status === "committed" || e.status === "revealed" || e.status === "matched").map((e) => [e.id, true as const] as const)
@@ -132,8 +141,30 @@ const decode = (json: Json): MempoolState => {
     pendingModuli: HashMap.fromIterable(Object.entries(o.pendingModuli).map(([k, v]) => [k, v as Modulus] as const)),
     puzzles: HashMap.fromIterable(Object.entries(o.puzzles).map(([k, v]) => [k, v as Puzzle] as const)),
     processing: HashMap.fromIterable(o.processing.map((id, i) => [i, id] as const)),
-    processedCount: o.processing.length
+    processedCount: o.processing.length,
+    retiring: HashMap.fromIterable(
+      Object.entries(o.retiring).map(([b, keys]) => [Number(b), HashMap.fromIterable(keys.map((k) => [k, true] as const))] as const)
+    ),
+    evicted: []
   }
+}
+
+/**
+ * What retention dropped, as it is kept on disk: each entry's view under its id, and its id
+ * under `seat:<batch>:<position>` (batch receipts); each outcome's view under its id.
+ */
+const drain = <S extends MempoolState>(state: S): { readonly state: S; readonly archived: ReadonlyArray<Archived> } => {
+  if (state.evicted.length === 0) return { state, archived: [] }
+  const archived: Array<Archived> = []
+  for (const x of state.evicted) {
+    if (x.kind === "entry") {
+      archived.push({ key: x.entry.id, value: orderView(state, x.entry) as unknown as Json })
+      archived.push({ key: seatKey(x.entry.batch, x.entry.position), value: x.entry.id })
+    } else {
+      archived.push({ key: x.id, value: { kind: "message", id: x.id, ...x.outcome } })
+    }
+  }
+  return { state: { ...state, evicted: [] }, archived }
 }
 
 /** The projection's name: handlers and services look its state up by it. */
@@ -152,14 +183,16 @@ export const makeMempool = (
     // 5: the instance's MatchRefused records its proposal's refusal (served by the status view).
     // 6: decisions count from the authority at their place in the log (cluster leader terms).
     // 7: an order spending zero (amountIn "0") or with limitPrice "0" does not decode (ingest refuses it).
-    version: 7,
+    // 8: retention: terminal entries and outcomes leave memory (and the snapshot) a retention window after their batch's seal; fully forgiven debts are dropped.
+    version: 8,
     handles: mempoolTypes,
     initialState: initialMempool,
     evolve: (state, record, authority) => {
       const event = mempoolEventOf(record)
       return event === undefined ? state : evolve(state, event, decide(state, r, event, authority))
     },
-    encode,
-    decode
+    encode: encodeWith(r.retentionMs),
+    decode: decodeWith(r.retentionMs),
+    drain
   })
 }

@@ -156,6 +156,7 @@ export const readOnlyLog = (db: DatabaseSync): CausalLogService => {
     lookup: () => unused("lookup"),
     dependents: () => unused("dependents"),
     highestNonce: () => unused("highestNonce"),
+    senders: () => unused("senders"),
     maxLamport: unused("maxLamport"),
     subscribe: () => Stream.die(new Error("subscribe is not used by replay"))
   }
