@@ -117,10 +117,15 @@ const build = (events: ReadonlyArray<Event>): Built => {
 
 const NOT_THE_LEADER = "only the current term's leader may author this event"
 
-/** The mempool state's JSON without the outcomes of the given records. */
+/** The mempool state's JSON without the outcomes of the given records (nor their places in retention's schedule). */
 const withoutOutcomes = (text: string, ids: ReadonlySet<string>): Json => {
-  const json = JSON.parse(text) as { outcomes: Record<string, Json> }
+  const json = JSON.parse(text) as { outcomes: Record<string, Json>; retiring?: Record<string, Array<string>> }
   for (const id of ids) delete json.outcomes[id]
+  for (const [batch, keys] of Object.entries(json.retiring ?? {})) {
+    const left = keys.filter((k) => !(k.startsWith("o:") && ids.has(k.slice(2))))
+    if (left.length === 0) delete json.retiring![batch]
+    else json.retiring![batch] = left
+  }
   return json as unknown as Json
 }
 
