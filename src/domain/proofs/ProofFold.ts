@@ -78,19 +78,8 @@ export interface VerdictEntry {
   readonly reusedFrom: string | null
 }
 
-/** An announced proof. */
-export interface AnnouncementEntry {
-  /** The ProofAnnouncement message's id and offset, and its sender. */
-  readonly id: string
-  readonly offset: number
-  readonly announcer: string
-  readonly computationId: string
-  readonly proofSystem: string
-  readonly vkId: string
-  readonly commitment: string
-  readonly publicInputs: ReadonlyArray<string>
-  readonly shares: number
-  readonly bytes: number
+/** An announced proof: what its announcement says (AnnouncementInput), and what became of it. */
+export interface AnnouncementEntry extends AnnouncementInput {
   /** The ProofShare message id that stands for each index (null: not arrived). */
   readonly shareIds: ReadonlyArray<string | null>
   readonly received: number
@@ -183,7 +172,7 @@ const claimVerdict = (state: ProofsState, claim: string): { readonly from: Annou
 const statusOfVerdict = (ok: boolean, reason: string | null): ProofStatus =>
   ok ? "verified" : reason !== null && reasonTag(reason) === "SharesMissing" ? "incomplete" : "refused"
 
-/** What an announcement says. */
+/** What an announcement says, with the ProofAnnouncement message's id, offset and sender. */
 export interface AnnouncementInput {
   readonly id: string
   readonly offset: number
