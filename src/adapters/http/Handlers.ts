@@ -151,7 +151,17 @@ const readJson = Effect.fn("Http.readJson")(function*(request: HttpServerRequest
 const recordsJson = (records: RecordView | ReadonlyArray<RecordView>) => HttpServerResponse.jsonUnsafe(records)
 
 /** Server-Sent Events framing of one record. */
-const sseRecord = (r: LogRecord): string => `id: ${r.offset}\nevent: record\ndata: ${JSON.stringify(recordView(r))}\n\n`
+// A record's event, encoded once for every stream that sends it (subscribers share record
+// objects: LogTail.sharedPages).
+const sseRecords = new WeakMap<LogRecord, string>()
+const sseRecord = (r: LogRecord): string => {
+  let text = sseRecords.get(r)
+  if (text === undefined) {
+    text = `id: ${r.offset}\nevent: record\ndata: ${JSON.stringify(recordView(r))}\n\n`
+    sseRecords.set(r, text)
+  }
+  return text
+}
 
 const messages = (options: HandlerOptions) =>
   HttpApiBuilder.group(Api, "messages", (handlers) =>

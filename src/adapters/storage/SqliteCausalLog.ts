@@ -26,7 +26,7 @@ import {
   type RecordRef,
   type SenderStats
 } from "../../ports/CausalLog.ts"
-import { tail } from "./LogTail.ts"
+import { sharedPages, tail } from "./LogTail.ts"
 import * as SqlitePrivateDatabase from "./SqlitePrivateDatabase.ts"
 
 /** How the embedded log is opened. */
@@ -292,6 +292,9 @@ export const open = (options: SqliteOptions) =>
         catch: fail("read")
       })
 
+    // Subscribers' page reads, shared (LogTail.sharedPages): one read per append, not one per stream.
+    const subscriberReads = sharedPages(end, read)
+
     const appendWith = (batch: ReadonlyArray<NewRecord>, also: ((db: DatabaseSync) => void) | undefined) =>
       Effect.suspend(() => {
         if (writer === undefined) return Effect.fail(fail("append")(new LogIsReadOnly({ path: options.path })))
@@ -429,7 +432,7 @@ export const open = (options: SqliteOptions) =>
         }),
       maxLamport: Effect.try({ try: () => Number(scalar(selectMaxLamport)), catch: fail("maxLamport") }),
       endOffset: Effect.sync(() => next),
-      subscribe: (fromOffset) => tail(end, read, fromOffset)
+      subscribe: (fromOffset) => tail(end, subscriberReads, fromOffset)
     }
     const handle: SqliteLogHandle = { service, appendWith, transact, clear }
     return handle
