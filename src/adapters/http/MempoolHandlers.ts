@@ -24,11 +24,9 @@ import {
 } from "../../domain/mempool/MempoolViews.ts"
 import type { Entry, MempoolState } from "../../domain/mempool/MempoolFold.ts"
 import { type SignedReceipt, signReceipt } from "../../domain/mempool/Receipt.ts"
-import { CausalLog } from "../../ports/CausalLog.ts"
 import { Deployment } from "../../ports/Deployment.ts"
 import { InstanceKey } from "../../ports/InstanceKey.ts"
 import { MempoolView } from "../../projections/Views.ts"
-import { Projections } from "../../projections/ProjectionRunner.ts"
 import { Api } from "./Api.ts"
 import { Draining } from "./Draining.ts"
 import { eventStream } from "./EventStream.ts"
@@ -45,13 +43,11 @@ export interface MempoolHandlerOptions {
 const sse = (view: OrderView | MessageView, offset: number): string =>
   `id: ${offset}\nevent: status\ndata: ${JSON.stringify(view)}\n\n`
 
-/** The mempool group's handlers, over Projections, CausalLog, InstanceKey and the draining signal. */
+/** The mempool group's handlers, over the mempool view, InstanceKey and the draining signal. */
 export const layer = (options: MempoolHandlerOptions) =>
   HttpApiBuilder.group(Api, "mempool", (handlers) =>
     Effect.gen(function*() {
       const orderingChecker = OrderingChecker.make()
-      const runner = yield* Projections
-      const log = yield* CausalLog
       const key = yield* InstanceKey
       const draining = yield* Draining
       const { archived, current, state, changes: mempoolChanges } = yield* MempoolView
