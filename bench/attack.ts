@@ -23,7 +23,8 @@
  *
  * Env: ATTACK_SYBIL (messages from fresh keys from one address, default 20000),
  * ATTACK_FLOOD_ADDRESSES (64), ATTACK_FLOOD_PER_ADDRESS (1500), ATTACK_STREAMS (1000),
- * ATTACK_ONLY (scenario names, comma-separated: run only those), ATTACK_CPU_PROF (a directory: the
+ * ATTACK_ONLY (scenario names, comma-separated: run only those), ATTACK_NODE_OPTIONS (more NODE_OPTIONS for
+ * the server, e.g. an --import probe), ATTACK_CPU_PROF (a directory: the
  * server writes V8 CPU profiles there, to find what holds its event loop).
  */
 import { createHash, sign } from "node:crypto"
@@ -206,7 +207,9 @@ const main = async (): Promise<number> => {
   const profileDir = process.env.ATTACK_CPU_PROF
   const server = await startServer(dataDir, {
     timeoutMs: 3600_000,
-    ...(profileDir === undefined ? {} : { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir} --cpu-prof-interval 200` } })
+    ...(profileDir === undefined && process.env.ATTACK_NODE_OPTIONS === undefined ? {} : {
+      env: { NODE_OPTIONS: [profileDir === undefined ? "" : `--cpu-prof --cpu-prof-dir=${profileDir} --cpu-prof-interval 200`, process.env.ATTACK_NODE_OPTIONS ?? ""].join(" ") }
+    })
   })
   server.child.stdout?.removeAllListeners("data").resume()
   let stderrTail = ""

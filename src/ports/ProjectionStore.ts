@@ -18,6 +18,11 @@ export interface Snapshot {
   readonly state: string
 }
 
+/** A snapshot to keep: its state's text whole, or in parts whose concatenation is the text (each kept as it is). */
+export interface SnapshotToSave extends Omit<Snapshot, "state"> {
+  readonly state: string | ReadonlyArray<string>
+}
+
 /** The snapshot storage failed. */
 export class ProjectionStoreError extends Data.TaggedError("ProjectionStoreError")<{
   readonly operation: string
@@ -33,7 +38,7 @@ export interface ArchivedRow {
 /** The projection store port. */
 export interface ProjectionStoreService {
   readonly load: (name: string) => Effect.Effect<Option.Option<Snapshot>, ProjectionStoreError>
-  readonly save: (snapshot: Snapshot) => Effect.Effect<void, ProjectionStoreError>
+  readonly save: (snapshot: SnapshotToSave) => Effect.Effect<void, ProjectionStoreError>
   /** Keep entries a projection dropped from memory (a key written again takes the new value). */
   readonly archive: (name: string, rows: ReadonlyArray<ArchivedRow>) => Effect.Effect<void, ProjectionStoreError>
   /** An archived entry's value, if any. */

@@ -5,7 +5,7 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js"
 import { bytesToHex } from "@noble/hashes/utils.js"
-import { type Json, canonicalize, canonicalizeInSteps } from "../domain/CanonicalJson.ts"
+import { type Json, canonicalize, canonicalPartsInSteps } from "../domain/CanonicalJson.ts"
 import type { LogRecord } from "../ports/CausalLog.ts"
 
 /** A projection definition. */
@@ -61,27 +61,23 @@ export const digestText = (text: string): string => bytesToHex(sha256(new TextEn
 
 /**
  * `serialize` then `digestText`, in steps: a generator that yields between parts of the work
- * (see canonicalizeInSteps; the digest is taken over 1 MiB slices of the text) and returns the
- * same text and digest. The runner writes snapshots with it, giving the event loop back
- * between steps, so a large state's snapshot does not stall ingest for seconds.
+ * (see canonicalPartsInSteps) and returns the text in parts of about 1 MiB, flat strings whose
+ * concatenation is `serialize`'s text, and its digest, taken part by part. The runner writes
+ * snapshots with it, giving the event loop back between steps, so a large state's snapshot
+ * does not stall ingest for seconds; the store keeps the parts as they are.
  */
-export function* serializeInSteps<S>(p: Projection<S>, state: S): Generator<void, { readonly text: string; readonly digest: string }> {
+export function* serializeInSteps<S>(p: Projection<S>, state: S): Generator<void, { readonly parts: ReadonlyArray<string>; readonly digest: string }> {
   const encoded = p.encode(state)
   yield
-  const text = yield* canonicalizeInSteps(encoded)
+  const parts = yield* canonicalPartsInSteps(encoded)
   const hash = sha256.create()
   const encoder = new TextEncoder()
-  const SLICE = 1 << 20
-  for (let at = 0; at < text.length;) {
-    let end = Math.min(text.length, at + SLICE)
-    // Never cut a surrogate pair: both halves go to the same slice.
-    const last = text.charCodeAt(end - 1)
-    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end++
-    hash.update(encoder.encode(text.slice(at, end)))
-    at = end
+  // Parts end between whole pieces of the text, never inside a surrogate pair: each encodes alone.
+  for (const part of parts) {
+    hash.update(encoder.encode(part))
     yield
   }
-  return { text, digest: bytesToHex(hash.digest()) }
+  return { parts, digest: bytesToHex(hash.digest()) }
 }
 
 /** The digest of a state. */

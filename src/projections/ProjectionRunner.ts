@@ -177,9 +177,9 @@ export const make = (projections: ReadonlyArray<AnyProjection>, options: RunnerO
           }
           step = steps.next()
         }
-        const { text, digest } = step.value
+        const { parts, digest } = step.value
         const lastId = yield* lastIdAt(offset)
-        yield* store.save({ name: p.name, version: p.version, offset, lastId, digest, state: text })
+        yield* store.save({ name: p.name, version: p.version, offset, lastId, digest, state: parts })
       })
 
     // Fold, and keep on disk what the fold dropped from memory before the state is published,

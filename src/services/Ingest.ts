@@ -568,8 +568,11 @@ export const make = (options: IngestOptions = defaultOptions) =>
             at.push(i)
           }
         }
-        for (let i = room; i < values.length; i++) {
-          out[i] = Result.fail(new IngestBusy({ reason: `the ingest queue holds its limit of ${options.maxQueued} messages; retry later`, retryAfterMs: BUSY_RETRY_MS }))
+        if (room < values.length) {
+          // One error for all of them: building one per message (its stack included) held the
+          // event loop for 150 ms under a flood of full batches.
+          const busy = Result.fail(new IngestBusy({ reason: `the ingest queue holds its limit of ${options.maxQueued} messages; retry later`, retryAfterMs: BUSY_RETRY_MS }))
+          out.fill(busy, room)
         }
         // The places of refused messages are free again; the others pass to the writer with their jobs.
         if (bounded) {

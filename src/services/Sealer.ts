@@ -110,6 +110,9 @@ const decryptedOrders = Metric.counter("causeway_mempool_orders_decrypted_total"
 const solvedPuzzles = Metric.counter("causeway_mempool_puzzles_solved_total", { description: "RSW puzzles solved and published" })
 const checkedModuli = Metric.counter("causeway_mempool_moduli_checked_total", { description: "RSW modulus proofs checked and their verdicts published" })
 
+/** A scan of the live entries yields once every SCAN_STEP + 1 of them. */
+const SCAN_STEP = 1023
+
 const chunks = <A>(xs: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
   const out: Array<ReadonlyArray<A>> = []
   for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size))
@@ -184,7 +187,11 @@ export const make = (options: SealerOptions = defaultSealerOptions) =>
       // Open orders not expired by this sweep, sealed ones: the oldest go beyond `maxOpenOrders`.
       let open = 0
       const sealedOpen: Array<Entry> = []
+      let scanned = 0
       for (const id of HashMap.keys(state.live)) {
+        // The state is immutable: the scan gives the event loop back as it goes (20,000 open
+        // orders held it for 30 ms in one go).
+        if ((++scanned & SCAN_STEP) === 0) yield* Effect.yieldNow
         const e = entryOf(state, id)
         if (e === undefined || (e.status !== "committed" && e.status !== "revealed")) continue
         const batch = isSealed(state, e) ? batchOf(state, e.batch) : undefined
@@ -220,7 +227,11 @@ export const make = (options: SealerOptions = defaultSealerOptions) =>
     const decryptDue = Effect.fn("Sealer.decryptDue")(function*(state: MempoolState, now: number) {
       const out = beacon.roundAt(now)
       const due: Array<Entry> = []
+      let scanned = 0
       for (const id of HashMap.keys(state.live)) {
+        // The state is immutable: the scan gives the event loop back as it goes (20,000 open
+        // orders held it for 30 ms in one go).
+        if ((++scanned & SCAN_STEP) === 0) yield* Effect.yieldNow
         const e = entryOf(state, id)
         if (e?.mode === "tlock" && e.order === null && e.status === "committed" && isSealed(state, e) && (e.round ?? Infinity) <= out) due.push(e)
       }

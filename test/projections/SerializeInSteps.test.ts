@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
-import { canonicalize, canonicalizeInSteps } from "../../src/domain/CanonicalJson.ts"
+import { canonicalize, canonicalizeInSteps, canonicalPartsInSteps } from "../../src/domain/CanonicalJson.ts"
 import { digestText, type Projection, serialize, serializeInSteps } from "../../src/projections/Projection.ts"
 
 const run = <A>(g: Generator<void, A>): { readonly value: A; readonly yields: number } => {
@@ -43,6 +43,33 @@ describe("canonicalizeInSteps", () => {
   })
 })
 
+describe("canonicalPartsInSteps", () => {
+  it("gives parts that join to canonicalize's text (or fails as it does), each but the last closed once it reached the part size", () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 4 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 64 }), (v, step, partChars) => {
+        expect(outcome(() => run(canonicalPartsInSteps(v, step, partChars)).value.join(""))).toBe(outcome(() => canonicalize(v)))
+        if (outcome(() => canonicalize(v)).startsWith("error:")) return
+        const parts = run(canonicalPartsInSteps(v, step, partChars)).value
+        for (const part of parts.slice(0, -1)) expect(part.length).toBeGreaterThanOrEqual(partChars)
+        for (const part of parts) {
+          expect(part.length).toBeGreaterThan(0)
+          const last = part.charCodeAt(part.length - 1)
+          expect(last >= 0xd800 && last <= 0xdbff).toBe(false)
+        }
+      }),
+      { numRuns: 300 }
+    )
+  })
+
+  it("cuts a large text into about partChars per part", () => {
+    const big = Array.from({ length: 20_000 }, (_, i) => ({ i, s: "x".repeat(40) }))
+    const parts = run(canonicalPartsInSteps({ big }, 512, 64 * 1024)).value
+    expect(parts.join("")).toBe(canonicalize({ big }))
+    expect(parts.length).toBeGreaterThanOrEqual(Math.floor(canonicalize({ big }).length / (64 * 1024)))
+    for (const part of parts.slice(0, -1)) expect(part.length).toBeLessThan(64 * 1024 + 100)
+  })
+})
+
 describe("serializeInSteps", () => {
   const projection = (encoded: unknown): Projection<null> => ({
     name: "test",
@@ -62,7 +89,7 @@ describe("serializeInSteps", () => {
       const p = projection({ s: `${"a".repeat(filler)}😀 and more ✓ ${"é".repeat(3000)}` })
       const { value, yields } = run(serializeInSteps(p, null))
       const text = serialize(p, null)
-      expect(value.text).toBe(text)
+      expect(value.parts.join("")).toBe(text)
       expect(value.digest).toBe(digestText(text))
       expect(yields).toBeGreaterThanOrEqual(2)
     }

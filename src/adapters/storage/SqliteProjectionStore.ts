@@ -9,6 +9,32 @@ import * as SqlitePrivateDatabase from "./SqlitePrivateDatabase.ts"
 
 const fail = (operation: string) => (cause: unknown) => new ProjectionStoreError({ operation, cause })
 
+/**
+ * A state longer than this (in UTF-16 code units) is written in parts of about this size, one
+ * statement each with the event loop given back between them: one 20 MB INSERT held the loop
+ * for about 90 ms under an ingest flood. The snapshot row then names the parts' generation,
+ * and is switched to it in one small transaction once every part is written, so a reader (or
+ * a restart after a kill midway) sees the old snapshot or the new one, never a mix.
+ */
+export const PART_CHARS = 1 << 20
+
+/** `text` cut into parts of about `size` code units, never between the halves of a surrogate pair. */
+export const partsOf = (text: string, size: number): Array<string> => {
+  const parts: Array<string> = []
+  for (let at = 0; at < text.length;) {
+    let end = Math.min(text.length, at + size)
+    const last = text.charCodeAt(end - 1)
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end++
+    parts.push(text.slice(at, end))
+    at = end
+  }
+  return parts
+}
+
+/** The snapshot's state: inline, or its generation's parts in order. */
+const STATE_SQL = "CASE WHEN s.generation IS NULL THEN s.state ELSE " +
+  "coalesce((SELECT group_concat(p.text, '' ORDER BY p.part) FROM snapshot_parts p WHERE p.name = s.name AND p.generation = s.generation), '') END"
+
 const archivedValue = (row: unknown): Option.Option<string> =>
   row === undefined ? Option.none() : Option.some((row as { readonly value: string }).value)
 
@@ -28,6 +54,10 @@ export const make = (path: string) =>
           // snapshots then fail the last-record check once and are rebuilt.
           const columns = db.prepare("SELECT name FROM pragma_table_info('snapshots')").all() as Array<{ name: string }>
           if (!columns.some((c) => c.name === "last_id")) db.exec("ALTER TABLE snapshots ADD COLUMN last_id TEXT")
+          if (!columns.some((c) => c.name === "generation")) db.exec("ALTER TABLE snapshots ADD COLUMN generation INTEGER")
+          db.exec(`CREATE TABLE IF NOT EXISTS snapshot_parts (
+            name TEXT NOT NULL, generation INTEGER NOT NULL, part INTEGER NOT NULL, text TEXT NOT NULL,
+            PRIMARY KEY (name, generation, part)) STRICT, WITHOUT ROWID`)
           db.exec(`CREATE TABLE IF NOT EXISTS archive (
             name TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (name, key)) STRICT, WITHOUT ROWID`)
           return db
@@ -36,12 +66,25 @@ export const make = (path: string) =>
       }),
       (db) => Effect.sync(() => db.isOpen && db.close())
     )
-    const select = db.prepare("SELECT name, version, offset_ AS offset, last_id AS lastId, digest, state FROM snapshots WHERE name = ?")
+    const select = db.prepare(`SELECT s.name, s.version, s.offset_ AS offset, s.last_id AS lastId, s.digest, ${STATE_SQL} AS state FROM snapshots s WHERE s.name = ?`)
     const upsert = db.prepare(
-      "INSERT INTO snapshots (name, version, offset_, last_id, digest, state) VALUES (?, ?, ?, ?, ?, ?) " +
+      "INSERT INTO snapshots (name, version, offset_, last_id, digest, state, generation) VALUES (?, ?, ?, ?, ?, ?, ?) " +
         "ON CONFLICT (name) DO UPDATE SET version = excluded.version, offset_ = excluded.offset_, " +
-        "last_id = excluded.last_id, digest = excluded.digest, state = excluded.state"
+        "last_id = excluded.last_id, digest = excluded.digest, state = excluded.state, generation = excluded.generation"
     )
+    const generationOf = db.prepare("SELECT coalesce(max(generation), 0) AS g FROM (SELECT generation FROM snapshots WHERE name = ? UNION ALL SELECT generation FROM snapshot_parts WHERE name = ?)")
+    const putPart = db.prepare("INSERT INTO snapshot_parts (name, generation, part, text) VALUES (?, ?, ?, ?)")
+    const dropPartsBut = db.prepare("DELETE FROM snapshot_parts WHERE name = ? AND generation IS NOT ?")
+    const inTransaction = (f: () => void) => {
+      db.exec("BEGIN IMMEDIATE")
+      try {
+        f()
+        db.exec("COMMIT")
+      } catch (cause) {
+        if (db.isTransaction) db.exec("ROLLBACK")
+        throw cause
+      }
+    }
     const putArchived = db.prepare("INSERT INTO archive (name, key, value) VALUES (?, ?, ?) ON CONFLICT (name, key) DO UPDATE SET value = excluded.value")
     const getArchived = db.prepare("SELECT value FROM archive WHERE name = ? AND key = ?")
     const service: ProjectionStoreService = {
@@ -50,20 +93,40 @@ export const make = (path: string) =>
           try: () => Option.fromUndefinedOr(select.get(name) as unknown as Snapshot | undefined),
           catch: fail("load")
         }),
-      save: (s) =>
-        Effect.try({ try: () => void upsert.run(s.name, s.version, s.offset, s.lastId, s.digest, s.state), catch: fail("save") }),
+      save: (s) => {
+        const parts = typeof s.state === "string" ? (s.state.length <= PART_CHARS ? [s.state] : partsOf(s.state, PART_CHARS)) : s.state
+        return parts.length <= 1
+          ? Effect.try({
+            try: () =>
+              inTransaction(() => {
+                upsert.run(s.name, s.version, s.offset, s.lastId, s.digest, parts[0] ?? "", null)
+                dropPartsBut.run(s.name, null)
+              }),
+            catch: fail("save")
+          })
+          : Effect.gen(function*() {
+            // A generation no row names yet (parts a kill left behind included), its parts
+            // written one statement at a time, then the row switched to it.
+            const generation = yield* Effect.try({ try: () => (generationOf.get(s.name, s.name) as { g: number }).g + 1, catch: fail("save") })
+            for (let i = 0; i < parts.length; i++) {
+              yield* Effect.try({ try: () => void putPart.run(s.name, generation, i, parts[i] as string), catch: fail("save") })
+              yield* Effect.yieldNow
+            }
+            yield* Effect.try({
+              try: () =>
+                inTransaction(() => {
+                  upsert.run(s.name, s.version, s.offset, s.lastId, s.digest, "", generation)
+                  dropPartsBut.run(s.name, generation)
+                }),
+              catch: fail("save")
+            })
+          })
+      },
       archive: (name, rows) =>
         rows.length === 0 ? Effect.void : Effect.try({
-          try: () => {
-            db.exec("BEGIN IMMEDIATE")
-            try {
-              for (const r of rows) putArchived.run(name, r.key, r.value)
-              db.exec("COMMIT")
-            } catch (cause) {
-              if (db.isTransaction) db.exec("ROLLBACK")
-              throw cause
-            }
-          },
+          try: () => inTransaction(() => {
+            for (const r of rows) putArchived.run(name, r.key, r.value)
+          }),
           catch: fail("archive")
         }),
       archived: (name, key) => Effect.try({ try: () => archivedValue(getArchived.get(name, key)), catch: fail("archived") })
@@ -85,8 +148,9 @@ export const makeReadOnly = (path: string) =>
       try: () => {
         const columns = db.prepare("SELECT name FROM pragma_table_info('snapshots')").all() as Array<{ name: string }>
         if (columns.length === 0) return undefined
-        const lastId = columns.some((c) => c.name === "last_id") ? "last_id" : "NULL"
-        return db.prepare(`SELECT name, version, offset_ AS offset, ${lastId} AS lastId, digest, state FROM snapshots WHERE name = ?`)
+        const lastId = columns.some((c) => c.name === "last_id") ? "s.last_id" : "NULL"
+        const state = columns.some((c) => c.name === "generation") ? STATE_SQL : "s.state"
+        return db.prepare(`SELECT s.name, s.version, s.offset_ AS offset, ${lastId} AS lastId, s.digest, ${state} AS state FROM snapshots s WHERE s.name = ?`)
       },
       catch: fail("open")
     })
@@ -120,7 +184,7 @@ export const layerMemory = Layer.sync(ProjectionStore, () => {
   const archive = new Map<string, Map<string, string>>()
   const service: ProjectionStoreService = {
     load: (name) => Effect.sync(() => Option.fromUndefinedOr(snapshots.get(name))),
-    save: (s) => Effect.sync(() => void snapshots.set(s.name, s)),
+    save: (s) => Effect.sync(() => void snapshots.set(s.name, { ...s, state: typeof s.state === "string" ? s.state : s.state.join("") })),
     archive: (name, rows: ReadonlyArray<ArchivedRow>) =>
       Effect.sync(() => {
         let kept = archive.get(name)
