@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, HashMap, Layer, Option } from "effect"
+import { Effect, Fiber, HashMap, Layer, Option } from "effect"
 import * as MemoryCausalLog from "../../src/adapters/storage/MemoryCausalLog.ts"
 import * as NodeCryptoSignatureVerifier from "../../src/adapters/signatures/NodeCryptoSignatureVerifier.ts"
 import * as SqliteProjectionStore from "../../src/adapters/storage/SqliteProjectionStore.ts"
@@ -144,5 +144,45 @@ describe("ProjectionRunner", () => {
         }))
         expect(calls, c.label).toBe(12)
       }
+    }).pipe(Effect.provide(storage)))
+  it.effect("following the log, a large append is folded in slices: other fibers run between them and see the states in between", () =>
+    Effect.gen(function*() {
+      // 50 µs of work per record: an append of 1,024 is about 50 ms of folding in one go.
+      const Slow: Projection<number> = {
+        name: "slow",
+        version: 1,
+        needsBody: false,
+        initialState: 0,
+        evolve: (s) => {
+          const until = performance.now() + 0.05
+          while (performance.now() < until) { /* busy */ }
+          return s + 1
+        },
+        encode: (s) => s,
+        decode: (j) => j as number
+      }
+      const log = yield* CausalLog
+      const projections = yield* runner(ProjectionRunner.defaultRunnerOptions, [Slow])
+      yield* seed(log, 1)
+      yield* projections.awaitOffset(1)
+      const seen = new Set<number>()
+      let done = false
+      const poller = yield* Effect.forkChild(Effect.gen(function*() {
+        while (!done) {
+          seen.add((yield* projections.state(Slow)).offset)
+          yield* Effect.yieldNow
+        }
+      }))
+      // The poller runs before the append (a forked fiber starts at the parent's next yield).
+      while (seen.size === 0) yield* Effect.yieldNow
+      yield* seed(log, 1024, 10)
+      yield* projections.awaitOffset(1025)
+      done = true
+      yield* Fiber.join(poller)
+      const between = [...seen].filter((o) => o > 1 && o < 1025)
+      // Slices of 128 records, each over the 4 ms budget: the poller sees most slice ends.
+      expect(between.length).toBeGreaterThanOrEqual(3)
+      for (const o of between) expect((o - 1) % 128).toBe(0)
+      expect((yield* projections.state(Slow)).state).toBe(1025)
     }).pipe(Effect.provide(storage)))
 })
