@@ -228,6 +228,26 @@ for (const verifyOffThread of [true, false]) {
         expect(yield* ingest.pending).toBe(0)
       }).pipe(Effect.provide(pipeline())))
 
+    it.effect("a batch larger than maxAppend is appended in transactions of at most maxAppend, in order, a dependency across two of them included", () => {
+      const sizes: Array<number> = []
+      const counted = Layer.effect(CausalLog, Effect.map(CausalLog, (log) => ({ ...log, append: (batch: Parameters<typeof log.append>[0]) => {
+        sizes.push(batch.length)
+        return log.append(batch)
+      } }))).pipe(Layer.provide(MemoryCausalLog.layerMemory))
+      const layer = Ingest.layer({ ...Ingest.defaultOptions, verifyOffThread, maxAppend: 16, rate: { ratePerSec: 1000, burst: 1000 } }).pipe(
+        Layer.provideMerge(Layer.mergeAll(counted, NodeCryptoSignatureVerifier.layer))
+      )
+      return Effect.gen(function*() {
+        const ingest = yield* Ingest.Ingest
+        const values = Array.from({ length: 40 }, (_, i) => envelope(alice, { nonce: i + 1, lamport: i + 1 }))
+        // The last one names the first: appended 24 records later, in another transaction.
+        const last = envelope(bob, { nonce: 1, lamport: 100, deps: [idOf(values[0] as (typeof values)[number])] })
+        const out = yield* ingest.submitMany([...values, last])
+        expect(out.map((r) => (Result.isSuccess(r) ? r.success.offset : r.failure._tag))).toEqual(Array.from({ length: 41 }, (_, k) => k))
+        expect(sizes).toEqual([16, 16, 9])
+      }).pipe(Effect.provide(layer))
+    })
+
     it.effect("submitMany answers each message in order within one batch", () =>
       Effect.gen(function*() {
         const ingest = yield* Ingest.Ingest
