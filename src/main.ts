@@ -31,6 +31,7 @@ import { Deployment, type DeploymentInfo } from "./ports/Deployment.ts"
 import type { SignatureVerifier } from "./ports/SignatureVerifier.ts"
 import { authorityConfig, AuthorityView, ClusterAdmin, InstanceKey } from "./ports/InstanceKey.ts"
 import { OperatorRoster } from "./ports/OperatorRoster.ts"
+import { SenderScores } from "./ports/SenderScores.ts"
 import { isOperator } from "./domain/operators/OperatorRegistry.ts"
 import { openIntentsOf } from "./domain/operators/Intents.ts"
 import { type AuthorityConfig, clusterViewOf, initialAuthority } from "./domain/cluster/Authority.ts"
@@ -105,6 +106,15 @@ export const operatorRosterLayer = Layer.effect(
   })
 )
 
+/** Senders' standings as the projections last folded them (what ingest bans and slows senders by). */
+export const senderScoresLayer = Layer.effect(
+  SenderScores,
+  Effect.gen(function*() {
+    const view = yield* Views.SenderScoresView
+    return { current: view.current }
+  })
+)
+
 /**
  * Ingest, projections and the instance as author, over a log, verifier, snapshot store and
  * instance key in context. The instance's own key is never rate limited.
@@ -123,7 +133,7 @@ export const servicesLayer = (
     // and asks the guards (over the same runner's mempool and proofs) before a reveal or a
     // proof-sharing message is written.
     const core = Ingest.layer({ ...ingest, exemptSenders: [...ingest.exemptSenders, key.publicKey] }).pipe(
-      Layer.provide(Layer.mergeAll(authorityViewLayer, operatorRosterLayer, AdmissionGuards.layer)),
+      Layer.provide(Layer.mergeAll(authorityViewLayer, operatorRosterLayer, senderScoresLayer, AdmissionGuards.layer)),
       Layer.provideMerge(runnerLayer)
     )
     return Layer.provideMerge(Author.layer, core)

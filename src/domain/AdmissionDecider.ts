@@ -2,7 +2,8 @@
  * The stateful half of admission, as a pure decider: given a message that passed the
  * stateless checks and its signature (src/domain/Admission.ts), and the writer's state as of
  * that message, decide whether it is a duplicate, replays a nonce, is an operator's message
- * from a key that is not a registered operator (or one over its open intents), exceeds its sender's rate,
+ * from a key that is not a registered operator (or one over its open intents), comes from a
+ * sender whose score bans it, exceeds its sender's rate (scaled down by a low score),
  * is too far ahead in Lamport time, waits for dependencies, or is accepted.
  *
  * The ingest writer (src/services/Ingest.ts) owns the state and the I/O: it asks the store
@@ -13,7 +14,8 @@
 import type { Envelope } from "./Envelope.ts"
 import { isAboveDependencies, isTooFarAhead, receive } from "./Lamport.ts"
 import { MAX_OPEN_INTENTS, operatorRefusal } from "./operators/OperatorRegistry.ts"
-import { DuplicateMessage, InvalidLamport, NonceReplayed, OperatorNotRegistered, RateLimited, type Rejection, TooManyOpenIntents } from "./Rejection.ts"
+import { DuplicateMessage, InvalidLamport, NonceReplayed, OperatorNotRegistered, RateLimited, type Rejection, SenderBanned, TooManyOpenIntents } from "./Rejection.ts"
+import { BAN_SCORE, SCORE_DECAY_BATCHES } from "./senders/SenderScore.ts"
 import { type TokenBucket, type TokenBucketPolicy, take } from "./TokenBucket.ts"
 
 /** A read-only set (a Set, a Map's keys, an LRU cache's keys). */
@@ -69,7 +71,20 @@ export interface AdmissionState {
   readonly heldBy?: ((sender: string) => number) | undefined
   /** The operator registry (absent: no operator check, as in tests of ingest alone). */
   readonly operators?: OperatorRoster | undefined
+  /** Each sender's score and the share of its rate it keeps (0: banned); absent: no scoring. */
+  readonly scores?: ((sender: string) => SenderScore) | undefined
 }
+
+/** What admission reads of a sender's standing (src/domain/senders/SenderScore.ts). */
+export interface SenderScore {
+  readonly score: number
+  /** 1, a fraction, or 0 (banned). */
+  readonly rateFactor: number
+}
+
+/** The rate policy scaled by `factor` (a burst of at least one message). */
+const scaled = (rate: TokenBucketPolicy, factor: number): TokenBucketPolicy =>
+  factor >= 1 ? rate : { ratePerSec: rate.ratePerSec * factor, burst: Math.max(1, Math.floor(rate.burst * factor)) }
 
 /** The writer's rules. */
 export interface AdmissionPolicy {
@@ -79,7 +94,7 @@ export interface AdmissionPolicy {
   /** Most messages one sender may have waiting for dependencies: no sender fills the buffer alone. */
   readonly pendingPerSender?: number | undefined
   readonly pendingTimeoutMs: number
-  /** Senders not rate limited. */
+  /** Senders not rate limited, and never scored down (the instance's own key). */
   readonly exempt: Members<string>
 }
 
@@ -126,12 +141,21 @@ export const decide = (command: AdmitMessage, state: AdmissionState, policy: Adm
         : new TooManyOpenIntents({ reason: refusal.reason, open: refusal.open, limit: MAX_OPEN_INTENTS })
     )
   }
+  const standing = state.scores === undefined || policy.exempt.has(e.sender) ? undefined : state.scores(e.sender)
+  if (standing !== undefined && standing.rateFactor <= 0) {
+    return rejected(new SenderBanned({
+      reason: `the sender's score is ${standing.score}, below ${BAN_SCORE}: it is banned until its misbehaviour decays (one unit of each kind per ${SCORE_DECAY_BATCHES} sealed batches); GET /v1/senders/{key} says why`,
+      score: standing.score
+    }))
+  }
+  const rate = standing === undefined ? policy.rate : scaled(policy.rate, standing.rateFactor)
   let charge: Charge | undefined
   if (!command.charged && !policy.exempt.has(e.sender)) {
-    const t = take(state.buckets.get(e.sender), now, policy.rate)
+    const t = take(state.buckets.get(e.sender), now, rate)
     if (!t.ok) {
+      const lowered = rate === policy.rate ? "" : ` (its score ${standing?.score} keeps ${rate.ratePerSec} of ${policy.rate.ratePerSec})`
       return rejected(
-        new RateLimited({ reason: `sender exceeds ${policy.rate.ratePerSec} messages/s (burst ${policy.rate.burst})`, retryAfterMs: t.retryAfterMs }),
+        new RateLimited({ reason: `sender exceeds ${rate.ratePerSec} messages/s (burst ${rate.burst})${lowered}`, retryAfterMs: t.retryAfterMs }),
         { sender: e.sender, bucket: t.bucket, charged: false }
       )
     }

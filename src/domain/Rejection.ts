@@ -118,6 +118,16 @@ export class TooManyPendingProofs extends Schema.TaggedError<TooManyPendingProof
   httpApiStatus: 429
 }) {}
 
+/**
+ * The sender's score (src/domain/senders/SenderScore.ts: its misbehaviour in the log, decayed
+ * by sealed batches) is below the ban threshold: every message of it is refused until decay
+ * lifts the score. GET /v1/senders/{key} shows the score and why.
+ */
+export class SenderBanned extends Schema.TaggedError<SenderBanned>()("SenderBanned", {
+  ...fields,
+  score: Schema.Number
+}, { httpApiStatus: 403 }) {}
+
 /** Any rejection. */
 export const Rejection = Schema.Union([
   MessageTooLarge,
@@ -136,6 +146,7 @@ export const Rejection = Schema.Union([
   OperatorNotRegistered,
   TooManyOpenIntents,
   ProofRefused,
-  TooManyPendingProofs
+  TooManyPendingProofs,
+  SenderBanned
 ])
 export type Rejection = typeof Rejection.Type

@@ -23,6 +23,8 @@ import { makeRegisters, type RegistersProjectionState } from "./Registers/Regist
 import { makeSequences, type SequencesProjectionState } from "./Sequences/Sequences.ts"
 import { makeProofs, type ProofsProjectionState } from "./Proofs/Proofs.ts"
 import { Projections, type ProjectionsService } from "./ProjectionRunner.ts"
+import type { SenderStanding } from "../domain/senders/SenderScore.ts"
+import { standingIn } from "./SenderScores.ts"
 
 /** A projection's state as the runner holds it now. */
 export interface View<S> {
@@ -56,6 +58,13 @@ export class RegistersView extends Context.Service<RegistersView, View<WithAutho
 export class SequencesView extends Context.Service<SequencesView, View<WithAuthority<SequencesProjectionState>>>()("causeway/SequencesView") {}
 /** The proofs: verification keys, announced proofs, their shares and verdicts. */
 export class ProofsView extends Context.Service<ProofsView, View<WithAuthority<ProofsProjectionState>>>()("causeway/ProofsView") {}
+/** Senders' standings: the score marks of the mempool, operators and proofs combined (SenderScores.ts). */
+export interface SenderScoresService {
+  /** A lookup over the projections' current states (each sender: a few map reads). */
+  readonly current: Effect.Effect<(sender: string) => SenderStanding>
+}
+/** Senders' standings. */
+export class SenderScoresView extends Context.Service<SenderScoresView, SenderScoresService>()("causeway/SenderScoresView") {}
 /** The log index (counts by type and sender). */
 export class IndexView extends Context.Service<IndexView, View<LogIndexState>>()("causeway/IndexView") {}
 
@@ -72,6 +81,7 @@ export type Views =
   | RegistersView
   | SequencesView
   | ProofsView
+  | SenderScoresView
 
 // A projection the runner does not run is a wiring bug, not a condition to handle.
 const viewOf = <S>(runner: ProjectionsService, p: Projection<S>): View<S> => {
@@ -84,8 +94,14 @@ export const layer: Layer.Layer<Views, never, Projections | InstanceKey> = Layer
   Effect.gen(function*() {
     const runner = yield* Projections
     const context = yield* authorityConfig
-    return Context.make(MempoolView, viewOf(runner, makeMempool(context))).pipe(
-      Context.add(OperatorsView, viewOf(runner, makeOperators(context))),
+    const mempool = viewOf(runner, makeMempool(context))
+    const operators = viewOf(runner, makeOperators(context))
+    const proofs = viewOf(runner, makeProofs(context))
+    const scores: SenderScoresService = {
+      current: Effect.map(Effect.all([mempool.state, operators.state, proofs.state]), ([m, o, p]) => standingIn({ mempool: m, operators: o, proofs: p }))
+    }
+    return Context.make(MempoolView, mempool).pipe(
+      Context.add(OperatorsView, operators),
       Context.add(ChainStateView, viewOf(runner, makeChainState(context))),
       Context.add(ChainWatchesView, viewOf(runner, makeChainWatches(context))),
       Context.add(EffectsView, viewOf(runner, makeEffects(context))),
@@ -94,7 +110,8 @@ export const layer: Layer.Layer<Views, never, Projections | InstanceKey> = Layer
       Context.add(AssetsView, viewOf(runner, makeAssets(context))),
       Context.add(RegistersView, viewOf(runner, makeRegisters(context))),
       Context.add(SequencesView, viewOf(runner, makeSequences(context))),
-      Context.add(ProofsView, viewOf(runner, makeProofs(context)))
+      Context.add(ProofsView, proofs),
+      Context.add(SenderScoresView, scores)
     )
   })
 )

@@ -32,6 +32,7 @@ import { type Appended, CausalLog, type CausalLogError, type NewRecord, type Rec
 import { AdmissionGuard } from "../ports/AdmissionGuard.ts"
 import { AuthorityView } from "../ports/InstanceKey.ts"
 import { OperatorRoster } from "../ports/OperatorRoster.ts"
+import { SenderScores } from "../ports/SenderScores.ts"
 import { intentTypes } from "../domain/operators/OperatorRegistry.ts"
 import { SignatureVerifier, type VerifyRequest } from "../ports/SignatureVerifier.ts"
 import { authoringRefusal } from "../domain/cluster/Authority.ts"
@@ -184,6 +185,7 @@ export const make = (options: IngestOptions = defaultOptions) =>
     const authorityView = yield* AuthorityView
     const guard = yield* AdmissionGuard
     const roster = yield* OperatorRoster
+    const senderScores = yield* SenderScores
     const policy: AdmissionPolicy = {
       maxLamportAhead: options.maxLamportAhead,
       rate: options.rate,
@@ -315,6 +317,8 @@ export const make = (options: IngestOptions = defaultOptions) =>
       const asked = new Set<string>()
       const batchIntents = new Map<string, number>()
       const operators = roster === undefined ? undefined : yield* operatorsAsOf(batchIntents)
+      // Standings as last folded, read once per batch: each message then costs a few map reads.
+      const scores = senderScores === undefined ? undefined : yield* senderScores.current
       const state = {
         clock,
         highestNonce: { get: (s: string) => batchNonces.get(s) ?? nonces.get(s), has: (s: string) => batchNonces.has(s) || nonces.has(s) },
@@ -325,7 +329,8 @@ export const make = (options: IngestOptions = defaultOptions) =>
         batchIds,
         held: held.size,
         heldBy: (sender: string) => heldBySender.get(sender) ?? 0,
-        operators
+        operators,
+        scores
       }
       const take1: Array<Job> = []
       const records: Array<NewRecord> = []

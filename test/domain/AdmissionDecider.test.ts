@@ -9,7 +9,7 @@ import { type AdmissionDecision, type AdmissionPolicy, type AdmissionState, type
 import type { Envelope } from "../../src/domain/Envelope.ts"
 import { isAboveDependencies, isTooFarAhead, receive } from "../../src/domain/Lamport.ts"
 import type { MessageId } from "../../src/domain/Primitives.ts"
-import { DuplicateMessage, InvalidLamport, NonceReplayed, RateLimited, type Rejection } from "../../src/domain/Rejection.ts"
+import { DuplicateMessage, InvalidLamport, NonceReplayed, RateLimited, type Rejection, SenderBanned } from "../../src/domain/Rejection.ts"
 import { MAX_OPEN_INTENTS } from "../../src/domain/operators/OperatorRegistry.ts"
 import { type TokenBucket, take } from "../../src/domain/TokenBucket.ts"
 import { envelope, testKey } from "../support/fixtures.ts"
@@ -66,6 +66,37 @@ describe("AdmissionDecider.decide", () => {
     expect(decide(command(typed("MatchProposal", "op")), state({ operators, highestNonce: new Map([["op", 0]]) }), policy, 0)._tag).toBe("Accepted")
     expect(decide(command(typed("UserOrder", "alice")), state({ operators }), policy, 0)._tag).toBe("Accepted")
     expect(decide(command(typed("MatchProposal", "alice")), state(), policy, 0)._tag).toBe("Accepted")
+  })
+
+  it("refuses a banned sender's message, charging nothing; the instance's own key is never scored down", () => {
+    const scores = (k: string) => (k === "alice" || k === "instance" ? { score: 20, rateFactor: 0 } : { score: 100, rateFactor: 1 })
+    const d = decide(command(msg()), state({ scores }), policy, 0)
+    expect(d).toMatchObject({ _tag: "Rejected", charge: undefined, rejection: { _tag: "SenderBanned", score: 20 } })
+    expect(rejectionOf(d)).toBeInstanceOf(SenderBanned)
+    expect(rejectionOf(d).reason).toContain("score is 20, below 25")
+    expect(decide(command(msg({ sender: "instance" })), state({ scores }), policy, 0)._tag).toBe("Accepted")
+    // Without standings (ingest alone) nobody is scored.
+    expect(decide(command(msg()), state(), policy, 0)._tag).toBe("Accepted")
+  })
+
+  it("scales a low-scored sender's rate and burst by its factor", () => {
+    const wide = { ...policy, rate: { ratePerSec: 10, burst: 8 } }
+    const burstOf = (rateFactor: number): number => {
+      const buckets = new Map<string, TokenBucket>()
+      const s = state({ buckets, scores: () => ({ score: 40, rateFactor }) })
+      for (let n = 0; ; n++) {
+        const d = decide(command(msg({ nonce: n + 1 })), s, wide, 0)
+        if (d._tag !== "LookupNeeded" && d.charge !== undefined) buckets.set(d.charge.sender, d.charge.bucket)
+        if (d._tag === "Rejected") {
+          expect(rejectionOf(d)).toBeInstanceOf(RateLimited)
+          return n
+        }
+      }
+    }
+    expect([burstOf(1), burstOf(0.5), burstOf(0.25), burstOf(0.01)]).toEqual([8, 4, 2, 1])
+    const d = decide(command(msg()), state({ buckets: new Map([["alice", { tokens: 0, updatedAt: 0 }]]), scores: () => ({ score: 40, rateFactor: 0.25 }) }), wide, 0)
+    expect(rejectionOf(d)).toMatchObject({ _tag: "RateLimited", retryAfterMs: 400 })
+    expect(rejectionOf(d).reason).toBe("sender exceeds 2.5 messages/s (burst 2) (its score 40 keeps 2.5 of 10)")
   })
 
   it("refuses an id accepted earlier in the batch as a duplicate, charging nothing", () => {

@@ -288,6 +288,10 @@ describe("real requests get the statuses and bodies the document declares", () =
         yield* check("GET", "/v1/registers/r?since=XYZ", 400, "InvalidRequest")
         yield* check("GET", "/v1/sequences/nothing-here", 404, "SequenceNotFound")
         yield* check("GET", "/v1/sequences/nothing-here/events", 404, "SequenceNotFound")
+        yield* check("GET", `/v1/senders/${"ab".repeat(32)}`, 200)
+        yield* check("GET", `/v1/senders/02${"ab".repeat(32)}`, 200)
+        yield* check("GET", "/v1/senders/not-a-key", 400, "InvalidRequest")
+        yield* check("GET", `/v1/senders/${"AB".repeat(32)}`, 400, "InvalidRequest")
       }))
 
     it.effect("proofs: a list, an unknown commitment's 404, typed 400s; a check needs its scope and a registered key", () =>
@@ -374,7 +378,8 @@ describe("real requests get the statuses and bodies the document declares", () =
         ["GET", "/v1/chains"],
         ["GET", "/v1/assets/mappings"],
         ["GET", "/v1/registers/r1"],
-        ["GET", "/v1/sequences/s1"]
+        ["GET", "/v1/sequences/s1"],
+        ["GET", `/v1/senders/${"ab".repeat(32)}`]
       ] as const) {
         expectDeclared(method, url, yield* send(method, url, body), { status: 503, tag: "StorageUnavailable" })
       }

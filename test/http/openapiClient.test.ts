@@ -73,7 +73,7 @@ export const flows = async (baseUrl: string, order: Schemas["UserOrderEnvelope"]
   // Every status POST /v1/messages declares, by its body's tag (checked before narrowing to the success).
   assertType<Equal<NonNullable<typeof submitted.error>["_tag"],
     | "MessageTooLarge" | "MalformedMessage" | "UnsupportedProtocol" | "UnknownMessageType" | "InvalidSignature" | "DuplicateMessage"
-    | "NonceReplayed" | "MessageExpired" | "InvalidLamport" | "RateLimited" | "UnknownDependencies" | "NotAuthorized" | "SealedContent" | "OperatorNotRegistered" | "TooManyOpenIntents" | "ProofRefused" | "TooManyPendingProofs"
+    | "NonceReplayed" | "MessageExpired" | "InvalidLamport" | "RateLimited" | "UnknownDependencies" | "NotAuthorized" | "SealedContent" | "OperatorNotRegistered" | "TooManyOpenIntents" | "ProofRefused" | "TooManyPendingProofs" | "SenderBanned"
     | "BodyTooLarge" | "BatchTooLarge" | "UnsupportedMediaType" | "Unauthorized" | "IngestBusy" | "StorageUnavailable" | "InternalError">>()
   if (submitted.data === undefined || !("id" in submitted.data)) return fail("submit", submitted)
   const receipt = submitted.data

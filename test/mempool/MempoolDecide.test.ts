@@ -64,7 +64,8 @@ describe("decide", () => {
       _tag: "Refused",
       target: commit.id,
       reason: "the commitment's batch is not sealed yet: reveal after its BatchSealed",
-      proposal: null
+      proposal: null,
+      mark: "refusedReveal"
     })
   })
 
@@ -97,7 +98,7 @@ describe("decide", () => {
     const own = log.append(alice, "UserOrderCancellation", { orderId: a.id })
     const twice = log.append(alice, "UserOrderCancellation", { orderId: a.id })
     const state = foldAll([a])
-    expect(decideOn(state, stolen)).toEqual({ _tag: "Refused", target: a.id, reason: "only the order's sender may cancel it", proposal: null })
+    expect(decideOn(state, stolen)).toEqual({ _tag: "Refused", target: a.id, reason: "only the order's sender may cancel it", proposal: null, mark: null })
     expect(decideOn(state, own)).toEqual({ _tag: "Cancelled", orderId: a.id })
     expect(decideOn(step(state, own), twice)).toMatchObject({ _tag: "Refused", reason: "the order is already cancelled" })
   })
@@ -110,7 +111,7 @@ describe("decide", () => {
     const wrong = log.append(instance, "BatchSealed", sealPayload(3, 60))
     const seal = log.append(instance, "BatchSealed", sealPayload(0, 60))
     const state = foldAll([early, late])
-    expect(decideOn(state, forged)).toEqual({ _tag: "Refused", target: null, reason: "only the instance may author this event", proposal: null })
+    expect(decideOn(state, forged)).toEqual({ _tag: "Refused", target: null, reason: "only the instance may author this event", proposal: null, mark: null })
     expect(decideOn(state, wrong)).toMatchObject({ _tag: "Refused", reason: "batch 3 is not the open batch 0" })
     expect(decideOn(state, seal)).toEqual({
       _tag: "Sealed",
@@ -119,6 +120,7 @@ describe("decide", () => {
       beaconRound: 60,
       retire: [],
       forgiven: [],
+      cleared: [],
       refused: [{ id: early.id, status: "refused", reason: "locked to round 50, already public at sealing (round 60)" }]
     })
   })
@@ -134,7 +136,8 @@ describe("decide", () => {
       steps: [{ id: commit.id, status: "expired", reason: "not revealed within the reveal window" }],
       skipped: [`${commit.id}: already expired`, `${open.id}: its batch is not sealed`],
       debts: [[alice.publicKey, { debt: 1, since: 1 }]],
-      opened: []
+      opened: [],
+      marks: [[alice.publicKey, "unrevealedCommitment"]]
     })
   })
 
@@ -149,7 +152,8 @@ describe("decide", () => {
       _tag: "Refused",
       target: null,
       reason: "the sender has 1 unrevealed expired commitments (limit 1); wait for them to be forgiven",
-      proposal: null
+      proposal: null,
+      mark: null
     })
     expect(decideOn(state, plain)).toMatchObject({ _tag: "Admitted", mode: "plain" })
   })
@@ -165,16 +169,17 @@ describe("decide", () => {
     const match = log.append(instance, "OrdersMatched", { orderIds: [a.id] })
     const state = foldAll([a, log.records[1] as LogRecord, b])
     // The reason names the stored status: a sealed plain order is stored "committed" (clients see "revealed").
-    expect(decideOn(state, fill)).toEqual({ _tag: "Filled", steps: [], skipped: [`${a.id}: not matched (committed)`], debts: [], opened: [] })
+    expect(decideOn(state, fill)).toEqual({ _tag: "Filled", steps: [], skipped: [`${a.id}: not matched (committed)`], debts: [], opened: [], marks: [] })
     const reason = `refused whole, nothing matched: 1 of 2 orders not matchable: ${b.id}: not revealed and sealed (committed)`
     expect(decideOn(state, whole)).toEqual({
       _tag: "Refused",
       target: proposal.id,
       reason,
-      proposal: { proposal: proposal.id, reason: `its OrdersMatched ${whole.id} was refused at the fold: ${reason}` }
+      proposal: { proposal: proposal.id, reason: `its OrdersMatched ${whole.id} was refused at the fold: ${reason}` },
+      mark: null
     })
     expect(decideOn(state, match)).toEqual({ _tag: "Matched", proposal: null, orderIds: [a.id] })
-    expect(decideOn(step(state, match), fill)).toEqual({ _tag: "Filled", steps: [{ id: a.id, status: "filled" }], skipped: [], debts: [], opened: [] })
+    expect(decideOn(step(state, match), fill)).toEqual({ _tag: "Filled", steps: [{ id: a.id, status: "filled" }], skipped: [], debts: [], opened: [], marks: [] })
   })
 
   it("records settlement's refusal of a proposal among its deps; refuses one it does not name; refuses a verdict on an unknown registration", () => {
@@ -183,9 +188,9 @@ describe("decide", () => {
     const unnamed = log.append(instance, "MatchRefused", { proposalId: proposal.id, reason: "no route" })
     const named = log.append(instance, "MatchRefused", { proposalId: proposal.id, reason: "no route" }, { deps: [proposal.id] })
     const verdict = log.append(instance, "RswModulusVerified", { registrationId: proposal.id, ok: true })
-    expect(decideOn(initialMempool, unnamed)).toEqual({ _tag: "Refused", target: proposal.id, reason: "the refused proposal must be among its deps", proposal: null })
+    expect(decideOn(initialMempool, unnamed)).toEqual({ _tag: "Refused", target: proposal.id, reason: "the refused proposal must be among its deps", proposal: null, mark: null })
     expect(decideOn(initialMempool, named)).toEqual({ _tag: "ProposalRefused", proposal: proposal.id, reason: `refused by settlement (MatchRefused ${named.id}): no route` })
-    expect(decideOn(initialMempool, verdict)).toEqual({ _tag: "Refused", target: proposal.id, reason: "no registration awaiting its check with that id", proposal: null })
+    expect(decideOn(initialMempool, verdict)).toEqual({ _tag: "Refused", target: proposal.id, reason: "no registration awaiting its check with that id", proposal: null, mark: null })
   })
 
   it("changes nothing in the state it judges", () => {
@@ -258,6 +263,7 @@ describe("evolve", () => {
       beaconRound: 60,
       retire: [],
       forgiven: [],
+      cleared: [],
       refused: [{ id: early.id, status: "refused", reason: "locked to round 50, already public at sealing (round 60)" }]
     })
     expect(batchOf(state, 0)).toEqual({ batch: 0, sealId: seal.id, sealOffset: seal.offset, sealedAt: 1000, beaconRound: 60, count: 1, digest: before.openDigest })

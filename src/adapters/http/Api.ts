@@ -44,6 +44,7 @@ import { discriminate } from "./OpenApiDiscriminators.ts"
 import { OperatorsGroup } from "./OperatorsApi.ts"
 import { RegistersGroup } from "./RegistersApi.ts"
 import { SequencesGroup } from "./SequencesApi.ts"
+import { SendersGroup } from "./SendersApi.ts"
 
 // ---------------------------------------------------------------------------------------
 // Errors of the messages and ops groups (the edge's are in EdgeApi.ts)
@@ -338,7 +339,7 @@ const DEFAULT_PORT = "8080"
 export const Api = HttpApi.make("causeway")
   .add(MessagesGroup, ProjectionsGroup, OpsGroup, MempoolGroup, OperatorsGroup, ChainsGroup, EffectsGroup, ClusterGroup, InstanceGroup)
   .add(AssetsGroup, MetricsGroup, ProofsGroup)
-  .add(RegistersGroup, SequencesGroup)
+  .add(RegistersGroup, SequencesGroup, SendersGroup)
   .middleware(AnswersDefects)
   .annotate(OpenApi.Title, "causeway")
   .annotate(OpenApi.Version, "0.1.0")

@@ -30,6 +30,7 @@ import * as ChainsHandlers from "./ChainsHandlers.ts"
 import * as EffectsHandlers from "./EffectsHandlers.ts"
 import * as RegistersHandlers from "./RegistersHandlers.ts"
 import * as SequencesHandlers from "./SequencesHandlers.ts"
+import * as SendersHandlers from "./SendersHandlers.ts"
 import * as ProofsHandlers from "./ProofsHandlers.ts"
 import * as EventLoopDelay from "./EventLoopDelay.ts"
 import * as HttpMetrics from "./HttpMetrics.ts"
@@ -315,4 +316,4 @@ const ops = HttpApiBuilder.group(Api, "ops", (handlers) =>
   }))
 
 /** Every group's handlers, over Ingest, Projections, CausalLog, the recent-metrics sampler and the draining signal. */
-export const layer = (options: HandlerOptions) => Layer.mergeAll(messages(options), projections, ops, MempoolHandlers.layer(options), OperatorsHandlers.layer, ChainsHandlers.layer, EffectsHandlers.layer(options), cluster, InstanceHandlers.layer, AssetsHandlers.layer, MetricsHandlers.layer(options), RegistersHandlers.layer, SequencesHandlers.layer(options), ProofsHandlers.layer(options))
+export const layer = (options: HandlerOptions) => Layer.mergeAll(messages(options), projections, ops, MempoolHandlers.layer(options), OperatorsHandlers.layer, ChainsHandlers.layer, EffectsHandlers.layer(options), cluster, InstanceHandlers.layer, AssetsHandlers.layer, MetricsHandlers.layer(options), RegistersHandlers.layer, SequencesHandlers.layer(options), ProofsHandlers.layer(options), SendersHandlers.layer)

@@ -46,6 +46,7 @@ import type {
 import type { Mode } from "./MempoolShapes.ts"
 import type { MatchRefused } from "../settlement/SettlementMessages.ts"
 import { commitmentOf, orderFromBytes } from "./OrderBytes.ts"
+import { type Misbehaviour, prune } from "../senders/SenderScore.ts"
 import { modulusOfRegistration, puzzleOfLock, solutionOf } from "./RswOrders.ts"
 
 /** A match proposal's refusal, recorded as the proposal's own outcome (it holds no position). */
@@ -63,12 +64,21 @@ export interface EntrySteps {
   readonly debts: ReadonlyArray<readonly [string, Debt]>
   /** RSW entries whose puzzles are done with (opened or refused). */
   readonly opened: ReadonlyArray<string>
+  /** Misbehaviour to mark on senders' scores (src/domain/senders/SenderScore.ts), in order. */
+  readonly marks: ReadonlyArray<readonly [string, Misbehaviour]>
 }
 
 /** What one mempool message amounts to. */
 export type MempoolDecision =
   /** Nothing changes but the message's outcome; `target` is the id it named. */
-  | { readonly _tag: "Refused"; readonly target: string | null; readonly reason: string; readonly proposal: ProposalRefusal | null }
+  | {
+    readonly _tag: "Refused"
+    readonly target: string | null
+    readonly reason: string
+    readonly proposal: ProposalRefusal | null
+    /** Misbehaviour the refusal marks on the message's sender's score (a refused reveal), or null. */
+    readonly mark: Misbehaviour | null
+  }
   /** An order, commitment or time-locked order takes the open batch's next position. */
   | {
     readonly _tag: "Admitted"
@@ -88,6 +98,7 @@ export type MempoolDecision =
     readonly modulus: Modulus
     readonly ok: boolean
     readonly reason: string | null
+    /** A failed proof's debt, and its mark (badProof) on the sender's score. */
     readonly debt: Debt | null
   }
   | { readonly _tag: "Revealed"; readonly commitmentId: string; readonly order: UserOrder }
@@ -95,7 +106,8 @@ export type MempoolDecision =
   /**
    * The open batch closes; `refused`: time-locked entries whose round was already out;
    * `retire`: the retention batches whose keys leave memory now; `forgiven`: senders whose
-   * debts are fully forgiven once this batch is sealed.
+   * debts are fully forgiven once this batch is sealed; `cleared`: senders whose score marks
+   * have all decayed once it is sealed (dropped from the tally).
    */
   | {
     readonly _tag: "Sealed"
@@ -105,6 +117,7 @@ export type MempoolDecision =
     readonly refused: ReadonlyArray<Transition>
     readonly retire: ReadonlyArray<number>
     readonly forgiven: ReadonlyArray<string>
+    readonly cleared: ReadonlyArray<string>
   }
   | ({ readonly _tag: "Expired" } & EntrySteps)
   | ({ readonly _tag: "Decrypted" } & EntrySteps)
@@ -116,14 +129,18 @@ export type MempoolDecision =
 
 const get = <K, V>(m: HashMap.HashMap<K, V>, k: K): V | undefined => Option.getOrUndefined(HashMap.get(m, k))
 
-const refused = (target: string | null, reason: string, proposal: ProposalRefusal | null = null): MempoolDecision => ({
+const refused = (target: string | null, reason: string, proposal: ProposalRefusal | null = null, mark: Misbehaviour | null = null): MempoolDecision => ({
   _tag: "Refused",
   target,
   reason,
-  proposal
+  proposal,
+  mark
 })
 
-const noSteps: EntrySteps = { steps: [], skipped: [], debts: [], opened: [] }
+const noSteps: EntrySteps = { steps: [], skipped: [], debts: [], opened: [], marks: [] }
+
+/** Each charged sender marked with `kind`, in order. */
+const marked = (senders: ReadonlyArray<string>, kind: Misbehaviour): Array<readonly [string, Misbehaviour]> => senders.map((s) => [s, kind] as const)
 
 /**
  * Why the mempool refuses a reveal by `sender` naming `deps`, in `state` (the state before the
@@ -293,6 +310,14 @@ const forgivenAt = (state: MempoolState, rules: MempoolRules, batch: number): Ar
   return out.sort()
 }
 
+/** Senders whose score marks have all decayed once `batch` batches are sealed. */
+const clearedAt = (state: MempoolState, batch: number): Array<string> => {
+  const left = prune(state.scores, batch)
+  const out: Array<string> = []
+  for (const sender of HashMap.keys(state.scores)) if (!HashMap.has(left, sender)) out.push(sender)
+  return out.sort()
+}
+
 const seal = (state: MempoolState, rules: MempoolRules, p: typeof BatchSealed.Type): MempoolDecision => {
   if (p.batch !== state.batch) return refused(null, `batch ${p.batch} is not the open batch ${state.batch}`)
   const refusedAtSeal: Array<Transition> = []
@@ -314,7 +339,8 @@ const seal = (state: MempoolState, rules: MempoolRules, p: typeof BatchSealed.Ty
     beaconRound: p.beaconRound,
     refused: refusedAtSeal,
     retire: retireAt(state, rules, p),
-    forgiven: forgivenAt(state, rules, p.batch + 1)
+    forgiven: forgivenAt(state, rules, p.batch + 1),
+    cleared: clearedAt(state, p.batch + 1)
   }
 }
 
@@ -327,7 +353,7 @@ const expireCommitments = (state: MempoolState, rules: MempoolRules, e: EventHea
     charged.push(entry.sender)
     return { id: entry.id, status: "expired", reason: "not revealed within the reveal window" }
   })
-  return { _tag: "Expired", steps, skipped, debts: charges(state, rules, charged), opened: [] }
+  return { _tag: "Expired", steps, skipped, debts: charges(state, rules, charged), opened: [], marks: marked(charged, "unrevealedCommitment") }
 }
 
 const expireOrders = (state: MempoolState, e: EventHeader, p: typeof OrderExpired.Type): MempoolDecision => {
@@ -374,7 +400,7 @@ const solved = (state: MempoolState, rules: MempoolRules, e: EventHeader, p: typ
     const entry = entries.get(id) ?? get(state.entries, id)
     return HashMap.has(state.puzzles, id) && entry !== undefined && (entry.order !== null || entry.status === "refused")
   })
-  return { _tag: "Decrypted", steps, skipped, debts: charges(state, rules, charged), opened }
+  return { _tag: "Decrypted", steps, skipped, debts: charges(state, rules, charged), opened, marks: marked(charged, "unrevealedCommitment") }
 }
 
 const decrypted = (state: MempoolState, e: EventHeader, p: typeof TlockDecrypted.Type): MempoolDecision => {
@@ -476,7 +502,9 @@ export const decide = (state: MempoolState, rules: MempoolRules, e: MempoolEvent
       return modulusVerified(state, rules, e.payload)
     case "OrderReveal": {
       const refusal = revealRefusal(state, e, e.payload)
-      return refusal === null ? { _tag: "Revealed", commitmentId: e.payload.commitmentId, order: e.payload.order } : refused(e.payload.commitmentId, refusal)
+      return refusal === null
+        ? { _tag: "Revealed", commitmentId: e.payload.commitmentId, order: e.payload.order }
+        : refused(e.payload.commitmentId, refusal, null, "refusedReveal")
     }
     case "UserOrderCancellation":
       return cancel(state, e, e.payload)

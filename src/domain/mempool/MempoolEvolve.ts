@@ -25,6 +25,7 @@ import {
   isTerminal,
   transitioned
 } from "./MempoolFold.ts"
+import { charge } from "../senders/SenderScore.ts"
 
 const get = <K, V>(m: HashMap.HashMap<K, V>, k: K): V | undefined => Option.getOrUndefined(HashMap.get(m, k))
 
@@ -138,7 +139,8 @@ const seal = (state: MempoolState, e: MempoolEvent, d: Extract<MempoolDecision, 
     openDigest: EMPTY_DIGEST,
     batches: HashMap.set(state.batches, d.batch, sealedBatch(state, e, d)),
     seats: HashMap.set(state.seats, d.batch, state.open),
-    debts: d.forgiven.reduce((m, sender) => HashMap.remove(m, sender), refused.debts)
+    debts: d.forgiven.reduce((m, sender) => HashMap.remove(m, sender), refused.debts),
+    scores: d.cleared.reduce((m, sender) => HashMap.remove(m, sender), refused.scores)
   }
   return evict(sealed, d.retire)
 }
@@ -161,7 +163,8 @@ const steps = (state: MempoolState, e: MempoolEvent, d: EntrySteps): MempoolStat
   return {
     ...note(stepped, e, null, reason),
     puzzles: d.opened.reduce((p, id) => HashMap.remove(p, id), stepped.puzzles),
-    debts: d.debts.reduce((m, [sender, debt]) => HashMap.set(m, sender, debt), stepped.debts)
+    debts: d.debts.reduce((m, [sender, debt]) => HashMap.set(m, sender, debt), stepped.debts),
+    scores: d.marks.length === 0 ? stepped.scores : charge(stepped.scores, d.marks, stepped.batch)
   }
 }
 
@@ -177,7 +180,8 @@ const modulusChecked = (state: MempoolState, e: MempoolEvent, d: Extract<Mempool
     ...recorded,
     pendingModuli: HashMap.remove(state.pendingModuli, d.registrationId),
     moduli: d.ok ? HashMap.set(state.moduli, d.registrationId, d.modulus) : state.moduli,
-    debts: d.debt === null ? state.debts : HashMap.set(state.debts, d.modulus.sender, d.debt)
+    debts: d.debt === null ? state.debts : HashMap.set(state.debts, d.modulus.sender, d.debt),
+    scores: d.ok ? state.scores : charge(state.scores, [[d.modulus.sender, "badProof"]], state.batch)
   }
   return note(next, e, d.registrationId, null)
 }
@@ -200,7 +204,8 @@ export const evolve = (state: MempoolState, e: MempoolEvent, d: MempoolDecision)
   switch (d._tag) {
     case "Refused": {
       const noted = note(state, e, d.target, d.reason)
-      return d.proposal === null ? noted : refuseProposal(noted, e, d.proposal)
+      const scored = d.mark === null ? noted : { ...noted, scores: charge(noted.scores, [[e.sender, d.mark]], noted.batch) }
+      return d.proposal === null ? scored : refuseProposal(scored, e, d.proposal)
     }
     case "Admitted":
       return admit(state, e, d)

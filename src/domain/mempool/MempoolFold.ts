@@ -15,6 +15,7 @@ import { type RswLimits, type RswPuzzle, defaultLimits } from "../timelock/Rsw.t
 import type { UserOrder } from "./MempoolMessages.ts"
 import type { Batch, Entry, MessageOutcome, Status, StoredStatus } from "./MempoolShapes.ts"
 import { puzzleOfLock } from "./RswOrders.ts"
+import { emptyTally, type Tally } from "../senders/SenderScore.ts"
 
 export type { Batch, Entry, MessageOutcome, Mode, Status, Step, StoredStatus } from "./MempoolShapes.ts"
 
@@ -58,6 +59,8 @@ export interface MempoolState {
   readonly live: HashMap.HashMap<string, true>
   readonly outcomes: HashMap.HashMap<string, MessageOutcome>
   readonly debts: HashMap.HashMap<string, Debt>
+  /** Senders' score marks the mempool decides: refused reveals, commitments and RSW orders left unopened, failed modulus proofs. */
+  readonly scores: Tally
   /** Registered RSW moduli by their registration's id. */
   readonly moduli: HashMap.HashMap<string, Modulus>
   /** Registrations whose modulus proof awaits the instance's check (RswModulusVerified), by id. */
@@ -136,6 +139,7 @@ export const initialMempool: MempoolState = {
   live: HashMap.empty(),
   outcomes: HashMap.empty(),
   debts: HashMap.empty(),
+  scores: emptyTally,
   moduli: HashMap.empty(),
   pendingModuli: HashMap.empty(),
   puzzles: HashMap.empty(),

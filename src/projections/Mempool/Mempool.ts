@@ -28,6 +28,7 @@ import type { LogRecord } from "../../ports/CausalLog.ts"
 import type { Archived, Projection } from "../Projection.ts"
 import { orderView, seatKey } from "../../domain/mempool/MempoolViews.ts"
 import { eventOf } from "../RecordEvents.ts"
+import { encodeTally, TallyJson, tallyOf } from "../../domain/senders/SenderScore.ts"
 
 /**
  * The mempool event a record carries, or undefined for other types. The log holds only
@@ -64,6 +65,7 @@ const Encoded = Schema.Struct({
   batches: Schema.Array(Batch),
   outcomes: Schema.Record(Schema.String, MessageOutcome),
   debts: Schema.Record(Schema.String, Schema.Struct({ debt: Schema.Number, since: Schema.Number })),
+  scores: TallyJson,
   moduli: Schema.Record(Schema.String, ModulusJson),
   pendingModuli: Schema.Record(Schema.String, ModulusJson),
   puzzles: Schema.Record(Schema.String, Schema.Struct({ modulusId: Schema.String, t: Schema.Number, seed: Schema.String, ciphertext: Schema.String })),
@@ -103,6 +105,7 @@ const encodeWith = (retentionMs: number) => (s: MempoolState): Json => {
     batches,
     outcomes,
     debts,
+    scores: encodeTally(s.scores),
     moduli,
     pendingModuli,
     puzzles,
@@ -137,6 +140,7 @@ const decodeWith = (retentionMs: number) => (json: Json): MempoolState => {
     live,
     outcomes: HashMap.fromIterable(Object.entries(o.outcomes)),
     debts: HashMap.fromIterable(Object.entries(o.debts).map(([k, v]) => [k, v as Debt] as const)),
+    scores: tallyOf(o.scores),
     moduli: HashMap.fromIterable(Object.entries(o.moduli).map(([k, v]) => [k, v as Modulus] as const)),
     pendingModuli: HashMap.fromIterable(Object.entries(o.pendingModuli).map(([k, v]) => [k, v as Modulus] as const)),
     puzzles: HashMap.fromIterable(Object.entries(o.puzzles).map(([k, v]) => [k, v as Puzzle] as const)),
@@ -184,7 +188,8 @@ export const makeMempool = (
     // 6: decisions count from the authority at their place in the log (cluster leader terms).
     // 7: an order spending zero (amountIn "0") or with limitPrice "0" does not decode (ingest refuses it).
     // 8: retention: terminal entries and outcomes leave memory (and the snapshot) a retention window after their batch's seal; fully forgiven debts are dropped.
-    version: 8,
+    // 9: senders' score marks (refused reveals, commitments left unrevealed, failed modulus proofs).
+    version: 9,
     handles: mempoolTypes,
     initialState: initialMempool,
     evolve: (state, record, authority) => {

@@ -10,6 +10,12 @@
  * that is not an operator at its place in the log is ignored (ingest refuses them; one in the
  * log was let through before a removal was folded, or by a version without the rule), and
  * one beyond the operator's MAX_OPEN_INTENTS open ones is recorded refused.
+ *
+ * And it marks operators' misbehaviour on their scores (src/domain/senders/SenderScore.ts):
+ * a proposal or fill report the authority refused (MatchRefused, FillRefused; the proposer is
+ * known from the proposal it kept while awaiting the verdict), an intent commitment left
+ * unrevealed when its round settled, and a held intent that expired without any of its orders
+ * named by an OrdersMatched of the authority while it held them.
  */
 import { HashMap, HashSet, Option, Schema } from "effect"
 import type { Json } from "../../domain/CanonicalJson.ts"
@@ -48,12 +54,22 @@ import { type AuthorityConfig, type AuthorityState, heeds } from "../../domain/c
 import { authorized, type WithAuthority } from "../Authorized.ts"
 import type { Projection } from "../Projection.ts"
 import { payloadOf } from "../RecordEvents.ts"
+import { charge, encodeTally, type Misbehaviour, prune, SCORE_DECAY_BATCHES, type Tally, TallyJson, tallyOf, emptyTally } from "../../domain/senders/SenderScore.ts"
 
 /** Why the projection refused a message that names something (a reveal, a bid). */
 export interface Refusal {
   readonly type: string
   readonly offset: number
   readonly reason: string
+}
+
+/** A proposal or fill report from an operator, kept until the authority's verdict names it. */
+export interface Awaiting {
+  readonly sender: string
+  /** What its refusal marks. */
+  readonly kind: Extract<Misbehaviour, "refusedProposal" | "refusedFillReport">
+  /** The open batch when it was folded: one left without a verdict for SCORE_DECAY_BATCHES seals is dropped. */
+  readonly batch: number
 }
 
 /** The operators state. */
@@ -70,6 +86,12 @@ export interface OperatorsState {
   readonly refusals: HashMap.HashMap<string, Refusal>
   /** The registered operators. */
   readonly registry: OperatorRegistryState
+  /** Proposals and fill reports awaiting the authority's verdict, by id. */
+  readonly awaiting: HashMap.HashMap<string, Awaiting>
+  /** Held intents an OrdersMatched of the authority named one of the orders of (not marked when they expire). */
+  readonly used: HashSet.HashSet<string>
+  /** Operators' score marks. */
+  readonly scores: Tally
 }
 
 const initialState: OperatorsState = {
@@ -79,7 +101,10 @@ const initialState: OperatorsState = {
   intents: emptyIntents,
   auctions: emptyAuctions,
   refusals: HashMap.empty(),
-  registry: emptyRegistry
+  registry: emptyRegistry,
+  awaiting: HashMap.empty(),
+  used: HashSet.empty(),
+  scores: emptyTally
 }
 
 /** The message types the projection reads. */
@@ -91,11 +116,52 @@ export const operatorTypes: ReadonlySet<string> = new Set([
   "AuctionBidCommitment",
   "AuctionBidReveal",
   "OperatorRegistered",
-  "OperatorRemoved"
+  "OperatorRemoved",
+  "MatchProposal",
+  "FillReport",
+  "MatchRefused",
+  "FillRefused",
+  "OrdersMatched",
+  "OrderFilled"
 ])
 
 const refuse = (state: OperatorsState, record: LogRecord, reason: string | null): OperatorsState["refusals"] =>
   reason === null ? state.refusals : HashMap.set(state.refusals, record.id, { type: record.type, offset: record.offset, reason })
+
+/**
+ * The marks a seal makes (held intents expired unused, commitments settled unrevealed), the
+ * proposals and reports dropped unanswered, and the marks that decayed away.
+ */
+const scoreSeal = (before: OperatorsState, after: OperatorsState): OperatorsState => {
+  const marks: Array<readonly [string, Misbehaviour]> = []
+  let used = after.used
+  for (const id of before.intents.active) {
+    if (HashSet.has(after.intents.active, id)) continue
+    const intent = Option.getOrUndefined(HashMap.get(after.intents.intents, id))
+    if (intent !== undefined && !HashSet.has(used, id)) marks.push([intent.operator, "unmatchedIntent"])
+    used = HashSet.remove(used, id)
+  }
+  for (const id of before.intents.pending) {
+    const intent = Option.getOrUndefined(HashMap.get(after.intents.intents, id))
+    if (intent?.status === "unrevealed") marks.push([intent.operator, "unrevealedCommitment"])
+  }
+  let awaiting = after.awaiting
+  for (const [id, a] of after.awaiting) if (a.batch + SCORE_DECAY_BATCHES <= after.openBatch) awaiting = HashMap.remove(awaiting, id)
+  const scores = prune(marks.length === 0 ? after.scores : charge(after.scores, marks, before.openBatch), after.openBatch)
+  return { ...after, used, awaiting, scores }
+}
+
+/** The authority's verdict on a proposal or report: it is no longer awaited, and a refusal marks its sender. */
+const verdict = (state: OperatorsState, named: ReadonlyArray<string>, refused: boolean): OperatorsState => {
+  let { awaiting, scores } = state
+  for (const id of named) {
+    const a = Option.getOrUndefined(HashMap.get(awaiting, id))
+    if (a === undefined) continue
+    awaiting = HashMap.remove(awaiting, id)
+    if (refused) scores = charge(scores, [[a.sender, a.kind]], state.openBatch)
+  }
+  return awaiting === state.awaiting ? state : { ...state, awaiting, scores }
+}
 
 /** One record folded into the state, trusting BatchSealed only from the authority in force. */
 export const evolveOperators = (state: OperatorsState, record: LogRecord, authority: AuthorityState): OperatorsState => {
@@ -106,14 +172,43 @@ export const evolveOperators = (state: OperatorsState, record: LogRecord, author
       // The mempool refuses a seal of any batch but the open one; so does this projection.
       if (p === undefined || p.batch !== state.openBatch) return state
       const now = Math.max(state.now, p.sealedAt)
-      return {
+      return scoreSeal(state, {
         ...state,
         openBatch: state.openBatch + 1,
         now,
         lastSeal: record.id,
         intents: sealIntents(state.intents, { batch: p.batch, sealedAt: now }),
         auctions: sealAuctions(state.auctions, { batch: p.batch, sealId: record.id })
+      })
+    }
+    case "MatchProposal":
+    case "FillReport": {
+      // Ingest refuses them from keys that are not operators; one let through is not awaited.
+      if (!isOperator(state.registry, authority, record.sender)) return state
+      const kind = record.type === "MatchProposal" ? "refusedProposal" : "refusedFillReport"
+      return { ...state, awaiting: HashMap.set(state.awaiting, record.id, { sender: record.sender, kind, batch: state.openBatch }) }
+    }
+    case "MatchRefused": {
+      if (!heeds(authority, record.type, record.sender)) return state
+      const p = payloadOf(record, "MatchRefused")
+      return p === undefined ? state : verdict(state, [p.proposalId], true)
+    }
+    case "FillRefused": {
+      if (!heeds(authority, record.type, record.sender)) return state
+      const p = payloadOf(record, "FillRefused")
+      return p === undefined ? state : verdict(state, [p.reportId], true)
+    }
+    case "OrderFilled":
+      return heeds(authority, record.type, record.sender) ? verdict(state, record.deps, false) : state
+    case "OrdersMatched": {
+      if (!heeds(authority, record.type, record.sender)) return state
+      const p = payloadOf(record, "OrdersMatched")
+      if (p === undefined) return state
+      let used = state.used
+      for (const order of p.orderIds) {
+        for (const id of Option.getOrElse(HashMap.get(state.intents.holders, order), () => HashSet.empty<string>())) used = HashSet.add(used, id)
       }
+      return verdict(used === state.used ? state : { ...state, used }, record.deps, false)
     }
     case "ComputationIntent": {
       const p = payloadOf(record, "ComputationIntent")
@@ -251,7 +346,14 @@ const Encoded = Schema.Struct({
     offset: Schema.Number,
     since: Schema.Number
   })),
-  pastOperators: Schema.Record(Schema.String, Schema.Array(Schema.Struct({ from: Schema.Number, to: Schema.Number })))
+  pastOperators: Schema.Record(Schema.String, Schema.Array(Schema.Struct({ from: Schema.Number, to: Schema.Number }))),
+  awaiting: Schema.Record(Schema.String, Schema.Struct({
+    sender: Schema.String,
+    kind: Schema.Literals(["refusedProposal", "refusedFillReport"]),
+    batch: Schema.Number
+  })),
+  used: Schema.Array(Schema.String),
+  scores: TallyJson
 })
 const decodeEncoded = Schema.decodeUnknownSync(Encoded)
 
@@ -288,7 +390,22 @@ const encode = (state: OperatorsState): Json => {
   for (const [key, o] of state.registry.operators) operators[key] = { ...o }
   const pastOperators: Record<string, Json> = {}
   for (const [key, spans] of state.registry.past) pastOperators[key] = spans.map((span) => ({ ...span }))
-  return { openBatch: state.openBatch, now: state.now, lastSeal: state.lastSeal, intents, bids, auctions, refusals, operators, pastOperators }
+  const awaiting: Record<string, Json> = {}
+  for (const [id, a] of state.awaiting) awaiting[id] = { ...a }
+  return {
+    openBatch: state.openBatch,
+    now: state.now,
+    lastSeal: state.lastSeal,
+    intents,
+    bids,
+    auctions,
+    refusals,
+    operators,
+    pastOperators,
+    awaiting,
+    used: [...state.used].sort(),
+    scores: encodeTally(state.scores)
+  }
 }
 
 const addTo = (index: HashMap.HashMap<string, HashSet.HashSet<string>>, key: string, id: string) =>
@@ -334,7 +451,10 @@ const decode = (json: Json): OperatorsState => {
     registry: {
       operators: HashMap.fromIterable(Object.entries(o.operators).map(([key, e]): [string, RegisteredOperator] => [key, e])),
       past: HashMap.fromIterable(Object.entries(o.pastOperators).map(([key, spans]): [string, ReadonlyArray<OperatorSpan>] => [key, spans]))
-    }
+    },
+    awaiting: HashMap.fromIterable(Object.entries(o.awaiting)),
+    used: HashSet.fromIterable(o.used),
+    scores: tallyOf(o.scores)
   }
 }
 
@@ -344,7 +464,8 @@ export const makeOperators = (context: AuthorityConfig): Projection<WithAuthorit
     name: "operators",
     // 2: seals count from the authority at their place in the log (cluster leader terms).
     // 3: the operator registry; intents only from operators, at most MAX_OPEN_INTENTS open.
-    version: 3,
+    // 4: operators' score marks (refused proposals and fill reports, intents unrevealed or unmatched).
+    version: 4,
     handles: operatorTypes,
     initialState,
     evolve: evolveOperators,

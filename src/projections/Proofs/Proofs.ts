@@ -6,6 +6,10 @@
  * shares from their announcement's announcer, verdicts from the leader. The state holds the
  * shares' message ids, never their bytes, so a snapshot stays small; replay folds the
  * verdicts and never verifies a proof.
+ *
+ * A proof the authority refused (ProofVerified with ok false: it does not verify, or its
+ * shares never all came) marks its announcer's score (src/domain/senders/SenderScore.ts); the
+ * authority's seals are counted for the marks' decay.
  */
 import { HashMap, Schema } from "effect"
 import type { Json } from "../../domain/CanonicalJson.ts"
@@ -15,6 +19,7 @@ import {
   addShare,
   announce,
   type AnnouncementEntry,
+  announcementOf,
   announcementsOf,
   applyVerdict,
   base64Length,
@@ -31,6 +36,7 @@ import type { LogRecord } from "../../ports/CausalLog.ts"
 import { authorized, type WithAuthority } from "../Authorized.ts"
 import type { Projection } from "../Projection.ts"
 import { payloadOf } from "../RecordEvents.ts"
+import { charge, emptyTally, encodeTally, prune, type Tally, TallyJson, tallyOf } from "../../domain/senders/SenderScore.ts"
 
 /** The projection's name. */
 export const PROOFS = "proofs"
@@ -40,6 +46,10 @@ export interface ProofsProjectionState extends ProofsState {
   readonly registry: OperatorRegistryState
   /** Keys refused when registered (unknown system, wrong shape, not an operator's). */
   readonly refusedKeys: number
+  /** The open batch: the authority's seals folded (the score marks decay by it). */
+  readonly batch: number
+  /** Announcers' marks for refused proofs. */
+  readonly scores: Tally
 }
 
 /** The message types the projection reads. */
@@ -49,10 +59,11 @@ export const proofsTypes: ReadonlySet<string> = new Set([
   "ProofShare",
   "ProofVerified",
   "OperatorRegistered",
-  "OperatorRemoved"
+  "OperatorRemoved",
+  "BatchSealed"
 ])
 
-const initialState: ProofsProjectionState = { ...initialProofsState, registry: emptyRegistry, refusedKeys: 0 }
+const initialState: ProofsProjectionState = { ...initialProofsState, registry: emptyRegistry, refusedKeys: 0, batch: 0, scores: emptyTally }
 
 /** Fold one record under the authority in force before it. */
 export const evolveProofs = (state: ProofsProjectionState, record: LogRecord, authority: AuthorityState): ProofsProjectionState => {
@@ -93,7 +104,17 @@ export const evolveProofs = (state: ProofsProjectionState, record: LogRecord, au
       if (!heeds(authority, record.type, record.sender)) return state
       const p = payloadOf(record, "ProofVerified")
       if (p === undefined) return state
-      return { ...state, ...applyVerdict(state, { id: record.id, offset: record.offset, announcementId: p.announcementId, commitment: p.commitment, ok: p.ok, reason: p.reason ?? null }) }
+      const next = { ...state, ...applyVerdict(state, { id: record.id, offset: record.offset, announcementId: p.announcementId, commitment: p.commitment, ok: p.ok, reason: p.reason ?? null }) }
+      // Only a verdict that counted marks: the announcement it decided took it as its own.
+      const decided = p.ok ? undefined : announcementOf(next, p.announcementId)
+      return decided?.verdict?.id === record.id ? { ...next, scores: charge(next.scores, [[decided.announcer, "badProof"]], next.batch) } : next
+    }
+    case "BatchSealed": {
+      if (!heeds(authority, record.type, record.sender)) return state
+      const p = payloadOf(record, "BatchSealed")
+      // As the mempool: only a seal of the open batch counts.
+      if (p === undefined || p.batch !== state.batch) return state
+      return { ...state, batch: state.batch + 1, scores: prune(state.scores, state.batch + 1) }
     }
     default:
       return state
@@ -147,7 +168,9 @@ const StateJson = Schema.Struct({
   ignored: Schema.Number,
   refusedKeys: Schema.Number,
   operators: Schema.Array(OperatorJson),
-  pastOperators: Schema.Array(Schema.Tuple([Schema.String, Schema.Array(SpanJson)]))
+  pastOperators: Schema.Array(Schema.Tuple([Schema.String, Schema.Array(SpanJson)])),
+  batch: Schema.Int,
+  scores: TallyJson
 })
 const decodeStateJson = Schema.decodeUnknownSync(StateJson)
 
@@ -161,7 +184,9 @@ export const encodeProofs = (state: ProofsProjectionState): Json => ({
   ignored: state.ignored,
   refusedKeys: state.refusedKeys,
   operators: operatorsOf(state.registry).map((o) => ({ ...o })),
-  pastOperators: [...state.registry.past].sort(byFirst).map(([k, spans]) => [k, spans.map((s) => ({ ...s }))])
+  pastOperators: [...state.registry.past].sort(byFirst).map(([k, spans]) => [k, spans.map((s) => ({ ...s }))]),
+  batch: state.batch,
+  scores: encodeTally(state.scores)
 })
 
 /** The inverse of encodeProofs. */
@@ -178,6 +203,8 @@ export const decodeProofs = (json: Json): ProofsProjectionState => {
     pending: HashMap.fromIterable(announcements.filter(isPending).map((a) => [a.id, a] as const)),
     ignored: s.ignored,
     refusedKeys: s.refusedKeys,
+    batch: s.batch,
+    scores: tallyOf(s.scores),
     registry: {
       operators: HashMap.fromIterable(s.operators.map((o) => [o.operator, o] as const)),
       past: HashMap.fromIterable(s.pastOperators)
@@ -189,7 +216,8 @@ export const decodeProofs = (json: Json): ProofsProjectionState => {
 export const makeProofs = (context: AuthorityConfig): Projection<WithAuthority<ProofsProjectionState>> =>
   authorized(context, {
     name: PROOFS,
-    version: 1,
+    // 2: announcers' score marks for refused proofs; the authority's seals counted.
+    version: 2,
     needsLinks: true,
     handles: proofsTypes,
     initialState,
