@@ -1,5 +1,5 @@
 /** An in-memory CausalLog for unit tests: the reference the contract suite holds SQLite and Kafka to. */
-import { Effect, Layer, Option, SubscriptionRef } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { compareCausal } from "../../domain/Envelope.ts"
 import type { MessageId } from "../../domain/Primitives.ts"
 import {
@@ -10,7 +10,7 @@ import {
   type LogRecord,
   type RecordRef
 } from "../../ports/CausalLog.ts"
-import { tail } from "./LogTail.ts"
+import { makeLogEnd, tail } from "./LogTail.ts"
 
 /** Build an empty in-memory log. */
 export const make: Effect.Effect<CausalLogService> = Effect.gen(function*() {
@@ -20,7 +20,7 @@ export const make: Effect.Effect<CausalLogService> = Effect.gen(function*() {
   const nonces = new Map<string, number>()
   const senders = new Map<string, { count: number; latestLamport: number }>()
   let maxLamport = 0
-  const end = yield* SubscriptionRef.make(0)
+  const end = yield* makeLogEnd(0)
 
   const read = (from: number, to: number) => Effect.sync(() => records.slice(Math.max(0, from), Math.max(0, to)))
 
@@ -54,7 +54,7 @@ export const make: Effect.Effect<CausalLogService> = Effect.gen(function*() {
           if (rec.lamport > maxLamport) maxLamport = rec.lamport
           out.push({ id: rec.id, offset: rec.offset, lamport: rec.lamport })
         }
-        return SubscriptionRef.set(end, records.length).pipe(Effect.as(out))
+        return end.set(records.length).pipe(Effect.as(out))
       }),
     read,
     scan: (from, to, options, visit) =>

@@ -26,7 +26,7 @@ import {
   type RecordRef,
   type SenderStats
 } from "../../ports/CausalLog.ts"
-import { sharedPages, tail } from "./LogTail.ts"
+import { makeLogEnd, sharedPages, tail } from "./LogTail.ts"
 import * as SqlitePrivateDatabase from "./SqlitePrivateDatabase.ts"
 
 /** How the embedded log is opened. */
@@ -284,7 +284,7 @@ export const open = (options: SqliteOptions) =>
     const countSenders = arrays(db.prepare(version >= 1 ? "SELECT COUNT(*) FROM sender_nonce" : "SELECT COUNT(DISTINCT sender) FROM log"))
     // How many senders the log holds, kept as appends add them (a reader beside a writer counts afresh).
     let senderTotal: number | undefined = readOnly ? undefined : Number(scalar(countSenders))
-    const end = yield* SubscriptionRef.make(next)
+    const end = yield* makeLogEnd(next)
 
     const read = (from: number, to: number) =>
       Effect.try({
@@ -331,7 +331,7 @@ export const open = (options: SqliteOptions) =>
           if (db.isTransaction) db.exec("ROLLBACK")
           return Effect.fail(fail("append")(cause))
         }
-        return SubscriptionRef.set(end, next).pipe(Effect.as(out as ReadonlyArray<Appended>))
+        return end.set(next).pipe(Effect.as(out as ReadonlyArray<Appended>))
       })
 
     const transact = <A>(operation: string, f: (db: DatabaseSync) => A) =>
@@ -357,7 +357,7 @@ export const open = (options: SqliteOptions) =>
     }).pipe(Effect.andThen(Effect.suspend(() => {
       next = 0
       if (senderTotal !== undefined) senderTotal = 0
-      return SubscriptionRef.set(end, 0)
+      return end.set(0)
     })))
 
     const service: CausalLogService = {
