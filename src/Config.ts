@@ -47,6 +47,11 @@ export interface ServeConfig {
   readonly privateReads?: boolean
   /** How long (ms) an announced proof may gather its shares before the leader declares it incomplete; absent: 60,000. */
   readonly proofDeadlineMs?: number
+  /**
+   * Most watches one API token owns: chain watches on all chains together (absent: 64) and
+   * active effect watches (absent: 256); no flags yet, set by embedders and tests (docs/security.md).
+   */
+  readonly watchesPerToken?: { readonly chain?: number; readonly effect?: number }
 }
 
 /** Where traces and metrics are exported (src/adapters/observability/OtlpHttpExport.ts). */

@@ -300,7 +300,10 @@ export const coreLayer = (
   const proofs = ProofVerdicts.layer({ ...ProofVerdicts.defaultProofVerdictOptions, ...(config.proofDeadlineMs === undefined ? {} : { deadlineMs: config.proofDeadlineMs }) }).pipe(
     Layer.provideMerge(WorkerProofVerifier.layer)
   )
-  return Layer.mergeAll(ChainFeed.layer(), EffectTracker.layer(), leadershipLayer(config), proofs).pipe(Layer.provideMerge(servicesLayer(config.ingest, runner, config.retentionMs)), Layer.provideMerge(storage))
+  const perToken = config.watchesPerToken
+  const feed = ChainFeed.layer(perToken?.chain === undefined ? {} : { watchesPerToken: perToken.chain })
+  const tracker = EffectTracker.layer(perToken?.effect === undefined ? {} : { watchesPerToken: perToken.effect })
+  return Layer.mergeAll(feed, tracker, leadershipLayer(config), proofs).pipe(Layer.provideMerge(servicesLayer(config.ingest, runner, config.retentionMs)), Layer.provideMerge(storage))
 }
 
 /**

@@ -4,7 +4,8 @@
  * that message, decide whether it is a duplicate, replays a nonce, is an operator's message
  * from a key that is not a registered operator (or one over its open intents), comes from a
  * sender whose score bans it, exceeds its sender's rate (scaled down by a low score),
- * is too far ahead in Lamport time, waits for dependencies, or is accepted.
+ * is too far ahead in Lamport time, waits for dependencies (within the held buffer, its sender's
+ * share of it and its client's), or is accepted.
  *
  * The ingest writer (src/services/Ingest.ts) owns the state and the I/O: it asks the store
  * what a `LookupNeeded` decision names, records the answers and decides again (a decision
@@ -39,6 +40,16 @@ export interface AdmitMessage {
   readonly id: string
   /** Already charged to the sender's bucket (a held message is not charged twice). */
   readonly charged: boolean
+  /** The client that submitted it (absent: the instance's own, never held to a client's share). */
+  readonly client?: AdmissionClient | undefined
+}
+
+/** Who submitted a message over the network, as its share of the held buffer counts it. */
+export interface AdmissionClient {
+  /** `address:<clientAddressKey>` or `token:<name>` (src/services/ClientBudgets.ts). */
+  readonly key: string
+  /** Its share as a multiple of `pendingPerClient` (a relayer's token budget; absent: 1). */
+  readonly weight?: number | undefined
 }
 
 /** The operator registry as the writer sees it: the projection's, with the intents appended since counted in. */
@@ -69,6 +80,8 @@ export interface AdmissionState {
   readonly held: number
   /** How many of them each sender has (absent: no share is kept, as in tests of the global bound alone). */
   readonly heldBy?: ((sender: string) => number) | undefined
+  /** How many of them each client has (absent: no client share is kept). */
+  readonly heldByClient?: ((client: string) => number) | undefined
   /** The operator registry (absent: no operator check, as in tests of ingest alone). */
   readonly operators?: OperatorRoster | undefined
   /** Each sender's score and the share of its rate it keeps (0: banned); absent: no scoring. */
@@ -93,6 +106,12 @@ export interface AdmissionPolicy {
   readonly pendingLimit: number
   /** Most messages one sender may have waiting for dependencies: no sender fills the buffer alone. */
   readonly pendingPerSender?: number | undefined
+  /**
+   * Most messages one client (an address, or a token with a budget) may have waiting for
+   * dependencies, times its weight: keys cost nothing, so one address with many fresh keys
+   * does not fill the buffer either.
+   */
+  readonly pendingPerClient?: number | undefined
   readonly pendingTimeoutMs: number
   /** Senders not rate limited, and never scored down (the instance's own key). */
   readonly exempt: Members<string>
@@ -112,6 +131,10 @@ export type AdmissionDecision =
   | { readonly _tag: "Rejected"; readonly rejection: Rejection; readonly charge: Charge | undefined }
   | { readonly _tag: "Held"; readonly missing: ReadonlyArray<string>; readonly charge: Charge | undefined }
   | { readonly _tag: "Accepted"; readonly clock: number; readonly charge: Charge | undefined }
+
+/** A client's share of the held buffer: `perClient` times its weight (at least 1), within the buffer. */
+export const clientShare = (perClient: number, weight: number | undefined, pendingLimit: number): number =>
+  Math.min(pendingLimit, Math.floor(perClient * Math.max(1, weight ?? 1)))
 
 const rejected = (rejection: Rejection, charge?: Charge): AdmissionDecision => ({ _tag: "Rejected", rejection, charge })
 
@@ -178,6 +201,17 @@ export const decide = (command: AdmitMessage, state: AdmissionState, policy: Adm
     const mine = state.heldBy?.(e.sender) ?? 0
     if (policy.pendingPerSender !== undefined && mine >= policy.pendingPerSender) {
       return rejected(new RateLimited({ reason: `this sender already has ${mine} messages waiting for dependencies, its share of the buffer`, retryAfterMs: policy.pendingTimeoutMs }), charge)
+    }
+    const client = command.client
+    if (client !== undefined && policy.pendingPerClient !== undefined) {
+      const share = clientShare(policy.pendingPerClient, client.weight, policy.pendingLimit)
+      const theirs = state.heldByClient?.(client.key) ?? 0
+      if (theirs >= share) {
+        return rejected(
+          new RateLimited({ reason: `the client ${client.key} already has ${theirs} messages waiting for dependencies, its share of the buffer (${share})`, retryAfterMs: policy.pendingTimeoutMs }),
+          charge
+        )
+      }
     }
     return { _tag: "Held", missing, charge }
   }

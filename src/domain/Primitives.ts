@@ -32,6 +32,9 @@ export const PositiveAmount = Schema.String.check(Schema.isPattern(/^[1-9][0-9]{
 /** A short identifier (chain, market, component names): printable ASCII, 1..64 chars. */
 export const Name = Schema.String.check(Schema.isPattern(/^[\x21-\x7e]{1,64}$/u))
 
+/** An API token's name (docs/security.md): letters, digits, `.`, `_`, `-`; 1..64 chars. */
+export const TokenName = Schema.String.check(Schema.isPattern(/^[A-Za-z0-9._-]{1,64}$/u))
+
 /** Unix time in milliseconds. */
 export const UnixMillis = NonNegativeInt
 

@@ -46,7 +46,7 @@ import {
   makeChainState,
   proofHeaderHeight
 } from "../projections/ChainState/ChainState.ts"
-import { MAX_CHAIN_WATCHES, makeChainWatches, watchesOf } from "../projections/ChainWatches/ChainWatches.ts"
+import { MAX_CHAIN_WATCHES, makeChainWatches, watchesOf, watchesOwnedBy } from "../projections/ChainWatches/ChainWatches.ts"
 import { Projections } from "../projections/ProjectionRunner.ts"
 import { Author } from "./Author.ts"
 import type { Appended } from "./Ingest.ts"
@@ -64,7 +64,12 @@ export interface ChainFeedOptions {
   readonly retryBaseMs?: number
   /** Longest retry delay, ms (default 30,000). */
   readonly retryMaxMs?: number
+  /** Most watches one API token owns, on all chains together (default WATCHES_PER_TOKEN). */
+  readonly watchesPerToken?: number
 }
+
+/** Default bound on the watches of one API token across chains: a quarter of one chain's MAX_CHAIN_WATCHES. */
+export const WATCHES_PER_TOKEN = 64
 
 /** No observer follows that chain. */
 export class UnknownChain extends Data.TaggedError("UnknownChain")<{ readonly chain: string }> {}
@@ -84,8 +89,11 @@ export class HeaderNotHeld extends Data.TaggedError("HeaderNotHeld")<{
 /** The key is not watched on that chain. */
 export class WatchNotFound extends Data.TaggedError("WatchNotFound")<{ readonly chain: string; readonly key: string }> {}
 
-/** The chain already has as many watched keys as it may (MAX_CHAIN_WATCHES). */
-export class WatchLimitReached extends Data.TaggedError("WatchLimitReached")<{ readonly chain: string; readonly limit: number }> {}
+/**
+ * The chain already has as many watched keys as it may (MAX_CHAIN_WATCHES), or the API token
+ * asking (`owner`) as many watches as one token may (`watchesPerToken`).
+ */
+export class WatchLimitReached extends Data.TaggedError("WatchLimitReached")<{ readonly chain: string; readonly limit: number; readonly owner?: string }> {}
 
 /** The watch was configured at startup (options), not decided at run time: it cannot be removed. */
 export class WatchConfigured extends Data.TaggedError("WatchConfigured")<{ readonly chain: string; readonly key: string }> {}
@@ -98,10 +106,11 @@ export interface PublishedProof {
   readonly receipt: Appended
 }
 
-/** A watched key: the ChainWatchAdded message that decided it, or none for a configured watch. */
+/** A watched key: the ChainWatchAdded message that decided it (none for a configured watch), and the API token that asked for it (none: configured, or recorded without one). */
 export interface WatchView {
   readonly key: string
   readonly id: string | null
+  readonly owner: string | null
 }
 
 type PublishError = UnknownChain | ChainObserverError | HeaderNotHeld | Rejection | CausalLogError
@@ -126,9 +135,10 @@ export interface ChainFeedService {
   readonly watches: (chain: string) => Effect.Effect<ReadonlyArray<WatchView>, UnknownChain>
   /**
    * Start watching a key: proves it at the latest verified header and publishes that proof,
-   * then ChainWatchAdded (its key in proven form). An already watched key publishes nothing.
+   * then ChainWatchAdded (its key in proven form, and `owner`, the asking API token's name,
+   * counted against its bound). An already watched key publishes nothing.
    */
-  readonly addWatch: (chain: string, key: string) => Effect.Effect<{ readonly watch: WatchView; readonly created: boolean; readonly proof?: PublishedProof }, PublishError | WatchLimitReached>
+  readonly addWatch: (chain: string, key: string, owner?: string) => Effect.Effect<{ readonly watch: WatchView; readonly created: boolean; readonly proof?: PublishedProof }, PublishError | WatchLimitReached>
   /** Stop watching a key (in proven form): publishes ChainWatchRemoved. */
   readonly removeWatch: (chain: string, key: string) => Effect.Effect<Appended, UnknownChain | WatchNotFound | WatchConfigured | Rejection | CausalLogError>
   /** Submit a signed raw transaction (hex) to a chain; its hash. */
@@ -205,6 +215,7 @@ export const make = (options: ChainFeedOptions = {}) =>
     const retryBase = options.retryBaseMs ?? 1000
     const retryMax = options.retryMaxMs ?? 30_000
     const watchProjection = makeChainWatches(author.authority)
+    const perToken = options.watchesPerToken ?? WATCHES_PER_TOKEN
 
     /** The projection's state once it has folded the whole log (so it includes our own last messages). */
     const current = Effect.gen(function*() {
@@ -215,22 +226,22 @@ export const make = (options: ChainFeedOptions = {}) =>
     const publish = <T extends MessageType>(message: { readonly type: T; readonly payload: PayloadInput<T> }, deps: ReadonlyArray<MessageId>) =>
       author.publish(message.type, message.payload, { deps })
 
-    // The watched keys by chain (key in proven form -> the ChainWatchAdded id, null when configured):
-    // the configured ones, then those the log decided.
-    const registry = new Map<string, Map<string, string | null>>()
+    // The watched keys by chain (key in proven form -> the ChainWatchAdded id, null when
+    // configured, and its owner): the configured ones, then those the log decided.
+    const registry = new Map<string, Map<string, { readonly id: string | null; readonly owner: string | null }>>()
     const keysOf = (chain: string) => {
       let keys = registry.get(chain)
       if (keys === undefined) registry.set(chain, keys = new Map())
       return keys
     }
-    for (const w of options.watches ?? []) keysOf(w.chain).set(w.key, null)
+    for (const w of options.watches ?? []) keysOf(w.chain).set(w.key, { id: null, owner: null })
     const decided = yield* Effect.gen(function*() {
       yield* runner.awaitOffset(yield* log.endOffset)
       return (yield* runner.state(watchProjection)).state
     }).pipe(Effect.catchTag("ProjectionNotFound", () =>
       Effect.as(Effect.logWarning("the chain-watches projection is not registered: watches decided at run time are not restored"), undefined)))
     if (decided !== undefined) {
-      for (const chain of observers.keys()) for (const w of watchesOf(decided, chain)) keysOf(chain).set(w.key, w.id)
+      for (const chain of observers.keys()) for (const w of watchesOf(decided, chain)) keysOf(chain).set(w.key, { id: w.id, owner: w.owner ?? null })
     }
     // Proofs published outside a follower, folded into its copy of the projection before its next event.
     const external = new Map<string, Array<{ readonly event: ChainEvent; readonly id: string }>>()
@@ -389,23 +400,36 @@ export const make = (options: ChainFeedOptions = {}) =>
 
     const watches = (chain: string) =>
       Effect.map(observerOf(chain), () =>
-        [...keysOf(chain)].map(([key, id]) => ({ key, id })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)))
+        [...keysOf(chain)].map(([key, w]) => ({ key, ...w })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)))
 
-    const addWatch = (chain: string, key: string) =>
+    // The watches a token owns, as the log decided them (every member's decisions; a removal
+    // frees its slot). Without the projection, the watches this feed knows.
+    const ownedBy = (owner: string) =>
+      Effect.gen(function*() {
+        yield* runner.awaitOffset(yield* log.endOffset)
+        return watchesOwnedBy((yield* runner.state(watchProjection)).state, owner)
+      }).pipe(Effect.catchTag("ProjectionNotFound", () =>
+        Effect.sync(() => [...registry.values()].reduce((n, keys) => n + [...keys.values()].filter((w) => w.owner === owner).length, 0))))
+
+    const addWatch = (chain: string, key: string, owner?: string) =>
       lock.withPermits(1)(Effect.gen(function*() {
         yield* observerOf(chain)
         const keys = keysOf(chain)
         // The key as given may be in another form than the proven one: find it after proving, unless given in proven form.
         const given = keys.get(key)
-        if (given !== undefined) return { watch: { key, id: given }, created: false }
+        if (given !== undefined) return { watch: { key, ...given }, created: false }
         // Refused before the proof: past the bound a watch would only cost work (the fold would ignore it).
         if (keys.size >= MAX_CHAIN_WATCHES) return yield* new WatchLimitReached({ chain, limit: MAX_CHAIN_WATCHES })
+        // And past the token's share, before the proof too.
+        if (owner !== undefined && (yield* ownedBy(owner)) >= perToken) return yield* new WatchLimitReached({ chain, limit: perToken, owner })
         const proof = yield* prove(chain, key)
         const same = keys.get(proof.proof.key)
-        if (same !== undefined) return { watch: { key: proof.proof.key, id: same }, created: false, proof }
-        const receipt = yield* publish({ type: "ChainWatchAdded", payload: { chain, key: proof.proof.key } }, [proof.receipt.id])
-        keys.set(proof.proof.key, receipt.id)
-        return { watch: { key: proof.proof.key, id: receipt.id }, created: true, proof }
+        if (same !== undefined) return { watch: { key: proof.proof.key, ...same }, created: false, proof }
+        const payload = owner === undefined ? { chain, key: proof.proof.key } : { chain, key: proof.proof.key, owner }
+        const receipt = yield* publish({ type: "ChainWatchAdded", payload }, [proof.receipt.id])
+        const added = { id: receipt.id, owner: owner ?? null }
+        keys.set(proof.proof.key, added)
+        return { watch: { key: proof.proof.key, ...added }, created: true, proof }
       }))
 
     const removeWatch = (chain: string, key: string) =>
@@ -413,7 +437,7 @@ export const make = (options: ChainFeedOptions = {}) =>
         yield* observerOf(chain)
         const keys = keysOf(chain)
         if (!keys.has(key)) return yield* new WatchNotFound({ chain, key })
-        const id = keys.get(key)
+        const id = keys.get(key)?.id
         if (id === null || id === undefined) return yield* new WatchConfigured({ chain, key })
         const receipt = yield* publish({ type: "ChainWatchRemoved", payload: { chain, key } }, [id as MessageId])
         keys.delete(key)

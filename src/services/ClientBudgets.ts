@@ -44,6 +44,14 @@ export const defaultOptions: ClientBudgetOptions = {
   maxClients: 100_000
 }
 
+/**
+ * A client's weight in the held buffer (src/domain/AdmissionDecider.ts `pendingPerClient`):
+ * a token with a budget of its own (a relayer) holds as many shares as its sustained rate is
+ * multiple of an address's, at least one; an address holds one.
+ */
+export const heldWeight = (client: Client, options: ClientBudgetOptions): number =>
+  Math.max(1, client.policy.ratePerSec / options.address.ratePerSec)
+
 /** The clients' budgets. */
 export interface ClientBudgetsService {
   readonly options: ClientBudgetOptions

@@ -42,7 +42,7 @@ import { Context, Data, Effect, Fiber, HashMap, Layer, Option, Result, Semaphore
 import { ownsChain } from "../domain/cluster/Authority.ts"
 import type { EffectWatchAdded, IbcClientDestination, IbcDestination, IbcLeg, IbcPacketRef, IbcPacketRefV2 } from "../domain/effects/EffectMessages.ts"
 import type { PayloadInput } from "../domain/MessageTypes.ts"
-import { backfillsOf, type EffectsState, evmWatchesOf, MAX_WATCHES, trackOfChain } from "../domain/effects/EffectFold.ts"
+import { backfillsOf, type EffectsState, evmWatchesOf, MAX_WATCHES, trackOfChain, watchesOwnedBy } from "../domain/effects/EffectFold.ts"
 import { parentHashOfHeader } from "../domain/chain/EvmHeader.ts"
 import {
   cosmosHeaderOf,
@@ -76,13 +76,21 @@ import type { Appended } from "./Ingest.ts"
 export interface EffectTrackerOptions {
   /** How often a chain's new verified blocks are looked for, ms (default 250). */
   readonly pollIntervalMs?: number
+  /** Most active watches one API token owns (default WATCHES_PER_TOKEN). */
+  readonly watchesPerToken?: number
 }
+
+/** Default bound on the active effect watches of one API token: a quarter of the deployment's MAX_WATCHES. */
+export const WATCHES_PER_TOKEN = 256
 
 /** No observer follows that chain. */
 export class UnknownEffectChain extends Data.TaggedError("UnknownEffectChain")<{ readonly chain: string }> {}
 
-/** The deployment has as many active effect watches as the fold keeps (MAX_WATCHES). */
-export class EffectWatchLimit extends Data.TaggedError("EffectWatchLimit")<{ readonly limit: number }> {}
+/**
+ * The deployment has as many active effect watches as the fold keeps (MAX_WATCHES), or the
+ * API token asking (`owner`) as many as one token may (`watchesPerToken`).
+ */
+export class EffectWatchLimit extends Data.TaggedError("EffectWatchLimit")<{ readonly limit: number; readonly owner?: string }> {}
 
 /** The chain's observer cannot track this kind of effect (yet). */
 export class UnsupportedEffectKind extends Data.TaggedError("UnsupportedEffectKind")<{
@@ -96,7 +104,10 @@ export class EffectWatchNotFound extends Data.TaggedError("EffectWatchNotFound")
 
 /** The tracker service. */
 export interface EffectTrackerService {
-  /** Start tracking: publishes EffectWatchAdded; the watch once the projection folded it. */
+  /**
+   * Start tracking: publishes EffectWatchAdded; the watch once the projection folded it. A
+   * watch with an `owner` (an API token's name) counts against that token's bound.
+   */
   readonly addWatch: (
     spec: EffectWatchAdded
   ) => Effect.Effect<{ readonly watch: EffectWatch; readonly receipt: Appended }, UnknownEffectChain | UnsupportedEffectKind | EffectWatchLimit | Rejection | CausalLogError>
@@ -165,6 +176,7 @@ export const make = (options: EffectTrackerOptions = {}) =>
     const log = yield* CausalLog
     const projection = makeEffects(author.authority)
     const pollInterval = options.pollIntervalMs ?? 250
+    const perToken = options.watchesPerToken ?? WATCHES_PER_TOKEN
     const lock = Semaphore.makeUnsafe(1)
 
     /** The effects state once it has folded the log up to now. */
@@ -655,7 +667,12 @@ export const make = (options: EffectTrackerOptions = {}) =>
         const observer = observers.get(spec.chain)
         if (observer === undefined) return yield* new UnknownEffectChain({ chain: spec.chain })
         // Past the bound the fold would ignore the watch: refuse it rather than publish it.
-        if (HashMap.size((yield* current).watches) >= MAX_WATCHES) return yield* new EffectWatchLimit({ limit: MAX_WATCHES })
+        const decided = yield* current
+        if (HashMap.size(decided.watches) >= MAX_WATCHES) return yield* new EffectWatchLimit({ limit: MAX_WATCHES })
+        // One token's share, counted from the fold (removing a watch frees its slot).
+        if (spec.owner !== undefined && watchesOwnedBy(decided, spec.owner) >= perToken) {
+          return yield* new EffectWatchLimit({ limit: perToken, owner: spec.owner })
+        }
         if (spec.kind === "evm-log" && observer.blockReceipts === undefined && observer.blockObservations === undefined) {
           return yield* new UnsupportedEffectKind({ chain: spec.chain, kind: spec.kind, reason: `${spec.chain} is not an EVM chain` })
         }
@@ -676,9 +693,9 @@ export const make = (options: EffectTrackerOptions = {}) =>
         }
         // Without a first block, the watch starts at the latest verified block the log holds.
         const head = trackOfChain(yield* current, spec.chain)?.head ?? undefined
-        const decided = spec.fromHeight !== undefined || head === undefined || head === null ? spec : { ...spec, fromHeight: head }
-        const receipt = yield* publishAndFold("EffectWatchAdded", decided, [])
-        return { watch: { id: receipt.id, ...decided } as EffectWatch, receipt }
+        const started = spec.fromHeight !== undefined || head === undefined || head === null ? spec : { ...spec, fromHeight: head }
+        const receipt = yield* publishAndFold("EffectWatchAdded", started, [])
+        return { watch: { id: receipt.id, ...started } as EffectWatch, receipt }
       }))
 
     const removeWatch = (id: string) =>

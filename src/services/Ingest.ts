@@ -3,7 +3,8 @@
  * version, signature (on the caller's fiber: CPU work that needs no shared state), then in
  * the single writer fiber: duplicate id, nonce replay, operators' messages only from registered
  * operators (and their open intents bounded), per-sender rate limit, Lamport bound,
- * dependencies known (else held in a bounded buffer until they are, or a timeout), Lamport
+ * dependencies known (else held until they are, or a timeout, in a buffer bounded in all, per
+ * sender and per client), Lamport
  * above dependencies, append, acknowledge. Before the writer, after the signature: the
  * sender's authority for decisions, and the admission guard (a reveal only once its batch is
  * sealed and the mempool would take it: src/services/SealGuard.ts). Any failed step is a typed Rejection and nothing
@@ -24,7 +25,7 @@ import { Clock, Context, Deferred, Effect, Exit, Fiber, Layer, Metric, Queue, Re
 import { LRUCache } from "lru-cache"
 import { type Candidate, type TextSha256, admit } from "../domain/Admission.ts"
 import { signingBytes } from "../domain/Envelope.ts"
-import { type AdmissionPolicy, decide } from "../domain/AdmissionDecider.ts"
+import { type AdmissionClient, type AdmissionPolicy, decide } from "../domain/AdmissionDecider.ts"
 import { IngestBusy } from "../domain/IngestBusy.ts"
 import { InvalidSignature, NotAuthorized, type Rejection, UnknownDependencies } from "../domain/Rejection.ts"
 import type { TokenBucket, TokenBucketPolicy } from "../domain/TokenBucket.ts"
@@ -39,6 +40,9 @@ import { authoringRefusal } from "../domain/cluster/Authority.ts"
 
 /** Where an accepted message landed (id, offset, Lamport time): its acknowledgment. */
 export type { Appended } from "../ports/CausalLog.ts"
+
+/** Who submitted a client's messages, as its share of the held buffer counts it. */
+export type { AdmissionClient } from "../domain/AdmissionDecider.ts"
 
 /** What a submission ends in: a receipt, or why not. */
 export type SubmitResult = Result.Result<Appended, Rejection | CausalLogError>
@@ -66,6 +70,12 @@ export interface IngestOptions {
   readonly pendingLimit: number
   /** Most of them from one sender (its share; defaults to a 40th of pendingLimit, at least 64 or all of it when smaller). */
   readonly pendingPerSender?: number
+  /**
+   * Most of them from one client (an address, or a token with its own budget, times its
+   * weight; defaults to a 10th of pendingLimit, at least 64 or all of it when smaller). Only
+   * clients' submissions (`offer`, `offerMany` with a client) count; the instance's own never.
+   */
+  readonly pendingPerClient?: number
   /** Most clients' messages queued for the writer (being checked or waiting): beyond it, IngestBusy. */
   readonly maxQueued: number
   /** How long a message waits for its dependencies. */
@@ -117,13 +127,15 @@ export interface IngestService {
    * Admit a client's values within the queue's bound: those beyond the room left are answered
    * IngestBusy unchecked (the first ones get the room); one result per value, in order.
    */
-  readonly offerMany: (values: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<OfferResult>>
+  readonly offerMany: (values: ReadonlyArray<unknown>, client?: AdmissionClient) => Effect.Effect<ReadonlyArray<OfferResult>>
   /** Admit one client's value within the queue's bound (IngestBusy when it is full): what a single POST /v1/messages takes, traced as Ingest.submit. */
-  readonly offer: (value: unknown) => Effect.Effect<OfferResult>
+  readonly offer: (value: unknown, client?: AdmissionClient) => Effect.Effect<OfferResult>
   /** The instance's Lamport clock now. */
   readonly clock: Effect.Effect<number>
   /** How many messages are waiting for dependencies. */
   readonly pending: Effect.Effect<number>
+  /** How many of them a client (its key) submitted. */
+  readonly pendingOf: (client: string) => Effect.Effect<number>
 }
 
 /** The ingest service tag. */
@@ -148,6 +160,8 @@ interface Job {
   charged: boolean
   /** Holds a place of the bounded queue until the writer takes it. */
   queued: boolean
+  /** The client that submitted it (none: the instance's own). */
+  readonly client: AdmissionClient | undefined
 }
 interface Tick {
   readonly _tag: "Tick"
@@ -191,6 +205,7 @@ export const make = (options: IngestOptions = defaultOptions) =>
       rate: options.rate,
       pendingLimit: options.pendingLimit,
       pendingPerSender: options.pendingPerSender ?? Math.max(Math.floor(options.pendingLimit / 40), Math.min(options.pendingLimit, 64)),
+      pendingPerClient: options.pendingPerClient ?? Math.max(Math.floor(options.pendingLimit / 10), Math.min(options.pendingLimit, 64)),
       pendingTimeoutMs: options.pendingTimeoutMs,
       exempt: new Set(options.exemptSenders)
     }
@@ -210,13 +225,17 @@ export const make = (options: IngestOptions = defaultOptions) =>
     const recent = new LRUCache<string, RecordRef>({ max: TABLE_ENTRIES })
     const buckets = new LRUCache<string, TokenBucket>({ max: TABLE_ENTRIES })
     const held = new Map<Job, Held>()
-    // Held messages by sender: each sender's share of the buffer.
+    // Held messages by sender and by client: each one's share of the buffer.
     const heldBySender = new Map<string, number>()
+    const heldByClient = new Map<string, number>()
+    const count = (table: Map<string, number>, key: string, by: 1 | -1) => {
+      const n = (table.get(key) ?? 0) + by
+      if (n <= 0) table.delete(key)
+      else table.set(key, n)
+    }
     const countHeld = (job: Job, by: 1 | -1) => {
-      const sender = job.candidate.envelope.sender
-      const n = (heldBySender.get(sender) ?? 0) + by
-      if (n <= 0) heldBySender.delete(sender)
-      else heldBySender.set(sender, n)
+      count(heldBySender, job.candidate.envelope.sender, by)
+      if (job.client !== undefined) count(heldByClient, job.client.key, by)
     }
     const waiters = new Map<string, Set<Job>>()
     // Offsets of intents appended but perhaps not folded yet, by sender: counted beside the
@@ -329,6 +348,7 @@ export const make = (options: IngestOptions = defaultOptions) =>
         batchIds,
         held: held.size,
         heldBy: (sender: string) => heldBySender.get(sender) ?? 0,
+        heldByClient: (client: string) => heldByClient.get(client) ?? 0,
         operators,
         scores
       }
@@ -337,11 +357,11 @@ export const make = (options: IngestOptions = defaultOptions) =>
       for (const job of jobs) {
         const { envelope: e, id, body } = job.candidate
         state.held = held.size
-        let decision = decide({ envelope: e, id, charged: job.charged }, state, policy, now)
+        let decision = decide({ envelope: e, id, charged: job.charged, client: job.client }, state, policy, now)
         while (decision._tag === "LookupNeeded") {
           for (const [found, ref] of yield* log.lookup(decision.ids)) refs.set(found, ref)
           for (const asking of decision.ids) asked.add(asking)
-          decision = decide({ envelope: e, id, charged: job.charged }, state, policy, now)
+          decision = decide({ envelope: e, id, charged: job.charged, client: job.client }, state, policy, now)
         }
         if (decision.charge !== undefined) {
           buckets.set(decision.charge.sender, decision.charge.bucket)
@@ -542,18 +562,19 @@ export const make = (options: IngestOptions = defaultOptions) =>
       return { all, doneAt }
     }
 
-    const jobFor = (candidate: Candidate, done: (outcome: JobOutcome) => void): Job => ({
+    const jobFor = (candidate: Candidate, done: (outcome: JobOutcome) => void, client?: AdmissionClient): Job => ({
       _tag: "Job",
       candidate,
       done,
       charged: false,
-      queued: false
+      queued: false,
+      client
     })
 
     // Steps 1-4, then the writer: one result per value, in order. With `bounded`, only as many
     // values as the queue has room for are taken (the rest are answered IngestBusy unchecked),
     // each holding a place from now until the writer takes it (or its checks refuse it).
-    const submitAll = Effect.fnUntraced(function*(values: ReadonlyArray<unknown>, bounded: boolean) {
+    const submitAll = Effect.fnUntraced(function*(values: ReadonlyArray<unknown>, bounded: boolean, client?: AdmissionClient) {
       const room = bounded ? Math.max(0, Math.min(values.length, options.maxQueued - queued)) : values.length
       let reserved = bounded ? room : 0
       queued += reserved
@@ -576,7 +597,7 @@ export const make = (options: IngestOptions = defaultOptions) =>
             yield* countFailure(c.failure)
             out[i] = Result.fail(c.failure)
           } else {
-            const job = jobFor(c.success, doneAt(at.length))
+            const job = jobFor(c.success, doneAt(at.length), client)
             job.queued = bounded
             jobs.push(job)
             at.push(i)
@@ -620,14 +641,15 @@ export const make = (options: IngestOptions = defaultOptions) =>
       submitMany: Effect.fn("Ingest.submitMany")(function*(values: ReadonlyArray<unknown>) {
         return (yield* submitAll(values, false)) as ReadonlyArray<SubmitResult>
       }),
-      offerMany: Effect.fn("Ingest.offerMany")(function*(values: ReadonlyArray<unknown>) {
-        return yield* submitAll(values, true)
+      offerMany: Effect.fn("Ingest.offerMany")(function*(values: ReadonlyArray<unknown>, client?: AdmissionClient) {
+        return yield* submitAll(values, true, client)
       }),
-      offer: Effect.fn("Ingest.submit")(function*(value: unknown) {
-        return (yield* submitAll([value], true))[0] as OfferResult
+      offer: Effect.fn("Ingest.submit")(function*(value: unknown, client?: AdmissionClient) {
+        return (yield* submitAll([value], true, client))[0] as OfferResult
       }),
       clock: Effect.sync(() => clock),
-      pending: Effect.sync(() => held.size)
+      pending: Effect.sync(() => held.size),
+      pendingOf: (client) => Effect.sync(() => heldByClient.get(client) ?? 0)
     }
     return service
   })

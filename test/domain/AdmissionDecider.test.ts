@@ -148,6 +148,30 @@ describe("AdmissionDecider.decide", () => {
     expect(rejectionOf(full)).toMatchObject({ retryAfterMs: 5000 })
   })
 
+  it("holds at most a client's share, times its weight, whatever its senders: the instance's own messages are never held to one", () => {
+    const shared: AdmissionPolicy = { ...policy, pendingLimit: 100, pendingPerSender: 10, pendingPerClient: 3 }
+    const held = new Map([["address:192.0.2.1", 3], ["token:relayer", 5]])
+    const s = state({ held: 8, heldBy: () => 0, heldByClient: (k) => held.get(k) ?? 0 })
+    const e = msg({ lamport: 5, deps: ["b"] })
+    const from = (key: string, weight?: number): AdmitMessage => ({ ...command(e), client: weight === undefined ? { key } : { key, weight } })
+    // A fresh sender from a full address: refused, naming the client and its share.
+    const full = decide(from("address:192.0.2.1"), s, shared, 0)
+    expect(rejectionOf(full)).toEqual(
+      new RateLimited({ reason: "the client address:192.0.2.1 already has 3 messages waiting for dependencies, its share of the buffer (3)", retryAfterMs: 5000 })
+    )
+    expect(full).toMatchObject({ charge: { sender: "alice", charged: true } })
+    // Another address, and the instance's own (no client): held.
+    expect(decide(from("address:192.0.2.2"), s, shared, 0)).toMatchObject({ _tag: "Held", missing: ["b"] })
+    expect(decide(command(e), s, shared, 0)).toMatchObject({ _tag: "Held", missing: ["b"] })
+    // A relayer's token of weight 2 holds 6: 5 held, one more, not two.
+    expect(decide(from("token:relayer", 2), s, shared, 0)._tag).toBe("Held")
+    expect(rejectionOf(decide(from("token:relayer", 2), { ...s, heldByClient: () => 6 }, shared, 0)).reason).toContain("its share of the buffer (6)")
+    // A weight below 1 counts as 1; no share beyond the whole buffer; no per-client bound when the policy keeps none.
+    expect(rejectionOf(decide(from("token:relayer", 0.1), s, shared, 0)).reason).toContain("(3)")
+    expect(rejectionOf(decide(from("token:big", 1000), { ...s, heldByClient: () => 100 }, shared, 0)).reason).toContain("(100)")
+    expect(decide(from("address:192.0.2.1"), s, { ...shared, pendingPerClient: undefined }, 0)._tag).toBe("Held")
+  })
+
   it("asks the store about a missing dependency that is a message of the batch, once", () => {
     const e = msg({ lamport: 5, deps: ["a", "b"] })
     const s = state({ batchIds: new Set(["b"]) })

@@ -15,10 +15,11 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Layer, Result } from "effect"
 import { verifyEip1186Proof } from "../../src/domain/verify/Eip1186.ts"
+import type { ServeConfig } from "../../src/Config.ts"
 import { coreLayer } from "../../src/main.ts"
 import { MAX_WATCHES } from "../../src/domain/effects/EffectFold.ts"
 import { MAX_CHAIN_WATCHES } from "../../src/projections/ChainWatches/ChainWatches.ts"
-import { eventually, get, layer as serverLayer, request, sample } from "../http/support/server.ts"
+import { eventually, get, layer as serverLayer, request, sample, TestServer } from "../http/support/server.ts"
 import { type Anvil, anvil, blockNumber, deployStore, receiptOf, signedTransfer, store } from "./support/Anvil.ts"
 
 const word = (n: bigint) => n.toString(16).padStart(64, "0")
@@ -58,10 +59,11 @@ const proxy = (target: string) =>
     (p) => Effect.promise(() => p.close())
   )
 
-const serverOver = (url: string, dataDir?: string) =>
+const serverOver = (url: string, dataDir?: string, watchesPerToken?: ServeConfig["watchesPerToken"]) =>
   serverLayer({
     ...(dataDir === undefined ? {} : { dataDir }),
-    core: (config, runner) => coreLayer({ ...config, evm: { chainId: "anvil", rpcUrls: [url], confirmations: 1, pollIntervalMs: 25 } }, runner)
+    core: (config, runner) =>
+      coreLayer({ ...config, ...(watchesPerToken === undefined ? {} : { watchesPerToken }), evm: { chainId: "anvil", rpcUrls: [url], confirmations: 1, pollIntervalMs: 25 } }, runner)
   })
 
 /** The instance's messages of a type, from the log over HTTP. */
@@ -159,10 +161,10 @@ describe("/v1/chains/{chain}/watches", () => {
         expect(added.json.proof.proof).toMatchObject({ key, value: "" }) // slot 1 is unset: a proven absence
         const decision = yield* get(`/v1/messages/${added.json.watch.messageId}`)
         expect(decision.json).toMatchObject({ type: "ChainWatchAdded", deps: [added.json.proof.receipt.id] })
-        expect(decision.json.envelope.payload).toEqual({ chain: "anvil", key })
+        expect(decision.json.envelope.payload).toEqual({ chain: "anvil", key, owner: "test-admin" })
         const again = yield* postJson("/v1/chains/anvil/watches", { key })
         expect(again.json).toMatchObject({ created: false, watch: { key, messageId: added.json.watch.messageId }, proof: null })
-        expect((yield* get("/v1/chains/anvil/watches")).json).toEqual({ chain: "anvil", watches: [{ key, messageId: added.json.watch.messageId }] })
+        expect((yield* get("/v1/chains/anvil/watches")).json).toEqual({ chain: "anvil", watches: [{ key, messageId: added.json.watch.messageId, owner: "test-admin" }] })
 
         yield* Effect.promise(() => store(node, address, 1n, 7n))
         const changed = yield* eventually(get("/v1/chains/anvil"), (r) => valueOf(r) === word(7n), 10_000)
@@ -173,6 +175,8 @@ describe("/v1/chains/{chain}/watches", () => {
       yield* Effect.gen(function*() {
         const listed = yield* eventually(get("/v1/chains/anvil/watches"), (r) => r.json?.watches?.length === 1)
         expect(listed.json.watches[0].key).toBe(key)
+        // Its owner too, restored from the log.
+        expect(listed.json.watches[0].owner).toBe("test-admin")
         yield* Effect.promise(() => store(node, address, 1n, 8n))
         const changed = yield* eventually(get("/v1/chains/anvil"), (r) => valueOf(r) === word(8n), 10_000)
         expect(valueOf(changed)).toBe(word(8n))
@@ -241,7 +245,8 @@ describe("the bound on a chain's watches", () => {
         expect((yield* postJson("/v1/chains/anvil/watches", { key: key0 })).json.created).toBe(false)
         expect((yield* request("DELETE", `/v1/chains/anvil/watches?key=${key0}`)).status).toBe(200)
         expect((yield* postJson("/v1/chains/anvil/watches", { key: `${address}/${MAX_CHAIN_WATCHES}` })).status).toBe(200)
-      }).pipe(Effect.provide(Layer.fresh(serverOver(node.url))))
+        // One token may own the chain's whole bound here: this is the chain's bound, not the token's.
+      }).pipe(Effect.provide(Layer.fresh(serverOver(node.url, undefined, { chain: MAX_CHAIN_WATCHES }))))
     }), 120_000)
 })
 
@@ -265,6 +270,68 @@ describe("the bound on the deployment's effect watches", () => {
         // Removing one makes room.
         expect((yield* request("DELETE", `/v1/effects/watches?id=${first}`)).status).toBe(200)
         expect((yield* postJson("/v1/effects/watches", { chain: "anvil", kind: "evm-log", filter: {} })).status).toBe(201)
-      }).pipe(Effect.provide(Layer.fresh(serverOver(node.url))))
+        // One token may own the deployment's whole bound here: this is the deployment's bound, not the token's.
+      }).pipe(Effect.provide(Layer.fresh(serverOver(node.url, undefined, { effect: MAX_WATCHES }))))
     }), 180_000)
+})
+
+describe("the bound on one token's watches", () => {
+  it.live("a token past its chain and effect watch bounds is 429 before anything is proven or published, another token still adds; a removal frees a slot; the listings show owners", () =>
+    Effect.gen(function*() {
+      const node = yield* anvil()
+      const address = yield* Effect.promise(() => deployStore(node))
+      yield* Effect.gen(function*() {
+        const server = yield* TestServer
+        const [alice, bob] = [server.tokens.alice as string, server.tokens.bob as string]
+        const postAs = (path: string, body: unknown, token: string) =>
+          request("POST", path, { body: JSON.stringify(body), headers: { "content-type": "application/json" }, token })
+        const height = yield* Effect.promise(() => blockNumber(node))
+        yield* eventually(get("/v1/chains/anvil"), (r) => r.json?.latest?.height === height, 10_000)
+
+        // Chain watches: two for alice, the third refused before its proof.
+        for (const slot of [0, 1]) expect((yield* postAs("/v1/chains/anvil/watches", { key: `${address}/${slot}` }, alice)).status).toBe(200)
+        const [proofs, adds] = [yield* countOf("LightClientProof"), yield* countOf("ChainWatchAdded")]
+        const refused = yield* postAs("/v1/chains/anvil/watches", { key: `${address}/2` }, alice)
+        expect([refused.status, refused.json._tag, refused.json.limit]).toEqual([429, "WatchLimitReached", 2])
+        expect(refused.json.reason).toBe('the token "alice" owns 2 chain watches, the most one token may; remove one of them first (DELETE /v1/chains/{chain}/watches)')
+        expect([yield* countOf("LightClientProof"), yield* countOf("ChainWatchAdded")]).toEqual([proofs, adds])
+        // Another token (and the admin's, under its own name) still adds.
+        const bobs = yield* postAs("/v1/chains/anvil/watches", { key: `${address}/2` }, bob)
+        expect([bobs.status, bobs.json.watch.owner]).toEqual([200, "bob"])
+        expect((yield* postJson("/v1/chains/anvil/watches", { key: `${address}/3` })).json.watch.owner).toBe("test-admin")
+        const listed = (yield* get("/v1/chains/anvil/watches")).json.watches as ReadonlyArray<{ key: string; owner: string | null }>
+        expect(listed.map((w) => w.owner)).toEqual(["alice", "alice", "bob", "test-admin"])
+        // The decision carries its owner in the log.
+        const added = yield* messagesOf("ChainWatchAdded")
+        expect(added.map((m) => m.envelope.payload.owner)).toEqual(["alice", "alice", "bob", "test-admin"])
+        // Removing one of alice's (with any token of the scope) frees her slot.
+        expect((yield* request("DELETE", `/v1/chains/anvil/watches?key=${listed[0]?.key}`, { token: bob })).status).toBe(200)
+        const again = yield* postAs("/v1/chains/anvil/watches", { key: `${address}/4` }, alice)
+        expect([again.status, again.json.created, again.json.watch.owner]).toEqual([200, true, "alice"])
+        expect((yield* postAs("/v1/chains/anvil/watches", { key: `${address}/5` }, alice)).status).toBe(429)
+
+        // Effect watches: the same for alice's two.
+        const watch = (i: number) => ({ chain: "anvil", kind: "evm-log", filter: { address: i.toString(16).padStart(40, "0") } })
+        const firsts = [] as Array<string>
+        for (const i of [0, 1]) {
+          const created = yield* postAs("/v1/effects/watches", watch(i), alice)
+          expect([created.status, created.json.watch.owner]).toEqual([201, "alice"])
+          firsts.push(created.json.watch.id)
+        }
+        const effectAdds = yield* countOf("EffectWatchAdded")
+        const over = yield* postAs("/v1/effects/watches", watch(2), alice)
+        expect([over.status, over.json._tag, over.json.limit]).toEqual([429, "EffectWatchLimitReached", 2])
+        expect(over.json.reason).toBe('the token "alice" owns 2 active effect watches, the most one token may; remove one of them first (DELETE /v1/effects/watches)')
+        expect(yield* countOf("EffectWatchAdded")).toBe(effectAdds)
+        expect((yield* postAs("/v1/effects/watches", watch(2), bob)).status).toBe(201)
+        const effectWatches = (yield* get("/v1/effects/watches")).json.watches as ReadonlyArray<{ id: string; owner?: string }>
+        expect(effectWatches.map((w) => w.owner).sort()).toEqual(["alice", "alice", "bob"])
+        expect((yield* request("DELETE", `/v1/effects/watches?id=${firsts[0]}`, { token: alice })).status).toBe(200)
+        expect((yield* postAs("/v1/effects/watches", watch(3), alice)).status).toBe(201)
+      }).pipe(Effect.provide(Layer.fresh(serverLayer({
+        tokens: { alice: ["chains", "effects"], bob: ["chains", "effects"] },
+        core: (config, runner) =>
+          coreLayer({ ...config, watchesPerToken: { chain: 2, effect: 2 }, evm: { chainId: "anvil", rpcUrls: [node.url], confirmations: 1, pollIntervalMs: 25 } }, runner)
+      }))))
+    }), 120_000)
 })

@@ -140,3 +140,31 @@ describe("the bounded ingest queue", () => {
       }))
   })
 })
+
+describe("the held buffer's share per client", () => {
+  layer(
+    Server.layer({
+      ingest: { pendingPerClient: 3, pendingTimeoutMs: 1500 },
+      tokens: { relayer: [] },
+      // Twice an address's sustained rate: twice its share of the held buffer.
+      budgets: { relayer: { perSecond: 2000, burst: 4000 } }
+    }),
+    { excludeTestServices: true, ...timeout }
+  )((it) => {
+    it.effect("fresh keys from one address hold at most its share while another client's are still held; a relayer's token holds its weight's", () =>
+      Effect.gen(function*() {
+        const server = yield* Server.TestServer
+        const ghost = idOf(envelope(testKey("ghost"), { nonce: 1000 }))
+        const waiting = (tag: string, n: number) => Array.from({ length: n }, (_, i) => envelope(testKey(`${tag}-${i}`), { lamport: 2, deps: [ghost] }))
+        const [anonymous, relayed] = yield* Effect.all([postAs(waiting("held-anon", 5), null), postAs(waiting("held-relayed", 7), server.tokens.relayer as string)], {
+          concurrency: 2
+        })
+        const tags = (r: Server.Reply) => (r.json.results as ReadonlyArray<{ ok: boolean; error?: { _tag: string } }>).map((x) => x.ok ? "ok" : x.error?._tag)
+        expect(anonymous.status, anonymous.text).toBe(200)
+        expect(tags(anonymous)).toEqual([...Array(3).fill("UnknownDependencies"), "RateLimited", "RateLimited"])
+        expect(anonymous.json.results[3].error.reason).toBe("the client address:127.0.0.1 already has 3 messages waiting for dependencies, its share of the buffer (3)")
+        expect(tags(relayed)).toEqual([...Array(6).fill("UnknownDependencies"), "RateLimited"])
+        expect(relayed.json.results[6].error.reason).toMatch(/^the client token:relayer already has 6 messages .*\(6\)$/u)
+      }))
+  })
+})

@@ -20,13 +20,13 @@ for (const verifyOffThread of [true, false]) {
     )
 
   /**
-   * Wait until `n` messages are held. In real time, not the test clock's: off the event loop,
+   * Wait until `n` messages are held (more, or fewer once some are released). In real time, not the test clock's: off the event loop,
    * a submission reaches the writer only when the thread pool has answered its signatures.
    */
   const untilHeld = (n: number) =>
     Effect.gen(function*() {
       const ingest = yield* Ingest.Ingest
-      for (let i = 0; i < 5000 && (yield* ingest.pending) < n; i++) {
+      for (let i = 0; i < 5000 && (yield* ingest.pending) !== n; i++) {
         yield* Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 1)))
       }
       expect(yield* ingest.pending).toBe(n)
@@ -191,6 +191,48 @@ for (const verifyOffThread of [true, false]) {
         const refused = out[2]
         expect(refused !== undefined && Result.isFailure(refused) && refused.failure._tag === "RateLimited" && refused.failure.reason).toMatch(/its share of the buffer/)
       }).pipe(Effect.provide(pipeline({ pendingLimit: 10, pendingPerSender: 2 }))))
+
+    it.effect("holds at most a client's share of the buffer whatever its keys; another address's is still held; the counts return to 0 on release and timeout", () =>
+      Effect.gen(function*() {
+        const ingest = yield* Ingest.Ingest
+        const a = envelope(alice, { lamport: 1 })
+        const ghost = idOf(envelope(alice, { nonce: 1000 }))
+        const sybil = [1, 2, 3, 4].map((i) => testKey(`sybil-${i}`))
+        const deps = [idOf(a), idOf(a), ghost, ghost]
+        const one = { key: "address:192.0.2.1" }
+        const other = { key: "address:198.51.100.7" }
+        // Four fresh keys from one address: the fourth is past the address's share (3).
+        const fromOne = yield* Effect.forkChild(ingest.offerMany(sybil.map((k, i) => envelope(k, { lamport: 2, deps: [deps[i] as (typeof deps)[number]] })), one))
+        yield* untilHeld(3)
+        const fromOther = yield* Effect.forkChild(ingest.offer(envelope(carol, { lamport: 2, deps: [ghost] }), other))
+        yield* untilHeld(4)
+        expect([yield* ingest.pendingOf(one.key), yield* ingest.pendingOf(other.key)]).toEqual([3, 1])
+        // The dependency arrives (the instance's own submission, no client): two are released and appended.
+        expect((yield* ingest.submit(a)).offset).toBe(0)
+        yield* untilHeld(2)
+        expect([yield* ingest.pendingOf(one.key), yield* ingest.pendingOf(other.key)]).toEqual([1, 1])
+        // The ghost never does: the other two time out.
+        yield* TestClock.adjust("10 seconds")
+        const outOne = yield* Fiber.join(fromOne)
+        const outOther = yield* Fiber.join(fromOther)
+        expect(outOne.map((r) => (Result.isFailure(r) ? r.failure._tag : r.success.offset))).toEqual([1, 2, "UnknownDependencies", "RateLimited"])
+        const refused = outOne[3]
+        expect(refused !== undefined && Result.isFailure(refused) && refused.failure._tag === "RateLimited" && refused.failure.reason).toBe(
+          "the client address:192.0.2.1 already has 3 messages waiting for dependencies, its share of the buffer (3)"
+        )
+        expect(Result.isFailure(outOther) && outOther.failure._tag).toBe("UnknownDependencies")
+        expect([yield* ingest.pending, yield* ingest.pendingOf(one.key), yield* ingest.pendingOf(other.key)]).toEqual([0, 0, 0])
+      }).pipe(Effect.provide(pipeline({ pendingLimit: 100, pendingPerClient: 3, pendingTimeoutMs: 1000 }))))
+
+    it.effect("never holds the instance's own submissions to a client's share", () =>
+      Effect.gen(function*() {
+        const ingest = yield* Ingest.Ingest
+        const ghost = idOf(envelope(alice, { nonce: 1000 }))
+        const results = yield* Effect.forkChild(ingest.submitMany([1, 2, 3].map((i) => envelope(testKey(`own-${i}`), { lamport: 2, deps: [ghost] }))))
+        yield* untilHeld(3)
+        yield* TestClock.adjust("10 seconds")
+        expect((yield* Fiber.join(results)).map((r) => (Result.isFailure(r) ? r.failure._tag : "ok"))).toEqual(Array(3).fill("UnknownDependencies"))
+      }).pipe(Effect.provide(pipeline({ pendingLimit: 100, pendingPerClient: 1, pendingTimeoutMs: 1000 }))))
 
     it.effect("submitMany answers a batch larger than a hand-off to the pool in order, bad signatures where they were", () =>
       Effect.gen(function*() {

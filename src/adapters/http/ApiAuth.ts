@@ -7,7 +7,7 @@ import { Context, Effect, Layer, Redacted, Result } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { authorize, identify, type Scope, type TokenStore } from "../../domain/auth/ApiTokens.ts"
 import { DASHBOARD_PATHS } from "./Dashboard.ts"
-import { Forbidden, NeedsAdminScope, NeedsAssetsScope, NeedsChainsScope, NeedsEffectsScope, NeedsProofsScope, Unauthorized } from "./EdgeApi.ts"
+import { Caller, Forbidden, NeedsAdminScope, NeedsAssetsScope, NeedsChainsScope, NeedsEffectsScope, NeedsProofsScope, Unauthorized } from "./EdgeApi.ts"
 
 /** What the server authenticates against. */
 export interface ApiAuthConfig {
@@ -34,21 +34,28 @@ export const bearerOf = (authorization: string | undefined): string => {
   return m?.[1] ?? ""
 }
 
-const check = (config: ApiAuthConfig, credential: string, scope: Scope): Effect.Effect<void, Unauthorized | Forbidden> => {
+/** The caller a credential names, if its token has `scope`. */
+const check = (config: ApiAuthConfig, credential: string, scope: Scope): Effect.Effect<Caller["Service"], Unauthorized | Forbidden> => {
   const decided = authorize(config.store, credential, scope)
-  if (Result.isSuccess(decided)) return Effect.void
+  if (Result.isSuccess(decided)) return Effect.succeed({ token: decided.success.name })
   const e = decided.failure
   return e._tag === "TokenMissing" ? Effect.fail(new Unauthorized({ reason: e.reason })) : Effect.fail(new Forbidden({ reason: e.reason, scope: e.scope }))
 }
 
+/** A scope middleware: the request goes on, with its Caller, only if its token has `scope`. */
+const needs = (config: ApiAuthConfig, scope: Scope) => ({
+  bearer: <A, E, R>(httpEffect: Effect.Effect<A, E, R>, { credential }: { readonly credential: Redacted.Redacted<string> }) =>
+    Effect.flatMap(check(config, Redacted.value(credential), scope), (caller) => Effect.provideService(httpEffect, Caller, caller))
+})
+
 /** The scope middlewares, over the ApiAuth service. */
 export const middlewares = Layer.unwrap(Effect.map(ApiAuth, (config) =>
   Layer.mergeAll(
-    Layer.succeed(NeedsChainsScope, { bearer: (httpEffect, { credential }) => Effect.andThen(check(config, Redacted.value(credential), "chains"), httpEffect) }),
-    Layer.succeed(NeedsEffectsScope, { bearer: (httpEffect, { credential }) => Effect.andThen(check(config, Redacted.value(credential), "effects"), httpEffect) }),
-    Layer.succeed(NeedsAssetsScope, { bearer: (httpEffect, { credential }) => Effect.andThen(check(config, Redacted.value(credential), "assets"), httpEffect) }),
-    Layer.succeed(NeedsProofsScope, { bearer: (httpEffect, { credential }) => Effect.andThen(check(config, Redacted.value(credential), "proofs"), httpEffect) }),
-    Layer.succeed(NeedsAdminScope, { bearer: (httpEffect, { credential }) => Effect.andThen(check(config, Redacted.value(credential), "admin"), httpEffect) })
+    Layer.succeed(NeedsChainsScope, needs(config, "chains")),
+    Layer.succeed(NeedsEffectsScope, needs(config, "effects")),
+    Layer.succeed(NeedsAssetsScope, needs(config, "assets")),
+    Layer.succeed(NeedsProofsScope, needs(config, "proofs")),
+    Layer.succeed(NeedsAdminScope, needs(config, "admin"))
   )))
 
 /**

@@ -77,7 +77,7 @@ export class WatchNotFound extends Schema.TaggedError<WatchNotFound>()("WatchNot
   key: Schema.String
 }, { httpApiStatus: 404 }) {}
 
-/** The chain has as many watched keys as it may; remove one first. */
+/** The chain has as many watched keys as it may, or the token as many watches as one token may; remove one first. */
 export class WatchLimitReached extends Schema.TaggedError<WatchLimitReached>()("WatchLimitReached", {
   reason: Schema.String,
   chain: Schema.String,
@@ -162,7 +162,8 @@ export const PublishedProofView = Schema.Struct({
 /** A watched key. */
 export const WatchView = Schema.Struct({
   key: Schema.String,
-  messageId: Schema.NullOr(Schema.String).annotate({ description: "the ChainWatchAdded message; null for a watch configured at startup" })
+  messageId: Schema.NullOr(Schema.String).annotate({ description: "the ChainWatchAdded message; null for a watch configured at startup" }),
+  owner: Schema.NullOr(Schema.String).annotate({ description: "the name of the API token that asked for it; null for a watch configured at startup or recorded without one" })
 }).annotate({ identifier: "ChainWatch" })
 
 /** The answer to POST …/watches. */
@@ -336,7 +337,7 @@ export const ChainsGroup = HttpApiGroup.make("chains")
       .middleware(NeedsChainsScope)
       .annotate(OpenApi.Identifier, "watchChainKey")
       .annotate(OpenApi.Summary, "Watch a state key")
-      .annotate(OpenApi.Description, "Watch a key: its value now is proven and published, then the decision (ChainWatchAdded) is recorded in the log; from then on every change is proven and published. `created` is false when the key was already watched (nothing is published). At most 256 keys are watched per chain: 429 WatchLimitReached beyond, before anything is proven. Errors as for proving."),
+      .annotate(OpenApi.Description, "Watch a key: its value now is proven and published, then the decision (ChainWatchAdded) is recorded in the log; from then on every change is proven and published. `created` is false when the key was already watched (nothing is published). At most 256 keys are watched per chain, and one token owns at most 64 watches on all chains together (the server's setting): 429 WatchLimitReached beyond, before anything is proven. The watch records the token's name as its `owner`. Errors as for proving."),
     // The key is a query parameter: a proven key (up to 1,024 bytes as hex) exceeds the router's 256-character path parameters.
     HttpApiEndpoint.delete("unwatch", "/v1/chains/:chain/watches", {
       params: { chain: ChainName },

@@ -23,6 +23,7 @@ import type { ChainObserverError, RpcHeadClaim } from "../../ports/ChainObserver
 import { ChainFeed, type HeaderNotHeld, type PublishedProof, type UnknownChain as UnknownChainFailure } from "../../services/ChainFeed.ts"
 import type { Rejection } from "../../domain/Rejection.ts"
 import { Api } from "./Api.ts"
+import { Caller } from "./EdgeApi.ts"
 import {
   ChainAnswerInvalid,
   type ChainSummary,
@@ -189,20 +190,28 @@ export const layer = HttpApiBuilder.group(Api, "chains", (handlers) =>
         ))
       .handle("watches", ({ params }) =>
         Effect.flatMap(feedFor(params.chain), (f) => f.watches(params.chain)).pipe(
-          Effect.map((ws) => ({ chain: params.chain, watches: ws.map((w) => ({ key: w.key, messageId: w.id })) })),
+          Effect.map((ws) => ({ chain: params.chain, watches: ws.map((w) => ({ key: w.key, messageId: w.id, owner: w.owner })) })),
           Effect.catchTag("UnknownChain", (e) => Effect.fail(unknownChain(e.chain)))
         ))
       .handle("watch", ({ params, payload }) =>
-        Effect.flatMap(feedFor(params.chain), (f) => f.addWatch(params.chain, payload.key)).pipe(
+        Effect.flatMap(Effect.zip(feedFor(params.chain), Caller), ([f, caller]) => f.addWatch(params.chain, payload.key, caller.token)).pipe(
           Effect.map((r) => ({
             chain: params.chain,
             created: r.created,
-            watch: { key: r.watch.key, messageId: r.watch.id },
+            watch: { key: r.watch.key, messageId: r.watch.id, owner: r.watch.owner },
             proof: r.proof === undefined ? null : publishedView(r.proof)
           })),
           Effect.catch((e): Effect.Effect<never, WatchLimitReached | Effect.Error<ReturnType<ReturnType<typeof feedFailure>>>> =>
             e._tag === "WatchLimitReached"
-              ? Effect.fail(new WatchLimitReached({ reason: `${e.chain} has ${e.limit} watched keys, the most it may; remove one first (DELETE /v1/chains/${e.chain}/watches)`, chain: e.chain, limit: e.limit }))
+              ? Effect.fail(
+                new WatchLimitReached({
+                  reason: e.owner === undefined
+                    ? `${e.chain} has ${e.limit} watched keys, the most it may; remove one first (DELETE /v1/chains/${e.chain}/watches)`
+                    : `the token ${JSON.stringify(e.owner)} owns ${e.limit} chain watches, the most one token may; remove one of them first (DELETE /v1/chains/{chain}/watches)`,
+                  chain: e.chain,
+                  limit: e.limit
+                })
+              )
               : feedFailure(params.chain, payload.key)(e))
         ))
       .handle("unwatch", ({ params, query }) =>

@@ -119,34 +119,40 @@ export class AnswersDefects extends HttpApiMiddleware.Service<AnswersDefects>()(
 // Security: each operation that changes state or costs the instance work (other than
 // submitting a signed message, which authenticates itself) needs a bearer token with a scope.
 
+/**
+ * Who called an operation with a scope: the name of the API token its middleware identified
+ * (what a watch records as its owner). Provided to the handlers by the scope middlewares.
+ */
+export class Caller extends Context.Service<Caller, { readonly token: string }>()("causeway/http/Caller") {}
+
 const bearer = { bearer: HttpApiSecurity.bearer.pipe(HttpApiSecurity.annotate(OpenApi.Description, "an API token (`causeway token create`; by default DATA_DIR/api-token, scope admin)")) }
 
 /** The operation needs a token with scope `chains` (or `admin`): chain proofs, watches and transactions. */
-export class NeedsChainsScope extends HttpApiMiddleware.Service<NeedsChainsScope>()("causeway/http/NeedsChainsScope", {
+export class NeedsChainsScope extends HttpApiMiddleware.Service<NeedsChainsScope, { provides: Caller }>()("causeway/http/NeedsChainsScope", {
   security: bearer,
   error: [Unauthorized, Forbidden]
 }) {}
 
 /** The operation needs a token with scope `effects` (or `admin`): effect watches. */
-export class NeedsEffectsScope extends HttpApiMiddleware.Service<NeedsEffectsScope>()("causeway/http/NeedsEffectsScope", {
+export class NeedsEffectsScope extends HttpApiMiddleware.Service<NeedsEffectsScope, { provides: Caller }>()("causeway/http/NeedsEffectsScope", {
   security: bearer,
   error: [Unauthorized, Forbidden]
 }) {}
 
 /** The operation needs a token with scope `assets` (or `admin`): asset mappings. */
-export class NeedsAssetsScope extends HttpApiMiddleware.Service<NeedsAssetsScope>()("causeway/http/NeedsAssetsScope", {
+export class NeedsAssetsScope extends HttpApiMiddleware.Service<NeedsAssetsScope, { provides: Caller }>()("causeway/http/NeedsAssetsScope", {
   security: bearer,
   error: [Unauthorized, Forbidden]
 }) {}
 
 /** The operation needs a token with scope `proofs` (or `admin`): checking a proof on request. */
-export class NeedsProofsScope extends HttpApiMiddleware.Service<NeedsProofsScope>()("causeway/http/NeedsProofsScope", {
+export class NeedsProofsScope extends HttpApiMiddleware.Service<NeedsProofsScope, { provides: Caller }>()("causeway/http/NeedsProofsScope", {
   security: bearer,
   error: [Unauthorized, Forbidden]
 }) {}
 
 /** The operation needs a token with scope `admin`: the operator registry. */
-export class NeedsAdminScope extends HttpApiMiddleware.Service<NeedsAdminScope>()("causeway/http/NeedsAdminScope", {
+export class NeedsAdminScope extends HttpApiMiddleware.Service<NeedsAdminScope, { provides: Caller }>()("causeway/http/NeedsAdminScope", {
   security: bearer,
   error: [Unauthorized, Forbidden]
 }) {}

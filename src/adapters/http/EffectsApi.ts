@@ -39,7 +39,7 @@ export class EffectWatchNotFound extends Schema.TaggedError<EffectWatchNotFound>
   id: Schema.String
 }, { httpApiStatus: 404 }) {}
 
-/** The deployment has as many active effect watches as it keeps; remove one first. */
+/** The deployment has as many active effect watches as it keeps, or the token as many as one token may; remove one first. */
 export class EffectWatchLimitReached extends Schema.TaggedError<EffectWatchLimitReached>()("EffectWatchLimitReached", {
   reason: Schema.String,
   limit: Schema.Finite

@@ -15,6 +15,7 @@ import { CausalLog, type CausalLogError } from "../../ports/CausalLog.ts"
 import { Projections } from "../../projections/ProjectionRunner.ts"
 import { type AnyEffect, type AnyEffectView, effectEvent } from "../../domain/effects/EffectShapes.ts"
 import { Draining } from "./Draining.ts"
+import { Caller } from "./EdgeApi.ts"
 import { eventStream } from "./EventStream.ts"
 import type { Rejection } from "../../domain/Rejection.ts"
 import { EffectsView } from "../../projections/Views.ts"
@@ -66,13 +67,20 @@ export const layer = (options: EffectsHandlerOptions) => HttpApiBuilder.group(Ap
       .handle("addWatch", ({ payload }) =>
         tracker === undefined
           ? Effect.fail(new EffectChainUnknown({ reason: `no chain ${JSON.stringify(payload.chain)} is observed by this instance`, chain: payload.chain }))
-          : tracker.addWatch(payload).pipe(
+          : Effect.flatMap(Caller, (caller) => tracker.addWatch({ ...payload, owner: caller.token })).pipe(
             Effect.map(({ watch, receipt }) => ({ watch, receipt: { id: receipt.id, offset: receipt.offset, lamport: receipt.lamport } })),
             Effect.catchTags({
               UnknownEffectChain: (e) => Effect.fail(new EffectChainUnknown({ reason: `no chain ${JSON.stringify(e.chain)} is observed by this instance; GET /v1/chains lists them`, chain: e.chain })),
               UnsupportedEffectKind: (e) => Effect.fail(new EffectKindUnsupported({ reason: e.reason, chain: e.chain, kind: e.kind })),
               EffectWatchLimit: (e) =>
-                Effect.fail(new EffectWatchLimitReached({ reason: `the deployment has ${e.limit} active effect watches, the most it keeps; remove one first (DELETE /v1/effects/watches)`, limit: e.limit })),
+                Effect.fail(
+                  new EffectWatchLimitReached({
+                    reason: e.owner === undefined
+                      ? `the deployment has ${e.limit} active effect watches, the most it keeps; remove one first (DELETE /v1/effects/watches)`
+                      : `the token ${JSON.stringify(e.owner)} owns ${e.limit} active effect watches, the most one token may; remove one of them first (DELETE /v1/effects/watches)`,
+                    limit: e.limit
+                  })
+                ),
               CausalLogError: publishFailed
             }),
             Effect.catch((e) =>

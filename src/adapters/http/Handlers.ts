@@ -172,6 +172,8 @@ const messages = (options: HandlerOptions) =>
       const draining = yield* Draining
       const auth = yield* ApiAuth
       const budgets = ClientBudgets.make(options.clientBudgets)
+      // The client's share of the held buffer counts under its budget's key.
+      const heldAs = (client: ClientBudgets.Client) => ({ key: client.key, weight: ClientBudgets.heldWeight(client, options.clientBudgets) })
       return handlers
         .handleRaw("submit", ({ request }) =>
           Effect.gen(function*() {
@@ -182,7 +184,7 @@ const messages = (options: HandlerOptions) =>
               // queue nor a signature check.
               const charged = yield* budgets.charge(client, 1)
               if (charged.refusal !== undefined) return retryLater(charged.refusal)
-              const result = yield* ingest.offer(body)
+              const result = yield* ingest.offer(body, heldAs(client))
               if (Result.isSuccess(result)) return result.success
               const e = result.failure
               if (e._tag === "CausalLogError") return yield* unavailable(e)
@@ -195,7 +197,7 @@ const messages = (options: HandlerOptions) =>
             }
             const charged = yield* budgets.charge(client, body.length)
             if (charged.granted === 0 && charged.refusal !== undefined) return retryLater(charged.refusal)
-            const results = yield* ingest.offerMany(charged.granted === body.length ? body : body.slice(0, charged.granted))
+            const results = yield* ingest.offerMany(charged.granted === body.length ? body : body.slice(0, charged.granted), heldAs(client))
             const busy = busyWhole(results)
             if (busy !== undefined && charged.refusal === undefined) return retryLater(busy)
             const items = results.map(batchItem)

@@ -10,6 +10,7 @@ import { sha256 } from "@noble/hashes/sha2.js"
 import { bytesToHex, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js"
 import { Data, Result, Schema } from "effect"
 import * as Base64Url from "effect/encoding/Base64Url"
+import { TokenName } from "../Primitives.ts"
 
 /** What a token may do. `admin` may do everything; any token may read when reads are private. */
 export const Scope = Schema.Literals(["chains", "effects", "assets", "proofs", "admin"])
@@ -18,8 +19,6 @@ export type Scope = typeof Scope.Type
 /** The scopes, for messages and flags. */
 export const SCOPES: ReadonlyArray<Scope> = Scope.literals
 
-/** A token's name: what logs and answers call it. */
-const TokenName = Schema.String.check(Schema.isPattern(/^[A-Za-z0-9._-]{1,64}$/u))
 
 /** A positive whole number of messages, at most a billion. */
 const Count = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1_000_000_000 }))

@@ -8,7 +8,7 @@
  * (MessageTypes.ts), checked against a header one of these messages announced.
  */
 import { Schema } from "effect"
-import { Blob, Name, NonNegativeInt, UnixMillis } from "../Primitives.ts"
+import { Blob, Name, NonNegativeInt, TokenName, UnixMillis } from "../Primitives.ts"
 
 /** A block hash: lowercase hex, 1 to 64 bytes (EVM and CometBFT hashes are 32). */
 export const ChainHash = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2}){1,64}$/u)).pipe(Schema.brand("Hex"))
@@ -99,9 +99,11 @@ export const WatchedKey = Schema.String.check(Schema.isPattern(/^(?:[0-9a-f]{2})
 /**
  * The instance started watching a key of a chain: from now on it publishes a
  * LightClientProof at every new head where the key's value changed. A restarted or
- * replayed instance knows its watches from these messages.
+ * replayed instance knows its watches from these messages. `owner`: the name of the API token
+ * that asked for it (absent in logs written before owners were recorded), counted against
+ * that token's bound on watches.
  */
-export const ChainWatchAdded = Schema.Struct({ chain: Name, key: WatchedKey })
+export const ChainWatchAdded = Schema.Struct({ chain: Name, key: WatchedKey, owner: Schema.optionalKey(TokenName) })
 export type ChainWatchAdded = typeof ChainWatchAdded.Type
 
 /** The instance stopped watching a key of a chain. */

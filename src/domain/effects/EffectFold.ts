@@ -776,5 +776,12 @@ export const listWatches = (state: EffectsState): ReadonlyArray<EffectWatchView>
     return { ...w, backfill: c === undefined ? null : { next: c.next, until: c.until } }
   })
 
+/** How many active watches an API token (its name) owns. */
+export const watchesOwnedBy = (state: EffectsState, owner: string): number => {
+  let n = 0
+  for (const w of HashMap.values(state.watches)) if (w.owner === owner) n++
+  return n
+}
+
 /** The chain's scan position and marks, as the effects fold holds them. */
 export const trackOfChain = (state: EffectsState, chain: string): ChainTrack | undefined => Option.getOrUndefined(HashMap.get(state.chains, chain))

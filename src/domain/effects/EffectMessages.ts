@@ -9,7 +9,7 @@
  * folds, so nothing moves on an RPC's word, nor on the author's.
  */
 import { Schema } from "effect"
-import { Blob, MessageId, Name, NonNegativeInt } from "../Primitives.ts"
+import { Blob, MessageId, Name, NonNegativeInt, TokenName } from "../Primitives.ts"
 import { ChainHash } from "../chain/ChainMessages.ts"
 
 /** A 20-byte EVM address, lowercase hex without 0x. */
@@ -93,8 +93,19 @@ export const EvmLogWatch = Schema.Struct({
 })
 /** An IBC packet watch. */
 export const IbcPacketWatch = Schema.Struct({ chain: Name, kind: Schema.Literal("ibc-packet"), filter: IbcPacketFilter })
-/** Start tracking effects of a chain (an EVM log watch, or an IBC packet watch). The watch's id is this message's id. */
-export const EffectWatchAdded = Schema.Union([EvmLogWatch, IbcPacketWatch])
+/**
+ * Who asked for a watch: the name of the API token (absent in logs written before owners were
+ * recorded), counted against that token's bound on watches.
+ */
+export const WatchOwner = { owner: Schema.optionalKey(TokenName) }
+/**
+ * Start tracking effects of a chain (an EVM log watch, or an IBC packet watch), with its owner.
+ * The watch's id is this message's id.
+ */
+export const EffectWatchAdded = Schema.Union([
+  Schema.Struct({ ...EvmLogWatch.fields, ...WatchOwner }),
+  Schema.Struct({ ...IbcPacketWatch.fields, ...WatchOwner })
+])
 export type EffectWatchAdded = typeof EffectWatchAdded.Type
 
 /** Stop a watch (named by its EffectWatchAdded message id). Effects already tracked stay. */

@@ -3,7 +3,7 @@
  * projection's snapshot and the HTTP answers are all derived from these.
  */
 import { Schema } from "effect"
-import { EvmLogWatch, IbcLeg, IbcPacketWatch } from "./EffectMessages.ts"
+import { EvmLogWatch, IbcLeg, IbcPacketWatch, WatchOwner } from "./EffectMessages.ts"
 
 /** Where an effect's status stands. */
 export const EffectStatus = Schema.Literals([
@@ -144,8 +144,8 @@ export type TrackedEffect = typeof TrackedEffect.Type
 
 /** An active watch: what its EffectWatchAdded decided, and that message's id. */
 export const EffectWatch = Schema.Union([
-  Schema.Struct({ id: Schema.String, ...EvmLogWatch.fields }),
-  Schema.Struct({ id: Schema.String, ...IbcPacketWatch.fields })
+  Schema.Struct({ id: Schema.String, ...EvmLogWatch.fields, ...WatchOwner }),
+  Schema.Struct({ id: Schema.String, ...IbcPacketWatch.fields, ...WatchOwner })
 ]).annotate({ identifier: "EffectWatch" })
 export type EffectWatch = typeof EffectWatch.Type
 
@@ -168,8 +168,8 @@ export const EffectBackfillProgress = Schema.Struct({ next: Schema.Number, until
 
 /** A watch as GET /v1/effects/watches answers it: with its back-fill's progress (null: none running). */
 export const EffectWatchView = Schema.Union([
-  Schema.Struct({ id: Schema.String, ...EvmLogWatch.fields, backfill: Schema.NullOr(EffectBackfillProgress) }),
-  Schema.Struct({ id: Schema.String, ...IbcPacketWatch.fields, backfill: Schema.NullOr(EffectBackfillProgress) })
+  Schema.Struct({ id: Schema.String, ...EvmLogWatch.fields, ...WatchOwner, backfill: Schema.NullOr(EffectBackfillProgress) }),
+  Schema.Struct({ id: Schema.String, ...IbcPacketWatch.fields, ...WatchOwner, backfill: Schema.NullOr(EffectBackfillProgress) })
 ]).annotate({ identifier: "EffectWatchView" })
 export type EffectWatchView = typeof EffectWatchView.Type
 
