@@ -8,6 +8,7 @@ import { X509Certificate, createPrivateKey } from "node:crypto"
 import { existsSync } from "node:fs"
 import { resolve } from "node:path"
 import { Config, Effect, FileSystem, Layer, Option, Redacted, Result } from "effect"
+import * as Scheduler from "effect/Scheduler"
 import { Command, Flag } from "effect/cli"
 import * as StreamSlots from "../adapters/http/StreamSlots.ts"
 import * as HttpService from "../adapters/http/HttpService.ts"
@@ -23,6 +24,7 @@ import {
   defaultServeConfig,
   kafkaSaslMechanisms
 } from "../Config.ts"
+import { TurnBudgetScheduler } from "../adapters/runtime/TurnBudgetScheduler.ts"
 import { appLayer } from "../main.ts"
 import * as ClientBudgets from "../services/ClientBudgets.ts"
 import * as Sealer from "../services/Sealer.ts"
@@ -727,7 +729,9 @@ export const serveCommand = Command.make(
     yield* runsUntilStopped
     // appLayer provides the logging (and tracing) the announcement uses too.
     return yield* Layer.launch(announce.pipe(Layer.provide(appLayer(config)))).pipe(
-      Effect.mapError((e) => new CommandFailed({ message: `the server failed: ${describe(e)}` }))
+      Effect.mapError((e) => new CommandFailed({ message: `the server failed: ${describe(e)}` })),
+      // Every fiber of the server shares one dispatcher that bounds a turn of the event loop.
+      Effect.provideService(Scheduler.Scheduler, new TurnBudgetScheduler())
     )
   })
 ).pipe(Command.withDescription("Run the causeway server until SIGINT/SIGTERM."))
