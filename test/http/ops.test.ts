@@ -167,6 +167,7 @@ describe("operations endpoints", () => {
           "/v1/proofs/verify",
           "/v1/proofs/{commitment}",
           "/v1/registers/{id}",
+          "/v1/senders/{key}",
           "/v1/sequences/{id}",
           "/v1/sequences/{id}/events",
           "/v1/stream"

@@ -22,19 +22,24 @@ export const serve = (
 ): Effect.Effect<void, Error, Scope.Scope> =>
   Effect.gen(function*() {
     const services = yield* Effect.context<never>()
-    const reason = () => describeStatus(Effect.runSyncWith(services)(status))
+    // Read as an effect that may wait (the status is a SubscriptionRef, whose writer can hold
+    // it across a yield of the scheduler), never with runSync: a run that cannot finish at once
+    // would throw inside the request handler and leave the request unanswered.
+    const reason = (): Promise<string> =>
+      Effect.runPromise(status).then(describeStatus, (e: unknown) => `connection status unreadable: ${String(e)}`)
     const sockets = new Set<Socket>()
     const server: Server = createServer((req, res) => {
       const path = (req.url ?? "/").split("?")[0]
-      const [code, body] = path === "/healthz" && req.method === "GET"
-        ? [200, { status: "ok" }]
-        : path === "/readyz" && req.method === "GET"
-        ? [503, { _tag: "NotReady", ready: false, reason: reason() }]
-        : path === "/v1/cluster" && req.method === "GET" && options.cluster !== undefined
-        ? [200, options.cluster]
-        : [503, { _tag: "StorageUnavailable", reason: `not serving yet: ${reason()}` }]
-      res.writeHead(code, { "content-type": "application/json", connection: "close" })
-      res.end(JSON.stringify(body))
+      const answer = (code: number, body: unknown) => {
+        res.writeHead(code, { "content-type": "application/json", connection: "close" })
+        res.end(JSON.stringify(body))
+      }
+      if (path === "/healthz" && req.method === "GET") return answer(200, { status: "ok" })
+      if (path === "/v1/cluster" && req.method === "GET" && options.cluster !== undefined) return answer(200, options.cluster)
+      const readyz = path === "/readyz" && req.method === "GET"
+      void reason().then((r) =>
+        readyz ? answer(503, { _tag: "NotReady", ready: false, reason: r }) : answer(503, { _tag: "StorageUnavailable", reason: `not serving yet: ${r}` })
+      )
     })
     server.on("connection", (s: Socket) => {
       sockets.add(s)
