@@ -130,7 +130,9 @@ describe.skipIf(!haveChromium)("the dashboard, in Chromium", () => {
     const { page, errors } = await open(`/#/mempool/${id}`)
     await page.locator(`[data-testid=order-view]`).waitFor()
     const input = page.locator("[data-testid=receipt-input]")
-    await page.waitForFunction("document.querySelector('[data-testid=receipt-input]')?.value.includes('signature') === true")
+    // Polled from here: the page's CSP forbids the string evaluation waitForFunction polls with
+    // (it passed only when the receipt was there at the first look).
+    await until(async () => (await input.inputValue()).includes("signature"), 10_000)
     const receipt = JSON.parse(await input.inputValue())
     expect(receipt).toMatchObject({ orderId: id })
 

@@ -181,9 +181,21 @@ const create = (path: string, text: string): { readonly dev: number; readonly in
 interface Found {
   readonly dev: number
   readonly ino: number
+  /** The inode's last status change, in ns: a file made in a freed inode (same dev and ino) has another. */
+  readonly ctimeNs: bigint
+  /** What it says, as read. */
+  readonly text: string
   readonly ageMs: number
   readonly holder: LockHolder | undefined
 }
+
+/**
+ * Is `now` still the file `found` was? Not by inode alone: a lock file another start created
+ * after the stale one was deleted can get the freed inode number back (two servers both held
+ * one directory in a CI run that way), but not its status-change time and content too.
+ */
+const sameFile = (now: Found, found: Found): boolean =>
+  now.dev === found.dev && now.ino === found.ino && now.ctimeNs === found.ctimeNs && now.text === found.text
 
 const read = (path: string): Found | undefined => {
   let fd: number
@@ -194,9 +206,10 @@ const read = (path: string): Found | undefined => {
     throw e
   }
   try {
-    const { dev, ino, mtimeMs } = fstatSync(fd)
-    const decoded = decodeHolder(readFileSync(fd, "utf8"))
-    return { dev, ino, ageMs: Date.now() - mtimeMs, holder: Result.isSuccess(decoded) ? decoded.success : undefined }
+    const { dev, ino, mtimeMs, ctimeNs } = fstatSync(fd, { bigint: true })
+    const text = readFileSync(fd, "utf8")
+    const decoded = decodeHolder(text)
+    return { dev: Number(dev), ino: Number(ino), ctimeNs, text, ageMs: Date.now() - Number(mtimeMs), holder: Result.isSuccess(decoded) ? decoded.success : undefined }
   } finally {
     closeSync(fd)
   }
@@ -246,7 +259,7 @@ const takeOver = (path: string, found: Found, text: string): TakeOver => {
   }
   try {
     const now = read(path)
-    if (now === undefined || now.dev !== found.dev || now.ino !== found.ino) return { _tag: "Changed" }
+    if (now === undefined || !sameFile(now, found)) return { _tag: "Changed" }
     unlinkSync(path)
     return { _tag: "Removed" }
   } finally {
