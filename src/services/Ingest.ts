@@ -14,7 +14,7 @@
  * messages waiting for the writer, they are answered IngestBusy before anything is checked;
  * the instance's own (`submit`, `submitMany`) and held messages going back are never refused.
  *
- * The writer takes whatever is queued (up to `maxAppend`, 256 by default) and appends it in one transaction:
+ * The writer takes whatever is queued (up to `maxAppend`, 512 by default) and appends it in one transaction:
  * concurrent submissions share one fsync, which is what makes durable acknowledgments cheap.
  * All admission state (nonces, buckets, the held buffer, the instance clock) lives in the
  * writer fiber, so no step races another.
@@ -57,7 +57,7 @@ export interface IngestOptions {
   /** Most messages in one client's batch (POST /v1/messages with an array). */
   readonly maxBatch: number
   /**
-   * Most messages appended in one transaction (default 256): a larger batch is appended in as
+   * Most messages appended in one transaction (default 512): a larger batch is appended in as
    * many. An append runs on the event loop (about 30 µs a message from fresh senders, its
    * indexes included): 1,024 at once held the loop for 30-70 ms under a flood.
    */
@@ -103,7 +103,7 @@ export interface IngestOptions {
 export const TABLE_ENTRIES = 20_000
 
 /** Most messages appended in one transaction when the options do not say. */
-export const DEFAULT_MAX_APPEND = 256
+export const DEFAULT_MAX_APPEND = 512
 
 export const defaultOptions: IngestOptions = {
   maxMessageBytes: 65_536,
