@@ -23,45 +23,15 @@
  */
 import { MixedScheduler } from "effect/Scheduler"
 
-/** The current turn of the event loop: when the queue began running in it. */
-class Turn {
-  private start: number | undefined = undefined
-  readonly budgetMs: number
-
-  constructor(budgetMs: number) {
-    this.budgetMs = budgetMs
-  }
-
-  /** Has this turn run fibers for longer than the budget? Starts measuring a turn if none is. */
-  over(): boolean {
-    const now = performance.now()
-    if (this.start === undefined) {
-      this.begin(now)
-      return false
-    }
-    return now - this.start > this.budgetMs
-  }
-
-  /** A turn from `now`: it ends at the next check phase of the event loop, or with the queue's run. */
-  begin(now: number): void {
-    if (this.start === undefined) setImmediate(this.end)
-    this.start = now
-  }
-
-  readonly end = (): void => {
-    this.start = undefined
-  }
-}
-
 /** The dispatchers' setImmediate: one queue, run a budget's worth per check phase. */
 class BudgetedImmediates {
   private queue: Array<{ readonly run: () => void; cancelled: boolean }> = []
   private at = 0
   private armed = false
-  private readonly turn: Turn
+  private readonly budgetMs: number
 
-  constructor(turn: Turn) {
-    this.turn = turn
+  constructor(budgetMs: number) {
+    this.budgetMs = budgetMs
   }
 
   readonly schedule = (run: () => void): () => void => {
@@ -83,20 +53,17 @@ class BudgetedImmediates {
   // while it runs waits for the next turn, as with setImmediate itself.
   private readonly drain = (): void => {
     this.armed = false
-    const turn = this.turn
-    turn.begin(performance.now())
+    const until = performance.now() + this.budgetMs
     const stop = this.queue.length
     while (this.at < stop) {
       const entry = this.queue[this.at++] as { readonly run: () => void; cancelled: boolean }
       if (!entry.cancelled) entry.run()
-      if (this.at < stop && turn.over()) break
+      if (this.at < stop && performance.now() > until) break
     }
     if (this.at >= 1024 && this.at * 2 >= this.queue.length) {
       this.queue = this.queue.slice(this.at)
       this.at = 0
     }
-    // The queue's run is a turn of its own: a callback after it starts the next.
-    turn.end()
     if (this.at < this.queue.length) this.arm()
   }
 }
@@ -104,6 +71,6 @@ class BudgetedImmediates {
 /** The scheduler. Every fiber of the process that uses one instance shares its turn budget. */
 export class TurnBudgetScheduler extends MixedScheduler {
   constructor(budgetMs = 10) {
-    super("async", new BudgetedImmediates(new Turn(budgetMs)).schedule)
+    super("async", new BudgetedImmediates(budgetMs).schedule)
   }
 }

@@ -31,8 +31,8 @@ export const partsOf = (text: string, size: number): Array<string> => {
   return parts
 }
 
-/** The snapshot's state: inline, or its generation's parts in order. */
-const STATE_SQL = "CASE WHEN s.generation IS NULL THEN s.state ELSE " +
+/** The state of the snapshot row `s`, as SQL: inline, or its generation's parts in order. */
+export const STATE_SQL = "CASE WHEN s.generation IS NULL THEN s.state ELSE " +
   "coalesce((SELECT group_concat(p.text, '' ORDER BY p.part) FROM snapshot_parts p WHERE p.name = s.name AND p.generation = s.generation), '') END"
 
 const archivedValue = (row: unknown): Option.Option<string> =>

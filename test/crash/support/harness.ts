@@ -20,6 +20,7 @@ import { join, resolve } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { Deferred, Duration, Effect, Result, Stream } from "effect"
 import * as NodeCryptoSignatureVerifier from "../../../src/adapters/signatures/NodeCryptoSignatureVerifier.ts"
+import * as SqliteProjectionStore from "../../../src/adapters/storage/SqliteProjectionStore.ts"
 import { instanceKeyPath, logPath, snapshotPath } from "../../../src/Config.ts"
 import { admit } from "../../../src/domain/Admission.ts"
 import { canonicalize } from "../../../src/domain/CanonicalJson.ts"
@@ -174,10 +175,9 @@ export const readSnapshots = (dataDir: string): { integrity: string; snapshots: 
   const db = new DatabaseSync(snapshotPath(dataDir), { readOnly: true })
   try {
     const integrity = (db.prepare("PRAGMA integrity_check").all() as Array<{ integrity_check: string }>).map((r) => r.integrity_check).join("; ")
-    // A large state is kept in parts (SqliteProjectionStore's snapshot_parts): joined here as the store joins them.
-    const state = "CASE WHEN s.generation IS NULL THEN s.state ELSE coalesce((SELECT group_concat(p.text, '' ORDER BY p.part) FROM snapshot_parts p " +
-      "WHERE p.name = s.name AND p.generation = s.generation), '') END"
-    const snapshots = db.prepare(`SELECT s.name, s.version, s.offset_ AS offset, s.digest, ${state} AS state FROM snapshots s`).all() as unknown as Array<StoredSnapshot>
+    // A large state is kept in parts: joined as the store joins them.
+    const snapshots = db.prepare(`SELECT s.name, s.version, s.offset_ AS offset, s.digest, ${SqliteProjectionStore.STATE_SQL} AS state FROM snapshots s`)
+      .all() as unknown as Array<StoredSnapshot>
     return { integrity, snapshots }
   } finally {
     db.close()
