@@ -16,6 +16,7 @@ import type { Duplex } from "node:stream"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Cause, Clock, Deferred, Effect, Exit, Layer, Logger, type LogLevel, Metric, References } from "effect"
 import { constTrue } from "effect/Function"
+import * as Scheduler from "effect/Scheduler"
 import {
   HttpMiddleware,
   HttpRouter,
@@ -26,6 +27,7 @@ import {
 } from "effect/http"
 import { HttpApiBuilder, HttpApiError, HttpApiScalar } from "effect/http-api"
 import * as ClientBudgets from "../../services/ClientBudgets.ts"
+import { TurnBudgetScheduler } from "../runtime/TurnBudgetScheduler.ts"
 import { defaultOptions as defaultIngestOptions } from "../../services/Ingest.ts"
 import { Api } from "./Api.ts"
 import { ORDERING_BODY_BYTES } from "./MempoolApi.ts"
@@ -266,9 +268,33 @@ const onCheckExpectation = (request: IncomingMessage, response: ServerResponse) 
   response.writeHead(417, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body)
 }
 
-/** A node:http server that remembers which connections have not sent a request yet. */
-const makeNodeServer = () => {
+/**
+ * A response's `close` before it ended (the client went away) is emitted through `defer`.
+ *
+ * Its listener (the platform's) interrupts the request's fiber, which runs inline: the fiber
+ * unwinds, its finalizers run and its log line is written, ~0.2 ms for an event stream. When a
+ * thousand clients close at once, Node emits the thousand closes in one poll phase, and the
+ * event loop stalled ~170-250 ms behind them (bench:attack's streams scenario). Deferred, each
+ * close is one queued callback in that phase, and the interruptions run a turn's budget at a
+ * time with the fibers' own work. A response that ended emits `close` at once, as before.
+ */
+const deferAbortedClose = (defer: (run: () => void) => void) => (_request: IncomingMessage, response: ServerResponse) => {
+  const emit = response.emit
+  response.emit = function(this: ServerResponse, event: string | symbol, ...args: Array<unknown>): boolean {
+    if (event !== "close" || this.writableEnded) return emit.call(this, event, ...args)
+    defer(() => emit.call(this, event, ...args))
+    return this.listenerCount("close") > 0
+  } as ServerResponse["emit"]
+}
+
+/**
+ * A node:http server that remembers which connections have not sent a request yet; with
+ * `defer`, a response's early `close` is emitted through it (deferAbortedClose).
+ */
+const makeNodeServer = (defer: ((run: () => void) => void) | undefined) => {
   const server = createServer({ keepAliveTimeout: 5_000 })
+  // Registered before the platform's request listener, so it sees every response first.
+  if (defer !== undefined) server.on("request", deferAbortedClose(defer))
   server.on("clientError", onClientError)
   server.on("checkExpectation", onCheckExpectation)
   const fresh = new Set<Socket>()
@@ -296,8 +322,10 @@ export const layer = (config: HttpConfig) => {
   }
   const shutdownTimeoutMs = config.shutdownTimeoutMs ?? 10_000
   const traceRequests = config.traceRequests ?? true
-  return Layer.unwrap(Effect.sync(() => {
-    const { server, fresh } = makeNodeServer()
+  return Layer.unwrap(Effect.gen(function*() {
+    // The server's scheduler (ServeCommand's) bounds each turn; closes share its budget.
+    const scheduler = yield* Scheduler.Scheduler
+    const { server, fresh } = makeNodeServer(scheduler instanceof TurnBudgetScheduler ? scheduler.defer : undefined)
     const serve = Effect.gen(function*() {
       const draining = yield* Deferred.make<void>()
       const routes = Layer.mergeAll(

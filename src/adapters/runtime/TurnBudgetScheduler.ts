@@ -14,9 +14,12 @@
  * Nothing is dropped or reordered, and no fiber is made to yield where it would not have:
  * only when a dispatcher's batch runs changes, as if the event loop were busier.
  *
+ * Work that starts a fiber inside an I/O callback (a thousand connections closed at once,
+ * each interrupting its request's fiber inline in its `close` event) is not a dispatcher's;
+ * `defer` queues it on the same budget.
+ *
  * Not done, on purpose: yielding a running fiber once the turn is over budget (a time-based
- * `shouldYield`). It also spreads the work of fibers resumed inside a callback (a thousand
- * connections closed at once), and brought the attack suite's streams scenario from 277 to
+ * `shouldYield`). It also spreads the work of fibers resumed inside a callback, and brought the attack suite's streams scenario from 277 to
  * 59-90 ms, but with it one request to a Kafka-backed server starting under CPU load was never
  * answered, 5 times in 5 (test/cli/serveKafkaSecurity.test.ts, test/infra/Deployment.test.ts
  * with both cores busy; yielding from a fiber's 2nd step on too). The cause was not found.
@@ -68,9 +71,24 @@ class BudgetedImmediates {
   }
 }
 
-/** The scheduler. Every fiber of the process that uses one instance shares its turn budget. */
+/**
+ * The scheduler. Every fiber of the process that uses one instance shares its turn budget, and
+ * so does work that is not a fiber's, given to `defer`.
+ */
 export class TurnBudgetScheduler extends MixedScheduler {
+  /**
+   * Runs `run` from the same queue as the fibers' work: in this turn's check phase if its
+   * budget allows, else in a later one, after what was queued before it. For callbacks that
+   * would otherwise run a fiber inline in one I/O phase, a thousand at once (see the HTTP
+   * server's deferred `close`).
+   */
+  readonly defer: (run: () => void) => void
+
   constructor(budgetMs = 10) {
-    super("async", new BudgetedImmediates(budgetMs).schedule)
+    const turn = new BudgetedImmediates(budgetMs)
+    super("async", turn.schedule)
+    this.defer = (run) => {
+      turn.schedule(run)
+    }
   }
 }
