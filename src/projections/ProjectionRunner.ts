@@ -54,6 +54,13 @@ export interface ProjectionsService {
   readonly state: <S>(p: Projection<S>) => Effect.Effect<{ readonly offset: number; readonly state: S }, ProjectionNotFound>
   /** Have all projections folded every record in the log? */
   readonly caughtUp: Effect.Effect<boolean, CausalLogError>
+  /**
+   * Readiness: false until every projection has once folded every record in the log (the
+   * replay at start: `caughtUp` once true), then true while none is more than `maxBehind`
+   * records behind the log's end. Under load the folds trail the appends by a few records at
+   * every moment, so `caughtUp` alone would flap.
+   */
+  readonly ready: (maxBehind: number) => Effect.Effect<boolean, CausalLogError>
   /** Wait until every projection has folded the records below `offset`. */
   readonly awaitOffset: (offset: number) => Effect.Effect<void>
   /** An entry a projection dropped from memory (retention) and keeps on disk, by key. */
@@ -276,6 +283,12 @@ export const make = (projections: ReadonlyArray<AnyProjection>, options: RunnerO
     }
 
     const byName = new Map(lives.map((l) => [l.projection.name, l]))
+    const caughtUp = Effect.gen(function*() {
+      const end = yield* log.endOffset
+      for (const l of lives) if ((yield* SubscriptionRef.get(l.position)).offset < end) return false
+      return true
+    })
+    let replayed = false
     const digestCache = new Map<string, { offset: number; digest: string }>()
 
     const service: ProjectionsService = {
@@ -305,11 +318,17 @@ export const make = (projections: ReadonlyArray<AnyProjection>, options: RunnerO
         if (l === undefined) return Effect.fail(new ProjectionNotFound({ name: p.name }))
         return SubscriptionRef.get(l.position) as Effect.Effect<{ offset: number; state: S }>
       },
-      caughtUp: Effect.gen(function*() {
-        const end = yield* log.endOffset
-        for (const l of lives) if ((yield* SubscriptionRef.get(l.position)).offset < end) return false
-        return true
-      }),
+      caughtUp,
+      ready: (maxBehind) =>
+        Effect.gen(function*() {
+          if (!replayed) {
+            replayed = yield* caughtUp
+            return replayed
+          }
+          const end = yield* log.endOffset
+          for (const l of lives) if (end - (yield* SubscriptionRef.get(l.position)).offset > maxBehind) return false
+          return true
+        }),
       archived: (p, key) => store.archived(p.name, key).pipe(Effect.map(Option.map((text) => JSON.parse(text) as Json))),
       awaitOffset: (offset) =>
         Effect.forEach(lives, (l) =>

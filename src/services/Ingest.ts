@@ -385,6 +385,8 @@ export const make = (options: IngestOptions = defaultOptions) =>
       }
       const batchClock = state.clock
       if (records.length === 0) return
+      // The checks and the append are a turn's work each at most (~10 ms for 512 records).
+      yield* Effect.yieldNow
       const appended = yield* Effect.exit(log.append(records))
       if (Exit.isFailure(appended)) {
         // Storage failed: nothing of this batch is acknowledged, and no state moves.
@@ -430,6 +432,9 @@ export const make = (options: IngestOptions = defaultOptions) =>
 
     const step = Effect.gen(function*() {
       const work = yield* Queue.takeBetween(queue, 1, Math.min(options.maxBatch, options.maxAppend ?? DEFAULT_MAX_APPEND))
+      // Resumed inline by the submitter's offer: the batch runs as the writer's own work in the
+      // scheduler's queue, not inside the submitter's turn.
+      yield* Effect.yieldNow
       const jobs: Array<Job> = []
       let tick = false
       let freed = 0
@@ -619,6 +624,10 @@ export const make = (options: IngestOptions = defaultOptions) =>
         // One offer for the whole batch, so the writer takes it in as few transactions as maxAppend allows.
         yield* Queue.offerAll(queue, jobs)
         const outcomes = yield* Deferred.await(all)
+        // The writer settles a whole append's submitters at once, each resumed inline in its
+        // turn; yielding here leaves them a wake-up each, and their answers (encoding, the
+        // socket write) go through the scheduler's queue, a turn's budget at a time.
+        yield* Effect.yieldNow
         for (let k = 0; k < at.length; k++) {
           const o = outcomes[k] as JobOutcome
           out[at[k] as number] = Exit.isSuccess(o) ? Result.succeed(o.value) : yield* Effect.result(o)
@@ -636,7 +645,9 @@ export const make = (options: IngestOptions = defaultOptions) =>
         }
         const { all, doneAt } = collect(1)
         yield* Queue.offer(queue, jobFor(checked.success, doneAt(0)))
-        return yield* ((yield* Deferred.await(all))[0] as JobOutcome)
+        const outcomes = yield* Deferred.await(all)
+        yield* Effect.yieldNow // as in submitAll
+        return yield* (outcomes[0] as JobOutcome)
       }),
       submitMany: Effect.fn("Ingest.submitMany")(function*(values: ReadonlyArray<unknown>) {
         return (yield* submitAll(values, false)) as ReadonlyArray<SubmitResult>

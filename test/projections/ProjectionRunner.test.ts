@@ -65,6 +65,24 @@ describe("ProjectionRunner", () => {
       expect(yield* projections.caughtUp).toBe(true)
     }).pipe(Effect.scoped, Effect.provide(storage)))
 
+  it.effect("ready: false until the log as it stood is folded, then true while no projection trails its end by more than maxBehind", () =>
+    Effect.gen(function*() {
+      const log = yield* CausalLog
+      yield* seed(log, 30)
+      const projections = yield* runner()
+      // The folds run in the runner's own fibers: none has run yet.
+      expect(yield* projections.ready(1_000)).toBe(false)
+      yield* projections.awaitOffset(30)
+      expect(yield* projections.ready(0)).toBe(true)
+      // Appended and not folded yet (the folds wait for their turn): 5 records behind.
+      yield* seed(log, 5, 100)
+      expect(yield* projections.caughtUp).toBe(false)
+      expect(yield* projections.ready(5)).toBe(true)
+      expect(yield* projections.ready(4)).toBe(false)
+      yield* projections.awaitOffset(35)
+      expect(yield* projections.ready(0)).toBe(true)
+    }).pipe(Effect.scoped, Effect.provide(storage)))
+
   it.effect("positions give every projection's offset without serializing any state (what /metrics and the dashboard's sampler read)", () =>
     Effect.gen(function*() {
       const log = yield* CausalLog

@@ -47,6 +47,9 @@ export const makeLogEnd = (offset: number): Effect.Effect<LogEnd> =>
             const signal = Deferred.makeUnsafe<void>()
             waiting.add(signal)
             yield* Deferred.await(signal).pipe(Effect.onInterrupt(() => Effect.sync(() => void waiting.delete(signal))))
+            // Woken inline by the append's fiber: what the waiter does next (read, fold,
+            // send) waits for the scheduler's queue instead of running in the appender's turn.
+            yield* Effect.yieldNow
           }
         })
     }
