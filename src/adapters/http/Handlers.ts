@@ -158,14 +158,15 @@ const recordsJson = (records: RecordView | ReadonlyArray<RecordView>) => HttpSer
 /** Server-Sent Events framing of one record. */
 // A record's event, encoded once for every stream that sends it (subscribers share record
 // objects: LogTail.sharedPages).
-const sseRecords = new WeakMap<LogRecord, string>()
-const sseRecord = (r: LogRecord): string => {
-  let text = sseRecords.get(r)
-  if (text === undefined) {
-    text = `id: ${r.offset}\nevent: record\ndata: ${JSON.stringify(recordView(r))}\n\n`
-    sseRecords.set(r, text)
+const sseRecords = new WeakMap<LogRecord, Uint8Array>()
+const sseEncoder = new TextEncoder()
+const sseRecord = (r: LogRecord): Uint8Array => {
+  let bytes = sseRecords.get(r)
+  if (bytes === undefined) {
+    bytes = sseEncoder.encode(`id: ${r.offset}\nevent: record\ndata: ${JSON.stringify(recordView(r))}\n\n`)
+    sseRecords.set(r, bytes)
   }
-  return text
+  return bytes
 }
 
 const messages = (options: HandlerOptions) =>
