@@ -141,6 +141,44 @@ class PartsSink {
 
 const STEPPED_DEPTH = 3
 
+/**
+ * `keys.sort()` (UTF-16 code unit order, as RFC 8785 wants) in steps: runs of `run` keys sorted
+ * one per step, then merged pairwise, a step per `run` keys written. Sorting a 50,000-key
+ * object's keys at once took a step of ~20 ms.
+ */
+export function* sortInSteps(keys: Array<string>, run: number): Generator<void, Array<string>> {
+  let runs: Array<Array<string>> = []
+  for (let i = 0; i < keys.length; i += run) {
+    runs.push(keys.slice(i, i + run).sort())
+    yield
+  }
+  while (runs.length > 1) {
+    const next: Array<Array<string>> = []
+    for (let r = 0; r < runs.length; r += 2) {
+      const a = runs[r] as Array<string>
+      const b = runs[r + 1]
+      if (b === undefined) {
+        next.push(a)
+        continue
+      }
+      const out = new Array<string>(a.length + b.length)
+      let x = 0
+      let y = 0
+      let k = 0
+      while (x < a.length && y < b.length) {
+        out[k++] = (a[x] as string) < (b[y] as string) ? (a[x++] as string) : (b[y++] as string)
+        if (k % run === 0) yield
+      }
+      while (x < a.length) out[k++] = a[x++] as string
+      while (y < b.length) out[k++] = b[y++] as string
+      next.push(out)
+      yield
+    }
+    runs = next
+  }
+  return runs[0] ?? []
+}
+
 function* writeInSteps(value: unknown, path: string, depth: number, step: number, sink: PartsSink): Generator<void, void> {
   if (value === null || typeof value !== "object" || depth >= MAX_DEPTH) return sink.write(encodeValue(value, path, depth))
   if (Array.isArray(value)) {
@@ -158,12 +196,11 @@ function* writeInSteps(value: unknown, path: string, depth: number, step: number
   const record = value as Record<string, unknown>
   const keys = Object.keys(record)
   if (keys.length <= step && depth >= STEPPED_DEPTH) return sink.write(encodeValue(value, path, depth))
-  keys.sort()
-  if (keys.length > step) yield
+  const sorted = keys.length > step ? yield* sortInSteps(keys, step * 32) : keys.sort()
   sink.write("{")
   let first = true
   let n = 0
-  for (const key of keys) {
+  for (const key of sorted) {
     const v = record[key]
     if (v === undefined) continue
     if (!first) sink.write(",")

@@ -59,6 +59,12 @@ export const serialize = <S>(p: Projection<S>, state: S): string => canonicalize
 /** SHA-256 (hex) of serialized state text. */
 export const digestText = (text: string): string => bytesToHex(sha256(new TextEncoder().encode(text)))
 
+/**
+ * Members written in one step of serializeInSteps: a mempool entry costs ~30 µs to write, so
+ * 512 of them made 15 ms steps (and the runner's 8 ms slices 15-29 ms); 128 make ~4 ms.
+ */
+const SERIALIZE_STEP = 128
+
 /** Bytes hashed in one step of serializeInSteps. */
 const HASH_STEP = 128 * 1024
 
@@ -72,7 +78,7 @@ const HASH_STEP = 128 * 1024
 export function* serializeInSteps<S>(p: Projection<S>, state: S): Generator<void, { readonly parts: ReadonlyArray<string>; readonly digest: string }> {
   const encoded = p.encode(state)
   yield
-  const parts = yield* canonicalPartsInSteps(encoded)
+  const parts = yield* canonicalPartsInSteps(encoded, SERIALIZE_STEP)
   const hash = sha256.create()
   const encoder = new TextEncoder()
   // Parts end between whole pieces of the text, never inside a surrogate pair: each encodes alone.

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
-import { canonicalize, canonicalizeInSteps, canonicalPartsInSteps } from "../../src/domain/CanonicalJson.ts"
+import { canonicalize, canonicalizeInSteps, canonicalPartsInSteps, sortInSteps } from "../../src/domain/CanonicalJson.ts"
 import { digestText, type Projection, serialize, serializeInSteps } from "../../src/projections/Projection.ts"
 
 const run = <A>(g: Generator<void, A>): { readonly value: A; readonly yields: number } => {
@@ -40,6 +40,27 @@ describe("canonicalizeInSteps", () => {
     expect(value).toBe(canonicalize({ big, small: [1, 2, 3] }))
     expect(yields).toBeGreaterThanOrEqual(Math.floor(5_000 / 512))
     expect(run(canonicalizeInSteps({ small: [1, 2, 3] }, 512)).yields).toBe(0)
+  })
+})
+
+describe("sortInSteps", () => {
+  it("orders keys as Array.prototype.sort does (UTF-16 code units, surrogates included), for any run length", () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.string({ unit: "binary", maxLength: 6 }), { maxLength: 200 }), fc.integer({ min: 1, max: 9 }), (keys, runLength) => {
+        expect(run(sortInSteps([...keys], runLength)).value).toEqual([...keys].sort())
+      }),
+      { numRuns: 500 }
+    )
+  })
+
+  it("sorts a 50,000-key object in steps of a run's keys: its text is canonicalize's", () => {
+    const keys = Array.from({ length: 50_000 }, (_, i) => ((i * 7919) % 50_000).toString(16).padStart(8, "z"))
+    const sorted = run(sortInSteps([...keys], 4_096))
+    expect(sorted.value).toEqual([...keys].sort())
+    // 13 runs sorted, then 4 rounds of merges writing 50,000 keys each.
+    expect(sorted.yields).toBeGreaterThanOrEqual(13 + 4 * Math.floor(50_000 / 4_096))
+    const record = Object.fromEntries(keys.map((k, i) => [k, i]))
+    expect(run(canonicalizeInSteps({ record }, 128)).value).toBe(canonicalize({ record }))
   })
 })
 
