@@ -17,6 +17,9 @@
  * {minutes, sampleSeconds, samplesMb, baselineMb, maxDeviation, withinTwentyPercent, requests,
  * statuses, ...}. Exits 1 when a sample after minute 2 is more than 20% from the baseline (or the
  * server exits).
+ *
+ * SOAK_NODE_OPTIONS: the server's NODE_OPTIONS, e.g. `--heapsnapshot-signal=SIGUSR2
+ * --diagnostic-dir=DIR` to take heap snapshots of it (`kill -USR2 <pid>`) while it runs.
  */
 import { readFileSync } from "node:fs"
 import { Agent, request } from "node:http"
@@ -142,7 +145,7 @@ let lamport = 1
 const hex = (bytes: number) => Array.from({ length: bytes * 2 }, () => "0123456789abcdef"[Math.floor(Math.random() * 16)]).join("")
 
 const main = async (): Promise<number> => {
-  const watched = await startWatchedServer("causeway-soak-", (MINUTES + 10) * 60_000, log)
+  const watched = await startWatchedServer("causeway-soak-", (MINUTES + 10) * 60_000, log, process.env.SOAK_NODE_OPTIONS)
   const { server, dataDir } = watched
   const crashedNow = watched.crashed
   const pid = server.child.pid!

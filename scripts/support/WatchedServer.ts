@@ -18,10 +18,13 @@ export interface WatchedServer {
   readonly stop: () => Promise<void>
 }
 
-/** Start the child; `log` reports a crash with the tail of its stderr. */
-export const startWatchedServer = async (prefix: string, timeoutMs: number, log: (line: string) => void): Promise<WatchedServer> => {
+/**
+ * Start the child; `log` reports a crash with the tail of its stderr. `nodeOptions` become the
+ * child's NODE_OPTIONS (the CLI harness clears the caller's), e.g. `--heapsnapshot-signal=SIGUSR2`.
+ */
+export const startWatchedServer = async (prefix: string, timeoutMs: number, log: (line: string) => void, nodeOptions?: string): Promise<WatchedServer> => {
   const dataDir = mkdtempSync(join(tmpdir(), prefix))
-  const server = await startServer(dataDir, { timeoutMs })
+  const server = await startServer(dataDir, { timeoutMs, ...(nodeOptions === undefined ? {} : { env: { NODE_OPTIONS: nodeOptions } }) })
   server.child.stdout?.removeAllListeners("data").resume()
   let stderrTail = ""
   server.child.stderr?.removeAllListeners("data").on("data", (d: string) => (stderrTail = (stderrTail + d).slice(-8000)))
