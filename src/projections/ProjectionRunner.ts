@@ -283,11 +283,14 @@ export const make = (projections: ReadonlyArray<AnyProjection>, options: RunnerO
     }
 
     const byName = new Map(lives.map((l) => [l.projection.name, l]))
-    const caughtUp = Effect.gen(function*() {
+    // How many records the slowest projection is behind the log's end (0: all caught up).
+    const mostBehind = Effect.gen(function*() {
       const end = yield* log.endOffset
-      for (const l of lives) if ((yield* SubscriptionRef.get(l.position)).offset < end) return false
-      return true
+      let most = 0
+      for (const l of lives) most = Math.max(most, end - (yield* SubscriptionRef.get(l.position)).offset)
+      return most
     })
+    const caughtUp = Effect.map(mostBehind, (behind) => behind === 0)
     let replayed = false
     const digestCache = new Map<string, { offset: number; digest: string }>()
 
@@ -325,9 +328,7 @@ export const make = (projections: ReadonlyArray<AnyProjection>, options: RunnerO
             replayed = yield* caughtUp
             return replayed
           }
-          const end = yield* log.endOffset
-          for (const l of lives) if (end - (yield* SubscriptionRef.get(l.position)).offset > maxBehind) return false
-          return true
+          return (yield* mostBehind) <= maxBehind
         }),
       archived: (p, key) => store.archived(p.name, key).pipe(Effect.map(Option.map((text) => JSON.parse(text) as Json))),
       awaitOffset: (offset) =>

@@ -21,7 +21,6 @@ export const serve = (
   status: Effect.Effect<ConnectionStatus>
 ): Effect.Effect<void, Error, Scope.Scope> =>
   Effect.gen(function*() {
-    const services = yield* Effect.context<never>()
     // Read as an effect that may wait (the status is a SubscriptionRef, whose writer can hold
     // it across a yield of the scheduler), never with runSync: a run that cannot finish at once
     // would throw inside the request handler and leave the request unanswered.

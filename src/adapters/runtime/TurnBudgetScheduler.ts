@@ -19,8 +19,8 @@
  * `defer` queues it on the same budget.
  *
  * Not done, on purpose: yielding a running fiber once the turn is over budget (a time-based
- * `shouldYield`). It also spreads the work of fibers resumed inside a callback, and brought the attack suite's streams scenario from 277 to
- * 59-90 ms, but with it one request to a Kafka-backed server starting under CPU load was never
+ * `shouldYield`). It also spreads the work of fibers resumed inside a callback, and brought the
+ * attack suite's streams scenario from 277 to 59-90 ms, but with it one request to a Kafka-backed server starting under CPU load was never
  * answered, 5 times in 5 (test/cli/serveKafkaSecurity.test.ts, test/infra/Deployment.test.ts
  * with both cores busy; yielding from a fiber's 2nd step on too). The cause was not found.
  */
@@ -87,8 +87,6 @@ export class TurnBudgetScheduler extends MixedScheduler {
   constructor(budgetMs = 10) {
     const turn = new BudgetedImmediates(budgetMs)
     super("async", turn.schedule)
-    this.defer = (run) => {
-      turn.schedule(run)
-    }
+    this.defer = turn.schedule
   }
 }
