@@ -43,6 +43,8 @@ export interface ProjectionStoreService {
   readonly archive: (name: string, rows: ReadonlyArray<ArchivedRow>) => Effect.Effect<void, ProjectionStoreError>
   /** An archived entry's value, if any. */
   readonly archived: (name: string, key: string) => Effect.Effect<Option.Option<string>, ProjectionStoreError>
+  /** The archived entries whose keys start with `prefix`, in key order, at most `limit`. */
+  readonly archivedRange: (name: string, prefix: string, limit: number) => Effect.Effect<ReadonlyArray<ArchivedRow>, ProjectionStoreError>
 }
 
 /** The projection store tag. */

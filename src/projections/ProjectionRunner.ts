@@ -65,6 +65,8 @@ export interface ProjectionsService {
   readonly awaitOffset: (offset: number) => Effect.Effect<void>
   /** An entry a projection dropped from memory (retention) and keeps on disk, by key. */
   readonly archived: <S>(p: Projection<S>, key: string) => Effect.Effect<Option.Option<Json>, ProjectionStoreError>
+  /** The entries a projection archived under keys starting with `prefix`, in key order, at most `limit`. */
+  readonly archivedRange: <S>(p: Projection<S>, prefix: string, limit: number) => Effect.Effect<ReadonlyArray<{ readonly key: string; readonly value: Json }>, ProjectionStoreError>
 }
 
 /** The runner tag. */
@@ -331,6 +333,8 @@ export const make = (projections: ReadonlyArray<AnyProjection>, options: RunnerO
           return (yield* mostBehind) <= maxBehind
         }),
       archived: (p, key) => store.archived(p.name, key).pipe(Effect.map(Option.map((text) => JSON.parse(text) as Json))),
+      archivedRange: (p, prefix, limit) =>
+        store.archivedRange(p.name, prefix, limit).pipe(Effect.map((rows) => rows.map((r) => ({ key: r.key, value: JSON.parse(r.value) as Json })))),
       awaitOffset: (offset) =>
         Effect.forEach(lives, (l) =>
           SubscriptionRef.changes(l.position).pipe(Stream.filter((p) => p.offset >= offset), Stream.runHead), { discard: true })

@@ -36,6 +36,8 @@ export interface View<S> {
   readonly changes: Stream.Stream<{ readonly offset: number; readonly state: S }>
   /** An entry the projection dropped from memory (retention), as it is kept on disk. */
   readonly archived: (key: string) => Effect.Effect<Option.Option<Json>>
+  /** The entries the projection archived under keys starting with `prefix`, in key order, at most `limit`. */
+  readonly archivedRange: (prefix: string, limit: number) => Effect.Effect<ReadonlyArray<{ readonly key: string; readonly value: Json }>>
 }
 
 /** The mempool's state. */
@@ -86,7 +88,13 @@ export type Views =
 // A projection the runner does not run is a wiring bug, not a condition to handle.
 const viewOf = <S>(runner: ProjectionsService, p: Projection<S>): View<S> => {
   const current = runner.state(p).pipe(Effect.orDie)
-  return { current, state: Effect.map(current, (c) => c.state), changes: runner.changes(p).pipe(Stream.orDie), archived: (key) => runner.archived(p, key).pipe(Effect.orDie) }
+  return {
+    current,
+    state: Effect.map(current, (c) => c.state),
+    changes: runner.changes(p).pipe(Stream.orDie),
+    archived: (key) => runner.archived(p, key).pipe(Effect.orDie),
+    archivedRange: (prefix, limit) => runner.archivedRange(p, prefix, limit).pipe(Effect.orDie)
+  }
 }
 
 /** The views over the runner in context (its projections built for the deployment's authority). */

@@ -3,6 +3,8 @@
  * reassembled from its shares in the log, the event stream over the log's new records, and
  * a check on request through the ProofVerifier (the worker thread), publishing nothing.
  * Without a verifier in context (a core built without one) a check is answered 503.
+ * A proof by commitment includes the announcements retention moved to disk (as they were
+ * last: decided, they change no more); the list and the event stream read memory.
  */
 import { Effect, Option, Result, Stream } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
@@ -18,6 +20,7 @@ import { CausalLog, type LogRecord } from "../../ports/CausalLog.ts"
 import { ProofVerifier } from "../../ports/ProofVerifier.ts"
 import { Projections } from "../../projections/ProjectionRunner.ts"
 import { payloadOf } from "../../projections/RecordEvents.ts"
+import { archivedCommitmentPrefix } from "../../projections/Proofs/Proofs.ts"
 import { ProofsView } from "../../projections/Views.ts"
 import { failureReason, proofBytesOf } from "../../services/ProofVerdicts.ts"
 import { Api } from "./Api.ts"
@@ -26,6 +29,8 @@ import { eventStream } from "./EventStream.ts"
 import { ProofNotFound, VerificationKeyNotFound, VerifierUnavailable } from "./ProofsApi.ts"
 
 const DEFAULT_LIMIT = 100
+/** Most announcements of one commitment read back from the archive for one answer (the oldest first). */
+export const MAX_ARCHIVED_PER_COMMITMENT = 1_000
 
 /** Options of the proofs handlers. */
 export interface ProofsHandlerOptions {
@@ -94,7 +99,7 @@ const touchedBy = (state: ProofsState, r: LogRecord): ReadonlyArray<Announcement
 /** The proofs group's handlers, over the proofs view, the log and the runner (and the verifier when there is one). */
 export const layer = (options: ProofsHandlerOptions) => HttpApiBuilder.group(Api, "proofs", (handlers) =>
   Effect.gen(function*() {
-    const { current, state } = yield* ProofsView
+    const { archivedRange, current, state } = yield* ProofsView
     const log = yield* CausalLog
     const runner = yield* Projections
     const draining = yield* Draining
@@ -115,7 +120,12 @@ export const layer = (options: ProofsHandlerOptions) => HttpApiBuilder.group(Api
       .handle("proof", ({ params }) =>
         Effect.gen(function*() {
           const { offset, state: s } = yield* current
-          const announcements = announcementsOfCommitment(s, params.commitment)
+          // Read memory first: an announcement the runner archives after this read is then on disk.
+          const held = announcementsOfCommitment(s, params.commitment)
+          const archived = (yield* archivedRange(archivedCommitmentPrefix(params.commitment), MAX_ARCHIVED_PER_COMMITMENT))
+            .map((row) => row.value as unknown as AnnouncementEntry)
+          const ids = new Set(held.map((a) => a.id))
+          const announcements = [...archived.filter((a) => !ids.has(a.id)), ...held].sort((x, y) => x.offset - y.offset)
           const [first] = announcements
           if (first === undefined) {
             return yield* Effect.fail(new ProofNotFound({ reason: `nothing was announced with the commitment ${params.commitment}; GET /v1/proofs lists the proofs`, commitment: params.commitment }))

@@ -38,6 +38,15 @@ export const STATE_SQL = "CASE WHEN s.generation IS NULL THEN s.state ELSE " +
 const archivedValue = (row: unknown): Option.Option<string> =>
   row === undefined ? Option.none() : Option.some((row as { readonly value: string }).value)
 
+/** The least string above every string that starts with `prefix` (non-empty): the prefix's last character plus one. */
+export const prefixEnd = (prefix: string): string => prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)
+
+const RANGE_SQL = "SELECT key, value FROM archive WHERE name = ? AND key >= ? AND key < ? ORDER BY key LIMIT ?"
+
+/** At most `limit` rows of a range read (a limit below 1 reads none: SQLite's LIMIT -1 would read all). */
+const rangeOf = (statement: { readonly all: (...args: Array<string | number>) => Array<unknown> } | undefined, name: string, prefix: string, limit: number): ReadonlyArray<ArchivedRow> =>
+  statement === undefined || limit < 1 || prefix.length === 0 ? [] : (statement.all(name, prefix, prefixEnd(prefix), Math.floor(limit)) as unknown as ReadonlyArray<ArchivedRow>)
+
 /** Open the store at `path` (":memory:" allowed); closed with the scope. */
 export const make = (path: string) =>
   Effect.gen(function*() {
@@ -87,6 +96,7 @@ export const make = (path: string) =>
     }
     const putArchived = db.prepare("INSERT INTO archive (name, key, value) VALUES (?, ?, ?) ON CONFLICT (name, key) DO UPDATE SET value = excluded.value")
     const getArchived = db.prepare("SELECT value FROM archive WHERE name = ? AND key = ?")
+    const rangeArchived = db.prepare(RANGE_SQL)
     const service: ProjectionStoreService = {
       load: (name) =>
         Effect.try({
@@ -129,7 +139,8 @@ export const make = (path: string) =>
           }),
           catch: fail("archive")
         }),
-      archived: (name, key) => Effect.try({ try: () => archivedValue(getArchived.get(name, key)), catch: fail("archived") })
+      archived: (name, key) => Effect.try({ try: () => archivedValue(getArchived.get(name, key)), catch: fail("archived") }),
+      archivedRange: (name, prefix, limit) => Effect.try({ try: () => rangeOf(rangeArchived, name, prefix, limit), catch: fail("archivedRange") })
     }
     return service
   })
@@ -157,7 +168,7 @@ export const makeReadOnly = (path: string) =>
     const getArchived = yield* Effect.try({
       try: () => {
         const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'archive'").all()
-        return tables.length === 0 ? undefined : db.prepare("SELECT value FROM archive WHERE name = ? AND key = ?")
+        return tables.length === 0 ? undefined : { one: db.prepare("SELECT value FROM archive WHERE name = ? AND key = ?"), range: db.prepare(RANGE_SQL) }
       },
       catch: fail("open")
     })
@@ -170,7 +181,8 @@ export const makeReadOnly = (path: string) =>
         }),
       save: () => readOnly("save"),
       archive: () => readOnly("archive"),
-      archived: (name, key) => Effect.try({ try: () => archivedValue(getArchived?.get(name, key)), catch: fail("archived") })
+      archived: (name, key) => Effect.try({ try: () => archivedValue(getArchived?.one.get(name, key)), catch: fail("archived") }),
+      archivedRange: (name, prefix, limit) => Effect.try({ try: () => rangeOf(getArchived?.range, name, prefix, limit), catch: fail("archivedRange") })
     }
     return service
   })
@@ -191,7 +203,15 @@ export const layerMemory = Layer.sync(ProjectionStore, () => {
         if (kept === undefined) archive.set(name, kept = new Map())
         for (const r of rows) kept.set(r.key, r.value)
       }),
-    archived: (name, key) => Effect.sync(() => Option.fromUndefinedOr(archive.get(name)?.get(key)))
+    archived: (name, key) => Effect.sync(() => Option.fromUndefinedOr(archive.get(name)?.get(key))),
+    archivedRange: (name, prefix, limit) =>
+      Effect.sync(() =>
+        limit < 1 || prefix.length === 0 ? [] : [...(archive.get(name) ?? new Map<string, string>())]
+          .filter(([key]) => key.startsWith(prefix))
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+          .slice(0, Math.floor(limit))
+          .map(([key, value]) => ({ key, value }))
+      )
   }
   return service
 })

@@ -19,6 +19,12 @@
  *   verified twice.
  * - A verdict counts once per announcement (the first); its reason begins with the tag of the
  *   failure (`SharesMissing: …` is the leader's deadline: the announcement is `incomplete`).
+ * - Retention (issue #14): an announcement that reached a final status (verified, refused,
+ *   incomplete, rejected: nothing changes it again) leaves memory a retention window after
+ *   the seal of the batch that was open when it became final, at the first seal whose
+ *   `sealedAt` is that far past it, as the mempool's entries do; its claim leaves with it
+ *   (a later announcement of the same claim is verified again). `evicted` holds what left
+ *   until the projection drains it to disk.
  */
 import { sha256 } from "@noble/hashes/sha2.js"
 import { bytesToHex } from "@noble/hashes/utils.js"
@@ -104,6 +110,18 @@ export interface ProofsState {
   readonly pending: HashMap.HashMap<string, AnnouncementEntry>
   /** Shares, announcements and verdicts that did not count (a stranger's share, a repeat, a late one). */
   readonly ignored: number
+  /** Retention: announcements that became final while the open batch is open, in that order. */
+  readonly retiringOpen: ReadonlyArray<string>
+  /** Retention: announcements that became final while an earlier batch was open, by its seal's time, in seal order. */
+  readonly retiring: ReadonlyArray<RetiringGroup>
+  /** What retention dropped since the projection last drained it, as it was last (never in a snapshot). */
+  readonly evicted: ReadonlyArray<AnnouncementEntry>
+}
+
+/** Announcements that became final while one batch was open, and that batch's seal time (the instance's, in the log). */
+export interface RetiringGroup {
+  readonly sealedAt: number
+  readonly ids: ReadonlyArray<string>
 }
 
 /** Nothing registered or announced. */
@@ -113,7 +131,10 @@ export const initialProofsState: ProofsState = {
   byCommitment: HashMap.empty(),
   claims: HashMap.empty(),
   pending: HashMap.empty(),
-  ignored: 0
+  ignored: 0,
+  retiringOpen: [],
+  retiring: [],
+  evicted: []
 }
 
 /** Is an announcement still waiting for shares or a verdict? */
@@ -152,11 +173,45 @@ export const keysOf = (state: ProofsState): ReadonlyArray<KeyEntry> =>
 export const registerKey = (state: ProofsState, input: Omit<KeyEntry, never>): ProofsState =>
   HashMap.has(state.keys, input.vkId) ? ignore(state) : { ...state, keys: HashMap.set(state.keys, input.vkId, input) }
 
-const put = (state: ProofsState, a: AnnouncementEntry): ProofsState => ({
-  ...state,
-  announcements: HashMap.set(state.announcements, a.id, a),
-  pending: isPending(a) ? HashMap.set(state.pending, a.id, a) : HashMap.remove(state.pending, a.id)
-})
+/** Store an announcement; one that has just become final starts retiring. */
+const put = (state: ProofsState, a: AnnouncementEntry): ProofsState => {
+  const was = announcementOf(state, a.id)
+  const final = !isPending(a) && (was === undefined || isPending(was))
+  return {
+    ...state,
+    announcements: HashMap.set(state.announcements, a.id, a),
+    pending: isPending(a) ? HashMap.set(state.pending, a.id, a) : HashMap.remove(state.pending, a.id),
+    retiringOpen: final ? [...state.retiringOpen, a.id] : state.retiringOpen
+  }
+}
+
+/**
+ * A seal of the open batch at `sealedAt` (the instance's time, in the log): what became final
+ * while it was open starts aging from it, and every group sealed at least `retentionMs` before
+ * `sealedAt` leaves memory (announcements, their place under their commitment, the claims
+ * they carry), each added to `evicted` as it was last.
+ */
+export const sealRetention = <S extends ProofsState>(state: S, sealedAt: number, retentionMs: number): S => {
+  const groups = state.retiringOpen.length === 0 ? state.retiring : [...state.retiring, { sealedAt, ids: state.retiringOpen }]
+  const horizon = sealedAt - retentionMs
+  if (!groups.some((g) => g.sealedAt <= horizon)) return { ...state, retiringOpen: [], retiring: groups }
+  let { announcements, byCommitment, claims } = state
+  const evicted = [...state.evicted]
+  for (const g of groups) {
+    if (g.sealedAt > horizon) continue
+    for (const id of g.ids) {
+      const a = Option.getOrUndefined(HashMap.get(announcements, id))
+      if (a === undefined) continue
+      announcements = HashMap.remove(announcements, id)
+      const left = Option.getOrElse(HashMap.get(byCommitment, a.commitment), (): ReadonlyArray<string> => []).filter((x) => x !== id)
+      byCommitment = left.length === 0 ? HashMap.remove(byCommitment, a.commitment) : HashMap.set(byCommitment, a.commitment, left)
+      const claim = claimKeyOf(a)
+      if (Option.getOrUndefined(HashMap.get(claims, claim)) === id) claims = HashMap.remove(claims, claim)
+      evicted.push(a)
+    }
+  }
+  return { ...state, announcements, byCommitment, claims, retiringOpen: [], retiring: groups.filter((g) => g.sealedAt > horizon), evicted }
+}
 
 /** The announcements still pending (gathering or complete), in log order. */
 export const pendingOf = (state: ProofsState): ReadonlyArray<AnnouncementEntry> =>
@@ -219,7 +274,7 @@ export const announcementRefusal = (state: ProofsState, input: AnnouncementInput
 /** Why a share does not count here, or null (a repeat of an index already held: see `shareHeld`). */
 export const shareRefusal = (state: ProofsState, input: Omit<ShareInput, "id" | "offset">): string | null => {
   const a = announcementOf(state, input.announcementId)
-  if (a === undefined) return `no proof was announced as ${input.announcementId}`
+  if (a === undefined) return `no proof was announced as ${input.announcementId} (or its verdict has left memory: it takes no more shares)`
   if (input.sender !== a.announcer) return "a share is accepted only from its announcement's announcer"
   if (a.status !== "gathering") return `the proof is ${a.status}: it takes no more shares`
   if (input.index >= a.shares) return `index ${input.index} is beyond the announced ${a.shares} shares`

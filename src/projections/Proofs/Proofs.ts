@@ -10,6 +10,11 @@
  * A proof the authority refused (ProofVerified with ok false: it does not verify, or its
  * shares never all came) marks its announcer's score (src/domain/senders/SenderScore.ts); the
  * authority's seals are counted for the marks' decay.
+ *
+ * Retention (issue #14): a decided announcement leaves memory a retention window after the
+ * seal of the batch open when it was decided (the seals' `sealedAt`, as the mempool counts
+ * it); the runner keeps it on disk under `c:<commitment>:<offset>:<id>`, where GET
+ * /v1/proofs/{commitment} finds it.
  */
 import { HashMap, Schema } from "effect"
 import type { Json } from "../../domain/CanonicalJson.ts"
@@ -29,12 +34,14 @@ import {
   keyRefusal,
   keysOf,
   type ProofsState,
-  registerKey
+  registerKey,
+  sealRetention
 } from "../../domain/proofs/ProofFold.ts"
 import { vkIdOf } from "../../domain/proofs/ProofMessages.ts"
+import { DEFAULT_RETENTION_MS } from "../../domain/mempool/MempoolFold.ts"
 import type { LogRecord } from "../../ports/CausalLog.ts"
 import { authorized, type WithAuthority } from "../Authorized.ts"
-import type { Projection } from "../Projection.ts"
+import type { Archived, Projection } from "../Projection.ts"
 import { payloadOf } from "../RecordEvents.ts"
 import { charge, emptyTally, encodeTally, prune, type Tally, TallyJson, tallyOf } from "../../domain/senders/SenderScore.ts"
 
@@ -65,8 +72,8 @@ export const proofsTypes: ReadonlySet<string> = new Set([
 
 const initialState: ProofsProjectionState = { ...initialProofsState, registry: emptyRegistry, refusedKeys: 0, batch: 0, scores: emptyTally }
 
-/** Fold one record under the authority in force before it. */
-export const evolveProofs = (state: ProofsProjectionState, record: LogRecord, authority: AuthorityState): ProofsProjectionState => {
+/** Fold one record under the authority in force before it, with the deployment's retention (ms). */
+export const evolveProofs = (state: ProofsProjectionState, record: LogRecord, authority: AuthorityState, retentionMs: number = DEFAULT_RETENTION_MS): ProofsProjectionState => {
   switch (record.type) {
     case "OperatorRegistered": {
       const p = payloadOf(record, "OperatorRegistered")
@@ -114,7 +121,7 @@ export const evolveProofs = (state: ProofsProjectionState, record: LogRecord, au
       const p = payloadOf(record, "BatchSealed")
       // As the mempool: only a seal of the open batch counts.
       if (p === undefined || p.batch !== state.batch) return state
-      return { ...state, batch: state.batch + 1, scores: prune(state.scores, state.batch + 1) }
+      return { ...sealRetention(state, p.sealedAt, retentionMs), batch: state.batch + 1, scores: prune(state.scores, state.batch + 1) }
     }
     default:
       return state
@@ -161,6 +168,7 @@ const AnnouncementJson = Schema.Struct({
 })
 const OperatorJson = Schema.Struct({ operator: Schema.String, name: Schema.NullOr(Schema.String), id: Schema.String, offset: Schema.Number, since: Schema.Number })
 const SpanJson = Schema.Struct({ from: Schema.Number, to: Schema.Number })
+const RetiringJson = Schema.Struct({ sealedAt: Schema.Number, ids: Schema.Array(Schema.String) })
 const StateJson = Schema.Struct({
   keys: Schema.Array(KeyJson),
   announcements: Schema.Array(AnnouncementJson),
@@ -170,14 +178,17 @@ const StateJson = Schema.Struct({
   operators: Schema.Array(OperatorJson),
   pastOperators: Schema.Array(Schema.Tuple([Schema.String, Schema.Array(SpanJson)])),
   batch: Schema.Int,
-  scores: TallyJson
+  scores: TallyJson,
+  retention: Schema.Number,
+  retiringOpen: Schema.Array(Schema.String),
+  retiring: Schema.Array(RetiringJson)
 })
 const decodeStateJson = Schema.decodeUnknownSync(StateJson)
 
 const byFirst = (a: readonly [string, unknown], b: readonly [string, unknown]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
 
-/** The state as JSON (sorted: the same state always encodes to the same text). */
-export const encodeProofs = (state: ProofsProjectionState): Json => ({
+/** The state as JSON (sorted: the same state always encodes to the same text), with the retention it was folded under. */
+export const encodeProofs = (state: ProofsProjectionState, retentionMs: number = DEFAULT_RETENTION_MS): Json => ({
   keys: keysOf(state).map((k) => ({ ...k })) as unknown as Json,
   announcements: announcementsOf(state).map((a) => ({ ...a, publicInputs: [...a.publicInputs], shareIds: [...a.shareIds] })) as unknown as Json,
   claims: [...state.claims].sort(byFirst).map(([k, v]) => [k, v]),
@@ -186,12 +197,16 @@ export const encodeProofs = (state: ProofsProjectionState): Json => ({
   operators: operatorsOf(state.registry).map((o) => ({ ...o })),
   pastOperators: [...state.registry.past].sort(byFirst).map(([k, spans]) => [k, spans.map((s) => ({ ...s }))]),
   batch: state.batch,
-  scores: encodeTally(state.scores)
+  scores: encodeTally(state.scores),
+  retention: retentionMs,
+  retiringOpen: [...state.retiringOpen],
+  retiring: state.retiring.map((g) => ({ sealedAt: g.sealedAt, ids: [...g.ids] }))
 })
 
-/** The inverse of encodeProofs. */
-export const decodeProofs = (json: Json): ProofsProjectionState => {
+/** The inverse of encodeProofs; a snapshot folded under another retention dropped other announcements, so it is refused (rebuilt from the log). */
+export const decodeProofs = (json: Json, retentionMs: number = DEFAULT_RETENTION_MS): ProofsProjectionState => {
   const s = decodeStateJson(json, { onExcessProperty: "error" })
+  if (s.retention !== retentionMs) throw new Error(`the snapshot was folded with a retention of ${s.retention} ms, not ${retentionMs} ms`)
   const announcements = s.announcements as ReadonlyArray<AnnouncementEntry>
   const byCommitment = new Map<string, Array<string>>()
   for (const a of announcements) byCommitment.set(a.commitment, [...(byCommitment.get(a.commitment) ?? []), a.id])
@@ -205,6 +220,9 @@ export const decodeProofs = (json: Json): ProofsProjectionState => {
     refusedKeys: s.refusedKeys,
     batch: s.batch,
     scores: tallyOf(s.scores),
+    retiringOpen: s.retiringOpen,
+    retiring: s.retiring,
+    evicted: [],
     registry: {
       operators: HashMap.fromIterable(s.operators.map((o) => [o.operator, o] as const)),
       past: HashMap.fromIterable(s.pastOperators)
@@ -212,16 +230,40 @@ export const decodeProofs = (json: Json): ProofsProjectionState => {
   }
 }
 
-/** The proofs projection: keys and announcements from operators, shares from their announcer, verdicts from the leader. */
-export const makeProofs = (context: AuthorityConfig): Projection<WithAuthority<ProofsProjectionState>> =>
-  authorized(context, {
+/** An archived announcement's key: by commitment, then in log order (`offset` zero-padded), then id. */
+export const archivedProofKey = (commitment: string, offset: number, id: string): string => `c:${commitment}:${String(offset).padStart(16, "0")}:${id}`
+
+/** The prefix of every archived announcement of a commitment. */
+export const archivedCommitmentPrefix = (commitment: string): string => `c:${commitment}:`
+
+/** What retention dropped, as kept on disk: each announcement as it was last, under its commitment. */
+const drain = <S extends ProofsProjectionState>(state: S): { readonly state: S; readonly archived: ReadonlyArray<Archived> } => {
+  if (state.evicted.length === 0) return { state, archived: [] }
+  const archived = state.evicted.map((a): Archived => ({
+    key: archivedProofKey(a.commitment, a.offset, a.id),
+    value: { ...a, publicInputs: [...a.publicInputs], shareIds: [...a.shareIds] } as unknown as Json
+  }))
+  return { state: { ...state, evicted: [] }, archived }
+}
+
+/**
+ * The proofs projection: keys and announcements from operators, shares from their
+ * announcement's announcer, verdicts from the leader; decided announcements leave memory
+ * `retentionMs` after their batch's seal (default: the mempool's).
+ */
+export const makeProofs = (context: AuthorityConfig & { readonly retentionMs?: number | undefined }): Projection<WithAuthority<ProofsProjectionState>> => {
+  const retentionMs = context.retentionMs ?? DEFAULT_RETENTION_MS
+  return authorized(context, {
     name: PROOFS,
     // 2: announcers' score marks for refused proofs; the authority's seals counted.
-    version: 2,
+    // 3: retention: decided announcements leave memory (and the snapshot) a retention window after their batch's seal.
+    version: 3,
     needsLinks: true,
     handles: proofsTypes,
     initialState,
-    evolve: evolveProofs,
-    encode: encodeProofs,
-    decode: decodeProofs
+    evolve: (state, record, authority) => evolveProofs(state, record, authority, retentionMs),
+    encode: (state) => encodeProofs(state, retentionMs),
+    decode: (json) => decodeProofs(json, retentionMs),
+    drain
   })
+}
