@@ -254,10 +254,15 @@ export const make = (options: ChainFeedOptions = {}) =>
         // A local copy of the projection's view of this chain: what would be folded is published.
         let local: ChainState = yield* current
         let last: MessageId | undefined
+        // The projection keeps what retention drops; the local copy only forgets it.
+        const fold = (state: ChainState, event: ChainEvent, id: string): ChainState => {
+          const next = evolveChainState(state, event, id)
+          return next.evicted.length === 0 ? next : { ...next, evicted: [] }
+        }
         const emit = (event: ChainEvent) =>
           Effect.gen(function*() {
             const before = chainOf(local, chain)
-            const next = evolveChainState(local, event, "")
+            const next = fold(local, event, "")
             const after = chainOf(next, chain)
             // The projection would not fold it (a repeat, or it does not link): dropping it changes nothing.
             if (after === undefined || (before?.ignored ?? 0) !== after.ignored) {
@@ -292,7 +297,7 @@ export const make = (options: ChainFeedOptions = {}) =>
         yield* stream.pipe(
           Stream.runForEach((event) =>
             Effect.gen(function*() {
-              for (const e of external.get(chain)?.splice(0) ?? []) local = evolveChainState(local, e.event, e.id)
+              for (const e of external.get(chain)?.splice(0) ?? []) local = fold(local, e.event, e.id)
               if (event._tag === "Misbehaviour") {
                 yield* Effect.logError("chain observer reported misbehaviour: two valid headers for one height").pipe(
                   Effect.annotateLogs({ chain, height: event.evidence.height, primary: event.evidence.primary.endpoint, witness: event.evidence.witness.endpoint })

@@ -5,15 +5,24 @@
  * dependents; a forged receipt, a header not held, a log no watch matches count for nothing.
  * Transaction proofs (execution-apis transactions put in the block's header as its
  * transactionsRoot) alias the effects by the transaction hash; a forged one costs only the alias.
+ * Past MAX_EFFECTS the oldest effects leave memory, and a server answers for them from the
+ * projection's archive (by id, alias, history and event stream).
  */
 import { readFileSync } from "node:fs"
 import path from "node:path"
 import { keccak_256 } from "@noble/hashes/sha3.js"
-import { describe, expect, it } from "@effect/vitest"
-import { HashMap, Result } from "effect"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { afterAll, describe, expect, it, layer } from "@effect/vitest"
+import { Effect, HashMap, Result } from "effect"
+import * as SqliteProjectionStore from "../../src/adapters/storage/SqliteProjectionStore.ts"
+import * as InstanceKeyFile from "../../src/adapters/files/InstanceKeyFile.ts"
+import { instanceKeyPath, snapshotPath } from "../../src/Config.ts"
+import * as Server from "../http/support/server.ts"
 import {
   effectOf,
   type EffectsState,
+  MAX_EFFECTS,
   evmLogEffectId,
   initialEffectsState,
   listEffects,
@@ -606,5 +615,64 @@ describe("effects fold", () => {
       const real = onObserved(withHead(), { ...good, hash: HASH, headerRlp: (block.headerRlp as string).slice(2) } as EffectsObserved, meta(2))
       expect(effectOf(real, evmLogEffectId("hive", HASH, 1, 0))?.aliases).toEqual([])
     })
+  })
+})
+
+describe("effects retention by count", () => {
+  it("past MAX_EFFECTS the oldest effects leave memory into the outbox, as they were last; the projection drains them under their id and aliases without changing the digest", () => {
+    const first = onObserved(withHead(), observed([[1, [0, 1]]], { last: false } as Partial<EffectsObserved>), meta(2))
+    const old = [evmLogEffectId("hive", HASH, 1, 0), evmLogEffectId("hive", HASH, 1, 1)]
+    expect(old.map((id) => effectOf(first, id)?.status)).toEqual(["included", "included"])
+    // Ids that name nothing stand for the other effects up to the bound (the fold reads them as dropped already).
+    const full: EffectsState = { ...first, order: [...first.order, ...Array.from({ length: MAX_EFFECTS - first.order.length }, (_, i) => `filler-${i}`)] }
+    const next = onObserved(full, observed([[1, [2]]]), meta(3))
+    // One more effect: the oldest one leaves, the other stays.
+    expect(effectOf(next, old[0]!)).toBeUndefined()
+    expect(effectOf(next, old[1]!)?.status).toBe("included")
+    expect(effectOf(next, evmLogEffectId("hive", HASH, 1, 2))?.status).toBe("included")
+    expect([next.order.length, next.evicted]).toEqual([MAX_EFFECTS, [effectOf(first, old[0]!)]])
+    const p = makeEffects({ instanceKey: "00".repeat(32) })
+    const withAuthority = { ...p.initialState, ...next }
+    const { state: drained, archived } = p.drain!(withAuthority)
+    expect(drained.evicted).toEqual([])
+    expect(serialize(p, drained)).toBe(serialize(p, withAuthority))
+    expect(archived.map((r) => r.key)).toEqual([`e:${old[0]}`])
+    expect(archived[0]?.value).toEqual(JSON.parse(JSON.stringify(effectOf(first, old[0]!))))
+  })
+})
+
+describe("effects retention by count (HTTP)", () => {
+  // A server whose archive holds an effect the bound dropped, with an alias, as the runner writes it.
+  const dataDir = mkdtempSync(path.join(tmpdir(), "causeway-effects-archive-"))
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
+  const first = onObserved(withHead(), observed([[1, [0]]], { last: false } as Partial<EffectsObserved>), meta(2))
+  const id = evmLogEffectId("hive", HASH, 1, 0)
+  const dropped = { ...effectOf(first, id)!, aliases: ["route:0xfeed"] }
+  const p = makeEffects({ instanceKey: "00".repeat(32) })
+  const { archived } = p.drain!({ ...p.initialState, evicted: [dropped] })
+  Effect.runSync(Effect.scoped(Effect.gen(function*() {
+    yield* InstanceKeyFile.loadOrCreate(instanceKeyPath(dataDir))
+    const store = yield* SqliteProjectionStore.make(snapshotPath(dataDir))
+    yield* store.archive(p.name, archived.map((r) => ({ key: r.key, value: JSON.stringify(r.value) })))
+  })))
+  const view = JSON.parse(JSON.stringify({ effectId: id, ...dropped }))
+
+  layer(Server.layer({ dataDir }), { excludeTestServices: true, timeout: "60 seconds" })((it) => {
+    it.effect("answers for a dropped effect by id and alias, its history and its stream (one event), as it was last", () =>
+      Effect.gen(function*() {
+        const byId = yield* Server.get(`/v1/effects/${id}`)
+        expect([byId.status, byId.json.effect]).toEqual([200, view])
+        const byAlias = yield* Server.get(`/v1/effects/${encodeURIComponent("route:0xfeed")}`)
+        expect([byAlias.status, byAlias.json.effect?.effectId]).toEqual([200, id])
+        const history = yield* Server.get(`/v1/effects/${id}/history`)
+        expect([history.status, history.json]).toEqual([200, { id, history: view.history }])
+        const stream = yield* Server.get(`/v1/effects/${id}/events`)
+        expect(stream.status).toBe(200)
+        expect(stream.text.match(/^event: effect$/gm)).toHaveLength(1)
+        expect(stream.text).toContain(`"effectId":"${id}"`)
+        // Never tracked: still 404; a prefix of an alias names nothing.
+        expect((yield* Server.get(`/v1/effects/${evmLogEffectId("hive", HASH, 1, 9)}`)).status).toBe(404)
+        expect((yield* Server.get(`/v1/effects/${encodeURIComponent("route:0xfe")}`)).status).toBe(404)
+      }))
   })
 })

@@ -11,9 +11,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { encodeProofOps, parseStoreKey, storeKeyHex } from "../../src/adapters/cosmos/StoreProof.ts"
 import type { ChainHeadVerified, ChainReorged } from "../../src/domain/chain/ChainMessages.ts"
-import { type EffectsState, initialEffectsState, onWatchAdded } from "../../src/domain/effects/EffectFold.ts"
+import { type EffectsState, initialEffectsState, MAX_EFFECTS, onWatchAdded } from "../../src/domain/effects/EffectFold.ts"
 import type { EffectWatchAdded, IbcLeg, IbcPacketEvidence } from "../../src/domain/effects/EffectMessages.ts"
-import { ibcPacketEffectId, listPackets, onIbcEvidence, onIbcHead, onIbcReorg, packetOf, packetView, statusOf } from "../../src/domain/effects/IbcPacketFold.ts"
+import { ibcPacketEffectId, listPackets, onIbcEvidence, onIbcHead, onIbcReorg, packetOf, packetView, remember, statusOf } from "../../src/domain/effects/IbcPacketFold.ts"
 import { commitmentOf, deleteCommitment, ICS20_ERROR_ACK, ICS20_SUCCESS_ACK, receivePacket, sendPacket, type TestPacket, transferData, writeAcknowledgement } from "../cosmos/support/IbcStore.ts"
 import { MultiStore } from "../cosmos/support/IavlStore.ts"
 import type { StoreWrite } from "../cosmos/support/TestChain.ts"
@@ -223,5 +223,19 @@ describe("IBC packets in the effects fold", () => {
     // A reorg that drops the ack leg drops its result; the deletion alone is not a refund.
     const reorged = onIbcReorg(fold(failed, deleted), { chain: B, forkHeight: 21, forkHash: hashOf(B, 21), oldHead: { height: 50, hash: hashOf(B, 50) }, newHead: { height: 50, hash: "cc".repeat(32) } } as unknown as ChainReorged, meta(95))
     expect([packetOf(reorged, ID)?.status, packetOf(reorged, ID)?.execution]).toEqual(["delivered", null])
+  })
+})
+
+describe("IBC packets retention by count", () => {
+  it("past MAX_EFFECTS packets the oldest leaves memory into the outbox, as it was last", () => {
+    const s = fold(watched, ev(commitment))
+    const tracked = packetOf(s, ID)!
+    const full: EffectsState = { ...s, packetOrder: [...s.packetOrder, ...Array.from({ length: MAX_EFFECTS - 1 }, (_, i) => `filler-${i}`)] }
+    const next = remember(full, { ...tracked, id: "another-packet" }, true)
+    expect(packetOf(next, ID)).toBeUndefined()
+    expect(packetOf(next, "another-packet")?.status).toBe("sent")
+    expect([next.packetOrder.length, next.evicted]).toEqual([MAX_EFFECTS, [tracked]])
+    // Not new: nothing leaves.
+    expect(remember(s, tracked, false).evicted).toEqual([])
   })
 })

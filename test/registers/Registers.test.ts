@@ -4,6 +4,8 @@
  * hash is refused, a proof-bound update waits for the authority's verdict and counts only if
  * its proof binds both hashes, strangers' updates are ignored, lazy loading answers deltas
  * since a known hash or the full state, and snapshots round-trip to the same digest.
+ * Retention: a decided proof leaves the part that waits on proofs a retention window after
+ * its batch's seal; an update naming it later is refused; replay drops it at the same record.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { sha256 } from "@noble/hashes/sha2.js"
@@ -14,7 +16,9 @@ import { registerBinding } from "../../src/domain/proofs/ProofBinding.ts"
 import type { RegisterContents, RegisterOperation } from "../../src/domain/registers/RegisterMessages.ts"
 import { applyDelta, registerOf, stateHashOf, updatesSince } from "../../src/domain/registers/Registers.ts"
 import type { LogRecord } from "../../src/ports/CausalLog.ts"
-import { digestOf, foldPage } from "../../src/projections/Projection.ts"
+import { digestOf, foldPage, serialize } from "../../src/projections/Projection.ts"
+import { DEFAULT_RETENTION_MS } from "../../src/domain/mempool/MempoolFold.ts"
+import { HashMap } from "effect"
 import { makeRegisters } from "../../src/projections/Registers/Registers.ts"
 import { clusterLog, keys, soloConfig } from "../cluster/support.ts"
 import { testKey } from "../support/fixtures.ts"
@@ -217,5 +221,61 @@ describe("lazy loading and replay", () => {
     const whole = foldPage(p, p.initialState, log.records)
     expect(digestOf(p, foldPage(p, restored, [verdict]))).toBe(digestOf(p, whole))
     expect(registerOf(whole, "r1")?.hash).toBe(h0)
+  })
+})
+
+describe("retention of decided proofs", () => {
+  const RETENTION = 10_000
+  const p = makeRegisters({ ...config, retentionMs: RETENTION })
+  const seal = (batch: number, sealedAt: number) => ({ batch, sealedAt, beaconRound: null })
+  const d = [setOp("balance", 30)]
+  const h1 = stateHashOf(applyDelta(v0, d))
+  const history = () => {
+    const log = operatorsLog()
+    log.append(alice, "RegisterUpdated", { registerId: "r1", previousStateHash: null, newStateHash: h0, fullState: v0 })
+    const proof = announce(log, [...registerBinding(h0, h1), "7"])
+    const open = announce(log, [...registerBinding(h0, h1), "8"], "open")
+    log.append(a, "ProofVerified", { announcementId: proof.id, commitment: hex("p"), ok: true })
+    const s0 = log.append(a, "BatchSealed", seal(0, 1_000))
+    // A seal from anyone else, or of another batch, counts for nothing.
+    log.append(bob, "BatchSealed", seal(1, 50_000))
+    log.append(a, "BatchSealed", seal(7, 50_000))
+    const s1 = log.append(a, "BatchSealed", seal(1, 5_000))
+    const s2 = log.append(a, "BatchSealed", seal(2, 11_000))
+    return { log, proof, open, s0, s1, s2 }
+  }
+  const upTo = (log: ReturnType<typeof clusterLog>, r: LogRecord) => foldPage(p, p.initialState, log.records.slice(0, r.offset + 1))
+
+  it("a decided proof is known through the window, then gone at the first seal past it; an undecided one stays", () => {
+    const h = history()
+    expect(HashMap.has(upTo(h.log, h.s1).known.proofs, h.proof.id)).toBe(true)
+    const after = upTo(h.log, h.s2)
+    expect(HashMap.has(after.known.proofs, h.proof.id)).toBe(false)
+    expect(HashMap.has(after.known.proofs, h.open.id)).toBe(true)
+    expect([after.known.batch, after.known.retiringOpen, after.known.retiring]).toEqual([3, [], []])
+  })
+
+  it("an update naming the proof within the window applies; after it, it is refused with the reason", () => {
+    const within = history()
+    const early = within.log.records.slice(0, within.s1.offset + 1)
+    const wlog = clusterLog()
+    for (const r of early) wlog.records.push(r)
+    const ok = wlog.append(bob, "RegisterUpdated", { registerId: "r1", previousStateHash: h0, newStateHash: h1, delta: d, proof: within.proof.id })
+    expect(registerOf(foldPage(p, p.initialState, wlog.records), "r1")?.recent.find((o) => o.id === ok.id)?.status).toBe("applied")
+    const late = history()
+    const refused = late.log.append(bob, "RegisterUpdated", { registerId: "r1", previousStateHash: h0, newStateHash: h1, delta: d, proof: late.proof.id })
+    const outcome = registerOf(foldPage(p, p.initialState, late.log.records), "r1")?.recent.find((o) => o.id === refused.id)
+    expect([outcome?.status, outcome?.reason]).toEqual(["refused", expect.stringContaining("left memory")])
+  })
+
+  it("replays to the same digest from a snapshot taken at any record; a snapshot of another retention is refused", () => {
+    const h = history()
+    const whole = digestOf(p, foldPage(p, p.initialState, h.log.records))
+    for (let cut = 0; cut <= h.log.records.length; cut++) {
+      const text = serialize(p, foldPage(p, p.initialState, h.log.records.slice(0, cut)))
+      expect(digestOf(p, foldPage(p, p.decode(JSON.parse(text)), h.log.records.slice(cut)))).toBe(whole)
+    }
+    const other = makeRegisters(config)
+    expect(() => p.decode(JSON.parse(serialize(other, other.initialState)))).toThrow(`retention of ${DEFAULT_RETENTION_MS} ms, not ${RETENTION} ms`)
   })
 })

@@ -205,6 +205,30 @@ describe("a result naming a proof waits for its verdict", () => {
     expect(node?.attempts[0]?.reason).toContain("bad proof")
   })
 
+  it("retention: a result naming a proof decided more than the retention window ago fails the attempt with the reason", () => {
+    const retained = makeSequences({ ...config, retentionMs: 10_000 })
+    const log = operatorsLog()
+    log.append(alice, "ExecutionSequenceAnnounced", { sequenceId: "s1", nodes: tenNodes })
+    const result = { sum: 42 }
+    const proof = log.append(bob, "ProofAnnouncement", {
+      computationId: "n0", proofSystem: "groth16", vkId: hex("vk"), commitment: hex("proof"), publicInputs: resultBinding("s1", "n0", result), shares: 1, bytes: 10
+    })
+    log.append(a, "ProofVerified", { announcementId: proof.id, commitment: hex("proof"), ok: true })
+    log.append(a, "BatchSealed", { batch: 0, sealedAt: 1_000, beaconRound: null })
+    const cut = log.records.length
+    log.append(a, "BatchSealed", { batch: 1, sealedAt: 11_000, beaconRound: null })
+    const c = claimBy(log, bob, "n0")
+    log.append(bob, "NodeResultSubmitted", { sequenceId: "s1", nodeId: "n0", claimId: c.id, result, proof: proof.id })
+    const node = nodeOf(must(sequenceOf(foldPage(retained, retained.initialState, log.records), "s1")), "n0")
+    expect([node?.status, node?.attempts[0]?.reason]).toEqual(["open", expect.stringContaining("left memory")])
+    // Within the window (the second seal left out) the same result completes the node.
+    const kept = [...log.records.slice(0, cut), ...log.records.slice(cut + 1)]
+    expect(nodeOf(must(sequenceOf(foldPage(retained, retained.initialState, kept), "s1")), "n0")?.status).toBe("completed")
+    // Replay from a snapshot at the cut reaches the same digest.
+    const snapshot = retained.decode(JSON.parse(JSON.stringify(retained.encode(foldPage(retained, retained.initialState, log.records.slice(0, cut))))))
+    expect(digestOf(retained, foldPage(retained, snapshot, log.records.slice(cut)))).toBe(digestOf(retained, foldPage(retained, retained.initialState, log.records)))
+  })
+
   it("a proof binding another result fails the attempt at once", () => {
     const { log } = setup(() => resultBinding("s1", "n0", { sum: 41 }))
     const node = nodeOf(must(sequenceOf(fold(log.records), "s1")), "n0")

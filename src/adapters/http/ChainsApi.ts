@@ -31,6 +31,13 @@ export class HeaderNotFound extends Schema.TaggedError<HeaderNotFound>()("Header
   height: Schema.Finite
 }, { httpApiStatus: 404 }) {}
 
+/** No proven value of that key is held, in memory or on disk. */
+export class ProvenValueNotFound extends Schema.TaggedError<ProvenValueNotFound>()("ProvenValueNotFound", {
+  reason: Schema.String,
+  chain: Schema.String,
+  key: Schema.String
+}, { httpApiStatus: 404 }) {}
+
 /** The state key is not of the chain's key format. */
 export class InvalidStateKey extends Schema.TaggedError<InvalidStateKey>()("InvalidStateKey", {
   reason: Schema.String,
@@ -222,6 +229,17 @@ export const ProvenValueView = Schema.Struct({
   messageId: Schema.String.annotate({ description: "the LightClientProof message carrying the proof" })
 }).annotate({ identifier: "ChainProvenValue" })
 
+/** A key's proven values, oldest first: from memory, or from disk once retention dropped them. */
+export const ProvenHistoryView = Schema.Struct({
+  chain: Schema.String,
+  key: Schema.String,
+  proven: Schema.Array(ProvenValueView).annotate({ description: "the key's last proven values (at most 8), oldest first" }),
+  archived: Schema.Boolean.annotate({
+    description: "true when the values come from disk: the header the newest was proven against left the kept window (1,024 heights), so the key left memory; a watched key is proven again at the next head"
+  }),
+  offset: Schema.Finite
+}).annotate({ identifier: "ChainProvenHistory" })
+
 /** A misbehaviour report: two valid headers for one height (the message holds both headers). */
 export const MisbehaviourView = Schema.Struct({
   height: Schema.Finite,
@@ -302,6 +320,17 @@ export const ChainsGroup = HttpApiGroup.make("chains")
       .annotate(OpenApi.Identifier, "getChainHeader")
       .annotate(OpenApi.Summary, "The verified header at a height")
       .annotate(OpenApi.Description, "The verified header at a height of the chain as now known, and whether it is safe and finalized. The last 1,024 heights are kept: 404 HeaderNotFound above the head, below the window, or at a height skipped."),
+    // The key is a query parameter, as for DELETE …/watches.
+    HttpApiEndpoint.get("proven", "/v1/chains/:chain/proven", {
+      params: { chain: ChainName },
+      query: { key: ProvenKey },
+      success: ProvenHistoryView,
+      error: [UnknownChain, ProvenValueNotFound]
+    })
+      .middleware(DecodesInput)
+      .annotate(OpenApi.Identifier, "getChainProvenValue")
+      .annotate(OpenApi.Summary, "A key's proven values")
+      .annotate(OpenApi.Description, "The last proven values of a key (`?key=`, in proven form), oldest first, each with the LightClientProof message that carries its proof. Answered from the chain-state projection, or, once the header the newest value was proven against left the kept window and the key left memory (retention), from disk as it was last (`archived`). 404 ProvenValueNotFound when the key was never proven on that chain."),
     HttpApiEndpoint.post("prove", "/v1/chains/:chain/proofs", {
       params: { chain: ChainName },
       payload: ProveRequest,

@@ -4,10 +4,12 @@
  * feed, which decides and publishes, and translate its failures into typed statuses.
  * Without a feed in context (a core with no chain feed) every chain is unknown to them.
  */
-import { Effect, Option } from "effect"
+import { Effect, HashMap, Option } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { InstanceKey } from "../../ports/InstanceKey.ts"
 import {
+  archivedProvenKey,
+  archivedProvenOf,
   type ChainEntry,
   type ChainState,
   chainNames,
@@ -33,6 +35,7 @@ import {
   HeaderNotFound,
   type HeaderView,
   InvalidStateKey,
+  ProvenValueNotFound,
   PublishFailed,
   StateNotFound,
   TransactionRejected,
@@ -149,7 +152,7 @@ export const layer = HttpApiBuilder.group(Api, "chains", (handlers) =>
     const withFeed = Option.isSome(feed) ? feed.value : undefined
     const feedFor = (chain: string) =>
       withFeed === undefined || !withFeed.chains.includes(chain) ? Effect.fail(unknownChain(chain)) : Effect.succeed(withFeed)
-    const { current } = yield* ChainStateView
+    const { archived, current } = yield* ChainStateView
     const known = (state: ChainState, chain: string) => {
       const c = chainOf(state, chain)
       return c === undefined
@@ -182,6 +185,23 @@ export const layer = HttpApiBuilder.group(Api, "chains", (handlers) =>
           }
           const finalized = c.finalized !== null && h.height <= c.finalized.height
           return { chain: params.chain, header: headerView(h), safe: finalized || (c.safe !== null && h.height <= c.safe.height), finalized }
+        }))
+      .handle("proven", ({ params, query }) =>
+        Effect.gen(function*() {
+          const { offset, state } = yield* current
+          const c = yield* known(state, params.chain)
+          const held = Option.getOrUndefined(HashMap.get(c.proofs, query.key))
+          // Read memory first: a key the runner archives after this read is then on disk.
+          const stored = held === undefined ? Option.flatMap(yield* archived(archivedProvenKey(params.chain, query.key)), (json) => Option.fromUndefinedOr(archivedProvenOf(json))) : Option.none()
+          const entries = held ?? Option.getOrUndefined(stored)?.proofs
+          if (entries === undefined) {
+            return yield* new ProvenValueNotFound({
+              reason: `no value of key ${query.key.slice(0, 80)} was proven on ${params.chain}; POST /v1/chains/${params.chain}/proofs proves one`,
+              chain: params.chain,
+              key: query.key
+            })
+          }
+          return { chain: params.chain, key: query.key, proven: entries.map(({ id, ...e }) => ({ key: query.key, ...e, messageId: id })), archived: held === undefined, offset }
         }))
       .handle("prove", ({ params, payload }) =>
         Effect.flatMap(feedFor(params.chain), (f) => f.prove(params.chain, payload.key, payload.height)).pipe(

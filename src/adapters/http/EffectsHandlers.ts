@@ -1,7 +1,9 @@
 /**
  * Handlers of the effects group (EffectsApi.ts): reads from the effects view; watch decisions
  * through the effect tracker, its failures as typed statuses. Without a tracker in context
- * (a core with no chains) adding a watch names the chain unknown.
+ * (a core with no chains) adding a watch names the chain unknown. An effect or packet the
+ * count bound dropped from memory is answered from the projection's archive on disk, as it
+ * was last (by id or alias; lists read memory).
  */
 import { sha256 } from "@noble/hashes/sha2.js"
 import { bytesToHex } from "@noble/hashes/utils.js"
@@ -18,6 +20,7 @@ import { Draining } from "./Draining.ts"
 import { Caller } from "./EdgeApi.ts"
 import { eventStream } from "./EventStream.ts"
 import type { Rejection } from "../../domain/Rejection.ts"
+import { archivedAliasPrefix, archivedEffectKey, archivedEffectOf } from "../../projections/Effects/Effects.ts"
 import { EffectsView } from "../../projections/Views.ts"
 import { EffectTracker } from "../../services/EffectTracker.ts"
 import { Api } from "./Api.ts"
@@ -30,7 +33,7 @@ const publishFailed = (e: Rejection | CausalLogError) =>
     : Effect.die(e)
 
 const notFound = (id: string) =>
-  new EffectNotFound({ reason: `no effect ${JSON.stringify(id)} is tracked: never observed, or dropped past the retention bound; GET /v1/effects lists them`, id })
+  new EffectNotFound({ reason: `no effect ${JSON.stringify(id)} was tracked: never observed; GET /v1/effects lists them`, id })
 
 const DEFAULT_LIMIT = 100
 
@@ -57,8 +60,17 @@ const viewOf = (e: AnyEffect, nowMs: number): AnyEffectView => (e.kind === "evm-
 /** The effects group's handlers, over the effects view, the log and the runner (and the tracker when there is one). */
 export const layer = (options: EffectsHandlerOptions) => HttpApiBuilder.group(Api, "effects", (handlers) =>
   Effect.gen(function*() {
-    const { current, state } = yield* EffectsView
+    const { archived, archivedRange, current, state } = yield* EffectsView
     const log = yield* CausalLog
+    // Dropped from memory by the bound: the effect of that id, else the oldest carrying that alias, from disk.
+    const byId = (id: string) => archived(archivedEffectKey(id)).pipe(Effect.map((json) => Option.isNone(json) ? undefined : archivedEffectOf(json.value)))
+    const fromDisk = (idOrAlias: string, aliases: boolean) =>
+      Effect.gen(function*() {
+        const direct = yield* byId(idOrAlias)
+        if (direct !== undefined || !aliases) return direct
+        const [row] = yield* archivedRange(archivedAliasPrefix(idOrAlias), 1)
+        return typeof row?.value === "string" ? yield* byId(row.value) : undefined
+      })
     const runner = yield* Projections
     const draining = yield* Draining
     const tracker = Option.getOrUndefined(yield* Effect.serviceOption(EffectTracker))
@@ -116,14 +128,16 @@ export const layer = (options: EffectsHandlerOptions) => HttpApiBuilder.group(Ap
         Effect.gen(function*() {
           const { offset, state: s } = yield* current
           // An alias (a bridge's message id) resolves to its journey's first leg: the deposit once seen.
-          const e = resolveAnyEffects(s, params.id)[0]
+          const e = resolveAnyEffects(s, params.id)[0] ?? (yield* fromDisk(params.id, true))
           if (e === undefined) return yield* notFound(params.id)
           return { effect: viewOf(e, yield* Clock.currentTimeMillis), offset }
         }))
       .handle("events", ({ headers, params }) =>
         Effect.gen(function*() {
           const start = yield* current
-          const first = anyEffectOf(start.state, params.id)
+          const held = anyEffectOf(start.state, params.id)
+          // Dropped from memory: it changes no more; one event (unless the client holds it), then the end.
+          const first = held ?? (yield* fromDisk(params.id, false))
           if (first === undefined) return yield* notFound(params.id)
           let last = digestOf(first)
           // Resuming: the client already holds the effect as of its last event; it gets the
@@ -132,6 +146,9 @@ export const layer = (options: EffectsHandlerOptions) => HttpApiBuilder.group(Ap
           const resumed = headers["last-event-id"] === undefined ? undefined : parseEventId(headers["last-event-id"])
           const upToDate = resumed !== undefined && (resumed.digest === undefined ? resumed.offset >= start.offset : resumed.digest === last)
           const initial = upToDate ? Stream.empty : Stream.make(sse(first, start.offset, last))
+          if (held === undefined) {
+            return eventStream(initial, { heartbeatMs: options.heartbeatMs, draining, failureReason: "the log's storage failed; reconnect with Last-Event-ID" })
+          }
           // Each appended record may change the effect: wait for the projection to fold it, then look.
           const changes = log.subscribe(start.offset).pipe(
             Stream.mapEffect((r) =>
@@ -168,13 +185,14 @@ export const layer = (options: EffectsHandlerOptions) => HttpApiBuilder.group(Ap
       .handle("packet", ({ params, query }) =>
         Effect.gen(function*() {
           const { offset, state: s } = yield* current
-          const p = packetOf(s, params.id)
+          const dropped = packetOf(s, params.id) === undefined ? yield* fromDisk(params.id, false) : undefined
+          const p = packetOf(s, params.id) ?? (dropped?.kind === "ibc-packet" ? dropped : undefined)
           if (p === undefined) return yield* notFound(params.id)
           return { packet: packetView(p, yield* Clock.currentTimeMillis, query.stuckAfterMs ?? STUCK_AFTER_MS), offset }
         }))
       .handle("history", ({ params }) =>
-        Effect.flatMap(state, (s) => {
-          const e = anyEffectOf(s, params.id)
-          return e === undefined ? Effect.fail(notFound(params.id)) : Effect.succeed({ id: e.id, history: e.history })
+        Effect.gen(function*() {
+          const e = anyEffectOf(yield* state, params.id) ?? (yield* fromDisk(params.id, false))
+          return e === undefined ? yield* notFound(params.id) : { id: e.id, history: e.history }
         }))
   }))

@@ -22,7 +22,8 @@
  * (logIndex: the log's position in its transaction's receipt, which is what the receipt proof
  * proves; the block-wide index is kept as `blockLogIndex` when known).
  *
- * Bounded: at most MAX_EFFECTS effects are kept (the oldest are dropped first), MAX_HISTORY
+ * Bounded: at most MAX_EFFECTS effects are kept (the oldest are dropped first, into `evicted`
+ * as they were last, which the projection drains to disk: retention by count), MAX_HISTORY
  * moves per effect, RETAINED_HEADERS header hashes per chain, MAX_WATCHES watches, MAX_FILLS
  * fills and refunds per journey; the deadline and expired lists hold only kept effects.
  */
@@ -97,6 +98,8 @@ export interface EffectsState {
   readonly deadlines: ReadonlyArray<string>
   /** Deposits that expired, which a reorg of a fill chain may un-expire (one that moved since is dropped when next met). */
   readonly expired: ReadonlyArray<string>
+  /** Effects and packets the bound dropped since the projection last drained it, as they were last (never in a snapshot). */
+  readonly evicted: ReadonlyArray<TrackedEffect | IbcPacketEffect>
 }
 
 /** A verified CometBFT header as the IBC fold keeps it. */
@@ -120,7 +123,8 @@ export const initialEffectsState: EffectsState = {
   cosmosHeaders: HashMap.empty(),
   backfills: HashMap.empty(),
   deadlines: [],
-  expired: []
+  expired: [],
+  evicted: []
 }
 
 const newTrack: ChainTrack = { headers: HashMap.empty(), head: null, safe: null, finalized: null, scanned: null, pending: [] }
@@ -673,9 +677,12 @@ export const foldBlockLogs = (
   }
   // Oldest out first, past the bound.
   let dropped = 0
+  const evicted: Array<TrackedEffect | IbcPacketEffect> = []
   while (order.length - dropped > MAX_EFFECTS) {
     const id = order[dropped++] as string
-    const tx = get(effects, id)?.origin.transactionHash
+    const gone = get(effects, id)
+    if (gone !== undefined) evicted.push(gone)
+    const tx = gone?.origin.transactionHash
     effects = HashMap.remove(effects, id)
     if (tx !== undefined) {
       const rest = Option.getOrElse(HashMap.get(transactions, tx), () => []).filter((x) => x !== id)
@@ -695,7 +702,8 @@ export const foldBlockLogs = (
     deadlines,
     expired,
     order: kept,
-    chains: HashMap.set(state.chains, p.chain, { ...track, pending: livePending })
+    chains: HashMap.set(state.chains, p.chain, { ...track, pending: livePending }),
+    evicted: evicted.length === 0 ? state.evicted : [...state.evicted, ...evicted]
   }
   return skipped === 0 ? next : { ...next, ignored: next.ignored + skipped }
 }

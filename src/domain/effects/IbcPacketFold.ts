@@ -347,8 +347,15 @@ export const remember = (state: EffectsState, effect: IbcPacketEffect, isNew: bo
   if (!isNew) return { ...state, packets }
   const order = [...state.packetOrder, effect.id]
   let dropped = 0
-  while (order.length - dropped > MAX_EFFECTS) packets = HashMap.remove(packets, order[dropped++] as string)
-  return { ...state, packets, packetOrder: dropped === 0 ? order : order.slice(dropped) }
+  const evicted: Array<IbcPacketEffect> = []
+  while (order.length - dropped > MAX_EFFECTS) {
+    const id = order[dropped++] as string
+    const gone = Option.getOrUndefined(HashMap.get(packets, id))
+    if (gone !== undefined) evicted.push(gone)
+    packets = HashMap.remove(packets, id)
+  }
+  if (dropped === 0) return { ...state, packets, packetOrder: order }
+  return { ...state, packets, packetOrder: order.slice(dropped), evicted: [...state.evicted, ...evicted] }
 }
 
 // A packet moved: the packets depending on it settle once it is settled or refunded (the evidence: its last move's).

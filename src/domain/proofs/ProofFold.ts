@@ -30,6 +30,7 @@ import { sha256 } from "@noble/hashes/sha2.js"
 import { bytesToHex } from "@noble/hashes/utils.js"
 import { HashMap, Option, Result, Schema } from "effect"
 import { canonicalBytes, type Json } from "../CanonicalJson.ts"
+import { ageAtSeal, type RetiringGroup } from "../Retention.ts"
 import { VerificationKeyJson } from "./Groth16.ts"
 import { MAX_SHARE_BYTES } from "./ProofShares.ts"
 import { proofSystems } from "./ProofSystems.ts"
@@ -118,11 +119,6 @@ export interface ProofsState {
   readonly evicted: ReadonlyArray<AnnouncementEntry>
 }
 
-/** Announcements that became final while one batch was open, and that batch's seal time (the instance's, in the log). */
-export interface RetiringGroup {
-  readonly sealedAt: number
-  readonly ids: ReadonlyArray<string>
-}
 
 /** Nothing registered or announced. */
 export const initialProofsState: ProofsState = {
@@ -192,25 +188,21 @@ const put = (state: ProofsState, a: AnnouncementEntry): ProofsState => {
  * they carry), each added to `evicted` as it was last.
  */
 export const sealRetention = <S extends ProofsState>(state: S, sealedAt: number, retentionMs: number): S => {
-  const groups = state.retiringOpen.length === 0 ? state.retiring : [...state.retiring, { sealedAt, ids: state.retiringOpen }]
-  const horizon = sealedAt - retentionMs
-  if (!groups.some((g) => g.sealedAt <= horizon)) return { ...state, retiringOpen: [], retiring: groups }
+  const { due, retiring } = ageAtSeal(state.retiringOpen, state.retiring, sealedAt, retentionMs)
+  if (due.length === 0) return { ...state, retiringOpen: [], retiring }
   let { announcements, byCommitment, claims } = state
   const evicted = [...state.evicted]
-  for (const g of groups) {
-    if (g.sealedAt > horizon) continue
-    for (const id of g.ids) {
-      const a = Option.getOrUndefined(HashMap.get(announcements, id))
-      if (a === undefined) continue
-      announcements = HashMap.remove(announcements, id)
-      const left = Option.getOrElse(HashMap.get(byCommitment, a.commitment), (): ReadonlyArray<string> => []).filter((x) => x !== id)
-      byCommitment = left.length === 0 ? HashMap.remove(byCommitment, a.commitment) : HashMap.set(byCommitment, a.commitment, left)
-      const claim = claimKeyOf(a)
-      if (Option.getOrUndefined(HashMap.get(claims, claim)) === id) claims = HashMap.remove(claims, claim)
-      evicted.push(a)
-    }
+  for (const id of due) {
+    const a = Option.getOrUndefined(HashMap.get(announcements, id))
+    if (a === undefined) continue
+    announcements = HashMap.remove(announcements, id)
+    const left = Option.getOrElse(HashMap.get(byCommitment, a.commitment), (): ReadonlyArray<string> => []).filter((x) => x !== id)
+    byCommitment = left.length === 0 ? HashMap.remove(byCommitment, a.commitment) : HashMap.set(byCommitment, a.commitment, left)
+    const claim = claimKeyOf(a)
+    if (Option.getOrUndefined(HashMap.get(claims, claim)) === id) claims = HashMap.remove(claims, claim)
+    evicted.push(a)
   }
-  return { ...state, announcements, byCommitment, claims, retiringOpen: [], retiring: groups.filter((g) => g.sealedAt > horizon), evicted }
+  return { ...state, announcements, byCommitment, claims, retiringOpen: [], retiring, evicted }
 }
 
 /** The announcements still pending (gathering or complete), in log order. */

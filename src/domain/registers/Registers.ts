@@ -175,7 +175,7 @@ export const submitUpdate = (state: RegistersState, p: PendingUpdate, proofs: Kn
   const proofId = p.update.proof
   if (proofId === undefined) return settle(state, p)
   const proof = knownProof(proofs, proofId)
-  if (proof === undefined) return refuseAt(state, p, `proof ${proofId} names no ProofAnnouncement earlier in the log`)
+  if (proof === undefined) return refuseAt(state, p, `proof ${proofId} names no ProofAnnouncement earlier in the log (or its verdict left memory: name a proof decided within the retention window)`)
   if (!binds(proof.inputs, registerBinding(p.update.previousStateHash, p.update.newStateHash))) {
     return refuseAt(state, p, `proof ${proofId}'s public inputs do not open with the limbs of previousStateHash and newStateHash (docs/proofs.md)`)
   }

@@ -201,7 +201,7 @@ export const submitResult = (state: SequencesState, at: At, p: NodeResultSubmitt
   const result: NodeResult = { id: at.id, offset: at.offset, value: p.result, proof: p.proof ?? null }
   if (p.proof === undefined) return accepted(complete(node, result))
   const proof = knownProof(proofs, p.proof)
-  if (proof === undefined) return accepted(endAttempt(sequence, node, "failed", `proof ${p.proof} names no ProofAnnouncement earlier in the log`))
+  if (proof === undefined) return accepted(endAttempt(sequence, node, "failed", `proof ${p.proof} names no ProofAnnouncement earlier in the log (or its verdict left memory: name a proof decided within the retention window)`))
   if (!binds(proof.inputs, resultBinding(sequence.id, node.id, p.result))) {
     return accepted(endAttempt(sequence, node, "failed", `proof ${p.proof}'s public inputs do not open with the limbs of the result's digest (docs/proofs.md)`))
   }

@@ -15,6 +15,11 @@
  *
  * Bounded: the last RETAINED_HEADERS heights per chain, the last MAX_REORGS reorgs (and their
  * total), the last MAX_PROOF_HISTORY proven values per key, the last MAX_MISBEHAVIOURS reports.
+ *
+ * Retention (issue #14): a key whose newest proven value was checked against a header that fell
+ * out of the kept window (RETAINED_HEADERS below the head) leaves memory with its values; the
+ * runner keeps them on disk under `p:<chain length>:<chain>:<key>`, where GET
+ * /v1/chains/{chain}/proven finds them. A watched key is proven again at the next head.
  */
 import { HashMap, Option, Schema } from "effect"
 import type { Json } from "../../domain/CanonicalJson.ts"
@@ -24,7 +29,7 @@ import type { LogRecord } from "../../ports/CausalLog.ts"
 import type { FollowCursor, VerifiedHeader } from "../../ports/ChainObserver.ts"
 import { type AuthorityConfig, heedsChain, isMember } from "../../domain/cluster/Authority.ts"
 import { authorized, type WithAuthority } from "../Authorized.ts"
-import type { Projection } from "../Projection.ts"
+import type { Archived, Projection } from "../Projection.ts"
 import { eventOf } from "../RecordEvents.ts"
 
 /** Heights kept per chain (headers below head - this are dropped). */
@@ -107,9 +112,18 @@ export interface ChainState {
   readonly chains: HashMap.HashMap<string, ChainEntry>
   /** Trusted chain messages about a chain never announced. */
   readonly ignored: number
+  /** Keys whose proven values left memory since the projection last drained them, as they were last (never in a snapshot). */
+  readonly evicted: ReadonlyArray<ProvenArchived>
 }
 
-const initialState: ChainState = { chains: HashMap.empty(), ignored: 0 }
+/** A key's proven values as they left memory. */
+export interface ProvenArchived {
+  readonly chain: string
+  readonly key: string
+  readonly proofs: ReadonlyArray<ProofEntry>
+}
+
+const initialState: ChainState = { chains: HashMap.empty(), ignored: 0, evicted: [] }
 
 // ---------------------------------------------------------------------------------------
 // Reading records
@@ -264,6 +278,16 @@ const onMisbehaviour = (c: ChainEntry, p: Payload<"ChainMisbehaviourDetected">, 
   return { ...c, misbehaviours: [...c.misbehaviours, entry].slice(-MAX_MISBEHAVIOURS) }
 }
 
+/** The keys whose newest value was proven against a header at or below `cutoff` (out of the window), sorted by key. */
+const outOfWindow = (c: ChainEntry, cutoff: number): Array<readonly [string, ReadonlyArray<ProofEntry>]> => {
+  const out: Array<readonly [string, ReadonlyArray<ProofEntry>]> = []
+  for (const [key, entries] of c.proofs) {
+    const last = entries.at(-1)
+    if (last === undefined || proofHeaderHeight(last) <= cutoff) out.push([key, entries])
+  }
+  return out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+}
+
 /** Fold one chain event (already known to come from the instance) into the state. */
 export const evolveChainState = (state: ChainState, event: ChainEvent, id: string): ChainState => {
   const chain = event.payload.chain
@@ -272,9 +296,16 @@ export const evolveChainState = (state: ChainState, event: ChainEvent, id: strin
   const c = existing ?? newChain((event.payload as Payload<"ChainHeadVerified">).kind)
   let next: ChainEntry
   switch (event.type) {
-    case "ChainHeadVerified":
+    case "ChainHeadVerified": {
       next = onHead(c, event.payload, id)
+      const gone = next.head === null || next.head === c.head ? [] : outOfWindow(next, next.head.height - RETAINED_HEADERS)
+      if (gone.length > 0) {
+        next = { ...next, proofs: HashMap.removeMany(next.proofs, gone.map(([key]) => key)) }
+        const evicted = [...state.evicted, ...gone.map(([key, proofs]) => ({ chain, key, proofs }))]
+        return { ...state, chains: HashMap.set(state.chains, chain, next), evicted }
+      }
       break
+    }
     case "ChainReorged":
       next = onReorg(c, event.payload, id)
       break
@@ -388,6 +419,7 @@ const ChainJson = Schema.Struct({
 })
 const StateJson = Schema.Struct({ chains: Schema.Record(Schema.String, ChainJson), ignored: Schema.Number })
 const decodeStateJson = Schema.decodeUnknownSync(StateJson)
+const decodeArchivedProven = Schema.decodeUnknownSync(Schema.Struct({ chain: Schema.String, key: Schema.String, proofs: Schema.Array(ProofJson) }))
 
 const encode = (state: ChainState): Json => {
   const chains: Record<string, Json> = {}
@@ -415,6 +447,7 @@ const decode = (json: Json): ChainState => {
   const s = decodeStateJson(json)
   return {
     ignored: s.ignored,
+    evicted: [],
     chains: HashMap.fromIterable(
       Object.entries(s.chains).map(([name, c]) => [name, {
         kind: c.kind,
@@ -429,6 +462,25 @@ const decode = (json: Json): ChainState => {
         ignored: c.ignored
       }] as const)
     )
+  }
+}
+
+/** An archived key's entry: by chain (its length first: a name may hold colons), then the key. */
+export const archivedProvenKey = (chain: string, key: string): string => `p:${chain.length}:${chain}:${key}`
+
+/** What retention dropped, as kept on disk: each key's proven values under its chain and key. */
+const drain = <S extends ChainState>(state: S): { readonly state: S; readonly archived: ReadonlyArray<Archived> } => {
+  if (state.evicted.length === 0) return { state, archived: [] }
+  const archived = state.evicted.map((x): Archived => ({ key: archivedProvenKey(x.chain, x.key), value: { chain: x.chain, key: x.key, proofs: x.proofs.map((e) => ({ ...e })) } }))
+  return { state: { ...state, evicted: [] }, archived }
+}
+
+/** A key's proven values as the archive holds them (undefined for a value this projection cannot have written). */
+export const archivedProvenOf = (json: Json): ProvenArchived | undefined => {
+  try {
+    return decodeArchivedProven(json)
+  } catch {
+    return undefined
   }
 }
 
@@ -448,7 +500,8 @@ export const makeChainState = (context: ChainStateContext): Projection<WithAutho
     name: CHAIN_STATE,
     // 3: observations count from the authority at their place in the log (cluster leader terms).
     // 4: ... from the chain's owner (ChainOwnersAssigned).
-    version: 4,
+    // 5: retention: a key whose newest proof's header left the window leaves memory.
+    version: 5,
     needsLinks: true,
     handles: chainTypes,
     initialState,
@@ -462,5 +515,6 @@ export const makeChainState = (context: ChainStateContext): Projection<WithAutho
       return evolveChainState(state, event, record.id)
     },
     encode,
-    decode
+    decode,
+    drain
   })

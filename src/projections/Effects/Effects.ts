@@ -5,6 +5,11 @@
  * chain-state and chain-watches projections; the fold re-checks every receipt proof itself.
  * IbcPacketEvidence and IbcPacketEvidenceV2 count from the owner of the chain the leg is proven on
  * (src/domain/effects/IbcPacketFold.ts, IbcPacketV2Fold.ts).
+ *
+ * Retention (issue #14) is by count: past MAX_EFFECTS effects (and as many packets) the oldest
+ * leave memory, and the runner keeps each on disk as it was last, under `e:<id>`, and its id
+ * under each alias (`a:<alias length>:<alias>:<Lamport first tracked>:<id>`), where GET
+ * /v1/effects/{id} finds it.
  */
 import { HashMap, Schema } from "effect"
 import type { Json } from "../../domain/CanonicalJson.ts"
@@ -21,11 +26,11 @@ import {
   onWatchRemoved
 } from "../../domain/effects/EffectFold.ts"
 import { onBackfillObserved } from "../../domain/effects/EffectBackfill.ts"
-import { EffectBackfill, EffectWatch, IbcPacketEffect, TrackedEffect } from "../../domain/effects/EffectShapes.ts"
+import { type AnyEffect, EffectBackfill, EffectWatch, IbcPacketEffect, TrackedEffect } from "../../domain/effects/EffectShapes.ts"
 import { onIbcEvidence, onIbcHead, onIbcReorg } from "../../domain/effects/IbcPacketFold.ts"
 import { onIbcEvidenceV2 } from "../../domain/effects/IbcPacketV2Fold.ts"
 import { authorized, type WithAuthority } from "../Authorized.ts"
-import type { Projection } from "../Projection.ts"
+import type { Archived, Projection } from "../Projection.ts"
 import { payloadOf } from "../RecordEvents.ts"
 
 /** The projection's name. */
@@ -143,8 +148,40 @@ const decode = (json: Json): EffectsState => {
     ),
     backfills: HashMap.fromIterable(s.backfills.map((c) => [c.watch, c] as const)),
     deadlines: s.deadlines,
-    expired: s.expired
+    expired: s.expired,
+    evicted: []
   }
+}
+
+const encodeTracked = Schema.encodeSync(TrackedEffect)
+const encodePacket = Schema.encodeSync(IbcPacketEffect)
+const decodeArchived = Schema.decodeUnknownSync(Schema.Union([TrackedEffect, IbcPacketEffect]))
+
+/** An effect as the archive holds it, decoded (undefined for a value this projection cannot have written). */
+export const archivedEffectOf = (json: Json): AnyEffect | undefined => {
+  try {
+    return decodeArchived(json)
+  } catch {
+    return undefined
+  }
+}
+
+/** An archived effect's key. */
+export const archivedEffectKey = (id: string): string => `e:${id}`
+
+/** The prefix of the archived ids under an alias (its length first: an alias may hold colons). */
+export const archivedAliasPrefix = (alias: string): string => `a:${alias.length}:${alias}:`
+
+/** What the bound dropped, as kept on disk: each effect under its id, its id under each alias (oldest first by the Lamport time it was first tracked). */
+const drain = <S extends EffectsState>(state: S): { readonly state: S; readonly archived: ReadonlyArray<Archived> } => {
+  if (state.evicted.length === 0) return { state, archived: [] }
+  const archived: Array<Archived> = []
+  for (const e of state.evicted) {
+    archived.push({ key: archivedEffectKey(e.id), value: (e.kind === "evm-log" ? encodeTracked(e) : encodePacket(e)) as Json })
+    const tracked = String(e.history[0]?.lamport ?? 0).padStart(16, "0")
+    for (const alias of new Set(e.aliases)) archived.push({ key: `${archivedAliasPrefix(alias)}${tracked}:${e.id}`, value: e.id })
+  }
+  return { state: { ...state, evicted: [] }, archived }
 }
 
 /** The effects projection. */
@@ -198,5 +235,6 @@ export const makeEffects = (context: AuthorityConfig): Projection<WithAuthority<
       }
     },
     encode,
-    decode
+    decode,
+    drain
   })

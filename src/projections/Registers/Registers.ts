@@ -24,6 +24,7 @@ import { authorized, type WithAuthority } from "../Authorized.ts"
 import type { Projection } from "../Projection.ts"
 import { decodeProofsKnown, emptyProofsKnown, encodeProofsKnown, evolveProofsKnown, type ProofsKnown, proofsKnownTypes } from "../ProofsKnown.ts"
 import { payloadOf } from "../RecordEvents.ts"
+import { DEFAULT_RETENTION_MS } from "../../domain/mempool/MempoolFold.ts"
 
 /** The projection's state. */
 export interface RegistersProjectionState extends RegistersState {
@@ -36,14 +37,14 @@ const initialState: RegistersProjectionState = { ...emptyRegisters, known: empty
 export const registerTypes: ReadonlySet<string> = new Set(["RegisterUpdated", ...proofsKnownTypes])
 
 /** One record folded in, under the authority in force before it. */
-export const evolveRegisters = (state: RegistersProjectionState, record: LogRecord, authority: AuthorityState): RegistersProjectionState => {
+export const evolveRegisters = (state: RegistersProjectionState, record: LogRecord, authority: AuthorityState, retentionMs: number = DEFAULT_RETENTION_MS): RegistersProjectionState => {
   if (record.type === "RegisterUpdated") {
     const p = payloadOf(record, "RegisterUpdated")
     if (p === undefined || !isOperator(state.known.registry, authority, record.sender)) return state
     const next = submitUpdate(state, { id: record.id, offset: record.offset, sender: record.sender, update: p }, state.known.proofs)
     return { ...next, known: state.known }
   }
-  const step = evolveProofsKnown(state.known, record, authority)
+  const step = evolveProofsKnown(state.known, record, authority, retentionMs)
   if (step.known === state.known) return state
   const verdict = step.decided?.verdict
   const next = step.decided === undefined || verdict === null || verdict === undefined ? state : proofDecided(state, step.decided.id, verdict)
@@ -91,13 +92,13 @@ const decodeUpdate = Schema.decodeUnknownSync(RegisterUpdated)
 const sorted = <T>(m: HashMap.HashMap<string, T>): Array<T> => [...m].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, v]) => v)
 
 // Contents, deltas and payloads are JSON as admitted (the log holds canonical JSON only).
-const encode = (state: RegistersProjectionState): Json => ({
+const encodeWith = (retentionMs: number) => (state: RegistersProjectionState): Json => ({
   registers: sorted(state.registers).map((r) => ({ ...r, history: r.history.map((u) => ({ ...u })), recent: r.recent.map((o) => ({ ...o })) })) as unknown as Json,
   pending: sorted(state.pending).map((p) => ({ ...p })) as unknown as Json,
-  known: encodeProofsKnown(state.known)
+  known: encodeProofsKnown(state.known, retentionMs)
 })
 
-const decode = (json: Json): RegistersProjectionState => {
+const decodeWith = (retentionMs: number) => (json: Json): RegistersProjectionState => {
   const s = decodeStateJson(json, { onExcessProperty: "error" })
   return {
     registers: HashMap.fromIterable(s.registers.map((r): [string, Register] => [r.id, {
@@ -106,7 +107,7 @@ const decode = (json: Json): RegistersProjectionState => {
       recent: r.recent as ReadonlyArray<UpdateOutcome>
     }])),
     pending: HashMap.fromIterable(s.pending.map((p): [string, PendingUpdate] => [p.id, { ...p, update: decodeUpdate(p.update, { onExcessProperty: "error" }) }])),
-    known: decodeProofsKnown(s.known as Json)
+    known: decodeProofsKnown(s.known as Json, retentionMs)
   }
 }
 
@@ -114,13 +115,16 @@ const decode = (json: Json): RegistersProjectionState => {
 export const REGISTERS = "registers"
 
 /** The registers projection for a deployment: proof verdicts count from its authority. */
-export const makeRegisters = (context: AuthorityConfig): Projection<WithAuthority<RegistersProjectionState>> =>
-  authorized(context, {
+export const makeRegisters = (context: AuthorityConfig & { readonly retentionMs?: number | undefined }): Projection<WithAuthority<RegistersProjectionState>> => {
+  const retentionMs = context.retentionMs ?? DEFAULT_RETENTION_MS
+  return authorized(context, {
     name: REGISTERS,
-    version: 1,
+    // 2: retention: decided proofs leave the part that waits on them a retention window after their batch's seal.
+    version: 2,
     handles: registerTypes,
     initialState,
-    evolve: evolveRegisters,
-    encode,
-    decode
+    evolve: (state, record, authority) => evolveRegisters(state, record, authority, retentionMs),
+    encode: encodeWith(retentionMs),
+    decode: decodeWith(retentionMs)
   })
+}

@@ -29,6 +29,7 @@ import { authorized, type WithAuthority } from "../Authorized.ts"
 import type { Projection } from "../Projection.ts"
 import { decodeProofsKnown, emptyProofsKnown, encodeProofsKnown, evolveProofsKnown, type ProofsKnown, proofsKnownTypes } from "../ProofsKnown.ts"
 import { payloadOf } from "../RecordEvents.ts"
+import { DEFAULT_RETENTION_MS } from "../../domain/mempool/MempoolFold.ts"
 
 /** The projection's state. */
 export interface SequencesProjectionState extends SequencesState {
@@ -54,7 +55,7 @@ const inner = (state: SequencesProjectionState, next: SequencesState): Sequences
   next.sequences === state.sequences ? state : { sequences: next.sequences, known: state.known }
 
 /** One record folded in, under the authority in force before it. */
-export const evolveSequences = (state: SequencesProjectionState, record: LogRecord, authority: AuthorityState): SequencesProjectionState => {
+export const evolveSequences = (state: SequencesProjectionState, record: LogRecord, authority: AuthorityState, retentionMs: number = DEFAULT_RETENTION_MS): SequencesProjectionState => {
   const operator = () => isOperator(state.known.registry, authority, record.sender)
   const decision = () => heeds(authority, record.type, record.sender)
   switch (record.type) {
@@ -83,7 +84,7 @@ export const evolveSequences = (state: SequencesProjectionState, record: LogReco
       return p === undefined || !decision() ? state : inner(state, failed(state, atOf(record), p))
     }
     default: {
-      const step = evolveProofsKnown(state.known, record, authority)
+      const step = evolveProofsKnown(state.known, record, authority, retentionMs)
       if (step.known === state.known) return state
       const verdict = step.decided?.verdict
       const next = step.decided === undefined || verdict === null || verdict === undefined ? state : proofDecided(state, atOf(record), step.decided.id, verdict)
@@ -136,20 +137,20 @@ const StateJson = Schema.Struct({ sequences: Schema.Array(SequenceJson), known: 
 const decodeStateJson = Schema.decodeUnknownSync(StateJson)
 
 // A node result's value that is JSON null must survive the round trip: `value` is always present.
-const encode = (state: SequencesProjectionState): Json => ({
+const encodeWith = (retentionMs: number) => (state: SequencesProjectionState): Json => ({
   sequences: [...state.sequences].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, s]) => ({
     ...s,
     nodes: s.nodes.map((n) => ({ ...n, attempts: n.attempts.map((a) => ({ ...a })), result: n.result === null ? null : { ...n.result, value: n.result.value ?? null } })),
     events: s.events.map((e) => ({ ...e }))
   })) as unknown as Json,
-  known: encodeProofsKnown(state.known)
+  known: encodeProofsKnown(state.known, retentionMs)
 })
 
-const decode = (json: Json): SequencesProjectionState => {
+const decodeWith = (retentionMs: number) => (json: Json): SequencesProjectionState => {
   const s = decodeStateJson(json, { onExcessProperty: "error" })
   return {
     sequences: HashMap.fromIterable(s.sequences.map((q): [string, Sequence] => [q.id, q])),
-    known: decodeProofsKnown(s.known as Json)
+    known: decodeProofsKnown(s.known as Json, retentionMs)
   }
 }
 
@@ -157,16 +158,19 @@ const decode = (json: Json): SequencesProjectionState => {
 export const SEQUENCES = "sequences"
 
 /** The sequences projection for a deployment: expiries, outcomes and proof verdicts count from its authority. */
-export const makeSequences = (context: AuthorityConfig): Projection<WithAuthority<SequencesProjectionState>> =>
-  authorized(context, {
+export const makeSequences = (context: AuthorityConfig & { readonly retentionMs?: number | undefined }): Projection<WithAuthority<SequencesProjectionState>> => {
+  const retentionMs = context.retentionMs ?? DEFAULT_RETENTION_MS
+  return authorized(context, {
     name: SEQUENCES,
-    version: 1,
+    // 2: retention: decided proofs leave the part that waits on them a retention window after their batch's seal.
+    version: 2,
     handles: sequenceTypes,
     initialState,
-    evolve: evolveSequences,
-    encode,
-    decode
+    evolve: (state, record, authority) => evolveSequences(state, record, authority, retentionMs),
+    encode: encodeWith(retentionMs),
+    decode: decodeWith(retentionMs)
   })
+}
 
 /** Who should take each node of a sequence not yet completed: the rendezvous choice among the registered operators (none registered: none). */
 export const suggestionsOf = (state: SequencesProjectionState, sequenceId: string): ReadonlyMap<string, string> => {
