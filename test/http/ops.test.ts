@@ -129,6 +129,7 @@ describe("operations endpoints", () => {
           "/v1/chains/{chain}",
           "/v1/chains/{chain}/headers/{height}",
           "/v1/chains/{chain}/proofs",
+          "/v1/chains/{chain}/proven",
           "/v1/chains/{chain}/transactions",
           "/v1/chains/{chain}/watches",
           "/v1/cluster",
