@@ -35,6 +35,11 @@ export interface ServeConfig {
    * disk; absent: the mempool's default (30 s). Every instance of a deployment must use one.
    */
   readonly retentionMs?: number
+  /**
+   * The effect tracker's bound: most EVM effects, and most IBC packets, kept in memory; past it
+   * the oldest leave for the archive on disk. Absent: 50,000. Every instance of a deployment must use one.
+   */
+  readonly maxEffects?: number
   /** The cluster admin's ed25519 public key (hex); absent: a deployment of this one instance. */
   readonly clusterAdmin?: string
   /** The leader election's group session timeout (ms; default 6,000): a dead leader's lease moves after about this long. */

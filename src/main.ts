@@ -62,10 +62,10 @@ import * as Settlement from "./services/Settlement.ts"
 
 /**
  * What projections are built with: facts of the deployment, fixed for its whole log (the
- * instance key, and the cluster admin when the deployment is a cluster), and the mempool's
- * retention (absent: its default).
+ * instance key, and the cluster admin when the deployment is a cluster), the retention window
+ * and the effect tracker's bound (absent: their defaults).
  */
-export type ProjectionContext = AuthorityConfig & { readonly retentionMs?: number | undefined }
+export type ProjectionContext = AuthorityConfig & { readonly retentionMs?: number | undefined; readonly maxEffects?: number | undefined }
 
 /** Every projection the service runs, in the order they are listed over HTTP. */
 export const projections = (context: ProjectionContext): ReadonlyArray<AnyProjection> => [
@@ -122,11 +122,12 @@ export const senderScoresLayer = Layer.effect(
 export const servicesLayer = (
   ingest: Ingest.IngestOptions,
   runner: ProjectionRunner.RunnerOptions = ProjectionRunner.defaultRunnerOptions,
-  retentionMs?: number
+  retentionMs?: number,
+  maxEffects?: number
 ) =>
   Layer.unwrap(Effect.gen(function*() {
     const key = yield* InstanceKey
-    const context: ProjectionContext = { ...(yield* authorityConfig), retentionMs }
+    const context: ProjectionContext = { ...(yield* authorityConfig), retentionMs, maxEffects }
     // The runner and the typed views over its projections.
     const runnerLayer = Views.layer.pipe(Layer.provideMerge(ProjectionRunner.layer(projections(context), runner)))
     // Ingest reads the authority from the runner's cluster projection (one runner for both)
@@ -303,7 +304,7 @@ export const coreLayer = (
   const perToken = config.watchesPerToken
   const feed = ChainFeed.layer(perToken?.chain === undefined ? {} : { watchesPerToken: perToken.chain })
   const tracker = EffectTracker.layer(perToken?.effect === undefined ? {} : { watchesPerToken: perToken.effect })
-  return Layer.mergeAll(feed, tracker, leadershipLayer(config), proofs).pipe(Layer.provideMerge(servicesLayer(config.ingest, runner, config.retentionMs)), Layer.provideMerge(storage))
+  return Layer.mergeAll(feed, tracker, leadershipLayer(config), proofs).pipe(Layer.provideMerge(servicesLayer(config.ingest, runner, config.retentionMs, config.maxEffects)), Layer.provideMerge(storage))
 }
 
 /**

@@ -24,7 +24,7 @@
  *
  * The projections heed the deployment's authority: the instance key in DIR/instance.key, and
  * in a cluster its admin (--cluster-admin, else as DIR's snapshots record it); the mempool
- * drops what the server's retention dropped (--retention-ms, else as its snapshot records it).
+ * drops what the server's retention dropped (--retention-ms and --max-effects, else as its snapshots record them).
  */
 import { existsSync } from "node:fs"
 import { Config, Console, Effect, Layer, Logger, Option, References, Result } from "effect"
@@ -37,6 +37,7 @@ import { type LogConfig, instanceKeyPath, kafkaIndexPath, snapshotPath } from ".
 import { kafkaLogOptions, type ProjectionContext, projections as projectionsFor } from "../main.ts"
 import { MEMPOOL } from "../projections/Mempool/Mempool.ts"
 import { CLUSTER } from "../projections/Cluster/Cluster.ts"
+import { EFFECTS } from "../projections/Effects/Effects.ts"
 import type { AnyProjection } from "../projections/Projection.ts"
 import { replay } from "../projections/ProjectionRunner.ts"
 import type { CausalLogError, CausalLogService } from "../ports/CausalLog.ts"
@@ -281,6 +282,20 @@ const retentionOf = (given: Option.Option<number>, mempoolSnapshot: Option.Optio
     return Option.getOrUndefined(recorded)
   })
 
+/** The effect tracker's bound: the flag's, else the one DIR's effects snapshot was folded with, else the default. */
+const maxEffectsOf = (given: Option.Option<number>, effectsSnapshot: Option.Option<Snapshot>) =>
+  Effect.gen(function*() {
+    if (Option.isSome(given)) {
+      if (!Number.isInteger(given.value) || given.value < 1) return yield* new UsageError({ message: `--max-effects ${given.value} is not a whole number above 0` })
+      return given.value
+    }
+    const recorded = Option.flatMap(effectsSnapshot, (s) => {
+      const bound = (JSON.parse(s.state) as { maxEffects?: unknown }).maxEffects
+      return typeof bound === "number" ? Option.some(bound) : Option.none()
+    })
+    return Option.getOrUndefined(recorded)
+  })
+
 /** Warnings and errors (a Kafka log's connection trouble) as `causeway: …` lines on stderr; nothing below them. */
 const stderrLogging = Layer.mergeAll(
   Logger.layer([
@@ -323,6 +338,11 @@ export const replayCommand = Command.make(
       Flag.withDescription("The mempool's retention the server ran with, ms (env RETENTION_MS; default: as its mempool snapshot records it, else serve's default)"),
       Flag.withFallbackConfig(Config.Int(serveEnv["retention-ms"])),
       Flag.optional
+    ),
+    maxEffects: Flag.Int("max-effects").pipe(
+      Flag.withDescription("The effect tracker's bound the server ran with (env MAX_EFFECTS; default: as its effects snapshot records it, else serve's default)"),
+      Flag.withFallbackConfig(Config.Int(serveEnv["max-effects"])),
+      Flag.optional
     )
   },
   Effect.fn("causeway.replay")(function*(flags) {
@@ -341,7 +361,8 @@ export const replayCommand = Command.make(
     const snapshots = yield* loadSnapshots(dir, names)
     const clusterAdmin = yield* clusterAdminOf(flags.clusterAdmin, snapshots[names.indexOf(CLUSTER)] ?? Option.none())
     const retentionMs = yield* retentionOf(flags.retentionMs, snapshots[names.indexOf(MEMPOOL)] ?? Option.none())
-    const context: ProjectionContext = { instanceKey, ...(clusterAdmin === undefined ? {} : { clusterAdmin }), retentionMs }
+    const maxEffects = yield* maxEffectsOf(flags.maxEffects, snapshots[names.indexOf(EFFECTS)] ?? Option.none())
+    const context: ProjectionContext = { instanceKey, ...(clusterAdmin === undefined ? {} : { clusterAdmin }), retentionMs, maxEffects }
     const projections = projectionsFor(context)
     const { log, refused } = yield* openSource(source, dir, flags.topicPrefix)
     const reportRefused = Effect.gen(function*() {

@@ -29,6 +29,7 @@ import { appLayer } from "../main.ts"
 import * as ClientBudgets from "../services/ClientBudgets.ts"
 import * as Sealer from "../services/Sealer.ts"
 import { DEFAULT_RETENTION_MS } from "../domain/mempool/MempoolFold.ts"
+import { MAX_EFFECTS } from "../domain/effects/EffectFold.ts"
 import { CommandFailed, UsageError, describe } from "./CliErrors.ts"
 import { dataDirEnv, dataDirFlag } from "./Flags.ts"
 import { runsUntilStopped } from "./Signals.ts"
@@ -426,6 +427,7 @@ export const serveEnv = {
   "max-streams": "MAX_STREAMS",
   "max-streams-per-address": "MAX_STREAMS_PER_ADDRESS",
   "retention-ms": "RETENTION_MS",
+  "max-effects": "MAX_EFFECTS",
   "order-lifetime-ms": "ORDER_LIFETIME_MS",
   "max-open-orders": "MAX_OPEN_ORDERS"
 } as const satisfies Record<string, string>
@@ -591,6 +593,10 @@ export const serveCommand = Command.make(
       "retention-ms",
       `Retention: settled, expired, cancelled and refused orders and recorded outcomes leave memory this long after their batch's seal (in the instance's seal times) and are served from disk; every member of a cluster must use the same, and replay needs it too (env RETENTION_MS, default ${DEFAULT_RETENTION_MS})`
     ),
+    maxEffects: optionalInt(
+      "max-effects",
+      `The effect tracker's bound: most EVM effects, and most IBC packets, kept in memory; past it the oldest leave for disk, still served by GET /v1/effects/{id}; every member of a cluster must use the same, and replay needs it too (env MAX_EFFECTS, default ${MAX_EFFECTS})`
+    ),
     orderLifetimeMs: optionalInt(
       "order-lifetime-ms",
       `A disclosed order still open this long after its batch's seal is expired by the sealer; 0: never (env ORDER_LIFETIME_MS, default ${Sealer.defaultSealerOptions.maxOrderLifetimeMs})`
@@ -650,7 +656,8 @@ export const serveCommand = Command.make(
         ["--address-burst", flags.addressBurst],
         ["--ingest-queue", flags.ingestQueue],
         ["--max-streams", flags.maxStreams],
-        ["--max-streams-per-address", flags.maxStreamsPerAddress]
+        ["--max-streams-per-address", flags.maxStreamsPerAddress],
+        ["--max-effects", flags.maxEffects]
       ] as const
     ) {
       if (Option.isSome(value) && (!Number.isInteger(value.value) || value.value < 1 || value.value > 1_000_000_000)) {
@@ -702,6 +709,7 @@ export const serveCommand = Command.make(
         ...(Option.isSome(flags.maxOpenOrders) ? { maxOpenOrders: flags.maxOpenOrders.value } : {})
       },
       ...(Option.isSome(flags.retentionMs) ? { retentionMs: flags.retentionMs.value } : {}),
+      ...(Option.isSome(flags.maxEffects) ? { maxEffects: flags.maxEffects.value } : {}),
       ...(Option.isSome(clusterAdmin) ? { clusterAdmin: clusterAdmin.value } : {}),
       ...(Option.isSome(flags.clusterSessionTimeoutMs) ? { clusterSessionTimeoutMs: flags.clusterSessionTimeoutMs.value } : {}),
       ...(Option.isSome(flags.otlpUrl) ? { otlp: { url: flags.otlpUrl.value } } : {}),

@@ -40,6 +40,7 @@ import { onBackfillObserved } from "../../src/domain/effects/EffectBackfill.ts"
 import { buildReceiptsTrie, receiptKey } from "../../src/domain/verify/EvmReceipts.ts"
 import { decodeRlp, encodeRlp, type RlpItem, scalarToBytes } from "../../src/domain/verify/Rlp.ts"
 import { makeEffects } from "../../src/projections/Effects/Effects.ts"
+import { projections } from "../../src/main.ts"
 import { serialize } from "../../src/projections/Projection.ts"
 import { buildTransactionsTrie, transactionKey } from "../../src/domain/verify/EvmTransactions.ts"
 
@@ -638,6 +639,23 @@ describe("effects retention by count", () => {
     expect(serialize(p, drained)).toBe(serialize(p, withAuthority))
     expect(archived.map((r) => r.key)).toEqual([`e:${old[0]}`])
     expect(archived[0]?.value).toEqual(JSON.parse(JSON.stringify(effectOf(first, old[0]!))))
+  })
+})
+
+describe("the bound is the deployment's (--max-effects)", () => {
+  it("a state's bound decides what leaves; the snapshot records it, and one folded under another bound is refused; the composition root passes it", () => {
+    const small = { ...withHead(), maxEffects: 2 }
+    const s = onObserved(small, observed([[1, [0, 1, 2]]]), meta(2))
+    expect(s.order).toEqual([1, 2].map((j) => evmLogEffectId("hive", HASH, 1, j)))
+    expect(s.evicted.map((e) => e.id)).toEqual([evmLogEffectId("hive", HASH, 1, 0)])
+    const two = makeEffects({ instanceKey: "00".repeat(32), maxEffects: 2 })
+    const text = serialize(two, { ...two.initialState, ...s, evicted: [] })
+    expect(JSON.parse(text).maxEffects).toBe(2)
+    expect(serialize(two, two.decode(JSON.parse(text)))).toBe(text)
+    const other = makeEffects({ instanceKey: "00".repeat(32) })
+    expect(() => other.decode(JSON.parse(text))).toThrow(`a bound of 2 effects, not ${MAX_EFFECTS}`)
+    const built = projections({ instanceKey: "00".repeat(32), maxEffects: 7 }).find((p) => p.name === "effects")
+    expect((built?.initialState as EffectsState).maxEffects).toBe(7)
   })
 })
 

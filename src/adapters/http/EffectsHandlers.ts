@@ -33,7 +33,7 @@ const publishFailed = (e: Rejection | CausalLogError) =>
     : Effect.die(e)
 
 const notFound = (id: string) =>
-  new EffectNotFound({ reason: `no effect ${JSON.stringify(id)} was tracked: never observed; GET /v1/effects lists them`, id })
+  new EffectNotFound({ reason: `no effect ${JSON.stringify(id)} was ever tracked (in memory or on disk); GET /v1/effects lists them`, id })
 
 const DEFAULT_LIMIT = 100
 

@@ -22,7 +22,7 @@
  * (logIndex: the log's position in its transaction's receipt, which is what the receipt proof
  * proves; the block-wide index is kept as `blockLogIndex` when known).
  *
- * Bounded: at most MAX_EFFECTS effects are kept (the oldest are dropped first, into `evicted`
+ * Bounded: at most `maxEffects` (MAX_EFFECTS unless configured) effects are kept (the oldest are dropped first, into `evicted`
  * as they were last, which the projection drains to disk: retention by count), MAX_HISTORY
  * moves per effect, RETAINED_HEADERS header hashes per chain, MAX_WATCHES watches, MAX_FILLS
  * fills and refunds per journey; the deadline and expired lists hold only kept effects.
@@ -37,7 +37,7 @@ import { transactionsRootOfHeader, verifyTransactionInclusion } from "../verify/
 import type { Correlation, EffectsObserved, EffectWatchAdded, EvmLogFilter, LogWord } from "./EffectMessages.ts"
 import type { DeadlinePassed, EffectBackfill, EffectStatus, EffectWatch, EffectWatchView, EvidenceRef, Finality, IbcPacketEffect, TrackedEffect } from "./EffectShapes.ts"
 
-/** Most effects kept; the oldest are dropped first. */
+/** Most effects kept by default (`--max-effects`); the oldest are dropped first. */
 export const MAX_EFFECTS = 50_000
 /** Most status moves kept per effect. */
 export const MAX_HISTORY = 32
@@ -100,6 +100,8 @@ export interface EffectsState {
   readonly expired: ReadonlyArray<string>
   /** Effects and packets the bound dropped since the projection last drained it, as they were last (never in a snapshot). */
   readonly evicted: ReadonlyArray<TrackedEffect | IbcPacketEffect>
+  /** The bound: most EVM effects kept in memory, and most packets (the deployment's `--max-effects`, default MAX_EFFECTS). */
+  readonly maxEffects: number
 }
 
 /** A verified CometBFT header as the IBC fold keeps it. */
@@ -124,7 +126,8 @@ export const initialEffectsState: EffectsState = {
   backfills: HashMap.empty(),
   deadlines: [],
   expired: [],
-  evicted: []
+  evicted: [],
+  maxEffects: MAX_EFFECTS
 }
 
 const newTrack: ChainTrack = { headers: HashMap.empty(), head: null, safe: null, finalized: null, scanned: null, pending: [] }
@@ -678,7 +681,7 @@ export const foldBlockLogs = (
   // Oldest out first, past the bound.
   let dropped = 0
   const evicted: Array<TrackedEffect | IbcPacketEffect> = []
-  while (order.length - dropped > MAX_EFFECTS) {
+  while (order.length - dropped > state.maxEffects) {
     const id = order[dropped++] as string
     const gone = get(effects, id)
     if (gone !== undefined) evicted.push(gone)

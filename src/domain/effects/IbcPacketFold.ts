@@ -43,7 +43,7 @@ import type { ChainHeadVerified, ChainReorged } from "../chain/ChainMessages.ts"
 import { checkCosmosStoreProof } from "../verify/CosmosStoreProof.ts"
 import { executionOfV1 } from "../ibc/IbcAcknowledgement.ts"
 import { packetAcknowledgementPathV1, packetCommitmentPathV1, packetReceiptPathV1 } from "../ibc/IbcCommitments.ts"
-import { type CosmosHeader, type EffectsState, MAX_EFFECTS, MAX_HISTORY, RETAINED_HEADERS, type RecordMeta } from "./EffectFold.ts"
+import { type CosmosHeader, type EffectsState, MAX_HISTORY, RETAINED_HEADERS, type RecordMeta } from "./EffectFold.ts"
 import type { IbcDestination, IbcLeg, IbcPacketEvidence, IbcPacketFilter, IbcPacketRef, IbcSentPacket } from "./EffectMessages.ts"
 import type { EffectStatus, EffectWatch, EvidenceRef, IbcExecution, IbcJourneyLeg, IbcPacketEffect, IbcPacketView } from "./EffectShapes.ts"
 
@@ -341,14 +341,14 @@ export const withLeg = (effect: IbcPacketEffect, leg: IbcJourneyLeg, evidence: E
   }
 }
 
-/** Store a packet (new ones in tracking order, the oldest dropped past MAX_EFFECTS) and move its dependents. */
+/** Store a packet (new ones in tracking order, the oldest dropped past the state's `maxEffects`) and move its dependents. */
 export const remember = (state: EffectsState, effect: IbcPacketEffect, isNew: boolean): EffectsState => {
   let packets = cascade(HashMap.set(state.packets, effect.id, effect), effect)
   if (!isNew) return { ...state, packets }
   const order = [...state.packetOrder, effect.id]
   let dropped = 0
   const evicted: Array<IbcPacketEffect> = []
-  while (order.length - dropped > MAX_EFFECTS) {
+  while (order.length - dropped > state.maxEffects) {
     const id = order[dropped++] as string
     const gone = Option.getOrUndefined(HashMap.get(packets, id))
     if (gone !== undefined) evicted.push(gone)

@@ -6,7 +6,8 @@
  * IbcPacketEvidence and IbcPacketEvidenceV2 count from the owner of the chain the leg is proven on
  * (src/domain/effects/IbcPacketFold.ts, IbcPacketV2Fold.ts).
  *
- * Retention (issue #14) is by count: past MAX_EFFECTS effects (and as many packets) the oldest
+ * Retention (issue #14) is by count: past `maxEffects` effects (`--max-effects`, default
+ * MAX_EFFECTS; as many packets) the oldest
  * leave memory, and the runner keeps each on disk as it was last, under `e:<id>`, and its id
  * under each alias (`a:<alias length>:<alias>:<Lamport first tracked>:<id>`), where GET
  * /v1/effects/{id} finds it.
@@ -18,6 +19,7 @@ import {
   type ChainTrack,
   type EffectsState,
   initialEffectsState,
+  MAX_EFFECTS,
   onHead,
   onMark,
   onObserved,
@@ -70,7 +72,8 @@ const StateJson = Schema.Struct({
   cosmosHeaders: Schema.optional(Schema.Record(Schema.String, Schema.Array(Schema.Tuple([Schema.Number, Schema.String, Schema.String, Schema.Number])))),
   backfills: Schema.Array(EffectBackfill),
   deadlines: Schema.Array(Schema.String),
-  expired: Schema.Array(Schema.String)
+  expired: Schema.Array(Schema.String),
+  maxEffects: Schema.Number
 })
 const encodeStateJson = Schema.encodeSync(StateJson)
 const decodeStateJson = Schema.decodeUnknownSync(StateJson)
@@ -113,7 +116,8 @@ const encode = (state: EffectsState): Json => {
     cosmosHeaders,
     backfills: byKey(HashMap.entries(state.backfills)).map(([, c]) => c),
     deadlines: state.deadlines,
-    expired: state.expired
+    expired: state.expired,
+    maxEffects: state.maxEffects
   })
   return json
 }
@@ -131,9 +135,12 @@ const transactionsOf = (effects: ReadonlyArray<TrackedEffect>): HashMap.HashMap<
   return HashMap.fromIterable(index)
 }
 
-const decode = (json: Json): EffectsState => {
+const decodeWith = (maxEffects: number) => (json: Json): EffectsState => {
   const s = decodeStateJson(json)
+  // A snapshot folded under another bound dropped other effects: it is rebuilt from the log.
+  if (s.maxEffects !== maxEffects) throw new Error(`the snapshot was folded with a bound of ${s.maxEffects} effects, not ${maxEffects}`)
   return {
+    maxEffects,
     watches: HashMap.fromIterable(s.watches.map((w) => [w.id, w] as const)),
     chains: HashMap.fromIterable(Object.entries(s.chains).map(([chain, t]) => [chain, { ...t, headers: HashMap.fromIterable(t.headers) } satisfies ChainTrack] as const)),
     effects: HashMap.fromIterable(s.effects.map((e) => [e.id, e] as const)),
@@ -184,14 +191,16 @@ const drain = <S extends EffectsState>(state: S): { readonly state: S; readonly 
   return { state: { ...state, evicted: [] }, archived }
 }
 
-/** The effects projection. */
-export const makeEffects = (context: AuthorityConfig): Projection<WithAuthority<EffectsState>> =>
-  authorized(context, {
+/** The effects projection, keeping at most `maxEffects` effects and as many packets in memory (default MAX_EFFECTS). */
+export const makeEffects = (context: AuthorityConfig & { readonly maxEffects?: number | undefined }): Projection<WithAuthority<EffectsState>> => {
+  const maxEffects = context.maxEffects ?? MAX_EFFECTS
+  return authorized(context, {
     name: EFFECTS,
-    version: 5,
+    // 6: the bound (`maxEffects`) is the deployment's and in the snapshot; what it drops goes to the archive.
+    version: 6,
     needsLinks: true,
     handles: effectsTypes,
-    initialState: initialEffectsState,
+    initialState: { ...initialEffectsState, maxEffects },
     evolve: (state, record, authority) => {
       if (!isMember(authority, record.sender)) return state
       const meta = { id: record.id, lamport: record.lamport }
@@ -235,6 +244,7 @@ export const makeEffects = (context: AuthorityConfig): Projection<WithAuthority<
       }
     },
     encode,
-    decode,
+    decode: decodeWith(maxEffects),
     drain
   })
+}
