@@ -268,33 +268,30 @@ const clusterAdminOf = (given: Option.Option<string>, clusterSnapshot: Option.Op
     return flag.value
   })
 
-/** The mempool's retention: the flag's, else the one DIR's mempool snapshot was folded with, else the default. */
-const retentionOf = (given: Option.Option<number>, mempoolSnapshot: Option.Option<Snapshot>) =>
+/**
+ * A number the server folded a projection under: the flag's (`invalid` says why it cannot be
+ * one, or undefined), else the one a snapshot records under `field`, else undefined (serve's default).
+ */
+const foldedWith = (given: Option.Option<number>, invalid: (n: number) => string | undefined, snapshot: Option.Option<Snapshot>, field: string) =>
   Effect.gen(function*() {
     if (Option.isSome(given)) {
-      if (!Number.isInteger(given.value) || given.value < 0) return yield* new UsageError({ message: `--retention-ms ${given.value} is not a whole number of milliseconds` })
-      return given.value
+      const why = invalid(given.value)
+      return why === undefined ? given.value : yield* new UsageError({ message: why })
     }
-    const recorded = Option.flatMap(mempoolSnapshot, (s) => {
-      const retention = (JSON.parse(s.state) as { retention?: unknown }).retention
-      return typeof retention === "number" ? Option.some(retention) : Option.none()
+    const recorded = Option.flatMap(snapshot, (s) => {
+      const value = (JSON.parse(s.state) as Record<string, unknown>)[field]
+      return typeof value === "number" ? Option.some(value) : Option.none()
     })
     return Option.getOrUndefined(recorded)
   })
 
+/** The mempool's retention: the flag's, else the one DIR's mempool snapshot was folded with, else the default. */
+const retentionOf = (given: Option.Option<number>, mempoolSnapshot: Option.Option<Snapshot>) =>
+  foldedWith(given, (n) => (Number.isInteger(n) && n >= 0 ? undefined : `--retention-ms ${n} is not a whole number of milliseconds`), mempoolSnapshot, "retention")
+
 /** The effect tracker's bound: the flag's, else the one DIR's effects snapshot was folded with, else the default. */
 const maxEffectsOf = (given: Option.Option<number>, effectsSnapshot: Option.Option<Snapshot>) =>
-  Effect.gen(function*() {
-    if (Option.isSome(given)) {
-      if (!Number.isInteger(given.value) || given.value < 1) return yield* new UsageError({ message: `--max-effects ${given.value} is not a whole number above 0` })
-      return given.value
-    }
-    const recorded = Option.flatMap(effectsSnapshot, (s) => {
-      const bound = (JSON.parse(s.state) as { maxEffects?: unknown }).maxEffects
-      return typeof bound === "number" ? Option.some(bound) : Option.none()
-    })
-    return Option.getOrUndefined(recorded)
-  })
+  foldedWith(given, (n) => (Number.isInteger(n) && n >= 1 ? undefined : `--max-effects ${n} is not a whole number above 0`), effectsSnapshot, "maxEffects")
 
 /** Warnings and errors (a Kafka log's connection trouble) as `causeway: …` lines on stderr; nothing below them. */
 const stderrLogging = Layer.mergeAll(

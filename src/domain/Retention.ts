@@ -6,6 +6,14 @@
  * in a fold, so every instance and every replay drops the same ids at the same record.
  */
 
+/**
+ * A snapshot's state records the retention it was folded under: one folded under another
+ * dropped other entries, so decoding it throws and the runner rebuilds it from the log.
+ */
+export const requireRetention = (recorded: number, retentionMs: number): void => {
+  if (recorded !== retentionMs) throw new Error(`the snapshot was folded with a retention of ${recorded} ms, not ${retentionMs} ms`)
+}
+
 /** Ids that became final while one batch was open, and that batch's seal time (the instance's, in the log). */
 export interface RetiringGroup {
   readonly sealedAt: number

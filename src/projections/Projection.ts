@@ -50,6 +50,16 @@ export interface Archived {
   readonly value: Json
 }
 
+/**
+ * A `drain` over a fold's outbox (`evicted`: what it dropped, as it was last): the outbox
+ * emptied, and each dropped entry's rows for the archive, in outbox order.
+ */
+export const drainEvicted = <S extends { readonly evicted: ReadonlyArray<unknown> }>(
+  state: S,
+  rowsOf: (x: S["evicted"][number]) => ReadonlyArray<Archived>
+): { readonly state: S; readonly archived: ReadonlyArray<Archived> } =>
+  state.evicted.length === 0 ? { state, archived: [] } : { state: { ...state, evicted: [] }, archived: state.evicted.flatMap(rowsOf) }
+
 /** Any projection, for lists of them. */
 export type AnyProjection = Projection<unknown>
 

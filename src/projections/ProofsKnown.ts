@@ -16,7 +16,7 @@ import { emptyRegistry, type OperatorRegistryState, type OperatorSpan, registerO
 import { announceProof, type KnownProof, type KnownProofs, recordVerdict } from "../domain/proofs/ProofVerdicts.ts"
 import type { LogRecord } from "../ports/CausalLog.ts"
 import { payloadOf } from "./RecordEvents.ts"
-import { ageAtSeal, type RetiringGroup } from "../domain/Retention.ts"
+import { ageAtSeal, requireRetention, type RetiringGroup } from "../domain/Retention.ts"
 import { DEFAULT_RETENTION_MS } from "../domain/mempool/MempoolFold.ts"
 
 /** What the waiting folds keep beside their own state. */
@@ -111,7 +111,7 @@ export const encodeProofsKnown = (known: ProofsKnown, retentionMs: number = DEFA
 /** The inverse of encodeProofsKnown; a part folded under another retention dropped other proofs, so it is refused (rebuilt from the log). */
 export const decodeProofsKnown = (json: Json, retentionMs: number = DEFAULT_RETENTION_MS): ProofsKnown => {
   const k = decodeKnownJson(json, { onExcessProperty: "error" })
-  if (k.retention !== retentionMs) throw new Error(`the snapshot was folded with a retention of ${k.retention} ms, not ${retentionMs} ms`)
+  requireRetention(k.retention, retentionMs)
   return {
     batch: k.batch,
     retiringOpen: k.retiringOpen,

@@ -192,8 +192,8 @@ export const layer = HttpApiBuilder.group(Api, "chains", (handlers) =>
           const c = yield* known(state, params.chain)
           const held = Option.getOrUndefined(HashMap.get(c.proofs, query.key))
           // Read memory first: a key the runner archives after this read is then on disk.
-          const stored = held === undefined ? Option.flatMap(yield* archived(archivedProvenKey(params.chain, query.key)), (json) => Option.fromUndefinedOr(archivedProvenOf(json))) : Option.none()
-          const entries = held ?? Option.getOrUndefined(stored)?.proofs
+          const stored = held === undefined ? Option.getOrUndefined(yield* archived(archivedProvenKey(params.chain, query.key))) : undefined
+          const entries = held ?? (stored === undefined ? undefined : archivedProvenOf(stored)?.proofs)
           if (entries === undefined) {
             return yield* new ProvenValueNotFound({
               reason: `no value of key ${query.key.slice(0, 80)} was proven on ${params.chain}; POST /v1/chains/${params.chain}/proofs proves one`,

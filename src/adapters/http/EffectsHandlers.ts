@@ -185,8 +185,9 @@ export const layer = (options: EffectsHandlerOptions) => HttpApiBuilder.group(Ap
       .handle("packet", ({ params, query }) =>
         Effect.gen(function*() {
           const { offset, state: s } = yield* current
-          const dropped = packetOf(s, params.id) === undefined ? yield* fromDisk(params.id, false) : undefined
-          const p = packetOf(s, params.id) ?? (dropped?.kind === "ibc-packet" ? dropped : undefined)
+          const held = packetOf(s, params.id)
+          const dropped = held === undefined ? yield* fromDisk(params.id, false) : undefined
+          const p = held ?? (dropped?.kind === "ibc-packet" ? dropped : undefined)
           if (p === undefined) return yield* notFound(params.id)
           return { packet: packetView(p, yield* Clock.currentTimeMillis, query.stuckAfterMs ?? STUCK_AFTER_MS), offset }
         }))

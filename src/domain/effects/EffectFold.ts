@@ -22,10 +22,11 @@
  * (logIndex: the log's position in its transaction's receipt, which is what the receipt proof
  * proves; the block-wide index is kept as `blockLogIndex` when known).
  *
- * Bounded: at most `maxEffects` (MAX_EFFECTS unless configured) effects are kept (the oldest are dropped first, into `evicted`
- * as they were last, which the projection drains to disk: retention by count), MAX_HISTORY
- * moves per effect, RETAINED_HEADERS header hashes per chain, MAX_WATCHES watches, MAX_FILLS
- * fills and refunds per journey; the deadline and expired lists hold only kept effects.
+ * Bounded: at most `maxEffects` (MAX_EFFECTS unless configured) effects are kept (the oldest
+ * are dropped first, into `evicted` as they were last, which the projection drains to disk:
+ * retention by count), MAX_HISTORY moves per effect, RETAINED_HEADERS header hashes per
+ * chain, MAX_WATCHES watches, MAX_FILLS fills and refunds per journey; the deadline and
+ * expired lists hold only kept effects.
  */
 import { keccak_256 } from "@noble/hashes/sha3.js"
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js"

@@ -119,7 +119,6 @@ export interface ProofsState {
   readonly evicted: ReadonlyArray<AnnouncementEntry>
 }
 
-
 /** Nothing registered or announced. */
 export const initialProofsState: ProofsState = {
   keys: HashMap.empty(),

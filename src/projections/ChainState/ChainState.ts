@@ -29,7 +29,7 @@ import type { LogRecord } from "../../ports/CausalLog.ts"
 import type { FollowCursor, VerifiedHeader } from "../../ports/ChainObserver.ts"
 import { type AuthorityConfig, heedsChain, isMember } from "../../domain/cluster/Authority.ts"
 import { authorized, type WithAuthority } from "../Authorized.ts"
-import type { Archived, Projection } from "../Projection.ts"
+import { type Archived, drainEvicted, type Projection } from "../Projection.ts"
 import { eventOf } from "../RecordEvents.ts"
 
 /** Heights kept per chain (headers below head - this are dropped). */
@@ -469,11 +469,8 @@ const decode = (json: Json): ChainState => {
 export const archivedProvenKey = (chain: string, key: string): string => `p:${chain.length}:${chain}:${key}`
 
 /** What retention dropped, as kept on disk: each key's proven values under its chain and key. */
-const drain = <S extends ChainState>(state: S): { readonly state: S; readonly archived: ReadonlyArray<Archived> } => {
-  if (state.evicted.length === 0) return { state, archived: [] }
-  const archived = state.evicted.map((x): Archived => ({ key: archivedProvenKey(x.chain, x.key), value: { chain: x.chain, key: x.key, proofs: x.proofs.map((e) => ({ ...e })) } }))
-  return { state: { ...state, evicted: [] }, archived }
-}
+const drain = <S extends ChainState>(state: S): { readonly state: S; readonly archived: ReadonlyArray<Archived> } =>
+  drainEvicted(state, (x) => [{ key: archivedProvenKey(x.chain, x.key), value: { chain: x.chain, key: x.key, proofs: x.proofs.map((e) => ({ ...e })) } }])
 
 /** A key's proven values as the archive holds them (undefined for a value this projection cannot have written). */
 export const archivedProvenOf = (json: Json): ProvenArchived | undefined => {

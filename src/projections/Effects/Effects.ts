@@ -7,10 +7,9 @@
  * (src/domain/effects/IbcPacketFold.ts, IbcPacketV2Fold.ts).
  *
  * Retention (issue #14) is by count: past `maxEffects` effects (`--max-effects`, default
- * MAX_EFFECTS; as many packets) the oldest
- * leave memory, and the runner keeps each on disk as it was last, under `e:<id>`, and its id
- * under each alias (`a:<alias length>:<alias>:<Lamport first tracked>:<id>`), where GET
- * /v1/effects/{id} finds it.
+ * MAX_EFFECTS; as many packets) the oldest leave memory, and the runner keeps each on disk as
+ * it was last, under `e:<id>`, and its id under each alias (`a:<alias length>:<alias>:<Lamport
+ * first tracked>:<id>`), where GET /v1/effects/{id} finds it.
  */
 import { HashMap, Schema } from "effect"
 import type { Json } from "../../domain/CanonicalJson.ts"
@@ -32,7 +31,7 @@ import { type AnyEffect, EffectBackfill, EffectWatch, IbcPacketEffect, TrackedEf
 import { onIbcEvidence, onIbcHead, onIbcReorg } from "../../domain/effects/IbcPacketFold.ts"
 import { onIbcEvidenceV2 } from "../../domain/effects/IbcPacketV2Fold.ts"
 import { authorized, type WithAuthority } from "../Authorized.ts"
-import type { Archived, Projection } from "../Projection.ts"
+import { type Archived, drainEvicted, type Projection } from "../Projection.ts"
 import { payloadOf } from "../RecordEvents.ts"
 
 /** The projection's name. */
@@ -180,16 +179,14 @@ export const archivedEffectKey = (id: string): string => `e:${id}`
 export const archivedAliasPrefix = (alias: string): string => `a:${alias.length}:${alias}:`
 
 /** What the bound dropped, as kept on disk: each effect under its id, its id under each alias (oldest first by the Lamport time it was first tracked). */
-const drain = <S extends EffectsState>(state: S): { readonly state: S; readonly archived: ReadonlyArray<Archived> } => {
-  if (state.evicted.length === 0) return { state, archived: [] }
-  const archived: Array<Archived> = []
-  for (const e of state.evicted) {
-    archived.push({ key: archivedEffectKey(e.id), value: (e.kind === "evm-log" ? encodeTracked(e) : encodePacket(e)) as Json })
+const drain = <S extends EffectsState>(state: S): { readonly state: S; readonly archived: ReadonlyArray<Archived> } =>
+  drainEvicted(state, (e) => {
     const tracked = String(e.history[0]?.lamport ?? 0).padStart(16, "0")
-    for (const alias of new Set(e.aliases)) archived.push({ key: `${archivedAliasPrefix(alias)}${tracked}:${e.id}`, value: e.id })
-  }
-  return { state: { ...state, evicted: [] }, archived }
-}
+    return [
+      { key: archivedEffectKey(e.id), value: (e.kind === "evm-log" ? encodeTracked(e) : encodePacket(e)) as Json },
+      ...[...new Set(e.aliases)].map((alias): Archived => ({ key: `${archivedAliasPrefix(alias)}${tracked}:${e.id}`, value: e.id }))
+    ]
+  })
 
 /** The effects projection, keeping at most `maxEffects` effects and as many packets in memory (default MAX_EFFECTS). */
 export const makeEffects = (context: AuthorityConfig & { readonly maxEffects?: number | undefined }): Projection<WithAuthority<EffectsState>> => {

@@ -25,7 +25,8 @@ import type { AuthorityConfig } from "../../domain/cluster/Authority.ts"
 import { authorized, type WithAuthority } from "../Authorized.ts"
 import { Batch, Entry, MessageOutcome } from "../../domain/mempool/MempoolShapes.ts"
 import type { LogRecord } from "../../ports/CausalLog.ts"
-import type { Archived, Projection } from "../Projection.ts"
+import { requireRetention } from "../../domain/Retention.ts"
+import { type Archived, drainEvicted, type Projection } from "../Projection.ts"
 import { orderView, seatKey } from "../../domain/mempool/MempoolViews.ts"
 import { eventOf } from "../RecordEvents.ts"
 import { encodeTally, TallyJson, tallyOf } from "../../domain/senders/SenderScore.ts"
@@ -118,7 +119,7 @@ const encodeWith = (retentionMs: number) => (s: MempoolState): Json => {
 const decodeWith = (retentionMs: number) => (json: Json): MempoolState => {
   const o = decodeEncoded(json, { onExcessProperty: "error" })
   // A snapshot folded under another retention dropped other entries: it is rebuilt from the log.
-  if (o.retention !== retentionMs) throw new Error(`the snapshot was folded with a retention of ${o.retention} ms, not ${retentionMs} ms`)
+  requireRetention(o.retention, retentionMs)
   const entries = HashMap.fromIterable(Object.entries(o.entries))
   const live = HashMap.fromIterable(
     Object.values(o.entries).filter((e) => e.status === "committed" || e.status === "revealed" || e.status === "matched").map((e) => [e.id, true as const] as const)
@@ -157,19 +158,14 @@ const decodeWith = (retentionMs: number) => (json: Json): MempoolState => {
  * What retention dropped, as it is kept on disk: each entry's view under its id, and its id
  * under `seat:<batch>:<position>` (batch receipts); each outcome's view under its id.
  */
-const drain = <S extends MempoolState>(state: S): { readonly state: S; readonly archived: ReadonlyArray<Archived> } => {
-  if (state.evicted.length === 0) return { state, archived: [] }
-  const archived: Array<Archived> = []
-  for (const x of state.evicted) {
-    if (x.kind === "entry") {
-      archived.push({ key: x.entry.id, value: orderView(state, x.entry) as unknown as Json })
-      archived.push({ key: seatKey(x.entry.batch, x.entry.position), value: x.entry.id })
-    } else {
-      archived.push({ key: x.id, value: { kind: "message", id: x.id, ...x.outcome } })
-    }
-  }
-  return { state: { ...state, evicted: [] }, archived }
-}
+const drain = <S extends MempoolState>(state: S): { readonly state: S; readonly archived: ReadonlyArray<Archived> } =>
+  drainEvicted(state, (x): ReadonlyArray<Archived> =>
+    x.kind === "entry"
+      ? [
+        { key: x.entry.id, value: orderView(state, x.entry) as unknown as Json },
+        { key: seatKey(x.entry.batch, x.entry.position), value: x.entry.id }
+      ]
+      : [{ key: x.id, value: { kind: "message", id: x.id, ...x.outcome } }])
 
 /** The projection's name: handlers and services look its state up by it. */
 export const MEMPOOL = "mempool"

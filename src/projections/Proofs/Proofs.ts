@@ -40,8 +40,9 @@ import {
 import { vkIdOf } from "../../domain/proofs/ProofMessages.ts"
 import { DEFAULT_RETENTION_MS } from "../../domain/mempool/MempoolFold.ts"
 import type { LogRecord } from "../../ports/CausalLog.ts"
+import { requireRetention } from "../../domain/Retention.ts"
 import { authorized, type WithAuthority } from "../Authorized.ts"
-import type { Archived, Projection } from "../Projection.ts"
+import { type Archived, drainEvicted, type Projection } from "../Projection.ts"
 import { payloadOf } from "../RecordEvents.ts"
 import { charge, emptyTally, encodeTally, prune, type Tally, TallyJson, tallyOf } from "../../domain/senders/SenderScore.ts"
 
@@ -206,7 +207,7 @@ export const encodeProofs = (state: ProofsProjectionState, retentionMs: number =
 /** The inverse of encodeProofs; a snapshot folded under another retention dropped other announcements, so it is refused (rebuilt from the log). */
 export const decodeProofs = (json: Json, retentionMs: number = DEFAULT_RETENTION_MS): ProofsProjectionState => {
   const s = decodeStateJson(json, { onExcessProperty: "error" })
-  if (s.retention !== retentionMs) throw new Error(`the snapshot was folded with a retention of ${s.retention} ms, not ${retentionMs} ms`)
+  requireRetention(s.retention, retentionMs)
   const announcements = s.announcements as ReadonlyArray<AnnouncementEntry>
   const byCommitment = new Map<string, Array<string>>()
   for (const a of announcements) byCommitment.set(a.commitment, [...(byCommitment.get(a.commitment) ?? []), a.id])
@@ -237,14 +238,11 @@ export const archivedProofKey = (commitment: string, offset: number, id: string)
 export const archivedCommitmentPrefix = (commitment: string): string => `c:${commitment}:`
 
 /** What retention dropped, as kept on disk: each announcement as it was last, under its commitment. */
-const drain = <S extends ProofsProjectionState>(state: S): { readonly state: S; readonly archived: ReadonlyArray<Archived> } => {
-  if (state.evicted.length === 0) return { state, archived: [] }
-  const archived = state.evicted.map((a): Archived => ({
+const drain = <S extends ProofsProjectionState>(state: S): { readonly state: S; readonly archived: ReadonlyArray<Archived> } =>
+  drainEvicted(state, (a) => [{
     key: archivedProofKey(a.commitment, a.offset, a.id),
     value: { ...a, publicInputs: [...a.publicInputs], shareIds: [...a.shareIds] } as unknown as Json
-  }))
-  return { state: { ...state, evicted: [] }, archived }
-}
+  }])
 
 /**
  * The proofs projection: keys and announcements from operators, shares from their
